@@ -1,0 +1,3 @@
+"""duckgres-trio: a PostgreSQL-wire server in front of DuckDB."""
+
+__version__ = "0.1.0"

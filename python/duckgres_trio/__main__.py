@@ -1,0 +1,3 @@
+from duckgres_trio.cli import main
+
+main()

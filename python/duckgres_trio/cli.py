@@ -1,0 +1,107 @@
+"""Command line: ``duckgres-trio [flags]`` serves; ``duckgres-trio passwd`` makes verifiers."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from duckgres_trio import __version__, config as configuration
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="duckgres-trio",
+        description="A PostgreSQL-wire server in front of DuckDB. "
+        "Settings: CLI flags > DUCKGRES_* environment > YAML file > defaults. "
+        "`duckgres-trio passwd` prints a password verifier for the users setting.",
+    )
+    parser.add_argument("--version", action="version", version=f"duckgres-trio {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="YAML configuration file (env DUCKGRES_CONFIG)")
+    for setting in configuration.SETTINGS:
+        flag = "--" + setting.name.replace("_", "-")
+        parser.add_argument(flag, dest=setting.name, metavar=setting.metavar,
+                            help=f"{setting.help} (env {configuration.env_name(setting.name)}, "
+                            f"default {_show_default(setting.default)})")
+    return parser
+
+
+def _show_default(value) -> str:
+    if value in ({}, "", None):
+        return "none"
+    return str(value)
+
+
+def _passwd(argv: list[str]) -> int:
+    from duckgres_trio.frontend import scram
+
+    parser = argparse.ArgumentParser(
+        prog="duckgres-trio passwd",
+        description="Print a password verifier for the `users` setting (the password is "
+        "read from the terminal, or from stdin when it is not a terminal).",
+    )
+    parser.add_argument("--method", choices=("scram-sha-256", "md5"), default="scram-sha-256")
+    parser.add_argument("--user", help="user name (required for md5, which salts with it)")
+    args = parser.parse_args(argv)
+    if args.method == "md5" and not args.user:
+        parser.error("--user is required with --method md5")
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("empty password refused", file=sys.stderr)
+        return 1
+    if args.method == "md5":
+        print(scram.make_md5_verifier(args.user, password))
+    else:
+        print(scram.make_scram_verifier(password))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["passwd"]:
+        sys.exit(_passwd(argv[1:]))
+    args = vars(_serve_parser().parse_args(argv))
+    config_file = args.pop("config")
+    try:
+        config = configuration.load(config_file, args)
+        logging.basicConfig(
+            level=config.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        from duckgres_trio.engine.local import LocalEngine
+        from duckgres_trio.frontend.server import Server
+        from duckgres_trio.wire import CODEC
+
+        logging.getLogger("duckgres_trio").info(
+            "duckgres-trio %s, %s mode, wire codec: %s", __version__, config.mode, CODEC)
+        engine = LocalEngine(
+            config.data_dir,
+            auto_create=config.auto_create_databases,
+            max_concurrent=config.max_connections,
+            duckdb_config=_duckdb_config(config),
+        )
+        server = Server(config, engine)
+    except (configuration.ConfigError, OSError) as exc:
+        print(f"duckgres-trio: {exc}", file=sys.stderr)
+        sys.exit(2)
+    trio.run(server.serve)
+
+
+def _duckdb_config(config: configuration.Config) -> dict[str, str]:
+    settings = {}
+    if config.duckdb_threads:
+        settings["threads"] = str(config.duckdb_threads)
+    if config.duckdb_memory_limit:
+        settings["memory_limit"] = config.duckdb_memory_limit
+    return settings

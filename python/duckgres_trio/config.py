@@ -1,0 +1,235 @@
+"""Server configuration: defaults < YAML file < DUCKGRES_* environment < CLI flags.
+
+Every setting is declared once, in ``SETTINGS``, with its type, default and help; the
+YAML loader, the environment reader and the CLI flags are all derived from that table,
+so a setting cannot exist in one source and be missing from another. Invalid values
+fail at start with a message naming the setting and where its value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and its source."""
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("expected an integer")
+        number = int(str(value).strip(), 10)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def _duration(value: Any) -> float:
+    """Seconds; accepts 30, 2.5, "500ms", "30s", "5m", "1h". 0 disables a timeout."""
+    m = _DURATION.fullmatch(str(value).strip())
+    if not m:
+        raise ValueError("expected a duration such as 30s, 5m or 500ms")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+_SIZE = re.compile(r"(\d+)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?", re.IGNORECASE)
+_SIZE_UNITS = {None: 1, "b": 1, "kb": 1 << 10, "kib": 1 << 10, "mb": 1 << 20,
+               "mib": 1 << 20, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def _size(value: Any) -> int:
+    m = _SIZE.fullmatch(str(value).strip())
+    if not m:
+        raise ValueError("expected a size such as 65536, 64MB or 1GiB")
+    size = int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+    if not 1024 <= size <= 0x3FFFFFFF:
+        raise ValueError("must be between 1kB and 1GiB - 1")
+    return size
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _path(value: Any) -> Path:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return Path(text)
+
+
+def _optional_path(value: Any) -> Path | None:
+    return _path(value) if str(value).strip() else None
+
+
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
+def _users(value: Any) -> dict[str, str]:
+    """A mapping user -> verifier; from the environment: "user=verifier,user2=verifier"."""
+    if isinstance(value, Mapping):
+        items = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        items = []
+        for part in str(value).split(","):
+            if part.strip():
+                name, sep, verifier = part.strip().partition("=")
+                if not sep:
+                    raise ValueError("expected user=verifier pairs separated by commas")
+                items.append((name, verifier))
+    users = {}
+    for name, verifier in items:
+        if not name:
+            raise ValueError("empty user name")
+        users[name] = verifier.strip()
+    return users
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    metavar: str = "VALUE"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", _text, "127.0.0.1", "address to listen on (0.0.0.0 for every IPv4 address)", "HOST"),
+    Setting("port", _int_range(0, 65535), 5432, "TCP port to listen on", "PORT"),
+    Setting("data_dir", _path, Path("data"), "directory of the DuckDB files (one per database) and the generated TLS certificate", "DIR"),
+    Setting("mode", _choice("standalone"), "standalone", "standalone: DuckDB runs inside the server process", "MODE"),
+    Setting("auto_create_databases", _bool, True, "create a database on first connect; if false an unknown database is FATAL 3D000", "BOOL"),
+    Setting("tls", _choice("required", "optional", "disabled"), "required", "TLS policy for client connections", "POLICY"),
+    Setting("tls_cert", _optional_path, None, "certificate file (PEM); default <data_dir>/server.crt, generated if missing", "FILE"),
+    Setting("tls_key", _optional_path, None, "private key file (PEM); default <data_dir>/server.key, generated if missing", "FILE"),
+    Setting("auth_method", _choice("scram-sha-256", "md5", "password", "trust"), "scram-sha-256", "how clients authenticate", "METHOD"),
+    Setting("users", _users, {}, "users and their password verifiers (see `duckgres-trio passwd`); default user postgres/postgres", "USER=VERIFIER,..."),
+    Setting("max_message_size", _size, 64 << 20, "largest frontend message accepted; larger ones get FATAL 08P01", "SIZE"),
+    Setting("authentication_timeout", _duration, 60.0, "time allowed for startup, TLS and authentication", "DURATION"),
+    Setting("idle_session_timeout", _duration, 0.0, "close a session idle (outside a transaction) this long with FATAL 57P05; 0 disables", "DURATION"),
+    Setting("shutdown_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled", "DURATION"),
+    Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
+    Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
+    Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB worker threads per database; 0 lets DuckDB decide", "N"),
+    Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database, e.g. 4GB; empty lets DuckDB decide", "SIZE"),
+    Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings (one attribute per entry of SETTINGS); build with load()."""
+
+    host: str
+    port: int
+    data_dir: Path
+    mode: str
+    auto_create_databases: bool
+    tls: str
+    tls_cert: Path | None
+    tls_key: Path | None
+    auth_method: str
+    users: dict[str, str]
+    max_message_size: int
+    authentication_timeout: float
+    idle_session_timeout: float
+    shutdown_timeout: float
+    timezone: str
+    max_connections: int
+    duckdb_threads: int
+    duckdb_memory_limit: str
+    log_level: str
+
+    @property
+    def cert_path(self) -> Path:
+        return self.tls_cert or self.data_dir / "server.crt"
+
+    @property
+    def key_path(self) -> Path:
+        return self.tls_key or self.data_dir / "server.key"
+
+
+def env_name(name: str) -> str:
+    return "DUCKGRES_" + name.upper()
+
+
+def load(
+    config_file: Path | None = None,
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve every setting: CLI > environment > YAML > default."""
+    environ = os.environ if environ is None else environ
+    cli = cli or {}
+    if config_file is None and environ.get("DUCKGRES_CONFIG"):
+        config_file = Path(environ["DUCKGRES_CONFIG"])
+    from_file = _read_yaml(config_file) if config_file else {}
+    values = {}
+    for setting in SETTINGS:
+        env = env_name(setting.name)
+        if cli.get(setting.name) is not None:
+            raw, source = cli[setting.name], f"--{setting.name.replace('_', '-')}"
+        elif env in environ:
+            raw, source = environ[env], env
+        elif setting.name in from_file:
+            raw, source = from_file[setting.name], f"{config_file}"
+        else:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name}: {exc} (got {raw!r} from {source})") from None
+    return Config(**values)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config: {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {path} must hold a mapping of settings")
+    for key in data:
+        if key not in BY_NAME:
+            raise ConfigError(f"{key}: unknown setting in {path}")
+    return data

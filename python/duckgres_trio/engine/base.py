@@ -1,0 +1,71 @@
+"""The Executor interface: what the frontend needs from a DuckDB session.
+
+Two implementations: ``local`` (DuckDB in this process, standalone mode) and, later,
+``flight`` (a session on a worker process). The frontend only sees this interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+@dataclass
+class Result:
+    """The outcome of one statement.
+
+    ``schema`` is None when the statement returns no rows; then ``rowcount`` holds the
+    affected-row count where DuckDB reports one. Rows arrive through ``batches()``,
+    one Arrow record batch at a time, pulled on demand: a client that reads slowly makes
+    the engine produce slowly.
+    """
+
+    schema: pa.Schema | None
+    rowcount: int | None = None
+    _batches: AsyncIterator[pa.RecordBatch] | None = field(default=None, repr=False)
+
+    def batches(self) -> AsyncIterator[pa.RecordBatch]:
+        if self._batches is None:
+            return _empty()
+        return self._batches
+
+
+async def _empty() -> AsyncIterator[pa.RecordBatch]:
+    return
+    yield
+
+
+class Executor(ABC):
+    """One client session's engine: runs statements one at a time."""
+
+    @abstractmethod
+    async def execute(self, sql: str, returns_rows: bool | None) -> Result:
+        """Run one statement; ``returns_rows`` is the classifier's hint (None: unknown).
+
+        The returned Result must be fully consumed or closed (``aclose()`` on the batch
+        iterator) before the next call. Cancelling the calling task interrupts the
+        statement in the engine. Errors are raised as PgError.
+        """
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Interrupt the running statement, if any. Safe to call from any task."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """End the session: roll back what is open and release the engine connection."""
+
+
+class Engine(ABC):
+    """Opens sessions on databases."""
+
+    @abstractmethod
+    async def open_session(self, database: str, user: str) -> Executor:
+        """A new session on ``database``; PgError 3D000 (FATAL) if it does not exist."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Close every database (checkpointing what was written)."""

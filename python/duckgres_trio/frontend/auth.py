@@ -1,0 +1,82 @@
+"""The authentication exchange of one connection, for each configured method.
+
+The cryptography lives in ``scram`` (sans-IO); this module only sequences the messages.
+Unknown users go through exactly the same exchange as known ones and fail at the same
+point with the same error, so a client cannot learn which user names exist.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
+from duckgres_trio.frontend import scram
+from duckgres_trio.wire import backend
+from duckgres_trio.wire.frontend import parse_password, parse_sasl_initial
+
+
+class AuthChannel(Protocol):
+    """What authentication needs from the connection."""
+
+    tls: bool
+    channel_binding: bytes | None
+
+    async def send_now(self, data: bytes) -> None: ...
+
+    async def read_password_message(self) -> bytes: ...
+
+
+async def authenticate(
+    channel: AuthChannel,
+    method: str,
+    user: str,
+    verifier: scram.ScramVerifier | scram.Md5Verifier | None,
+    mock_secret: bytes,
+) -> None:
+    """Run ``method`` for ``user``; return on success, raise FATAL PgError on failure."""
+    if method == "trust":
+        return
+    if method == "password":
+        if not channel.tls:
+            raise PgError(
+                SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                "password authentication requires an encrypted (TLS) connection",
+                severity="FATAL",
+            )
+        await channel.send_now(backend.authentication_cleartext_password())
+        password = parse_password(await channel.read_password_message())
+        scram.check_cleartext(verifier, user, password)
+        return
+    # PostgreSQL answers an md5 request for a user stored as SCRAM with SCRAM.
+    if method == "md5" and not isinstance(verifier, scram.ScramVerifier):
+        salt = scram.md5_salt()
+        await channel.send_now(backend.authentication_md5_password(salt))
+        response = parse_password(await channel.read_password_message())
+        md5 = verifier if isinstance(verifier, scram.Md5Verifier) else None
+        scram.check_md5_response(md5, salt, response.encode())
+        return
+    await _scram(channel, user, verifier, mock_secret)
+
+
+async def _scram(
+    channel: AuthChannel,
+    user: str,
+    verifier: scram.ScramVerifier | scram.Md5Verifier | None,
+    mock_secret: bytes,
+) -> None:
+    exchange = scram.ScramExchange(
+        verifier if isinstance(verifier, scram.ScramVerifier) else None,
+        username=user,
+        channel_binding=channel.channel_binding,
+        mock_secret=mock_secret,
+    )
+    await channel.send_now(backend.authentication_sasl(exchange.mechanisms()))
+    mechanism, client_first = parse_sasl_initial(await channel.read_password_message())
+    if mechanism not in exchange.mechanisms():
+        raise ProtocolViolation("client selected an invalid SASL authentication mechanism")
+    server_first = exchange.server_first(mechanism, client_first)
+    await channel.send_now(backend.authentication_sasl_continue(server_first))
+    server_final = exchange.server_final(await channel.read_password_message())
+    await channel.send_now(backend.authentication_sasl_final(server_final))
+
+

@@ -1,0 +1,319 @@
+"""One client connection, from the first byte to the last.
+
+Phases: startup negotiation (SSLRequest, GSSENCRequest, CancelRequest, StartupMessage),
+authentication, session start, then the message loop. Startup and authentication run
+under ``authentication_timeout``; the loop waits for messages under
+``idle_session_timeout`` and wakes up for server shutdown. Everything that can go wrong
+with the client ends as an ErrorResponse (and a close, for FATAL ones), never a hang.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from typing import TYPE_CHECKING
+
+import trio
+
+from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
+from duckgres_trio.frontend import auth
+from duckgres_trio.frontend.session import Session
+from duckgres_trio.sql import settings
+from duckgres_trio.wire import FrameDecoder, backend
+from duckgres_trio.wire import frontend as msg
+
+if TYPE_CHECKING:
+    from duckgres_trio.frontend.server import Server
+
+log = logging.getLogger(__name__)
+
+RECEIVE_SIZE = 65536
+#: Buffered output is written once it grows past this, so memory per client is bounded.
+FLUSH_THRESHOLD = 256 * 1024
+#: How long a goodbye (a FATAL ErrorResponse) may take before we just close.
+GOODBYE_TIMEOUT = 2.0
+
+_SKIP_STARTUP_PARAMS = ("user", "database", "options", "replication")
+
+
+class ClientGone(Exception):
+    """The client closed the connection."""
+
+
+class Connection:
+    def __init__(self, server: Server, stream: trio.SocketStream) -> None:
+        self.server = server
+        self.config = server.config
+        self._stream: trio.abc.Stream = stream
+        self._decoder = FrameDecoder(self.config.max_message_size)
+        self._out = bytearray()
+        self.tls = False
+        self.channel_binding: bytes | None = None
+        self.pid, self.secret = server.new_backend_key()
+        self.session: Session | None = None
+        self.scope = trio.CancelScope()
+        self._idle_scope: trio.CancelScope | None = None
+        self._shutting_down = False
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            with self.scope:
+                await self._run()
+            if self.scope.cancelled_caught:
+                # Terminated by the server (shutdown past its timeout).
+                await self._goodbye(_admin_shutdown())
+        finally:
+            self.server.forget(self)
+            with trio.CancelScope(shield=True):
+                if self.session is not None:
+                    await self.session.close()
+                await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        """Close politely (a TLS close_notify, which libpq's encrypted cancel waits
+        for), but never let a dead peer hold the task."""
+        with trio.move_on_after(GOODBYE_TIMEOUT):
+            try:
+                await self._stream.aclose()
+                return
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
+        await trio.aclose_forcefully(self._stream)
+
+    async def _run(self) -> None:
+        try:
+            timeout = self.config.authentication_timeout or math.inf
+            with trio.move_on_after(timeout) as startup_scope:
+                ready = await self._startup()
+            if startup_scope.cancelled_caught:
+                raise PgError(SqlState.QUERY_CANCELED, "canceling authentication due to timeout",
+                              severity="FATAL")
+            if ready:
+                await self._message_loop()
+        except PgError as err:
+            await self._goodbye(err)
+        except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    async def _goodbye(self, err: PgError) -> None:
+        """Send a last ErrorResponse, best effort and bounded, before closing."""
+        if err.fatal:
+            log.info("closing connection %d: %s %s", self.pid, err.sqlstate, err.message)
+        with trio.move_on_after(GOODBYE_TIMEOUT, shield=True):
+            try:
+                self._out.clear()
+                await self._stream.send_all(backend.error_response(err))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    def request_shutdown(self) -> None:
+        """Server shutdown: close now if idle, else after the running statement."""
+        self._shutting_down = True
+        if self.session is None:
+            self.scope.cancel()  # still in startup: nothing to preserve
+        elif self._idle_scope is not None:
+            self._idle_scope.cancel()
+
+    def request_cancel(self) -> None:
+        if self.session is not None:
+            self.session.request_cancel()
+
+    # -- output ------------------------------------------------------------------
+
+    def queue(self, data: bytes) -> None:
+        self._out += data
+
+    async def flush_if_full(self) -> None:
+        if len(self._out) >= FLUSH_THRESHOLD:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._out:
+            data = bytes(self._out)
+            self._out.clear()
+            await self._stream.send_all(data)
+
+    async def send_now(self, data: bytes) -> None:
+        self.queue(data)
+        await self.flush()
+
+    # -- input -------------------------------------------------------------------
+
+    async def _receive(self) -> None:
+        data = await self._stream.receive_some(RECEIVE_SIZE)
+        if not data:
+            raise ClientGone
+        self._decoder.feed(data)
+
+    async def _next_startup_packet(self) -> bytes:
+        while (packet := self._decoder.next_startup()) is None:
+            await self._receive()
+        return packet
+
+    async def _next_message(self) -> tuple[int, bytes]:
+        while (frame := self._decoder.next_message()) is None:
+            await self._receive()
+        return frame
+
+    async def read_password_message(self) -> bytes:
+        kind, body = await self._next_message()
+        if kind != ord("p"):
+            raise ProtocolViolation(f"expected password response, got message type {kind}")
+        return body
+
+    # -- startup -----------------------------------------------------------------
+
+    async def _startup(self) -> bool:
+        """Negotiate, authenticate, start the session. False: the connection just ends."""
+        while True:
+            request = msg.parse_startup(await self._next_startup_packet())
+            if isinstance(request, msg.SSLRequest):
+                await self._start_tls()
+            elif isinstance(request, msg.GSSENCRequest):
+                self._refuse_buffered("GSSENC request")
+                await self.send_now(backend.GSSENC_REFUSE)
+            elif isinstance(request, msg.CancelRequest):
+                self.server.cancel(request.pid, request.secret)
+                return False
+            else:
+                break
+        if self.config.tls == "required" and not self.tls:
+            raise PgError(
+                SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                "TLS is required: connect with sslmode=require (or stronger)",
+                severity="FATAL",
+            )
+        params = request.params
+        user = params.get("user", "")
+        if not user:
+            raise PgError(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                          "no PostgreSQL user name specified in startup packet", severity="FATAL")
+        database = params.get("database") or user
+        if params.get("replication", "false").lower() not in ("false", "0", "no", "off"):
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "replication connections are not supported",
+                          severity="FATAL")
+        session_params = self._startup_parameters(params)
+        await auth.authenticate(self, self.config.auth_method, user,
+                                self.server.users.get(user), self.server.mock_secret)
+        self.queue(backend.authentication_ok())
+        self.server.admit(self)
+        executor = await self.server.engine.open_session(database, user)
+        session = Session(executor, user, session_params)
+        self.session = session
+        await session.start()
+        for status in session.reported_parameters():
+            self.queue(status)
+        self.queue(backend.backend_key_data(self.pid, int.from_bytes(self.secret, "big")))
+        self.queue(backend.ready_for_query(session.status))
+        await self.flush()
+        return True
+
+    def _refuse_buffered(self, what: str) -> None:
+        # Bytes sent before our answer would be read as if inside the new channel:
+        # the buffer-stuffing attack of CVE-2021-23214. PostgreSQL refuses them too.
+        if self._decoder.buffered:
+            raise ProtocolViolation(f"received unencrypted data after {what}")
+
+    async def _start_tls(self) -> None:
+        if self.tls or self.server.ssl_context is None:
+            await self.send_now(backend.SSL_REFUSE)
+            return
+        self._refuse_buffered("SSL request")
+        await self.send_now(backend.SSL_ACCEPT)
+        stream = trio.SSLStream(self._stream, self.server.ssl_context, server_side=True)
+        await stream.do_handshake()
+        self._stream = stream
+        self.tls = True
+        self.channel_binding = self.server.channel_binding
+
+    def _startup_parameters(self, params: dict[str, str]) -> dict[str, str]:
+        """Validate the GUCs a client sets at startup; unknown ones are FATAL as in PostgreSQL."""
+        pairs = [("TimeZone", self.config.timezone)]
+        pairs += [(k, v) for k, v in params.items() if k not in _SKIP_STARTUP_PARAMS]
+        pairs += settings.parse_options(params.get("options", ""))
+        values = {}
+        for name, value in pairs:
+            try:
+                canon, norm = settings.validate(name, value)
+            except PgError as err:
+                raise PgError(err.sqlstate, err.message, severity="FATAL",
+                              detail=err.detail) from None
+            values[canon] = norm
+        return values
+
+    # -- message loop ------------------------------------------------------------
+
+    async def _message_loop(self) -> None:
+        session = self.session
+        assert session is not None
+        while True:
+            kind, body = await self._wait_for_message()
+            message = msg.parse_message(kind, body)
+            if isinstance(message, msg.Query):
+                await session.simple_query(message.sql, self)
+            elif isinstance(message, msg.Terminate):
+                return
+            elif isinstance(message, msg.Sync):
+                self.queue(backend.ready_for_query(session.status))
+            elif isinstance(message, (msg.Flush, msg.CopyMessage)):
+                pass  # PostgreSQL ignores stray COPY messages outside COPY
+            elif isinstance(message, msg.Unsupported):
+                await self._refuse_extended()
+            else:
+                raise ProtocolViolation(f"unexpected message type {kind}")
+
+    async def _wait_for_message(self) -> tuple[int, bytes]:
+        """The next message; while idle, bounded by idle_session_timeout and shutdown."""
+        frame = self._decoder.next_message()
+        while frame is None:
+            await self.flush()
+            if self._shutting_down:
+                raise _admin_shutdown()
+            idle = self.session.status == b"I" and self.config.idle_session_timeout > 0
+            timeout = self.config.idle_session_timeout if idle else math.inf
+            with trio.move_on_after(timeout) as scope:
+                self._idle_scope = scope
+                try:
+                    await self._receive()
+                finally:
+                    self._idle_scope = None
+            if scope.cancelled_caught:
+                if self._shutting_down:
+                    raise _admin_shutdown()
+                raise PgError(SqlState.IDLE_SESSION_TIMEOUT,
+                              "terminating connection due to idle-session timeout",
+                              severity="FATAL")
+            frame = self._decoder.next_message()
+        return frame
+
+    async def _refuse_extended(self) -> None:
+        """Extended-protocol messages: one error, then skip to Sync, as after any error."""
+        self.queue(backend.error_response(PgError(
+            SqlState.FEATURE_NOT_SUPPORTED,
+            "the extended query protocol is not supported yet; use the simple query protocol",
+        )))
+        while True:
+            kind, _ = await self._next_message()
+            if kind == ord("S"):
+                self.queue(backend.ready_for_query(self.session.status))
+                return
+            if kind == ord("X"):
+                raise ClientGone
+
+
+def _admin_shutdown() -> PgError:
+    return PgError(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command",
+                   severity="FATAL")
+
+
+def set_keepalive(stream: trio.SocketStream) -> None:
+    """Detect dead peers in about a minute instead of the kernel's two hours."""
+    sock = stream.socket
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)

@@ -1,0 +1,144 @@
+"""The listener: accepts clients, owns the connections, cancels and shuts them down.
+
+One nursery holds the accept loop and one task per connection. Shutdown (SIGTERM or
+SIGINT) stops accepting, tells every connection to finish (idle ones close at once
+with FATAL 57P01), waits up to ``shutdown_timeout`` for running statements, then
+cancels what is left, which interrupts DuckDB, and closes the engine.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import signal
+import ssl
+
+import trio
+
+from duckgres_trio.config import Config, ConfigError
+from duckgres_trio.engine.base import Engine
+from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend import scram, tls
+from duckgres_trio.frontend.connection import Connection, set_keepalive
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
+
+
+class Server:
+    def __init__(self, config: Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.users = load_users(config)
+        self.mock_secret = secrets.token_bytes(32)
+        self.ssl_context: ssl.SSLContext | None = None
+        self.channel_binding: bytes | None = None
+        if config.tls != "disabled":
+            tls.ensure_certificate(config.cert_path, config.key_path)
+            self.ssl_context = tls.server_context(config.cert_path, config.key_path)
+            self.channel_binding = scram.tls_server_end_point(tls.certificate_der(config.cert_path))
+        self._by_pid: dict[int, Connection] = {}
+        self._connections: set[Connection] = set()
+        self._next_pid = secrets.randbelow(1 << 20) + 1000
+        self._shutting_down = False
+        self._drained: trio.Event | None = None  # made at shutdown, set when no connection is left
+
+    # -- connections ---------------------------------------------------------------
+
+    def new_backend_key(self) -> tuple[int, bytes]:
+        self._next_pid = self._next_pid % 0x7FFFFFFF + 1
+        return self._next_pid, secrets.token_bytes(4)
+
+    def admit(self, conn: Connection) -> None:
+        """An authenticated connection becomes a session: check the limits, register it."""
+        if self._shutting_down:
+            raise PgError(SqlState.CANNOT_CONNECT_NOW, "the database system is shutting down",
+                          severity="FATAL")
+        if len(self._by_pid) >= self.config.max_connections:
+            raise PgError(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already",
+                          severity="FATAL")
+        self._by_pid[conn.pid] = conn
+
+    def forget(self, conn: Connection) -> None:
+        self._by_pid.pop(conn.pid, None)
+        self._connections.discard(conn)
+        if self._drained is not None and not self._connections:
+            self._drained.set()
+
+    def cancel(self, pid: int, secret: bytes) -> None:
+        """A CancelRequest: act only on an exact (pid, secret) match, say nothing either way."""
+        conn = self._by_pid.get(pid)
+        if conn is not None and hmac.compare_digest(conn.secret, secret):
+            log.info("cancel request for connection %d", pid)
+            conn.request_cancel()
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        set_keepalive(stream)
+        conn = Connection(self, stream)
+        self._connections.add(conn)
+        await conn.run()
+
+    # -- running -------------------------------------------------------------------
+
+    async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Listen until SIGTERM/SIGINT, then shut down in order."""
+        listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                accept_scope = trio.CancelScope()
+                nursery.start_soon(self._accept, listeners, nursery, accept_scope)
+                ports = [listener.socket.getsockname()[1] for listener in listeners]
+                log.info("listening on %s port %s", self.config.host, ports[0])
+                task_status.started(ports[0])
+                async for signum in signals:
+                    log.info("received %s: shutting down", signal.Signals(signum).name)
+                    break
+                accept_scope.cancel()
+                await self._shutdown()
+                nursery.cancel_scope.cancel()
+        await self.engine.aclose()
+        log.info("shutdown complete")
+
+    async def _accept(self, listeners, nursery: trio.Nursery, scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
+
+    async def _shutdown(self) -> None:
+        self._shutting_down = True
+        self._drained = trio.Event()
+        if not self._connections:
+            self._drained.set()
+        for conn in list(self._connections):
+            conn.request_shutdown()
+        with trio.move_on_after(self.config.shutdown_timeout):
+            await self._drained.wait()
+        if self._connections:
+            log.warning("shutdown timeout: cancelling %d running sessions", len(self._connections))
+            for conn in list(self._connections):
+                conn.scope.cancel()
+            with trio.move_on_after(10):
+                await self._drained.wait()
+
+
+def load_users(config: Config) -> dict[str, scram.ScramVerifier | scram.Md5Verifier]:
+    """Parse the configured verifiers; with none configured, the default user."""
+    if not config.users:
+        log.warning(
+            "no users configured: using the default user %r with password %r; "
+            "configure users (see `duckgres-trio passwd`) before exposing this server",
+            DEFAULT_USER, DEFAULT_PASSWORD,
+        )
+        if config.auth_method == "md5":
+            verifier = scram.make_md5_verifier(DEFAULT_USER, DEFAULT_PASSWORD)
+        else:
+            verifier = scram.make_scram_verifier(DEFAULT_PASSWORD)
+        return {DEFAULT_USER: scram.parse_verifier(verifier)}
+    users = {}
+    for name, text in config.users.items():
+        try:
+            users[name] = scram.parse_verifier(text)
+        except ValueError as exc:
+            raise ConfigError(f"users.{name}: {exc}") from None
+    return users

@@ -1,0 +1,172 @@
+"""PostgreSQL run-time parameters the server itself owns (GUCs), and startup options.
+
+The parameters PostgreSQL reports to the client (ParameterStatus) live in the session,
+not in DuckDB: DuckDB has no DateStyle or application_name. This module knows their
+canonical names, which values are acceptable, and how ``options=-c k=v`` is parsed.
+Only TimeZone also has to reach DuckDB, which the session does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from duckgres_trio.errors import PgError, SqlState
+
+
+def _invalid(name: str, value: str, detail: str | None = None) -> PgError:
+    return PgError(SqlState.INVALID_PARAMETER_VALUE,
+                   f'invalid value for parameter "{name}": "{value}"', detail=detail)
+
+
+def _client_encoding(value: str) -> str:
+    norm = value.upper().replace("-", "").replace("_", "")
+    if norm in ("UTF8", "UNICODE"):
+        return "UTF8"
+    if norm == "SQLASCII":
+        return "SQL_ASCII"  # no conversion, as in PostgreSQL: UTF-8 bytes go out as they are
+    raise _invalid("client_encoding", value, "Only UTF8 is supported.")
+
+
+def _datestyle(value: str) -> str:
+    parts = [p.strip().upper() for p in value.replace(",", " ").split()]
+    styles = [p for p in parts if p not in ("MDY", "DMY", "YMD", "US", "EURO", "EUROPEAN", "NONEURO", "NONEUROPEAN", "DEFAULT")]
+    if any(p != "ISO" for p in styles):
+        raise _invalid("DateStyle", value, "Only the ISO output style is supported.")
+    order = next((p for p in parts if p in ("MDY", "DMY", "YMD")), "MDY")
+    return f"ISO, {order}"
+
+
+def _intervalstyle(value: str) -> str:
+    if value.lower() != "postgres":
+        raise _invalid("IntervalStyle", value, "Only the postgres style is supported.")
+    return "postgres"
+
+
+def _on_only(name: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value.lower() not in ("on", "true", "1", "yes"):
+            raise _invalid(name, value, "Only on is supported.")
+        return "on"
+
+    return check
+
+
+def _extra_float_digits(value: str) -> str:
+    try:
+        digits = int(value)
+    except ValueError:
+        raise _invalid("extra_float_digits", value) from None
+    if not -15 <= digits <= 3:
+        raise _invalid("extra_float_digits", value, "Must be between -15 and 3.")
+    return str(digits)
+
+
+def _any_text(value: str) -> str:
+    # PostgreSQL truncates application_name to NAMEDATALEN - 1 bytes.
+    return value.encode()[:63].decode(errors="ignore")
+
+
+def _timezone(value: str) -> str:
+    if not value or any(c in value for c in "'\\\0"):
+        raise _invalid("TimeZone", value)
+    return value  # DuckDB validates the zone name when the session applies it
+
+
+#: Settable parameters: canonical name -> validator/normaliser.
+SETTABLE: dict[str, Callable[[str], str]] = {
+    "client_encoding": _client_encoding,
+    "DateStyle": _datestyle,
+    "IntervalStyle": _intervalstyle,
+    "TimeZone": _timezone,
+    "application_name": _any_text,
+    "standard_conforming_strings": _on_only("standard_conforming_strings"),
+    # Accepted for drivers that set it (pgjdbc sends 3); output is always shortest-exact,
+    # which is what PostgreSQL 12+ prints for any value > 0.
+    "extra_float_digits": _extra_float_digits,
+}
+
+#: Read-only parameters the client may SHOW but not SET.
+READ_ONLY = ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
+             "is_superuser", "session_authorization", "in_hot_standby",
+             "default_transaction_read_only")
+
+#: Parameters sent as ParameterStatus at startup and whenever they change.
+REPORTED = ("server_version", "server_encoding", "client_encoding", "DateStyle",
+            "IntervalStyle", "TimeZone", "integer_datetimes", "standard_conforming_strings",
+            "application_name", "is_superuser", "session_authorization",
+            "default_transaction_read_only", "in_hot_standby")
+
+_CANONICAL = {name.lower(): name for name in (*SETTABLE, *READ_ONLY)}
+_CANONICAL["timezone"] = "TimeZone"
+
+
+def canonical(name: str) -> str | None:
+    """The canonical spelling of a parameter this module owns, or None."""
+    return _CANONICAL.get(name.lower())
+
+
+def validate(name: str, value: str) -> tuple[str, str]:
+    """(canonical name, normalised value) for a SET of ``name``; PgError if refused."""
+    canon = canonical(name)
+    if canon is None:
+        raise PgError(SqlState.UNDEFINED_OBJECT, f'unrecognized configuration parameter "{name}"')
+    if canon in READ_ONLY:
+        raise PgError("55P02", f'parameter "{canon}" cannot be changed')
+    return canon, SETTABLE[canon](value)
+
+
+def parse_options(options: str) -> list[tuple[str, str]]:
+    """The settings in a startup ``options`` string, as libpq and PostgreSQL read it.
+
+    Arguments are split on whitespace, a backslash escapes the next character, and each
+    setting is ``-c name=value``, ``-cname=value`` or ``--name=value``.
+    """
+    args = _split_args(options)
+    settings = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-c":
+            if i + 1 >= len(args):
+                raise _bad_option(arg)
+            pair = args[i + 1]
+            i += 2
+        elif arg.startswith("-c"):
+            pair = arg[2:]
+            i += 1
+        elif arg.startswith("--"):
+            pair = arg[2:]
+            i += 1
+        else:
+            raise _bad_option(arg)
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise _bad_option(pair)
+        settings.append((name.replace("-", "_"), value))
+    return settings
+
+
+def _bad_option(arg: str) -> PgError:
+    return PgError(SqlState.INVALID_PARAMETER_VALUE, f'invalid command-line argument: "{arg}"',
+                   severity="FATAL")
+
+
+def _split_args(text: str) -> list[str]:
+    args: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for ch in text:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if current:
+                args.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        args.append("".join(current))
+    return args

@@ -1,0 +1,185 @@
+"""Split a Query string into statements and classify each one.
+
+The classification gives what the protocol layer must know before and after running a
+statement: its command tag word, whether it returns rows, whether it controls the
+transaction, and whether it must be refused before reaching the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.lexer import Kind, LexError, Token, tokenize
+
+#: Commands whose tag carries a row count ("INSERT 0 n", "UPDATE n", ...).
+COUNTED = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT", "COPY", "FETCH", "MOVE"})
+
+_ROWS = {
+    "SELECT": "SELECT", "VALUES": "SELECT", "TABLE": "SELECT", "FROM": "SELECT",
+    "PIVOT": "SELECT", "UNPIVOT": "SELECT", "SUMMARIZE": "SELECT", "DESCRIBE": "SELECT",
+    "DESC": "SELECT", "CALL": "SELECT", "SHOW": "SHOW", "EXPLAIN": "EXPLAIN",
+}
+_DML = ("INSERT", "UPDATE", "DELETE", "MERGE")
+_CREATE_MODIFIERS = frozenset(
+    {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE",
+     "MATERIALIZED", "PERSISTENT", "RECURSIVE"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a Query.
+
+    ``command``: the tag word(s) PostgreSQL reports ("SELECT", "CREATE TABLE", ...).
+    ``returns_rows``: True/False when the shape is known, None when only the engine's
+    result can tell (DuckDB-only statements such as PRAGMA).
+    ``transaction``: "begin", "commit" or "rollback" for transaction control.
+    ``refusal``: an error to answer instead of running the statement.
+    ``parameter``/``value``: for SET, RESET and SHOW, the parameter named (lower case)
+    and, for SET, the value text (None for RESET, SET ... TO DEFAULT and SHOW).
+    """
+
+    text: str
+    command: str
+    returns_rows: bool | None = True
+    transaction: str | None = None
+    refusal: PgError | None = None
+    parameter: str | None = None
+    value: str | None = None
+
+
+def split_statements(sql: str) -> list[Statement]:
+    """The statements of a Query message, empty ones dropped, in order.
+
+    Raises PgError 42601 for text that cannot be tokenised (an unterminated quote or
+    comment), as PostgreSQL rejects the whole Query before running any of it.
+    """
+    return list(_split_cached(sql))
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(sql: str) -> tuple[Statement, ...]:
+    try:
+        tokens = tokenize(sql)
+    except LexError as exc:
+        raise PgError(SqlState.SYNTAX_ERROR, str(exc)) from None
+    statements = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.kind is Kind.SEMICOLON:
+            if current:
+                statements.append(_classify(sql[current[0].start : current[-1].end], current))
+            current = []
+        else:
+            current.append(token)
+    if current:
+        statements.append(_classify(sql[current[0].start : current[-1].end], current))
+    return tuple(statements)
+
+
+def _words_at_depth0(tokens: list[Token]) -> list[str]:
+    depth = 0
+    words = []
+    for token in tokens:
+        if token.kind is Kind.PUNCT:
+            depth += token.value.count("(") + token.value.count("[")
+            depth -= token.value.count(")") + token.value.count("]")
+        elif depth == 0 and token.kind is Kind.WORD:
+            words.append(token.value)
+    return words
+
+
+def _classify(text: str, tokens: list[Token]) -> Statement:
+    first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
+    words = _words_at_depth0(tokens)
+    if first in ("BEGIN", "START"):
+        return Statement(text, "START TRANSACTION" if first == "START" else "BEGIN", False, "begin")
+    if first in ("COMMIT", "END"):
+        return Statement(text, "COMMIT", False, "commit")
+    if first in ("ROLLBACK", "ABORT"):
+        if "TO" in words:
+            return _refuse(text, "ROLLBACK", "savepoints are not supported yet")
+        return Statement(text, "ROLLBACK", False, "rollback")
+    if first in ("SAVEPOINT", "RELEASE"):
+        return _refuse(text, first, "savepoints are not supported yet")
+    if first == "WITH":
+        main = next((w for w in words if w in _DML or w in _ROWS), "SELECT")
+        if main in _DML:
+            return Statement(text, main, "RETURNING" in words)
+        return Statement(text, _ROWS[main], True)
+    if first in _DML:
+        return Statement(text, first, "RETURNING" in words)
+    if first == "SHOW" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
+        return Statement(text, "SHOW", True, parameter=_ident(tokens[1]))
+    if first in _ROWS:
+        return Statement(text, _ROWS[first], True)
+    if first == "SET":
+        return _set_statement(text, tokens)
+    if first == "RESET" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
+        return Statement(text, "RESET", False, parameter=_ident(tokens[1]))
+    if first == "CREATE":
+        kind = next((w for w in words[1:] if w not in _CREATE_MODIFIERS), "")
+        if kind == "TABLE" and "AS" in words:
+            return Statement(text, "SELECT", False)  # CREATE TABLE AS reports "SELECT n"
+        if kind == "MATERIALIZED":
+            kind = "MATERIALIZED VIEW"
+        return Statement(text, f"CREATE {kind}".strip(), False)
+    if first in ("DROP", "ALTER"):
+        kind = words[1] if len(words) > 1 else ""
+        return Statement(text, f"{first} {kind}".strip(), False)
+    if first == "COPY":
+        if "STDIN" in words or "STDOUT" in words:
+            return _refuse(text, "COPY", "COPY FROM STDIN and COPY TO STDOUT are not supported yet")
+        return Statement(text, "COPY", False)
+    if first == "TRUNCATE":
+        return Statement(text, "TRUNCATE TABLE", False)
+    if first in ("SET", "RESET", "VACUUM", "ANALYZE", "CHECKPOINT", "ATTACH", "DETACH",
+                 "USE", "INSTALL", "LOAD", "COMMENT", "GRANT", "REVOKE", "DISCARD"):
+        return Statement(text, first, False)
+    return Statement(text, first or tokens[0].value.upper(), None)
+
+
+def _refuse(text: str, command: str, message: str) -> Statement:
+    return Statement(
+        text, command, False, refusal=PgError(SqlState.FEATURE_NOT_SUPPORTED, message)
+    )
+
+
+def _ident(token: Token) -> str:
+    return token.value.lower() if token.kind is Kind.WORD else token.value
+
+
+def _set_statement(text: str, tokens: list[Token]) -> Statement:
+    """SET [SESSION | LOCAL] name {TO | =} value [, ...] and SET TIME ZONE value."""
+    rest = tokens[1:]
+    if rest and rest[0].kind is Kind.WORD and rest[0].value in ("SESSION", "LOCAL"):
+        if not (len(rest) > 1 and rest[1].value == "CHARACTERISTICS"):
+            rest = rest[1:]
+    if len(rest) >= 3 and rest[0].value == "TIME" and rest[1].value == "ZONE":
+        name, values = "timezone", rest[2:]
+    elif len(rest) >= 3 and rest[0].kind in (Kind.WORD, Kind.QUOTED_IDENT) and rest[1].value in ("TO", "="):
+        name, values = _ident(rest[0]), rest[2:]
+    else:
+        return Statement(text, "SET", False)
+    value = _value_text(text, values)
+    return Statement(text, "SET", False, parameter=name, value=value)
+
+
+def _value_text(text: str, tokens: list[Token]) -> str | None:
+    """The value of a SET as PostgreSQL's GUC code sees it: list items joined by ", "."""
+    if len(tokens) == 1 and tokens[0].kind is Kind.WORD and tokens[0].value in ("DEFAULT", "LOCAL"):
+        return None
+    items: list[str] = []
+    current = ""
+    for token in tokens:
+        if token.kind is Kind.PUNCT and token.value == ",":
+            items.append(current)
+            current = ""
+        elif token.kind is Kind.STRING and token.value.startswith("'"):
+            current += token.value[1:-1].replace("''", "'")
+        else:
+            current += text[token.start : token.end]
+    items.append(current)
+    return ", ".join(items)

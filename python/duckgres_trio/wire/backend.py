@@ -1,0 +1,123 @@
+"""Backend (server -> client) messages: one encoder per message, each returns bytes.
+
+Pure functions, so a connection can build a whole reply (RowDescription, DataRows,
+CommandComplete, ReadyForQuery) into one buffer and write it with one syscall.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+
+from duckgres_trio.errors import PgError
+
+_I32 = struct.Struct("!i")
+_FIELD = struct.Struct("!IhIhih")
+
+
+def _msg(kind: bytes, body: bytes) -> bytes:
+    return kind + _I32.pack(len(body) + 4) + body
+
+
+def _cstr(text: str) -> bytes:
+    data = text.encode()
+    if b"\0" in data:
+        # A NUL would end the C string early and desynchronise the client.
+        data = data.replace(b"\0", b"\\0")
+    return data + b"\0"
+
+
+# Authentication ('R')
+def authentication_ok() -> bytes:
+    return _msg(b"R", _I32.pack(0))
+
+
+def authentication_cleartext_password() -> bytes:
+    return _msg(b"R", _I32.pack(3))
+
+
+def authentication_md5_password(salt: bytes) -> bytes:
+    return _msg(b"R", _I32.pack(5) + salt)
+
+
+def authentication_sasl(mechanisms: Sequence[str]) -> bytes:
+    return _msg(b"R", _I32.pack(10) + b"".join(_cstr(m) for m in mechanisms) + b"\0")
+
+
+def authentication_sasl_continue(data: bytes) -> bytes:
+    return _msg(b"R", _I32.pack(11) + data)
+
+
+def authentication_sasl_final(data: bytes) -> bytes:
+    return _msg(b"R", _I32.pack(12) + data)
+
+
+def parameter_status(name: str, value: str) -> bytes:
+    return _msg(b"S", _cstr(name) + _cstr(value))
+
+
+def backend_key_data(pid: int, secret: int) -> bytes:
+    return _msg(b"K", struct.pack("!iI", pid, secret))
+
+
+def ready_for_query(status: bytes) -> bytes:
+    """``status`` is b"I" (idle), b"T" (in a transaction) or b"E" (failed transaction)."""
+    return _msg(b"Z", status)
+
+
+def row_description(fields: Iterable[tuple[str, int, int, int, int]]) -> bytes:
+    """``fields``: (name, type oid, typlen, typmod, format code) per column."""
+    parts = []
+    count = 0
+    for name, oid, typlen, typmod, fmt in fields:
+        parts.append(_cstr(name) + _FIELD.pack(0, 0, oid, typlen, typmod, fmt))
+        count += 1
+    return _msg(b"T", struct.pack("!h", count) + b"".join(parts))
+
+
+def data_row(values: Sequence[bytes | None]) -> bytes:
+    parts = [struct.pack("!h", len(values))]
+    for value in values:
+        if value is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            parts.append(_I32.pack(len(value)))
+            parts.append(value)
+    return _msg(b"D", b"".join(parts))
+
+
+def command_complete(tag: str) -> bytes:
+    return _msg(b"C", _cstr(tag))
+
+
+def empty_query_response() -> bytes:
+    return _msg(b"I", b"")
+
+
+def no_data() -> bytes:
+    return _msg(b"n", b"")
+
+
+def _error_fields(err: PgError, severity: str) -> bytes:
+    fields = [b"S" + _cstr(severity), b"V" + _cstr(severity), b"C" + _cstr(err.sqlstate)]
+    fields.append(b"M" + _cstr(err.message))
+    if err.detail:
+        fields.append(b"D" + _cstr(err.detail))
+    if err.hint:
+        fields.append(b"H" + _cstr(err.hint))
+    return b"".join(fields) + b"\0"
+
+
+def error_response(err: PgError) -> bytes:
+    return _msg(b"E", _error_fields(err, err.severity))
+
+
+def notice_response(err: PgError) -> bytes:
+    """A NoticeResponse; ``err.severity`` should be WARNING, NOTICE, INFO, ..."""
+    return _msg(b"N", _error_fields(err, err.severity))
+
+
+# Replies to startup-phase requests are single bytes, not messages.
+SSL_ACCEPT = b"S"
+SSL_REFUSE = b"N"
+GSSENC_REFUSE = b"N"

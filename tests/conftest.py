@@ -1,0 +1,102 @@
+"""Fixtures that run the real server as a subprocess, the way users run it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A duckgres-trio process on 127.0.0.1 with its own data directory."""
+
+    data_dir: Path
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}-server.log"
+
+    def start(self) -> ServerProcess:
+        self.port = self.port or free_port()
+        env = {**os.environ, **self.env}
+        cmd = [sys.executable, "-m", "duckgres_trio", "--host", "127.0.0.1",
+               "--port", str(self.port), "--data-dir", str(self.data_dir), *self.args]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def dsn(self, *, user: str = "postgres", password: str = "postgres",
+            dbname: str = "postgres", sslmode: str = "require", **extra: str) -> str:
+        parts = {"host": "127.0.0.1", "port": str(self.port), "user": user,
+                 "password": password, "dbname": dbname, "sslmode": sslmode, **extra}
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Factory: start a server with extra CLI args / env; all are stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, data_dir: Path | None = None,
+              port: int = 0) -> ServerProcess:
+        server = ServerProcess(data_dir or tmp_path / f"data{len(started)}", list(args),
+                               env or {}, port)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        if server.proc and server.proc.poll() is None:
+            server.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One server shared by the tests that need no special configuration."""
+    srv = ServerProcess(tmp_path_factory.mktemp("shared") / "data").start()
+    yield srv
+    code = srv.stop()
+    assert code == 0, f"server exit code {code}:\n{srv.log()}"
