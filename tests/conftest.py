@@ -61,7 +61,7 @@ class ServerProcess:
             dbname: str = "postgres", sslmode: str = "require", **extra: str) -> str:
         parts = {"host": "127.0.0.1", "port": str(self.port), "user": user,
                  "password": password, "dbname": dbname, "sslmode": sslmode, **extra}
-        return " ".join(f"{k}={v}" for k, v in parts.items())
+        return " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         assert self.proc is not None
@@ -73,6 +73,13 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+def _quote(value: str) -> str:
+    """libpq connection-string quoting."""
+    if value and not any(c in value for c in " '\\"):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ class LocalExecutor(Executor):
                 self._running = False
         try:
             return box[0].unwrap()
-        except duckdb.Error as exc:
+        except Exception as exc:  # DuckDB's, or pyarrow's while reading a batch
             raise pg_error_from_duckdb(exc) from None
 
     def cancel(self) -> None:

@@ -53,7 +53,7 @@ async def authenticate(
         await channel.send_now(backend.authentication_md5_password(salt))
         response = parse_password(await channel.read_password_message())
         md5 = verifier if isinstance(verifier, scram.Md5Verifier) else None
-        scram.check_md5_response(md5, salt, response.encode())
+        scram.check_md5_response(md5, salt, response.encode(), username=user)
         return
     await _scram(channel, user, verifier, mock_secret)
 

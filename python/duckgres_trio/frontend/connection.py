@@ -97,6 +97,11 @@ class Connection:
             await self._goodbye(err)
         except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
             pass
+        except Exception:
+            # A bug must cost one connection, never the server.
+            log.exception("internal error on connection %d", self.pid)
+            await self._goodbye(PgError(SqlState.INTERNAL_ERROR, "internal server error",
+                                        severity="FATAL"))
 
     async def _goodbye(self, err: PgError) -> None:
         """Send a last ErrorResponse, best effort and bounded, before closing."""

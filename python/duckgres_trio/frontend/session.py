@@ -148,7 +148,7 @@ class Session:
             async for batch in batches:
                 if self._cancel_requested:
                     raise _canceled()
-                out.queue(encode_rows(batch))
+                out.queue(_encode(batch))
                 rows += batch.num_rows
                 await out.flush_if_full()
         out.queue(backend.command_complete(_tag(command, rows)))
@@ -230,6 +230,13 @@ def _tag(command: str, rows: int | None) -> str:
     if command in COUNTED:
         return f"{command} {rows or 0}"
     return command
+
+
+def _encode(batch: pa.RecordBatch) -> bytes:
+    try:
+        return encode_rows(batch)
+    except Exception as exc:  # a value the encoder cannot represent: fail the statement only
+        raise PgError(SqlState.INTERNAL_ERROR, f"cannot send a result value: {exc}") from None
 
 
 def _warning(sqlstate: str, message: str) -> bytes:

@@ -1,0 +1,277 @@
+"""Connection-level behaviour: TLS policy, authentication, limits, timeouts, shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import struct
+import subprocess
+import threading
+import time
+
+import psycopg
+import pytest
+
+from duckgres_trio.frontend import scram
+from tests.support.rawpg import RawClient, error_fields
+
+
+def fatal_of(client: RawClient) -> dict[str, str]:
+    kind, body = client.until(b"E")[-1]
+    return error_fields(body)
+
+
+def test_plaintext_startup_when_tls_required_is_28000(server):
+    client = RawClient(server.port, tls=False)
+    client.startup(user="postgres", database="postgres")
+    fields = fatal_of(client)
+    assert fields["S"] == "FATAL" and fields["C"] == "28000"
+    assert "TLS is required" in fields["M"]
+    assert client.closed()
+
+
+def test_psycopg_sslmode_disable_is_refused(server):
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(server.dsn(sslmode="disable"))
+    assert "TLS is required" in str(info.value)
+
+
+def test_wrong_password_is_28p01_and_unknown_user_looks_the_same(server):
+    for user in ("postgres", "nobody"):
+        with pytest.raises(psycopg.OperationalError) as info:
+            psycopg.connect(server.dsn(user=user, password="wrong"))
+        assert f'FATAL:  password authentication failed for user "{user}"' in str(info.value)
+
+
+def test_wrong_password_sqlstate_on_the_wire(start_server):
+    srv = start_server("--auth-method", "password")
+    for user in ("postgres", "nobody"):
+        client = RawClient(srv.port)
+        client.startup(user=user, database="postgres")
+        assert client.receive() == (b"R", struct.pack("!i", 3))  # cleartext, inside TLS
+        client.message(b"p", b"wrong\0")
+        fields = fatal_of(client)
+        assert (fields["S"], fields["C"]) == ("FATAL", "28P01")
+        assert client.closed()
+
+
+def test_oversized_message_is_08p01(start_server):
+    srv = start_server("--auth-method", "trust", "--max-message-size", "4kB")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    # Only the header: the server must refuse from the length alone, not wait for 1 MB.
+    client.send(b"Q" + struct.pack("!i", 1_000_004))
+    fields = fatal_of(client)
+    assert fields["C"] == "08P01" and fields["S"] == "FATAL"
+    assert client.closed()
+
+
+def test_malformed_message_is_08p01(start_server):
+    srv = start_server("--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    client.message(b"Q", b"SELECT 1")  # no NUL terminator
+    assert fatal_of(client)["C"] == "08P01"
+    assert client.closed()
+
+
+def test_unknown_message_type_is_08p01(start_server):
+    srv = start_server("--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    client.message(b"!", b"")
+    assert fatal_of(client)["C"] == "08P01"
+
+
+def test_idle_session_timeout_is_57p05(start_server):
+    srv = start_server("--idle-session-timeout", "1s")
+    conn = psycopg.connect(srv.dsn(), autocommit=True)
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    time.sleep(2.5)
+    with pytest.raises(psycopg.OperationalError) as info:
+        conn.execute("SELECT 1")
+    assert "idle-session timeout" in str(info.value)
+
+
+def test_idle_timeout_fatal_on_the_wire(start_server):
+    srv = start_server("--idle-session-timeout", "500ms", "--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    started = time.monotonic()
+    fields = fatal_of(client)
+    assert fields["C"] == "57P05" and fields["S"] == "FATAL"
+    assert 0.4 < time.monotonic() - started < 5
+    assert client.closed()
+
+
+def test_idle_timeout_does_not_apply_inside_a_transaction(start_server):
+    srv = start_server("--idle-session-timeout", "500ms")
+    with psycopg.connect(srv.dsn()) as conn:  # psycopg opens a transaction
+        conn.execute("SELECT 1")
+        time.sleep(1.2)
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+        conn.rollback()
+
+
+def test_authentication_timeout(start_server):
+    srv = start_server("--authentication-timeout", "1s")
+    client = RawClient(srv.port)  # TLS done, then silence: no startup packet
+    started = time.monotonic()
+    assert fatal_of(client)["C"] == "57014"
+    assert client.closed()
+    assert time.monotonic() - started < 5
+
+
+def test_gssenc_request_is_refused_then_startup_works(start_server):
+    srv = start_server("--auth-method", "trust", "--tls", "optional")
+    client = RawClient(srv.port, tls=False)
+    client.send(struct.pack("!ii", 8, 80877104))
+    assert client.sock.recv(1) == b"N"
+    client.startup(user="postgres", database="postgres", application_name="raw")
+    messages = client.until(b"Z")
+    status = dict(
+        tuple(body.rstrip(b"\0").decode().split("\0")) for kind, body in messages if kind == b"S"
+    )
+    for name in ("server_version", "server_encoding", "client_encoding", "DateStyle",
+                 "IntervalStyle", "TimeZone", "integer_datetimes",
+                 "standard_conforming_strings", "application_name", "is_superuser"):
+        assert name in status, name
+    assert status["application_name"] == "raw"
+    assert any(kind == b"K" for kind, _ in messages)
+    assert messages[-1] == (b"Z", b"I")
+
+
+def test_startup_options_are_applied(server):
+    with psycopg.connect(server.dsn(options="-c TimeZone=Europe/Berlin -capplication_name=opt")) as conn:
+        assert conn.info.parameter_status("TimeZone") == "Europe/Berlin"
+        assert conn.info.parameter_status("application_name") == "opt"
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(server.dsn(options="-c no_such_setting=1"))
+    assert "unrecognized configuration parameter" in str(info.value)
+
+
+def test_auth_methods(start_server):
+    md5 = scram.make_md5_verifier("alice", "s3cret")
+    srv = start_server("--auth-method", "md5", "--users", f"alice={md5}")
+    with psycopg.connect(srv.dsn(user="alice", password="s3cret")) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(srv.dsn(user="alice", password="nope"))
+
+    verifier = scram.make_scram_verifier("pw")
+    srv = start_server("--auth-method", "password", "--tls", "optional", "--users", f"bob={verifier}")
+    with psycopg.connect(srv.dsn(user="bob", password="pw")) as conn:
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn(user="bob", password="pw", sslmode="disable"))
+    assert "requires an encrypted" in str(info.value)
+
+    srv = start_server("--auth-method", "trust", "--tls", "disabled")
+    with psycopg.connect(srv.dsn(password="", sslmode="disable")) as conn:
+        assert conn.execute("SELECT 3").fetchone() == (3,)
+
+
+def test_scram_channel_binding_is_used_over_tls(server):
+    with psycopg.connect(server.dsn(channel_binding="require")) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_unknown_database_without_auto_create_is_3d000(start_server):
+    srv = start_server("--auto-create-databases", "false", "--auth-method", "trust")
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn(dbname="nope"))
+    assert 'database "nope" does not exist' in str(info.value)
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="nope")
+    assert (fatal_of(client)["C"]) == "3D000"
+    assert not (srv.data_dir / "nope.duckdb").exists()
+
+
+def test_generated_key_is_private(server):
+    mode = stat.S_IMODE(os.stat(server.data_dir / "server.key").st_mode)
+    assert mode == 0o600
+
+
+def test_cancel_with_wrong_key_changes_nothing(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        pid = conn.info.backend_pid
+        client = RawClient(server.port, tls=False)
+        client.send(struct.pack("!iiiI", 16, 80877102, pid, 12345))
+        assert client.closed()
+        timer = threading.Timer(0.3, lambda: _wrong_cancel(server.port, pid))
+        timer.start()
+        assert conn.execute("SELECT count(*) FROM range(3000000)").fetchone() == (3000000,)
+        timer.join()
+
+
+def _wrong_cancel(port: int, pid: int) -> None:
+    client = RawClient(port)
+    client.send(struct.pack("!iiiI", 16, 80877102, pid, 0xDEADBEEF))
+    client.closed()
+
+
+def test_data_survives_restart(start_server, tmp_path):
+    data_dir = tmp_path / "persist"
+    srv = start_server(data_dir=data_dir)
+    with psycopg.connect(srv.dsn(dbname="keep"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE k (v VARCHAR)")
+        conn.execute("INSERT INTO k VALUES ('still here')")
+    assert srv.stop() == 0
+    srv = start_server(data_dir=data_dir, port=srv.port)
+    with psycopg.connect(srv.dsn(dbname="keep")) as conn:
+        assert conn.execute("SELECT v FROM k").fetchall() == [("still here",)]
+
+
+def test_shutdown_closes_idle_sessions_with_57p01_and_exits_0(start_server):
+    srv = start_server()
+    conn = psycopg.connect(srv.dsn(), autocommit=True)
+    conn.execute("SELECT 1")
+    assert srv.stop(signal.SIGTERM) == 0
+    with pytest.raises(psycopg.OperationalError) as info:
+        conn.execute("SELECT 1")
+    assert "terminating connection due to administrator command" in str(info.value)
+
+
+def test_shutdown_lets_running_statement_finish(start_server):
+    srv = start_server("--shutdown-timeout", "30s")
+    conn = psycopg.connect(srv.dsn(), autocommit=True)
+    result = {}
+
+    def run():
+        result["rows"] = conn.execute(
+            "SELECT count(*) FROM range(400000000)").fetchone()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    srv.proc.send_signal(signal.SIGTERM)
+    worker.join(60)
+    assert result["rows"] == (400000000,)
+    assert srv.proc.wait(60) == 0
+
+
+def test_shutdown_timeout_cancels_running_statement(start_server):
+    srv = start_server("--shutdown-timeout", "1s")
+    conn = psycopg.connect(srv.dsn(), autocommit=True)
+    errors = []
+
+    def run():
+        try:
+            conn.execute("SELECT count(*) FROM range(10000000000) a, range(1000) b")
+        except psycopg.Error as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(30) == 0
+    assert time.monotonic() - started < 10
+    worker.join(10)
+    assert errors and "administrator command" in str(errors[0])
