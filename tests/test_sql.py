@@ -1,0 +1,141 @@
+"""Statement splitting, classification and session-parameter parsing (no server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from duckgres_trio.errors import PgError
+from duckgres_trio.sql import split_statements
+from duckgres_trio.sql import settings
+
+
+def texts(sql: str) -> list[str]:
+    return [s.text for s in split_statements(sql)]
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("select 1; select 2;", ["select 1", "select 2"]),
+    ("select ';' ; select 2", ["select ';'", "select 2"]),
+    ("select 'it''s;' as x", ["select 'it''s;' as x"]),
+    ("select e'\\';' ; select 3", ["select e'\\';'", "select 3"]),
+    ("select $$a;b$$; select $tag$ $$; $tag$", ["select $$a;b$$", "select $tag$ $$; $tag$"]),
+    ('select 1 as "a;b"; select 2', ['select 1 as "a;b"', "select 2"]),
+    ("/* a /* nested; */ ; */ select 1 -- x;\n; select 2", ["select 1", "select 2"]),
+    ("select $1; select 2", ["select $1", "select 2"]),
+    (" ;; ", []),
+    ("-- only a comment", []),
+])
+def test_split(sql, expected):
+    assert texts(sql) == expected
+
+
+@pytest.mark.parametrize("sql", ["select 'open", "select \"open", "select /* open", "select $q$ open"])
+def test_unterminated_text_is_a_syntax_error(sql):
+    with pytest.raises(PgError) as info:
+        split_statements(sql)
+    assert info.value.sqlstate == "42601"
+
+
+@pytest.mark.parametrize("sql, command, returns_rows", [
+    ("SELECT 1", "SELECT", True),
+    ("values (1)", "SELECT", True),
+    ("TABLE t", "SELECT", True),
+    ("FROM t", "SELECT", True),
+    ("with x as (select 1) select * from x", "SELECT", True),
+    ("with x as (delete from t returning *) select * from x", "SELECT", True),
+    ("with x as (select 1) insert into t select * from x", "INSERT", False),
+    ("insert into t values (1)", "INSERT", False),
+    ("insert into t values (1) returning id", "INSERT", True),
+    ("update t set a = (select max(b) from u)", "UPDATE", False),
+    ("delete from t where a in (select 1) returning *", "DELETE", True),
+    ("create table t (a int)", "CREATE TABLE", False),
+    ("CREATE OR REPLACE TEMP TABLE t AS SELECT 1", "SELECT", False),
+    ("create unique index i on t(a)", "CREATE INDEX", False),
+    ("create or replace view v as select 1", "CREATE VIEW", False),
+    ("create schema s", "CREATE SCHEMA", False),
+    ("drop table if exists t", "DROP TABLE", False),
+    ("alter table t add column b int", "ALTER TABLE", False),
+    ("explain select 1", "EXPLAIN", True),
+    ("show tables", "SHOW", True),
+    ("describe t", "SELECT", True),
+    ("truncate t", "TRUNCATE TABLE", False),
+    ("set threads = 2", "SET", False),
+    ("pragma version", "PRAGMA", None),
+    ("copy t to '/tmp/x.csv'", "COPY", False),
+])
+def test_classify(sql, command, returns_rows):
+    (stmt,) = split_statements(sql)
+    assert (stmt.command, stmt.returns_rows) == (command, returns_rows)
+
+
+@pytest.mark.parametrize("sql, kind, command", [
+    ("begin", "begin", "BEGIN"),
+    ("BEGIN ISOLATION LEVEL SERIALIZABLE", "begin", "BEGIN"),
+    ("start transaction read only", "begin", "START TRANSACTION"),
+    ("commit", "commit", "COMMIT"),
+    ("end", "commit", "COMMIT"),
+    ("rollback work", "rollback", "ROLLBACK"),
+    ("abort", "rollback", "ROLLBACK"),
+])
+def test_transaction_control(sql, kind, command):
+    (stmt,) = split_statements(sql)
+    assert (stmt.transaction, stmt.command) == (kind, command)
+
+
+@pytest.mark.parametrize("sql", [
+    "savepoint a", "release savepoint a", "rollback to savepoint a",
+    "copy t from stdin", "COPY (select 1) TO STDOUT",
+])
+def test_refused_with_0a000_before_reaching_the_engine(sql):
+    (stmt,) = split_statements(sql)
+    assert stmt.refusal is not None and stmt.refusal.sqlstate == "0A000"
+
+
+@pytest.mark.parametrize("sql, parameter, value", [
+    ("SET TimeZone = 'Europe/Berlin'", "timezone", "Europe/Berlin"),
+    ("set time zone 'UTC'", "timezone", "UTC"),
+    ("SET datestyle TO ISO, MDY", "datestyle", "ISO, MDY"),
+    ("set extra_float_digits = -3", "extra_float_digits", "-3"),
+    ("SET SESSION application_name = 'it''s'", "application_name", "it's"),
+    ('SET "TimeZone" TO DEFAULT', "TimeZone", None),
+    ("reset application_name", "application_name", None),
+    ("show timezone", "timezone", None),
+])
+def test_parameter_statements(sql, parameter, value):
+    (stmt,) = split_statements(sql)
+    assert (stmt.parameter, stmt.value) == (parameter, value)
+
+
+def test_settings_validate_and_normalise():
+    assert settings.validate("timezone", "Asia/Kolkata") == ("TimeZone", "Asia/Kolkata")
+    assert settings.validate("CLIENT_ENCODING", "utf-8") == ("client_encoding", "UTF8")
+    assert settings.validate("datestyle", "iso") == ("DateStyle", "ISO, MDY")
+    for name, value, code in [
+        ("client_encoding", "LATIN1", "22023"),
+        ("DateStyle", "German", "22023"),
+        ("IntervalStyle", "iso_8601", "22023"),
+        ("standard_conforming_strings", "off", "22023"),
+        ("server_version", "16", "55P02"),
+        ("no_such_thing", "1", "42704"),
+        ("TimeZone", "x'; drop table t; --", "22023"),
+    ]:
+        with pytest.raises(PgError) as info:
+            settings.validate(name, value)
+        assert info.value.sqlstate == code, (name, value)
+
+
+@pytest.mark.parametrize("options, expected", [
+    ("-c TimeZone=UTC", [("TimeZone", "UTC")]),
+    ("-cTimeZone=UTC --application-name=x", [("TimeZone", "UTC"), ("application_name", "x")]),
+    (r"-c application_name=with\ space", [("application_name", "with space")]),
+    ("", []),
+])
+def test_parse_options(options, expected):
+    assert settings.parse_options(options) == expected
+
+
+@pytest.mark.parametrize("options", ["-c", "-c novalue", "TimeZone=UTC"])
+def test_parse_options_refuses_garbage(options):
+    with pytest.raises(PgError) as info:
+        settings.parse_options(options)
+    assert info.value.fatal and info.value.sqlstate == "22023"
