@@ -275,3 +275,79 @@ def test_shutdown_timeout_cancels_running_statement(start_server):
     assert time.monotonic() - started < 10
     worker.join(10)
     assert errors and "administrator command" in str(errors[0])
+
+
+def test_empty_query_and_comment_only_query(start_server):
+    srv = start_server("--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    for sql in ("", "  ;  ", "-- nothing\n", "/* nothing */"):
+        client.query(sql)
+        assert client.until(b"Z") == [(b"I", b""), (b"Z", b"I")], sql
+
+
+def test_row_description_carries_postgres_types(start_server):
+    srv = start_server("--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    client.query("SELECT 1::INTEGER AS i, 2::BIGINT AS b, 'x' AS t, 1.5::DECIMAL(10,2) AS n, "
+                 "true AS f, DATE '2024-01-01' AS d, [1,2] AS a")
+    kind, body = client.receive()
+    assert kind == b"T"
+    (count,) = struct.unpack("!h", body[:2])
+    pos, fields = 2, []
+    for _ in range(count):
+        end = body.index(b"\0", pos)
+        name = body[pos:end].decode()
+        table, attnum, oid, typlen, typmod, fmt = struct.unpack("!IhIhih", body[end + 1:end + 19])
+        fields.append((name, oid, typlen, typmod, fmt))
+        pos = end + 19
+    assert fields == [
+        ("i", 23, 4, -1, 0), ("b", 20, 8, -1, 0), ("t", 25, -1, -1, 0),
+        ("n", 1700, -1, (10 << 16 | 2) + 4, 0), ("f", 16, 1, -1, 0), ("d", 1082, 4, -1, 0),
+        ("a", 1007, -1, -1, 0),
+    ]
+    messages = client.until(b"Z")
+    assert [m[0] for m in messages] == [b"D", b"C", b"Z"]
+    assert messages[1][1] == b"SELECT 1\0"
+
+
+def test_extended_protocol_is_refused_until_sync_and_session_survives(start_server):
+    srv = start_server("--auth-method", "trust")
+    client = RawClient(srv.port)
+    client.startup(user="postgres", database="postgres")
+    client.until(b"Z")
+    client.message(b"P", b"\0SELECT 1\0\0\0")
+    client.message(b"B", b"\0\0\0\0\0\0\0\0")
+    client.message(b"E", b"\0\0\0\0\0")
+    client.message(b"S", b"")
+    messages = client.until(b"Z")
+    assert [m[0] for m in messages] == [b"E", b"Z"]
+    assert error_fields(messages[0][1])["C"] == "0A000"
+    client.query("SELECT 1")
+    assert [m[0] for m in client.until(b"Z")] == [b"T", b"D", b"C", b"Z"]
+
+
+def test_accepted_sockets_use_tcp_keepalive():
+    import socket as pysocket
+
+    import trio
+
+    from duckgres_trio.frontend.connection import set_keepalive
+
+    async def main():
+        listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+        port = listener.socket.getsockname()[1]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.open_tcp_stream, "127.0.0.1", port)
+            stream = await listener.accept()
+            set_keepalive(stream)
+            sock = stream.socket
+            assert sock.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE) == 1
+            assert sock.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE) == 30
+            await stream.aclose()
+        await listener.aclose()
+
+    trio.run(main)
