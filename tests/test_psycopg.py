@@ -100,6 +100,16 @@ TYPE_CASES = [
     ("['a b', NULL, '']", ["a b", None, ""]),
     ("[[1, 2], [3, 4]]", [[1, 2], [3, 4]]),
     ("NULL::INTEGER", None),
+    ("255::UTINYINT", 255),
+    ("4294967295::UINTEGER", 4294967295),
+    ("TIMETZ '12:34:56+02'", dt.time(12, 34, 56, tzinfo=dt.timezone(dt.timedelta(hours=2)))),
+    ("INTERVAL '1 year 2 months 3 days'", dt.timedelta(days=365 + 60 + 3)),
+    ("INTERVAL '-1 day -00:00:01'", dt.timedelta(days=-1, seconds=-1)),
+    ("[DATE '2024-01-01', NULL]", [dt.date(2024, 1, 1), None]),
+    ("['5f0e0a4c-1b9a-4d8e-9e5e-2f6a3b7c8d9e'::UUID]", [uuid.UUID("5f0e0a4c-1b9a-4d8e-9e5e-2f6a3b7c8d9e")]),
+    ("['a\"b', 'c\\d', '{e}']", ['a"b', "c\\d", "{e}"]),
+    ("[1.5::DECIMAL(4,2)]", [Decimal("1.50")]),
+    ("'a'::ENUM('a', 'b')", "a"),
     ("{'k': 1, 'v': 'x'}", {"k": 1, "v": "x"}),
 ]
 
