@@ -321,3 +321,37 @@ def test_valid_streams_decode_to_their_messages(startup_bodies, messages, cuts):
     events = assert_same(data, len(startup_bodies), cuts, {})
     assert packets(events) == [*startup_bodies, *messages]
     assert events[-1] == ("buffered", 0)
+
+
+# --- typed extended-protocol message bodies (wire/frontend.py) --------------------
+
+import struct as _struct
+
+from duckgres_trio.errors import ProtocolViolation as _PV
+from duckgres_trio.wire import frontend as _fe
+
+
+def test_extended_messages_parse():
+    assert _fe.parse_message(0x50, b"s1\0SELECT $1\0" + _struct.pack("!hI", 1, 0xFFFFFFFF)) == \
+        _fe.Parse("s1", "SELECT $1", (0xFFFFFFFF,))
+    body = (b"p\0s\0" + _struct.pack("!hh", 1, 1) + _struct.pack("!hi", 2, 2) + b"ab"
+            + _struct.pack("!i", -1) + _struct.pack("!hhh", 2, 0, 1))
+    assert _fe.parse_message(0x42, body) == _fe.Bind("p", "s", (1,), (b"ab", None), (0, 1))
+    assert _fe.parse_message(0x44, b"Pp\0") == _fe.Describe("P", "p")
+    assert _fe.parse_message(0x45, b"p\0" + _struct.pack("!i", 10)) == _fe.Execute("p", 10)
+    assert _fe.parse_message(0x43, b"S\0") == _fe.Close("S", "")
+
+
+@pytest.mark.parametrize("kind, body", [
+    (0x42, b"\0\0" + _struct.pack("!h", 32767)),  # format count beyond the body
+    (0x42, b"\0\0" + _struct.pack("!hh", 0, 1) + _struct.pack("!i", 1 << 30)),  # param longer than body
+    (0x42, b"\0\0" + _struct.pack("!hh", 0, -1)),  # negative count
+    (0x42, b"\0\0" + _struct.pack("!hhhh", 1, 2, 0, 0)),  # format code 2
+    (0x50, b"s\0SELECT 1\0" + _struct.pack("!h", 5)),  # OID count beyond the body
+    (0x44, b"Xname\0"),
+    (0x45, b"p\0\0\0"),  # truncated max_rows
+    (0x51, b"SELECT 1\0extra"),
+])
+def test_malformed_extended_messages_are_protocol_violations(kind, body):
+    with pytest.raises(_PV):
+        _fe.parse_message(kind, body)

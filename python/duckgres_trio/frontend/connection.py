@@ -265,7 +265,8 @@ class Connection:
                 self.queue(backend.ready_for_query(session.status))
             elif isinstance(message, (msg.Flush, msg.CopyMessage)):
                 pass  # PostgreSQL ignores stray COPY messages outside COPY
-            elif isinstance(message, msg.Unsupported):
+            elif isinstance(message, (msg.Parse, msg.Bind, msg.Describe, msg.Execute,
+                                      msg.Close, msg.Unsupported)):
                 await self._refuse_extended()
             else:
                 raise ProtocolViolation(f"unexpected message type {kind}")

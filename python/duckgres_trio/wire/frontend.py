@@ -60,6 +60,40 @@ class Flush:
 
 
 @dataclass(frozen=True, slots=True)
+class Parse:
+    name: str
+    sql: str
+    param_oids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Bind:
+    portal: str
+    statement: str
+    param_formats: tuple[int, ...]
+    params: tuple[bytes | None, ...]
+    result_formats: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Describe:
+    kind: str  # "S" (statement) or "P" (portal)
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    portal: str
+    max_rows: int  # 0: no limit
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    kind: str  # "S" or "P"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class PasswordData:
     """A 'p' message: its meaning (password, SASL initial or continued response)
     depends on the authentication step, so it is decoded by the step that expects it."""
@@ -89,6 +123,31 @@ class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
+
+    def int16(self) -> int:
+        if self.pos + 2 > len(self.data):
+            raise ProtocolViolation("message too short")
+        value = int.from_bytes(self.data[self.pos : self.pos + 2], "big", signed=True)
+        self.pos += 2
+        return value
+
+    def count(self, item_size: int) -> int:
+        """An int16 count of items of at least ``item_size`` bytes each, checked against
+        the bytes left so a hostile count cannot make us loop or allocate for nothing."""
+        n = self.int16()
+        if n < 0 or n * item_size > len(self.data) - self.pos:
+            raise ProtocolViolation(f"invalid count {n} in message")
+        return n
+
+    def bytes_(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ProtocolViolation("invalid length in message")
+        data = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return data
+
+    def byte(self) -> str:
+        return self.bytes_(1).decode("latin-1")
 
     def int32(self) -> int:
         if self.pos + 4 > len(self.data):
@@ -167,7 +226,12 @@ def parse_message(kind: int, body: bytes):
         return PasswordData(body)
     if kind in (0x64, 0x63, 0x66):  # 'd' 'c' 'f'
         return CopyMessage(kind, body)
-    if kind in (0x50, 0x42, 0x44, 0x45, 0x43, 0x46):  # P B D E C F
+    if kind in _EXTENDED:
+        reader = _Reader(body)
+        message = _EXTENDED[kind](reader)
+        reader.end()
+        return message
+    if kind == 0x46:  # 'F' FunctionCall: obsolete, never sent by current drivers
         return Unsupported(kind, body)
     raise ProtocolViolation(f"invalid frontend message type {kind}")
 
@@ -190,3 +254,49 @@ def parse_password(body: bytes) -> str:
     password = reader.cstring()
     reader.end()
     return password
+
+
+def _parse(r: _Reader) -> Parse:
+    name = r.cstring()
+    sql = r.cstring()
+    oids = tuple(r.int32() & 0xFFFFFFFF for _ in range(r.count(4)))
+    return Parse(name, sql, oids)
+
+
+def _bind(r: _Reader) -> Bind:
+    portal = r.cstring()
+    statement = r.cstring()
+    formats = tuple(r.int16() for _ in range(r.count(2)))
+    params: list[bytes | None] = []
+    for _ in range(r.count(4)):
+        length = r.int32()
+        params.append(None if length == -1 else r.bytes_(length))
+    results = tuple(r.int16() for _ in range(r.count(2)))
+    if any(f not in (0, 1) for f in formats + results):
+        raise ProtocolViolation("invalid format code in Bind message")
+    return Bind(portal, statement, formats, tuple(params), results)
+
+
+def _describe_or_close(cls):
+    def parse(r: _Reader):
+        kind = r.byte()
+        if kind not in ("S", "P"):
+            raise ProtocolViolation(f"invalid {cls.__name__} message subtype {ord(kind)}")
+        return cls(kind, r.cstring())
+
+    return parse
+
+
+def _execute(r: _Reader) -> Execute:
+    portal = r.cstring()
+    max_rows = r.int32()
+    return Execute(portal, max(max_rows, 0))
+
+
+_EXTENDED = {
+    0x50: _parse,  # 'P'
+    0x42: _bind,  # 'B'
+    0x44: _describe_or_close(Describe),  # 'D'
+    0x45: _execute,  # 'E'
+    0x43: _describe_or_close(Close),  # 'C'
+}
