@@ -238,3 +238,35 @@ def test_non_duckdb_exception_is_internal_error():
     assert err.sqlstate == S.INTERNAL_ERROR
     assert err.message == "cannot convert Python object"
     assert err.detail is None
+
+
+# The engine runs DuckDB through its C API, whose errors are text: the same table must
+# classify them identically once the text is turned back into the exception kind.
+from duckgres_trio.engine import duckdb_capi  # noqa: E402
+from duckgres_trio.engine.errors import as_duckdb_exception  # noqa: E402
+
+
+@pytest.mark.parametrize(("sql", "sqlstate"), CASES, ids=[sql for sql, _ in CASES])
+def test_c_api_errors_map_like_python_api_errors(sql, sqlstate):
+    database = duckdb_capi.Database(None)
+    connection = database.connect()
+
+    def run(script: str) -> None:
+        for statement in (s.strip() for s in script.split(";")):
+            if statement:
+                prepared = connection.prepare(statement)
+                result = prepared.execute()
+                while result.fetch(10_000):
+                    pass
+                result.close()
+                prepared.close()
+
+    try:
+        run(SETUP)
+        with pytest.raises(duckdb_capi.DuckDBError) as info:
+            run(sql)
+        err = pg_error_from_duckdb(as_duckdb_exception(str(info.value)))
+        assert err.sqlstate == sqlstate, str(info.value)
+    finally:
+        connection.close()
+        database.close()

@@ -7,7 +7,7 @@ Two implementations: ``local`` (DuckDB in this process, standalone mode) and, la
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -38,6 +38,26 @@ async def _empty() -> AsyncIterator[pa.RecordBatch]:
     yield
 
 
+@dataclass
+class Prepared:
+    """A statement prepared in the engine, described without being run.
+
+    ``params``: one Arrow field per parameter ($1, $2, ...) with the type DuckDB infers
+    (Arrow null type where it cannot). ``columns``: the result columns as DuckDB will
+    produce them (for DML without RETURNING, its single "Count" column).
+    ``handle`` belongs to the executor that made it.
+    """
+
+    params: pa.Schema
+    columns: pa.Schema
+    handle: object = field(repr=False)
+
+    @property
+    def unresolved(self) -> list[int]:
+        """1-based numbers of the parameters DuckDB could not type."""
+        return [i for i, f in enumerate(self.params, 1) if pa.types.is_null(f.type)]
+
+
 class Executor(ABC):
     """One client session's engine: runs statements one at a time."""
 
@@ -49,6 +69,19 @@ class Executor(ABC):
         iterator) before the next call. Cancelling the calling task interrupts the
         statement in the engine. Errors are raised as PgError.
         """
+
+    @abstractmethod
+    async def prepare(self, sql: str) -> Prepared:
+        """Prepare (parse, bind, plan) one statement without running it."""
+
+    @abstractmethod
+    async def execute_prepared(self, prepared: Prepared, params: Sequence[object],
+                               returns_rows: bool | None) -> Result:
+        """Run a prepared statement with its parameter values bound natively."""
+
+    @abstractmethod
+    async def close_prepared(self, prepared: Prepared) -> None:
+        """Release a prepared statement."""
 
     @abstractmethod
     def cancel(self) -> None:

@@ -132,6 +132,44 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
 }
 
 
+# The C API (engine/duckdb_capi.py) reports errors as text only; its "<Kind> Error: "
+# prefix names the kind the Python package would have raised as this class.
+_CLASS_BY_KIND: dict[str, type[duckdb.Error]] = {
+    "Catalog": duckdb.CatalogException,
+    "Binder": duckdb.BinderException,
+    "Parser": duckdb.ParserException,
+    "Syntax": duckdb.SyntaxException,
+    "Constraint": duckdb.ConstraintException,
+    "Conversion": duckdb.ConversionException,
+    "Out of Range": duckdb.OutOfRangeException,
+    "TransactionContext": duckdb.TransactionException,
+    "Transaction": duckdb.TransactionException,
+    "Invalid Input": duckdb.InvalidInputException,
+    "Type Mismatch": duckdb.TypeMismatchException,
+    "Mismatch Type": duckdb.TypeMismatchException,
+    "Invalid type": duckdb.InvalidTypeException,
+    "Sequence": duckdb.SequenceException,
+    "Not implemented": duckdb.NotImplementedException,
+    "Permission": duckdb.PermissionException,
+    "Dependency": duckdb.DependencyException,
+    "IO": duckdb.IOException,
+    "HTTP": duckdb.HTTPException,
+    "Connection": duckdb.ConnectionException,
+    "Out of Memory": duckdb.OutOfMemoryException,
+    "INTERRUPT": duckdb.InterruptException,
+    "Serialization": duckdb.SerializationException,
+    "INTERNAL": duckdb.InternalException,
+    "FATAL": duckdb.FatalException,
+}
+
+
+def as_duckdb_exception(message: str) -> duckdb.Error:
+    """The duckdb exception the Python API would raise for this C API error message."""
+    kind = _KIND_PREFIX.match(message)
+    cls = _CLASS_BY_KIND.get(kind.group()[: -len(" Error: ")], duckdb.Error) if kind else duckdb.Error
+    return cls(message)
+
+
 def pg_error_from_duckdb(exc: BaseException) -> PgError:
     """The PgError to send for ``exc``, an exception raised while DuckDB ran a query.
 

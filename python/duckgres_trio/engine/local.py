@@ -1,34 +1,35 @@
 """The local engine: DuckDB inside this process (standalone mode).
 
 Each PostgreSQL database name is one DuckDB file in ``data_dir``, opened once and
-shared by every session on it; each session gets its own DuckDB connection (a
-``cursor()`` of the database), so sessions see each other's committed data through
-DuckDB's MVCC and nothing else. DuckDB calls block, so they run in threads behind a
-CapacityLimiter, one thread hop per statement and one per result batch.
+shared by every session on it; each session gets its own DuckDB connection, so
+sessions see each other's committed data through DuckDB's MVCC and nothing else.
+DuckDB is driven through its C API (``duckdb_capi``), and every call blocks, so calls
+run in threads behind a CapacityLimiter: one thread hop per statement and one per
+group of result batches.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import duckdb
 import outcome
 import pyarrow as pa
 import trio
 
-from duckgres_trio.engine.base import Engine, Executor, Result
-from duckgres_trio.engine.errors import pg_error_from_duckdb
+from duckgres_trio.engine import duckdb_capi as capi
+from duckgres_trio.engine.base import Engine, Executor, Prepared, Result
+from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError, SqlState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Rows per Arrow batch pulled from DuckDB: large enough to amortise a thread hop,
-#: small enough that a batch of wide rows stays a few MiB.
+#: Rows pulled from DuckDB per thread hop: large enough to amortise the hop, small
+#: enough that the batches of wide rows stay a few MiB.
 BATCH_ROWS = 8192
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
@@ -50,16 +51,16 @@ class LocalEngine(Engine):
         self._data_dir = data_dir
         self._auto_create = auto_create
         self._limiter = trio.CapacityLimiter(max_concurrent)
-        self._config = {"arrow_lossless_conversion": True, **(duckdb_config or {})}
-        self._databases: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._config = {"arrow_lossless_conversion": "true", **(duckdb_config or {})}
+        self._databases: dict[str, capi.Database] = {}
         self._open_lock = trio.Lock()
 
     async def open_session(self, database: str, user: str) -> LocalExecutor:
         db = await self._database(database)
-        conn = await trio.to_thread.run_sync(db.cursor, limiter=self._limiter)
+        conn = await trio.to_thread.run_sync(db.connect, limiter=self._limiter)
         return LocalExecutor(conn, self._limiter)
 
-    async def _database(self, name: str) -> duckdb.DuckDBPyConnection:
+    async def _database(self, name: str) -> capi.Database:
         async with self._open_lock:
             db = self._databases.get(name)
             if db is not None:
@@ -70,17 +71,14 @@ class LocalEngine(Engine):
             self._data_dir.mkdir(parents=True, exist_ok=True)
             try:
                 db = await trio.to_thread.run_sync(
-                    lambda: duckdb.connect(str(path), config=self._config),
-                    limiter=self._limiter,
-                )
-            except duckdb.Error as exc:
-                err = pg_error_from_duckdb(exc)
+                    lambda: capi.Database(str(path), self._config), limiter=self._limiter)
+            except capi.DuckDBError as exc:
+                err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
                 raise PgError(err.sqlstate, f'cannot open database "{name}": {err.message}',
                               severity="FATAL") from None
             log.info("opened database %r at %s", name, path)
             self._databases[name] = db
             return db
-
     def _path(self, name: str) -> Path:
         if not _DB_NAME.fullmatch(name) or name.lower() in _RESERVED or ".." in name:
             raise PgError(
@@ -94,11 +92,8 @@ class LocalEngine(Engine):
 
     async def aclose(self) -> None:
         databases, self._databases = self._databases, {}
-        for name, db in databases.items():
-            try:
-                await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-            except duckdb.Error:
-                log.exception("closing database %r failed", name)
+        for db in databases.values():
+            await trio.to_thread.run_sync(db.close, limiter=self._limiter)
 
 
 def _no_database(name: str) -> PgError:
@@ -107,42 +102,76 @@ def _no_database(name: str) -> PgError:
 
 
 class LocalExecutor(Executor):
-    def __init__(self, conn: duckdb.DuckDBPyConnection, limiter: trio.CapacityLimiter) -> None:
+    def __init__(self, conn: capi.Connection, limiter: trio.CapacityLimiter) -> None:
         self._conn = conn
         self._limiter = limiter
         self._running = False
 
     async def execute(self, sql: str, returns_rows: bool | None) -> Result:
-        return await self._call(lambda: self._start(sql, returns_rows))
+        def run() -> Result:
+            statement = self._conn.prepare(sql)
+            try:
+                return self._start(statement, returns_rows)
+            finally:
+                statement.close()
 
-    def _start(self, sql: str, returns_rows: bool | None) -> Result:
-        """In a thread: run the statement and pull its first batch."""
-        conn = self._conn
-        conn.execute(sql)
-        columns = [d[0] for d in conn.description] if conn.description else []
-        if returns_rows is None:
-            returns_rows = bool(columns) and columns not in _NO_ROWS_COLUMNS
-        if not returns_rows:
-            rowcount = None
-            if columns == ["Count"]:
-                row = conn.fetchone()
-                rowcount = int(row[0]) if row else None
-            return Result(None, rowcount)
-        reader = conn.to_arrow_reader(BATCH_ROWS)
-        first = _next_batch(reader)
-        return Result(reader.schema, None, self._stream(reader, first))
+        return await self._call(run)
 
-    async def _stream(
-        self, reader: pa.RecordBatchReader, first: pa.RecordBatch | None
-    ) -> AsyncIterator[pa.RecordBatch]:
+    async def prepare(self, sql: str) -> Prepared:
+        def run() -> Prepared:
+            statement = self._conn.prepare(sql)
+            try:
+                return Prepared(statement.param_schema(), _columns(statement), statement)
+            except BaseException:
+                statement.close()
+                raise
+
+        return await self._call(run)
+
+    async def execute_prepared(self, prepared: Prepared, params: Sequence[object],
+                               returns_rows: bool | None) -> Result:
+        statement: capi.Prepared = prepared.handle
+
+        def run() -> Result:
+            statement.bind(params)
+            return self._start(statement, returns_rows)
+
+        return await self._call(run)
+
+    async def close_prepared(self, prepared: Prepared) -> None:
+        prepared.handle.close()
+
+    def _start(self, statement: capi.Prepared, returns_rows: bool | None) -> Result:
+        """In a thread: run the statement and pull its first batches."""
+        result = statement.execute()
         try:
-            batch = first
-            while batch is not None:
-                if batch.num_rows:
-                    yield batch
-                batch = await self._call(lambda: _next_batch(reader))
+            if returns_rows is None:
+                returns_rows = (result.kind == capi.RESULT_QUERY
+                                and result.schema.names not in _NO_ROWS_COLUMNS)
+            if not returns_rows:
+                rowcount = None
+                if result.kind == capi.RESULT_CHANGED_ROWS or result.schema.names == ["Count"]:
+                    batches = [b for b in result.fetch(1) if b.num_rows]
+                    rowcount = batches[0].column(0)[0].as_py() if batches else 0
+                result.close()
+                return Result(None, rowcount)
+            first = result.fetch(BATCH_ROWS)
+        except BaseException:
+            result.close()
+            raise
+        return Result(result.schema, None, self._stream(result, first))
+
+    async def _stream(self, result: capi.Result,
+                      first: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBatch]:
+        try:
+            batches = first
+            while batches:
+                for batch in batches:
+                    if batch.num_rows:
+                        yield batch
+                batches = await self._call(lambda: result.fetch(BATCH_ROWS))
         finally:
-            reader.close()
+            result.close()
 
     async def _call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` in a thread; if this task is cancelled meanwhile, interrupt DuckDB
@@ -168,7 +197,11 @@ class LocalExecutor(Executor):
                 self._running = False
         try:
             return box[0].unwrap()
-        except Exception as exc:  # DuckDB's, or pyarrow's while reading a batch
+        except capi.DuckDBError as exc:
+            raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
+        except PgError:
+            raise
+        except Exception as exc:  # pyarrow, while importing a batch
             raise pg_error_from_duckdb(exc) from None
 
     def cancel(self) -> None:
@@ -176,14 +209,12 @@ class LocalExecutor(Executor):
             self._conn.interrupt()
 
     async def close(self) -> None:
-        try:
-            await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
-        except duckdb.Error:
-            log.exception("closing a session's DuckDB connection failed")
+        await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
 
 
-def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
-    try:
-        return reader.read_next_batch()
-    except StopIteration:
-        return None
+def _columns(statement: capi.Prepared) -> pa.Schema:
+    """The result schema, or an empty one while a parameter is untyped (DuckDB cannot
+    plan the result then; the caller re-prepares with the parameter cast)."""
+    if statement.unresolved_params():
+        return pa.schema([])
+    return statement.result_schema()

@@ -6,7 +6,7 @@ bytea_output hex). The Rust encoder must match this module byte for byte, so eac
 rule is spelled out in a small function, with the PostgreSQL source it mirrors named.
 
 Containers PostgreSQL has no type for (STRUCT, MAP, UNION) are sent as ``json``; the
-JSON rules are in ``_json_values``. tests/test_text_encoding.py checks all of it
+JSON rules are in ``json_values``. tests/test_text_encoding.py checks all of it
 against a real PostgreSQL 15; docs/types.md lists every deliberate deviation.
 """
 
@@ -50,10 +50,10 @@ def encode_text_column(array: pa.Array, field: pa.Field) -> list[bytes | None]:
 
 def _texts(array: pa.Array, field: pa.Field) -> Texts:
     """PostgreSQL text of each value of a column."""
-    return _TEXT[classify(field)](_storage(array), field)
+    return _TEXT[classify(field)](storage_array(array), field)
 
 
-def _storage(array: pa.Array) -> pa.Array:
+def storage_array(array: pa.Array) -> pa.Array:
     if isinstance(array.type, pa.BaseExtensionType):
         return array.storage
     return array
@@ -76,17 +76,19 @@ def _int_texts(array: pa.Array, _field: pa.Field) -> Texts:
 def _hugeint_texts(array: pa.Array, field: pa.Field) -> Texts:
     # DuckDB HUGEINT / UHUGEINT: 16 bytes, little-endian (two's complement if signed).
     signed = classify(field) == "hugeint"
-    return [
-        None if b is None else str(int.from_bytes(b, "little", signed=signed))
-        for b in array.to_pylist()
-    ]
+    return [None if b is None else str(hugeint_value(b, signed)) for b in array.to_pylist()]
+
+
+def hugeint_value(data: bytes, signed: bool) -> int:
+    """DuckDB HUGEINT / UHUGEINT: 16 bytes, little-endian (two's complement if signed)."""
+    return int.from_bytes(data, "little", signed=signed)
 
 
 def _bignum_texts(array: pa.Array, _field: pa.Field) -> Texts:
-    return [None if b is None else str(_bignum_value(b)) for b in array.to_pylist()]
+    return [None if b is None else str(bignum_value(b)) for b in array.to_pylist()]
 
 
-def _bignum_value(data: bytes) -> int:
+def bignum_value(data: bytes) -> int:
     """DuckDB VARINT/BIGNUM: 3-byte header then big-endian magnitude bytes.
 
     The header's top bit is 1 for non-negative numbers; a negative number has every
@@ -282,11 +284,14 @@ def tz_offset_text(seconds_east: int) -> str:
 
 
 def _date_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    return [None if d is None else date_text(d) for d in date_days(array)]
+
+
+def date_days(array: pa.Array) -> list[int | None]:
+    """Days since 1970-01-01 of a date32 or date64 column."""
     if pa.types.is_date64(array.type):
-        days = [None if ms is None else ms // 86_400_000 for ms in array.view(pa.int64()).to_pylist()]
-    else:
-        days = array.view(pa.int32()).to_pylist()
-    return [None if d is None else date_text(d) for d in days]
+        return [None if ms is None else ms // 86_400_000 for ms in array.view(pa.int64()).to_pylist()]
+    return array.view(pa.int32()).to_pylist()
 
 
 def date_text(days: int) -> str:
@@ -300,12 +305,17 @@ def date_text(days: int) -> str:
 
 
 def _time_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    return [None if v is None else _time_of_day(v) for v in time_usecs(array)]
+
+
+def time_usecs(array: pa.Array) -> list[int | None]:
+    """Microseconds since midnight of a time32 or time64 column."""
     unit = array.type.unit
     raw = array.view(pa.int64() if pa.types.is_time64(array.type) else pa.int32()).to_pylist()
-    return [None if v is None else _time_of_day(_to_usecs(v, unit)) for v in raw]
+    return [None if v is None else to_usecs(v, unit) for v in raw]
 
 
-def _to_usecs(value: int, unit: str) -> int:
+def to_usecs(value: int, unit: str) -> int:
     # Nanoseconds are floored to microseconds, PostgreSQL's resolution.
     if unit == "ns":
         return value // 1000
@@ -321,9 +331,14 @@ def timetz_text(data: bytes) -> str:
 
     The micros are the local time at that offset; timetz_out prints it with the offset.
     """
+    usecs, offset_east = timetz_parts(data)
+    return _time_of_day(usecs) + tz_offset_text(offset_east)
+
+
+def timetz_parts(data: bytes) -> tuple[int, int]:
+    """(local microseconds since midnight, UTC offset in seconds east) of a DuckDB TIMETZ."""
     bits = int.from_bytes(data, "little")
-    offset_east = 57599 - (bits & 0xFFFFFF)
-    return _time_of_day(bits >> 24) + tz_offset_text(offset_east)
+    return bits >> 24, 57599 - (bits & 0xFFFFFF)
 
 
 def _timestamp_texts(array: pa.Array, _field: pa.Field) -> Texts:
@@ -342,7 +357,7 @@ def timestamp_text(value: int, unit: str, zone: _dt.tzinfo | None) -> str:
         return "infinity"
     if value == -TIMESTAMP_INFINITY:
         return "-infinity"
-    usecs = _to_usecs(value, unit)
+    usecs = to_usecs(value, unit)
     offset = ""
     if zone is not None:
         east = _utc_offset_seconds(usecs, zone)
@@ -389,17 +404,22 @@ def _utc_offset_seconds(usecs: int, zone: _dt.tzinfo) -> int:
 
 
 def _interval_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    return [None if parts is None else interval_text(*parts) for parts in interval_parts(array)]
+
+
+def interval_parts(array: pa.Array) -> list[tuple[int, int, int] | None]:
+    """(months, days, microseconds) of each value of an interval or duration column."""
     if pa.types.is_duration(array.type):
         unit = array.type.unit
         raw = array.view(pa.int64()).to_pylist()
-        return [None if v is None else interval_text(0, 0, _to_usecs(v, unit)) for v in raw]
+        return [None if v is None else (0, 0, to_usecs(v, unit)) for v in raw]
     return [
-        None if v is None else interval_text(v.months, v.days, _nanos_to_usecs(v.nanoseconds))
+        None if v is None else (v.months, v.days, nanos_to_usecs(v.nanoseconds))
         for v in array.to_pylist()
     ]
 
 
-def _nanos_to_usecs(nanos: int) -> int:
+def nanos_to_usecs(nanos: int) -> int:
     # Truncated toward zero: DuckDB intervals are whole microseconds anyway.
     return -(-nanos // 1000) if nanos < 0 else nanos // 1000
 
@@ -455,7 +475,7 @@ def _list_spans(array: pa.Array) -> list[tuple[int, int] | None]:
     return [(s, e) if ok else None for s, e, ok in zip(starts, ends, valid, strict=True)]
 
 
-def _element_values(array: pa.Array, field: pa.Field, render: Callable) -> tuple[list, list]:
+def element_values(array: pa.Array, field: pa.Field, render: Callable) -> tuple[list, list]:
     """Rows' spans and the rendering of every element the rows use (one render call)."""
     spans = _list_spans(array)
     used = [span for span in spans if span is not None and span[1] > span[0]]
@@ -476,7 +496,7 @@ def _list_texts(array: pa.Array, field: pa.Field) -> Texts:
     which PostgreSQL itself never produces (its arrays are rectangular).
     """
     nested = classify(element_field(field)) == "list"
-    spans, elements = _element_values(array, field, _texts)
+    spans, elements = element_values(array, field, _texts)
     quote = (lambda e: e) if nested else _array_element
     out: Texts = []
     for span in spans:
@@ -500,10 +520,10 @@ def _array_element(text: str) -> str:
 
 
 def _dictionary_texts(array: pa.Array, field: pa.Field) -> Texts:
-    return _decode_dictionary(array, field, _texts)
+    return decode_dictionary(array, field, _texts)
 
 
-def _decode_dictionary(array: pa.Array, field: pa.Field, render: Callable) -> Texts:
+def decode_dictionary(array: pa.Array, field: pa.Field, render: Callable) -> Texts:
     # ENUM: render the dictionary once, then look each index up.
     values = render(array.dictionary, element_field(field))
     return [None if i is None else values[i] for i in array.indices.to_pylist()]
@@ -511,7 +531,7 @@ def _decode_dictionary(array: pa.Array, field: pa.Field, render: Callable) -> Te
 
 def _json_texts(array: pa.Array, field: pa.Field) -> Texts:
     # STRUCT / MAP / UNION columns are json; their text is the JSON document.
-    return _json_values(array, field)
+    return json_values(array, field)
 
 
 # --- JSON of nested values ---------------------------------------------------------------
@@ -530,10 +550,10 @@ _JSON_NUMBER_KINDS = frozenset(
 _NOT_JSON_NUMBERS = frozenset({"NaN", "Infinity", "-Infinity"})
 
 
-def _json_values(array: pa.Array, field: pa.Field) -> Texts:
+def json_values(array: pa.Array, field: pa.Field) -> Texts:
     """JSON text of each value; None where the value is NULL."""
     kind = classify(field)
-    array = _storage(array)
+    array = storage_array(array)
     if kind in _JSON_CONTAINERS:
         return _JSON_CONTAINERS[kind](array, field)
     texts = _TEXT[kind](array, field)
@@ -568,7 +588,7 @@ def _json_or_null(value: str | None) -> str:
 
 
 def _json_lists(array: pa.Array, field: pa.Field) -> Texts:
-    spans, elements = _element_values(array, field, _json_values)
+    spans, elements = element_values(array, field, json_values)
     return [
         None if span is None else "[" + ",".join(map(_json_or_null, elements[span[0] : span[1]])) + "]"
         for span in spans
@@ -582,7 +602,7 @@ def _json_structs(array: pa.Array, field: pa.Field) -> Texts:
     # which aborts pyarrow for a union child (unions have no validity bitmap). Rows
     # where the struct itself is NULL are skipped below anyway.
     columns = [
-        _json_values(array.field(i), struct_type.field(i)) for i in range(struct_type.num_fields)
+        json_values(array.field(i), struct_type.field(i)) for i in range(struct_type.num_fields)
     ]
     valid = array.is_valid().to_pylist()
     return [
@@ -597,7 +617,7 @@ def _json_maps(array: pa.Array, field: pa.Field) -> Texts:
     map_type = array.type
     spans = _list_spans(array)
     keys = _texts(array.keys, map_type.key_field)
-    items = _json_values(array.items, map_type.item_field)
+    items = json_values(array.items, map_type.item_field)
     return [
         None
         if span is None
@@ -612,7 +632,7 @@ def _json_unions(array: pa.Array, field: pa.Field) -> Texts:
     """The active member's JSON; a NULL member makes the whole value NULL."""
     union_type = array.type
     members = [
-        _json_values(array.field(i), union_type.field(i)) for i in range(union_type.num_fields)
+        json_values(array.field(i), union_type.field(i)) for i in range(union_type.num_fields)
     ]
     position = {code: i for i, code in enumerate(union_type.type_codes)}
     codes, rows = _union_slots(array)
@@ -640,7 +660,7 @@ _JSON_CONTAINERS: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
     "struct": _json_structs,
     "map": _json_maps,
     "union": _json_unions,
-    "dictionary": lambda array, field: _decode_dictionary(array, field, _json_values),
+    "dictionary": lambda array, field: decode_dictionary(array, field, json_values),
 }
 
 _TEXT: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
