@@ -137,6 +137,20 @@ def test_float_nan_is_postgres_nan(pg) -> None:
     assert_same(pg, Case("FLOAT", "float4", values))
 
 
+def test_values_beyond_postgres_saturate_to_infinity() -> None:
+    """DuckDB's earliest dates/timestamps do not fit PostgreSQL's int32/int64 after the
+    shift to the 2000-01-01 epoch; they are sent as -infinity (docs/types.md)."""
+    sql = values_query(
+        lits("5877642-06-25 (BC)", "5877641-06-23 (BC)", "5881580-07-10"), "DATE"
+    )
+    assert duck_binary(sql)[1] == [
+        b"\x80\x00\x00\x00", b"\x80\x00\x00\x00", (2147483646 - 10957).to_bytes(4, "big")
+    ]
+    for sql_type in ("TIMESTAMP", "TIMESTAMP_S"):
+        sql = values_query(lits("290309-12-22 (BC) 00:00:00"), sql_type)
+        assert duck_binary(sql)[1] == [b"\x80" + bytes(7)]
+
+
 # --- arrays ------------------------------------------------------------------------------
 
 BINARY_ARRAY_CASES = {

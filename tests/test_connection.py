@@ -314,18 +314,23 @@ def test_row_description_carries_postgres_types(start_server):
     assert messages[1][1] == b"SELECT 1\0"
 
 
-def test_extended_protocol_is_refused_until_sync_and_session_survives(start_server):
+def test_extended_error_skips_to_sync_and_session_survives(start_server):
     srv = start_server("--auth-method", "trust")
     client = RawClient(srv.port)
     client.startup(user="postgres", database="postgres")
     client.until(b"Z")
-    client.message(b"P", b"\0SELECT 1\0\0\0")
+    client.message(b"P", b"\0SELEKT 1\0\0\0")
     client.message(b"B", b"\0\0\0\0\0\0\0\0")
     client.message(b"E", b"\0\0\0\0\0")
     client.message(b"S", b"")
     messages = client.until(b"Z")
     assert [m[0] for m in messages] == [b"E", b"Z"]
-    assert error_fields(messages[0][1])["C"] == "0A000"
+    assert error_fields(messages[0][1])["C"] == "42601"
+    client.message(b"P", b"\0SELECT 1\0\0\0")
+    client.message(b"B", b"\0\0\0\0\0\0\0\0")
+    client.message(b"E", b"\0\0\0\0\0")
+    client.message(b"S", b"")
+    assert [m[0] for m in client.until(b"Z")] == [b"1", b"2", b"D", b"C", b"Z"]
     client.query("SELECT 1")
     assert [m[0] for m in client.until(b"Z")] == [b"T", b"D", b"C", b"Z"]
 

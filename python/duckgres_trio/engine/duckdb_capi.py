@@ -144,7 +144,7 @@ def _check(error_data: int | None) -> None:
 
 def _destroy_types(types) -> None:
     for pointer in types:
-        handle = _vp(pointer)
+        handle = pointer if isinstance(pointer, _vp) else _vp(pointer)
         _destroy_logical_type(C.byref(handle))
 
 
@@ -220,22 +220,37 @@ class Prepared:
             raise DuckDBError(message.decode(errors="replace") if message else "prepare failed")
         self.param_count = _nparams(self._handle)
 
+    def _param_type(self, index: int) -> _vp | None:
+        """The logical type of parameter ``index`` (1-based), None if DuckDB could not
+        infer it; the caller destroys a returned handle."""
+        handle = _vp(_param_logical_type(self._handle, index))
+        if handle and _get_type_id(handle) != _TYPE_INVALID:
+            return handle
+        if handle:
+            _destroy_logical_type(C.byref(handle))
+        return None
+
     def unresolved_params(self) -> list[int]:
         """1-based indexes of parameters whose type DuckDB could not infer."""
         unresolved = []
         for index in range(1, self.param_count + 1):
-            handle = _vp(_param_logical_type(self._handle, index))
-            if not handle or _get_type_id(handle) == _TYPE_INVALID:
+            handle = self._param_type(index)
+            if handle is None:
                 unresolved.append(index)
-            if handle:
+            else:
                 _destroy_logical_type(C.byref(handle))
         return unresolved
 
     def param_schema(self) -> pa.Schema:
-        """The parameters' types as an Arrow schema (fields "$1", "$2", ...)."""
-        types = [_param_logical_type(self._handle, i) for i in range(1, self.param_count + 1)]
-        names = [f"${i}".encode() for i in range(1, self.param_count + 1)]
-        return self._schema(types, names)
+        """The parameters' types as an Arrow schema (fields "$1", "$2", ...); a parameter
+        DuckDB could not type has the Arrow null type."""
+        types = [self._param_type(i) for i in range(1, self.param_count + 1)]
+        known = [(i, t) for i, t in enumerate(types) if t is not None]
+        schema = self._schema([t for _, t in known], [f"${i + 1}".encode() for i, _ in known])
+        fields = [pa.field(f"${i + 1}", pa.null()) for i in range(self.param_count)]
+        for (i, _), field in zip(known, schema):
+            fields[i] = field
+        return pa.schema(fields)
 
     def result_schema(self) -> pa.Schema:
         """The result columns as DuckDB will produce them (DML: one "Count" column)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import socket
+from collections import deque
 from typing import TYPE_CHECKING
 
 import trio
@@ -48,6 +49,7 @@ class Connection:
         self._stream: trio.abc.Stream = stream
         self._decoder = FrameDecoder(self.config.max_message_size)
         self._out = bytearray()
+        self._inbox: deque[tuple[int, bytes]] = deque()
         self.tls = False
         self.channel_binding: bytes | None = None
         self.pid, self.secret = server.new_backend_key()
@@ -254,27 +256,71 @@ class Connection:
     async def _message_loop(self) -> None:
         session = self.session
         assert session is not None
+        skipping = False  # after an error in the extended protocol: ignore all until Sync
         while True:
             kind, body = await self._wait_for_message()
             message = msg.parse_message(kind, body)
+            if isinstance(message, msg.Terminate):
+                return
+            if skipping:
+                if isinstance(message, msg.Sync):
+                    skipping = False
+                    self.queue(backend.ready_for_query(session.status))
+                continue
             if isinstance(message, msg.Query):
                 await session.simple_query(message.sql, self)
-            elif isinstance(message, msg.Terminate):
-                return
             elif isinstance(message, msg.Sync):
+                await self._extended(session.extended.sync(self))
                 self.queue(backend.ready_for_query(session.status))
-            elif isinstance(message, (msg.Flush, msg.CopyMessage)):
+            elif isinstance(message, msg.Flush):
+                await self.flush()
+            elif isinstance(message, msg.CopyMessage):
                 pass  # PostgreSQL ignores stray COPY messages outside COPY
-            elif isinstance(message, (msg.Parse, msg.Bind, msg.Describe, msg.Execute,
-                                      msg.Close, msg.Unsupported)):
-                await self._refuse_extended()
+            elif isinstance(message, msg.Parse):
+                skipping = not await self._extended(session.extended.parse(message, self))
+            elif isinstance(message, msg.Bind):
+                skipping = not await self._extended(session.extended.bind(message, self))
+            elif isinstance(message, msg.Describe):
+                skipping = not await self._extended(session.extended.describe(message, self))
+            elif isinstance(message, msg.Execute):
+                run = session.extended.execute(message, self, sync_next=self._sync_is_next())
+                skipping = not await self._extended(run)
+            elif isinstance(message, msg.Close):
+                skipping = not await self._extended(session.extended.close(message, self))
+            elif isinstance(message, msg.Unsupported):  # FunctionCall
+                self.queue(backend.error_response(PgError(
+                    SqlState.FEATURE_NOT_SUPPORTED, "the function call protocol is not supported")))
+                self.queue(backend.ready_for_query(session.status))
             else:
                 raise ProtocolViolation(f"unexpected message type {kind}")
 
+    async def _extended(self, step) -> bool:
+        """Run one extended-protocol step; on error answer it and return False, so the
+        loop skips to the next Sync as PostgreSQL does."""
+        session = self.session
+        session.begin_work()
+        try:
+            await step
+            return True
+        except PgError as err:
+            if err.fatal:
+                raise
+            self.queue(backend.error_response(err))
+            await session.after_error()
+            return False
+        finally:
+            session.end_work()
+
+    def _sync_is_next(self) -> bool:
+        return bool(self._inbox) and self._inbox[0][0] == ord("S")
+
     async def _wait_for_message(self) -> tuple[int, bytes]:
-        """The next message; while idle, bounded by idle_session_timeout and shutdown."""
-        frame = self._decoder.next_message()
-        while frame is None:
+        """The next message; while idle, bounded by idle_session_timeout and shutdown.
+
+        Every complete message already received is moved to the inbox, so a step can see
+        what the client pipelined after it (an Execute followed directly by Sync needs
+        no transaction of its own)."""
+        while not self._inbox:
             await self.flush()
             if self._shutting_down:
                 raise _admin_shutdown()
@@ -292,22 +338,9 @@ class Connection:
                 raise PgError(SqlState.IDLE_SESSION_TIMEOUT,
                               "terminating connection due to idle-session timeout",
                               severity="FATAL")
-            frame = self._decoder.next_message()
-        return frame
-
-    async def _refuse_extended(self) -> None:
-        """Extended-protocol messages: one error, then skip to Sync, as after any error."""
-        self.queue(backend.error_response(PgError(
-            SqlState.FEATURE_NOT_SUPPORTED,
-            "the extended query protocol is not supported yet; use the simple query protocol",
-        )))
-        while True:
-            kind, _ = await self._next_message()
-            if kind == ord("S"):
-                self.queue(backend.ready_for_query(self.session.status))
-                return
-            if kind == ord("X"):
-                raise ClientGone
+            while (frame := self._decoder.next_message()) is not None:
+                self._inbox.append(frame)
+        return self._inbox.popleft()
 
 
 def _admin_shutdown() -> PgError:

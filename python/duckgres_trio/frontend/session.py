@@ -1,26 +1,28 @@
 """A client session's state after startup: its parameters, its transaction, its engine.
 
-The simple-query protocol runs here: split the Query, run each statement through the
-Executor, stream its rows, and keep PostgreSQL's transaction semantics (an implicit
-transaction around a multi-statement Query; after an error inside BEGIN ... every
-statement fails with 25P02 until ROLLBACK).
+Both query protocols run statements through here. The simple protocol is in this
+module (split the Query, run each statement, one implicit transaction around a
+multi-statement Query); the extended protocol's statements and portals are in
+``extended``. PostgreSQL's transaction semantics live here once: after an error
+inside BEGIN ... every statement fails with 25P02 until ROLLBACK.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Protocol
 
 import pyarrow as pa
 
 from duckgres_trio import __version__
-from duckgres_trio.engine.base import Executor, Result
+from duckgres_trio.engine.base import Executor
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql import Statement, split_statements
-from duckgres_trio.sql import settings
-from duckgres_trio.sql.statements import COUNTED
+from duckgres_trio.frontend.extended import ExtendedProtocol
+from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.wire import backend
-from duckgres_trio.wire.rows import encode_rows, row_description
+from duckgres_trio.frontend.results import command_tag, encode
+from duckgres_trio.wire.rows import row_description
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
 
@@ -40,7 +42,7 @@ class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str]) -> None:
         self.executor = executor
         self.user = user
-        self._txn = IDLE
+        self.txn = IDLE
         self._cancel_requested = False
         self.busy = False
         self.parameters: dict[str, str] = {
@@ -62,6 +64,7 @@ class Session:
         }
         self.parameters.update(parameters)
         self._initial = dict(self.parameters)
+        self.extended = ExtendedProtocol(self)
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's)."""
@@ -70,7 +73,7 @@ class Session:
     @property
     def status(self) -> bytes:
         """The ReadyForQuery transaction status byte."""
-        return {EXPLICIT: b"T", FAILED: b"E"}.get(self._txn, b"I")
+        return {EXPLICIT: b"T", FAILED: b"E"}.get(self.txn, b"I")
 
     def request_cancel(self) -> None:
         """A CancelRequest arrived: stop the running statement, if there is one."""
@@ -78,17 +81,27 @@ class Session:
             self._cancel_requested = True
             self.executor.cancel()
 
+    def begin_work(self) -> None:
+        """A client message starts being processed: a cancel from now on applies to it."""
+        self._cancel_requested = False
+        self.busy = True
+
+    def end_work(self) -> None:
+        self.busy = False
+
     def reported_parameters(self) -> list[bytes]:
         return [backend.parameter_status(name, self.parameters[name]) for name in settings.REPORTED]
 
+    # -- simple query protocol ------------------------------------------------------
+
     async def simple_query(self, sql: str, out: Output) -> None:
         """Answer one Query message, up to and including ReadyForQuery."""
-        self._cancel_requested = False
-        self.busy = True
+        self.begin_work()
         try:
+            await self.extended.drop_portals()  # a Query ends the unnamed portal, as in PostgreSQL
             await self._run_query(sql, out)
         finally:
-            self.busy = False
+            self.end_work()
         out.queue(backend.ready_for_query(self.status))
 
     async def _run_query(self, sql: str, out: Output) -> None:
@@ -96,7 +109,7 @@ class Session:
             statements = split_statements(sql)
         except PgError as err:
             out.queue(backend.error_response(err))
-            await self._after_error()
+            await self.after_error()
             return
         if not statements:
             out.queue(backend.empty_query_response())
@@ -104,75 +117,112 @@ class Session:
         multi = len(statements) > 1
         for statement in statements:
             try:
-                await self._statement(statement, multi, out)
+                await self.run_statement(statement, out, implicit=multi)
             except PgError as err:
                 if err.fatal:
                     raise
                 out.queue(backend.error_response(err))
-                await self._after_error()
+                await self.after_error()
                 return
-        if self._txn == IMPLICIT:
-            self._txn = IDLE
+        await self.end_implicit(out)
+
+    # -- shared by both protocols ---------------------------------------------------
+
+    def check_not_failed(self, stmt: Statement | None) -> None:
+        if self.txn == FAILED and (stmt is None or stmt.transaction not in ("commit", "rollback")):
+            raise PgError(
+                SqlState.IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+
+    async def run_statement(self, stmt: Statement, out: Output, *, implicit: bool) -> None:
+        """Run a statement of a simple Query, RowDescription and all."""
+        self.check_not_failed(stmt)
+        if stmt.refusal is not None:
+            raise stmt.refusal
+        if await self.run_session_statement(stmt, out, describe=True):
+            return
+        if implicit:
+            await self.begin_implicit()
+        result = await self.executor.execute(stmt.text, stmt.returns_rows)
+        if result.schema is None:
+            out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
+            return
+        out.queue(row_description(result.schema))
+        rows = await self.send_rows(result.batches(), None, out)
+        out.queue(backend.command_complete(command_tag(stmt.command, rows)))
+
+    async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool) -> bool:
+        """Run ``stmt`` if the session answers it itself (transaction control, reported
+        parameters); False if it is for the engine."""
+        if stmt.transaction is not None:
+            await self._transaction_control(stmt, out)
+            return True
+        if settings.is_session_parameter(stmt.parameter):
+            await self._parameter(stmt, out, describe)
+            return True
+        return False
+
+    async def send_rows(self, batches: AsyncIterator[pa.RecordBatch],
+                        formats: Sequence[int] | None, out: Output) -> int:
+        """Stream every batch as DataRows; the number of rows sent."""
+        rows = 0
+        async with aclosing(batches) as stream:
+            async for batch in stream:
+                self.check_cancel()
+                out.queue(encode(batch, formats))
+                rows += batch.num_rows
+                await out.flush_if_full()
+        return rows
+
+    def check_cancel(self) -> None:
+        if self._cancel_requested:
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+
+    async def begin_implicit(self) -> None:
+        if self.txn == IDLE:
+            await self._engine("BEGIN")
+            self.txn = IMPLICIT
+
+    async def end_implicit(self, out: Output) -> None:
+        if self.txn == IMPLICIT:
+            self.txn = IDLE
             try:
                 await self._engine("COMMIT")
             except PgError as err:
                 out.queue(backend.error_response(err))
 
-    async def _statement(self, stmt: Statement, multi: bool, out: Output) -> None:
-        if self._txn == FAILED and stmt.transaction not in ("commit", "rollback"):
-            raise PgError(
-                SqlState.IN_FAILED_SQL_TRANSACTION,
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )
-        if stmt.refusal is not None:
-            raise stmt.refusal
-        if stmt.transaction is not None:
-            await self._transaction_control(stmt, out)
-            return
-        if multi and self._txn == IDLE:
-            await self._engine("BEGIN")
-            self._txn = IMPLICIT
-        if stmt.parameter is not None and settings.canonical(stmt.parameter):
-            await self._parameter(stmt, out)
-            return
-        result = await self.executor.execute(stmt.text, stmt.returns_rows)
-        await self._send_result(stmt.command, result, out)
-
-    async def _send_result(self, command: str, result: Result, out: Output) -> None:
-        if result.schema is None:
-            out.queue(backend.command_complete(_tag(command, result.rowcount)))
-            return
-        out.queue(row_description(result.schema))
-        rows = 0
-        async with aclosing(result.batches()) as batches:
-            async for batch in batches:
-                if self._cancel_requested:
-                    raise _canceled()
-                out.queue(_encode(batch))
-                rows += batch.num_rows
-                await out.flush_if_full()
-        out.queue(backend.command_complete(_tag(command, rows)))
+    async def after_error(self) -> None:
+        if self.txn == EXPLICIT:
+            self.txn = FAILED
+        elif self.txn == IMPLICIT:
+            self.txn = IDLE
+            try:
+                await self._engine("ROLLBACK")
+            except PgError:
+                pass  # the engine may already have ended the transaction itself
 
     async def _transaction_control(self, stmt: Statement, out: Output) -> None:
         kind = stmt.transaction
         if kind == "begin":
-            if self._txn == EXPLICIT:
+            if self.txn == EXPLICIT:
                 out.queue(_warning(SqlState.ACTIVE_SQL_TRANSACTION,
                                    "there is already a transaction in progress"))
-            elif self._txn == IMPLICIT:
-                self._txn = EXPLICIT  # as PostgreSQL: BEGIN turns the implicit block explicit
+            elif self.txn == IMPLICIT:
+                self.txn = EXPLICIT  # as PostgreSQL: BEGIN turns the implicit block explicit
             else:
                 await self._engine("BEGIN")
-                self._txn = EXPLICIT
+                self.txn = EXPLICIT
             out.queue(backend.command_complete(stmt.command))
             return
-        if self._txn == IDLE:
+        if self.txn == IDLE:
             out.queue(_warning(SqlState.NO_ACTIVE_SQL_TRANSACTION,
                                "there is no transaction in progress"))
             out.queue(backend.command_complete(stmt.command))
             return
-        failed = self._txn == FAILED
-        self._txn = IDLE  # whatever happens next, the engine's transaction is over
+        failed = self.txn == FAILED
+        self.txn = IDLE  # whatever happens next, the engine's transaction is over
+        await self.extended.drop_portals()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
             await self._engine("COMMIT")
             out.queue(backend.command_complete("COMMIT"))
@@ -180,24 +230,23 @@ class Session:
             await self._engine("ROLLBACK")
             out.queue(backend.command_complete("ROLLBACK"))
 
-    async def _after_error(self) -> None:
-        if self._txn == EXPLICIT:
-            self._txn = FAILED
-        elif self._txn == IMPLICIT:
-            self._txn = IDLE
-            try:
-                await self._engine("ROLLBACK")
-            except PgError:
-                pass  # the engine may already have ended the transaction itself
+    def parameter_schema(self, stmt: Statement) -> pa.Schema | None:
+        """The result shape of a session-answered statement (SHOW has one text column)."""
+        if stmt.command == "SHOW" and settings.is_session_parameter(stmt.parameter):
+            return pa.schema([(settings.canonical(stmt.parameter), pa.string())])
+        return None
 
-    async def _parameter(self, stmt: Statement, out: Output) -> None:
+    async def _parameter(self, stmt: Statement, out: Output, describe: bool) -> None:
+        name = settings.canonical(stmt.parameter)
         if stmt.command == "SHOW":
-            name = settings.canonical(stmt.parameter)
-            batch = pa.record_batch([pa.array([self.parameters[name]], pa.string())], names=[name])
-            await self._send_result("SHOW", Result(batch.schema, None, _one(batch)), out)
+            schema = self.parameter_schema(stmt)
+            if describe:
+                out.queue(row_description(schema))
+            batch = pa.record_batch([pa.array([self.parameters[name]], pa.string())], schema=schema)
+            out.queue(encode(batch, None))
+            out.queue(backend.command_complete("SHOW"))
             return
         if stmt.value is None:
-            name = settings.canonical(stmt.parameter)
             if name in settings.READ_ONLY:
                 raise PgError("55P02", f'parameter "{name}" cannot be changed')
             value = self._initial[name]
@@ -218,34 +267,14 @@ class Session:
                           f'invalid value for parameter "TimeZone": "{zone}"') from None
 
     async def _engine(self, sql: str) -> None:
+        await self.extended.park_portals()
         await self.executor.execute(sql, False)
 
     async def close(self) -> None:
+        await self.extended.drop_portals()
+        await self.extended.close_statements()
         await self.executor.close()
-
-
-def _tag(command: str, rows: int | None) -> str:
-    if command == "INSERT":
-        return f"INSERT 0 {rows or 0}"
-    if command in COUNTED:
-        return f"{command} {rows or 0}"
-    return command
-
-
-def _encode(batch: pa.RecordBatch) -> bytes:
-    try:
-        return encode_rows(batch)
-    except Exception as exc:  # a value the encoder cannot represent: fail the statement only
-        raise PgError(SqlState.INTERNAL_ERROR, f"cannot send a result value: {exc}") from None
 
 
 def _warning(sqlstate: str, message: str) -> bytes:
     return backend.notice_response(PgError(sqlstate, message, severity="WARNING"))
-
-
-def _canceled() -> PgError:
-    return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
-
-
-async def _one(batch: pa.RecordBatch):
-    yield batch

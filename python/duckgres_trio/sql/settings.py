@@ -105,6 +105,11 @@ def canonical(name: str) -> str | None:
     return _CANONICAL.get(name.lower())
 
 
+def is_session_parameter(name: str | None) -> bool:
+    """Whether a SET/SHOW/RESET of ``name`` is answered by the session, not DuckDB."""
+    return name is not None and canonical(name) is not None
+
+
 def validate(name: str, value: str) -> tuple[str, str]:
     """(canonical name, normalised value) for a SET of ``name``; PgError if refused."""
     canon = canonical(name)

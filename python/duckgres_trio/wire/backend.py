@@ -98,6 +98,26 @@ def no_data() -> bytes:
     return _msg(b"n", b"")
 
 
+def parse_complete() -> bytes:
+    return _msg(b"1", b"")
+
+
+def bind_complete() -> bytes:
+    return _msg(b"2", b"")
+
+
+def close_complete() -> bytes:
+    return _msg(b"3", b"")
+
+
+def portal_suspended() -> bytes:
+    return _msg(b"s", b"")
+
+
+def parameter_description(oids: Sequence[int]) -> bytes:
+    return _msg(b"t", struct.pack(f"!h{len(oids)}I", len(oids), *oids))
+
+
 def _error_fields(err: PgError, severity: str) -> bytes:
     fields = [b"S" + _cstr(severity), b"V" + _cstr(severity), b"C" + _cstr(err.sqlstate)]
     fields.append(b"M" + _cstr(err.message))

@@ -80,7 +80,9 @@ def _float4_values(array: pa.Array, _field: pa.Field) -> Values:
     return _float_values(array, pa.float32(), pa.uint32(), "I", FLOAT4_NAN_BITS)
 
 
-def _float_values(array: pa.Array, float_type, bits_type, code: str, nan_bits: int) -> Values:
+def _float_values(
+    array: pa.Array, float_type: pa.DataType, bits_type: pa.DataType, code: str, nan_bits: int
+) -> Values:
     """float4send/float8send: the IEEE bits, big-endian. -0 and the infinities keep
     their bits; every NaN becomes PostgreSQL's one NaN (DuckDB also has -NaN)."""
     array = pc.cast(array, float_type)
@@ -128,7 +130,8 @@ def _uint64_values(array: pa.Array, _field: pa.Field) -> Values:
 
 def _hugeint_values(array: pa.Array, field: pa.Field) -> Values:
     signed = classify(field) == "hugeint"
-    return _integer_numerics([None if b is None else text.hugeint_value(b, signed) for b in array.to_pylist()])
+    values = [None if b is None else text.hugeint_value(b, signed) for b in array.to_pylist()]
+    return _integer_numerics(values)
 
 
 def _bignum_values(array: pa.Array, _field: pa.Field) -> Values:
@@ -267,7 +270,8 @@ def _list_values(array: pa.Array, field: pa.Field) -> Values:
     while classify(inner) == "list":
         depth, inner = depth + 1, element_field(inner)
     element_oid = pg_type_for(inner).oid
-    return [None if items is None else _array_binary(items, depth, element_oid) for items in _nested(array, field)]
+    rows = _nested(array, field)
+    return [None if items is None else _array_binary(items, depth, element_oid) for items in rows]
 
 
 def _nested(array: pa.Array, field: pa.Field) -> list[list | None]:

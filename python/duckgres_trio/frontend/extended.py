@@ -1,0 +1,278 @@
+"""The extended query protocol: prepared statements, portals, Parse/Bind/Describe/Execute.
+
+A prepared statement is planned once by DuckDB (``Executor.prepare``) and answers
+Describe from that plan without running anything. A portal binds decoded parameter
+values to it; Execute streams its rows, stopping after ``max_rows`` with
+PortalSuspended and resuming on the next Execute. A portal's open DuckDB result is
+"parked" (read into memory) before anything else runs on the session's connection,
+because a DuckDB connection streams one result at a time; portals live only as long as
+their transaction, so parking is bounded by what the transaction itself fetches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from duckgres_trio.engine.base import Prepared
+from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
+from duckgres_trio.frontend.results import command_tag, encode
+from duckgres_trio.sql import Statement, settings, split_statements
+from duckgres_trio.sql.parameters import cast_parameters, untyped_casts
+from duckgres_trio.wire import backend
+from duckgres_trio.wire import frontend as msg
+from duckgres_trio.wire.params import decode_param
+from duckgres_trio.wire.rows import column_formats, row_description
+from duckgres_trio.wire.types import pg_type_for
+
+if TYPE_CHECKING:
+    from duckgres_trio.frontend.session import Output, Session
+
+_NO_ROWS_COLUMNS = (["Success"], ["Count"])
+
+
+@dataclass
+class PreparedStatement:
+    statement: Statement | None  # None: the empty query
+    prepared: Prepared | None  # None: answered by the session, not the engine
+    param_oids: tuple[int, ...]
+    columns: pa.Schema | None  # None: no rows (NoData)
+
+
+@dataclass
+class Portal:
+    statement: PreparedStatement
+    params: list[object]
+    formats: list[int]
+    started: bool = False
+    done: bool = False
+    stream: AsyncIterator[pa.RecordBatch] | None = None
+    parked: list[pa.RecordBatch] = field(default_factory=list)
+
+    async def close(self) -> None:
+        if self.stream is not None:
+            await self.stream.aclose()
+            self.stream = None
+        self.parked.clear()
+
+
+class ExtendedProtocol:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._statements: dict[str, PreparedStatement] = {}
+        self._portals: dict[str, Portal] = {}
+
+    # -- Parse ------------------------------------------------------------------------
+
+    async def parse(self, message: msg.Parse, out: Output) -> None:
+        if message.name and message.name in self._statements:
+            raise PgError("42P05", f'prepared statement "{message.name}" already exists')
+        statements = split_statements(message.sql)
+        if len(statements) > 1:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          "cannot insert multiple commands into a prepared statement")
+        stmt = statements[0] if statements else None
+        self._session.check_not_failed(stmt)
+        if stmt is None:
+            prepared = PreparedStatement(None, None, message.param_oids, None)
+        elif stmt.refusal is not None:
+            raise stmt.refusal
+        elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
+            prepared = PreparedStatement(stmt, None, message.param_oids,
+                                         self._session.parameter_schema(stmt))
+        else:
+            prepared = await self._prepare(stmt, message.param_oids)
+        old = self._statements.pop(message.name, None)
+        if old is not None:
+            await self._release(old)
+        self._statements[message.name] = prepared
+        out.queue(backend.parse_complete())
+
+    async def _prepare(self, stmt: Statement, declared: tuple[int, ...]) -> PreparedStatement:
+        executor = self._session.executor
+        await self.park_portals()
+        prepared = await executor.prepare(stmt.text)
+        if prepared.unresolved:
+            casts = untyped_casts(prepared.unresolved, declared)
+            await executor.close_prepared(prepared)
+            prepared = await executor.prepare(cast_parameters(stmt.text, casts))
+        oids = tuple(
+            declared[i] if i < len(declared) and declared[i] else pg_type_for(f).oid
+            for i, f in enumerate(prepared.params)
+        )
+        columns = prepared.columns
+        returns_rows = stmt.returns_rows
+        if returns_rows is None:
+            returns_rows = len(columns) > 0 and columns.names not in _NO_ROWS_COLUMNS
+        return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
+
+    # -- Bind ---------------------------------------------------------------------------
+
+    async def bind(self, message: msg.Bind, out: Output) -> None:
+        statement = self._statement(message.statement)
+        self._session.check_not_failed(statement.statement)
+        if message.portal and message.portal in self._portals:
+            raise PgError("42P03", f'portal "{message.portal}" already exists')
+        count = len(statement.param_oids)
+        if len(message.params) != count:
+            raise ProtocolViolation(
+                f"bind message supplies {len(message.params)} parameters, but prepared "
+                f'statement "{message.statement}" requires {count}')
+        formats = _param_formats(message.param_formats, count)
+        params = [
+            None if data is None else decode_param(data, fmt, oid)
+            for data, fmt, oid in zip(message.params, formats, statement.param_oids)
+        ]
+        columns = statement.columns
+        result_formats = column_formats(message.result_formats, len(columns)) if columns else []
+        old = self._portals.pop(message.portal, None)
+        if old is not None:
+            await old.close()
+        self._portals[message.portal] = Portal(statement, params, result_formats)
+        out.queue(backend.bind_complete())
+
+    # -- Describe -------------------------------------------------------------------------
+
+    async def describe(self, message: msg.Describe, out: Output) -> None:
+        if message.kind == "S":
+            statement = self._statement(message.name)
+            out.queue(backend.parameter_description(statement.param_oids))
+            columns, formats = statement.columns, None
+        else:
+            portal = self._portal(message.name)
+            columns, formats = portal.statement.columns, portal.formats
+        out.queue(row_description(columns, formats) if columns is not None else backend.no_data())
+
+    # -- Execute ----------------------------------------------------------------------------
+
+    async def execute(self, message: msg.Execute, out: Output, *, sync_next: bool) -> None:
+        """Run (or resume) a portal. ``sync_next``: the client's Sync is the very next
+        message, so this statement alone makes up the implicit transaction."""
+        portal = self._portal(message.portal)
+        statement = portal.statement
+        stmt = statement.statement
+        if stmt is None:
+            out.queue(backend.empty_query_response())
+            return
+        if not portal.started:
+            portal.started = True
+            self._session.check_not_failed(stmt)
+            if statement.prepared is None:
+                await self._session.run_session_statement(stmt, out, describe=False)
+                portal.done = True
+                return
+            if not sync_next:
+                await self._session.begin_implicit()
+            await self.park_portals()
+            result = await self._session.executor.execute_prepared(
+                statement.prepared, portal.params, stmt.returns_rows)
+            if result.schema is None:
+                portal.done = True
+                out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
+                return
+            portal.stream = result.batches()
+        await self._send(portal, message.max_rows, out)
+
+    async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
+        session = self._session
+        command = portal.statement.statement.command
+        sent = 0
+        while not portal.done:
+            if portal.parked:
+                batch = portal.parked.pop(0)
+            elif portal.stream is not None:
+                batch = await anext(portal.stream, None)
+            else:
+                batch = None
+            if batch is None:
+                await portal.close()
+                portal.done = True
+                out.queue(backend.command_complete(command_tag(command, sent)))
+                return
+            session.check_cancel()
+            if max_rows and sent + batch.num_rows > max_rows:
+                take = max_rows - sent
+                portal.parked.insert(0, batch.slice(take))
+                batch = batch.slice(0, take)
+            out.queue(encode(batch, portal.formats))
+            sent += batch.num_rows
+            await out.flush_if_full()
+            if max_rows and sent >= max_rows:
+                out.queue(backend.portal_suspended())
+                return
+        out.queue(backend.command_complete(command_tag(command, 0)))
+
+    # -- Close, Sync --------------------------------------------------------------------------
+
+    async def close(self, message: msg.Close, out: Output) -> None:
+        if message.kind == "S":
+            statement = self._statements.pop(message.name, None)
+            if statement is not None:
+                await self._release(statement)
+        else:
+            portal = self._portals.pop(message.name, None)
+            if portal is not None:
+                await portal.close()
+        out.queue(backend.close_complete())
+
+    async def sync(self, out: Output) -> None:
+        await self._session.end_implicit(out)
+        if self._session.status == b"I":
+            await self.drop_portals()  # the transaction is over, and its portals with it
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    async def park_portals(self) -> None:
+        """Read every open portal's remaining rows into memory: the engine connection is
+        about to run something else, which would end their DuckDB results."""
+        for portal in self._portals.values():
+            if portal.stream is not None:
+                async for batch in portal.stream:
+                    portal.parked.append(batch)
+                portal.stream = None
+
+    async def drop_portals(self) -> None:
+        portals, self._portals = self._portals, {}
+        for portal in portals.values():
+            await portal.close()
+
+    async def close_statements(self) -> None:
+        statements, self._statements = self._statements, {}
+        for statement in statements.values():
+            await self._release(statement)
+
+    async def _release(self, statement: PreparedStatement) -> None:
+        for name, portal in list(self._portals.items()):
+            if portal.statement is statement:
+                await portal.close()
+                del self._portals[name]
+        if statement.prepared is not None:
+            await self._session.executor.close_prepared(statement.prepared)
+
+    def _statement(self, name: str) -> PreparedStatement:
+        statement = self._statements.get(name)
+        if statement is None:
+            raise PgError("26000", f'prepared statement "{name}" does not exist')
+        return statement
+
+    def _portal(self, name: str) -> Portal:
+        portal = self._portals.get(name)
+        if portal is None:
+            raise PgError("34000", f'portal "{name}" does not exist')
+        return portal
+
+
+def _param_formats(formats: tuple[int, ...], count: int) -> tuple[int, ...]:
+    if not formats:
+        return (0,) * count
+    if len(formats) == 1:
+        return formats * count
+    if len(formats) != count:
+        raise ProtocolViolation(
+            f"bind message has {len(formats)} parameter formats but {count} parameters")
+    return formats
+
+

@@ -1,0 +1,31 @@
+"""Small pieces both query protocols use to report results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.statements import COUNTED
+from duckgres_trio.wire.rows import encode_rows
+
+
+def command_tag(command: str, rows: int | None) -> str:
+    """CommandComplete's tag: "INSERT 0 n", "SELECT n", ..., or the bare command."""
+    if command == "INSERT":
+        return f"INSERT 0 {rows or 0}"
+    if command in COUNTED:
+        return f"{command} {rows or 0}"
+    return command
+
+
+def encode(batch: pa.RecordBatch, formats: Sequence[int] | None) -> bytes:
+    """DataRows for a batch; a value the encoder cannot represent fails the statement
+    (ERROR), not the connection."""
+    try:
+        return encode_rows(batch, formats)
+    except PgError:
+        raise
+    except Exception as exc:
+        raise PgError(SqlState.INTERNAL_ERROR, f"cannot send a result value: {exc}") from None

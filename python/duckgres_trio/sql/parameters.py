@@ -1,0 +1,48 @@
+"""Statement parameters ($1, $2, ...): typing the ones DuckDB cannot infer.
+
+DuckDB infers a parameter's type from where it stands (``id = $1`` takes id's type) and
+cannot plan a statement while one stays untyped (``SELECT $1``). PostgreSQL resolves
+such a parameter to the type the client declared in Parse, or to text; we do the same by
+casting exactly those parameter tokens, found by the lexer, never by text search.
+"""
+
+from __future__ import annotations
+
+from duckgres_trio.sql.lexer import Kind, tokenize
+
+#: PostgreSQL type OID -> DuckDB type, for casting untyped parameters.
+DUCKDB_TYPE_FOR_OID: dict[int, str] = {
+    16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 26: "BIGINT",
+    700: "REAL", 701: "DOUBLE",
+    # numeric has no DuckDB equivalent of unbounded precision; 38 digits, 10 after the point.
+    1700: "DECIMAL(38,10)",
+    25: "VARCHAR", 1043: "VARCHAR", 1042: "VARCHAR", 19: "VARCHAR", 18: "VARCHAR", 705: "VARCHAR",
+    17: "BLOB", 1082: "DATE", 1083: "TIME", 1266: "TIMETZ", 1114: "TIMESTAMP",
+    1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID", 114: "JSON", 3802: "JSON",
+    1000: "BOOLEAN[]", 1005: "SMALLINT[]", 1007: "INTEGER[]", 1016: "BIGINT[]",
+    1021: "REAL[]", 1022: "DOUBLE[]", 1231: "DECIMAL(38,10)[]", 1009: "VARCHAR[]",
+    1015: "VARCHAR[]", 1182: "DATE[]", 1183: "TIME[]", 1115: "TIMESTAMP[]",
+    1185: "TIMESTAMPTZ[]", 1187: "INTERVAL[]", 2951: "UUID[]", 199: "JSON[]",
+}
+
+
+def cast_parameters(sql: str, casts: dict[int, str]) -> str:
+    """``sql`` with each ``$n`` whose n is in ``casts`` replaced by ``($n::TYPE)``."""
+    pieces = []
+    last = 0
+    for token in tokenize(sql):
+        if token.kind is Kind.PARAM and int(token.value[1:]) in casts:
+            pieces.append(sql[last : token.start])
+            pieces.append(f"({token.value}::{casts[int(token.value[1:])]})")
+            last = token.end
+    pieces.append(sql[last:])
+    return "".join(pieces)
+
+
+def untyped_casts(unresolved: list[int], declared: tuple[int, ...]) -> dict[int, str]:
+    """The cast for each untyped parameter: the client's declared type, else text."""
+    casts = {}
+    for number in unresolved:
+        oid = declared[number - 1] if number <= len(declared) else 0
+        casts[number] = DUCKDB_TYPE_FOR_OID.get(oid, "VARCHAR")
+    return casts
