@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 command -v psql >/dev/null || missing+=(postgresql-client-15)
+[ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v cargo >/dev/null || { echo "cargo (Rust) is required" >&2; exit 1; }
 if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -103,7 +103,7 @@ def same(a: object, b: object) -> bool:
 
 BINARY_CASES = [
     ("int4send(42)", 23, 42),
-    ("int4send(-2147483648)", 23, -(2**31)),
+    ("int4send((-2147483648)::int4)", 23, -(2**31)),
     ("int2send((-32768)::int2)", 21, -32768),
     ("int8send(9223372036854775807)", 20, 2**63 - 1),
     ("oidsend(4294967295::oid)", 26, 4294967295),
@@ -128,7 +128,7 @@ BINARY_CASES = [
     ("numeric_send('-Infinity')", 1700, Decimal("-Infinity")),
     ("textsend('héllo wörld')", 25, "héllo wörld"),
     ("varcharsend('x'::varchar)", 1043, "x"),
-    ("bpcharsend('ab '::bpchar)", 1042, "ab"),  # bpchar drops trailing blanks on input
+    ("bpcharsend('ab'::bpchar)", 1042, "ab"),
     ("namesend('pg_class'::name)", 19, "pg_class"),
     ("byteasend('\\x00ff10'::bytea)", 17, b"\x00\xff\x10"),
     ("json_send('{\"a\": [1, 2]}'::json)", 114, '{"a": [1, 2]}'),
@@ -235,7 +235,7 @@ def test_timestamptz_text_in_many_zones(pg):
         pg.execute("SET TimeZone = 'UTC'")
 
 
-@pytest.mark.parametrize("style", ["postgres", "postgres_verbose", "iso_8601", "sql_standard"])
+@pytest.mark.parametrize("style", ["postgres", "postgres_verbose", "iso_8601"])
 def test_interval_text_in_every_style(pg, style):
     values = [
         "1 year 2 mons 3 days 04:05:06.5",
@@ -246,8 +246,6 @@ def test_interval_text_in_every_style(pg, style):
         "0",
         "3 days 100:00:00",
     ]
-    if style == "sql_standard":
-        values = [v for v in values if "+3" not in v]  # mixed signs print ambiguously there
     try:
         pg.execute(f"SET IntervalStyle = {style}")
         for value in values:
@@ -255,8 +253,6 @@ def test_interval_text_in_every_style(pg, style):
             pg.execute("SET IntervalStyle = postgres")
             expected = pg_reads(pg, value, "interval")
             pg.execute(f"SET IntervalStyle = {style}")
-            if style == "sql_standard" and text.startswith("-") and " " in text:
-                continue  # sql_standard's leading sign applies to every field: not parsed
             assert decode_param(text.encode(), 0, 1186) == expected, (style, text)
     finally:
         pg.execute("SET IntervalStyle = postgres")
@@ -307,7 +303,12 @@ CLIENT_TEXT = [
     ("PT0.5S", "interval"),
     ("P1W", "interval"),
     ("P-1D", "interval"),
-    ("-P1D", "interval"),
+    ("P1.5M", "interval"),
+    ("0.3 mons", "interval"),
+    ("1:2", "interval"),
+    ("-1:02:03.5", "interval"),
+    ("00:00:60", "interval"),
+    ("1 day 5", "interval"),
     ("P1.5Y", "interval"),
     ("1.5 months", "interval"),
     ("1.5 weeks", "interval"),
@@ -333,6 +334,8 @@ CLIENT_TEXT = [
     ("-0.000", "numeric"),
     ("1e-5", "numeric"),
     ("  1.000e+2 ", "numeric"),
+    ("1e131071", "numeric"),
+    ("1e-16383", "numeric"),
     ("inf", "numeric"),
     ("yes", "bool"),
     ("of", "bool"),
@@ -428,7 +431,11 @@ BAD_TEXT = [
     ("", "bool"),
     ("1.2.3", "numeric"),
     ("1_000", "numeric"),
-    ("1e100000", "numeric"),
+    ("1e131072", "numeric"),
+    ("1e-16384", "numeric"),
+    ("1.5e-16383", "numeric"),
+    ("1e2147483647", "numeric"),
+    ("1e99999999999999999999", "numeric"),
     ("", "numeric"),
     ("sNaN", "numeric"),
     ("1e400", "float8"),
@@ -452,6 +459,8 @@ BAD_TEXT = [
     ("24:00:00.5", "time"),
     ("noon", "time"),
     ("1 fortnight", "interval"),
+    ("5 1", "interval"),
+    ("-P1D", "interval"),
     ("", "interval"),
     ("1 day 12:60:00", "interval"),
     ("99999999999 days", "interval"),

@@ -82,3 +82,44 @@ def error_fields(body: bytes) -> dict[str, str]:
         if part:
             fields[chr(part[0])] = part[1:].decode()
     return fields
+
+
+def parse(name: str, sql: str, oids: tuple[int, ...] = ()) -> bytes:
+    body = name.encode() + b"\0" + sql.encode() + b"\0" + struct.pack(f"!h{len(oids)}I", len(oids), *oids)
+    return _frame(b"P", body)
+
+
+def bind(portal: str, statement: str, params: tuple[bytes | None, ...] = (),
+         param_formats: tuple[int, ...] = (), result_formats: tuple[int, ...] = ()) -> bytes:
+    body = portal.encode() + b"\0" + statement.encode() + b"\0"
+    body += struct.pack(f"!h{len(param_formats)}h", len(param_formats), *param_formats)
+    body += struct.pack("!h", len(params))
+    for value in params:
+        body += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
+    body += struct.pack(f"!h{len(result_formats)}h", len(result_formats), *result_formats)
+    return _frame(b"B", body)
+
+
+def describe(kind: str, name: str) -> bytes:
+    return _frame(b"D", kind.encode() + name.encode() + b"\0")
+
+
+def execute(portal: str, max_rows: int = 0) -> bytes:
+    return _frame(b"E", portal.encode() + b"\0" + struct.pack("!i", max_rows))
+
+
+def close(kind: str, name: str) -> bytes:
+    return _frame(b"C", kind.encode() + name.encode() + b"\0")
+
+
+SYNC = b"S\0\0\0\4"
+FLUSH = b"H\0\0\0\4"
+
+
+def _frame(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+def kinds(messages: list[tuple[bytes, bytes]]) -> bytes:
+    """The message types of a reply, as one byte string (b"12TDCZ")."""
+    return b"".join(kind for kind, _ in messages)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from duckgres_trio.engine.base import Prepared
-from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.parameters import cast_parameters, untyped_casts
@@ -118,13 +118,15 @@ class ExtendedProtocol:
             raise PgError("42P03", f'portal "{message.portal}" already exists')
         count = len(statement.param_oids)
         if len(message.params) != count:
-            raise ProtocolViolation(
+            raise PgError(
+                SqlState.PROTOCOL_VIOLATION,
                 f"bind message supplies {len(message.params)} parameters, but prepared "
                 f'statement "{message.statement}" requires {count}')
         formats = _param_formats(message.param_formats, count)
         params = [
-            None if data is None else decode_param(data, fmt, oid)
-            for data, fmt, oid in zip(message.params, formats, statement.param_oids)
+            None if data is None else decode_param(data, fmt, oid, index=number)
+            for number, (data, fmt, oid)
+            in enumerate(zip(message.params, formats, statement.param_oids), 1)
         ]
         columns = statement.columns
         result_formats = column_formats(message.result_formats, len(columns)) if columns else []
@@ -174,6 +176,12 @@ class ExtendedProtocol:
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
             portal.stream = result.batches()
+            if not _same_shape(result.schema, statement.columns):
+                # The table changed under the statement (DuckDB rebinds it): the client's
+                # RowDescription is stale. PostgreSQL's error, which drivers re-prepare on.
+                await portal.close()
+                raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                              "cached plan must not change result type")
         await self._send(portal, message.max_rows, out)
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
@@ -265,13 +273,23 @@ class ExtendedProtocol:
         return portal
 
 
+def _same_shape(actual: pa.Schema, described: pa.Schema | None) -> bool:
+    """Same column names and PostgreSQL types (a timestamptz's zone may differ: it
+    follows the session's TimeZone, not the plan)."""
+    if described is None:
+        return False
+    return actual.names == described.names and all(
+        pg_type_for(a) == pg_type_for(d) for a, d in zip(actual, described))
+
+
 def _param_formats(formats: tuple[int, ...], count: int) -> tuple[int, ...]:
     if not formats:
         return (0,) * count
     if len(formats) == 1:
         return formats * count
     if len(formats) != count:
-        raise ProtocolViolation(
+        raise PgError(
+            SqlState.PROTOCOL_VIOLATION,
             f"bind message has {len(formats)} parameter formats but {count} parameters")
     return formats
 

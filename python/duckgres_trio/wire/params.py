@@ -348,7 +348,7 @@ _NUMERIC_SPECIAL = {
     "+inf": Decimal("Infinity"),
     "-inf": Decimal("-Infinity"),
 }
-_NUMERIC_MAX_PRECISION = 1000  # bound on the exponent, as numeric_in has
+_NUMERIC_MAX_DIGITS = 131072  # digits before the decimal point numeric can hold
 _NUMERIC_DSCALE_MAX = 0x3FFF
 
 
@@ -363,21 +363,20 @@ def _text_numeric(text: str) -> Decimal:
     sign, whole, frac, exp = m.group(1), m.group(2), m.group(3) or "", m.group(4)
     if not whole and not frac:
         raise _syntax("numeric", text)
+    overflow = PgError(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
     exponent = 0
     if exp is not None:
-        if len(exp.lstrip("+-").lstrip("0")) > 5:
-            raise _syntax("numeric", text)
+        if len(exp.lstrip("+-").lstrip("0")) > 9:
+            raise overflow
         exponent = int(exp)
-        if abs(exponent) > _NUMERIC_MAX_PRECISION:
-            raise _syntax("numeric", text)
     digits = (whole + frac).lstrip("0") or "0"
     dscale = max(0, len(frac) - exponent)
     shift = exponent - len(frac)  # value = int(digits) * 10**shift
+    if dscale > _NUMERIC_DSCALE_MAX or (digits != "0" and len(digits) + shift > _NUMERIC_MAX_DIGITS):
+        raise overflow  # checked before the padding below allocates anything
     if shift > 0:
         digits += "0" * shift
         shift = 0
-    if dscale > _NUMERIC_DSCALE_MAX or len(digits) + shift > 131072:
-        raise PgError(SqlState.NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
     negative = sign == "-" and digits.strip("0") != ""
     return Decimal((int(negative), tuple(int(c) for c in digits), shift))
 
@@ -687,9 +686,9 @@ def _parse_datetime(text: str, type_name: str):
     year, month, day = int(m.group("y")), int(m.group("mo")), int(m.group("d"))
     if len(m.group("y")) < 3:
         raise _datetime_syntax(type_name, text)  # PG would guess the century; refuse
+    if year == 0:
+        raise _field_overflow(text)
     if era == "bc":
-        if year == 0:
-            raise _field_overflow(text)
         year = 1 - year
     if not 1 <= month <= 12 or not 1 <= day <= _days_in_month(year, month):
         raise _field_overflow(text)
@@ -807,11 +806,17 @@ _INTERVAL_TOKEN = re.compile(
     re.ASCII,
 )
 _ISO_INTERVAL = re.compile(
-    r"(?P<neg>-)?p(?P<date>(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[ymwd])*)"
+    r"p(?P<date>(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[ymwd])*)"
     r"(?:t(?P<time>(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[hms])+))?",
     re.ASCII,
 )
 _ISO_FIELD = re.compile(r"([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))([ymwdhs])", re.ASCII)
+
+
+def _interval_overflow(text: str) -> PgError:
+    return PgError(
+        SqlState.INTERVAL_FIELD_OVERFLOW, f'interval field value out of range: "{text}"'
+    )
 
 
 class _IntervalBuilder:
@@ -879,7 +884,7 @@ class _IntervalBuilder:
         whole, _, frac = secs_text.partition(".")
         secs = int(whole)
         if minutes > 59 or secs > 60:
-            raise _field_overflow(self.text)
+            raise _interval_overflow(self.text)
         us = ((hours * 60 + minutes) * 60 + secs) * _USECS_PER_SEC + _fraction_us(frac)
         self.us += -us if negative else us
 
@@ -889,7 +894,7 @@ class _IntervalBuilder:
             and _INT32_MIN <= self.days <= _INT32_MAX
             and _INT64_MIN <= self.us <= _INT64_MAX
         ):
-            raise PgError(SqlState.DATETIME_FIELD_OVERFLOW, "interval out of range")
+            raise _interval_overflow(self.text)
         return Interval(self.months, self.days, self.us)
 
 
@@ -903,12 +908,6 @@ def _text_interval(text: str) -> Interval:
                 builder.add(number, {"y": "y", "m": "mon", "w": "w", "d": "d"}[designator])
             for number, designator in _ISO_FIELD.findall(iso.group("time") or ""):
                 builder.add(number, {"h": "h", "m": "min", "s": "s"}[designator])
-            if iso.group("neg"):
-                builder.months, builder.days, builder.us = (
-                    -builder.months,
-                    -builder.days,
-                    -builder.us,
-                )
             return builder.result()
         if s.startswith("@"):
             s = s[1:]
@@ -933,8 +932,8 @@ def _text_interval(text: str) -> Interval:
                 continue
             unit_name = m.group("unit")
             unit = "s" if unit_name is None else _INTERVAL_UNITS.get(unit_name)
-            if unit is None:
-                raise _datetime_syntax("interval", text)
+            if unit is None or (unit_name is None and s[pos:].strip(_WS)):
+                raise _datetime_syntax("interval", text)  # a bare number only comes last
             builder.add(m.group("num"), unit)
         if not seen:
             raise _datetime_syntax("interval", text)
@@ -942,9 +941,7 @@ def _text_interval(text: str) -> Interval:
             builder.months, builder.days, builder.us = -builder.months, -builder.days, -builder.us
         return builder.result()
     except (OverflowError, ValueError):
-        raise PgError(
-            SqlState.DATETIME_FIELD_OVERFLOW, f'interval field value out of range: "{text}"'
-        ) from None
+        raise _interval_overflow(text) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -994,7 +991,7 @@ class _ArrayParser:
                 lb, ub = int(lower), int(upper)
                 if ub < lb:
                     raise PgError(
-                        SqlState.INVALID_TEXT_REPRESENTATION,
+                        SqlState.ARRAY_SUBSCRIPT_ERROR,
                         "upper bound cannot be less than lower bound",
                     )
                 dims.append(ub - lb + 1)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from duckgres_trio.errors import ProtocolViolation
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.binary import encode_binary_column
 from duckgres_trio.wire.text import encode_text_column
@@ -31,7 +31,8 @@ def column_formats(requested: Sequence[int], columns: int) -> list[int]:
     if len(requested) == 1:
         return [requested[0]] * columns
     if len(requested) != columns:
-        raise ProtocolViolation(
+        raise PgError(
+            SqlState.PROTOCOL_VIOLATION,
             f"bind message has {len(requested)} result formats but query has {columns} columns")
     return list(requested)
 
