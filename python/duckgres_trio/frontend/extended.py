@@ -21,7 +21,7 @@ from duckgres_trio.engine.base import Prepared
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
-from duckgres_trio.sql.parameters import cast_parameters, untyped_casts
+from duckgres_trio.sql.parameters import UNTYPED_FALLBACKS, cast_parameters, untyped_casts
 from duckgres_trio.wire import backend
 from duckgres_trio.wire import frontend as msg
 from duckgres_trio.wire.params import decode_param
@@ -96,9 +96,9 @@ class ExtendedProtocol:
         await self.park_portals()
         prepared = await executor.prepare(stmt.text)
         if prepared.unresolved:
-            casts = untyped_casts(prepared.unresolved, declared)
+            unresolved = prepared.unresolved
             await executor.close_prepared(prepared)
-            prepared = await executor.prepare(cast_parameters(stmt.text, casts))
+            prepared = await self._prepare_with_casts(stmt.text, unresolved, declared)
         oids = tuple(
             declared[i] if i < len(declared) and declared[i] else pg_type_for(f).oid
             for i, f in enumerate(prepared.params)
@@ -108,6 +108,25 @@ class ExtendedProtocol:
         if returns_rows is None:
             returns_rows = len(columns) > 0 and columns.names not in _NO_ROWS_COLUMNS
         return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
+
+    async def _prepare_with_casts(self, sql: str, unresolved: list[int],
+                                  declared: tuple[int, ...]) -> Prepared:
+        """Type the parameters DuckDB could not: as the client declared them, else as
+        text, as PostgreSQL does; where text cannot stand (``balance + $1``: DuckDB has
+        no unknown-literal type to resolve by context), the first numeric type that
+        plans, integers before floats, which is what PostgreSQL resolves such an
+        operand to for integer columns."""
+        first_error = None
+        for fallback in UNTYPED_FALLBACKS:
+            try:
+                return await self._session.executor.prepare(
+                    cast_parameters(sql, untyped_casts(unresolved, declared, fallback)))
+            except PgError as err:
+                if err.sqlstate not in (SqlState.UNDEFINED_FUNCTION, SqlState.DATATYPE_MISMATCH,
+                                        "42846"):
+                    raise
+                first_error = first_error or err
+        raise first_error
 
     # -- Bind ---------------------------------------------------------------------------
 

@@ -39,10 +39,15 @@ def cast_parameters(sql: str, casts: dict[int, str]) -> str:
     return "".join(pieces)
 
 
-def untyped_casts(unresolved: list[int], declared: tuple[int, ...]) -> dict[int, str]:
-    """The cast for each untyped parameter: the client's declared type, else text."""
+#: Types tried, in order, for an untyped parameter the client declared nothing for.
+UNTYPED_FALLBACKS = ("VARCHAR", "BIGINT", "DOUBLE")
+
+
+def untyped_casts(unresolved: list[int], declared: tuple[int, ...],
+                  fallback: str = "VARCHAR") -> dict[int, str]:
+    """The cast for each untyped parameter: the client's declared type, else ``fallback``."""
     casts = {}
     for number in unresolved:
         oid = declared[number - 1] if number <= len(declared) else 0
-        casts[number] = DUCKDB_TYPE_FOR_OID.get(oid, "VARCHAR")
+        casts[number] = DUCKDB_TYPE_FOR_OID.get(oid, fallback)
     return casts

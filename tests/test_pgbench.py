@@ -1,0 +1,54 @@
+"""pgbench (the real binary) with a custom \\set script under every query mode."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import psycopg
+import pytest
+
+SCRIPT = """\\set aid random(1, 1000)
+\\set delta random(-50, 50)
+BEGIN;
+UPDATE accounts SET balance = balance + :delta WHERE id = :aid;
+SELECT balance FROM accounts WHERE id = :aid;
+INSERT INTO history (id, delta) VALUES (:aid, :delta);
+END;
+"""
+
+
+@pytest.fixture(scope="module")
+def bench_db(server):
+    with psycopg.connect(server.dsn(dbname="bench"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance BIGINT)")
+        conn.execute("INSERT INTO accounts SELECT range, 0 FROM range(1, 1001)")
+        conn.execute("CREATE TABLE history (id INTEGER, delta INTEGER)")
+    return server
+
+
+@pytest.mark.parametrize("mode", ["simple", "extended", "prepared"])
+def test_pgbench_custom_script(bench_db, tmp_path, mode):
+    script = tmp_path / "bench.sql"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PGPASSWORD": "postgres", "PGSSLMODE": "require"}
+    result = subprocess.run(
+        # Two clients may update the same row: DuckDB's optimistic concurrency answers the
+        # loser with 40001 where PostgreSQL would make it wait, and pgbench retries 40001.
+        ["pgbench", "-n", "-M", mode, "-c", "2", "-t", "100", "--max-tries", "20",
+         "-f", str(script),
+         "-h", "127.0.0.1", "-p", str(bench_db.port), "-U", "postgres", "bench"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    processed = re.search(r"number of transactions actually processed: (\d+)/(\d+)", result.stdout)
+    assert processed and processed.group(1) == processed.group(2) == "200", result.stdout
+    failed = re.search(r"number of failed transactions: (\d+)", result.stdout)
+    assert failed is None or failed.group(1) == "0", result.stdout
+    with psycopg.connect(bench_db.dsn(dbname="bench")) as conn:
+        # Every committed transaction left one history row and moved the balance by its delta.
+        history, total = conn.execute("SELECT count(*), coalesce(sum(delta), 0) FROM history").fetchone()
+        (balance,) = conn.execute("SELECT sum(balance) FROM accounts").fetchone()
+        assert balance == total
+        assert history % 200 == 0 and history > 0
