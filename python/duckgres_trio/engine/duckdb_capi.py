@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes as C
 import datetime
 import decimal
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -139,7 +140,19 @@ def _check(error_data: int | None) -> None:
         message = _error_message(error_data).decode(errors="replace")
         handle = _vp(error_data)
         _destroy_error(C.byref(handle))
-        raise DuckDBError(message)
+        raise DuckDBError(_plain_message(message))
+
+
+def _plain_message(message: str) -> str:
+    """Error data carries DuckDB's JSON form ({"exception_type": ..., ...}); turn it into
+    the "<Kind> Error: <message>" text every other C API error has."""
+    if message.startswith("{"):
+        try:
+            data = json.loads(message)
+            return f"{data['exception_type']} Error: {data['exception_message']}"
+        except (ValueError, KeyError, TypeError):
+            pass
+    return message
 
 
 def _destroy_types(types) -> None:
@@ -305,6 +318,11 @@ class Result:
             self.schema = _arrow_schema(self._options, types, names)
         finally:
             _destroy_types(types)
+
+    @property
+    def exhausted(self) -> bool:
+        """True once the last chunk has been fetched (the result is then closed)."""
+        return self._result is None
 
     def fetch(self, max_rows: int) -> list[pa.RecordBatch]:
         """Batches holding up to about ``max_rows`` rows; an empty list at the end."""

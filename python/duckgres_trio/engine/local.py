@@ -169,34 +169,27 @@ class LocalExecutor(Executor):
                 for batch in batches:
                     if batch.num_rows:
                         yield batch
+                if result.exhausted:  # saves a thread hop for every small result
+                    break
                 batches = await self._call(lambda: result.fetch(BATCH_ROWS))
         finally:
             result.close()
 
     async def _call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in a thread; if this task is cancelled meanwhile, interrupt DuckDB
-        and wait for the thread to stop (the connection is not usable before it does)."""
-        box: list[outcome.Outcome] = []
-        async with trio.open_nursery() as nursery:
+        """Run ``fn`` in a thread and wait for it, even if this task is cancelled
+        meanwhile (the connection must never be used by two threads).
 
-            async def run() -> None:
-                with trio.CancelScope(shield=True):
-                    box.append(await outcome.acapture(
-                        trio.to_thread.run_sync, fn, limiter=self._limiter))
-                nursery.cancel_scope.cancel()
-
-            self._running = True
-            try:
-                nursery.start_soon(run)
-                await trio.sleep_forever()
-            except trio.Cancelled:
-                if not box:
-                    self._conn.interrupt()
-                raise
-            finally:
-                self._running = False
+        A trio cancellation does not stop DuckDB by itself; whoever cancels a session's
+        task calls ``cancel()`` first (CancelRequest, shutdown past its timeout), which
+        interrupts the running statement so the wait ends promptly.
+        """
+        self._running = True
         try:
-            return box[0].unwrap()
+            captured = await trio.to_thread.run_sync(_capture, fn, limiter=self._limiter)
+        finally:
+            self._running = False
+        try:
+            return captured.unwrap()
         except capi.DuckDBError as exc:
             raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
         except PgError:
@@ -210,6 +203,11 @@ class LocalExecutor(Executor):
 
     async def close(self) -> None:
         await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
+
+
+def _capture(fn: Callable[[], T]) -> outcome.Outcome:
+    # Errors cross back from the thread as values, so they are mapped in one place.
+    return outcome.capture(fn)
 
 
 def _columns(statement: capi.Prepared) -> pa.Schema:

@@ -128,6 +128,12 @@ class Connection:
         if self.session is not None:
             self.session.request_cancel()
 
+    def terminate(self) -> None:
+        """Shutdown past its timeout: interrupt the running statement, end the task."""
+        if self.session is not None:
+            self.session.executor.cancel()
+        self.scope.cancel()
+
     # -- output ------------------------------------------------------------------
 
     def queue(self, data: bytes) -> None:

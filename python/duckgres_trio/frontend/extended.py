@@ -12,6 +12,7 @@ their transaction, so parking is bounded by what the transaction itself fetches.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -196,11 +197,8 @@ class ExtendedProtocol:
                 return
             portal.stream = result.batches()
             if not _same_shape(result.schema, statement.columns):
-                # The table changed under the statement (DuckDB rebinds it): the client's
-                # RowDescription is stale. PostgreSQL's error, which drivers re-prepare on.
-                await portal.close()
-                raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
-                              "cached plan must not change result type")
+                portal.stream = await _as_described(portal.stream, result.schema,
+                                                    statement.columns)
         await self._send(portal, message.max_rows, out)
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
@@ -292,11 +290,35 @@ class ExtendedProtocol:
         return portal
 
 
+async def _as_described(stream: AsyncIterator[pa.RecordBatch], actual: pa.Schema,
+                        described: pa.Schema | None) -> AsyncIterator[pa.RecordBatch]:
+    """The result in the shape Describe announced. DuckDB re-plans a statement when its
+    parameter values' types differ (a NULL binds as the NULL type), which can change a
+    column's type but not its meaning: cast back. Different columns mean the tables
+    changed under the statement: PostgreSQL's error, on which drivers re-prepare."""
+    if described is None or actual.names != described.names:
+        await stream.aclose()
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+
+    async def cast() -> AsyncIterator[pa.RecordBatch]:
+        async with aclosing(stream):
+            async for batch in stream:
+                try:
+                    yield batch.cast(described)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                                  "cached plan must not change result type") from None
+
+    return cast()
+
+
 def _same_shape(actual: pa.Schema, described: pa.Schema | None) -> bool:
     """Same column names and PostgreSQL types (a timestamptz's zone may differ: it
     follows the session's TimeZone, not the plan)."""
     if described is None:
         return False
+    if actual.equals(described):
+        return True
     return actual.names == described.names and all(
         pg_type_for(a) == pg_type_for(d) for a, d in zip(actual, described))
 

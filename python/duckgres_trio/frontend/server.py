@@ -117,7 +117,7 @@ class Server:
         if self._connections:
             log.warning("shutdown timeout: cancelling %d running sessions", len(self._connections))
             for conn in list(self._connections):
-                conn.scope.cancel()
+                conn.terminate()
             with trio.move_on_after(10):
                 await self._drained.wait()
 

@@ -19,7 +19,9 @@ def _invalid(name: str, value: str, detail: str | None = None) -> PgError:
 
 
 def _client_encoding(value: str) -> str:
-    norm = value.upper().replace("-", "").replace("_", "")
+    # PostgreSQL's clean_encoding_name: only letters and digits count, so asyncpg's
+    # quoted "'utf-8'" is UTF8 too.
+    norm = "".join(c for c in value.upper() if c.isalnum())
     if norm in ("UTF8", "UNICODE"):
         return "UTF8"
     if norm == "SQLASCII":

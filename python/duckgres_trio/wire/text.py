@@ -67,9 +67,15 @@ def _bool_texts(array: pa.Array, _field: pa.Field) -> Texts:
     return [None if v is None else ("t" if v else "f") for v in array.to_pylist()]
 
 
+#: Below this many values a compute kernel's fixed cost exceeds the per-value loop.
+SMALL_ARRAY = 64
+
+
 def _int_texts(array: pa.Array, _field: pa.Field) -> Texts:
     # Arrow's integer-to-string cast is plain decimal digits with a leading '-',
-    # exactly int2out/int4out/int8out/numeric_out of an integer.
+    # exactly int2out/int4out/int8out/numeric_out of an integer, as is str() of an int.
+    if len(array) < SMALL_ARRAY:
+        return [None if v is None else str(v) for v in array.to_pylist()]
     return pc.cast(array, pa.string()).to_pylist()
 
 
