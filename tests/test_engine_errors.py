@@ -254,12 +254,7 @@ def test_c_api_errors_map_like_python_api_errors(sql, sqlstate):
     def run(script: str) -> None:
         for statement in (s.strip() for s in script.split(";")):
             if statement:
-                prepared = connection.prepare(statement)
-                result = prepared.execute()
-                while result.fetch(10_000):
-                    pass
-                result.close()
-                prepared.close()
+                connection.run(statement)
 
     try:
         run(SETUP)

@@ -35,9 +35,7 @@ def main() -> None:
         db = capi.Database(str(Path(tmp) / "c.duckdb"), {"arrow_lossless_conversion": "true"})
         con = db.connect()
         for sql in SETUP:
-            statement = con.prepare(sql)
-            statement.execute().close()
-            statement.close()
+            con.run(sql)
         lookup = con.prepare("SELECT * FROM t WHERE id = $1")
 
         def c_api() -> None:

@@ -63,9 +63,7 @@ def in_process_tps(seconds: float) -> float:
         db = capi.Database(str(Path(tmp) / "limit.duckdb"), {"arrow_lossless_conversion": "true"})
         con = db.connect()
         for sql in SETUP:
-            statement = con.prepare(sql)
-            statement.execute().close()
-            statement.close()
+            con.run(sql)
         lookup = con.prepare("SELECT id, name, balance FROM lookup WHERE id = $1")
         count = 0
         deadline = time.perf_counter() + seconds

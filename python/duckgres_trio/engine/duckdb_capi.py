@@ -208,6 +208,16 @@ class Connection:
     def prepare(self, sql: str) -> Prepared:
         return Prepared(self, sql)
 
+    def run(self, sql: str) -> None:
+        """Run one statement to completion, discarding any rows (setup, scripts)."""
+        statement = self.prepare(sql)
+        try:
+            result = statement.execute()
+            while result.fetch(1 << 20):
+                pass
+        finally:
+            statement.close()
+
     def interrupt(self) -> None:
         _interrupt(self._handle)
 
