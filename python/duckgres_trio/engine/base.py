@@ -38,6 +38,15 @@ async def _empty() -> AsyncIterator[pa.RecordBatch]:
     yield
 
 
+#: The single column DuckDB reports for statements without a result set.
+_NO_RESULT_COLUMNS = (["Success"], ["Count"])
+
+
+def is_result_set(columns: pa.Schema) -> bool:
+    """Whether DuckDB's result columns are rows for the client, not a status."""
+    return len(columns) > 0 and columns.names not in _NO_RESULT_COLUMNS
+
+
 @dataclass
 class Prepared:
     """A statement prepared in the engine, described without being run.

@@ -21,7 +21,7 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.base import Engine, Executor, Prepared, Result
+from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError, SqlState
 
@@ -35,8 +35,6 @@ BATCH_ROWS = 8192
 _DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 # DuckDB names its own catalogs so; a file with one of these names cannot be attached.
 _RESERVED = frozenset({"memory", "system", "temp", "main"})
-# What DuckDB answers for statements without a result set.
-_NO_ROWS_COLUMNS = (["Success"], ["Count"])
 
 
 class LocalEngine(Engine):
@@ -146,8 +144,7 @@ class LocalExecutor(Executor):
         result = statement.execute()
         try:
             if returns_rows is None:
-                returns_rows = (result.kind == capi.RESULT_QUERY
-                                and result.schema.names not in _NO_ROWS_COLUMNS)
+                returns_rows = result.kind == capi.RESULT_QUERY and is_result_set(result.schema)
             if not returns_rows:
                 rowcount = None
                 if result.kind == capi.RESULT_CHANGED_ROWS or result.schema.names == ["Count"]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from duckgres_trio.engine.base import Prepared
+from duckgres_trio.engine.base import Prepared, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -31,8 +31,6 @@ from duckgres_trio.wire.types import pg_type_for
 
 if TYPE_CHECKING:
     from duckgres_trio.frontend.session import Output, Session
-
-_NO_ROWS_COLUMNS = (["Success"], ["Count"])
 
 
 @dataclass
@@ -107,7 +105,7 @@ class ExtendedProtocol:
         columns = prepared.columns
         returns_rows = stmt.returns_rows
         if returns_rows is None:
-            returns_rows = len(columns) > 0 and columns.names not in _NO_ROWS_COLUMNS
+            returns_rows = is_result_set(columns)
         return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
 
     async def _prepare_with_casts(self, sql: str, unresolved: list[int],
