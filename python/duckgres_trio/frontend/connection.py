@@ -55,7 +55,7 @@ class Connection:
         self.pid, self.secret = server.new_backend_key()
         self.session: Session | None = None
         self.scope = trio.CancelScope()
-        self._idle_scope: trio.CancelScope | None = None
+        self._idle = False  # waiting for the client's next message
         self._shutting_down = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -119,10 +119,8 @@ class Connection:
     def request_shutdown(self) -> None:
         """Server shutdown: close now if idle, else after the running statement."""
         self._shutting_down = True
-        if self.session is None:
-            self.scope.cancel()  # still in startup: nothing to preserve
-        elif self._idle_scope is not None:
-            self._idle_scope.cancel()
+        if self.session is None or self._idle:
+            self.scope.cancel()  # in startup or idle: nothing to preserve; run() says goodbye
 
     def request_cancel(self) -> None:
         if self.session is not None:
@@ -317,6 +315,25 @@ class Connection:
         finally:
             session.end_work()
 
+    async def _receive_while_idle(self) -> None:
+        """Wait for the client's next bytes. Outside a transaction this is bounded by
+        idle_session_timeout; shutdown ends the wait by cancelling the connection's scope
+        (``request_shutdown``), so the common case needs no cancel scope of its own."""
+        self._idle = True
+        try:
+            timeout = self.config.idle_session_timeout
+            if timeout > 0 and self.session.status == b"I":
+                with trio.move_on_after(timeout) as scope:
+                    await self._receive()
+                if scope.cancelled_caught:
+                    raise PgError(SqlState.IDLE_SESSION_TIMEOUT,
+                                  "terminating connection due to idle-session timeout",
+                                  severity="FATAL")
+            else:
+                await self._receive()
+        finally:
+            self._idle = False
+
     def _sync_is_next(self) -> bool:
         return bool(self._inbox) and self._inbox[0][0] == ord("S")
 
@@ -330,20 +347,7 @@ class Connection:
             await self.flush()
             if self._shutting_down:
                 raise _admin_shutdown()
-            idle = self.session.status == b"I" and self.config.idle_session_timeout > 0
-            timeout = self.config.idle_session_timeout if idle else math.inf
-            with trio.move_on_after(timeout) as scope:
-                self._idle_scope = scope
-                try:
-                    await self._receive()
-                finally:
-                    self._idle_scope = None
-            if scope.cancelled_caught:
-                if self._shutting_down:
-                    raise _admin_shutdown()
-                raise PgError(SqlState.IDLE_SESSION_TIMEOUT,
-                              "terminating connection due to idle-session timeout",
-                              severity="FATAL")
+            await self._receive_while_idle()
             while (frame := self._decoder.next_message()) is not None:
                 self._inbox.append(frame)
         return self._inbox.popleft()
