@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 
@@ -158,6 +159,21 @@ def storage_field(field: pa.Field) -> pa.Field:
 
 
 def classify(field: pa.Field) -> str:
+    """See ``_classify``; cached, since every batch of a result asks again."""
+    return _classify_cached(field, _metadata_key(field))
+
+
+def _metadata_key(field: pa.Field) -> tuple | None:
+    # Field equality ignores metadata, and an extension may be named only there.
+    return tuple(sorted(field.metadata.items())) if field.metadata else None
+
+
+@lru_cache(maxsize=4096)
+def _classify_cached(field: pa.Field, _metadata: tuple | None) -> str:
+    return _classify(field)
+
+
+def _classify(field: pa.Field) -> str:
     """The logical kind of a field: a key of _SCALARS, a numeric kind, or a container.
 
     Containers are "list" (list, large_list, list_view, fixed_size_list), "struct",
@@ -254,6 +270,11 @@ def _innermost(field: pa.Field) -> pa.Field:
 
 def pg_type_for(field: pa.Field) -> PgType:
     """The RowDescription type of a column holding this Arrow field."""
+    return _pg_type_cached(field, _metadata_key(field))
+
+
+@lru_cache(maxsize=4096)
+def _pg_type_cached(field: pa.Field, _metadata: tuple | None) -> PgType:
     if classify(field) != "list":
         return _element_type(field)
     element = _element_type(_innermost(field))
