@@ -335,12 +335,12 @@ def test_extended_error_skips_to_sync_and_session_survives(start_server):
     assert [m[0] for m in client.until(b"Z")] == [b"T", b"D", b"C", b"Z"]
 
 
-def test_accepted_sockets_use_tcp_keepalive():
+def test_accepted_sockets_use_tcp_keepalive_and_user_timeout():
     import socket as pysocket
 
     import trio
 
-    from duckgres_trio.frontend.connection import set_keepalive
+    from duckgres_trio.frontend.connection import tune_socket
 
     async def main():
         listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
@@ -348,10 +348,11 @@ def test_accepted_sockets_use_tcp_keepalive():
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.open_tcp_stream, "127.0.0.1", port)
             stream = await listener.accept()
-            set_keepalive(stream)
+            tune_socket(stream, 7.5)
             sock = stream.socket
             assert sock.getsockopt(pysocket.SOL_SOCKET, pysocket.SO_KEEPALIVE) == 1
             assert sock.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_KEEPIDLE) == 30
+            assert sock.getsockopt(pysocket.IPPROTO_TCP, pysocket.TCP_USER_TIMEOUT) == 7500
             await stream.aclose()
         await listener.aclose()
 

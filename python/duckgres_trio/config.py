@@ -140,6 +140,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_message_size", _size, 64 << 20, "largest frontend message accepted; larger ones get FATAL 08P01", "SIZE"),
     Setting("authentication_timeout", _duration, 60.0, "time allowed for startup, TLS and authentication", "DURATION"),
     Setting("idle_session_timeout", _duration, 0.0, "close a session idle (outside a transaction) this long with FATAL 57P05; 0 disables", "DURATION"),
+    Setting("idle_in_transaction_session_timeout", _duration, 0.0, "close a session idle inside a transaction this long with FATAL 25P03; 0 disables (sessions may SET it)", "DURATION"),
+    Setting("statement_timeout", _duration, 0.0, "cancel a statement running this long with 57014; 0 disables (sessions may SET it)", "DURATION"),
+    Setting("write_timeout", _duration, 60.0, "disconnect a client that accepts no data for this long (also TCP_USER_TIMEOUT); 0 disables", "DURATION"),
+    Setting("max_connections_per_ip", _int_range(0, 100_000), 0, "connections at once from one client address; 0: no limit", "N"),
+    Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
+    Setting("auth_failure_window", _duration, 300.0, "window in which failed authentications are counted", "DURATION"),
+    Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (connections are closed unanswered)", "DURATION"),
     Setting("shutdown_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
@@ -168,6 +175,13 @@ class Config:
     max_message_size: int
     authentication_timeout: float
     idle_session_timeout: float
+    idle_in_transaction_session_timeout: float
+    statement_timeout: float
+    write_timeout: float
+    max_connections_per_ip: int
+    auth_failure_limit: int
+    auth_failure_window: float
+    auth_ban_duration: float
     shutdown_timeout: float
     timezone: str
     max_connections: int

@@ -12,9 +12,11 @@ import struct
 
 
 class RawClient:
-    def __init__(self, port: int, *, tls: bool = True, timeout: float = 10.0) -> None:
+    def __init__(self, port: int, *, tls: bool = True, timeout: float = 10.0,
+                 source: str | None = None) -> None:
         self.sock: socket.socket | ssl.SSLSocket = socket.create_connection(
-            ("127.0.0.1", port), timeout=timeout)
+            ("127.0.0.1", port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         if tls:
             self.sock.sendall(struct.pack("!ii", 8, 80877103))
             answer = self.sock.recv(1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -173,16 +174,20 @@ class LocalExecutor(Executor):
             result.close()
 
     async def _call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in a thread and wait for it, even if this task is cancelled
-        meanwhile (the connection must never be used by two threads).
-
-        A trio cancellation does not stop DuckDB by itself; whoever cancels a session's
-        task calls ``cancel()`` first (CancelRequest, shutdown past its timeout), which
-        interrupts the running statement so the wait ends promptly.
-        """
+        """Run ``fn`` in a thread. If this task is cancelled meanwhile (statement_timeout,
+        shutdown), interrupt DuckDB and wait, shielded, for the thread to stop: the
+        connection must never be used by two threads."""
+        call = _ThreadCall(fn, trio.lowlevel.current_trio_token())
         self._running = True
         try:
-            captured = await trio.to_thread.run_sync(_capture, fn, limiter=self._limiter)
+            captured = await trio.to_thread.run_sync(
+                call.run, limiter=self._limiter, abandon_on_cancel=True)
+        except trio.Cancelled:
+            if call.abandon():
+                self._conn.interrupt()
+                with trio.CancelScope(shield=True):
+                    await call.done.wait()
+            raise
         finally:
             self._running = False
         try:
@@ -202,9 +207,37 @@ class LocalExecutor(Executor):
         await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
 
 
-def _capture(fn: Callable[[], T]) -> outcome.Outcome:
-    # Errors cross back from the thread as values, so they are mapped in one place.
-    return outcome.capture(fn)
+class _ThreadCall:
+    """One DuckDB call in a worker thread that its trio task may stop waiting for.
+
+    If the task is cancelled, ``abandon()`` tells whether the thread is still running;
+    the thread then reports its end through ``done`` (set on the trio loop). The lock
+    makes "finished" and "abandoned" agree, so ``done`` is set exactly when awaited.
+    """
+
+    def __init__(self, fn: Callable[[], object], token: trio.lowlevel.TrioToken) -> None:
+        self._fn = fn
+        self._token = token
+        self._lock = threading.Lock()
+        self._finished = False
+        self._abandoned = False
+        self.done = trio.Event()
+
+    def run(self) -> outcome.Outcome:
+        try:
+            return outcome.capture(self._fn)  # errors come back as values, mapped in one place
+        finally:
+            with self._lock:
+                self._finished = True
+                notify = self._abandoned
+            if notify:
+                self._token.run_sync_soon(self.done.set)
+
+    def abandon(self) -> bool:
+        """Mark the call abandoned; True if the thread has not finished yet."""
+        with self._lock:
+            self._abandoned = True
+            return not self._finished
 
 
 def _columns(statement: capi.Prepared) -> pa.Schema:

@@ -43,8 +43,9 @@ class ClientGone(Exception):
 
 
 class Connection:
-    def __init__(self, server: Server, stream: trio.SocketStream) -> None:
+    def __init__(self, server: Server, stream: trio.SocketStream, address: str = "") -> None:
         self.server = server
+        self.address = address
         self.config = server.config
         self._stream: trio.abc.Stream = stream
         self._decoder = FrameDecoder(self.config.max_message_size)
@@ -127,9 +128,7 @@ class Connection:
             self.session.request_cancel()
 
     def terminate(self) -> None:
-        """Shutdown past its timeout: interrupt the running statement, end the task."""
-        if self.session is not None:
-            self.session.executor.cancel()
+        """Shutdown past its timeout: end the task (a running DuckDB call is interrupted)."""
         self.scope.cancel()
 
     # -- output ------------------------------------------------------------------
@@ -142,10 +141,19 @@ class Connection:
             await self.flush()
 
     async def flush(self) -> None:
+        """Write what is queued. Shielded: a cancelled send would cut a message in half
+        and break the stream; bounded instead by write_timeout, after which a client
+        that accepts nothing is disconnected."""
         if self._out:
             data = bytes(self._out)
             self._out.clear()
-            await self._stream.send_all(data)
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(self.config.write_timeout or math.inf) as scope:
+                    await self._stream.send_all(data)
+            if scope.cancelled_caught:
+                log.warning("connection %d: client accepted no data for %ss, closing",
+                            self.pid, self.config.write_timeout)
+                raise ClientGone
 
     async def send_now(self, data: bytes) -> None:
         self.queue(data)
@@ -207,8 +215,14 @@ class Connection:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "replication connections are not supported",
                           severity="FATAL")
         session_params = self._startup_parameters(params)
-        await auth.authenticate(self, self.config.auth_method, user,
-                                self.server.users.get(user), self.server.mock_secret)
+        try:
+            await auth.authenticate(self, self.config.auth_method, user,
+                                    self.server.users.get(user), self.server.mock_secret)
+        except PgError as err:
+            if err.sqlstate == SqlState.INVALID_PASSWORD:
+                self.server.limits.auth_failed(self.address)
+            raise
+        self.server.limits.auth_succeeded(self.address)
         self.queue(backend.authentication_ok())
         self.server.admit(self)
         executor = await self.server.engine.open_session(database, user)
@@ -242,7 +256,10 @@ class Connection:
 
     def _startup_parameters(self, params: dict[str, str]) -> dict[str, str]:
         """Validate the GUCs a client sets at startup; unknown ones are FATAL as in PostgreSQL."""
-        pairs = [("TimeZone", self.config.timezone)]
+        pairs = [("TimeZone", self.config.timezone),
+                 ("statement_timeout", _ms(self.config.statement_timeout)),
+                 ("idle_in_transaction_session_timeout",
+                  _ms(self.config.idle_in_transaction_session_timeout))]
         pairs += [(k, v) for k, v in params.items() if k not in _SKIP_STARTUP_PARAMS]
         pairs += settings.parse_options(params.get("options", ""))
         values = {}
@@ -288,7 +305,7 @@ class Connection:
                 skipping = not await self._extended(session.extended.describe(message, self))
             elif isinstance(message, msg.Execute):
                 run = session.extended.execute(message, self, sync_next=self._sync_is_next())
-                skipping = not await self._extended(run)
+                skipping = not await self._extended(session.timed(run))
             elif isinstance(message, msg.Close):
                 skipping = not await self._extended(session.extended.close(message, self))
             elif isinstance(message, msg.Unsupported):  # FunctionCall
@@ -316,19 +333,23 @@ class Connection:
             session.end_work()
 
     async def _receive_while_idle(self) -> None:
-        """Wait for the client's next bytes. Outside a transaction this is bounded by
-        idle_session_timeout; shutdown ends the wait by cancelling the connection's scope
-        (``request_shutdown``), so the common case needs no cancel scope of its own."""
+        """Wait for the client's next bytes, bounded by idle_session_timeout outside a
+        transaction and idle_in_transaction_session_timeout inside one. Shutdown ends
+        the wait by cancelling the connection's scope (``request_shutdown``), so without
+        timeouts no cancel scope is needed here."""
         self._idle = True
         try:
-            timeout = self.config.idle_session_timeout
-            if timeout > 0 and self.session.status == b"I":
+            session = self.session
+            if session.status == b"I":
+                timeout, error = self.config.idle_session_timeout, _idle_timeout
+            else:
+                timeout = session.timeout("idle_in_transaction_session_timeout")
+                error = _idle_in_transaction_timeout
+            if timeout > 0:
                 with trio.move_on_after(timeout) as scope:
                     await self._receive()
                 if scope.cancelled_caught:
-                    raise PgError(SqlState.IDLE_SESSION_TIMEOUT,
-                                  "terminating connection due to idle-session timeout",
-                                  severity="FATAL")
+                    raise error()
             else:
                 await self._receive()
         finally:
@@ -353,16 +374,33 @@ class Connection:
         return self._inbox.popleft()
 
 
+def _idle_timeout() -> PgError:
+    return PgError(SqlState.IDLE_SESSION_TIMEOUT,
+                   "terminating connection due to idle-session timeout", severity="FATAL")
+
+
+def _idle_in_transaction_timeout() -> PgError:
+    return PgError("25P03", "terminating connection due to idle-in-transaction timeout",
+                   severity="FATAL")
+
+
 def _admin_shutdown() -> PgError:
     return PgError(SqlState.ADMIN_SHUTDOWN, "terminating connection due to administrator command",
                    severity="FATAL")
 
 
-def set_keepalive(stream: trio.SocketStream) -> None:
-    """Detect dead peers in about a minute instead of the kernel's two hours."""
+def _ms(seconds: float) -> str:
+    return str(round(seconds * 1000))
+
+
+def tune_socket(stream: trio.SocketStream, write_timeout: float) -> None:
+    """Detect dead peers in about a minute instead of the kernel's two hours, and let
+    the kernel fail writes nobody acknowledges for write_timeout (TCP_USER_TIMEOUT)."""
     sock = stream.socket
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     if hasattr(socket, "TCP_KEEPIDLE"):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 30)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    if write_timeout > 0 and hasattr(socket, "TCP_USER_TIMEOUT"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(write_timeout * 1000))

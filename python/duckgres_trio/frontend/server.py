@@ -20,7 +20,8 @@ from duckgres_trio.config import Config, ConfigError
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend import scram, tls
-from duckgres_trio.frontend.connection import Connection, set_keepalive
+from duckgres_trio.frontend.connection import Connection, tune_socket
+from duckgres_trio.frontend.limits import ClientLimits
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ class Server:
             tls.ensure_certificate(config.cert_path, config.key_path)
             self.ssl_context = tls.server_context(config.cert_path, config.key_path)
             self.channel_binding = scram.tls_server_end_point(tls.certificate_der(config.cert_path))
+        self.limits = ClientLimits(
+            max_per_ip=config.max_connections_per_ip,
+            failure_limit=config.auth_failure_limit,
+            failure_window=config.auth_failure_window,
+            ban_duration=config.auth_ban_duration,
+        )
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
@@ -75,10 +82,19 @@ class Server:
             conn.request_cancel()
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        set_keepalive(stream)
-        conn = Connection(self, stream)
-        self._connections.add(conn)
-        await conn.run()
+        address = _address(stream)
+        if not self.limits.admit(address):
+            log.warning("refused a connection from %s (banned or over max_connections_per_ip)",
+                        address)
+            await trio.aclose_forcefully(stream)
+            return
+        try:
+            tune_socket(stream, self.config.write_timeout)
+            conn = Connection(self, stream, address)
+            self._connections.add(conn)
+            await conn.run()
+        finally:
+            self.limits.release(address)
 
     # -- running -------------------------------------------------------------------
 
@@ -120,6 +136,13 @@ class Server:
                 conn.terminate()
             with trio.move_on_after(10):
                 await self._drained.wait()
+
+
+def _address(stream: trio.SocketStream) -> str:
+    try:
+        return str(stream.socket.getpeername()[0])
+    except OSError:
+        return "unknown"
 
 
 def load_users(config: Config) -> dict[str, scram.ScramVerifier | scram.Md5Verifier]:

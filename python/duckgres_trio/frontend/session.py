@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 import pyarrow as pa
+import trio
 
 from duckgres_trio import __version__
 from duckgres_trio.engine.base import Executor
@@ -25,6 +27,8 @@ from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.wire.rows import row_description
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
+
+T = TypeVar("T")
 
 # Transaction states.
 IDLE, EXPLICIT, IMPLICIT, FAILED = "idle", "explicit", "implicit", "failed"
@@ -57,6 +61,8 @@ class Session:
             "standard_conforming_strings": "on",
             "application_name": "",
             "extra_float_digits": "1",
+            "statement_timeout": "0",
+            "idle_in_transaction_session_timeout": "0",
             "is_superuser": "on",
             "session_authorization": user,
             "default_transaction_read_only": "off",
@@ -89,6 +95,19 @@ class Session:
     def end_work(self) -> None:
         self.busy = False
 
+    def timeout(self, name: str) -> float:
+        """A time setting of this session in seconds; 0 when off."""
+        return settings.milliseconds(self.parameters[name]) / 1000
+
+    async def timed(self, step: Awaitable[T]) -> T:
+        """Run one statement's work under the session's statement_timeout."""
+        timeout = self.timeout("statement_timeout")
+        if not timeout:
+            return await step
+        with trio.move_on_after(timeout):
+            return await step
+        raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to statement timeout")
+
     def reported_parameters(self) -> list[bytes]:
         return [backend.parameter_status(name, self.parameters[name]) for name in settings.REPORTED]
 
@@ -117,7 +136,7 @@ class Session:
         multi = len(statements) > 1
         for statement in statements:
             try:
-                await self.run_statement(statement, out, implicit=multi)
+                await self.timed(self.run_statement(statement, out, implicit=multi))
             except PgError as err:
                 if err.fatal:
                     raise

@@ -68,6 +68,37 @@ def _any_text(value: str) -> str:
     return value.encode()[:63].decode(errors="ignore")
 
 
+_TIME_UNITS = {"": 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _timeout(name: str) -> Callable[[str], str]:
+    """A PostgreSQL time setting: an integer (milliseconds) or with a unit (500ms, 5s,
+    1min, 2h, 1d); shown the way PostgreSQL shows it ("5s", "1min", "0")."""
+
+    def check(value: str) -> str:
+        text = value.strip().replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number):]
+        if unit not in _TIME_UNITS or not number.isdigit():
+            raise _invalid(name, value)
+        return format_milliseconds(int(number) * _TIME_UNITS[unit])
+
+    return check
+
+
+def format_milliseconds(ms: int) -> str:
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms" if ms else "0"
+
+
+def milliseconds(value: str) -> int:
+    """The milliseconds of a value normalised by a time setting's validator."""
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return int(number) * _TIME_UNITS[value[len(number):]]
+
+
 def _timezone(value: str) -> str:
     if not value or any(c in value for c in "'\\\0"):
         raise _invalid("TimeZone", value)
@@ -85,6 +116,8 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     # Accepted for drivers that set it (pgjdbc sends 3); output is always shortest-exact,
     # which is what PostgreSQL 12+ prints for any value > 0.
     "extra_float_digits": _extra_float_digits,
+    "statement_timeout": _timeout("statement_timeout"),
+    "idle_in_transaction_session_timeout": _timeout("idle_in_transaction_session_timeout"),
 }
 
 #: Read-only parameters the client may SHOW but not SET.

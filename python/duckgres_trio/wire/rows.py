@@ -3,6 +3,11 @@
 Each column goes out in the format the client asked for (0 text, 1 binary). A column
 announced as binary is always binary-encoded: the RowDescription and the bytes come
 from the same type classification, so they cannot disagree.
+
+With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
+encodes the columns of the simplest kinds (``_NATIVE``); every other column is encoded
+by the Python encoders and handed over as its list of values. The Python assembly
+(``data_rows``) is the reference the Rust one is tested against.
 """
 
 from __future__ import annotations
@@ -13,14 +18,24 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.wire import backend
+from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
-from duckgres_trio.wire.text import encode_text_column
-from duckgres_trio.wire.types import pg_type_for
+from duckgres_trio.wire.text import encode_text_column, storage_array
+from duckgres_trio.wire.types import classify, pg_type_for
 
 _NULL = b"\xff\xff\xff\xff"
 _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
+
+#: The Arrow storage types the Rust codec reads, by the kind it encodes them as
+#: (in both formats); string_view and every other type go through Python.
+_NATIVE = {
+    "int2": {pa.int8(), pa.int16(), pa.uint8()},
+    "int4": {pa.int32(), pa.uint16()},
+    "int8": {pa.int64(), pa.uint32()},
+    "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
+    "text": {pa.string(), pa.large_string()},
+}
 
 
 def column_formats(requested: Sequence[int], columns: int) -> list[int]:
@@ -47,12 +62,33 @@ def row_description(schema: pa.Schema, formats: Sequence[int] | None = None) -> 
     return backend.row_description(fields)
 
 
-def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None) -> bytes:
+def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
+                codec: str = CODEC) -> bytes:
     """Every row of ``batch`` as a DataRow message, concatenated."""
     formats = formats or [0] * batch.num_columns
+    if codec == "rust":
+        from duckgres_trio import _native
+
+        columns = [_rust_column(batch.column(i), batch.schema.field(i), fmt)
+                   for i, fmt in enumerate(formats)]
+        return _native.encode_data_rows(columns, batch.num_rows)
     columns = [_ENCODERS[fmt](batch.column(i), batch.schema.field(i))
                for i, fmt in enumerate(formats)]
-    head = struct.pack("!h", batch.num_columns)
+    return data_rows(columns, batch.num_columns, batch.num_rows)
+
+
+def _rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
+    """(storage array, format, kind) for Rust to encode, else the Python encoder's values."""
+    kind = classify(field)
+    storage = storage_array(array)
+    if fmt in (0, 1) and storage.type in _NATIVE.get(kind, ()):
+        return (storage, fmt, kind)
+    return _ENCODERS[fmt](array, field)
+
+
+def data_rows(columns: Sequence[Sequence[bytes | None]], num_columns: int, num_rows: int) -> bytes:
+    """DataRows of per-column encoded values (None is NULL): the Python assembly."""
+    head = struct.pack("!h", num_columns)
     out = bytearray()
     for values in zip(*columns):
         body = bytearray(head)
@@ -65,6 +101,6 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None) -> 
         out += b"D"
         out += _I32.pack(len(body) + 4)
         out += body
-    if batch.num_columns == 0:  # zip() of nothing yields no rows; the rows still exist
-        out += backend.data_row(()) * batch.num_rows
+    if num_columns == 0:  # zip() of nothing yields no rows; the rows still exist
+        out += backend.data_row(()) * num_rows
     return bytes(out)
