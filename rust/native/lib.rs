@@ -3,12 +3,14 @@
 //! All logic lives in `duckgres_codec`; this file only converts arguments, results
 //! and errors, so the classes here are drop-in twins of the Python reference ones.
 
-use duckgres_codec::{DEFAULT_MAX_MESSAGE, FrameError, Framer, MAX_STARTUP_PACKET};
-use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::PyValueError;
+use duckgres_codec::{
+    Column, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, MAX_STARTUP_PACKET, NativeColumn, Values,
+};
+use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyInt, PyType};
+use pyo3::types::{PyBytes, PyInt, PyList, PyTuple, PyType};
 
 /// `duckgres_trio.errors.ProtocolViolation`, imported on first use: both codecs must
 /// raise the very same class so callers catch one type whichever is active.
@@ -104,7 +106,180 @@ impl FrameDecoder {
     }
 }
 
+/// A pyarrow array's layout, read from `str(array.type)`: integer width and
+/// signedness, bool, or utf8 with 32- or 64-bit offsets.
+enum Layout {
+    Int(usize, bool),
+    Bool,
+    Utf8(bool),
+}
+
+fn layout(type_name: &str) -> Option<Layout> {
+    Some(match type_name {
+        "int8" => Layout::Int(1, true),
+        "int16" => Layout::Int(2, true),
+        "int32" => Layout::Int(4, true),
+        "int64" => Layout::Int(8, true),
+        "uint8" => Layout::Int(1, false),
+        "uint16" => Layout::Int(2, false),
+        "uint32" => Layout::Int(4, false),
+        "bool" => Layout::Bool,
+        "string" => Layout::Utf8(false),
+        "large_string" => Layout::Utf8(true),
+        _ => return None,
+    })
+}
+
+/// A column the Rust side encodes: (pyarrow array, format, kind), the array's
+/// buffers held open (pyarrow buffers are immutable) while they are read.
+struct ArrowColumn {
+    kind: Kind,
+    binary: bool,
+    layout: Layout,
+    buffers: Vec<Option<PyUntypedBuffer>>,
+    offset: usize,
+    len: usize,
+}
+
+impl ArrowColumn {
+    fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        let (array, format, kind): (Bound<'_, PyAny>, u8, String) = spec.extract()?;
+        let kind = Kind::from_name(&kind).ok_or_else(|| {
+            PyValueError::new_err(format!("kind {kind:?} is not encoded natively"))
+        })?;
+        let binary = match format {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid format code {format}"
+                )));
+            }
+        };
+        let type_name = array.getattr("type")?.str()?.to_string();
+        let layout = layout(&type_name).ok_or_else(|| {
+            PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"))
+        })?;
+        let mut buffers = Vec::new();
+        for buffer in array.call_method0("buffers")?.try_iter()? {
+            let buffer = buffer?;
+            buffers.push(if buffer.is_none() {
+                None
+            } else {
+                Some(PyUntypedBuffer::get(&buffer)?)
+            });
+        }
+        if buffers.iter().flatten().any(|b| !b.is_c_contiguous()) {
+            return Err(PyValueError::new_err("Arrow buffer is not contiguous"));
+        }
+        let offset = array.getattr("offset")?.extract()?;
+        let len = array.len()?;
+        Ok(Self {
+            kind,
+            binary,
+            layout,
+            buffers,
+            offset,
+            len,
+        })
+    }
+
+    fn buffer(&self, i: usize) -> &[u8] {
+        match self.buffers.get(i) {
+            Some(Some(buffer)) if buffer.len_bytes() > 0 => {
+                // SAFETY: a C-contiguous exported buffer of len_bytes bytes, alive (and,
+                // for pyarrow, immutable) as long as `self` holds the export.
+                unsafe {
+                    std::slice::from_raw_parts(buffer.buf_ptr().cast::<u8>(), buffer.len_bytes())
+                }
+            }
+            _ => &[],
+        }
+    }
+
+    fn native(&self) -> PyResult<NativeColumn<'_>> {
+        let values = match self.layout {
+            Layout::Int(width, signed) => Values::Int {
+                data: self.buffer(1),
+                width,
+                signed,
+            },
+            Layout::Bool => Values::Bool {
+                bits: self.buffer(1),
+            },
+            Layout::Utf8(large) => Values::Utf8 {
+                offsets: self.buffer(1),
+                data: self.buffer(2),
+                large,
+            },
+        };
+        let validity = self
+            .buffers
+            .first()
+            .and_then(Option::as_ref)
+            .map(|_| self.buffer(0));
+        NativeColumn::new(
+            self.kind,
+            self.binary,
+            values,
+            validity,
+            self.offset,
+            self.len,
+        )
+        .map_err(|err| PyValueError::new_err(err.to_string()))
+    }
+}
+
+/// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
+/// (values already encoded) or a tuple (pyarrow array, format 0/1, kind) encoded
+/// here; kinds are "int2", "int4", "int8", "bool" and "text".
+#[pyfunction]
+fn encode_data_rows<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyAny>>,
+    row_count: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    // Hold every Python object first, then borrow bytes from them, then encode with
+    // the GIL released: nothing below touches a Python object.
+    let mut encoded_items: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
+    let mut arrow: Vec<ArrowColumn> = Vec::new();
+    for column in &columns {
+        if let Ok(list) = column.cast::<PyList>() {
+            encoded_items.push(list.iter().collect());
+        } else if let Ok(spec) = column.cast::<PyTuple>() {
+            arrow.push(ArrowColumn::extract(spec)?);
+        } else {
+            return Err(PyTypeError::new_err(
+                "a column must be a list or an (array, format, kind) tuple",
+            ));
+        }
+    }
+    let (mut encoded, mut native) = (encoded_items.iter(), arrow.iter());
+    let mut plan: Vec<Column<'_>> = Vec::with_capacity(columns.len());
+    for column in &columns {
+        if column.is_instance_of::<PyList>() {
+            let items = encoded.next().map_or(&[][..], Vec::as_slice);
+            let mut values = Vec::with_capacity(items.len());
+            for item in items {
+                values.push(if item.is_none() {
+                    None
+                } else {
+                    Some(item.cast::<PyBytes>()?.as_bytes())
+                });
+            }
+            plan.push(Column::Encoded(values));
+        } else if let Some(arrow_column) = native.next() {
+            plan.push(Column::Native(arrow_column.native()?));
+        }
+    }
+    let out = py
+        .detach(|| duckgres_codec::encode_data_rows(&plan, row_count))
+        .map_err(|err| PyValueError::new_err(err.to_string()))?;
+    Ok(PyBytes::new(py, &out))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<FrameDecoder>()
+    m.add_class::<FrameDecoder>()?;
+    m.add_function(wrap_pyfunction!(encode_data_rows, m)?)
 }
