@@ -20,6 +20,8 @@ class RawClient:
         if tls:
             self.sock.sendall(struct.pack("!ii", 8, 80877103))
             answer = self.sock.recv(1)
+            if not answer:
+                raise EOFError("server closed the connection")
             assert answer == b"S", answer
             context = ssl.create_default_context()
             context.check_hostname = False
