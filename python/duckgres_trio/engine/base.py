@@ -60,6 +60,9 @@ class Prepared:
     params: pa.Schema
     columns: pa.Schema
     handle: object = field(repr=False)
+    #: How long the last execution took in the engine (seconds); executors may use it
+    #: to run statements that are reliably quick without a thread hop.
+    last_seconds: float = float("inf")
 
     @property
     def unresolved(self) -> list[int]:

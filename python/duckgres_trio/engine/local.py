@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -28,6 +29,12 @@ from duckgres_trio.errors import PgError, SqlState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: A prepared statement whose last execution took less than this runs on the event
+#: loop instead of a thread: the hop (100-300 us) costs as much as such a statement.
+#: The loop is then blocked for about this long at most, unless a run that was quick
+#: last time is slow this time (it then goes back to threads).
+INLINE_SECONDS = 0.002
 
 #: Rows pulled from DuckDB per thread hop: large enough to amortise the hop, small
 #: enough that the batches of wide rows stay a few MiB.
@@ -132,9 +139,22 @@ class LocalExecutor(Executor):
         statement: capi.Prepared = prepared.handle
 
         def run() -> Result:
-            statement.bind(params)
-            return self._start(statement, returns_rows)
+            started = time.perf_counter()
+            try:
+                statement.bind(params)
+                return self._start(statement, returns_rows)
+            finally:
+                prepared.last_seconds = time.perf_counter() - started
 
+        if prepared.last_seconds < INLINE_SECONDS:
+            # Reliably quick (its last run took under INLINE_SECONDS): run it on the
+            # event loop, saving the thread hop that would cost as much as the work.
+            # A run that turns out slow sends the statement back to threads.
+            await trio.lowlevel.checkpoint()
+            try:
+                return run()
+            except capi.DuckDBError as exc:
+                raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
         return await self._call(run)
 
     async def close_prepared(self, prepared: Prepared) -> None:
