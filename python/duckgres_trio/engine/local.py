@@ -151,10 +151,7 @@ class LocalExecutor(Executor):
             # event loop, saving the thread hop that would cost as much as the work.
             # A run that turns out slow sends the statement back to threads.
             await trio.lowlevel.checkpoint()
-            try:
-                return run()
-            except capi.DuckDBError as exc:
-                raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
+            return _unwrap(outcome.capture(run))
         return await self._call(run)
 
     async def close_prepared(self, prepared: Prepared) -> None:
@@ -210,14 +207,7 @@ class LocalExecutor(Executor):
             raise
         finally:
             self._running = False
-        try:
-            return captured.unwrap()
-        except capi.DuckDBError as exc:
-            raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
-        except PgError:
-            raise
-        except Exception as exc:  # pyarrow, while importing a batch
-            raise pg_error_from_duckdb(exc) from None
+        return _unwrap(captured)
 
     def cancel(self) -> None:
         if self._running:
@@ -225,6 +215,18 @@ class LocalExecutor(Executor):
 
     async def close(self) -> None:
         await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
+
+
+def _unwrap(captured: outcome.Outcome) -> T:
+    """The call's value, or its error as the PgError to send."""
+    try:
+        return captured.unwrap()
+    except capi.DuckDBError as exc:
+        raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
+    except PgError:
+        raise
+    except Exception as exc:  # pyarrow, while importing a batch
+        raise pg_error_from_duckdb(exc) from None
 
 
 class _ThreadCall:
