@@ -18,14 +18,13 @@ that holds it; strings DuckDB allocates for us are copied and freed at once.
 from __future__ import annotations
 
 import ctypes as C
-import datetime
-import decimal
 import json
-import uuid
 from collections.abc import Sequence
 
 import _duckdb
 import pyarrow as pa
+
+from duckgres_trio.engine.literals import UnbindableValue, bind_form
 
 lib = C.CDLL(_duckdb.__file__)
 
@@ -40,6 +39,11 @@ class _Result(C.Structure):
     # to duckdb_fetch_chunk and by pointer elsewhere.
     _fields_ = [("column_count", _idx), ("row_count", _idx), ("rows_changed", _idx),
                 ("columns", _vp), ("error_message", C.c_char_p), ("internal_data", _vp)]
+
+
+class _Progress(C.Structure):
+    _fields_ = [("percentage", C.c_double), ("rows_processed", C.c_uint64),
+                ("total_rows_to_process", C.c_uint64)]
 
 
 class _ArrowSchema(C.Structure):
@@ -74,6 +78,7 @@ _connect = _fn("duckdb_connect", _state, _vp, _P(_vp))
 _disconnect = _fn("duckdb_disconnect", None, _P(_vp))
 _interrupt = _fn("duckdb_interrupt", None, _vp)
 _free = _fn("duckdb_free", None, _vp)
+_query_progress = _fn("duckdb_query_progress", _Progress, _vp)
 
 _prepare = _fn("duckdb_prepare", _state, _vp, C.c_char_p, _P(_vp))
 _prepare_error = _fn("duckdb_prepare_error", C.c_char_p, _vp)
@@ -220,6 +225,12 @@ class Connection:
 
     def interrupt(self) -> None:
         _interrupt(self._handle)
+
+    def progress(self) -> tuple[float, int, int]:
+        """The running query's progress: (percent or -1 if unknown, rows processed,
+        total rows to process). Safe to call from another thread."""
+        p = _query_progress(self._handle)
+        return p.percentage, p.rows_processed, p.total_rows_to_process
 
     def arrow_options(self) -> _vp:
         options = _vp()
@@ -369,52 +380,19 @@ class Result:
 # -- binding Python values --------------------------------------------------------------
 
 def _bind(statement: _vp, index: int, value: object) -> int:
-    """Bind one value. Scalars other than the native ones go as text DuckDB casts to the
-    parameter's type, which is how DuckDB itself reads SQL literals."""
+    try:
+        value = bind_form(value)
+    except UnbindableValue as exc:
+        raise DuckDBError(str(exc)) from None
     if value is None:
         return _bind_null(statement, index)
     if isinstance(value, bool):
         return _bind_boolean(statement, index, value)
-    if isinstance(value, int) and -(1 << 63) <= value < (1 << 63):
+    if isinstance(value, int):
         return _bind_int64(statement, index, value)
     if isinstance(value, float):
         return _bind_double(statement, index, value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data = bytes(value)
-        return _bind_blob(statement, index, data, len(data))
-    if isinstance(value, list):
-        value = _list_literal(value)
-    data = literal_text(value).encode()
+    if isinstance(value, bytes):
+        return _bind_blob(statement, index, value, len(value))
+    data = value.encode()
     return _bind_varchar(statement, index, data, len(data))
-
-
-def literal_text(value: object) -> str:
-    """The text DuckDB reads back as ``value`` when casting to the parameter's type."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (datetime.date, datetime.time, decimal.Decimal, uuid.UUID, int, float)):
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
-    months, days, micros = (getattr(value, "months", None), getattr(value, "days", None),
-                            getattr(value, "microseconds", None))
-    if None not in (months, days, micros):  # an interval
-        return f"{months} months {days} days {micros} microseconds"
-    raise DuckDBError(f"Conversion Error: cannot bind a parameter of type {type(value).__name__}")
-
-
-def _list_literal(items: list) -> str:
-    """A list as DuckDB's VARCHAR -> LIST cast reads it: elements double-quoted with
-    backslash escapes, so commas, brackets, quotes and spaces inside them survive."""
-    parts = []
-    for item in items:
-        if item is None:
-            parts.append("NULL")
-        elif isinstance(item, list):
-            parts.append(_list_literal(item))
-        elif isinstance(item, (bytes, bytearray, memoryview)):
-            raise DuckDBError("Not implemented Error: bytea array parameters are not supported")
-        else:
-            text = literal_text(item).replace("\\", "\\\\").replace('"', '\\"')
-            parts.append(f'"{text}"')
-    return "[" + ", ".join(parts) + "]"

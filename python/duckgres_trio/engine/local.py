@@ -23,8 +23,9 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_result_set
+from duckgres_trio.engine.base import Engine, Executor, Prepared, Result
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
+from duckgres_trio.engine.statement import BATCH_ROWS, columns, start, to_pg_error
 from duckgres_trio.errors import PgError, SqlState
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,6 @@ T = TypeVar("T")
 #: The loop is then blocked for about this long at most, unless a run that was quick
 #: last time is slow this time (it then goes back to threads).
 INLINE_SECONDS = 0.002
-
-#: Rows pulled from DuckDB per thread hop: large enough to amortise the hop, small
-#: enough that the batches of wide rows stay a few MiB.
-BATCH_ROWS = 8192
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 # DuckDB names its own catalogs so; a file with one of these names cannot be attached.
@@ -127,7 +124,7 @@ class LocalExecutor(Executor):
         def run() -> Prepared:
             statement = self._conn.prepare(sql)
             try:
-                return Prepared(statement.param_schema(), _columns(statement), statement)
+                return Prepared(statement.param_schema(), columns(statement), statement)
             except BaseException:
                 statement.close()
                 raise
@@ -159,36 +156,25 @@ class LocalExecutor(Executor):
 
     def _start(self, statement: capi.Prepared, returns_rows: bool | None) -> Result:
         """In a thread: run the statement and pull its first batches."""
-        result = statement.execute()
-        try:
-            if returns_rows is None:
-                returns_rows = result.kind == capi.RESULT_QUERY and is_result_set(result.schema)
-            if not returns_rows:
-                rowcount = None
-                if result.kind == capi.RESULT_CHANGED_ROWS or result.schema.names == ["Count"]:
-                    batches = [b for b in result.fetch(1) if b.num_rows]
-                    rowcount = batches[0].column(0)[0].as_py() if batches else 0
-                result.close()
-                return Result(None, rowcount)
-            first = result.fetch(BATCH_ROWS)
-        except BaseException:
-            result.close()
-            raise
-        return Result(result.schema, None, self._stream(result, first))
+        started = start(statement, returns_rows)
+        if started.schema is None:
+            return Result(None, started.rowcount)
+        return Result(started.schema, None, self._stream(started.result, started.first))
 
-    async def _stream(self, result: capi.Result,
+    async def _stream(self, result: capi.Result | None,
                       first: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBatch]:
         try:
             batches = first
-            while batches:
+            while True:
                 for batch in batches:
                     if batch.num_rows:
                         yield batch
-                if result.exhausted:  # saves a thread hop for every small result
+                if result is None or result.exhausted:  # no thread hop for small results
                     break
                 batches = await self._call(lambda: result.fetch(BATCH_ROWS))
         finally:
-            result.close()
+            if result is not None:
+                result.close()
 
     async def _call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` in a thread. If this task is cancelled meanwhile (statement_timeout,
@@ -221,12 +207,8 @@ def _unwrap(captured: outcome.Outcome) -> T:
     """The call's value, or its error as the PgError to send."""
     try:
         return captured.unwrap()
-    except capi.DuckDBError as exc:
-        raise pg_error_from_duckdb(as_duckdb_exception(str(exc))) from None
-    except PgError:
-        raise
-    except Exception as exc:  # pyarrow, while importing a batch
-        raise pg_error_from_duckdb(exc) from None
+    except Exception as exc:
+        raise to_pg_error(exc) from None
 
 
 class _ThreadCall:
@@ -260,11 +242,3 @@ class _ThreadCall:
         with self._lock:
             self._abandoned = True
             return not self._finished
-
-
-def _columns(statement: capi.Prepared) -> pa.Schema:
-    """The result schema, or an empty one while a parameter is untyped (DuckDB cannot
-    plan the result then; the caller re-prepares with the parameter cast)."""
-    if statement.unresolved_params():
-        return pa.schema([])
-    return statement.result_schema()

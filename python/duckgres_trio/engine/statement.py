@@ -1,0 +1,68 @@
+"""Running one DuckDB statement: the blocking core shared by the in-process engine
+(``local``, standalone mode) and the worker process, so both decide "rows or a count",
+pull the first rows and name errors the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from duckgres_trio.engine import duckdb_capi as capi
+from duckgres_trio.engine.base import is_result_set
+from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
+from duckgres_trio.errors import PgError
+
+#: Rows pulled from DuckDB per step: large enough to amortise a thread hop or a round
+#: trip to a worker, small enough that the batches of wide rows stay a few MiB.
+BATCH_ROWS = 8192
+
+
+@dataclass
+class Started:
+    """A statement that has run: a row count, or result columns with the first rows.
+    ``result`` is the open DuckDB result while more rows remain (the caller closes it)."""
+
+    schema: pa.Schema | None
+    rowcount: int | None = None
+    first: list[pa.RecordBatch] | None = None
+    result: capi.Result | None = None
+
+
+def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
+    """Execute a bound statement and pull its first batches. ``returns_rows`` is the
+    classifier's hint; None lets DuckDB's result kind decide."""
+    result = statement.execute()
+    try:
+        if returns_rows is None:
+            returns_rows = result.kind == capi.RESULT_QUERY and is_result_set(result.schema)
+        if not returns_rows:
+            rowcount = None
+            if result.kind == capi.RESULT_CHANGED_ROWS or result.schema.names == ["Count"]:
+                batches = [b for b in result.fetch(1) if b.num_rows]
+                rowcount = batches[0].column(0)[0].as_py() if batches else 0
+            result.close()
+            return Started(None, rowcount)
+        first = [b for b in result.fetch(BATCH_ROWS) if b.num_rows]
+    except BaseException:
+        result.close()
+        raise
+    return Started(result.schema, None, first, None if result.exhausted else result)
+
+
+def columns(statement: capi.Prepared) -> pa.Schema:
+    """The result schema, or an empty one while a parameter is untyped (DuckDB cannot
+    plan the result then; the caller re-prepares with the parameter cast)."""
+    if statement.unresolved_params():
+        return pa.schema([])
+    return statement.result_schema()
+
+
+def to_pg_error(exc: Exception) -> PgError:
+    """Any error from a DuckDB call as the PgError to send."""
+    if isinstance(exc, PgError):
+        return exc
+    if isinstance(exc, capi.DuckDBError):
+        return pg_error_from_duckdb(as_duckdb_exception(str(exc)))
+    return pg_error_from_duckdb(exc)  # pyarrow, while importing a batch
