@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install, then run every test: Rust unit tests and clippy, then the Python suite once
-# per wire codec (Rust, then the pure-Python reference).
+# Install, then run every test: Rust unit tests and clippy, then the Python suite twice:
+# control-plane mode (workers) with the Rust codec, and standalone mode (DuckDB in the
+# server) with the pure-Python reference codec. Every server-backed test runs in both
+# modes, and every codec test under both codecs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install.sh
@@ -8,7 +10,8 @@ bash ci/install.sh
 cargo test --workspace --quiet
 cargo clippy --workspace --quiet -- -D warnings
 
-for codec in rust python; do
-    echo "=== pytest with DUCKGRES_CODEC=$codec"
-    DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+for run in controlplane:rust standalone:python; do
+    mode=${run%%:*} codec=${run##*:}
+    echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"
+    DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 done

@@ -26,7 +26,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     for setting in configuration.SETTINGS:
         flag = "--" + setting.name.replace("_", "-")
         parser.add_argument(flag, dest=setting.name, metavar=setting.metavar,
-                            help=f"{setting.help} (env {configuration.env_name(setting.name)}, "
+                            help=f"{setting.help.replace('%', '%%')} (env {configuration.env_name(setting.name)}, "
                             f"default {_show_default(setting.default)})")
     return parser
 
@@ -79,23 +79,49 @@ def main(argv: list[str] | None = None) -> None:
             level=config.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        from duckgres_trio.engine.local import LocalEngine
+        if config.mode == "worker":
+            from duckgres_trio.worker.main import main as worker_main
+
+            sys.exit(worker_main())
         from duckgres_trio.frontend.server import Server
         from duckgres_trio.wire import CODEC
 
         logging.getLogger("duckgres_trio").info(
             "duckgres-trio %s, %s mode, wire codec: %s", __version__, config.mode, CODEC)
-        engine = LocalEngine(
+        server = Server(config, _engine(config))
+    except (configuration.ConfigError, OSError) as exc:
+        print(f"duckgres-trio: {exc}", file=sys.stderr)
+        sys.exit(2)
+    trio.run(server.serve)
+
+
+def _engine(config: configuration.Config):
+    if config.mode == "standalone":
+        from duckgres_trio.engine.local import LocalEngine
+
+        return LocalEngine(
             config.data_dir,
             auto_create=config.auto_create_databases,
             max_concurrent=config.max_connections,
             duckdb_config=_duckdb_config(config),
         )
-        server = Server(config, engine)
-    except (configuration.ConfigError, OSError) as exc:
-        print(f"duckgres-trio: {exc}", file=sys.stderr)
-        sys.exit(2)
-    trio.run(server.serve)
+    from duckgres_trio.controlplane.pool import WorkerPool
+    from duckgres_trio.controlplane.sessions import ControlPlaneEngine
+
+    pool = WorkerPool(
+        socket_dir=config.worker_socket_dir,
+        max_workers=config.worker_limit,
+        min_workers=config.min_workers,
+        idle_timeout=config.worker_idle_timeout,
+        memory_budget=config.worker_memory_budget,
+        memory_limit=config.duckdb_memory_limit,
+        threads=config.duckdb_threads,
+        retire_on_session_end=config.retire_on_session_end,
+        log_level=config.log_level,
+    )
+    return ControlPlaneEngine(pool, config.data_dir, auto_create=config.auto_create_databases,
+                              max_sessions=config.max_connections,
+                              queue_timeout=config.worker_queue_timeout)
 
 
 def _duckdb_config(config: configuration.Config) -> dict[str, str]:

@@ -8,8 +8,10 @@ fail at start with a message naming the setting and where its value came from.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,22 @@ def _size(value: Any) -> int:
     return size
 
 
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?", re.IGNORECASE)
+_MEMORY_UNITS = {"b": 1, "kb": 1000, "kib": 1 << 10, "mb": 1000**2, "mib": 1 << 20,
+                 "gb": 1000**3, "gib": 1 << 30, "tb": 1000**4, "tib": 1 << 40}
+
+
+def _memory(value: Any) -> int:
+    """Bytes of memory, e.g. 8GB or 512MiB; empty or 0 means "derive it" (0)."""
+    text = str(value).strip()
+    if not text:
+        return 0
+    m = _MEMORY.fullmatch(text)
+    if not m:
+        raise ValueError("expected a memory size such as 8GB or 512MiB")
+    return int(float(m.group(1)) * _MEMORY_UNITS[(m.group(2) or "b").lower()])
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip().lower()
@@ -130,7 +148,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", _text, "127.0.0.1", "address to listen on (0.0.0.0 for every IPv4 address)", "HOST"),
     Setting("port", _int_range(0, 65535), 5432, "TCP port to listen on", "PORT"),
     Setting("data_dir", _path, Path("data"), "directory of the DuckDB files (one per database) and the generated TLS certificate", "DIR"),
-    Setting("mode", _choice("standalone"), "standalone", "standalone: DuckDB runs inside the server process", "MODE"),
+    Setting("mode", _choice("controlplane", "standalone", "worker"), "controlplane", "controlplane: sessions run on DuckDB worker processes; standalone: DuckDB runs inside the server process; worker: what the control plane spawns", "MODE"),
+    Setting("socket_dir", _optional_path, None, "directory (mode 0700) of the workers' Unix sockets; default /tmp/duckgres-trio-<uid>-<hash of data_dir>", "DIR"),
+    Setting("min_workers", _int_range(0, 10_000), 1, "workers kept running (spare ones start before they are needed)", "N"),
+    Setting("max_workers", _int_range(0, 10_000), 0, "most worker processes at once; 0: memory_budget / 256MiB", "N"),
+    Setting("memory_budget", _memory, 0, "memory all workers share (each gets its part as DuckDB memory_limit); default 75% of RAM", "SIZE"),
+    Setting("worker_idle_timeout", _duration, 300.0, "retire a worker without sessions for this long (min_workers are kept); 0 disables", "DURATION"),
+    Setting("worker_queue_timeout", _duration, 60.0, "how long a new session may wait for a worker or a connection slot before FATAL 53300", "DURATION"),
+    Setting("retire_on_session_end", _bool, False, "retire a worker when its last session ends", "BOOL"),
     Setting("auto_create_databases", _bool, True, "create a database on first connect; if false an unknown database is FATAL 3D000", "BOOL"),
     Setting("tls", _choice("required", "optional", "disabled"), "required", "TLS policy for client connections", "POLICY"),
     Setting("tls_cert", _optional_path, None, "certificate file (PEM); default <data_dir>/server.crt, generated if missing", "FILE"),
@@ -151,7 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
     Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB worker threads per database; 0 lets DuckDB decide", "N"),
-    Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database, e.g. 4GB; empty lets DuckDB decide", "SIZE"),
+    Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
 )
 
@@ -166,6 +191,13 @@ class Config:
     port: int
     data_dir: Path
     mode: str
+    socket_dir: Path | None
+    min_workers: int
+    max_workers: int
+    memory_budget: int
+    worker_idle_timeout: float
+    worker_queue_timeout: float
+    retire_on_session_end: bool
     auto_create_databases: bool
     tls: str
     tls_cert: Path | None
@@ -196,6 +228,36 @@ class Config:
     @property
     def key_path(self) -> Path:
         return self.tls_key or self.data_dir / "server.key"
+
+    @property
+    def worker_socket_dir(self) -> Path:
+        """Where workers' sockets live: short (a Unix socket path has 107 bytes at most)
+        and different for every data directory, so servers can run side by side."""
+        if self.socket_dir is not None:
+            return self.socket_dir
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"duckgres-trio-{os.getuid()}-{digest}"
+
+    @property
+    def worker_memory_budget(self) -> int:
+        return self.memory_budget or _default_memory_budget()
+
+    @property
+    def worker_limit(self) -> int:
+        """The most workers at once: max_workers, or the memory budget / 256 MiB."""
+        return self.max_workers or max(1, self.worker_memory_budget // (256 << 20))
+
+
+def _default_memory_budget() -> int:
+    """75% of the machine's memory (4 GiB if /proc/meminfo cannot be read)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024 * 3 // 4
+    except OSError:
+        pass
+    return 4 << 30
 
 
 def env_name(name: str) -> str:

@@ -1,7 +1,7 @@
 """The Executor interface: what the frontend needs from a DuckDB session.
 
-Two implementations: ``local`` (DuckDB in this process, standalone mode) and, later,
-``flight`` (a session on a worker process). The frontend only sees this interface.
+Two implementations: ``local`` (DuckDB in this process, standalone mode) and
+``remote`` (a session on a worker process; ``controlplane.sessions`` is its Engine). The frontend only sees this interface.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import trio
 
 
 @dataclass
@@ -106,6 +107,11 @@ class Executor(ABC):
 
 class Engine(ABC):
     """Opens sessions on databases."""
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The engine's background work (a worker pool's health checks), started before
+        the server listens and cancelled after its sessions have ended."""
+        task_status.started()
 
     @abstractmethod
     async def open_session(self, database: str, user: str) -> Executor:

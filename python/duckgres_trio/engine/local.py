@@ -11,7 +11,6 @@ group of result batches.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,9 +23,16 @@ import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
 from duckgres_trio.engine.base import Engine, Executor, Prepared, Result
+from duckgres_trio.engine.databases import database_file, no_database
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
-from duckgres_trio.engine.statement import BATCH_ROWS, columns, start, to_pg_error
-from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.engine.statement import (
+    BATCH_ROWS,
+    columns,
+    open_database,
+    start,
+    to_pg_error,
+)
+from duckgres_trio.errors import PgError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,9 +43,6 @@ T = TypeVar("T")
 #: last time is slow this time (it then goes back to threads).
 INLINE_SECONDS = 0.002
 
-_DB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
-# DuckDB names its own catalogs so; a file with one of these names cannot be attached.
-_RESERVED = frozenset({"memory", "system", "temp", "main"})
 
 
 class LocalEngine(Engine):
@@ -54,7 +57,7 @@ class LocalEngine(Engine):
         self._data_dir = data_dir
         self._auto_create = auto_create
         self._limiter = trio.CapacityLimiter(max_concurrent)
-        self._config = {"arrow_lossless_conversion": "true", **(duckdb_config or {})}
+        self._config = duckdb_config or {}
         self._databases: dict[str, capi.Database] = {}
         self._open_lock = trio.Lock()
 
@@ -68,13 +71,13 @@ class LocalEngine(Engine):
             db = self._databases.get(name)
             if db is not None:
                 return db
-            path = self._path(name)
+            path = database_file(self._data_dir, name)
             if not path.exists() and not self._auto_create:
-                raise _no_database(name)
+                raise no_database(name)
             self._data_dir.mkdir(parents=True, exist_ok=True)
             try:
                 db = await trio.to_thread.run_sync(
-                    lambda: capi.Database(str(path), self._config), limiter=self._limiter)
+                    lambda: open_database(str(path), self._config), limiter=self._limiter)
             except capi.DuckDBError as exc:
                 err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
                 raise PgError(err.sqlstate, f'cannot open database "{name}": {err.message}',
@@ -82,26 +85,10 @@ class LocalEngine(Engine):
             log.info("opened database %r at %s", name, path)
             self._databases[name] = db
             return db
-    def _path(self, name: str) -> Path:
-        if not _DB_NAME.fullmatch(name) or name.lower() in _RESERVED or ".." in name:
-            raise PgError(
-                SqlState.INVALID_CATALOG_NAME,
-                f'database "{name}" does not exist',
-                severity="FATAL",
-                detail="Database names are 1-63 letters, digits, '_', '.' or '-', "
-                "and not one of DuckDB's reserved catalog names.",
-            )
-        return self._data_dir / f"{name}.duckdb"
-
     async def aclose(self) -> None:
         databases, self._databases = self._databases, {}
         for db in databases.values():
             await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-
-
-def _no_database(name: str) -> PgError:
-    return PgError(SqlState.INVALID_CATALOG_NAME, f'database "{name}" does not exist',
-                   severity="FATAL")
 
 
 class LocalExecutor(Executor):

@@ -19,6 +19,15 @@ from duckgres_trio.errors import PgError
 BATCH_ROWS = 8192
 
 
+#: Settings every database is opened with: results keep DuckDB's exact types through
+#: Arrow (TIMETZ, HUGEINT, UUID, ... as extension types), which the encoders rely on.
+DATABASE_CONFIG = {"arrow_lossless_conversion": "true"}
+
+
+def open_database(path: str | None, config: dict[str, str] | None = None) -> capi.Database:
+    return capi.Database(path, {**DATABASE_CONFIG, **(config or {})})
+
+
 @dataclass
 class Started:
     """A statement that has run: a row count, or result columns with the first rows.

@@ -100,20 +100,23 @@ class Server:
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Listen until SIGTERM/SIGINT, then shut down in order."""
-        listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async with trio.open_nursery() as nursery:
-                accept_scope = trio.CancelScope()
-                nursery.start_soon(self._accept, listeners, nursery, accept_scope)
-                ports = [listener.socket.getsockname()[1] for listener in listeners]
-                log.info("listening on %s port %s", self.config.host, ports[0])
-                task_status.started(ports[0])
-                async for signum in signals:
-                    log.info("received %s: shutting down", signal.Signals(signum).name)
-                    break
-                accept_scope.cancel()
-                await self._shutdown()
-                nursery.cancel_scope.cancel()
+            async with trio.open_nursery() as engine_nursery:
+                await engine_nursery.start(self.engine.run)
+                listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+                async with trio.open_nursery() as nursery:
+                    accept_scope = trio.CancelScope()
+                    nursery.start_soon(self._accept, listeners, nursery, accept_scope)
+                    ports = [listener.socket.getsockname()[1] for listener in listeners]
+                    log.info("listening on %s port %s", self.config.host, ports[0])
+                    task_status.started(ports[0])
+                    async for signum in signals:
+                        log.info("received %s: shutting down", signal.Signals(signum).name)
+                        break
+                    accept_scope.cancel()
+                    await self._shutdown()
+                    nursery.cancel_scope.cancel()
+                engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
         await self.engine.aclose()
         log.info("shutdown complete")
 

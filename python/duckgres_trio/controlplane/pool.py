@@ -1,0 +1,314 @@
+"""The worker pool: which worker serves which database, and keeping workers healthy.
+
+Database affinity: DuckDB lets one process write a database file, so every session on
+database D goes to the one worker that owns D's file. A database without an owner gets
+a spare worker (``idle``: started, no database yet), else a new one while fewer than
+``max_workers`` run or are starting (spawns in flight count, so a burst cannot
+overshoot), else the least recently used worker without sessions is retired to make
+room, else the request waits until a session ends.
+
+Background tasks (``run``): ``min_workers`` spawned at start and restored after a crash;
+a health check of every worker every 2 s (3 s limit, all in parallel) where 3 failures
+in a row, an exited process or an invalidated DuckDB instance gets the worker killed
+(its sessions see their connection close and end with an error); the idle reaper;
+memory rebalancing when the number of database-owning workers changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import trio
+
+from duckgres_trio.controlplane.worker import (
+    RetireReason,
+    State,
+    Worker,
+    WorkerError,
+    spawn,
+)
+
+log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL = 2.0
+HEALTH_TIMEOUT = 3.0
+HEALTH_FAILURES = 3
+#: A worker stuck opening its database this long is retired.
+ACTIVATION_SECONDS = 60.0
+REBALANCE_DEBOUNCE = 0.1
+
+
+class WorkerPool:
+    def __init__(self, *, socket_dir: Path, max_workers: int, min_workers: int = 0,
+                 idle_timeout: float = 300.0, memory_budget: int = 0, memory_limit: str = "",
+                 threads: int = 0,
+                 retire_on_session_end: bool = False, log_level: str = "info") -> None:
+        self.socket_dir = socket_dir
+        self.max_workers = max(1, max_workers)
+        self.min_workers = min(min_workers, self.max_workers)
+        self._idle_timeout = idle_timeout
+        self._memory_budget = memory_budget
+        self._memory_limit = memory_limit
+        self._threads = threads
+        self._retire_on_session_end = retire_on_session_end
+        self._log_level = log_level
+        self.workers: dict[int, Worker] = {}
+        self._owners: dict[str, Worker] = {}
+        self._activations: dict[str, trio.Event] = {}
+        self._spawning = 0
+        self._next_id = 1
+        self._changed = trio.Event()
+        self._rebalance = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self.spawn_seconds: list[float] = []
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Start ``min_workers``, then keep the pool healthy until cancelled; on the way
+        out every worker is retired (shielded)."""
+        self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.socket_dir, 0o700)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                async with trio.open_nursery() as starting:
+                    for _ in range(self.min_workers):
+                        starting.start_soon(self._spawn_spare)
+                nursery.start_soon(self._health_loop)
+                nursery.start_soon(self._idle_reaper)
+                nursery.start_soon(self._rebalancer)
+                task_status.started()
+        finally:
+            self._nursery = None
+            with trio.CancelScope(shield=True):
+                await self.shutdown_all()
+
+    async def shutdown_all(self) -> None:
+        async with trio.open_nursery() as nursery:
+            for worker in list(self.workers.values()):
+                nursery.start_soon(self._retire, worker, RetireReason.SHUTDOWN)
+
+    # -- acquiring a worker for a session -----------------------------------------------
+
+    async def acquire(self, database: str, path: str) -> Worker:
+        """The worker that owns ``database`` (file ``path``), with one more session
+        counted on it; activates a worker for it first if needed."""
+        while True:
+            owner = self._owners.get(database)
+            if owner is not None and owner.alive:
+                owner.sessions += 1
+                if owner.state is State.HOT_IDLE:
+                    owner.transition(State.HOT)
+                return owner
+            activation = self._activations.get(database)
+            if activation is not None:
+                await activation.wait()
+                continue
+            done = self._activations[database] = trio.Event()
+            try:
+                await self._activate(database, path)
+            finally:
+                del self._activations[database]
+                done.set()
+
+    async def _activate(self, database: str, path: str) -> None:
+        worker = await self._reserve()
+        worker.database = database
+        worker.transition(State.ACTIVATING)
+        try:
+            with trio.fail_after(ACTIVATION_SECONDS):
+                await worker.action("Activate", {"database": path,
+                                                 "duckdb_config": self._limits(extra=1)},
+                                    timeout=ACTIVATION_SECONDS)
+        except (WorkerError, trio.TooSlowError) as exc:
+            reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)
+                      else RetireReason.ACTIVATION_FAILURE)
+            await self._retire(worker, reason)
+            raise WorkerError(f"cannot open database {database!r}: {exc}") from None
+        worker.transition(State.HOT_IDLE)
+        worker.idle_since = time.monotonic()
+        self._owners[database] = worker
+        self._rebalance.set()
+        self._restore_min()
+
+    async def _reserve(self) -> Worker:
+        """A worker without a database, for one to be activated on it."""
+        while True:
+            for worker in self.workers.values():
+                if worker.state is State.IDLE and worker.alive:
+                    worker.transition(State.RESERVED)
+                    return worker
+            if len(self.workers) + self._spawning < self.max_workers:
+                worker = await self._spawn()
+                worker.transition(State.RESERVED)
+                return worker
+            victim = self._least_recently_used_idle()
+            if victim is not None:
+                await self._retire(victim, RetireReason.MAKE_ROOM)
+                continue
+            changed = self._changed
+            await changed.wait()
+
+    def _least_recently_used_idle(self) -> Worker | None:
+        idle = [w for w in self.workers.values()
+                if w.state is State.HOT_IDLE and w.sessions == 0]
+        return min(idle, key=lambda w: w.idle_since, default=None)
+
+    def release(self, worker: Worker) -> None:
+        """A session on ``worker`` ended (its DestroySession has completed)."""
+        worker.sessions -= 1
+        if worker.sessions == 0 and worker.state is State.HOT:
+            worker.transition(State.HOT_IDLE)
+            worker.idle_since = time.monotonic()
+            if self._retire_on_session_end and self._nursery is not None:
+                self._nursery.start_soon(self._retire, worker, RetireReason.SESSION_END)
+        self._notify()
+
+    async def retire(self, worker: Worker, reason: RetireReason) -> None:
+        await self._retire(worker, reason)
+
+    # -- spawning and retiring ----------------------------------------------------------
+
+    async def _spawn(self) -> Worker:
+        self._spawning += 1
+        worker_id = self._next_id
+        self._next_id += 1
+        started = time.monotonic()
+        try:
+            worker = await spawn(worker_id, self.socket_dir, log_level=self._log_level)
+        finally:
+            self._spawning -= 1
+            self._notify()
+        self.spawn_seconds.append(time.monotonic() - started)
+        del self.spawn_seconds[:-100]
+        self.workers[worker.id] = worker
+        if self._nursery is not None:
+            self._nursery.start_soon(self._watch, worker)
+        log.info("worker %d started in %.0f ms", worker.id, (time.monotonic() - started) * 1000)
+        return worker
+
+    async def _spawn_spare(self) -> None:
+        try:
+            await self._spawn()
+        except WorkerError as exc:
+            log.error("could not start a spare worker: %s", exc)
+
+    def _restore_min(self) -> None:
+        """Start spares in the background until min_workers run (or are starting)."""
+        if self._nursery is None:
+            return
+        alive = sum(1 for w in self.workers.values() if w.alive)
+        spares = sum(1 for w in self.workers.values() if w.state is State.IDLE)
+        missing = self.min_workers - alive - self._spawning
+        if missing > 0 and spares == 0:
+            for _ in range(missing):
+                self._nursery.start_soon(self._spawn_spare)
+
+    async def _watch(self, worker: Worker) -> None:
+        """Notice at once when a worker's process exits on its own."""
+        await worker.process.wait()
+        if worker.state is not State.RETIRED and worker.retire_reason is None:
+            log.error("worker %d (database %s) exited with %s", worker.id, worker.database,
+                      worker.process.returncode)
+            await self._retire(worker, RetireReason.CRASH)
+
+    async def _retire(self, worker: Worker, reason: RetireReason) -> None:
+        if worker.database is not None and self._owners.get(worker.database) is worker:
+            del self._owners[worker.database]
+        worker.retire_reason = worker.retire_reason or reason
+        await worker.retire(reason)
+        self.workers.pop(worker.id, None)
+        self._rebalance.set()
+        self._notify()
+        if reason is not RetireReason.SHUTDOWN:
+            self._restore_min()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    # -- health, idle reaper, memory ----------------------------------------------------
+
+    async def _health_loop(self) -> None:
+        while True:
+            await trio.sleep(HEALTH_INTERVAL)
+            async with trio.open_nursery() as nursery:
+                for worker in list(self.workers.values()):
+                    if worker.state not in (State.SPAWNING, State.DRAINING, State.RETIRED):
+                        nursery.start_soon(self.check, worker)
+
+    async def check(self, worker: Worker) -> None:
+        """One health check; the worker is killed after HEALTH_FAILURES in a row or
+        when DuckDB says its instance is invalidated."""
+        try:
+            with trio.fail_after(HEALTH_TIMEOUT):
+                worker.last_health = await worker.action("HealthCheck", timeout=HEALTH_TIMEOUT)
+            worker.health_failures = 0
+        except (WorkerError, trio.TooSlowError) as exc:
+            worker.health_failures += 1
+            log.warning("worker %d failed a health check (%d in a row): %s", worker.id,
+                        worker.health_failures, exc or "timeout")
+            if worker.health_failures >= HEALTH_FAILURES:
+                worker.kill()
+                await self._retire(worker, RetireReason.HEALTH_CHECK_FAILURE)
+            return
+        if worker.last_health.get("invalidated"):
+            log.error("worker %d: DuckDB instance invalidated", worker.id)
+            worker.kill()
+            await self._retire(worker, RetireReason.INVALIDATED)
+
+    async def _idle_reaper(self) -> None:
+        if not self._idle_timeout:
+            return
+        while True:
+            await trio.sleep(min(60.0, max(0.5, self._idle_timeout / 4)))
+            now = time.monotonic()
+            for worker in sorted(self.workers.values(), key=lambda w: w.idle_since):
+                if sum(1 for w in self.workers.values() if w.alive) <= self.min_workers:
+                    break
+                idle = worker.state in (State.IDLE, State.HOT_IDLE) and worker.sessions == 0
+                if idle and now - worker.idle_since >= self._idle_timeout:
+                    await self._retire(worker, RetireReason.IDLE_TIMEOUT)
+
+    def _limits(self, extra: int = 0) -> dict[str, str]:
+        """DuckDB settings for each database-owning worker: the configured memory_limit,
+        or an equal share of the memory budget (DuckDB's limits are per process); the
+        configured threads."""
+        owners = sum(1 for w in self._owners.values() if w.alive) + extra
+        limits = {}
+        if self._memory_limit:
+            limits["memory_limit"] = self._memory_limit
+        elif self._memory_budget:
+            share = max(256 << 20, self._memory_budget // max(1, owners))
+            limits["memory_limit"] = f"{share >> 20}MiB"
+        if self._threads:
+            limits["threads"] = str(self._threads)
+        return limits
+
+    async def _rebalancer(self) -> None:
+        """After owners come or go (debounced), give every owner its new share."""
+        while True:
+            await self._rebalance.wait()
+            self._rebalance = trio.Event()
+            await trio.sleep(REBALANCE_DEBOUNCE)
+            limits = self._limits()
+            async with trio.open_nursery() as nursery:
+                for worker in list(self._owners.values()):
+                    if worker.alive:
+                        nursery.start_soon(self._set_limits, worker, limits)
+
+    @staticmethod
+    async def _set_limits(worker: Worker, limits: dict[str, str]) -> None:
+        try:
+            await worker.action("SetLimits", limits, timeout=5.0)
+        except WorkerError as exc:
+            log.warning("worker %d: could not set limits %s: %s", worker.id, limits, exc)
+
+    def stats(self) -> dict:
+        return {"workers": len(self.workers), "spawning": self._spawning,
+                "by_state": {s.value: sum(1 for w in self.workers.values() if w.state is s)
+                             for s in State}}

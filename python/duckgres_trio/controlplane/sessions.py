@@ -1,0 +1,104 @@
+"""Sessions on workers: the control plane's ``Engine``.
+
+Opening a session: wait (bounded by ``worker_queue_timeout``, first come first served)
+for a connection slot, get the worker that owns the database, ``CreateSession`` there
+(3 attempts: a worker that fails is retired and another tried), then connect the
+session's statement path. Ending it: ``DestroySession`` completes before the worker
+counts the session as gone; a worker that cannot destroy a session is retired.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import trio
+
+from duckgres_trio.controlplane.pool import WorkerPool
+from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
+from duckgres_trio.engine.base import Engine
+from duckgres_trio.engine.databases import database_file, no_database
+from duckgres_trio.engine.remote import RemoteExecutor
+from duckgres_trio.errors import PgError, SqlState
+
+log = logging.getLogger(__name__)
+
+CREATE_ATTEMPTS = 3
+DESTROY_SECONDS = 15.0
+
+
+class ControlPlaneEngine(Engine):
+    def __init__(self, pool: WorkerPool, data_dir: Path, *, auto_create: bool = True,
+                 max_sessions: int = 100, queue_timeout: float = 60.0) -> None:
+        self.pool = pool
+        self._data_dir = data_dir
+        self._auto_create = auto_create
+        # trio's semaphore wakes waiters in FIFO order: the connection queue.
+        self._slots = trio.Semaphore(max_sessions)
+        self._queue_timeout = queue_timeout
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        await self.pool.run(task_status=task_status)
+
+    async def open_session(self, database: str, user: str) -> RemoteExecutor:
+        path = database_file(self._data_dir, database)
+        if not self._auto_create and not path.exists():
+            raise no_database(database)
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        with trio.move_on_after(self._queue_timeout or float("inf")):
+            await self._slots.acquire()
+            try:
+                return await self._open(database, str(path), user)
+            except BaseException:
+                self._slots.release()
+                raise
+        raise PgError(SqlState.TOO_MANY_CONNECTIONS,
+                      "sorry, too many clients already: no worker became available within "
+                      f"{self._queue_timeout:g} s", severity="FATAL",
+                      hint="Retry later, or raise max_workers / worker_queue_timeout.")
+
+    async def _open(self, database: str, path: str, user: str) -> RemoteExecutor:
+        failure = "no attempt made"
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                worker = await self.pool.acquire(database, path)
+            except WorkerError as exc:
+                failure = str(exc)
+                continue
+            try:
+                reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)
+                token = reply["session_token"]
+            except (WorkerError, KeyError) as exc:
+                failure = str(exc)
+                self.pool.release(worker)
+                if worker.sessions == 0:  # the seed's RetireWorkerIfNoSessions
+                    await self.pool.retire(worker, RetireReason.SESSION_CREATE_FAILURE)
+                continue
+            try:
+                return await RemoteExecutor.connect(
+                    worker.statement_path, token, lambda: self._end(worker, token))
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await self._end(worker, token)
+                raise
+        raise PgError(SqlState.SYSTEM_ERROR,
+                      f"could not start a session on a worker: {failure}", severity="FATAL")
+
+    async def _end(self, worker: Worker, token: str) -> None:
+        """DestroySession, then count the session gone (shielded: a session always ends)."""
+        with trio.CancelScope(shield=True):
+            destroyed = False
+            if worker.alive:
+                try:
+                    reply = await worker.action("DestroySession", {"session_token": token},
+                                                timeout=DESTROY_SECONDS)
+                    destroyed = bool(reply.get("destroyed"))
+                except WorkerError as exc:
+                    log.warning("worker %d: DestroySession failed: %s", worker.id, exc)
+                if not destroyed and worker.alive:
+                    await self.pool.retire(worker, RetireReason.DESTROY_FAILURE)
+            self.pool.release(worker)
+            self._slots.release()
+
+    async def aclose(self) -> None:
+        pass  # the pool retires its workers when run() is cancelled

@@ -1,0 +1,120 @@
+"""The worker's Arrow Flight endpoint: control actions for the control plane, and the
+Flight SQL service for ADBC and other Flight SQL clients (``flightsql``).
+
+Arrow's gRPC transport lifts gRPC's 4 MiB message limit, so batches of any size pass.
+Every call carries ``authorization: Bearer <worker token>``; the token reaches the
+worker through its environment, never its command line.
+
+Custom actions (JSON bodies and results):
+
+- ``Activate`` {database: path or null, duckdb_config} -> {activated}: open the
+  database this worker owns (a spare worker starts without one)
+- ``SetLimits`` {memory_limit?, threads?} -> {}: this process's share of the budget
+- ``CreateSession`` {user, memory_limit?, threads?, replay?: [sql]} -> {session_token}
+- ``DestroySession`` {session_token} -> {destroyed}
+- ``HealthCheck`` {} -> {healthy, draining, sessions, active_queries, uptime_seconds,
+  invalidated, progress: {token prefix: {percentage, rows_processed, total_rows,
+  running_seconds}}, progress_timed_out}
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+import pyarrow.flight as fl
+
+from duckgres_trio.worker.session import Sessions, Unavailable
+
+log = logging.getLogger(__name__)
+
+CUSTOM_ACTIONS = {
+    "Activate": "Open the worker's database: {database, duckdb_config} -> {activated}",
+    "SetLimits": "Set DuckDB memory_limit and threads: {memory_limit, threads}",
+    "CreateSession": "Open a session: {user, memory_limit, threads, replay} -> {session_token}",
+    "DestroySession": "End a session: {session_token} -> {destroyed}",
+    "HealthCheck": "Worker health, sessions and per-session query progress",
+}
+
+
+class _BearerAuth(fl.ServerMiddlewareFactory):
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    def start_call(self, info, headers):
+        values = headers.get("authorization") or headers.get("Authorization") or []
+        if not any(hmac.compare_digest(v.encode(), self._expected) for v in values):
+            raise fl.FlightUnauthenticatedError("invalid or missing worker token")
+        return None
+
+
+class WorkerFlightServer(fl.FlightServerBase):
+    def __init__(self, location: str, token: str, sessions: Sessions) -> None:
+        from duckgres_trio.worker.flightsql import FlightSql  # noqa: PLC0415
+
+        self._sessions = sessions
+        self._sql = FlightSql(sessions)
+        super().__init__(location, middleware={"auth": _BearerAuth(token), **self._sql.middleware})
+
+    # -- actions ----------------------------------------------------------------------
+
+    def list_actions(self, context):
+        return [(name, doc) for name, doc in CUSTOM_ACTIONS.items()] + self._sql.list_actions()
+
+    def do_action(self, context, action):
+        kind = action.type
+        if kind not in CUSTOM_ACTIONS:
+            return self._sql.do_action(context, action)
+        body = json.loads(action.body.to_pybytes() or b"{}")
+        if kind == "HealthCheck":
+            reply = self._sessions.health()
+        elif kind == "CreateSession":
+            reply = self._create_session(body)
+        elif kind == "Activate":
+            reply = self._activate(body)
+        elif kind == "SetLimits":
+            reply = self._guarded("set limits", lambda: self._sessions.set_limits(body)) or {}
+        else:
+            reply = {"destroyed": self._sessions.destroy(str(body.get("session_token", "")))}
+        return [fl.Result(json.dumps(reply).encode())]
+
+    def _create_session(self, body: dict) -> dict:
+        try:
+            session = self._sessions.create(
+                str(body.get("user", "")),
+                memory_limit=body.get("memory_limit") or None,
+                threads=body.get("threads") or None,
+                replay=[str(s) for s in body.get("replay") or ()],
+            )
+        except Unavailable as exc:
+            raise fl.FlightUnavailableError(f"create session: {exc}") from None
+        except Exception as exc:
+            raise fl.FlightServerError(f"create session: {exc}") from None
+        return {"session_token": session.token}
+
+    def _activate(self, body: dict) -> dict:
+        self._guarded("activate", lambda: self._sessions.activate(
+            body.get("database"), dict(body.get("duckdb_config") or {})))
+        return {"activated": True}
+
+    @staticmethod
+    def _guarded(what: str, fn):
+        try:
+            return fn()
+        except Exception as exc:
+            raise fl.FlightServerError(f"{what}: {exc}") from None
+
+    # -- Flight SQL ---------------------------------------------------------------------
+
+    def get_flight_info(self, context, descriptor):
+        return self._sql.get_flight_info(context, descriptor)
+
+    def get_schema(self, context, descriptor):
+        return self._sql.get_schema(context, descriptor)
+
+    def do_get(self, context, ticket):
+        return self._sql.do_get(context, ticket)
+
+    def do_put(self, context, descriptor, reader, writer):
+        return self._sql.do_put(context, descriptor, reader, writer)

@@ -1,0 +1,286 @@
+"""Client sessions on a worker: one DuckDB connection each, with its prepared
+statements and its open result, and the registry that creates, finds and ends them.
+
+Both ways into a worker (the statement path and Flight SQL) run statements through
+``WorkerSession``, so they behave the same. Every method blocks; callers run them in
+their own threads, one caller per session at a time (``lock``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+
+import pyarrow as pa
+
+from duckgres_trio.engine import duckdb_capi as capi
+from duckgres_trio.engine.statement import BATCH_ROWS, Started, columns, open_database, start
+
+#: DuckDB reports an error after which the database instance is unusable this way
+#: ("FATAL Error: ...", "... database has been invalidated ...").
+_FATAL = re.compile(r"^FATAL Error|database has been invalidated", re.IGNORECASE)
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?", re.IGNORECASE)
+
+
+class Unavailable(Exception):
+    """The worker is draining or full: the control plane should use another."""
+
+
+class WorkerSession:
+    def __init__(self, token: str, user: str, conn: capi.Connection,
+                 on_fatal: Callable[[], None]) -> None:
+        self.token = token
+        self.user = user
+        self.lock = threading.Lock()
+        self.busy_since: float | None = None
+        self._conn = conn
+        self._on_fatal = on_fatal
+        self._statements: dict[int, tuple[capi.Prepared, pa.Schema]] = {}
+        self._next_handle = 1
+        self._result: capi.Result | None = None
+
+    # -- statements ----------------------------------------------------------------
+
+    def execute(self, sql: str, returns_rows: bool | None) -> Started:
+        with self._running():
+            statement = self._conn.prepare(sql)
+            try:
+                return self._keep(start(statement, returns_rows))
+            finally:
+                statement.close()
+
+    def prepare(self, sql: str) -> tuple[int, pa.Schema, pa.Schema]:
+        """Prepare ``sql``: (handle, parameter types, result columns)."""
+        with self._running():
+            statement = self._conn.prepare(sql)
+            try:
+                described = statement.param_schema(), columns(statement)
+            except BaseException:
+                statement.close()
+                raise
+            handle = self._next_handle
+            self._next_handle += 1
+            self._statements[handle] = (statement, described[1])
+            return (handle, *described)
+
+    def run(self, handle: int, values: Sequence[object], returns_rows: bool | None) -> Started:
+        with self._running():
+            statement, _ = self._statement(handle)
+            statement.bind(values)
+            return self._keep(start(statement, returns_rows))
+
+    def described_columns(self, handle: int) -> pa.Schema:
+        return self._statement(handle)[1]
+
+    def fetch(self, max_rows: int = BATCH_ROWS) -> tuple[list[pa.RecordBatch], bool]:
+        """More rows of the open result: (batches, exhausted)."""
+        if self._result is None:
+            return [], True
+        with self._running():
+            batches = [b for b in self._result.fetch(max_rows) if b.num_rows]
+        if self._result.exhausted:
+            self._result = None
+        return batches, self._result is None
+
+    def drop_result(self) -> None:
+        if self._result is not None:
+            self._result.close()
+            self._result = None
+
+    def unprepare(self, handle: int) -> None:
+        entry = self._statements.pop(handle, None)
+        if entry is not None:
+            entry[0].close()
+
+    def _statement(self, handle: int) -> tuple[capi.Prepared, pa.Schema]:
+        try:
+            return self._statements[handle]
+        except KeyError:
+            raise capi.DuckDBError(
+                f"Invalid Input Error: prepared statement {handle} does not exist") from None
+
+    def _keep(self, started: Started) -> Started:
+        self.drop_result()
+        self._result = started.result
+        return started
+
+    @contextmanager
+    def _running(self):
+        self.busy_since = time.monotonic()
+        try:
+            yield
+        except capi.DuckDBError as exc:
+            if _FATAL.search(str(exc)):
+                self._on_fatal()
+            raise
+        finally:
+            self.busy_since = None
+
+    # -- control, from other threads -----------------------------------------------
+
+    def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    def progress(self) -> dict | None:
+        """The running query's progress (None when idle)."""
+        since = self.busy_since
+        if since is None:
+            return None
+        percent, rows, total = self._conn.progress()
+        return {"percentage": percent, "rows_processed": rows, "total_rows": total,
+                "running_seconds": round(time.monotonic() - since, 3)}
+
+    def run_setup(self, sql: str) -> None:
+        self._conn.run(sql)
+
+    def close(self) -> None:
+        """Roll back what is open and release the connection (temporary objects and
+        settings die with it). The caller holds ``lock``."""
+        self.drop_result()
+        for statement, _ in self._statements.values():
+            statement.close()
+        self._statements.clear()
+        try:
+            self._conn.run("ROLLBACK")
+        except capi.DuckDBError:
+            pass  # no transaction was open
+        self._conn.close()
+
+
+class Sessions:
+    """The sessions of this worker's one database.
+
+    A worker may start before it knows its database (the control plane keeps spare
+    workers warm): ``activate`` opens it, once; sessions can be created after that.
+    """
+
+    def __init__(self, max_sessions: int = 0) -> None:
+        self._database: capi.Database | None = None
+        self.database_path: str | None = None
+        self._max = max_sessions
+        self._sessions: dict[str, WorkerSession] = {}
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.draining = False
+        self.invalidated = False
+
+    def activate(self, path: str | None, config: dict[str, str]) -> None:
+        """Open the database this worker owns (None: in-memory). Idempotent for the
+        same database; a worker never switches databases."""
+        with self._lock:
+            if self._database is not None:
+                if path != self.database_path:
+                    raise ValueError(f"worker already owns {self.database_path or ':memory:'}")
+                return
+            self._database = open_database(path, config)
+            self.database_path = path
+
+    def set_limits(self, limits: dict[str, str]) -> None:
+        """Apply the control plane's share of memory and threads to this instance
+        (DuckDB settings are per process)."""
+        if self._database is None:
+            return
+        conn = self._database.connect()
+        try:
+            for sql in _limit_statements(limits.get("memory_limit"), limits.get("threads")):
+                conn.run(sql)
+        finally:
+            conn.close()
+
+    def create(self, user: str, *, memory_limit: str | None = None,
+               threads: int | None = None, replay: Iterable[str] = ()) -> WorkerSession:
+        with self._lock:
+            if self.draining:
+                raise Unavailable("worker is draining")
+            if self._database is None:
+                raise Unavailable("worker has no database yet (not activated)")
+            if self._max and len(self._sessions) >= self._max:
+                raise Unavailable(f"max sessions reached ({self._max})")
+            database = self._database
+        conn = database.connect()
+        session = WorkerSession(secrets.token_hex(32), user, conn, self._invalidate)
+        try:
+            # memory_limit and threads are per DuckDB instance: the control plane gives
+            # every session of this process the same values.
+            for sql in [*_limit_statements(memory_limit, threads), *replay]:
+                session.run_setup(sql)
+        except BaseException:
+            session.close()
+            raise
+        with self._lock:
+            self._sessions[session.token] = session
+        return session
+
+    def get(self, token: str) -> WorkerSession | None:
+        return self._sessions.get(token)
+
+    def destroy(self, token: str, timeout: float = 10.0) -> bool:
+        """End a session: interrupt what runs, wait (bounded) for its caller to let go,
+        roll back, release. False if there was no such session or it stayed busy."""
+        with self._lock:
+            session = self._sessions.pop(token, None)
+        if session is None:
+            return False
+        session.interrupt()
+        if not session.lock.acquire(timeout=timeout):
+            return False
+        try:
+            session.close()
+        finally:
+            session.lock.release()
+        return True
+
+    def all(self) -> list[WorkerSession]:
+        with self._lock:
+            return list(self._sessions.values())
+
+    def _invalidate(self) -> None:
+        self.invalidated = True
+
+    def health(self, progress_timeout: float = 0.5) -> dict:
+        sessions = self.all()
+        progress = _bounded(lambda: {s.token[:8]: p for s in sessions
+                                     if (p := s.progress()) is not None}, progress_timeout)
+        return {
+            "healthy": not self.invalidated,
+            "activated": self._database is not None,
+            "draining": self.draining,
+            "sessions": len(sessions),
+            "active_queries": sum(1 for s in sessions if s.busy_since is not None),
+            "uptime_seconds": round(time.monotonic() - self.started, 3),
+            "invalidated": self.invalidated,
+            "progress": progress,
+            "progress_timed_out": progress is None,
+        }
+
+    def close(self) -> None:
+        """End every session and close the database (checkpointing it)."""
+        for session in self.all():
+            self.destroy(session.token, timeout=1.0)
+        if self._database is not None:
+            self._database.close()
+
+
+def _limit_statements(memory_limit: str | None, threads: object) -> list[str]:
+    statements = []
+    if memory_limit:
+        if not _MEMORY_LIMIT.fullmatch(str(memory_limit).strip()):
+            raise ValueError(f"invalid memory_limit {memory_limit!r}")
+        statements.append(f"SET memory_limit = '{str(memory_limit).strip()}'")
+    if threads:
+        statements.append(f"SET threads = {int(threads)}")
+    return statements
+
+
+def _bounded(fn: Callable[[], dict], timeout: float) -> dict | None:
+    """``fn()`` in a helper thread, or None if it takes longer than ``timeout``: the
+    health check must answer even if DuckDB holds a lock the progress call needs."""
+    box: list[dict] = []
+    thread = threading.Thread(target=lambda: box.append(fn()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return box[0] if box else None

@@ -1,0 +1,165 @@
+"""The statement path on the worker side: one thread per control-plane session,
+blocking socket I/O, frames of ``worker.protocol``.
+
+A thread per session is the cheapest shape measured (DESIGN.md): the thread blocks in
+DuckDB (ctypes releases the GIL) or in recv, and nothing is multiplexed in Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pyarrow as pa
+
+from duckgres_trio.engine.statement import Started, to_pg_error
+from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.worker import protocol as p
+from duckgres_trio.worker.session import Sessions, WorkerSession
+
+log = logging.getLogger(__name__)
+
+#: Below this size a reply is joined and sent with one system call.
+_JOIN_BELOW = 1 << 20
+
+
+class StatementServer:
+    def __init__(self, listener: socket.socket, sessions: Sessions) -> None:
+        self._listener = listener
+        self._sessions = sessions
+        self._closed = False
+
+    def serve(self) -> None:
+        """Accept connections until ``close()``; each is served in its own thread."""
+        while not self._closed:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                if self._closed:
+                    return
+                raise
+            threading.Thread(target=self._serve_one, args=(conn,), daemon=True,
+                             name="session").start()
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+
+    def _serve_one(self, conn: socket.socket) -> None:
+        channel = _Channel(conn)
+        try:
+            kind, payload = channel.read()
+            session = self._sessions.get(payload.decode(errors="replace"))
+            if kind == p.CANCEL:
+                if session is not None:
+                    session.interrupt()
+                return
+            if kind != p.HELLO or session is None:
+                channel.send([p.frame(p.ERROR, p.error_payload(PgError(
+                    SqlState.INVALID_AUTHORIZATION_SPECIFICATION, "unknown worker session")))])
+                return
+            channel.send([p.frame(p.OK)])
+            with session.lock:
+                _Handler(channel, session).loop()
+        except (EOFError, ConnectionError):
+            pass  # the control plane closed the session's connection
+        except p.ProtocolError as exc:
+            log.error("statement path: %s; closing the connection", exc)
+        finally:
+            conn.close()
+
+
+class _Channel:
+    """Blocking frame I/O on one socket."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn = conn
+        self._reader = p.FrameReader()
+
+    def read(self) -> tuple[int, bytes]:
+        while (got := self._reader.next()) is None:
+            data = self._conn.recv(max(65536, self._reader.missing()))
+            if not data:
+                raise EOFError
+            self._reader.feed(data)
+        return got
+
+    def send(self, parts: list) -> None:
+        if sum(len(x) for x in parts) < _JOIN_BELOW:
+            self._conn.sendall(b"".join(parts))
+        else:
+            for part in parts:
+                self._conn.sendall(part)
+
+
+class _Handler:
+    """Serves one session's requests in order until the connection ends."""
+
+    def __init__(self, channel: _Channel, session: WorkerSession) -> None:
+        self._channel = channel
+        self._session = session
+
+    def loop(self) -> None:
+        try:
+            while True:
+                kind, payload = self._channel.read()
+                self._dispatch(kind, payload)
+        finally:
+            self._session.drop_result()
+
+    def _dispatch(self, kind: int, payload: bytes) -> None:
+        session = self._session
+        if kind == p.DROP:
+            session.drop_result()
+        elif kind == p.UNPREP:
+            session.unprepare(p.read_u32(payload))
+        elif kind == p.EXEC:
+            self._reply(lambda: self._result(
+                session.execute(payload[1:].decode(), p.rows_hint(payload[0])), None))
+        elif kind == p.RUN:
+            handle = p.read_u32(payload)
+            if len(payload) < 5:
+                raise p.ProtocolError("truncated frame")
+            values = p.decode_values(payload, 5)
+            self._reply(lambda: self._result(
+                session.run(handle, values, p.rows_hint(payload[4])),
+                session.described_columns(handle)))
+        elif kind == p.PREP:
+            self._reply(lambda: p.frame_parts(
+                p.DESCRIBED, *p.described_payload(*session.prepare(payload.decode()))))
+        elif kind == p.FETCH:
+            self._reply(lambda: self._batches(*session.fetch()))
+        else:
+            raise p.ProtocolError(f"unexpected request {bytes([kind])!r}")
+
+    def _reply(self, build) -> None:
+        try:
+            parts = build()
+        except Exception as exc:  # DuckDB, binding, pyarrow: the statement fails
+            self._session.drop_result()
+            parts = [p.frame(p.ERROR, p.error_payload(to_pg_error(exc)))]
+        self._channel.send(parts)
+
+    def _result(self, started: Started, described: pa.Schema | None) -> list:
+        if started.schema is None:
+            rowcount = -1 if started.rowcount is None else started.rowcount
+            return [p.frame(p.COMMAND, p.i64(rowcount))]
+        # A prepared statement's columns are usually what Describe announced: then the
+        # schema is not sent again.
+        same = described is not None and started.schema.equals(described, check_metadata=True)
+        schema = b"" if same else started.schema.serialize()
+        return [*p.frame_parts(p.SCHEMA, schema),
+                *self._batches(started.first or [], started.result is None)]
+
+    @staticmethod
+    def _batches(batches: list[pa.RecordBatch], exhausted: bool) -> list:
+        parts: list = []
+        for batch in batches:
+            parts += p.batch_frame(batch)
+        parts.append(p.frame(p.END, bytes([exhausted])))
+        return parts
