@@ -8,7 +8,7 @@ overshoot), else the least recently used worker without sessions is retired to m
 room, else the request waits until a session ends.
 
 Background tasks (``run``): ``min_workers`` spawned at start and restored after a crash;
-a health check of every worker every 2 s (3 s limit, all in parallel) where 3 failures
+per worker, a watch on its process and a health check every 2 s (3 s limit) where 3 failures
 in a row, an exited process or an invalidated DuckDB instance gets the worker killed
 (its sessions see their connection close and end with an error); the idle reaper;
 memory rebalancing when the number of database-owning workers changes.
@@ -78,7 +78,6 @@ class WorkerPool:
                 async with trio.open_nursery() as starting:
                     for _ in range(self.min_workers):
                         starting.start_soon(self._spawn_spare)
-                nursery.start_soon(self._health_loop)
                 nursery.start_soon(self._idle_reaper)
                 nursery.start_soon(self._rebalancer)
                 task_status.started()
@@ -187,7 +186,7 @@ class WorkerPool:
         del self.spawn_seconds[:-100]
         self.workers[worker.id] = worker
         if self._nursery is not None:
-            self._nursery.start_soon(self._watch, worker)
+            self._nursery.start_soon(self._monitor, worker)
         log.info("worker %d started in %.0f ms", worker.id, (time.monotonic() - started) * 1000)
         return worker
 
@@ -208,13 +207,25 @@ class WorkerPool:
             for _ in range(missing):
                 self._nursery.start_soon(self._spawn_spare)
 
-    async def _watch(self, worker: Worker) -> None:
-        """Notice at once when a worker's process exits on its own."""
-        await worker.process.wait()
-        if worker.state is not State.RETIRED and worker.retire_reason is None:
-            log.error("worker %d (database %s) exited with %s", worker.id, worker.database,
-                      worker.process.returncode)
-            await self._retire(worker, RetireReason.CRASH)
+    async def _monitor(self, worker: Worker) -> None:
+        """Watch one worker until it is retired: notice at once when its process exits
+        on its own, and start a health check every HEALTH_INTERVAL. Checks overlap when
+        a worker is slow to answer, so a stopped worker is killed within
+        HEALTH_INTERVAL * (HEALTH_FAILURES - 1) + HEALTH_TIMEOUT seconds (7 s)."""
+        async with trio.open_nursery() as nursery:
+            async def watch_exit() -> None:
+                await worker.process.wait()
+                if worker.retire_reason is None:
+                    log.error("worker %d (database %s) exited with %s", worker.id,
+                              worker.database, worker.process.returncode)
+                    await self._retire(worker, RetireReason.CRASH)
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch_exit)
+            while worker.state is not State.RETIRED:
+                await trio.sleep(HEALTH_INTERVAL)
+                if worker.state not in (State.DRAINING, State.RETIRED):
+                    nursery.start_soon(self.check, worker)
 
     async def _retire(self, worker: Worker, reason: RetireReason) -> None:
         if worker.database is not None and self._owners.get(worker.database) is worker:
@@ -233,14 +244,6 @@ class WorkerPool:
 
     # -- health, idle reaper, memory ----------------------------------------------------
 
-    async def _health_loop(self) -> None:
-        while True:
-            await trio.sleep(HEALTH_INTERVAL)
-            async with trio.open_nursery() as nursery:
-                for worker in list(self.workers.values()):
-                    if worker.state not in (State.SPAWNING, State.DRAINING, State.RETIRED):
-                        nursery.start_soon(self.check, worker)
-
     async def check(self, worker: Worker) -> None:
         """One health check; the worker is killed after HEALTH_FAILURES in a row or
         when DuckDB says its instance is invalidated."""
@@ -249,6 +252,8 @@ class WorkerPool:
                 worker.last_health = await worker.action("HealthCheck", timeout=HEALTH_TIMEOUT)
             worker.health_failures = 0
         except (WorkerError, trio.TooSlowError) as exc:
+            if worker.state in (State.DRAINING, State.RETIRED):
+                return
             worker.health_failures += 1
             log.warning("worker %d failed a health check (%d in a row): %s", worker.id,
                         worker.health_failures, exc or "timeout")

@@ -15,6 +15,7 @@ import socket
 from collections import deque
 from typing import TYPE_CHECKING
 
+import outcome
 import trio
 
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
@@ -48,6 +49,7 @@ class Connection:
         self.address = address
         self.config = server.config
         self._stream: trio.abc.Stream = stream
+        self._socket = stream.socket  # the TCP socket under TLS, to notice a hang-up
         self._decoder = FrameDecoder(self.config.max_message_size)
         self._out = bytearray()
         self._inbox: deque[tuple[int, bytes]] = deque()
@@ -225,7 +227,7 @@ class Connection:
         self.server.limits.auth_succeeded(self.address)
         self.queue(backend.authentication_ok())
         self.server.admit(self)
-        executor = await self.server.engine.open_session(database, user)
+        executor = await self._open_session(database, user)
         session = Session(executor, user, session_params)
         self.session = session
         await session.start()
@@ -235,6 +237,40 @@ class Connection:
         self.queue(backend.ready_for_query(session.status))
         await self.flush()
         return True
+
+    async def _open_session(self, database: str, user: str):
+        """The engine's session; opening one may wait for a worker, so stop waiting
+        (and give up the place in the queue) if the client hangs up meanwhile."""
+        opened: outcome.Outcome | None = None
+        async with trio.open_nursery() as nursery:
+            gone = False
+
+            async def watch() -> None:
+                nonlocal gone
+                await trio.lowlevel.wait_readable(self._socket)
+                # Readable: EOF, or bytes sent ahead of our answer, which stay unread.
+                try:
+                    with socket.fromfd(self._socket.fileno(), socket.AF_INET,
+                                       socket.SOCK_STREAM) as peek:
+                        gone = not peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    gone = True
+                if gone:
+                    nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            try:  # an error is re-raised below, not wrapped in the nursery's group
+                opened = outcome.Value(await self.server.engine.open_session(database, user))
+            except Exception as exc:
+                opened = outcome.Error(exc)
+            nursery.cancel_scope.cancel()
+        if gone:
+            if isinstance(opened, outcome.Value):  # opened just as the client left
+                await opened.value.close()
+            raise ClientGone
+        return opened.unwrap()
 
     def _refuse_buffered(self, what: str) -> None:
         # Bytes sent before our answer would be read as if inside the new channel:

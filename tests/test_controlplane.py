@@ -1,0 +1,247 @@
+"""Control-plane mode: worker processes, their failures, and the pool's limits.
+
+These tests start their own servers in control-plane mode (whatever DUCKGRES_MODE the
+suite runs under) and find the workers as the server's child processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+CP = ("--mode", "controlplane")
+
+
+def worker_pids(server) -> list[int]:
+    """The server's worker processes (its children running --mode worker)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server.proc.pid and b"worker" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def owner_of(server, database: str) -> int:
+    """The worker holding ``database``'s DuckDB file open."""
+    target = str(server.data_dir / f"{database}.duckdb")
+    for pid in worker_pids(server):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no worker owns {target}; workers: {worker_pids(server)}")
+
+
+def connect(server, dbname="postgres", **kw):
+    return psycopg.connect(server.dsn(dbname=dbname), autocommit=True, **kw)
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_worker_killed_during_a_query(start_server):
+    server = start_server(*CP)
+    with connect(server, "killed") as conn:
+        conn.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
+        conn.execute("INSERT INTO t VALUES (-1)")
+    victim = connect(server, "killed")
+    pid = owner_of(server, "killed")
+    killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(psycopg.Error) as info:
+        victim.execute("SELECT count(*) FROM range(100000000000) a")
+    killer.join()
+    assert time.monotonic() - started < 10
+    assert info.value.sqlstate in ("57P01", "XX000", None), info.value
+    assert "worker" in str(info.value)
+    victim.close()
+    assert server.proc.poll() is None, "the control plane died with its worker"
+    with connect(server, "killed") as conn:  # a fresh worker opens the same file
+        assert conn.execute("SELECT count(*), min(i) FROM t").fetchone() == (1001, -1)
+        assert owner_of(server, "killed") != pid
+
+
+def test_stopped_worker_is_replaced_and_others_are_unaffected(start_server):
+    server = start_server(*CP)
+    with connect(server, "stopped") as conn:
+        conn.execute("CREATE TABLE t (x int); INSERT INTO t VALUES (7)")
+    other = connect(server, "healthy")
+    other.execute("CREATE TABLE u (y int)")
+    pid = owner_of(server, "stopped")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        for i in range(20):  # the other worker keeps serving meanwhile
+            other.execute("INSERT INTO u VALUES (%s)", (i,))
+            time.sleep(0.1)
+
+        def replaced():
+            try:
+                with connect(server, "stopped", connect_timeout=3) as conn:
+                    return conn.execute("SELECT x FROM t").fetchone() == (7,)
+            except psycopg.OperationalError:
+                return False
+
+        wait_until(replaced, 12, "a new worker for the stopped one's database")
+        assert time.monotonic() - started < 12
+        assert pid not in worker_pids(server)
+        assert other.execute("SELECT count(*) FROM u").fetchone() == (20,)
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    other.close()
+
+
+def test_sessions_on_one_worker_are_isolated(start_server):
+    server = start_server(*CP)
+    a, b = connect(server, "iso"), connect(server, "iso")
+    a.execute("CREATE TEMP TABLE mine AS SELECT 1 AS x")
+    a.execute("SET TimeZone = 'Asia/Tokyo'")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        b.execute("SELECT * FROM mine")
+    assert b.execute("SHOW TimeZone").fetchone() == ("UTC",)
+    assert owner_of(server, "iso") in worker_pids(server)
+    # a transaction left open by a closed session is rolled back
+    a.execute("CREATE TABLE shared (x int)")
+    a.execute("BEGIN")
+    a.execute("INSERT INTO shared VALUES (1)")
+    a.close()
+    assert b.execute("SELECT count(*) FROM shared").fetchone() == (0,)
+    b.close()
+
+
+def test_burst_of_first_connections_respects_max_workers(start_server):
+    server = start_server(*CP, "--max-workers", "2", "--min-workers", "0",
+                          "--worker-queue-timeout", "20s")
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, len(worker_pids(server)))
+            time.sleep(0.01)
+
+    results: list[object] = []
+
+    def client(n: int):
+        try:
+            with connect(server, f"burst{n % 3}", connect_timeout=30) as conn:
+                results.append(conn.execute("SELECT %s::int", (n,)).fetchone()[0])
+        except psycopg.OperationalError as exc:
+            results.append(exc)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stop.set()
+    sampler.join()
+    assert len(results) == 50
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert all("53300" in str(e) or "too many" in str(e) for e in errors), errors
+    assert sorted(r for r in results if isinstance(r, int)) == sorted(
+        n for n in range(50) if not errors or n in results)
+    assert 1 <= peak <= 2, peak
+    assert server.proc.poll() is None
+
+
+def test_queue_timeout_gives_53300(start_server):
+    server = start_server(*CP, "--max-workers", "1", "--min-workers", "0",
+                          "--worker-queue-timeout", "1s")
+    holder = connect(server, "first")
+    started = time.monotonic()
+    with pytest.raises(psycopg.OperationalError) as info:
+        connect(server, "second", connect_timeout=10)
+    assert 0.8 < time.monotonic() - started < 8
+    assert "53300" in str(info.value) or "too many clients" in str(info.value)
+    holder.close()
+    with connect(server, "second") as conn:  # the worker is freed for it now
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_client_leaving_while_queued_gives_up_its_place(start_server):
+    server = start_server(*CP, "--max-workers", "1", "--min-workers", "0",
+                          "--worker-queue-timeout", "30s")
+    holder = connect(server, "held")
+    holder_worker = owner_of(server, "held")
+    waiter = subprocess.Popen(["psql", server.dsn(dbname="wanted"), "-c", "SELECT 1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # queued behind "held" by now; then the client gives up
+    waiter.kill()
+    waiter.wait()
+    time.sleep(0.3)
+    holder.close()
+    time.sleep(1.5)
+    # Nobody waits for "wanted" any more: its worker was not started for a dead client.
+    assert worker_pids(server) == [holder_worker]
+    assert not (server.data_dir / "wanted.duckdb").exists()
+    with connect(server, "held") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def _cancel_after(conn, seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, conn.cancel)
+    timer.start()
+    return timer
+
+
+def test_cancel_during_execution_stops_the_worker_statement(start_server):
+    server = start_server(*CP)
+    with connect(server, "cancel") as conn:
+        timer = _cancel_after(conn, 0.5)
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT count(*) FROM range(100000000000) a")
+        timer.join()
+        assert time.monotonic() - started < 1.5  # stopped within 1 s of the cancel
+        assert conn.execute("SELECT 41 + 1").fetchone() == (42,)
+
+
+def test_cancel_during_row_streaming(start_server):
+    server = start_server(*CP)
+    with connect(server, "stream") as conn:
+        rows = 0
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            for _ in conn.cursor().stream("SELECT range AS i FROM range(50000000)"):
+                rows += 1
+                if rows == 20000:
+                    conn.cancel()
+        assert 20000 <= rows < 50000000
+        assert conn.execute("SELECT count(*) FROM range(10)").fetchone() == (10,)
+        # nothing of the cancelled result is left on the session's worker connection
+        assert conn.execute("SELECT 'after'").fetchone() == ("after",)
