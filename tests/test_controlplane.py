@@ -245,3 +245,94 @@ def test_cancel_during_row_streaming(start_server):
         assert conn.execute("SELECT count(*) FROM range(10)").fetchone() == (10,)
         # nothing of the cancelled result is left on the session's worker connection
         assert conn.execute("SELECT 'after'").fetchone() == ("after",)
+
+
+def test_idle_workers_are_retired_and_shutdown_stops_every_worker(start_server):
+    server = start_server(*CP, "--min-workers", "1", "--worker-idle-timeout", "1s")
+    for name in ("idle_a", "idle_b"):
+        with connect(server, name) as conn:
+            conn.execute("SELECT 1")
+    assert len(worker_pids(server)) >= 2
+    # Both become idle; the reaper keeps min_workers (1) and retires the rest.
+    wait_until(lambda: len(worker_pids(server)) == 1, 10, "the idle reaper")
+    pids = worker_pids(server)
+    assert server.stop() == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def test_retire_on_session_end(start_server):
+    server = start_server(*CP, "--min-workers", "0", "--retire-on-session-end", "true")
+    with connect(server, "once") as conn:
+        pid = owner_of(server, "once")
+        conn.execute("CREATE TABLE t AS SELECT 1 AS x")
+    wait_until(lambda: pid not in worker_pids(server), 10, "the worker to retire")
+    with connect(server, "once") as conn:
+        assert conn.execute("SELECT x FROM t").fetchone() == (1,)
+
+
+def test_workers_share_the_memory_budget(start_server):
+    server = start_server(*CP, "--memory-budget", "2GiB")
+
+    def limit(conn) -> str:
+        return conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    first = connect(server, "mem_a")
+    assert limit(first) == "2.0 GiB"  # the only owner: the whole budget
+    second = connect(server, "mem_b")
+    assert limit(second) == "1.0 GiB"
+    wait_until(lambda: limit(first) == "1.0 GiB", 5, "the first worker's share to shrink")
+    second.close()
+    first.close()
+
+
+def test_lifecycle_transitions_are_validated():
+    from duckgres_trio.controlplane.worker import InvalidTransition, State, Worker
+
+    worker = Worker(1, process=None, statement_path="", flight_path="", token="")
+    for state in (State.IDLE, State.RESERVED, State.ACTIVATING, State.HOT, State.HOT_IDLE,
+                  State.HOT, State.DRAINING):
+        worker.transition(state)
+    with pytest.raises(InvalidTransition):
+        worker.transition(State.HOT)
+    spare = Worker(2, process=None, statement_path="", flight_path="", token="")
+    with pytest.raises(InvalidTransition):
+        spare.transition(State.HOT)  # spawning -> hot skips activation
+    spare.transition(State.RETIRED)  # any state may end
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_rate(pid: int, window: float = 0.5) -> float:
+    before = _cpu_seconds(pid)
+    time.sleep(window)
+    return (_cpu_seconds(pid) - before) / window
+
+
+@pytest.mark.parametrize("mode", ["controlplane", "standalone"])
+def test_client_vanishing_mid_query_stops_the_statement(start_server, mode):
+    server = start_server("--mode", mode)
+    client = subprocess.Popen(
+        ["psql", server.dsn(dbname="vanish"), "-c",
+         "SELECT count(*) FROM range(100000000000) a, range(10) b"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = (lambda: owner_of(server, "vanish")) if mode == "controlplane" else (
+        lambda: server.proc.pid)
+    pid = wait_until(lambda: _safe(engine), 10, "the query to start")
+    wait_until(lambda: _cpu_rate(pid) > 0.5, 10, "the query to be running")
+    client.kill()
+    client.wait()
+    killed = time.monotonic()
+    wait_until(lambda: _cpu_rate(pid, 0.25) < 0.1, 5, "the statement to stop")
+    assert time.monotonic() - killed < 2.5
+    with connect(server, "vanish") as conn:  # the database is fine
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def _safe(fn):
+    try:
+        return fn()
+    except AssertionError:
+        return None

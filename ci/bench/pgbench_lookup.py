@@ -44,9 +44,11 @@ PG_SETUP = [
 ]
 
 
-def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path) -> float:
+def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path,
+                clients: int = 1) -> float:
     result = subprocess.run(
-        ["pgbench", "-n", "-c", "1", "-T", str(seconds), "-M", mode, "-f", str(script), *dsn_args],
+        ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
+         "-M", mode, "-f", str(script), *dsn_args],
         capture_output=True, text=True, timeout=seconds + 120,
         env={**os.environ, "PGSSLMODE": "disable"},
     )

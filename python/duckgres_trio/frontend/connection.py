@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 import socket
 from collections import deque
 from typing import TYPE_CHECKING
@@ -60,6 +61,7 @@ class Connection:
         self.scope = trio.CancelScope()
         self._idle = False  # waiting for the client's next message
         self._shutting_down = False
+        self.vanished = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -67,7 +69,7 @@ class Connection:
         try:
             with self.scope:
                 await self._run()
-            if self.scope.cancelled_caught:
+            if self.scope.cancelled_caught and not self.vanished:
                 # Terminated by the server (shutdown past its timeout).
                 await self._goodbye(_admin_shutdown())
         finally:
@@ -131,6 +133,27 @@ class Connection:
 
     def terminate(self) -> None:
         """Shutdown past its timeout: end the task (a running DuckDB call is interrupted)."""
+        self.scope.cancel()
+
+    def busy_seconds(self) -> float:
+        """How long the current client message has been processed (0 when idle)."""
+        if self.session is None or self.session.busy_since is None:
+            return 0.0
+        return trio.current_time() - self.session.busy_since
+
+    def hung_up(self) -> bool:
+        """Whether the client closed its side of the connection (or it broke), even if
+        bytes it sent before are still unread. Looks, never reads: safe while the
+        connection's task is busy elsewhere."""
+        poller = select.poll()
+        poller.register(self._socket.fileno(), select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(0))
+
+    def client_vanished(self) -> None:
+        """The client left mid-statement: stop the statement and end the connection
+        (nobody is there to answer)."""
+        log.info("connection %d: client hung up during a statement; stopping it", self.pid)
+        self.vanished = True
         self.scope.cancel()
 
     # -- output ------------------------------------------------------------------

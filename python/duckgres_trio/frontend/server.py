@@ -25,6 +25,9 @@ from duckgres_trio.frontend.limits import ClientLimits
 
 log = logging.getLogger(__name__)
 
+#: How often running statements are checked for a client that has gone (seconds).
+HANGUP_CHECK = 0.5
+
 DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
 
 
@@ -107,6 +110,7 @@ class Server:
                 async with trio.open_nursery() as nursery:
                     accept_scope = trio.CancelScope()
                     nursery.start_soon(self._accept, listeners, nursery, accept_scope)
+                    nursery.start_soon(self._watch_hangups)
                     ports = [listener.socket.getsockname()[1] for listener in listeners]
                     log.info("listening on %s port %s", self.config.host, ports[0])
                     task_status.started(ports[0])
@@ -119,6 +123,16 @@ class Server:
                 engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
         await self.engine.aclose()
         log.info("shutdown complete")
+
+    async def _watch_hangups(self) -> None:
+        """Stop the statements of clients that left while they ran: nobody reads a
+        connection's socket while its statement runs, so it is looked at from here,
+        every HANGUP_CHECK seconds, without costing the statements anything."""
+        while True:
+            await trio.sleep(HANGUP_CHECK)
+            for conn in list(self._connections):
+                if conn.busy_seconds() >= HANGUP_CHECK and conn.hung_up():
+                    conn.client_vanished()
 
     async def _accept(self, listeners, nursery: trio.Nursery, scope: trio.CancelScope) -> None:
         with scope:

@@ -49,6 +49,7 @@ class Session:
         self.txn = IDLE
         self._cancel_requested = False
         self.busy = False
+        self.busy_since: float | None = None
         self.parameters: dict[str, str] = {
             "server_version": SERVER_VERSION,
             "server_version_num": "150000",
@@ -91,9 +92,11 @@ class Session:
         """A client message starts being processed: a cancel from now on applies to it."""
         self._cancel_requested = False
         self.busy = True
+        self.busy_since = trio.current_time()
 
     def end_work(self) -> None:
         self.busy = False
+        self.busy_since = None
 
     def timeout(self, name: str) -> float:
         """A time setting of this session in seconds; 0 when off."""
