@@ -76,8 +76,7 @@ class WorkerPool:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 async with trio.open_nursery() as starting:
-                    for _ in range(self.min_workers):
-                        starting.start_soon(self._spawn_spare)
+                    self._restore_min(starting)
                 nursery.start_soon(self._idle_reaper)
                 nursery.start_soon(self._rebalancer)
                 task_status.started()
@@ -172,8 +171,11 @@ class WorkerPool:
 
     # -- spawning and retiring ----------------------------------------------------------
 
-    async def _spawn(self) -> Worker:
-        self._spawning += 1
+    async def _spawn(self, *, reserved: bool = False) -> Worker:
+        """Start a worker. ``reserved``: the caller already counted it in
+        ``_spawning`` (synchronously, so no one else can take the same room)."""
+        if not reserved:
+            self._spawning += 1
         worker_id = self._next_id
         self._next_id += 1
         started = time.monotonic()
@@ -192,20 +194,22 @@ class WorkerPool:
 
     async def _spawn_spare(self) -> None:
         try:
-            await self._spawn()
+            await self._spawn(reserved=True)
         except WorkerError as exc:
             log.error("could not start a spare worker: %s", exc)
 
-    def _restore_min(self) -> None:
-        """Start spares in the background until min_workers run (or are starting)."""
-        if self._nursery is None:
+    def _restore_min(self, nursery: trio.Nursery | None = None) -> None:
+        """Start spares in the background until min_workers run or are starting, never
+        beyond max_workers."""
+        nursery = nursery or self._nursery
+        if nursery is None:
             return
         alive = sum(1 for w in self.workers.values() if w.alive)
-        spares = sum(1 for w in self.workers.values() if w.state is State.IDLE)
-        missing = self.min_workers - alive - self._spawning
-        if missing > 0 and spares == 0:
-            for _ in range(missing):
-                self._nursery.start_soon(self._spawn_spare)
+        missing = min(self.min_workers - alive - self._spawning,
+                      self.max_workers - len(self.workers) - self._spawning)
+        for _ in range(max(0, missing)):
+            self._spawning += 1
+            nursery.start_soon(self._spawn_spare)
 
     async def _monitor(self, worker: Worker) -> None:
         """Watch one worker until it is retired: notice at once when its process exits
