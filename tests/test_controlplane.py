@@ -345,3 +345,26 @@ def _safe(fn):
         return fn()
     except AssertionError:
         return None
+
+
+def test_workers_exit_when_the_control_plane_is_killed(start_server):
+    server = start_server(*CP, "--min-workers", "2")
+    with connect(server, "orphan") as conn:
+        conn.execute("CREATE TABLE t AS SELECT 1 AS x")
+        pids = worker_pids(server)
+        assert len(pids) == 2
+        server.proc.kill()
+        server.proc.wait()
+    wait_until(lambda: not any(_is_worker(pid) for pid in pids), 5,
+               "the orphaned workers to exit")
+    # No orphan holds the file: a new server opens the same database.
+    again = start_server(*CP, data_dir=server.data_dir)
+    with connect(again, "orphan") as conn:
+        assert conn.execute("SELECT x FROM t").fetchone() == (1,)
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False

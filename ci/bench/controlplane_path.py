@@ -58,8 +58,13 @@ def main() -> None:
                         for mode, server in servers.items():
                             dsn = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
                                    "bench"]
-                            results.setdefault((script, n, mode), []).append(
-                                pgbench_tps(dsn, "prepared", args.seconds, scripts[script], n))
+                            try:
+                                tps = pgbench_tps(dsn, "prepared", args.seconds,
+                                                  scripts[script], n)
+                            except RuntimeError:
+                                print(server.log()[-5000:], file=sys.stderr)
+                                raise
+                            results.setdefault((script, n, mode), []).append(tps)
         finally:
             for server in servers.values():
                 server.stop()

@@ -7,14 +7,13 @@ in-memory; absent: wait for the ``Activate`` action), the Flight
 ``flight_socket`` path to bind, the inherited file descriptor ``statement_fd`` of the
 statement-path listener the control plane bound, and DuckDB ``duckdb_config``.
 
-The worker exits when its control plane dies (parent-death signal), so no orphan keeps a
-database file locked. SIGTERM/SIGINT: stop taking sessions, let running statements
+The worker exits when its control plane dies (it checks its parent pid twice a second),
+so no orphan keeps a database file locked. SIGTERM/SIGINT: stop taking sessions, let running statements
 finish (bounded), close the database (checkpoint), exit 0.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -31,24 +30,32 @@ from duckgres_trio.worker.statements import StatementServer
 log = logging.getLogger("duckgres_trio.worker")
 
 SPEC_ENV = "DUCKGRES_WORKER"
-_PR_SET_PDEATHSIG = 1
 #: How long running statements may take to finish once the worker is told to stop.
 DRAIN_SECONDS = 30.0
+#: How often the worker checks that its control plane is still there.
+PARENT_CHECK_SECONDS = 0.5
 
 
-def _die_with_parent(parent: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+def _watch_parent(parent: int, orphaned: threading.Event, stop: threading.Event) -> None:
+    """Stop when the control plane is gone (this process was re-parented).
+
+    Not PR_SET_PDEATHSIG: that signal follows the *thread* that forked, and trio starts
+    processes from a worker thread that exits when idle, which killed healthy workers.
+    """
+    while not stop.wait(PARENT_CHECK_SECONDS):
+        if os.getppid() != parent:
+            log.warning("the control plane (pid %d) is gone: stopping", parent)
+            orphaned.set()
+            stop.set()
 
 
 def main() -> int:
     spec = json.loads(os.environ.pop(SPEC_ENV))
-    _die_with_parent(int(spec["parent_pid"]))
-    stop = threading.Event()
+    stop, orphaned = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=_watch_parent, args=(int(spec["parent_pid"]), orphaned, stop),
+                     daemon=True, name="parent-watch").start()
 
     started = time.monotonic()
     sessions = Sessions()
@@ -61,8 +68,12 @@ def main() -> int:
     log.info("worker %s ready in %.0f ms ", spec.get("id"),
              (time.monotonic() - started) * 1000)
 
-    stop.wait()
+    while not stop.wait(1.0):  # a timeout keeps the main thread responsive to signals
+        pass
     sessions.draining = True
+    if orphaned.is_set():  # nobody is waiting for results: stop what runs
+        for session in sessions.all():
+            session.interrupt()
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline and any(s.busy_since for s in sessions.all()):
         time.sleep(0.05)
