@@ -4,17 +4,9 @@ client) against a real worker process started the way the control plane starts o
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import adbc_driver_flightsql
@@ -27,99 +19,25 @@ from duckgres_trio.worker import flightsql
 from duckgres_trio.worker.flight import WorkerFlightServer
 from duckgres_trio.worker.flightsql import pack_any, pb_decode, pb_encode, pb_uint32s, unpack_any
 from duckgres_trio.worker.session import Sessions
+from tests.support.worker import running_worker, start_worker
 
-STARTUP_TIMEOUT = 20.0
 AUTH = adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value
 CALL_HEADER = adbc_driver_flightsql.ConnectionOptions.RPC_CALL_HEADER_PREFIX.value
 
 
-@dataclass
-class Worker:
-    proc: subprocess.Popen
-    token: str
-    flight_socket: str
-    log_path: Path
-
-    @property
-    def uri(self) -> str:
-        return f"grpc+unix://{self.flight_socket}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def options(self, token: str | None = None) -> fl.FlightCallOptions:
-        return fl.FlightCallOptions(
-            headers=[(b"authorization", f"Bearer {token or self.token}".encode())])
-
-    def action(self, kind: str, body: dict | None = None) -> dict:
-        with fl.connect(self.uri) as client:
-            results = list(client.do_action(
-                fl.Action(kind, json.dumps(body or {}).encode()), self.options()))
-        return json.loads(results[0].body.to_pybytes())
-
-    def adbc(self, token: str | None = None, **conn_kwargs: str):
-        return flight_dbapi.connect(self.uri, db_kwargs={AUTH: f"Bearer {token or self.token}"},
-                                    conn_kwargs=conn_kwargs or None, autocommit=True)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-
-
-def start_worker(directory: Path) -> Worker:
-    """A worker process, spawned as the control plane spawns one: the spec in its
-    environment, the statement-path listener inherited as a file descriptor."""
-    token = secrets.token_hex(16)
-    flight_socket = str(directory / "flight.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(directory / "statements.sock"))
-    listener.listen()
-    spec = {"token": token, "database": str(directory / "worker.duckdb"),
-            "flight_socket": flight_socket, "statement_fd": listener.fileno(),
-            "parent_pid": os.getpid(), "duckdb_config": {}}
-    log_path = directory / "worker.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "duckgres_trio.worker.main"],
-            env={**os.environ, "DUCKGRES_WORKER": json.dumps(spec)},
-            pass_fds=[listener.fileno()], stdout=log, stderr=subprocess.STDOUT)
-    listener.close()
-    worker = Worker(proc, token, flight_socket, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"worker exited with {proc.returncode}:\n{worker.log()}")
-        try:
-            if worker.action("HealthCheck")["healthy"]:
-                return worker
-        except (fl.FlightError, pa.ArrowException, OSError):
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"worker did not answer HealthCheck:\n{worker.log()}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def worker():
-    # Unix socket paths are short (108 bytes): not under pytest's deep tmp_path.
-    directory = Path(tempfile.mkdtemp(prefix="dgfsql-"))
-    w = start_worker(directory)
-    yield w
-    code = w.stop()
-    shutil.rmtree(directory, ignore_errors=True)
-    assert code == 0, f"worker exit code {code}:\n{w.log()}"
+    yield from running_worker()
+
+
+def adbc(worker, token: str | None = None, **conn_kwargs: str):
+    return flight_dbapi.connect(worker.uri, db_kwargs={AUTH: f"Bearer {token or worker.token}"},
+                                conn_kwargs=conn_kwargs or None, autocommit=True)
 
 
 @pytest.fixture
 def conn(worker):
-    with worker.adbc() as connection:
+    with adbc(worker) as connection:
         yield connection
 
 
@@ -202,7 +120,7 @@ def test_adbc_sql_info(conn):
 
 def test_adbc_wrong_token_refused(worker):
     with pytest.raises(flight_dbapi.Error, match="(?i)unauthenticated|token"):
-        with worker.adbc(token="not-the-token") as bad, bad.cursor() as cur:
+        with adbc(worker, token="not-the-token") as bad, bad.cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchall()
     with fl.connect(worker.uri) as client, pytest.raises(fl.FlightUnauthenticatedError):
@@ -213,21 +131,21 @@ def test_adbc_wrong_token_refused(worker):
 def test_adbc_session_header_selects_the_session(worker):
     token = worker.action("CreateSession", {"user": "alice"})["session_token"]
     try:
-        with worker.adbc(**{CALL_HEADER + flightsql.SESSION_HEADER: token}) as mine:
+        with adbc(worker, **{CALL_HEADER + flightsql.SESSION_HEADER: token}) as mine:
             with mine.cursor() as cur:
                 cur.execute("CREATE TEMP TABLE only_here AS SELECT 7 AS x")
                 cur.execute("SELECT x FROM only_here")
                 assert cur.fetchall() == [(7,)]
-        with worker.adbc() as other, other.cursor() as cur:  # the shared default session
+        with adbc(worker) as other, other.cursor() as cur:  # the shared default session
             with pytest.raises(flight_dbapi.Error, match="only_here"):
                 cur.execute("SELECT x FROM only_here")
-        with worker.adbc(**{CALL_HEADER + flightsql.SESSION_HEADER: token}) as again:
+        with adbc(worker, **{CALL_HEADER + flightsql.SESSION_HEADER: token}) as again:
             with again.cursor() as cur:
                 cur.execute("SELECT x FROM only_here")
                 assert cur.fetchall() == [(7,)]
     finally:
         assert worker.action("DestroySession", {"session_token": token})["destroyed"]
-    with worker.adbc(**{CALL_HEADER + flightsql.SESSION_HEADER: "no-such-session"}) as bad:
+    with adbc(worker, **{CALL_HEADER + flightsql.SESSION_HEADER: "no-such-session"}) as bad:
         with bad.cursor() as cur, pytest.raises(flight_dbapi.Error, match="unknown duckgres"):
             cur.execute("SELECT 1")
 
@@ -369,7 +287,7 @@ def test_sigterm_stops_a_worker_with_open_sessions():
     try:
         w = start_worker(directory)
         try:
-            with w.adbc() as connection, connection.cursor() as cur:
+            with adbc(w) as connection, connection.cursor() as cur:
                 cur.execute("CREATE TABLE kept AS SELECT 1 AS x")
                 cur.execute("SELECT * FROM range(100000)")  # left unfetched
         finally:

@@ -1,0 +1,196 @@
+"""A worker's statement path and control actions, spoken directly: the frames of
+``worker/protocol.py`` over its Unix socket, as the control plane speaks them."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, strategies as st
+
+from duckgres_trio.worker import protocol as p
+from tests.support.worker import running_worker
+
+
+@pytest.fixture(scope="module")
+def worker():
+    yield from running_worker()
+
+
+class Channel:
+    """Blocking frames on one statement-path connection."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(30)
+        self.sock.connect(path)
+        self.reader = p.FrameReader()
+
+    def send(self, kind: int, payload: bytes = b"") -> None:
+        self.sock.sendall(p.frame(kind, payload))
+
+    def read(self) -> tuple[int, bytes]:
+        while (got := self.reader.next()) is None:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError
+            self.reader.feed(data)
+        return got
+
+    def result(self, schema: pa.Schema | None = None):
+        """One result: ("command", rowcount) | ("rows", table, exhausted) | ("error", PgError)."""
+        kind, payload = self.read()
+        if kind == p.ERROR:
+            return "error", p.read_error(payload)
+        if kind == p.COMMAND:
+            return "command", p.read_i64(payload)
+        assert kind == p.SCHEMA
+        schema = pa.ipc.read_schema(pa.py_buffer(payload)) if payload else schema
+        return ("rows", *self.batches(schema))
+
+    def batches(self, schema: pa.Schema):
+        batches = []
+        while True:
+            kind, payload = self.read()
+            if kind == p.END:
+                return pa.Table.from_batches(batches, schema), payload == b"\x01"
+            if kind == p.ERROR:
+                raise p.read_error(payload)
+            batches.append(p.read_batch(kind, payload, schema))
+
+
+def session(worker) -> tuple[str, Channel]:
+    token = worker.action("CreateSession", {"user": "tester"})["session_token"]
+    channel = Channel(worker.statement_socket)
+    channel.send(p.HELLO, token.encode())
+    assert channel.read()[0] == p.OK
+    return token, channel
+
+
+def test_unknown_session_is_refused(worker):
+    channel = Channel(worker.statement_socket)
+    channel.send(p.HELLO, b"not-a-token")
+    kind, payload = channel.read()
+    assert kind == p.ERROR and p.read_error(payload).sqlstate == "28000"
+    with pytest.raises(EOFError):
+        channel.read()
+
+
+def test_execute_prepare_run_and_fetch(worker):
+    _, ch = session(worker)
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"CREATE TABLE nums AS SELECT range AS n FROM range(20000)")
+    assert ch.result() == ("command", 20000)
+    ch.send(p.PREP, b"SELECT n, n::VARCHAR AS s FROM nums WHERE n >= $1 ORDER BY n")
+    kind, payload = ch.read()
+    assert kind == p.DESCRIBED
+    handle, params, columns = p.read_described(payload)
+    assert params.types == [pa.int64()] and columns.names == ["n", "s"]
+    ch.send(p.RUN, p.u32(handle) + bytes([p.ROWS_YES]) + p.encode_values([5]))
+    kind, table, exhausted = ch.result(columns)
+    assert not exhausted and table.num_rows >= 2048  # the first rows, not all of them
+    rows = table.num_rows
+    while not exhausted:
+        ch.send(p.FETCH)
+        more, exhausted = ch.batches(columns)
+        rows += more.num_rows
+    assert rows == 19995
+    ch.send(p.RUN, p.u32(handle) + bytes([p.ROWS_YES]) + p.encode_values([19999]))
+    assert ch.result(columns)[1].to_pylist() == [{"n": 19999, "s": "19999"}]
+    ch.send(p.UNPREP, p.u32(handle))
+    ch.send(p.RUN, p.u32(handle) + bytes([p.ROWS_YES]) + p.encode_values([1]))
+    kind, error = ch.result()
+    assert kind == "error" and "does not exist" in error.message
+
+
+def test_errors_keep_the_session(worker):
+    _, ch = session(worker)
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT * FROM no_such_table")
+    kind, error = ch.result()
+    assert kind == "error" and error.sqlstate == "42P01"
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT 42 AS answer")
+    assert ch.result()[1].to_pylist() == [{"answer": 42}]
+
+
+def test_dropping_an_open_result(worker):
+    _, ch = session(worker)
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT range FROM range(100000)")
+    assert ch.result()[2] is False  # more to fetch
+    ch.send(p.DROP)
+    ch.send(p.FETCH)  # nothing open any more
+    table, exhausted = ch.batches(pa.schema([("range", pa.int64())]))
+    assert table.num_rows == 0 and exhausted
+
+
+def test_cancel_progress_and_destroy(worker):
+    token, ch = session(worker)
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT count(*) FROM range(100000000000) a")
+    time.sleep(0.5)
+    health = worker.action("HealthCheck")
+    assert health["active_queries"] >= 1
+    assert token[:8] in health["progress"]
+    assert set(health["progress"][token[:8]]) >= {"percentage", "rows_processed"}
+    cancel = socket.socket(socket.AF_UNIX)
+    cancel.connect(worker.statement_socket)
+    cancel.sendall(p.frame(p.CANCEL, token.encode()))
+    cancel.close()
+    kind, error = ch.result()
+    assert kind == "error" and error.sqlstate == "57014"
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"BEGIN")
+    ch.result()
+    ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"CREATE TABLE left_open (x int)")
+    ch.result()
+    ch.sock.close()
+    assert worker.action("DestroySession", {"session_token": token}) == {"destroyed": True}
+    assert worker.action("DestroySession", {"session_token": token}) == {"destroyed": False}
+    _, other = session(worker)  # the destroyed session's transaction was rolled back
+    other.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT * FROM left_open")
+    assert other.result()[1].sqlstate == "42P01"
+
+
+def test_sessions_run_in_parallel(worker):
+    """Each session has its own thread: a long statement does not hold up another."""
+    token, slow = session(worker)
+    slow.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT count(*) FROM range(100000000000) a")
+    time.sleep(0.2)
+    _, quick = session(worker)
+    started = time.monotonic()
+    quick.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT 1 AS one")
+    assert quick.result()[1].to_pylist() == [{"one": 1}]
+    assert time.monotonic() - started < 2
+    threading.Thread(target=lambda: worker.action("DestroySession",
+                                                  {"session_token": token})).start()
+    assert slow.result()[0] == "error"
+
+
+# -- the protocol codec, sans-IO ---------------------------------------------------------
+
+values = st.lists(st.one_of(
+    st.none(), st.booleans(), st.integers(-(1 << 63), (1 << 63) - 1),
+    st.floats(allow_nan=False), st.binary(max_size=50), st.text(max_size=50)), max_size=20)
+
+
+@given(values)
+def test_values_round_trip(items):
+    assert p.decode_values(p.encode_values(items)) == items
+
+
+@given(st.binary(max_size=200))
+def test_hostile_value_payloads_fail_cleanly(data):
+    try:
+        p.decode_values(data)
+    except (p.ProtocolError, UnicodeDecodeError):
+        pass
+
+
+def test_frame_lengths_are_bounded_before_buffering():
+    reader = p.FrameReader(max_frame=1024)
+    reader.feed(struct.pack("!BI", p.EXEC, 1025))
+    with pytest.raises(p.ProtocolError):
+        reader.next()
+    huge_count = struct.pack("!I", 1 << 31)
+    with pytest.raises(p.ProtocolError):
+        p.decode_values(huge_count + b"n")
