@@ -368,3 +368,14 @@ def _is_worker(pid: int) -> bool:
         return b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+def test_two_servers_side_by_side_with_default_settings(start_server):
+    first, second = start_server(*CP), start_server(*CP)
+    a, b = connect(first, "side"), connect(second, "side")
+    a.execute("CREATE TABLE t AS SELECT 'first' AS who")
+    b.execute("CREATE TABLE t AS SELECT 'second' AS who")
+    assert a.execute("SELECT who FROM t").fetchone() == ("first",)
+    assert b.execute("SELECT who FROM t").fetchone() == ("second",)
+    a.close()
+    b.close()

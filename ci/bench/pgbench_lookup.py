@@ -1,7 +1,7 @@
 """pgbench primary-key lookups: duckgres-trio vs PostgreSQL 15 vs the in-process limit.
 
 Run: .venv/bin/python ci/bench/pgbench_lookup.py [--seconds 10] [--rounds 2]
-Loads a 100k-row table into duckgres-trio (standalone, plaintext + trust, like the
+Loads a 100k-row table into duckgres-trio (--mode standalone, plaintext + trust, like the
 throwaway PostgreSQL cluster it is compared with) and PostgreSQL 15, runs
 `pgbench -n -c 1 -T <seconds>` with a one-statement lookup script under -M simple,
 extended and prepared, alternating servers, and measures the same lookup in a tight
@@ -93,7 +93,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running_pg15() as pg_dsn:
         script = Path(tmp) / "lookup.sql"
         script.write_text(SCRIPT)
-        duck = ServerProcess(Path(tmp) / "data", ["--tls", "disabled", "--auth-method", "trust"]).start()
+        duck = ServerProcess(Path(tmp) / "data", ["--mode", "standalone", "--tls", "disabled",
+                                                  "--auth-method", "trust"]).start()
         try:
             with psycopg.connect(duck.dsn(sslmode="disable", dbname="bench"), autocommit=True) as conn:
                 for sql in SETUP:
