@@ -84,11 +84,18 @@ def test_transaction_control(sql, kind, command):
 
 @pytest.mark.parametrize("sql", [
     "savepoint a", "release savepoint a", "rollback to savepoint a",
-    "copy t from stdin", "COPY (select 1) TO STDOUT",
+    "copy t from stdin",
 ])
 def test_refused_with_0a000_before_reaching_the_engine(sql):
     (stmt,) = split_statements(sql)
     assert stmt.refusal is not None and stmt.refusal.sqlstate == "0A000"
+
+
+def test_copy_to_stdout_is_the_sessions_and_copy_to_a_file_duckdbs():
+    (out,) = split_statements("COPY (select 1) TO STDOUT (FORMAT csv)")
+    assert out.copy == "out" and out.refusal is None and out.command == "COPY"
+    (native,) = split_statements("COPY t TO 'file.parquet' (FORMAT parquet)")
+    assert native.copy is None and native.refusal is None
 
 
 @pytest.mark.parametrize("sql, parameter, value", [
@@ -139,3 +146,27 @@ def test_parse_options_refuses_garbage(options):
     with pytest.raises(PgError) as info:
         settings.parse_options(options)
     assert info.value.fatal and info.value.sqlstate == "22023"
+
+
+@pytest.mark.parametrize("sql, query, fmt", [
+    ('COPY "My Table" (a, "B") TO STDOUT', 'SELECT a, "B" FROM "My Table"', "text"),
+    ("copy main.t to stdout with csv header", "SELECT * FROM main.t", "csv"),
+    ("COPY (SELECT 1, ';') TO STDOUT (FORMAT 'csv')", "SELECT 1, ';'", "csv"),
+    ("COPY t TO STDOUT BINARY", "SELECT * FROM t", "binary"),
+])
+def test_parse_copy(sql, query, fmt):
+    from duckgres_trio.sql.copy import parse_copy
+
+    copy = parse_copy(sql)
+    assert (copy.direction, copy.query, copy.options.format) == ("to", query, fmt)
+
+
+def test_parse_copy_options():
+    from duckgres_trio.sql.copy import parse_copy
+
+    o = parse_copy("COPY t TO STDOUT (FORMAT csv, DELIMITER E'\\t', NULL 'n/a', "
+                   "QUOTE '''', FORCE_QUOTE (a, \"B\"), HEADER false)").options
+    assert (o.delimiter, o.null, o.quote, o.escape, o.header) == ("\t", "n/a", "'", "'", False)
+    assert o.force_quote == frozenset({"a", "B"})
+    legacy = parse_copy("COPY t TO STDOUT WITH CSV DELIMITER AS '|' FORCE QUOTE *").options
+    assert (legacy.format, legacy.delimiter, legacy.force_quote_all) == ("csv", "|", True)

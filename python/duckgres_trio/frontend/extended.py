@@ -79,6 +79,9 @@ class ExtendedProtocol:
             prepared = PreparedStatement(None, None, message.param_oids, None)
         elif stmt.refusal is not None:
             raise stmt.refusal
+        elif stmt.copy is not None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "COPY is supported in the simple query protocol only")
         elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))

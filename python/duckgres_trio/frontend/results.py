@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -21,10 +22,17 @@ def command_tag(command: str, rows: int | None) -> str:
 
 
 def encode(batch: pa.RecordBatch, formats: Sequence[int] | None) -> bytes:
-    """DataRows for a batch; a value the encoder cannot represent fails the statement
-    (ERROR), not the connection."""
-    try:
+    """DataRows for a batch."""
+    with encoding_errors():
         return encode_rows(batch, formats)
+
+
+@contextmanager
+def encoding_errors():
+    """A value the encoders cannot represent fails the statement (ERROR), not the
+    connection."""
+    try:
+        yield
     except PgError:
         raise
     except Exception as exc:

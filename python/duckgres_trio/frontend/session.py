@@ -9,9 +9,8 @@ inside BEGIN ... every statement fails with 25P02 until ROLLBACK.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
-from collections.abc import Awaitable
 from typing import Protocol, TypeVar
 
 import pyarrow as pa
@@ -21,9 +20,11 @@ from duckgres_trio import __version__
 from duckgres_trio.engine.base import Executor
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.extended import ExtendedProtocol
+from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
+from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.wire import backend
-from duckgres_trio.frontend.results import command_tag, encode
+from duckgres_trio.wire.copy import copy_header, copy_rows, copy_trailer
 from duckgres_trio.wire.rows import row_description
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
@@ -166,6 +167,9 @@ class Session:
             return
         if implicit:
             await self.begin_implicit()
+        if stmt.copy == "out":
+            await self._copy_out(parse_copy(stmt.text), out)
+            return
         result = await self.executor.execute(stmt.text, stmt.returns_rows)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
@@ -196,6 +200,32 @@ class Session:
                 rows += batch.num_rows
                 await out.flush_if_full()
         return rows
+
+    async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
+        """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row."""
+        result = await self.executor.execute(copy.query, True)
+        if result.schema is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "COPY query must have a result: only SELECT-like queries can be copied")
+        options = copy.options
+        out.queue(backend.copy_out_response(options.format == "binary", len(result.schema)))
+        header = copy_header(result.schema, options)
+        if header is not None:
+            out.queue(backend.copy_data(header))
+        rows = 0
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                self.check_cancel()
+                with encoding_errors():
+                    data = b"".join(backend.copy_data(row) for row in copy_rows(batch, options))
+                out.queue(data)
+                rows += batch.num_rows
+                await out.flush_if_full()
+        trailer = copy_trailer(options)
+        if trailer is not None:
+            out.queue(backend.copy_data(trailer))
+        out.queue(backend.copy_done())
+        out.queue(backend.command_complete(f"COPY {rows}"))
 
     def check_cancel(self) -> None:
         if self._cancel_requested:

@@ -151,3 +151,29 @@ def _skip_block_comment(sql: str, pos: int) -> int:
         else:
             i += 1
     raise LexError("unterminated /* comment")
+
+
+_E_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_E_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|"
+                       r"U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+
+
+def string_value(token: Token) -> str:
+    """The value of a string literal token: 'it''s', E'tab\\t', $$dollar$$."""
+    text = token.value
+    if text.startswith("$"):
+        tag_end = text.index("$", 1) + 1
+        return text[tag_end:-tag_end]
+    if text[:1] in "eE":
+        body = text[2:-1].replace("''", "'")
+
+        def unescape(m: re.Match) -> str:
+            octal, hex2, u4, u8, other = m.groups()
+            if octal or hex2:
+                return chr(int(octal, 8) if octal else int(hex2, 16))
+            if u4 or u8:
+                return chr(int(u4 or u8, 16))
+            return _E_ESCAPES.get(other, other)
+
+        return _E_ESCAPE.sub(unescape, body)
+    return text[1:-1].replace("''", "'")

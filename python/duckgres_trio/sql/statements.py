@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql.lexer import Kind, LexError, Token, tokenize
+from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
 
 #: Commands whose tag carries a row count ("INSERT 0 n", "UPDATE n", ...).
 COUNTED = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT", "COPY", "FETCH", "MOVE"})
@@ -39,6 +39,7 @@ class Statement:
     ``refusal``: an error to answer instead of running the statement.
     ``parameter``/``value``: for SET, RESET and SHOW, the parameter named (lower case)
     and, for SET, the value text (None for RESET, SET ... TO DEFAULT and SHOW).
+    ``copy``: "out" for COPY ... TO STDOUT (the session runs the copy protocol).
     """
 
     text: str
@@ -48,6 +49,7 @@ class Statement:
     refusal: PgError | None = None
     parameter: str | None = None
     value: str | None = None
+    copy: str | None = None
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -130,8 +132,10 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         kind = words[1] if len(words) > 1 else ""
         return Statement(text, f"{first} {kind}".strip(), False)
     if first == "COPY":
-        if "STDIN" in words or "STDOUT" in words:
-            return _refuse(text, "COPY", "COPY FROM STDIN and COPY TO STDOUT are not supported yet")
+        if "STDIN" in words:
+            return _refuse(text, "COPY", "COPY FROM STDIN is not supported yet")
+        if "STDOUT" in words:
+            return Statement(text, "COPY", False, copy="out")
         return Statement(text, "COPY", False)
     if first == "TRUNCATE":
         return Statement(text, "TRUNCATE TABLE", False)
@@ -178,7 +182,7 @@ def _value_text(text: str, tokens: list[Token]) -> str | None:
             items.append(current)
             current = ""
         elif token.kind is Kind.STRING and token.value.startswith("'"):
-            current += token.value[1:-1].replace("''", "'")
+            current += string_value(token)
         else:
             current += text[token.start : token.end]
     items.append(current)

@@ -141,3 +141,16 @@ def notice_response(err: PgError) -> bytes:
 SSL_ACCEPT = b"S"
 SSL_REFUSE = b"N"
 GSSENC_REFUSE = b"N"
+
+
+def copy_out_response(binary: bool, columns: int) -> bytes:
+    code = int(binary)
+    return _msg(b"H", struct.pack(f"!bh{columns}h", code, columns, *([code] * columns)))
+
+
+def copy_data(data: bytes) -> bytes:
+    return _msg(b"d", data)
+
+
+def copy_done() -> bytes:
+    return _msg(b"c", b"")
