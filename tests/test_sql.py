@@ -84,7 +84,6 @@ def test_transaction_control(sql, kind, command):
 
 @pytest.mark.parametrize("sql", [
     "savepoint a", "release savepoint a", "rollback to savepoint a",
-    "copy t from stdin",
 ])
 def test_refused_with_0a000_before_reaching_the_engine(sql):
     (stmt,) = split_statements(sql)

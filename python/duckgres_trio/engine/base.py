@@ -97,6 +97,11 @@ class Executor(ABC):
         """Release a prepared statement."""
 
     @abstractmethod
+    async def insert_batch(self, target: str, batch: pa.RecordBatch) -> int:
+        """Insert the rows of ``batch`` into ``target`` ("t" or "t (a, b)"), each column
+        cast to the target column's type (COPY FROM); the number of rows inserted."""
+
+    @abstractmethod
     def cancel(self) -> None:
         """Interrupt the running statement, if any. Safe to call from any task."""
 

@@ -46,6 +46,11 @@ class _Progress(C.Structure):
                 ("total_rows_to_process", C.c_uint64)]
 
 
+class _ArrowStream(C.Structure):
+    _fields_ = [("get_schema", _vp), ("get_next", _vp), ("get_last_error", _vp),
+                ("release", _vp), ("private_data", _vp)]
+
+
 class _ArrowSchema(C.Structure):
     _fields_ = [("format", C.c_char_p), ("name", C.c_char_p), ("metadata", C.c_char_p),
                 ("flags", C.c_int64), ("n_children", C.c_int64), ("children", _vp),
@@ -78,6 +83,7 @@ _connect = _fn("duckdb_connect", _state, _vp, _P(_vp))
 _disconnect = _fn("duckdb_disconnect", None, _P(_vp))
 _interrupt = _fn("duckdb_interrupt", None, _vp)
 _free = _fn("duckdb_free", None, _vp)
+_arrow_scan = _fn("duckdb_arrow_scan", _state, _vp, C.c_char_p, _vp)
 _query_progress = _fn("duckdb_query_progress", _Progress, _vp)
 
 _prepare = _fn("duckdb_prepare", _state, _vp, C.c_char_p, _P(_vp))
@@ -225,6 +231,16 @@ class Connection:
 
     def interrupt(self) -> None:
         _interrupt(self._handle)
+
+    def register_arrow(self, name: str, batches: pa.RecordBatchReader) -> object:
+        """Make the Arrow stream readable as the view ``name`` of this connection
+        (read once; drop the view after use). DuckDB keeps a pointer to the stream
+        struct: the caller must keep the returned object alive while the view exists."""
+        stream = _ArrowStream()
+        batches._export_to_c(C.addressof(stream))
+        if _arrow_scan(self._handle, name.encode(), C.addressof(stream)) != 0:
+            raise DuckDBError(f"Invalid Input Error: cannot scan the Arrow data as {name}")
+        return stream
 
     def progress(self) -> tuple[float, int, int]:
         """The running query's progress: (percent or -1 if unknown, rows processed,

@@ -28,6 +28,7 @@ from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckd
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
     columns,
+    insert_batch,
     open_database,
     start,
     to_pg_error,
@@ -137,6 +138,9 @@ class LocalExecutor(Executor):
             await trio.lowlevel.checkpoint()
             return _unwrap(outcome.capture(run))
         return await self._call(run)
+
+    async def insert_batch(self, target: str, batch: pa.RecordBatch) -> int:
+        return await self._call(lambda: insert_batch(self._conn, target, batch))
 
     async def close_prepared(self, prepared: Prepared) -> None:
         prepared.handle.close()

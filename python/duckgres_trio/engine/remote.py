@@ -95,6 +95,11 @@ class RemoteExecutor(Executor):
                           + bytes([p.rows_byte(returns_rows)]) + values)
         return await self._exchange(request, lambda: self._result(prepared.columns))
 
+    async def insert_batch(self, target: str, batch: pa.RecordBatch) -> int:
+        request = b"".join(p.insert_payload(target, batch))
+        result = await self._exchange(request, lambda: self._result(None))
+        return result.rowcount or 0
+
     async def close_prepared(self, prepared: Prepared) -> None:
         if self._lost is None:
             await self._send(p.frame(p.UNPREP, p.u32(prepared.handle)))

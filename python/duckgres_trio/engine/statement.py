@@ -75,3 +75,22 @@ def to_pg_error(exc: Exception) -> PgError:
     if isinstance(exc, capi.DuckDBError):
         return pg_error_from_duckdb(as_duckdb_exception(str(exc)))
     return pg_error_from_duckdb(exc)  # pyarrow, while importing a batch
+
+
+def insert_batch(conn: capi.Connection, target: str, batch: pa.RecordBatch) -> int:
+    """``INSERT INTO target SELECT * FROM batch``; DuckDB casts each column to the
+    target's type as an INSERT does (COPY FROM sends text columns). The rows inserted."""
+    name = "__duckgres_copy_in"
+    stream = conn.register_arrow(name, pa.RecordBatchReader.from_batches(batch.schema, [batch]))
+    try:
+        statement = conn.prepare(f"INSERT INTO {target} SELECT * FROM {name}")
+        try:
+            return start(statement, False).rowcount or 0
+        finally:
+            statement.close()
+    finally:
+        try:  # after a failed INSERT the transaction is aborted and the DROP fails too;
+            conn.run(f"DROP VIEW IF EXISTS {name}")  # the view (temporary, replaced
+        except capi.DuckDBError:  # by the next registration) must not hide the error
+            pass
+        del stream  # only now may DuckDB's pointer to it dangle

@@ -414,6 +414,26 @@ class Connection:
         finally:
             self._idle = False
 
+    async def copy_message(self) -> msg.CopyMessage:
+        """The next message of a COPY FROM STDIN. Flush and Sync are ignored during
+        copy-in, as PostgreSQL does; any other message ends the copy with 08P01."""
+        while True:
+            while not self._inbox:
+                await self.flush()
+                await self._receive()
+                while (frame := self._decoder.next_message()) is not None:
+                    self._inbox.append(frame)
+            kind, body = self._inbox.popleft()
+            message = msg.parse_message(kind, body)
+            if isinstance(message, msg.CopyMessage):
+                return message
+            if isinstance(message, (msg.Flush, msg.Sync)):
+                continue
+            if isinstance(message, msg.Terminate):
+                raise ClientGone
+            raise PgError(SqlState.PROTOCOL_VIOLATION,
+                          f"unexpected message type 0x{kind:02X} during COPY from stdin")
+
     def _sync_is_next(self) -> bool:
         return bool(self._inbox) and self._inbox[0][0] == ord("S")
 

@@ -24,7 +24,18 @@ from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.wire import backend
-from duckgres_trio.wire.copy import copy_header, copy_rows, copy_trailer
+from duckgres_trio.frontend.copy_in import COPY_BATCH_ROWS, MAX_COPY_FIELD, copy_batch
+from duckgres_trio.wire.copy import (
+    BinaryCopyInParser,
+    CopyFormatError,
+    CopyInParser,
+    copy_header,
+    copy_rows,
+    copy_trailer,
+)
+from duckgres_trio.wire.frontend import CopyMessage
+
+COPY_DATA, COPY_DONE = ord("d"), ord("c")
 from duckgres_trio.wire.rows import row_description
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
@@ -36,11 +47,16 @@ IDLE, EXPLICIT, IMPLICIT, FAILED = "idle", "explicit", "implicit", "failed"
 
 
 class Output(Protocol):
-    """Where a session writes its replies: a buffer flushed to the client."""
+    """Where a session writes its replies (a buffer flushed to the client), and where
+    COPY FROM STDIN reads the client's data from."""
 
     def queue(self, data: bytes) -> None: ...
 
     async def flush_if_full(self) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def copy_message(self) -> CopyMessage: ...
 
 
 class Session:
@@ -170,6 +186,9 @@ class Session:
         if stmt.copy == "out":
             await self._copy_out(parse_copy(stmt.text), out)
             return
+        if stmt.copy == "in":
+            await self._copy_in(parse_copy(stmt.text), out)
+            return
         result = await self.executor.execute(stmt.text, stmt.returns_rows)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
@@ -226,6 +245,65 @@ class Session:
             out.queue(backend.copy_data(trailer))
         out.queue(backend.copy_done())
         out.queue(backend.command_complete(f"COPY {rows}"))
+
+    async def _copy_in(self, copy: CopyStatement, out: Output) -> None:
+        """COPY ... FROM STDIN: parse the client's CopyData as it arrives and insert it
+        in batches of COPY_BATCH_ROWS rows, all in one transaction (the session's, or
+        one of its own), so an error or a CopyFail leaves nothing inserted."""
+        columns = f" ({', '.join(copy.columns)})" if copy.columns else ""
+        target = copy.query + columns
+        probe = await self.executor.prepare(
+            f"SELECT {', '.join(copy.columns) or '*'} FROM {copy.query} LIMIT 0")
+        await self.executor.close_prepared(probe)
+        schema = probe.columns
+        options = copy.options
+        binary = options.format == "binary"
+        parser = (BinaryCopyInParser(len(schema), MAX_COPY_FIELD) if binary
+                  else CopyInParser(options, len(schema)))
+        out.queue(backend.copy_in_response(binary, len(schema)))
+        await out.flush()
+        own = self.txn == IDLE
+        if own:
+            await self._engine("BEGIN")
+        try:
+            total = await self._copy_rows(parser, schema, binary, target, out)
+        except BaseException:
+            if own:
+                with trio.CancelScope(shield=True):
+                    await self._engine_quietly("ROLLBACK")
+            raise
+        if own:
+            await self._engine("COMMIT")
+        out.queue(backend.command_complete(f"COPY {total}"))
+
+    async def _copy_rows(self, parser, schema: pa.Schema, binary: bool, target: str,
+                         out: Output) -> int:
+        total, pending, done = 0, [], False
+        while not done:
+            message = await out.copy_message()
+            try:
+                if message.kind == COPY_DATA:
+                    pending += parser.feed(message.body)
+                elif message.kind == COPY_DONE:
+                    pending += parser.finish()
+                    done = True
+                else:  # CopyFail
+                    reason = message.body.rstrip(b"\0").decode(errors="replace")
+                    raise PgError(SqlState.QUERY_CANCELED, f"COPY from stdin failed: {reason}")
+            except CopyFormatError as exc:
+                raise PgError(SqlState.BAD_COPY_FILE_FORMAT, str(exc)) from None
+            if len(pending) >= COPY_BATCH_ROWS or (done and pending):
+                self.check_cancel()
+                batch = copy_batch(pending, schema, binary)
+                total += await self.executor.insert_batch(target, batch)
+                pending = []
+        return total
+
+    async def _engine_quietly(self, sql: str) -> None:
+        try:
+            await self._engine(sql)
+        except PgError:
+            pass
 
     def check_cancel(self) -> None:
         if self._cancel_requested:

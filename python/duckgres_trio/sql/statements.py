@@ -39,7 +39,8 @@ class Statement:
     ``refusal``: an error to answer instead of running the statement.
     ``parameter``/``value``: for SET, RESET and SHOW, the parameter named (lower case)
     and, for SET, the value text (None for RESET, SET ... TO DEFAULT and SHOW).
-    ``copy``: "out" for COPY ... TO STDOUT (the session runs the copy protocol).
+    ``copy``: "out" for COPY ... TO STDOUT, "in" for COPY ... FROM STDIN (the session
+    runs the copy protocol).
     """
 
     text: str
@@ -133,7 +134,7 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         return Statement(text, f"{first} {kind}".strip(), False)
     if first == "COPY":
         if "STDIN" in words:
-            return _refuse(text, "COPY", "COPY FROM STDIN is not supported yet")
+            return Statement(text, "COPY", False, copy="in")
         if "STDOUT" in words:
             return Statement(text, "COPY", False, copy="out")
         return Statement(text, "COPY", False)

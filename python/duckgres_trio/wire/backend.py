@@ -148,6 +148,11 @@ def copy_out_response(binary: bool, columns: int) -> bytes:
     return _msg(b"H", struct.pack(f"!bh{columns}h", code, columns, *([code] * columns)))
 
 
+def copy_in_response(binary: bool, columns: int) -> bytes:
+    code = int(binary)
+    return _msg(b"G", struct.pack(f"!bh{columns}h", code, columns, *([code] * columns)))
+
+
 def copy_data(data: bytes) -> bytes:
     return _msg(b"d", data)
 

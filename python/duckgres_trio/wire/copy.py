@@ -1,5 +1,6 @@
-"""COPY TO STDOUT data: Arrow record batches to the bytes of CopyData messages, in
-PostgreSQL's text, CSV and binary formats (sans-IO).
+"""COPY data in PostgreSQL's text, CSV and binary formats, both ways (sans-IO).
+
+COPY TO STDOUT: Arrow record batches to the bytes of CopyData messages.
 
 Each value is first rendered by the same encoders as query results (``wire/text.py``,
 ``wire/binary.py``: the type's output / send function), then framed the way PostgreSQL's
@@ -7,10 +8,16 @@ Each value is first rendered by the same encoders as query results (``wire/text.
 CSV quotes a value only when it must (or when FORCE_QUOTE says so); binary is the
 PGCOPY layout. One element of a returned list is one row, which PostgreSQL sends as one
 CopyData message.
+
+COPY FROM STDIN: CopyData bytes to rows of field texts (``CopyInParser``: text, CSV) or
+raw binary field values (``BinaryCopyInParser``), parsed as ``copyfrom.c`` reads them; a
+record split across messages is completed before it is parsed.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 import struct
 from dataclasses import dataclass
 
@@ -111,3 +118,266 @@ def _csv_value(value: bytes, options: CopyOptions, *, force: bool) -> bytes:
         return value
     body = "".join(escape + c if c in (quote, escape) else c for c in text)
     return (quote + body + quote).encode()
+
+
+# -- COPY FROM STDIN: CopyData bytes in, rows of field texts out ---------------------------
+
+class CopyFormatError(ValueError):
+    """Malformed COPY data (PostgreSQL: 22P04 bad_copy_file_format / 22P02)."""
+
+
+_UNESCAPE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_TEXT_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+_MAX_FIELDS = 1600  # PostgreSQL's MaxTupleAttributeNumber
+
+
+def _unescape_text(m: re.Match) -> str:
+    octal, hexa, other = m.groups()
+    if octal:
+        return chr(int(octal, 8) & 0xFF)
+    if hexa:
+        return chr(int(hexa, 16))
+    return _UNESCAPE.get(other, other)
+
+
+class CopyInParser:
+    """Incremental parser of COPY FROM STDIN data in text or CSV format.
+
+    ``feed(data)`` returns the rows completed so far, each a list of field texts (None
+    for NULL); ``finish()`` the rest. Only complete records are parsed: a record cut
+    between two CopyData messages waits for its end, so memory stays bounded by the
+    longest record (plus one CopyData message).
+    """
+
+    def __init__(self, options: CopyOptions, columns: int) -> None:
+        if options.format == "binary":
+            raise ValueError("use BinaryCopyInParser")
+        self._o = options
+        self._columns = columns
+        self._buffer = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._skip_header = options.header
+        self._done = False  # the \. end-of-data marker was seen
+        self.line = 0
+
+    def feed(self, data: bytes) -> list[list[str | None]]:
+        if self._done:
+            return []
+        self._buffer += self._decode(data, final=False)
+        return self._records()
+
+    def finish(self) -> list[list[str | None]]:
+        if self._done:
+            return []
+        self._buffer += self._decode(b"", final=True)
+        rows = self._records()
+        if self._buffer:  # the last record may lack its newline
+            rows += self._parse([self._buffer])
+        self._buffer = ""
+        return rows
+
+    def _decode(self, data: bytes, *, final: bool) -> str:
+        try:
+            return self._decoder.decode(data, final)
+        except UnicodeDecodeError:
+            raise CopyFormatError('invalid byte sequence for encoding "UTF8"') from None
+
+    def _records(self) -> list[list[str | None]]:
+        if self._o.format == "csv":
+            records, rest = _csv_records(self._buffer, self._o.quote, self._o.escape)
+        else:
+            end = self._buffer.rfind("\n")
+            records = self._buffer[:end].split("\n") if end >= 0 else []
+            rest = self._buffer[end + 1:]
+        self._buffer = rest
+        return self._parse(records)
+
+    def _parse(self, records: list[str]) -> list[list[str | None]]:
+        rows = []
+        parse = self._csv_row if self._o.format == "csv" else self._text_row
+        for record in records:
+            self.line += 1
+            if record.endswith("\r"):
+                record = record[:-1]
+            if self._skip_header:
+                self._skip_header = False
+                continue
+            if record == "\\.":
+                self._done = True
+                break
+            row = parse(record)
+            if len(row) != self._columns:
+                raise CopyFormatError(
+                    f"{'extra' if len(row) > self._columns else 'missing'} data "
+                    f"{'after last expected column' if len(row) > self._columns else 'for column'}"
+                    f" (line {self.line})")
+            rows.append(row)
+        return rows
+
+    def _text_row(self, record: str) -> list[str | None]:
+        fields = record.split(self._o.delimiter)
+        null = self._o.null
+        if "\\" not in record:
+            return [None if f == null else f for f in fields]
+        # A backslash may escape the delimiter itself: split on unescaped ones only.
+        if "\\" + self._o.delimiter in record:
+            fields = _split_unescaped(record, self._o.delimiter)
+        return [None if f == null else _TEXT_ESCAPE.sub(_unescape_text, f) for f in fields]
+
+    def _csv_row(self, record: str) -> list[str | None]:
+        o = self._o
+        if o.quote not in record:
+            return [None if f == o.null else f for f in record.split(o.delimiter)]
+        return _csv_fields(record, o)
+
+
+def _split_unescaped(record: str, delimiter: str) -> list[str]:
+    fields, current, i = [], [], 0
+    while i < len(record):
+        ch = record[i]
+        if ch == "\\" and i + 1 < len(record):
+            current.append(record[i:i + 2])
+            i += 2
+            continue
+        if ch == delimiter:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    fields.append("".join(current))
+    return fields
+
+
+def _csv_records(buffer: str, quote: str, escape: str) -> tuple[list[str], str]:
+    """Complete CSV records (a newline inside quotes is data) and the unfinished rest."""
+    records: list[str] = []
+    start = 0
+    if quote not in buffer:
+        end = buffer.rfind("\n")
+        if end < 0:
+            return [], buffer
+        return buffer[:end].split("\n"), buffer[end + 1:]
+    in_quotes = False
+    i, n = 0, len(buffer)
+    while i < n:
+        ch = buffer[i]
+        if in_quotes:
+            if ch == escape and escape != quote and i + 1 < n and buffer[i + 1] in (quote, escape):
+                i += 2
+                continue
+            if ch == quote:
+                in_quotes = False
+        elif ch == quote:
+            in_quotes = True
+        elif ch == "\n":
+            records.append(buffer[start:i])
+            start = i + 1
+        i += 1
+    return records, buffer[start:]
+
+
+def _csv_fields(record: str, o: CopyOptions) -> list[str | None]:
+    """One CSV record with quotes: a quoted field is never NULL (PostgreSQL's rule)."""
+    fields: list[str | None] = []
+    current: list[str] = []
+    quoted = in_quotes = False
+    i, n = 0, len(record)
+    while i < n:
+        ch = record[i]
+        if in_quotes:
+            if ch == o.escape and i + 1 < n and record[i + 1] in (o.quote, o.escape) and (
+                    o.escape != o.quote or record[i + 1] == o.quote):
+                current.append(record[i + 1])
+                i += 2
+                continue
+            if ch == o.quote:
+                in_quotes = False
+            else:
+                current.append(ch)
+        elif ch == o.quote:
+            in_quotes = quoted = True
+        elif ch == o.delimiter:
+            text = "".join(current)
+            fields.append(None if not quoted and text == o.null else text)
+            current, quoted = [], False
+        else:
+            current.append(ch)
+        i += 1
+    if in_quotes:
+        raise CopyFormatError("unterminated CSV quoted field")
+    text = "".join(current)
+    fields.append(None if not quoted and text == o.null else text)
+    if len(fields) > _MAX_FIELDS:
+        raise CopyFormatError("extra data after last expected column")
+    return fields
+
+
+class BinaryCopyInParser:
+    """Incremental parser of PGCOPY binary data: rows of raw field bytes (None: NULL)."""
+
+    def __init__(self, columns: int, max_field: int) -> None:
+        self._columns = columns
+        self._max_field = max_field
+        self._buffer = bytearray()
+        self._header = False
+        self._done = False
+
+    def feed(self, data: bytes) -> list[list[bytes | None]]:
+        if self._done:
+            return []
+        self._buffer += data
+        rows = []
+        if not self._header:
+            if len(self._buffer) < len(BINARY_HEADER):
+                return rows
+            if bytes(self._buffer[:11]) != BINARY_HEADER[:11]:
+                raise CopyFormatError("COPY file signature not recognized")
+            flags, extension = struct.unpack_from("!iI", self._buffer, 11)
+            if flags & 0x10000:
+                raise CopyFormatError("COPY file with OIDs is not supported")
+            if len(self._buffer) < 19 + extension:
+                return rows
+            del self._buffer[:19 + extension]
+            self._header = True
+        while (row := self._row()) is not None:
+            if row is _END:
+                self._done = True
+                break
+            rows.append(row)
+        return rows
+
+    def finish(self) -> list[list[bytes | None]]:
+        if not self._done:
+            raise CopyFormatError("unexpected EOF in COPY data")
+        return []
+
+    def _row(self):
+        buf = self._buffer
+        if len(buf) < 2:
+            return None
+        (count,) = struct.unpack_from("!h", buf)
+        if count == -1:
+            return _END
+        if count != self._columns:
+            raise CopyFormatError(f"row field count is {count}, expected {self._columns}")
+        pos, fields = 2, []
+        for _ in range(count):
+            if len(buf) < pos + 4:
+                return None
+            (size,) = struct.unpack_from("!i", buf, pos)
+            pos += 4
+            if size == -1:
+                fields.append(None)
+                continue
+            if size < 0 or size > self._max_field:
+                raise CopyFormatError("invalid field size")
+            if len(buf) < pos + size:
+                return None
+            fields.append(bytes(buf[pos:pos + size]))
+            pos += size
+        del buf[:pos]
+        return fields
+
+
+_END = object()

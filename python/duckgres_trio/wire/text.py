@@ -205,6 +205,12 @@ def shortest_digits(value: float, width: _FloatWidth) -> tuple[str, int]:
     neighbours; the first n with one strictly inside wins, nearest first. Python's repr
     is never longer, so the search starts at its length for doubles.
     """
+    if width is _FLOAT64:
+        shortest = _repr_digits(value)
+        if _strictly_inside(value, *shortest):
+            # repr's digits are then also Ryu's: no shorter candidate exists even with
+            # the bounds allowed, and both take the nearest of that length.
+            return shortest
     exact = Fraction(value)
     low, high = _rounding_interval(value, width)
     start = len(_digits_exponent(Decimal(repr(value)))[0]) if width is _FLOAT64 else 1
@@ -216,6 +222,43 @@ def shortest_digits(value: float, width: _FloatWidth) -> tuple[str, int]:
             best = min(found, key=lambda c: abs(Fraction(c) - exact))
             return _digits_exponent(best)
     raise AssertionError(f"no round trip for {value!r}")
+
+
+def _repr_digits(value: float) -> tuple[str, int]:
+    """(digits without trailing zeros, decimal exponent) of repr(value), positive
+    finite: what _digits_exponent(Decimal(repr(value))) gives, without Decimal."""
+    mantissa, _, exp_text = repr(value).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    significant = (whole + frac).lstrip("0")  # value = int(significant) * 10^(exp - len(frac))
+    exponent = len(significant) - 1 + (int(exp_text) if exp_text else 0) - len(frac)
+    return significant.rstrip("0"), exponent
+
+
+def _strictly_inside(value: float, digits: str, exponent: int) -> bool:
+    """Whether 0.digits x 10^(exponent+1) lies strictly between the midpoints to the
+    neighbouring doubles of a positive finite ``value``; exact integer arithmetic
+    (Fractions would cost ~50x more; this is the common path of float8 output)."""
+    fraction, exp2 = math.frexp(value)
+    mantissa, exp2 = int(fraction * (1 << 53)), exp2 - 53  # value = mantissa * 2^exp2
+    # Neighbour gaps are 2^exp2, except below a power of two (and not subnormal): half.
+    low_gap = 1 if mantissa == 1 << 52 and exp2 > -1074 else 2
+    # Bounds (value -/+ gap/2) as integers over the common scale 2^(exp2-2).
+    low = 4 * mantissa - low_gap
+    high = 4 * mantissa + 2
+    number = int(digits)
+    power10 = exponent - len(digits) + 1  # candidate = number * 10^power10
+    # Compare number * 10^power10 with bound * 2^(exp2-2), scaled to integers.
+    left, right = number, 1
+    if power10 >= 0:
+        left *= 10 ** power10
+    else:
+        right *= 10 ** -power10
+    if exp2 - 2 >= 0:
+        right_scale, left_scale = 1 << (exp2 - 2), 1
+    else:
+        right_scale, left_scale = 1, 1 << (2 - exp2)
+    candidate = left * left_scale
+    return low * right * right_scale < candidate < high * right * right_scale
 
 
 def _digits_exponent(number: Decimal) -> tuple[str, int]:

@@ -19,6 +19,7 @@ Requests (control plane -> worker), each answered before the next is sent unless
 ``FETCH``  (empty): more rows of the open result         ``BATCH``* then ``END``
 ``DROP``   (empty): discard the open result              no answer
 ``UNPREP`` handle u32                                    no answer
+``INSERT`` target length u32, target, Arrow IPC stream   ``COMMAND`` (rows inserted) or ``ERROR``
 ``CANCEL`` session token, on a connection of its own     no answer (connection closed)
 =========  ===========================================  =================================
 
@@ -39,7 +40,7 @@ import pyarrow as pa
 
 from duckgres_trio.errors import PgError
 
-HELLO, EXEC, PREP, RUN, FETCH, DROP, UNPREP, CANCEL = b"hqpxfdcz"
+HELLO, EXEC, PREP, RUN, FETCH, DROP, UNPREP, CANCEL, INSERT = b"hqpxfdczi"
 OK, ERROR, COMMAND, SCHEMA, BATCH, END, DESCRIBED, DICT_BATCH = b"kEtsbeDB"
 
 #: returns-rows byte: the classifier's hint (None: let the engine decide).
@@ -211,6 +212,23 @@ def batch_frame(batch: pa.RecordBatch) -> list:
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
     return frame_parts(DICT_BATCH, sink.getvalue())
+
+
+def insert_payload(target: str, batch: pa.RecordBatch) -> list:
+    """INSERT: the target table (and columns) and one batch (COPY FROM data)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    name = target.encode()
+    return frame_parts(INSERT, _U32.pack(len(name)), name, sink.getvalue())
+
+
+def read_insert(payload: bytes) -> tuple[str, pa.RecordBatch]:
+    size = read_u32(payload)
+    _need(payload, 4, size)
+    target = payload[4:4 + size].decode()
+    reader = pa.ipc.open_stream(pa.py_buffer(payload)[4 + size:])
+    return target, reader.read_next_batch()
 
 
 def read_batch(kind: int, payload: bytes, schema: pa.Schema) -> pa.RecordBatch:

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.statement import BATCH_ROWS, Started, columns, open_database, start
+from duckgres_trio.engine.statement import (
+    BATCH_ROWS,
+    Started,
+    columns,
+    insert_batch,
+    open_database,
+    start,
+)
 
 #: DuckDB reports an error after which the database instance is unusable this way
 #: ("FATAL Error: ...", "... database has been invalidated ...").
@@ -72,6 +79,11 @@ class WorkerSession:
             statement, _ = self._statement(handle)
             statement.bind(values)
             return self._keep(start(statement, returns_rows))
+
+    def insert_batch(self, target: str, batch: pa.RecordBatch) -> int:
+        with self._running():
+            self.drop_result()
+            return insert_batch(self._conn, target, batch)
 
     def described_columns(self, handle: int) -> pa.Schema:
         return self._statement(handle)[1]

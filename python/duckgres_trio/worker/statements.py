@@ -132,6 +132,9 @@ class _Handler:
         elif kind == p.PREP:
             self._reply(lambda: p.frame_parts(
                 p.DESCRIBED, *p.described_payload(*session.prepare(payload.decode()))))
+        elif kind == p.INSERT:
+            target, batch = p.read_insert(payload)
+            self._reply(lambda: [p.frame(p.COMMAND, p.i64(session.insert_batch(target, batch)))])
         elif kind == p.FETCH:
             self._reply(lambda: self._batches(*session.fetch()))
         else:
