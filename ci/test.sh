@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install, then run every test: Rust unit tests and clippy, then the Python suite twice:
+# Install, then run every test: Rust unit tests and clippy, a bounded fuzzing run, then
+# the Python suite twice:
 # control-plane mode (workers) with the Rust codec, and standalone mode (DuckDB in the
 # server) with the pure-Python reference codec. Every server-backed test runs in both
 # modes, and every codec test under both codecs.
@@ -9,6 +10,11 @@ bash ci/install.sh
 
 cargo test --workspace --quiet
 cargo clippy --workspace --quiet -- -D warnings
+
+# Coverage-guided fuzzing of every byte reader (both frame codecs in parity, message,
+# statement-path, COPY and Bind parsers), bounded; a finding fails the run.
+echo "=== atheris: fuzz/atheris_codec.py for 60 s"
+.venv/bin/python fuzz/atheris_codec.py -max_total_time=60 -print_final_stats=1 2>&1 | tail -n 12
 
 for run in controlplane:rust standalone:python; do
     mode=${run%%:*} codec=${run##*:}
