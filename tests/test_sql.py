@@ -169,3 +169,4 @@ def test_parse_copy_options():
     assert o.force_quote == frozenset({"a", "B"})
     legacy = parse_copy("COPY t TO STDOUT WITH CSV DELIMITER AS '|' FORCE QUOTE *").options
     assert (legacy.format, legacy.delimiter, legacy.force_quote_all) == ("csv", "|", True)
+    assert parse_copy("copy t from stdin with (freeze on)").options.format == "text"  # pgbench -i

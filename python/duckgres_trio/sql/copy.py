@@ -166,6 +166,8 @@ def _resolve(pairs: list[tuple[str, list[Token]]]) -> CopyOptions:
                 opts["force_quote"] = frozenset(
                     t.value.lower() if t.kind is Kind.WORD else t.value for t in args
                     if not (t.kind is Kind.PUNCT and t.value in ",()"))
+        elif name == "freeze":
+            _boolean(args)  # a PostgreSQL storage hint (pgbench -i sends it): no meaning here
         elif name == "encoding":
             if _string(args, name).upper().replace("-", "") not in ("UTF8", "SQL_ASCII"):
                 raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "COPY supports only UTF8")
