@@ -1,0 +1,86 @@
+"""Result streaming end to end: SELECT * of a large table, this server vs PostgreSQL 15.
+
+Run: .venv/bin/python ci/bench/streaming.py [--rows 10000000] [--rounds 2]
+Loads the same (id int8, x float8, label text) table into duckgres-trio (control-plane
+mode, plaintext + trust on loopback) and a throwaway PostgreSQL 15, then reads it back
+with clients that discard the rows, alternating the servers: psql
+``COPY (SELECT * FROM t) TO STDOUT`` into /dev/null, and psycopg 3 ``SELECT *`` with
+binary results fetched 100,000 rows at a time. Prints rows/s medians and the ratio to
+PostgreSQL (issue 5's target: >= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import ServerProcess  # noqa: E402
+from tests.support.pg15 import running_pg15  # noqa: E402
+
+
+def load(dsn: str, rows: int, duck: bool) -> None:
+    series = f"range({rows}) AS s(i)" if duck else f"generate_series(0, {rows - 1}) AS s(i)"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS stream")
+        conn.execute(f"CREATE TABLE stream AS SELECT i::int8 AS id, i / 7.0::float8 AS x, "
+                     f"'label ' || i AS label FROM {series}")
+
+
+def psql_copy(dsn: str) -> float:
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(["psql", dsn, "-c", "COPY (SELECT * FROM stream) TO STDOUT"],
+                       stdout=sink, check=True)
+    return time.perf_counter() - started
+
+
+def psycopg_binary(dsn: str) -> float:
+    started = time.perf_counter()
+    with psycopg.connect(dsn) as conn, conn.cursor(binary=True) as cur:
+        cur.execute("SELECT * FROM stream")
+        while cur.fetchmany(100_000):
+            pass
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    clients = {"psql COPY TO STDOUT": psql_copy, "psycopg binary SELECT *": psycopg_binary}
+    results: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, running_pg15() as pg_dsn:
+        duck = ServerProcess(Path(tmp) / "data", ["--tls", "disabled", "--auth-method",
+                                                  "trust"]).start()
+        try:
+            duck_dsn = duck.dsn(sslmode="disable", dbname="bench")
+            load(duck_dsn, args.rows, duck=True)
+            load(pg_dsn, args.rows, duck=False)
+            for _ in range(args.rounds):
+                for client, run in clients.items():
+                    for system, dsn in (("duckgres-trio", duck_dsn), ("postgresql-15", pg_dsn)):
+                        results.setdefault((client, system), []).append(run(dsn))
+        finally:
+            duck.stop()
+    print(f"{'client':26} {'system':14} {'seconds':>8} {'rows/s':>12} {'vs PG':>6}")
+    for (client, system), values in results.items():
+        seconds = statistics.median(values)
+        pg = statistics.median(results[(client, "postgresql-15")])
+        print(f"{client:26} {system:14} {seconds:8.2f} {args.rows / seconds:12,.0f} "
+              f"{pg / seconds:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
