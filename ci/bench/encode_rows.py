@@ -1,10 +1,23 @@
-"""Micro-benchmark: DataRows of a 1M-row batch, Python codec path vs Rust codec path.
+"""Micro-benchmark: DataRows of large batches, Python codec path vs Rust codec path.
 
-The batch has int64, int32, bool and short string columns (all encoded natively by
-the Rust codec). Each path runs in text and binary format; the best of a few runs is
-reported as rows/s, with the Rust/Python ratio. The outputs are checked to be equal.
+Three tables, every column encoded natively by the Rust codec:
 
-    .venv/bin/python ci/bench/encode_rows.py [--rows N] [--repeat R]
+* ``4col``: int64, int32 with NULLs, bool with NULLs, a short string;
+* ``3col``: int64, float8, a short string (the issue's target table);
+* ``20col``: a wide mix: five integer columns, four floats (float4 and float8, one
+  with NULLs), three strings, two dates, three timestamps (us, ms, timestamptz UTC)
+  and two bytea.
+
+Each table is encoded in text and in binary format by both paths; the best of
+``--repeat`` runs is reported as rows/s and MB/s of DataRow output, with the
+Rust/Python speed-up. The Python reference is slow (float text alone is tens of
+microseconds a value), so it can be timed on the first ``--python-rows`` rows only;
+the Rust output for those rows is checked to be byte-identical to Python's. The Rust
+path is also timed on the table cut into ``--chunk-rows`` batches (2048: DuckDB's
+vector size, what the server encodes at a time), which adds the per-call cost.
+
+    .venv/bin/python ci/bench/encode_rows.py [--rows N] [--python-rows M] [--repeat R]
+        [--chunk-rows C] [--tables 4col,3col,20col]
 """
 
 from __future__ import annotations
@@ -16,20 +29,81 @@ import pyarrow as pa
 
 from duckgres_trio.wire.rows import encode_rows
 
+#: Distinct rows built in Python; longer tables repeat them (except the id column).
+BLOCK = 1_000_000
 
-def make_batch(rows: int) -> pa.RecordBatch:
-    ids = pa.array(range(rows), pa.int64())
+
+def tiled(build, rows: int) -> pa.Array:
+    """`build(n)` for n = min(rows, BLOCK), repeated to `rows` values."""
+    block = build(min(rows, BLOCK))
+    chunks = [block] * (rows // len(block)) + [block.slice(0, rows % len(block))]
+    return pa.concat_arrays(chunks)
+
+
+def ids(rows: int) -> pa.Array:
+    return pa.array(range(rows), pa.int64())
+
+
+def table_4col(rows: int) -> pa.RecordBatch:
     return pa.record_batch({
-        "id": ids,
-        "n": pa.array([(i * 7919) % 1_000_003 - 500_000 if i % 10 else None for i in range(rows)], pa.int32()),
-        "flag": pa.array([i % 3 == 0 if i % 7 else None for i in range(rows)]),
-        "name": pa.array([f"user{i % 1000}" for i in range(rows)]),
+        "id": ids(rows),
+        "n": tiled(lambda n: pa.array(
+            [(i * 7919) % 1_000_003 - 500_000 if i % 10 else None for i in range(n)], pa.int32()), rows),
+        "flag": tiled(lambda n: pa.array([i % 3 == 0 if i % 7 else None for i in range(n)]), rows),
+        "name": tiled(lambda n: pa.array([f"user{i % 1000}" for i in range(n)]), rows),
     })
+
+
+def table_3col(rows: int) -> pa.RecordBatch:
+    return pa.record_batch({
+        "id": ids(rows),
+        # Measurements: short and full 17-digit shortest forms, some exponents.
+        "value": tiled(lambda n: pa.array(
+            [i / 7 if i % 3 else i * 0.25 - 1000 if i % 5 else i * 1e-9 for i in range(n)]), rows),
+        "name": tiled(lambda n: pa.array([f"user{i % 1000}" for i in range(n)]), rows),
+    })
+
+
+def table_20col(rows: int) -> pa.RecordBatch:
+    epoch_days = 19_000
+    epoch_us = 1_640_995_200_000_000  # 2022-01-01
+    return pa.record_batch({
+        "id": ids(rows),
+        "qty": tiled(lambda n: pa.array([i % 500 if i % 9 else None for i in range(n)], pa.int32()), rows),
+        "small": tiled(lambda n: pa.array([i % 30_000 - 15_000 for i in range(n)], pa.int16()), rows),
+        "flag": tiled(lambda n: pa.array([i % 3 == 0 if i % 7 else None for i in range(n)]), rows),
+        "big": tiled(lambda n: pa.array([(i * 2_654_435_761) % 2**62 - 2**61 for i in range(n)], pa.int64()), rows),
+        "ratio": tiled(lambda n: pa.array([i / 7 for i in range(n)]), rows),
+        "price": tiled(lambda n: pa.array([(i % 100_000) / 100 for i in range(n)]), rows),
+        "f4": tiled(lambda n: pa.array([i * 0.37 for i in range(n)], pa.float32()), rows),
+        "maybe": tiled(lambda n: pa.array([i * 1.5e-7 if i % 4 else None for i in range(n)]), rows),
+        "name": tiled(lambda n: pa.array([f"user{i % 1000}" for i in range(n)]), rows),
+        "comment": tiled(lambda n: pa.array(
+            [f"order {i} shipped to warehouse {i % 97}, priority {i % 5}" for i in range(n)]), rows),
+        "code": tiled(lambda n: pa.array([f"C{i % 10_007:05d}" for i in range(n)], pa.large_string()), rows),
+        "day": tiled(lambda n: pa.array([epoch_days + i % 3000 for i in range(n)], pa.int32()).view(pa.date32()), rows),
+        "due": tiled(lambda n: pa.array(
+            [epoch_days + i % 400 if i % 6 else None for i in range(n)], pa.int32()).view(pa.date32()), rows),
+        "created": tiled(lambda n: pa.array(
+            [epoch_us + i * 1_000_003 for i in range(n)], pa.int64()).view(pa.timestamp("us")), rows),
+        "updated": tiled(lambda n: pa.array(
+            [epoch_us // 1000 + i * 60_000 for i in range(n)], pa.int64()).view(pa.timestamp("ms")), rows),
+        "at": tiled(lambda n: pa.array(
+            [epoch_us + i * 999_983 for i in range(n)], pa.int64()).view(pa.timestamp("us", tz="UTC")), rows),
+        "hash": tiled(lambda n: pa.array(
+            [(i * 0x9E3779B97F4A7C15 % 2**128).to_bytes(16, "little") for i in range(n)], pa.binary(16)), rows),
+        "blob": tiled(lambda n: pa.array([bytes(range(i % 48)) for i in range(n)]), rows),
+        "neg": tiled(lambda n: pa.array([-i * 31 for i in range(n)], pa.int64()), rows),
+    })
+
+
+TABLES = {"4col": table_4col, "3col": table_3col, "20col": table_20col}
 
 
 def best(fn, repeat: int) -> tuple[float, bytes]:
     times, out = [], b""
     for _ in range(repeat):
+        out = b""  # free the previous output before the next run
         start = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - start)
@@ -39,18 +113,40 @@ def best(fn, repeat: int) -> tuple[float, bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--python-rows", type=int, default=None,
+                        help="rows the Python path encodes (default: --rows)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chunk-rows", type=int, default=2048,
+                        help="also time Rust on batches of this many rows (0: no)")
+    parser.add_argument("--tables", default=",".join(TABLES))
     args = parser.parse_args()
-    batch = make_batch(args.rows)
-    print(f"{args.rows} rows, columns: {', '.join(f'{f.name} {f.type}' for f in batch.schema)}")
-    for name, fmt in (("text", 0), ("binary", 1)):
-        formats = [fmt] * batch.num_columns
-        py_time, py_out = best(lambda: encode_rows(batch, formats, codec="python"), args.repeat)
-        rs_time, rs_out = best(lambda: encode_rows(batch, formats, codec="rust"), args.repeat)
-        assert py_out == rs_out, f"{name}: outputs differ"
-        print(f"{name:6}  python {args.rows / py_time:>12,.0f} rows/s ({py_time:.3f} s)   "
-              f"rust {args.rows / rs_time:>12,.0f} rows/s ({rs_time:.3f} s)   "
-              f"ratio {py_time / rs_time:.1f}x   ({len(rs_out):,} bytes)")
+    py_rows = min(args.python_rows or args.rows, args.rows)
+    for name in args.tables.split(","):
+        batch = TABLES[name](args.rows)
+        sample = batch.slice(0, py_rows)
+        print(f"\n{name}: {args.rows:,} rows (Python: {py_rows:,}), columns: "
+              + ", ".join(f"{f.name} {f.type}" for f in batch.schema))
+        for fmt_name, fmt in (("text", 0), ("binary", 1)):
+            formats = [fmt] * batch.num_columns
+            py_time, py_out = best(lambda: encode_rows(sample, formats, codec="python"), args.repeat)
+            assert encode_rows(sample, formats, codec="rust") == py_out, f"{name} {fmt_name}: outputs differ"
+            py_mb = len(py_out) / 1e6
+            del py_out
+            rs_time, rs_out = best(lambda: encode_rows(batch, formats, codec="rust"), args.repeat)
+            rs_mb = len(rs_out) / 1e6
+            del rs_out
+            py_rate, rs_rate = py_rows / py_time, args.rows / rs_time
+            print(f"  {fmt_name:6}  python {py_rate:>11,.0f} rows/s {py_mb / py_time:>7.1f} MB/s   "
+                  f"rust {rs_rate:>12,.0f} rows/s {rs_mb / rs_time:>7.1f} MB/s   "
+                  f"ratio {rs_rate / py_rate:>6.1f}x   ({rs_mb:,.1f} MB)", flush=True)
+            if args.chunk_rows:
+                chunks = [batch.slice(start, args.chunk_rows)
+                          for start in range(0, args.rows, args.chunk_rows)]
+                chunk_time, _ = best(
+                    lambda: [encode_rows(chunk, formats, codec="rust") for chunk in chunks], args.repeat)
+                chunk_rate = args.rows / chunk_time
+                print(f"  {'':6}  rust in {args.chunk_rows}-row batches {chunk_rate:>12,.0f} rows/s "
+                      f"{rs_mb / chunk_time:>7.1f} MB/s   ratio {chunk_rate / py_rate:>6.1f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 //! All logic lives in `duckgres_codec`; this file only converts arguments, results
 //! and errors, so the classes here are drop-in twins of the Python reference ones.
 
+use std::cell::RefCell;
+
 use duckgres_codec::{
-    Column, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, MAX_STARTUP_PACKET, NativeColumn, Values,
+    Column, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, MAX_STARTUP_PACKET, NativeColumn,
+    TimeUnit, Tz, Values,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -107,11 +110,17 @@ impl FrameDecoder {
 }
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
-/// signedness, bool, or utf8 with 32- or 64-bit offsets.
+/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
+/// float or double, date32, or a timestamp's unit and zone.
 enum Layout {
     Int(usize, bool),
     Bool,
     Utf8(bool),
+    Binary(bool),
+    FixedBinary(usize),
+    Float(bool),
+    Date32,
+    Timestamp(TimeUnit, Tz),
 }
 
 fn layout(type_name: &str) -> Option<Layout> {
@@ -126,8 +135,49 @@ fn layout(type_name: &str) -> Option<Layout> {
         "bool" => Layout::Bool,
         "string" => Layout::Utf8(false),
         "large_string" => Layout::Utf8(true),
-        _ => return None,
+        "binary" => Layout::Binary(false),
+        "large_binary" => Layout::Binary(true),
+        "float" => Layout::Float(false),
+        "double" => Layout::Float(true),
+        "date32[day]" => Layout::Date32,
+        _ => {
+            if let Some(width) = type_name
+                .strip_prefix("fixed_size_binary[")
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
+                return width.parse().ok().map(Layout::FixedBinary);
+            }
+            // "timestamp[us]" or "timestamp[us, tz=...]": the zone is read separately.
+            let rest = type_name.strip_prefix("timestamp[")?;
+            let unit = rest.split([',', ']']).next()?;
+            return TimeUnit::from_name(unit).map(|unit| Layout::Timestamp(unit, Tz::Naive));
+        }
     })
+}
+
+/// The zone of a timestamp type's `tz`, as `wire.text._zone` reads it: "UTC" and
+/// "+HH:MM" / "-HH:MM" (ASCII digits, under 24 hours, as `datetime.timezone` needs)
+/// are fixed offsets; any other zone is only known to Python.
+fn zone(tz: &str) -> Tz {
+    if tz == "UTC" {
+        return Tz::Fixed(0);
+    }
+    let bytes = tz.as_bytes();
+    let digit = |i: usize| {
+        bytes[i]
+            .is_ascii_digit()
+            .then(|| i32::from(bytes[i] - b'0'))
+    };
+    if bytes.len() == 6 && matches!(bytes[0], b'+' | b'-') && bytes[3] == b':' {
+        if let (Some(h1), Some(h2), Some(m1), Some(m2)) = (digit(1), digit(2), digit(4), digit(5)) {
+            let minutes = (h1 * 10 + h2) * 60 + m1 * 10 + m2;
+            if minutes < 24 * 60 {
+                let sign = if bytes[0] == b'-' { -1 } else { 1 };
+                return Tz::Fixed(sign * minutes * 60);
+            }
+        }
+    }
+    Tz::Other
 }
 
 /// A column the Rust side encodes: (pyarrow array, format, kind), the array's
@@ -156,10 +206,15 @@ impl ArrowColumn {
                 )));
             }
         };
-        let type_name = array.getattr("type")?.str()?.to_string();
-        let layout = layout(&type_name).ok_or_else(|| {
+        let arrow_type = array.getattr("type")?;
+        let type_name = arrow_type.str()?.to_string();
+        let mut layout = layout(&type_name).ok_or_else(|| {
             PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"))
         })?;
+        if let Layout::Timestamp(unit, _) = layout {
+            let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
+            layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone));
+        }
         let mut buffers = Vec::new();
         for buffer in array.call_method0("buffers")?.try_iter()? {
             let buffer = buffer?;
@@ -212,6 +267,27 @@ impl ArrowColumn {
                 data: self.buffer(2),
                 large,
             },
+            Layout::Binary(large) => Values::Binary {
+                offsets: self.buffer(1),
+                data: self.buffer(2),
+                large,
+            },
+            Layout::FixedBinary(width) => Values::FixedBinary {
+                data: self.buffer(1),
+                width,
+            },
+            Layout::Float(double) => Values::Float {
+                data: self.buffer(1),
+                double,
+            },
+            Layout::Date32 => Values::Date32 {
+                data: self.buffer(1),
+            },
+            Layout::Timestamp(unit, tz) => Values::Timestamp {
+                data: self.buffer(1),
+                unit,
+                tz,
+            },
         };
         let validity = self
             .buffers
@@ -232,7 +308,9 @@ impl ArrowColumn {
 
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded) or a tuple (pyarrow array, format 0/1, kind) encoded
-/// here; kinds are "int2", "int4", "int8", "bool" and "text".
+/// here; kinds are "int2", "int4", "int8", "bool", "text", "json", "float4",
+/// "float8", "bytea", "uuid", "date", "timestamp" and "timestamptz" (the text form
+/// of the last only for a UTC or fixed-offset zone).
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,
@@ -272,11 +350,28 @@ fn encode_data_rows<'py>(
             plan.push(Column::Native(arrow_column.native()?));
         }
     }
-    let out = py
-        .detach(|| duckgres_codec::encode_data_rows(&plan, row_count))
-        .map_err(|err| PyValueError::new_err(err.to_string()))?;
-    Ok(PyBytes::new(py, &out))
+    OUTPUT.with_borrow_mut(|out| {
+        out.clear();
+        let encoded = py.detach(|| duckgres_codec::encode_data_rows_into(&plan, row_count, out));
+        let result = encoded
+            .map(|()| PyBytes::new(py, out))
+            .map_err(|err| PyValueError::new_err(err.to_string()));
+        if out.capacity() > KEEP_OUTPUT {
+            *out = Vec::new();
+        }
+        out.clear();
+        result
+    })
 }
+
+thread_local! {
+    /// The DataRows of the batch being encoded, before they are copied into the
+    /// returned bytes: kept from batch to batch so its pages are already mapped.
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The largest output buffer kept for the next batch.
+const KEEP_OUTPUT: usize = 64 << 20;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -5,13 +5,15 @@ announced as binary is always binary-encoded: the RowDescription and the bytes c
 from the same type classification, so they cannot disagree.
 
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
-encodes the columns of the simplest kinds (``_NATIVE``); every other column is encoded
-by the Python encoders and handed over as its list of values. The Python assembly
+encodes the columns of the common kinds (``_native``: integers, bool, text, json,
+floats, bytea, uuid, date, timestamp, timestamptz); every other column is encoded by
+the Python encoders and handed over as its list of values. The Python assembly
 (``data_rows``) is the reference the Rust one is tested against.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 
@@ -28,14 +30,45 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); string_view and every other type go through Python.
+#: (in both formats); string_view, float16, date64 and every other type go through
+#: Python. ``_native`` adds fixed_size_binary bytea and timestamptz.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
     "int8": {pa.int64(), pa.uint32()},
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
     "text": {pa.string(), pa.large_string()},
+    "json": {pa.string(), pa.large_string()},
+    "float4": {pa.float32()},
+    "float8": {pa.float64()},
+    "bytea": {pa.binary(), pa.large_binary()},
+    "uuid": {pa.binary(16)},
+    "date": {pa.date32()},
+    "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},
 }
+
+#: A fixed UTC offset as text._zone reads it (ASCII digits; under 24 hours, which
+#: datetime.timezone requires). The Rust codec prints timestamptz text only in these
+#: zones and UTC, whose offset is the same at every instant; binary is UTC anywhere.
+_FIXED_OFFSET = re.compile(r"[+-]([0-9]{2}):([0-9]{2})", re.ASCII)
+
+
+def _fixed_zone(tz: str) -> bool:
+    if tz == "UTC":
+        return True
+    fixed = _FIXED_OFFSET.fullmatch(tz)
+    return fixed is not None and int(fixed[1]) * 60 + int(fixed[2]) < 24 * 60
+
+
+def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
+    """Whether the Rust codec encodes a column of this kind and storage type."""
+    if typ in _NATIVE.get(kind, ()):
+        return True
+    if kind == "bytea":
+        return pa.types.is_fixed_size_binary(typ)
+    if kind == "timestamptz" and pa.types.is_timestamp(typ):
+        return fmt == 1 or _fixed_zone(typ.tz)
+    return False
 
 
 def column_formats(requested: Sequence[int], columns: int) -> list[int]:
@@ -81,7 +114,7 @@ def _rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
     """(storage array, format, kind) for Rust to encode, else the Python encoder's values."""
     kind = classify(field)
     storage = storage_array(array)
-    if fmt in (0, 1) and storage.type in _NATIVE.get(kind, ()):
+    if fmt in (0, 1) and _native(kind, storage.type, fmt):
         return (storage, fmt, kind)
     return _ENCODERS[fmt](array, field)
 

@@ -1,15 +1,23 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
-//! assembly with the encoding of the simplest column kinds (`rows`).
+//! assembly with the encoding of the common column kinds (`rows`, with `float` for
+//! float4out/float8out and `datetime` for dates and timestamps).
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
 //! the pure-Python reference, `duckgres_trio.wire.framing`, down to the error texts.
 
+mod datetime;
 mod error;
+mod float;
 mod framer;
 mod pyrepr;
 mod rows;
 
+pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
+pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
 pub use framer::{DEFAULT_MAX_MESSAGE, Framer, MAX_MESSAGE_LIMIT, MAX_STARTUP_PACKET};
-pub use rows::{Column, Kind, NativeColumn, RowsError, Values, encode_data_rows, format_i64};
+pub use rows::{
+    Column, Kind, NativeColumn, RowsError, Tz, Values, encode_data_rows, encode_data_rows_into,
+    format_i64,
+};

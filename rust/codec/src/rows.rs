@@ -1,11 +1,19 @@
 //! DataRow assembly: columns of values in, concatenated DataRow messages out.
 //!
 //! A column is either values already encoded elsewhere (the Python encoders) or an
-//! Arrow array of one of the simplest kinds, read straight from its buffers and
-//! encoded here. The bytes must equal those of the pure-Python reference,
+//! Arrow array of a kind encoded here (integers, bool, text/json, float4/float8,
+//! bytea, uuid, date, timestamp, timestamptz), read straight from its buffers. The
+//! bytes must equal those of the pure-Python reference,
 //! `duckgres_trio.wire.rows.encode_rows` with `wire.text` / `wire.binary`.
 
 use std::fmt;
+
+use crate::datetime::{self, TimeUnit};
+use crate::float::{self, FLOAT_TEXT_MAX};
+
+/// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
+const FLOAT8_NAN_BITS: u64 = 0x7FF8_0000_0000_0000;
+const FLOAT4_NAN_BITS: u32 = 0x7FC0_0000;
 
 /// The PostgreSQL type a native column is announced as (`wire.types.classify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +23,15 @@ pub enum Kind {
     Int8,
     Bool,
     Text,
+    /// arrow.json: its text, in both formats, like text.
+    Json,
+    Float4,
+    Float8,
+    Bytea,
+    Uuid,
+    Date,
+    Timestamp,
+    Timestamptz,
 }
 
 impl Kind {
@@ -25,6 +42,14 @@ impl Kind {
             "int8" => Self::Int8,
             "bool" => Self::Bool,
             "text" => Self::Text,
+            "json" => Self::Json,
+            "float4" => Self::Float4,
+            "float8" => Self::Float8,
+            "bytea" => Self::Bytea,
+            "uuid" => Self::Uuid,
+            "date" => Self::Date,
+            "timestamp" => Self::Timestamp,
+            "timestamptz" => Self::Timestamptz,
             _ => return None,
         })
     }
@@ -35,7 +60,7 @@ impl Kind {
             Self::Int2 => Some(2),
             Self::Int4 => Some(4),
             Self::Int8 => Some(8),
-            Self::Bool | Self::Text => None,
+            _ => None,
         }
     }
 }
@@ -57,6 +82,36 @@ pub enum Values<'a> {
         data: &'a [u8],
         large: bool,
     },
+    /// Arrow binary or large_binary: the layout of utf8, any bytes.
+    Binary {
+        offsets: &'a [u8],
+        data: &'a [u8],
+        large: bool,
+    },
+    /// Arrow fixed_size_binary(width).
+    FixedBinary { data: &'a [u8], width: usize },
+    /// Arrow float (`double` false) or double: little-endian IEEE 754.
+    Float { data: &'a [u8], double: bool },
+    /// Arrow date32: int32 days since 1970-01-01.
+    Date32 { data: &'a [u8] },
+    /// Arrow timestamp: int64 `unit`s since 1970-01-01 00:00 (UTC if `tz` is set).
+    Timestamp {
+        data: &'a [u8],
+        unit: TimeUnit,
+        tz: Tz,
+    },
+}
+
+/// An Arrow timestamp type's time zone, as far as the text form needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tz {
+    /// No time zone: timestamp without time zone.
+    Naive,
+    /// "UTC" or a fixed "+HH:MM": this many seconds east of UTC at every instant.
+    Fixed(i32),
+    /// Any other zone: its offsets are not known here, so only the binary form
+    /// (UTC microseconds) is encoded natively.
+    Other,
 }
 
 /// An Arrow array (`offset` and `len` in elements, as pyarrow reports them) to be
@@ -136,18 +191,37 @@ impl<'a> NativeColumn<'a> {
             (Kind::Bool, Values::Bool { .. }) => true,
             // arrow.bool8: int8 storage, nonzero is true.
             (Kind::Bool, Values::Int { width: 1, .. }) => true,
-            (Kind::Text, Values::Utf8 { .. }) => true,
+            (Kind::Text | Kind::Json, Values::Utf8 { .. }) => true,
+            (Kind::Float4, Values::Float { double: false, .. }) => true,
+            (Kind::Float8, Values::Float { double: true, .. }) => true,
+            (Kind::Bytea, Values::Binary { .. } | Values::FixedBinary { .. }) => true,
+            (Kind::Uuid, Values::FixedBinary { width: 16, .. }) => true,
+            (Kind::Date, Values::Date32 { .. }) => true,
+            (Kind::Timestamp, Values::Timestamp { tz: Tz::Naive, .. }) => true,
+            (
+                Kind::Timestamptz,
+                Values::Timestamp {
+                    tz: Tz::Fixed(_), ..
+                },
+            ) => true,
+            // The binary form is UTC microseconds, whatever the zone.
+            (Kind::Timestamptz, Values::Timestamp { tz: Tz::Other, .. }) => binary,
             _ => false,
         };
         if !fits {
             return Err(RowsError::KindMismatch(kind));
         }
+        let fixed_fit =
+            |data: &[u8], width: usize| end.checked_mul(width).is_some_and(|n| n <= data.len());
         let covered = match values {
-            Values::Int { data, width, .. } => {
-                end.checked_mul(width).is_some_and(|n| n <= data.len())
+            Values::Int { data, width, .. } | Values::FixedBinary { data, width } => {
+                fixed_fit(data, width)
             }
+            Values::Float { data, double } => fixed_fit(data, if double { 8 } else { 4 }),
+            Values::Date32 { data } => fixed_fit(data, 4),
+            Values::Timestamp { data, .. } => fixed_fit(data, 8),
             Values::Bool { bits } => bits_fit(bits),
-            Values::Utf8 { offsets, large, .. } => {
+            Values::Utf8 { offsets, large, .. } | Values::Binary { offsets, large, .. } => {
                 let size = if large { 8 } else { 4 };
                 (end + 1)
                     .checked_mul(size)
@@ -165,6 +239,35 @@ impl<'a> NativeColumn<'a> {
             offset,
             len,
         })
+    }
+
+    /// Roughly the most bytes a value takes (its length word aside).
+    fn estimated_width(&self) -> usize {
+        let average = |offsets: &[u8], large: bool| match (
+            read_offset(offsets, self.offset, large),
+            read_offset(offsets, self.offset + self.len, large),
+        ) {
+            (Some(a), Some(b)) if b > a => (b - a) / self.len.max(1) + 1,
+            _ => 0,
+        };
+        // (binary, text); text: the longest int8out, float8out, date_out, ... forms.
+        let (in_binary, in_text) = match self.values {
+            Values::Int { width, .. } => (width, 4 + 2 * width),
+            Values::Bool { .. } => (1, 1),
+            Values::Utf8 { offsets, large, .. } => {
+                let n = average(offsets, large);
+                (n, n)
+            }
+            Values::Binary { offsets, large, .. } => {
+                let n = average(offsets, large);
+                (n, 2 + 2 * n)
+            }
+            Values::FixedBinary { width, .. } => (width, 4 + 2 * width),
+            Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
+            Values::Date32 { .. } => (4, 16),
+            Values::Timestamp { .. } => (8, 32),
+        };
+        if self.binary { in_binary } else { in_text }
     }
 
     fn is_null(&self, row: usize) -> bool {
@@ -189,14 +292,16 @@ impl<'a> NativeColumn<'a> {
                 if self.kind == Kind::Bool {
                     write_bool(value != 0, self.binary, out);
                 } else if self.binary {
+                    // The announced width's low bytes, big-endian: first in `be`.
                     let w = self.kind.int_width().unwrap_or(8);
-                    out.extend_from_slice(&(w as i32).to_be_bytes());
-                    out.extend_from_slice(&value.to_be_bytes()[8 - w..]);
+                    let be = ((value as u64) << (64 - 8 * w as u32)).to_be_bytes();
+                    write_short(&be, w, out);
                 } else {
                     let mut digits = [0u8; 20];
-                    let text = format_i64(value, &mut digits);
-                    out.extend_from_slice(&(text.len() as i32).to_be_bytes());
-                    out.extend_from_slice(text);
+                    let len = format_i64(value, &mut digits).len();
+                    // Left-align the digits so that a fixed-size copy carries them.
+                    digits.copy_within(20 - len.., 0);
+                    write_short(&digits, len, out);
                 }
             }
             Values::Bool { bits } => write_bool(bit(bits, i), self.binary, out),
@@ -205,20 +310,188 @@ impl<'a> NativeColumn<'a> {
                 data,
                 large,
             } => {
-                let bounds = (
-                    read_offset(offsets, i, large),
-                    read_offset(offsets, i + 1, large),
-                );
-                let text = match bounds {
-                    (Some(a), Some(b)) if a <= b => data.get(a..b),
-                    _ => None,
+                let (start, end) = var_bounds(offsets, data, large, i)?;
+                let chunk = data.get(start..start + SHORT);
+                match chunk.and_then(|chunk| <&[u8; SHORT]>::try_from(chunk).ok()) {
+                    // A short string followed by enough data: one fixed-size copy.
+                    Some(chunk) if end - start <= SHORT => write_short(chunk, end - start, out),
+                    _ => write_len_value(&data[start..end], out)?,
                 }
-                .ok_or(RowsError::BadOffsets)?;
-                write_len_value(text, out)?;
+            }
+            Values::Binary {
+                offsets,
+                data,
+                large,
+            } => self.write_bytes(var_slice(offsets, data, large, i)?, out)?,
+            Values::FixedBinary { data, width } => {
+                let bytes = &data[i * width..(i + 1) * width];
+                if self.kind == Kind::Uuid && !self.binary {
+                    write_uuid_text(bytes, out);
+                } else {
+                    self.write_bytes(bytes, out)?;
+                }
+            }
+            Values::Float { data, double: true } => {
+                let value = f64::from_le_bytes(fixed::<8>(data, i));
+                if self.binary {
+                    let bits = if value.is_nan() {
+                        FLOAT8_NAN_BITS
+                    } else {
+                        value.to_bits()
+                    };
+                    write_fixed(&bits.to_be_bytes(), out);
+                } else {
+                    let mut text = [0u8; FLOAT_TEXT_MAX];
+                    let len = float::format_f64(value, &mut text);
+                    write_short(&text, len, out);
+                }
+            }
+            Values::Float {
+                data,
+                double: false,
+            } => {
+                let value = f32::from_le_bytes(fixed::<4>(data, i));
+                if self.binary {
+                    let bits = if value.is_nan() {
+                        FLOAT4_NAN_BITS
+                    } else {
+                        value.to_bits()
+                    };
+                    write_fixed(&bits.to_be_bytes(), out);
+                } else {
+                    let mut text = [0u8; FLOAT_TEXT_MAX];
+                    let len = float::format_f32(value, &mut text);
+                    write_short(&text, len, out);
+                }
+            }
+            Values::Date32 { data } => {
+                let days = i32::from_le_bytes(fixed::<4>(data, i));
+                if self.binary {
+                    write_fixed(&datetime::date_binary(days).to_be_bytes(), out);
+                } else {
+                    write_text(out, |out| datetime::date_text(days, out))?;
+                }
+            }
+            Values::Timestamp { data, unit, tz } => {
+                let value = i64::from_le_bytes(fixed::<8>(data, i));
+                if self.binary {
+                    write_fixed(&datetime::timestamp_binary(value, unit).to_be_bytes(), out);
+                } else {
+                    let offset = match tz {
+                        Tz::Naive => None,
+                        Tz::Fixed(east) => Some(east),
+                        Tz::Other => return Err(RowsError::KindMismatch(self.kind)),
+                    };
+                    write_text(out, |out| {
+                        datetime::timestamp_text(value, unit, offset, out)
+                    })?;
+                }
             }
         }
         Ok(())
     }
+
+    /// bytea: byteaout's hex text (`\x` then lowercase digits) or byteasend's bytes.
+    fn write_bytes(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), RowsError> {
+        if self.binary {
+            return write_len_value(bytes, out);
+        }
+        let len = bytes
+            .len()
+            .checked_mul(2)
+            .and_then(|n| n.checked_add(2))
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or(RowsError::TooLarge)?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(b"\\x");
+        let start = out.len();
+        out.resize(start + 2 * bytes.len(), 0);
+        for (pair, byte) in out[start..].chunks_exact_mut(2).zip(bytes) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 15)];
+        }
+        Ok(())
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// uuid_out: lowercase 8-4-4-4-12 hex digits of the 16 bytes.
+fn write_uuid_text(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut text = [0u8; 36];
+    let mut at = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text[at] = b'-';
+            at += 1;
+        }
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 15)];
+        at += 2;
+    }
+    write_fixed(&text, out);
+}
+
+/// Element `i` of a fixed-width buffer (bounds checked by `NativeColumn::new`).
+fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
+    let mut value = [0u8; N];
+    value.copy_from_slice(&data[i * N..(i + 1) * N]);
+    value
+}
+
+/// Strings up to this long are copied as a fixed-size block.
+const SHORT: usize = 16;
+
+/// The byte range of element `i` of a utf8 / binary array, checked against `data`.
+fn var_bounds(
+    offsets: &[u8],
+    data: &[u8],
+    large: bool,
+    i: usize,
+) -> Result<(usize, usize), RowsError> {
+    match (
+        read_offset(offsets, i, large),
+        read_offset(offsets, i + 1, large),
+    ) {
+        (Some(a), Some(b)) if a <= b && b <= data.len() => Ok((a, b)),
+        _ => Err(RowsError::BadOffsets),
+    }
+}
+
+/// The bytes of element `i` of a utf8 / binary array.
+fn var_slice<'a>(
+    offsets: &[u8],
+    data: &'a [u8],
+    large: bool,
+    i: usize,
+) -> Result<&'a [u8], RowsError> {
+    let (start, end) = var_bounds(offsets, data, large, i)?;
+    Ok(&data[start..end])
+}
+
+/// A value known to be short: its int32 length, then its bytes.
+fn write_fixed(value: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(value.len() as i32).to_be_bytes());
+    out.extend_from_slice(value);
+}
+
+/// The first `len` bytes of `text` with their int32 length. The copy is of the whole
+/// (small, fixed-size) buffer, then cut back: cheaper than a variable-length copy.
+fn write_short<const N: usize>(text: &[u8; N], len: usize, out: &mut Vec<u8>) {
+    let at = out.len();
+    out.extend_from_slice(&(len as i32).to_be_bytes());
+    out.extend_from_slice(text);
+    out.truncate(at + 4 + len);
+}
+
+/// A value written in place by `write`, preceded by its int32 length.
+fn write_text(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), RowsError> {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    write(out);
+    let len = i32::try_from(out.len() - at - 4).map_err(|_| RowsError::TooLarge)?;
+    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
 }
 
 fn bit(bits: &[u8], i: usize) -> bool {
@@ -286,6 +559,19 @@ pub fn format_i64(value: i64, buf: &mut [u8; 20]) -> &[u8] {
 /// `rows` DataRow messages ('D', int32 length, int16 column count, then per value
 /// int32 length and bytes, or -1 for NULL), concatenated.
 pub fn encode_data_rows(columns: &[Column<'_>], rows: usize) -> Result<Vec<u8>, RowsError> {
+    let mut out = Vec::new();
+    encode_data_rows_into(columns, rows, &mut out)?;
+    Ok(out)
+}
+
+/// `encode_data_rows`, appended to `out` (which a caller may reuse from batch to batch:
+/// memory already written to is cheaper than fresh pages). On error `out` holds part
+/// of the rows.
+pub fn encode_data_rows_into(
+    columns: &[Column<'_>],
+    rows: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), RowsError> {
     let count = i16::try_from(columns.len()).map_err(|_| RowsError::TooLarge)?;
     for (column, col) in columns.iter().enumerate() {
         let len = match col {
@@ -296,7 +582,16 @@ pub fn encode_data_rows(columns: &[Column<'_>], rows: usize) -> Result<Vec<u8>, 
             return Err(RowsError::LengthMismatch { column, len, rows });
         }
     }
-    let mut out = Vec::with_capacity(rows.saturating_mul(7 + 8 * columns.len()));
+    // An estimate on the high side: a large allocation's untouched pages cost nothing,
+    // while growing copies everything written so far.
+    let per_row = columns.iter().map(|col| match col {
+        Column::Encoded(values) => {
+            values.iter().flatten().map(|v| v.len()).sum::<usize>() / rows.max(1) + 1
+        }
+        Column::Native(native) => native.estimated_width(),
+    });
+    let row_size = 7 + per_row.map(|width| 4 + width).sum::<usize>();
+    out.reserve(rows.saturating_mul(row_size));
     for row in 0..rows {
         let start = out.len();
         out.push(b'D');
@@ -306,173 +601,17 @@ pub fn encode_data_rows(columns: &[Column<'_>], rows: usize) -> Result<Vec<u8>, 
             match col {
                 Column::Encoded(values) => match values[row] {
                     None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-                    Some(value) => write_len_value(value, &mut out)?,
+                    Some(value) => write_len_value(value, out)?,
                 },
-                Column::Native(native) => native.write_value(row, &mut out)?,
+                Column::Native(native) => native.write_value(row, out)?,
             }
         }
         let length = i32::try_from(out.len() - start - 1).map_err(|_| RowsError::TooLarge)?;
         out[start + 1..start + 5].copy_from_slice(&length.to_be_bytes());
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn text(value: i64) -> String {
-        let mut buf = [0u8; 20];
-        String::from_utf8(format_i64(value, &mut buf).to_vec()).unwrap()
-    }
-
-    #[test]
-    fn formats_integers_like_int8out() {
-        for v in [
-            0,
-            1,
-            -1,
-            9,
-            10,
-            -10,
-            12345,
-            i64::MAX,
-            i64::MIN,
-            i64::from(i32::MIN),
-        ] {
-            assert_eq!(text(v), v.to_string());
-        }
-    }
-
-    #[test]
-    fn reads_signed_and_unsigned_little_endian() {
-        assert_eq!(read_int(&[0xff], true), -1);
-        assert_eq!(read_int(&[0xff], false), 255);
-        assert_eq!(read_int(&[0x00, 0x80], true), -32768);
-        assert_eq!(read_int(&[0xff, 0xff, 0xff, 0xff], false), 4_294_967_295);
-        assert_eq!(read_int(&i64::MIN.to_le_bytes(), true), i64::MIN);
-    }
-
-    #[test]
-    fn assembles_encoded_values_and_nulls() {
-        let col = Column::Encoded(vec![Some(&b"ab"[..]), None]);
-        let out = encode_data_rows(&[col], 2).unwrap();
-        let mut expected = Vec::new();
-        expected.extend_from_slice(b"D\0\0\0\x0c\0\x01\0\0\0\x02ab");
-        expected.extend_from_slice(b"D\0\0\0\x0a\0\x01\xff\xff\xff\xff");
-        assert_eq!(out, expected);
-    }
-
-    #[test]
-    fn zero_columns_still_make_rows() {
-        let out = encode_data_rows(&[], 2).unwrap();
-        assert_eq!(out, b"D\0\0\0\x06\0\0D\0\0\0\x06\0\0");
-    }
-
-    #[test]
-    fn integers_text_and_announced_width_binary() {
-        let data: Vec<u8> = [-5i16, 300].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let values = Values::Int {
-            data: &data,
-            width: 2,
-            signed: true,
-        };
-        let text_col = NativeColumn::new(Kind::Int2, false, values, None, 0, 2).unwrap();
-        let bin_col = NativeColumn::new(Kind::Int2, true, values, None, 1, 1).unwrap();
-        let out = encode_data_rows(&[Column::Native(text_col)], 2).unwrap();
-        assert_eq!(
-            out,
-            b"D\0\0\0\x0c\0\x01\0\0\0\x02-5D\0\0\0\x0d\0\x01\0\0\0\x03300"
-        );
-        let out = encode_data_rows(&[Column::Native(bin_col)], 1).unwrap();
-        assert_eq!(out, b"D\0\0\0\x0c\0\x01\0\0\0\x02\x01\x2c");
-        // uint8 255 announced as int2 is two bytes; uint32 max as int8 is eight.
-        let values = Values::Int {
-            data: &[0xff],
-            width: 1,
-            signed: false,
-        };
-        let col = NativeColumn::new(Kind::Int2, true, values, None, 0, 1).unwrap();
-        assert_eq!(
-            &encode_data_rows(&[Column::Native(col)], 1).unwrap()[11..],
-            b"\0\xff"
-        );
-        let values = Values::Int {
-            data: &[0xff; 4],
-            width: 4,
-            signed: false,
-        };
-        let col = NativeColumn::new(Kind::Int8, true, values, None, 0, 1).unwrap();
-        let out = encode_data_rows(&[Column::Native(col)], 1).unwrap();
-        assert_eq!(&out[11..], b"\0\0\0\0\xff\xff\xff\xff");
-    }
-
-    #[test]
-    fn unsigned_needs_a_wider_kind() {
-        let values = Values::Int {
-            data: &[0; 4],
-            width: 4,
-            signed: false,
-        };
-        let err = NativeColumn::new(Kind::Int4, false, values, None, 0, 1).unwrap_err();
-        assert_eq!(err, RowsError::KindMismatch(Kind::Int4));
-    }
-
-    #[test]
-    fn bools_with_validity_and_offset() {
-        // values 1,0,1 ; validity: row 1 null; sliced from element 1.
-        let bits = [0b101u8];
-        let validity = [0b101u8];
-        let values = Values::Bool { bits: &bits };
-        let col = NativeColumn::new(Kind::Bool, false, values, Some(&validity), 1, 2).unwrap();
-        let out = encode_data_rows(&[Column::Native(col)], 2).unwrap();
-        assert_eq!(
-            out,
-            b"D\0\0\0\x0a\0\x01\xff\xff\xff\xffD\0\0\0\x0b\0\x01\0\0\0\x01t"
-        );
-    }
-
-    #[test]
-    fn strings_and_bad_offsets() {
-        let offsets: Vec<u8> = [0i32, 0, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let values = Values::Utf8 {
-            offsets: &offsets,
-            data: "héj".as_bytes(),
-            large: false,
-        };
-        let col = NativeColumn::new(Kind::Text, true, values, None, 0, 2).unwrap();
-        let out = encode_data_rows(&[Column::Native(col)], 2).unwrap();
-        assert_eq!(
-            out,
-            "D\0\0\0\x0a\0\x01\0\0\0\0D\0\0\0\x0d\0\x01\0\0\0\x03hé".as_bytes()
-        );
-        let values = Values::Utf8 {
-            offsets: &offsets,
-            data: b"ab",
-            large: false,
-        };
-        let col = NativeColumn::new(Kind::Text, true, values, None, 0, 2).unwrap();
-        let err = encode_data_rows(&[Column::Native(col)], 2).unwrap_err();
-        assert_eq!(err, RowsError::BadOffsets);
-    }
-
-    #[test]
-    fn short_buffers_and_lengths_are_errors() {
-        let values = Values::Int {
-            data: &[0; 7],
-            width: 8,
-            signed: true,
-        };
-        let err = NativeColumn::new(Kind::Int8, false, values, None, 0, 1).unwrap_err();
-        assert_eq!(err, RowsError::BufferTooShort);
-        let err = encode_data_rows(&[Column::Encoded(vec![None])], 2).unwrap_err();
-        assert_eq!(
-            err,
-            RowsError::LengthMismatch {
-                column: 0,
-                len: 1,
-                rows: 2
-            }
-        );
-    }
-}
+#[path = "rows_tests.rs"]
+mod tests;

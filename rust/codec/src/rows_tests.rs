@@ -1,0 +1,327 @@
+//! Unit tests of `rows` (DataRow assembly and the native kinds).
+
+use super::*;
+
+fn text(value: i64) -> String {
+    let mut buf = [0u8; 20];
+    String::from_utf8(format_i64(value, &mut buf).to_vec()).unwrap()
+}
+
+#[test]
+fn formats_integers_like_int8out() {
+    for v in [
+        0,
+        1,
+        -1,
+        9,
+        10,
+        -10,
+        12345,
+        i64::MAX,
+        i64::MIN,
+        i64::from(i32::MIN),
+    ] {
+        assert_eq!(text(v), v.to_string());
+    }
+}
+
+#[test]
+fn reads_signed_and_unsigned_little_endian() {
+    assert_eq!(read_int(&[0xff], true), -1);
+    assert_eq!(read_int(&[0xff], false), 255);
+    assert_eq!(read_int(&[0x00, 0x80], true), -32768);
+    assert_eq!(read_int(&[0xff, 0xff, 0xff, 0xff], false), 4_294_967_295);
+    assert_eq!(read_int(&i64::MIN.to_le_bytes(), true), i64::MIN);
+}
+
+#[test]
+fn assembles_encoded_values_and_nulls() {
+    let col = Column::Encoded(vec![Some(&b"ab"[..]), None]);
+    let out = encode_data_rows(&[col], 2).unwrap();
+    let mut expected = Vec::new();
+    expected.extend_from_slice(b"D\0\0\0\x0c\0\x01\0\0\0\x02ab");
+    expected.extend_from_slice(b"D\0\0\0\x0a\0\x01\xff\xff\xff\xff");
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn zero_columns_still_make_rows() {
+    let out = encode_data_rows(&[], 2).unwrap();
+    assert_eq!(out, b"D\0\0\0\x06\0\0D\0\0\0\x06\0\0");
+}
+
+#[test]
+fn integers_text_and_announced_width_binary() {
+    let data: Vec<u8> = [-5i16, 300].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let values = Values::Int {
+        data: &data,
+        width: 2,
+        signed: true,
+    };
+    let text_col = NativeColumn::new(Kind::Int2, false, values, None, 0, 2).unwrap();
+    let bin_col = NativeColumn::new(Kind::Int2, true, values, None, 1, 1).unwrap();
+    let out = encode_data_rows(&[Column::Native(text_col)], 2).unwrap();
+    assert_eq!(
+        out,
+        b"D\0\0\0\x0c\0\x01\0\0\0\x02-5D\0\0\0\x0d\0\x01\0\0\0\x03300"
+    );
+    let out = encode_data_rows(&[Column::Native(bin_col)], 1).unwrap();
+    assert_eq!(out, b"D\0\0\0\x0c\0\x01\0\0\0\x02\x01\x2c");
+    // uint8 255 announced as int2 is two bytes; uint32 max as int8 is eight.
+    let values = Values::Int {
+        data: &[0xff],
+        width: 1,
+        signed: false,
+    };
+    let col = NativeColumn::new(Kind::Int2, true, values, None, 0, 1).unwrap();
+    assert_eq!(
+        &encode_data_rows(&[Column::Native(col)], 1).unwrap()[11..],
+        b"\0\xff"
+    );
+    let values = Values::Int {
+        data: &[0xff; 4],
+        width: 4,
+        signed: false,
+    };
+    let col = NativeColumn::new(Kind::Int8, true, values, None, 0, 1).unwrap();
+    let out = encode_data_rows(&[Column::Native(col)], 1).unwrap();
+    assert_eq!(&out[11..], b"\0\0\0\0\xff\xff\xff\xff");
+}
+
+#[test]
+fn unsigned_needs_a_wider_kind() {
+    let values = Values::Int {
+        data: &[0; 4],
+        width: 4,
+        signed: false,
+    };
+    let err = NativeColumn::new(Kind::Int4, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Int4));
+}
+
+#[test]
+fn bools_with_validity_and_offset() {
+    // values 1,0,1 ; validity: row 1 null; sliced from element 1.
+    let bits = [0b101u8];
+    let validity = [0b101u8];
+    let values = Values::Bool { bits: &bits };
+    let col = NativeColumn::new(Kind::Bool, false, values, Some(&validity), 1, 2).unwrap();
+    let out = encode_data_rows(&[Column::Native(col)], 2).unwrap();
+    assert_eq!(
+        out,
+        b"D\0\0\0\x0a\0\x01\xff\xff\xff\xffD\0\0\0\x0b\0\x01\0\0\0\x01t"
+    );
+}
+
+#[test]
+fn strings_and_bad_offsets() {
+    let offsets: Vec<u8> = [0i32, 0, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let values = Values::Utf8 {
+        offsets: &offsets,
+        data: "héj".as_bytes(),
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Text, true, values, None, 0, 2).unwrap();
+    let out = encode_data_rows(&[Column::Native(col)], 2).unwrap();
+    assert_eq!(
+        out,
+        "D\0\0\0\x0a\0\x01\0\0\0\0D\0\0\0\x0d\0\x01\0\0\0\x03hé".as_bytes()
+    );
+    let values = Values::Utf8 {
+        offsets: &offsets,
+        data: b"ab",
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Text, true, values, None, 0, 2).unwrap();
+    let err = encode_data_rows(&[Column::Native(col)], 2).unwrap_err();
+    assert_eq!(err, RowsError::BadOffsets);
+}
+
+#[test]
+fn short_buffers_and_lengths_are_errors() {
+    let values = Values::Int {
+        data: &[0; 7],
+        width: 8,
+        signed: true,
+    };
+    let err = NativeColumn::new(Kind::Int8, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+    let err = encode_data_rows(&[Column::Encoded(vec![None])], 2).unwrap_err();
+    assert_eq!(
+        err,
+        RowsError::LengthMismatch {
+            column: 0,
+            len: 1,
+            rows: 2
+        }
+    );
+}
+
+/// The values of a one-column batch: each DataRow's single value, None for NULL.
+fn cells(col: NativeColumn<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
+    let out = encode_data_rows(&[Column::Native(col)], rows).unwrap();
+    let mut cells = Vec::new();
+    let mut at = 0;
+    while at < out.len() {
+        let len = i32::from_be_bytes(out[at + 7..at + 11].try_into().unwrap());
+        cells.push((len >= 0).then(|| out[at + 11..at + 11 + len as usize].to_vec()));
+        at += 1 + u32::from_be_bytes(out[at + 1..at + 5].try_into().unwrap()) as usize;
+    }
+    cells
+}
+
+fn some(text: &str) -> Option<Vec<u8>> {
+    Some(text.as_bytes().to_vec())
+}
+
+#[test]
+fn floats_text_and_binary() {
+    let nan = f64::from_bits(0xfff8_0000_0000_0001);
+    let data: Vec<u8> = [1.5, -0.0, nan, f64::NEG_INFINITY, 1e-7]
+        .iter()
+        .flat_map(|v: &f64| v.to_le_bytes())
+        .collect();
+    let values = Values::Float {
+        data: &data,
+        double: true,
+    };
+    let validity = [0b1_1101u8]; // row 1 (-0.0) is NULL
+    let col = NativeColumn::new(Kind::Float8, false, values, None, 0, 5).unwrap();
+    let expected = ["1.5", "-0", "NaN", "-Infinity", "1e-07"].map(some);
+    assert_eq!(cells(col, 5), expected);
+    let col = NativeColumn::new(Kind::Float8, true, values, Some(&validity), 1, 2).unwrap();
+    assert_eq!(
+        cells(col, 2),
+        [None, Some(0x7ff8_0000_0000_0000u64.to_be_bytes().to_vec())]
+    );
+    let data: Vec<u8> = [f32::from_bits(0xffc0_0001), 0.1f32]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let values = Values::Float {
+        data: &data,
+        double: false,
+    };
+    let col = NativeColumn::new(Kind::Float4, true, values, None, 0, 2).unwrap();
+    let expected = [0x7fc0_0000u32, 0.1f32.to_bits()].map(|b| Some(b.to_be_bytes().to_vec()));
+    assert_eq!(cells(col, 2), expected);
+    let col = NativeColumn::new(Kind::Float4, false, values, None, 1, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("0.1")]);
+    let err = NativeColumn::new(Kind::Float8, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Float8));
+}
+
+#[test]
+fn bytea_and_uuid() {
+    let offsets: Vec<u8> = [0i64, 0, 2, 18]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let data = b"\x00\xffthe 17 byte tail";
+    let values = Values::Binary {
+        offsets: &offsets,
+        data,
+        large: true,
+    };
+    let col = NativeColumn::new(Kind::Bytea, false, values, None, 0, 3).unwrap();
+    let expected = ["\\x", "\\x00ff", "\\x7468652031372062797465207461696c"].map(some);
+    assert_eq!(cells(col, 3), expected);
+    let col = NativeColumn::new(Kind::Bytea, true, values, None, 1, 2).unwrap();
+    assert_eq!(
+        cells(col, 2),
+        [Some(b"\x00\xff".to_vec()), Some(data[2..].to_vec())]
+    );
+    let uuid: Vec<u8> = (0u8..32).collect();
+    let values = Values::FixedBinary {
+        data: &uuid,
+        width: 16,
+    };
+    let col = NativeColumn::new(Kind::Uuid, false, values, None, 1, 1).unwrap();
+    assert_eq!(
+        cells(col, 1),
+        [some("10111213-1415-1617-1819-1a1b1c1d1e1f")]
+    );
+    let col = NativeColumn::new(Kind::Uuid, true, values, None, 0, 1).unwrap();
+    assert_eq!(cells(col, 1), [Some(uuid[..16].to_vec())]);
+    let col = NativeColumn::new(Kind::Bytea, false, values, None, 1, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("\\x101112131415161718191a1b1c1d1e1f")]);
+    let values = Values::FixedBinary {
+        data: &uuid,
+        width: 8,
+    };
+    let err = NativeColumn::new(Kind::Uuid, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Uuid));
+    let err = NativeColumn::new(Kind::Bytea, false, values, None, 0, 5).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+}
+
+#[test]
+fn strings_short_long_and_at_the_end_of_data() {
+    // The fixed-size copy of short strings must not read past a string's end.
+    let texts = ["a", "exactly sixteen!", "seventeen bytes!!", "", "tail"];
+    let mut offsets = vec![0i32];
+    let mut data = Vec::new();
+    for text in texts {
+        data.extend_from_slice(text.as_bytes());
+        offsets.push(data.len() as i32);
+    }
+    let offsets: Vec<u8> = offsets.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let values = Values::Utf8 {
+        offsets: &offsets,
+        data: &data,
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Json, true, values, None, 0, 5).unwrap();
+    assert_eq!(cells(col, 5), texts.map(some));
+}
+
+#[test]
+fn dates_and_timestamps() {
+    let days: Vec<u8> = [0i32, i32::MAX, -719_163]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let values = Values::Date32 { data: &days };
+    let col = NativeColumn::new(Kind::Date, false, values, None, 0, 3).unwrap();
+    assert_eq!(
+        cells(col, 3),
+        ["1970-01-01", "infinity", "0001-12-31 BC"].map(some)
+    );
+    let col = NativeColumn::new(Kind::Date, true, values, None, 0, 2).unwrap();
+    let expected = [-10_957i32, i32::MAX].map(|d| Some(d.to_be_bytes().to_vec()));
+    assert_eq!(cells(col, 2), expected);
+    let data: Vec<u8> = [1_500i64, -i64::MAX]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let at = |tz| Values::Timestamp {
+        data: &data,
+        unit: TimeUnit::Milli,
+        tz,
+    };
+    let col = NativeColumn::new(Kind::Timestamp, false, at(Tz::Naive), None, 0, 2).unwrap();
+    assert_eq!(
+        cells(col, 2),
+        ["1970-01-01 00:00:01.5", "-infinity"].map(some)
+    );
+    let col = NativeColumn::new(Kind::Timestamptz, false, at(Tz::Fixed(-9000)), None, 0, 1);
+    assert_eq!(
+        cells(col.unwrap(), 1),
+        [some("1969-12-31 21:30:01.5-02:30")]
+    );
+    let col = NativeColumn::new(Kind::Timestamptz, true, at(Tz::Other), None, 0, 2).unwrap();
+    let expected = [1_500_000 - 946_684_800_000_000i64, i64::MIN];
+    assert_eq!(
+        cells(col, 2),
+        expected.map(|v| Some(v.to_be_bytes().to_vec()))
+    );
+    // A zone without a fixed offset has no native text form; naive is not tz-aware.
+    for (kind, tz) in [
+        (Kind::Timestamptz, Tz::Other),
+        (Kind::Timestamptz, Tz::Naive),
+        (Kind::Timestamp, Tz::Fixed(0)),
+    ] {
+        let err = NativeColumn::new(kind, false, at(tz), None, 0, 1).unwrap_err();
+        assert_eq!(err, RowsError::KindMismatch(kind));
+    }
+}
