@@ -175,7 +175,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shutdown_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
-    Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB worker threads per database; 0 lets DuckDB decide", "N"),
+    Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB threads per database; 0: DuckDB decides (standalone), all cores but one per worker (controlplane)", "N"),
     Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
 )
