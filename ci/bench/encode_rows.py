@@ -15,9 +15,11 @@ microseconds a value), so it can be timed on the first ``--python-rows`` rows on
 the Rust output for those rows is checked to be byte-identical to Python's. The Rust
 path is also timed on the table cut into ``--chunk-rows`` batches (2048: DuckDB's
 vector size, what the server encodes at a time), which adds the per-call cost.
+``--copy`` also times COPY TO STDOUT data (``wire.copy.copy_data_messages``: CopyData
+messages in text, CSV and binary format) the same way.
 
     .venv/bin/python ci/bench/encode_rows.py [--rows N] [--python-rows M] [--repeat R]
-        [--chunk-rows C] [--tables 4col,3col,20col]
+        [--chunk-rows C] [--tables 4col,3col,20col] [--copy]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 
 import pyarrow as pa
 
+from duckgres_trio.wire.copy import CopyOptions, copy_data_messages
 from duckgres_trio.wire.rows import encode_rows
 
 #: Distinct rows built in Python; longer tables repeat them (except the id column).
@@ -119,6 +122,8 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=2048,
                         help="also time Rust on batches of this many rows (0: no)")
     parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--copy", action="store_true",
+                        help="also time COPY TO STDOUT data in text, CSV and binary")
     args = parser.parse_args()
     py_rows = min(args.python_rows or args.rows, args.rows)
     for name in args.tables.split(","):
@@ -128,25 +133,45 @@ def main() -> None:
               + ", ".join(f"{f.name} {f.type}" for f in batch.schema))
         for fmt_name, fmt in (("text", 0), ("binary", 1)):
             formats = [fmt] * batch.num_columns
-            py_time, py_out = best(lambda: encode_rows(sample, formats, codec="python"), args.repeat)
-            assert encode_rows(sample, formats, codec="rust") == py_out, f"{name} {fmt_name}: outputs differ"
-            py_mb = len(py_out) / 1e6
-            del py_out
-            rs_time, rs_out = best(lambda: encode_rows(batch, formats, codec="rust"), args.repeat)
-            rs_mb = len(rs_out) / 1e6
-            del rs_out
-            py_rate, rs_rate = py_rows / py_time, args.rows / rs_time
-            print(f"  {fmt_name:6}  python {py_rate:>11,.0f} rows/s {py_mb / py_time:>7.1f} MB/s   "
-                  f"rust {rs_rate:>12,.0f} rows/s {rs_mb / rs_time:>7.1f} MB/s   "
-                  f"ratio {rs_rate / py_rate:>6.1f}x   ({rs_mb:,.1f} MB)", flush=True)
-            if args.chunk_rows:
-                chunks = [batch.slice(start, args.chunk_rows)
-                          for start in range(0, args.rows, args.chunk_rows)]
-                chunk_time, _ = best(
-                    lambda: [encode_rows(chunk, formats, codec="rust") for chunk in chunks], args.repeat)
-                chunk_rate = args.rows / chunk_time
-                print(f"  {'':6}  rust in {args.chunk_rows}-row batches {chunk_rate:>12,.0f} rows/s "
-                      f"{rs_mb / chunk_time:>7.1f} MB/s   ratio {chunk_rate / py_rate:>6.1f}x", flush=True)
+
+            def encode(b, codec, formats=formats):
+                return encode_rows(b, formats, codec=codec)
+
+            report(name, fmt_name, encode, batch, sample, args)
+        if args.copy:
+            for fmt_name in ("text", "csv", "binary"):
+                options = CopyOptions(format=fmt_name, delimiter="," if fmt_name == "csv" else "\t",
+                                      null="" if fmt_name == "csv" else "\\N")
+
+                def encode(b, codec, o=options):
+                    return copy_data_messages(b, o, codec=codec)
+
+                report(name, f"COPY {fmt_name}", encode, batch, sample, args)
+
+
+def report(name: str, fmt_name: str, encode, batch: pa.RecordBatch, sample: pa.RecordBatch,
+           args: argparse.Namespace) -> None:
+    """Times `encode(batch, codec)` on both paths and prints one line (two with chunks)."""
+    py_rows = sample.num_rows
+    py_time, py_out = best(lambda: encode(sample, "python"), args.repeat)
+    assert encode(sample, "rust") == py_out, f"{name} {fmt_name}: outputs differ"
+    py_mb = len(py_out) / 1e6
+    del py_out
+    rs_time, rs_out = best(lambda: encode(batch, "rust"), args.repeat)
+    rs_mb = len(rs_out) / 1e6
+    del rs_out
+    py_rate, rs_rate = py_rows / py_time, args.rows / rs_time
+    print(f"  {fmt_name:11}  python {py_rate:>11,.0f} rows/s {py_mb / py_time:>7.1f} MB/s   "
+          f"rust {rs_rate:>12,.0f} rows/s {rs_mb / rs_time:>7.1f} MB/s   "
+          f"ratio {rs_rate / py_rate:>6.1f}x   ({rs_mb:,.1f} MB)", flush=True)
+    if args.chunk_rows:
+        chunks = [batch.slice(start, args.chunk_rows)
+                  for start in range(0, args.rows, args.chunk_rows)]
+        chunk_time, _ = best(
+            lambda: [encode(chunk, "rust") for chunk in chunks], args.repeat)
+        chunk_rate = args.rows / chunk_time
+        print(f"  {'':11}  rust in {args.chunk_rows}-row batches {chunk_rate:>12,.0f} rows/s "
+              f"{rs_mb / chunk_time:>7.1f} MB/s   ratio {chunk_rate / py_rate:>6.1f}x", flush=True)
 
 
 if __name__ == "__main__":

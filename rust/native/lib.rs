@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 
 use duckgres_codec::{
-    Column, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, MAX_STARTUP_PACKET, NativeColumn,
-    TimeUnit, Tz, Values,
+    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind,
+    MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -319,37 +319,8 @@ fn encode_data_rows<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     // Hold every Python object first, then borrow bytes from them, then encode with
     // the GIL released: nothing below touches a Python object.
-    let mut encoded_items: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
-    let mut arrow: Vec<ArrowColumn> = Vec::new();
-    for column in &columns {
-        if let Ok(list) = column.cast::<PyList>() {
-            encoded_items.push(list.iter().collect());
-        } else if let Ok(spec) = column.cast::<PyTuple>() {
-            arrow.push(ArrowColumn::extract(spec)?);
-        } else {
-            return Err(PyTypeError::new_err(
-                "a column must be a list or an (array, format, kind) tuple",
-            ));
-        }
-    }
-    let (mut encoded, mut native) = (encoded_items.iter(), arrow.iter());
-    let mut plan: Vec<Column<'_>> = Vec::with_capacity(columns.len());
-    for column in &columns {
-        if column.is_instance_of::<PyList>() {
-            let items = encoded.next().map_or(&[][..], Vec::as_slice);
-            let mut values = Vec::with_capacity(items.len());
-            for item in items {
-                values.push(if item.is_none() {
-                    None
-                } else {
-                    Some(item.cast::<PyBytes>()?.as_bytes())
-                });
-            }
-            plan.push(Column::Encoded(values));
-        } else if let Some(arrow_column) = native.next() {
-            plan.push(Column::Native(arrow_column.native()?));
-        }
-    }
+    let held = HeldColumns::hold(columns)?;
+    let plan = held.plan()?;
     OUTPUT.with_borrow_mut(|out| {
         out.clear();
         let encoded = py.detach(|| duckgres_codec::encode_data_rows_into(&plan, row_count, out));
@@ -364,6 +335,127 @@ fn encode_data_rows<'py>(
     })
 }
 
+/// The Python columns of a batch, held while their bytes are borrowed: the items of
+/// each list of encoded values, and each Arrow array's exported buffers.
+struct HeldColumns<'py> {
+    columns: Vec<Bound<'py, PyAny>>,
+    encoded_items: Vec<Vec<Bound<'py, PyAny>>>,
+    arrow: Vec<ArrowColumn>,
+}
+
+impl<'py> HeldColumns<'py> {
+    /// Each column a list of `bytes | None` or an (array, format, kind) tuple.
+    fn hold(columns: Vec<Bound<'py, PyAny>>) -> PyResult<Self> {
+        let mut encoded_items = Vec::new();
+        let mut arrow = Vec::new();
+        for column in &columns {
+            if let Ok(list) = column.cast::<PyList>() {
+                encoded_items.push(list.iter().collect());
+            } else if let Ok(spec) = column.cast::<PyTuple>() {
+                arrow.push(ArrowColumn::extract(spec)?);
+            } else {
+                return Err(PyTypeError::new_err(
+                    "a column must be a list or an (array, format, kind) tuple",
+                ));
+            }
+        }
+        Ok(Self {
+            columns,
+            encoded_items,
+            arrow,
+        })
+    }
+
+    /// The columns as the codec reads them, borrowing from `self`.
+    fn plan(&self) -> PyResult<Vec<Column<'_>>> {
+        let (mut encoded, mut native) = (self.encoded_items.iter(), self.arrow.iter());
+        let mut plan = Vec::with_capacity(self.columns.len());
+        for column in &self.columns {
+            if column.is_instance_of::<PyList>() {
+                let items = encoded.next().map_or(&[][..], Vec::as_slice);
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(if item.is_none() {
+                        None
+                    } else {
+                        Some(item.cast::<PyBytes>()?.as_bytes())
+                    });
+                }
+                plan.push(Column::Encoded(values));
+            } else if let Some(arrow_column) = native.next() {
+                plan.push(Column::Native(arrow_column.native()?));
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// One single-byte COPY option character; the caller keeps other ones in Python.
+fn copy_char(value: &str, name: &str) -> PyResult<u8> {
+    match value.as_bytes() {
+        [byte] => Ok(*byte),
+        _ => Err(PyValueError::new_err(format!(
+            "COPY {name} must be a single ASCII character"
+        ))),
+    }
+}
+
+/// CopyData messages, one per row, of `row_count` rows in COPY `format` ("text",
+/// "csv" or "binary"). The columns are those of `encode_data_rows`, in text form
+/// (format 0) for text and CSV, binary form (1) for binary COPY. `delimiter`, `quote`
+/// and `escape` are single ASCII characters; `forced` holds CSV FORCE_QUOTE per
+/// column (empty: none).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (columns, row_count, format, delimiter="\t", null="\\N", quote="\"", escape="\"", forced=Vec::new()))]
+fn encode_copy_data<'py>(
+    py: Python<'py>,
+    columns: Vec<Bound<'py, PyAny>>,
+    row_count: usize,
+    format: &str,
+    delimiter: &str,
+    null: &str,
+    quote: &str,
+    escape: &str,
+    forced: Vec<bool>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let format = CopyFormat::from_name(format)
+        .ok_or_else(|| PyValueError::new_err(format!("COPY format {format:?} not recognized")))?;
+    let options = CopyOptions {
+        format,
+        delimiter: copy_char(delimiter, "delimiter")?,
+        null: null.as_bytes(),
+        quote: copy_char(quote, "quote")?,
+        escape: copy_char(escape, "escape")?,
+        forced: &forced,
+    };
+    let held = HeldColumns::hold(columns)?;
+    let plan = held.plan()?;
+    OUTPUT.with_borrow_mut(|out| {
+        COPY_SCRATCH.with_borrow_mut(|scratch| {
+            out.clear();
+            let encoded = py.detach(|| {
+                duckgres_codec::encode_copy_data_into(&plan, row_count, &options, scratch, out)
+            });
+            let result = encoded
+                .map(|()| PyBytes::new(py, out))
+                .map_err(|err| PyValueError::new_err(err.to_string()));
+            for buffer in [&mut *out, &mut *scratch] {
+                if buffer.capacity() > KEEP_OUTPUT {
+                    *buffer = Vec::new();
+                }
+                buffer.clear();
+            }
+            result
+        })
+    })
+}
+
+thread_local! {
+    /// The DataRows a text or CSV COPY batch is framed from, kept like `OUTPUT`.
+    static COPY_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 thread_local! {
     /// The DataRows of the batch being encoded, before they are copied into the
     /// returned bytes: kept from batch to batch so its pages are already mapped.
@@ -376,5 +468,6 @@ const KEEP_OUTPUT: usize = 64 << 20;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameDecoder>()?;
-    m.add_function(wrap_pyfunction!(encode_data_rows, m)?)
+    m.add_function(wrap_pyfunction!(encode_data_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_copy_data, m)?)
 }

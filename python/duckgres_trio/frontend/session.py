@@ -29,8 +29,8 @@ from duckgres_trio.wire.copy import (
     BinaryCopyInParser,
     CopyFormatError,
     CopyInParser,
+    copy_data_messages,
     copy_header,
-    copy_rows,
     copy_trailer,
 )
 from duckgres_trio.wire.frontend import CopyMessage
@@ -236,7 +236,7 @@ class Session:
             async for batch in stream:
                 self.check_cancel()
                 with encoding_errors():
-                    data = b"".join(backend.copy_data(row) for row in copy_rows(batch, options))
+                    data = copy_data_messages(batch, options)
                 out.queue(data)
                 rows += batch.num_rows
                 await out.flush_if_full()

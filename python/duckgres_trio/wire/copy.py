@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
+from duckgres_trio.wire.rows import _rust_column
 from duckgres_trio.wire.text import encode_text_column
 
 
@@ -64,6 +66,45 @@ def copy_trailer(options: CopyOptions) -> bytes | None:
     return BINARY_TRAILER if options.format == "binary" else None
 
 
+def copy_data_messages(batch: pa.RecordBatch, options: CopyOptions,
+                       codec: str = CODEC) -> bytes:
+    """Every row of ``batch`` in the COPY format, each as a CopyData message, concatenated.
+
+    With the Rust codec, ``_native.encode_copy_data`` renders the values (the columns
+    prepared as for ``wire.rows.encode_rows``) and frames the rows; ``copy_rows`` is the
+    reference, and serves the options Rust does not take (a delimiter, quote or escape
+    that is not one ASCII byte)."""
+    if codec == "rust" and _rust_options(options):
+        from duckgres_trio import _native
+
+        fmt = 1 if options.format == "binary" else 0
+        columns = [_rust_column(batch.column(i), batch.schema.field(i), fmt)
+                   for i in range(batch.num_columns)]
+        forced = _forced(batch.schema, options) if options.format == "csv" else []
+        return _native.encode_copy_data(columns, batch.num_rows, options.format,
+                                        options.delimiter, options.null, options.quote,
+                                        options.escape, forced)
+    return b"".join(backend.copy_data(row) for row in copy_rows(batch, options))
+
+
+def _rust_options(options: CopyOptions) -> bool:
+    """Whether the Rust framing reproduces the reference for these options: single
+    ASCII delimiter, quote and escape; in text, a delimiter that is not an escape
+    letter (which PostgreSQL rejects anyway)."""
+    if options.format == "binary":
+        return True
+    chars = (options.delimiter, options.quote, options.escape)
+    return (all(len(c) == 1 and c.isascii() for c in chars)
+            and not (options.format == "text" and options.delimiter in "bfnrtv"))
+
+
+def _forced(schema: pa.Schema, options: CopyOptions) -> list[bool]:
+    """CSV FORCE_QUOTE per column."""
+    wanted = options.force_quote or frozenset()
+    return [options.force_quote_all or name in wanted or name.lower() in wanted
+            for name in schema.names]
+
+
 def copy_rows(batch: pa.RecordBatch, options: CopyOptions) -> list[bytes]:
     """Every row of ``batch`` in the COPY format, one bytes object per row."""
     if options.format == "binary":
@@ -77,9 +118,7 @@ def copy_rows(batch: pa.RecordBatch, options: CopyOptions) -> list[bytes]:
                for i in range(batch.num_columns)]
     null = options.null.encode()
     if options.format == "csv":
-        wanted = options.force_quote or frozenset()
-        forced = [options.force_quote_all or name in wanted or name.lower() in wanted
-                  for name in batch.schema.names]
+        forced = _forced(batch.schema, options)
         rendered = [[null if v is None else _csv_value(v, options, force=f) for v in column]
                     for column, f in zip(columns, forced)]
     else:

@@ -1,11 +1,13 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
-//! float4out/float8out and `datetime` for dates and timestamps).
+//! float4out/float8out and `datetime` for dates and timestamps); and COPY TO STDOUT
+//! rows in text, CSV and binary format (`copy`).
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
 //! the pure-Python reference, `duckgres_trio.wire.framing`, down to the error texts.
 
+mod copy;
 mod datetime;
 mod error;
 mod float;
@@ -13,6 +15,7 @@ mod framer;
 mod pyrepr;
 mod rows;
 
+pub use copy::{CopyError, CopyFormat, CopyOptions, encode_copy_data, encode_copy_data_into};
 pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
