@@ -5,15 +5,17 @@
 
 use std::cell::RefCell;
 
+use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
     Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind,
     MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyInt, PyList, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
 
 /// `duckgres_trio.errors.ProtocolViolation`, imported on first use: both codecs must
 /// raise the very same class so callers catch one type whichever is active.
@@ -465,9 +467,443 @@ thread_local! {
 /// The largest output buffer kept for the next batch.
 const KEEP_OUTPUT: usize = 64 << 20;
 
+// ---- Backend messages: the twins of `duckgres_trio.wire.backend` ----
+//
+// Each takes the reference's arguments and fails where it fails, with the same
+// exception class: `struct.error` for an integer `struct.pack` rejects (not an int, or
+// out of range) and for a count or length over the wire's limits, AttributeError for
+// a string argument that is not a str (the reference calls `.encode()` on it),
+// UnicodeEncodeError for lone surrogates, TypeError for bytes arguments that are not
+// bytes-like, and ValueError for a RowDescription field that is not a 5-item iterable.
+
+/// `struct.error`, imported on first use.
+static STRUCT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn struct_error(py: Python<'_>, message: String) -> PyErr {
+    match STRUCT_ERROR.import(py, "struct", "error") {
+        Ok(cls) => PyErr::from_type(cls.clone(), message),
+        Err(import_failed) => import_failed,
+    }
+}
+
+fn encoded<'py>(
+    py: Python<'py>,
+    result: Result<Vec<u8>, BackendError>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    match result {
+        Ok(bytes) => Ok(PyBytes::new(py, &bytes)),
+        Err(err) => Err(struct_error(py, err.to_string())),
+    }
+}
+
+/// An integer as `struct.pack` takes it (an int or an `__index__` object) for a
+/// format whose range is `lo..=hi`.
+fn pack_int(obj: &Bound<'_, PyAny>, format: char, lo: i64, hi: i64) -> PyResult<i64> {
+    let py = obj.py();
+    let range = || {
+        struct_error(
+            py,
+            format!("'{format}' format requires {lo} <= number <= {hi}"),
+        )
+    };
+    match obj.extract::<i64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        Ok(_) => Err(range()),
+        Err(err) if err.is_instance_of::<PyOverflowError>(py) => Err(range()),
+        Err(err) if err.is_instance_of::<PyTypeError>(py) => Err(struct_error(
+            py,
+            "required argument is not an integer".to_owned(),
+        )),
+        Err(err) => Err(err),
+    }
+}
+
+/// A string argument, as the reference's `_cstr` reads it with `text.encode()`.
+fn text_arg(obj: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
+    if obj.is_instance_of::<PyString>() {
+        return obj.extract();
+    }
+    // Not a str: the reference's `.encode()` raises (AttributeError, as a rule).
+    obj.call_method0("encode")?;
+    Err(PyTypeError::new_err(format!(
+        "expected str, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+/// A bytes argument: bytes as is, any other object as `b"" + obj` makes it (a
+/// TypeError for what is not bytes-like). `sized`: the reference takes its `len()`.
+fn bytes_arg(obj: &Bound<'_, PyAny>, sized: bool) -> PyResult<PyBackedBytes> {
+    if let Ok(bytes) = obj.cast::<PyBytes>() {
+        return Ok(bytes.clone().into());
+    }
+    if sized {
+        obj.len()?;
+    }
+    let joined = PyBytes::new(obj.py(), b"").add(obj)?;
+    Ok(joined.cast_into::<PyBytes>()?.into())
+}
+
+/// The items of `obj` when it unpacks into exactly `N` names, as `a, b, c = obj`.
+fn unpack<'py, const N: usize>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let mut items = Vec::with_capacity(N);
+    for item in obj.try_iter()? {
+        if items.len() == N {
+            return Err(PyValueError::new_err(format!(
+                "too many values to unpack (expected {N})"
+            )));
+        }
+        items.push(item?);
+    }
+    if items.len() < N {
+        return Err(PyValueError::new_err(format!(
+            "not enough values to unpack (expected {N}, got {})",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+#[pyfunction]
+fn authentication_ok(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::authentication_ok())
+}
+
+#[pyfunction]
+fn authentication_cleartext_password(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::authentication_cleartext_password())
+}
+
+#[pyfunction]
+fn authentication_md5_password<'py>(
+    py: Python<'py>,
+    salt: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let salt = bytes_arg(salt, false)?;
+    encoded(py, enc::authentication_md5_password(&salt))
+}
+
+#[pyfunction]
+fn authentication_sasl<'py>(
+    py: Python<'py>,
+    mechanisms: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut names = Vec::new();
+    for mechanism in mechanisms.try_iter()? {
+        names.push(text_arg(&mechanism?)?);
+    }
+    encoded(py, enc::authentication_sasl(&names))
+}
+
+#[pyfunction]
+fn authentication_sasl_continue<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let data = bytes_arg(data, false)?;
+    encoded(py, enc::authentication_sasl_continue(&data))
+}
+
+#[pyfunction]
+fn authentication_sasl_final<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let data = bytes_arg(data, false)?;
+    encoded(py, enc::authentication_sasl_final(&data))
+}
+
+#[pyfunction]
+fn parameter_status<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, PyAny>,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (name, value) = (text_arg(name)?, text_arg(value)?);
+    encoded(py, enc::parameter_status(&name, &value))
+}
+
+#[pyfunction]
+fn backend_key_data<'py>(
+    py: Python<'py>,
+    pid: &Bound<'py, PyAny>,
+    secret: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let pid = pack_int(pid, 'i', i32::MIN.into(), i32::MAX.into())?;
+    let secret = pack_int(secret, 'I', 0, u32::MAX.into())?;
+    // Both in range: checked above.
+    let (pid, secret) = (pid as i32, secret as u32);
+    Ok(PyBytes::new(py, &enc::backend_key_data(pid, secret)))
+}
+
+/// ``status`` is b"I" (idle), b"T" (in a transaction) or b"E" (failed transaction).
+#[pyfunction]
+fn ready_for_query<'py>(
+    py: Python<'py>,
+    status: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let status = bytes_arg(status, true)?;
+    encoded(py, enc::ready_for_query(&status))
+}
+
+/// ``fields``: (name, type oid, typlen, typmod, format code) per column.
+#[pyfunction]
+fn row_description<'py>(
+    py: Python<'py>,
+    fields: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut held = Vec::new();
+    for field in fields.try_iter()? {
+        let items = unpack::<5>(&field?)?;
+        let name = text_arg(&items[0])?;
+        let oid = pack_int(&items[1], 'I', 0, u32::MAX.into())?;
+        let typlen = pack_int(&items[2], 'h', i16::MIN.into(), i16::MAX.into())?;
+        let typmod = pack_int(&items[3], 'i', i32::MIN.into(), i32::MAX.into())?;
+        let format = pack_int(&items[4], 'h', i16::MIN.into(), i16::MAX.into())?;
+        // All in range: checked above.
+        held.push((
+            name,
+            oid as u32,
+            typlen as i16,
+            typmod as i32,
+            format as i16,
+        ));
+    }
+    let descriptions: Vec<FieldDescription<'_>> = held
+        .iter()
+        .map(
+            |(name, type_oid, typlen, typmod, format)| FieldDescription {
+                name,
+                type_oid: *type_oid,
+                typlen: *typlen,
+                typmod: *typmod,
+                format: *format,
+            },
+        )
+        .collect();
+    encoded(py, enc::row_description(&descriptions))
+}
+
+#[pyfunction]
+fn data_row<'py>(py: Python<'py>, values: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let count = values.len()?;
+    if i16::try_from(count).is_err() {
+        return Err(struct_error(
+            py,
+            BackendError::CountTooLarge(count).to_string(),
+        ));
+    }
+    let mut held = Vec::with_capacity(count);
+    for value in values.try_iter()? {
+        let value = value?;
+        held.push(if value.is_none() {
+            None
+        } else {
+            Some(bytes_arg(&value, true)?)
+        });
+    }
+    let borrowed: Vec<Option<&[u8]>> = held.iter().map(|v| v.as_deref()).collect();
+    encoded(py, enc::data_row(&borrowed))
+}
+
+#[pyfunction]
+fn command_complete<'py>(
+    py: Python<'py>,
+    tag: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = text_arg(tag)?;
+    encoded(py, enc::command_complete(&tag))
+}
+
+#[pyfunction]
+fn empty_query_response(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::empty_query_response())
+}
+
+#[pyfunction]
+fn no_data(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::no_data())
+}
+
+#[pyfunction]
+fn parse_complete(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::parse_complete())
+}
+
+#[pyfunction]
+fn bind_complete(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::bind_complete())
+}
+
+#[pyfunction]
+fn close_complete(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::close_complete())
+}
+
+#[pyfunction]
+fn portal_suspended(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::portal_suspended())
+}
+
+#[pyfunction]
+fn parameter_description<'py>(
+    py: Python<'py>,
+    oids: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    // As `struct.pack(f"!h{len(oids)}I", len(oids), *oids)`.
+    let count = oids.len()?;
+    let items: Vec<Bound<'py, PyAny>> = oids.try_iter()?.collect::<PyResult<_>>()?;
+    if items.len() != count {
+        return Err(struct_error(
+            py,
+            format!(
+                "pack expected {} items for packing (got {})",
+                count + 1,
+                items.len() + 1
+            ),
+        ));
+    }
+    if i16::try_from(count).is_err() {
+        return Err(struct_error(
+            py,
+            BackendError::CountTooLarge(count).to_string(),
+        ));
+    }
+    let mut values = Vec::with_capacity(count);
+    for item in &items {
+        // In range: checked by pack_int.
+        values.push(pack_int(item, 'I', 0, u32::MAX.into())? as u32);
+    }
+    encoded(py, enc::parameter_description(&values))
+}
+
+/// The attributes `_error_fields` reads, in its order: severity, sqlstate, message,
+/// then detail and hint when truthy.
+fn error_response_fields(err: &Bound<'_, PyAny>) -> PyResult<[Option<PyBackedStr>; 5]> {
+    let severity = text_arg(&err.getattr("severity")?)?;
+    let sqlstate = text_arg(&err.getattr("sqlstate")?)?;
+    let message = text_arg(&err.getattr("message")?)?;
+    let optional = |name: &str| -> PyResult<Option<PyBackedStr>> {
+        let value = err.getattr(name)?;
+        if value.is_truthy()? {
+            text_arg(&value).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let detail = optional("detail")?;
+    let hint = optional("hint")?;
+    Ok([Some(severity), Some(sqlstate), Some(message), detail, hint])
+}
+
+fn error_fields_of(held: &[Option<PyBackedStr>; 5]) -> ErrorFields<'_> {
+    let [severity, sqlstate, message, detail, hint] = held;
+    ErrorFields {
+        severity: severity.as_deref().unwrap_or_default(),
+        sqlstate: sqlstate.as_deref().unwrap_or_default(),
+        message: message.as_deref().unwrap_or_default(),
+        detail: detail.as_deref(),
+        hint: hint.as_deref(),
+    }
+}
+
+#[pyfunction]
+fn error_response<'py>(py: Python<'py>, err: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let held = error_response_fields(err)?;
+    encoded(py, enc::error_response(&error_fields_of(&held)))
+}
+
+/// A NoticeResponse; ``err.severity`` should be WARNING, NOTICE, INFO, ...
+#[pyfunction]
+fn notice_response<'py>(py: Python<'py>, err: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let held = error_response_fields(err)?;
+    encoded(py, enc::notice_response(&error_fields_of(&held)))
+}
+
+/// The format code and column count of a copy response, as the reference's
+/// `code = int(binary)` and `struct.pack(f"!bh{columns}h", code, columns, ...)`.
+fn copy_response_args(
+    binary: &Bound<'_, PyAny>,
+    columns: &Bound<'_, PyAny>,
+) -> PyResult<(i8, usize)> {
+    let py = binary.py();
+    let code = py.get_type::<PyInt>().call1((binary,))?;
+    // `[code] * columns`: a TypeError for a non-integer, OverflowError for a huge one.
+    let count: i64 = columns.extract()?;
+    if columns.is_instance_of::<PyBool>() || count < 0 {
+        // f"{columns}" is then "True", "False" or "-N": not a struct format.
+        return Err(struct_error(py, "bad char in struct format".to_owned()));
+    }
+    let code = pack_int(&code, 'b', i8::MIN.into(), i8::MAX.into())?;
+    if count > i16::MAX.into() {
+        return Err(struct_error(
+            py,
+            "'h' format requires -32768 <= number <= 32767".to_owned(),
+        ));
+    }
+    // Both in range: checked above.
+    Ok((code as i8, count as usize))
+}
+
+#[pyfunction]
+fn copy_out_response<'py>(
+    py: Python<'py>,
+    binary: &Bound<'py, PyAny>,
+    columns: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (code, count) = copy_response_args(binary, columns)?;
+    encoded(py, enc::copy_out_response(code, count))
+}
+
+#[pyfunction]
+fn copy_in_response<'py>(
+    py: Python<'py>,
+    binary: &Bound<'py, PyAny>,
+    columns: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (code, count) = copy_response_args(binary, columns)?;
+    encoded(py, enc::copy_in_response(code, count))
+}
+
+#[pyfunction]
+fn copy_data<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let data = bytes_arg(data, true)?;
+    encoded(py, enc::copy_data(&data))
+}
+
+#[pyfunction]
+fn copy_done(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &enc::copy_done())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameDecoder>()?;
     m.add_function(wrap_pyfunction!(encode_data_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_ok, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_cleartext_password, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_md5_password, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_sasl, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_sasl_continue, m)?)?;
+    m.add_function(wrap_pyfunction!(authentication_sasl_final, m)?)?;
+    m.add_function(wrap_pyfunction!(parameter_status, m)?)?;
+    m.add_function(wrap_pyfunction!(backend_key_data, m)?)?;
+    m.add_function(wrap_pyfunction!(ready_for_query, m)?)?;
+    m.add_function(wrap_pyfunction!(row_description, m)?)?;
+    m.add_function(wrap_pyfunction!(data_row, m)?)?;
+    m.add_function(wrap_pyfunction!(command_complete, m)?)?;
+    m.add_function(wrap_pyfunction!(empty_query_response, m)?)?;
+    m.add_function(wrap_pyfunction!(no_data, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_complete, m)?)?;
+    m.add_function(wrap_pyfunction!(bind_complete, m)?)?;
+    m.add_function(wrap_pyfunction!(close_complete, m)?)?;
+    m.add_function(wrap_pyfunction!(portal_suspended, m)?)?;
+    m.add_function(wrap_pyfunction!(parameter_description, m)?)?;
+    m.add_function(wrap_pyfunction!(error_response, m)?)?;
+    m.add_function(wrap_pyfunction!(notice_response, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_out_response, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_in_response, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_data, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_done, m)?)?;
     m.add_function(wrap_pyfunction!(encode_copy_data, m)?)
 }

@@ -159,3 +159,46 @@ def copy_data(data: bytes) -> bytes:
 
 def copy_done() -> bytes:
     return _msg(b"c", b"")
+
+
+# The reference encoders above, kept by name for the parity tests; with the Rust codec
+# (DUCKGRES_CODEC, read in `duckgres_trio.wire`, whose __init__ imports only
+# `wire.framing`, so importing it here is not circular) each name is rebound to its
+# byte-identical twin in `duckgres_trio._native`.
+PYTHON = {
+    fn.__name__: fn
+    for fn in (
+        authentication_ok,
+        authentication_cleartext_password,
+        authentication_md5_password,
+        authentication_sasl,
+        authentication_sasl_continue,
+        authentication_sasl_final,
+        parameter_status,
+        backend_key_data,
+        ready_for_query,
+        row_description,
+        data_row,
+        command_complete,
+        empty_query_response,
+        no_data,
+        parse_complete,
+        bind_complete,
+        close_complete,
+        portal_suspended,
+        parameter_description,
+        error_response,
+        notice_response,
+        copy_out_response,
+        copy_in_response,
+        copy_data,
+        copy_done,
+    )
+}
+
+from duckgres_trio.wire import CODEC  # noqa: E402
+
+if CODEC == "rust":
+    from duckgres_trio import _native
+
+    globals().update({name: getattr(_native, name) for name in PYTHON})

@@ -1,12 +1,14 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
 //! float4out/float8out and `datetime` for dates and timestamps); and COPY TO STDOUT
-//! rows in text, CSV and binary format (`copy`).
+//! rows in text, CSV and binary format (`copy`); and every backend message
+//! (`backend`), the twins of `duckgres_trio.wire.backend`.
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
 //! the pure-Python reference, `duckgres_trio.wire.framing`, down to the error texts.
 
+pub mod backend;
 mod copy;
 mod datetime;
 mod error;
@@ -15,6 +17,7 @@ mod framer;
 mod pyrepr;
 mod rows;
 
+pub use backend::{BackendError, ErrorFields, FieldDescription};
 pub use copy::{CopyError, CopyFormat, CopyOptions, encode_copy_data, encode_copy_data_into};
 pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
