@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
-from duckgres_trio.wire.rows import _rust_column
+from duckgres_trio.wire.rows import rust_column
 from duckgres_trio.wire.text import encode_text_column
 
 
@@ -78,7 +78,7 @@ def copy_data_messages(batch: pa.RecordBatch, options: CopyOptions,
         from duckgres_trio import _native
 
         fmt = 1 if options.format == "binary" else 0
-        columns = [_rust_column(batch.column(i), batch.schema.field(i), fmt)
+        columns = [rust_column(batch.column(i), batch.schema.field(i), fmt)
                    for i in range(batch.num_columns)]
         forced = _forced(batch.schema, options) if options.format == "csv" else []
         return _native.encode_copy_data(columns, batch.num_rows, options.format,

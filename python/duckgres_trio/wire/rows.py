@@ -102,7 +102,7 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
     if codec == "rust":
         from duckgres_trio import _native
 
-        columns = [_rust_column(batch.column(i), batch.schema.field(i), fmt)
+        columns = [rust_column(batch.column(i), batch.schema.field(i), fmt)
                    for i, fmt in enumerate(formats)]
         return _native.encode_data_rows(columns, batch.num_rows)
     columns = [_ENCODERS[fmt](batch.column(i), batch.schema.field(i))
@@ -110,7 +110,7 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
     return data_rows(columns, batch.num_columns, batch.num_rows)
 
 
-def _rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
+def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
     """(storage array, format, kind) for Rust to encode, else the Python encoder's values."""
     kind = classify(field)
     storage = storage_array(array)
