@@ -121,7 +121,10 @@ class WorkerPool:
         worker.database = database
         worker.transition(State.ACTIVATING)
         try:
-            with trio.fail_after(ACTIVATION_SECONDS):
+            # Shielded (and bounded): a requester that gives up (its queue timeout, a
+            # client hanging up) must not leave the worker half-activated, owned by
+            # nobody; once done it owns the database and serves the next session.
+            with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
                                                  "duckdb_config": self._limits(extra=1)},
                                     timeout=ACTIVATION_SECONDS)
