@@ -154,17 +154,8 @@ TYPE_CASES = [
     ("BIGINT[]", "[1::BIGINT, NULL]", [1, None]),
 ]
 
-# asyncpg has no built-in codec for int4[]/int8[]: it introspects them with a query on
-# pg_type/pg_range/... that fails until the pg_catalog emulation exists (issue 6).
-# Strict: these start failing the suite the day they pass, so the mark gets removed.
-NEEDS_CATALOG = pytest.mark.xfail(
-    strict=True, reason="asyncpg type introspection needs pg_catalog.pg_range (issue 6)")
-_CATALOG_TYPES = {"INTEGER[]", "INTEGER[][]", "BIGINT[]"}
 _IDS = [f"{ddl}:{literal}" for ddl, literal, _ in TYPE_CASES]
-TYPE_CASES = [
-    pytest.param(*case, id=case_id, marks=[NEEDS_CATALOG] if case[0] in _CATALOG_TYPES else [])
-    for case, case_id in zip(TYPE_CASES, _IDS)
-]
+TYPE_CASES = [pytest.param(*case, id=case_id) for case, case_id in zip(TYPE_CASES, _IDS)]
 
 # DuckDB compares intervals field by field after a truncating normalisation, so the
 # interval asyncpg sends for timedelta(days=-1, seconds=-1) -- (0 months, -2 days,
@@ -320,9 +311,8 @@ def test_negative_interval_parameter_equals_literal(server):
     run(main())
 
 
-@NEEDS_CATALOG
 def test_array_parameters(server):
-    """int[] / bigint[] parameters need asyncpg's type introspection (pg_catalog)."""
+    """int[] / bigint[] parameters: asyncpg looks their codecs up in pg_type first."""
 
     async def main():
         conn = await connect(server)
@@ -621,11 +611,9 @@ def test_cursor_forward(server):
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="DuckDB cannot type a table function's result "
-                   "before its parameter is bound, so Describe answers 0A000")
 def test_table_function_with_parameter_argument(server):
     """The result types of range($1) are only known once $1 is bound (DuckDB reports them
-    as UNKNOWN when preparing); PostgreSQL's generate_series($1) prepares fine."""
+    as UNKNOWN when preparing): Describe plans it with a NULL of the parameter's type."""
 
     async def main():
         conn = await connect(server)

@@ -156,7 +156,7 @@ def test_values_beyond_postgres_saturate_to_infinity() -> None:
 BINARY_ARRAY_CASES = {
     "utinyint as int2": Case("UTINYINT[]", "int2[]", [pg_array(["0", "255", "NULL"], "UTINYINT", "int2")]),
     "usmallint as int4": Case("USMALLINT[]", "int4[]", [pg_array(["65535"], "USMALLINT", "int4")]),
-    "uinteger as int8": Case("UINTEGER[]", "int8[]", [pg_array(["4294967295", "NULL"], "UINTEGER", "int8")]),
+    "uinteger as oid": Case("UINTEGER[]", "oid[]", [pg_array(["4294967295", "NULL"], "UINTEGER", "oid")]),
     "ubigint as numeric": Case("UBIGINT[]", "numeric[]", [pg_array(["18446744073709551615", "0"], "UBIGINT", "numeric")]),
     "hugeint as numeric": Case("HUGEINT[]", "numeric[]", [
         pg_array(["-170141183460469231731687303715884105728", "NULL", "10000"], "HUGEINT", "numeric")

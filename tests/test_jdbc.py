@@ -38,14 +38,7 @@ CHECKS = [
     "transactions",
 ]
 
-# INTERVAL is not among pgjdbc's built-in types: getObject() and setObject(PGInterval)
-# make it look the type up with its pg_type query, which uses array_upper(),
-# '...'::regproc and pg_type.typinput; the PostgreSQL catalog emulation does not exist yet.
-CATALOG_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="needs pg_catalog emulation: pgjdbc's TypeInfoCache query uses array_upper() "
-           "and ::regproc, which DuckDB lacks (42883)")
-EXPECTED_FAILURES = {"interval_read": CATALOG_PENDING, "interval_setobject": CATALOG_PENDING}
+EXPECTED_FAILURES: dict[str, pytest.MarkDecorator] = {}
 
 LINE = re.compile(r"^(OK|FAIL) ([A-Za-z0-9_]+)(?:: (.*))?$")
 

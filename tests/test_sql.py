@@ -82,12 +82,16 @@ def test_transaction_control(sql, kind, command):
     assert (stmt.transaction, stmt.command) == (kind, command)
 
 
-@pytest.mark.parametrize("sql", [
-    "savepoint a", "release savepoint a", "rollback to savepoint a",
-])
-def test_refused_with_0a000_before_reaching_the_engine(sql):
-    (stmt,) = split_statements(sql)
+def test_rollback_to_savepoint_is_refused_with_0a000_before_reaching_the_engine():
+    (stmt,) = split_statements("rollback to savepoint a")
     assert stmt.refusal is not None and stmt.refusal.sqlstate == "0A000"
+
+
+@pytest.mark.parametrize("sql, command", [("savepoint a", "SAVEPOINT"),
+                                          ("release savepoint a", "RELEASE")])
+def test_savepoint_and_release_are_the_sessions(sql, command):
+    (stmt,) = split_statements(sql)
+    assert (stmt.transaction, stmt.command, stmt.refusal) == ("savepoint", command, None)
 
 
 def test_copy_to_stdout_is_the_sessions_and_copy_to_a_file_duckdbs():

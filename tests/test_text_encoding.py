@@ -100,7 +100,7 @@ SCALAR_CASES = {
     "bigint": Case("BIGINT", "int8", ["-9223372036854775808", "9223372036854775807", "42"]),
     "utinyint": Case("UTINYINT", "int2", ["0", "255"]),
     "usmallint": Case("USMALLINT", "int4", ["0", "65535"]),
-    "uinteger": Case("UINTEGER", "int8", ["0", "4294967295"]),
+    "uinteger": Case("UINTEGER", "oid", ["0", "4294967295"]),
     "ubigint": Case("UBIGINT", "numeric", ["0", "18446744073709551615", "NULL"]),
     "hugeint": Case(
         "HUGEINT",
@@ -622,7 +622,7 @@ TYPE_TABLE = [
     ("BIGINT", "int8"),
     ("UTINYINT", "int2"),
     ("USMALLINT", "int4"),
-    ("UINTEGER", "int8"),
+    ("UINTEGER", "oid"),
     ("UBIGINT", "numeric(20,0)"),
     ("HUGEINT", "numeric(39,0)"),
     ("UHUGEINT", "numeric(39,0)"),

@@ -114,6 +114,7 @@ _destroy_chunk = _fn("duckdb_destroy_data_chunk", None, _P(_vp))
 
 _create_varchar = _fn("duckdb_create_varchar_length", _vp, C.c_char_p, _idx)
 _get_type_id = _fn("duckdb_get_type_id", C.c_int, _vp)
+_TYPE_INVALID = 0  # DUCKDB_TYPE_INVALID
 _destroy_logical_type = _fn("duckdb_destroy_logical_type", None, _P(_vp))
 
 _error_message = _fn("duckdb_error_data_message", C.c_char_p, _vp)
@@ -303,11 +304,17 @@ class Prepared:
         return pa.schema(fields)
 
     def result_schema(self) -> pa.Schema:
-        """The result columns as DuckDB will produce them (DML: one "Count" column)."""
+        """The result columns as DuckDB will produce them (DML: one "Count" column).
+
+        Some statements DuckDB binds only when they run (a json function of a parameter):
+        their columns are unknown here, given as one column of the Arrow null type."""
         count = _column_count_prepared(self._handle)
         types = [_column_type_prepared(self._handle, i) for i in range(count)]
         names = [_take_string(_column_name_prepared(self._handle, i)).encode()
                  for i in range(count)]
+        if any(_get_type_id(t) == _TYPE_INVALID for t in types):
+            _destroy_types(types)
+            return pa.schema([pa.field(n.decode(), pa.null()) for n in names])
         return self._schema(types, names)
 
     def _schema(self, types: list, names: list[bytes]) -> pa.Schema:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
+from duckgres_trio.engine import pg_catalog
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -25,7 +26,17 @@ DATABASE_CONFIG = {"arrow_lossless_conversion": "true"}
 
 
 def open_database(path: str | None, config: dict[str, str] | None = None) -> capi.Database:
-    return capi.Database(path, {**DATABASE_CONFIG, **(config or {})})
+    """Open a database, with PostgreSQL's catalog views attached (``pg_catalog``)."""
+    database = capi.Database(path, {**DATABASE_CONFIG, **(config or {})})
+    conn = database.connect()
+    try:
+        pg_catalog.install(conn)
+    except BaseException:
+        conn.close()
+        database.close()
+        raise
+    conn.close()
+    return database
 
 
 @dataclass

@@ -251,7 +251,7 @@ class Connection:
         self.queue(backend.authentication_ok())
         self.server.admit(self)
         executor = await self._open_session(database, user)
-        session = Session(executor, user, session_params)
+        session = Session(executor, user, session_params, self.pid)
         self.session = session
         await session.start()
         for status in session.reported_parameters():

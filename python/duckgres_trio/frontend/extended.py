@@ -22,7 +22,8 @@ from duckgres_trio.engine.base import Prepared, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
-from duckgres_trio.sql.parameters import UNTYPED_FALLBACKS, cast_parameters, untyped_casts
+from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
+                                          null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
 from duckgres_trio.wire import frontend as msg
 from duckgres_trio.wire.params import decode_param
@@ -85,6 +86,10 @@ class ExtendedProtocol:
         elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
+        elif stmt.setup:
+            # Several DuckDB statements (CREATE TABLE with SERIAL, DROP of many): DDL,
+            # no parameters, no rows; run as one at Execute.
+            prepared = PreparedStatement(stmt, None, message.param_oids, None)
         else:
             prepared = await self._prepare(stmt, message.param_oids)
         old = self._statements.pop(message.name, None)
@@ -96,20 +101,37 @@ class ExtendedProtocol:
     async def _prepare(self, stmt: Statement, declared: tuple[int, ...]) -> PreparedStatement:
         executor = self._session.executor
         await self.park_portals()
-        prepared = await executor.prepare(stmt.text)
+        prepared = await executor.prepare(stmt.engine_text)
         if prepared.unresolved:
             unresolved = prepared.unresolved
             await executor.close_prepared(prepared)
-            prepared = await self._prepare_with_casts(stmt.text, unresolved, declared)
+            prepared = await self._prepare_with_casts(stmt.engine_text, unresolved, declared)
+        cast = dict(stmt.param_types)  # $1::oid[] is oid[], as PostgreSQL infers it
         oids = tuple(
-            declared[i] if i < len(declared) and declared[i] else pg_type_for(f).oid
+            declared[i] if i < len(declared) and declared[i]
+            else cast.get(i + 1) or pg_type_for(f).oid
             for i, f in enumerate(prepared.params)
         )
         columns = prepared.columns
+        if prepared.unresolved or any(pa.types.is_null(field.type) for field in columns):
+            columns = await self._probe_columns(stmt.engine_text, oids, columns)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
         return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
+
+    async def _probe_columns(self, sql: str, oids: tuple[int, ...],
+                             columns: pa.Schema) -> pa.Schema:
+        """The result columns of a statement DuckDB binds only when it runs: planned
+        with NULL parameters of the announced types, never executed."""
+        types = {n: DUCKDB_TYPE_FOR_OID[oid] for n, oid in enumerate(oids, 1)
+                 if oid in DUCKDB_TYPE_FOR_OID}
+        try:
+            probe = await self._session.executor.prepare(null_parameters(sql, types))
+        except PgError:
+            return columns
+        await self._session.executor.close_prepared(probe)
+        return probe.columns
 
     async def _prepare_with_casts(self, sql: str, unresolved: list[int],
                                   declared: tuple[int, ...]) -> Prepared:
@@ -184,7 +206,9 @@ class ExtendedProtocol:
             portal.started = True
             self._session.check_not_failed(stmt)
             if statement.prepared is None:
-                await self._session.run_session_statement(stmt, out, describe=False)
+                if not await self._session.run_session_statement(stmt, out, describe=False):
+                    result = await self._session.run_translated(stmt)
+                    out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
                 return
             if not sync_next:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio import __version__
-from duckgres_trio.engine.base import Executor
+from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
@@ -60,9 +60,11 @@ class Output(Protocol):
 
 
 class Session:
-    def __init__(self, executor: Executor, user: str, parameters: dict[str, str]) -> None:
+    def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
+                 pid: int = 0) -> None:
         self.executor = executor
         self.user = user
+        self.pid = pid
         self.txn = IDLE
         self._cancel_requested = False
         self.busy = False
@@ -85,14 +87,25 @@ class Session:
             "session_authorization": user,
             "default_transaction_read_only": "off",
             "in_hot_standby": "off",
+            "transaction_isolation": "read committed",
+            "max_identifier_length": "63",
+            "block_size": "8192",
+            "lc_collate": "C.UTF-8",
+            "lc_ctype": "C.UTF-8",
+            "max_connections": "100",
+            **settings.REMEMBERED,
         }
         self.parameters.update(parameters)
         self._initial = dict(self.parameters)
         self.extended = ExtendedProtocol(self)
 
     async def start(self) -> None:
-        """Apply the session's TimeZone to the engine (DuckDB defaults to the host's)."""
+        """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
+        tell the catalog (engine.pg_catalog) who this session is: current_user,
+        pg_backend_pid()."""
         await self._apply_timezone(self.parameters["TimeZone"])
+        user = self.user.replace("'", "''")
+        await self._engine(f"SET VARIABLE pg_session = {{'user': '{user}', 'pid': {self.pid}}}")
 
     @property
     def status(self) -> bytes:
@@ -189,13 +202,19 @@ class Session:
         if stmt.copy == "in":
             await self._copy_in(parse_copy(stmt.text), out)
             return
-        result = await self.executor.execute(stmt.text, stmt.returns_rows)
+        result = await self.run_translated(stmt)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
             return
         out.queue(row_description(result.schema))
         rows = await self.send_rows(result.batches(), None, out)
         out.queue(backend.command_complete(command_tag(stmt.command, rows)))
+
+    async def run_translated(self, stmt: Statement) -> Result:
+        """Run the statement's DuckDB translation, its setup statements first."""
+        for setup in stmt.setup:
+            await self.executor.execute(setup, False)
+        return await self.executor.execute(stmt.engine_text, stmt.returns_rows)
 
     async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool) -> bool:
         """Run ``stmt`` if the session answers it itself (transaction control, reported
@@ -334,6 +353,12 @@ class Session:
 
     async def _transaction_control(self, stmt: Statement, out: Output) -> None:
         kind = stmt.transaction
+        if kind == "savepoint":
+            if self.txn != EXPLICIT:
+                raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                              f"{stmt.command} can only be used in transaction blocks")
+            out.queue(backend.command_complete(stmt.command))
+            return
         if kind == "begin":
             if self.txn == EXPLICIT:
                 out.queue(_warning(SqlState.ACTIVE_SQL_TRANSACTION,
@@ -368,6 +393,9 @@ class Session:
 
     async def _parameter(self, stmt: Statement, out: Output, describe: bool) -> None:
         name = settings.canonical(stmt.parameter)
+        if name not in self.parameters and (stmt.command == "SHOW" or stmt.value is None):
+            raise PgError(SqlState.UNDEFINED_OBJECT,
+                          f'unrecognized configuration parameter "{stmt.parameter}"')
         if stmt.command == "SHOW":
             schema = self.parameter_schema(stmt)
             if describe:
@@ -379,7 +407,7 @@ class Session:
         if stmt.value is None:
             if name in settings.READ_ONLY:
                 raise PgError("55P02", f'parameter "{name}" cannot be changed')
-            value = self._initial[name]
+            value = self._initial.get(name, "")
         else:
             name, value = settings.validate(stmt.parameter, stmt.value)
         if name == "TimeZone":

@@ -12,7 +12,7 @@ from duckgres_trio.sql.lexer import Kind, tokenize
 
 #: PostgreSQL type OID -> DuckDB type, for casting untyped parameters.
 DUCKDB_TYPE_FOR_OID: dict[int, str] = {
-    16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 26: "BIGINT",
+    16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 26: "UINTEGER",
     700: "REAL", 701: "DOUBLE",
     # numeric has no DuckDB equivalent of unbounded precision; 38 digits, 10 after the point.
     1700: "DECIMAL(38,10)",
@@ -22,7 +22,7 @@ DUCKDB_TYPE_FOR_OID: dict[int, str] = {
     1000: "BOOLEAN[]", 1005: "SMALLINT[]", 1007: "INTEGER[]", 1016: "BIGINT[]",
     1021: "REAL[]", 1022: "DOUBLE[]", 1231: "DECIMAL(38,10)[]", 1009: "VARCHAR[]",
     1015: "VARCHAR[]", 1182: "DATE[]", 1183: "TIME[]", 1115: "TIMESTAMP[]",
-    1185: "TIMESTAMPTZ[]", 1187: "INTERVAL[]", 2951: "UUID[]", 199: "JSON[]",
+    1185: "TIMESTAMPTZ[]", 1187: "INTERVAL[]", 2951: "UUID[]", 199: "JSON[]", 1028: "UINTEGER[]",
 }
 
 
@@ -51,3 +51,18 @@ def untyped_casts(unresolved: list[int], declared: tuple[int, ...],
         oid = declared[number - 1] if number <= len(declared) else 0
         casts[number] = DUCKDB_TYPE_FOR_OID.get(oid, fallback)
     return casts
+
+
+def null_parameters(sql: str, types: dict[int, str]) -> str:
+    """``sql`` with each ``$n`` replaced by a NULL of its type (``types``, else VARCHAR):
+    a statement DuckDB can plan, to learn result columns that depend on parameter
+    values (it binds a json function of a parameter only when it runs)."""
+    pieces = []
+    last = 0
+    for token in tokenize(sql):
+        if token.kind is Kind.PARAM:
+            pieces.append(sql[last : token.start])
+            pieces.append(f"CAST(NULL AS {types.get(int(token.value[1:]), 'VARCHAR')})")
+            last = token.end
+    pieces.append(sql[last:])
+    return "".join(pieces)

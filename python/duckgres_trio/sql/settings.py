@@ -120,10 +120,31 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     "idle_in_transaction_session_timeout": _timeout("idle_in_transaction_session_timeout"),
 }
 
+#: PostgreSQL parameters that mean nothing to DuckDB but that clients and tools SET and
+#: SHOW: remembered per session and shown back, never applied. Name -> default.
+REMEMBERED: dict[str, str] = {
+    "search_path": '"$user", public', "work_mem": "4MB", "maintenance_work_mem": "64MB",
+    "lock_timeout": "0", "idle_session_timeout": "0", "client_min_messages": "notice",
+    "bytea_output": "hex", "row_security": "on", "synchronous_commit": "on", "jit": "off",
+    "default_transaction_isolation": "read committed",
+    "default_transaction_deferrable": "off", "transaction_read_only": "off",
+    "lc_messages": "C.UTF-8", "lc_monetary": "C.UTF-8", "lc_numeric": "C.UTF-8",
+    "lc_time": "C.UTF-8", "xmloption": "content", "check_function_bodies": "on",
+    "temp_buffers": "8MB", "effective_cache_size": "4GB", "random_page_cost": "4",
+    "enable_seqscan": "on", "enable_indexscan": "on", "enable_bitmapscan": "on",
+    "enable_hashjoin": "on", "enable_mergejoin": "on", "enable_nestloop": "on",
+    "geqo": "on", "log_statement": "none", "log_min_duration_statement": "-1",
+    "session_replication_role": "origin", "vacuum_cost_delay": "0",
+    "default_tablespace": "", "array_nulls": "on", "escape_string_warning": "on",
+    "gin_fuzzy_search_limit": "0", "plan_cache_mode": "auto",
+}
+SETTABLE.update({name: _any_text for name in REMEMBERED})
+
 #: Read-only parameters the client may SHOW but not SET.
 READ_ONLY = ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
              "is_superuser", "session_authorization", "in_hot_standby",
-             "default_transaction_read_only")
+             "default_transaction_read_only", "transaction_isolation", "max_identifier_length",
+             "block_size", "lc_collate", "lc_ctype", "max_connections")
 
 #: Parameters sent as ParameterStatus at startup and whenever they change.
 REPORTED = ("server_version", "server_encoding", "client_encoding", "DateStyle",
@@ -136,8 +157,10 @@ _CANONICAL["timezone"] = "TimeZone"
 
 
 def canonical(name: str) -> str | None:
-    """The canonical spelling of a parameter this module owns, or None."""
-    return _CANONICAL.get(name.lower())
+    """The canonical spelling of a parameter this module owns, or None. Custom
+    parameters (``myapp.setting``, a dot in the name) are the session's too."""
+    lowered = name.lower()
+    return _CANONICAL.get(lowered) or (lowered if "." in lowered else None)
 
 
 def is_session_parameter(name: str | None) -> bool:
@@ -152,7 +175,7 @@ def validate(name: str, value: str) -> tuple[str, str]:
         raise PgError(SqlState.UNDEFINED_OBJECT, f'unrecognized configuration parameter "{name}"')
     if canon in READ_ONLY:
         raise PgError("55P02", f'parameter "{canon}" cannot be changed')
-    return canon, SETTABLE[canon](value)
+    return canon, SETTABLE.get(canon, _any_text)(value)
 
 
 def parse_options(options: str) -> list[tuple[str, str]]:

@@ -7,11 +7,12 @@ transaction, and whether it must be refused before reaching the engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
+from duckgres_trio.sql.translate import needs_translation, translate
 
 #: Commands whose tag carries a row count ("INSERT 0 n", "UPDATE n", ...).
 COUNTED = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT", "COPY", "FETCH", "MOVE"})
@@ -22,6 +23,9 @@ _ROWS = {
     "DESC": "SELECT", "CALL": "SELECT", "SHOW": "SHOW", "EXPLAIN": "EXPLAIN",
 }
 _DML = ("INSERT", "UPDATE", "DELETE", "MERGE")
+#: SHOW forms spelled as SQL phrases.
+_SHOW_PHRASES = {("TRANSACTION", "ISOLATION", "LEVEL"): "transaction_isolation",
+                 ("TIME", "ZONE"): "timezone", ("SESSION", "AUTHORIZATION"): "session_authorization"}
 _CREATE_MODIFIERS = frozenset(
     {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE",
      "MATERIALIZED", "PERSISTENT", "RECURSIVE"}
@@ -41,6 +45,9 @@ class Statement:
     and, for SET, the value text (None for RESET, SET ... TO DEFAULT and SHOW).
     ``copy``: "out" for COPY ... TO STDOUT, "in" for COPY ... FROM STDIN (the session
     runs the copy protocol).
+    ``sql``/``setup``/``param_types``: the text DuckDB runs (``sql.translate``; None:
+    ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
+    casts decide.
     """
 
     text: str
@@ -51,6 +58,14 @@ class Statement:
     parameter: str | None = None
     value: str | None = None
     copy: str | None = None
+    sql: str | None = None
+    setup: tuple[str, ...] = ()
+    param_types: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def engine_text(self) -> str:
+        """What DuckDB runs for this statement."""
+        return self.text if self.sql is None else self.sql
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -73,13 +88,26 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
     for token in tokens:
         if token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_classify(sql[current[0].start : current[-1].end], current))
+                statements.append(_statement(sql[current[0].start : current[-1].end], current))
             current = []
         else:
             current.append(token)
     if current:
-        statements.append(_classify(sql[current[0].start : current[-1].end], current))
+        statements.append(_statement(sql[current[0].start : current[-1].end], current))
     return tuple(statements)
+
+
+def _statement(text: str, tokens: list[Token]) -> Statement:
+    """The classified statement, with its DuckDB translation where it needs one."""
+    stmt = _classify(text, tokens)
+    if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
+            or stmt.parameter is not None or not needs_translation(tokens):
+        return stmt
+    translation = translate(text)
+    if translation.sql == text and not translation.setup and not translation.param_types:
+        return stmt
+    return replace(stmt, sql=None if translation.sql == text else translation.sql,
+                   setup=translation.setup, param_types=translation.param_types)
 
 
 def _words_at_depth0(tokens: list[Token]) -> list[str]:
@@ -106,7 +134,9 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
             return _refuse(text, "ROLLBACK", "savepoints are not supported yet")
         return Statement(text, "ROLLBACK", False, "rollback")
     if first in ("SAVEPOINT", "RELEASE"):
-        return _refuse(text, first, "savepoints are not supported yet")
+        # Accepted, so drivers that nest transactions work while nothing fails; rolling
+        # back to one is what DuckDB cannot do (above).
+        return Statement(text, first, False, "savepoint")
     if first == "WITH":
         main = next((w for w in words if w in _DML or w in _ROWS), "SELECT")
         if main in _DML:
@@ -116,6 +146,8 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         return Statement(text, first, "RETURNING" in words)
     if first == "SHOW" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
         return Statement(text, "SHOW", True, parameter=_ident(tokens[1]))
+    if first == "SHOW" and tuple(words[1:]) in _SHOW_PHRASES:
+        return Statement(text, "SHOW", True, parameter=_SHOW_PHRASES[tuple(words[1:])])
     if first in _ROWS:
         return Statement(text, _ROWS[first], True)
     if first == "SET":

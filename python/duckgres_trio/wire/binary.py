@@ -63,7 +63,8 @@ def _bool_values(array: pa.Array, _field: pa.Field) -> Values:
 
 # The announced integer type decides the width (types._INT_KIND): unsigned values go
 # one size up, so the cast to the signed type of that width is always exact.
-_INT_WIDTHS = {"int2": (pa.int16(), "h"), "int4": (pa.int32(), "i"), "int8": (pa.int64(), "q")}
+_INT_WIDTHS = {"int2": (pa.int16(), "h"), "int4": (pa.int32(), "i"), "int8": (pa.int64(), "q"),
+               "oid": (pa.uint32(), "I")}
 
 
 def _int_values(array: pa.Array, field: pa.Field) -> Values:
@@ -318,6 +319,7 @@ _BINARY: dict[str, Callable[[pa.Array, pa.Field], Values]] = {
     "int2": _int_values,
     "int4": _int_values,
     "int8": _int_values,
+    "oid": _int_values,
     "uint64": _uint64_values,
     "hugeint": _hugeint_values,
     "uhugeint": _hugeint_values,

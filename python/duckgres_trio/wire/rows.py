@@ -35,7 +35,8 @@ _ENCODERS = (encode_text_column, encode_binary_column)
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
-    "int8": {pa.int64(), pa.uint32()},
+    "int8": {pa.int64()},
+    "oid": {pa.uint32()},
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
     "text": {pa.string(), pa.large_string()},
     "json": {pa.string(), pa.large_string()},

@@ -594,7 +594,7 @@ def _json_texts(array: pa.Array, field: pa.Field) -> Texts:
 # compact (no spaces), like row_to_json.
 
 _JSON_NUMBER_KINDS = frozenset(
-    {"int2", "int4", "int8", "uint64", "hugeint", "uhugeint", "bignum", "decimal", "float4", "float8"}
+    {"int2", "int4", "int8", "oid", "uint64", "hugeint", "uhugeint", "bignum", "decimal", "float4", "float8"}
 )
 _NOT_JSON_NUMBERS = frozenset({"NaN", "Infinity", "-Infinity"})
 
@@ -717,6 +717,7 @@ _TEXT: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
     "int2": _int_texts,
     "int4": _int_texts,
     "int8": _int_texts,
+    "oid": _int_texts,
     "uint64": _int_texts,
     "hugeint": _hugeint_texts,
     "uhugeint": _hugeint_texts,

@@ -22,6 +22,7 @@ INT8 = 20
 INT2 = 21
 INT4 = 23
 TEXT = 25
+OID = 26
 JSON = 114
 JSON_ARRAY = 199
 FLOAT4 = 700
@@ -32,6 +33,7 @@ INT2_ARRAY = 1005
 INT4_ARRAY = 1007
 TEXT_ARRAY = 1009
 INT8_ARRAY = 1016
+OID_ARRAY = 1028
 FLOAT4_ARRAY = 1021
 FLOAT8_ARRAY = 1022
 DATE = 1082
@@ -78,6 +80,7 @@ _SCALARS: dict[str, tuple[PgType, PgType]] = {
     "int2": (PgType(INT2, "int2", 2), PgType(INT2_ARRAY, "_int2", -1)),
     "int4": (PgType(INT4, "int4", 4), PgType(INT4_ARRAY, "_int4", -1)),
     "int8": (PgType(INT8, "int8", 8), PgType(INT8_ARRAY, "_int8", -1)),
+    "oid": (PgType(OID, "oid", 4), PgType(OID_ARRAY, "_oid", -1)),
     "float4": (PgType(FLOAT4, "float4", 4), PgType(FLOAT4_ARRAY, "_float4", -1)),
     "float8": (PgType(FLOAT8, "float8", 8), PgType(FLOAT8_ARRAY, "_float8", -1)),
     "numeric": (PgType(NUMERIC, "numeric", -1), PgType(NUMERIC_ARRAY, "_numeric", -1)),
@@ -116,7 +119,7 @@ _INT_KIND = {
     pa.int32(): "int4",
     pa.uint16(): "int4",
     pa.int64(): "int8",
-    pa.uint32(): "int8",
+    pa.uint32(): "oid",  # PostgreSQL's one unsigned 32-bit type (docs/types.md)
     pa.uint64(): "uint64",
 }
 

@@ -21,6 +21,8 @@ pub enum Kind {
     Int2,
     Int4,
     Int8,
+    /// oid: DuckDB's UINTEGER, 4 bytes unsigned (the catalog's OIDs are UINTEGER).
+    Oid,
     Bool,
     Text,
     /// arrow.json: its text, in both formats, like text.
@@ -40,6 +42,7 @@ impl Kind {
             "int2" => Self::Int2,
             "int4" => Self::Int4,
             "int8" => Self::Int8,
+            "oid" => Self::Oid,
             "bool" => Self::Bool,
             "text" => Self::Text,
             "json" => Self::Json,
@@ -58,7 +61,7 @@ impl Kind {
     fn int_width(self) -> Option<usize> {
         match self {
             Self::Int2 => Some(2),
-            Self::Int4 => Some(4),
+            Self::Int4 | Self::Oid => Some(4),
             Self::Int8 => Some(8),
             _ => None,
         }
@@ -191,6 +194,14 @@ impl<'a> NativeColumn<'a> {
             (Kind::Bool, Values::Bool { .. }) => true,
             // arrow.bool8: int8 storage, nonzero is true.
             (Kind::Bool, Values::Int { width: 1, .. }) => true,
+            (
+                Kind::Oid,
+                Values::Int {
+                    width: 4,
+                    signed: false,
+                    ..
+                },
+            ) => true,
             (Kind::Text | Kind::Json, Values::Utf8 { .. }) => true,
             (Kind::Float4, Values::Float { double: false, .. }) => true,
             (Kind::Float8, Values::Float { double: true, .. }) => true,

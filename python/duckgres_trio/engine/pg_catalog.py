@@ -1,0 +1,650 @@
+"""PostgreSQL's catalog, as views over DuckDB's own metadata.
+
+Clients learn about tables, columns, keys and types from ``pg_catalog`` and
+``information_schema``: psql's ``\\d``, pgjdbc's DatabaseMetaData, SQLAlchemy's Inspector,
+asyncpg's type introspection. DuckDB ships a ``pg_catalog`` of its own, but it gives
+DuckDB's type ids where PostgreSQL gives type OIDs, so a client joining pg_attribute to
+the RowDescription it received finds nothing. These views give real rows from
+``duckdb_tables()``, ``duckdb_columns()``, ``duckdb_constraints()``, ... with the OIDs the
+wire announces (``DUCKDB_TYPE_OIDS`` agrees with ``wire.types``: a test holds them equal)
+and ``main`` shown as ``public``.
+
+They live in a small in-memory database attached to every DuckDB instance we open
+(``DATABASE``); the translator (``sql.translate``) points catalog references at it, so
+user schemas stay untouched. Objects DuckDB does not have (roles, ranges, triggers) are
+empty relations with PostgreSQL's columns.
+"""
+
+from __future__ import annotations
+
+#: The attached database holding the views and macros.
+DATABASE = "pg_compat"
+#: Its schema for information_schema (DuckDB reserves that name in every database).
+INFO_SCHEMA = "information_schema_pg"
+
+#: DuckDB type name (data_type of duckdb_columns, array suffix removed) -> the PostgreSQL
+#: type OID the wire announces for it (wire.types.pg_type_for).
+DUCKDB_TYPE_OIDS = {
+    "BOOLEAN": 16, "TINYINT": 21, "SMALLINT": 21, "UTINYINT": 21, "INTEGER": 23,
+    "USMALLINT": 23, "BIGINT": 20, "UINTEGER": 26, "UBIGINT": 1700, "HUGEINT": 1700,
+    "UHUGEINT": 1700, "BIGNUM": 1700, "FLOAT": 700, "DOUBLE": 701, "VARCHAR": 25,
+    "BLOB": 17, "BIT": 1562, "DATE": 1082, "TIME": 1083, "TIME WITH TIME ZONE": 1266,
+    "TIMESTAMP": 1114, "TIMESTAMP_S": 1114, "TIMESTAMP_MS": 1114, "TIMESTAMP_NS": 1114,
+    "TIMESTAMP WITH TIME ZONE": 1184, "INTERVAL": 1186, "UUID": 2950, "JSON": 114,
+}
+#: Prefixes of parameterised DuckDB types -> OID.
+_PREFIX_OIDS = {"DECIMAL": 1700, "STRUCT": 114, "MAP": 114, "UNION": 114, "ENUM": 25}
+
+# (oid, name, typlen, category, array oid). Arrays are named _name, typlen -1, category A.
+_BASE_TYPES = [
+    (16, "bool", 1, "B", 1000), (17, "bytea", -1, "U", 1001), (18, "char", 1, "Z", 1002),
+    (19, "name", 64, "S", 1003), (20, "int8", 8, "N", 1016), (21, "int2", 2, "N", 1005),
+    (22, "int2vector", -1, "A", 1006), (23, "int4", 4, "N", 1007),
+    (24, "regproc", 4, "N", 1008), (25, "text", -1, "S", 1009), (26, "oid", 4, "N", 1028),
+    (28, "xid", 4, "U", 1011), (30, "oidvector", -1, "A", 1013), (114, "json", -1, "U", 199),
+    (700, "float4", 4, "N", 1021), (701, "float8", 8, "N", 1022),
+    (1042, "bpchar", -1, "S", 1014), (1043, "varchar", -1, "S", 1015),
+    (1082, "date", 4, "D", 1182), (1083, "time", 8, "D", 1183),
+    (1114, "timestamp", 8, "D", 1115), (1184, "timestamptz", 8, "D", 1185),
+    (1186, "interval", 16, "T", 1187), (1266, "timetz", 12, "D", 1270),
+    (1560, "bit", -1, "V", 1561), (1562, "varbit", -1, "V", 1563),
+    (1700, "numeric", -1, "N", 1231), (2205, "regclass", 4, "N", 2210),
+    (2206, "regtype", 4, "N", 2211), (2950, "uuid", 16, "U", 2951),
+    (3802, "jsonb", -1, "U", 3807), (4089, "regnamespace", 4, "N", 4090),
+]
+# Pseudo-types: (oid, name, typlen).
+_PSEUDO_TYPES = [(705, "unknown", -2), (2249, "record", -1), (2275, "cstring", -2),
+                 (2276, "any", 4), (2277, "anyarray", -1), (2278, "void", 4),
+                 (2279, "trigger", 4), (2283, "anyelement", 4)]
+
+_BYVAL = {1, 2, 4, 8}
+
+
+def _type_rows() -> list[str]:
+    rows = []
+    for oid, name, length, category, array in _BASE_TYPES:
+        align = {1: "c", 2: "s", 4: "i", 8: "d"}.get(length, "i")
+        rows.append(f"({oid}, '{name}', {length}, {length in _BYVAL}, 'b', '{category}', "
+                    f"0, {array}, '{name}in', '{name}out', '{align}')")
+        rows.append(f"({array}, '_{name}', -1, false, 'b', 'A', {oid}, 0, 'array_in', "
+                    f"'array_out', '{align}')")
+    for oid, name, length in _PSEUDO_TYPES:
+        rows.append(f"({oid}, '{name}', {length}, {length in _BYVAL}, 'p', 'P', 0, 0, "
+                    f"'{name}_in', '{name}_out', 'd')")
+    return rows
+
+
+def _type_oid_case(expr: str) -> str:
+    whens = [f"WHEN {expr} = '{name}' THEN {oid}" for name, oid in DUCKDB_TYPE_OIDS.items()]
+    whens += [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
+    return "CASE " + " ".join(whens) + " ELSE 25 END"
+
+
+def _array_oid_case(expr: str) -> str:
+    whens = [f"WHEN {oid} THEN {array}" for oid, _, _, _, array in _BASE_TYPES]
+    return f"CASE {expr} " + " ".join(whens) + " ELSE 1009 END"
+
+
+_D = DATABASE
+_I = INFO_SCHEMA
+
+#: Catalog relations of objects DuckDB does not have: empty, with PostgreSQL's columns
+#: (those clients read), so the clients' catalog queries run and find nothing.
+_EMPTY = {
+    "pg_statistic_ext": "oid UINTEGER, stxrelid UINTEGER, stxname VARCHAR, "
+    "stxnamespace UINTEGER, stxowner UINTEGER, stxstattarget INTEGER, stxkeys SMALLINT[], "
+    "stxkind VARCHAR[], stxexprs VARCHAR",
+    "pg_publication": "oid UINTEGER, pubname VARCHAR, pubowner UINTEGER, "
+    "puballtables BOOLEAN, pubinsert BOOLEAN, pubupdate BOOLEAN, pubdelete BOOLEAN, "
+    "pubtruncate BOOLEAN, pubviaroot BOOLEAN",
+    "pg_publication_rel": "oid UINTEGER, prpubid UINTEGER, prrelid UINTEGER, "
+    "prqual VARCHAR, prattrs SMALLINT[]",
+    "pg_publication_namespace": "oid UINTEGER, pnpubid UINTEGER, pnnspid UINTEGER",
+    "pg_partitioned_table": "partrelid UINTEGER, partstrat VARCHAR, partnatts SMALLINT, "
+    "partdefid UINTEGER, partattrs SMALLINT[], partclass UINTEGER[], "
+    "partcollation UINTEGER[], partexprs VARCHAR",
+    "pg_foreign_table": "ftrelid UINTEGER, ftserver UINTEGER, ftoptions VARCHAR[]",
+    "pg_foreign_server": "oid UINTEGER, srvname VARCHAR, srvowner UINTEGER, srvfdw UINTEGER, "
+    "srvtype VARCHAR, srvversion VARCHAR, srvacl VARCHAR[], srvoptions VARCHAR[]",
+    "pg_foreign_data_wrapper": "oid UINTEGER, fdwname VARCHAR, fdwowner UINTEGER, "
+    "fdwhandler UINTEGER, fdwvalidator UINTEGER, fdwacl VARCHAR[], fdwoptions VARCHAR[]",
+    "pg_event_trigger": "oid UINTEGER, evtname VARCHAR, evtevent VARCHAR, evtowner UINTEGER, "
+    "evtfoid UINTEGER, evtenabled VARCHAR, evttags VARCHAR[]",
+    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, "
+    "tablespace VARCHAR, hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
+    "pg_shdescription": "objoid UINTEGER, classoid UINTEGER, description VARCHAR",
+    "pg_seclabel": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
+    "provider VARCHAR, label VARCHAR",
+    "pg_init_privs": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
+    "privtype VARCHAR, initprivs VARCHAR[]",
+    "pg_default_acl": "oid UINTEGER, defaclrole UINTEGER, defaclnamespace UINTEGER, "
+    "defaclobjtype VARCHAR, defaclacl VARCHAR[]",
+    "pg_db_role_setting": "setdatabase UINTEGER, setrole UINTEGER, setconfig VARCHAR[]",
+    "pg_locks": "locktype VARCHAR, database UINTEGER, relation UINTEGER, pid INTEGER, "
+    "mode VARCHAR, granted BOOLEAN",
+    "pg_cursors": "name VARCHAR, statement VARCHAR, is_holdable BOOLEAN, is_binary BOOLEAN, "
+    "is_scrollable BOOLEAN, creation_time TIMESTAMPTZ",
+    "pg_prepared_xacts": "transaction BIGINT, gid VARCHAR, prepared TIMESTAMPTZ, "
+    "owner VARCHAR, database VARCHAR",
+    "pg_opclass": "oid UINTEGER, opcmethod UINTEGER, opcname VARCHAR, "
+    "opcnamespace UINTEGER, opcowner UINTEGER, opcfamily UINTEGER, opcintype UINTEGER, "
+    "opcdefault BOOLEAN, opckeytype UINTEGER",
+    "pg_language": "oid UINTEGER, lanname VARCHAR, lanowner UINTEGER, lanispl BOOLEAN, "
+    "lanpltrusted BOOLEAN, lanplcallfoid UINTEGER, laninline UINTEGER, "
+    "lanvalidator UINTEGER, lanacl VARCHAR[]",
+    "pg_cast": "oid UINTEGER, castsource UINTEGER, casttarget UINTEGER, castfunc UINTEGER, "
+    "castcontext VARCHAR, castmethod VARCHAR",
+    "pg_conversion": "oid UINTEGER, conname VARCHAR, connamespace UINTEGER, "
+    "conowner UINTEGER, conforencoding INTEGER, contoencoding INTEGER, conproc UINTEGER, "
+    "condefault BOOLEAN",
+}
+
+#: The statements that build the catalog, run once per DuckDB instance.
+SCRIPT = [
+    f"ATTACH IF NOT EXISTS ':memory:' AS {_D}",
+    f"CREATE SCHEMA IF NOT EXISTS {_D}.{_I}",
+    # -- helpers --------------------------------------------------------------------
+    f"CREATE OR REPLACE MACRO {_D}.main.nspname(s) AS CASE s WHEN 'main' THEN 'public' ELSE s END",
+    f"CREATE OR REPLACE MACRO {_D}.main.nspoid(s, o) AS "
+    "CASE s WHEN 'main' THEN 2200 WHEN 'pg_catalog' THEN 11 ELSE o END",
+    f"CREATE OR REPLACE MACRO {_D}.main.scalar_type_oid(t) AS {_type_oid_case('t')}",
+    f"CREATE OR REPLACE MACRO {_D}.main.array_type_oid(o) AS {_array_oid_case('o')}",
+    f"CREATE OR REPLACE MACRO {_D}.main.type_oid(t) AS CASE WHEN t LIKE '%]' "
+    f"THEN {_D}.main.array_type_oid({_D}.main.scalar_type_oid("
+    r"regexp_replace(t, '(\[\d*\])+$', ''))) "
+    f"ELSE {_D}.main.scalar_type_oid(t) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.type_mod(t) AS CASE WHEN t LIKE 'DECIMAL(%' THEN "
+    r"((CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 1) AS INTEGER) << 16) "
+    r"| CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 2) AS INTEGER)) + 4 ELSE -1 END",
+    f"CREATE OR REPLACE MACRO {_D}.main.visible_db(d) AS d = current_database() OR d = 'temp'",
+    # -- pg_type and friends: static --------------------------------------------------
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_type AS SELECT oid::UINTEGER AS oid, "
+    "typname::VARCHAR AS typname, 11::UINTEGER AS typnamespace, 10::UINTEGER AS typowner, "
+    "typlen::SMALLINT AS typlen, typbyval, typtype, typcategory, false AS typispreferred, "
+    "true AS typisdefined, ',' AS typdelim, 0::UINTEGER AS typrelid, "
+    "'-' AS typsubscript, typelem::UINTEGER AS typelem, typarray::UINTEGER AS typarray, "
+    "typinput, typoutput, typinput AS typreceive, typoutput AS typsend, '-' AS typmodin, "
+    "'-' AS typmodout, '-' AS typanalyze, typalign, 'p' AS typstorage, false AS typnotnull, "
+    "0::UINTEGER AS typbasetype, -1 AS typtypmod, 0 AS typndims, 0::UINTEGER AS typcollation, "
+    "NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl "
+    "FROM (VALUES " + ", ".join(_type_rows()) + ") AS t(oid, typname, typlen, typbyval, "
+    "typtype, typcategory, typelem, typarray, typinput, typoutput, typalign)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_range (rngtypid UINTEGER, rngsubtype UINTEGER, "
+    "rngmultitypid UINTEGER, rngcollation UINTEGER, rngsubopc UINTEGER, "
+    "rngcanonical VARCHAR, rngsubdiff VARCHAR)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_enum (oid UINTEGER, enumtypid UINTEGER, "
+    "enumsortorder FLOAT, enumlabel VARCHAR)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_inherits (inhrelid UINTEGER, inhparent UINTEGER, "
+    "inhseqno INTEGER, inhdetachpending BOOLEAN)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_trigger (oid UINTEGER, tgrelid UINTEGER, "
+    "tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, "
+    "tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid UINTEGER, tgconstrindid UINTEGER, "
+    "tgconstraint UINTEGER, tgdeferrable BOOLEAN, tginitdeferred BOOLEAN, tgnargs SMALLINT, "
+    "tgattr SMALLINT[], tgargs BLOB, tgqual VARCHAR, tgoldtable VARCHAR, tgnewtable VARCHAR)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_rewrite (oid UINTEGER, rulename VARCHAR, "
+    "ev_class UINTEGER, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN, "
+    "ev_qual VARCHAR, ev_action VARCHAR)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_policy (oid UINTEGER, polname VARCHAR, "
+    "polrelid UINTEGER, polcmd VARCHAR, polpermissive BOOLEAN, polroles UINTEGER[], "
+    "polqual VARCHAR, polwithcheck VARCHAR)",
+    *(f"CREATE OR REPLACE TABLE {_D}.main.{name} ({columns})"
+      for name, columns in _EMPTY.items()),
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_collation AS SELECT * FROM (VALUES "
+    "(100::UINTEGER, 'default', 11::UINTEGER, 10::UINTEGER, 'd', true, -1, NULL, NULL), "
+    "(950::UINTEGER, 'C', 11::UINTEGER, 10::UINTEGER, 'c', true, -1, 'C', 'C')) AS t(oid, "
+    "collname, collnamespace, collowner, collprovider, collisdeterministic, collencoding, "
+    "collcollate, collctype)",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_extension AS SELECT 13500::UINTEGER AS oid, "
+    "'plpgsql' AS extname, 10::UINTEGER AS extowner, 11::UINTEGER AS extnamespace, "
+    "false AS extrelocatable, '1.0' AS extversion, NULL::UINTEGER[] AS extconfig, "
+    "NULL::VARCHAR[] AS extcondition",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_am AS SELECT * FROM (VALUES "
+    "(2::UINTEGER, 'heap', 'heap_tableam_handler', 't'), "
+    "(403::UINTEGER, 'btree', 'bthandler', 'i'), (405::UINTEGER, 'hash', 'hashhandler', 'i'), "
+    "(405::UINTEGER + 10000, 'art', 'arthandler', 'i')) AS t(oid, amname, amhandler, amtype)",
+    # -- namespaces, roles, databases -------------------------------------------------
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_namespace AS "
+    f"SELECT {_D}.main.nspoid(schema_name, oid)::UINTEGER AS oid, "
+    f"{_D}.main.nspname(schema_name) AS nspname, "
+    "(CASE schema_name WHEN 'main' THEN 6171 ELSE 10 END)::UINTEGER AS nspowner, "
+    "NULL::VARCHAR[] AS nspacl FROM duckdb_schemas() "
+    f"WHERE {_D}.main.visible_db(database_name) AND database_name <> 'temp' "
+    "UNION ALL SELECT 11, 'pg_catalog', 10, NULL "
+    "UNION ALL SELECT 13000, 'information_schema', 10, NULL "
+    "UNION ALL SELECT 99, 'pg_toast', 10, NULL "
+    "UNION ALL SELECT oid::UINTEGER, 'pg_temp_1', 10, NULL FROM duckdb_schemas() "
+    "WHERE database_name = 'temp' AND schema_name = 'main'",
+    f"CREATE OR REPLACE MACRO {_D}.main.current_user() AS "
+    "coalesce(getvariable('pg_session').user, 'postgres')",
+    f"CREATE OR REPLACE MACRO {_D}.main.session_user() AS {_D}.main.current_user()",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_roles AS SELECT {_D}.main.current_user() AS rolname, "
+    "true AS rolsuper, true AS rolinherit, true AS rolcreaterole, true AS rolcreatedb, "
+    "true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit, "
+    "'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls, "
+    "NULL::VARCHAR[] AS rolconfig, 10::UINTEGER AS oid",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_authid AS SELECT * FROM {_D}.main.pg_roles",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_user AS SELECT rolname AS usename, "
+    "oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, false AS userepl, "
+    "false AS usebypassrls, rolpassword AS passwd, rolvaliduntil AS valuntil, "
+    f"rolconfig AS useconfig FROM {_D}.main.pg_roles",
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_auth_members (oid UINTEGER, roleid UINTEGER, "
+    "member UINTEGER, grantor UINTEGER, admin_option BOOLEAN)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_database AS SELECT database_oid::UINTEGER AS oid, "
+    "database_name AS datname, 10::UINTEGER AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
+    "false AS datistemplate, true AS datallowconn, -1 AS datconnlimit, "
+    "0::UINTEGER AS datlastsysoid, 0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, "
+    "1663::UINTEGER AS dattablespace, 'C.UTF-8' AS datcollate, 'C.UTF-8' AS datctype, "
+    "NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, "
+    "NULL::VARCHAR[] AS datacl FROM duckdb_databases() "
+    f"WHERE NOT internal AND database_name <> '{_D}'",
+    # -- relations ----------------------------------------------------------------------
+    f"CREATE OR REPLACE MACRO {_D}.main.relnsp(db, s, o) AS "
+    f"{_D}.main.nspoid(CASE WHEN db = 'temp' THEN 'temp' ELSE s END, o)",
+    # Primary keys and unique constraints are indexes in PostgreSQL (DuckDB keeps them
+    # as constraints): each gets a synthetic index with an oid derived from its table's.
+    f"CREATE OR REPLACE VIEW {_D}.main.constraint_rows AS SELECT "
+    "(1000000000 + table_oid * 256 + constraint_index)::UINTEGER AS oid, "
+    "(2500000000 + table_oid * 256 + constraint_index)::UINTEGER AS index_oid, "
+    # PostgreSQL's names for unnamed constraints (DuckDB's differ: c_id_pkey).
+    "CASE constraint_type WHEN 'PRIMARY KEY' THEN table_name || '_pkey' "
+    "ELSE table_name || '_' || array_to_string(constraint_column_names, '_') || "
+    "CASE constraint_type WHEN 'UNIQUE' THEN '_key' WHEN 'FOREIGN KEY' THEN '_fkey' "
+    "ELSE '_check' END END AS constraint_name, "
+    "constraint_type, constraint_text, expression, table_oid::UINTEGER "
+    "AS table_oid, table_name, "
+    f"{_D}.main.relnsp(database_name, schema_name, schema_oid)::UINTEGER AS relnamespace, "
+    "list_transform(constraint_column_indexes, i -> (i + 1)::SMALLINT) AS conkey, "
+    "referenced_table, referenced_column_names, schema_name, database_name, "
+    "constraint_column_names FROM duckdb_constraints() "
+    f"WHERE {_D}.main.visible_db(database_name) "
+    "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')",
+    f"CREATE OR REPLACE VIEW {_D}.main.relations AS "
+    "SELECT table_oid::UINTEGER AS oid, table_name AS relname, "
+    f"{_D}.main.relnsp(database_name, schema_name, schema_oid)::UINTEGER AS relnamespace, "
+    "'r' AS relkind, column_count::SMALLINT AS relnatts, "
+    "CASE WHEN temporary THEN 't' ELSE 'p' END AS relpersistence, "
+    "index_count > 0 OR has_primary_key AS relhasindex, "
+    "check_constraint_count::SMALLINT AS relchecks, estimated_size::FLOAT AS reltuples, "
+    "2::UINTEGER AS relam, comment, sql FROM duckdb_tables() "
+    f"WHERE {_D}.main.visible_db(database_name) "
+    "UNION ALL SELECT view_oid, view_name, "
+    f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'v', column_count, "
+    "CASE WHEN temporary THEN 't' ELSE 'p' END, false, 0, -1, 0, comment, sql "
+    f"FROM duckdb_views() WHERE NOT internal AND {_D}.main.visible_db(database_name) "
+    "UNION ALL SELECT index_oid, index_name, "
+    f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'i', "
+    "len(string_split(expressions, ',')), 'p', false, 0, -1, 403, comment, sql "
+    f"FROM duckdb_indexes() WHERE {_D}.main.visible_db(database_name) "
+    "UNION ALL SELECT index_oid, constraint_name, relnamespace, 'i', len(conkey), 'p', "
+    f"false, 0, -1, 403, NULL, NULL FROM {_D}.main.constraint_rows "
+    "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+    "UNION ALL SELECT sequence_oid, sequence_name, "
+    f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'S', 3, 'p', false, 0, -1, 0, "
+    f"comment, sql FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_class AS SELECT oid, relname, relnamespace, "
+    "0::UINTEGER AS reltype, 0::UINTEGER AS reloftype, 10::UINTEGER AS relowner, relam, "
+    "oid AS relfilenode, 0::UINTEGER AS reltablespace, 0 AS relpages, reltuples, "
+    "0 AS relallvisible, 0::UINTEGER AS reltoastrelid, relhasindex, false AS relisshared, "
+    "relpersistence, relkind, relnatts, relchecks, false AS relhasrules, "
+    "relkind = 'r' AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
+    "false AS relforcerowsecurity, true AS relispopulated, 'd' AS relreplident, "
+    "false AS relispartition, 0::UINTEGER AS relrewrite, 0::BIGINT AS relfrozenxid, "
+    "0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, NULL::VARCHAR[] AS reloptions, "
+    f"NULL::VARCHAR AS relpartbound FROM {_D}.main.relations",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_attribute AS SELECT "
+    "c.table_oid::UINTEGER AS attrelid, c.column_name AS attname, "
+    f"{_D}.main.type_oid(c.data_type)::UINTEGER AS atttypid, -1 AS attstattarget, "
+    f"coalesce(t.typlen, -1)::SMALLINT AS attlen, c.column_index::SMALLINT AS attnum, "
+    "(CASE WHEN c.data_type LIKE '%]' THEN 1 ELSE 0 END)::INTEGER AS attndims, "
+    f"-1 AS attcacheoff, {_D}.main.type_mod(c.data_type)::INTEGER AS atttypmod, "
+    "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
+    "'p' AS attstorage, '' AS attcompression, NOT c.is_nullable AS attnotnull, "
+    "c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, "
+    "'' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
+    "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
+    "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
+    f"FROM duckdb_columns() c LEFT JOIN {_D}.main.pg_type t "
+    f"ON t.oid = {_D}.main.type_oid(c.data_type) "
+    f"WHERE {_D}.main.visible_db(c.database_name) AND NOT c.internal",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_attrdef AS SELECT "
+    "(3000000000 + c.table_oid * 256 + c.column_index)::UINTEGER AS oid, "
+    "c.table_oid::UINTEGER AS adrelid, c.column_index::SMALLINT AS adnum, "
+    "c.column_default AS adbin FROM duckdb_columns() c "
+    f"WHERE {_D}.main.visible_db(c.database_name) AND c.column_default IS NOT NULL",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_constraint AS SELECT oid, "
+    "constraint_name AS conname, relnamespace AS connamespace, "
+    "CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' "
+    "WHEN 'FOREIGN KEY' THEN 'f' ELSE 'c' END AS contype, false AS condeferrable, "
+    "false AS condeferred, true AS convalidated, table_oid AS conrelid, "
+    "0::UINTEGER AS contypid, "
+    # a key's own index; for a foreign key, the referenced key's index
+    "coalesce(CASE WHEN constraint_type IN ('PRIMARY KEY', 'UNIQUE') THEN index_oid "
+    f"WHEN constraint_type = 'FOREIGN KEY' THEN (SELECT k.index_oid FROM {_D}.main.constraint_rows "
+    "k WHERE k.table_name = constraint_rows.referenced_table "
+    "AND k.schema_name = constraint_rows.schema_name "
+    "AND k.constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+    "AND k.constraint_column_names = constraint_rows.referenced_column_names LIMIT 1) END, 0)"
+    "::UINTEGER AS conindid, 0::UINTEGER AS conparentid, "
+    "coalesce((SELECT r.oid FROM "
+    f"{_D}.main.relations r WHERE r.relname = referenced_table AND r.relkind = 'r' "
+    "AND r.relnamespace = constraint_rows.relnamespace), 0)::UINTEGER AS confrelid, "
+    "'a' AS confupdtype, 'a' AS confdeltype, 's' AS confmatchtype, true AS conislocal, "
+    "0 AS coninhcount, false AS connoinherit, conkey, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN (SELECT list(dc.column_index::SMALLINT "
+    "ORDER BY u.i) FROM (SELECT unnest(referenced_column_names) AS n, "
+    "generate_subscripts(referenced_column_names, 1) AS i) u JOIN duckdb_columns() dc "
+    "ON dc.column_name = u.n AND dc.table_name = referenced_table "
+    "AND dc.schema_name = constraint_rows.schema_name "
+    "AND dc.database_name = constraint_rows.database_name) END AS confkey, NULL::UINTEGER[] AS conpfeqop, NULL::UINTEGER[] AS conppeqop, "
+    "NULL::UINTEGER[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols, "
+    "NULL::UINTEGER[] AS conexclop, expression AS conbin, constraint_text "
+    f"FROM {_D}.main.constraint_rows",
+    f"CREATE OR REPLACE VIEW {_D}.main.index_rows AS "
+    "SELECT index_oid AS indexrelid, table_oid AS indrelid, len(conkey)::SMALLINT AS indnatts, "
+    "len(conkey)::SMALLINT AS indnkeyatts, true AS indisunique, "
+    "constraint_type = 'PRIMARY KEY' AS indisprimary, conkey AS indkey, "
+    "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred "
+    f"FROM {_D}.main.constraint_rows WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+    "UNION ALL SELECT i.index_oid, i.table_oid, "
+    "len(string_split(i.expressions, ',')), len(string_split(i.expressions, ',')), "
+    "i.is_unique, i.is_primary, "
+    "(SELECT list(coalesce(dc.column_index, 0)::SMALLINT ORDER BY u.i) FROM (SELECT "
+    "trim(unnest(string_split(trim(i.expressions, '[]'), ',')), ' \"') AS e, "
+    "generate_subscripts(string_split(i.expressions, ','), 1) AS i) u JOIN "
+    "duckdb_columns() dc ON dc.table_oid = i.table_oid AND dc.column_name = u.e), NULL, NULL "
+    f"FROM duckdb_indexes() i WHERE {_D}.main.visible_db(i.database_name)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_index AS SELECT indexrelid, indrelid, indnatts, "
+    "indnkeyatts, indisunique, false AS indnullsnotdistinct, indisprimary, "
+    "false AS indisexclusion, true AS indimmediate, false AS indisclustered, "
+    "true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, "
+    "false AS indisreplident, indkey, list_transform(indkey, k -> 0::UINTEGER) "
+    "AS indcollation, list_transform(indkey, k -> 0::UINTEGER) AS indclass, "
+    "list_transform(indkey, k -> 0::SMALLINT) AS indoption, indexprs, indpred "
+    f"FROM {_D}.main.index_rows",
+    f"CREATE OR REPLACE VIEW {_D}.main.index_definitions AS SELECT index_oid, "
+    f"constraint_name AS index_name, {_D}.main.nspname(schema_name) AS schema_name, "
+    "table_name, true AS is_unique, constraint_column_names AS columns "
+    f"FROM {_D}.main.constraint_rows WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+    f"UNION ALL SELECT index_oid::UINTEGER, index_name, {_D}.main.nspname(schema_name), "
+    "table_name, is_unique, list_transform(string_split(trim(expressions, '[]'), ','), "
+    f"e -> trim(e)) FROM duckdb_indexes() WHERE {_D}.main.visible_db(database_name)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_description AS "
+    "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
+    f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
+    "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
+    f"WHERE comment IS NOT NULL AND {_D}.main.visible_db(database_name)",
+    # -- functions ----------------------------------------------------------------------
+    f"CREATE OR REPLACE MACRO {_D}.main.version() AS 'PostgreSQL 15.0 on x86_64-pc-linux-gnu, "
+    "compiled by duckgres-trio (DuckDB ' || (SELECT library_version FROM pragma_version()) "
+    "|| '), 64-bit'",
+    f"CREATE OR REPLACE MACRO {_D}.main.format_scalar(o, m) AS CASE o "
+    "WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 18 THEN '\"char\"' WHEN 19 THEN 'name' "
+    "WHEN 20 THEN 'bigint' WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' "
+    "WHEN 24 THEN 'regproc' WHEN 25 THEN 'text' WHEN 26 THEN 'oid' WHEN 114 THEN 'json' "
+    "WHEN 700 THEN 'real' WHEN 701 THEN 'double precision' "
+    "WHEN 1042 THEN 'character' || CASE WHEN m > 4 THEN '(' || (m - 4) || ')' ELSE '' END "
+    "WHEN 1043 THEN 'character varying' || CASE WHEN m > 4 THEN '(' || (m - 4) || ')' "
+    "ELSE '' END WHEN 1082 THEN 'date' WHEN 1083 THEN 'time without time zone' "
+    "WHEN 1114 THEN 'timestamp without time zone' WHEN 1184 THEN 'timestamp with time zone' "
+    "WHEN 1186 THEN 'interval' WHEN 1266 THEN 'time with time zone' WHEN 1560 THEN 'bit' "
+    "WHEN 1562 THEN 'bit varying' WHEN 1700 THEN 'numeric' || CASE WHEN m >= 4 THEN "
+    "'(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE '' END "
+    "WHEN 2205 THEN 'regclass' WHEN 2206 THEN 'regtype' WHEN 2950 THEN 'uuid' "
+    f"WHEN 3802 THEN 'jsonb' ELSE (SELECT typname FROM {_D}.main.pg_type _m WHERE _m.oid = o) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.array_element(o) AS (SELECT typelem FROM "
+    f"{_D}.main.pg_type _m WHERE _m.oid = o AND _m.typcategory = 'A' AND o NOT IN (22, 30))",
+    f"CREATE OR REPLACE MACRO {_D}.main.format_type(o, m) AS CASE WHEN o IS NULL THEN NULL "
+    f"ELSE coalesce({_D}.main.format_scalar(coalesce({_D}.main.array_element(o), o), m), "
+    f"'???') || CASE WHEN {_D}.main.array_element(o) IS NULL THEN '' ELSE '[]' END END",
+    f"CREATE OR REPLACE MACRO {_D}.main.format_type_oid(o) AS {_D}.main.format_type(o, NULL)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS CASE o WHEN 6171 THEN "
+    f"'pg_database_owner' ELSE {_D}.main.current_user() END",
+    # Visible: in the default search path (public, pg_catalog) or temporary.
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_table_is_visible(o) AS coalesce((SELECT "
+    f"_m.relnamespace IN (2200, 11) OR _m.relpersistence = 't' FROM {_D}.main.relations _m "
+    "WHERE _m.oid = o), true)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_type_is_visible(o) AS true",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_function_is_visible(o) AS true",
+    *(f"CREATE OR REPLACE MACRO {_D}.main.{name}(a, b, c := NULL) AS true" for name in (
+        "has_table_privilege", "has_schema_privilege", "has_database_privilege",
+        "has_function_privilege", "has_sequence_privilege", "has_any_column_privilege")),
+    f"CREATE OR REPLACE MACRO {_D}.main.has_column_privilege(a, b, c, d := NULL) AS true",
+    f"CREATE OR REPLACE MACRO {_D}.main.obj_description(o, c := NULL) AS (SELECT description "
+    f"FROM {_D}.main.pg_description _m WHERE _m.objoid = o AND _m.objsubid = 0 LIMIT 1)",
+    f"CREATE OR REPLACE MACRO {_D}.main.col_description(o, n) AS (SELECT description "
+    f"FROM {_D}.main.pg_description _m WHERE _m.objoid = o AND _m.objsubid = n LIMIT 1)",
+    f"CREATE OR REPLACE MACRO {_D}.main.shobj_description(o, c) AS NULL::VARCHAR",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_expr(e, r, p := NULL) AS e",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_constraintdef(o, p := NULL) AS (SELECT "
+    r"regexp_replace(constraint_text, '^(PRIMARY KEY|UNIQUE|CHECK)\(', '\1 (') "
+    f"FROM {_D}.main.constraint_rows _m WHERE _m.oid = o)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_indexdef(o, c := NULL, p := NULL) AS "
+    "(SELECT CASE WHEN c IS NOT NULL AND c > 0 THEN columns[c] ELSE 'CREATE ' || "
+    "CASE WHEN is_unique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || index_name || ' ON ' || "
+    "schema_name || '.' || table_name || ' USING btree (' || array_to_string(columns, ', ') "
+    f"|| ')' END FROM {_D}.main.index_definitions _m WHERE _m.index_oid = o)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_viewdef(o, p := NULL) AS (SELECT sql FROM "
+    f"{_D}.main.relations _m WHERE _m.oid = o)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_encoding_to_char(e) AS 'UTF8'",
+    # Definitions of objects DuckDB does not have (statistics, partitions, triggers,
+    # rules): their catalogs are empty, so these are never asked about a real object.
+    *(f"CREATE OR REPLACE MACRO {_D}.main.{name}(o, a := NULL, b := NULL) AS NULL::VARCHAR"
+      for name in ("pg_get_statisticsobjdef_columns", "pg_get_partkeydef",
+                   "pg_get_triggerdef", "pg_get_ruledef", "pg_get_functiondef",
+                   "pg_get_partition_constraintdef")),
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_relation_is_publishable(o) AS false",
+    # No partitions: a relation's only ancestor is itself. Scalar (psql calls it in a
+    # select list) and table form; DuckDB ignores WITH ORDINALITY on a table macro, so
+    # the table form returns the ordinality column itself.
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_partition_ancestors(o) AS o::UINTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_partition_ancestors(o) AS TABLE "
+    "SELECT o::UINTEGER AS relid, 1::BIGINT AS ordinality",
+
+    *(f"CREATE OR REPLACE MACRO {_D}.main.{name}(o, f := NULL) AS 0::BIGINT" for name in (
+        "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+        "pg_database_size")),
+    f"CREATE OR REPLACE MACRO {_D}.main.quote_ident(s) AS CASE WHEN "
+    r"regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s "
+    "ELSE '\"' || replace(s, '\"', '\"\"') || '\"' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.quote_literal(s) AS "
+    "'''' || replace(CAST(s AS VARCHAR), '''', '''''') || ''''",
+    f"CREATE OR REPLACE MACRO {_D}.main.quote_nullable(s) AS "
+    f"coalesce({_D}.main.quote_literal(s), 'NULL')",
+    f"CREATE OR REPLACE MACRO {_D}.main.txid_current() AS epoch_ms(get_current_timestamp())",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_current_xact_id() AS {_D}.main.txid_current()",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_is_in_recovery() AS false",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_backend_pid() AS "
+    "coalesce(getvariable('pg_session').pid, 0)::INTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.current_schema() AS "
+    f"{_D}.main.nspname(system.pg_catalog.current_schema())",
+    f"CREATE OR REPLACE MACRO {_D}.main.current_schemas(i) AS "
+    "CASE WHEN i THEN ['pg_catalog', 'public'] ELSE ['public'] END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_serial_sequence(t, c) AS (SELECT "
+    "'public.' || sequence_name FROM duckdb_sequences() WHERE sequence_name = "
+    "string_split(t, '.')[-1] || '_' || c || '_seq' LIMIT 1)",
+    f"CREATE OR REPLACE MACRO {_D}.main.set_config(n, v, l) AS v",
+    f"CREATE OR REPLACE MACRO {_D}.main.regclass_oid(t) AS CASE WHEN "
+    r"regexp_full_match(t, '\d+') THEN TRY_CAST(t AS UINTEGER) "
+    "WHEN t IN ('pg_class', 'pg_catalog.pg_class') THEN 1259 "
+    "WHEN t IN ('pg_type', 'pg_catalog.pg_type') THEN 1247 "
+    "WHEN t IN ('pg_proc', 'pg_catalog.pg_proc') THEN 1255 "
+    "WHEN t IN ('pg_namespace', 'pg_catalog.pg_namespace') THEN 2615 "
+    "WHEN t IN ('pg_constraint', 'pg_catalog.pg_constraint') THEN 2606 "
+    "WHEN t IN ('pg_attribute', 'pg_catalog.pg_attribute') THEN 1249 "
+    "WHEN t IN ('pg_index', 'pg_catalog.pg_index') THEN 2610 "
+    "WHEN t IN ('pg_database', 'pg_catalog.pg_database') THEN 1262 "
+    "ELSE (SELECT _m.oid FROM "
+    f"{_D}.main.relations _m JOIN {_D}.main.pg_namespace _n ON _n.oid = _m.relnamespace "
+    "WHERE _m.relname = trim(string_split(t, '.')[-1], '\"') AND (NOT contains(t, '.') "
+    "OR _n.nspname = trim(string_split(t, '.')[1], '\"')) "
+    "ORDER BY _n.nspname <> 'public' LIMIT 1) END",
+    # SIMILAR TO's pattern as a POSIX regular expression: % and _ are the wildcards and
+    # a period is literal.
+    f"CREATE OR REPLACE MACRO {_D}.main.similar_to_regex(p) AS replace(replace(replace(p, "
+    r"'.', '\.'), '%', '.*'), '_', '.')",
+    # information_schema._pg_expandarray (pgjdbc's key columns): one row per element,
+    # as the (x, n) pairs PostgreSQL's set-returning function gives.
+    f"CREATE OR REPLACE MACRO {_D}.main._pg_expandarray(a) AS unnest(list_transform("
+    "generate_series(1, len(a)), i -> {'x': a[i], 'n': i}))",
+    f"CREATE OR REPLACE MACRO {_D}.main.array_upper(a, d) AS "
+    "CASE WHEN d = 1 AND len(a) > 0 THEN len(a) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.array_lower(a, d) AS "
+    "CASE WHEN d = 1 AND len(a) > 0 THEN 1 END",
+    f"CREATE OR REPLACE MACRO {_D}.main.regclass_name(o) AS (SELECT relname FROM "
+    f"{_D}.main.relations _m WHERE _m.oid = o)",
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_oid(t) AS CASE lower(t) "
+    "WHEN 'integer' THEN 23 WHEN 'int' THEN 23 WHEN 'bigint' THEN 20 WHEN 'smallint' THEN 21 "
+    "WHEN 'boolean' THEN 16 WHEN 'real' THEN 700 WHEN 'double precision' THEN 701 "
+    "WHEN 'character varying' THEN 1043 WHEN 'character' THEN 1042 "
+    "WHEN 'timestamp without time zone' THEN 1114 WHEN 'timestamp with time zone' THEN 1184 "
+    "WHEN 'time without time zone' THEN 1083 WHEN 'decimal' THEN 1700 "
+    f"ELSE (SELECT oid FROM {_D}.main.pg_type _m WHERE _m.typname = lower(t)) END::UINTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_oid(t) AS (SELECT oid FROM "
+    f"{_D}.main.pg_namespace _m WHERE _m.nspname = t)",
+    f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_name(o) AS (SELECT nspname FROM "
+    f"{_D}.main.pg_namespace _m WHERE _m.oid = o)",
+    f"CREATE OR REPLACE MACRO {_D}.main.to_regclass(t) AS {_D}.main.regclass_oid(t)",
+    f"CREATE OR REPLACE MACRO {_D}.main.to_regtype(t) AS {_D}.main.regtype_oid(t)",
+    f"CREATE OR REPLACE MACRO {_D}.main.to_regnamespace(t) AS {_D}.main.regnamespace_oid(t)",
+    f"CREATE OR REPLACE MACRO {_D}.main.current_setting(n, m := NULL) AS CASE lower(n) "
+    "WHEN 'server_version_num' THEN '150000' WHEN 'server_version' THEN '15.0' "
+    "WHEN 'server_encoding' THEN 'UTF8' WHEN 'client_encoding' THEN 'UTF8' "
+    "WHEN 'standard_conforming_strings' THEN 'on' WHEN 'integer_datetimes' THEN 'on' "
+    "WHEN 'max_identifier_length' THEN '63' WHEN 'datestyle' THEN 'ISO, MDY' "
+    "WHEN 'search_path' THEN '\"$user\", public' WHEN 'default_transaction_isolation' "
+    "THEN 'read committed' WHEN 'transaction_isolation' THEN 'read committed' "
+    "WHEN 'timezone' THEN coalesce(getvariable('pg_timezone'), 'UTC') "
+    "WHEN 'application_name' THEN coalesce(getvariable('pg_application_name'), '') "
+    "WHEN 'is_superuser' THEN 'on' WHEN 'lc_collate' THEN 'C.UTF-8' "
+    "WHEN 'lc_ctype' THEN 'C.UTF-8' ELSE NULL END",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_proc AS SELECT function_oid::UINTEGER AS oid, "
+    "function_name AS proname, CASE WHEN internal THEN 11 ELSE "
+    f"{_D}.main.nspoid(schema_name, 0) END::UINTEGER AS pronamespace, "
+    "10::UINTEGER AS proowner, (CASE WHEN function_type LIKE '%macro' THEN 14 ELSE 12 END)"
+    "::UINTEGER AS prolang, 1::FLOAT AS procost, 0::FLOAT AS prorows, "
+    "0::UINTEGER AS provariadic, '-' AS prosupport, CASE function_type WHEN 'aggregate' "
+    "THEN 'a' ELSE 'f' END AS prokind, false AS prosecdef, false AS proleakproof, "
+    "false AS proisstrict, function_type LIKE 'table%' AS proretset, "
+    "CASE WHEN stability = 'CONSISTENT' THEN 'i' ELSE 'v' END AS provolatile, "
+    "'s' AS proparallel, len(parameters)::SMALLINT AS pronargs, "
+    "0::SMALLINT AS pronargdefaults, "
+    f"{_D}.main.type_oid(coalesce(return_type, 'VARCHAR'))::UINTEGER AS prorettype, "
+    f"list_transform(parameter_types, t -> {_D}.main.type_oid(coalesce(t, 'VARCHAR'))"
+    "::UINTEGER) AS proargtypes, NULL::UINTEGER[] AS proallargtypes, "
+    "NULL::VARCHAR[] AS proargmodes, parameters AS proargnames, "
+    "NULL::VARCHAR AS proargdefaults, NULL::UINTEGER[] AS protrftypes, "
+    "coalesce(macro_definition, function_name) AS prosrc, NULL::VARCHAR AS probin, "
+    "NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl "
+    "FROM duckdb_functions() WHERE function_type IN ('scalar', 'aggregate', 'macro', "
+    f"'table_macro', 'table') AND (internal OR {_D}.main.visible_db(database_name))",
+    # PostgreSQL's compile-time limits that drivers read, then DuckDB's own settings.
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_settings AS SELECT name, setting, "
+    "NULL::VARCHAR AS unit, 'Preset Options' AS category, '' AS short_desc, "
+    "NULL::VARCHAR AS extra_desc, 'internal' AS context, 'integer' AS vartype, "
+    "'default' AS source, NULL::VARCHAR AS min_val, NULL::VARCHAR AS max_val, "
+    "NULL::VARCHAR[] AS enumvals, setting AS boot_val, setting AS reset_val, "
+    "NULL::VARCHAR AS sourcefile, NULL::INTEGER AS sourceline, false AS pending_restart "
+    "FROM (VALUES ('max_index_keys', '32'), ('max_identifier_length', '63'), "
+    "('max_function_args', '100'), ('block_size', '8192'), ('server_version_num', '150000'), "
+    "('server_version', '15.0'), ('server_encoding', 'UTF8'), ('integer_datetimes', 'on'), "
+    "('standard_conforming_strings', 'on')) AS t(name, setting) "
+    "UNION ALL SELECT name, value, NULL, 'DuckDB', description, NULL, 'user', "
+    "lower(input_type), 'default', NULL, NULL, NULL, value, value, NULL, NULL, false "
+    "FROM duckdb_settings()",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_sequence AS SELECT sequence_oid::UINTEGER AS seqrelid, "
+    "20::UINTEGER AS seqtypid, start_value AS seqstart, increment_by AS seqincrement, "
+    "max_value AS seqmax, min_value AS seqmin, 1::BIGINT AS seqcache, cycle AS seqcycle "
+    f"FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_sequences AS SELECT {_D}.main.nspname(schema_name) "
+    "AS schemaname, sequence_name AS sequencename, 'postgres' AS sequenceowner, "
+    "'bigint' AS data_type, start_value, min_value, max_value, increment_by, cycle, "
+    "1::BIGINT AS cache_size, last_value "
+    f"FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_function_result(o) AS (SELECT "
+    f"{_D}.main.format_type(prorettype, NULL) FROM {_D}.main.pg_proc _m "
+    "WHERE _m.oid = o LIMIT 1)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_function_arguments(o) AS (SELECT "
+    f"array_to_string(list_transform(proargnames, n -> n), ', ') FROM {_D}.main.pg_proc _m "
+    "WHERE _m.oid = o LIMIT 1)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_function_identity_arguments(o) AS "
+    f"{_D}.main.pg_get_function_arguments(o)",
+    # -- the PostgreSQL views over them -----------------------------------------------------
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_tables AS SELECT n.nspname AS schemaname, "
+    "c.relname AS tablename, 'postgres' AS tableowner, NULL::VARCHAR AS tablespace, "
+    "c.relhasindex AS hasindexes, false AS hasrules, false AS hastriggers, "
+    f"false AS rowsecurity FROM {_D}.main.pg_class c JOIN {_D}.main.pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE c.relkind = 'r'",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_views AS SELECT n.nspname AS schemaname, "
+    "r.relname AS viewname, 'postgres' AS viewowner, r.sql AS definition "
+    f"FROM {_D}.main.relations r JOIN {_D}.main.pg_namespace n ON n.oid = r.relnamespace "
+    "WHERE r.relkind = 'v'",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_indexes AS SELECT n.nspname AS schemaname, "
+    "t.relname AS tablename, r.relname AS indexname, NULL::VARCHAR AS tablespace, "
+    f"{_D}.main.pg_get_indexdef(i.indexrelid) AS indexdef FROM {_D}.main.pg_index i "
+    f"JOIN {_D}.main.relations r ON r.oid = i.indexrelid "
+    f"JOIN {_D}.main.relations t ON t.oid = i.indrelid "
+    f"JOIN {_D}.main.pg_namespace n ON n.oid = t.relnamespace",
+    # -- information_schema -------------------------------------------------------------
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.schemata AS SELECT * REPLACE "
+    f"({_D}.main.nspname(schema_name) AS schema_name) FROM information_schema.schemata "
+    "WHERE catalog_name = current_database()",
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.tables AS SELECT * REPLACE "
+    f"({_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.tables "
+    "WHERE table_catalog = current_database() OR table_catalog = 'temp'",
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.views AS SELECT * REPLACE "
+    f"({_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.views "
+    "WHERE table_catalog = current_database()",
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid) REPLACE ("
+    f"{_D}.main.nspname(table_schema) AS table_schema, CASE WHEN data_type LIKE '%]' "
+    f"THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "
+    f"(SELECT typname FROM {_D}.main.pg_type t WHERE t.oid = type_oid) AS udt_name) "
+    f"FROM (SELECT *, {_D}.main.type_oid(data_type) AS type_oid "
+    "FROM information_schema.columns "
+    "WHERE table_catalog = current_database() OR table_catalog = 'temp')",
+    *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT * REPLACE "
+      f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
+      f"{_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.{view} "
+      "WHERE constraint_catalog = current_database()"
+      for view in ("table_constraints", "key_column_usage")),
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.referential_constraints AS SELECT * REPLACE "
+    f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
+    f"{_D}.main.nspname(unique_constraint_schema) AS unique_constraint_schema) "
+    "FROM information_schema.referential_constraints "
+    "WHERE constraint_catalog = current_database()",
+]
+
+
+def _names(schema: str) -> frozenset[str]:
+    """The names of the objects SCRIPT creates in ``schema`` of DATABASE."""
+    prefix = f"{DATABASE}.{schema}."
+    names = set()
+    for statement in SCRIPT:
+        for kind in ("VIEW", "TABLE", "MACRO"):
+            head = f"CREATE OR REPLACE {kind} {prefix}"
+            if statement.startswith(head):
+                names.add(statement[len(head):].split("(")[0].split(" ")[0])
+    return frozenset(names)
+
+
+def _kind_names(kind: str) -> frozenset[str]:
+    head = f"CREATE OR REPLACE {kind} {DATABASE}.main."
+    return frozenset(s[len(head):].split("(")[0].split(" ")[0]
+                     for s in SCRIPT if s.startswith(head))
+
+
+#: Helpers of the views, not PostgreSQL names.
+_INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions", "nspname", "nspoid", "scalar_type_oid",
+                       "array_type_oid", "type_oid", "type_mod", "visible_db", "relnsp",
+                       "format_scalar", "array_element"})
+#: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
+RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
+#: information_schema relations answered here.
+INFORMATION_SCHEMA = _names(INFO_SCHEMA)
+#: Functions given PostgreSQL's meaning here (the reg* helpers are the translator's).
+FUNCTIONS = _kind_names("MACRO") - _INTERNAL
+
+
+def install(conn) -> None:
+    """Create the catalog in the DuckDB instance behind ``conn`` (idempotent)."""
+    for statement in SCRIPT:
+        conn.run(statement)
