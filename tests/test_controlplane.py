@@ -257,13 +257,15 @@ def test_cancel_during_row_streaming(start_server):
 
 
 def test_idle_workers_are_retired_and_shutdown_stops_every_worker(start_server):
-    server = start_server(*CP, "--min-workers", "1", "--worker-idle-timeout", "1s")
+    # long enough that the first worker outlives the second session's start (a spawn
+    # and a database open take about a second)
+    server = start_server(*CP, "--min-workers", "1", "--worker-idle-timeout", "3s")
     for name in ("idle_a", "idle_b"):
         with connect(server, name) as conn:
             conn.execute("SELECT 1")
     assert len(worker_pids(server)) >= 2
     # Both become idle; the reaper keeps min_workers (1) and retires the rest.
-    wait_until(lambda: len(worker_pids(server)) == 1, 10, "the idle reaper")
+    wait_until(lambda: len(worker_pids(server)) == 1, 15, "the idle reaper")
     pids = worker_pids(server)
     assert server.stop() == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)

@@ -204,7 +204,8 @@ def test_copy_round_trip_of_many_rows(server, fmt):
         conn.execute(f"DROP TABLE IF EXISTS big_{fmt}")
         conn.execute(f"CREATE TABLE big_{fmt} (id bigint, label text, x float8)")
         with conn.cursor() as cur:
-            with cur.copy(f"COPY (SELECT range, 'row ' || range, range / 7 FROM range({rows})) "
+            with cur.copy(f"COPY (SELECT range, 'row ' || range, range::float8 / 7 "
+                          f"FROM range({rows})) "
                           f"TO STDOUT (FORMAT {fmt})") as copy:
                 data = b"".join(bytes(chunk) for chunk in copy)
             with cur.copy(f"COPY big_{fmt} FROM STDIN (FORMAT {fmt})") as copy:
@@ -212,7 +213,7 @@ def test_copy_round_trip_of_many_rows(server, fmt):
             assert cur.statusmessage == f"COPY {rows}"
         check = conn.execute(
             f"SELECT count(*), sum(id), count(DISTINCT label), "
-            f"count(*) FILTER (WHERE b.x = r.range / 7 AND b.label = 'row ' || r.range) "
+            f"count(*) FILTER (WHERE b.x = r.range::float8 / 7 AND b.label = 'row ' || r.range) "
             f"FROM big_{fmt} b JOIN range({rows}) r ON b.id = r.range").fetchone()
         assert check == (rows, rows * (rows - 1) // 2, rows, rows)  # every value exact
 

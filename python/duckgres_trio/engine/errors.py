@@ -109,6 +109,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
     duckdb.InvalidInputException: _rules(
         S.INVALID_PARAMETER_VALUE,
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
+        (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
     ),
     duckdb.TypeMismatchException: _rules(S.DATATYPE_MISMATCH),
     duckdb.InvalidTypeException: _rules(S.DATATYPE_MISMATCH),

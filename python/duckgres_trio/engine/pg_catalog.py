@@ -88,6 +88,19 @@ def _array_oid_case(expr: str) -> str:
 _D = DATABASE
 _I = INFO_SCHEMA
 
+#: Settings of PostgreSQL's that DuckDB has not, as current_setting() reports them; the
+#: translator sends current_setting() of any other name to DuckDB's own.
+POSTGRES_SETTINGS = {
+    "server_version_num": "150000", "server_version": "15.0", "server_encoding": "UTF8",
+    "client_encoding": "UTF8", "standard_conforming_strings": "on", "integer_datetimes": "on",
+    "max_identifier_length": "63", "max_index_keys": "32", "block_size": "8192",
+    "datestyle": "ISO, MDY", "intervalstyle": "postgres", "search_path": '"$user", public',
+    "default_transaction_isolation": "read committed",
+    "transaction_isolation": "read committed", "is_superuser": "on",
+    "lc_collate": "C.UTF-8", "lc_ctype": "C.UTF-8", "application_name": "",
+    "default_table_access_method": "heap", "bytea_output": "hex",
+}
+
 #: Catalog relations of objects DuckDB does not have: empty, with PostgreSQL's columns
 #: (those clients read), so the clients' catalog queries run and find nothing.
 _EMPTY = {
@@ -486,6 +499,14 @@ SCRIPT = [
     # as the (x, n) pairs PostgreSQL's set-returning function gives.
     f"CREATE OR REPLACE MACRO {_D}.main._pg_expandarray(a) AS unnest(list_transform("
     "generate_series(1, len(a)), i -> {'x': a[i], 'n': i}))",
+    # PostgreSQL raises division_by_zero where DuckDB returns NULL (sql/translate.py
+    # sends / and % here)
+    f"CREATE OR REPLACE MACRO {_D}.main.div(a, b) AS "
+    "CASE WHEN b = 0 THEN error('division by zero') ELSE a / b END",
+    f"CREATE OR REPLACE MACRO {_D}.main.mod(a, b) AS "
+    "CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
+    f"CREATE OR REPLACE MACRO {_D}.main.initcap(s) AS array_to_string(list_transform("
+    "string_split(lower(s), ' '), w -> upper(w[1]) || w[2:]), ' ')",
     f"CREATE OR REPLACE MACRO {_D}.main.array_upper(a, d) AS "
     "CASE WHEN d = 1 AND len(a) > 0 THEN len(a) END",
     f"CREATE OR REPLACE MACRO {_D}.main.array_lower(a, d) AS "
@@ -507,16 +528,8 @@ SCRIPT = [
     f"CREATE OR REPLACE MACRO {_D}.main.to_regtype(t) AS {_D}.main.regtype_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regnamespace(t) AS {_D}.main.regnamespace_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.current_setting(n, m := NULL) AS CASE lower(n) "
-    "WHEN 'server_version_num' THEN '150000' WHEN 'server_version' THEN '15.0' "
-    "WHEN 'server_encoding' THEN 'UTF8' WHEN 'client_encoding' THEN 'UTF8' "
-    "WHEN 'standard_conforming_strings' THEN 'on' WHEN 'integer_datetimes' THEN 'on' "
-    "WHEN 'max_identifier_length' THEN '63' WHEN 'datestyle' THEN 'ISO, MDY' "
-    "WHEN 'search_path' THEN '\"$user\", public' WHEN 'default_transaction_isolation' "
-    "THEN 'read committed' WHEN 'transaction_isolation' THEN 'read committed' "
-    "WHEN 'timezone' THEN coalesce(getvariable('pg_timezone'), 'UTC') "
-    "WHEN 'application_name' THEN coalesce(getvariable('pg_application_name'), '') "
-    "WHEN 'is_superuser' THEN 'on' WHEN 'lc_collate' THEN 'C.UTF-8' "
-    "WHEN 'lc_ctype' THEN 'C.UTF-8' ELSE NULL END",
+    + " ".join(f"WHEN '{name}' THEN '{value}'" for name, value in POSTGRES_SETTINGS.items())
+    + " END",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_proc AS SELECT function_oid::UINTEGER AS oid, "
     "function_name AS proname, CASE WHEN internal THEN 11 ELSE "
     f"{_D}.main.nspoid(schema_name, 0) END::UINTEGER AS pronamespace, "

@@ -21,8 +21,10 @@ BATCH_ROWS = 8192
 
 
 #: Settings every database is opened with: results keep DuckDB's exact types through
-#: Arrow (TIMETZ, HUGEINT, UUID, ... as extension types), which the encoders rely on.
-DATABASE_CONFIG = {"arrow_lossless_conversion": "true"}
+#: Arrow (TIMETZ, HUGEINT, UUID, ... as extension types), which the encoders rely on;
+#: integer / integer is an integer, truncated, as in PostgreSQL (DuckDB's default gives
+#: a double).
+DATABASE_CONFIG = {"arrow_lossless_conversion": "true", "integer_division": "true"}
 
 
 def open_database(path: str | None, config: dict[str, str] | None = None) -> capi.Database:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.translate import needs_translation, translate
 from duckgres_trio.sql.lexer import Kind, Token, string_value, tokenize
 from duckgres_trio.wire.copy import CopyOptions
 
@@ -65,6 +66,10 @@ def parse_copy(text: str) -> CopyStatement:
         if target is None:
             raise _syntax("COPY FROM needs a table, not a query")
         query = target
+        if query.lower().startswith("public."):
+            query = "main." + query[len("public."):]  # PostgreSQL's default schema is main here
+    elif needs_translation(tokenize(query)):
+        query = translate(query).sql  # setup statements come only with DDL, never here
     options = _options(tokens[pos + 1:])
     return CopyStatement(direction, query, columns, options)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, SQLValueFunctionOp,
                           SubLinkType)
@@ -31,6 +32,19 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.sql.lexer import Kind, Token
+
+
+#: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
+#: that PostgreSQL's does not: printed back unquoted, ``at`` or ``map`` as a column name
+#: would not parse in DuckDB. tests/test_translate.py holds this equal to DuckDB's
+#: duckdb_keywords().
+DUCKDB_ONLY_KEYWORDS = frozenset(
+    {"anti", "asof", "at", "by", "columns", "describe", "generated", "glob", "grouping_id",
+     "lambda", "map", "pivot", "pivot_longer", "pivot_wider", "positional", "qualify",
+     "semi", "show", "struct", "summarize", "try_cast", "unpack", "unpivot"})
+# pglast quotes a name that is one of these sets when it prints it; DuckDB's extra
+# keywords join the set of reserved ones so the printed text parses in DuckDB.
+pglast.stream.RESERVED_KEYWORDS = pglast.stream.RESERVED_KEYWORDS | DUCKDB_ONLY_KEYWORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +63,22 @@ class Translation:
 
 #: Words that make a statement worth parsing (upper case, as the lexer gives them).
 _TRIGGER_WORDS = frozenset(
-    {"PG_CATALOG", "INFORMATION_SCHEMA", "OID", "INDKEY", "INDOPTION", "INDCLASS", "INDCOLLATION",
+    {"PG_CATALOG", "INFORMATION_SCHEMA", "INDKEY", "INDOPTION", "INDCLASS", "INDCOLLATION",
      "PROARGTYPES", "GENERATE_SERIES", "GENERATE_SUBSCRIPTS", "UNNEST", "PUBLIC", "OPERATOR", "COLLATE", "SIMILAR",
      "SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2", "JSONB",
-     "NAME", "REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE",
-     "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR", "XID", "CID",
-     "TID", "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
+     "REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE",
+     "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR",
+     "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
      "CURRENT_ROLE", "CURRENT_CATALOG", "SHARE", "NOWAIT", "LOCKED"}
+    | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
 )
-_TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>"})
+#: Type names that are also common column names: they count only where a type stands.
+_TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CIDR",
+                         "MACADDR", "MONEY", "TSVECTOR", "TSQUERY"})
+_TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
+                                "/", "%", "||"})
 _SELECT_END = frozenset(
     {"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "UNION",
      "INTERSECT", "EXCEPT", "FETCH", "FOR", "INTO", "QUALIFY"})
@@ -70,9 +89,14 @@ def needs_translation(tokens: list[Token]) -> bool:
     first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
     if first in ("WITH", "VALUES"):
         return True
+    previous = None
     for token in tokens:
         if token.kind is Kind.WORD and token.value in _TRIGGER_WORDS:
             return True
+        if token.kind is Kind.WORD and token.value in _TYPE_WORDS and previous is not None \
+                and (previous.value in ("::", "AS") or first in ("CREATE", "ALTER")):
+            return True  # a type DuckDB lacks (a column may well be named tid or name)
+        previous = token
         if token.kind is Kind.PUNCT and token.value in _TRIGGER_OPERATORS:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
@@ -137,19 +161,24 @@ def translate(sql: str) -> Translation:
         return Translation(sql)  # DuckDB's own dialect
     if len(tree) != 1:
         return Translation(sql)
-    rewriter = _Rewriter()
     stmt = tree[0].stmt
-    rewriter.prepare(stmt)
+    survey = _Survey()
+    survey(stmt)
+    if not _DUCKDB_JOINS.isdisjoint(survey.aliases):
+        return Translation(sql)
+    rewriter = _Rewriter(survey.ctes)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     # A replaced node's new children are not visited in the same pass (the regex call
     # made from ``a ~ b COLLATE "C"`` still holds the COLLATE): pass again until nothing
-    # changes. Each rewrite produces text no rewrite matches, so this ends.
+    # is replaced. Each rewrite produces a tree no rewrite matches, so this ends.
     for _ in range(_MAX_PASSES):
         rewriter.changed_now = False
         rewriter(tree[0])
         if not rewriter.changed_now:
             break
     extra = _statement_rewrites(stmt, rewriter)
+    if not DUCKDB_ONLY_KEYWORDS.isdisjoint(survey.names | survey.aliases):
+        rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
     if not rewriter.changed:
         return Translation(sql, param_types=param_types)
@@ -159,7 +188,7 @@ def translate(sql: str) -> Translation:
         return Translation(sql, param_types=param_types)
     setup = tuple(rewriter.setup)
     if extra:
-        setup, main = setup + (main,) + tuple(extra[:-1]), extra[-1]
+        setup, main = setup + tuple(extra[:-1]), extra[-1]
     return Translation(main, setup, param_types)
 
 
@@ -209,7 +238,8 @@ _RENAMES = {"json_build_object": "json_object", "jsonb_build_object": "json_obje
             "json_agg": "json_group_array", "jsonb_agg": "json_group_array",
             "json_object_agg": "json_group_object", "jsonb_object_agg": "json_group_object",
             "to_jsonb": "to_json", "jsonb_array_length": "json_array_length",
-            "jsonb_typeof": "json_type", "json_typeof": "json_type", "btrim": "trim"}
+            "jsonb_typeof": "json_type", "json_typeof": "json_type", "btrim": "trim",
+            "cardinality": "len"}
 #: SQL-syntax functions pglast prints back as syntax (EXTRACT(x FROM y)) only while they
 #: keep their pg_catalog name; the others it prints as calls, which DuckDB must resolve.
 _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "is_normalized",
@@ -218,6 +248,21 @@ _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "
 #: inference: (scalar OID, array OID).
 _PARAM_OIDS = {"oid": (26, 1028), "regclass": (2205, 2210), "regtype": (2206, 2211),
                "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011)}
+#: Operators PostgreSQL raises division_by_zero for (DuckDB: NULL) -> the macro.
+_DIVISIONS = {"/": "div", "%": "mod"}
+#: Functions PostgreSQL types integer that DuckDB types bigint.
+_INT4_FUNCTIONS = frozenset({"length", "char_length", "character_length", "octet_length",
+                             "bit_length", "strpos", "position", "array_length",
+                             "cardinality", "ascii", "array_position", "json_array_length",
+                             "jsonb_array_length"})
+#: to_char/to_date/to_timestamp template patterns -> strftime's, longest first.
+_DATETIME_PATTERNS = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("Month", "%B"),
+                      ("MONTH", "%B"), ("Mon", "%b"), ("MON", "%b"), ("Day", "%A"),
+                      ("DAY", "%A"), ("DDD", "%j"), ("Dy", "%a"), ("YY", "%y"), ("MM", "%m"),
+                      ("DD", "%d"), ("HH", "%I"), ("MI", "%M"), ("SS", "%S"), ("MS", "%g"),
+                      ("US", "%f"), ("AM", "%p"), ("PM", "%p"), ("TZ", "%Z")]
+#: Patterns that make a template a date/time one (a number's has none of them).
+_DATETIME_MARKS = ("YY", "MM", "DD", "HH", "MI", "SS", "Mon", "MON", "Day", "DAY")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
             "serial8": "bigint", "smallserial": "smallint", "serial2": "smallint"}
@@ -237,25 +282,28 @@ _MAX_PASSES = 8
 class _Rewriter(Visitor):
     """The expression and relation rewrites, applied wherever they stand.
 
-    ``changed``: the tree differs from the text; ``changed_now``: in this pass."""
+    ``changed``: the tree differs from the text; ``changed_now``: a node was replaced in
+    this pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, ctes: set[str]) -> None:
         super().__init__()
         self.changed = False
         self.changed_now = False
         self.setup: list[str] = []
-        self.ctes: set[str] = set()
+        self.ctes = ctes
         self._vector_done: set[int] = set()
+        self._typed: set[int] = set()  # calls already wrapped in a cast
         self.param_types: dict[int, int] = {}
 
-    def prepare(self, stmt: object) -> None:
-        """Note the statement's CTE names: a CTE may shadow a catalog relation's name."""
-        class Ctes(Visitor):
-            def visit_CommonTableExpr(inner, ancestors, node):  # noqa: N805
-                self.ctes.add(node.ctename)
-        Ctes()(stmt)
+    def _changed(self, node: object) -> None:
+        """``node`` was changed in place. Returning None (not the node, which the
+        visitor would take as a replacement and not descend into) lets its children be
+        visited after it."""
+        self.changed = True
 
-    def _changed(self, node: object) -> object:
+    def _replaced(self, node: object) -> object:
+        """A new node in the old one's place: its children are not visited in this
+        pass, so another one follows."""
         self.changed = self.changed_now = True
         return node
 
@@ -294,12 +342,37 @@ class _Rewriter(Visitor):
         schema, name = _qualified(node.funcname)
         if schema not in (None, "pg_catalog", "information_schema"):
             return None
+        setting = _const_string((node.args or (None,))[0])
+        if name == "current_setting" and setting is not None \
+                and setting.lower() not in catalog.POSTGRES_SETTINGS:
+            return None  # one of DuckDB's own settings (memory_limit, threads, ...)
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
         if name in _RENAMES:
             node.funcname = (_string(_RENAMES[name]),)
+            if name in _INT4_FUNCTIONS:
+                self._typed.add(id(node))
+                return self._replaced(_as_integer(node))
             return self._changed(node)
+        if name in ("to_char", "to_date", "to_timestamp") and len(node.args or ()) == 2:
+            return self._datetime_format(node, name)
+        if name == "generate_series" and id(node) not in self._typed \
+                and not _inside(ancestors, ast.RangeFunction):
+            # in a select list PostgreSQL returns rows; DuckDB's scalar form, a list
+            self._typed.add(id(node))
+            rows = ast.FuncCall(funcname=(_string("unnest"),), args=(node,))
+            if all(isinstance(a, ast.A_Const) and isinstance(a.val, ast.Integer)
+                   for a in node.args or ()):
+                rows = _as_integer(rows)  # integer arguments: integer rows, not bigint
+            return self._replaced(rows)
+        if name == "date_part" and id(node) not in self._typed:
+            self._typed.add(id(node))  # double precision in PostgreSQL, bigint in DuckDB
+            return self._replaced(ast.TypeCast(arg=node, typeName=ast.TypeName(
+                names=(_string("double"),), typemod=-1)))
+        if name in _INT4_FUNCTIONS and id(node) not in self._typed:
+            self._typed.add(id(node))
+            return self._replaced(_as_integer(node))
         if schema == "pg_catalog" and not (node.funcformat is CoercionForm.COERCE_SQL_SYNTAX
                                            and name in _PRINTED_AS_SYNTAX):
             node.funcname = (_string(name),)
@@ -332,11 +405,27 @@ class _Rewriter(Visitor):
             return self._changed(node)
         return None
 
+    def _datetime_format(self, node: ast.FuncCall, name: str):
+        """to_char(ts, 'YYYY-MM-DD') -> strftime(ts, '%Y-%m-%d') (to_date, to_timestamp:
+        strptime). Only for a constant template made of date/time patterns; to_char of
+        a number stays for DuckDB to refuse."""
+        template = _const_string(node.args[1])
+        if template is None or not any(mark in template for mark in _DATETIME_MARKS):
+            return None
+        converted = _strftime_template(template)
+        function = "strftime" if name == "to_char" else "strptime"
+        call = ast.FuncCall(funcname=(_string(function),),
+                            args=(node.args[0], ast.A_Const(val=_string(converted))))
+        if name == "to_date":
+            call = ast.TypeCast(arg=call, typeName=ast.TypeName(names=(_string("date"),),
+                                                                typemod=-1))
+        return self._replaced(call)
+
     def visit_SQLValueFunction(self, ancestors, node: ast.SQLValueFunction):
         name = _USER_FUNCTIONS.get(node.op)
         if name is None:
             return None
-        return self._changed(ast.FuncCall(funcname=_compat_function(name), args=()))
+        return self._replaced(ast.FuncCall(funcname=_compat_function(name), args=()))
 
     def visit_TypeName(self, ancestors, node: ast.TypeName):
         schema, name = _qualified(node.names)
@@ -359,8 +448,12 @@ class _Rewriter(Visitor):
             scalar, array = _PARAM_OIDS[name]
             self.param_types[node.arg.number] = array if node.typeName.arrayBounds else scalar
         text = _const_string(node.arg)
+        if name == "bytea" and text is not None and text[:2] in ("\\x", "\\X"):
+            # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
+            return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
+                                              args=(ast.A_Const(val=_string(text[2:])),)))
         if name in _REGPROC and text is not None:
-            return self._changed(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
+            return self._replaced(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
         if name not in _REG_LOOKUP:
             return None
         # regclass is both an oid and a name: a column holds oids and is shown by name
@@ -369,12 +462,12 @@ class _Rewriter(Visitor):
         if isinstance(node.arg, ast.ColumnRef):
             call = ast.FuncCall(funcname=_compat_function(_REG_NAME[name]), args=(node.arg,))
         elif isinstance(node.arg, ast.A_Const) and isinstance(node.arg.val, ast.Integer):
-            return self._changed(node.arg)
+            return self._replaced(node.arg)
         else:
             arg = ast.A_Const(val=_string(text)) if text is not None else ast.TypeCast(
                 arg=node.arg, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
-        return self._changed(call)
+        return self._replaced(call)
 
     def visit_A_Expr(self, ancestors, node: ast.A_Expr):
         if node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
@@ -388,11 +481,15 @@ class _Rewriter(Visitor):
             function, insensitive, negate = _REGEX[op]
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())
             call = ast.FuncCall(funcname=(_string(function),), args=args)
-            return self._changed(_negated(call) if negate else call)
+            return self._replaced(_negated(call) if negate else call)
+        if op in _DIVISIONS:
+            call = ast.FuncCall(funcname=_compat_function(_DIVISIONS[op]),
+                                args=(node.lexpr, node.rexpr))
+            return self._replaced(call)
         if op in ("@>", "<@"):
             left, right = (node.lexpr, node.rexpr) if op == "@>" else (node.rexpr, node.lexpr)
             if _is_jsonish(left) or _is_jsonish(right):
-                return self._changed(ast.FuncCall(funcname=(_string("json_contains"),),
+                return self._replaced(ast.FuncCall(funcname=(_string("json_contains"),),
                                                   args=(left, right)))
         if len(node.name) > 1:  # OPERATOR(pg_catalog.=): DuckDB knows the bare operator
             node.name = (_string(op),)
@@ -408,7 +505,7 @@ class _Rewriter(Visitor):
         _, op = _qualified(node.name)
         function = "ilike_escape" if node.kind is A_Expr_Kind.AEXPR_ILIKE else "like_escape"
         call = ast.FuncCall(funcname=(_string(function),), args=(node.lexpr, *pattern.args))
-        return self._changed(_negated(call) if op.startswith("!") else call)
+        return self._replaced(_negated(call) if op.startswith("!") else call)
 
     def _similar(self, node: ast.A_Expr):
         """SIMILAR TO matches the whole string against an SQL regular expression; DuckDB's
@@ -421,12 +518,12 @@ class _Rewriter(Visitor):
         regex = ast.FuncCall(funcname=_compat_function("similar_to_regex"), args=(pattern,))
         call = ast.FuncCall(funcname=(_string("regexp_full_match"),), args=(node.lexpr, regex))
         _, op = _qualified(node.name)
-        return self._changed(_negated(call) if op.startswith("!") else call)
+        return self._replaced(_negated(call) if op.startswith("!") else call)
 
     def visit_CollateClause(self, ancestors, node: ast.CollateClause):
         _, name = _qualified(node.collname)
         if name.lower() in ("default", "c", "posix", "ucs_basic"):
-            return self._changed(node.arg) if node.arg is not None else None
+            return self._replaced(node.arg) if node.arg is not None else None
         return None
 
     def visit_SelectStmt(self, ancestors, node: ast.SelectStmt):
@@ -439,7 +536,7 @@ class _Rewriter(Visitor):
         if node.options or node.tablespacename:
             node.options = None  # storage parameters (fillfactor, ...) mean nothing to DuckDB
             node.tablespacename = None
-            self.changed = self.changed_now = True
+            self.changed = True
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 self._serial(node.relation, element)
@@ -463,7 +560,68 @@ class _Rewriter(Visitor):
             ast.Constraint(contype=ConstrType.CONSTR_DEFAULT, raw_expr=default),
             ast.Constraint(contype=ConstrType.CONSTR_NOTNULL),
         )
-        self.changed = self.changed_now = True
+        self.changed = True
+
+
+#: DuckDB join kinds PostgreSQL's grammar reads as a table alias (``t ASOF JOIN u`` is
+#: ``t AS asof JOIN u`` to it): such a statement is DuckDB's, and runs as written.
+_DUCKDB_JOINS = frozenset({"asof", "positional", "anti", "semi"})
+
+
+class _Survey(Visitor):
+    """One walk for what the rewrites need to know first: the CTE names (a CTE may
+    shadow a catalog relation), the aliases and the other names the statement gives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctes: set[str] = set()
+        self.aliases: set[str] = set()
+        self.names: set[str | None] = set()
+
+    def visit_CommonTableExpr(self, ancestors, node):
+        self.ctes.add(node.ctename)
+
+    def visit_ColumnRef(self, ancestors, node):
+        self.names.update(f.sval for f in node.fields if isinstance(f, ast.String))
+
+    def visit_ColumnDef(self, ancestors, node):
+        self.names.add(node.colname)
+
+    def visit_ResTarget(self, ancestors, node):
+        self.names.add(node.name)
+
+    def visit_RangeVar(self, ancestors, node):
+        self.names.add(node.relname)
+
+    def visit_Alias(self, ancestors, node):
+        self.aliases.add(node.aliasname)
+
+
+def _as_integer(node: object) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string("integer"),), typemod=-1))
+
+
+def _inside(ancestors, kind: type) -> bool:
+    while ancestors is not None and ancestors.node is not None:
+        if isinstance(ancestors.node, kind):
+            return True
+        ancestors = ancestors.parent
+    return False
+
+
+def _strftime_template(template: str) -> str:
+    out = []
+    i = 0
+    while i < len(template):
+        for pattern, code in _DATETIME_PATTERNS:
+            if template.startswith(pattern, i):
+                out.append(code)
+                i += len(pattern)
+                break
+        else:
+            out.append("%%" if template[i] == "%" else template[i])
+            i += 1
+    return "".join(out)
 
 
 def _negated(node: object) -> ast.BoolExpr:

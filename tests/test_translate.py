@@ -1,0 +1,125 @@
+"""sql.translate: which statements are rewritten, into what, and which are left alone.
+
+What the rewritten text means is checked against PostgreSQL 15 by the differential
+corpus (test_differential.py) and the client suites (test_catalog.py); these tests pin
+the translator's own decisions: the fast path, the native fallback, column names.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from pglast import keywords
+
+from duckgres_trio.sql import split_statements
+from duckgres_trio.sql.lexer import tokenize
+from duckgres_trio.sql.translate import DUCKDB_ONLY_KEYWORDS, needs_translation, translate
+
+
+def test_duckdb_only_keywords_are_what_duckdb_reserves_beyond_postgresql():
+    reserved = {row[0] for row in duckdb.sql(
+        "select keyword_name from duckdb_keywords() "
+        "where keyword_category in ('reserved', 'type_function', 'column_name')").fetchall()}
+    postgres = (keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+                | keywords.COL_NAME_KEYWORDS)
+    assert DUCKDB_ONLY_KEYWORDS == reserved - postgres
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT abalance FROM pgbench_accounts WHERE aid = 42",
+    "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 3",
+    "INSERT INTO pgbench_history (tid, bid) VALUES (1, 2)",
+    "SELECT a, t.b, c AS total FROM t ORDER BY a",
+    "select * from t where x = $1",
+    "DELETE FROM t WHERE id = 5",
+])
+def test_plain_statements_take_the_fast_path(sql):
+    assert not needs_translation(tokenize(sql))
+    (stmt,) = split_statements(sql)
+    assert stmt.engine_text == sql and stmt.setup == ()
+
+
+@pytest.mark.parametrize("sql", [
+    "FROM t SELECT a",
+    "SUMMARIZE t",
+    "SELECT * EXCLUDE (a) FROM t",
+    "SELECT a, row_number() OVER () AS r FROM t QUALIFY r = 1",
+    "PIVOT t ON a USING sum(b)",
+    "SELECT * FROM t ASOF JOIN u USING (k)",
+])
+def test_duckdb_dialect_goes_through_untouched(sql):
+    assert translate(sql).sql == sql
+
+
+@pytest.mark.parametrize("sql, names", [
+    ("select count(*) from t", ["count"]),
+    ("select 1, 'a'::text, x::int from t", ["?column?", "text", "x"]),
+    ("select lower(a), a + 1, case when a then 1 end from t", ["lower", "?column?", "case"]),
+    ("select exists(select 1), array[1], coalesce(a, 1), greatest(1, 2) from t",
+     ["exists", "array", "coalesce", "greatest"]),
+    ("select (select max(b) from u) from t", ["max"]),
+    ("select current_user, current_date", ["current_user", "current_date"]),
+    ("select sum(a) as total, b from t group by b", ["total", None]),
+])
+def test_result_columns_get_postgresqls_names(sql, names):
+    text = translate(sql).sql
+    tree = __import__("pglast").parse_sql(text)[0].stmt
+    assert [t.name for t in tree.targetList] == names
+
+
+def test_serial_becomes_a_sequence_and_a_default():
+    result = translate("create table public.t (id serial primary key, n bigserial)")
+    assert result.setup == ("CREATE SEQUENCE IF NOT EXISTS main.t_id_seq",
+                            "CREATE SEQUENCE IF NOT EXISTS main.t_n_seq")
+    assert "nextval('main.t_id_seq')" in result.sql and "main.t" in result.sql
+    assert "serial" not in result.sql.lower()
+
+
+def test_dropping_several_objects_is_one_statement_each():
+    result = translate("drop table a, b, c cascade")
+    assert result.setup == ("DROP TABLE a CASCADE", "DROP TABLE b CASCADE")
+    assert result.sql == "DROP TABLE c CASCADE"
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("select * from pg_catalog.pg_class", "FROM pg_compat.main.pg_class"),
+    ("select * from pg_class c", "FROM pg_compat.main.pg_class AS c"),
+    ("select * from information_schema.tables",
+     "FROM pg_compat.information_schema_pg.tables"),
+    ("select * from public.t", "FROM main.t"),
+    ("select 't'::regclass", "pg_compat.main.regclass_oid('t')"),
+    ("select c.oid::regclass from pg_class c", "pg_compat.main.regclass_name(c.oid)"),
+    ("select a ~ 'x' from t", "regexp_matches(a, 'x')"),
+    ("select a !~* 'y' from t", "NOT regexp_matches(a, 'y', 'i')"),
+    ("select a from t where a like 'x!%' escape '!'", "like_escape(a, 'x!%', '!')"),
+    ("select a similar to 'b%' from t",
+     "regexp_full_match(a, pg_compat.main.similar_to_regex('b%'))"),
+    ("select 1 / 0", "pg_compat.main.div(1, 0)"),
+    ("select '\\xff00'::bytea", "unhex('ff00')"),
+    ("select to_char(d, 'YYYY-MM-DD') from t", "strftime(d, '%Y-%m-%d')"),
+    ("select a from t for update", "SELECT a FROM t"),
+    ("create table t (a int) with (fillfactor = 90)", "CREATE TABLE t (a int4)"),
+    ("select \"at\", map from t", 'SELECT "at", "map" FROM t'),
+])
+def test_rewrites(sql, expected):
+    assert expected in translate(sql).sql
+
+
+def test_a_parameter_cast_to_oid_array_is_announced_as_oid_array():
+    (stmt,) = split_statements("select * from pg_type where oid = any($1::oid[])")
+    assert stmt.param_types == ((1, 1028),)
+
+
+def test_a_statement_nobody_can_rewrite_is_left_alone():
+    sql = "select a, b from t where a = 1 order by b"
+    assert translate(sql).sql == sql
+
+
+@pytest.mark.parametrize("sql", ["select name, tid from t", "insert into t (name, xid) values (1, 2)"])
+def test_columns_named_like_types_take_the_fast_path(sql):
+    assert not needs_translation(tokenize(sql))
+
+
+def test_a_cast_to_a_type_duckdb_lacks_is_translated():
+    assert needs_translation(tokenize("select x::name from t"))
+    assert "CAST(x AS varchar)" in translate("select x::name from t").sql
