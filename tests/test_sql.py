@@ -156,7 +156,7 @@ def test_parse_options_refuses_garbage(options):
     ("copy main.t to stdout with csv header", "SELECT * FROM main.t", "csv"),
     # the query is translated like any other: PostgreSQL's column names for the header
     ("COPY (SELECT 1, ';') TO STDOUT (FORMAT 'csv')",
-     """SELECT 1 AS "?column?", ';' AS "?column?"""", "csv"),
+     'SELECT 1 AS "?column?", \';\' AS "?column?"', "csv"),
     ("COPY t TO STDOUT BINARY", "SELECT * FROM t", "binary"),
 ])
 def test_parse_copy(sql, query, fmt):
