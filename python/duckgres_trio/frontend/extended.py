@@ -22,6 +22,7 @@ from duckgres_trio.engine.base import Prepared, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
+from duckgres_trio.sql.cursors import ALL, CursorCommand
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -51,6 +52,8 @@ class Portal:
     done: bool = False
     stream: AsyncIterator[pa.RecordBatch] | None = None
     parked: list[pa.RecordBatch] = field(default_factory=list)
+    cursor: bool = False  # DECLAREd: its statement belongs to it alone
+    hold: bool = False  # WITH HOLD: outlives its transaction
 
     async def close(self) -> None:
         if self.stream is not None:
@@ -86,6 +89,11 @@ class ExtendedProtocol:
         elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
+        elif stmt.cursor is not None:
+            # FETCH's rows are its cursor's (Describe answers with them); the others none
+            cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
+            prepared = PreparedStatement(stmt, None, message.param_oids,
+                                         cursor.statement.columns if cursor else None)
         elif stmt.setup:
             # Several DuckDB statements (CREATE TABLE with SERIAL, DROP of many): DDL,
             # no parameters, no rows; run as one at Execute.
@@ -175,7 +183,7 @@ class ExtendedProtocol:
         result_formats = column_formats(message.result_formats, len(columns)) if columns else []
         old = self._portals.pop(message.portal, None)
         if old is not None:
-            await old.close()
+            await self._discard(old)
         self._portals[message.portal] = Portal(statement, params, result_formats)
         out.queue(backend.bind_complete())
 
@@ -205,6 +213,10 @@ class ExtendedProtocol:
         if not portal.started:
             portal.started = True
             self._session.check_not_failed(stmt)
+            if stmt.cursor is not None:
+                await self.cursor(stmt, portal.params, statement.param_oids, out, describe=False)
+                portal.done = True
+                return
             if statement.prepared is None:
                 if not await self._session.run_session_statement(stmt, out, describe=False):
                     result = await self._session.run_translated(stmt)
@@ -227,10 +239,21 @@ class ExtendedProtocol:
         await self._send(portal, message.max_rows, out)
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
-        session = self._session
-        command = portal.statement.statement.command
+        sent, exhausted = await self._emit(portal, max_rows, portal.formats, out)
+        if exhausted:
+            await portal.close()
+            portal.done = True
+            out.queue(backend.command_complete(command_tag(portal.statement.statement.command,
+                                                           sent)))
+        else:
+            out.queue(backend.portal_suspended())
+
+    async def _emit(self, portal: Portal, limit: int, formats: list[int] | None,
+                    out: Output | None) -> tuple[int, bool]:
+        """Send up to ``limit`` (0: every) rows of the portal as DataRows (``out`` None:
+        skip them, for MOVE); (rows sent, whether the portal has no rows left)."""
         sent = 0
-        while not portal.done:
+        while not portal.done and (not limit or sent < limit):
             if portal.parked:
                 batch = portal.parked.pop(0)
             elif portal.stream is not None:
@@ -238,22 +261,79 @@ class ExtendedProtocol:
             else:
                 batch = None
             if batch is None:
-                await portal.close()
-                portal.done = True
-                out.queue(backend.command_complete(command_tag(command, sent)))
-                return
-            session.check_cancel()
-            if max_rows and sent + batch.num_rows > max_rows:
-                take = max_rows - sent
+                return sent, True
+            self._session.check_cancel()
+            if limit and sent + batch.num_rows > limit:
+                take = limit - sent
                 portal.parked.insert(0, batch.slice(take))
                 batch = batch.slice(0, take)
-            out.queue(encode(batch, portal.formats))
+            if out is not None:
+                out.queue(encode(batch, formats))
+                await out.flush_if_full()
             sent += batch.num_rows
-            await out.flush_if_full()
-            if max_rows and sent >= max_rows:
-                out.queue(backend.portal_suspended())
-                return
-        out.queue(backend.command_complete(command_tag(command, 0)))
+        return sent, portal.done
+
+    # -- SQL cursors --------------------------------------------------------------------------
+
+    async def cursor(self, stmt: Statement, params: list[object], declared: tuple[int, ...],
+                     out: Output, *, describe: bool) -> None:
+        """DECLARE / FETCH / MOVE / CLOSE: a cursor is a portal named after it, as in
+        PostgreSQL (a driver may Describe it as one). ``describe``: the simple protocol,
+        where FETCH sends its RowDescription itself."""
+        command = stmt.cursor
+        if command.kind == "declare":
+            await self._declare(command, params, declared)
+        elif command.kind in ("fetch", "move"):
+            portal = self._cursor(command.name)
+            formats = portal.formats
+            if describe and command.kind == "fetch":
+                out.queue(row_description(portal.statement.columns, formats))
+            count = 0 if command.count == ALL else command.count
+            if count or command.count == ALL:
+                await self.park_portals(keep=portal)
+                sent, _ = await self._emit(portal, count, formats,
+                                           out if command.kind == "fetch" else None)
+            else:
+                sent = 0  # FETCH 0: PostgreSQL refetches the current row; we have none
+            out.queue(backend.command_complete(f"{stmt.command} {sent}"))
+            return
+        elif command.name is None:
+            for name in [n for n, p in self._portals.items() if p.cursor]:
+                await self._discard(self._portals.pop(name))
+        else:
+            await self._discard(self._cursor(command.name, pop=True))
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _declare(self, command: CursorCommand, params: list[object],
+                       declared: tuple[int, ...]) -> None:
+        if command.name in self._portals:
+            raise PgError("42P03", f'cursor "{command.name}" already exists')
+        if not command.hold and not self._session.in_transaction():
+            raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                          "DECLARE CURSOR can only be used in transaction blocks")
+        inner = split_statements(command.query)
+        if len(inner) != 1 or inner[0].returns_rows is False or inner[0].cursor is not None:
+            raise PgError("42P11", "DECLARE CURSOR needs one query that returns rows")
+        prepared = await self._prepare(inner[0], declared)
+        if prepared.columns is None:
+            await self._release(prepared)
+            raise PgError("42P11", "DECLARE CURSOR needs one query that returns rows")
+        formats = [1 if command.binary else 0] * len(prepared.columns)
+        portal = Portal(prepared, params, formats, started=True, cursor=True, hold=command.hold)
+        self._portals[command.name] = portal
+        await self.park_portals(keep=portal)
+        result = await self._session.executor.execute_prepared(prepared.prepared, params, True)
+        portal.stream = result.batches()
+        if not _same_shape(result.schema, prepared.columns):
+            portal.stream = await _as_described(portal.stream, result.schema, prepared.columns)
+
+    def _cursor(self, name: str, *, pop: bool = False) -> Portal:
+        portal = self._portals.get(name)
+        if portal is None or not portal.cursor and name == "":
+            raise PgError("34000", f'cursor "{name}" does not exist')
+        if pop:
+            del self._portals[name]
+        return portal
 
     # -- Close, Sync --------------------------------------------------------------------------
 
@@ -265,21 +345,23 @@ class ExtendedProtocol:
         else:
             portal = self._portals.pop(message.name, None)
             if portal is not None:
-                await portal.close()
+                await self._discard(portal)
         out.queue(backend.close_complete())
 
     async def sync(self, out: Output) -> None:
         await self._session.end_implicit(out)
         if self._session.status == b"I":
-            await self.drop_portals()  # the transaction is over, and its portals with it
+            await self.end_transaction()
 
     # -- housekeeping -------------------------------------------------------------------------
 
-    async def park_portals(self) -> None:
-        """Read every open portal's remaining rows into memory: the engine connection is
-        about to run something else, which would end their DuckDB results."""
+    async def park_portals(self, keep: Portal | None = None) -> None:
+        """Read every open portal's remaining rows into memory (but ``keep``'s): the
+        engine connection is about to run something else, which would end their DuckDB
+        results. A cursor FETCHed with nothing in between is never parked: its memory
+        stays one batch."""
         for portal in self._portals.values():
-            if portal.stream is not None:
+            if portal.stream is not None and portal is not keep:
                 async for batch in portal.stream:
                     portal.parked.append(batch)
                 portal.stream = None
@@ -287,7 +369,28 @@ class ExtendedProtocol:
     async def drop_portals(self) -> None:
         portals, self._portals = self._portals, {}
         for portal in portals.values():
-            await portal.close()
+            await self._discard(portal)
+
+    async def end_transaction(self) -> None:
+        """The transaction is over, and its portals with it, except WITH HOLD cursors,
+        which keep their remaining rows (read now, as PostgreSQL materialises them)."""
+        portals, self._portals = self._portals, {}
+        for name, portal in portals.items():
+            if portal.hold and not portal.done:
+                self._portals[name] = portal
+            else:
+                await self._discard(portal)
+        await self.park_portals()
+
+    async def drop_unnamed_portal(self) -> None:
+        portal = self._portals.pop("", None)
+        if portal is not None:
+            await self._discard(portal)
+
+    async def _discard(self, portal: Portal) -> None:
+        await portal.close()
+        if portal.cursor:
+            await self._release(portal.statement)
 
     async def close_statements(self) -> None:
         statements, self._statements = self._statements, {}

@@ -150,7 +150,7 @@ class Session:
         """Answer one Query message, up to and including ReadyForQuery."""
         self.begin_work()
         try:
-            await self.extended.drop_portals()  # a Query ends the unnamed portal, as in PostgreSQL
+            await self.extended.drop_unnamed_portal()  # as a Query does in PostgreSQL
             await self._run_query(sql, out)
         finally:
             self.end_work()
@@ -212,6 +212,7 @@ class Session:
 
     async def run_translated(self, stmt: Statement) -> Result:
         """Run the statement's DuckDB translation, its setup statements first."""
+        await self.extended.park_portals()  # open cursors keep their rows
         for setup in stmt.setup:
             await self.executor.execute(setup, False)
         return await self.executor.execute(stmt.engine_text, stmt.returns_rows)
@@ -225,7 +226,15 @@ class Session:
         if settings.is_session_parameter(stmt.parameter):
             await self._parameter(stmt, out, describe)
             return True
+        if stmt.cursor is not None:
+            await self.extended.cursor(stmt, [], (), out, describe=describe)
+            return True
         return False
+
+    def in_transaction(self) -> bool:
+        """Inside a transaction block, explicit or the implicit one of a multi-statement
+        Query (where PostgreSQL lets DECLARE CURSOR stand)."""
+        return self.txn in (EXPLICIT, IMPLICIT)
 
     async def send_rows(self, batches: AsyncIterator[pa.RecordBatch],
                         formats: Sequence[int] | None, out: Output) -> int:
@@ -241,6 +250,7 @@ class Session:
 
     async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
         """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row."""
+        await self.extended.park_portals()
         result = await self.executor.execute(copy.query, True)
         if result.schema is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
@@ -271,6 +281,7 @@ class Session:
         one of its own), so an error or a CopyFail leaves nothing inserted."""
         columns = f" ({', '.join(copy.columns)})" if copy.columns else ""
         target = copy.query + columns
+        await self.extended.park_portals()
         probe = await self.executor.prepare(
             f"SELECT {', '.join(copy.columns) or '*'} FROM {copy.query} LIMIT 0")
         await self.executor.close_prepared(probe)
@@ -377,7 +388,7 @@ class Session:
             return
         failed = self.txn == FAILED
         self.txn = IDLE  # whatever happens next, the engine's transaction is over
-        await self.extended.drop_portals()  # portals live only as long as their transaction
+        await self.extended.end_transaction()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
             await self._engine("COMMIT")
             out.queue(backend.command_complete("COMMIT"))

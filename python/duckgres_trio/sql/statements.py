@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
 from duckgres_trio.sql.translate import needs_translation, translate
 
@@ -23,6 +24,8 @@ _ROWS = {
     "DESC": "SELECT", "CALL": "SELECT", "SHOW": "SHOW", "EXPLAIN": "EXPLAIN",
 }
 _DML = ("INSERT", "UPDATE", "DELETE", "MERGE")
+_CURSOR_COMMANDS = {"DECLARE": "DECLARE CURSOR", "FETCH": "FETCH", "MOVE": "MOVE",
+                    "CLOSE": "CLOSE CURSOR"}
 #: SHOW forms spelled as SQL phrases.
 _SHOW_PHRASES = {("TRANSACTION", "ISOLATION", "LEVEL"): "transaction_isolation",
                  ("TIME", "ZONE"): "timezone", ("SESSION", "AUTHORIZATION"): "session_authorization"}
@@ -48,6 +51,7 @@ class Statement:
     ``sql``/``setup``/``param_types``: the text DuckDB runs (``sql.translate``; None:
     ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
     casts decide.
+    ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     """
 
     text: str
@@ -61,6 +65,7 @@ class Statement:
     sql: str | None = None
     setup: tuple[str, ...] = ()
     param_types: tuple[tuple[int, int], ...] = ()
+    cursor: CursorCommand | None = None
 
     @property
     def engine_text(self) -> str:
@@ -101,7 +106,8 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     """The classified statement, with its DuckDB translation where it needs one."""
     stmt = _classify(text, tokens)
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
-            or stmt.parameter is not None or not needs_translation(tokens):
+            or stmt.parameter is not None or stmt.cursor is not None \
+            or not needs_translation(tokens):
         return stmt
     translation = translate(text)
     if translation.sql == text and not translation.setup and not translation.param_types:
@@ -164,6 +170,15 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
     if first in ("DROP", "ALTER"):
         kind = words[1] if len(words) > 1 else ""
         return Statement(text, f"{first} {kind}".strip(), False)
+    if first in _CURSOR_COMMANDS:
+        try:
+            cursor = parse_cursor(text)
+        except PgError as err:
+            return Statement(text, first, False, refusal=err)
+        command = _CURSOR_COMMANDS[first]
+        if cursor.kind == "close" and cursor.name is None:
+            command = "CLOSE CURSOR ALL"
+        return Statement(text, command, cursor.kind == "fetch", cursor=cursor)
     if first == "COPY":
         if "STDIN" in words:
             return Statement(text, "COPY", False, copy="in")
