@@ -9,6 +9,7 @@ with the client ends as an ErrorResponse (and a close, for FATAL ones), never a 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import select
@@ -21,6 +22,7 @@ import trio
 
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import auth
+from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import settings
 from duckgres_trio.wire import FrameDecoder, backend
@@ -57,6 +59,7 @@ class Connection:
         self.tls = False
         self.channel_binding: bytes | None = None
         self.pid, self.secret = server.new_backend_key()
+        self._started = dt.datetime.now(dt.timezone.utc)
         self.session: Session | None = None
         self.scope = trio.CancelScope()
         self._idle = False  # waiting for the client's next message
@@ -251,7 +254,10 @@ class Connection:
         self.queue(backend.authentication_ok())
         self.server.admit(self)
         executor = await self._open_session(database, user)
-        session = Session(executor, user, session_params, self.pid)
+        activity = Activity(self.pid, database, user, self.address, self._started,
+                            session_params.get("application_name", ""))
+        session = Session(executor, user, session_params, self.pid, activity=activity,
+                          backends=self.server)
         self.session = session
         await session.start()
         for status in session.reported_parameters():

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from duckgres_trio.engine.base import Prepared, is_result_set
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
@@ -109,6 +110,8 @@ class ExtendedProtocol:
     async def _prepare(self, stmt: Statement, declared: tuple[int, ...]) -> PreparedStatement:
         executor = self._session.executor
         await self.park_portals()
+        if stmt.activity:
+            await self._session.publish_activity()  # the table must exist to plan
         prepared = await executor.prepare(stmt.engine_text)
         if prepared.unresolved:
             unresolved = prepared.unresolved
@@ -123,6 +126,8 @@ class ExtendedProtocol:
         columns = prepared.columns
         if prepared.unresolved or any(pa.types.is_null(field.type) for field in columns):
             columns = await self._probe_columns(stmt.engine_text, oids, columns)
+        if stmt.signals:
+            columns = signalled_schema(columns, stmt.signals)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
@@ -213,6 +218,7 @@ class ExtendedProtocol:
         if not portal.started:
             portal.started = True
             self._session.check_not_failed(stmt)
+            self._session.note_query(stmt.text)
             if stmt.cursor is not None:
                 await self.cursor(stmt, portal.params, statement.param_oids, out, describe=False)
                 portal.done = True
@@ -226,6 +232,8 @@ class ExtendedProtocol:
             if not sync_next:
                 await self._session.begin_implicit()
             await self.park_portals()
+            if stmt.activity:
+                await self._session.publish_activity()
             result = await self._session.executor.execute_prepared(
                 statement.prepared, portal.params, stmt.returns_rows)
             if result.schema is None:
@@ -233,6 +241,9 @@ class ExtendedProtocol:
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
             portal.stream = result.batches()
+            if stmt.signals:
+                portal.stream = self._session.signal_backends(portal.stream, stmt.signals)
+                result.schema = signalled_schema(result.schema, stmt.signals)
             if not _same_shape(result.schema, statement.columns):
                 portal.stream = await _as_described(portal.stream, result.schema,
                                                     statement.columns)

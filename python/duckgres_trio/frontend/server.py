@@ -20,6 +20,7 @@ from duckgres_trio.config import Config, ConfigError
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend import scram, tls
+from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
 
@@ -76,6 +77,25 @@ class Server:
         self._connections.discard(conn)
         if self._drained is not None and not self._connections:
             self._drained.set()
+
+    def activities(self) -> list[Activity]:
+        """What every session is doing (pg_stat_activity)."""
+        return [conn.session.activity for conn in self._by_pid.values()
+                if conn.session is not None]
+
+    def signal(self, pid: int, kind: str) -> bool:
+        """pg_cancel_backend / pg_terminate_backend: cancel the session's running
+        statement, or end the session (FATAL 57P01). False if there is no such session.
+        Every user may signal every session: all are superusers here (pg_roles)."""
+        conn = self._by_pid.get(pid)
+        if conn is None or conn.session is None:
+            return False
+        log.info("%s requested for connection %d", kind, pid)
+        if kind == "cancel":
+            conn.request_cancel()
+        else:
+            conn.terminate()
+        return True
 
     def cancel(self, pid: int, secret: bytes) -> None:
         """A CancelRequest: act only on an exact (pid, secret) match, say nothing either way."""

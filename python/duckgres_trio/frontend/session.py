@@ -9,6 +9,7 @@ inside BEGIN ... every statement fails with 25P02 until ROLLBACK.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from typing import Protocol, TypeVar
@@ -19,6 +20,9 @@ import trio
 from duckgres_trio import __version__
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
+from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
+from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -59,12 +63,24 @@ class Output(Protocol):
     async def copy_message(self) -> CopyMessage: ...
 
 
+class Backends(Protocol):
+    """The server's view of every session, for pg_stat_activity and the functions
+    that signal other backends."""
+
+    def activities(self) -> list[Activity]: ...
+
+    def signal(self, pid: int, kind: str) -> bool: ...
+
+
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
-                 pid: int = 0) -> None:
+                 pid: int = 0, *, activity: Activity | None = None,
+                 backends: Backends | None = None) -> None:
         self.executor = executor
         self.user = user
         self.pid = pid
+        self.activity = activity or Activity(pid, "", user, "", _now())
+        self.backends = backends
         self.txn = IDLE
         self._cancel_requested = False
         self.busy = False
@@ -127,6 +143,25 @@ class Session:
     def end_work(self) -> None:
         self.busy = False
         self.busy_since = None
+        self._note_state({IDLE: "idle", FAILED: "idle in transaction (aborted)"}.get(
+            self.txn, "idle in transaction"))
+
+    def note_query(self, text: str) -> None:
+        """A statement starts: pg_stat_activity shows it."""
+        activity = self.activity
+        activity.query, activity.query_start = text, _now()
+        activity.application_name = self.parameters.get("application_name", "")
+        self._note_state("active")
+
+    def _note_state(self, state: str) -> None:
+        activity = self.activity
+        now = _now()
+        if self.txn == IDLE:
+            activity.xact_start = None
+        elif activity.xact_start is None:
+            activity.xact_start = activity.query_start or now
+        if activity.state != state:
+            activity.state, activity.state_change = state, now
 
     def timeout(self, name: str) -> float:
         """A time setting of this session in seconds; 0 when off."""
@@ -149,6 +184,7 @@ class Session:
     async def simple_query(self, sql: str, out: Output) -> None:
         """Answer one Query message, up to and including ReadyForQuery."""
         self.begin_work()
+        self.note_query(sql)
         try:
             await self.extended.drop_unnamed_portal()  # as a Query does in PostgreSQL
             await self._run_query(sql, out)
@@ -213,9 +249,42 @@ class Session:
     async def run_translated(self, stmt: Statement) -> Result:
         """Run the statement's DuckDB translation, its setup statements first."""
         await self.extended.park_portals()  # open cursors keep their rows
+        if stmt.activity:
+            await self.publish_activity()
         for setup in stmt.setup:
             await self.executor.execute(setup, False)
-        return await self.executor.execute(stmt.engine_text, stmt.returns_rows)
+        result = await self.executor.execute(stmt.engine_text, stmt.returns_rows)
+        if stmt.signals and result.schema is not None:
+            result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
+                            self.signal_backends(result.batches(), stmt.signals))
+        return result
+
+    async def publish_activity(self) -> None:
+        """Write the server's sessions into this session's pg_stat_activity table."""
+        if self.backends is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
+        batch = snapshot(self.backends.activities())
+        await self.executor.execute(ACTIVITY_TABLE_DDL, False)
+        await self.executor.insert_batch(ACTIVITY_TABLE, batch)
+
+    async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
+                              signals: tuple[tuple[int, str], ...]
+                              ) -> AsyncIterator[pa.RecordBatch]:
+        """The result with each signal column's pids signalled (cancel / terminate) and
+        replaced by whether a backend with that pid was there to signal."""
+        async with aclosing(batches) as stream:
+            async for batch in stream:
+                columns = list(batch.columns)
+                for index, kind in signals:
+                    columns[index] = pa.array(
+                        [None if pid is None else self._signal(pid, kind)
+                         for pid in columns[index].to_pylist()], pa.bool_())
+                yield pa.record_batch(columns, schema=signalled_schema(batch.schema, signals))
+
+    def _signal(self, pid: int, kind: str) -> bool:
+        if self.backends is None:
+            return False
+        return self.backends.signal(pid, kind)
 
     async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool) -> bool:
         """Run ``stmt`` if the session answers it itself (transaction control, reported
@@ -443,6 +512,10 @@ class Session:
         await self.extended.drop_portals()
         await self.extended.close_statements()
         await self.executor.close()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _warning(sqlstate: str, message: str) -> bytes:

@@ -50,7 +50,7 @@ class Statement:
     runs the copy protocol).
     ``sql``/``setup``/``param_types``: the text DuckDB runs (``sql.translate``; None:
     ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
-    casts decide.
+    casts decide; ``activity``/``signals``: see ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     """
 
@@ -65,6 +65,8 @@ class Statement:
     sql: str | None = None
     setup: tuple[str, ...] = ()
     param_types: tuple[tuple[int, int], ...] = ()
+    activity: bool = False
+    signals: tuple[tuple[int, str], ...] = ()
     cursor: CursorCommand | None = None
 
     @property
@@ -113,7 +115,8 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     if translation.sql == text and not translation.setup and not translation.param_types:
         return stmt
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
-                   setup=translation.setup, param_types=translation.param_types)
+                   setup=translation.setup, param_types=translation.param_types,
+                   activity=translation.activity, signals=translation.signals)
 
 
 def _words_at_depth0(tokens: list[Token]) -> list[str]:

@@ -52,11 +52,17 @@ class Translation:
     """``sql`` for DuckDB, after running each of ``setup`` (statements the rewrite
     needs first, such as the sequence behind a SERIAL column). ``param_types``: (n, OID)
     for each ``$n`` cast to a type whose OID DuckDB's inference would not give
-    (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB)."""
+    (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB).
+    ``activity``: the statement reads pg_stat_activity, which the session publishes
+    first (frontend/activity.py). ``signals``: (result column, "cancel" | "terminate")
+    for each select-list pg_cancel_backend / pg_terminate_backend, which the session
+    carries out on the pids the column holds."""
 
     sql: str
     setup: tuple[str, ...] = ()
     param_types: tuple[tuple[int, int], ...] = ()
+    activity: bool = False
+    signals: tuple[tuple[int, str], ...] = ()
 
 
 # -- tier 1: the fast path ----------------------------------------------------------------
@@ -69,6 +75,7 @@ _TRIGGER_WORDS = frozenset(
      "REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE",
      "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR",
      "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
+     "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND",
      "CURRENT_ROLE", "CURRENT_CATALOG", "SHARE", "NOWAIT", "LOCKED"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
@@ -168,6 +175,7 @@ def translate(sql: str) -> Translation:
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
+    signals = _backend_signals(stmt, rewriter)
     # A replaced node's new children are not visited in the same pass (the regex call
     # made from ``a ~ b COLLATE "C"`` still holds the COLLATE): pass again until nothing
     # is replaced. Each rewrite produces a tree no rewrite matches, so this ends.
@@ -189,7 +197,7 @@ def translate(sql: str) -> Translation:
     setup = tuple(rewriter.setup)
     if extra:
         setup, main = setup + tuple(extra[:-1]), extra[-1]
-    return Translation(main, setup, param_types)
+    return Translation(main, setup, param_types, rewriter.activity, tuple(signals))
 
 
 def _qualified(names: tuple | list | None) -> tuple[str | None, str]:
@@ -294,6 +302,7 @@ class _Rewriter(Visitor):
         self._vector_done: set[int] = set()
         self._typed: set[int] = set()  # calls already wrapped in a cast
         self.param_types: dict[int, int] = {}
+        self.activity = False
 
     def _changed(self, node: object) -> None:
         """``node`` was changed in place. Returning None (not the node, which the
@@ -311,6 +320,11 @@ class _Rewriter(Visitor):
         if node.catalogname:
             return None
         schema = node.schemaname.lower() if node.schemaname else None
+        if schema in (None, "pg_catalog") and node.relname == "pg_stat_activity" \
+                and not (schema is None and node.relname in self.ctes):
+            node.catalogname, node.schemaname = "temp", "main"
+            self.activity = True
+            return self._changed(node)
         if schema in (None, "pg_catalog") and node.relname in catalog.RELATIONS \
                 and not (schema is None and node.relname in self.ctes):
             node.catalogname, node.schemaname = catalog.DATABASE, "main"
@@ -655,6 +669,27 @@ def _one_each(stmt: object, attribute: str, rewriter: _Rewriter) -> list[str]:
         texts.append(RawStream()(stmt))
     rewriter.changed = True
     return texts
+
+
+_SIGNALS = {"pg_cancel_backend": "cancel", "pg_terminate_backend": "terminate"}
+
+
+def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]:
+    """Select-list pg_cancel_backend(pid) / pg_terminate_backend(pid) become the pid
+    (as integer); the session signals those backends and shows true/false instead.
+    Anywhere else they stay, and DuckDB says it has no such function."""
+    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
+        return []
+    signals = []
+    for index, target in enumerate(stmt.targetList or ()):
+        call = target.val
+        if isinstance(call, ast.FuncCall) and len(call.args or ()) >= 1:
+            schema, name = _qualified(call.funcname)
+            if schema in (None, "pg_catalog") and name in _SIGNALS:
+                target.val = _as_integer(call.args[0])
+                signals.append((index, _SIGNALS[name]))
+                rewriter.changed = True
+    return signals
 
 
 # -- result column names ----------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""pg_stat_activity and the backend-signalling functions: the server's live sessions.
+
+The sessions live in this process (the control plane), not in DuckDB, so a statement
+that reads pg_stat_activity gets a snapshot: the session writes these rows into a
+temporary table of its DuckDB connection just before the statement runs
+(``Session.publish_activity``), and the translator points the view's name at it.
+Query texts that may carry a secret (CREATE SECRET, PASSWORD '...') have their string
+literals redacted, here as in the logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from duckgres_trio.sql.lexer import Kind, LexError, tokenize
+
+#: pg_stat_activity's columns (PostgreSQL 15), as the temporary table declares them.
+COLUMNS = pa.schema([
+    ("datid", pa.uint32()), ("datname", pa.string()), ("pid", pa.int32()),
+    ("leader_pid", pa.int32()), ("usesysid", pa.uint32()), ("usename", pa.string()),
+    ("application_name", pa.string()), ("client_addr", pa.string()),
+    ("client_hostname", pa.string()), ("client_port", pa.int32()),
+    ("backend_start", pa.timestamp("us", tz="UTC")), ("xact_start", pa.timestamp("us", tz="UTC")),
+    ("query_start", pa.timestamp("us", tz="UTC")), ("state_change", pa.timestamp("us", tz="UTC")),
+    ("wait_event_type", pa.string()), ("wait_event", pa.string()), ("state", pa.string()),
+    ("backend_xid", pa.string()), ("backend_xmin", pa.string()), ("query_id", pa.int64()),
+    ("query", pa.string()), ("backend_type", pa.string()),
+])
+
+#: The temporary table a session publishes the snapshot into.
+TABLE = "temp.main.pg_stat_activity"
+CREATE_TABLE = (
+    "CREATE OR REPLACE TEMP TABLE pg_stat_activity (datid UINTEGER, datname VARCHAR, "
+    "pid INTEGER, leader_pid INTEGER, usesysid UINTEGER, usename VARCHAR, "
+    "application_name VARCHAR, client_addr VARCHAR, client_hostname VARCHAR, "
+    "client_port INTEGER, backend_start TIMESTAMPTZ, xact_start TIMESTAMPTZ, "
+    "query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, wait_event_type VARCHAR, "
+    "wait_event VARCHAR, state VARCHAR, backend_xid VARCHAR, backend_xmin VARCHAR, "
+    "query_id BIGINT, query VARCHAR, backend_type VARCHAR)"
+)
+
+
+@dataclass
+class Activity:
+    """What one session is doing, kept up to date by the session."""
+
+    pid: int
+    database: str
+    user: str
+    client_addr: str
+    backend_start: dt.datetime
+    application_name: str = ""
+    state: str = "idle"
+    query: str = ""
+    query_start: dt.datetime | None = None
+    xact_start: dt.datetime | None = None
+    state_change: dt.datetime | None = None
+
+
+def snapshot(activities: list[Activity]) -> pa.RecordBatch:
+    rows = [
+        {"datid": 0, "datname": a.database, "pid": a.pid, "leader_pid": None,
+         "usesysid": 10, "usename": a.user, "application_name": a.application_name,
+         "client_addr": a.client_addr or None, "client_hostname": None, "client_port": None,
+         "backend_start": a.backend_start, "xact_start": a.xact_start,
+         "query_start": a.query_start, "state_change": a.state_change,
+         "wait_event_type": None, "wait_event": None, "state": a.state,
+         "backend_xid": None, "backend_xmin": None, "query_id": None,
+         "query": redacted(a.query), "backend_type": "client backend"}
+        for a in activities
+    ]
+    return pa.RecordBatch.from_pylist(rows, schema=COLUMNS)
+
+
+def signalled_schema(schema: pa.Schema, signals: tuple[tuple[int, str], ...]) -> pa.Schema:
+    """Result columns with each pg_cancel_backend / pg_terminate_backend column boolean
+    (the translator made them pids; the session signals those and shows the outcome)."""
+    for index, _ in signals:
+        schema = schema.set(index, pa.field(schema.field(index).name, pa.bool_()))
+    return schema
+
+
+_SECRET_WORDS = ("SECRET", "PASSWORD")
+
+
+def redacted(text: str) -> str:
+    """``text`` with its string literals replaced by '<redacted>' if it may carry a
+    secret (CREATE SECRET, ALTER ROLE ... PASSWORD); other texts as they are."""
+    upper = text.upper()
+    if not any(word in upper for word in _SECRET_WORDS):
+        return text
+    try:
+        tokens = tokenize(text)
+    except LexError:
+        return "<redacted>"
+    pieces, last = [], 0
+    for token in tokens:
+        if token.kind is Kind.STRING:
+            pieces.append(text[last:token.start])
+            pieces.append("'<redacted>'")
+            last = token.end
+    pieces.append(text[last:])
+    return "".join(pieces)
