@@ -52,3 +52,34 @@ def test_pgbench_custom_script(bench_db, tmp_path, mode):
         (balance,) = conn.execute("SELECT sum(balance) FROM accounts").fetchone()
         assert balance == total
         assert history % 200 == 0 and history > 0
+
+
+def _pgbench(server, *args: str) -> str:
+    env = {**os.environ, "PGPASSWORD": "postgres", "PGSSLMODE": "require"}
+    result = subprocess.run(
+        ["pgbench", *args, "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
+         "pgbench_builtin"], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_pgbench_initialise_then_select_only_and_tpcb_like(server):
+    """pgbench's own schema (-i: DROP of several tables, CREATE ... WITH (fillfactor),
+    COPY FROM STDIN, VACUUM, primary keys), then its builtin scripts: nothing fails, and
+    the tpcb-like invariants hold afterwards."""
+    output = _pgbench(server, "-i", "-s", "10")
+    assert "done in" in output
+    with psycopg.connect(server.dsn(dbname="pgbench_builtin")) as conn:
+        assert conn.execute("select count(*) from pgbench_accounts").fetchone() == (1_000_000,)
+    for script in (["-S"], ["-b", "tpcb-like", "--max-tries", "50"]):
+        output = _pgbench(server, *script, "-c", "2", "-T", "10")
+        assert re.search(r"number of failed transactions: 0 ", output), output
+        processed = re.search(r"number of transactions actually processed: (\d+)", output)
+        assert processed and int(processed.group(1)) > 0, output
+    with psycopg.connect(server.dsn(dbname="pgbench_builtin")) as conn:
+        accounts, tellers, branches, history = conn.execute(
+            "select (select sum(abalance) from pgbench_accounts), "
+            "(select sum(tbalance) from pgbench_tellers), "
+            "(select sum(bbalance) from pgbench_branches), "
+            "(select sum(delta) from pgbench_history)").fetchone()
+        assert accounts == tellers == branches == history
