@@ -113,6 +113,7 @@ class Session:
         }
         self.parameters.update(parameters)
         self._initial = dict(self.parameters)
+        self._undo_at_end: dict[str, str] = {}
         self.extended = ExtendedProtocol(self)
 
     async def start(self) -> None:
@@ -120,6 +121,8 @@ class Session:
         tell the catalog (engine.pg_catalog) who this session is: current_user,
         pg_backend_pid()."""
         await self._apply_timezone(self.parameters["TimeZone"])
+        if self.parameters["search_path"] != settings.REMEMBERED["search_path"]:
+            await self._apply_search_path(self.parameters["search_path"])
         user = self.user.replace("'", "''")
         await self._engine(f"SET VARIABLE pg_session = {{'user': '{user}', 'pid': {self.pid}}}")
 
@@ -238,7 +241,14 @@ class Session:
         if stmt.copy == "in":
             await self._copy_in(parse_copy(stmt.text), out)
             return
-        result = await self.run_translated(stmt)
+        try:
+            result = await self.run_translated(stmt)
+        except PgError as err:
+            if stmt.command == "SHOW" and stmt.parameter and err.sqlstate == "42P01":
+                # neither ours nor a DuckDB table to show: PostgreSQL's answer
+                raise PgError(SqlState.UNDEFINED_OBJECT,
+                              f'unrecognized configuration parameter "{stmt.parameter}"') from None
+            raise
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
             return
@@ -420,6 +430,7 @@ class Session:
                 await self._engine("COMMIT")
             except PgError as err:
                 out.queue(backend.error_response(err))
+            await self.undo_local_settings(out)
 
     async def after_error(self) -> None:
         if self.txn == EXPLICIT:
@@ -430,9 +441,13 @@ class Session:
                 await self._engine("ROLLBACK")
             except PgError:
                 pass  # the engine may already have ended the transaction itself
+            await self.undo_local_settings(None)
 
     async def _transaction_control(self, stmt: Statement, out: Output) -> None:
         kind = stmt.transaction
+        if kind == "characteristics":
+            out.queue(backend.command_complete("SET"))
+            return
         if kind == "savepoint":
             if self.txn != EXPLICIT:
                 raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
@@ -460,9 +475,11 @@ class Session:
         await self.extended.end_transaction()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
             await self._engine("COMMIT")
+            await self.undo_local_settings(out)
             out.queue(backend.command_complete("COMMIT"))
         else:
             await self._engine("ROLLBACK")
+            await self.undo_local_settings(out)
             out.queue(backend.command_complete("ROLLBACK"))
 
     def parameter_schema(self, stmt: Statement) -> pa.Schema | None:
@@ -490,12 +507,45 @@ class Session:
             value = self._initial.get(name, "")
         else:
             name, value = settings.validate(stmt.parameter, stmt.value)
+        if stmt.local:
+            if self.txn == IDLE:
+                out.queue(_warning(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                                   "SET LOCAL can only be used in transaction blocks"))
+                out.queue(backend.command_complete(stmt.command))
+                return
+            self._undo_at_end.setdefault(name, self.parameters[name])
+        await self._set_parameter(name, value, out)
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _set_parameter(self, name: str, value: str, out: Output | None) -> None:
         if name == "TimeZone":
             await self._apply_timezone(value)
+        if name == "search_path":
+            await self._apply_search_path(value)
         self.parameters[name] = value
-        if name in settings.REPORTED:
+        if name in settings.REPORTED and out is not None:
             out.queue(backend.parameter_status(name, value))
-        out.queue(backend.command_complete(stmt.command))
+
+    async def undo_local_settings(self, out: Output | None) -> None:
+        """The transaction ended: SET LOCAL values go back to what they were."""
+        undo, self._undo_at_end = self._undo_at_end, {}
+        for name, value in undo.items():
+            await self._set_parameter(name, value, out)
+
+    async def _apply_search_path(self, value: str) -> None:
+        """DuckDB's search_path from PostgreSQL's: public is main, "$user" and schemas
+        that do not exist are skipped (PostgreSQL ignores them; DuckDB would refuse)."""
+        wanted = settings.search_path_schemas(value)
+        result = await self.executor.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()",
+            True)
+        existing = set()
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                existing.update(batch.column(0).to_pylist())
+        schemas = [s for s in wanted if s in existing] or ["main"]
+        path = ",".join('"' + s.replace('"', '""') + '"' for s in schemas)
+        await self._engine("SET search_path = '" + path.replace("'", "''") + "'")
 
     async def _apply_timezone(self, zone: str) -> None:
         try:

@@ -86,6 +86,34 @@ def _timeout(name: str) -> Callable[[str], str]:
     return check
 
 
+def search_path_schemas(value: str) -> list[str]:
+    """The schemas of a PostgreSQL search_path value, in DuckDB's names: identifiers
+    folded to lower case unless quoted, "$user" dropped, public as main."""
+    schemas = []
+    for item in _split_list(value):
+        if item.startswith('"') and item.endswith('"') and len(item) >= 2:
+            name = item[1:-1].replace('""', '"')
+        else:
+            name = item.lower()
+        if name and name != "$user":
+            schemas.append("main" if name == "public" else name)
+    return schemas
+
+
+def _split_list(value: str) -> list[str]:
+    items, current, quoted = [], [], False
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current).strip())
+    return items
+
+
 def format_milliseconds(ms: int) -> str:
     for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
         if ms and ms % size == 0:

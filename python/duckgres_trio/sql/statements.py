@@ -52,6 +52,9 @@ class Statement:
     ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
     casts decide; ``activity``/``signals``: see ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
+    ``local``: SET LOCAL, undone when the transaction ends.
+    ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
+    accepted as they are (DuckDB has one isolation level).
     """
 
     text: str
@@ -68,6 +71,7 @@ class Statement:
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
     cursor: CursorCommand | None = None
+    local: bool = False
 
     @property
     def engine_text(self) -> str:
@@ -155,6 +159,8 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         return Statement(text, first, "RETURNING" in words)
     if first == "SHOW" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
         return Statement(text, "SHOW", True, parameter=_ident(tokens[1]))
+    if first == "SHOW" and _dotted_name(tokens[1:]) is not None:
+        return Statement(text, "SHOW", True, parameter=_dotted_name(tokens[1:]))
     if first == "SHOW" and tuple(words[1:]) in _SHOW_PHRASES:
         return Statement(text, "SHOW", True, parameter=_SHOW_PHRASES[tuple(words[1:])])
     if first in _ROWS:
@@ -209,17 +215,33 @@ def _ident(token: Token) -> str:
 def _set_statement(text: str, tokens: list[Token]) -> Statement:
     """SET [SESSION | LOCAL] name {TO | =} value [, ...] and SET TIME ZONE value."""
     rest = tokens[1:]
+    local = False
     if rest and rest[0].kind is Kind.WORD and rest[0].value in ("SESSION", "LOCAL"):
-        if not (len(rest) > 1 and rest[1].value == "CHARACTERISTICS"):
-            rest = rest[1:]
+        if len(rest) > 1 and rest[1].value == "CHARACTERISTICS":
+            return Statement(text, "SET", False, "characteristics")
+        local = rest[0].value == "LOCAL"
+        rest = rest[1:]
+    if rest and rest[0].kind is Kind.WORD and rest[0].value == "TRANSACTION":
+        # DuckDB has one isolation level, snapshot isolation (docs/compatibility.md)
+        return Statement(text, "SET", False, "characteristics")
     if len(rest) >= 3 and rest[0].value == "TIME" and rest[1].value == "ZONE":
         name, values = "timezone", rest[2:]
     elif len(rest) >= 3 and rest[0].kind in (Kind.WORD, Kind.QUOTED_IDENT) and rest[1].value in ("TO", "="):
         name, values = _ident(rest[0]), rest[2:]
+    elif len(rest) >= 5 and _dotted_name(rest[:3]) is not None and rest[3].value in ("TO", "="):
+        name, values = _dotted_name(rest[:3]), rest[4:]  # a custom parameter, myapp.x
     else:
         return Statement(text, "SET", False)
     value = _value_text(text, values)
-    return Statement(text, "SET", False, parameter=name, value=value)
+    return Statement(text, "SET", False, parameter=name, value=value, local=local)
+
+
+def _dotted_name(tokens: list[Token]) -> str | None:
+    """``a.b`` (exactly three tokens), a custom parameter's name; else None."""
+    if len(tokens) == 3 and tokens[1].kind is Kind.PUNCT and tokens[1].value == "." \
+            and all(t.kind in (Kind.WORD, Kind.QUOTED_IDENT) for t in (tokens[0], tokens[2])):
+        return f"{_ident(tokens[0])}.{_ident(tokens[2])}"
+    return None
 
 
 def _value_text(text: str, tokens: list[Token]) -> str | None:

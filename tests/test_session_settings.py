@@ -1,0 +1,92 @@
+"""SET / SHOW / RESET / SET LOCAL of PostgreSQL's parameters, search_path applied to
+DuckDB, savepoints accepted, compared where it matters with PostgreSQL 15."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+
+SCRIPT = [
+    "show transaction isolation level",
+    "show work_mem",
+    "set work_mem = '64MB'",
+    "show work_mem",
+    "reset work_mem",
+    "show work_mem",
+    "set myapp.tenant = 'acme'",
+    "show myapp.tenant",
+    "begin",
+    "set local statement_timeout = '5s'",
+    "show statement_timeout",
+    "savepoint a",
+    "release savepoint a",
+    "commit",
+    "show statement_timeout",
+    "set local work_mem = '1MB'",  # outside a transaction: a warning, no effect
+    "show work_mem",
+    "set transaction isolation level read committed",
+    "set session characteristics as transaction isolation level read committed",
+    "show max_identifier_length",
+]
+
+
+def _run(dsn: str) -> list[tuple]:
+    out = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for sql in SCRIPT:
+            cur = conn.execute(sql)
+            out.append((sql, cur.statusmessage, cur.fetchall() if cur.description else None))
+    return out
+
+
+def test_settings_behave_as_in_postgresql(server, pg15_dsn):  # noqa: F811
+    assert _run(server.dsn()) == _run(pg15_dsn)
+
+
+@pytest.mark.parametrize("sql, sqlstate", [
+    ("show no_such_setting", "42704"),
+    ("set server_version = '9'", "55P02"),
+    ("show myapp.never_set", "42704"),
+])
+def test_settings_errors(server, sql, sqlstate):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute(sql)
+        assert info.value.sqlstate == sqlstate
+
+
+def test_search_path_decides_where_unqualified_names_go(server):
+    with psycopg.connect(server.dsn(dbname="paths"), autocommit=True) as conn:
+        conn.execute("create schema if not exists app")
+        conn.execute("set search_path = app, public")
+        conn.execute("create table in_app (x int)")
+        assert conn.execute("select table_schema from information_schema.tables "
+                            "where table_name = 'in_app'").fetchone() == ("app",)
+        conn.execute("set search_path = nowhere, public")  # PostgreSQL skips what is missing
+        conn.execute("create table in_public (x int)")
+        assert conn.execute("select table_schema from information_schema.tables "
+                            "where table_name = 'in_public'").fetchone() == ("public",)
+        assert conn.execute("show search_path").fetchone() == ("nowhere, public",)
+
+
+def test_set_local_timezone_reverts_at_commit(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("set timezone = 'UTC'")
+        conn.execute("begin")
+        conn.execute("set local timezone = 'Asia/Tokyo'")
+        assert conn.execute("select extract(hour from timestamptz '2024-01-01 00:00:00+00')"
+                            ).fetchone()[0] == 9
+        conn.execute("commit")
+        assert conn.execute("show timezone").fetchone() == ("UTC",)
+        assert conn.info.parameter_status("TimeZone") == "UTC"
+        assert conn.execute("select extract(hour from timestamptz '2024-01-01 00:00:00+00')"
+                            ).fetchone()[0] == 0
+
+
+def test_rolling_back_to_a_savepoint_is_refused(server):
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute("savepoint s")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("rollback to savepoint s")
