@@ -98,6 +98,7 @@ def test_dropping_several_objects_is_one_statement_each():
     ("select '\\xff00'::bytea", "unhex('ff00')"),
     ("select to_char(d, 'YYYY-MM-DD') from t", "strftime(d, '%Y-%m-%d')"),
     ("select a from t for update", "SELECT a FROM t"),
+    ("select a from t for no key update nowait", "SELECT a FROM t"),
     ("create table t (a int) with (fillfactor = 90)", "CREATE TABLE t (a int4)"),
     ("select \"at\", map from t", 'SELECT "at", "map" FROM t'),
 ])
@@ -108,6 +109,11 @@ def test_rewrites(sql, expected):
 def test_a_parameter_cast_to_oid_array_is_announced_as_oid_array():
     (stmt,) = split_statements("select * from pg_type where oid = any($1::oid[])")
     assert stmt.param_types == ((1, 1028),)
+
+
+def test_a_locking_clause_is_noticed_by_the_fast_path():
+    (stmt,) = split_statements("SELECT abalance FROM pgbench_accounts WHERE aid = 1 FOR UPDATE")
+    assert "FOR UPDATE" not in stmt.engine_text
 
 
 def test_a_statement_nobody_can_rewrite_is_left_alone():

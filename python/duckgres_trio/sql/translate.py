@@ -12,10 +12,11 @@ Three tiers, cheapest first:
 3. Text the PostgreSQL parser rejects is DuckDB's own dialect (FROM-first, QUALIFY,
    PIVOT, SUMMARIZE, ...): it goes to DuckDB untouched, and DuckDB reports real errors.
 
-Why pglast and not sqlglot: measured on the client corpus (docs/compatibility.md), pglast
-parses every statement PostgreSQL does, at a fraction of sqlglot's time, and never
-rewrites what we did not ask it to (sqlglot silently changes casts, E'' strings and
-json paths). Translations are cached with the statement split (``statements``).
+Why pglast and not sqlglot: measured on the client corpus (docs/architecture.md, *SQL
+translation*; ci/bench/translate.py), pglast parses every statement PostgreSQL does, in
+about half of sqlglot's time, and never rewrites what we did not ask it to (sqlglot
+silently changed casts, E'' strings and json paths). Translations are cached with the
+statement split (``statements``).
 """
 
 from __future__ import annotations
@@ -69,14 +70,15 @@ class Translation:
 
 #: Words that make a statement worth parsing (upper case, as the lexer gives them).
 _TRIGGER_WORDS = frozenset(
-    {"PG_CATALOG", "INFORMATION_SCHEMA", "INDKEY", "INDOPTION", "INDCLASS", "INDCOLLATION",
-     "PROARGTYPES", "GENERATE_SERIES", "GENERATE_SUBSCRIPTS", "UNNEST", "PUBLIC", "OPERATOR", "COLLATE", "SIMILAR",
+    {"PG_CATALOG", "INFORMATION_SCHEMA", "PUBLIC", "OPERATOR", "COLLATE", "SIMILAR",
+     "INDKEY", "INDOPTION", "INDCLASS", "INDCOLLATION", "PROARGTYPES",
+     "GENERATE_SERIES", "GENERATE_SUBSCRIPTS", "UNNEST",
      "SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2", "JSONB",
      "REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE",
      "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR",
      "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
-     "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND",
-     "CURRENT_ROLE", "CURRENT_CATALOG", "SHARE", "NOWAIT", "LOCKED"}
+     "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
+     "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
@@ -103,6 +105,9 @@ def needs_translation(tokens: list[Token]) -> bool:
         if token.kind is Kind.WORD and token.value in _TYPE_WORDS and previous is not None \
                 and (previous.value in ("::", "AS") or first in ("CREATE", "ALTER")):
             return True  # a type DuckDB lacks (a column may well be named tid or name)
+        if previous is not None and previous.value == "FOR" \
+                and token.value in ("UPDATE", "SHARE", "NO", "KEY"):
+            return True  # a locking clause
         previous = token
         if token.kind is Kind.PUNCT and token.value in _TRIGGER_OPERATORS:
             return True
