@@ -237,6 +237,14 @@ select kind, count(*) from events group by kind order by kind
 ;
 select json_array_length('[1, 2, 3]')
 ;
+select payload #> '{tags,0}' from events order by id
+;
+select payload #>> '{user,id}' from events order by id
+;
+select '{"a": 1}'::jsonb ? 'a', '{"a": 1}'::jsonb ? 'b'
+;
+select id from events where payload::jsonb ? 'user' order by id
+;
 select '{"a": 1}'::json->'a'
 ;
 select id from events where at > '2024-01-02' order by id

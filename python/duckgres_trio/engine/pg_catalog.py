@@ -505,6 +505,12 @@ SCRIPT = [
     "CASE WHEN b = 0 THEN error('division by zero') ELSE a / b END",
     f"CREATE OR REPLACE MACRO {_D}.main.mod(a, b) AS "
     "CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
+    # A PostgreSQL text-array path ('{a,0,b}', for #> and #>>) as a JSON path: numbers
+    # index arrays, anything else names a key.
+    f"CREATE OR REPLACE MACRO {_D}.main.json_path(p) AS '$' || array_to_string(list_transform("
+    "string_split(trim(CAST(p AS VARCHAR), '{}'), ','), e -> CASE WHEN "
+    r"regexp_full_match(trim(e), '\d+') THEN '[' || trim(e) || ']' ELSE "
+    "'.\"' || replace(trim(trim(e), '\"'), '\"', '\\\"') || '\"' END), '')",
     f"CREATE OR REPLACE MACRO {_D}.main.initcap(s) AS array_to_string(list_transform("
     "string_split(lower(s), ' '), w -> upper(w[1]) || w[2:]), ' ')",
     f"CREATE OR REPLACE MACRO {_D}.main.array_upper(a, d) AS "

@@ -261,6 +261,8 @@ _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "
 #: inference: (scalar OID, array OID).
 _PARAM_OIDS = {"oid": (26, 1028), "regclass": (2205, 2210), "regtype": (2206, 2211),
                "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011)}
+#: json #> path (json) and #>> path (text) -> DuckDB's function of a JSON path.
+_JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
 #: Operators PostgreSQL raises division_by_zero for (DuckDB: NULL) -> the macro.
 _DIVISIONS = {"/": "div", "%": "mod"}
 #: Functions PostgreSQL types integer that DuckDB types bigint.
@@ -505,6 +507,14 @@ class _Rewriter(Visitor):
             call = ast.FuncCall(funcname=_compat_function(_DIVISIONS[op]),
                                 args=(node.lexpr, node.rexpr))
             return self._replaced(call)
+        if op in _JSON_PATH_OPERATORS:
+            path = ast.FuncCall(funcname=_compat_function("json_path"), args=(node.rexpr,))
+            return self._replaced(ast.FuncCall(
+                funcname=(_string(_JSON_PATH_OPERATORS[op]),), args=(node.lexpr, path)))
+        if op == "?":
+            key = ast.FuncCall(funcname=_compat_function("json_path"), args=(node.rexpr,))
+            return self._replaced(ast.FuncCall(funcname=(_string("json_exists"),),
+                                               args=(node.lexpr, key)))
         if op in ("@>", "<@"):
             left, right = (node.lexpr, node.rexpr) if op == "@>" else (node.rexpr, node.lexpr)
             if _is_jsonish(left) or _is_jsonish(right):
