@@ -199,7 +199,7 @@ def test_copy_fail_and_errors_insert_nothing(server):
 
 @pytest.mark.parametrize("fmt", ["text", "csv", "binary"])
 def test_copy_round_trip_of_many_rows(server, fmt):
-    rows = 200_000
+    rows = 1_000_000
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute(f"DROP TABLE IF EXISTS big_{fmt}")
         conn.execute(f"CREATE TABLE big_{fmt} (id bigint, label text, x float8)")
@@ -229,3 +229,35 @@ def test_psql_copy_from_file(server, tmp_path):
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         assert conn.execute("SELECT count(*), max(label) FROM from_psql").fetchone() == (
             1000, "row, 999")
+
+
+@pytest.mark.parametrize("options", [
+    "FORMAT csv, FORCE_NULL (a, b)",
+    "FORMAT csv, FORCE_NOT_NULL (a)",
+    "FORMAT csv, FORCE_NULL (b), FORCE_NOT_NULL (a)",
+    "FORMAT csv, NULL 'x', FORCE_NULL (a), FORCE_NOT_NULL (b)",
+])
+def test_force_null_and_force_not_null_read_as_postgresql_does(server, pg15_dsn, options):  # noqa: F811
+    data = b'"",,1\n,"",2\n"x",x,3\nx,"x",4\n'
+    tables = []
+    for dsn in (server.dsn(), pg15_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS forced")
+            conn.execute("CREATE TABLE forced (a text, b text, n int)")
+        copy_in(dsn, f"COPY forced FROM STDIN ({options})", data)
+        with psycopg.connect(dsn) as conn:
+            tables.append(conn.execute("SELECT a, b, n FROM forced ORDER BY n").fetchall())
+    assert tables[0] == tables[1]
+
+
+@pytest.mark.parametrize("statement", [
+    "COPY t FROM STDIN (FORCE_NULL (a))",  # text format
+    "COPY t TO STDOUT (FORMAT csv, FORCE_NOT_NULL (a))",
+    "COPY t FROM STDIN (FORMAT csv, FORCE_QUOTE (a))",
+])
+def test_force_options_in_the_wrong_place_are_0a000(server, statement):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS t (a text)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            with conn.cursor().copy(statement):
+                pass

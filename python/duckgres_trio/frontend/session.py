@@ -368,7 +368,7 @@ class Session:
         options = copy.options
         binary = options.format == "binary"
         parser = (BinaryCopyInParser(len(schema), MAX_COPY_FIELD) if binary
-                  else CopyInParser(options, len(schema)))
+                  else CopyInParser(options, len(schema), schema.names))
         out.queue(backend.copy_in_response(binary, len(schema)))
         await out.flush()
         own = self.txn == IDLE

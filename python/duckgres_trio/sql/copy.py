@@ -71,6 +71,7 @@ def parse_copy(text: str) -> CopyStatement:
     elif needs_translation(tokenize(query)):
         query = translate(query).sql  # setup statements come only with DDL, never here
     options = _options(tokens[pos + 1:])
+    _check_direction(options, direction)
     return CopyStatement(direction, query, columns, options)
 
 
@@ -134,15 +135,17 @@ def _legacy_options(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
                 raise _syntax(f"syntax error in COPY: a value for {word} expected")
             pairs.append((word.lower(), [tokens[pos]]))
             pos += 1
-        elif word == "FORCE" and pos < len(tokens) and tokens[pos].value == "QUOTE":
-            pos += 1
+        elif word == "FORCE" and pos < len(tokens) and tokens[pos].value in ("QUOTE", "NOT", "NULL"):
+            kind = "force_quote" if tokens[pos].value == "QUOTE" else (
+                "force_not_null" if tokens[pos].value == "NOT" else "force_null")
+            pos += 2 if kind == "force_not_null" else 1  # FORCE NOT NULL: two words
             names = []
             while pos < len(tokens) and tokens[pos].value not in (
                     "DELIMITER", "NULL", "QUOTE", "ESCAPE", "HEADER", "CSV", "BINARY",
                     "ENCODING", "FORCE"):
                 names.append(tokens[pos])
                 pos += 1
-            pairs.append(("force_quote", names))
+            pairs.append((kind, names))
         else:
             raise _syntax(f'syntax error at or near "{word}" in COPY options')
     return pairs
@@ -168,9 +171,9 @@ def _resolve(pairs: list[tuple[str, list[Token]]]) -> CopyOptions:
             if len(args) == 1 and args[0].value == "*":
                 opts["force_quote_all"] = True
             else:
-                opts["force_quote"] = frozenset(
-                    t.value.lower() if t.kind is Kind.WORD else t.value for t in args
-                    if not (t.kind is Kind.PUNCT and t.value in ",()"))
+                opts["force_quote"] = _column_names(args)
+        elif name in ("force_null", "force_not_null"):
+            opts[name] = _column_names(args)
         elif name == "freeze":
             _boolean(args)  # a PostgreSQL storage hint (pgbench -i sends it): no meaning here
         elif name == "encoding":
@@ -183,6 +186,11 @@ def _resolve(pairs: list[tuple[str, list[Token]]]) -> CopyOptions:
     options = CopyOptions(**opts)
     _check(options)
     return options
+
+
+def _column_names(args: list[Token]) -> frozenset[str]:
+    return frozenset(t.value.lower() if t.kind is Kind.WORD else t.value for t in args
+                     if not (t.kind is Kind.PUNCT and t.value in ",()"))
 
 
 def _word(args, default: str) -> str:
@@ -211,6 +219,21 @@ def _boolean(args) -> bool:
     if word == "match":
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "HEADER MATCH is not supported")
     raise PgError(SqlState.INVALID_PARAMETER_VALUE, "header requires a Boolean value")
+
+
+def _check_direction(o: CopyOptions, direction: str) -> None:
+    """The CSV column options, each valid in one direction only (PostgreSQL's messages)."""
+    for option, name, wanted in ((o.force_null, "force null", "from"),
+                                 (o.force_not_null, "force not null", "from"),
+                                 (o.force_quote or o.force_quote_all, "force quote", "to")):
+        if not option:
+            continue
+        if o.format != "csv":
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f"COPY {name} available only in CSV mode")
+        if direction != wanted:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f"COPY {name} only available using COPY {wanted.upper()}")
 
 
 def _check(o: CopyOptions) -> None:

@@ -41,6 +41,9 @@ class CopyOptions:
     escape: str = '"'
     force_quote: frozenset[str] | None = None  # FORCE_QUOTE (col, ...), lower-cased names
     force_quote_all: bool = False  # FORCE_QUOTE *
+    # CSV input: a quoted null string is NULL too / the null string is never NULL
+    force_null: frozenset[str] = frozenset()
+    force_not_null: frozenset[str] = frozenset()
 
 
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -188,11 +191,16 @@ class CopyInParser:
     longest record (plus one CopyData message).
     """
 
-    def __init__(self, options: CopyOptions, columns: int) -> None:
+    def __init__(self, options: CopyOptions, columns: int,
+                 names: list[str] | None = None) -> None:
+        """``names``: the target columns, for FORCE_NULL / FORCE_NOT_NULL."""
         if options.format == "binary":
             raise ValueError("use BinaryCopyInParser")
         self._o = options
         self._columns = columns
+        names = names or []
+        self._force_null = [_named(n, options.force_null) for n in names]
+        self._force_not_null = [_named(n, options.force_not_null) for n in names]
         self._buffer = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._skip_header = options.header
@@ -265,9 +273,18 @@ class CopyInParser:
 
     def _csv_row(self, record: str) -> list[str | None]:
         o = self._o
-        if o.quote not in record:
-            return [None if f == o.null else f for f in record.split(o.delimiter)]
-        return _csv_fields(record, o)
+        if not (self._force_null or self._force_not_null):
+            if o.quote not in record:
+                return [None if f == o.null else f for f in record.split(o.delimiter)]
+            return [None if not quoted and text == o.null else text
+                    for text, quoted in _csv_fields(record, o)]
+        row = []
+        for i, (text, quoted) in enumerate(_csv_fields(record, o)):
+            forced_null = i < len(self._force_null) and self._force_null[i]
+            never_null = i < len(self._force_not_null) and self._force_not_null[i]
+            null = text == o.null and (not quoted or forced_null) and not never_null
+            row.append(None if null else text)
+        return row
 
 
 def _split_unescaped(record: str, delimiter: str) -> list[str]:
@@ -316,9 +333,14 @@ def _csv_records(buffer: str, quote: str, escape: str) -> tuple[list[str], str]:
     return records, buffer[start:]
 
 
-def _csv_fields(record: str, o: CopyOptions) -> list[str | None]:
-    """One CSV record with quotes: a quoted field is never NULL (PostgreSQL's rule)."""
-    fields: list[str | None] = []
+def _named(name: str, names: frozenset[str]) -> bool:
+    return name in names or name.lower() in names
+
+
+def _csv_fields(record: str, o: CopyOptions) -> list[tuple[str, bool]]:
+    """One CSV record's fields, each with whether it was quoted (a quoted field is not
+    NULL unless FORCE_NULL says so: PostgreSQL's rule)."""
+    fields: list[tuple[str, bool]] = []
     current: list[str] = []
     quoted = in_quotes = False
     i, n = 0, len(record)
@@ -337,16 +359,14 @@ def _csv_fields(record: str, o: CopyOptions) -> list[str | None]:
         elif ch == o.quote:
             in_quotes = quoted = True
         elif ch == o.delimiter:
-            text = "".join(current)
-            fields.append(None if not quoted and text == o.null else text)
+            fields.append(("".join(current), quoted))
             current, quoted = [], False
         else:
             current.append(ch)
         i += 1
     if in_quotes:
         raise CopyFormatError("unterminated CSV quoted field")
-    text = "".join(current)
-    fields.append(None if not quoted and text == o.null else text)
+    fields.append(("".join(current), quoted))
     if len(fields) > _MAX_FIELDS:
         raise CopyFormatError("extra data after last expected column")
     return fields
