@@ -87,6 +87,19 @@ DIVERGENT: dict[str, str] = {
     "select schema_name from information_schema.schemata where schema_name = 'public'": _NAME,
     "select tablename from pg_tables where schemaname = 'public' order by tablename": _NAME,
     "select indexname from pg_indexes where tablename = 'emp'": _NAME,
+    "select 1.0 / 3": "numeric / integer is double precision in DuckDB, numeric in PostgreSQL",
+    "select 'a' || null": "an untyped NULL is integer in DuckDB, text in PostgreSQL",
+    "select extract(dow from date '2024-05-17')":
+        "EXTRACT is bigint in DuckDB, numeric in PostgreSQL 14+",
+    "select extract(epoch from timestamp '2024-01-01 00:00:00')":
+        "EXTRACT(epoch) is double in DuckDB, numeric in PostgreSQL 14+",
+    "select make_interval(days => 2)": "named arguments of make_interval are not translated",
+    "select x, y from generate_series(1, 2) as x, generate_series(1, 2) as y order by x, y":
+        _BIGINT + " (in FROM)",
+    "select ntile(2) over (order by id) from emp order by id": _BIGINT,
+    "select 3.0::real * 2": "real * integer is real in DuckDB, double precision in PostgreSQL",
+    "select 'abc'::varchar(2)":
+        "varchar(n) is text (OID 25) here; the value is cut to n characters as in PostgreSQL",
 }
 
 

@@ -335,6 +335,166 @@ select tablename from pg_tables where schemaname = 'public' order by tablename
 ;
 select indexname from pg_indexes where tablename = 'emp'
 ;
+select id, name from emp where id between 2 and 4 order by id
+;
+select id from emp where not active order by id
+;
+select id from emp where active is true order by id
+;
+select id from emp where rating is null
+;
+select id from emp where manager is not null and dept <> 'eng' order by id
+;
+select dept, max(salary) - min(salary) as spread from emp group by dept order by dept nulls first
+;
+select dept, avg(salary)::numeric(12,2) from emp group by dept order by dept nulls first
+;
+select count(*) from emp where hired >= date '2019-01-01'
+;
+select name from emp order by hired desc limit 1
+;
+select name from emp order by rating desc nulls last, id
+;
+select name from emp order by rating asc nulls first, id
+;
+select upper(left(name, 1)) || lower(substring(name from 2)) from emp order by id
+;
+select id, salary::integer from emp order by id
+;
+select id, salary::bigint / 1000 from emp order by id
+;
+select round(rating::numeric, 1) from emp order by id
+;
+select cast(rating as integer) from emp where rating is not null order by id
+;
+select 10 % 3, -10 % 3, 10.5::numeric % 3
+;
+select abs(-2.5), ceil(-2.5), floor(-2.5), round(-2.5)
+;
+select 1.0 / 3
+;
+select 2147483647::bigint + 1
+;
+select exp(0), ln(1), log(100)
+;
+select pi() > 3.14
+;
+select char_length('hello'), octet_length('héllo')
+;
+select ascii('A'), chr(66)
+;
+select 'abc' || 123
+;
+select 'a' || null
+;
+select concat('a', null, 'b')
+;
+select concat_ws('-', 'a', 'b', 'c')
+;
+select position('c' in 'abcabc'), strpos('abcabc', 'c')
+;
+select regexp_replace('foo bar', 'o+', '0')
+;
+select starts_with('hello', 'he')
+;
+select 'Hello' ilike 'hello', 'Hello' like 'hello'
+;
+select translate('12345', '143', 'ax')
+;
+select date '2024-01-31' + interval '1 month'
+;
+select timestamp '2024-01-01 00:00:00' - timestamp '2023-12-31 12:00:00'
+;
+select date_trunc('year', timestamp '2024-05-17 10:11:12')
+;
+select date_trunc('hour', timestamp '2024-05-17 10:11:12')
+;
+select extract(dow from date '2024-05-17')
+;
+select extract(epoch from timestamp '2024-01-01 00:00:00')
+;
+select interval '1 hour' * 3
+;
+select interval '90 minutes'
+;
+select make_interval(days => 2)
+;
+select date '2024-05-17' > date '2024-05-16'
+;
+select coalesce(max(id), 0) from emp where id > 100
+;
+select count(*) from (select distinct dept from emp) d
+;
+select (select count(*) from dept) + (select count(*) from emp)
+;
+select e.dept, count(*) from emp e join dept d on d.code = e.dept group by e.dept order by e.dept
+;
+select d.code, count(e.id) from dept d left join emp e on e.dept = d.code group by d.code order by d.code
+;
+select name from emp e where salary > (select avg(salary) from emp where dept = e.dept) order by name
+;
+select name from emp where id in (select manager from emp) order by name
+;
+select name from emp where id not in (select manager from emp where manager is not null) order by name
+;
+select * from (values (1, 'a'), (2, 'b')) as v(n, s) order by n
+;
+select n from unnest(array[3, 1, 2]) as u(n) order by n
+;
+select x, y from generate_series(1, 2) as x, generate_series(1, 2) as y order by x, y
+;
+select max(name), min(name) from emp
+;
+select every(active) from emp
+;
+select string_agg(distinct dept, ',' order by dept) from emp
+;
+select array_agg(name order by name) filter (where active) from emp
+;
+select dept, rank() over (partition by dept order by salary desc) from emp order by id
+;
+select sum(salary) over (order by id rows unbounded preceding) from emp order by id
+;
+select ntile(2) over (order by id) from emp order by id
+;
+select percent_rank() over (order by salary) from emp order by id
+;
+select cume_dist() over (order by salary) from emp order by id
+;
+with d as (select dept, sum(salary) as total from emp group by dept) select dept from d where total > 100000 order by dept
+;
+with a as (select 1 as x), b as (select x + 1 as y from a) select y from b
+;
+select case when exists (select 1 from emp where salary > 130000) then 'rich' else 'not' end
+;
+select null::text is null, ''::text is null
+;
+select true::int, 0::boolean
+;
+select '1'::smallint + '2'::smallint
+;
+select 3.0::real * 2
+;
+select 1e-3::float8
+;
+select '12.50'::numeric(5,2) + 0.5
+;
+select 'abc'::varchar(2)
+;
+select 'abc'::char(5) = 'abc'
+;
+select length('abc'::char(5))
+;
+select md5(''), md5('The quick brown fox')
+;
+select encode('abc'::bytea, 'hex')
+;
+select json_build_object('a', 1, 'b', 'x')
+;
+select '[1, 2, 3]'::json->1
+;
+select '{"a": {"b": 5}}'::json->'a'->>'b'
+;
 update emp set rating = rating where id = 1
 ;
 delete from emp where id = 999

@@ -252,7 +252,7 @@ _RENAMES = {"json_build_object": "json_object", "jsonb_build_object": "json_obje
             "json_object_agg": "json_group_object", "jsonb_object_agg": "json_group_object",
             "to_jsonb": "to_json", "jsonb_array_length": "json_array_length",
             "jsonb_typeof": "json_type", "json_typeof": "json_type", "btrim": "trim",
-            "cardinality": "len"}
+            "cardinality": "len", "octet_length": "strlen", "every": "bool_and"}
 #: SQL-syntax functions pglast prints back as syntax (EXTRACT(x FROM y)) only while they
 #: keep their pg_catalog name; the others it prints as calls, which DuckDB must resolve.
 _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "is_normalized",
@@ -263,6 +263,9 @@ _PARAM_OIDS = {"oid": (26, 1028), "regclass": (2205, 2210), "regtype": (2206, 22
                "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011)}
 #: json #> path (json) and #>> path (text) -> DuckDB's function of a JSON path.
 _JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
+#: (encode | decode, format) -> DuckDB's function.
+_BINARY_FORMATS = {("encode", "hex"): "hex", ("encode", "base64"): "to_base64",
+                   ("decode", "hex"): "unhex", ("decode", "base64"): "from_base64"}
 #: Operators PostgreSQL raises division_by_zero for (DuckDB: NULL) -> the macro.
 _DIVISIONS = {"/": "div", "%": "mod"}
 #: Functions PostgreSQL types integer that DuckDB types bigint.
@@ -378,6 +381,8 @@ class _Rewriter(Visitor):
             return self._changed(node)
         if name in ("to_char", "to_date", "to_timestamp") and len(node.args or ()) == 2:
             return self._datetime_format(node, name)
+        if name in ("encode", "decode") and len(node.args or ()) == 2:
+            return self._binary_format(node, name)
         if name == "generate_series" and id(node) not in self._typed \
                 and not _inside(ancestors, ast.RangeFunction):
             # in a select list PostgreSQL returns rows; DuckDB's scalar form, a list
@@ -442,6 +447,18 @@ class _Rewriter(Visitor):
                                                                 typemod=-1))
         return self._replaced(call)
 
+    def _binary_format(self, node: ast.FuncCall, name: str):
+        """encode(bytea, 'hex' | 'base64') is text, decode(text, ...) bytea; DuckDB's
+        encode/decode convert between text and UTF-8 bytes instead."""
+        fmt = (_const_string(node.args[1]) or "").lower()
+        function = _BINARY_FORMATS.get((name, fmt))
+        if function is None:
+            return None
+        call = ast.FuncCall(funcname=(_string(function),), args=(node.args[0],))
+        if function == "hex":
+            call = ast.FuncCall(funcname=(_string("lower"),), args=(call,))
+        return self._replaced(call)
+
     def visit_SQLValueFunction(self, ancestors, node: ast.SQLValueFunction):
         name = _USER_FUNCTIONS.get(node.op)
         if name is None:
@@ -473,6 +490,15 @@ class _Rewriter(Visitor):
             # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
             return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
                                               args=(ast.A_Const(val=_string(text[2:])),)))
+        if name == "varchar" and node.typeName.typmods \
+                and id(node) not in self._typed:
+            # an explicit cast to varchar(n) cuts the value to n characters
+            (length,) = node.typeName.typmods
+            self._typed.add(id(node))
+            node.arg = ast.FuncCall(funcname=(_string("left"),), args=(
+                ast.TypeCast(arg=node.arg, typeName=ast.TypeName(names=(_string("varchar"),),
+                                                                 typemod=-1)), length))
+            return self._changed(node)
         if name in _REGPROC and text is not None:
             return self._replaced(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
         if name not in _REG_LOOKUP:
