@@ -6,12 +6,21 @@ import java.sql.ResultSet;
 /**
  * pgjdbc's DatabaseMetaData on the schema of tests/test_catalog.py, printed one line per
  * row with the columns a tool reads, so the output for this server and for PostgreSQL
- * can be compared line by line. Usage: java -cp postgresql.jar:. JdbcCatalog JDBC_URL
+ * can be compared line by line. Usage: java -cp postgresql.jar:. JdbcCatalog JDBC_URL [types]
+ * With "types": the metadata whose rows are this server's own (type and function
+ * lists), printed as the names a tool would show.
  */
 public class JdbcCatalog {
     public static void main(String[] args) throws Exception {
         try (Connection conn = DriverManager.getConnection(args[0])) {
             DatabaseMetaData md = conn.getMetaData();
+            if (args.length > 1 && args[1].equals("types")) {
+                print("type", md.getTypeInfo(), "TYPE_NAME", "DATA_TYPE");
+                print("tabletype", md.getTableTypes(), "TABLE_TYPE");
+                print("function", md.getFunctions(null, "pg_catalog", "lower"), "FUNCTION_NAME");
+                print("procedure", md.getProcedures(null, "public", "%"), "PROCEDURE_NAME");
+                return;
+            }
             print("tables", md.getTables(null, "public", "%", new String[] {"TABLE", "VIEW"}),
                   "TABLE_SCHEM", "TABLE_NAME", "TABLE_TYPE", "REMARKS");
             print("columns", md.getColumns(null, "public", "customers", null),
