@@ -23,6 +23,7 @@ from pathlib import Path
 
 import trio
 
+from duckgres_trio import metrics
 from duckgres_trio.controlplane.worker import (
     RetireReason,
     State,
@@ -67,6 +68,8 @@ class WorkerPool:
         self._rebalance = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.spawn_seconds: list[float] = []
+        metrics.gauge_from(metrics.workers_active,
+                           lambda: sum(1 for w in self.workers.values() if w.alive))
 
     # -- running ------------------------------------------------------------------------
 
@@ -192,6 +195,7 @@ class WorkerPool:
             self._notify()
         self.spawn_seconds.append(time.monotonic() - started)
         del self.spawn_seconds[:-100]
+        metrics.worker_spawn.observe(self.spawn_seconds[-1])
         self.workers[worker.id] = worker
         if self._nursery is not None:
             self._nursery.start_soon(self._monitor, worker)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import trio
 
+from duckgres_trio import metrics
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
 from duckgres_trio.engine.base import Engine
@@ -36,6 +37,8 @@ class ControlPlaneEngine(Engine):
         # trio's semaphore wakes waiters in FIFO order: the connection queue.
         self._slots = trio.Semaphore(max_sessions)
         self._queue_timeout = queue_timeout
+        self._waiting = 0
+        metrics.gauge_from(metrics.worker_queue_depth, lambda: self._waiting)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
@@ -45,13 +48,20 @@ class ControlPlaneEngine(Engine):
         if not self._auto_create and not path.exists():
             raise no_database(database)
         self._data_dir.mkdir(parents=True, exist_ok=True)
+        started = trio.current_time()
         with trio.move_on_after(self._queue_timeout or float("inf")):
-            await self._slots.acquire()
+            self._waiting += 1
             try:
-                return await self._open(database, str(path), user)
-            except BaseException:
-                self._slots.release()
-                raise
+                await self._slots.acquire()
+                try:
+                    executor = await self._open(database, str(path), user)
+                except BaseException:
+                    self._slots.release()
+                    raise
+            finally:
+                self._waiting -= 1
+            metrics.worker_acquire.observe(trio.current_time() - started)
+            return executor
         raise PgError(SqlState.TOO_MANY_CONNECTIONS,
                       "sorry, too many clients already: no worker became available within "
                       f"{self._queue_timeout:g} s", severity="FATAL",

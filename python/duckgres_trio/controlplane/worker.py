@@ -29,6 +29,8 @@ from pathlib import Path
 import pyarrow.flight as fl
 import trio
 
+from duckgres_trio import metrics
+
 log = logging.getLogger(__name__)
 
 #: A spawned worker must answer a HealthCheck within this long.
@@ -109,7 +111,9 @@ class Worker:
 
     def transition(self, new: State) -> None:
         if new is not State.RETIRED and new not in _NEXT[self.state]:
+            metrics.worker_transitions.labels(new.value, "invalid", self.state.value).inc()
             raise InvalidTransition(f"worker {self.id}: {self.state.value} -> {new.value}")
+        metrics.worker_transitions.labels(new.value, "ok", self.state.value).inc()
         log.debug("worker %d: %s -> %s", self.id, self.state.value, new.value)
         self.state = new
         self.state_since = time.monotonic()
@@ -126,6 +130,7 @@ class Worker:
         if self.state is not State.DRAINING:
             self.state = State.DRAINING
         self.retire_reason = reason
+        metrics.worker_transitions.labels("retire", "ok", reason.value).inc()
         log.info("retiring worker %d (%s, database %s)", self.id, reason.value, self.database)
         with trio.CancelScope(shield=True):
             if self.process.returncode is None:

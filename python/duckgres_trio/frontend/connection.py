@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import outcome
 import trio
 
+from duckgres_trio import metrics
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import auth
 from duckgres_trio.frontend.activity import Activity
@@ -60,6 +61,7 @@ class Connection:
         self.channel_binding: bytes | None = None
         self.pid, self.secret = server.new_backend_key()
         self._started = dt.datetime.now(dt.timezone.utc)
+        self._born = trio.current_time()
         self.session: Session | None = None
         self.scope = trio.CancelScope()
         self._idle = False  # waiting for the client's next message
@@ -137,6 +139,10 @@ class Connection:
     def terminate(self) -> None:
         """Shutdown past its timeout: end the task (a running DuckDB call is interrupted)."""
         self.scope.cancel()
+
+    def age(self) -> float:
+        """Seconds since the client connected."""
+        return trio.current_time() - self._born
 
     def busy_seconds(self) -> float:
         """How long the current client message has been processed (0 when idle)."""
@@ -248,6 +254,7 @@ class Connection:
                                     self.server.users.get(user), self.server.mock_secret)
         except PgError as err:
             if err.sqlstate == SqlState.INVALID_PASSWORD:
+                metrics.auth_failures.inc()
                 self.server.limits.auth_failed(self.address)
             raise
         self.server.limits.auth_succeeded(self.address)
@@ -265,6 +272,7 @@ class Connection:
         self.queue(backend.backend_key_data(self.pid, int.from_bytes(self.secret, "big")))
         self.queue(backend.ready_for_query(session.status))
         await self.flush()
+        metrics.session_start.observe(self.age())
         return True
 
     async def _open_session(self, database: str, user: str):

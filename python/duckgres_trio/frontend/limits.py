@@ -12,6 +12,8 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 
+from duckgres_trio import metrics
+
 
 class ClientLimits:
     def __init__(
@@ -33,6 +35,11 @@ class ClientLimits:
         self._banned_until: dict[str, float] = {}
         self.rejects = 0
 
+    def banned_count(self) -> int:
+        """Addresses banned right now."""
+        now = self._clock()
+        return sum(1 for until in self._banned_until.values() if until > now)
+
     def admit(self, address: str) -> bool:
         """Count a new connection from ``address``; False (not counted) if it must be
         refused. Every admitted connection is given back with ``release``."""
@@ -43,6 +50,7 @@ class ClientLimits:
             until = None
         if until is not None or (self._max_per_ip and self._open[address] >= self._max_per_ip):
             self.rejects += 1
+            metrics.rate_limit_rejects.inc()
             return False
         self._open[address] += 1
         return True

@@ -16,6 +16,7 @@ import ssl
 
 import trio
 
+from duckgres_trio import metrics
 from duckgres_trio.config import Config, ConfigError
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.errors import PgError, SqlState
@@ -23,6 +24,7 @@ from duckgres_trio.frontend import scram, tls
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
+from duckgres_trio.frontend.metrics_server import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Server:
             failure_window=config.auth_failure_window,
             ban_duration=config.auth_ban_duration,
         )
+        metrics.gauge_from(metrics.rate_limited_ips, self.limits.banned_count)
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
@@ -71,9 +74,12 @@ class Server:
             raise PgError(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already",
                           severity="FATAL")
         self._by_pid[conn.pid] = conn
+        metrics.connections_open.inc()
 
     def forget(self, conn: Connection) -> None:
-        self._by_pid.pop(conn.pid, None)
+        if self._by_pid.pop(conn.pid, None) is not None:
+            metrics.connections_open.dec()
+            metrics.connection_duration.observe(conn.age())
         self._connections.discard(conn)
         if self._drained is not None and not self._connections:
             self._drained.set()
@@ -131,6 +137,8 @@ class Server:
                     accept_scope = trio.CancelScope()
                     nursery.start_soon(self._accept, listeners, nursery, accept_scope)
                     nursery.start_soon(self._watch_hangups)
+                    if self.config.metrics_address:
+                        await nursery.start(serve_metrics, self.config.metrics_address)
                     ports = [listener.socket.getsockname()[1] for listener in listeners]
                     log.info("listening on %s port %s", self.config.host, ports[0])
                     task_status.started(ports[0])

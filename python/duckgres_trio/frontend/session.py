@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 import pyarrow as pa
 import trio
 
-from duckgres_trio import __version__
+from duckgres_trio import __version__, metrics
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
@@ -171,7 +171,18 @@ class Session:
         return settings.milliseconds(self.parameters[name]) / 1000
 
     async def timed(self, step: Awaitable[T]) -> T:
-        """Run one statement's work under the session's statement_timeout."""
+        """Run one statement's work under the session's statement_timeout, counted in
+        the query metrics."""
+        started = trio.current_time()
+        try:
+            result = await self._within_timeout(step)
+        except PgError as err:
+            metrics.count_query(trio.current_time() - started, err.sqlstate)
+            raise
+        metrics.count_query(trio.current_time() - started, None)
+        return result
+
+    async def _within_timeout(self, step: Awaitable[T]) -> T:
         timeout = self.timeout("statement_timeout")
         if not timeout:
             return await step
