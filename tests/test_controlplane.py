@@ -365,6 +365,30 @@ def test_workers_exit_when_the_control_plane_is_killed(start_server):
         assert conn.execute("SELECT x FROM t").fetchone() == (1,)
 
 
+def test_the_janitor_kills_a_stuck_orphan_and_clears_its_files(start_server, tmp_path):
+    """A worker that cannot notice its parent died (stopped here) keeps the database
+    file locked; the next control plane on the same socket_dir kills it at start, removes
+    the dead one's files, and serves the committed data."""
+    sockets = tmp_path / "sockets"
+    server = start_server(*CP, "--socket-dir", str(sockets))
+    with connect(server, "stuck") as conn:
+        conn.execute("CREATE TABLE t AS SELECT 42 AS x")
+        stuck = owner_of(server, "stuck")
+        old_files = sorted(p.name for p in sockets.iterdir())
+        assert any(name.endswith(".pid") for name in old_files), old_files
+        os.kill(stuck, signal.SIGSTOP)
+        server.proc.kill()
+        server.proc.wait()
+    time.sleep(1.5)  # the parent watch would have fired by now: the worker is stopped
+    assert _is_worker(stuck)
+    again = start_server(*CP, "--socket-dir", str(sockets), data_dir=server.data_dir)
+    with connect(again, "stuck") as conn:
+        assert conn.execute("SELECT x FROM t").fetchone() == (42,)
+    wait_until(lambda: not _is_worker(stuck), 5, "the stuck orphan to be killed")
+    assert not set(old_files) & {p.name for p in sockets.iterdir()}
+    assert "killing orphan worker" in again.log()
+
+
 def _is_worker(pid: int) -> bool:
     try:
         return b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -24,6 +24,7 @@ from pathlib import Path
 import trio
 
 from duckgres_trio import metrics
+from duckgres_trio.controlplane import janitor
 from duckgres_trio.controlplane.worker import (
     RetireReason,
     State,
@@ -78,6 +79,7 @@ class WorkerPool:
         out every worker is retired (shielded)."""
         self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o700)
+        janitor.sweep(self.socket_dir)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 #: A spawned worker must answer a HealthCheck within this long.
 SPAWN_SECONDS = 20.0
 #: Retirement: SIGINT, then SIGKILL after this long.
-RETIRE_GRACE_SECONDS = 3.0
+RETIRE_GRACE_SECONDS = 10.0
 
 
 class State(enum.Enum):
@@ -144,7 +144,8 @@ class Worker:
                     self.process.kill()
                     await self.process.wait()
             self.close_client()
-            for path in (self.statement_path, self.flight_path):
+            for path in (self.statement_path, self.flight_path,
+                         self.statement_path.removesuffix(".sock") + ".pid"):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
@@ -200,8 +201,10 @@ async def spawn(worker_id: int, socket_dir: Path, *, log_level: str = "info") ->
     The statement-path socket is bound here, before the process starts, and inherited:
     it exists (and accepts connections into its backlog) from the first moment.
     """
-    statement_path = str(socket_dir / f"w{worker_id}.sock")
-    flight_path = str(socket_dir / f"w{worker_id}.flight")
+    # Named after this control plane, so two of them (an upgrade's old and new) never
+    # take each other's sockets, and the janitor knows whose files these are.
+    stem = socket_dir / f"cp{os.getpid()}-w{worker_id}"
+    statement_path, flight_path = f"{stem}.sock", f"{stem}.flight"
     for path in (statement_path, flight_path):
         try:
             os.unlink(path)
@@ -221,6 +224,7 @@ async def spawn(worker_id: int, socket_dir: Path, *, log_level: str = "info") ->
             env=env, pass_fds=(listener.fileno(),))
     finally:
         listener.close()
+    Path(f"{stem}.pid").write_text(f"{process.pid}\n")  # for the janitor after a crash
     worker = Worker(worker_id, process, statement_path, flight_path, token)
     try:
         with trio.fail_after(SPAWN_SECONDS):
