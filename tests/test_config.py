@@ -16,7 +16,7 @@ def test_defaults():
     cfg = config.load(None, {}, {})
     assert (cfg.host, cfg.port, cfg.data_dir, cfg.mode) == ("127.0.0.1", 5432, Path("data"), "controlplane")
     assert (cfg.tls, cfg.auth_method, cfg.auto_create_databases) == ("required", "scram-sha-256", True)
-    assert cfg.authentication_timeout == 60 and cfg.shutdown_timeout == 30
+    assert cfg.authentication_timeout == 60 and cfg.handover_drain_timeout == 30
     assert cfg.cert_path == Path("data/server.crt")
 
 

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -238,7 +239,7 @@ def test_shutdown_closes_idle_sessions_with_57p01_and_exits_0(start_server):
 
 
 def test_shutdown_lets_running_statement_finish(start_server):
-    srv = start_server("--shutdown-timeout", "30s")
+    srv = start_server("--handover-drain-timeout", "30s")
     conn = psycopg.connect(srv.dsn(), autocommit=True)
     result = {}
 
@@ -255,8 +256,8 @@ def test_shutdown_lets_running_statement_finish(start_server):
     assert srv.proc.wait(60) == 0
 
 
-def test_shutdown_timeout_cancels_running_statement(start_server):
-    srv = start_server("--shutdown-timeout", "1s")
+def test_drain_timeout_cancels_running_statement(start_server):
+    srv = start_server("--handover-drain-timeout", "1s")
     conn = psycopg.connect(srv.dsn(), autocommit=True)
     errors = []
 
@@ -275,6 +276,46 @@ def test_shutdown_timeout_cancels_running_statement(start_server):
     assert time.monotonic() - started < 10
     worker.join(10)
     assert errors and "administrator command" in str(errors[0])
+
+
+def test_drain_with_a_running_query_and_ten_idle_sessions(start_server):
+    """SIGTERM: the running query completes, the ten idle sessions get FATAL 57P01, a
+    new connection meanwhile gets FATAL 57P03 (not a refused port), the process exits
+    0 and leaves no worker behind."""
+    srv = start_server("--handover-drain-timeout", "60s")
+    busy = psycopg.connect(srv.dsn(), autocommit=True)
+    idle = [psycopg.connect(srv.dsn(), autocommit=True) for _ in range(10)]
+    for conn in idle:
+        conn.execute("SELECT 1")
+    children = _children(srv.proc.pid)
+    result = {}
+
+    def run():
+        result["rows"] = busy.execute("SELECT count(*) FROM range(10000000000)").fetchone()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(srv.dsn(), connect_timeout=10)
+    assert "shutting down" in str(refused.value)
+    for conn in idle:
+        with pytest.raises(psycopg.OperationalError) as info:
+            conn.execute("SELECT 1")
+        assert "administrator command" in str(info.value)
+    thread.join(120)
+    assert result["rows"] == (10000000000,)
+    assert srv.proc.wait(60) == 0
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
 
 
 def test_empty_query_and_comment_only_query(start_server):

@@ -172,7 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
     Setting("auth_failure_window", _duration, 300.0, "window in which failed authentications are counted", "DURATION"),
     Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (connections are closed unanswered)", "DURATION"),
-    Setting("shutdown_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled", "DURATION"),
+    Setting("handover_drain_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled (new sessions meanwhile get FATAL 57P03)", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
     Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB threads per database; 0: DuckDB decides (standalone), all cores but one per worker (controlplane)", "N"),
@@ -215,7 +215,7 @@ class Config:
     auth_failure_limit: int
     auth_failure_window: float
     auth_ban_duration: float
-    shutdown_timeout: float
+    handover_drain_timeout: float
     timezone: str
     max_connections: int
     duckdb_threads: int

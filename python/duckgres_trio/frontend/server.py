@@ -1,9 +1,11 @@
 """The listener: accepts clients, owns the connections, cancels and shuts them down.
 
 One nursery holds the accept loop and one task per connection. Shutdown (SIGTERM or
-SIGINT) stops accepting, tells every connection to finish (idle ones close at once
-with FATAL 57P01), waits up to ``shutdown_timeout`` for running statements, then
-cancels what is left, which interrupts DuckDB, and closes the engine.
+SIGINT) drains: new connections are still accepted but answered FATAL 57P03 (a client
+sees "shutting down", not a refused port), every connection is told to finish (idle
+ones close at once with FATAL 57P01), running statements get up to
+``handover_drain_timeout``; then what is left is cancelled, which interrupts DuckDB,
+the listener closes and the engine stops its workers.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ class Server:
             metrics.connections_open.dec()
             metrics.connection_duration.observe(conn.age())
         self._connections.discard(conn)
-        if self._drained is not None and not self._connections:
+        # Drained when no session is left (connections still arriving are refused).
+        if self._drained is not None and not self._by_pid:
             self._drained.set()
 
     def activities(self) -> list[Activity]:
@@ -145,8 +148,8 @@ class Server:
                     async for signum in signals:
                         log.info("received %s: shutting down", signal.Signals(signum).name)
                         break
-                    accept_scope.cancel()
                     await self._shutdown()
+                    accept_scope.cancel()
                     nursery.cancel_scope.cancel()
                 engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
         await self.engine.aclose()
@@ -169,11 +172,11 @@ class Server:
     async def _shutdown(self) -> None:
         self._shutting_down = True
         self._drained = trio.Event()
-        if not self._connections:
+        if not self._by_pid:
             self._drained.set()
         for conn in list(self._connections):
             conn.request_shutdown()
-        with trio.move_on_after(self.config.shutdown_timeout):
+        with trio.move_on_after(self.config.handover_drain_timeout):
             await self._drained.wait()
         if self._connections:
             log.warning("shutdown timeout: cancelling %d running sessions", len(self._connections))
