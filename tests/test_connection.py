@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -398,3 +399,16 @@ def test_accepted_sockets_use_tcp_keepalive_and_user_timeout():
         await listener.aclose()
 
     trio.run(main)
+
+
+def test_systemd_hears_ready_and_stopping(start_server, tmp_path):
+    path = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(path)
+        listener.settimeout(30)
+        srv = start_server(env={"NOTIFY_SOCKET": path})
+        ready = listener.recv(4096).decode().split("\n")
+        assert "READY=1" in ready and f"MAINPID={srv.proc.pid}" in ready
+        srv.proc.send_signal(signal.SIGTERM)
+        assert "STOPPING=1" in listener.recv(4096).decode().split("\n")
+        assert srv.proc.wait(60) == 0

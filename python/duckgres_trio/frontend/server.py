@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 import signal
 import ssl
@@ -22,7 +23,7 @@ from duckgres_trio import metrics
 from duckgres_trio.config import Config, ConfigError
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.frontend import scram, tls
+from duckgres_trio.frontend import scram, systemd, tls
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
@@ -144,10 +145,13 @@ class Server:
                         await nursery.start(serve_metrics, self.config.metrics_address)
                     ports = [listener.socket.getsockname()[1] for listener in listeners]
                     log.info("listening on %s port %s", self.config.host, ports[0])
+                    systemd.notify("READY=1", f"MAINPID={os.getpid()}",
+                                   f"STATUS=accepting clients on port {ports[0]}")
                     task_status.started(ports[0])
                     async for signum in signals:
                         log.info("received %s: shutting down", signal.Signals(signum).name)
                         break
+                    systemd.notify("STOPPING=1", "STATUS=draining sessions")
                     await self._shutdown()
                     accept_scope.cancel()
                     nursery.cancel_scope.cancel()
