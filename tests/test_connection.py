@@ -7,7 +7,6 @@ import signal
 import socket
 import stat
 import struct
-import subprocess
 import threading
 import time
 from pathlib import Path
