@@ -91,3 +91,29 @@ def test_pg_terminate_backend_ends_another_session(server):
         (left,) = terminator.execute(
             "select count(*) from pg_stat_activity where pid = %s", [pid]).fetchone()
         assert left == 0
+
+
+def test_a_running_statement_shows_its_worker_and_progress(server):
+    import os
+    with connect(server, "observer") as observer, connect(server, "runner") as runner:
+        thread = threading.Thread(target=lambda: runner.execute(
+            "select count(*) from range(12000000000)"))
+        thread.start()
+        seen = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = observer.execute(
+                "select state, worker, progress_percent, progress_total_rows, "
+                "progress_stalled from pg_stat_activity "
+                "where application_name = 'runner'").fetchone()
+            if seen[0] == "active" and seen[3]:
+                break
+            time.sleep(0.2)
+        thread.join(60)
+        state, worker, percent, total, stalled = seen
+        assert state == "active" and total > 0 and stalled is False
+        assert percent is None or 0 <= percent <= 100
+        if os.environ.get("DUCKGRES_MODE", "controlplane") == "controlplane":
+            assert worker.startswith("w")
+        else:
+            assert worker is None

@@ -17,6 +17,7 @@ import trio
 from duckgres_trio import metrics
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
+from duckgres_trio.engine.base import Progress
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.engine.databases import database_file, no_database
 from duckgres_trio.engine.remote import RemoteExecutor
@@ -86,7 +87,8 @@ class ControlPlaneEngine(Engine):
                 continue
             try:
                 return await RemoteExecutor.connect(
-                    worker.statement_path, token, lambda: self._end(worker, token))
+                    worker.statement_path, token, lambda: self._end(worker, token),
+                    progress=lambda: _progress(worker, token), worker=f"w{worker.id}")
             except BaseException:
                 with trio.CancelScope(shield=True):
                     await self._end(worker, token)
@@ -112,3 +114,14 @@ class ControlPlaneEngine(Engine):
 
     async def aclose(self) -> None:
         pass  # the pool retires its workers when run() is cancelled
+
+
+def _progress(worker: Worker, token: str) -> Progress | None:
+    """A session's progress as the worker's latest health check reported it."""
+    stalled = worker.health_failures > 0 or bool(worker.last_health.get("progress_timed_out"))
+    entry = (worker.last_health.get("progress") or {}).get(token[:8])
+    if entry is None:
+        return Progress(None, None, None, stalled) if stalled else None
+    percent = entry.get("percentage")
+    return Progress(percent if percent is not None and percent >= 0 else None,
+                    entry.get("rows_processed"), entry.get("total_rows"), stalled)

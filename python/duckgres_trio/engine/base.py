@@ -71,8 +71,27 @@ class Prepared:
         return [i for i, f in enumerate(self.params, 1) if pa.types.is_null(f.type)]
 
 
+@dataclass
+class Progress:
+    """How far the running statement is, as DuckDB estimates it. ``stalled``: the
+    engine could not be asked (its last health check failed or timed out)."""
+
+    percent: float | None
+    rows: int | None
+    total_rows: int | None
+    stalled: bool = False
+
+
 class Executor(ABC):
-    """One client session's engine: runs statements one at a time."""
+    """One client session's engine: runs statements one at a time.
+
+    ``worker``: where the session runs ("w3": worker 3; None in this process)."""
+
+    worker: str | None = None
+
+    def progress(self) -> Progress | None:
+        """The running statement's progress (None when idle or unknown)."""
+        return None
 
     @abstractmethod
     async def execute(self, sql: str, returns_rows: bool | None) -> Result:

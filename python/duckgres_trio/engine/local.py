@@ -22,12 +22,13 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.base import Engine, Executor, Prepared, Result
+from duckgres_trio.engine.base import Engine, Executor, Prepared, Progress, Result
 from duckgres_trio.engine.databases import database_file, no_database
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
     columns,
+    connect,
     insert_batch,
     open_database,
     start,
@@ -64,7 +65,7 @@ class LocalEngine(Engine):
 
     async def open_session(self, database: str, user: str) -> LocalExecutor:
         db = await self._database(database)
-        conn = await trio.to_thread.run_sync(db.connect, limiter=self._limiter)
+        conn = await trio.to_thread.run_sync(connect, db, limiter=self._limiter)
         return LocalExecutor(conn, self._limiter)
 
     async def _database(self, name: str) -> capi.Database:
@@ -185,6 +186,14 @@ class LocalExecutor(Executor):
         finally:
             self._running = False
         return _unwrap(captured)
+
+    def progress(self) -> Progress | None:
+        """DuckDB's estimate for the running statement (asked from this thread while
+        the statement runs in another: what the call is for)."""
+        if not self._running:
+            return None
+        percent, rows, total = self._conn.progress()
+        return Progress(percent if percent >= 0 else None, rows, total)
 
     def cancel(self) -> None:
         if self._running:

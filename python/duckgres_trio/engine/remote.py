@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import pyarrow as pa
 import trio
 
-from duckgres_trio.engine.base import Executor, Prepared, Result
+from duckgres_trio.engine.base import Executor, Prepared, Progress, Result
 from duckgres_trio.engine.literals import UnbindableValue, bind_form
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.worker import protocol as p
@@ -41,20 +41,27 @@ def worker_lost(detail: str) -> PgError:
 
 class RemoteExecutor(Executor):
     def __init__(self, stream: trio.abc.Stream, token: str, socket_path: str,
-                 release: Callable[[], Awaitable[None]]) -> None:
+                 release: Callable[[], Awaitable[None]],
+                 progress: Callable[[], Progress | None] | None = None,
+                 worker: str | None = None) -> None:
         self._stream = stream
         self._token = token
         self._socket_path = socket_path
         self._release = release
+        self._progress = progress
+        self.worker = worker
         self._reader = p.FrameReader()
         self._busy = False
         self._lost: str | None = None
 
     @classmethod
     async def connect(cls, socket_path: str, token: str,
-                      release: Callable[[], Awaitable[None]]) -> RemoteExecutor:
+                      release: Callable[[], Awaitable[None]],
+                      progress: Callable[[], Progress | None] | None = None,
+                      worker: str | None = None) -> RemoteExecutor:
+        """``progress``: the session's progress from the pool's latest health check."""
         stream = await trio.open_unix_socket(socket_path)
-        executor = cls(stream, token, socket_path, release)
+        executor = cls(stream, token, socket_path, release, progress, worker)
         try:
             await stream.send_all(p.frame(p.HELLO, token.encode()))
             kind, payload = await executor._read()
@@ -66,6 +73,9 @@ class RemoteExecutor(Executor):
         return executor
 
     # -- Executor ---------------------------------------------------------------------
+
+    def progress(self) -> Progress | None:
+        return self._progress() if self._busy and self._progress is not None else None
 
     async def execute(self, sql: str, returns_rows: bool | None) -> Result:
         request = p.frame(p.EXEC, bytes([p.rows_byte(returns_rows)]) + sql.encode())

@@ -41,6 +41,25 @@ def open_database(path: str | None, config: dict[str, str] | None = None) -> cap
     return database
 
 
+#: Run on every session's connection: DuckDB tracks a running statement's progress
+#: (pg_stat_activity shows it) only with its progress bar on, from the first moment;
+#: the bar itself must never print.
+CONNECTION_SETUP = ("SET enable_progress_bar = true", "SET enable_progress_bar_print = false",
+                    "SET progress_bar_time = 0")
+
+
+def connect(database: capi.Database) -> capi.Connection:
+    """A session's connection to ``database``."""
+    conn = database.connect()
+    try:
+        for sql in CONNECTION_SETUP:
+            conn.run(sql)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @dataclass
 class Started:
     """A statement that has run: a row count, or result columns with the first rows.

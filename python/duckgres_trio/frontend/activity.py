@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from duckgres_trio.engine.base import Progress
 from duckgres_trio.sql.lexer import Kind, LexError, tokenize
 
 #: pg_stat_activity's columns (PostgreSQL 15), as the temporary table declares them.
@@ -28,6 +29,10 @@ COLUMNS = pa.schema([
     ("wait_event_type", pa.string()), ("wait_event", pa.string()), ("state", pa.string()),
     ("backend_xid", pa.string()), ("backend_xmin", pa.string()), ("query_id", pa.int64()),
     ("query", pa.string()), ("backend_type", pa.string()),
+    # not PostgreSQL's: where the session runs and how far its statement is
+    ("worker", pa.string()), ("progress_percent", pa.float64()),
+    ("progress_rows", pa.int64()), ("progress_total_rows", pa.int64()),
+    ("progress_stalled", pa.bool_()),
 ])
 
 #: The temporary table a session publishes the snapshot into.
@@ -39,7 +44,9 @@ CREATE_TABLE = (
     "client_port INTEGER, backend_start TIMESTAMPTZ, xact_start TIMESTAMPTZ, "
     "query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, wait_event_type VARCHAR, "
     "wait_event VARCHAR, state VARCHAR, backend_xid VARCHAR, backend_xmin VARCHAR, "
-    "query_id BIGINT, query VARCHAR, backend_type VARCHAR)"
+    "query_id BIGINT, query VARCHAR, backend_type VARCHAR, worker VARCHAR, "
+    "progress_percent DOUBLE, progress_rows BIGINT, progress_total_rows BIGINT, "
+    "progress_stalled BOOLEAN)"
 )
 
 
@@ -58,6 +65,8 @@ class Activity:
     query_start: dt.datetime | None = None
     xact_start: dt.datetime | None = None
     state_change: dt.datetime | None = None
+    worker: str | None = None
+    progress: Progress | None = None  # filled in when a snapshot is taken
 
 
 def snapshot(activities: list[Activity]) -> pa.RecordBatch:
@@ -69,7 +78,12 @@ def snapshot(activities: list[Activity]) -> pa.RecordBatch:
          "query_start": a.query_start, "state_change": a.state_change,
          "wait_event_type": None, "wait_event": None, "state": a.state,
          "backend_xid": None, "backend_xmin": None, "query_id": None,
-         "query": redacted(a.query), "backend_type": "client backend"}
+         "query": redacted(a.query), "backend_type": "client backend",
+         "worker": a.worker,
+         "progress_percent": a.progress.percent if a.progress else None,
+         "progress_rows": a.progress.rows if a.progress else None,
+         "progress_total_rows": a.progress.total_rows if a.progress else None,
+         "progress_stalled": a.progress.stalled if a.progress else None}
         for a in activities
     ]
     return pa.RecordBatch.from_pylist(rows, schema=COLUMNS)

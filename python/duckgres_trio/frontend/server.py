@@ -89,9 +89,17 @@ class Server:
             self._drained.set()
 
     def activities(self) -> list[Activity]:
-        """What every session is doing (pg_stat_activity)."""
-        return [conn.session.activity for conn in self._by_pid.values()
-                if conn.session is not None]
+        """What every session is doing (pg_stat_activity), with the progress of the
+        statements running now."""
+        found = []
+        for conn in self._by_pid.values():
+            if conn.session is None:
+                continue
+            activity, executor = conn.session.activity, conn.session.executor
+            activity.worker = executor.worker
+            activity.progress = executor.progress() if activity.state == "active" else None
+            found.append(activity)
+        return found
 
     def signal(self, pid: int, kind: str) -> bool:
         """pg_cancel_backend / pg_terminate_backend: cancel the session's running

@@ -22,6 +22,7 @@ from duckgres_trio.engine.statement import (
     BATCH_ROWS,
     Started,
     columns,
+    connect,
     insert_batch,
     open_database,
     start,
@@ -213,7 +214,7 @@ class Sessions:
             if self._max and len(self._sessions) >= self._max:
                 raise Unavailable(f"max sessions reached ({self._max})")
             database = self._database
-        conn = database.connect()
+        conn = connect(database)
         session = WorkerSession(secrets.token_hex(32), user, conn, self._invalidate)
         try:
             # memory_limit and threads are per DuckDB instance: the control plane gives
