@@ -261,3 +261,175 @@ def test_force_options_in_the_wrong_place_are_0a000(server, statement):
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             with conn.cursor().copy(statement):
                 pass
+
+
+# -- COPY FROM STDIN: the columnar fast path (wire/copy.py CopyInParser._columnar) -------
+
+def copy_in_rows(dsn: str, statement: str, rows: list[bytes]) -> str:
+    """One CopyData message per row, as pgbench sends them: the server joins the
+    messages it has received, so its parser sees many records at once."""
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for row in rows:
+                copy.write(row)
+        return cur.statusmessage
+
+
+def copy_error(dsn: str, statement: str, data: bytes) -> psycopg.Error:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            with conn.cursor().copy(statement) as copy:
+                copy.write(data)
+        return info.value
+
+
+FAST_TABLE = "(id int, name text, score float8, day date, raw bytea, ok bool)"
+PLAIN = [b"%d\tname %d\t%d.5\t2024-01-%02d\traw %d\t%s\n"
+         % (i, i, i, i % 28 + 1, i, b"tf"[i % 2:i % 2 + 1]) for i in range(3000)]
+MIXED = (PLAIN[:1000]
+         + [b"1000\t\\N\t\\N\t\\N\t\\N\t\\N\n", b"1001\t\t0\t2024-01-01\t\\\\x\tt\n",
+            b"1002\ttab\\there\\\\ and \\N\t1\t\\N\t\\N\t\\N\n",
+            b"1003\t\\\\N\t2\t\\N\t\\N\t\\N\n",
+            b"1004\t\xc3\xa9t\xc3\xa9 \\x41\\101\t3\t\\N\t\\N\tf\n"]
+         + [b"%d\t\t\\N\t\\N\t\t\\N\n" % i for i in range(1005, 1010)]
+         + PLAIN[1010:])
+
+
+@pytest.mark.parametrize("chunking", ["one write", "a message per row", "7-byte messages"])
+@pytest.mark.parametrize("rows", [PLAIN, MIXED], ids=["plain", "mixed"])
+def test_text_copy_in_chunks_match_postgresql(server, pg15_dsn, chunking, rows):  # noqa: F811
+    """Plain rows (the fast path), escapes, NULLs and empty strings: the same table as
+    PostgreSQL's, however the records fall into CopyData messages."""
+    data = b"".join(rows)
+    rows = rows if chunking == "a message per row" else [data]
+    tables = []
+    for dsn in (server.dsn(), pg15_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS fast")
+            conn.execute(f"CREATE TABLE fast {FAST_TABLE}")
+        if chunking == "7-byte messages":
+            assert copy_in(dsn, "COPY fast FROM STDIN", data) == "COPY 3000"
+        else:
+            assert copy_in_rows(dsn, "COPY fast FROM STDIN", rows) == "COPY 3000"
+        tables.append(copy_out(dsn, "COPY (SELECT * FROM fast ORDER BY id) TO STDOUT"))
+    assert tables[0] == tables[1]
+    assert tables[0].count(b"\n") == 3000
+
+
+@pytest.mark.parametrize("options, rows", [
+    ("(FORMAT csv)", [b"%d,x%d,\n" % (i, i) for i in range(2000)] + [b'2000,"a,b",""\n']),
+    ("(FORMAT csv, NULL 'NA', DELIMITER ';')",
+     [b"%d;NA;%s\n" % (i, b"" if i % 3 else b"NA") for i in range(2000)]),
+    ("(FORMAT csv, FORCE_NOT_NULL (name))", [b"%d,,\n" % i for i in range(2000)]),
+    ("(FORMAT csv, FORCE_NULL (name, note))", [b"%d,,x\n" % i for i in range(2000)]),
+    ("(FORMAT csv, HEADER)", [b"id,name,note\n"] + [b"%d,\\,\\N\n" % i for i in range(2000)]),
+    ("(FORMAT text, NULL '')", [b"%d\t\tx\n" % i for i in range(2000)]),
+    ("", [b"%d\tcrlf\t\\N\r\n" % i for i in range(2000)]),
+    ("", [b"%d\ta\tb\n" % i for i in range(2000)] + [b"\\.\n", b"9999\tafter\tend\n"]),
+    ("(FORMAT csv)", [b"%d,a,b\n" % i for i in range(2000)] + [b"\\.\n", b"9999,x,y\n"]),
+    ("", [b"\xef\xbb\xbf0\ta\tb\n"] + [b"%d\t\xef\xbb\xbf\tb\n" % i for i in range(1, 2000)]),
+])
+def test_copy_in_fast_path_options_match_postgresql(server, pg15_dsn, options, rows):  # noqa: F811
+    tables = []
+    for dsn in (server.dsn(), pg15_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS fastopt")
+            conn.execute("CREATE TABLE fastopt (id text, name text, note text)")
+        copy_in_rows(dsn, f"COPY fastopt FROM STDIN {options}", rows)
+        with psycopg.connect(dsn) as conn:
+            tables.append(conn.execute(
+                "SELECT id, name, note FROM fastopt ORDER BY id").fetchall())
+    assert tables[0] == tables[1]
+    assert len(tables[0]) >= 2000
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b"1500\tname\textra\n", "extra data after last expected column (line 1501)"),
+    (b"1500\n", "missing data for column (line 1501)"),
+    (b"\n", "missing data for column (line 1501)"),
+])
+def test_copy_in_field_count_errors_name_the_line(server, bad, message):
+    """A wrong field count inside a run of plain records: the same error and line as
+    the record-by-record parser gives (the run is parsed again by it)."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS counted")
+        conn.execute("CREATE TABLE counted (id int, name text)")
+    good = b"".join(b"%d\tname\n" % i for i in range(3000))
+    cut = good.index(b"1500\t")
+    error = copy_error(server.dsn(), "COPY counted FROM STDIN", good[:cut] + bad + good[cut:])
+    assert isinstance(error, psycopg.errors.BadCopyFileFormat)
+    assert error.diag.message_primary == message
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM counted").fetchone() == (0,)
+
+
+# Sans-IO: the parser's columnar pieces are the record-by-record parser's rows.
+
+def _parsed(options, columns: int, chunks: list[bytes], *, fast: bool):
+    from duckgres_trio.wire.copy import CopyFormatError, CopyInParser
+
+    parser = CopyInParser(options, columns, [f"c{i}" for i in range(columns)])
+    if not fast:
+        parser._fast = None
+    rows, tables = [], 0
+    try:
+        for chunk in chunks + [None]:
+            pieces = parser.finish_pieces() if chunk is None else parser.feed_pieces(chunk)
+            for piece in pieces:
+                if isinstance(piece, list):
+                    rows += piece
+                else:
+                    tables += 1
+                    rows += [list(r) for r in zip(*(c.to_pylist() for c in piece.columns))]
+    except CopyFormatError as exc:
+        rows.append(str(exc))
+    return rows, parser.line, tables
+
+
+TEXT, CSV = "text", "csv"
+
+
+@pytest.mark.parametrize("fmt, columns, chunks, columnar", [
+    (TEXT, 3, [b"1\ta\t\\N\n2\t\tb\n3\tc\td\n"], True),  # NULL, empty string
+    (TEXT, 3, [b"1\ta\t\\N\n2\t", b"\tb\n3\tc", b"\td\n"], True),  # records cut
+    (TEXT, 3, [b"1\ta\\tb\t\\N\n2\t\tb\n"], False),  # an escape: record by record
+    (TEXT, 3, [b"1\t\\\\N\t\\N\n"], False),  # an escaped backslash next to a NULL
+    (TEXT, 2, [b"1\ta\n\\.\n3\tb\n"], False),  # the end marker
+    (TEXT, 2, [b"1\ta\r\n3\tb\r\n"], False),  # CRLF
+    (TEXT, 2, [b"1\ta\n\n2\tb\n"], False),  # an empty line is an error, not a row
+    (TEXT, 1, [b"1\n\n\\N\n"], True),  # ... unless one field: an empty string
+    (TEXT, 2, [b"1\ta\n2\tb\tc\n"], False),  # extra data, line 2
+    (TEXT, 2, [b"1\ta\n2\n"], False),  # missing data, line 2
+    (TEXT, 2, [b"\xef\xbb\xbf1\ta\n"], False),  # Arrow would drop the BOM
+    (TEXT, 2, [b"1\ta\n2\tb"], True),  # the last record's newline missing
+    (CSV, 2, [b"1,\n2,x\n3,", b"y\n"], True),
+    (CSV, 2, [b'1,\n2,"x\ny"\n3,z\n'], False),  # quotes: record by record
+    (CSV, 2, [b"1,\n2,x\n3,y,z\n"], False),
+    (CSV, 2, [b"1,\\.\n\\.\n2,x\n"], False),
+])
+def test_columnar_pieces_equal_the_rows(fmt, columns, chunks, columnar):
+    from duckgres_trio.wire.copy import CopyOptions
+
+    options = CopyOptions() if fmt == TEXT else CopyOptions(format="csv", delimiter=",",
+                                                           null="")
+    fast = _parsed(options, columns, chunks, fast=True)
+    slow = _parsed(options, columns, chunks, fast=False)
+    assert fast[:2] == slow[:2]
+    assert slow[2] == 0
+    assert (fast[2] > 0) == columnar, fast
+
+
+def test_copy_data_messages_are_joined_until_another_message():
+    from collections import deque
+    from types import SimpleNamespace
+
+    from duckgres_trio.frontend.connection import Connection
+
+    d, c, s, h, q = (ord(k) for k in "dcSHQ")
+    conn = SimpleNamespace(_inbox=deque([(d, b"b"), (h, b""), (d, b"c"), (s, b""),
+                                         (c, b""), (d, b"e")]))
+    assert Connection._join_copy_data(conn, b"a") == b"abc"
+    assert list(conn._inbox) == [(c, b""), (d, b"e")]
+    conn = SimpleNamespace(_inbox=deque([(d, b"x" * (1 << 20)), (d, b"y"), (q, b"")]))
+    assert Connection._join_copy_data(conn, b"a") == b"a" + b"x" * (1 << 20)
+    assert list(conn._inbox) == [(d, b"y"), (q, b"")]

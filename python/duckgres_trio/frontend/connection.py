@@ -438,6 +438,8 @@ class Connection:
                 while (frame := self._decoder.next_message()) is not None:
                     self._inbox.append(frame)
             kind, body = self._inbox.popleft()
+            if kind == 0x64:  # CopyData: with the CopyData right behind it
+                return msg.CopyMessage(kind, self._join_copy_data(body))
             message = msg.parse_message(kind, body)
             if isinstance(message, msg.CopyMessage):
                 return message
@@ -447,6 +449,24 @@ class Connection:
                 raise ClientGone
             raise PgError(SqlState.PROTOCOL_VIOLATION,
                           f"unexpected message type 0x{kind:02X} during COPY from stdin")
+
+    def _join_copy_data(self, body: bytes) -> bytes:
+        """``body`` and the bodies of the CopyData messages received right after it,
+        as one (up to about 1 MiB): clients such as pgbench send a message per row, and
+        the COPY parser costs per call. Flush and Sync among them are dropped, as
+        ``copy_message`` drops them; any other message stays next in the inbox."""
+        parts, size, inbox = [body], len(body), self._inbox
+        while inbox and size < 1 << 20:
+            kind = inbox[0][0]
+            if kind == 0x64:  # CopyData
+                more = inbox.popleft()[1]
+                parts.append(more)
+                size += len(more)
+            elif kind in (0x48, 0x53):  # Flush, Sync
+                inbox.popleft()
+            else:
+                break
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _sync_is_next(self) -> bool:
         return bool(self._inbox) and self._inbox[0][0] == ord("S")

@@ -398,25 +398,31 @@ class Session:
 
     async def _copy_rows(self, parser, schema: pa.Schema, binary: bool, target: str,
                          out: Output) -> int:
-        total, pending, done = 0, [], False
+        # The parser hands out pieces: lists of rows, or Arrow tables of string columns
+        # where a run of records could be split without Python (wire/copy.py).
+        total, pending, rows, done = 0, [], 0, False
         while not done:
             message = await out.copy_message()
             try:
                 if message.kind == COPY_DATA:
-                    pending += parser.feed(message.body)
+                    pieces = parser.feed_pieces(message.body)
                 elif message.kind == COPY_DONE:
-                    pending += parser.finish()
+                    pieces = parser.finish_pieces()
                     done = True
                 else:  # CopyFail
                     reason = message.body.rstrip(b"\0").decode(errors="replace")
                     raise PgError(SqlState.QUERY_CANCELED, f"COPY from stdin failed: {reason}")
             except CopyFormatError as exc:
                 raise PgError(SqlState.BAD_COPY_FILE_FORMAT, str(exc)) from None
-            if len(pending) >= COPY_BATCH_ROWS or (done and pending):
+            for piece in pieces:
+                if count := (len(piece) if isinstance(piece, list) else piece.num_rows):
+                    pending.append(piece)
+                    rows += count
+            if rows >= COPY_BATCH_ROWS or (done and rows):
                 self.check_cancel()
-                batch = copy_batch(pending, schema, binary)
+                batch = copy_batch(pending, schema, binary, pieces=True)
                 total += await self.executor.insert_batch(target, batch)
-                pending = []
+                pending, rows = [], 0
         return total
 
     async def _engine_quietly(self, sql: str) -> None:

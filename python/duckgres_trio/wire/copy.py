@@ -22,6 +22,8 @@ import struct
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as _pc
+import pyarrow.csv as _pacsv
 
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
@@ -206,22 +208,33 @@ class CopyInParser:
         self._skip_header = options.header
         self._done = False  # the \. end-of-data marker was seen
         self.line = 0
+        self._fast = _columnar_options(options, columns)
+        self._not_null = [i for i, forced in enumerate(self._force_not_null) if forced]
 
     def feed(self, data: bytes) -> list[list[str | None]]:
+        return _as_rows(self.feed_pieces(data))
+
+    def finish(self) -> list[list[str | None]]:
+        return _as_rows(self.finish_pieces())
+
+    def feed_pieces(self, data: bytes) -> list[list[list[str | None]] | pa.Table]:
+        """Like ``feed``, but the rows come in pieces: each a list of rows, or a
+        ``pa.Table`` of string columns (NULL as null) when a run of complete records
+        could be split without Python (``_columnar``)."""
         if self._done:
             return []
         self._buffer += self._decode(data, final=False)
         return self._records()
 
-    def finish(self) -> list[list[str | None]]:
+    def finish_pieces(self) -> list[list[list[str | None]] | pa.Table]:
         if self._done:
             return []
         self._buffer += self._decode(b"", final=True)
-        rows = self._records()
+        pieces = self._records()
         if self._buffer:  # the last record may lack its newline
-            rows += self._parse([self._buffer])
+            pieces.append(self._parse([self._buffer]))
         self._buffer = ""
-        return rows
+        return pieces
 
     def _decode(self, data: bytes, *, final: bool) -> str:
         try:
@@ -229,15 +242,60 @@ class CopyInParser:
         except UnicodeDecodeError:
             raise CopyFormatError('invalid byte sequence for encoding "UTF8"') from None
 
-    def _records(self) -> list[list[str | None]]:
-        if self._o.format == "csv":
-            records, rest = _csv_records(self._buffer, self._o.quote, self._o.escape)
-        else:
-            end = self._buffer.rfind("\n")
-            records = self._buffer[:end].split("\n") if end >= 0 else []
-            rest = self._buffer[end + 1:]
-        self._buffer = rest
-        return self._parse(records)
+    def _records(self) -> list:
+        buffer = self._buffer
+        end = buffer.rfind("\n")
+        if end < 0:
+            return []
+        if self._o.format == "csv" and self._o.quote in buffer[:end]:
+            # A newline inside quotes is data: find the records' ends one by one.
+            records, self._buffer = _csv_records(buffer, self._o.quote, self._o.escape)
+            return [self._parse(records)] if records else []
+        complete, self._buffer = buffer[:end + 1], buffer[end + 1:]
+        if self._fast and (table := self._columnar(complete)) is not None:
+            self.line += table.num_rows
+            return [table]
+        return [self._parse(complete[:-1].split("\n"))]
+
+    def _columnar(self, complete: str) -> pa.Table | None:
+        """Complete records (each ending in a newline) split into string columns by
+        Arrow's CSV reader, or None where that might not read them exactly as
+        ``_parse`` does: then ``_parse`` reads them (and raises its errors with their
+        line numbers). Arrow's reader is exact here because every field is split on
+        the delimiter only: no quote character (CSV: the chunk holds none), no escape
+        (text: no backslash but in the fields equal to the default NULL string), no
+        CR (``_parse`` drops one before a newline), no end marker, no header to skip,
+        no BOM (Arrow skips one), no empty line when a record needs several fields
+        (Arrow reads it as empty fields), and the field count checked by Arrow."""
+        o = self._o
+        if self._skip_header or "\r" in complete or complete.startswith("\ufeff"):
+            return None
+        if self._columns > 1 and (complete.startswith("\n") or "\n\n" in complete):
+            return None
+        backslashes = 0
+        if o.format == "csv":
+            if "\\." in complete:
+                return None
+        elif "\\" in complete:
+            if o.null != "\\N":
+                return None
+            backslashes = complete.count("\\")
+        try:
+            table = _pacsv.read_csv(pa.py_buffer(complete.encode()),
+                                    read_options=self._fast[0],
+                                    parse_options=self._fast[1],
+                                    convert_options=self._fast[2])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if table.num_columns != self._columns or table.num_rows != complete.count("\n"):
+            return None
+        if backslashes and backslashes != sum(c.null_count for c in table.columns):
+            return None  # a backslash outside a NULL field: an escape
+        for i in self._not_null:  # FORCE_NOT_NULL: the NULL string is text
+            if i < self._columns and table.column(i).null_count:
+                table = table.set_column(i, table.field(i),
+                                         _pc.fill_null(table.column(i), o.null))
+        return table
 
     def _parse(self, records: list[str]) -> list[list[str | None]]:
         rows = []
@@ -285,6 +343,37 @@ class CopyInParser:
             null = text == o.null and (not quoted or forced_null) and not never_null
             row.append(None if null else text)
         return row
+
+
+def _columnar_options(options: CopyOptions, columns: int):
+    """Arrow CSV reader options that split records on the delimiter alone, every
+    column a string, the NULL string read as null; None if this COPY's options cannot
+    be read that way."""
+    d = options.delimiter
+    if columns < 1 or len(d) != 1 or not d.isascii() or d in "\r\n\\\"":
+        return None
+    if any(c in options.null for c in "\r\n"):
+        return None
+    if options.format == "csv" and (len(options.quote) != 1 or d == options.quote):
+        return None
+    names = [f"c{i}" for i in range(columns)]
+    return (_pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 26),
+            _pacsv.ParseOptions(delimiter=d, quote_char=False, escape_char=False,
+                                double_quote=False, newlines_in_values=False,
+                                ignore_empty_lines=False),
+            _pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                  null_values=[options.null], strings_can_be_null=True,
+                                  quoted_strings_can_be_null=False))
+
+
+def _as_rows(pieces: list) -> list[list[str | None]]:
+    rows: list[list[str | None]] = []
+    for piece in pieces:
+        if isinstance(piece, list):
+            rows += piece
+        else:
+            rows += [list(row) for row in zip(*(c.to_pylist() for c in piece.columns))]
+    return rows
 
 
 def _split_unescaped(record: str, delimiter: str) -> list[str]:
@@ -410,6 +499,12 @@ class BinaryCopyInParser:
         if not self._done:
             raise CopyFormatError("unexpected EOF in COPY data")
         return []
+
+    def feed_pieces(self, data: bytes) -> list[list[list[bytes | None]]]:
+        return [self.feed(data)]
+
+    def finish_pieces(self) -> list[list[list[bytes | None]]]:
+        return [self.finish()]
 
     def _row(self):
         buf = self._buffer
