@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.script import run_script
 
 SCRIPT = [
     "begin",
@@ -37,19 +38,8 @@ SCRIPT = [
 ]
 
 
-def _run(dsn: str) -> list[tuple]:
-    outcomes = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        with conn.cursor() as cur:
-            for sql in SCRIPT:
-                cur.execute(sql)
-                rows = cur.fetchall() if cur.description else None
-                outcomes.append((sql, cur.statusmessage, rows))
-    return outcomes
-
-
 def test_cursor_statements_answer_as_postgresql_does(server, pg15_dsn):  # noqa: F811
-    assert _run(server.dsn()) == _run(pg15_dsn)
+    assert run_script(server.dsn(), SCRIPT) == run_script(pg15_dsn, SCRIPT)
 
 
 @pytest.mark.parametrize("script, sqlstate", [

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.script import run_script
 
 SCRIPT = [
     "show transaction isolation level",
@@ -32,17 +33,8 @@ SCRIPT = [
 ]
 
 
-def _run(dsn: str) -> list[tuple]:
-    out = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for sql in SCRIPT:
-            cur = conn.execute(sql)
-            out.append((sql, cur.statusmessage, cur.fetchall() if cur.description else None))
-    return out
-
-
 def test_settings_behave_as_in_postgresql(server, pg15_dsn):  # noqa: F811
-    assert _run(server.dsn()) == _run(pg15_dsn)
+    assert run_script(server.dsn(), SCRIPT) == run_script(pg15_dsn, SCRIPT)
 
 
 @pytest.mark.parametrize("sql, sqlstate", [
