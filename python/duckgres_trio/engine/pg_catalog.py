@@ -446,6 +446,11 @@ SCRIPT = [
                    "pg_get_triggerdef", "pg_get_ruledef", "pg_get_functiondef",
                    "pg_get_partition_constraintdef")),
     f"CREATE OR REPLACE MACRO {_D}.main.pg_relation_is_publishable(o) AS false",
+    # DuckDB's keywords (the ones this server's parser knows), in PostgreSQL's shape
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_keywords() AS TABLE SELECT keyword_name "
+    "AS word, CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'unreserved' THEN 'U' "
+    "WHEN 'column_name' THEN 'C' ELSE 'T' END AS catcode, true AS barelabel, "
+    "keyword_category AS catdesc, 'can be bare label' AS baredesc FROM duckdb_keywords()",
     # No partitions: a relation's only ancestor is itself. Scalar (psql calls it in a
     # select list) and table form; DuckDB ignores WITH ORDINALITY on a table macro, so
     # the table form returns the ordinality column itself.

@@ -1,0 +1,12 @@
+SELECT db.oid AS did, db.datname AS name, ta.spcname AS spcname, db.datallowconn, pg_catalog.has_database_privilege(db.oid, 'CREATE') AS cancreate, db.datdba AS owner FROM pg_catalog.pg_database db LEFT OUTER JOIN pg_catalog.pg_tablespace ta ON db.dattablespace = ta.oid WHERE db.datistemplate IN (false) ORDER BY db.datname;
+SELECT db.oid, db.datname, pg_catalog.pg_encoding_to_char(db.encoding) AS encoding, pg_catalog.pg_get_userbyid(db.datdba) AS owner, (SELECT pg_catalog.current_setting('lc_collate')) AS collate, descr.description FROM pg_catalog.pg_database db LEFT OUTER JOIN pg_catalog.pg_shdescription descr ON db.oid = descr.objoid AND descr.classoid = 'pg_database'::regclass WHERE db.datname = current_database();
+SELECT n.oid, n.nspname, d.description FROM pg_catalog.pg_namespace n LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid = n.oid AND d.objsubid = 0 AND d.classoid = 'pg_namespace'::regclass ORDER BY n.nspname;
+SELECT setting FROM pg_catalog.pg_settings WHERE name = 'standard_conforming_strings';
+SELECT t.oid, t.typname, c.relkind, pg_catalog.format_type(nullif(t.typbasetype, 0), t.typtypmod) AS base_type_name, d.description FROM pg_catalog.pg_type t LEFT OUTER JOIN pg_catalog.pg_class c ON c.oid = t.typrelid LEFT OUTER JOIN pg_catalog.pg_description d ON t.oid = d.objoid WHERE t.typname IS NOT NULL AND (c.relkind IS NULL OR c.relkind = 'c') ORDER BY t.oid LIMIT 5;
+SELECT string_agg(word, ',') FROM pg_catalog.pg_get_keywords() WHERE catcode = 'R';
+SELECT r.oid, r.rolname, r.rolsuper, r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.rolname = current_user;
+SELECT version(), current_database(), current_schema(), current_user, pg_catalog.pg_backend_pid() > 0;
+SELECT c.oid, c.relname, c.relkind, n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'f', 'p') ORDER BY c.relname LIMIT 3;
+SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum WHERE a.attrelid = 'accounts'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum;
+SELECT e.extname, e.extversion, n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace;
+SELECT spcname FROM pg_catalog.pg_tablespace;
