@@ -180,6 +180,17 @@ class WorkerPool:
     async def retire(self, worker: Worker, reason: RetireReason) -> None:
         await self._retire(worker, reason)
 
+    async def handover(self) -> None:
+        """Another control plane takes over: retire every worker without sessions now
+        (each holds its database's lock) and the others when their last session ends;
+        start no spare."""
+        self._retire_on_session_end = True
+        self.min_workers = 0
+        async with trio.open_nursery() as nursery:
+            for worker in list(self.workers.values()):
+                if worker.sessions == 0 and worker.alive:
+                    nursery.start_soon(self._retire, worker, RetireReason.NORMAL)
+
     # -- spawning and retiring ----------------------------------------------------------
 
     async def _spawn(self, *, reserved: bool = False) -> Worker:

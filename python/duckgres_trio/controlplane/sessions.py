@@ -18,6 +18,7 @@ from duckgres_trio import metrics
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
 from duckgres_trio.engine.base import Progress
+from duckgres_trio.engine.databases import is_lock_conflict
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.engine.databases import database_file, no_database
 from duckgres_trio.engine.remote import RemoteExecutor
@@ -26,6 +27,8 @@ from duckgres_trio.errors import PgError, SqlState
 log = logging.getLogger(__name__)
 
 CREATE_ATTEMPTS = 3
+#: Pause between attempts to open a database another process holds.
+LOCK_RETRY_SECONDS = 0.2
 DESTROY_SECONDS = 15.0
 
 
@@ -68,13 +71,23 @@ class ControlPlaneEngine(Engine):
                       f"{self._queue_timeout:g} s", severity="FATAL",
                       hint="Retry later, or raise max_workers / worker_queue_timeout.")
 
+    async def handover(self) -> None:
+        await self.pool.handover()
+
     async def _open(self, database: str, path: str, user: str) -> RemoteExecutor:
         failure = "no attempt made"
-        for _ in range(CREATE_ATTEMPTS):
+        attempts = 0
+        while attempts < CREATE_ATTEMPTS:
+            attempts += 1
             try:
                 worker = await self.pool.acquire(database, path)
             except WorkerError as exc:
                 failure = str(exc)
+                if is_lock_conflict(failure):
+                    # another process (the one this one took over from) still has the
+                    # file open: wait for it, bounded by the caller's queue timeout
+                    attempts -= 1
+                    await trio.sleep(LOCK_RETRY_SECONDS)
                 continue
             try:
                 reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)

@@ -141,6 +141,11 @@ class Engine(ABC):
     async def open_session(self, database: str, user: str) -> Executor:
         """A new session on ``database``; PgError 3D000 (FATAL) if it does not exist."""
 
+    async def handover(self) -> None:
+        """Another server process takes over (an upgrade): no new sessions will come,
+        so release each database file as soon as no session uses it (DuckDB lets one
+        process at a time open a file)."""
+
     @abstractmethod
     async def aclose(self) -> None:
         """Close every database (checkpointing what was written)."""

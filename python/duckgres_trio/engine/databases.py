@@ -31,3 +31,8 @@ def database_file(data_dir: Path, name: str) -> Path:
 def no_database(name: str) -> PgError:
     return PgError(SqlState.INVALID_CATALOG_NAME, f'database "{name}" does not exist',
                    severity="FATAL")
+
+
+def is_lock_conflict(message: str) -> bool:
+    """Whether DuckDB refused to open a file because another process holds it."""
+    return "Could not set lock on file" in message

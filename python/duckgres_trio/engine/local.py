@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
 from duckgres_trio.engine.base import Engine, Executor, Prepared, Progress, Result
-from duckgres_trio.engine.databases import database_file, no_database
+from duckgres_trio.engine.databases import database_file, is_lock_conflict, no_database
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
@@ -38,6 +39,10 @@ from duckgres_trio.errors import PgError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: How long opening a database waits for another process (the one this server took
+#: over from) to let its file go.
+LOCK_WAIT_SECONDS = 60.0
 
 #: A prepared statement whose last execution took less than this runs on the event
 #: loop instead of a thread: the hop (100-300 us) costs as much as such a statement.
@@ -62,11 +67,32 @@ class LocalEngine(Engine):
         self._config = duckdb_config or {}
         self._databases: dict[str, capi.Database] = {}
         self._open_lock = trio.Lock()
+        self._sessions: Counter[str] = Counter()
+        self._handing_over = False
 
     async def open_session(self, database: str, user: str) -> LocalExecutor:
         db = await self._database(database)
         conn = await trio.to_thread.run_sync(connect, db, limiter=self._limiter)
-        return LocalExecutor(conn, self._limiter)
+        self._sessions[database] += 1
+        return LocalExecutor(conn, self._limiter, lambda: self._session_ended(database))
+
+    async def handover(self) -> None:
+        """Close each database as soon as no session uses it: the process taking over
+        opens the same files."""
+        self._handing_over = True
+        for name in [n for n in self._databases if not self._sessions[n]]:
+            await self._close_database(name)
+
+    async def _session_ended(self, database: str) -> None:
+        self._sessions[database] -= 1
+        if self._handing_over and not self._sessions[database]:
+            await self._close_database(database)
+
+    async def _close_database(self, name: str) -> None:
+        db = self._databases.pop(name, None)
+        if db is not None:
+            await trio.to_thread.run_sync(db.close, limiter=self._limiter)
+            log.info("closed database %r for the process taking over", name)
 
     async def _database(self, name: str) -> capi.Database:
         async with self._open_lock:
@@ -77,13 +103,21 @@ class LocalEngine(Engine):
             if not path.exists() and not self._auto_create:
                 raise no_database(name)
             self._data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                db = await trio.to_thread.run_sync(
-                    lambda: open_database(str(path), self._config), limiter=self._limiter)
-            except capi.DuckDBError as exc:
-                err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
-                raise PgError(err.sqlstate, f'cannot open database "{name}": {err.message}',
-                              severity="FATAL") from None
+            deadline = trio.current_time() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    db = await trio.to_thread.run_sync(
+                        lambda: open_database(str(path), self._config), limiter=self._limiter)
+                    break
+                except capi.DuckDBError as exc:
+                    if is_lock_conflict(str(exc)) and trio.current_time() < deadline:
+                        # the process this one took over from still has it open
+                        await trio.sleep(0.2)
+                        continue
+                    err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
+                    raise PgError(err.sqlstate,
+                                  f'cannot open database "{name}": {err.message}',
+                                  severity="FATAL") from None
             log.info("opened database %r at %s", name, path)
             self._databases[name] = db
             return db
@@ -94,9 +128,11 @@ class LocalEngine(Engine):
 
 
 class LocalExecutor(Executor):
-    def __init__(self, conn: capi.Connection, limiter: trio.CapacityLimiter) -> None:
+    def __init__(self, conn: capi.Connection, limiter: trio.CapacityLimiter,
+                 closed: Callable[[], Awaitable[None]] | None = None) -> None:
         self._conn = conn
         self._limiter = limiter
+        self._closed = closed
         self._running = False
 
     async def execute(self, sql: str, returns_rows: bool | None) -> Result:
@@ -201,6 +237,8 @@ class LocalExecutor(Executor):
 
     async def close(self) -> None:
         await trio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
+        if self._closed is not None:
+            await self._closed()
 
 
 def _unwrap(captured: outcome.Outcome) -> T:

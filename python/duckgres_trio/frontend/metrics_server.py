@@ -29,17 +29,32 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def serve_metrics(address: str, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """Serve until cancelled; returns (after logging) if the address cannot be bound."""
+async def serve_metrics(address: str, *, retry_seconds: float = 0.0,
+                        task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until cancelled; returns (after logging) if the address cannot be bound
+    within ``retry_seconds`` (a process taking over from another waits for that one to
+    let the address go). Reports started once bound, or once it starts waiting."""
     host, port = parse_address(address)
-    try:
-        listeners = await trio.open_tcp_listeners(port, host=host)
-    except OSError as exc:
-        log.error("metrics endpoint not started: cannot listen on %s (%s)", address, exc)
-        task_status.started(None)
-        return
+    deadline = trio.current_time() + retry_seconds
+    started = False
+    while True:
+        try:
+            listeners = await trio.open_tcp_listeners(port, host=host)
+            break
+        except OSError as exc:
+            if trio.current_time() >= deadline:
+                log.error("metrics endpoint not started: cannot listen on %s (%s)",
+                          address, exc)
+                if not started:
+                    task_status.started()
+                return
+            if not started:
+                task_status.started()
+                started = True
+            await trio.sleep(1.0)
     log.info("metrics on http://%s/metrics", address)
-    task_status.started(listeners[0].socket.getsockname()[1])
+    if not started:
+        task_status.started()
     await trio.serve_listeners(_answer, listeners)
 
 

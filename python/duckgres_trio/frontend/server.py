@@ -10,6 +10,7 @@ the listener closes and the engine stops its workers.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import os
@@ -23,7 +24,7 @@ from duckgres_trio import metrics
 from duckgres_trio.config import Config, ConfigError
 from duckgres_trio.engine.base import Engine
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.frontend import scram, systemd, tls
+from duckgres_trio.frontend import scram, systemd, tls, upgrade
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
@@ -60,6 +61,7 @@ class Server:
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
         self._shutting_down = False
+        self._handed_over = False  # a successor took the listeners (SIGUSR1)
         self._drained: trio.Event | None = None  # made at shutdown, set when no connection is left
 
     # -- connections ---------------------------------------------------------------
@@ -84,9 +86,14 @@ class Server:
             metrics.connections_open.dec()
             metrics.connection_duration.observe(conn.age())
         self._connections.discard(conn)
-        # Drained when no session is left (connections still arriving are refused).
-        if self._drained is not None and not self._by_pid:
+        if self._drained is not None and not self._draining():
             self._drained.set()
+
+    def _draining(self) -> bool:
+        """Whether the drain still waits: for any connection after a handover (each was
+        accepted here and is served to its end); after SIGTERM for sessions only
+        (connections still arriving are refused)."""
+        return bool(self._connections if self._handed_over else self._by_pid)
 
     def activities(self) -> list[Activity]:
         """What every session is doing (pg_stat_activity), with the progress of the
@@ -140,25 +147,32 @@ class Server:
     # -- running -------------------------------------------------------------------
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """Listen until SIGTERM/SIGINT, then shut down in order."""
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        """Listen until SIGTERM/SIGINT (or a successor took over, after SIGUSR1), then
+        shut down in order."""
+        stopping = trio.Event()
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) as signals:
             async with trio.open_nursery() as engine_nursery:
                 await engine_nursery.start(self.engine.run)
-                listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+                inherited = upgrade.inherited_listeners()
+                listeners = inherited or await trio.open_tcp_listeners(
+                    self.config.port, host=self.config.host)
                 async with trio.open_nursery() as nursery:
                     accept_scope = trio.CancelScope()
                     nursery.start_soon(self._accept, listeners, nursery, accept_scope)
                     nursery.start_soon(self._watch_hangups)
                     if self.config.metrics_address:
-                        await nursery.start(serve_metrics, self.config.metrics_address)
+                        # after an upgrade the predecessor still holds the address a while
+                        await nursery.start(functools.partial(
+                            serve_metrics, self.config.metrics_address,
+                            retry_seconds=600.0 if inherited else 0.0))
                     ports = [listener.socket.getsockname()[1] for listener in listeners]
                     log.info("listening on %s port %s", self.config.host, ports[0])
+                    upgrade.report_ready()
                     systemd.notify("READY=1", f"MAINPID={os.getpid()}",
                                    f"STATUS=accepting clients on port {ports[0]}")
                     task_status.started(ports[0])
-                    async for signum in signals:
-                        log.info("received %s: shutting down", signal.Signals(signum).name)
-                        break
+                    nursery.start_soon(self._signals, signals, listeners, accept_scope, stopping)
+                    await stopping.wait()
                     systemd.notify("STOPPING=1", "STATUS=draining sessions")
                     await self._shutdown()
                     accept_scope.cancel()
@@ -166,6 +180,38 @@ class Server:
                 engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
         await self.engine.aclose()
         log.info("shutdown complete")
+
+    async def _signals(self, signals, listeners, accept_scope: trio.CancelScope,
+                       stopping: trio.Event) -> None:
+        """SIGTERM/SIGINT: drain and stop. SIGUSR1: hand the listeners to a new process
+        and, once it is ready, stop accepting and drain (one upgrade at a time)."""
+        upgrading = False
+        async with trio.open_nursery() as nursery:
+            async for signum in signals:
+                if signum != signal.SIGUSR1:
+                    log.info("received %s: shutting down", signal.Signals(signum).name)
+                    stopping.set()
+                    return
+                if upgrading:
+                    log.warning("received SIGUSR1 during an upgrade: ignored")
+                    continue
+                upgrading = True
+
+                async def hand_over() -> None:
+                    nonlocal upgrading
+                    systemd.notify("RELOADING=1", "STATUS=starting a new process")
+                    successor = await upgrade.start_successor(listeners)
+                    if successor is None:
+                        upgrading = False
+                        systemd.notify("READY=1", f"MAINPID={os.getpid()}")
+                        return
+                    log.info("upgrade: process %d took over; draining", successor.pid)
+                    self._handed_over = True
+                    accept_scope.cancel()  # the successor accepts on the same sockets
+                    await self.engine.handover()
+                    stopping.set()
+
+                nursery.start_soon(hand_over)
 
     async def _watch_hangups(self) -> None:
         """Stop the statements of clients that left while they ran: nobody reads a
@@ -182,14 +228,26 @@ class Server:
             await trio.serve_listeners(self._handle, listeners, handler_nursery=nursery)
 
     async def _shutdown(self) -> None:
-        self._shutting_down = True
+        """Drain. After SIGTERM: refuse new sessions (57P03), close idle ones now, give
+        running statements handover_drain_timeout. After a handover: the successor
+        takes the new connections, and every connection this process accepted is
+        served until it ends, for up to handover_drain_timeout; then as after SIGTERM."""
         self._drained = trio.Event()
-        if not self._by_pid:
+        if not self._handed_over:
+            self._shutting_down = True
+            for conn in list(self._connections):
+                conn.request_shutdown()
+        if not self._draining():
             self._drained.set()
-        for conn in list(self._connections):
-            conn.request_shutdown()
         with trio.move_on_after(self.config.handover_drain_timeout):
             await self._drained.wait()
+        if self._handed_over and self._connections:
+            log.warning("drain timeout: closing %d sessions", len(self._connections))
+            self._shutting_down = True
+            for conn in list(self._connections):
+                conn.request_shutdown()
+            with trio.move_on_after(10):
+                await self._drained.wait()
         if self._connections:
             log.warning("shutdown timeout: cancelling %d running sessions", len(self._connections))
             for conn in list(self._connections):
