@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
 import trio
 
-from duckgres_trio import __version__, config as configuration
+from duckgres_trio import __version__, logs
+from duckgres_trio import config as configuration
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -75,10 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     config_file = args.pop("config")
     try:
         config = configuration.load(config_file, args)
-        logging.basicConfig(
-            level=config.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logs.configure(config.log_level, config.log_format)
+        os.environ["DUCKGRES_LOG_FORMAT"] = config.log_format  # workers log alike
         if config.mode == "worker":
             from duckgres_trio.worker.main import main as worker_main
 

@@ -178,6 +178,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB threads per database; 0: DuckDB decides (standalone), all cores but one per worker (controlplane)", "N"),
     Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
+    Setting("log_format", _choice("text", "keyvalue", "json"), "text", "log lines as text, key=value pairs or JSON, each with its connection's pid, user, database, worker and query id", "FORMAT"),
     Setting("metrics_address", _text, "127.0.0.1:9090", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
 )
 
@@ -221,6 +222,7 @@ class Config:
     duckdb_threads: int
     duckdb_memory_limit: str
     log_level: str
+    log_format: str
     metrics_address: str
 
     @property

@@ -65,6 +65,7 @@ class Activity:
     query_start: dt.datetime | None = None
     xact_start: dt.datetime | None = None
     state_change: dt.datetime | None = None
+    query_id: int | None = None
     worker: str | None = None
     progress: Progress | None = None  # filled in when a snapshot is taken
 
@@ -77,7 +78,7 @@ def snapshot(activities: list[Activity]) -> pa.RecordBatch:
          "backend_start": a.backend_start, "xact_start": a.xact_start,
          "query_start": a.query_start, "state_change": a.state_change,
          "wait_event_type": None, "wait_event": None, "state": a.state,
-         "backend_xid": None, "backend_xmin": None, "query_id": None,
+         "backend_xid": None, "backend_xmin": None, "query_id": a.query_id,
          "query": redacted(a.query), "backend_type": "client backend",
          "worker": a.worker,
          "progress_percent": a.progress.percent if a.progress else None,

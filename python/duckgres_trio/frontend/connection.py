@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import outcome
 import trio
 
-from duckgres_trio import metrics
+from duckgres_trio import logs, metrics
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import auth
 from duckgres_trio.frontend.activity import Activity
@@ -260,7 +260,10 @@ class Connection:
         self.server.limits.auth_succeeded(self.address)
         self.queue(backend.authentication_ok())
         self.server.admit(self)
+        logs.bind(pid=self.pid, user=user, database=database)
         executor = await self._open_session(database, user)
+        if executor.worker is not None:
+            logs.bind(worker=executor.worker)
         activity = Activity(self.pid, database, user, self.address, self._started,
                             session_params.get("application_name", ""))
         session = Session(executor, user, session_params, self.pid, activity=activity,

@@ -10,6 +10,7 @@ inside BEGIN ... every statement fails with 25P02 until ROLLBACK.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from typing import Protocol, TypeVar
@@ -17,7 +18,7 @@ from typing import Protocol, TypeVar
 import pyarrow as pa
 import trio
 
-from duckgres_trio import __version__, metrics
+from duckgres_trio import __version__, logs, metrics
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
@@ -150,9 +151,11 @@ class Session:
             self.txn, "idle in transaction"))
 
     def note_query(self, text: str) -> None:
-        """A statement starts: pg_stat_activity shows it."""
+        """A statement starts: pg_stat_activity shows it, log lines carry its id."""
         activity = self.activity
         activity.query, activity.query_start = text, _now()
+        activity.query_id = next(_QUERY_IDS)
+        logs.bind(query_id=activity.query_id)
         activity.application_name = self.parameters.get("application_name", "")
         self._note_state("active")
 
@@ -579,6 +582,10 @@ class Session:
         await self.extended.drop_portals()
         await self.extended.close_statements()
         await self.executor.close()
+
+
+#: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
+_QUERY_IDS = itertools.count(1)
 
 
 def _now() -> dt.datetime:
