@@ -591,11 +591,9 @@ def test_cursor_over_10000_rows(server):
     run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="MOVE/FETCH on portals arrive with cursor "
-                   "statements (issue 6)")
 def test_cursor_forward(server):
     """Cursor.forward(n) is the SQL statement ``MOVE FORWARD n <portal name>`` on the
-    protocol-level portal, as PostgreSQL allows."""
+    protocol-level portal, as PostgreSQL allows (cursors are portals here too)."""
 
     async def main():
         conn = await connect(server)
