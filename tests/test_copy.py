@@ -239,15 +239,11 @@ def test_psql_copy_from_file(server, tmp_path):
 ])
 def test_force_null_and_force_not_null_read_as_postgresql_does(server, pg15_dsn, options):  # noqa: F811
     data = b'"",,1\n,"",2\n"x",x,3\nx,"x",4\n'
-    tables = []
-    for dsn in (server.dsn(), pg15_dsn):
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS forced")
-            conn.execute("CREATE TABLE forced (a text, b text, n int)")
-        copy_in(dsn, f"COPY forced FROM STDIN ({options})", data)
-        with psycopg.connect(dsn) as conn:
-            tables.append(conn.execute("SELECT a, b, n FROM forced ORDER BY n").fetchall())
-    assert tables[0] == tables[1]
+    ours, theirs = (
+        read_back(dsn, "forced (a text, b text, n int)", "n",
+                  lambda: copy_in(dsn, f"COPY forced FROM STDIN ({options})", data))
+        for dsn in (server.dsn(), pg15_dsn))
+    assert ours == theirs
 
 
 @pytest.mark.parametrize("statement", [
@@ -264,6 +260,17 @@ def test_force_options_in_the_wrong_place_are_0a000(server, statement):
 
 
 # -- COPY FROM STDIN: the columnar fast path (wire/copy.py CopyInParser._columnar) -------
+
+def read_back(dsn: str, table: str, order: str, load) -> list[tuple]:
+    """Create ``table`` ("name (columns)") afresh, ``load()`` it, and read it back."""
+    name = table.split(" ", 1)[0]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"CREATE TABLE {table}")
+    load()
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(f"SELECT * FROM {name} ORDER BY {order}").fetchall()
+
 
 def copy_in_rows(dsn: str, statement: str, rows: list[bytes]) -> str:
     """One CopyData message per row, as pgbench sends them: the server joins the
@@ -330,17 +337,12 @@ def test_text_copy_in_chunks_match_postgresql(server, pg15_dsn, chunking, rows):
     ("", [b"\xef\xbb\xbf0\ta\tb\n"] + [b"%d\t\xef\xbb\xbf\tb\n" % i for i in range(1, 2000)]),
 ])
 def test_copy_in_fast_path_options_match_postgresql(server, pg15_dsn, options, rows):  # noqa: F811
-    tables = []
-    for dsn in (server.dsn(), pg15_dsn):
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS fastopt")
-            conn.execute("CREATE TABLE fastopt (id text, name text, note text)")
-        copy_in_rows(dsn, f"COPY fastopt FROM STDIN {options}", rows)
-        with psycopg.connect(dsn) as conn:
-            tables.append(conn.execute(
-                "SELECT id, name, note FROM fastopt ORDER BY id").fetchall())
-    assert tables[0] == tables[1]
-    assert len(tables[0]) >= 2000
+    ours, theirs = (
+        read_back(dsn, "fastopt (id text, name text, note text)", "id",
+                  lambda: copy_in_rows(dsn, f"COPY fastopt FROM STDIN {options}", rows))
+        for dsn in (server.dsn(), pg15_dsn))
+    assert ours == theirs
+    assert len(ours) >= 2000
 
 
 @pytest.mark.parametrize("bad, message", [
