@@ -5,7 +5,7 @@ that reads pg_stat_activity gets a snapshot: the session writes these rows into 
 temporary table of its DuckDB connection just before the statement runs
 (``Session.publish_activity``), and the translator points the view's name at it.
 Query texts that may carry a secret (CREATE SECRET, PASSWORD '...') have their string
-literals redacted, here as in the logs.
+literals redacted (``sql.redaction``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine.base import Progress
-from duckgres_trio.sql.lexer import Kind, LexError, tokenize
+from duckgres_trio.sql.redaction import redacted
 
 #: pg_stat_activity's columns (PostgreSQL 15), as the temporary table declares them.
 COLUMNS = pa.schema([
@@ -96,26 +96,3 @@ def signalled_schema(schema: pa.Schema, signals: tuple[tuple[int, str], ...]) ->
     for index, _ in signals:
         schema = schema.set(index, pa.field(schema.field(index).name, pa.bool_()))
     return schema
-
-
-_SECRET_WORDS = ("SECRET", "PASSWORD")
-
-
-def redacted(text: str) -> str:
-    """``text`` with its string literals replaced by '<redacted>' if it may carry a
-    secret (CREATE SECRET, ALTER ROLE ... PASSWORD); other texts as they are."""
-    upper = text.upper()
-    if not any(word in upper for word in _SECRET_WORDS):
-        return text
-    try:
-        tokens = tokenize(text)
-    except LexError:
-        return "<redacted>"
-    pieces, last = [], 0
-    for token in tokens:
-        if token.kind is Kind.STRING:
-            pieces.append(text[last:token.start])
-            pieces.append("'<redacted>'")
-            last = token.end
-    pieces.append(text[last:])
-    return "".join(pieces)

@@ -402,7 +402,7 @@ class Connection:
         except PgError as err:
             if err.fatal:
                 raise
-            self.queue(backend.error_response(err))
+            self.queue(session.error_response(err))
             await session.after_error()
             return False
         finally:

@@ -74,6 +74,7 @@ class ExtendedProtocol:
     async def parse(self, message: msg.Parse, out: Output) -> None:
         if message.name and message.name in self._statements:
             raise PgError("42P05", f'prepared statement "{message.name}" already exists')
+        self._session.note_query(message.sql)  # as PostgreSQL reports it at Parse
         statements = split_statements(message.sql)
         if len(statements) > 1:
             raise PgError(SqlState.SYNTAX_ERROR,

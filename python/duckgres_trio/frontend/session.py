@@ -28,6 +28,7 @@ from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
+from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.wire import backend
 from duckgres_trio.frontend.copy_in import COPY_BATCH_ROWS, MAX_COPY_FIELD, copy_batch
 from duckgres_trio.wire.copy import (
@@ -159,6 +160,11 @@ class Session:
         activity.application_name = self.parameters.get("application_name", "")
         self._note_state("active")
 
+    def error_response(self, err: PgError) -> bytes:
+        """The ErrorResponse for ``err`` raised by the current statement, with that
+        statement's literals taken out if it may carry a secret (DuckDB quotes it)."""
+        return backend.error_response(redacted_error(err, self.activity.query or ""))
+
     def _note_state(self, state: str) -> None:
         activity = self.activity
         now = _now()
@@ -226,7 +232,7 @@ class Session:
             except PgError as err:
                 if err.fatal:
                     raise
-                out.queue(backend.error_response(err))
+                out.queue(self.error_response(err))
                 await self.after_error()
                 return
         await self.end_implicit(out)
