@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -43,12 +44,24 @@ ACTIVATION_SECONDS = 60.0
 REBALANCE_DEBOUNCE = 0.1
 
 
+def _private_dir(path: Path) -> Path:
+    """``path`` as a directory only this user can enter (checked before anything
+    runs, so a bad one stops the server with a message)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The default lives in /tmp, where anyone may have made the name first.
+    owner = os.lstat(path)
+    if stat.S_ISLNK(owner.st_mode) or owner.st_uid != os.geteuid():
+        raise PermissionError(f"socket_dir {path} is a symlink or not ours")
+    os.chmod(path, 0o700)
+    return path
+
+
 class WorkerPool:
     def __init__(self, *, socket_dir: Path, max_workers: int, min_workers: int = 0,
                  idle_timeout: float = 300.0, memory_budget: int = 0, memory_limit: str = "",
                  threads: int = 0,
                  retire_on_session_end: bool = False, log_level: str = "info") -> None:
-        self.socket_dir = socket_dir
+        self.socket_dir = _private_dir(socket_dir)
         self.max_workers = max(1, max_workers)
         self.min_workers = min(min_workers, self.max_workers)
         self._idle_timeout = idle_timeout
@@ -77,8 +90,6 @@ class WorkerPool:
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Start ``min_workers``, then keep the pool healthy until cancelled; on the way
         out every worker is retired (shielded)."""
-        self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.socket_dir, 0o700)
         janitor.sweep(self.socket_dir)
         try:
             async with trio.open_nursery() as nursery:

@@ -69,8 +69,21 @@ def ensure_certificate(cert_path: Path, key_path: Path) -> None:
     log.warning("generated a self-signed TLS certificate at %s (valid 1 year)", cert_path)
 
 
+def check_key_permissions(key_path: Path) -> None:
+    """Refuse a private key others can read, as PostgreSQL does: 0600 or less when this
+    user owns it, 0640 or less when root does (a group shared with a key manager)."""
+    st = os.stat(key_path)
+    allowed = 0o640 if st.st_uid == 0 else 0o600
+    if st.st_mode & 0o777 & ~allowed:
+        raise PermissionError(
+            f"TLS: private key file {key_path} has group or world access; it must have "
+            f"permissions u=rw (0600) or less if owned by this user, or u=rw,g=r (0640) "
+            f"or less if owned by root")
+
+
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     """A server-side context: TLS 1.2 minimum, no client certificates."""
+    check_key_permissions(key_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_path, key_path)
