@@ -96,6 +96,16 @@ def test_idle_session_timeout_is_57p05(start_server):
     with pytest.raises(psycopg.OperationalError) as info:
         conn.execute("SELECT 1")
     assert "idle-session timeout" in str(info.value)
+    # A session sets its own, as in PostgreSQL: off here, on where the server has none.
+    with psycopg.connect(srv.dsn(), autocommit=True) as conn:
+        conn.execute("SET idle_session_timeout = 0")
+        time.sleep(2.5)
+        assert conn.execute("SHOW idle_session_timeout").fetchone() == ("0",)
+    srv = start_server()
+    conn = psycopg.connect(srv.dsn(options="-c idle_session_timeout=500ms"), autocommit=True)
+    time.sleep(2)
+    with pytest.raises(psycopg.OperationalError):
+        conn.execute("SELECT 1")
 
 
 def test_idle_timeout_fatal_on_the_wire(start_server):

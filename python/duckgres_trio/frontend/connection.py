@@ -98,12 +98,15 @@ class Connection:
     async def _run(self) -> None:
         try:
             timeout = self.config.authentication_timeout or math.inf
+            # Bounds negotiation and authentication only, as in PostgreSQL: a session
+            # that waits for a worker afterwards is bounded by worker_queue_timeout.
             with trio.move_on_after(timeout) as startup_scope:
-                ready = await self._startup()
+                who = await self._startup()
             if startup_scope.cancelled_caught:
                 raise PgError(SqlState.QUERY_CANCELED, "canceling authentication due to timeout",
                               severity="FATAL")
-            if ready:
+            if who is not None:
+                await self._start_session(*who)
                 await self._message_loop()
         except PgError as err:
             await self._goodbye(err)
@@ -219,8 +222,9 @@ class Connection:
 
     # -- startup -----------------------------------------------------------------
 
-    async def _startup(self) -> bool:
-        """Negotiate, authenticate, start the session. False: the connection just ends."""
+    async def _startup(self) -> tuple[str, str, dict[str, str]] | None:
+        """Negotiate and authenticate: the user, database and session parameters;
+        None when the connection just ends (a CancelRequest)."""
         while True:
             request = msg.parse_startup(await self._next_startup_packet())
             if isinstance(request, msg.SSLRequest):
@@ -230,7 +234,7 @@ class Connection:
                 await self.send_now(backend.GSSENC_REFUSE)
             elif isinstance(request, msg.CancelRequest):
                 self.server.cancel(request.pid, request.secret)
-                return False
+                return None
             else:
                 break
         if self.config.tls == "required" and not self.tls:
@@ -259,6 +263,11 @@ class Connection:
             raise
         self.server.limits.auth_succeeded(self.address)
         self.queue(backend.authentication_ok())
+        return user, database, session_params
+
+    async def _start_session(self, user: str, database: str,
+                             session_params: dict[str, str]) -> None:
+        """Open the session on its engine and tell the client it is ready."""
         self.server.admit(self)
         logs.bind(pid=self.pid, user=user, database=database)
         executor = await self._open_session(database, user)
@@ -276,7 +285,6 @@ class Connection:
         self.queue(backend.ready_for_query(session.status))
         await self.flush()
         metrics.session_start.observe(self.age())
-        return True
 
     async def _open_session(self, database: str, user: str):
         """The engine's session; opening one may wait for a worker, so stop waiting
@@ -335,7 +343,8 @@ class Connection:
         pairs = [("TimeZone", self.config.timezone),
                  ("statement_timeout", _ms(self.config.statement_timeout)),
                  ("idle_in_transaction_session_timeout",
-                  _ms(self.config.idle_in_transaction_session_timeout))]
+                  _ms(self.config.idle_in_transaction_session_timeout)),
+                 ("idle_session_timeout", _ms(self.config.idle_session_timeout))]
         pairs += [(k, v) for k, v in params.items() if k not in _SKIP_STARTUP_PARAMS]
         pairs += settings.parse_options(params.get("options", ""))
         values = {}
@@ -417,7 +426,7 @@ class Connection:
         try:
             session = self.session
             if session.status == b"I":
-                timeout, error = self.config.idle_session_timeout, _idle_timeout
+                timeout, error = session.timeout("idle_session_timeout"), _idle_timeout
             else:
                 timeout = session.timeout("idle_in_transaction_session_timeout")
                 error = _idle_in_transaction_timeout

@@ -146,13 +146,14 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     "extra_float_digits": _extra_float_digits,
     "statement_timeout": _timeout("statement_timeout"),
     "idle_in_transaction_session_timeout": _timeout("idle_in_transaction_session_timeout"),
+    "idle_session_timeout": _timeout("idle_session_timeout"),
 }
 
 #: PostgreSQL parameters that mean nothing to DuckDB but that clients and tools SET and
 #: SHOW: remembered per session and shown back, never applied. Name -> default.
 REMEMBERED: dict[str, str] = {
     "search_path": '"$user", public', "work_mem": "4MB", "maintenance_work_mem": "64MB",
-    "lock_timeout": "0", "idle_session_timeout": "0", "client_min_messages": "notice",
+    "lock_timeout": "0", "client_min_messages": "notice",
     "bytea_output": "hex", "row_security": "on", "synchronous_commit": "on", "jit": "off",
     "default_transaction_isolation": "read committed",
     "default_transaction_deferrable": "off", "transaction_read_only": "off",
