@@ -81,6 +81,34 @@ def test_max_connections_per_ip(start_server):
     assert again.until(b"Z")[-1][0] == b"Z"
 
 
+def test_max_connections_counts_sessions_and_bounds_the_unauthenticated(start_server):
+    srv = start_server("--auth-method", "trust", "--max-connections", "2")
+    sessions = [psycopg.connect(srv.dsn()) for _ in range(2)]
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn())
+    assert "sorry, too many clients already" in str(info.value)
+    sessions.pop().close()
+    deadline = time.monotonic() + 10
+    while True:  # the freed place is taken again (the server notices the close soon)
+        try:
+            sessions.append(psycopg.connect(srv.dsn()))
+            break
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    # Connections that never authenticate: at most twice max_connections in all.
+    silent = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(2)]
+    refused = socket.create_connection(("127.0.0.1", srv.port))
+    refused.settimeout(10)
+    assert refused.recv(1) == b""  # closed unanswered
+    assert "twice max_connections" in srv.log()
+    for sock in silent + [refused]:
+        sock.close()
+    for conn in sessions:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.close()
+
+
 def _password_login(port: int, password: str, source: str | None = None) -> str:
     client = RawClient(port, source=source)
     client.startup(user="postgres", database="postgres")

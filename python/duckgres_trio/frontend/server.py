@@ -131,6 +131,13 @@ class Server:
 
     async def _handle(self, stream: trio.SocketStream) -> None:
         address = _address(stream)
+        if len(self._connections) >= 2 * self.config.max_connections:
+            # Connections still authenticating are not sessions yet, but each costs a
+            # socket and memory: bound them too, as PostgreSQL bounds its children.
+            log.warning("refused a connection from %s (%d connections open, twice "
+                        "max_connections)", address, len(self._connections))
+            await trio.aclose_forcefully(stream)
+            return
         if not self.limits.admit(address):
             log.warning("refused a connection from %s (banned or over max_connections_per_ip)",
                         address)
