@@ -30,6 +30,18 @@ SCRIPT = [
     "set transaction isolation level read committed",
     "set session characteristics as transaction isolation level read committed",
     "show max_identifier_length",
+    # current_setting() reads the session's values, as SHOW does
+    "select current_setting('work_mem'), current_setting('application_name')",
+    "set work_mem = '64MB'",
+    "set application_name = 'it''s me'",
+    "set search_path = other, public",
+    "select current_setting('work_mem'), current_setting('application_name'),"
+    " current_setting('search_path'), current_setting('statement_timeout')",
+    "begin",
+    "set local work_mem = '1GB'",
+    "select current_setting('work_mem')",
+    "commit",
+    "select current_setting('work_mem'), current_setting('myapp.tenant')",
 ]
 
 

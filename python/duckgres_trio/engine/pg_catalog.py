@@ -538,9 +538,11 @@ SCRIPT = [
     f"CREATE OR REPLACE MACRO {_D}.main.to_regclass(t) AS {_D}.main.regclass_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regtype(t) AS {_D}.main.regtype_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regnamespace(t) AS {_D}.main.regnamespace_oid(t)",
-    f"CREATE OR REPLACE MACRO {_D}.main.current_setting(n, m := NULL) AS CASE lower(n) "
+    # The session's own values first (Session.publish_settings keeps them in pg_session).
+    f"CREATE OR REPLACE MACRO {_D}.main.current_setting(n, m := NULL) AS coalesce("
+    "getvariable('pg_session').settings[lower(n)], CASE lower(n) "
     + " ".join(f"WHEN '{name}' THEN '{value}'" for name, value in POSTGRES_SETTINGS.items())
-    + " END",
+    + " END)",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_proc AS SELECT function_oid::UINTEGER AS oid, "
     "function_name AS proname, CASE WHEN internal THEN 11 ELSE "
     f"{_D}.main.nspoid(schema_name, 0) END::UINTEGER AS pronamespace, "

@@ -120,13 +120,19 @@ class Session:
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
-        tell the catalog (engine.pg_catalog) who this session is: current_user,
-        pg_backend_pid()."""
+        publish the session to the catalog."""
         await self._apply_timezone(self.parameters["TimeZone"])
         if self.parameters["search_path"] != settings.REMEMBERED["search_path"]:
             await self._apply_search_path(self.parameters["search_path"])
-        user = self.user.replace("'", "''")
-        await self._engine(f"SET VARIABLE pg_session = {{'user': '{user}', 'pid': {self.pid}}}")
+        await self.publish_settings()
+
+    async def publish_settings(self) -> None:
+        """Tell the catalog (engine.pg_catalog) who this session is and what its
+        parameters are: current_user, pg_backend_pid(), current_setting()."""
+        values = ", ".join(f"{_quote(name.lower())}: {_quote(value)}"
+                           for name, value in self.parameters.items())
+        await self._engine(f"SET VARIABLE pg_session = {{'user': {_quote(self.user)}, "
+                           f"'pid': {self.pid}, 'settings': MAP {{{values}}}}}")
 
     @property
     def status(self) -> bytes:
@@ -549,6 +555,7 @@ class Session:
         if name == "search_path":
             await self._apply_search_path(value)
         self.parameters[name] = value
+        await self.publish_settings()
         if name in settings.REPORTED and out is not None:
             out.queue(backend.parameter_status(name, value))
 
@@ -592,6 +599,10 @@ class Session:
 
 #: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
 _QUERY_IDS = itertools.count(1)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _now() -> dt.datetime:

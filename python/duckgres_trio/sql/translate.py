@@ -32,6 +32,7 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
+from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token
 
 
@@ -368,7 +369,8 @@ class _Rewriter(Visitor):
             return None
         setting = _const_string((node.args or (None,))[0])
         if name == "current_setting" and setting is not None \
-                and setting.lower() not in catalog.POSTGRES_SETTINGS:
+                and setting.lower() not in catalog.POSTGRES_SETTINGS \
+                and not settings.is_session_parameter(setting):
             return None  # one of DuckDB's own settings (memory_limit, threads, ...)
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
