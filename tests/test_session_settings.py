@@ -42,6 +42,21 @@ SCRIPT = [
     "select current_setting('work_mem')",
     "commit",
     "select current_setting('work_mem'), current_setting('myapp.tenant')",
+    # set_config() sets, as SET and SET LOCAL do, and answers the value set
+    "select set_config('myapp.user', '42', false)",
+    "select current_setting('myapp.user')",
+    "select pg_catalog.set_config('statement_timeout', '5000', false) as t, 1 as x",
+    "show statement_timeout",
+    "select set_config('work_mem', '1GB', true)",  # outside a transaction: no effect
+    "show work_mem",
+    "begin",
+    "select set_config('work_mem', '1GB', true)",
+    "show work_mem",
+    "commit",
+    "show work_mem",
+    "select set_config('search_path', '', false)",
+    "show search_path",
+    "reset search_path",
 ]
 
 
@@ -50,6 +65,7 @@ def test_settings_behave_as_in_postgresql(server, pg15_dsn):  # noqa: F811
 
 
 @pytest.mark.parametrize("sql, sqlstate", [
+    ("select set_config('no_such_setting', '1', false)", "42704"),
     ("show no_such_setting", "42704"),
     ("set server_version = '9'", "55P02"),
     ("show myapp.never_set", "42704"),

@@ -91,8 +91,10 @@ def snapshot(activities: list[Activity]) -> pa.RecordBatch:
 
 
 def signalled_schema(schema: pa.Schema, signals: tuple[tuple[int, str], ...]) -> pa.Schema:
-    """Result columns with each pg_cancel_backend / pg_terminate_backend column boolean
-    (the translator made them pids; the session signals those and shows the outcome)."""
-    for index, _ in signals:
-        schema = schema.set(index, pa.field(schema.field(index).name, pa.bool_()))
+    """Result columns as the session shows them after carrying the signals out: a
+    pg_cancel_backend / pg_terminate_backend column boolean (the translator made them
+    pids), a set_config column the text value set (the translator made it the arguments)."""
+    for index, kind in signals:
+        typ = pa.string() if kind == "set_config" else pa.bool_()
+        schema = schema.set(index, pa.field(schema.field(index).name, typ))
     return schema

@@ -116,6 +116,7 @@ class Session:
         self.parameters.update(parameters)
         self._initial = dict(self.parameters)
         self._undo_at_end: dict[str, str] = {}
+        self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
         self.extended = ExtendedProtocol(self)
 
     async def start(self) -> None:
@@ -191,7 +192,10 @@ class Session:
         started = trio.current_time()
         try:
             result = await self._within_timeout(step)
+            if self._set_after_statement:
+                await self._apply_set_configs()
         except PgError as err:
+            self._set_after_statement.clear()
             metrics.count_query(trio.current_time() - started, err.sqlstate)
             raise
         metrics.count_query(trio.current_time() - started, None)
@@ -306,16 +310,42 @@ class Session:
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
                               ) -> AsyncIterator[pa.RecordBatch]:
-        """The result with each signal column's pids signalled (cancel / terminate) and
-        replaced by whether a backend with that pid was there to signal."""
+        """The result with each signal column carried out: pids signalled (cancel /
+        terminate) and replaced by whether a backend with that pid was there to signal;
+        set_config arguments applied and replaced by the value set."""
         async with aclosing(batches) as stream:
             async for batch in stream:
                 columns = list(batch.columns)
                 for index, kind in signals:
-                    columns[index] = pa.array(
-                        [None if pid is None else self._signal(pid, kind)
-                         for pid in columns[index].to_pylist()], pa.bool_())
+                    values = columns[index].to_pylist()
+                    if kind == "set_config":
+                        columns[index] = pa.array(
+                            [None if v is None else self._set_config(*v) for v in values],
+                            pa.string())
+                    else:
+                        columns[index] = pa.array(
+                            [None if pid is None else self._signal(pid, kind) for pid in values],
+                            pa.bool_())
                 yield pa.record_batch(columns, schema=signalled_schema(batch.schema, signals))
+
+    def _set_config(self, name: str | None, value: str | None, local: str | None) -> str:
+        """set_config(name, value, is_local): SET, or SET LOCAL when is_local (which,
+        outside a transaction block, lasts no longer than the statement: no effect).
+        Validated now, applied once the statement is through (``timed``): the engine
+        is busy streaming its result until then."""
+        if name is None:
+            raise PgError("22004", "SET requires parameter name")
+        canon, norm = settings.validate(name, "" if value is None else value)
+        if local != "true" or self.txn == EXPLICIT:
+            self._set_after_statement.append((canon, norm, local == "true"))
+        return norm
+
+    async def _apply_set_configs(self) -> None:
+        pending, self._set_after_statement = self._set_after_statement, []
+        for name, value, local in pending:
+            if local:
+                self._undo_at_end.setdefault(name, self.parameters[name])
+            await self._set_parameter(name, value, None)
 
     def _signal(self, pid: int, kind: str) -> bool:
         if self.backends is None:

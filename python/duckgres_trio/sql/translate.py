@@ -56,9 +56,9 @@ class Translation:
     for each ``$n`` cast to a type whose OID DuckDB's inference would not give
     (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB).
     ``activity``: the statement reads pg_stat_activity, which the session publishes
-    first (frontend/activity.py). ``signals``: (result column, "cancel" | "terminate")
-    for each select-list pg_cancel_backend / pg_terminate_backend, which the session
-    carries out on the pids the column holds."""
+    first (frontend/activity.py). ``signals``: (result column, "cancel" | "terminate" |
+    "set_config") for each select-list pg_cancel_backend / pg_terminate_backend /
+    set_config, which the session carries out with what the column holds."""
 
     sql: str
     setup: tuple[str, ...] = ()
@@ -658,6 +658,10 @@ def _as_integer(node: object) -> ast.TypeCast:
     return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string("integer"),), typemod=-1))
 
 
+def _as_text(node: object) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
+
+
 def _inside(ancestors, kind: type) -> bool:
     while ancestors is not None and ancestors.node is not None:
         if isinstance(ancestors.node, kind):
@@ -718,20 +722,33 @@ _SIGNALS = {"pg_cancel_backend": "cancel", "pg_terminate_backend": "terminate"}
 
 
 def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]:
-    """Select-list pg_cancel_backend(pid) / pg_terminate_backend(pid) become the pid
-    (as integer); the session signals those backends and shows true/false instead.
-    Anywhere else they stay, and DuckDB says it has no such function."""
+    """Select-list functions that act on the session or the server, not on data.
+
+    pg_cancel_backend(pid) / pg_terminate_backend(pid) become the pid (as integer): the
+    session signals those backends and shows true/false instead. set_config(name,
+    value, is_local) becomes its three arguments as text: the session applies each as
+    SET [LOCAL] would and shows the value set. Anywhere else these stay (DuckDB has no
+    pg_cancel_backend; the catalog's set_config only returns its value)."""
     if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
         return []
     signals = []
     for index, target in enumerate(stmt.targetList or ()):
         call = target.val
-        if isinstance(call, ast.FuncCall) and len(call.args or ()) >= 1:
-            schema, name = _qualified(call.funcname)
-            if schema in (None, "pg_catalog") and name in _SIGNALS:
-                target.val = _as_integer(call.args[0])
-                signals.append((index, _SIGNALS[name]))
-                rewriter.changed = True
+        if not isinstance(call, ast.FuncCall) or not call.args:
+            continue
+        schema, name = _qualified(call.funcname)
+        if schema not in (None, "pg_catalog"):
+            continue
+        if name in _SIGNALS:
+            target.val = _as_integer(call.args[0])
+            signals.append((index, _SIGNALS[name]))
+        elif name == "set_config" and len(call.args) == 3:
+            target.val = ast.A_ArrayExpr(elements=tuple(_as_text(arg) for arg in call.args))
+            signals.append((index, "set_config"))
+        else:
+            continue
+        target.name = target.name or name
+        rewriter.changed = True
     return signals
 
 
