@@ -110,3 +110,15 @@ def test_rolling_back_to_a_savepoint_is_refused(server):
         conn.execute("savepoint s")
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("rollback to savepoint s")
+
+
+def test_set_config_reports_what_it_changes(server):
+    """A reported parameter set by set_config() comes back as ParameterStatus, as after
+    SET, in both protocols."""
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("SELECT set_config('application_name', 'via set_config', false)")
+        assert conn.info.parameter_status("application_name") == "via set_config"
+        conn.execute("SELECT set_config('TimeZone', 'Europe/Berlin', false)", prepare=True)
+        assert conn.info.parameter_status("TimeZone") == "Europe/Berlin"
+        assert conn.execute("SELECT '2026-01-01 12:00:00+00'::timestamptz::text").fetchone() \
+            == ("2026-01-01 13:00:00+01",)

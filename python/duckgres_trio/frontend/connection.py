@@ -390,7 +390,7 @@ class Connection:
                 skipping = not await self._extended(session.extended.describe(message, self))
             elif isinstance(message, msg.Execute):
                 run = session.extended.execute(message, self, sync_next=self._sync_is_next())
-                skipping = not await self._extended(session.timed(run))
+                skipping = not await self._extended(session.timed(run, self))
             elif isinstance(message, msg.Close):
                 skipping = not await self._extended(session.extended.close(message, self))
             elif isinstance(message, msg.Unsupported):  # FunctionCall

@@ -186,14 +186,14 @@ class Session:
         """A time setting of this session in seconds; 0 when off."""
         return settings.milliseconds(self.parameters[name]) / 1000
 
-    async def timed(self, step: Awaitable[T]) -> T:
+    async def timed(self, step: Awaitable[T], out: Output) -> T:
         """Run one statement's work under the session's statement_timeout, counted in
-        the query metrics."""
+        the query metrics; then apply what its set_config() calls set."""
         started = trio.current_time()
         try:
             result = await self._within_timeout(step)
             if self._set_after_statement:
-                await self._apply_set_configs()
+                await self._apply_set_configs(out)
         except PgError as err:
             self._set_after_statement.clear()
             metrics.count_query(trio.current_time() - started, err.sqlstate)
@@ -238,7 +238,7 @@ class Session:
         multi = len(statements) > 1
         for statement in statements:
             try:
-                await self.timed(self.run_statement(statement, out, implicit=multi))
+                await self.timed(self.run_statement(statement, out, implicit=multi), out)
             except PgError as err:
                 if err.fatal:
                     raise
@@ -340,12 +340,12 @@ class Session:
             self._set_after_statement.append((canon, norm, local == "true"))
         return norm
 
-    async def _apply_set_configs(self) -> None:
+    async def _apply_set_configs(self, out: Output) -> None:
         pending, self._set_after_statement = self._set_after_statement, []
         for name, value, local in pending:
             if local:
                 self._undo_at_end.setdefault(name, self.parameters[name])
-            await self._set_parameter(name, value, None)
+            await self._set_parameter(name, value, out)
 
     def _signal(self, pid: int, kind: str) -> bool:
         if self.backends is None:
