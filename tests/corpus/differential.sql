@@ -417,6 +417,12 @@ select interval '1 hour' * 3
 ;
 select interval '90 minutes'
 ;
+select hired + interval '3' month, hired - interval '1' year, interval '90' day from emp order by id
+;
+select interval '2' hour to minute, interval '1.5' second, interval '-2' hour
+;
+select count(*) from emp where hired < date '2020-01-01' + interval '1' month
+;
 select make_interval(days => 2)
 ;
 select date '2024-05-17' > date '2024-05-16'

@@ -21,6 +21,7 @@ statement split (``statements``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pglast.stream
@@ -501,6 +502,8 @@ class _Rewriter(Visitor):
                 ast.TypeCast(arg=node.arg, typeName=ast.TypeName(names=(_string("varchar"),),
                                                                  typemod=-1)), length))
             return self._changed(node)
+        if name == "interval" and node.typeName.typmods:
+            return self._interval_fields(node, text)
         if name in _REGPROC and text is not None:
             return self._replaced(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
         if name not in _REG_LOOKUP:
@@ -517,6 +520,20 @@ class _Rewriter(Visitor):
                 arg=node.arg, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
+
+    def _interval_fields(self, node: ast.TypeCast, text: str | None):
+        """interval '3' month, interval '2' hour to minute: PostgreSQL's parser makes the
+        fields a type modifier DuckDB refuses. A bare number is in the units of the
+        last field, as PostgreSQL reads it; any other text carries its own units."""
+        mask = node.typeName.typmods[0]
+        fields = mask.val.ival if isinstance(mask, ast.A_Const) \
+            and isinstance(mask.val, ast.Integer) else 0
+        node.typeName.typmods = None
+        node.typeName.typemod = -1
+        unit = next((unit for bit, unit in _INTERVAL_FIELDS if fields & bit), None)
+        if text is not None and unit is not None and _NUMBER_TEXT.fullmatch(text.strip()):
+            node.arg = ast.A_Const(val=_string(f"{text.strip()} {unit}"))
+        return self._changed(node)
 
     def visit_A_Expr(self, ancestors, node: ast.A_Expr):
         if node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
@@ -652,6 +669,12 @@ class _Survey(Visitor):
 
     def visit_Alias(self, ancestors, node):
         self.aliases.add(node.aliasname)
+
+
+#: PostgreSQL's interval field bits (INTERVAL_MASK), least significant field first.
+_INTERVAL_FIELDS = ((1 << 12, "second"), (1 << 11, "minute"), (1 << 10, "hour"),
+                    (1 << 3, "day"), (1 << 1, "month"), (1 << 2, "year"))
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def _as_integer(node: object) -> ast.TypeCast:
