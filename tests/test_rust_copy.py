@@ -8,8 +8,9 @@ of the native kinds, the Python encoders' values for the rest), which renders, e
 or quotes, and frames every row. Hypothesis draws random batches (every native kind,
 Python-only kinds, text full of tabs, newlines, backslashes, quotes, delimiters and
 non-ASCII, NULLs, sliced arrays, no columns, no rows) and random options (text, CSV,
-binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE). The
-native module must be built.
+binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE); the
+numeric, time, interval and list kinds once more on their own. The native module
+must be built.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ import duckdb
 from duckgres_trio import _native
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
-from tests.test_rust_rows import NATIVE_COLUMNS, PYTHON_COLUMNS, batches, plain
+from tests.test_rust_rows import (
+    DUCKDB_KINDS,
+    KIND_COLUMNS,
+    NATIVE_COLUMNS,
+    Columns,
+    PYTHON_COLUMNS,
+    batches,
+    duckdb_batch,
+    plain,
+)
 
 #: Characters the COPY framing treats specially, and some it must leave alone.
 SPECIAL = list("\t\n\r\\\b\f\v\"',|;.N:x ") + ["é", "𝄞", "\x00", "\x7f"]
@@ -37,7 +47,8 @@ texts = st.one_of(
 )
 TEXT_COLUMNS = [plain(pa.string(), texts), plain(pa.large_string(), texts)]
 FLOATS = st.one_of(st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 0.0]), st.floats())
-COLUMNS = NATIVE_COLUMNS + PYTHON_COLUMNS + TEXT_COLUMNS * 4 + [plain(pa.float64(), FLOATS)]
+COLUMNS = Columns("COLUMNS", NATIVE_COLUMNS + PYTHON_COLUMNS + TEXT_COLUMNS * 4
+                  + [plain(pa.float64(), FLOATS)])
 
 NAMES = ["c0", "C1", "Mixed", "tab\there", "é", "x"]
 
@@ -101,9 +112,19 @@ def test_copy_matches_python(data):
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
+def test_numeric_time_interval_list_columns_match_python(data):
+    """The kinds rendered natively last, lists above all: their text holds braces,
+    quotes, backslashes and spaces that COPY escapes or quotes in turn."""
+    batch = data.draw(batches(Columns("KIND + TEXT_COLUMNS", KIND_COLUMNS + TEXT_COLUMNS), max_columns=5))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
 def test_text_columns_match_python(data):
     """Many text values against the escaping and quoting rules."""
-    batch = data.draw(batches(TEXT_COLUMNS, max_columns=4))
+    batch = data.draw(batches(Columns("TEXT_COLUMNS", TEXT_COLUMNS), max_columns=4))
     names = [f"c{i}" for i in range(batch.num_columns)]
     check(batch, data.draw(copy_options(names)))
 
@@ -133,6 +154,15 @@ def test_duckdb_result_matches_python():
                     CopyOptions(format="csv", delimiter=",", null="", force_quote_all=True)):
         check(batch, options)
         check(batch.slice(123, 456), options)
+
+
+def test_duckdb_numeric_time_interval_lists_match_python():
+    batch = duckdb_batch(DUCKDB_KINDS)
+    for options in (CopyOptions(), CopyOptions(format="binary"),
+                    CopyOptions(format="csv", delimiter=",", null=""),
+                    CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
+        check(batch, options)
+        check(batch.slice(1, 2), options)
 
 
 def test_options_rust_does_not_take_go_through_python():

@@ -2,19 +2,23 @@
 
 ``encode_rows(..., codec="python")`` is the reference: the Python encoders and the
 Python assembly. ``codec="rust"`` hands the int2/int4/int8, bool, text/json,
-float4/float8, bytea, uuid, date, timestamp and timestamptz columns to
+float4/float8, numeric (decimal128, uint64, hugeint, uhugeint), bytea, uuid, date,
+time, timestamp, timestamptz and interval columns, and 1-D lists of those, to
 ``_native.encode_data_rows`` as Arrow arrays and every other column as the Python
 encoder's values. Hypothesis builds random batches (nulls, slices with non-zero
 offsets, empty batches, no columns, extreme integers, multi-byte text, every float
 class and bit pattern, DuckDB's date and timestamp infinities and range ends in
-every unit, empty and long bytea) and compares both, in text, binary and mixed
-formats. The native module must be built.
+every unit, empty and long bytea, decimals at the int128 and precision-38 limits in
+every scale, times outside a day, intervals with mixed signs and extreme fields,
+lists with NULL lists and elements, empty lists and elements array_out quotes) and
+compares both, in text, binary and mixed formats. The native module must be built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import struct
 
@@ -157,20 +161,195 @@ BYTES_COLUMNS = [
     extension(pa.json_(), pa.large_string(), JSON_META, st.text(), True),
 ]
 NEW_NATIVE_COLUMNS = FLOAT_COLUMNS + DATETIME_COLUMNS + BYTES_COLUMNS
-NATIVE_COLUMNS = OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS
+
+I128_MIN, I128_MAX = -(2**127), 2**127 - 1
+U128_MAX = 2**128 - 1
+
+
+def decimals(precision: int, scale: int, raw: bool = False):
+    """decimal128(precision, scale) of unscaled integers within the precision or, with
+    `raw`, of any int128 (DuckDB never sends more digits than p; the bytes decide),
+    made from their bytes."""
+    typ = pa.decimal128(precision, scale)
+    if raw:
+        values = st.one_of(st.sampled_from([I128_MIN, I128_MAX, 0, -1, 1]),
+                           st.integers(I128_MIN, I128_MAX))
+    else:
+        top = 10**precision - 1
+        edges = [v for v in (top, -top, 0, 1, -1, 10**scale, -(10**scale), 10**scale - 1, 9999, 10000)
+                 if abs(v) <= top]
+        values = st.one_of(st.sampled_from(edges), st.integers(-top, top),
+                           st.integers(-min(top, 10**6), min(top, 10**6)))
+    return (lambda name: pa.field(name, typ), values, lambda vals: pa.array(
+        [None if v is None else v.to_bytes(16, "little", signed=True) for v in vals],
+        pa.binary(16)).view(typ))
+
+
+def opaque16(type_name: str, signed: bool, metadata_only: bool):
+    """DuckDB's HUGEINT / UHUGEINT: arrow.opaque over 16 little-endian bytes."""
+    lo, hi = (I128_MIN, I128_MAX) if signed else (0, U128_MAX)
+    values = st.one_of(st.sampled_from([lo, hi, 0, 1, 10**38, 10**38 - 1]), st.integers(lo, hi),
+                       st.integers(-(10**9) if signed else 0, 10**9))
+    meta = {b"ARROW:extension:name": b"arrow.opaque", b"ARROW:extension:metadata":
+            json.dumps({"type_name": type_name, "vendor_name": "DuckDB"}).encode()}
+    return extension(pa.opaque(pa.binary(16), type_name, "DuckDB"), pa.binary(16), meta,
+                     values.map(lambda v: v.to_bytes(16, "little", signed=signed)), metadata_only)
+
+
+NUMERIC_COLUMNS = [
+    *(decimals(p, s) for p, s in ((38, 0), (38, 38), (38, 10), (18, 4), (12, 3), (5, 2), (1, 0), (4, 4))),
+    decimals(38, 0, raw=True),
+    decimals(38, 38, raw=True),
+    decimals(38, 5, raw=True),
+    plain(pa.uint64(), int_values(pa.uint64())),
+    opaque16("hugeint", True, False),
+    opaque16("hugeint", True, True),
+    opaque16("uhugeint", False, False),
+    opaque16("uhugeint", False, True),
+]
+USECS_PER_DAY = 86_400_000_000
+day_usecs = st.one_of(st.sampled_from([0, 1, USECS_PER_DAY - 1, USECS_PER_DAY, 3_723_500_000]),
+                      st.integers(0, USECS_PER_DAY))
+TIME_COLUMNS = [
+    viewed(pa.int64(), pa.time64("us"), day_usecs),
+    viewed(pa.int64(), pa.time64("ns"), st.one_of(day_usecs.map(lambda us: us * 1000),
+                                                  st.integers(0, USECS_PER_DAY * 1000))),
+    viewed(pa.int32(), pa.time32("s"), st.integers(0, 86_400)),
+    viewed(pa.int32(), pa.time32("ms"), st.integers(0, 86_400_000)),
+    # No DuckDB TIME is negative or past 24:00, but both encoders print them alike.
+    viewed(pa.int64(), pa.time64("us"), st.integers(I64_MIN, I64_MAX)),
+    viewed(pa.int64(), pa.time64("ns"), st.integers(I64_MIN, I64_MAX)),
+    viewed(pa.int32(), pa.time32("s"), st.integers(I32_MIN, I32_MAX)),
+    viewed(pa.int32(), pa.time32("ms"), st.integers(I32_MIN, I32_MAX)),
+]
+#: (months, days, nanoseconds): EncodeInterval's sign rules, C truncation of
+#: negative months and microseconds, the int32/int64 ends, sub-microsecond nanos.
+SPECIAL_INTERVALS = [
+    (0, 0, 0), (14, -3, 14_706_789_000_000), (0, 0, -1000), (0, 0, -1), (0, 0, 999), (-1, 0, 0),
+    (-13, 0, 0), (-12, 5, 0), (0, -1, 1000), (1, 1, 0), (12, 0, 0), (0, 0, 86_400_000_000_000),
+    (I32_MIN, I32_MIN, I64_MIN), (I32_MAX, I32_MAX, I64_MAX), (-1, 1, -1_000_000_000), (0, 1, -1000),
+]
+intervals = st.one_of(
+    st.sampled_from(SPECIAL_INTERVALS),
+    st.tuples(st.integers(-30, 30), st.integers(-40, 40),
+              st.integers(-(10**14), 10**14).map(lambda us: us * 1000)),
+    st.tuples(st.integers(I32_MIN, I32_MAX), st.integers(I32_MIN, I32_MAX), st.integers(I64_MIN, I64_MAX)),
+)
+INTERVAL_COLUMN = (
+    lambda name: pa.field(name, pa.month_day_nano_interval()), intervals,
+    lambda vals: pa.array([None if v is None else pa.MonthDayNano(list(v)) for v in vals],
+                          pa.month_day_nano_interval()))
+
+#: Texts array_out quotes (empty, NULL in any case, white space, quotes, backslashes,
+#: braces, the delimiter) and some it must not.
+ARRAY_TEXTS = st.one_of(
+    st.sampled_from(["", "NULL", "null", "NuLl", "NULL ", "NULLx", "a b", 'x"y', "a\\b", "\\", "{", "}",
+                     "{}", ",", "\t", "\n", "\r", "\x0b", "\x0c", "é", "𝄞 ✓", "\x00", "\xa0", "'"]),
+    st.text(max_size=8),
+)
+
+
+def listed(column, layout: str = "list", size: int = 2):
+    """A list column of `column`'s values (layout list, large or fixed of `size`),
+    its elements themselves sliced out of a longer array."""
+    make_field, values, make_array = column
+    element = st.one_of(st.none(), values)
+    if layout == "fixed":
+        lists = st.lists(element, min_size=size, max_size=size)
+    else:
+        lists = st.lists(element, max_size=5)
+    list_type = {"list": pa.list_, "large": pa.large_list}.get(layout)
+
+    def typ():
+        field = make_field("item")
+        return pa.list_(field, size) if layout == "fixed" else list_type(field)
+
+    def make(vals):
+        filler = [None] * size if layout == "fixed" else []
+        flat = [x for v in vals for x in (filler if v is None else v)]
+        elements = make_array([None, None, *flat]).slice(2)
+        mask = pa.array([v is None for v in vals], pa.bool_())
+        if layout == "fixed":
+            return pa.FixedSizeListArray.from_arrays(elements, type=typ(), mask=mask)
+        ends, at = [0], 0
+        for v in vals:
+            at += 0 if v is None else len(v)
+            ends.append(at)
+        cls = pa.LargeListArray if layout == "large" else pa.ListArray
+        offsets = pa.array(ends, pa.int64() if layout == "large" else pa.int32())
+        return cls.from_arrays(offsets, elements, type=typ(), mask=mask)
+
+    return (lambda name: pa.field(name, typ()), lists, make)
+
+
+LIST_ELEMENTS = [
+    plain(pa.int32(), int_values(pa.int32())),
+    plain(pa.int64(), int_values(pa.int64())),
+    plain(pa.uint32(), int_values(pa.uint32())),
+    plain(pa.bool_(), st.booleans()),
+    bool8(metadata_only=False),
+    plain(pa.string(), ARRAY_TEXTS),
+    plain(pa.large_string(), ARRAY_TEXTS),
+    extension(pa.json_(), pa.string(), JSON_META, ARRAY_TEXTS, False),
+    *FLOAT_COLUMNS,
+    decimals(10, 2),
+    decimals(38, 38),
+    decimals(38, 0, raw=True),
+    plain(pa.uint64(), int_values(pa.uint64())),
+    opaque16("hugeint", True, False),
+    plain(pa.binary(), st.binary(max_size=6)),
+    extension(pa.uuid(), pa.binary(16), UUID_META, st.binary(min_size=16, max_size=16), False),
+    viewed(pa.int32(), pa.date32(), days),
+    viewed(pa.int64(), pa.time64("us"), day_usecs),
+    viewed(pa.int64(), pa.timestamp("us"), timestamps),
+    viewed(pa.int64(), pa.timestamp("ns", tz="+05:30"), timestamps),
+    # A named zone: the binary form is native, the text goes through Python.
+    viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
+    INTERVAL_COLUMN,
+]
+LIST_COLUMNS = [
+    *(listed(element) for element in LIST_ELEMENTS),
+    listed(plain(pa.string(), ARRAY_TEXTS), "large"),
+    listed(plain(pa.int16(), int_values(pa.int16())), "large"),
+    listed(decimals(12, 3), "large"),
+    listed(plain(pa.string(), ARRAY_TEXTS), "fixed", 3),
+    listed(plain(pa.float64(), float64s), "fixed", 1),
+    listed(viewed(pa.int64(), pa.timestamp("ms"), timestamps), "fixed", 2),
+    listed(plain(pa.int8(), int_values(pa.int8())), "fixed", 1),
+]
+KIND_COLUMNS = NUMERIC_COLUMNS + TIME_COLUMNS + [INTERVAL_COLUMN] + LIST_COLUMNS
+NATIVE_COLUMNS = OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS
 # Kinds or layouts the Rust side leaves to Python (timestamptz in a named zone: only
 # its text; the binary form is native).
 PYTHON_COLUMNS = [
-    plain(pa.decimal128(12, 3), st.decimals(-(10**8), 10**8, places=3, allow_nan=False, allow_infinity=False)),
+    plain(pa.decimal256(40, 3), st.decimals(-(10**8), 10**8, places=3, allow_nan=False, allow_infinity=False)),
+    (lambda name: pa.field(name, pa.decimal128(5, -2)), st.integers(-99999, 99999),
+     lambda vals: pa.array([None if v is None else decimal.Decimal(f"{v}E2") for v in vals],
+                           pa.decimal128(5, -2))),
     plain(pa.string_view(), st.text()),
     plain(pa.binary_view(), st.binary(max_size=20)),
-    plain(pa.uint64(), st.integers(0, 2**64 - 1)),
     plain(pa.float16(), st.floats(width=16)),
     plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
-    plain(pa.time64("us"), st.times()),
+    viewed(pa.int64(), pa.duration("us"), st.integers(I64_MIN, I64_MAX)),
     viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
     viewed(pa.int64(), pa.timestamp("ms", tz="Asia/Kolkata"), st.integers(-(10**14), 10**14)),
+    listed(plain(pa.string_view(), ARRAY_TEXTS)),
+    # Nested lists, rectangular (a ragged one has no binary form in either codec).
+    plain(pa.list_(pa.list_(pa.int32(), 2)), st.lists(st.lists(st.one_of(st.none(), st.integers(-5, 5)),
+                                                                min_size=2, max_size=2), max_size=3)),
 ]
+
+
+class Columns(list):
+    """Column makers under a name: Hypothesis prints a strategy's arguments, and the
+    full list of makers runs to tens of kilobytes."""
+
+    def __init__(self, name: str, makers) -> None:
+        super().__init__(makers)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 @st.composite
@@ -220,14 +399,21 @@ def check(batch: pa.RecordBatch, formats: list[int]) -> None:
 @settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_native_columns_match_python(data):
-    batch = data.draw(batches(NATIVE_COLUMNS))
+    batch = data.draw(batches(Columns("NATIVE_COLUMNS", NATIVE_COLUMNS)))
     check(batch, formats_for(data.draw, batch))
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_floats_dates_timestamps_bytes_match_python(data):
-    batch = data.draw(batches(NEW_NATIVE_COLUMNS, max_columns=6))
+    batch = data.draw(batches(Columns("NEW_NATIVE_COLUMNS", NEW_NATIVE_COLUMNS), max_columns=6))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_numeric_time_interval_list_columns_match_python(data):
+    batch = data.draw(batches(Columns("KIND_COLUMNS", KIND_COLUMNS), max_columns=6))
     check(batch, formats_for(data.draw, batch))
 
 
@@ -243,7 +429,8 @@ def test_float_columns_match_python(doubles, singles):
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_mixed_native_and_python_columns_match_python(data):
-    batch = data.draw(batches(NATIVE_COLUMNS + PYTHON_COLUMNS, max_columns=6))
+    batch = data.draw(batches(Columns("NATIVE + PYTHON_COLUMNS", NATIVE_COLUMNS + PYTHON_COLUMNS),
+                              max_columns=6))
     check(batch, formats_for(data.draw, batch))
 
 
@@ -332,6 +519,51 @@ def test_duckdb_results_match_python(zone):
         check(ranged.slice(777, 500), formats)
 
 
+#: numeric, time and interval values and 1-D lists as DuckDB sends them: DECIMAL at
+#: the precision-38 limits, HUGEINT/UHUGEINT/UBIGINT ends, TIME and TIME_NS at the
+#: ends of a day, intervals with mixed signs and DuckDB's extremes, lists of every
+#: element kind with NULL and quoted elements, empty and NULL lists, ARRAY.
+DUCKDB_KINDS = """
+SELECT * FROM (VALUES
+  (1.50::DECIMAL(10,2), '0.99999999999999999999999999999999999999'::DECIMAL(38,38),
+   '-99999999999999999999999999999999999999'::DECIMAL(38,0), 0::DECIMAL(4,0),
+   '-170141183460469231731687303715884105728'::HUGEINT, '340282366920938463463374607431768211455'::UHUGEINT,
+   18446744073709551615::UBIGINT, TIME '00:00:00', '23:59:59.999999123'::TIME_NS,
+   INTERVAL '-1 year 2 months -3 days 04:05:06.789', [1, NULL, 3], ['', NULL, 'a b', 'NULL', 'é', '"q"', 'back\\slash', '{x}', 'a,b'],
+   [1.5::DECIMAL(4,1), NULL], [TIME '01:02:03', TIME '24:00:00'], [INTERVAL 1 DAY, INTERVAL '-1 microsecond'],
+   [DATE '2020-01-01', 'infinity'::DATE], [TIMESTAMP '2020-01-01 01:02:03.5'], [TIMESTAMPTZ '2020-06-01 12:00:00+00'],
+   ['00112233-4455-6677-8899-aabbccddeeff'::UUID], ['\\xDE\\xAD'::BLOB, ''::BLOB], [true, NULL], [1.5::DOUBLE, 'NaN'::DOUBLE],
+   [1, 2, 3]::INTEGER[3], ['{"a":1}'::JSON], [2::UBIGINT], [1::HUGEINT]),
+  (-0.01::DECIMAL(10,2), '-0.00000000000000000000000000000000000001'::DECIMAL(38,38),
+   '99999999999999999999999999999999999999'::DECIMAL(38,0), -7::DECIMAL(4,0),
+   '170141183460469231731687303715884105727'::HUGEINT, 0::UHUGEINT, 0::UBIGINT, TIME '23:59:59.999999', NULL,
+   INTERVAL '0 seconds', [], [], [], [], [], [], [], [], [], [], [], [], [NULL, NULL, 4]::INTEGER[3], [], [], []),
+  (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, to_days(2147483647) + to_months(-2147483648) + to_microseconds(-9223372036854775),
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (12345.67::DECIMAL(10,2), 0::DECIMAL(38,38), 1::DECIMAL(38,0), 9999::DECIMAL(4,0), -1::HUGEINT, 1::UHUGEINT, 1::UBIGINT,
+   TIME '12:00:00.5', '00:00:00.000000999'::TIME_NS, INTERVAL '1 month 1 day 1 microsecond',
+   [NULL], [NULL, ''], [NULL], [NULL], [NULL], [NULL], [NULL], [NULL], [NULL], [NULL], [NULL], [NULL], NULL, [NULL], [NULL], [NULL])
+) t(dec, d38, dbig, d4, huge, uhuge, ubig, tm, tmns, iv, li, ls, ld, lt, liv, ldate, lts, ltz, lu, lb, lbool, lf8, arr, lj, lub, lh)
+"""
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_duckdb_numeric_time_interval_lists_match_python(zone):
+    batch = duckdb_batch(DUCKDB_KINDS, zone)
+    n = batch.num_columns
+    for formats in ([0] * n, [1] * n, [0, 1] * (n // 2), [1, 0] * (n // 2)):
+        check(batch, formats)
+        check(batch.slice(1, 2), formats)
+    ranged = duckdb_batch(
+        "SELECT (i * 12345)::DECIMAL(18, 4) / 7 AS dec, i::HUGEINT * 170141183460469231 AS huge,"
+        " TIME '00:00:00' + i * INTERVAL 43 SECOND AS t, i * INTERVAL '1 month -1 day 1.5 second' AS iv,"
+        " CASE WHEN i % 7 = 0 THEN NULL ELSE [i, NULL, -i] END AS li,"
+        " [i::VARCHAR, CASE WHEN i % 3 = 0 THEN 'a b' ELSE '' END] AS ls FROM range(-500, 1500) r(i)", zone)
+    for formats in ([0] * 6, [1] * 6):
+        check(ranged, formats)
+        check(ranged.slice(777, 500), formats)
+
+
 def test_native_kinds_do_not_call_python_encoders(monkeypatch):
     def refuse(array, field):
         raise AssertionError(f"Python encoder called for {field}")
@@ -352,6 +584,23 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
         **{f"ts_{unit}": ints.view(pa.timestamp(unit)) for unit in ("s", "ms", "us", "ns")},
         "tz_utc": ints.view(pa.timestamp("us", tz="UTC")),
         "tz_fixed": ints.view(pa.timestamp("us", tz="-02:30")),
+        "dec": pa.array([decimal.Decimal("-1.25"), None], pa.decimal128(38, 2)),
+        "dec0": pa.array([decimal.Decimal("7"), None], pa.decimal128(1, 0)),
+        "u64": pa.array([2**64 - 1, None], pa.uint64()),
+        "huge": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(16), "hugeint", "DuckDB"), pa.array([b"\xff" * 16, None], pa.binary(16))),
+        "uhuge": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(16), "uhugeint", "DuckDB"), pa.array([b"\xff" * 16, None], pa.binary(16))),
+        **{f"t_{unit}": pa.array([1, None], pa.int64()).view(pa.time64(unit)) for unit in ("us", "ns")},
+        **{f"t_{unit}": pa.array([1, None], pa.int32()).view(pa.time32(unit)) for unit in ("s", "ms")},
+        "iv": pa.array([pa.MonthDayNano([1, -2, 3000]), None], pa.month_day_nano_interval()),
+        "li": pa.array([[1, None], None], pa.list_(pa.int32())),
+        "ls": pa.array([None, ["a b", ""]], pa.large_list(pa.string())),
+        "lf": pa.array([[1.5, None], None], pa.list_(pa.float64(), 2)),
+        "lu": pa.ListArray.from_arrays(pa.array([0, 1, 1], pa.int32()), pa.ExtensionArray.from_storage(
+            pa.uuid(), pa.array([bytes(16)], pa.binary(16)))),
+        "ld": pa.array([[], [decimal.Decimal("0.5")]], pa.list_(pa.decimal128(3, 1))),
+        "liv": pa.array([[pa.MonthDayNano([0, 0, -1000])], []], pa.list_(pa.month_day_nano_interval())),
     }
     batch = pa.record_batch(columns)
     n = batch.num_columns
@@ -389,8 +638,14 @@ def test_native_argument_errors():
         _native.encode_data_rows([{}], 0)
     with pytest.raises(ValueError, match="does not fit kind"):
         _native.encode_data_rows([(pa.array([1], pa.uint32()), 0, "int4")], 1)
-    with pytest.raises(TypeError, match="not encoded natively"):
+    with pytest.raises(ValueError, match="does not fit kind"):
         _native.encode_data_rows([(pa.array([1], pa.uint64()), 0, "int8")], 1)
+    with pytest.raises(TypeError, match="not encoded natively"):
+        _native.encode_data_rows([(pa.array([1], pa.decimal256(40, 0)), 0, "decimal")], 1)
+    with pytest.raises(TypeError, match="not encoded natively"):
+        _native.encode_data_rows([(pa.array([decimal.Decimal("1E2")], pa.decimal128(5, -2)), 0, "decimal")], 1)
+    with pytest.raises(ValueError, match="not encoded natively"):
+        _native.encode_data_rows([(pa.array([1], pa.int32()), 0, "list")], 1)
     with pytest.raises(ValueError, match="format code"):
         _native.encode_data_rows([(pa.array([1]), 2, "int8")], 1)
     mismatches = [
@@ -403,6 +658,13 @@ def test_native_argument_errors():
         (pa.array([0], pa.int64()).view(pa.timestamp("us", tz="UTC")), "timestamp"),
         (pa.array([0], pa.int64()).view(pa.timestamp("us")), "timestamptz"),
         (pa.array([0], pa.int32()).view(pa.date32()), "int4"),
+        (pa.array([0], pa.int64()).view(pa.time64("us")), "timestamp"),
+        (pa.array([0], pa.int64()).view(pa.timestamp("us")), "time"),
+        (pa.array([1.0]), "interval"),
+        (pa.array([1.0]), "decimal"),
+        (pa.array([b"x"], pa.binary(1)), "hugeint"),
+        (pa.array([1], pa.decimal128(5, 1)), "uhugeint"),
+        (pa.array([[1]]), "int4"),
     ]
     for array, kind in mismatches:
         with pytest.raises(ValueError, match="does not fit kind"):
@@ -412,3 +674,38 @@ def test_native_argument_errors():
     with pytest.raises(TypeError, match="not encoded natively"):
         _native.encode_data_rows([(pa.array([0], pa.int64()).view(pa.date64()), 0, "date")], 1)
     assert _native.encode_data_rows([], 2) == backend.data_row(()) * 2
+    ints = pa.array([[1, None]], pa.list_(pa.int32()))
+    with pytest.raises(ValueError, match="only a list"):
+        _native.encode_data_rows([(ints, 0, "int4", ints.values, "int4")], 1)
+    with pytest.raises(ValueError, match="does not fit kind list"):
+        _native.encode_data_rows([(ints.values, 0, "list", ints.values, "int4")], 2)
+    with pytest.raises(ValueError, match="does not fit kind"):
+        _native.encode_data_rows([(ints, 0, "list", ints.values, "text")], 1)
+    with pytest.raises(ValueError, match="not encoded natively"):
+        _native.encode_data_rows([(ints, 0, "list", ints.values, "list")], 1)
+    nested = pa.array([[[1]]], pa.list_(pa.list_(pa.int32())))
+    with pytest.raises(TypeError, match="nested lists"):
+        _native.encode_data_rows([(nested, 0, "list", nested.values, "int4")], 1)
+    assert _native.encode_data_rows([(ints, 1, "list", ints.values, "int4")], 1) == encode_rows(
+        pa.record_batch({"l": ints}), [1], codec="python")
+
+
+def test_lists_rust_does_not_take_go_through_python():
+    """Nested lists, list views and lists of Python-only kinds stay with the Python
+    encoders (as values); a named zone's list is native in binary only."""
+    zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Europe/Paris")))
+    cases = [
+        (pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))), (0, 1)),
+        (pa.array([["a"]], pa.list_(pa.string_view())), (0, 1)),
+        (pa.array([[1]], pa.list_view(pa.int32())), (0, 1)),
+        (pa.array([[1]], pa.list_(pa.float16())), (0, 1)),
+        (pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))), (0, 1)),
+        (zoned, (0,)),
+    ]
+    for array, formats in cases:
+        field = pa.field("l", array.type)
+        for fmt in formats:
+            assert isinstance(rows.rust_column(array, field, fmt), list), (array.type, fmt)
+            batch = pa.record_batch({"l": array})
+            assert encode_rows(batch, [fmt], codec="rust") == encode_rows(batch, [fmt], codec="python")
+    assert isinstance(rows.rust_column(zoned, pa.field("l", zoned.type), 1), tuple)

@@ -1,12 +1,16 @@
 """Micro-benchmark: DataRows of large batches, Python codec path vs Rust codec path.
 
-Three tables, every column encoded natively by the Rust codec:
+Four tables, every column encoded natively by the Rust codec:
 
 * ``4col``: int64, int32 with NULLs, bool with NULLs, a short string;
 * ``3col``: int64, float8, a short string (the issue's target table);
 * ``20col``: a wide mix: five integer columns, four floats (float4 and float8, one
   with NULLs), three strings, two dates, three timestamps (us, ms, timestamptz UTC)
-  and two bytea.
+  and two bytea;
+* ``kinds``: the kinds the Rust codec took over from Python last (numeric, time,
+  interval, 1-D lists): int64, decimal(12,2) with NULLs, decimal(38,10), uint64,
+  hugeint, time, interval, int4[] with NULL elements, text[] needing quotes,
+  numeric[].
 
 Each table is encoded in text and in binary format by both paths; the best of
 ``--repeat`` runs is reported as rows/s and MB/s of DataRow output, with the
@@ -19,13 +23,14 @@ vector size, what the server encodes at a time), which adds the per-call cost.
 messages in text, CSV and binary format) the same way.
 
     .venv/bin/python ci/bench/encode_rows.py [--rows N] [--python-rows M] [--repeat R]
-        [--chunk-rows C] [--tables 4col,3col,20col] [--copy]
+        [--chunk-rows C] [--tables 4col,3col,20col,kinds] [--copy]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from decimal import Decimal
 
 import pyarrow as pa
 
@@ -100,7 +105,35 @@ def table_20col(rows: int) -> pa.RecordBatch:
     })
 
 
-TABLES = {"4col": table_4col, "3col": table_3col, "20col": table_20col}
+def table_kinds(rows: int) -> pa.RecordBatch:
+    hugeint = pa.opaque(pa.binary(16), "hugeint", "DuckDB")
+    return pa.record_batch({
+        "id": ids(rows),
+        "price": tiled(lambda n: pa.array(
+            [Decimal((i * 7919) % 10_000_000 - 5_000_000).scaleb(-2) if i % 8 else None for i in range(n)],
+            pa.decimal128(12, 2)), rows),
+        "exact": tiled(lambda n: pa.array(
+            [Decimal(i * 1_000_003 - 7 * 10**9).scaleb(-10) for i in range(n)], pa.decimal128(38, 10)), rows),
+        "counter": tiled(lambda n: pa.array([i * 18_446_744_073_709 for i in range(n)], pa.uint64()), rows),
+        "huge": tiled(lambda n: pa.ExtensionArray.from_storage(hugeint, pa.array(
+            [(i * 0x9E3779B97F4A7C15 - 2**100).to_bytes(16, "little", signed=True) for i in range(n)],
+            pa.binary(16))), rows),
+        "at": tiled(lambda n: pa.array(
+            [i * 86_399 % 86_400_000_000 for i in range(n)], pa.int64()).view(pa.time64("us")), rows),
+        "span": tiled(lambda n: pa.array(
+            [pa.MonthDayNano([i % 25 - 5, i % 40, (i * 1_000_003 % 10**11 - 10**10) * 1000]) for i in range(n)],
+            pa.month_day_nano_interval()), rows),
+        "ints": tiled(lambda n: pa.array(
+            [[i, None, -i] if i % 5 == 0 else list(range(i % 6)) for i in range(n)], pa.list_(pa.int32())), rows),
+        "tags": tiled(lambda n: pa.array(
+            [["red", "a b" if i % 3 else "", f"t{i % 100}"] for i in range(n)], pa.list_(pa.string())), rows),
+        "amounts": tiled(lambda n: pa.array(
+            [[Decimal(i % 1000).scaleb(-1), Decimal(-i % 77)] for i in range(n)],
+            pa.list_(pa.decimal128(6, 1))), rows),
+    })
+
+
+TABLES = {"4col": table_4col, "3col": table_3col, "20col": table_20col, "kinds": table_kinds}
 
 
 def best(fn, repeat: int) -> tuple[float, bytes]:

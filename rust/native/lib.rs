@@ -7,8 +7,8 @@ use std::cell::RefCell;
 
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
-    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind,
-    MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
+    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, ListColumn,
+    ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -113,7 +113,10 @@ impl FrameDecoder {
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
 /// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
-/// float or double, date32, or a timestamp's unit and zone.
+/// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
+/// unit, month_day_nano_interval, or a list's offsets (32-bit, 64-bit, fixed size).
+/// The zone, scale and list size are read from the type's attributes afterwards.
+#[derive(Clone, Copy)]
 enum Layout {
     Int(usize, bool),
     Bool,
@@ -123,6 +126,16 @@ enum Layout {
     Float(bool),
     Date32,
     Timestamp(TimeUnit, Tz),
+    Decimal128(u16),
+    Time(TimeUnit),
+    Interval,
+    List(ListLayout),
+}
+
+#[derive(Clone, Copy)]
+enum ListLayout {
+    Variable(bool),
+    Fixed(usize),
 }
 
 fn layout(type_name: &str) -> Option<Layout> {
@@ -134,6 +147,7 @@ fn layout(type_name: &str) -> Option<Layout> {
         "uint8" => Layout::Int(1, false),
         "uint16" => Layout::Int(2, false),
         "uint32" => Layout::Int(4, false),
+        "uint64" => Layout::Int(8, false),
         "bool" => Layout::Bool,
         "string" => Layout::Utf8(false),
         "large_string" => Layout::Utf8(true),
@@ -142,6 +156,15 @@ fn layout(type_name: &str) -> Option<Layout> {
         "float" => Layout::Float(false),
         "double" => Layout::Float(true),
         "date32[day]" => Layout::Date32,
+        "time32[s]" => Layout::Time(TimeUnit::Second),
+        "time32[ms]" => Layout::Time(TimeUnit::Milli),
+        "time64[us]" => Layout::Time(TimeUnit::Micro),
+        "time64[ns]" => Layout::Time(TimeUnit::Nano),
+        "month_day_nano_interval" => Layout::Interval,
+        _ if type_name.starts_with("decimal128(") => Layout::Decimal128(0),
+        _ if type_name.starts_with("list<") => Layout::List(ListLayout::Variable(false)),
+        _ if type_name.starts_with("large_list<") => Layout::List(ListLayout::Variable(true)),
+        _ if type_name.starts_with("fixed_size_list<") => Layout::List(ListLayout::Fixed(0)),
         _ => {
             if let Some(width) = type_name
                 .strip_prefix("fixed_size_binary[")
@@ -182,23 +205,69 @@ fn zone(tz: &str) -> Tz {
     Tz::Other
 }
 
-/// A column the Rust side encodes: (pyarrow array, format, kind), the array's
-/// buffers held open (pyarrow buffers are immutable) while they are read.
+/// A column the Rust side encodes: (pyarrow array, format, kind), or for a 1-D list
+/// (list array, format, "list", element array, element kind); the arrays' buffers
+/// held open (pyarrow buffers are immutable) while they are read.
 struct ArrowColumn {
-    kind: Kind,
+    /// None for a list: its element column has the kind.
+    kind: Option<Kind>,
     binary: bool,
     layout: Layout,
     buffers: Vec<Option<PyUntypedBuffer>>,
     offset: usize,
     len: usize,
+    element: Option<Box<ArrowColumn>>,
 }
 
 impl ArrowColumn {
     fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        if spec.len() == 5 {
+            let (array, format, kind, elements, element_kind): (
+                Bound<'_, PyAny>,
+                u8,
+                String,
+                Bound<'_, PyAny>,
+                String,
+            ) = spec.extract()?;
+            if kind != "list" {
+                return Err(PyValueError::new_err(format!(
+                    "only a list has an element kind, not {kind:?}"
+                )));
+            }
+            let element = Self::from_array(&elements, format, Some(&element_kind))?;
+            if matches!(element.layout, Layout::List(_)) {
+                return Err(PyTypeError::new_err(
+                    "nested lists are not encoded natively",
+                ));
+            }
+            let mut list = Self::from_array(&array, format, None)?;
+            if !matches!(list.layout, Layout::List(_)) {
+                return Err(PyValueError::new_err(
+                    "Arrow array layout does not fit kind list",
+                ));
+            }
+            list.element = Some(Box::new(element));
+            return Ok(list);
+        }
         let (array, format, kind): (Bound<'_, PyAny>, u8, String) = spec.extract()?;
-        let kind = Kind::from_name(&kind).ok_or_else(|| {
-            PyValueError::new_err(format!("kind {kind:?} is not encoded natively"))
-        })?;
+        let column = Self::from_array(&array, format, Some(&kind))?;
+        if matches!(column.layout, Layout::List(_)) {
+            return Err(PyValueError::new_err(format!(
+                "Arrow array layout does not fit kind {kind}"
+            )));
+        }
+        Ok(column)
+    }
+
+    /// An array to encode as `kind` (None: a list, whose kind is its elements').
+    fn from_array(array: &Bound<'_, PyAny>, format: u8, kind: Option<&str>) -> PyResult<Self> {
+        let kind = kind
+            .map(|kind| {
+                Kind::from_name(kind).ok_or_else(|| {
+                    PyValueError::new_err(format!("kind {kind:?} is not encoded natively"))
+                })
+            })
+            .transpose()?;
         let binary = match format {
             0 => false,
             1 => true,
@@ -213,9 +282,24 @@ impl ArrowColumn {
         let mut layout = layout(&type_name).ok_or_else(|| {
             PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"))
         })?;
-        if let Layout::Timestamp(unit, _) = layout {
-            let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
-            layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone));
+        match layout {
+            Layout::Timestamp(unit, _) => {
+                let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
+                layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone));
+            }
+            Layout::Decimal128(_) => {
+                // A negative scale has no dscale (the caller keeps it in Python).
+                let scale: i64 = arrow_type.getattr("scale")?.extract()?;
+                let scale = u16::try_from(scale).map_err(|_| {
+                    PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"))
+                })?;
+                layout = Layout::Decimal128(scale);
+            }
+            Layout::List(ListLayout::Fixed(_)) => {
+                let size = arrow_type.getattr("list_size")?.extract()?;
+                layout = Layout::List(ListLayout::Fixed(size));
+            }
+            _ => {}
         }
         let mut buffers = Vec::new();
         for buffer in array.call_method0("buffers")?.try_iter()? {
@@ -238,6 +322,7 @@ impl ArrowColumn {
             buffers,
             offset,
             len,
+            element: None,
         })
     }
 
@@ -254,7 +339,40 @@ impl ArrowColumn {
         }
     }
 
+    fn validity(&self) -> Option<&[u8]> {
+        self.buffers
+            .first()
+            .and_then(Option::as_ref)
+            .map(|_| self.buffer(0))
+    }
+
+    /// The column as the codec reads it: a scalar column or a list of one.
+    fn column(&self) -> PyResult<Column<'_>> {
+        let (Layout::List(list), Some(element)) = (self.layout, &self.element) else {
+            return Ok(Column::Native(self.native()?));
+        };
+        let offsets = match list {
+            ListLayout::Variable(large) => ListOffsets::Variable {
+                offsets: self.buffer(1),
+                large,
+            },
+            ListLayout::Fixed(size) => ListOffsets::Fixed { size },
+        };
+        ListColumn::new(
+            offsets,
+            self.validity(),
+            self.offset,
+            self.len,
+            element.native()?,
+        )
+        .map(Column::List)
+        .map_err(|err| PyValueError::new_err(err.to_string()))
+    }
+
     fn native(&self) -> PyResult<NativeColumn<'_>> {
+        let kind = self
+            .kind
+            .ok_or_else(|| PyValueError::new_err("a list needs its elements"))?;
         let values = match self.layout {
             Layout::Int(width, signed) => Values::Int {
                 data: self.buffer(1),
@@ -290,17 +408,24 @@ impl ArrowColumn {
                 unit,
                 tz,
             },
+            Layout::Decimal128(scale) => Values::Decimal128 {
+                data: self.buffer(1),
+                scale,
+            },
+            Layout::Time(unit) => Values::Time {
+                data: self.buffer(1),
+                unit,
+            },
+            Layout::Interval => Values::Interval {
+                data: self.buffer(1),
+            },
+            Layout::List(_) => return Err(PyValueError::new_err("a list needs its elements")),
         };
-        let validity = self
-            .buffers
-            .first()
-            .and_then(Option::as_ref)
-            .map(|_| self.buffer(0));
         NativeColumn::new(
-            self.kind,
+            kind,
             self.binary,
             values,
-            validity,
+            self.validity(),
             self.offset,
             self.len,
         )
@@ -309,10 +434,12 @@ impl ArrowColumn {
 }
 
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
-/// (values already encoded) or a tuple (pyarrow array, format 0/1, kind) encoded
-/// here; kinds are "int2", "int4", "int8", "bool", "text", "json", "float4",
-/// "float8", "bytea", "uuid", "date", "timestamp" and "timestamptz" (the text form
-/// of the last only for a UTC or fixed-offset zone).
+/// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
+/// or (list array, format, "list", element array, element kind) for a 1-D array;
+/// kinds are "int2", "int4", "int8", "oid", "bool", "text", "json", "float4",
+/// "float8", "bytea", "uuid", "date", "time", "timestamp", "timestamptz" (the text
+/// form only for a UTC or fixed-offset zone), "interval", and the numeric kinds
+/// "decimal", "uint64", "hugeint" and "uhugeint".
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,
@@ -385,7 +512,7 @@ impl<'py> HeldColumns<'py> {
                 }
                 plan.push(Column::Encoded(values));
             } else if let Some(arrow_column) = native.next() {
-                plan.push(Column::Native(arrow_column.native()?));
+                plan.push(arrow_column.column()?);
             }
         }
         Ok(plan)

@@ -6,9 +6,10 @@ from the same type classification, so they cannot disagree.
 
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
 encodes the columns of the common kinds (``_native``: integers, bool, text, json,
-floats, bytea, uuid, date, timestamp, timestamptz); every other column is encoded by
-the Python encoders and handed over as its list of values. The Python assembly
-(``data_rows``) is the reference the Rust one is tested against.
+floats, numeric, bytea, uuid, date, time, timestamp, timestamptz, interval) and 1-D
+lists of them; every other column is encoded by the Python encoders and handed over
+as its list of values. The Python assembly (``data_rows``) is the reference the Rust
+one is tested against.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); string_view, float16, date64 and every other type go through
-#: Python. ``_native`` adds fixed_size_binary bytea and timestamptz.
+#: (in both formats); string_view, float16, date64, duration, bignum and every other
+#: type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128 and
+#: timestamptz; ``rust_column`` adds lists of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
@@ -46,6 +48,11 @@ _NATIVE = {
     "uuid": {pa.binary(16)},
     "date": {pa.date32()},
     "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},
+    "time": {pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")},
+    "interval": {pa.month_day_nano_interval()},
+    "uint64": {pa.uint64()},
+    "hugeint": {pa.binary(16)},
+    "uhugeint": {pa.binary(16)},
 }
 
 #: A fixed UTC offset as text._zone reads it (ASCII digits; under 24 hours, which
@@ -69,7 +76,16 @@ def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
         return pa.types.is_fixed_size_binary(typ)
     if kind == "timestamptz" and pa.types.is_timestamp(typ):
         return fmt == 1 or _fixed_zone(typ.tz)
+    if kind == "decimal":
+        # A negative scale (Arrow allows it) has no numeric dscale.
+        return pa.types.is_decimal128(typ) and typ.scale >= 0
     return False
+
+
+def _native_list(typ: pa.DataType) -> bool:
+    """Whether the Rust codec reads this list layout (its elements decide the rest)."""
+    t = pa.types
+    return t.is_list(typ) or t.is_large_list(typ) or t.is_fixed_size_list(typ)
 
 
 def column_formats(requested: Sequence[int], columns: int) -> list[int]:
@@ -112,11 +128,21 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
 
 
 def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
-    """(storage array, format, kind) for Rust to encode, else the Python encoder's values."""
+    """(storage array, format, kind) for Rust to encode, (list array, format, "list",
+    element storage array, element kind) for a 1-D list of a native kind, else the
+    Python encoder's values. Nested lists stay in Python (ragged ones are an error in
+    binary, and the dimensions need every level)."""
     kind = classify(field)
     storage = storage_array(array)
-    if fmt in (0, 1) and _native(kind, storage.type, fmt):
-        return (storage, fmt, kind)
+    if fmt in (0, 1):
+        if _native(kind, storage.type, fmt):
+            return (storage, fmt, kind)
+        if kind == "list" and _native_list(storage.type):
+            # .values ignores the list's slice, as the offsets do.
+            elements = storage_array(storage.values)
+            element_kind = classify(storage.type.value_field)
+            if _native(element_kind, elements.type, fmt):
+                return (storage, fmt, kind, elements, element_kind)
     return _ENCODERS[fmt](array, field)
 
 

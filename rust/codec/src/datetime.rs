@@ -1,7 +1,8 @@
-//! date_out / timestamp_out / timestamptz_out (DateStyle ISO) and the binary
-//! date_send / timestamp_send values, byte-identical to `wire.text.date_text`,
-//! `wire.text.timestamp_text`, `wire.binary.date_binary_days` and
-//! `wire.binary.timestamp_binary_usecs`.
+//! date_out / timestamp_out / timestamptz_out (DateStyle ISO), time_out,
+//! interval_out (IntervalStyle postgres) and the binary date_send / timestamp_send
+//! values, byte-identical to `wire.text.date_text`, `wire.text.timestamp_text`,
+//! `wire.text._time_of_day`, `wire.text.interval_text`,
+//! `wire.binary.date_binary_days` and `wire.binary.timestamp_binary_usecs`.
 //!
 //! DuckDB's infinities are date32 +-(2^31 - 1) and int64 +-(2^63 - 1) in every time
 //! unit. Arithmetic is in i128 where the reference's Python ints could leave i64
@@ -135,6 +136,102 @@ fn put_offset(out: &mut Vec<u8>, seconds_east: i32) {
     }
 }
 
+/// 'HH:MM:SS[.ffffff]' of a non-negative microsecond count (`text._time_of_day`):
+/// hours zero-padded to two digits but unbounded (interval times pass 24), the
+/// fraction with trailing zeros removed (AppendSeconds).
+fn put_clock(out: &mut Vec<u8>, usecs: u64) {
+    let hours = usecs / USECS_PER_HOUR;
+    if hours < 100 {
+        put2(out, hours as i64); // every time of day: the fast path
+    } else {
+        put_padded(out, hours, 2);
+    }
+    put_minutes_seconds(out, usecs % USECS_PER_HOUR);
+}
+
+/// ':MM:SS[.ffffff]' of microseconds below an hour.
+fn put_minutes_seconds(out: &mut Vec<u8>, usecs: u64) {
+    let seconds = usecs / 1_000_000;
+    out.push(b':');
+    put2(out, (seconds / 60) as i64);
+    out.push(b':');
+    put2(out, (seconds % 60) as i64);
+    let mut fraction = usecs % 1_000_000;
+    if fraction != 0 {
+        let mut width = 6;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            width -= 1;
+        }
+        out.push(b'.');
+        put_padded(out, fraction, width);
+    }
+}
+
+const USECS_PER_HOUR: u64 = 3_600_000_000;
+
+/// time_out of microseconds since midnight, 'HH:MM:SS[.ffffff]' (24:00:00 allowed).
+/// A negative value (no DuckDB TIME has one) prints as the reference's floor
+/// division and `{hours:02d}` print it: '-1:59:59.999999' for -1 us.
+pub fn time_text(usecs: i64, out: &mut Vec<u8>) {
+    if usecs >= 0 {
+        put_clock(out, usecs as u64);
+        return;
+    }
+    let hour = USECS_PER_HOUR as i64;
+    out.push(b'-');
+    put_padded(out, usecs.div_euclid(hour).unsigned_abs(), 1);
+    put_minutes_seconds(out, usecs.rem_euclid(hour) as u64);
+}
+
+/// interval_out with IntervalStyle postgres (`text.interval_text`): 'N year(s)',
+/// 'N mon(s)', 'N day(s)' for the nonzero fields ('s' unless exactly 1), a '+' on a
+/// positive field right after a negative one, then the time when it is nonzero or
+/// everything is zero, signed like its fields. C's truncating division splits
+/// months into years and months, as interval2itm does.
+pub fn interval_text(months: i32, days: i32, usecs: i64, out: &mut Vec<u8>) {
+    let mut before_negative = false;
+    let mut any = false;
+    for (value, unit) in [
+        (months / 12, &b"year"[..]),
+        (months % 12, b"mon"),
+        (days, b"day"),
+    ] {
+        if value == 0 {
+            continue;
+        }
+        if any {
+            out.push(b' ');
+        }
+        if before_negative && value > 0 {
+            out.push(b'+');
+        }
+        if value < 0 {
+            out.push(b'-');
+        }
+        put_padded(out, u64::from(value.unsigned_abs()), 1);
+        out.push(b' ');
+        out.extend_from_slice(unit);
+        if value != 1 {
+            out.push(b's');
+        }
+        before_negative = value < 0;
+        any = true;
+    }
+    if !any || usecs != 0 {
+        if any {
+            out.push(b' ');
+        }
+        if usecs < 0 {
+            out.push(b'-');
+        } else if before_negative {
+            out.push(b'+');
+        }
+        // |hours|, |minutes|, |seconds| of truncating division are those of |usecs|.
+        put_clock(out, usecs.unsigned_abs());
+    }
+}
+
 /// timestamp_out (`offset_east` None) or timestamptz_out in a zone at a fixed UTC
 /// offset: 'YYYY-MM-DD HH:MM:SS[.ffffff][offset][ BC]', local time.
 pub fn timestamp_text(value: i64, unit: TimeUnit, offset_east: Option<i32>, out: &mut Vec<u8>) {
@@ -155,22 +252,7 @@ pub fn timestamp_text(value: i64, unit: TimeUnit, offset_east: Option<i32>, out:
     let time = usecs.rem_euclid(USECS_PER_DAY) as i64;
     let bc = put_date(out, days);
     out.push(b' ');
-    let seconds = time / 1_000_000;
-    put2(out, seconds / 3600);
-    out.push(b':');
-    put2(out, seconds / 60 % 60);
-    out.push(b':');
-    put2(out, seconds % 60);
-    let mut fraction = time % 1_000_000;
-    if fraction != 0 {
-        let mut width = 6;
-        while fraction % 10 == 0 {
-            fraction /= 10;
-            width -= 1;
-        }
-        out.push(b'.');
-        put_padded(out, fraction as u64, width);
-    }
+    put_clock(out, time as u64);
     if let Some(east) = offset_east {
         put_offset(out, east);
     }
@@ -226,6 +308,53 @@ mod tests {
         assert_eq!(date_binary(-i32::MAX), i32::MIN);
         assert_eq!(date_binary(i32::MIN), i32::MIN);
         assert_eq!(date_binary(i32::MAX - 1), i32::MAX - 1 - 10_957);
+    }
+
+    fn time(usecs: i64) -> String {
+        let mut out = Vec::new();
+        time_text(usecs, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn interval(months: i32, days: i32, usecs: i64) -> String {
+        let mut out = Vec::new();
+        interval_text(months, days, usecs, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(time(0), "00:00:00");
+        assert_eq!(time(86_399_999_999), "23:59:59.999999");
+        assert_eq!(time(86_400_000_000), "24:00:00");
+        assert_eq!(time(3_723_500_000), "01:02:03.5");
+        assert_eq!(time(360_000_000_000), "100:00:00");
+        assert_eq!(time(-1), "-1:59:59.999999");
+        assert_eq!(time(-36_000_000_001), "-11:59:59.999999");
+    }
+
+    #[test]
+    fn intervals() {
+        assert_eq!(interval(0, 0, 0), "00:00:00");
+        assert_eq!(
+            interval(14, -3, 14_706_789_000),
+            "1 year 2 mons -3 days +04:05:06.789"
+        );
+        assert_eq!(interval(0, 0, -1), "-00:00:00.000001");
+        assert_eq!(interval(1, 1, 0), "1 mon 1 day");
+        assert_eq!(interval(-1, 0, 0), "-1 mons");
+        assert_eq!(interval(-13, 0, 0), "-1 years -1 mons");
+        assert_eq!(interval(-12, 5, 0), "-1 years +5 days");
+        assert_eq!(interval(0, -1, 1), "-1 days +00:00:00.000001");
+        assert_eq!(interval(12, 0, 0), "1 year");
+        assert_eq!(
+            interval(i32::MIN, i32::MIN, i64::MIN / 1000),
+            "-178956970 years -8 mons -2147483648 days -2562047:47:16.854775"
+        );
+        assert_eq!(
+            interval(i32::MAX, i32::MAX, i64::MAX),
+            "178956970 years 7 mons 2147483647 days 2562047788:00:54.775807"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
-//! float4out/float8out and `datetime` for dates and timestamps); and COPY TO STDOUT
+//! float4out/float8out, `numeric` for numeric, `datetime` for dates, times,
+//! timestamps and intervals, and `array` for 1-D arrays of those); and COPY TO STDOUT
 //! rows in text, CSV and binary format (`copy`); and every backend message
 //! (`backend`), the twins of `duckgres_trio.wire.backend`.
 //!
@@ -8,15 +9,18 @@
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
 //! the pure-Python reference, `duckgres_trio.wire.framing`, down to the error texts.
 
+mod array;
 pub mod backend;
 mod copy;
 mod datetime;
 mod error;
 mod float;
 mod framer;
+mod numeric;
 mod pyrepr;
 mod rows;
 
+pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
 pub use copy::{CopyError, CopyFormat, CopyOptions, encode_copy_data, encode_copy_data_into};
 pub use datetime::TimeUnit;

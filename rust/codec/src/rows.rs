@@ -1,15 +1,18 @@
 //! DataRow assembly: columns of values in, concatenated DataRow messages out.
 //!
-//! A column is either values already encoded elsewhere (the Python encoders) or an
+//! A column is either values already encoded elsewhere (the Python encoders), an
 //! Arrow array of a kind encoded here (integers, bool, text/json, float4/float8,
-//! bytea, uuid, date, timestamp, timestamptz), read straight from its buffers. The
-//! bytes must equal those of the pure-Python reference,
-//! `duckgres_trio.wire.rows.encode_rows` with `wire.text` / `wire.binary`.
+//! numeric, bytea, uuid, date, time, timestamp, timestamptz, interval), read straight
+//! from its buffers, or a 1-D list of such an array (`array`). The bytes must equal
+//! those of the pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with
+//! `wire.text` / `wire.binary`.
 
 use std::fmt;
 
+use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
+use crate::numeric;
 
 /// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
 const FLOAT8_NAN_BITS: u64 = 0x7FF8_0000_0000_0000;
@@ -34,6 +37,14 @@ pub enum Kind {
     Date,
     Timestamp,
     Timestamptz,
+    /// numeric: DECIMAL (decimal128) and UBIGINT (uint64), dscale the Arrow scale.
+    Numeric,
+    /// numeric from DuckDB's HUGEINT: 16 bytes, little-endian two's complement.
+    Hugeint,
+    /// numeric from DuckDB's UHUGEINT: 16 bytes, little-endian unsigned.
+    Uhugeint,
+    Time,
+    Interval,
 }
 
 impl Kind {
@@ -53,8 +64,37 @@ impl Kind {
             "date" => Self::Date,
             "timestamp" => Self::Timestamp,
             "timestamptz" => Self::Timestamptz,
+            "decimal" | "uint64" => Self::Numeric,
+            "hugeint" => Self::Hugeint,
+            "uhugeint" => Self::Uhugeint,
+            "time" => Self::Time,
+            "interval" => Self::Interval,
             _ => return None,
         })
+    }
+
+    /// The OID of the PostgreSQL type announced for a value of this kind
+    /// (`wire.types._SCALARS`): an array's element type.
+    pub fn oid(self) -> u32 {
+        match self {
+            Self::Bool => 16,
+            Self::Bytea => 17,
+            Self::Int8 => 20,
+            Self::Int2 => 21,
+            Self::Int4 => 23,
+            Self::Text => 25,
+            Self::Oid => 26,
+            Self::Json => 114,
+            Self::Float4 => 700,
+            Self::Float8 => 701,
+            Self::Date => 1082,
+            Self::Time => 1083,
+            Self::Timestamp => 1114,
+            Self::Timestamptz => 1184,
+            Self::Interval => 1186,
+            Self::Numeric | Self::Hugeint | Self::Uhugeint => 1700,
+            Self::Uuid => 2950,
+        }
     }
 
     /// Width in bytes of an integer kind's binary form.
@@ -103,6 +143,42 @@ pub enum Values<'a> {
         unit: TimeUnit,
         tz: Tz,
     },
+    /// Arrow decimal128(p, `scale`): 16-byte little-endian two's complement unscaled
+    /// integers (a negative scale is left to Python: PostgreSQL's dscale cannot be).
+    Decimal128 { data: &'a [u8], scale: u16 },
+    /// Arrow time32 (`unit` s or ms, int32) or time64 (us or ns, int64): since midnight.
+    Time { data: &'a [u8], unit: TimeUnit },
+    /// Arrow month_day_nano_interval: int32 months, int32 days, int64 nanoseconds.
+    Interval { data: &'a [u8] },
+}
+
+impl Values<'_> {
+    /// Bytes per element of a fixed-width layout; None for the variable-width ones.
+    fn fixed_width(&self) -> Option<usize> {
+        Some(match *self {
+            Self::Int { width, .. } | Self::FixedBinary { width, .. } => width,
+            Self::Float { double, .. } => {
+                if double {
+                    8
+                } else {
+                    4
+                }
+            }
+            Self::Date32 { .. } => 4,
+            Self::Timestamp { .. } => 8,
+            Self::Decimal128 { .. } | Self::Interval { .. } => 16,
+            Self::Time { unit, .. } => time_width(unit),
+            Self::Bool { .. } | Self::Utf8 { .. } | Self::Binary { .. } => return None,
+        })
+    }
+}
+
+/// Arrow's time32 holds seconds and milliseconds, time64 micro- and nanoseconds.
+fn time_width(unit: TimeUnit) -> usize {
+    match unit {
+        TimeUnit::Second | TimeUnit::Milli => 4,
+        TimeUnit::Micro | TimeUnit::Nano => 8,
+    }
 }
 
 /// An Arrow timestamp type's time zone, as far as the text form needs it.
@@ -135,6 +211,8 @@ pub enum Column<'a> {
     /// One value per row, already encoded; None is SQL NULL.
     Encoded(Vec<Option<&'a [u8]>>),
     Native(NativeColumn<'a>),
+    /// A 1-D array of native elements.
+    List(ListColumn<'a>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +295,10 @@ impl<'a> NativeColumn<'a> {
             ) => true,
             // The binary form is UTC microseconds, whatever the zone.
             (Kind::Timestamptz, Values::Timestamp { tz: Tz::Other, .. }) => binary,
+            (Kind::Numeric, Values::Decimal128 { .. } | Values::Int { .. }) => true,
+            (Kind::Hugeint | Kind::Uhugeint, Values::FixedBinary { width: 16, .. }) => true,
+            (Kind::Time, Values::Time { .. }) => true,
+            (Kind::Interval, Values::Interval { .. }) => true,
             _ => false,
         };
         if !fits {
@@ -225,12 +307,14 @@ impl<'a> NativeColumn<'a> {
         let fixed_fit =
             |data: &[u8], width: usize| end.checked_mul(width).is_some_and(|n| n <= data.len());
         let covered = match values {
-            Values::Int { data, width, .. } | Values::FixedBinary { data, width } => {
-                fixed_fit(data, width)
-            }
-            Values::Float { data, double } => fixed_fit(data, if double { 8 } else { 4 }),
-            Values::Date32 { data } => fixed_fit(data, 4),
-            Values::Timestamp { data, .. } => fixed_fit(data, 8),
+            Values::Int { data, .. }
+            | Values::FixedBinary { data, .. }
+            | Values::Float { data, .. }
+            | Values::Date32 { data }
+            | Values::Timestamp { data, .. }
+            | Values::Decimal128 { data, .. }
+            | Values::Time { data, .. }
+            | Values::Interval { data } => fixed_fit(data, values.fixed_width().unwrap_or(0)),
             Values::Bool { bits } => bits_fit(bits),
             Values::Utf8 { offsets, large, .. } | Values::Binary { offsets, large, .. } => {
                 let size = if large { 8 } else { 4 };
@@ -252,8 +336,20 @@ impl<'a> NativeColumn<'a> {
         })
     }
 
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub(crate) fn binary(&self) -> bool {
+        self.binary
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Roughly the most bytes a value takes (its length word aside).
-    fn estimated_width(&self) -> usize {
+    pub(crate) fn estimated_width(&self) -> usize {
         let average = |offsets: &[u8], large: bool| match (
             read_offset(offsets, self.offset, large),
             read_offset(offsets, self.offset + self.len, large),
@@ -263,6 +359,8 @@ impl<'a> NativeColumn<'a> {
         };
         // (binary, text); text: the longest int8out, float8out, date_out, ... forms.
         let (in_binary, in_text) = match self.values {
+            // numeric: an 8-byte header and up to 5 base-10000 digits; 20 digits.
+            Values::Int { .. } if self.kind == Kind::Numeric => (18, 20),
             Values::Int { width, .. } => (width, 4 + 2 * width),
             Values::Bool { .. } => (1, 1),
             Values::Utf8 { offsets, large, .. } => {
@@ -277,17 +375,21 @@ impl<'a> NativeColumn<'a> {
             Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
             Values::Date32 { .. } => (4, 16),
             Values::Timestamp { .. } => (8, 32),
+            // numeric: 8-byte header and up to 11 base-10000 digits; about 40 digits.
+            Values::Decimal128 { .. } => (30, 42),
+            Values::Time { .. } => (8, 15),
+            Values::Interval { .. } => (16, 48),
         };
         if self.binary { in_binary } else { in_text }
     }
 
-    fn is_null(&self, row: usize) -> bool {
+    pub(crate) fn is_null(&self, row: usize) -> bool {
         self.validity
             .is_some_and(|bits| !bit(bits, self.offset + row))
     }
 
     /// Appends row `row`'s value: its int32 length then its bytes, or -1 for NULL.
-    fn write_value(&self, row: usize, out: &mut Vec<u8>) -> Result<(), RowsError> {
+    pub(crate) fn write_value(&self, row: usize, out: &mut Vec<u8>) -> Result<(), RowsError> {
         if self.is_null(row) {
             out.extend_from_slice(&(-1i32).to_be_bytes());
             return Ok(());
@@ -300,6 +402,15 @@ impl<'a> NativeColumn<'a> {
                 signed,
             } => {
                 let value = read_int(&data[i * width..(i + 1) * width], signed);
+                if self.kind == Kind::Numeric {
+                    // UBIGINT: its bits as a u64, as it may not fit an i64.
+                    let (negative, magnitude) = if signed {
+                        (value < 0, u128::from(value.unsigned_abs()))
+                    } else {
+                        (false, u128::from(value as u64))
+                    };
+                    return self.write_numeric(negative, magnitude, 0, out);
+                }
                 if self.kind == Kind::Bool {
                     write_bool(value != 0, self.binary, out);
                 } else if self.binary {
@@ -336,10 +447,17 @@ impl<'a> NativeColumn<'a> {
             } => self.write_bytes(var_slice(offsets, data, large, i)?, out)?,
             Values::FixedBinary { data, width } => {
                 let bytes = &data[i * width..(i + 1) * width];
-                if self.kind == Kind::Uuid && !self.binary {
-                    write_uuid_text(bytes, out);
-                } else {
-                    self.write_bytes(bytes, out)?;
+                match self.kind {
+                    Kind::Uuid if !self.binary => write_uuid_text(bytes, out),
+                    Kind::Hugeint => {
+                        let value = i128::from_le_bytes(fixed::<16>(data, i));
+                        self.write_numeric(value < 0, value.unsigned_abs(), 0, out)?;
+                    }
+                    Kind::Uhugeint => {
+                        let value = u128::from_le_bytes(fixed::<16>(data, i));
+                        self.write_numeric(false, value, 0, out)?;
+                    }
+                    _ => self.write_bytes(bytes, out)?,
                 }
             }
             Values::Float { data, double: true } => {
@@ -398,8 +516,60 @@ impl<'a> NativeColumn<'a> {
                     })?;
                 }
             }
+            Values::Decimal128 { data, scale } => {
+                let value = i128::from_le_bytes(fixed::<16>(data, i));
+                self.write_numeric(value < 0, value.unsigned_abs(), scale, out)?;
+            }
+            Values::Time { data, unit } => {
+                let raw = if time_width(unit) == 4 {
+                    i64::from(i32::from_le_bytes(fixed::<4>(data, i)))
+                } else {
+                    i64::from_le_bytes(fixed::<8>(data, i))
+                };
+                // Seconds or milliseconds of an int32, or a floored int64: fits an i64.
+                let usecs = unit.to_usecs(raw) as i64;
+                if self.binary {
+                    write_fixed(&usecs.to_be_bytes(), out);
+                } else {
+                    write_text(out, |out| datetime::time_text(usecs, out))?;
+                }
+            }
+            Values::Interval { data } => {
+                let value = &data[i * 16..(i + 1) * 16];
+                let months = i32::from_le_bytes(fixed::<4>(value, 0));
+                let days = i32::from_le_bytes(fixed::<4>(value, 1));
+                // Truncated toward zero (`text.nanos_to_usecs`).
+                let usecs = i64::from_le_bytes(fixed::<8>(value, 1)) / 1000;
+                if self.binary {
+                    // interval_send: int64 microseconds, int32 days, int32 months.
+                    let mut bytes = [0u8; 16];
+                    bytes[..8].copy_from_slice(&usecs.to_be_bytes());
+                    bytes[8..12].copy_from_slice(&days.to_be_bytes());
+                    bytes[12..].copy_from_slice(&months.to_be_bytes());
+                    write_fixed(&bytes, out);
+                } else {
+                    write_text(out, |out| datetime::interval_text(months, days, usecs, out))?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// numeric_out or numeric_send of sign, magnitude and scale.
+    fn write_numeric(
+        &self,
+        negative: bool,
+        magnitude: u128,
+        scale: u16,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RowsError> {
+        write_text(out, |out| {
+            if self.binary {
+                numeric::numeric_binary(negative, magnitude, scale, out);
+            } else {
+                numeric::numeric_text(negative, magnitude, scale, out);
+            }
+        })
     }
 
     /// bytea: byteaout's hex text (`\x` then lowercase digits) or byteasend's bytes.
@@ -481,7 +651,7 @@ fn var_slice<'a>(
 }
 
 /// A value known to be short: its int32 length, then its bytes.
-fn write_fixed(value: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn write_fixed(value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(value.len() as i32).to_be_bytes());
     out.extend_from_slice(value);
 }
@@ -496,7 +666,10 @@ fn write_short<const N: usize>(text: &[u8; N], len: usize, out: &mut Vec<u8>) {
 }
 
 /// A value written in place by `write`, preceded by its int32 length.
-fn write_text(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), RowsError> {
+pub(crate) fn write_text(
+    out: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), RowsError> {
     let at = out.len();
     out.extend_from_slice(&[0; 4]);
     write(out);
@@ -505,7 +678,7 @@ fn write_text(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Result<(),
     Ok(())
 }
 
-fn bit(bits: &[u8], i: usize) -> bool {
+pub(crate) fn bit(bits: &[u8], i: usize) -> bool {
     (bits[i / 8] >> (i % 8)) & 1 == 1
 }
 
@@ -519,7 +692,7 @@ fn read_int(bytes: &[u8], signed: bool) -> i64 {
     i64::from_le_bytes(le)
 }
 
-fn read_offset(offsets: &[u8], i: usize, large: bool) -> Option<usize> {
+pub(crate) fn read_offset(offsets: &[u8], i: usize, large: bool) -> Option<usize> {
     let value = if large {
         i64::from_le_bytes(offsets[i * 8..i * 8 + 8].try_into().ok()?)
     } else {
@@ -588,6 +761,7 @@ pub fn encode_data_rows_into(
         let len = match col {
             Column::Encoded(values) => values.len(),
             Column::Native(native) => native.len,
+            Column::List(list) => list.len(),
         };
         if len != rows {
             return Err(RowsError::LengthMismatch { column, len, rows });
@@ -600,6 +774,7 @@ pub fn encode_data_rows_into(
             values.iter().flatten().map(|v| v.len()).sum::<usize>() / rows.max(1) + 1
         }
         Column::Native(native) => native.estimated_width(),
+        Column::List(list) => list.estimated_width(),
     });
     let row_size = 7 + per_row.map(|width| 4 + width).sum::<usize>();
     out.reserve(rows.saturating_mul(row_size));
@@ -615,6 +790,7 @@ pub fn encode_data_rows_into(
                     Some(value) => write_len_value(value, out)?,
                 },
                 Column::Native(native) => native.write_value(row, out)?,
+                Column::List(list) => list.write_value(row, out)?,
             }
         }
         let length = i32::try_from(out.len() - start - 1).map_err(|_| RowsError::TooLarge)?;

@@ -1,6 +1,7 @@
 //! Unit tests of `rows` (DataRow assembly and the native kinds).
 
 use super::*;
+use crate::array::{ListColumn, ListOffsets};
 
 fn text(value: i64) -> String {
     let mut buf = [0u8; 20];
@@ -159,7 +160,11 @@ fn short_buffers_and_lengths_are_errors() {
 
 /// The values of a one-column batch: each DataRow's single value, None for NULL.
 fn cells(col: NativeColumn<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
-    let out = encode_data_rows(&[Column::Native(col)], rows).unwrap();
+    column_cells(Column::Native(col), rows)
+}
+
+fn column_cells(col: Column<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
+    let out = encode_data_rows(&[col], rows).unwrap();
     let mut cells = Vec::new();
     let mut at = 0;
     while at < out.len() {
@@ -324,4 +329,210 @@ fn dates_and_timestamps() {
         let err = NativeColumn::new(kind, false, at(tz), None, 0, 1).unwrap_err();
         assert_eq!(err, RowsError::KindMismatch(kind));
     }
+}
+
+fn le_bytes<const N: usize, T: Copy>(values: &[T], to: fn(T) -> [u8; N]) -> Vec<u8> {
+    values.iter().flat_map(|&v| to(v)).collect()
+}
+
+/// numeric_send's header words and base-10000 digits, big-endian.
+fn numeric(words: &[i16]) -> Option<Vec<u8>> {
+    Some(le_bytes(words, i16::to_be_bytes))
+}
+
+#[test]
+fn decimals_and_wide_integers_as_numeric() {
+    let data = le_bytes(&[150i128, -1, 0, i128::MIN], i128::to_le_bytes);
+    let values = Values::Decimal128 {
+        data: &data,
+        scale: 2,
+    };
+    let col = NativeColumn::new(Kind::Numeric, false, values, None, 0, 4).unwrap();
+    let expected = [
+        "1.50",
+        "-0.01",
+        "0.00",
+        "-1701411834604692317316873037158841057.28",
+    ];
+    assert_eq!(cells(col, 4), expected.map(some));
+    let col = NativeColumn::new(Kind::Numeric, true, values, None, 0, 3).unwrap();
+    assert_eq!(
+        cells(col, 3),
+        [
+            numeric(&[2, 0, 0, 2, 1, 5000]),
+            numeric(&[1, -1, 0x4000, 2, 100]),
+            numeric(&[0, 0, 0, 2]),
+        ]
+    );
+    // UBIGINT max does not fit an i64; UHUGEINT max does not fit an i128.
+    let values = Values::Int {
+        data: &[0xff; 8],
+        width: 8,
+        signed: false,
+    };
+    let col = NativeColumn::new(Kind::Numeric, false, values, None, 0, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("18446744073709551615")]);
+    let values = Values::FixedBinary {
+        data: &[0xff; 16],
+        width: 16,
+    };
+    let col = NativeColumn::new(Kind::Uhugeint, false, values, None, 0, 1).unwrap();
+    assert_eq!(cells(col, 1), [some(&u128::MAX.to_string())]);
+    let col = NativeColumn::new(Kind::Hugeint, false, values, None, 0, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("-1")]);
+    let col = NativeColumn::new(Kind::Hugeint, true, values, None, 0, 1).unwrap();
+    assert_eq!(cells(col, 1), [numeric(&[1, 0, 0x4000, 0, 1])]);
+    let err = NativeColumn::new(Kind::Numeric, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Numeric));
+}
+
+#[test]
+fn times_in_every_unit() {
+    let micros = le_bytes(&[0i64, 86_399_999_999, 86_400_000_000], i64::to_le_bytes);
+    let values = Values::Time {
+        data: &micros,
+        unit: TimeUnit::Micro,
+    };
+    let col = NativeColumn::new(Kind::Time, false, values, None, 0, 3).unwrap();
+    let expected = ["00:00:00", "23:59:59.999999", "24:00:00"];
+    assert_eq!(cells(col, 3), expected.map(some));
+    let col = NativeColumn::new(Kind::Time, true, values, None, 1, 1).unwrap();
+    assert_eq!(
+        cells(col, 1),
+        [Some(86_399_999_999i64.to_be_bytes().to_vec())]
+    );
+    let nanos = le_bytes(&[1_999i64, -1], i64::to_le_bytes);
+    let values = Values::Time {
+        data: &nanos,
+        unit: TimeUnit::Nano,
+    };
+    let col = NativeColumn::new(Kind::Time, false, values, None, 0, 2).unwrap();
+    assert_eq!(
+        cells(col, 2),
+        ["00:00:00.000001", "-1:59:59.999999"].map(some)
+    );
+    let seconds = le_bytes(&[3_723i32, 86_400], i32::to_le_bytes);
+    let values = Values::Time {
+        data: &seconds,
+        unit: TimeUnit::Second,
+    };
+    let col = NativeColumn::new(Kind::Time, true, values, None, 0, 2).unwrap();
+    let expected = [3_723_000_000i64, 86_400_000_000];
+    assert_eq!(
+        cells(col, 2),
+        expected.map(|v| Some(v.to_be_bytes().to_vec()))
+    );
+    // time32 holds four bytes a value: three values need twelve.
+    let err = NativeColumn::new(Kind::Time, true, values, None, 0, 3).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+}
+
+fn month_day_nano(months: i32, days: i32, nanos: i64) -> Vec<u8> {
+    [
+        &months.to_le_bytes()[..],
+        &days.to_le_bytes(),
+        &nanos.to_le_bytes(),
+    ]
+    .concat()
+}
+
+#[test]
+fn intervals_text_and_binary() {
+    let data = [
+        month_day_nano(14, -3, 14_706_789_000_999),
+        month_day_nano(0, 0, -1_999),
+        month_day_nano(0, 0, 0),
+    ]
+    .concat();
+    let values = Values::Interval { data: &data };
+    let col = NativeColumn::new(Kind::Interval, false, values, None, 0, 3).unwrap();
+    let expected = [
+        "1 year 2 mons -3 days +04:05:06.789",
+        "-00:00:00.000001",
+        "00:00:00",
+    ];
+    assert_eq!(cells(col, 3), expected.map(some));
+    let col = NativeColumn::new(Kind::Interval, true, values, None, 0, 2).unwrap();
+    let binary = |usecs: i64, days: i32, months: i32| {
+        Some(
+            [
+                &usecs.to_be_bytes()[..],
+                &days.to_be_bytes(),
+                &months.to_be_bytes(),
+            ]
+            .concat(),
+        )
+    };
+    assert_eq!(
+        cells(col, 2),
+        [binary(14_706_789_000, -3, 14), binary(-1, 0, 0)]
+    );
+}
+
+/// A list<int32> column: [1, NULL], NULL, [], [-3], sliced from its second list.
+#[test]
+fn int_lists_text_and_binary() {
+    let elements = le_bytes(&[9i32, 1, 0, -3], i32::to_le_bytes);
+    let element_validity = [0b1011u8];
+    let offsets = le_bytes(&[0i32, 1, 3, 3, 3, 4], i32::to_le_bytes);
+    let validity = [0b11011u8];
+    let list = |binary: bool| {
+        let values = Values::Int {
+            data: &elements,
+            width: 4,
+            signed: true,
+        };
+        let element =
+            NativeColumn::new(Kind::Int4, binary, values, Some(&element_validity), 0, 4).unwrap();
+        let offsets = ListOffsets::Variable {
+            offsets: &offsets,
+            large: false,
+        };
+        Column::List(ListColumn::new(offsets, Some(&validity), 1, 4, element).unwrap())
+    };
+    let expected = [some("{1,NULL}"), None, some("{}"), some("{-3}")];
+    assert_eq!(column_cells(list(false), 4), expected);
+    let header = |has_null: i32, len: i32| le_bytes(&[1, has_null, 23, len, 1], i32::to_be_bytes);
+    let mut first = header(1, 2);
+    first.extend(le_bytes(&[4, 1, -1], i32::to_be_bytes));
+    let mut last = header(0, 1);
+    last.extend(le_bytes(&[4, -3], i32::to_be_bytes));
+    let empty = le_bytes(&[0, 0, 23], i32::to_be_bytes);
+    assert_eq!(
+        column_cells(list(true), 4),
+        [Some(first), None, Some(empty), Some(last)]
+    );
+}
+
+#[test]
+fn text_lists_quote_like_array_out() {
+    let texts = [
+        "", "NuLL", "a b", "x\"y\\z", "{}", "a,b", "é", "plain", "\u{b}",
+    ];
+    let mut ends = vec![0i32];
+    let mut data = Vec::new();
+    for text in texts {
+        data.extend_from_slice(text.as_bytes());
+        ends.push(data.len() as i32);
+    }
+    let element_offsets = le_bytes(&ends, i32::to_le_bytes);
+    let values = Values::Utf8 {
+        offsets: &element_offsets,
+        data: &data,
+        large: false,
+    };
+    let element = NativeColumn::new(Kind::Text, false, values, None, 0, texts.len()).unwrap();
+    let offsets = ListOffsets::Fixed { size: 3 };
+    let col = Column::List(ListColumn::new(offsets, None, 0, 3, element).unwrap());
+    let expected = [
+        r#"{"","NuLL","a b"}"#,
+        r#"{"x\"y\\z","{}","a,b"}"#,
+        "{é,plain,\"\u{b}\"}",
+    ];
+    assert_eq!(column_cells(col, 3), expected.map(some));
+    // Offsets past the elements are an error, not a read out of bounds.
+    let offsets = ListOffsets::Fixed { size: 4 };
+    let col = Column::List(ListColumn::new(offsets, None, 0, 3, element).unwrap());
+    let err = encode_data_rows(&[col], 3).unwrap_err();
+    assert_eq!(err, RowsError::BadOffsets);
 }
