@@ -16,6 +16,12 @@ cargo clippy --workspace --quiet -- -D warnings
 echo "=== atheris: fuzz/atheris_codec.py for 60 s"
 .venv/bin/python fuzz/atheris_codec.py -max_total_time=60 -print_final_stats=1 2>&1 | tail -n 12
 
+# The benchmark harness end to end at tiny scales (about a minute, no thresholds): every
+# system it can start, so it keeps working; buenavista may be "unavailable", but an
+# exception or PostgreSQL without a number fails the run.
+echo "=== benchmark harness: ci/bench/harness.py --smoke"
+.venv/bin/python ci/bench/harness.py --smoke
+
 for run in controlplane:rust standalone:python; do
     mode=${run%%:*} codec=${run##*:}
     echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"

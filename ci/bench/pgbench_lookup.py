@@ -44,11 +44,14 @@ PG_SETUP = [
 ]
 
 
-def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path,
-                clients: int = 1) -> float:
+def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path | None,
+                clients: int = 1, extra: tuple[str, ...] = ()) -> float:
+    """TPS of one pgbench run; script None with extra ("-S",) runs a builtin script
+    (ci/bench/harness.py also passes "-C" for its connection-rate workload)."""
+    script_args = ["-f", str(script)] if script is not None else []
     result = subprocess.run(
         ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
-         "-M", mode, "-f", str(script), *dsn_args],
+         "-M", mode, *script_args, *extra, *dsn_args],
         capture_output=True, text=True, timeout=seconds + 120,
         env={**os.environ, "PGSSLMODE": "disable"},
     )
@@ -60,18 +63,22 @@ def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path,
     return float(match.group(1))
 
 
-def in_process_tps(seconds: float) -> float:
+def in_process_tps(seconds: float, setup: list[str] = SETUP,
+                   sql: str = "SELECT id, name, balance FROM lookup WHERE id = $1",
+                   params=lambda: [random.randrange(ROWS)]) -> float:
+    """One-row statements per second through the C API; setup/sql/params are parameters
+    so ci/bench/harness.py measures its other one-row workloads with the same loop."""
     with tempfile.TemporaryDirectory() as tmp:
         db = capi.Database(str(Path(tmp) / "limit.duckdb"), {"arrow_lossless_conversion": "true"})
         con = db.connect()
-        for sql in SETUP:
-            con.run(sql)
-        lookup = con.prepare("SELECT id, name, balance FROM lookup WHERE id = $1")
+        for statement in setup:
+            con.run(statement)
+        lookup = con.prepare(sql)
         count = 0
         deadline = time.perf_counter() + seconds
         started = time.perf_counter()
         while time.perf_counter() < deadline:
-            lookup.bind([random.randrange(ROWS)])
+            lookup.bind(params())
             result = lookup.execute()
             assert sum(b.num_rows for b in result.fetch(8192)) == 1
             result.close()

@@ -29,12 +29,18 @@ from tests.conftest import ServerProcess  # noqa: E402
 from tests.support.pg15 import running_pg15  # noqa: E402
 
 
-def load(dsn: str, rows: int, duck: bool) -> None:
+def create_sql(rows: int, duck: bool) -> str:
+    """The table's CREATE (DuckDB's range or PostgreSQL's generate_series); ci/bench/harness.py
+    runs it in-process too."""
     series = f"range({rows}) AS s(i)" if duck else f"generate_series(0, {rows - 1}) AS s(i)"
+    return (f"CREATE TABLE stream AS SELECT i::int8 AS id, i / 7.0::float8 AS x, "
+            f"'label ' || i AS label FROM {series}")
+
+
+def load(dsn: str, rows: int, duck: bool) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS stream")
-        conn.execute(f"CREATE TABLE stream AS SELECT i::int8 AS id, i / 7.0::float8 AS x, "
-                     f"'label ' || i AS label FROM {series}")
+        conn.execute(create_sql(rows, duck))
 
 
 def psql_copy(dsn: str) -> float:
