@@ -24,6 +24,11 @@ echo "=== benchmark harness: ci/bench/harness.py --smoke"
 
 for run in controlplane:rust standalone:python; do
     mode=${run%%:*} codec=${run##*:}
+    if [ "$mode" = standalone ]; then
+        # The worker-kill and protocol-fuzz runs are the longest tests; the second run
+        # (other codec, same control plane for the kills) repeats them at half length.
+        export FAULT_SECONDS=30 FUZZ_EXAMPLES=30
+    fi
     echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"
     DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 done
