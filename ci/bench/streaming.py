@@ -1,12 +1,15 @@
 """Result streaming end to end: SELECT * of a large table, this server vs PostgreSQL 15.
 
 Run: .venv/bin/python ci/bench/streaming.py [--rows 10000000] [--rounds 2]
+         [--mode controlplane|standalone] [--baseline OTHER_CHECKOUT/python]
 Loads the same (id int8, x float8, label text) table into duckgres-trio (control-plane
 mode, plaintext + trust on loopback) and a throwaway PostgreSQL 15, then reads it back
 with clients that discard the rows, alternating the servers: psql
 ``COPY (SELECT * FROM t) TO STDOUT`` into /dev/null, and psycopg 3 ``SELECT *`` with
 binary results fetched 100,000 rows at a time. Prints rows/s medians and the ratio to
-PostgreSQL (issue 5's target: >= 1).
+PostgreSQL (issue 5's target: >= 1). ``--baseline`` also runs the duckgres-trio of
+another checkout (its ``python`` directory, with its ``_native`` built), alternated
+with the others, to measure a change side by side.
 """
 
 from __future__ import annotations
@@ -64,28 +67,42 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mode", choices=["controlplane", "standalone"], default="controlplane")
+    parser.add_argument("--baseline", type=Path, help="another checkout's python directory")
     args = parser.parse_args()
     clients = {"psql COPY TO STDOUT": psql_copy, "psycopg binary SELECT *": psycopg_binary}
+    trees = {"duckgres-trio": None, **({"baseline": args.baseline} if args.baseline else {})}
     results: dict[tuple[str, str], list[float]] = {}
+    servers = []
     with tempfile.TemporaryDirectory() as tmp, running_pg15() as pg_dsn:
-        duck = ServerProcess(Path(tmp) / "data", ["--tls", "disabled", "--auth-method",
-                                                  "trust"]).start()
         try:
-            duck_dsn = duck.dsn(sslmode="disable", dbname="bench")
-            load(duck_dsn, args.rows, duck=True)
+            dsns = {}
+            for system, tree in trees.items():
+                env = {"PYTHONPATH": str(tree.resolve())} if tree else {}
+                server = ServerProcess(Path(tmp) / system, ["--tls", "disabled", "--auth-method",
+                                                           "trust", "--mode", args.mode], env=env)
+                servers.append(server.start())
+                dsns[system] = server.dsn(sslmode="disable", dbname="bench")
+                load(dsns[system], args.rows, duck=True)
+            dsns["postgresql-15"] = pg_dsn
             load(pg_dsn, args.rows, duck=False)
             for _ in range(args.rounds):
                 for client, run in clients.items():
-                    for system, dsn in (("duckgres-trio", duck_dsn), ("postgresql-15", pg_dsn)):
+                    for system, dsn in dsns.items():
                         results.setdefault((client, system), []).append(run(dsn))
         finally:
-            duck.stop()
-    print(f"{'client':26} {'system':14} {'seconds':>8} {'rows/s':>12} {'vs PG':>6}")
+            for server in servers:
+                server.stop()
+    print(f"{args.mode} mode, {args.rows:,} rows, medians of {args.rounds}")
+    print(f"{'client':26} {'system':14} {'seconds':>8} {'rows/s':>12} {'vs PG':>6}"
+          + (f" {'vs base':>7}" if args.baseline else ""))
     for (client, system), values in results.items():
         seconds = statistics.median(values)
         pg = statistics.median(results[(client, "postgresql-15")])
-        print(f"{client:26} {system:14} {seconds:8.2f} {args.rows / seconds:12,.0f} "
-              f"{pg / seconds:6.2f}")
+        line = f"{client:26} {system:14} {seconds:8.2f} {args.rows / seconds:12,.0f} {pg / seconds:6.2f}"
+        if args.baseline:
+            line += f" {statistics.median(results[(client, 'baseline')]) / seconds:7.2f}"
+        print(line)
 
 
 if __name__ == "__main__":
