@@ -184,6 +184,30 @@ pub fn time_text(usecs: i64, out: &mut Vec<u8>) {
     put_minutes_seconds(out, usecs.rem_euclid(hour) as u64);
 }
 
+/// DuckDB's TIMETZ, a u64 (little-endian in Arrow): the local time's microseconds
+/// since midnight above 24 bits of `57599 - offset` (seconds east of UTC), as
+/// `text.timetz_parts` reads it. Returns (local microseconds, seconds east).
+pub fn timetz_parts(bits: u64) -> (i64, i32) {
+    // 40 bits of microseconds and 24 of offset: both fit with room to spare.
+    ((bits >> 24) as i64, 57_599 - (bits & 0xFF_FFFF) as i32)
+}
+
+/// timetz_out: the local time ('HH:MM:SS[.ffffff]', `time_text`), then the offset
+/// as EncodeTimezone prints it.
+pub fn timetz_text(usecs: i64, seconds_east: i32, out: &mut Vec<u8>) {
+    time_text(usecs, out);
+    put_offset(out, seconds_east);
+}
+
+/// timetz_send: int64 local microseconds, then int32 zone in seconds *west* of UTC.
+pub fn timetz_binary(usecs: i64, seconds_east: i32) -> [u8; 12] {
+    let mut bytes = [0u8; 12];
+    bytes[..8].copy_from_slice(&usecs.to_be_bytes());
+    // DuckDB's offsets are within +-16 million seconds: negating cannot overflow.
+    bytes[8..].copy_from_slice(&(-seconds_east).to_be_bytes());
+    bytes
+}
+
 /// interval_out with IntervalStyle postgres (`text.interval_text`): 'N year(s)',
 /// 'N mon(s)', 'N day(s)' for the nonzero fields ('s' unless exactly 1), a '+' on a
 /// positive field right after a negative one, then the time when it is nonzero or
@@ -331,6 +355,32 @@ mod tests {
         assert_eq!(time(360_000_000_000), "100:00:00");
         assert_eq!(time(-1), "-1:59:59.999999");
         assert_eq!(time(-36_000_000_001), "-11:59:59.999999");
+    }
+
+    fn timetz(bits: u64) -> String {
+        let (usecs, east) = timetz_parts(bits);
+        let mut out = Vec::new();
+        timetz_text(usecs, east, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn timetzs() {
+        // As DuckDB 1.5 sends TIMETZ '01:02:03+05:30' and '23:59:59.999999-15:59:59'.
+        let plus = u64::from_le_bytes(*b"\xa7\x93\x00\xc0\x78\xe8\xdd\x00");
+        assert_eq!(timetz(plus), "01:02:03+05:30");
+        assert_eq!(timetz_parts(plus), (3_723_000_000, 19_800));
+        let mut binary = 3_723_000_000i64.to_be_bytes().to_vec();
+        binary.extend_from_slice(&(-19_800i32).to_be_bytes());
+        assert_eq!(timetz_binary(3_723_000_000, 19_800).to_vec(), binary);
+        let minus = u64::from_le_bytes(*b"\xfe\xc1\x01\xff\x5f\xd7\x1d\x14");
+        assert_eq!(timetz(minus), "23:59:59.999999-15:59:59");
+        assert_eq!(timetz(57_599), "00:00:00+00");
+        // Every bit pattern prints: 2^40 - 1 microseconds, offsets far past a day.
+        assert_eq!(timetz(u64::MAX), "305:25:11.627775-4644:20:16");
+        assert_eq!(timetz(0), "00:00:00+15:59:59");
+        let (usecs, east) = timetz_parts(u64::MAX);
+        assert_eq!(timetz_binary(usecs, east)[8..], 16_719_616i32.to_be_bytes());
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! DataRow assembly: columns of values in, concatenated DataRow messages out.
 //!
 //! A column is either values already encoded elsewhere (the Python encoders), an
-//! Arrow array of a kind encoded here (integers, bool, text/json, float4/float8,
-//! numeric, bytea, uuid, date, time, timestamp, timestamptz, interval), read straight
-//! from its buffers, or a 1-D list of such an array (`array`). The bytes must equal
-//! those of the pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with
-//! `wire.text` / `wire.binary`.
+//! Arrow array of a kind encoded here (integers, bool, text/json, ENUM, float4/float8,
+//! numeric including VARINT, bytea, uuid, varbit, date, time, timetz, timestamp,
+//! timestamptz, interval), read straight from its buffers, or a 1-D list of such an
+//! array (`array`). The bytes must equal those of the pure-Python reference,
+//! `duckgres_trio.wire.rows.encode_rows` with `wire.text` / `wire.binary`.
 
 use std::fmt;
 
 use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
-use crate::numeric;
+use crate::numeric::{self, OutOfRange};
+use crate::varbit;
 
 /// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
 const FLOAT8_NAN_BITS: u64 = 0x7FF8_0000_0000_0000;
@@ -45,6 +46,16 @@ pub enum Kind {
     Uhugeint,
     Time,
     Interval,
+    /// text from DuckDB's ENUM: an Arrow dictionary of strings, the label in both
+    /// formats.
+    Enum,
+    /// varbit from DuckDB's BIT (`varbit`).
+    Varbit,
+    /// timetz from DuckDB's TIMETZ: 8 bytes, a little-endian u64 (`datetime::timetz_parts`).
+    Timetz,
+    /// numeric from DuckDB's VARINT: a 3-byte header, then the big-endian magnitude,
+    /// every byte inverted if negative (`text.bignum_value`).
+    Bignum,
 }
 
 impl Kind {
@@ -69,6 +80,10 @@ impl Kind {
             "uhugeint" => Self::Uhugeint,
             "time" => Self::Time,
             "interval" => Self::Interval,
+            "dictionary" => Self::Enum,
+            "varbit" => Self::Varbit,
+            "timetz" => Self::Timetz,
+            "bignum" => Self::Bignum,
             _ => return None,
         })
     }
@@ -82,7 +97,7 @@ impl Kind {
             Self::Int8 => 20,
             Self::Int2 => 21,
             Self::Int4 => 23,
-            Self::Text => 25,
+            Self::Text | Self::Enum => 25,
             Self::Oid => 26,
             Self::Json => 114,
             Self::Float4 => 700,
@@ -92,7 +107,9 @@ impl Kind {
             Self::Timestamp => 1114,
             Self::Timestamptz => 1184,
             Self::Interval => 1186,
-            Self::Numeric | Self::Hugeint | Self::Uhugeint => 1700,
+            Self::Timetz => 1266,
+            Self::Varbit => 1562,
+            Self::Numeric | Self::Hugeint | Self::Uhugeint | Self::Bignum => 1700,
             Self::Uuid => 2950,
         }
     }
@@ -150,6 +167,54 @@ pub enum Values<'a> {
     Time { data: &'a [u8], unit: TimeUnit },
     /// Arrow month_day_nano_interval: int32 months, int32 days, int64 nanoseconds.
     Interval { data: &'a [u8] },
+    /// Arrow dictionary of strings: integer `indices` (`width` bytes, 1 to 8) into
+    /// `labels`, an array of its own.
+    Dictionary {
+        indices: &'a [u8],
+        width: usize,
+        signed: bool,
+        labels: Labels<'a>,
+    },
+}
+
+/// A dictionary's values: an Arrow utf8 / large_utf8 array with its own validity,
+/// offset and length (`offset` and `len` in elements, as pyarrow reports them).
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    pub offsets: &'a [u8],
+    pub data: &'a [u8],
+    pub large: bool,
+    pub validity: Option<&'a [u8]>,
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl<'a> Labels<'a> {
+    /// Whether the offsets and validity cover every label.
+    fn covered(&self) -> bool {
+        let Some(end) = self.offset.checked_add(self.len) else {
+            return false;
+        };
+        let size = if self.large { 8 } else { 4 };
+        (end + 1)
+            .checked_mul(size)
+            .is_some_and(|n| n <= self.offsets.len())
+            && self
+                .validity
+                .is_none_or(|bits| end.div_ceil(8) <= bits.len())
+    }
+
+    /// Label `index` (checked against the dictionary's length), None if it is NULL.
+    fn get(&self, index: usize) -> Result<Option<&'a [u8]>, RowsError> {
+        if index >= self.len {
+            return Err(RowsError::BadIndex);
+        }
+        let i = self.offset + index;
+        if self.validity.is_some_and(|bits| !bit(bits, i)) {
+            return Ok(None);
+        }
+        var_slice(self.offsets, self.data, self.large, i).map(Some)
+    }
 }
 
 impl Values<'_> {
@@ -168,6 +233,7 @@ impl Values<'_> {
             Self::Timestamp { .. } => 8,
             Self::Decimal128 { .. } | Self::Interval { .. } => 16,
             Self::Time { unit, .. } => time_width(unit),
+            Self::Dictionary { width, .. } => width,
             Self::Bool { .. } | Self::Utf8 { .. } | Self::Binary { .. } => return None,
         })
     }
@@ -231,6 +297,13 @@ pub enum RowsError {
     },
     /// More than 32767 columns, or a value or row over PostgreSQL's int32 lengths.
     TooLarge,
+    /// A dictionary index that is negative or past the dictionary.
+    BadIndex,
+    /// A value DuckDB never sends: a BIT or VARINT without its header, a BIT whose
+    /// padding is longer than its bits.
+    Malformed(Kind),
+    /// A VARINT with more digits than PostgreSQL's numeric holds.
+    OutOfRange(Kind),
 }
 
 impl fmt::Display for RowsError {
@@ -243,6 +316,11 @@ impl fmt::Display for RowsError {
                 write!(f, "column {column} has {len} values, expected {rows}")
             }
             Self::TooLarge => f.write_str("DataRow too large"),
+            Self::BadIndex => f.write_str("Arrow dictionary index out of range"),
+            Self::Malformed(kind) => write!(f, "malformed {kind:?} value"),
+            Self::OutOfRange(kind) => {
+                write!(f, "{kind:?} value out of range for PostgreSQL numeric")
+            }
         }
     }
 }
@@ -299,6 +377,9 @@ impl<'a> NativeColumn<'a> {
             (Kind::Hugeint | Kind::Uhugeint, Values::FixedBinary { width: 16, .. }) => true,
             (Kind::Time, Values::Time { .. }) => true,
             (Kind::Interval, Values::Interval { .. }) => true,
+            (Kind::Enum, Values::Dictionary { width, .. }) => matches!(width, 1 | 2 | 4 | 8),
+            (Kind::Varbit | Kind::Bignum, Values::Binary { .. }) => true,
+            (Kind::Timetz, Values::FixedBinary { width: 8, .. }) => true,
             _ => false,
         };
         if !fits {
@@ -315,6 +396,12 @@ impl<'a> NativeColumn<'a> {
             | Values::Decimal128 { data, .. }
             | Values::Time { data, .. }
             | Values::Interval { data } => fixed_fit(data, values.fixed_width().unwrap_or(0)),
+            Values::Dictionary {
+                indices,
+                width,
+                labels,
+                ..
+            } => fixed_fit(indices, width) && labels.covered(),
             Values::Bool { bits } => bits_fit(bits),
             Values::Utf8 { offsets, large, .. } | Values::Binary { offsets, large, .. } => {
                 let size = if large { 8 } else { 4 };
@@ -350,13 +437,8 @@ impl<'a> NativeColumn<'a> {
 
     /// Roughly the most bytes a value takes (its length word aside).
     pub(crate) fn estimated_width(&self) -> usize {
-        let average = |offsets: &[u8], large: bool| match (
-            read_offset(offsets, self.offset, large),
-            read_offset(offsets, self.offset + self.len, large),
-        ) {
-            (Some(a), Some(b)) if b > a => (b - a) / self.len.max(1) + 1,
-            _ => 0,
-        };
+        let average =
+            |offsets: &[u8], large: bool| average_len(offsets, large, self.offset, self.len);
         // (binary, text); text: the longest int8out, float8out, date_out, ... forms.
         let (in_binary, in_text) = match self.values {
             // numeric: an 8-byte header and up to 5 base-10000 digits; 20 digits.
@@ -369,8 +451,14 @@ impl<'a> NativeColumn<'a> {
             }
             Values::Binary { offsets, large, .. } => {
                 let n = average(offsets, large);
-                (n, 2 + 2 * n)
+                match self.kind {
+                    // varbit: 8 bits a byte; numeric: about 2.4 digits a byte.
+                    Kind::Varbit => (4 + n, 8 * n),
+                    Kind::Bignum => (8 + n, 3 * n),
+                    _ => (n, 2 + 2 * n),
+                }
             }
+            Values::FixedBinary { .. } if self.kind == Kind::Timetz => (12, 32),
             Values::FixedBinary { width, .. } => (width, 4 + 2 * width),
             Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
             Values::Date32 { .. } => (4, 16),
@@ -379,13 +467,42 @@ impl<'a> NativeColumn<'a> {
             Values::Decimal128 { .. } => (30, 42),
             Values::Time { .. } => (8, 15),
             Values::Interval { .. } => (16, 48),
+            Values::Dictionary { labels, .. } => {
+                let n = average_len(labels.offsets, labels.large, labels.offset, labels.len);
+                (n, n)
+            }
         };
         if self.binary { in_binary } else { in_text }
     }
 
+    /// Whether row `row` is NULL: by the validity, or for an ENUM a NULL label (a bad
+    /// index is not NULL: `write_value` reports it).
     pub(crate) fn is_null(&self, row: usize) -> bool {
-        self.validity
+        if self
+            .validity
             .is_some_and(|bits| !bit(bits, self.offset + row))
+        {
+            return true;
+        }
+        matches!(self.values, Values::Dictionary { .. })
+            && matches!(self.label(self.offset + row), Ok(None))
+    }
+
+    /// The label of element `i` of a dictionary column (None: NULL, or not one).
+    fn label(&self, i: usize) -> Result<Option<&'a [u8]>, RowsError> {
+        let Values::Dictionary {
+            indices,
+            width,
+            signed,
+            labels,
+        } = self.values
+        else {
+            return Ok(None);
+        };
+        let index = read_int(&indices[i * width..(i + 1) * width], signed);
+        // u64 indices past i64::MAX read as negative: out of range all the same.
+        let index = usize::try_from(index).map_err(|_| RowsError::BadIndex)?;
+        labels.get(index)
     }
 
     /// Appends row `row`'s value: its int32 length then its bytes, or -1 for NULL.
@@ -444,11 +561,27 @@ impl<'a> NativeColumn<'a> {
                 offsets,
                 data,
                 large,
-            } => self.write_bytes(var_slice(offsets, data, large, i)?, out)?,
+            } => {
+                let bytes = var_slice(offsets, data, large, i)?;
+                match self.kind {
+                    Kind::Varbit => self.write_varbit(bytes, out)?,
+                    Kind::Bignum => self.write_bignum(bytes, out)?,
+                    _ => self.write_bytes(bytes, out)?,
+                }
+            }
             Values::FixedBinary { data, width } => {
                 let bytes = &data[i * width..(i + 1) * width];
                 match self.kind {
                     Kind::Uuid if !self.binary => write_uuid_text(bytes, out),
+                    Kind::Timetz => {
+                        let (usecs, east) =
+                            datetime::timetz_parts(u64::from_le_bytes(fixed::<8>(data, i)));
+                        if self.binary {
+                            write_fixed(&datetime::timetz_binary(usecs, east), out);
+                        } else {
+                            write_text(out, |out| datetime::timetz_text(usecs, east, out))?;
+                        }
+                    }
                     Kind::Hugeint => {
                         let value = i128::from_le_bytes(fixed::<16>(data, i));
                         self.write_numeric(value < 0, value.unsigned_abs(), 0, out)?;
@@ -551,8 +684,67 @@ impl<'a> NativeColumn<'a> {
                     write_text(out, |out| datetime::interval_text(months, days, usecs, out))?;
                 }
             }
+            // enum_out / enum_send: the label's text in both formats.
+            Values::Dictionary { .. } => match self.label(i)? {
+                Some(label) => write_len_value(label, out)?,
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            },
         }
         Ok(())
+    }
+
+    /// varbit_out's '0'/'1' digits, or varbit_send: int32 bit count, then the bits.
+    fn write_varbit(&self, value: &[u8], out: &mut Vec<u8>) -> Result<(), RowsError> {
+        let malformed = |_| RowsError::Malformed(self.kind);
+        let length = varbit::bit_length(value).map_err(malformed)?;
+        let mut result = Ok(());
+        write_text(out, |out| {
+            result = if self.binary {
+                // Over i32::MAX bits the value itself is over PostgreSQL's lengths.
+                match i32::try_from(length) {
+                    Ok(length) => {
+                        out.extend_from_slice(&length.to_be_bytes());
+                        varbit::varbit_binary(value, out).map_err(malformed)
+                    }
+                    Err(_) => Err(RowsError::TooLarge),
+                }
+            } else {
+                varbit::varbit_text(value, out).map_err(malformed)
+            };
+        })?;
+        result
+    }
+
+    /// numeric_out / numeric_send (dscale 0) of a DuckDB VARINT: 3 header bytes, the
+    /// first's top bit set for a value >= 0, then the big-endian magnitude; a negative
+    /// value has every byte inverted. As `text.bignum_value`, the header is not
+    /// checked further (fewer than 3 bytes: zero).
+    fn write_bignum(&self, value: &[u8], out: &mut Vec<u8>) -> Result<(), RowsError> {
+        let first = *value.first().ok_or(RowsError::Malformed(self.kind))?;
+        let negative = first & 0x80 == 0;
+        let body = value.get(3..).unwrap_or_default();
+        let inverted: Vec<u8>;
+        let magnitude = if negative {
+            inverted = body.iter().map(|byte| !byte).collect();
+            &inverted[..]
+        } else {
+            body
+        };
+        let mut digits = Vec::new();
+        let out_of_range = |_: OutOfRange| RowsError::OutOfRange(self.kind);
+        numeric::big_digits(magnitude, numeric::NUMERIC_MAX_DIGITS, &mut digits)
+            .map_err(out_of_range)?;
+        // -0 is 0 (Python ints have no negative zero).
+        let negative = negative && digits != b"0";
+        let mut result = Ok(());
+        write_text(out, |out| {
+            if self.binary {
+                result = numeric::digits_binary(negative, &digits, 0, out).map_err(out_of_range);
+            } else {
+                numeric::digits_text(negative, &digits, 0, out);
+            }
+        })?;
+        result
     }
 
     /// numeric_out or numeric_send of sign, magnitude and scale.
@@ -690,6 +882,20 @@ fn read_int(bytes: &[u8], signed: bool) -> i64 {
         le[bytes.len()..].fill(0xff);
     }
     i64::from_le_bytes(le)
+}
+
+/// Roughly the mean length (plus one) of elements `offset .. offset + len` of an
+/// offsets buffer; 0 if the offsets do not say.
+pub(crate) fn average_len(offsets: &[u8], large: bool, offset: usize, len: usize) -> usize {
+    match (
+        read_offset(offsets, offset, large),
+        offset
+            .checked_add(len)
+            .and_then(|end| read_offset(offsets, end, large)),
+    ) {
+        (Some(a), Some(b)) if b > a => (b - a) / len.max(1) + 1,
+        _ => 0,
+    }
 }
 
 pub(crate) fn read_offset(offsets: &[u8], i: usize, large: bool) -> Option<usize> {
