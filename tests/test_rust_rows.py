@@ -13,8 +13,9 @@ limits in every scale, times outside a day, intervals with mixed signs and extre
 fields, lists with NULL lists and elements, empty lists and elements array_out
 quotes, ENUMs of every index type with NULL and quoted labels and sliced
 dictionaries, BITs of every padding, every TIMETZ bit pattern, VARINTs up to 4300
-digits and odd headers) and compares both, in text, binary and mixed formats. The
-native module must be built.
+digits and odd headers, string and binary views inline and in several data
+buffers) and compares both, in text, binary and mixed formats. The native module
+must be built.
 """
 
 from __future__ import annotations
@@ -422,7 +423,34 @@ DUCKDB_TYPE_LISTS = [
     listed(opaque(pa.large_binary(), "bignum", varint_values, False), "large"),
 ]
 DUCKDB_TYPE_COLUMNS += DUCKDB_TYPE_LISTS
-NATIVE_COLUMNS = OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS + DUCKDB_TYPE_COLUMNS
+
+#: Views hold up to 12 bytes inline, longer values in a data buffer.
+view_texts = st.one_of(st.text(max_size=12), st.text(min_size=13, max_size=60), ARRAY_TEXTS)
+view_blobs = st.one_of(st.binary(max_size=12), st.binary(min_size=13, max_size=300))
+
+
+def views_in_buffers(typ: pa.DataType, values):
+    """A view array whose long values are in several data buffers (one per chunk)."""
+    def make(vals):
+        third = len(vals) // 3
+        return pa.concat_arrays([pa.array(vals[:third], typ), pa.array(vals[third:2 * third], typ),
+                                 pa.array(vals[2 * third:], typ)])
+
+    return (lambda name: pa.field(name, typ), values, make)
+
+
+VIEW_COLUMNS = [
+    plain(pa.string_view(), view_texts),
+    plain(pa.binary_view(), view_blobs),
+    views_in_buffers(pa.string_view(), view_texts),
+    views_in_buffers(pa.binary_view(), view_blobs),
+    extension(pa.json_(pa.string_view()), pa.string_view(), JSON_META, view_texts, False),
+    extension(pa.json_(pa.string_view()), pa.string_view(), JSON_META, view_texts, True),
+    listed(plain(pa.string_view(), view_texts)),
+    listed(plain(pa.binary_view(), view_blobs), "fixed", 2),
+]
+NATIVE_COLUMNS = (OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS + DUCKDB_TYPE_COLUMNS
+                  + VIEW_COLUMNS)
 # Kinds or layouts the Rust side leaves to Python (timestamptz in a named zone: only
 # its text; the binary form is native).
 PYTHON_COLUMNS = [
@@ -433,14 +461,11 @@ PYTHON_COLUMNS = [
     (lambda name: pa.field(name, pa.decimal128(5, -2)), st.integers(-99999, 99999),
      lambda vals: pa.array([None if v is None else decimal.Decimal(f"{v}E2") for v in vals],
                            pa.decimal128(5, -2))),
-    plain(pa.string_view(), st.text()),
-    plain(pa.binary_view(), st.binary(max_size=20)),
     plain(pa.float16(), st.floats(width=16)),
     plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
     viewed(pa.int64(), pa.duration("us"), st.integers(I64_MIN, I64_MAX)),
     viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
     viewed(pa.int64(), pa.timestamp("ms", tz="Asia/Kolkata"), st.integers(-(10**14), 10**14)),
-    listed(plain(pa.string_view(), ARRAY_TEXTS)),
     # Nested lists, rectangular (a ragged one has no binary form in either codec).
     plain(pa.list_(pa.list_(pa.int32(), 2)), st.lists(st.lists(st.one_of(st.none(), st.integers(-5, 5)),
                                                                 min_size=2, max_size=2), max_size=3)),
@@ -528,6 +553,13 @@ def test_numeric_time_interval_list_columns_match_python(data):
 @given(st.data())
 def test_enum_bit_timetz_varint_columns_match_python(data):
     batch = data.draw(batches(Columns("DUCKDB_TYPE_COLUMNS", DUCKDB_TYPE_COLUMNS), max_columns=5))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_string_and_binary_views_match_python(data):
+    batch = data.draw(batches(Columns("VIEW_COLUMNS", VIEW_COLUMNS), max_columns=4))
     check(batch, formats_for(data.draw, batch))
 
 
@@ -794,6 +826,9 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
             pa.opaque(pa.binary(8), "time_tz", "DuckDB"), pa.array([timetz_bits(1, -3600), None], pa.binary(8))),
         "varint": pa.ExtensionArray.from_storage(
             pa.opaque(pa.binary(), "bignum", "DuckDB"), pa.array([varint_bytes(-(10**50)), None])),
+        "sv": pa.array(["short", None, "longer than twelve bytes"], pa.string_view())[1:],
+        "bv": pa.array([b"\x00" * 13, None], pa.binary_view()),
+        "lsv": pa.array([["a b", None], None], pa.large_list(pa.string_view())),
         "lvarint": pa.ListArray.from_arrays(pa.array([0, 1, 1], pa.int32()), pa.ExtensionArray.from_storage(
             pa.opaque(pa.large_binary(), "bignum", "DuckDB"), pa.array([varint_bytes(7)], pa.large_binary()))),
     }
@@ -866,6 +901,8 @@ def test_native_argument_errors():
         (pa.array([b"x" * 8], pa.binary(8)), "bignum"),
         (pa.array([b"x" * 8]), "timetz"),
         (pa.array([b"x" * 16], pa.binary(16)), "timetz"),
+        (pa.array(["x"], pa.string_view()), "varbit"),
+        (pa.array([b"x"], pa.binary_view()), "uuid"),
     ]
     for array, kind in mismatches:
         with pytest.raises(ValueError, match="does not fit kind"):
@@ -885,6 +922,14 @@ def test_native_argument_errors():
         for fmt in (0, 1):
             with pytest.raises(ValueError, match="malformed Varbit"):
                 _native.encode_data_rows([(pa.array([bits]), fmt, "varbit")], 1)
+    # Views: a negative length, a buffer index or offset past the data.
+    view = [(-1).to_bytes(4, "little", signed=True) + bytes(12),
+            (13).to_bytes(4, "little") + b"abcd" + (1).to_bytes(4, "little") + bytes(4),
+            (13).to_bytes(4, "little") + b"abcd" + bytes(4) + (8).to_bytes(4, "little")]
+    for bad in view:
+        array = pa.Array.from_buffers(pa.string_view(), 1, [None, pa.py_buffer(bad), pa.py_buffer(b"x" * 20)])
+        with pytest.raises(ValueError, match="offsets out of range"):
+            _native.encode_data_rows([(array, 0, "text")], 1)
     with pytest.raises(ValueError, match="malformed Bignum"):
         _native.encode_data_rows([(pa.array([b""]), 0, "bignum")], 1)
     with pytest.raises(ValueError, match="out of range"):
@@ -912,7 +957,6 @@ def test_lists_rust_does_not_take_go_through_python():
     zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Europe/Paris")))
     cases = [
         (pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))), (0, 1)),
-        (pa.array([["a"]], pa.list_(pa.string_view())), (0, 1)),
         (pa.array([[1]], pa.list_view(pa.int32())), (0, 1)),
         (pa.array([[1]], pa.list_(pa.float16())), (0, 1)),
         (pa.array([[1]], pa.list_(pa.dictionary(pa.int8(), pa.int32()))), (0, 1)),
@@ -927,5 +971,6 @@ def test_lists_rust_does_not_take_go_through_python():
             batch = pa.record_batch({"l": array})
             assert encode_rows(batch, [fmt], codec="rust") == encode_rows(batch, [fmt], codec="python")
     assert isinstance(rows.rust_column(zoned, pa.field("l", zoned.type), 1), tuple)
-    enum_list = pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string())))
-    assert isinstance(rows.rust_column(enum_list, pa.field("l", enum_list.type), 0), tuple)
+    for native in (pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))),
+                   pa.array([["a"]], pa.list_(pa.string_view()))):
+        assert isinstance(rows.rust_column(native, pa.field("l", native.type), 0), tuple)

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
     Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, Labels,
-    ListColumn, ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
+    ListColumn, ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values, ViewBuffers,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -112,7 +112,8 @@ impl FrameDecoder {
 }
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
-/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
+/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, string or binary
+/// views, fixed-size binary,
 /// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
 /// unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), or a
 /// dictionary's index type and string values. The zone, scale, list size and
@@ -123,6 +124,8 @@ enum Layout {
     Bool,
     Utf8(bool),
     Binary(bool),
+    /// string_view or binary_view (the kind tells them apart).
+    View,
     FixedBinary(usize),
     Float(bool),
     Date32,
@@ -160,6 +163,7 @@ fn layout(type_name: &str) -> Option<Layout> {
         "large_string" => Layout::Utf8(true),
         "binary" => Layout::Binary(false),
         "large_binary" => Layout::Binary(true),
+        "string_view" | "binary_view" => Layout::View,
         "float" => Layout::Float(false),
         "double" => Layout::Float(true),
         "date32[day]" => Layout::Date32,
@@ -432,6 +436,10 @@ impl ArrowColumn {
                 data: self.buffer(2),
                 large,
             },
+            Layout::View => Values::View {
+                views: self.buffer(1),
+                buffers: self,
+            },
             Layout::FixedBinary(width) => Values::FixedBinary {
                 data: self.buffer(1),
                 width,
@@ -493,6 +501,14 @@ impl ArrowColumn {
             self.len,
         )
         .map_err(|err| PyValueError::new_err(err.to_string()))
+    }
+}
+
+/// A view array's data buffers follow its validity and views.
+impl ViewBuffers for ArrowColumn {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]> {
+        let at = index.checked_add(2)?;
+        (at < self.buffers.len()).then(|| self.buffer(at))
     }
 }
 

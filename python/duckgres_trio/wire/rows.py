@@ -31,8 +31,8 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); string_view, float16, date64, duration and every other type go
-#: through Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
+#: (in both formats); float16, date64, duration and every other type go through
+#: Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
 #: and ENUM (dictionaries of strings); ``rust_column`` adds lists of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
@@ -40,11 +40,11 @@ _NATIVE = {
     "int8": {pa.int64()},
     "oid": {pa.uint32()},
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
-    "text": {pa.string(), pa.large_string()},
-    "json": {pa.string(), pa.large_string()},
+    "text": {pa.string(), pa.large_string(), pa.string_view()},
+    "json": {pa.string(), pa.large_string(), pa.string_view()},
     "float4": {pa.float32()},
     "float8": {pa.float64()},
-    "bytea": {pa.binary(), pa.large_binary()},
+    "bytea": {pa.binary(), pa.large_binary(), pa.binary_view()},
     "uuid": {pa.binary(16)},
     "date": {pa.date32()},
     "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},

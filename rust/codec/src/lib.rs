@@ -29,6 +29,6 @@ pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
 pub use framer::{DEFAULT_MAX_MESSAGE, Framer, MAX_MESSAGE_LIMIT, MAX_STARTUP_PACKET};
 pub use rows::{
-    Column, Kind, Labels, NativeColumn, RowsError, Tz, Values, encode_data_rows,
+    Column, Kind, Labels, NativeColumn, RowsError, Tz, Values, ViewBuffers, encode_data_rows,
     encode_data_rows_into, format_i64,
 };

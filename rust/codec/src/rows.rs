@@ -148,6 +148,13 @@ pub enum Values<'a> {
         data: &'a [u8],
         large: bool,
     },
+    /// Arrow string_view / binary_view: 16-byte views (int32 length, then the bytes
+    /// inline up to 12, else a 4-byte prefix, int32 buffer index and int32 offset)
+    /// into any number of data buffers.
+    View {
+        views: &'a [u8],
+        buffers: &'a dyn ViewBuffers,
+    },
     /// Arrow fixed_size_binary(width).
     FixedBinary { data: &'a [u8], width: usize },
     /// Arrow float (`double` false) or double: little-endian IEEE 754.
@@ -175,6 +182,41 @@ pub enum Values<'a> {
         signed: bool,
         labels: Labels<'a>,
     },
+}
+
+/// The data buffers of a string_view / binary_view array, by the index a view holds:
+/// their number varies from array to array, so the reader hands them out (Sync: the
+/// encoding runs without the GIL, possibly on another thread).
+pub trait ViewBuffers: Sync {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]>;
+}
+
+impl fmt::Debug for dyn ViewBuffers + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ViewBuffers")
+    }
+}
+
+/// The bytes of view `i`, checked against its buffer (a view out of range is an
+/// error, as a bad offset is).
+fn view_slice<'a>(
+    views: &'a [u8],
+    buffers: &'a dyn ViewBuffers,
+    i: usize,
+) -> Result<&'a [u8], RowsError> {
+    let view = fixed::<16>(views, i);
+    let word = |at: usize| i32::from_le_bytes(fixed::<4>(&view, at));
+    let len = usize::try_from(word(0)).map_err(|_| RowsError::BadOffsets)?;
+    if len <= 12 {
+        return Ok(&views[i * 16 + 4..i * 16 + 4 + len]);
+    }
+    let (Ok(index), Ok(start)) = (usize::try_from(word(2)), usize::try_from(word(3))) else {
+        return Err(RowsError::BadOffsets);
+    };
+    buffers
+        .data_buffer(index)
+        .and_then(|data| data.get(start..start.checked_add(len)?))
+        .ok_or(RowsError::BadOffsets)
 }
 
 /// A dictionary's values: an Arrow utf8 / large_utf8 array with its own validity,
@@ -234,6 +276,7 @@ impl Values<'_> {
             Self::Decimal128 { .. } | Self::Interval { .. } => 16,
             Self::Time { unit, .. } => time_width(unit),
             Self::Dictionary { width, .. } => width,
+            Self::View { .. } => 16,
             Self::Bool { .. } | Self::Utf8 { .. } | Self::Binary { .. } => return None,
         })
     }
@@ -358,10 +401,13 @@ impl<'a> NativeColumn<'a> {
                     ..
                 },
             ) => true,
-            (Kind::Text | Kind::Json, Values::Utf8 { .. }) => true,
+            (Kind::Text | Kind::Json, Values::Utf8 { .. } | Values::View { .. }) => true,
             (Kind::Float4, Values::Float { double: false, .. }) => true,
             (Kind::Float8, Values::Float { double: true, .. }) => true,
-            (Kind::Bytea, Values::Binary { .. } | Values::FixedBinary { .. }) => true,
+            (
+                Kind::Bytea,
+                Values::Binary { .. } | Values::FixedBinary { .. } | Values::View { .. },
+            ) => true,
             (Kind::Uuid, Values::FixedBinary { width: 16, .. }) => true,
             (Kind::Date, Values::Date32 { .. }) => true,
             (Kind::Timestamp, Values::Timestamp { tz: Tz::Naive, .. }) => true,
@@ -395,7 +441,10 @@ impl<'a> NativeColumn<'a> {
             | Values::Timestamp { data, .. }
             | Values::Decimal128 { data, .. }
             | Values::Time { data, .. }
-            | Values::Interval { data } => fixed_fit(data, values.fixed_width().unwrap_or(0)),
+            | Values::Interval { data }
+            | Values::View { views: data, .. } => {
+                fixed_fit(data, values.fixed_width().unwrap_or(0))
+            }
             Values::Dictionary {
                 indices,
                 width,
@@ -458,6 +507,8 @@ impl<'a> NativeColumn<'a> {
                     _ => (n, 2 + 2 * n),
                 }
             }
+            // The lengths are in the views: a guess.
+            Values::View { .. } => (24, 24),
             Values::FixedBinary { .. } if self.kind == Kind::Timetz => (12, 32),
             Values::FixedBinary { width, .. } => (width, 4 + 2 * width),
             Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
@@ -567,6 +618,13 @@ impl<'a> NativeColumn<'a> {
                     Kind::Varbit => self.write_varbit(bytes, out)?,
                     Kind::Bignum => self.write_bignum(bytes, out)?,
                     _ => self.write_bytes(bytes, out)?,
+                }
+            }
+            Values::View { views, buffers } => {
+                let bytes = view_slice(views, buffers, i)?;
+                match self.kind {
+                    Kind::Bytea => self.write_bytes(bytes, out)?,
+                    _ => write_len_value(bytes, out)?,
                 }
             }
             Values::FixedBinary { data, width } => {

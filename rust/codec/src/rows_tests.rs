@@ -825,3 +825,67 @@ fn timetz_text_and_binary() {
     let err = NativeColumn::new(Kind::Timetz, false, values, None, 0, 1).unwrap_err();
     assert_eq!(err, RowsError::KindMismatch(Kind::Timetz));
 }
+
+/// Data buffers of a view array, for the tests.
+struct TestBuffers(Vec<Vec<u8>>);
+
+impl ViewBuffers for TestBuffers {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]> {
+        self.0.get(index).map(Vec::as_slice)
+    }
+}
+
+/// A view of `len` bytes: inline, or `offset` in buffer `index`.
+fn view(len: i32, inline: &[u8], index: i32, offset: i32) -> Vec<u8> {
+    let mut view = len.to_le_bytes().to_vec();
+    if len <= 12 {
+        view.extend_from_slice(inline);
+        view.resize(16, 0);
+    } else {
+        view.extend_from_slice(&inline[..4]);
+        view.extend_from_slice(&index.to_le_bytes());
+        view.extend_from_slice(&offset.to_le_bytes());
+    }
+    view
+}
+
+#[test]
+fn string_and_binary_views() {
+    let buffers = TestBuffers(vec![b"xx13 bytes long!".to_vec(), b"twelve bytes".to_vec()]);
+    let views = [
+        view(12, b"twelve bytes", 0, 0),
+        view(0, b"", 0, 0),
+        view(14, b"13 b", 0, 2),
+        view(13, b"13 b", 0, 2),
+    ]
+    .concat();
+    let values = Values::View {
+        views: &views,
+        buffers: &buffers,
+    };
+    let col = NativeColumn::new(Kind::Text, false, values, None, 0, 4).unwrap();
+    let expected = ["twelve bytes", "", "13 bytes long!", "13 bytes long"];
+    assert_eq!(cells(col, 4), expected.map(some));
+    let col = NativeColumn::new(Kind::Bytea, false, values, None, 1, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("\\x")]);
+    let col = NativeColumn::new(Kind::Bytea, true, values, None, 3, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("13 bytes long")]);
+    // A negative length, an index past the buffers, a range past the data.
+    for bad in [
+        view(-1, b"", 0, 0),
+        view(13, b"abcd", 2, 0),
+        view(13, b"abcd", 1, 0),
+    ] {
+        let values = Values::View {
+            views: &bad,
+            buffers: &buffers,
+        };
+        let col = NativeColumn::new(Kind::Text, false, values, None, 0, 1).unwrap();
+        let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+        assert_eq!(err, RowsError::BadOffsets);
+    }
+    let err = NativeColumn::new(Kind::Text, false, values, None, 3, 2).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+    let err = NativeColumn::new(Kind::Uuid, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Uuid));
+}
