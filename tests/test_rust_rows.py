@@ -5,7 +5,8 @@ Python assembly. ``codec="rust"`` hands the int2/int4/int8, bool, text/json, ENU
 float4/float8, numeric (decimal128, uint64, hugeint, uhugeint, VARINT), bytea, uuid,
 BIT, date, time, TIMETZ, timestamp, timestamptz and interval columns, and 1-D lists
 of those, to ``_native.encode_data_rows`` as Arrow arrays and every other column as
-the Python encoder's values. Hypothesis builds random batches (nulls, slices with
+the Python encoder's values (float16, date64 and duration us/ns are read natively
+too). Hypothesis builds random batches (nulls, slices with
 non-zero offsets, empty batches, no columns, extreme integers, multi-byte text,
 every float class and bit pattern, DuckDB's date and timestamp infinities and range
 ends in every unit, empty and long bytea, decimals at the int128 and precision-38
@@ -449,8 +450,30 @@ VIEW_COLUMNS = [
     listed(plain(pa.string_view(), view_texts)),
     listed(plain(pa.binary_view(), view_blobs), "fixed", 2),
 ]
+MS_PER_DAY = 86_400_000
+#: date64 milliseconds: whole days and not, before 1970 (floored), the date32
+#: infinities' days (the reference prints those 'infinity' too), int64's ends.
+SPECIAL_DATE64 = [0, -1, 1, MS_PER_DAY - 1, -MS_PER_DAY, I32_MAX * MS_PER_DAY, I32_MAX * MS_PER_DAY + 5,
+                  -I32_MAX * MS_PER_DAY, -I32_MAX * MS_PER_DAY + 1, (I32_MAX + 10957) * MS_PER_DAY,
+                  I64_MIN, I64_MAX, 946_684_800_000]
+#: float16 bit patterns: zeros, subnormals, the largest finite, infinities, NaNs.
+SPECIAL_HALVES = [0x0000, 0x8000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00,
+                  0xFE01, 0x3C00, 0x3555, 0x2E66]
+OTHER_ARROW_COLUMNS = [
+    plain(pa.float16(), st.floats(width=16)),
+    viewed(pa.uint16(), pa.float16(), st.one_of(st.sampled_from(SPECIAL_HALVES), st.integers(0, 0xFFFF))),
+    plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
+    viewed(pa.int64(), pa.date64(), st.one_of(st.sampled_from(SPECIAL_DATE64), st.integers(I64_MIN, I64_MAX),
+                                              st.integers(-(10**14), 10**14))),
+    *(viewed(pa.int64(), pa.duration(unit), st.one_of(st.sampled_from(SPECIAL_TIMESTAMPS),
+                                                      st.integers(I64_MIN, I64_MAX)))
+      for unit in ("us", "ns")),
+    listed(viewed(pa.uint16(), pa.float16(), st.integers(0, 0xFFFF))),
+    listed(viewed(pa.int64(), pa.date64(), st.integers(-(10**14), 10**14)), "large"),
+    listed(viewed(pa.int64(), pa.duration("ns"), st.integers(I64_MIN, I64_MAX)), "fixed", 2),
+]
 NATIVE_COLUMNS = (OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS + DUCKDB_TYPE_COLUMNS
-                  + VIEW_COLUMNS)
+                  + VIEW_COLUMNS + OTHER_ARROW_COLUMNS)
 # Kinds or layouts the Rust side leaves to Python (timestamptz in a named zone: only
 # its text; the binary form is native).
 PYTHON_COLUMNS = [
@@ -461,9 +484,10 @@ PYTHON_COLUMNS = [
     (lambda name: pa.field(name, pa.decimal128(5, -2)), st.integers(-99999, 99999),
      lambda vals: pa.array([None if v is None else decimal.Decimal(f"{v}E2") for v in vals],
                            pa.decimal128(5, -2))),
-    plain(pa.float16(), st.floats(width=16)),
-    plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
-    viewed(pa.int64(), pa.duration("us"), st.integers(I64_MIN, I64_MAX)),
+    # Seconds and milliseconds can pass int64 microseconds (binary: a struct.error in
+    # the reference); here they stay inside.
+    viewed(pa.int64(), pa.duration("s"), st.integers(-(I64_MAX // 10**6), I64_MAX // 10**6)),
+    viewed(pa.int64(), pa.duration("ms"), st.integers(-(I64_MAX // 1000), I64_MAX // 1000)),
     viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
     viewed(pa.int64(), pa.timestamp("ms", tz="Asia/Kolkata"), st.integers(-(10**14), 10**14)),
     # Nested lists, rectangular (a ragged one has no binary form in either codec).
@@ -560,6 +584,13 @@ def test_enum_bit_timetz_varint_columns_match_python(data):
 @given(st.data())
 def test_string_and_binary_views_match_python(data):
     batch = data.draw(batches(Columns("VIEW_COLUMNS", VIEW_COLUMNS), max_columns=4))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_float16_date64_duration_columns_match_python(data):
+    batch = data.draw(batches(Columns("OTHER_ARROW_COLUMNS", OTHER_ARROW_COLUMNS), max_columns=4))
     check(batch, formats_for(data.draw, batch))
 
 
@@ -826,6 +857,11 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
             pa.opaque(pa.binary(8), "time_tz", "DuckDB"), pa.array([timetz_bits(1, -3600), None], pa.binary(8))),
         "varint": pa.ExtensionArray.from_storage(
             pa.opaque(pa.binary(), "bignum", "DuckDB"), pa.array([varint_bytes(-(10**50)), None])),
+        "f16": pa.array([1.5, None], pa.float16()),
+        "d64": pa.array([-1, None], pa.int64()).view(pa.date64()),
+        "dur_us": ints.view(pa.duration("us")),
+        "dur_ns": ints.view(pa.duration("ns")),
+        "lf16": pa.array([[0.5, None], None], pa.list_(pa.float16())),
         "sv": pa.array(["short", None, "longer than twelve bytes"], pa.string_view())[1:],
         "bv": pa.array([b"\x00" * 13, None], pa.binary_view()),
         "lsv": pa.array([["a b", None], None], pa.large_list(pa.string_view())),
@@ -907,10 +943,11 @@ def test_native_argument_errors():
     for array, kind in mismatches:
         with pytest.raises(ValueError, match="does not fit kind"):
             _native.encode_data_rows([(array, 1, kind)], 1)
+    for unit in ("s", "ms"):
+        with pytest.raises(ValueError, match="does not fit kind Interval"):
+            _native.encode_data_rows([(pa.array([0], pa.int64()).view(pa.duration(unit)), 0, "interval")], 1)
     with pytest.raises(TypeError, match="not encoded natively"):
-        _native.encode_data_rows([(pa.array([1.0], pa.float16()), 0, "float4")], 1)
-    with pytest.raises(TypeError, match="not encoded natively"):
-        _native.encode_data_rows([(pa.array([0], pa.int64()).view(pa.date64()), 0, "date")], 1)
+        _native.encode_data_rows([(pa.nulls(1), 0, "text")], 1)
     for dictionary in (pa.array([1]).dictionary_encode(), pa.array(["a"], pa.string_view()).dictionary_encode()):
         with pytest.raises(TypeError, match="not encoded natively"):
             _native.encode_data_rows([(dictionary, 0, "dictionary")], 1)
@@ -958,7 +995,7 @@ def test_lists_rust_does_not_take_go_through_python():
     cases = [
         (pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))), (0, 1)),
         (pa.array([[1]], pa.list_view(pa.int32())), (0, 1)),
-        (pa.array([[1]], pa.list_(pa.float16())), (0, 1)),
+        (pa.array([[1]], pa.list_(pa.duration("s"))), (0, 1)),
         (pa.array([[1]], pa.list_(pa.dictionary(pa.int8(), pa.int32()))), (0, 1)),
         (pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), pa.DictionaryArray.from_arrays(
             pa.array([0], pa.int8()), pa.array(["a"], pa.string_view()))), (0, 1)),
@@ -972,5 +1009,6 @@ def test_lists_rust_does_not_take_go_through_python():
             assert encode_rows(batch, [fmt], codec="rust") == encode_rows(batch, [fmt], codec="python")
     assert isinstance(rows.rust_column(zoned, pa.field("l", zoned.type), 1), tuple)
     for native in (pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))),
-                   pa.array([["a"]], pa.list_(pa.string_view()))):
+                   pa.array([["a"]], pa.list_(pa.string_view())),
+                   pa.array([[1]], pa.list_(pa.float16()))):
         assert isinstance(rows.rust_column(native, pa.field("l", native.type), 0), tuple)

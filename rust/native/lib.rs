@@ -114,8 +114,8 @@ impl FrameDecoder {
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
 /// signedness, bool, utf8 or binary with 32- or 64-bit offsets, string or binary
 /// views, fixed-size binary,
-/// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
-/// unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), or a
+/// float, double or halffloat, date32 or date64, a timestamp's unit and zone,
+/// decimal128's scale, a time's or duration's unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), or a
 /// dictionary's index type and string values. The zone, scale, list size and
 /// dictionary types are read from the type's attributes afterwards.
 #[derive(Clone, Copy)]
@@ -128,7 +128,10 @@ enum Layout {
     View,
     FixedBinary(usize),
     Float(bool),
+    Half,
     Date32,
+    Date64,
+    Duration(TimeUnit),
     Timestamp(TimeUnit, Tz),
     Decimal128(u16),
     Time(TimeUnit),
@@ -166,7 +169,9 @@ fn layout(type_name: &str) -> Option<Layout> {
         "string_view" | "binary_view" => Layout::View,
         "float" => Layout::Float(false),
         "double" => Layout::Float(true),
+        "halffloat" => Layout::Half,
         "date32[day]" => Layout::Date32,
+        "date64[ms]" => Layout::Date64,
         "time32[s]" => Layout::Time(TimeUnit::Second),
         "time32[ms]" => Layout::Time(TimeUnit::Milli),
         "time64[us]" => Layout::Time(TimeUnit::Micro),
@@ -187,6 +192,12 @@ fn layout(type_name: &str) -> Option<Layout> {
                 .and_then(|rest| rest.strip_suffix(']'))
             {
                 return width.parse().ok().map(Layout::FixedBinary);
+            }
+            if let Some(unit) = type_name
+                .strip_prefix("duration[")
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
+                return TimeUnit::from_name(unit).map(Layout::Duration);
             }
             // "timestamp[us]" or "timestamp[us, tz=...]": the zone is read separately.
             let rest = type_name.strip_prefix("timestamp[")?;
@@ -448,8 +459,18 @@ impl ArrowColumn {
                 data: self.buffer(1),
                 double,
             },
+            Layout::Half => Values::Half {
+                data: self.buffer(1),
+            },
             Layout::Date32 => Values::Date32 {
                 data: self.buffer(1),
+            },
+            Layout::Date64 => Values::Date64 {
+                data: self.buffer(1),
+            },
+            Layout::Duration(unit) => Values::Duration {
+                data: self.buffer(1),
+                unit,
             },
             Layout::Timestamp(unit, tz) => Values::Timestamp {
                 data: self.buffer(1),

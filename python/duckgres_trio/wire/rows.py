@@ -31,8 +31,8 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); float16, date64, duration and every other type go through
-#: Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
+#: (in both formats); durations in seconds or milliseconds (their microseconds can
+#: pass int64) and every other type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
 #: and ENUM (dictionaries of strings); ``rust_column`` adds lists of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
@@ -42,14 +42,14 @@ _NATIVE = {
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
     "text": {pa.string(), pa.large_string(), pa.string_view()},
     "json": {pa.string(), pa.large_string(), pa.string_view()},
-    "float4": {pa.float32()},
+    "float4": {pa.float32(), pa.float16()},
     "float8": {pa.float64()},
     "bytea": {pa.binary(), pa.large_binary(), pa.binary_view()},
     "uuid": {pa.binary(16)},
-    "date": {pa.date32()},
+    "date": {pa.date32(), pa.date64()},
     "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},
     "time": {pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")},
-    "interval": {pa.month_day_nano_interval()},
+    "interval": {pa.month_day_nano_interval(), pa.duration("us"), pa.duration("ns")},
     "uint64": {pa.uint64()},
     "hugeint": {pa.binary(16)},
     "uhugeint": {pa.binary(16)},

@@ -13,7 +13,7 @@ const USECS_PER_DAY: i128 = 86_400 * USECS_PER_SEC;
 /// 2000-01-01 (PostgreSQL's epoch) in days after 1970-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
 /// DuckDB's DATE +infinity (and, negated, -infinity).
-pub const DATE_INFINITY: i32 = i32::MAX;
+pub const DATE_INFINITY: i64 = i32::MAX as i64;
 /// DuckDB's TIMESTAMP* +infinity (and, negated, -infinity), in any unit.
 pub const TIMESTAMP_INFINITY: i64 = i64::MAX;
 
@@ -96,27 +96,29 @@ fn put_date(out: &mut Vec<u8>, days: i64) -> bool {
     bc
 }
 
-/// date_out of a date32 value.
-pub fn date_text(days: i32, out: &mut Vec<u8>) {
+/// date_out of days since 1970-01-01: a date32, or a date64's days (wider: the
+/// reference compares those with the date32 sentinels all the same).
+pub fn date_text(days: i64, out: &mut Vec<u8>) {
     if days == DATE_INFINITY {
         out.extend_from_slice(b"infinity");
     } else if days == -DATE_INFINITY {
         out.extend_from_slice(b"-infinity");
-    } else if put_date(out, i64::from(days)) {
+    } else if put_date(out, days) {
         out.extend_from_slice(b" BC");
     }
 }
 
 /// date_send's int32: days since 2000-01-01, infinities as INT32_MAX / INT32_MIN,
 /// saturating.
-pub fn date_binary(days: i32) -> i32 {
+pub fn date_binary(days: i64) -> i32 {
     if days == DATE_INFINITY {
         return i32::MAX;
     }
     if days == -DATE_INFINITY {
         return i32::MIN;
     }
-    let shifted = i64::from(days) - PG_EPOCH_DAYS;
+    // A date64's days are within +-2^47: no overflow.
+    let shifted = days - PG_EPOCH_DAYS;
     shifted.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
@@ -304,7 +306,7 @@ mod tests {
 
     fn date(days: i32) -> String {
         let mut out = Vec::new();
-        date_text(days, &mut out);
+        date_text(days.into(), &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -327,11 +329,17 @@ mod tests {
         assert_eq!(date(-i32::MAX), "-infinity");
         assert_eq!(date(i32::MIN), "5877642-06-23 BC");
         assert_eq!(date(i32::MAX - 1), "5881580-07-10");
+        // date64's days reach far past date32's.
+        let mut out = Vec::new();
+        date_text(i64::MIN.div_euclid(86_400_000), &mut out);
+        assert_eq!(out, b"292275056-05-16 BC");
+        assert_eq!(date_binary(i64::from(i32::MAX) + 10_958), i32::MAX);
+        assert_eq!(date_binary(-(1 << 47)), i32::MIN);
         assert_eq!(date_binary(10_957), 0);
-        assert_eq!(date_binary(i32::MAX), i32::MAX);
-        assert_eq!(date_binary(-i32::MAX), i32::MIN);
-        assert_eq!(date_binary(i32::MIN), i32::MIN);
-        assert_eq!(date_binary(i32::MAX - 1), i32::MAX - 1 - 10_957);
+        assert_eq!(date_binary(i32::MAX.into()), i32::MAX);
+        assert_eq!(date_binary((-i32::MAX).into()), i32::MIN);
+        assert_eq!(date_binary(i32::MIN.into()), i32::MIN);
+        assert_eq!(date_binary((i32::MAX - 1).into()), i32::MAX - 1 - 10_957);
     }
 
     fn time(usecs: i64) -> String {

@@ -159,8 +159,12 @@ pub enum Values<'a> {
     FixedBinary { data: &'a [u8], width: usize },
     /// Arrow float (`double` false) or double: little-endian IEEE 754.
     Float { data: &'a [u8], double: bool },
+    /// Arrow halffloat: little-endian IEEE binary16, sent as float4.
+    Half { data: &'a [u8] },
     /// Arrow date32: int32 days since 1970-01-01.
     Date32 { data: &'a [u8] },
+    /// Arrow date64: int64 milliseconds since 1970-01-01 (floored to days).
+    Date64 { data: &'a [u8] },
     /// Arrow timestamp: int64 `unit`s since 1970-01-01 00:00 (UTC if `tz` is set).
     Timestamp {
         data: &'a [u8],
@@ -174,6 +178,9 @@ pub enum Values<'a> {
     Time { data: &'a [u8], unit: TimeUnit },
     /// Arrow month_day_nano_interval: int32 months, int32 days, int64 nanoseconds.
     Interval { data: &'a [u8] },
+    /// Arrow duration (`unit` us or ns: microseconds fit an i64), an interval of
+    /// microseconds only.
+    Duration { data: &'a [u8], unit: TimeUnit },
     /// Arrow dictionary of strings: integer `indices` (`width` bytes, 1 to 8) into
     /// `labels`, an array of its own.
     Dictionary {
@@ -271,8 +278,9 @@ impl Values<'_> {
                     4
                 }
             }
+            Self::Half { .. } => 2,
             Self::Date32 { .. } => 4,
-            Self::Timestamp { .. } => 8,
+            Self::Timestamp { .. } | Self::Date64 { .. } | Self::Duration { .. } => 8,
             Self::Decimal128 { .. } | Self::Interval { .. } => 16,
             Self::Time { unit, .. } => time_width(unit),
             Self::Dictionary { width, .. } => width,
@@ -402,14 +410,14 @@ impl<'a> NativeColumn<'a> {
                 },
             ) => true,
             (Kind::Text | Kind::Json, Values::Utf8 { .. } | Values::View { .. }) => true,
-            (Kind::Float4, Values::Float { double: false, .. }) => true,
+            (Kind::Float4, Values::Float { double: false, .. } | Values::Half { .. }) => true,
             (Kind::Float8, Values::Float { double: true, .. }) => true,
             (
                 Kind::Bytea,
                 Values::Binary { .. } | Values::FixedBinary { .. } | Values::View { .. },
             ) => true,
             (Kind::Uuid, Values::FixedBinary { width: 16, .. }) => true,
-            (Kind::Date, Values::Date32 { .. }) => true,
+            (Kind::Date, Values::Date32 { .. } | Values::Date64 { .. }) => true,
             (Kind::Timestamp, Values::Timestamp { tz: Tz::Naive, .. }) => true,
             (
                 Kind::Timestamptz,
@@ -423,6 +431,14 @@ impl<'a> NativeColumn<'a> {
             (Kind::Hugeint | Kind::Uhugeint, Values::FixedBinary { width: 16, .. }) => true,
             (Kind::Time, Values::Time { .. }) => true,
             (Kind::Interval, Values::Interval { .. }) => true,
+            // Seconds or milliseconds can pass i64 microseconds: left to Python.
+            (
+                Kind::Interval,
+                Values::Duration {
+                    unit: TimeUnit::Micro | TimeUnit::Nano,
+                    ..
+                },
+            ) => true,
             (Kind::Enum, Values::Dictionary { width, .. }) => matches!(width, 1 | 2 | 4 | 8),
             (Kind::Varbit | Kind::Bignum, Values::Binary { .. }) => true,
             (Kind::Timetz, Values::FixedBinary { width: 8, .. }) => true,
@@ -437,7 +453,10 @@ impl<'a> NativeColumn<'a> {
             Values::Int { data, .. }
             | Values::FixedBinary { data, .. }
             | Values::Float { data, .. }
+            | Values::Half { data }
             | Values::Date32 { data }
+            | Values::Date64 { data }
+            | Values::Duration { data, .. }
             | Values::Timestamp { data, .. }
             | Values::Decimal128 { data, .. }
             | Values::Time { data, .. }
@@ -512,7 +531,10 @@ impl<'a> NativeColumn<'a> {
             Values::FixedBinary { .. } if self.kind == Kind::Timetz => (12, 32),
             Values::FixedBinary { width, .. } => (width, 4 + 2 * width),
             Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
+            Values::Half { .. } => (4, FLOAT_TEXT_MAX),
             Values::Date32 { .. } => (4, 16),
+            Values::Date64 { .. } => (4, 24),
+            Values::Duration { .. } => (16, 32),
             Values::Timestamp { .. } => (8, 32),
             // numeric: 8-byte header and up to 11 base-10000 digits; about 40 digits.
             Values::Decimal128 { .. } => (30, 42),
@@ -669,28 +691,17 @@ impl<'a> NativeColumn<'a> {
             Values::Float {
                 data,
                 double: false,
-            } => {
-                let value = f32::from_le_bytes(fixed::<4>(data, i));
-                if self.binary {
-                    let bits = if value.is_nan() {
-                        FLOAT4_NAN_BITS
-                    } else {
-                        value.to_bits()
-                    };
-                    write_fixed(&bits.to_be_bytes(), out);
-                } else {
-                    let mut text = [0u8; FLOAT_TEXT_MAX];
-                    let len = float::format_f32(value, &mut text);
-                    write_short(&text, len, out);
-                }
+            } => self.write_f32(f32::from_le_bytes(fixed::<4>(data, i)), out),
+            Values::Half { data } => {
+                let value = float::half_to_f32(u16::from_le_bytes(fixed::<2>(data, i)));
+                self.write_f32(value, out);
             }
             Values::Date32 { data } => {
-                let days = i32::from_le_bytes(fixed::<4>(data, i));
-                if self.binary {
-                    write_fixed(&datetime::date_binary(days).to_be_bytes(), out);
-                } else {
-                    write_text(out, |out| datetime::date_text(days, out))?;
-                }
+                self.write_date(i32::from_le_bytes(fixed::<4>(data, i)).into(), out)?;
+            }
+            Values::Date64 { data } => {
+                let millis = i64::from_le_bytes(fixed::<8>(data, i));
+                self.write_date(millis.div_euclid(86_400_000), out)?;
             }
             Values::Timestamp { data, unit, tz } => {
                 let value = i64::from_le_bytes(fixed::<8>(data, i));
@@ -731,16 +742,12 @@ impl<'a> NativeColumn<'a> {
                 let days = i32::from_le_bytes(fixed::<4>(value, 1));
                 // Truncated toward zero (`text.nanos_to_usecs`).
                 let usecs = i64::from_le_bytes(fixed::<8>(value, 1)) / 1000;
-                if self.binary {
-                    // interval_send: int64 microseconds, int32 days, int32 months.
-                    let mut bytes = [0u8; 16];
-                    bytes[..8].copy_from_slice(&usecs.to_be_bytes());
-                    bytes[8..12].copy_from_slice(&days.to_be_bytes());
-                    bytes[12..].copy_from_slice(&months.to_be_bytes());
-                    write_fixed(&bytes, out);
-                } else {
-                    write_text(out, |out| datetime::interval_text(months, days, usecs, out))?;
-                }
+                self.write_interval(months, days, usecs, out)?;
+            }
+            Values::Duration { data, unit } => {
+                // Floored, as `text.to_usecs` does; us and ns only, so it fits.
+                let usecs = unit.to_usecs(i64::from_le_bytes(fixed::<8>(data, i))) as i64;
+                self.write_interval(0, 0, usecs, out)?;
             }
             // enum_out / enum_send: the label's text in both formats.
             Values::Dictionary { .. } => match self.label(i)? {
@@ -749,6 +756,52 @@ impl<'a> NativeColumn<'a> {
             },
         }
         Ok(())
+    }
+
+    /// float4out, or float4send's bits (every NaN as PostgreSQL's one NaN).
+    fn write_f32(&self, value: f32, out: &mut Vec<u8>) {
+        if self.binary {
+            let bits = if value.is_nan() {
+                FLOAT4_NAN_BITS
+            } else {
+                value.to_bits()
+            };
+            write_fixed(&bits.to_be_bytes(), out);
+        } else {
+            let mut text = [0u8; FLOAT_TEXT_MAX];
+            let len = float::format_f32(value, &mut text);
+            write_short(&text, len, out);
+        }
+    }
+
+    /// date_out or date_send of days since 1970-01-01.
+    fn write_date(&self, days: i64, out: &mut Vec<u8>) -> Result<(), RowsError> {
+        if self.binary {
+            write_fixed(&datetime::date_binary(days).to_be_bytes(), out);
+            Ok(())
+        } else {
+            write_text(out, |out| datetime::date_text(days, out))
+        }
+    }
+
+    /// interval_out, or interval_send: int64 microseconds, int32 days, int32 months.
+    fn write_interval(
+        &self,
+        months: i32,
+        days: i32,
+        usecs: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RowsError> {
+        if self.binary {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&usecs.to_be_bytes());
+            bytes[8..12].copy_from_slice(&days.to_be_bytes());
+            bytes[12..].copy_from_slice(&months.to_be_bytes());
+            write_fixed(&bytes, out);
+            Ok(())
+        } else {
+            write_text(out, |out| datetime::interval_text(months, days, usecs, out))
+        }
     }
 
     /// varbit_out's '0'/'1' digits, or varbit_send: int32 bit count, then the bits.
