@@ -9,7 +9,8 @@ or quotes, and frames every row. Hypothesis draws random batches (every native k
 Python-only kinds, text full of tabs, newlines, backslashes, quotes, delimiters and
 non-ASCII, NULLs, sliced arrays, no columns, no rows) and random options (text, CSV,
 binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE); the
-numeric, time, interval and list kinds once more on their own. The native module
+numeric, time, interval and list kinds once more on their own, and so ENUM, BIT,
+TIMETZ and VARINT. The native module
 must be built.
 """
 
@@ -29,12 +30,15 @@ from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
 from tests.test_rust_rows import (
     DUCKDB_KINDS,
+    DUCKDB_TYPE_COLUMNS,
+    DUCKDB_TYPES,
     KIND_COLUMNS,
     NATIVE_COLUMNS,
     Columns,
     PYTHON_COLUMNS,
     batches,
     duckdb_batch,
+    duckdb_types_batch,
     plain,
 )
 
@@ -122,6 +126,17 @@ def test_numeric_time_interval_list_columns_match_python(data):
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
+def test_enum_bit_timetz_varint_columns_match_python(data):
+    """ENUM labels full of what COPY escapes or quotes, BIT, TIMETZ and VARINT, and
+    lists of them."""
+    batch = data.draw(batches(Columns("DUCKDB_TYPE + TEXT_COLUMNS", DUCKDB_TYPE_COLUMNS + TEXT_COLUMNS),
+                              max_columns=5))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
 def test_text_columns_match_python(data):
     """Many text values against the escaping and quoting rules."""
     batch = data.draw(batches(Columns("TEXT_COLUMNS", TEXT_COLUMNS), max_columns=4))
@@ -163,6 +178,15 @@ def test_duckdb_numeric_time_interval_lists_match_python():
                     CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
         check(batch, options)
         check(batch.slice(1, 2), options)
+
+
+def test_duckdb_enum_bit_timetz_varint_match_python():
+    batch = duckdb_types_batch(DUCKDB_TYPES)
+    for options in (CopyOptions(), CopyOptions(format="binary"),
+                    CopyOptions(format="csv", delimiter=",", null=""),
+                    CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
+        check(batch, options)
+        check(batch.slice(1, 3), options)
 
 
 def test_options_rust_does_not_take_go_through_python():

@@ -1,17 +1,22 @@
 """DataRows from the Rust codec must equal the pure-Python reference byte for byte.
 
 ``encode_rows(..., codec="python")`` is the reference: the Python encoders and the
-Python assembly. ``codec="rust"`` hands the int2/int4/int8, bool, text/json,
-float4/float8, numeric (decimal128, uint64, hugeint, uhugeint), bytea, uuid, date,
-time, timestamp, timestamptz and interval columns, and 1-D lists of those, to
-``_native.encode_data_rows`` as Arrow arrays and every other column as the Python
-encoder's values. Hypothesis builds random batches (nulls, slices with non-zero
-offsets, empty batches, no columns, extreme integers, multi-byte text, every float
-class and bit pattern, DuckDB's date and timestamp infinities and range ends in
-every unit, empty and long bytea, decimals at the int128 and precision-38 limits in
-every scale, times outside a day, intervals with mixed signs and extreme fields,
-lists with NULL lists and elements, empty lists and elements array_out quotes) and
-compares both, in text, binary and mixed formats. The native module must be built.
+Python assembly. ``codec="rust"`` hands the int2/int4/int8, bool, text/json, ENUM,
+float4/float8, numeric (decimal128, uint64, hugeint, uhugeint, VARINT), bytea, uuid,
+BIT, date, time, TIMETZ, timestamp, timestamptz and interval columns, and 1-D lists
+of those, to ``_native.encode_data_rows`` as Arrow arrays and every other column as
+the Python encoder's values (float16, date64 and duration us/ns are read natively
+too). Hypothesis builds random batches (nulls, slices with
+non-zero offsets, empty batches, no columns, extreme integers, multi-byte text,
+every float class and bit pattern, DuckDB's date and timestamp infinities and range
+ends in every unit, empty and long bytea, decimals at the int128 and precision-38
+limits in every scale, times outside a day, intervals with mixed signs and extreme
+fields, lists with NULL lists and elements, empty lists and elements array_out
+quotes, ENUMs of every index type with NULL and quoted labels and sliced
+dictionaries, BITs of every padding, every TIMETZ bit pattern, VARINTs up to 4300
+digits and odd headers, string and binary views inline and in several data
+buffers) and compares both, in text, binary and mixed formats. The native module
+must be built.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import decimal
 import json
 import math
 import struct
+import sys
 
 import pyarrow as pa
 import pytest
@@ -318,22 +324,172 @@ LIST_COLUMNS = [
     listed(plain(pa.int8(), int_values(pa.int8())), "fixed", 1),
 ]
 KIND_COLUMNS = NUMERIC_COLUMNS + TIME_COLUMNS + [INTERVAL_COLUMN] + LIST_COLUMNS
-NATIVE_COLUMNS = OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS
+
+
+def opaque(storage: pa.DataType, type_name: str, values, metadata_only: bool):
+    """One of DuckDB's own types: arrow.opaque over `storage` (bytes values)."""
+    meta = {b"ARROW:extension:name": b"arrow.opaque", b"ARROW:extension:metadata":
+            json.dumps({"type_name": type_name, "vendor_name": "DuckDB"}).encode()}
+    return extension(pa.opaque(storage, type_name, "DuckDB"), storage, meta, values, metadata_only)
+
+
+#: ENUM labels: ones array_out quotes, multi-byte text, and NULL (None): a NULL label
+#: is a NULL value, whatever the index.
+ENUM_LABELS = ["", "very happy", "sad", "NULL", "a,b", None, "é", 'x"y', "{}", "ok"]
+INDEX_TYPES = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(),
+               pa.uint64()]
+
+
+def enums(index_type: pa.DataType, label_type: pa.DataType = pa.string(), skip: int = 2):
+    """DuckDB's ENUM: a dictionary of strings (itself sliced out of a longer array at
+    `skip`), indices of `index_type` into it."""
+
+    def make(vals):
+        dictionary = pa.array(["?"] * skip + ENUM_LABELS, label_type).slice(skip)
+        return pa.DictionaryArray.from_arrays(pa.array(vals, index_type), dictionary)
+
+    return (lambda name: pa.field(name, pa.dictionary(index_type, label_type)),
+            st.integers(0, len(ENUM_LABELS) - 1), make)
+
+
+#: DuckDB BIT: a padding byte (0 to 7, the padding bits set to 1 as DuckDB sets them,
+#: or anything), then the bits; a padding longer than a byte, as the reference reads
+#: it too; the padding byte alone.
+bit_values = st.one_of(
+    st.tuples(st.integers(0, 7), st.binary(min_size=1, max_size=40)).map(
+        lambda pd: bytes([pd[0], pd[1][0] | (0xFF00 >> pd[0] & 0xFF)]) + pd[1][1:]),
+    st.binary(min_size=1, max_size=600).flatmap(
+        lambda bits: st.integers(0, min(255, 8 * len(bits))).map(lambda padding: bytes([padding]) + bits)),
+    st.sampled_from([b"\x00", b"\x04\xf5", b"\x07\xff", b"\x00\xaa", b"\x05\xfd\x55", b"\x08\xff"]),
+)
+
+
+def timetz_bits(usecs: int, offset_east: int) -> bytes:
+    """DuckDB TIMETZ: uint64 LE, micros << 24 | (57599 - offset east in seconds)."""
+    return (usecs << 24 | (57599 - offset_east)).to_bytes(8, "little")
+
+
+#: DuckDB's range (a day, +-15:59:59) and every other bit pattern.
+timetz_values = st.one_of(
+    st.tuples(day_usecs, st.sampled_from([0, 19800, -57599, 57599, -3600, 1, -61])).map(
+        lambda v: timetz_bits(*v)),
+    st.tuples(day_usecs, st.integers(-57599, 57599)).map(lambda v: timetz_bits(*v)),
+    st.binary(min_size=8, max_size=8),
+    st.sampled_from([b"\xff" * 8, bytes(8)]),
+)
+
+
+def varint_bytes(value: int) -> bytes:
+    """DuckDB VARINT: 3-byte header (top bit set, the magnitude's byte count), then
+    the big-endian magnitude; every byte inverted for a negative value."""
+    magnitude = abs(value).to_bytes(max(1, (abs(value).bit_length() + 7) // 8), "big")
+    data = (0x800000 | len(magnitude)).to_bytes(3, "big") + magnitude
+    return bytes(0xFF - b for b in data) if value < 0 else data
+
+
+#: Python prints at most 4300 digits (sys.int_max_str_digits): 10^4299 - 1 is near.
+VARINT_EDGES = [0, 1, -1, 255, -256, 9999, 10000, -(10**24) + 1, 2**63, -(2**127), 2**128,
+                10**38, 10**4299 - 1, -(10**4299) + 1, 10**4000]
+varint_values = st.one_of(
+    st.sampled_from(VARINT_EDGES).map(varint_bytes),
+    st.integers(-(2**200), 2**200).map(varint_bytes),
+    st.integers(0, 10**4299 - 1).map(varint_bytes),
+    # What the reference reads too: a magnitude with leading zero bytes, a header alone
+    # or cut short (zero), any bytes at all.
+    st.integers(-(10**30), 10**30).map(lambda v: varint_bytes(v)[:3] + bytes(2) + varint_bytes(v)[3:]),
+    st.sampled_from([b"\x80", b"\x00\x01", b"\x7f\xff\xfe", b"\x7f\xff\xfe\xff\xff"]),
+    st.binary(min_size=1, max_size=60),
+)
+
+DUCKDB_TYPE_COLUMNS = [
+    *(enums(t) for t in INDEX_TYPES),
+    enums(pa.int16(), pa.large_string(), skip=0),
+    enums(pa.uint8(), skip=5),
+    opaque(pa.binary(), "bit", bit_values, False),
+    opaque(pa.binary(), "bit", bit_values, True),
+    opaque(pa.large_binary(), "bit", bit_values, False),
+    opaque(pa.binary(8), "time_tz", timetz_values, False),
+    opaque(pa.binary(8), "time_tz", timetz_values, True),
+    opaque(pa.binary(), "bignum", varint_values, False),
+    opaque(pa.binary(), "bignum", varint_values, True),
+    opaque(pa.large_binary(), "bignum", varint_values, False),
+]
+DUCKDB_TYPE_LISTS = [
+    listed(enums(pa.int8())),
+    listed(enums(pa.uint32(), pa.large_string(), skip=0), "large"),
+    listed(enums(pa.int16()), "fixed", 2),
+    listed(opaque(pa.binary(), "bit", bit_values, False)),
+    listed(opaque(pa.binary(8), "time_tz", timetz_values, False)),
+    listed(opaque(pa.binary(), "bignum", varint_values, False), "fixed", 2),
+    listed(opaque(pa.large_binary(), "bignum", varint_values, False), "large"),
+]
+DUCKDB_TYPE_COLUMNS += DUCKDB_TYPE_LISTS
+
+#: Views hold up to 12 bytes inline, longer values in a data buffer.
+view_texts = st.one_of(st.text(max_size=12), st.text(min_size=13, max_size=60), ARRAY_TEXTS)
+view_blobs = st.one_of(st.binary(max_size=12), st.binary(min_size=13, max_size=300))
+
+
+def views_in_buffers(typ: pa.DataType, values):
+    """A view array whose long values are in several data buffers (one per chunk)."""
+    def make(vals):
+        third = len(vals) // 3
+        return pa.concat_arrays([pa.array(vals[:third], typ), pa.array(vals[third:2 * third], typ),
+                                 pa.array(vals[2 * third:], typ)])
+
+    return (lambda name: pa.field(name, typ), values, make)
+
+
+VIEW_COLUMNS = [
+    plain(pa.string_view(), view_texts),
+    plain(pa.binary_view(), view_blobs),
+    views_in_buffers(pa.string_view(), view_texts),
+    views_in_buffers(pa.binary_view(), view_blobs),
+    extension(pa.json_(pa.string_view()), pa.string_view(), JSON_META, view_texts, False),
+    extension(pa.json_(pa.string_view()), pa.string_view(), JSON_META, view_texts, True),
+    listed(plain(pa.string_view(), view_texts)),
+    listed(plain(pa.binary_view(), view_blobs), "fixed", 2),
+]
+MS_PER_DAY = 86_400_000
+#: date64 milliseconds: whole days and not, before 1970 (floored), the date32
+#: infinities' days (the reference prints those 'infinity' too), int64's ends.
+SPECIAL_DATE64 = [0, -1, 1, MS_PER_DAY - 1, -MS_PER_DAY, I32_MAX * MS_PER_DAY, I32_MAX * MS_PER_DAY + 5,
+                  -I32_MAX * MS_PER_DAY, -I32_MAX * MS_PER_DAY + 1, (I32_MAX + 10957) * MS_PER_DAY,
+                  I64_MIN, I64_MAX, 946_684_800_000]
+#: float16 bit patterns: zeros, subnormals, the largest finite, infinities, NaNs.
+SPECIAL_HALVES = [0x0000, 0x8000, 0x0001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00,
+                  0xFE01, 0x3C00, 0x3555, 0x2E66]
+OTHER_ARROW_COLUMNS = [
+    plain(pa.float16(), st.floats(width=16)),
+    viewed(pa.uint16(), pa.float16(), st.one_of(st.sampled_from(SPECIAL_HALVES), st.integers(0, 0xFFFF))),
+    plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
+    viewed(pa.int64(), pa.date64(), st.one_of(st.sampled_from(SPECIAL_DATE64), st.integers(I64_MIN, I64_MAX),
+                                              st.integers(-(10**14), 10**14))),
+    *(viewed(pa.int64(), pa.duration(unit), st.one_of(st.sampled_from(SPECIAL_TIMESTAMPS),
+                                                      st.integers(I64_MIN, I64_MAX)))
+      for unit in ("us", "ns")),
+    listed(viewed(pa.uint16(), pa.float16(), st.integers(0, 0xFFFF))),
+    listed(viewed(pa.int64(), pa.date64(), st.integers(-(10**14), 10**14)), "large"),
+    listed(viewed(pa.int64(), pa.duration("ns"), st.integers(I64_MIN, I64_MAX)), "fixed", 2),
+]
+NATIVE_COLUMNS = (OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS + DUCKDB_TYPE_COLUMNS
+                  + VIEW_COLUMNS + OTHER_ARROW_COLUMNS)
 # Kinds or layouts the Rust side leaves to Python (timestamptz in a named zone: only
 # its text; the binary form is native).
 PYTHON_COLUMNS = [
+    # A dictionary of other than strings: announced as its values' type (int4).
+    (lambda name: pa.field(name, pa.dictionary(pa.int8(), pa.int32())), st.integers(0, 2),
+     lambda vals: pa.DictionaryArray.from_arrays(pa.array(vals, pa.int8()), pa.array([5, None, -7], pa.int32()))),
     plain(pa.decimal256(40, 3), st.decimals(-(10**8), 10**8, places=3, allow_nan=False, allow_infinity=False)),
     (lambda name: pa.field(name, pa.decimal128(5, -2)), st.integers(-99999, 99999),
      lambda vals: pa.array([None if v is None else decimal.Decimal(f"{v}E2") for v in vals],
                            pa.decimal128(5, -2))),
-    plain(pa.string_view(), st.text()),
-    plain(pa.binary_view(), st.binary(max_size=20)),
-    plain(pa.float16(), st.floats(width=16)),
-    plain(pa.date64(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))),
-    viewed(pa.int64(), pa.duration("us"), st.integers(I64_MIN, I64_MAX)),
+    # Seconds and milliseconds can pass int64 microseconds (binary: a struct.error in
+    # the reference); here they stay inside.
+    viewed(pa.int64(), pa.duration("s"), st.integers(-(I64_MAX // 10**6), I64_MAX // 10**6)),
+    viewed(pa.int64(), pa.duration("ms"), st.integers(-(I64_MAX // 1000), I64_MAX // 1000)),
     viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
     viewed(pa.int64(), pa.timestamp("ms", tz="Asia/Kolkata"), st.integers(-(10**14), 10**14)),
-    listed(plain(pa.string_view(), ARRAY_TEXTS)),
     # Nested lists, rectangular (a ragged one has no binary form in either codec).
     plain(pa.list_(pa.list_(pa.int32(), 2)), st.lists(st.lists(st.one_of(st.none(), st.integers(-5, 5)),
                                                                 min_size=2, max_size=2), max_size=3)),
@@ -414,6 +570,27 @@ def test_floats_dates_timestamps_bytes_match_python(data):
 @given(st.data())
 def test_numeric_time_interval_list_columns_match_python(data):
     batch = data.draw(batches(Columns("KIND_COLUMNS", KIND_COLUMNS), max_columns=6))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_enum_bit_timetz_varint_columns_match_python(data):
+    batch = data.draw(batches(Columns("DUCKDB_TYPE_COLUMNS", DUCKDB_TYPE_COLUMNS), max_columns=5))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_string_and_binary_views_match_python(data):
+    batch = data.draw(batches(Columns("VIEW_COLUMNS", VIEW_COLUMNS), max_columns=4))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_float16_date64_duration_columns_match_python(data):
+    batch = data.draw(batches(Columns("OTHER_ARROW_COLUMNS", OTHER_ARROW_COLUMNS), max_columns=4))
     check(batch, formats_for(data.draw, batch))
 
 
@@ -564,6 +741,77 @@ def test_duckdb_numeric_time_interval_lists_match_python(zone):
         check(ranged.slice(777, 500), formats)
 
 
+#: ENUM, BIT, TIMETZ and VARINT as DuckDB sends them, and 1-D lists of them: labels
+#: array_out quotes, NULLs, BIT lengths around a byte, TIMETZ offsets at DuckDB's
+#: ends (+-15:59:59) and with seconds, VARINTs from zero to 100 digits and past the
+#: 39 of HUGEINT.
+DUCKDB_TYPES = """
+SELECT mood::mood AS mood, bit::BIT AS bit, tz::TIMETZ AS tz, v::VARINT AS v, lm::mood[] AS lm,
+  lb::BIT[] AS lb, ltz::TIMETZ[] AS ltz, lv::VARINT[] AS lv FROM (VALUES
+  ('very happy', '0101', '01:02:03+05:30', '-999999999999999999999999', ['sad', NULL, 'NULL', 'a,b'],
+   ['1', '10101010101'], ['23:59:59.999999-15:59:59'], ['0', '-1', '340282366920938463463374607431768211456']),
+  ('', '1', '00:00:00+15:59:59', '0', [], [], [], []),
+  (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  ('NULL', '10101010', '12:00:00.5-00:00:01', repeat('9', 100), [NULL], [NULL], [NULL], [NULL]),
+  ('é', '0000000011111111', '24:00:00+00', '-' || repeat('9', 40), ['é', '{}'], ['0'],
+   ['10:00:00-03:30'], ['255', '-256'])
+) t(mood, bit, tz, v, lm, lb, ltz, lv)
+"""
+
+
+def duckdb_types_batch(sql: str) -> pa.RecordBatch:
+    """`sql` with an ENUM type `mood` defined."""
+    with duckdb.connect() as con:
+        con.execute("SET arrow_lossless_conversion = true")
+        con.execute("CREATE TYPE mood AS ENUM ('sad', 'very happy', '', 'NULL', 'a,b', 'é', '{}')")
+        table = con.execute(sql).arrow().read_all()
+    return table.combine_chunks().to_batches()[0]
+
+
+def test_duckdb_enum_bit_timetz_varint_match_python():
+    batch = duckdb_types_batch(DUCKDB_TYPES)
+    assert [rows.rust_column(batch.column(i), batch.schema.field(i), 0)[2]
+            for i in range(4)] == ["dictionary", "varbit", "timetz", "bignum"]
+    n = batch.num_columns
+    for formats in ([0] * n, [1] * n, [0, 1] * (n // 2), [1, 0] * (n // 2)):
+        check(batch, formats)
+        check(batch.slice(1, 3), formats)
+    ranged = duckdb_types_batch(
+        "SELECT (['sad', 'very happy', 'NULL'])[i % 3 + 1]::mood AS m,"
+        " CASE WHEN i % 5 = 0 THEN NULL ELSE bitstring(i::BIT::VARCHAR, 70)::BIT END AS b,"
+        " ('01:00:00'::TIME + i * INTERVAL 7 SECOND)::TIMETZ AS tz,"
+        " (i::VARINT * 12345678901234567890::VARINT) ^ 3 AS v,"
+        " [(['sad', 'é'])[i % 2 + 1]::mood, NULL] AS lm FROM range(-500, 1500) r(i)")
+    for formats in ([0] * 5, [1] * 5):
+        check(ranged, formats)
+        check(ranged.slice(777, 500), formats)
+
+
+def test_varints_up_to_numerics_limit():
+    """The reference prints at most 4300 digits (Python's int_max_str_digits), any
+    length once that is lifted; the Rust codec stops where PostgreSQL's numeric does
+    (131072 digits before the point)."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        values = [10**131071 * 7, -(10**4301) - 3, 2**400000 + 1]
+        field, _, make = opaque(pa.binary(), "bignum", None, False)
+        batch = pa.RecordBatch.from_arrays([make([varint_bytes(v) for v in values])],
+                                           schema=pa.schema([field("v")]))
+        check(batch, [0])
+        # In binary 131072 nines are 32768 base-10000 digits, one over int16.
+        check(batch, [1])
+        for value, formats in ((10**131072, [0]), (10**131072, [1]), (-(10**131071) * 9999, [1]),
+                               (10**131072 - 1, [1])):
+            batch = pa.RecordBatch.from_arrays([make([varint_bytes(value)])], schema=pa.schema([field("v")]))
+            with pytest.raises(ValueError, match="out of range for PostgreSQL numeric"):
+                encode_rows(batch, formats, codec="rust")
+        nines = pa.RecordBatch.from_arrays([make([varint_bytes(10**131072 - 1)])], schema=pa.schema([field("v")]))
+        check(nines, [0])
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def test_native_kinds_do_not_call_python_encoders(monkeypatch):
     def refuse(array, field):
         raise AssertionError(f"Python encoder called for {field}")
@@ -601,6 +849,24 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
             pa.uuid(), pa.array([bytes(16)], pa.binary(16)))),
         "ld": pa.array([[], [decimal.Decimal("0.5")]], pa.list_(pa.decimal128(3, 1))),
         "liv": pa.array([[pa.MonthDayNano([0, 0, -1000])], []], pa.list_(pa.month_day_nano_interval())),
+        "enum": pa.array(["a b", None]).dictionary_encode(),
+        "lenum": pa.array([["x", None], None], pa.list_(pa.dictionary(pa.int32(), pa.large_string()))),
+        "bit": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(), "bit", "DuckDB"), pa.array([b"\x04\xf5", None])),
+        "timetz": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(8), "time_tz", "DuckDB"), pa.array([timetz_bits(1, -3600), None], pa.binary(8))),
+        "varint": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(), "bignum", "DuckDB"), pa.array([varint_bytes(-(10**50)), None])),
+        "f16": pa.array([1.5, None], pa.float16()),
+        "d64": pa.array([-1, None], pa.int64()).view(pa.date64()),
+        "dur_us": ints.view(pa.duration("us")),
+        "dur_ns": ints.view(pa.duration("ns")),
+        "lf16": pa.array([[0.5, None], None], pa.list_(pa.float16())),
+        "sv": pa.array(["short", None, "longer than twelve bytes"], pa.string_view())[1:],
+        "bv": pa.array([b"\x00" * 13, None], pa.binary_view()),
+        "lsv": pa.array([["a b", None], None], pa.large_list(pa.string_view())),
+        "lvarint": pa.ListArray.from_arrays(pa.array([0, 1, 1], pa.int32()), pa.ExtensionArray.from_storage(
+            pa.opaque(pa.large_binary(), "bignum", "DuckDB"), pa.array([varint_bytes(7)], pa.large_binary()))),
     }
     batch = pa.record_batch(columns)
     n = batch.num_columns
@@ -665,14 +931,46 @@ def test_native_argument_errors():
         (pa.array([b"x"], pa.binary(1)), "hugeint"),
         (pa.array([1], pa.decimal128(5, 1)), "uhugeint"),
         (pa.array([[1]]), "int4"),
+        (pa.array(["a"]).dictionary_encode(), "text"),
+        (pa.array(["a"]), "dictionary"),
+        (pa.array([b"x"], pa.binary(1)), "varbit"),
+        (pa.array([b"x" * 8], pa.binary(8)), "bignum"),
+        (pa.array([b"x" * 8]), "timetz"),
+        (pa.array([b"x" * 16], pa.binary(16)), "timetz"),
+        (pa.array(["x"], pa.string_view()), "varbit"),
+        (pa.array([b"x"], pa.binary_view()), "uuid"),
     ]
     for array, kind in mismatches:
         with pytest.raises(ValueError, match="does not fit kind"):
             _native.encode_data_rows([(array, 1, kind)], 1)
+    for unit in ("s", "ms"):
+        with pytest.raises(ValueError, match="does not fit kind Interval"):
+            _native.encode_data_rows([(pa.array([0], pa.int64()).view(pa.duration(unit)), 0, "interval")], 1)
     with pytest.raises(TypeError, match="not encoded natively"):
-        _native.encode_data_rows([(pa.array([1.0], pa.float16()), 0, "float4")], 1)
-    with pytest.raises(TypeError, match="not encoded natively"):
-        _native.encode_data_rows([(pa.array([0], pa.int64()).view(pa.date64()), 0, "date")], 1)
+        _native.encode_data_rows([(pa.nulls(1), 0, "text")], 1)
+    for dictionary in (pa.array([1]).dictionary_encode(), pa.array(["a"], pa.string_view()).dictionary_encode()):
+        with pytest.raises(TypeError, match="not encoded natively"):
+            _native.encode_data_rows([(dictionary, 0, "dictionary")], 1)
+    for index in (-1, 2, 127):
+        bad = pa.DictionaryArray.from_arrays(pa.array([index], pa.int8()), pa.array(["a", "b"]), safe=False)
+        with pytest.raises(ValueError, match="dictionary index out of range"):
+            _native.encode_data_rows([(bad, 0, "dictionary")], 1)
+    for bits in (b"", b"\x01", b"\x11\xff\xff"):
+        for fmt in (0, 1):
+            with pytest.raises(ValueError, match="malformed Varbit"):
+                _native.encode_data_rows([(pa.array([bits]), fmt, "varbit")], 1)
+    # Views: a negative length, a buffer index or offset past the data.
+    view = [(-1).to_bytes(4, "little", signed=True) + bytes(12),
+            (13).to_bytes(4, "little") + b"abcd" + (1).to_bytes(4, "little") + bytes(4),
+            (13).to_bytes(4, "little") + b"abcd" + bytes(4) + (8).to_bytes(4, "little")]
+    for bad in view:
+        array = pa.Array.from_buffers(pa.string_view(), 1, [None, pa.py_buffer(bad), pa.py_buffer(b"x" * 20)])
+        with pytest.raises(ValueError, match="offsets out of range"):
+            _native.encode_data_rows([(array, 0, "text")], 1)
+    with pytest.raises(ValueError, match="malformed Bignum"):
+        _native.encode_data_rows([(pa.array([b""]), 0, "bignum")], 1)
+    with pytest.raises(ValueError, match="out of range"):
+        _native.encode_data_rows([(pa.array([b"\x80\x00\x00" + b"\x01" * 60_000]), 0, "bignum")], 1)
     assert _native.encode_data_rows([], 2) == backend.data_row(()) * 2
     ints = pa.array([[1, None]], pa.list_(pa.int32()))
     with pytest.raises(ValueError, match="only a list"):
@@ -696,10 +994,11 @@ def test_lists_rust_does_not_take_go_through_python():
     zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Europe/Paris")))
     cases = [
         (pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))), (0, 1)),
-        (pa.array([["a"]], pa.list_(pa.string_view())), (0, 1)),
         (pa.array([[1]], pa.list_view(pa.int32())), (0, 1)),
-        (pa.array([[1]], pa.list_(pa.float16())), (0, 1)),
-        (pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))), (0, 1)),
+        (pa.array([[1]], pa.list_(pa.duration("s"))), (0, 1)),
+        (pa.array([[1]], pa.list_(pa.dictionary(pa.int8(), pa.int32()))), (0, 1)),
+        (pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), pa.DictionaryArray.from_arrays(
+            pa.array([0], pa.int8()), pa.array(["a"], pa.string_view()))), (0, 1)),
         (zoned, (0,)),
     ]
     for array, formats in cases:
@@ -709,3 +1008,7 @@ def test_lists_rust_does_not_take_go_through_python():
             batch = pa.record_batch({"l": array})
             assert encode_rows(batch, [fmt], codec="rust") == encode_rows(batch, [fmt], codec="python")
     assert isinstance(rows.rust_column(zoned, pa.field("l", zoned.type), 1), tuple)
+    for native in (pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))),
+                   pa.array([["a"]], pa.list_(pa.string_view())),
+                   pa.array([[1]], pa.list_(pa.float16()))):
+        assert isinstance(rows.rust_column(native, pa.field("l", native.type), 0), tuple)

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
-    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, ListColumn,
-    ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
+    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, Labels,
+    ListColumn, ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values, ViewBuffers,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -112,24 +112,37 @@ impl FrameDecoder {
 }
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
-/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
-/// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
-/// unit, month_day_nano_interval, or a list's offsets (32-bit, 64-bit, fixed size).
-/// The zone, scale and list size are read from the type's attributes afterwards.
+/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, string or binary
+/// views, fixed-size binary,
+/// float, double or halffloat, date32 or date64, a timestamp's unit and zone,
+/// decimal128's scale, a time's or duration's unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), or a
+/// dictionary's index type and string values. The zone, scale, list size and
+/// dictionary types are read from the type's attributes afterwards.
 #[derive(Clone, Copy)]
 enum Layout {
     Int(usize, bool),
     Bool,
     Utf8(bool),
     Binary(bool),
+    /// string_view or binary_view (the kind tells them apart).
+    View,
     FixedBinary(usize),
     Float(bool),
+    Half,
     Date32,
+    Date64,
+    Duration(TimeUnit),
     Timestamp(TimeUnit, Tz),
     Decimal128(u16),
     Time(TimeUnit),
     Interval,
     List(ListLayout),
+    /// Index width and signedness, and whether the labels are large_utf8.
+    Dictionary {
+        width: usize,
+        signed: bool,
+        large: bool,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -153,9 +166,12 @@ fn layout(type_name: &str) -> Option<Layout> {
         "large_string" => Layout::Utf8(true),
         "binary" => Layout::Binary(false),
         "large_binary" => Layout::Binary(true),
+        "string_view" | "binary_view" => Layout::View,
         "float" => Layout::Float(false),
         "double" => Layout::Float(true),
+        "halffloat" => Layout::Half,
         "date32[day]" => Layout::Date32,
+        "date64[ms]" => Layout::Date64,
         "time32[s]" => Layout::Time(TimeUnit::Second),
         "time32[ms]" => Layout::Time(TimeUnit::Milli),
         "time64[us]" => Layout::Time(TimeUnit::Micro),
@@ -165,6 +181,11 @@ fn layout(type_name: &str) -> Option<Layout> {
         _ if type_name.starts_with("list<") => Layout::List(ListLayout::Variable(false)),
         _ if type_name.starts_with("large_list<") => Layout::List(ListLayout::Variable(true)),
         _ if type_name.starts_with("fixed_size_list<") => Layout::List(ListLayout::Fixed(0)),
+        _ if type_name.starts_with("dictionary<") => Layout::Dictionary {
+            width: 0,
+            signed: false,
+            large: false,
+        },
         _ => {
             if let Some(width) = type_name
                 .strip_prefix("fixed_size_binary[")
@@ -172,12 +193,35 @@ fn layout(type_name: &str) -> Option<Layout> {
             {
                 return width.parse().ok().map(Layout::FixedBinary);
             }
+            if let Some(unit) = type_name
+                .strip_prefix("duration[")
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
+                return TimeUnit::from_name(unit).map(Layout::Duration);
+            }
             // "timestamp[us]" or "timestamp[us, tz=...]": the zone is read separately.
             let rest = type_name.strip_prefix("timestamp[")?;
             let unit = rest.split([',', ']']).next()?;
             return TimeUnit::from_name(unit).map(|unit| Layout::Timestamp(unit, Tz::Naive));
         }
     })
+}
+
+/// A dictionary type's layout: integer indices (read by `layout` from the index type)
+/// into utf8 or large_utf8 labels; any other value type is only known to Python.
+fn dictionary_layout(arrow_type: &Bound<'_, PyAny>, type_name: &str) -> PyResult<Layout> {
+    let not_native =
+        || PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"));
+    let index_type = arrow_type.getattr("index_type")?.str()?.to_string();
+    let value_type = arrow_type.getattr("value_type")?.str()?.to_string();
+    match (layout(&index_type), layout(&value_type)) {
+        (Some(Layout::Int(width, signed)), Some(Layout::Utf8(large))) => Ok(Layout::Dictionary {
+            width,
+            signed,
+            large,
+        }),
+        _ => Err(not_native()),
+    }
 }
 
 /// The zone of a timestamp type's `tz`, as `wire.text._zone` reads it: "UTC" and
@@ -209,13 +253,14 @@ fn zone(tz: &str) -> Tz {
 /// (list array, format, "list", element array, element kind); the arrays' buffers
 /// held open (pyarrow buffers are immutable) while they are read.
 struct ArrowColumn {
-    /// None for a list: its element column has the kind.
+    /// None for a list (its element column has the kind) and a dictionary's labels.
     kind: Option<Kind>,
     binary: bool,
     layout: Layout,
     buffers: Vec<Option<PyUntypedBuffer>>,
     offset: usize,
     len: usize,
+    /// A list's elements, or a dictionary's labels (an array of their own).
     element: Option<Box<ArrowColumn>>,
 }
 
@@ -299,6 +344,7 @@ impl ArrowColumn {
                 let size = arrow_type.getattr("list_size")?.extract()?;
                 layout = Layout::List(ListLayout::Fixed(size));
             }
+            Layout::Dictionary { .. } => layout = dictionary_layout(&arrow_type, &type_name)?,
             _ => {}
         }
         let mut buffers = Vec::new();
@@ -315,6 +361,15 @@ impl ArrowColumn {
         }
         let offset = array.getattr("offset")?.extract()?;
         let len = array.len()?;
+        // A dictionary's buffers are its indices'; the labels are an array apart.
+        let element = match layout {
+            Layout::Dictionary { .. } => Some(Box::new(Self::from_array(
+                &array.getattr("dictionary")?,
+                format,
+                None,
+            )?)),
+            _ => None,
+        };
         Ok(Self {
             kind,
             binary,
@@ -322,7 +377,7 @@ impl ArrowColumn {
             buffers,
             offset,
             len,
-            element: None,
+            element,
         })
     }
 
@@ -392,6 +447,10 @@ impl ArrowColumn {
                 data: self.buffer(2),
                 large,
             },
+            Layout::View => Values::View {
+                views: self.buffer(1),
+                buffers: self,
+            },
             Layout::FixedBinary(width) => Values::FixedBinary {
                 data: self.buffer(1),
                 width,
@@ -400,8 +459,18 @@ impl ArrowColumn {
                 data: self.buffer(1),
                 double,
             },
+            Layout::Half => Values::Half {
+                data: self.buffer(1),
+            },
             Layout::Date32 => Values::Date32 {
                 data: self.buffer(1),
+            },
+            Layout::Date64 => Values::Date64 {
+                data: self.buffer(1),
+            },
+            Layout::Duration(unit) => Values::Duration {
+                data: self.buffer(1),
+                unit,
             },
             Layout::Timestamp(unit, tz) => Values::Timestamp {
                 data: self.buffer(1),
@@ -420,6 +489,29 @@ impl ArrowColumn {
                 data: self.buffer(1),
             },
             Layout::List(_) => return Err(PyValueError::new_err("a list needs its elements")),
+            Layout::Dictionary {
+                width,
+                signed,
+                large,
+            } => {
+                let labels = self
+                    .element
+                    .as_deref()
+                    .ok_or_else(|| PyValueError::new_err("a dictionary needs its labels"))?;
+                Values::Dictionary {
+                    indices: self.buffer(1),
+                    width,
+                    signed,
+                    labels: Labels {
+                        offsets: labels.buffer(1),
+                        data: labels.buffer(2),
+                        large,
+                        validity: labels.validity(),
+                        offset: labels.offset,
+                        len: labels.len,
+                    },
+                }
+            }
         };
         NativeColumn::new(
             kind,
@@ -433,13 +525,22 @@ impl ArrowColumn {
     }
 }
 
+/// A view array's data buffers follow its validity and views.
+impl ViewBuffers for ArrowColumn {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]> {
+        let at = index.checked_add(2)?;
+        (at < self.buffers.len()).then(|| self.buffer(at))
+    }
+}
+
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
 /// or (list array, format, "list", element array, element kind) for a 1-D array;
-/// kinds are "int2", "int4", "int8", "oid", "bool", "text", "json", "float4",
-/// "float8", "bytea", "uuid", "date", "time", "timestamp", "timestamptz" (the text
-/// form only for a UTC or fixed-offset zone), "interval", and the numeric kinds
-/// "decimal", "uint64", "hugeint" and "uhugeint".
+/// kinds are "int2", "int4", "int8", "oid", "bool", "text", "json", "dictionary"
+/// (ENUM: a dictionary of strings), "float4", "float8", "bytea", "uuid", "varbit",
+/// "date", "time", "timetz", "timestamp", "timestamptz" (the text form only for a UTC
+/// or fixed-offset zone), "interval", and the numeric kinds "decimal", "uint64",
+/// "hugeint", "uhugeint" and "bignum".
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,

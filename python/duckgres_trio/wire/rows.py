@@ -6,9 +6,9 @@ from the same type classification, so they cannot disagree.
 
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
 encodes the columns of the common kinds (``_native``: integers, bool, text, json,
-floats, numeric, bytea, uuid, date, time, timestamp, timestamptz, interval) and 1-D
-lists of them; every other column is encoded by the Python encoders and handed over
-as its list of values. The Python assembly (``data_rows``) is the reference the Rust
+ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
+timestamp, timestamptz, interval) and 1-D lists of them; every other column is
+encoded by the Python encoders and handed over as its list of values. The Python assembly (``data_rows``) is the reference the Rust
 one is tested against.
 """
 
@@ -31,29 +31,36 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); string_view, float16, date64, duration, bignum and every other
-#: type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128 and
-#: timestamptz; ``rust_column`` adds lists of these.
+#: (in both formats); durations in seconds or milliseconds (their microseconds can
+#: pass int64) and every other type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
+#: and ENUM (dictionaries of strings); ``rust_column`` adds lists of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
     "int8": {pa.int64()},
     "oid": {pa.uint32()},
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
-    "text": {pa.string(), pa.large_string()},
-    "json": {pa.string(), pa.large_string()},
-    "float4": {pa.float32()},
+    "text": {pa.string(), pa.large_string(), pa.string_view()},
+    "json": {pa.string(), pa.large_string(), pa.string_view()},
+    "float4": {pa.float32(), pa.float16()},
     "float8": {pa.float64()},
-    "bytea": {pa.binary(), pa.large_binary()},
+    "bytea": {pa.binary(), pa.large_binary(), pa.binary_view()},
     "uuid": {pa.binary(16)},
-    "date": {pa.date32()},
+    "date": {pa.date32(), pa.date64()},
     "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},
     "time": {pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")},
-    "interval": {pa.month_day_nano_interval()},
+    "interval": {pa.month_day_nano_interval(), pa.duration("us"), pa.duration("ns")},
     "uint64": {pa.uint64()},
     "hugeint": {pa.binary(16)},
     "uhugeint": {pa.binary(16)},
+    "bignum": {pa.binary(), pa.large_binary()},
+    "varbit": {pa.binary(), pa.large_binary()},
+    "timetz": {pa.binary(8)},
 }
+
+#: The label types of a dictionary (DuckDB's ENUM) the Rust codec reads; its indices
+#: may be any integer type.
+_NATIVE_LABELS = {pa.string(), pa.large_string()}
 
 #: A fixed UTC offset as text._zone reads it (ASCII digits; under 24 hours, which
 #: datetime.timezone requires). The Rust codec prints timestamptz text only in these
@@ -79,6 +86,8 @@ def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     if kind == "decimal":
         # A negative scale (Arrow allows it) has no numeric dscale.
         return pa.types.is_decimal128(typ) and typ.scale >= 0
+    if kind == "dictionary":
+        return pa.types.is_dictionary(typ) and typ.value_type in _NATIVE_LABELS
     return False
 
 

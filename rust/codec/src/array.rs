@@ -5,7 +5,9 @@
 //! the scalar encoder (`rows::NativeColumn`), so an element reads exactly as the same
 //! value in a column of its own.
 
-use crate::rows::{NativeColumn, RowsError, bit, read_offset, write_fixed, write_text};
+use crate::rows::{
+    NativeColumn, RowsError, average_len, bit, read_offset, write_fixed, write_text,
+};
 
 /// Where each list's elements are in the element array.
 #[derive(Debug, Clone, Copy)]
@@ -67,13 +69,9 @@ impl<'a> ListColumn<'a> {
         let per_list = match self.offsets {
             ListOffsets::Fixed { size } => size,
             // The span of these lists only: the element array is the whole column's.
-            ListOffsets::Variable { offsets, large } => match (
-                read_offset(offsets, self.offset, large),
-                read_offset(offsets, self.offset + self.len, large),
-            ) {
-                (Some(a), Some(b)) if b > a => (b - a) / self.len.max(1) + 1,
-                _ => 0,
-            },
+            ListOffsets::Variable { offsets, large } => {
+                average_len(offsets, large, self.offset, self.len)
+            }
         };
         20 + per_list * (4 + self.element.estimated_width())
     }

@@ -1,9 +1,9 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
-//! float4out/float8out, `numeric` for numeric, `datetime` for dates, times,
-//! timestamps and intervals, and `array` for 1-D arrays of those); and COPY TO STDOUT
-//! rows in text, CSV and binary format (`copy`); and every backend message
-//! (`backend`), the twins of `duckgres_trio.wire.backend`.
+//! float4out/float8out, `numeric` for numeric, `datetime` for dates, times, timetz,
+//! timestamps and intervals, `varbit` for BIT, and `array` for 1-D arrays of those);
+//! and COPY TO STDOUT rows in text, CSV and binary format (`copy`); and every backend
+//! message (`backend`), the twins of `duckgres_trio.wire.backend`.
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
@@ -19,6 +19,7 @@ mod framer;
 mod numeric;
 mod pyrepr;
 mod rows;
+mod varbit;
 
 pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
@@ -28,6 +29,6 @@ pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
 pub use framer::{DEFAULT_MAX_MESSAGE, Framer, MAX_MESSAGE_LIMIT, MAX_STARTUP_PACKET};
 pub use rows::{
-    Column, Kind, NativeColumn, RowsError, Tz, Values, encode_data_rows, encode_data_rows_into,
-    format_i64,
+    Column, Kind, Labels, NativeColumn, RowsError, Tz, Values, ViewBuffers, encode_data_rows,
+    encode_data_rows_into, format_i64,
 };
