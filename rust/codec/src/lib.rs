@@ -1,7 +1,8 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
 //! float4out/float8out, `numeric` for numeric, `datetime` for dates, times,
-//! timestamps and intervals, and `array` for 1-D arrays of those); and COPY TO STDOUT
+//! timestamps and intervals, `tzif` and `tzrule` for the offsets of named time zones,
+//! and `array` for 1-D arrays of those); and COPY TO STDOUT
 //! rows in text, CSV and binary format (`copy`); and every backend message
 //! (`backend`), the twins of `duckgres_trio.wire.backend`.
 //!
@@ -19,6 +20,8 @@ mod framer;
 mod numeric;
 mod pyrepr;
 mod rows;
+mod tzif;
+mod tzrule;
 
 pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
@@ -31,3 +34,5 @@ pub use rows::{
     Column, Kind, NativeColumn, RowsError, Tz, Values, encode_data_rows, encode_data_rows_into,
     format_i64,
 };
+pub use tzif::{MAX_TZIF_LEN, TzifError, Zone};
+pub use tzrule::RuleError;

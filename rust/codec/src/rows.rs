@@ -613,8 +613,9 @@ fn write_uuid_text(bytes: &[u8], out: &mut Vec<u8>) {
     write_fixed(&text, out);
 }
 
-/// Element `i` of a fixed-width buffer (bounds checked by `NativeColumn::new`).
-fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
+/// Element `i` of a fixed-width buffer (the caller checked the bounds: for a
+/// column, `NativeColumn::new`).
+pub(crate) fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
     let mut value = [0u8; N];
     value.copy_from_slice(&data[i * N..(i + 1) * N]);
     value
