@@ -10,8 +10,7 @@ Python-only kinds, text full of tabs, newlines, backslashes, quotes, delimiters 
 non-ASCII, NULLs, sliced arrays, no columns, no rows) and random options (text, CSV,
 binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE); the
 numeric, time, interval and list kinds once more on their own, and so ENUM, BIT,
-TIMETZ and VARINT. The native module
-must be built.
+TIMETZ, VARINT and timestamptz in named time zones. The native module must be built.
 """
 
 from __future__ import annotations
@@ -29,16 +28,19 @@ from duckgres_trio import _native
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
 from tests.test_rust_rows import (
+    ALL_ZONES,
     DUCKDB_KINDS,
     DUCKDB_TYPE_COLUMNS,
     DUCKDB_TYPES,
     KIND_COLUMNS,
     NATIVE_COLUMNS,
+    TRICKY_ZONES,
     Columns,
     PYTHON_COLUMNS,
     batches,
     duckdb_batch,
     duckdb_types_batch,
+    named_zone_batches,
     plain,
 )
 
@@ -144,6 +146,15 @@ def test_text_columns_match_python(data):
     check(batch, data.draw(copy_options(names)))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_named_zones_match_python(data):
+    """timestamptz (and lists of it) in any zone: its text as zoneinfo's offsets give it."""
+    batch = data.draw(named_zone_batches(ALL_ZONES + TRICKY_ZONES))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
 @pytest.mark.parametrize("fmt", ["text", "csv", "binary"])
 def test_no_columns_and_no_rows(fmt):
     options = CopyOptions(format=fmt)
@@ -171,8 +182,9 @@ def test_duckdb_result_matches_python():
         check(batch.slice(123, 456), options)
 
 
-def test_duckdb_numeric_time_interval_lists_match_python():
-    batch = duckdb_batch(DUCKDB_KINDS)
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Pacific/Chatham"])
+def test_duckdb_numeric_time_interval_lists_match_python(zone):
+    batch = duckdb_batch(DUCKDB_KINDS, zone)
     for options in (CopyOptions(), CopyOptions(format="binary"),
                     CopyOptions(format="csv", delimiter=",", null=""),
                     CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):

@@ -15,28 +15,40 @@ fields, lists with NULL lists and elements, empty lists and elements array_out
 quotes, ENUMs of every index type with NULL and quoted labels and sliced
 dictionaries, BITs of every padding, every TIMETZ bit pattern, VARINTs up to 4300
 digits and odd headers, string and binary views inline and in several data
-buffers) and compares both, in text, binary and mixed formats. The native module
-must be built.
+buffers) and compares both, in text, binary and mixed formats.
+
+timestamptz text in a named zone: Rust reads the zone's TZif file (the one zoneinfo
+reads) and must give zoneinfo's offsets. Every zone of the tz database is checked at
+every transition of its file, and at its rule's switches in later years; Hypothesis
+draws zones (all of them, and hand-picked hard ones) with instants at transitions,
+at rule switches, whole 400-year cycles away and anywhere in DuckDB's range; and
+makes TZif files of its own (v1 to v3, POSIX rules of every form, crowded and
+unsorted transitions) and hostile ones, which Rust must refuse or read as zoneinfo
+does. The native module must be built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
+import importlib.resources
+import io
 import json
 import math
 import struct
 import sys
+import zoneinfo
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import duckdb
 
 from duckgres_trio import _native
-from duckgres_trio.wire import backend, rows
+from duckgres_trio.wire import backend, rows, text
 from duckgres_trio.wire.binary import encode_binary_column
 from duckgres_trio.wire.rows import encode_rows
 from duckgres_trio.wire.text import encode_text_column
@@ -121,7 +133,7 @@ timestamps = st.one_of(st.sampled_from(SPECIAL_TIMESTAMPS), st.integers(I64_MIN,
                        st.integers(-(10**17), 10**17), st.integers(-(10**12), 10**12))
 blobs = st.one_of(st.binary(max_size=40), st.binary(min_size=200, max_size=3000))
 ZONES = ["UTC", "+05:30", "-03:00", "+00:00", "-00:00", "+23:59", "-23:59", "+13:45",
-         "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+         "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/Dublin", "Etc/UTC"]
 UUID_META = {b"ARROW:extension:name": b"arrow.uuid", b"ARROW:extension:metadata": b""}
 JSON_META = {b"ARROW:extension:name": b"arrow.json", b"ARROW:extension:metadata": b""}
 
@@ -154,7 +166,7 @@ DATETIME_COLUMNS = [
     viewed(pa.int32(), pa.date32(), days),
     *(viewed(pa.int64(), pa.timestamp(unit), timestamps) for unit in ("s", "ms", "us", "ns")),
     *(viewed(pa.int64(), pa.timestamp(unit, tz=zone), timestamps)
-      for unit in ("s", "us", "ns") for zone in ZONES[:8]),
+      for unit in ("s", "us", "ns") for zone in ZONES),
 ]
 BYTES_COLUMNS = [
     plain(pa.binary(), blobs),
@@ -309,8 +321,8 @@ LIST_ELEMENTS = [
     viewed(pa.int64(), pa.time64("us"), day_usecs),
     viewed(pa.int64(), pa.timestamp("us"), timestamps),
     viewed(pa.int64(), pa.timestamp("ns", tz="+05:30"), timestamps),
-    # A named zone: the binary form is native, the text goes through Python.
     viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
+    viewed(pa.int64(), pa.timestamp("ms", tz="Australia/Lord_Howe"), timestamps),
     INTERVAL_COLUMN,
 ]
 LIST_COLUMNS = [
@@ -474,8 +486,8 @@ OTHER_ARROW_COLUMNS = [
 ]
 NATIVE_COLUMNS = (OLD_NATIVE_COLUMNS + NEW_NATIVE_COLUMNS + KIND_COLUMNS + DUCKDB_TYPE_COLUMNS
                   + VIEW_COLUMNS + OTHER_ARROW_COLUMNS)
-# Kinds or layouts the Rust side leaves to Python (timestamptz in a named zone: only
-# its text; the binary form is native).
+# Kinds or layouts the Rust side leaves to Python (timestamptz in a zone Python reads
+# as a fixed offset with non-ASCII digits: only its text; the binary form is native).
 PYTHON_COLUMNS = [
     # A dictionary of other than strings: announced as its values' type (int4).
     (lambda name: pa.field(name, pa.dictionary(pa.int8(), pa.int32())), st.integers(0, 2),
@@ -488,8 +500,7 @@ PYTHON_COLUMNS = [
     # the reference); here they stay inside.
     viewed(pa.int64(), pa.duration("s"), st.integers(-(I64_MAX // 10**6), I64_MAX // 10**6)),
     viewed(pa.int64(), pa.duration("ms"), st.integers(-(I64_MAX // 1000), I64_MAX // 1000)),
-    viewed(pa.int64(), pa.timestamp("us", tz="America/New_York"), st.integers(-(10**17), 10**17)),
-    viewed(pa.int64(), pa.timestamp("ms", tz="Asia/Kolkata"), st.integers(-(10**14), 10**14)),
+    viewed(pa.int64(), pa.timestamp("us", tz="+\u0660\u0665:\u0663\u0660"), st.integers(-(10**17), 10**17)),
     # Nested lists, rectangular (a ragged one has no binary form in either codec).
     plain(pa.list_(pa.list_(pa.int32(), 2)), st.lists(st.lists(st.one_of(st.none(), st.integers(-5, 5)),
                                                                 min_size=2, max_size=2), max_size=3)),
@@ -680,7 +691,8 @@ SELECT * FROM (VALUES
 """
 
 
-@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata", "Europe/Dublin",
+                                  "Australia/Lord_Howe"])
 def test_duckdb_results_match_python(zone):
     batch = duckdb_batch(DUCKDB_VALUES, zone)
     n = batch.num_columns
@@ -832,6 +844,8 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
         **{f"ts_{unit}": ints.view(pa.timestamp(unit)) for unit in ("s", "ms", "us", "ns")},
         "tz_utc": ints.view(pa.timestamp("us", tz="UTC")),
         "tz_fixed": ints.view(pa.timestamp("us", tz="-02:30")),
+        "tz_named": ints.view(pa.timestamp("us", tz="Europe/Paris")),
+        "tz_etc": ints.view(pa.timestamp("ns", tz="Etc/UTC")),
         "dec": pa.array([decimal.Decimal("-1.25"), None], pa.decimal128(38, 2)),
         "dec0": pa.array([decimal.Decimal("7"), None], pa.decimal128(1, 0)),
         "u64": pa.array([2**64 - 1, None], pa.uint64()),
@@ -867,32 +881,58 @@ def test_native_kinds_do_not_call_python_encoders(monkeypatch):
         "lsv": pa.array([["a b", None], None], pa.large_list(pa.string_view())),
         "lvarint": pa.ListArray.from_arrays(pa.array([0, 1, 1], pa.int32()), pa.ExtensionArray.from_storage(
             pa.opaque(pa.large_binary(), "bignum", "DuckDB"), pa.array([varint_bytes(7)], pa.large_binary()))),
+        "ltz": pa.array([[0], None], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Asia/Tokyo"))),
     }
     batch = pa.record_batch(columns)
     n = batch.num_columns
     expected = [encode_rows(batch, formats, codec="python") for formats in ([0] * n, [1] * n)]
-    # A named zone's text needs its offsets (Python); its binary form is UTC.
-    named = pa.record_batch({"tz": ints.view(pa.timestamp("us", tz="Europe/Paris"))})
-    named_binary = encode_rows(named, [1], codec="python")
+    # A zone Python reads as a fixed offset with non-ASCII digits: text in Python.
+    arabic = pa.record_batch({"tz": ints.view(pa.timestamp("us", tz="+٠٥:٣٠"))})
+    arabic_binary = encode_rows(arabic, [1], codec="python")
     monkeypatch.setattr(rows, "_ENCODERS", (refuse, refuse))
     assert [encode_rows(batch, formats, codec="rust") for formats in ([0] * n, [1] * n)] == expected
-    assert encode_rows(named, [1], codec="rust") == named_binary
+    assert encode_rows(arabic, [1], codec="rust") == arabic_binary
     with pytest.raises(AssertionError, match="Python encoder called"):
-        encode_rows(named, [0], codec="rust")
+        encode_rows(arabic, [0], codec="rust")
 
 
-def test_zones_without_a_fixed_offset_go_through_python():
-    for tz in ("Europe/Paris", "+24:00", "+5:30", "utc", "+05:30:00", "+٠٥:٣٠"):
-        typ = pa.timestamp("us", tz=tz)
-        assert not rows._native("timestamptz", typ, 0), tz
-        assert rows._native("timestamptz", typ, 1), tz
-        array = pa.array([0], pa.int64()).view(typ)
-        with pytest.raises(ValueError, match="does not fit kind"):
-            _native.encode_data_rows([(array, 0, "timestamptz")], 1)
-        assert _native.encode_data_rows([(array, 1, "timestamptz")], 1) == encode_rows(
-            pa.record_batch({"t": array}), [1], codec="python")
-    for tz in ("UTC", "+00:00", "-23:59", "+12:75"):
+def test_which_zones_rust_prints():
+    """Fixed offsets and UTC from the name, named zones from their file; a zone name
+    zoneinfo refuses raises the Python encoders' error in text (binary is UTC)."""
+    for tz in ("UTC", "+00:00", "-23:59", "+12:75", "Europe/Paris", "Etc/UTC", "EST5EDT"):
         assert rows._native("timestamptz", pa.timestamp("ns", tz=tz), 0), tz
+    assert not rows._native("timestamptz", pa.timestamp("us", tz="+٠٥:٣٠"), 0)
+    for tz in ("+24:00", "+5:30", "utc", "+05:30:00", "Mars/Olympus", "../zoneinfo/UTC", "/etc/localtime",
+               "America/", "America"):
+        typ = pa.timestamp("us", tz=tz)
+        assert rows._native("timestamptz", typ, 1), tz
+        batch = pa.record_batch({"t": pa.array([0], pa.int64()).view(typ)})
+        with pytest.raises(Exception) as python:
+            encode_rows(batch, [0], codec="python")
+        with pytest.raises(type(python.value)) as rust:
+            encode_rows(batch, [0], codec="rust")
+        assert str(rust.value) == str(python.value), tz
+        assert encode_rows(batch, [1], codec="rust") == encode_rows(batch, [1], codec="python")
+
+
+def test_time_zone_argument_errors():
+    paris = pa.array([0], pa.int64()).view(pa.timestamp("us", tz="Europe/Paris"))
+    # Without its TimeZone a named zone's text is not encoded here.
+    with pytest.raises(ValueError, match="does not fit kind"):
+        _native.encode_data_rows([(paris, 0, "timestamptz")], 1)
+    berlin = rows._rust_zone("Europe/Berlin")
+    assert berlin.name == "Europe/Berlin" and rows._rust_zone("Europe/Berlin") is berlin
+    with pytest.raises(ValueError, match="does not fit Arrow type"):
+        _native.encode_data_rows([(paris, 0, "timestamptz", berlin)], 1)
+    with pytest.raises(ValueError, match="does not fit Arrow type"):
+        _native.encode_data_rows([(pa.array([0], pa.int64()), 0, "int8", berlin)], 1)
+    with pytest.raises(TypeError):
+        _native.encode_data_rows([(paris, 0, "timestamptz", "Europe/Paris")], 1)
+    with pytest.raises(ValueError, match="magic not found"):
+        _native.TimeZone("x", b"TZjf" + bytes(40))
+    zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Europe/Berlin")))
+    assert _native.encode_data_rows([(zoned, 0, "list", zoned.values, "timestamptz", berlin)], 1) == encode_rows(
+        pa.record_batch({"l": zoned}), [0], codec="python")
 
 
 def test_native_argument_errors():
@@ -990,8 +1030,9 @@ def test_native_argument_errors():
 
 def test_lists_rust_does_not_take_go_through_python():
     """Nested lists, list views and lists of Python-only kinds stay with the Python
-    encoders (as values); a named zone's list is native in binary only."""
-    zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="Europe/Paris")))
+    encoders (as values); a list in a zone with non-ASCII digits is native in binary
+    only."""
+    zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("us", tz="+٠٥:٣٠")))
     cases = [
         (pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))), (0, 1)),
         (pa.array([[1]], pa.list_view(pa.int32())), (0, 1)),
@@ -1012,3 +1053,391 @@ def test_lists_rust_does_not_take_go_through_python():
                    pa.array([["a"]], pa.list_(pa.string_view())),
                    pa.array([[1]], pa.list_(pa.float16()))):
         assert isinstance(rows.rust_column(native, pa.field("l", native.type), 0), tuple)
+
+
+
+# --- named time zones ----------------------------------------------------------------
+
+USECS = 1_000_000
+#: 400 Gregorian years in microseconds: the reference's offsets repeat with it.
+CYCLE_USECS = 146_097 * USECS_PER_DAY
+ALL_ZONES = sorted(zoneinfo.available_timezones())
+#: Offsets of 30 and 45 minutes (St_Johns, Kolkata, Chatham), negative DST (Dublin),
+#: a 30-minute DST (Lord_Howe), DST suspended for Ramadan (Casablanca), DST across
+#: the new year (Sao_Paulo, Chatham), a 2-hour DST (Troll), a skipped day (Apia),
+#: offsets that came and went (Moscow), v3 rules at -1:00 (Nuuk) and 26:00
+#: (Jerusalem), and names that are links or no region.
+TRICKY_ZONES = ["America/St_Johns", "Australia/Lord_Howe", "Pacific/Chatham", "Africa/Casablanca",
+                "Europe/Dublin", "Asia/Kolkata", "America/Sao_Paulo", "Antarctica/Troll", "Pacific/Apia",
+                "Europe/Moscow", "America/Nuuk", "Asia/Jerusalem", "America/New_York", "Etc/UTC",
+                "Etc/GMT-14", "EST5EDT", "US/Pacific", "Asia/Kathmandu"]
+#: Leap-second ("right/") and "posix/" copies, where the system has them.
+EXTRA_ZONES = [zone for zone in ("right/America/New_York", "right/UTC", "posix/Europe/Dublin")
+               if zoneinfo._tzpath.find_tzfile(zone)]
+
+
+def transitions_in_range(times) -> tuple[int, ...]:
+    """Transition times (UTC seconds) a microsecond timestamp can hold."""
+    return tuple(t for t in times if abs(t) * USECS <= I64_MAX)
+
+
+@functools.cache
+def zone_transitions(zone: str) -> tuple[int, ...]:
+    """UTC seconds of a zone's transitions, as zoneinfo reads its file."""
+    return transitions_in_range(zoneinfo._common.load_data(io.BytesIO(text.zone_tzif(zone)))[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def offset_changes(zone: zoneinfo.ZoneInfo, year: int) -> tuple[int, ...]:
+    """Microseconds in a year (2..9997) where the reference's offset changes: a daily
+    scan, then bisection to the microsecond."""
+    def offset(usecs: int) -> int:
+        return text._utc_offset_seconds(usecs, zone)
+
+    start = (dt.datetime(year, 1, 1) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+    changes, before = [], offset(start)
+    for day in range(1, 367):
+        lo, hi = start + (day - 1) * USECS_PER_DAY, start + day * USECS_PER_DAY
+        after = offset(hi)
+        if after != before:
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
+            changes.append(hi)
+        before = after
+    return tuple(changes)
+
+
+def named_zone_instants(zone: str):
+    return zone_instants(zone_transitions(zone), functools.partial(offset_changes, zoneinfo.ZoneInfo(zone)))
+
+
+@st.composite
+def zone_instants(draw, transitions: tuple[int, ...], changes) -> int:
+    """Microseconds since 1970 that are hard for a zone: at (and around) one of its
+    `transitions` or a switch of its rule (`changes(year)`), possibly whole 400-year
+    cycles away (the reference's lookup repeats: far past and far future), DuckDB's
+    infinities, or anywhere in DuckDB's range."""
+    how = draw(st.sampled_from(["transition", "switch", "anywhere", "special"]))
+    if how == "special":
+        return draw(st.sampled_from([0, -1, I64_MAX, -I64_MAX, I64_MIN, I64_MAX - 1, -62135596800000000,
+                                     253402300799999999, 253402300800000000, -62135596800000001]))
+    if how == "anywhere":
+        return draw(st.one_of(st.integers(I64_MIN, I64_MAX), st.integers(-(10**17), 10**17)))
+    if how == "transition" and transitions:
+        base = draw(st.sampled_from(transitions)) * USECS
+    else:
+        year = draw(st.one_of(st.integers(2037, 2100), st.integers(2, 9997)))
+        base = draw(st.sampled_from(changes(year) or (0,)))
+    delta = draw(st.one_of(st.sampled_from([0, -1, 1, -USECS, USECS, -3600 * USECS, 3600 * USECS]),
+                           st.integers(-26 * 3600, 26 * 3600).map(lambda s: s * USECS),
+                           st.integers(-2 * USECS_PER_DAY, 2 * USECS_PER_DAY)))
+    cycles = draw(st.one_of(st.just(0), st.integers(-700, 700)))
+    value = base + delta + cycles * CYCLE_USECS
+    return value if -I64_MAX <= value <= I64_MAX else base
+
+
+def zoned(zone: str, unit: str = "us"):
+    """A timestamptz column in `zone`: instants (microseconds) in `unit`; an
+    infinity stays one, nanoseconds beyond int64 are taken as they are."""
+    typ = pa.timestamp(unit, tz=zone)
+
+    def in_unit(usecs: int) -> int:
+        if usecs in (I64_MAX, -I64_MAX, I64_MIN):
+            return usecs
+        if unit == "ns":
+            return usecs * 1000 if abs(usecs) < I64_MAX // 1000 else usecs
+        return usecs // {"s": USECS, "ms": 1000, "us": 1}[unit]
+
+    return (lambda name: pa.field(name, typ), named_zone_instants(zone),
+            lambda vals: pa.array([None if v is None else in_unit(v) for v in vals], pa.int64()).view(typ))
+
+
+def named_zone_batches(zones):
+    """Batches of timestamptz columns (and lists of them) in one zone of `zones`."""
+    @st.composite
+    def draw_batch(draw):
+        zone = draw(st.sampled_from(zones))
+        unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
+        kinds = [zoned(zone, unit), zoned(zone, "us"), listed(zoned(zone, unit)),
+                 listed(zoned(zone, "us"), "fixed", 2), plain(pa.int32(), int_values(pa.int32()))]
+        return draw(batches(Columns(f"{zone} [{unit}]", kinds), max_columns=4))
+    return draw_batch()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_named_zones_match_python(data):
+    batch = data.draw(named_zone_batches(ALL_ZONES))
+    check(batch, formats_for(data.draw, batch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_tricky_named_zones_match_python(data):
+    batch = data.draw(named_zone_batches(TRICKY_ZONES + EXTRA_ZONES))
+    check(batch, formats_for(data.draw, batch))
+
+
+def test_every_zone_at_every_transition():
+    """Every zone of the tz database, natively: at each transition of its file, 1 us
+    before and half an hour after (a fall-back's repeated time), the same 400 years on
+    (its rule) and before (local mean time), and at its rule's switches in 2100."""
+    shifts = (0, 2 * CYCLE_USECS, -5 * CYCLE_USECS, 700 * CYCLE_USECS, -700 * CYCLE_USECS)
+    for zone in ALL_ZONES + EXTRA_ZONES:
+        instants = [t * USECS + d for t in zone_transitions(zone) for d in (-1, 0, 1800 * USECS)]
+        instants += [t * USECS + shift for t in zone_transitions(zone)[-3:] for shift in shifts]
+        instants += [t + d for t in offset_changes(zoneinfo.ZoneInfo(zone), 2100) for d in (-1, 0, 1)]
+        instants += [-I64_MAX, I64_MAX, I64_MIN, 0]
+        typ = pa.timestamp("us", tz=zone)
+        batch = pa.record_batch({"t": pa.array(instants, pa.int64()).view(typ)})
+        assert isinstance(rows.rust_column(batch.column(0), batch.schema.field(0), 0), tuple), zone
+        assert encode_rows(batch, [0], codec="rust") == encode_rows(batch, [0], codec="python"), zone
+
+
+def test_zone_files_are_the_ones_zoneinfo_reads():
+    """TZPATH first, then the tzdata package, as zoneinfo searches; the parsed zones
+    are cached, boundedly."""
+    path = zoneinfo._tzpath.find_tzfile("America/New_York")
+    if path is not None:
+        with open(path, "rb") as file:
+            assert text.zone_tzif("America/New_York") == file.read()
+    tzdata = pytest.importorskip("tzdata")
+    berlin = pa.record_batch({"t": pa.array([0, 1_700_000_000_000_000, None], pa.int64()).view(
+        pa.timestamp("us", tz="Europe/Berlin"))})
+    try:
+        zoneinfo.reset_tzpath(to=[])
+        zoneinfo.ZoneInfo.clear_cache()
+        rows._rust_zone.cache_clear()
+        packaged = importlib.resources.files(f"{tzdata.__name__}.zoneinfo.Europe").joinpath("Berlin").read_bytes()
+        assert text.zone_tzif("Europe/Berlin") == packaged
+        assert isinstance(rows.rust_column(berlin.column(0), berlin.schema.field(0), 0), tuple)
+        assert encode_rows(berlin, [0], codec="rust") == encode_rows(berlin, [0], codec="python")
+        with pytest.raises(zoneinfo.ZoneInfoNotFoundError):
+            text.zone_tzif("Europe/Atlantis")
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
+        rows._rust_zone.cache_clear()
+    assert rows._rust_zone.cache_info().maxsize == 64
+
+
+# --- TZif files made here, and hostile ones ---------------------------------------------
+
+
+def tzif_file(transitions, types, footer: bytes | None, version: bytes = b"2", leaps: int = 0) -> bytes:
+    """A TZif file: transitions (UTC second, type index), types (offset, is DST); a
+    version 1 file has no footer, and 32-bit times (a v2+ file's v1 block is skipped
+    by readers, so its 32-bit copy may be cut)."""
+    def block(bits: int) -> bytes:
+        head = b"TZif" + version + bytes(15) + struct.pack(">6l", leaps, leaps, leaps, len(transitions),
+                                                            len(types), 4)
+        body = b"".join((t % 2**bits).to_bytes(bits // 8, "big") for t, _ in transitions)
+        body += bytes(i for _, i in transitions)
+        body += b"".join(struct.pack(">lbb", offset, dst, 0) for offset, dst in types)
+        body += b"LMT\0"
+        # Leap records (a time and a correction), then both indicator arrays.
+        return head + body + bytes(leaps * (bits // 8 + 4) + 2 * leaps)
+    if footer is None:
+        return block(32)
+    return block(32) + block(64) + b"\n" + footer + b"\n"
+
+
+def posix_time(max_hours: int):
+    """[+-]h[hh][:mm[:ss]], the hours zero-padded to up to 3 digits."""
+    @st.composite
+    def draw_time(draw):
+        hours = draw(st.integers(0, max_hours))
+        width = draw(st.integers(len(str(hours)), 3))
+        out = draw(st.sampled_from(["", "+", "-"])) + f"{hours:0{width}d}"
+        if draw(st.booleans()):
+            out += f":{draw(st.integers(0, 99)):02d}"
+            if draw(st.booleans()):
+                out += f":{draw(st.integers(0, 99)):02d}"
+        return out
+    return draw_time()
+
+
+ABBREVIATIONS = st.sampled_from(["EST", "GMT", "IST", "<+0530>", "<-03>", "<>", "ABCD", "<A+1>", "X"])
+SWITCH_DAYS = st.one_of(
+    st.sampled_from(["J59", "J60", "59", "0", "365", "M2.5.4", "M12.5.6"]),
+    st.builds("M{}.{}.{}".format, st.one_of(st.integers(1, 12), st.sampled_from(["01", "03", "10"])),
+              st.integers(1, 5), st.integers(0, 6)),
+    st.integers(1, 365).map("J{}".format),
+    st.integers(0, 365).map(str),
+)
+SWITCHES = st.builds(lambda day, time: day + (f"/{time}" if time else ""), SWITCH_DAYS,
+                     st.one_of(st.just(""), posix_time(167)))
+
+
+@st.composite
+def posix_rules(draw) -> bytes:
+    """POSIX TZ strings as a TZif footer may hold them (RFC 8536's v3 included)."""
+    rule = draw(ABBREVIATIONS) + draw(posix_time(24))
+    if draw(st.booleans()):
+        rule += draw(ABBREVIATIONS)
+        if draw(st.booleans()):
+            rule += draw(posix_time(24))
+        rule += "," + draw(SWITCHES) + "," + draw(SWITCHES)
+    return rule.encode()
+
+
+#: UTC offsets: whole hours, the odd ones the tz database has, seconds of LMT, up
+#: to a day (which datetime refuses: Rust then leaves the zone to Python).
+OFFSETS = st.one_of(st.sampled_from([0, 3600, -3600, 7200, 19800, -12600, 20700, 45900, -17762, 13 * 3600,
+                                     -11 * 3600, 86399, -86399, 86400]),
+                    st.integers(-86399, 86399))
+
+
+@st.composite
+def tzif_zones(draw):
+    """(TZif file, its transition times): types, transitions (sorted as zic writes
+    them, or crowded, or out of order), a footer of any version."""
+    version = draw(st.sampled_from([b"\0", b"2", b"3", b"4"]))
+    bits = 31 if version == b"\0" else 36  # version 1: 32-bit times
+    types = draw(st.lists(st.tuples(OFFSETS, st.booleans()), min_size=1, max_size=4))
+    times = draw(st.lists(st.one_of(st.integers(-(2**bits), 2**bits - 1),
+                                    st.sampled_from([-(2**59) if bits > 31 else -(2**31), 0, 2**31 - 1])),
+                          max_size=8, unique=True))
+    order = draw(st.sampled_from(["sorted", "sorted", "crowded", "any"]))
+    if order == "sorted":
+        times.sort()
+    elif order == "crowded":  # transitions hours apart: the two lookups disagree
+        start = draw(st.integers(-(2**34), 2**34))
+        times = [start + i * draw(st.integers(1, 3 * 3600)) for i in range(len(times))]
+    transitions = [(t, draw(st.integers(0, len(types) - 1))) for t in times]
+    footer = None if version == b"\0" else draw(st.one_of(posix_rules(), st.just(b"")))
+    return tzif_file(transitions, types, footer, version, draw(st.integers(0, 2))), times
+
+
+def cpython_reads_out_of_bounds(data: bytes) -> bool:
+    """Whether CPython's C zoneinfo loader would read past an array on this file (and
+    may crash the process): a type index one past the types (``load_data`` lets it
+    through), or a last transition to a DST type whose size it cannot infer from its
+    neighbours (``utcoff_to_dstoff`` then reads the transition after the last). The
+    file is parsed by the Python half of that loader, ``_common.load_data``."""
+    indices, _, offsets, dsts, _, _ = zoneinfo._common.load_data(io.BytesIO(data))
+    if any(i >= len(offsets) for i in indices):
+        return True
+    sized, found = [0] * len(offsets), 0
+    for i in range(1, len(indices)):
+        if found == len(offsets):  # C counts every type, not only DST ones
+            break
+        idx, other = indices[i], indices[i - 1]
+        if not dsts[idx] or sized[idx]:
+            continue
+        size = 0 if dsts[other] else offsets[idx] - offsets[other]
+        if not size and idx < len(offsets) - 1:
+            if i + 1 == len(indices):
+                return True
+            other = indices[i + 1]
+            if dsts[other]:
+                continue
+            size = offsets[idx] - offsets[other]
+        if size:
+            found += 1
+            sized[idx] = size
+    return False
+
+
+def python_zone(data: bytes) -> zoneinfo.ZoneInfo | None:
+    """zoneinfo's C ZoneInfo of a file, None if it refuses it (or would read out of
+    bounds on it)."""
+    try:
+        if cpython_reads_out_of_bounds(data):
+            return None
+        return zoneinfo.ZoneInfo.from_file(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - any refusal: the zone never reaches Rust
+        return None
+
+
+def check_zone_data(data: bytes, instants: list[int]) -> None:
+    """Rust's text of `instants` in the zone of a TZif file is zoneinfo's."""
+    zone = python_zone(data)
+    assert zone is not None
+    rust_zone = _native.TimeZone("Test/Zone", data)
+    array = pa.array(instants, pa.int64()).view(pa.timestamp("us", tz="Test/Zone"))
+    expected = b"".join(backend.data_row([text.timestamp_text(v, "us", zone).encode()]) for v in instants)
+    assert _native.encode_data_rows([(array, 0, "timestamptz", rust_zone)], len(instants)) == expected
+
+
+#: Rules whose switches are easy to get wrong: CPython's J59 (February 29 in a leap
+#: year) and 0 (December 31 of the year before), the last day, the last Thursday of
+#: February, v3 times a week either side, negative DST, half-hour DST across the new
+#: year, switches at negative hours, DST an hour behind (no offset given: ahead).
+RULE_EDGES = [b"A3B,J59/0,J300", b"A3B,J60,J365/25", b"A-1B,0/0,365/-1", b"A3B,M2.5.4/-167,M12.5.6/167",
+              b"IST-1GMT0,M10.5.0,M3.5.0/1", b"<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
+              b"<-03>3<-02>,M3.5.0/-2,M10.5.0/-1", b"A5B6,M3.2.0,M11.1.0", b"A-13B,J1/0,J365/24"]
+
+
+@pytest.mark.parametrize("footer", RULE_EDGES)
+def test_rule_edges_match_zoneinfo(footer):
+    blob = tzif_file([(-(2**31), 1), (0, 0)], [(0, False), (-17_762, False)], footer)
+    zone = zoneinfo.ZoneInfo.from_file(io.BytesIO(blob))
+    years = (1970, 2023, 2024, 2100, 2400, 9996)
+    switches = [c for year in years for c in offset_changes(zone, year)]
+    assert switches
+    # The new year too, where J1 and J365/24 fall and the UTC and local years differ.
+    new_years = [(dt.datetime(year, 1, 1) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+                 + half_hours * 1800 * USECS for year in years for half_hours in range(-30, 31)]
+    instants = [c + d for c in switches for d in (-USECS, -1, 0, 1, USECS)] + new_years
+    check_zone_data(blob, [t + shift for t in instants for shift in (0, 700 * CYCLE_USECS, -700 * CYCLE_USECS)])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_made_zones_match_zoneinfo(data):
+    blob, times = data.draw(tzif_zones())
+    assume(not cpython_reads_out_of_bounds(blob))
+    zone = zoneinfo.ZoneInfo.from_file(io.BytesIO(blob))  # every file made is one zoneinfo reads
+    try:
+        _native.TimeZone("Test/Zone", blob)
+    except ValueError as refused:
+        # Only offsets of a day or more, which datetime refuses (the Python
+        # encoders raise), are left to them.
+        assert "offset out of range" in str(refused)
+        return
+    instants = zone_instants(transitions_in_range(times), functools.partial(offset_changes, zone))
+    check_zone_data(blob, data.draw(st.lists(instants, min_size=1, max_size=30)))
+
+
+def mutations(blob: bytes):
+    """`blob` with a few bytes changed, cut short, or grown."""
+    @st.composite
+    def draw_mutation(draw):
+        out = bytearray(blob)
+        for _ in range(draw(st.integers(1, 4))):
+            at = draw(st.integers(0, len(out) - 1))
+            out[at] = draw(st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, ord("\n"), ord("2"), ord(",")])
+                           | st.integers(0, 255))
+        how = draw(st.sampled_from(["flip", "cut", "grow"]))
+        if how == "cut":
+            del out[draw(st.integers(0, len(out))):]
+        elif how == "grow":
+            out += draw(st.binary(max_size=20))
+        return bytes(out)
+    return draw_mutation()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_hostile_tzif_files_are_refused_or_read_as_zoneinfo_does(data):
+    """Random and mutated files (real zones' and made ones): Rust refuses them, or
+    zoneinfo refuses them (and the zone never reaches Rust), or both give the same
+    offsets."""
+    source = data.draw(st.sampled_from(["random", "real", "made"]))
+    if source == "random":
+        blob = data.draw(st.one_of(st.binary(max_size=200), st.binary(max_size=200).map(b"TZif".__add__)))
+    elif source == "real":
+        blob = data.draw(mutations(text.zone_tzif(data.draw(st.sampled_from(TRICKY_ZONES)))))
+    else:
+        blob = data.draw(tzif_zones().flatmap(lambda made: mutations(made[0])))
+    try:
+        _native.TimeZone("Test/Zone", blob)
+    except ValueError:
+        return
+    if python_zone(blob) is None:
+        return
+    instants = data.draw(st.lists(st.one_of(st.integers(-(2**40), 2**40).map(lambda s: s * USECS),
+                                            st.integers(I64_MIN, I64_MAX)), min_size=1, max_size=20))
+    check_zone_data(blob, instants)

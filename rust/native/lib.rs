@@ -9,6 +9,7 @@ use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescr
 use duckgres_codec::{
     Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, Labels,
     ListColumn, ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values, ViewBuffers,
+    Zone,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -132,7 +133,8 @@ enum Layout {
     Date32,
     Date64,
     Duration(TimeUnit),
-    Timestamp(TimeUnit, Tz),
+    /// A named zone is `Tz::Other` here; the column's `TimeZone`, if any, replaces it.
+    Timestamp(TimeUnit, Tz<'static>),
     Decimal128(u16),
     Time(TimeUnit),
     Interval,
@@ -226,8 +228,8 @@ fn dictionary_layout(arrow_type: &Bound<'_, PyAny>, type_name: &str) -> PyResult
 
 /// The zone of a timestamp type's `tz`, as `wire.text._zone` reads it: "UTC" and
 /// "+HH:MM" / "-HH:MM" (ASCII digits, under 24 hours, as `datetime.timezone` needs)
-/// are fixed offsets; any other zone is only known to Python.
-fn zone(tz: &str) -> Tz {
+/// are fixed offsets; any other zone's offsets come with the column (`TimeZone`).
+fn zone_of(tz: &str) -> Tz<'static> {
     if tz == "UTC" {
         return Tz::Fixed(0);
     }
@@ -249,9 +251,58 @@ fn zone(tz: &str) -> Tz {
     Tz::Other
 }
 
+/// A named time zone's offsets, read from the TZif file `zoneinfo.ZoneInfo(name)`
+/// loads (`wire.text.zone_tzif`): made once per zone (`wire.rows._rust_zone` keeps
+/// it) and passed with each column whose timestamptz text is printed in that zone.
+#[pyclass(module = "duckgres_trio._native", frozen)]
+struct TimeZone {
+    name: String,
+    zone: Zone,
+}
+
+#[pymethods]
+impl TimeZone {
+    /// ValueError for a file the codec does not read as zoneinfo would.
+    #[new]
+    fn new(name: String, tzif: &[u8]) -> PyResult<Self> {
+        let zone = Zone::from_tzif(tzif)
+            .map_err(|err| PyValueError::new_err(format!("time zone {name:?}: {err}")))?;
+        Ok(Self { name, zone })
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn __repr__(&self) -> String {
+        format!("TimeZone({:?})", self.name)
+    }
+}
+
+/// The `TimeZone` passed with a column, which must be the zone of its timestamps.
+fn fitting_zone(
+    zone: &Bound<'_, TimeZone>,
+    arrow_type: &Bound<'_, PyAny>,
+    layout: Layout,
+) -> PyResult<Py<TimeZone>> {
+    let name = &zone.get().name;
+    if let Layout::Timestamp(_, Tz::Other) = layout {
+        let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
+        if tz.as_ref() == Some(name) {
+            return Ok(zone.clone().unbind());
+        }
+    }
+    Err(PyValueError::new_err(format!(
+        "time zone {name:?} does not fit Arrow type {}",
+        arrow_type.str()?
+    )))
+}
+
 /// A column the Rust side encodes: (pyarrow array, format, kind), or for a 1-D list
-/// (list array, format, "list", element array, element kind); the arrays' buffers
-/// held open (pyarrow buffers are immutable) while they are read.
+/// (list array, format, "list", element array, element kind), either followed by the
+/// `TimeZone` its (element) timestamps' text is printed in if it is a named zone; the
+/// arrays' buffers held open (pyarrow buffers are immutable) while they are read.
 struct ArrowColumn {
     /// None for a list (its element column has the kind) and a dictionary's labels.
     kind: Option<Kind>,
@@ -262,10 +313,22 @@ struct ArrowColumn {
     len: usize,
     /// A list's elements, or a dictionary's labels (an array of their own).
     element: Option<Box<ArrowColumn>>,
+    /// A named zone's offsets, for a timestamp column's text.
+    zone: Option<Py<TimeZone>>,
 }
 
 impl ArrowColumn {
     fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        // A trailing TimeZone: the rest is a column spec as without one.
+        let (spec, zone) = match spec.len() {
+            4 | 6 => {
+                let last = spec.get_item(spec.len() - 1)?;
+                let zone = last.cast_into::<TimeZone>().map_err(PyErr::from)?;
+                (spec.get_slice(0, spec.len() - 1), Some(zone))
+            }
+            _ => (spec.clone(), None),
+        };
+        let zone = zone.as_ref();
         if spec.len() == 5 {
             let (array, format, kind, elements, element_kind): (
                 Bound<'_, PyAny>,
@@ -279,13 +342,13 @@ impl ArrowColumn {
                     "only a list has an element kind, not {kind:?}"
                 )));
             }
-            let element = Self::from_array(&elements, format, Some(&element_kind))?;
+            let element = Self::from_array(&elements, format, Some(&element_kind), zone)?;
             if matches!(element.layout, Layout::List(_)) {
                 return Err(PyTypeError::new_err(
                     "nested lists are not encoded natively",
                 ));
             }
-            let mut list = Self::from_array(&array, format, None)?;
+            let mut list = Self::from_array(&array, format, None, None)?;
             if !matches!(list.layout, Layout::List(_)) {
                 return Err(PyValueError::new_err(
                     "Arrow array layout does not fit kind list",
@@ -295,7 +358,7 @@ impl ArrowColumn {
             return Ok(list);
         }
         let (array, format, kind): (Bound<'_, PyAny>, u8, String) = spec.extract()?;
-        let column = Self::from_array(&array, format, Some(&kind))?;
+        let column = Self::from_array(&array, format, Some(&kind), zone)?;
         if matches!(column.layout, Layout::List(_)) {
             return Err(PyValueError::new_err(format!(
                 "Arrow array layout does not fit kind {kind}"
@@ -304,8 +367,14 @@ impl ArrowColumn {
         Ok(column)
     }
 
-    /// An array to encode as `kind` (None: a list, whose kind is its elements').
-    fn from_array(array: &Bound<'_, PyAny>, format: u8, kind: Option<&str>) -> PyResult<Self> {
+    /// An array to encode as `kind` (None: a list, whose kind is its elements'), its
+    /// timestamps' text in `zone` if given.
+    fn from_array(
+        array: &Bound<'_, PyAny>,
+        format: u8,
+        kind: Option<&str>,
+        zone: Option<&Bound<'_, TimeZone>>,
+    ) -> PyResult<Self> {
         let kind = kind
             .map(|kind| {
                 Kind::from_name(kind).ok_or_else(|| {
@@ -330,7 +399,7 @@ impl ArrowColumn {
         match layout {
             Layout::Timestamp(unit, _) => {
                 let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
-                layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone));
+                layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone_of));
             }
             Layout::Decimal128(_) => {
                 // A negative scale has no dscale (the caller keeps it in Python).
@@ -347,6 +416,9 @@ impl ArrowColumn {
             Layout::Dictionary { .. } => layout = dictionary_layout(&arrow_type, &type_name)?,
             _ => {}
         }
+        let zone = zone
+            .map(|zone| fitting_zone(zone, &arrow_type, layout))
+            .transpose()?;
         let mut buffers = Vec::new();
         for buffer in array.call_method0("buffers")?.try_iter()? {
             let buffer = buffer?;
@@ -367,6 +439,7 @@ impl ArrowColumn {
                 &array.getattr("dictionary")?,
                 format,
                 None,
+                None,
             )?)),
             _ => None,
         };
@@ -378,6 +451,7 @@ impl ArrowColumn {
             offset,
             len,
             element,
+            zone,
         })
     }
 
@@ -475,7 +549,11 @@ impl ArrowColumn {
             Layout::Timestamp(unit, tz) => Values::Timestamp {
                 data: self.buffer(1),
                 unit,
-                tz,
+                // `fitting_zone` checked that the layout's is the named zone.
+                tz: self
+                    .zone
+                    .as_ref()
+                    .map_or(tz, |zone| Tz::Zone(&zone.get().zone)),
             },
             Layout::Decimal128(scale) => Values::Decimal128 {
                 data: self.buffer(1),
@@ -535,11 +613,12 @@ impl ViewBuffers for ArrowColumn {
 
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
-/// or (list array, format, "list", element array, element kind) for a 1-D array;
-/// kinds are "int2", "int4", "int8", "oid", "bool", "text", "json", "dictionary"
-/// (ENUM: a dictionary of strings), "float4", "float8", "bytea", "uuid", "varbit",
-/// "date", "time", "timetz", "timestamp", "timestamptz" (the text form only for a UTC
-/// or fixed-offset zone), "interval", and the numeric kinds "decimal", "uint64",
+/// or (list array, format, "list", element array, element kind) for a 1-D array,
+/// either followed by a `TimeZone` for timestamptz text in a named zone; kinds are
+/// "int2", "int4", "int8", "oid", "bool", "text", "json", "dictionary" (ENUM: a
+/// dictionary of strings), "float4", "float8", "bytea", "uuid", "varbit", "date",
+/// "time", "timetz", "timestamp", "timestamptz" (the text form in UTC, a fixed offset
+/// or the `TimeZone` given), "interval", and the numeric kinds "decimal", "uint64",
 /// "hugeint", "uhugeint" and "bignum".
 #[pyfunction]
 fn encode_data_rows<'py>(
@@ -1107,6 +1186,7 @@ fn copy_done(py: Python<'_>) -> Bound<'_, PyBytes> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameDecoder>()?;
+    m.add_class::<TimeZone>()?;
     m.add_function(wrap_pyfunction!(encode_data_rows, m)?)?;
     m.add_function(wrap_pyfunction!(authentication_ok, m)?)?;
     m.add_function(wrap_pyfunction!(authentication_cleartext_password, m)?)?;

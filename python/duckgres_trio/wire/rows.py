@@ -7,13 +7,16 @@ from the same type classification, so they cannot disagree.
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
 encodes the columns of the common kinds (``_native``: integers, bool, text, json,
 ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
-timestamp, timestamptz, interval) and 1-D lists of them; every other column is
-encoded by the Python encoders and handed over as its list of values. The Python assembly (``data_rows``) is the reference the Rust
+timestamp, timestamptz in any zone, interval) and 1-D lists of them; every other
+column is encoded by the Python encoders and handed over as its list of values. For
+timestamptz text in a named zone Rust reads the zone's TZif file, the one zoneinfo
+reads (``_rust_zone``). The Python assembly (``data_rows``) is the reference the Rust
 one is tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Sequence
@@ -23,7 +26,7 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
-from duckgres_trio.wire.text import encode_text_column, storage_array
+from duckgres_trio.wire.text import encode_text_column, storage_array, zone_tzif
 from duckgres_trio.wire.types import classify, pg_type_for
 
 _NULL = b"\xff\xff\xff\xff"
@@ -63,8 +66,9 @@ _NATIVE = {
 _NATIVE_LABELS = {pa.string(), pa.large_string()}
 
 #: A fixed UTC offset as text._zone reads it (ASCII digits; under 24 hours, which
-#: datetime.timezone requires). The Rust codec prints timestamptz text only in these
-#: zones and UTC, whose offset is the same at every instant; binary is UTC anywhere.
+#: datetime.timezone requires). Rust prints timestamptz text in these zones and UTC
+#: from the offset alone, in a named zone from its TZif data (``_rust_zone``); binary
+#: is UTC anywhere.
 _FIXED_OFFSET = re.compile(r"[+-]([0-9]{2}):([0-9]{2})", re.ASCII)
 
 
@@ -75,6 +79,32 @@ def _fixed_zone(tz: str) -> bool:
     return fixed is not None and int(fixed[1]) * 60 + int(fixed[2]) < 24 * 60
 
 
+@functools.lru_cache(maxsize=64)
+def _rust_zone(tz: str) -> object | None:
+    """A named zone's offsets as Rust holds them (``_native.TimeZone``), read once per
+    zone from the file zoneinfo reads; None where Rust cannot read that file as
+    zoneinfo does, or where Python's zone is a fixed offset after all (non-ASCII
+    digits), and the Python encoders print the text. An unknown zone raises as the
+    Python encoders would (errors are not cached)."""
+    from duckgres_trio import _native as native
+
+    tzif = zone_tzif(tz)
+    if tzif is None:
+        return None
+    try:
+        return native.TimeZone(tz, tzif)
+    except ValueError:
+        return None
+
+
+def _text_zone(typ: pa.DataType, fmt: int) -> tuple:
+    """(``_rust_zone``,) for timestamptz text in a named zone: Rust needs it passed
+    with the column; else ()."""
+    if fmt == 0 and pa.types.is_timestamp(typ) and typ.tz is not None and not _fixed_zone(typ.tz):
+        return (_rust_zone(typ.tz),)
+    return ()
+
+
 def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     """Whether the Rust codec encodes a column of this kind and storage type."""
     if typ in _NATIVE.get(kind, ()):
@@ -82,7 +112,7 @@ def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     if kind == "bytea":
         return pa.types.is_fixed_size_binary(typ)
     if kind == "timestamptz" and pa.types.is_timestamp(typ):
-        return fmt == 1 or _fixed_zone(typ.tz)
+        return fmt == 1 or _fixed_zone(typ.tz) or _rust_zone(typ.tz) is not None
     if kind == "decimal":
         # A negative scale (Arrow allows it) has no numeric dscale.
         return pa.types.is_decimal128(typ) and typ.scale >= 0
@@ -138,20 +168,21 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
 
 def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
     """(storage array, format, kind) for Rust to encode, (list array, format, "list",
-    element storage array, element kind) for a 1-D list of a native kind, else the
-    Python encoder's values. Nested lists stay in Python (ragged ones are an error in
-    binary, and the dimensions need every level)."""
+    element storage array, element kind) for a 1-D list of a native kind, either
+    followed by the zone of timestamptz text in a named zone (``_text_zone``), else
+    the Python encoder's values. Nested lists stay in Python (ragged ones are an error
+    in binary, and the dimensions need every level)."""
     kind = classify(field)
     storage = storage_array(array)
     if fmt in (0, 1):
         if _native(kind, storage.type, fmt):
-            return (storage, fmt, kind)
+            return (storage, fmt, kind, *_text_zone(storage.type, fmt))
         if kind == "list" and _native_list(storage.type):
             # .values ignores the list's slice, as the offsets do.
             elements = storage_array(storage.values)
             element_kind = classify(storage.type.value_field)
             if _native(element_kind, elements.type, fmt):
-                return (storage, fmt, kind, elements, element_kind)
+                return (storage, fmt, kind, elements, element_kind, *_text_zone(elements.type, fmt))
     return _ENCODERS[fmt](array, field)
 
 

@@ -51,7 +51,7 @@ impl TimeUnit {
 
 /// Proleptic Gregorian (year, month, day) of days since 1970-01-01; year 0 is 1 BC
 /// (`text.civil_from_days`, floor division throughout).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -1,9 +1,10 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
 //! float4out/float8out, `numeric` for numeric, `datetime` for dates, times, timetz,
-//! timestamps and intervals, `varbit` for BIT, and `array` for 1-D arrays of those);
-//! and COPY TO STDOUT rows in text, CSV and binary format (`copy`); and every backend
-//! message (`backend`), the twins of `duckgres_trio.wire.backend`.
+//! timestamps and intervals, `tzif` and `tzrule` for the offsets of named time zones,
+//! `varbit` for BIT, and `array` for 1-D arrays of those); and COPY TO STDOUT rows in
+//! text, CSV and binary format (`copy`); and every backend message (`backend`), the
+//! twins of `duckgres_trio.wire.backend`.
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
@@ -20,6 +21,8 @@ mod numeric;
 mod pyrepr;
 mod rows;
 mod varbit;
+mod tzif;
+mod tzrule;
 
 pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
@@ -32,3 +35,5 @@ pub use rows::{
     Column, Kind, Labels, NativeColumn, RowsError, Tz, Values, ViewBuffers, encode_data_rows,
     encode_data_rows_into, format_i64,
 };
+pub use tzif::{MAX_TZIF_LEN, TzifError, Zone};
+pub use tzrule::RuleError;

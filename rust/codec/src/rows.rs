@@ -4,7 +4,9 @@
 //! Arrow array of a kind encoded here (integers, bool, text/json, ENUM, float4/float8,
 //! numeric including VARINT, bytea, uuid, varbit, date, time, timetz, timestamp,
 //! timestamptz, interval), read straight from its buffers, or a 1-D list of such an
-//! array (`array`). The bytes must equal those of the pure-Python reference,
+//! array (`array`). timestamptz text is printed in UTC, a fixed offset, or a named
+//! zone whose TZif file Python handed over (`tzif`); its binary form is UTC in any
+//! zone. The bytes must equal those of the pure-Python reference,
 //! `duckgres_trio.wire.rows.encode_rows` with `wire.text` / `wire.binary`.
 
 use std::fmt;
@@ -13,6 +15,7 @@ use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
 use crate::numeric::{self, OutOfRange};
+use crate::tzif::Zone;
 use crate::varbit;
 
 /// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
@@ -169,7 +172,7 @@ pub enum Values<'a> {
     Timestamp {
         data: &'a [u8],
         unit: TimeUnit,
-        tz: Tz,
+        tz: Tz<'a>,
     },
     /// Arrow decimal128(p, `scale`): 16-byte little-endian two's complement unscaled
     /// integers (a negative scale is left to Python: PostgreSQL's dscale cannot be).
@@ -300,14 +303,28 @@ fn time_width(unit: TimeUnit) -> usize {
 
 /// An Arrow timestamp type's time zone, as far as the text form needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tz {
+pub enum Tz<'a> {
     /// No time zone: timestamp without time zone.
     Naive,
     /// "UTC" or a fixed "+HH:MM": this many seconds east of UTC at every instant.
     Fixed(i32),
+    /// A named zone whose TZif data Python handed over: its offset at each instant.
+    Zone(&'a Zone),
     /// Any other zone: its offsets are not known here, so only the binary form
     /// (UTC microseconds) is encoded natively.
     Other,
+}
+
+impl Tz<'_> {
+    /// Seconds east of UTC at an instant (microseconds since 1970), None if naive.
+    fn offset_at(self, usecs: i128) -> Result<Option<i32>, RowsError> {
+        Ok(match self {
+            Self::Naive => None,
+            Self::Fixed(east) => Some(east),
+            Self::Zone(zone) => Some(zone.utc_offset(usecs)),
+            Self::Other => return Err(RowsError::KindMismatch(Kind::Timestamptz)),
+        })
+    }
 }
 
 /// An Arrow array (`offset` and `len` in elements, as pyarrow reports them) to be
@@ -422,7 +439,8 @@ impl<'a> NativeColumn<'a> {
             (
                 Kind::Timestamptz,
                 Values::Timestamp {
-                    tz: Tz::Fixed(_), ..
+                    tz: Tz::Fixed(_) | Tz::Zone(_),
+                    ..
                 },
             ) => true,
             // The binary form is UTC microseconds, whatever the zone.
@@ -708,11 +726,8 @@ impl<'a> NativeColumn<'a> {
                 if self.binary {
                     write_fixed(&datetime::timestamp_binary(value, unit).to_be_bytes(), out);
                 } else {
-                    let offset = match tz {
-                        Tz::Naive => None,
-                        Tz::Fixed(east) => Some(east),
-                        Tz::Other => return Err(RowsError::KindMismatch(self.kind)),
-                    };
+                    // An infinity needs no offset; the lookup is harmless all the same.
+                    let offset = tz.offset_at(unit.to_usecs(value))?;
                     write_text(out, |out| {
                         datetime::timestamp_text(value, unit, offset, out)
                     })?;
@@ -916,8 +931,9 @@ fn write_uuid_text(bytes: &[u8], out: &mut Vec<u8>) {
     write_fixed(&text, out);
 }
 
-/// Element `i` of a fixed-width buffer (bounds checked by `NativeColumn::new`).
-fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
+/// Element `i` of a fixed-width buffer (the caller checked the bounds: for a
+/// column, `NativeColumn::new`).
+pub(crate) fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
     let mut value = [0u8; N];
     value.copy_from_slice(&data[i * N..(i + 1) * N]);
     value

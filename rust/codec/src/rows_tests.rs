@@ -320,15 +320,53 @@ fn dates_and_timestamps() {
         cells(col, 2),
         expected.map(|v| Some(v.to_be_bytes().to_vec()))
     );
-    // A zone without a fixed offset has no native text form; naive is not tz-aware.
+    // A named zone without its offsets has no native text form; naive is not
+    // tz-aware; a named zone is not naive.
+    let zone = crate::tzif::Zone::from_tzif(&footer_only_tzif(b"EST5EDT,M3.2.0,M11.1.0")).unwrap();
     for (kind, tz) in [
         (Kind::Timestamptz, Tz::Other),
         (Kind::Timestamptz, Tz::Naive),
         (Kind::Timestamp, Tz::Fixed(0)),
+        (Kind::Timestamp, Tz::Zone(&zone)),
     ] {
         let err = NativeColumn::new(kind, false, at(tz), None, 0, 1).unwrap_err();
         assert_eq!(err, RowsError::KindMismatch(kind));
     }
+}
+
+/// A version 2 TZif file with no transitions or types, only its footer's rule.
+fn footer_only_tzif(rule: &[u8]) -> Vec<u8> {
+    let header = [&b"TZif2"[..], &[0; 39]].concat();
+    [&header[..], &header, b"\n", rule, b"\n"].concat()
+}
+
+#[test]
+fn timestamps_in_a_named_zone() {
+    let zone = crate::tzif::Zone::from_tzif(&footer_only_tzif(b"EST5EDT,M3.2.0,M11.1.0")).unwrap();
+    // 2024-01-01 and 2024-07-01 12:00 UTC, in seconds; DuckDB's infinity.
+    let data = le_bytes(
+        &[1_704_110_400i64, 1_719_835_200, i64::MAX],
+        i64::to_le_bytes,
+    );
+    let values = Values::Timestamp {
+        data: &data,
+        unit: TimeUnit::Second,
+        tz: Tz::Zone(&zone),
+    };
+    let col = NativeColumn::new(Kind::Timestamptz, false, values, None, 0, 3).unwrap();
+    assert_eq!(
+        cells(col, 3),
+        [
+            "2024-01-01 07:00:00-05",
+            "2024-07-01 08:00:00-04",
+            "infinity"
+        ]
+        .map(some)
+    );
+    // Binary is UTC, whatever the zone.
+    let col = NativeColumn::new(Kind::Timestamptz, true, values, None, 1, 1).unwrap();
+    let expected = (1_719_835_200i64 - 946_684_800) * 1_000_000;
+    assert_eq!(cells(col, 1), [Some(expected.to_be_bytes().to_vec())]);
 }
 
 fn le_bytes<const N: usize, T: Copy>(values: &[T], to: fn(T) -> [u8; N]) -> Vec<u8> {
