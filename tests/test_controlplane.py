@@ -260,10 +260,9 @@ def test_cancel_during_row_streaming(start_server):
 
 @pytest.mark.parametrize("mode", ["controlplane", "standalone"])
 def test_cursor_closed_with_a_fetch_out_ahead(start_server, mode):
-    """In control-plane mode, while a result's batches are sent, its next FETCH is
-    already on the worker. Closing the result then must read that reply and leave the
-    session in step: every later statement gets its own answer (standalone mode, which
-    fetches on demand, must behave the same)."""
+    """While a result's batches are sent, its next fetch is already running (a FETCH on
+    the worker; a thread in standalone mode). Closing the result then must wait for it
+    and leave the session in step: every later statement gets its own answer."""
     server = start_server("--mode", mode)
     with connect(server, "ahead") as conn:
         for round_ in range(3):

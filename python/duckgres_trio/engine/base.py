@@ -14,6 +14,12 @@ import pyarrow as pa
 import trio
 
 
+#: A result's next batches are fetched while the batches in hand are encoded and sent
+#: (both engines). Once they are no longer wanted, a fetch still running after this
+#: long is interrupted rather than waited for.
+SETTLE_SECONDS = 0.2
+
+
 @dataclass
 class Result:
     """The outcome of one statement.

@@ -23,7 +23,7 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.base import Engine, Executor, Prepared, Progress, Result
+from duckgres_trio.engine.base import SETTLE_SECONDS, Engine, Executor, Prepared, Progress, Result
 from duckgres_trio.engine.databases import database_file, is_lock_conflict, no_database
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.engine.statement import (
@@ -191,16 +191,26 @@ class LocalExecutor(Executor):
 
     async def _stream(self, result: capi.Result | None,
                       first: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBatch]:
+        """The result's batches. The next fetch starts on a thread before the batches
+        in hand are handed on, so DuckDB makes rows while the event loop encodes and
+        sends these (DuckDB and the Rust codec both run without the GIL)."""
+        ahead = None
         try:
             batches = first
             while True:
+                if result is not None and not result.exhausted:  # no thread for small results
+                    ahead = _FetchAhead(self, lambda: result.fetch(BATCH_ROWS))
                 for batch in batches:
                     if batch.num_rows:
                         yield batch
-                if result is None or result.exhausted:  # no thread hop for small results
+                if ahead is None:
                     break
-                batches = await self._call(lambda: result.fetch(BATCH_ROWS))
+                batches = await ahead.wait()
+                ahead = None
         finally:
+            if ahead is not None:
+                with trio.CancelScope(shield=True):
+                    await ahead.settle()
             if result is not None:
                 result.close()
 
@@ -247,6 +257,59 @@ def _unwrap(captured: outcome.Outcome) -> T:
         return captured.unwrap()
     except Exception as exc:
         raise to_pg_error(exc) from None
+
+
+class _FetchAhead:
+    """A fetch started on a thread before its rows are wanted. It holds a place of the
+    executor's limiter; with none free it runs later, through ``_call``, when waited
+    for. The connection must not be used by two threads: until the thread is done,
+    nothing else runs on it (the frontend parks other portals first) and the result is
+    not closed (``settle``)."""
+
+    def __init__(self, executor: LocalExecutor, fn: Callable[[], list[pa.RecordBatch]]) -> None:
+        self._executor = executor
+        self._fn = fn
+        self._done = trio.Event()
+        self._outcome: outcome.Outcome | None = None
+        try:
+            executor._limiter.acquire_on_behalf_of_nowait(self)
+        except trio.WouldBlock:
+            self._started = False
+            return
+        self._started = True
+        executor._running = True
+        token = trio.lowlevel.current_trio_token()
+
+        def deliver(result: outcome.Outcome) -> None:  # on the thread
+            self._outcome = result
+            try:
+                token.run_sync_soon(self._finished)
+            except trio.RunFinishedError:
+                pass
+
+        trio.lowlevel.start_thread_soon(fn, deliver)
+
+    def _finished(self) -> None:
+        self._executor._limiter.release_on_behalf_of(self)
+        self._executor._running = False
+        self._done.set()
+
+    async def wait(self) -> list[pa.RecordBatch]:
+        if not self._started:
+            return await self._executor._call(self._fn)
+        await self._done.wait()
+        return _unwrap(self._outcome)
+
+    async def settle(self) -> None:
+        """Wait (shielded caller) for the thread to end, interrupting DuckDB if it is
+        still at work after SETTLE_SECONDS."""
+        if not self._started:
+            return
+        with trio.move_on_after(SETTLE_SECONDS):
+            await self._done.wait()
+            return
+        self._executor._conn.interrupt()
+        await self._done.wait()
 
 
 class _ThreadCall:

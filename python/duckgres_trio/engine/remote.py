@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import pyarrow as pa
 import trio
 
-from duckgres_trio.engine.base import Executor, Prepared, Progress, Result
+from duckgres_trio.engine.base import SETTLE_SECONDS, Executor, Prepared, Progress, Result
 from duckgres_trio.engine.literals import UnbindableValue, bind_form
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.worker import protocol as p
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 #: After interrupting a statement, how long the worker may take to end its reply.
 DRAIN_SECONDS = 5.0
-#: How long a FETCH sent ahead may take to answer once its rows are no longer wanted.
-SETTLE_SECONDS = 0.2
 _RECEIVE = 1 << 18
 _TERMINAL = frozenset({p.ERROR, p.COMMAND, p.END, p.DESCRIBED})
 
