@@ -7,8 +7,9 @@ use std::cell::RefCell;
 
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
-    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, ListColumn,
-    ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values,
+    Column, CopyError, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer,
+    JsonColumn, Kind, ListColumn, ListOffsets, MAX_STARTUP_PACKET, MapNode, NativeColumn, Node,
+    RowsError, StructNode, TimeUnit, Tz, UnionNode, Values,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -114,8 +115,9 @@ impl FrameDecoder {
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
 /// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
 /// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
-/// unit, month_day_nano_interval, or a list's offsets (32-bit, 64-bit, fixed size).
-/// The zone, scale and list size are read from the type's attributes afterwards.
+/// unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), a
+/// struct, a map, or a sparse or dense union. The zone, scale and list size are read
+/// from the type's attributes afterwards.
 #[derive(Clone, Copy)]
 enum Layout {
     Int(usize, bool),
@@ -130,6 +132,21 @@ enum Layout {
     Time(TimeUnit),
     Interval,
     List(ListLayout),
+    Struct,
+    Map,
+    /// `true`: dense (type ids and int32 offsets), else sparse (type ids).
+    Union(bool),
+}
+
+impl Layout {
+    /// How many of `array.buffers()` are the array's own (the children's follow).
+    fn own_buffers(self) -> usize {
+        match self {
+            Self::Struct | Self::List(ListLayout::Fixed(_)) => 1,
+            Self::Utf8(_) | Self::Binary(_) | Self::Union(true) => 3,
+            _ => 2,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -165,6 +182,10 @@ fn layout(type_name: &str) -> Option<Layout> {
         _ if type_name.starts_with("list<") => Layout::List(ListLayout::Variable(false)),
         _ if type_name.starts_with("large_list<") => Layout::List(ListLayout::Variable(true)),
         _ if type_name.starts_with("fixed_size_list<") => Layout::List(ListLayout::Fixed(0)),
+        _ if type_name.starts_with("struct<") => Layout::Struct,
+        _ if type_name.starts_with("map<") => Layout::Map,
+        _ if type_name.starts_with("sparse_union<") => Layout::Union(false),
+        _ if type_name.starts_with("dense_union<") => Layout::Union(true),
         _ => {
             if let Some(width) = type_name
                 .strip_prefix("fixed_size_binary[")
@@ -205,21 +226,47 @@ fn zone(tz: &str) -> Tz {
     Tz::Other
 }
 
-/// A column the Rust side encodes: (pyarrow array, format, kind), or for a 1-D list
-/// (list array, format, "list", element array, element kind); the arrays' buffers
-/// held open (pyarrow buffers are immutable) while they are read.
+/// A column the Rust side encodes, as `encode_data_rows` takes it (a scalar, a legacy
+/// 1-D list, or a tree of arrays for lists, STRUCT, MAP and UNION), with every
+/// array's own buffers held open (pyarrow buffers are immutable) while they are read.
 struct ArrowColumn {
-    /// None for a list: its element column has the kind.
+    /// None for a container (list, struct, map, union): its leaves have the kinds.
     kind: Option<Kind>,
     binary: bool,
     layout: Layout,
     buffers: Vec<Option<PyUntypedBuffer>>,
     offset: usize,
     len: usize,
-    element: Option<Box<ArrowColumn>>,
+    /// A list's elements; a struct's fields; a map's keys and items; a union's members.
+    children: Vec<ArrowColumn>,
+    /// A struct's field names.
+    names: Vec<String>,
+    /// A union's type code of each member.
+    type_codes: Vec<i8>,
+}
+
+/// The kinds of containers: their children have the kinds of their leaves.
+const CONTAINERS: [&str; 4] = ["list", "struct", "map", "union"];
+
+/// The container kind a layout holds, None for a scalar layout.
+fn container_of(layout: Layout) -> Option<&'static str> {
+    Some(match layout {
+        Layout::List(_) => "list",
+        Layout::Struct => "struct",
+        Layout::Map => "map",
+        Layout::Union(_) => "union",
+        _ => return None,
+    })
+}
+
+fn value_error(err: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(err.to_string())
 }
 
 impl ArrowColumn {
+    /// (array, format, kind) for a scalar; (array, format, kind, children) for a
+    /// container, each child (array, kind) or (array, kind, children); or the 1-D list
+    /// shorthand (list array, format, "list", element array, element kind).
     fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
         if spec.len() == 5 {
             let (array, format, kind, elements, element_kind): (
@@ -234,33 +281,110 @@ impl ArrowColumn {
                     "only a list has an element kind, not {kind:?}"
                 )));
             }
-            let element = Self::from_array(&elements, format, Some(&element_kind))?;
-            if matches!(element.layout, Layout::List(_)) {
-                return Err(PyTypeError::new_err(
-                    "nested lists are not encoded natively",
-                ));
-            }
-            let mut list = Self::from_array(&array, format, None)?;
+            let binary = binary_format(format)?;
+            // A scalar kind: a nested list needs the (array, format, kind, children) form.
+            let element = Self::node(&elements, binary, &element_kind, None, 1)?;
+            let mut list = Self::from_array(&array, binary, None)?;
             if !matches!(list.layout, Layout::List(_)) {
                 return Err(PyValueError::new_err(
                     "Arrow array layout does not fit kind list",
                 ));
             }
-            list.element = Some(Box::new(element));
+            list.children.push(element);
             return Ok(list);
         }
-        let (array, format, kind): (Bound<'_, PyAny>, u8, String) = spec.extract()?;
-        let column = Self::from_array(&array, format, Some(&kind))?;
-        if matches!(column.layout, Layout::List(_)) {
+        let (array, format, kind) = (spec.get_item(0)?, spec.get_item(1)?, spec.get_item(2)?);
+        let children = match spec.len() {
+            4 => Some(spec.get_item(3)?.cast_into::<PyTuple>()?),
+            _ => None,
+        };
+        let kind: String = kind.extract()?;
+        Self::node(
+            &array,
+            binary_format(format.extract()?)?,
+            &kind,
+            children.as_ref(),
+            0,
+        )
+    }
+
+    /// One array of a column at `depth` (0: the column) and, for a container, its
+    /// children, depth first: a list's elements in its format, every other member in
+    /// text (json holds text).
+    fn node(
+        array: &Bound<'_, PyAny>,
+        binary: bool,
+        kind: &str,
+        children: Option<&Bound<'_, PyTuple>>,
+        depth: usize,
+    ) -> PyResult<Self> {
+        let container = CONTAINERS.contains(&kind);
+        match (container, children) {
+            (false, Some(_)) => {
+                return Err(PyValueError::new_err(format!(
+                    "kind {kind:?} has no children"
+                )));
+            }
+            (true, None) => {
+                return Err(PyValueError::new_err(format!(
+                    "kind {kind:?} is not encoded natively without its children"
+                )));
+            }
+            _ => {}
+        }
+        let mut column = Self::from_array(array, binary, (!container).then_some(kind))?;
+        if container_of(column.layout) != container.then_some(kind) {
             return Err(PyValueError::new_err(format!(
                 "Arrow array layout does not fit kind {kind}"
             )));
         }
+        let Some(children) = children else {
+            return Ok(column);
+        };
+        if depth >= duckgres_codec::MAX_DEPTH {
+            return Err(value_error(RowsError::Malformed("nested too deep")));
+        }
+        let arrow_type = array.getattr("type")?;
+        let expected = match column.layout {
+            Layout::List(_) => 1,
+            Layout::Map => 2,
+            Layout::Struct => {
+                column.names = arrow_type.getattr("names")?.extract()?;
+                column.names.len()
+            }
+            _ => {
+                column.type_codes = arrow_type.getattr("type_codes")?.extract()?;
+                column.type_codes.len()
+            }
+        };
+        if children.len() != expected {
+            return Err(PyValueError::new_err(format!(
+                "kind {kind} needs {expected} children, not {}",
+                children.len()
+            )));
+        }
+        let child_binary = binary && matches!(column.layout, Layout::List(_));
+        for child in children.iter() {
+            let child = child.cast_into::<PyTuple>()?;
+            let grandchildren = match child.len() {
+                3 => Some(child.get_item(2)?.cast_into::<PyTuple>()?),
+                _ => None,
+            };
+            let (array, kind) = (child.get_item(0)?, child.get_item(1)?);
+            let kind: String = kind.extract()?;
+            column.children.push(Self::node(
+                &array,
+                child_binary,
+                &kind,
+                grandchildren.as_ref(),
+                depth + 1,
+            )?);
+        }
         Ok(column)
     }
 
-    /// An array to encode as `kind` (None: a list, whose kind is its elements').
-    fn from_array(array: &Bound<'_, PyAny>, format: u8, kind: Option<&str>) -> PyResult<Self> {
+    /// An array to encode as `kind` (None: a container, whose leaves have kinds).
+    fn from_array(array: &Bound<'_, PyAny>, binary: bool, kind: Option<&str>) -> PyResult<Self> {
         let kind = kind
             .map(|kind| {
                 Kind::from_name(kind).ok_or_else(|| {
@@ -268,15 +392,6 @@ impl ArrowColumn {
                 })
             })
             .transpose()?;
-        let binary = match format {
-            0 => false,
-            1 => true,
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid format code {format}"
-                )));
-            }
-        };
         let arrow_type = array.getattr("type")?;
         let type_name = arrow_type.str()?.to_string();
         let mut layout = layout(&type_name).ok_or_else(|| {
@@ -301,8 +416,14 @@ impl ArrowColumn {
             }
             _ => {}
         }
+        // `buffers()` lists the children's buffers after the array's own: export only
+        // the array's own.
         let mut buffers = Vec::new();
-        for buffer in array.call_method0("buffers")?.try_iter()? {
+        for buffer in array
+            .call_method0("buffers")?
+            .try_iter()?
+            .take(layout.own_buffers())
+        {
             let buffer = buffer?;
             buffers.push(if buffer.is_none() {
                 None
@@ -322,7 +443,9 @@ impl ArrowColumn {
             buffers,
             offset,
             len,
-            element: None,
+            children: Vec::new(),
+            names: Vec::new(),
+            type_codes: Vec::new(),
         })
     }
 
@@ -346,10 +469,21 @@ impl ArrowColumn {
             .map(|_| self.buffer(0))
     }
 
-    /// The column as the codec reads it: a scalar column or a list of one.
+    /// The column as the codec reads it: a scalar, an array, or json.
     fn column(&self) -> PyResult<Column<'_>> {
-        let (Layout::List(list), Some(element)) = (self.layout, &self.element) else {
-            return Ok(Column::Native(self.native()?));
+        Ok(match self.layout {
+            Layout::List(_) => Column::List(self.list()?),
+            Layout::Struct | Layout::Map | Layout::Union(_) => {
+                Column::Json(JsonColumn::new(self.node_of()?).map_err(value_error)?)
+            }
+            _ => Column::Native(self.native()?),
+        })
+    }
+
+    /// A list: its offsets over its element node.
+    fn list(&self) -> PyResult<ListColumn<'_>> {
+        let Layout::List(list) = self.layout else {
+            return Err(PyValueError::new_err("not a list"));
         };
         let offsets = match list {
             ListLayout::Variable(large) => ListOffsets::Variable {
@@ -358,21 +492,60 @@ impl ArrowColumn {
             },
             ListLayout::Fixed(size) => ListOffsets::Fixed { size },
         };
-        ListColumn::new(
+        let element = match self.children.as_slice() {
+            [element] => element.node_of()?,
+            _ => return Err(PyValueError::new_err("a list needs its elements")),
+        };
+        ListColumn::nested(
             offsets,
             self.validity(),
             self.offset,
             self.len,
-            element.native()?,
+            self.binary,
+            element,
         )
-        .map(Column::List)
-        .map_err(|err| PyValueError::new_err(err.to_string()))
+        .map_err(value_error)
+    }
+
+    /// This array and its children as a tree the codec reads.
+    fn node_of(&self) -> PyResult<Node<'_>> {
+        let children =
+            || -> PyResult<Vec<Node<'_>>> { self.children.iter().map(Self::node_of).collect() };
+        let (validity, offset, len) = (self.validity(), self.offset, self.len);
+        let node = match self.layout {
+            Layout::List(_) => Node::List(Box::new(self.list()?)),
+            Layout::Struct => {
+                let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+                let node = StructNode::new(&names, children()?, validity, offset, len);
+                Node::Struct(Box::new(node.map_err(value_error)?))
+            }
+            Layout::Map => {
+                let [keys, items] = <[Node<'_>; 2]>::try_from(children()?)
+                    .map_err(|_| PyValueError::new_err("a map needs its keys and items"))?;
+                let node = MapNode::new(self.buffer(1), validity, offset, len, keys, items);
+                Node::Map(Box::new(node.map_err(value_error)?))
+            }
+            Layout::Union(dense) => {
+                let value_offsets = dense.then(|| self.buffer(2));
+                let node = UnionNode::new(
+                    &self.type_codes,
+                    self.buffer(1),
+                    value_offsets,
+                    offset,
+                    len,
+                    children()?,
+                );
+                Node::Union(Box::new(node.map_err(value_error)?))
+            }
+            _ => Node::Scalar(self.native()?),
+        };
+        Ok(node)
     }
 
     fn native(&self) -> PyResult<NativeColumn<'_>> {
         let kind = self
             .kind
-            .ok_or_else(|| PyValueError::new_err("a list needs its elements"))?;
+            .ok_or_else(|| PyValueError::new_err("a container needs its children"))?;
         let values = match self.layout {
             Layout::Int(width, signed) => Values::Int {
                 data: self.buffer(1),
@@ -419,7 +592,9 @@ impl ArrowColumn {
             Layout::Interval => Values::Interval {
                 data: self.buffer(1),
             },
-            Layout::List(_) => return Err(PyValueError::new_err("a list needs its elements")),
+            Layout::List(_) | Layout::Struct | Layout::Map | Layout::Union(_) => {
+                return Err(PyValueError::new_err("a container needs its children"));
+            }
         };
         NativeColumn::new(
             kind,
@@ -429,17 +604,53 @@ impl ArrowColumn {
             self.offset,
             self.len,
         )
-        .map_err(|err| PyValueError::new_err(err.to_string()))
+        .map_err(value_error)
+    }
+}
+
+fn binary_format(format: u8) -> PyResult<bool> {
+    match format {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(PyValueError::new_err(format!(
+            "invalid format code {format}"
+        ))),
+    }
+}
+
+/// `duckgres_trio.wire.binary.RaggedArrayError`, imported on first use: a ragged or
+/// NULL sub-list in binary must fail with the reference's own PgError (2202E).
+static RAGGED_ARRAY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// An encoding error as the Python encoders raise it: RaggedArrayError for a ragged
+/// binary array (`ragged`), ValueError for the rest (malformed input the reference
+/// never sees).
+fn encode_error(py: Python<'_>, err: impl std::fmt::Display, ragged: bool) -> PyErr {
+    if !ragged {
+        return value_error(err);
+    }
+    match RAGGED_ARRAY_ERROR.import(py, "duckgres_trio.wire.binary", "RaggedArrayError") {
+        Ok(cls) => match cls.call0() {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(err) => err,
+        },
+        Err(import_failed) => import_failed,
     }
 }
 
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
-/// or (list array, format, "list", element array, element kind) for a 1-D array;
-/// kinds are "int2", "int4", "int8", "oid", "bool", "text", "json", "float4",
-/// "float8", "bytea", "uuid", "date", "time", "timestamp", "timestamptz" (the text
-/// form only for a UTC or fixed-offset zone), "interval", and the numeric kinds
-/// "decimal", "uint64", "hugeint" and "uhugeint".
+/// (list array, format, "list", element array, element kind) for a 1-D array, or
+/// (array, format, kind, children) for a container: kind "list" (an array, of one
+/// dimension per list level), "struct", "map" or "union" (json), each child (array,
+/// kind) or (array, kind, children): a list's elements, a struct's fields as
+/// `StructArray.field` slices them, a map's keys and items, a union's members as
+/// `UnionArray.field` gives them, in type order. Scalar kinds are "int2", "int4",
+/// "int8", "oid", "bool", "text", "json", "float4", "float8", "bytea", "uuid",
+/// "date", "time", "timestamp", "timestamptz" (the text form only for a UTC or
+/// fixed-offset zone), "interval", and the numeric kinds "decimal", "uint64",
+/// "hugeint" and "uhugeint". A ragged or NULL sub-list of a binary array raises
+/// `wire.binary.RaggedArrayError`, as the Python encoder does.
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,
@@ -455,7 +666,7 @@ fn encode_data_rows<'py>(
         let encoded = py.detach(|| duckgres_codec::encode_data_rows_into(&plan, row_count, out));
         let result = encoded
             .map(|()| PyBytes::new(py, out))
-            .map_err(|err| PyValueError::new_err(err.to_string()));
+            .map_err(|err| encode_error(py, &err, err == RowsError::RaggedArray));
         if out.capacity() > KEEP_OUTPUT {
             *out = Vec::new();
         }
@@ -566,9 +777,9 @@ fn encode_copy_data<'py>(
             let encoded = py.detach(|| {
                 duckgres_codec::encode_copy_data_into(&plan, row_count, &options, scratch, out)
             });
-            let result = encoded
-                .map(|()| PyBytes::new(py, out))
-                .map_err(|err| PyValueError::new_err(err.to_string()));
+            let result = encoded.map(|()| PyBytes::new(py, out)).map_err(|err| {
+                encode_error(py, &err, err == CopyError::Rows(RowsError::RaggedArray))
+            });
             for buffer in [&mut *out, &mut *scratch] {
                 if buffer.capacity() > KEEP_OUTPUT {
                     *buffer = Vec::new();

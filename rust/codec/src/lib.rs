@@ -1,7 +1,8 @@
 //! PostgreSQL frontend wire framing: bytes in, whole messages out; and DataRow
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
 //! float4out/float8out, `numeric` for numeric, `datetime` for dates, times,
-//! timestamps and intervals, and `array` for 1-D arrays of those); and COPY TO STDOUT
+//! timestamps and intervals, `array` for arrays of those, multi-dimensional for nested
+//! lists, and `json` for STRUCT / MAP / UNION as json); and COPY TO STDOUT
 //! rows in text, CSV and binary format (`copy`); and every backend message
 //! (`backend`), the twins of `duckgres_trio.wire.backend`.
 //!
@@ -16,6 +17,7 @@ mod datetime;
 mod error;
 mod float;
 mod framer;
+mod json;
 mod numeric;
 mod pyrepr;
 mod rows;
@@ -27,6 +29,7 @@ pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
 pub use framer::{DEFAULT_MAX_MESSAGE, Framer, MAX_MESSAGE_LIMIT, MAX_STARTUP_PACKET};
+pub use json::{JsonColumn, MAX_DEPTH, MapNode, Node, StructNode, UnionNode};
 pub use rows::{
     Column, Kind, NativeColumn, RowsError, Tz, Values, encode_data_rows, encode_data_rows_into,
     format_i64,

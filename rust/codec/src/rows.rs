@@ -3,7 +3,9 @@
 //! A column is either values already encoded elsewhere (the Python encoders), an
 //! Arrow array of a kind encoded here (integers, bool, text/json, float4/float8,
 //! numeric, bytea, uuid, date, time, timestamp, timestamptz, interval), read straight
-//! from its buffers, or a 1-D list of such an array (`array`). The bytes must equal
+//! from its buffers, an array (`array`: lists, multi-dimensional for nested lists, of
+//! such values or of json), or a STRUCT / MAP / UNION sent as json (`json`), whose
+//! members are any of these. The bytes must equal
 //! those of the pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with
 //! `wire.text` / `wire.binary`.
 
@@ -12,6 +14,7 @@ use std::fmt;
 use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
+use crate::json::JsonColumn;
 use crate::numeric;
 
 /// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
@@ -211,8 +214,10 @@ pub enum Column<'a> {
     /// One value per row, already encoded; None is SQL NULL.
     Encoded(Vec<Option<&'a [u8]>>),
     Native(NativeColumn<'a>),
-    /// A 1-D array of native elements.
+    /// An array of native or json elements, of one dimension per list level.
     List(ListColumn<'a>),
+    /// A STRUCT, MAP or UNION, as json.
+    Json(JsonColumn<'a>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +236,11 @@ pub enum RowsError {
     },
     /// More than 32767 columns, or a value or row over PostgreSQL's int32 lengths.
     TooLarge,
+    /// A NULL or ragged sub-list in a binary multi-dimensional array (PostgreSQL's
+    /// 2202E, `wire.binary.RaggedArrayError`).
+    RaggedArray,
+    /// A nested column's arrays do not fit together (lengths, type ids, depth).
+    Malformed(&'static str),
 }
 
 impl fmt::Display for RowsError {
@@ -243,6 +253,10 @@ impl fmt::Display for RowsError {
                 write!(f, "column {column} has {len} values, expected {rows}")
             }
             Self::TooLarge => f.write_str("DataRow too large"),
+            Self::RaggedArray => f.write_str(
+                "multidimensional arrays must have array expressions with matching dimensions",
+            ),
+            Self::Malformed(what) => write!(f, "malformed nested Arrow array: {what}"),
         }
     }
 }
@@ -762,6 +776,7 @@ pub fn encode_data_rows_into(
             Column::Encoded(values) => values.len(),
             Column::Native(native) => native.len,
             Column::List(list) => list.len(),
+            Column::Json(json) => json.len(),
         };
         if len != rows {
             return Err(RowsError::LengthMismatch { column, len, rows });
@@ -775,6 +790,7 @@ pub fn encode_data_rows_into(
         }
         Column::Native(native) => native.estimated_width(),
         Column::List(list) => list.estimated_width(),
+        Column::Json(json) => json.estimated_width(),
     });
     let row_size = 7 + per_row.map(|width| 4 + width).sum::<usize>();
     out.reserve(rows.saturating_mul(row_size));
@@ -791,6 +807,7 @@ pub fn encode_data_rows_into(
                 },
                 Column::Native(native) => native.write_value(row, out)?,
                 Column::List(list) => list.write_value(row, out)?,
+                Column::Json(json) => json.write_value(row, out)?,
             }
         }
         let length = i32::try_from(out.len() - start - 1).map_err(|_| RowsError::TooLarge)?;
