@@ -258,6 +258,28 @@ def test_cancel_during_row_streaming(start_server):
         assert conn.execute("SELECT 'after'").fetchone() == ("after",)
 
 
+@pytest.mark.parametrize("mode", ["controlplane", "standalone"])
+def test_cursor_closed_with_a_fetch_out_ahead(start_server, mode):
+    """In control-plane mode, while a result's batches are sent, its next FETCH is
+    already on the worker. Closing the result then must read that reply and leave the
+    session in step: every later statement gets its own answer (standalone mode, which
+    fetches on demand, must behave the same)."""
+    server = start_server("--mode", mode)
+    with connect(server, "ahead") as conn:
+        for round_ in range(3):
+            with conn.transaction():
+                cur = conn.cursor(name=f"c{round_}")
+                cur.execute("SELECT i, i * 2 AS j FROM range(1000000) t(i)")
+                assert cur.fetchmany(5) == [(i, i * 2) for i in range(5)]
+                cur.close()
+            assert conn.execute("SELECT 40 + %s", (round_,)).fetchone() == (40 + round_,)
+        assert conn.execute("SELECT count(*) FROM range(7)").fetchone() == (7,)
+        # A result read to its end still counts every row.
+        assert conn.execute("SELECT count(*) FROM (SELECT * FROM range(300000))").fetchone() == (300000,)
+        rows = list(conn.cursor().stream("SELECT i FROM range(100000) t(i)"))
+        assert rows == [(i,) for i in range(100000)]
+
+
 def test_idle_workers_are_retired_and_shutdown_stops_every_worker(start_server):
     # long enough that the first worker outlives the second session's start (a spawn
     # and a database open take about a second)

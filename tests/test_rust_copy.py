@@ -9,9 +9,10 @@ or quotes, and frames every row. Hypothesis draws random batches (every native k
 Python-only kinds, text full of tabs, newlines, backslashes, quotes, delimiters and
 non-ASCII, NULLs, sliced arrays, no columns, no rows) and random options (text, CSV,
 binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE); the
-numeric, time, interval and list kinds once more on their own, and nested columns
-(STRUCT / MAP / UNION as json, multi-dimensional arrays; a ragged one raises
-RaggedArrayError in binary COPY from both). The native module must be built.
+numeric, time, interval and list kinds once more on their own, and so ENUM, BIT,
+TIMETZ, VARINT and timestamptz in named time zones; and nested columns (STRUCT / MAP /
+UNION as json, multi-dimensional arrays; a ragged one raises RaggedArrayError in binary
+COPY from both). The native module must be built.
 """
 
 from __future__ import annotations
@@ -30,16 +31,22 @@ from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
 from duckgres_trio.wire.binary import RaggedArrayError
 from tests.test_rust_rows import (
+    ALL_ZONES,
     DUCKDB_KINDS,
     DUCKDB_NESTED,
+    DUCKDB_TYPE_COLUMNS,
+    DUCKDB_TYPES,
     KIND_COLUMNS,
     MULTI_DIM_COLUMNS,
     NATIVE_COLUMNS,
+    TRICKY_ZONES,
     Columns,
     PYTHON_COLUMNS,
     batches,
     containers,
     duckdb_batch,
+    duckdb_types_batch,
+    named_zone_batches,
     plain,
 )
 
@@ -156,9 +163,29 @@ def test_duckdb_nested_match_python():
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
+def test_enum_bit_timetz_varint_columns_match_python(data):
+    """ENUM labels full of what COPY escapes or quotes, BIT, TIMETZ and VARINT, and
+    lists of them."""
+    batch = data.draw(batches(Columns("DUCKDB_TYPE + TEXT_COLUMNS", DUCKDB_TYPE_COLUMNS + TEXT_COLUMNS),
+                              max_columns=5))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
 def test_text_columns_match_python(data):
     """Many text values against the escaping and quoting rules."""
     batch = data.draw(batches(Columns("TEXT_COLUMNS", TEXT_COLUMNS), max_columns=4))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_named_zones_match_python(data):
+    """timestamptz (and lists of it) in any zone: its text as zoneinfo's offsets give it."""
+    batch = data.draw(named_zone_batches(ALL_ZONES + TRICKY_ZONES))
     names = [f"c{i}" for i in range(batch.num_columns)]
     check(batch, data.draw(copy_options(names)))
 
@@ -190,13 +217,23 @@ def test_duckdb_result_matches_python():
         check(batch.slice(123, 456), options)
 
 
-def test_duckdb_numeric_time_interval_lists_match_python():
-    batch = duckdb_batch(DUCKDB_KINDS)
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Pacific/Chatham"])
+def test_duckdb_numeric_time_interval_lists_match_python(zone):
+    batch = duckdb_batch(DUCKDB_KINDS, zone)
     for options in (CopyOptions(), CopyOptions(format="binary"),
                     CopyOptions(format="csv", delimiter=",", null=""),
                     CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
         check(batch, options)
         check(batch.slice(1, 2), options)
+
+
+def test_duckdb_enum_bit_timetz_varint_match_python():
+    batch = duckdb_types_batch(DUCKDB_TYPES)
+    for options in (CopyOptions(), CopyOptions(format="binary"),
+                    CopyOptions(format="csv", delimiter=",", null=""),
+                    CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
+        check(batch, options)
+        check(batch.slice(1, 3), options)
 
 
 def test_options_rust_does_not_take_go_through_python():

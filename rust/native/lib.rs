@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
     Column, CopyError, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer,
-    JsonColumn, Kind, ListColumn, ListOffsets, MAX_STARTUP_PACKET, MapNode, NativeColumn, Node,
-    RowsError, StructNode, TimeUnit, Tz, UnionNode, Values,
+    JsonColumn, Kind, Labels, ListColumn, ListOffsets, MAX_STARTUP_PACKET, MapNode, NativeColumn,
+    Node, RowsError, StructNode, TimeUnit, Tz, UnionNode, Values, ViewBuffers, Zone,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -113,25 +113,39 @@ impl FrameDecoder {
 }
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
-/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, fixed-size binary,
-/// float or double, date32, a timestamp's unit and zone, decimal128's scale, a time's
-/// unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), a
-/// struct, a map, or a sparse or dense union. The zone, scale and list size are read
-/// from the type's attributes afterwards.
+/// signedness, bool, utf8 or binary with 32- or 64-bit offsets, string or binary
+/// views, fixed-size binary, float, double or halffloat, date32 or date64, a
+/// timestamp's unit and zone, decimal128's scale, a time's or duration's unit,
+/// month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), a
+/// dictionary's index type and string values, a struct, a map, or a sparse or dense
+/// union. The zone, scale, list size and dictionary types are read from the type's
+/// attributes afterwards.
 #[derive(Clone, Copy)]
 enum Layout {
     Int(usize, bool),
     Bool,
     Utf8(bool),
     Binary(bool),
+    /// string_view or binary_view (the kind tells them apart).
+    View,
     FixedBinary(usize),
     Float(bool),
+    Half,
     Date32,
-    Timestamp(TimeUnit, Tz),
+    Date64,
+    Duration(TimeUnit),
+    /// A named zone is `Tz::Other` here; the column's `TimeZone`, if any, replaces it.
+    Timestamp(TimeUnit, Tz<'static>),
     Decimal128(u16),
     Time(TimeUnit),
     Interval,
     List(ListLayout),
+    /// Index width and signedness, and whether the labels are large_utf8.
+    Dictionary {
+        width: usize,
+        signed: bool,
+        large: bool,
+    },
     Struct,
     Map,
     /// `true`: dense (type ids and int32 offsets), else sparse (type ids).
@@ -144,6 +158,9 @@ impl Layout {
         match self {
             Self::Struct | Self::List(ListLayout::Fixed(_)) => 1,
             Self::Utf8(_) | Self::Binary(_) | Self::Union(true) => 3,
+            // Any number of data buffers; a view array has no children.
+            Self::View => usize::MAX,
+            // A dictionary's are its indices' (the labels are an array apart).
             _ => 2,
         }
     }
@@ -170,9 +187,12 @@ fn layout(type_name: &str) -> Option<Layout> {
         "large_string" => Layout::Utf8(true),
         "binary" => Layout::Binary(false),
         "large_binary" => Layout::Binary(true),
+        "string_view" | "binary_view" => Layout::View,
         "float" => Layout::Float(false),
         "double" => Layout::Float(true),
+        "halffloat" => Layout::Half,
         "date32[day]" => Layout::Date32,
+        "date64[ms]" => Layout::Date64,
         "time32[s]" => Layout::Time(TimeUnit::Second),
         "time32[ms]" => Layout::Time(TimeUnit::Milli),
         "time64[us]" => Layout::Time(TimeUnit::Micro),
@@ -186,12 +206,23 @@ fn layout(type_name: &str) -> Option<Layout> {
         _ if type_name.starts_with("map<") => Layout::Map,
         _ if type_name.starts_with("sparse_union<") => Layout::Union(false),
         _ if type_name.starts_with("dense_union<") => Layout::Union(true),
+        _ if type_name.starts_with("dictionary<") => Layout::Dictionary {
+            width: 0,
+            signed: false,
+            large: false,
+        },
         _ => {
             if let Some(width) = type_name
                 .strip_prefix("fixed_size_binary[")
                 .and_then(|rest| rest.strip_suffix(']'))
             {
                 return width.parse().ok().map(Layout::FixedBinary);
+            }
+            if let Some(unit) = type_name
+                .strip_prefix("duration[")
+                .and_then(|rest| rest.strip_suffix(']'))
+            {
+                return TimeUnit::from_name(unit).map(Layout::Duration);
             }
             // "timestamp[us]" or "timestamp[us, tz=...]": the zone is read separately.
             let rest = type_name.strip_prefix("timestamp[")?;
@@ -201,10 +232,27 @@ fn layout(type_name: &str) -> Option<Layout> {
     })
 }
 
+/// A dictionary type's layout: integer indices (read by `layout` from the index type)
+/// into utf8 or large_utf8 labels; any other value type is only known to Python.
+fn dictionary_layout(arrow_type: &Bound<'_, PyAny>, type_name: &str) -> PyResult<Layout> {
+    let not_native =
+        || PyTypeError::new_err(format!("Arrow type {type_name} is not encoded natively"));
+    let index_type = arrow_type.getattr("index_type")?.str()?.to_string();
+    let value_type = arrow_type.getattr("value_type")?.str()?.to_string();
+    match (layout(&index_type), layout(&value_type)) {
+        (Some(Layout::Int(width, signed)), Some(Layout::Utf8(large))) => Ok(Layout::Dictionary {
+            width,
+            signed,
+            large,
+        }),
+        _ => Err(not_native()),
+    }
+}
+
 /// The zone of a timestamp type's `tz`, as `wire.text._zone` reads it: "UTC" and
 /// "+HH:MM" / "-HH:MM" (ASCII digits, under 24 hours, as `datetime.timezone` needs)
-/// are fixed offsets; any other zone is only known to Python.
-fn zone(tz: &str) -> Tz {
+/// are fixed offsets; any other zone's offsets come with the column (`TimeZone`).
+fn zone_of(tz: &str) -> Tz<'static> {
     if tz == "UTC" {
         return Tz::Fixed(0);
     }
@@ -226,11 +274,62 @@ fn zone(tz: &str) -> Tz {
     Tz::Other
 }
 
+/// A named time zone's offsets, read from the TZif file `zoneinfo.ZoneInfo(name)`
+/// loads (`wire.text.zone_tzif`): made once per zone (`wire.rows._rust_zone` keeps
+/// it) and passed with each column whose timestamptz text is printed in that zone.
+#[pyclass(module = "duckgres_trio._native", frozen)]
+struct TimeZone {
+    name: String,
+    zone: Zone,
+}
+
+#[pymethods]
+impl TimeZone {
+    /// ValueError for a file the codec does not read as zoneinfo would.
+    #[new]
+    fn new(name: String, tzif: &[u8]) -> PyResult<Self> {
+        let zone = Zone::from_tzif(tzif)
+            .map_err(|err| PyValueError::new_err(format!("time zone {name:?}: {err}")))?;
+        Ok(Self { name, zone })
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn __repr__(&self) -> String {
+        format!("TimeZone({:?})", self.name)
+    }
+}
+
+/// The `TimeZone` passed with a column, which must be the zone of its timestamps.
+fn fitting_zone(
+    zone: &Bound<'_, TimeZone>,
+    arrow_type: &Bound<'_, PyAny>,
+    layout: Layout,
+) -> PyResult<Py<TimeZone>> {
+    let name = &zone.get().name;
+    if let Layout::Timestamp(_, Tz::Other) = layout {
+        let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
+        if tz.as_ref() == Some(name) {
+            return Ok(zone.clone().unbind());
+        }
+    }
+    Err(PyValueError::new_err(format!(
+        "time zone {name:?} does not fit Arrow type {}",
+        arrow_type.str()?
+    )))
+}
+
 /// A column the Rust side encodes, as `encode_data_rows` takes it (a scalar, a legacy
-/// 1-D list, or a tree of arrays for lists, STRUCT, MAP and UNION), with every
-/// array's own buffers held open (pyarrow buffers are immutable) while they are read.
+/// 1-D list, or a tree of arrays for lists, STRUCT, MAP and UNION; a timestamptz
+/// column or leaf with the `TimeZone` its text is printed in if that is a named zone),
+/// with every array's own buffers held open (pyarrow buffers are immutable) while they
+/// are read.
 struct ArrowColumn {
-    /// None for a container (list, struct, map, union): its leaves have the kinds.
+    /// None for a container (list, struct, map, union): its leaves have the kinds;
+    /// and for a dictionary's labels.
     kind: Option<Kind>,
     binary: bool,
     layout: Layout,
@@ -243,6 +342,10 @@ struct ArrowColumn {
     names: Vec<String>,
     /// A union's type code of each member.
     type_codes: Vec<i8>,
+    /// A dictionary's labels (an array of their own).
+    labels: Option<Box<ArrowColumn>>,
+    /// A named zone's offsets, for a timestamp column's text.
+    zone: Option<Py<TimeZone>>,
 }
 
 /// The kinds of containers: their children have the kinds of their leaves.
@@ -266,8 +369,24 @@ fn value_error(err: impl std::fmt::Display) -> PyErr {
 impl ArrowColumn {
     /// (array, format, kind) for a scalar; (array, format, kind, children) for a
     /// container, each child (array, kind) or (array, kind, children); or the 1-D list
-    /// shorthand (list array, format, "list", element array, element kind).
+    /// shorthand (list array, format, "list", element array, element kind). A scalar or
+    /// the shorthand may be followed by the `TimeZone` of its (element) timestamps'
+    /// text, and so may a leaf child: (array, kind, TimeZone).
     fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        // A trailing TimeZone: the rest is a column spec as without one.
+        let zone = match spec.len() {
+            4.. => spec
+                .get_item(spec.len() - 1)?
+                .cast::<TimeZone>()
+                .ok()
+                .cloned(),
+            _ => None,
+        };
+        let spec = match zone {
+            Some(_) => spec.get_slice(0, spec.len() - 1),
+            None => spec.clone(),
+        };
+        let zone = zone.as_ref();
         if spec.len() == 5 {
             let (array, format, kind, elements, element_kind): (
                 Bound<'_, PyAny>,
@@ -283,8 +402,8 @@ impl ArrowColumn {
             }
             let binary = binary_format(format)?;
             // A scalar kind: a nested list needs the (array, format, kind, children) form.
-            let element = Self::node(&elements, binary, &element_kind, None, 1)?;
-            let mut list = Self::from_array(&array, binary, None)?;
+            let element = Self::node(&elements, binary, &element_kind, None, zone, 1)?;
+            let mut list = Self::from_array(&array, binary, None, None)?;
             if !matches!(list.layout, Layout::List(_)) {
                 return Err(PyValueError::new_err(
                     "Arrow array layout does not fit kind list",
@@ -304,18 +423,20 @@ impl ArrowColumn {
             binary_format(format.extract()?)?,
             &kind,
             children.as_ref(),
+            zone,
             0,
         )
     }
 
     /// One array of a column at `depth` (0: the column) and, for a container, its
     /// children, depth first: a list's elements in its format, every other member in
-    /// text (json holds text).
+    /// text (json holds text). `zone`: a timestamptz leaf's named zone.
     fn node(
         array: &Bound<'_, PyAny>,
         binary: bool,
         kind: &str,
         children: Option<&Bound<'_, PyTuple>>,
+        zone: Option<&Bound<'_, TimeZone>>,
         depth: usize,
     ) -> PyResult<Self> {
         let container = CONTAINERS.contains(&kind);
@@ -332,7 +453,7 @@ impl ArrowColumn {
             }
             _ => {}
         }
-        let mut column = Self::from_array(array, binary, (!container).then_some(kind))?;
+        let mut column = Self::from_array(array, binary, (!container).then_some(kind), zone)?;
         if container_of(column.layout) != container.then_some(kind) {
             return Err(PyValueError::new_err(format!(
                 "Arrow array layout does not fit kind {kind}"
@@ -342,7 +463,7 @@ impl ArrowColumn {
             return Ok(column);
         };
         if depth >= duckgres_codec::MAX_DEPTH {
-            return Err(value_error(RowsError::Malformed("nested too deep")));
+            return Err(value_error(RowsError::MalformedNested("nested too deep")));
         }
         let arrow_type = array.getattr("type")?;
         let expected = match column.layout {
@@ -366,8 +487,16 @@ impl ArrowColumn {
         let child_binary = binary && matches!(column.layout, Layout::List(_));
         for child in children.iter() {
             let child = child.cast_into::<PyTuple>()?;
-            let grandchildren = match child.len() {
-                3 => Some(child.get_item(2)?.cast_into::<PyTuple>()?),
+            // (array, kind), (array, kind, children) or (array, kind, TimeZone).
+            let third = match child.len() {
+                3 => Some(child.get_item(2)?),
+                _ => None,
+            };
+            let zone = third
+                .as_ref()
+                .and_then(|item| item.cast::<TimeZone>().ok().cloned());
+            let grandchildren = match third {
+                Some(item) if zone.is_none() => Some(item.cast_into::<PyTuple>()?),
                 _ => None,
             };
             let (array, kind) = (child.get_item(0)?, child.get_item(1)?);
@@ -377,14 +506,21 @@ impl ArrowColumn {
                 child_binary,
                 &kind,
                 grandchildren.as_ref(),
+                zone.as_ref(),
                 depth + 1,
             )?);
         }
         Ok(column)
     }
 
-    /// An array to encode as `kind` (None: a container, whose leaves have kinds).
-    fn from_array(array: &Bound<'_, PyAny>, binary: bool, kind: Option<&str>) -> PyResult<Self> {
+    /// An array to encode as `kind` (None: a container, whose leaves have kinds), its
+    /// timestamps' text in `zone` if given.
+    fn from_array(
+        array: &Bound<'_, PyAny>,
+        binary: bool,
+        kind: Option<&str>,
+        zone: Option<&Bound<'_, TimeZone>>,
+    ) -> PyResult<Self> {
         let kind = kind
             .map(|kind| {
                 Kind::from_name(kind).ok_or_else(|| {
@@ -400,7 +536,7 @@ impl ArrowColumn {
         match layout {
             Layout::Timestamp(unit, _) => {
                 let tz: Option<String> = arrow_type.getattr("tz")?.extract()?;
-                layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone));
+                layout = Layout::Timestamp(unit, tz.as_deref().map_or(Tz::Naive, zone_of));
             }
             Layout::Decimal128(_) => {
                 // A negative scale has no dscale (the caller keeps it in Python).
@@ -414,8 +550,12 @@ impl ArrowColumn {
                 let size = arrow_type.getattr("list_size")?.extract()?;
                 layout = Layout::List(ListLayout::Fixed(size));
             }
+            Layout::Dictionary { .. } => layout = dictionary_layout(&arrow_type, &type_name)?,
             _ => {}
         }
+        let zone = zone
+            .map(|zone| fitting_zone(zone, &arrow_type, layout))
+            .transpose()?;
         // `buffers()` lists the children's buffers after the array's own: export only
         // the array's own.
         let mut buffers = Vec::new();
@@ -436,6 +576,16 @@ impl ArrowColumn {
         }
         let offset = array.getattr("offset")?.extract()?;
         let len = array.len()?;
+        // A dictionary's buffers are its indices'; the labels are an array apart.
+        let labels = match layout {
+            Layout::Dictionary { .. } => Some(Box::new(Self::from_array(
+                &array.getattr("dictionary")?,
+                binary,
+                None,
+                None,
+            )?)),
+            _ => None,
+        };
         Ok(Self {
             kind,
             binary,
@@ -446,6 +596,8 @@ impl ArrowColumn {
             children: Vec::new(),
             names: Vec::new(),
             type_codes: Vec::new(),
+            labels,
+            zone,
         })
     }
 
@@ -565,6 +717,10 @@ impl ArrowColumn {
                 data: self.buffer(2),
                 large,
             },
+            Layout::View => Values::View {
+                views: self.buffer(1),
+                buffers: self,
+            },
             Layout::FixedBinary(width) => Values::FixedBinary {
                 data: self.buffer(1),
                 width,
@@ -573,13 +729,27 @@ impl ArrowColumn {
                 data: self.buffer(1),
                 double,
             },
+            Layout::Half => Values::Half {
+                data: self.buffer(1),
+            },
             Layout::Date32 => Values::Date32 {
                 data: self.buffer(1),
+            },
+            Layout::Date64 => Values::Date64 {
+                data: self.buffer(1),
+            },
+            Layout::Duration(unit) => Values::Duration {
+                data: self.buffer(1),
+                unit,
             },
             Layout::Timestamp(unit, tz) => Values::Timestamp {
                 data: self.buffer(1),
                 unit,
-                tz,
+                // `fitting_zone` checked that the layout's is the named zone.
+                tz: self
+                    .zone
+                    .as_ref()
+                    .map_or(tz, |zone| Tz::Zone(&zone.get().zone)),
             },
             Layout::Decimal128(scale) => Values::Decimal128 {
                 data: self.buffer(1),
@@ -594,6 +764,29 @@ impl ArrowColumn {
             },
             Layout::List(_) | Layout::Struct | Layout::Map | Layout::Union(_) => {
                 return Err(PyValueError::new_err("a container needs its children"));
+            }
+            Layout::Dictionary {
+                width,
+                signed,
+                large,
+            } => {
+                let labels = self
+                    .labels
+                    .as_deref()
+                    .ok_or_else(|| PyValueError::new_err("a dictionary needs its labels"))?;
+                Values::Dictionary {
+                    indices: self.buffer(1),
+                    width,
+                    signed,
+                    labels: Labels {
+                        offsets: labels.buffer(1),
+                        data: labels.buffer(2),
+                        large,
+                        validity: labels.validity(),
+                        offset: labels.offset,
+                        len: labels.len,
+                    },
+                }
             }
         };
         NativeColumn::new(
@@ -638,19 +831,30 @@ fn encode_error(py: Python<'_>, err: impl std::fmt::Display, ragged: bool) -> Py
     }
 }
 
+/// A view array's data buffers follow its validity and views.
+impl ViewBuffers for ArrowColumn {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]> {
+        let at = index.checked_add(2)?;
+        (at < self.buffers.len()).then(|| self.buffer(at))
+    }
+}
+
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
-/// (list array, format, "list", element array, element kind) for a 1-D array, or
-/// (array, format, kind, children) for a container: kind "list" (an array, of one
-/// dimension per list level), "struct", "map" or "union" (json), each child (array,
-/// kind) or (array, kind, children): a list's elements, a struct's fields as
-/// `StructArray.field` slices them, a map's keys and items, a union's members as
-/// `UnionArray.field` gives them, in type order. Scalar kinds are "int2", "int4",
-/// "int8", "oid", "bool", "text", "json", "float4", "float8", "bytea", "uuid",
-/// "date", "time", "timestamp", "timestamptz" (the text form only for a UTC or
-/// fixed-offset zone), "interval", and the numeric kinds "decimal", "uint64",
-/// "hugeint" and "uhugeint". A ragged or NULL sub-list of a binary array raises
-/// `wire.binary.RaggedArrayError`, as the Python encoder does.
+/// (list array, format, "list", element array, element kind) for a 1-D array, either
+/// followed by a `TimeZone` for timestamptz text in a named zone, or (array, format,
+/// kind, children) for a container: kind "list" (an array, of one dimension per list
+/// level), "struct", "map" or "union" (json), each child (array, kind), (array, kind,
+/// TimeZone) for a timestamptz leaf's text in a named zone, or (array, kind,
+/// children): a list's elements, a struct's fields as `StructArray.field` slices them,
+/// a map's keys and items, a union's members as `UnionArray.field` gives them, in type
+/// order. Scalar kinds are "int2", "int4", "int8", "oid", "bool", "text", "json",
+/// "dictionary" (ENUM: a dictionary of strings), "float4", "float8", "bytea", "uuid",
+/// "varbit", "date", "time", "timetz", "timestamp", "timestamptz" (the text form in
+/// UTC, a fixed offset or the `TimeZone` given), "interval", and the numeric kinds
+/// "decimal", "uint64", "hugeint", "uhugeint" and "bignum". A ragged or NULL sub-list
+/// of a binary array raises `wire.binary.RaggedArrayError`, as the Python encoder
+/// does.
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,
@@ -1217,6 +1421,7 @@ fn copy_done(py: Python<'_>) -> Bound<'_, PyBytes> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameDecoder>()?;
+    m.add_class::<TimeZone>()?;
     m.add_function(wrap_pyfunction!(encode_data_rows, m)?)?;
     m.add_function(wrap_pyfunction!(authentication_ok, m)?)?;
     m.add_function(wrap_pyfunction!(authentication_cleartext_password, m)?)?;

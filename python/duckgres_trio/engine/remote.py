@@ -2,7 +2,8 @@
 
 The control plane runs no DuckDB: every statement goes as frames of
 ``worker.protocol`` over this session's own Unix-socket connection to its worker, and
-results come back as Arrow IPC batches. One request is in flight at a time.
+results come back as Arrow IPC batches. One request is in flight at a time; a
+result being read also has its next FETCH out ahead (``_stream_rows``).
 
 Cancellation: ``cancel()`` (a CancelRequest) and a cancelled task (statement_timeout,
 shutdown, a vanished client) both interrupt the statement on the worker through a
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: After interrupting a statement, how long the worker may take to end its reply.
 DRAIN_SECONDS = 5.0
+#: How long a FETCH sent ahead may take to answer once its rows are no longer wanted.
+SETTLE_SECONDS = 0.2
 _RECEIVE = 1 << 18
 _TERMINAL = frozenset({p.ERROR, p.COMMAND, p.END, p.DESCRIBED})
 
@@ -126,14 +129,15 @@ class RemoteExecutor(Executor):
 
     # -- the exchange -----------------------------------------------------------------
 
-    async def _exchange(self, request: bytes, reply: Callable[[], Awaitable]):
-        """Send one request and read its reply with ``reply``; see the module doc for
-        what a cancelled task does here."""
+    async def _exchange(self, request: bytes | None, reply: Callable[[], Awaitable]):
+        """Send one request (None: it was sent ahead) and read its reply with ``reply``;
+        see the module doc for what a cancelled task does here."""
         if self._lost is not None:
             raise worker_lost(self._lost)
         self._busy = True
         try:
-            await self._send(request)
+            if request is not None:
+                await self._send(request)
             return await reply()
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
@@ -172,19 +176,28 @@ class RemoteExecutor(Executor):
 
     async def _stream_rows(self, schema: pa.Schema, first: list[pa.RecordBatch],
                            exhausted: bool) -> AsyncIterator[pa.RecordBatch]:
+        """The result's batches. The next FETCH goes out before the batches in hand are
+        handed on, so the worker makes rows while the control plane encodes and sends
+        these: the two processes work side by side instead of taking turns."""
+        batches, ahead = first, False
         try:
-            batches = first
             while True:
+                if not exhausted:
+                    await self._send(p.frame(p.FETCH))
+                    ahead = True
                 for batch in batches:
                     yield batch
                 if exhausted:
                     return
-                batches, exhausted = await self._exchange(
-                    p.frame(p.FETCH), lambda: self._batches(schema))
+                batches, exhausted = await self._exchange(None, lambda: self._batches(schema))
+                ahead = False
         finally:
-            if not exhausted and self._lost is None:
+            if self._lost is None and (ahead or not exhausted):
                 with trio.CancelScope(shield=True):
-                    await self._send(p.frame(p.DROP))
+                    if ahead:
+                        await self._settle()
+                    if self._lost is None:
+                        await self._send(p.frame(p.DROP))
 
     # -- frames -----------------------------------------------------------------------
 
@@ -213,14 +226,27 @@ class RemoteExecutor(Executor):
         """Read to the end of the abandoned reply (shielded caller), or give up on the
         session if the worker does not get there within DRAIN_SECONDS."""
         with trio.move_on_after(DRAIN_SECONDS):
-            try:
-                while (await self._read())[0] not in _TERMINAL:
-                    pass
-            except PgError:
-                pass  # lost: recorded in _lost
+            await self._read_to_end()
             return
         self._lost = "the worker did not stop the statement in time"
         log.warning("session on %s: %s", self._socket_path, self._lost)
+
+    async def _settle(self) -> None:
+        """Read and drop the reply to a FETCH sent ahead and no longer wanted (shielded
+        caller); one still running after SETTLE_SECONDS is interrupted first, so a
+        cancelled statement is not held up by the rows it no longer wants."""
+        with trio.move_on_after(SETTLE_SECONDS):
+            await self._read_to_end()
+            return
+        self._interrupt()
+        await self._drain()
+
+    async def _read_to_end(self) -> None:
+        try:
+            while (await self._read())[0] not in _TERMINAL:
+                pass
+        except PgError:
+            pass  # lost: recorded in _lost
 
     def _interrupt(self) -> None:
         """Ask the worker to interrupt this session's statement, on a connection of its

@@ -182,8 +182,8 @@ class Connection:
         and break the stream; bounded instead by write_timeout, after which a client
         that accepts nothing is disconnected."""
         if self._out:
-            data = bytes(self._out)
-            self._out.clear()
+            # Handed over whole, not copied: the next queue() starts a new buffer.
+            data, self._out = self._out, bytearray()
             with trio.CancelScope(shield=True):
                 with trio.move_on_after(self.config.write_timeout or math.inf) as scope:
                     await self._stream.send_all(data)

@@ -6,15 +6,19 @@ from the same type classification, so they cannot disagree.
 
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
 encodes the columns of the common kinds (``_native``: integers, bool, text, json,
-floats, numeric, bytea, uuid, date, time, timestamp, timestamptz, interval), arrays
-of them (multi-dimensional for nested lists), and STRUCT / MAP / UNION (json) and
-arrays of those, as long as every leaf is of such a kind (``_node``); every other
-column is encoded by the Python encoders and handed over as its list of values. The
-Python assembly (``data_rows``) is the reference the Rust one is tested against.
+ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
+timestamp, timestamptz in any zone, interval), arrays of them (multi-dimensional for
+nested lists), and STRUCT / MAP / UNION (json) and arrays of those, as long as every
+leaf is of such a kind (``_node``; a timestamptz in a named zone inside json is left
+to Python, as its text); every other column is encoded by the Python encoders and
+handed over as its list of values. For timestamptz text in a named zone Rust reads the
+zone's TZif file, the one zoneinfo reads (``_rust_zone``). The Python assembly
+(``data_rows``) is the reference the Rust one is tested against.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Sequence
@@ -24,7 +28,7 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
-from duckgres_trio.wire.text import encode_text_column, storage_array
+from duckgres_trio.wire.text import encode_text_column, storage_array, zone_tzif
 from duckgres_trio.wire.types import classify, pg_type_for
 
 _NULL = b"\xff\xff\xff\xff"
@@ -32,33 +36,42 @@ _I32 = struct.Struct("!i")
 _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
-#: (in both formats); string_view, float16, date64, duration, bignum and every other
-#: type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128 and
-#: timestamptz; ``_node`` adds lists, structs, maps and unions of these.
+#: (in both formats); durations in seconds or milliseconds (their microseconds can
+#: pass int64) and every other type go through Python. ``_native`` adds
+#: fixed_size_binary bytea, decimal128, timestamptz and ENUM (dictionaries of
+#: strings); ``_node`` adds lists, structs, maps and unions of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
     "int8": {pa.int64()},
     "oid": {pa.uint32()},
     "bool": {pa.bool_(), pa.int8()},  # int8: arrow.bool8 storage
-    "text": {pa.string(), pa.large_string()},
-    "json": {pa.string(), pa.large_string()},
-    "float4": {pa.float32()},
+    "text": {pa.string(), pa.large_string(), pa.string_view()},
+    "json": {pa.string(), pa.large_string(), pa.string_view()},
+    "float4": {pa.float32(), pa.float16()},
     "float8": {pa.float64()},
-    "bytea": {pa.binary(), pa.large_binary()},
+    "bytea": {pa.binary(), pa.large_binary(), pa.binary_view()},
     "uuid": {pa.binary(16)},
-    "date": {pa.date32()},
+    "date": {pa.date32(), pa.date64()},
     "timestamp": {pa.timestamp(unit) for unit in ("s", "ms", "us", "ns")},
     "time": {pa.time32("s"), pa.time32("ms"), pa.time64("us"), pa.time64("ns")},
-    "interval": {pa.month_day_nano_interval()},
+    "interval": {pa.month_day_nano_interval(), pa.duration("us"), pa.duration("ns")},
     "uint64": {pa.uint64()},
     "hugeint": {pa.binary(16)},
     "uhugeint": {pa.binary(16)},
+    "bignum": {pa.binary(), pa.large_binary()},
+    "varbit": {pa.binary(), pa.large_binary()},
+    "timetz": {pa.binary(8)},
 }
 
+#: The label types of a dictionary (DuckDB's ENUM) the Rust codec reads; its indices
+#: may be any integer type.
+_NATIVE_LABELS = {pa.string(), pa.large_string()}
+
 #: A fixed UTC offset as text._zone reads it (ASCII digits; under 24 hours, which
-#: datetime.timezone requires). The Rust codec prints timestamptz text only in these
-#: zones and UTC, whose offset is the same at every instant; binary is UTC anywhere.
+#: datetime.timezone requires). Rust prints timestamptz text in these zones and UTC
+#: from the offset alone, in a named zone from its TZif data (``_rust_zone``); binary
+#: is UTC anywhere.
 _FIXED_OFFSET = re.compile(r"[+-]([0-9]{2}):([0-9]{2})", re.ASCII)
 
 
@@ -69,6 +82,32 @@ def _fixed_zone(tz: str) -> bool:
     return fixed is not None and int(fixed[1]) * 60 + int(fixed[2]) < 24 * 60
 
 
+@functools.lru_cache(maxsize=64)
+def _rust_zone(tz: str) -> object | None:
+    """A named zone's offsets as Rust holds them (``_native.TimeZone``), read once per
+    zone from the file zoneinfo reads; None where Rust cannot read that file as
+    zoneinfo does, or where Python's zone is a fixed offset after all (non-ASCII
+    digits), and the Python encoders print the text. An unknown zone raises as the
+    Python encoders would (errors are not cached)."""
+    from duckgres_trio import _native as native
+
+    tzif = zone_tzif(tz)
+    if tzif is None:
+        return None
+    try:
+        return native.TimeZone(tz, tzif)
+    except ValueError:
+        return None
+
+
+def _text_zone(typ: pa.DataType, fmt: int) -> tuple:
+    """(``_rust_zone``,) for timestamptz text in a named zone: Rust needs it passed
+    with the column; else ()."""
+    if fmt == 0 and pa.types.is_timestamp(typ) and typ.tz is not None and not _fixed_zone(typ.tz):
+        return (_rust_zone(typ.tz),)
+    return ()
+
+
 def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     """Whether the Rust codec encodes a column of this kind and storage type."""
     if typ in _NATIVE.get(kind, ()):
@@ -76,10 +115,12 @@ def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     if kind == "bytea":
         return pa.types.is_fixed_size_binary(typ)
     if kind == "timestamptz" and pa.types.is_timestamp(typ):
-        return fmt == 1 or _fixed_zone(typ.tz)
+        return fmt == 1 or _fixed_zone(typ.tz) or _rust_zone(typ.tz) is not None
     if kind == "decimal":
         # A negative scale (Arrow allows it) has no numeric dscale.
         return pa.types.is_decimal128(typ) and typ.scale >= 0
+    if kind == "dictionary":
+        return pa.types.is_dictionary(typ) and typ.value_type in _NATIVE_LABELS
     return False
 
 
@@ -96,19 +137,26 @@ _MAX_DEPTH = 32
 _CONTAINERS = frozenset({"list", "struct", "map", "union"})
 
 
-def _node(array: pa.Array, field: pa.Field, fmt: int, level: int) -> tuple | None:
+def _node(array: pa.Array, field: pa.Field, fmt: int, level: int, in_json: bool) -> tuple | None:
     """``array`` as Rust reads it at nesting ``level`` (1: the column's own
     container): (storage array, kind) for a native scalar, (storage array, kind,
-    children) for a container; None if any part of it is not native."""
+    zone) for timestamptz text in a named zone (``_text_zone``) outside json,
+    (storage array, kind, children) for a container; None if any part of it is not
+    native. Inside json (``in_json``) a named zone's timestamptz stays in Python."""
     kind = classify(field)
     storage = storage_array(array)
     if kind not in _CONTAINERS:
-        return (storage, kind) if _native(kind, storage.type, fmt) else None
-    children = _children(storage, kind, fmt, level)
+        if not _native(kind, storage.type, fmt):
+            return None
+        zone = _text_zone(storage.type, fmt)
+        if zone and in_json:
+            return None
+        return (storage, kind, *zone)
+    children = _children(storage, kind, fmt, level, in_json)
     return None if children is None else (storage, kind, children)
 
 
-def _children(storage: pa.Array, kind: str, fmt: int, level: int) -> tuple | None:
+def _children(storage: pa.Array, kind: str, fmt: int, level: int, in_json: bool) -> tuple | None:
     """A container's children as ``_node`` gives them, in the arrays and order the
     Python encoders read: a list's elements (``.values`` ignores the list's slice, as
     the offsets do) in the list's format; a struct's fields and a sparse union's
@@ -117,6 +165,7 @@ def _children(storage: pa.Array, kind: str, fmt: int, level: int) -> tuple | Non
     typ = storage.type
     if level > _MAX_DEPTH or (kind == "list" and not _native_list(typ)):
         return None
+    in_json = in_json or kind != "list"
     if kind == "list":
         parts = [(storage.values, typ.value_field, fmt)]
     elif kind == "map":
@@ -125,7 +174,7 @@ def _children(storage: pa.Array, kind: str, fmt: int, level: int) -> tuple | Non
         parts = [(storage.field(i), typ.field(i), 0) for i in range(typ.num_fields)]
     children = []
     for array, field, child_fmt in parts:
-        child = _node(array, field, child_fmt, level + 1)
+        child = _node(array, field, child_fmt, level + 1, in_json)
         if child is None:
             return None
         children.append(child)
@@ -174,14 +223,15 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
 def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
     """(storage array, format, kind) for Rust to encode a scalar, (storage array,
     format, kind, children) a list, struct, map or union whose every leaf is native
-    (see ``_node``), else the Python encoder's values."""
+    (see ``_node``), else the Python encoder's values. A scalar is followed by the zone
+    of timestamptz text in a named zone (``_text_zone``), as is a list's leaf."""
     kind = classify(field)
     storage = storage_array(array)
     if fmt in (0, 1):
         if _native(kind, storage.type, fmt):
-            return (storage, fmt, kind)
+            return (storage, fmt, kind, *_text_zone(storage.type, fmt))
         if kind in _CONTAINERS:
-            children = _children(storage, kind, fmt, 1)
+            children = _children(storage, kind, fmt, 1, in_json=False)
             if children is not None:
                 return (storage, fmt, kind, children)
     return _ENCODERS[fmt](array, field)

@@ -429,6 +429,25 @@ def _zone(name: str) -> _dt.tzinfo:
     return zoneinfo.ZoneInfo(name)
 
 
+def zone_tzif(name: str) -> bytes | None:
+    """The TZif file ``_zone(name)`` reads its offsets from, for the Rust codec to read
+    too; None for a fixed offset, or if the file is gone. Unknown and malformed zone
+    names raise as ``_zone`` does.
+
+    A ZoneInfo keeps its data to itself, so the file is found again as CPython's
+    zoneinfo finds it, with the very functions its C ``ZoneInfo`` calls: the first
+    match on TZPATH, else the ``tzdata`` package.
+    """
+    if not isinstance(_zone(name), zoneinfo.ZoneInfo):
+        return None
+    try:
+        path = zoneinfo._tzpath.find_tzfile(name)
+        with open(path, "rb") if path is not None else zoneinfo._common.load_tzdata(name) as file:
+            return file.read()
+    except (OSError, zoneinfo.ZoneInfoNotFoundError):
+        return None  # removed since ZoneInfo loaded (and cached) it
+
+
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 #: 400 Gregorian years: the calendar, and so every zone's recurring rule, repeats.
 _CYCLE_USECS = 146097 * USECS_PER_DAY

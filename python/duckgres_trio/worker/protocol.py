@@ -87,7 +87,8 @@ class FrameReader:
         end = _HEADER.size + length
         if len(self._buffer) < end:
             return None
-        payload = bytes(self._buffer[_HEADER.size:end])
+        with memoryview(self._buffer) as view:  # one copy, not a slice and then bytes
+            payload = bytes(view[_HEADER.size:end])
         del self._buffer[:end]
         return kind, payload
 

@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use crate::json::{MAX_DEPTH, Node};
-use crate::rows::{NativeColumn, RowsError, bit, read_offset, write_fixed, write_text};
+use crate::rows::{
+    NativeColumn, RowsError, average_len, bit, read_offset, write_fixed, write_text,
+};
 
 /// Where each list's elements are in the element array.
 #[derive(Debug, Clone, Copy)]
@@ -56,13 +58,7 @@ impl ListOffsets<'_> {
     pub(crate) fn average(&self, offset: usize, len: usize) -> usize {
         match *self {
             Self::Fixed { size } => size,
-            Self::Variable { offsets, large } => match (
-                read_offset(offsets, offset, large),
-                read_offset(offsets, offset + len, large),
-            ) {
-                (Some(a), Some(b)) if b > a => (b - a) / len.max(1) + 1,
-                _ => 0,
-            },
+            Self::Variable { offsets, large } => average_len(offsets, large, offset, len),
         }
     }
 }
@@ -115,11 +111,13 @@ impl<'a> ListColumn<'a> {
             return Err(RowsError::BufferTooShort);
         }
         if !element.is_json() && element.binary() != binary {
-            return Err(RowsError::Malformed("list elements in another format"));
+            return Err(RowsError::MalformedNested(
+                "list elements in another format",
+            ));
         }
         let depth = element.depth() + 1;
         if depth > MAX_DEPTH {
-            return Err(RowsError::Malformed("nested too deep"));
+            return Err(RowsError::MalformedNested("nested too deep"));
         }
         Ok(Self {
             offsets,

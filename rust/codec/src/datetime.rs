@@ -13,7 +13,7 @@ const USECS_PER_DAY: i128 = 86_400 * USECS_PER_SEC;
 /// 2000-01-01 (PostgreSQL's epoch) in days after 1970-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
 /// DuckDB's DATE +infinity (and, negated, -infinity).
-pub const DATE_INFINITY: i32 = i32::MAX;
+pub const DATE_INFINITY: i64 = i32::MAX as i64;
 /// DuckDB's TIMESTAMP* +infinity (and, negated, -infinity), in any unit.
 pub const TIMESTAMP_INFINITY: i64 = i64::MAX;
 
@@ -51,7 +51,7 @@ impl TimeUnit {
 
 /// Proleptic Gregorian (year, month, day) of days since 1970-01-01; year 0 is 1 BC
 /// (`text.civil_from_days`, floor division throughout).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -96,27 +96,29 @@ fn put_date(out: &mut Vec<u8>, days: i64) -> bool {
     bc
 }
 
-/// date_out of a date32 value.
-pub fn date_text(days: i32, out: &mut Vec<u8>) {
+/// date_out of days since 1970-01-01: a date32, or a date64's days (wider: the
+/// reference compares those with the date32 sentinels all the same).
+pub fn date_text(days: i64, out: &mut Vec<u8>) {
     if days == DATE_INFINITY {
         out.extend_from_slice(b"infinity");
     } else if days == -DATE_INFINITY {
         out.extend_from_slice(b"-infinity");
-    } else if put_date(out, i64::from(days)) {
+    } else if put_date(out, days) {
         out.extend_from_slice(b" BC");
     }
 }
 
 /// date_send's int32: days since 2000-01-01, infinities as INT32_MAX / INT32_MIN,
 /// saturating.
-pub fn date_binary(days: i32) -> i32 {
+pub fn date_binary(days: i64) -> i32 {
     if days == DATE_INFINITY {
         return i32::MAX;
     }
     if days == -DATE_INFINITY {
         return i32::MIN;
     }
-    let shifted = i64::from(days) - PG_EPOCH_DAYS;
+    // A date64's days are within +-2^47: no overflow.
+    let shifted = days - PG_EPOCH_DAYS;
     shifted.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
@@ -182,6 +184,30 @@ pub fn time_text(usecs: i64, out: &mut Vec<u8>) {
     out.push(b'-');
     put_padded(out, usecs.div_euclid(hour).unsigned_abs(), 1);
     put_minutes_seconds(out, usecs.rem_euclid(hour) as u64);
+}
+
+/// DuckDB's TIMETZ, a u64 (little-endian in Arrow): the local time's microseconds
+/// since midnight above 24 bits of `57599 - offset` (seconds east of UTC), as
+/// `text.timetz_parts` reads it. Returns (local microseconds, seconds east).
+pub fn timetz_parts(bits: u64) -> (i64, i32) {
+    // 40 bits of microseconds and 24 of offset: both fit with room to spare.
+    ((bits >> 24) as i64, 57_599 - (bits & 0xFF_FFFF) as i32)
+}
+
+/// timetz_out: the local time ('HH:MM:SS[.ffffff]', `time_text`), then the offset
+/// as EncodeTimezone prints it.
+pub fn timetz_text(usecs: i64, seconds_east: i32, out: &mut Vec<u8>) {
+    time_text(usecs, out);
+    put_offset(out, seconds_east);
+}
+
+/// timetz_send: int64 local microseconds, then int32 zone in seconds *west* of UTC.
+pub fn timetz_binary(usecs: i64, seconds_east: i32) -> [u8; 12] {
+    let mut bytes = [0u8; 12];
+    bytes[..8].copy_from_slice(&usecs.to_be_bytes());
+    // DuckDB's offsets are within +-16 million seconds: negating cannot overflow.
+    bytes[8..].copy_from_slice(&(-seconds_east).to_be_bytes());
+    bytes
 }
 
 /// interval_out with IntervalStyle postgres (`text.interval_text`): 'N year(s)',
@@ -280,7 +306,7 @@ mod tests {
 
     fn date(days: i32) -> String {
         let mut out = Vec::new();
-        date_text(days, &mut out);
+        date_text(days.into(), &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -303,11 +329,17 @@ mod tests {
         assert_eq!(date(-i32::MAX), "-infinity");
         assert_eq!(date(i32::MIN), "5877642-06-23 BC");
         assert_eq!(date(i32::MAX - 1), "5881580-07-10");
+        // date64's days reach far past date32's.
+        let mut out = Vec::new();
+        date_text(i64::MIN.div_euclid(86_400_000), &mut out);
+        assert_eq!(out, b"292275056-05-16 BC");
+        assert_eq!(date_binary(i64::from(i32::MAX) + 10_958), i32::MAX);
+        assert_eq!(date_binary(-(1 << 47)), i32::MIN);
         assert_eq!(date_binary(10_957), 0);
-        assert_eq!(date_binary(i32::MAX), i32::MAX);
-        assert_eq!(date_binary(-i32::MAX), i32::MIN);
-        assert_eq!(date_binary(i32::MIN), i32::MIN);
-        assert_eq!(date_binary(i32::MAX - 1), i32::MAX - 1 - 10_957);
+        assert_eq!(date_binary(i32::MAX.into()), i32::MAX);
+        assert_eq!(date_binary((-i32::MAX).into()), i32::MIN);
+        assert_eq!(date_binary(i32::MIN.into()), i32::MIN);
+        assert_eq!(date_binary((i32::MAX - 1).into()), i32::MAX - 1 - 10_957);
     }
 
     fn time(usecs: i64) -> String {
@@ -331,6 +363,32 @@ mod tests {
         assert_eq!(time(360_000_000_000), "100:00:00");
         assert_eq!(time(-1), "-1:59:59.999999");
         assert_eq!(time(-36_000_000_001), "-11:59:59.999999");
+    }
+
+    fn timetz(bits: u64) -> String {
+        let (usecs, east) = timetz_parts(bits);
+        let mut out = Vec::new();
+        timetz_text(usecs, east, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn timetzs() {
+        // As DuckDB 1.5 sends TIMETZ '01:02:03+05:30' and '23:59:59.999999-15:59:59'.
+        let plus = u64::from_le_bytes(*b"\xa7\x93\x00\xc0\x78\xe8\xdd\x00");
+        assert_eq!(timetz(plus), "01:02:03+05:30");
+        assert_eq!(timetz_parts(plus), (3_723_000_000, 19_800));
+        let mut binary = 3_723_000_000i64.to_be_bytes().to_vec();
+        binary.extend_from_slice(&(-19_800i32).to_be_bytes());
+        assert_eq!(timetz_binary(3_723_000_000, 19_800).to_vec(), binary);
+        let minus = u64::from_le_bytes(*b"\xfe\xc1\x01\xff\x5f\xd7\x1d\x14");
+        assert_eq!(timetz(minus), "23:59:59.999999-15:59:59");
+        assert_eq!(timetz(57_599), "00:00:00+00");
+        // Every bit pattern prints: 2^40 - 1 microseconds, offsets far past a day.
+        assert_eq!(timetz(u64::MAX), "305:25:11.627775-4644:20:16");
+        assert_eq!(timetz(0), "00:00:00+15:59:59");
+        let (usecs, east) = timetz_parts(u64::MAX);
+        assert_eq!(timetz_binary(usecs, east)[8..], 16_719_616i32.to_be_bytes());
     }
 
     #[test]

@@ -482,6 +482,23 @@ pub fn format_f64(value: f64, buf: &mut [u8; FLOAT_TEXT_MAX]) -> usize {
     layout(negative, digits, exponent, 15, buf)
 }
 
+/// The float32 of IEEE binary16 bits, exactly (every half is a float32), as the
+/// reference's cast of float16 to float32 makes it before printing or sending.
+pub fn half_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits >> 15) << 31;
+    let exponent = u32::from(bits >> 10 & 0x1f);
+    let mantissa = u32::from(bits & 0x3ff);
+    let magnitude = match exponent {
+        // Zero and subnormals: mantissa * 2^-24, exact in a float32.
+        0 => (mantissa as f32 * f32::from_bits((127 - 24) << 23)).to_bits(),
+        // Infinities and NaNs (payload kept, though every NaN is sent alike).
+        0x1f => 0x7f80_0000 | mantissa << 13,
+        // Rebias the exponent (15 to 127), widen the mantissa (10 to 23 bits).
+        _ => (exponent + 112) << 23 | mantissa << 13,
+    };
+    f32::from_bits(sign | magnitude)
+}
+
 /// float4out of `value` into `buf`; returns the length written.
 pub fn format_f32(value: f32, buf: &mut [u8; FLOAT_TEXT_MAX]) -> usize {
     let bits = value.to_bits();
@@ -610,6 +627,46 @@ fn layout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halves_widen_exactly() {
+        let cases: [(u16, f32); 10] = [
+            (0x0000, 0.0),
+            (0x3c00, 1.0),
+            (0xc000, -2.0),
+            (0x7bff, 65504.0),
+            (0x0001, 5.960_464_5e-8),
+            (0x03ff, 6.097_555e-5),
+            (0x0400, 6.103_515_6e-5),
+            (0x3555, 0.333_251_95),
+            (0x7c00, f32::INFINITY),
+            (0xfc00, f32::NEG_INFINITY),
+        ];
+        for (bits, value) in cases {
+            assert_eq!(half_to_f32(bits).to_bits(), value.to_bits(), "{bits:#06x}");
+        }
+        assert_eq!(half_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+        assert!(half_to_f32(0x7e00).is_nan() && half_to_f32(0xfc01).is_nan());
+        // Every finite half: (-1)^s * m * 2^-24 for exponent 0, else
+        // (-1)^s * (1024 + m) * 2^(e - 25), computed apart in f64.
+        for bits in 0..=u16::MAX {
+            let (exponent, mantissa) = (i32::from(bits >> 10 & 0x1f), f64::from(bits & 0x3ff));
+            if exponent == 0x1f {
+                continue;
+            }
+            let magnitude = if exponent == 0 {
+                mantissa * 2f64.powi(-24)
+            } else {
+                (1024.0 + mantissa) * 2f64.powi(exponent - 25)
+            };
+            let expected = if bits >> 15 == 1 {
+                -magnitude
+            } else {
+                magnitude
+            };
+            assert_eq!(f64::from(half_to_f32(bits)), expected, "{bits:#06x}");
+        }
+    }
 
     fn f8(value: f64) -> String {
         let mut buf = [0u8; FLOAT_TEXT_MAX];

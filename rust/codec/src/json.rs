@@ -235,7 +235,7 @@ fn checked_depth(
         return Err(RowsError::BufferTooShort);
     }
     if members.iter().any(|member| member.binary()) {
-        return Err(RowsError::Malformed("json member in binary form"));
+        return Err(RowsError::MalformedNested("json member in binary form"));
     }
     let depth = 1 + members
         .iter()
@@ -243,7 +243,7 @@ fn checked_depth(
         .max()
         .unwrap_or(0);
     if depth > MAX_DEPTH {
-        return Err(RowsError::Malformed("nested too deep"));
+        return Err(RowsError::MalformedNested("nested too deep"));
     }
     Ok(depth)
 }
@@ -258,10 +258,12 @@ impl<'a> StructNode<'a> {
         len: usize,
     ) -> Result<Self, RowsError> {
         if names.len() != fields.len() {
-            return Err(RowsError::Malformed("struct names do not match its fields"));
+            return Err(RowsError::MalformedNested(
+                "struct names do not match its fields",
+            ));
         }
         if fields.iter().any(|field| field.len() != len) {
-            return Err(RowsError::Malformed("struct field of another length"));
+            return Err(RowsError::MalformedNested("struct field of another length"));
         }
         let members: Vec<&Node<'_>> = fields.iter().collect();
         let depth = checked_depth(validity, offset, len, &members)?;
@@ -318,7 +320,9 @@ impl<'a> MapNode<'a> {
             return Err(RowsError::BufferTooShort);
         }
         if keys.len() != items.len() {
-            return Err(RowsError::Malformed("map keys and items of other lengths"));
+            return Err(RowsError::MalformedNested(
+                "map keys and items of other lengths",
+            ));
         }
         Ok(Self {
             offsets,
@@ -341,7 +345,7 @@ impl<'a> MapNode<'a> {
             }
             if self.keys.is_null(j) {
                 // The reference fails on it too (json_string(None)); DuckDB has none.
-                return Err(RowsError::Malformed("NULL map key"));
+                return Err(RowsError::MalformedNested("NULL map key"));
             }
             let at = out.len();
             self.keys.write_text(j, out)?;
@@ -369,7 +373,9 @@ impl<'a> UnionNode<'a> {
         let refs: Vec<&Node<'_>> = members.iter().collect();
         let depth = checked_depth(None, offset, len, &refs)?;
         if type_codes.len() != members.len() {
-            return Err(RowsError::Malformed("union codes do not match its members"));
+            return Err(RowsError::MalformedNested(
+                "union codes do not match its members",
+            ));
         }
         let mut members_by_code = [NO_MEMBER; 128];
         for (member, &code) in type_codes.iter().enumerate() {
@@ -377,7 +383,7 @@ impl<'a> UnionNode<'a> {
                 .ok()
                 .and_then(|code| members_by_code.get_mut(code))
                 .filter(|slot| **slot == NO_MEMBER)
-                .ok_or(RowsError::Malformed("bad union type code"))?;
+                .ok_or(RowsError::MalformedNested("bad union type code"))?;
             // At most 128 distinct codes, so the member index fits.
             *slot = member as u8;
         }
@@ -406,7 +412,7 @@ impl<'a> UnionNode<'a> {
         let code = usize::from(self.type_ids[i]);
         let member = *self.members_by_code.get(code).unwrap_or(&NO_MEMBER);
         if member == NO_MEMBER {
-            return Err(RowsError::Malformed("union type id without a member"));
+            return Err(RowsError::MalformedNested("union type id without a member"));
         }
         let member_row = match self.value_offsets {
             None => Some(row),
@@ -433,7 +439,7 @@ impl<'a> JsonColumn<'a> {
     /// A STRUCT, MAP or UNION node as a column.
     pub fn new(node: Node<'a>) -> Result<Self, RowsError> {
         if !node.is_json() {
-            return Err(RowsError::Malformed(
+            return Err(RowsError::MalformedNested(
                 "a json column must be a struct, map or union",
             ));
         }
@@ -472,6 +478,7 @@ fn json_form(kind: Kind) -> JsonForm {
         | Kind::Numeric
         | Kind::Hugeint
         | Kind::Uhugeint
+        | Kind::Bignum
         | Kind::Float4
         | Kind::Float8 => JsonForm::Number,
         Kind::Bool => JsonForm::Bool,
@@ -483,7 +490,10 @@ fn json_form(kind: Kind) -> JsonForm {
         | Kind::Timestamp
         | Kind::Timestamptz
         | Kind::Time
-        | Kind::Interval => JsonForm::String,
+        | Kind::Interval
+        | Kind::Enum
+        | Kind::Varbit
+        | Kind::Timetz => JsonForm::String,
     }
 }
 

@@ -132,13 +132,19 @@ fn struct_fields_must_be_text_and_as_long() {
     let a = le32(&[1, 2]);
     let binary = ints(&a, None, true);
     let err = StructNode::new(&["a"], vec![binary], None, 0, 2).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("json member in binary form"));
+    assert_eq!(
+        err,
+        RowsError::MalformedNested("json member in binary form")
+    );
     let err = StructNode::new(&["a"], vec![ints(&a, None, false)], None, 0, 3).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("struct field of another length"));
+    assert_eq!(
+        err,
+        RowsError::MalformedNested("struct field of another length")
+    );
     let err = StructNode::new(&["a", "b"], vec![ints(&a, None, false)], None, 0, 2).unwrap_err();
     assert_eq!(
         err,
-        RowsError::Malformed("struct names do not match its fields")
+        RowsError::MalformedNested("struct names do not match its fields")
     );
     assert!(JsonColumn::new(ints(&a, None, false)).is_err());
 }
@@ -171,7 +177,7 @@ fn maps_are_objects_keyed_by_text() {
     let keys = ints(&items, Some(&key_valid), false);
     let node = MapNode::new(&offsets, None, 0, 1, keys, ints(&items, None, false)).unwrap();
     let err = encode_data_rows(&[json_column(Node::Map(Box::new(node)))], 1).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("NULL map key"));
+    assert_eq!(err, RowsError::MalformedNested("NULL map key"));
 }
 
 /// UNION(i INT = code 5, s VARCHAR = code 0), sparse and dense: the active member's
@@ -208,11 +214,14 @@ fn malformed_unions_are_errors() {
     let i = le32(&[7, 8]);
     let members = || vec![ints(&i, None, false)];
     let err = UnionNode::new(&[1], &[1, 2], None, 0, 2, members()).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("union type id without a member"));
+    assert_eq!(
+        err,
+        RowsError::MalformedNested("union type id without a member")
+    );
     // A negative type id (0xff) names no member either.
     assert!(UnionNode::new(&[1], &[1, 0xff], None, 0, 2, members()).is_err());
     let err = UnionNode::new(&[-1], &[1], None, 0, 1, members()).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("bad union type code"));
+    assert_eq!(err, RowsError::MalformedNested("bad union type code"));
     assert!(
         UnionNode::new(
             &[1, 1],
@@ -359,7 +368,10 @@ fn list_elements_share_the_list_format() {
         large: false,
     };
     let err = ListColumn::nested(offsets, None, 0, 1, true, ints(&a, None, false)).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("list elements in another format"));
+    assert_eq!(
+        err,
+        RowsError::MalformedNested("list elements in another format")
+    );
 }
 
 /// Nesting deeper than MAX_DEPTH is refused when the tree is built, so the writers'
@@ -371,7 +383,10 @@ fn nesting_is_bounded() {
     for depth in 1..=MAX_DEPTH + 1 {
         let built = StructNode::new(&["x"], vec![node.clone()], None, 0, 1);
         if depth > MAX_DEPTH {
-            assert_eq!(built.unwrap_err(), RowsError::Malformed("nested too deep"));
+            assert_eq!(
+                built.unwrap_err(),
+                RowsError::MalformedNested("nested too deep")
+            );
             break;
         }
         node = Node::Struct(Box::new(built.unwrap()));
@@ -387,7 +402,7 @@ fn nesting_is_bounded() {
         large: false,
     };
     let err = ListColumn::nested(offsets, None, 0, 1, false, node).unwrap_err();
-    assert_eq!(err, RowsError::Malformed("nested too deep"));
+    assert_eq!(err, RowsError::MalformedNested("nested too deep"));
 }
 
 /// Offsets past the elements, decreasing or unreadable are errors, in every path.
@@ -427,4 +442,74 @@ fn bad_offsets_are_errors() {
         ints(&a, None, false),
     );
     assert_eq!(map.unwrap_err(), RowsError::BufferTooShort);
+}
+
+/// STRUCT(e ENUM, n VARINT, b BIT, t TIMETZ, h FLOAT16): an ENUM label, a BIT and a
+/// TIMETZ are strings, a VARINT and a float16 numbers (`text._JSON_NUMBER_KINDS`);
+/// a NULL label is null.
+#[test]
+fn enum_varint_bit_timetz_half_members_follow_json_rules() {
+    use crate::rows::Labels;
+    let label_offsets = le32(&[0, 2, 2]);
+    let label_validity = [0b01u8];
+    let labels = Labels {
+        offsets: &label_offsets,
+        data: b"a\"",
+        large: false,
+        validity: Some(&label_validity),
+        offset: 0,
+        len: 2,
+    };
+    let indices = [0u8, 1];
+    let enums = Values::Dictionary {
+        indices: &indices,
+        width: 1,
+        signed: false,
+        labels,
+    };
+    // VARINT -1 (header and magnitude inverted) and 258.
+    let (n_offsets, n_data) = (
+        le32(&[0, 4, 9]),
+        b"\x7f\xff\xfe\xfe\x80\x00\x02\x01\x02".to_vec(),
+    );
+    // BIT '101' (5 padding bits set) and '' (a lone padding byte).
+    let (b_offsets, b_data) = (le32(&[0, 2, 3]), b"\x05\xfd\x00".to_vec());
+    // TIMETZ 00:00:01+01 and 00:00:00+00: micros << 24 | (57599 - offset east).
+    let t_data: Vec<u8> = [1_000_000u64 << 24 | (57599 - 3600), 57599]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let h_data: Vec<u8> = [0x3e00u16, 0x7c00]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let scalar =
+        |kind, values| Node::Scalar(NativeColumn::new(kind, false, values, None, 0, 2).unwrap());
+    let binary = |offsets, data| Values::Binary {
+        offsets,
+        data,
+        large: false,
+    };
+    let fields = vec![
+        scalar(Kind::Enum, enums),
+        scalar(Kind::Bignum, binary(&n_offsets, &n_data)),
+        scalar(Kind::Varbit, binary(&b_offsets, &b_data)),
+        scalar(
+            Kind::Timetz,
+            Values::FixedBinary {
+                data: &t_data,
+                width: 8,
+            },
+        ),
+        scalar(Kind::Float4, Values::Half { data: &h_data }),
+    ];
+    let node = StructNode::new(&["e", "n", "b", "t", "h"], fields, None, 0, 2).unwrap();
+    let expected = [
+        Some(r#"{"e":"a\"","n":-1,"b":"101","t":"00:00:01+01","h":1.5}"#.to_owned()),
+        Some(r#"{"e":null,"n":258,"b":"","t":"00:00:00+00","h":"Infinity"}"#.to_owned()),
+    ];
+    assert_eq!(
+        texts(json_column(Node::Struct(Box::new(node))), 2),
+        expected
+    );
 }

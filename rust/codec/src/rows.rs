@@ -1,13 +1,15 @@
 //! DataRow assembly: columns of values in, concatenated DataRow messages out.
 //!
 //! A column is either values already encoded elsewhere (the Python encoders), an
-//! Arrow array of a kind encoded here (integers, bool, text/json, float4/float8,
-//! numeric, bytea, uuid, date, time, timestamp, timestamptz, interval), read straight
-//! from its buffers, an array (`array`: lists, multi-dimensional for nested lists, of
-//! such values or of json), or a STRUCT / MAP / UNION sent as json (`json`), whose
-//! members are any of these. The bytes must equal
-//! those of the pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with
-//! `wire.text` / `wire.binary`.
+//! Arrow array of a kind encoded here (integers, bool, text/json, ENUM, float4/float8,
+//! numeric including VARINT, bytea, uuid, varbit, date, time, timetz, timestamp,
+//! timestamptz, interval), read straight from its buffers, an array (`array`: lists,
+//! multi-dimensional for nested lists, of such values or of json), or a STRUCT / MAP /
+//! UNION sent as json (`json`), whose members are any of these. timestamptz text is
+//! printed in UTC, a fixed offset, or a named zone whose TZif file Python handed over
+//! (`tzif`); its binary form is UTC in any zone. The bytes must equal those of the
+//! pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with `wire.text` /
+//! `wire.binary`.
 
 use std::fmt;
 
@@ -15,7 +17,9 @@ use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
 use crate::json::JsonColumn;
-use crate::numeric;
+use crate::numeric::{self, OutOfRange};
+use crate::tzif::Zone;
+use crate::varbit;
 
 /// The NaN bit patterns PostgreSQL sends (C's NAN), whatever NaN the array holds.
 const FLOAT8_NAN_BITS: u64 = 0x7FF8_0000_0000_0000;
@@ -48,6 +52,16 @@ pub enum Kind {
     Uhugeint,
     Time,
     Interval,
+    /// text from DuckDB's ENUM: an Arrow dictionary of strings, the label in both
+    /// formats.
+    Enum,
+    /// varbit from DuckDB's BIT (`varbit`).
+    Varbit,
+    /// timetz from DuckDB's TIMETZ: 8 bytes, a little-endian u64 (`datetime::timetz_parts`).
+    Timetz,
+    /// numeric from DuckDB's VARINT: a 3-byte header, then the big-endian magnitude,
+    /// every byte inverted if negative (`text.bignum_value`).
+    Bignum,
 }
 
 impl Kind {
@@ -72,6 +86,10 @@ impl Kind {
             "uhugeint" => Self::Uhugeint,
             "time" => Self::Time,
             "interval" => Self::Interval,
+            "dictionary" => Self::Enum,
+            "varbit" => Self::Varbit,
+            "timetz" => Self::Timetz,
+            "bignum" => Self::Bignum,
             _ => return None,
         })
     }
@@ -85,7 +103,7 @@ impl Kind {
             Self::Int8 => 20,
             Self::Int2 => 21,
             Self::Int4 => 23,
-            Self::Text => 25,
+            Self::Text | Self::Enum => 25,
             Self::Oid => 26,
             Self::Json => 114,
             Self::Float4 => 700,
@@ -95,7 +113,9 @@ impl Kind {
             Self::Timestamp => 1114,
             Self::Timestamptz => 1184,
             Self::Interval => 1186,
-            Self::Numeric | Self::Hugeint | Self::Uhugeint => 1700,
+            Self::Timetz => 1266,
+            Self::Varbit => 1562,
+            Self::Numeric | Self::Hugeint | Self::Uhugeint | Self::Bignum => 1700,
             Self::Uuid => 2950,
         }
     }
@@ -134,17 +154,28 @@ pub enum Values<'a> {
         data: &'a [u8],
         large: bool,
     },
+    /// Arrow string_view / binary_view: 16-byte views (int32 length, then the bytes
+    /// inline up to 12, else a 4-byte prefix, int32 buffer index and int32 offset)
+    /// into any number of data buffers.
+    View {
+        views: &'a [u8],
+        buffers: &'a dyn ViewBuffers,
+    },
     /// Arrow fixed_size_binary(width).
     FixedBinary { data: &'a [u8], width: usize },
     /// Arrow float (`double` false) or double: little-endian IEEE 754.
     Float { data: &'a [u8], double: bool },
+    /// Arrow halffloat: little-endian IEEE binary16, sent as float4.
+    Half { data: &'a [u8] },
     /// Arrow date32: int32 days since 1970-01-01.
     Date32 { data: &'a [u8] },
+    /// Arrow date64: int64 milliseconds since 1970-01-01 (floored to days).
+    Date64 { data: &'a [u8] },
     /// Arrow timestamp: int64 `unit`s since 1970-01-01 00:00 (UTC if `tz` is set).
     Timestamp {
         data: &'a [u8],
         unit: TimeUnit,
-        tz: Tz,
+        tz: Tz<'a>,
     },
     /// Arrow decimal128(p, `scale`): 16-byte little-endian two's complement unscaled
     /// integers (a negative scale is left to Python: PostgreSQL's dscale cannot be).
@@ -153,6 +184,92 @@ pub enum Values<'a> {
     Time { data: &'a [u8], unit: TimeUnit },
     /// Arrow month_day_nano_interval: int32 months, int32 days, int64 nanoseconds.
     Interval { data: &'a [u8] },
+    /// Arrow duration (`unit` us or ns: microseconds fit an i64), an interval of
+    /// microseconds only.
+    Duration { data: &'a [u8], unit: TimeUnit },
+    /// Arrow dictionary of strings: integer `indices` (`width` bytes, 1 to 8) into
+    /// `labels`, an array of its own.
+    Dictionary {
+        indices: &'a [u8],
+        width: usize,
+        signed: bool,
+        labels: Labels<'a>,
+    },
+}
+
+/// The data buffers of a string_view / binary_view array, by the index a view holds:
+/// their number varies from array to array, so the reader hands them out (Sync: the
+/// encoding runs without the GIL, possibly on another thread).
+pub trait ViewBuffers: Sync {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]>;
+}
+
+impl fmt::Debug for dyn ViewBuffers + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ViewBuffers")
+    }
+}
+
+/// The bytes of view `i`, checked against its buffer (a view out of range is an
+/// error, as a bad offset is).
+fn view_slice<'a>(
+    views: &'a [u8],
+    buffers: &'a dyn ViewBuffers,
+    i: usize,
+) -> Result<&'a [u8], RowsError> {
+    let view = fixed::<16>(views, i);
+    let word = |at: usize| i32::from_le_bytes(fixed::<4>(&view, at));
+    let len = usize::try_from(word(0)).map_err(|_| RowsError::BadOffsets)?;
+    if len <= 12 {
+        return Ok(&views[i * 16 + 4..i * 16 + 4 + len]);
+    }
+    let (Ok(index), Ok(start)) = (usize::try_from(word(2)), usize::try_from(word(3))) else {
+        return Err(RowsError::BadOffsets);
+    };
+    buffers
+        .data_buffer(index)
+        .and_then(|data| data.get(start..start.checked_add(len)?))
+        .ok_or(RowsError::BadOffsets)
+}
+
+/// A dictionary's values: an Arrow utf8 / large_utf8 array with its own validity,
+/// offset and length (`offset` and `len` in elements, as pyarrow reports them).
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    pub offsets: &'a [u8],
+    pub data: &'a [u8],
+    pub large: bool,
+    pub validity: Option<&'a [u8]>,
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl<'a> Labels<'a> {
+    /// Whether the offsets and validity cover every label.
+    fn covered(&self) -> bool {
+        let Some(end) = self.offset.checked_add(self.len) else {
+            return false;
+        };
+        let size = if self.large { 8 } else { 4 };
+        (end + 1)
+            .checked_mul(size)
+            .is_some_and(|n| n <= self.offsets.len())
+            && self
+                .validity
+                .is_none_or(|bits| end.div_ceil(8) <= bits.len())
+    }
+
+    /// Label `index` (checked against the dictionary's length), None if it is NULL.
+    fn get(&self, index: usize) -> Result<Option<&'a [u8]>, RowsError> {
+        if index >= self.len {
+            return Err(RowsError::BadIndex);
+        }
+        let i = self.offset + index;
+        if self.validity.is_some_and(|bits| !bit(bits, i)) {
+            return Ok(None);
+        }
+        var_slice(self.offsets, self.data, self.large, i).map(Some)
+    }
 }
 
 impl Values<'_> {
@@ -167,10 +284,13 @@ impl Values<'_> {
                     4
                 }
             }
+            Self::Half { .. } => 2,
             Self::Date32 { .. } => 4,
-            Self::Timestamp { .. } => 8,
+            Self::Timestamp { .. } | Self::Date64 { .. } | Self::Duration { .. } => 8,
             Self::Decimal128 { .. } | Self::Interval { .. } => 16,
             Self::Time { unit, .. } => time_width(unit),
+            Self::Dictionary { width, .. } => width,
+            Self::View { .. } => 16,
             Self::Bool { .. } | Self::Utf8 { .. } | Self::Binary { .. } => return None,
         })
     }
@@ -186,14 +306,28 @@ fn time_width(unit: TimeUnit) -> usize {
 
 /// An Arrow timestamp type's time zone, as far as the text form needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tz {
+pub enum Tz<'a> {
     /// No time zone: timestamp without time zone.
     Naive,
     /// "UTC" or a fixed "+HH:MM": this many seconds east of UTC at every instant.
     Fixed(i32),
+    /// A named zone whose TZif data Python handed over: its offset at each instant.
+    Zone(&'a Zone),
     /// Any other zone: its offsets are not known here, so only the binary form
     /// (UTC microseconds) is encoded natively.
     Other,
+}
+
+impl Tz<'_> {
+    /// Seconds east of UTC at an instant (microseconds since 1970), None if naive.
+    fn offset_at(self, usecs: i128) -> Result<Option<i32>, RowsError> {
+        Ok(match self {
+            Self::Naive => None,
+            Self::Fixed(east) => Some(east),
+            Self::Zone(zone) => Some(zone.utc_offset(usecs)),
+            Self::Other => return Err(RowsError::KindMismatch(Kind::Timestamptz)),
+        })
+    }
 }
 
 /// An Arrow array (`offset` and `len` in elements, as pyarrow reports them) to be
@@ -236,11 +370,18 @@ pub enum RowsError {
     },
     /// More than 32767 columns, or a value or row over PostgreSQL's int32 lengths.
     TooLarge,
+    /// A dictionary index that is negative or past the dictionary.
+    BadIndex,
+    /// A value DuckDB never sends: a BIT or VARINT without its header, a BIT whose
+    /// padding is longer than its bits.
+    Malformed(Kind),
+    /// A VARINT with more digits than PostgreSQL's numeric holds.
+    OutOfRange(Kind),
     /// A NULL or ragged sub-list in a binary multi-dimensional array (PostgreSQL's
     /// 2202E, `wire.binary.RaggedArrayError`).
     RaggedArray,
     /// A nested column's arrays do not fit together (lengths, type ids, depth).
-    Malformed(&'static str),
+    MalformedNested(&'static str),
 }
 
 impl fmt::Display for RowsError {
@@ -253,10 +394,15 @@ impl fmt::Display for RowsError {
                 write!(f, "column {column} has {len} values, expected {rows}")
             }
             Self::TooLarge => f.write_str("DataRow too large"),
+            Self::BadIndex => f.write_str("Arrow dictionary index out of range"),
+            Self::Malformed(kind) => write!(f, "malformed {kind:?} value"),
+            Self::OutOfRange(kind) => {
+                write!(f, "{kind:?} value out of range for PostgreSQL numeric")
+            }
             Self::RaggedArray => f.write_str(
                 "multidimensional arrays must have array expressions with matching dimensions",
             ),
-            Self::Malformed(what) => write!(f, "malformed nested Arrow array: {what}"),
+            Self::MalformedNested(what) => write!(f, "malformed nested Arrow array: {what}"),
         }
     }
 }
@@ -294,17 +440,21 @@ impl<'a> NativeColumn<'a> {
                     ..
                 },
             ) => true,
-            (Kind::Text | Kind::Json, Values::Utf8 { .. }) => true,
-            (Kind::Float4, Values::Float { double: false, .. }) => true,
+            (Kind::Text | Kind::Json, Values::Utf8 { .. } | Values::View { .. }) => true,
+            (Kind::Float4, Values::Float { double: false, .. } | Values::Half { .. }) => true,
             (Kind::Float8, Values::Float { double: true, .. }) => true,
-            (Kind::Bytea, Values::Binary { .. } | Values::FixedBinary { .. }) => true,
+            (
+                Kind::Bytea,
+                Values::Binary { .. } | Values::FixedBinary { .. } | Values::View { .. },
+            ) => true,
             (Kind::Uuid, Values::FixedBinary { width: 16, .. }) => true,
-            (Kind::Date, Values::Date32 { .. }) => true,
+            (Kind::Date, Values::Date32 { .. } | Values::Date64 { .. }) => true,
             (Kind::Timestamp, Values::Timestamp { tz: Tz::Naive, .. }) => true,
             (
                 Kind::Timestamptz,
                 Values::Timestamp {
-                    tz: Tz::Fixed(_), ..
+                    tz: Tz::Fixed(_) | Tz::Zone(_),
+                    ..
                 },
             ) => true,
             // The binary form is UTC microseconds, whatever the zone.
@@ -313,6 +463,17 @@ impl<'a> NativeColumn<'a> {
             (Kind::Hugeint | Kind::Uhugeint, Values::FixedBinary { width: 16, .. }) => true,
             (Kind::Time, Values::Time { .. }) => true,
             (Kind::Interval, Values::Interval { .. }) => true,
+            // Seconds or milliseconds can pass i64 microseconds: left to Python.
+            (
+                Kind::Interval,
+                Values::Duration {
+                    unit: TimeUnit::Micro | TimeUnit::Nano,
+                    ..
+                },
+            ) => true,
+            (Kind::Enum, Values::Dictionary { width, .. }) => matches!(width, 1 | 2 | 4 | 8),
+            (Kind::Varbit | Kind::Bignum, Values::Binary { .. }) => true,
+            (Kind::Timetz, Values::FixedBinary { width: 8, .. }) => true,
             _ => false,
         };
         if !fits {
@@ -324,11 +485,23 @@ impl<'a> NativeColumn<'a> {
             Values::Int { data, .. }
             | Values::FixedBinary { data, .. }
             | Values::Float { data, .. }
+            | Values::Half { data }
             | Values::Date32 { data }
+            | Values::Date64 { data }
+            | Values::Duration { data, .. }
             | Values::Timestamp { data, .. }
             | Values::Decimal128 { data, .. }
             | Values::Time { data, .. }
-            | Values::Interval { data } => fixed_fit(data, values.fixed_width().unwrap_or(0)),
+            | Values::Interval { data }
+            | Values::View { views: data, .. } => {
+                fixed_fit(data, values.fixed_width().unwrap_or(0))
+            }
+            Values::Dictionary {
+                indices,
+                width,
+                labels,
+                ..
+            } => fixed_fit(indices, width) && labels.covered(),
             Values::Bool { bits } => bits_fit(bits),
             Values::Utf8 { offsets, large, .. } | Values::Binary { offsets, large, .. } => {
                 let size = if large { 8 } else { 4 };
@@ -364,13 +537,8 @@ impl<'a> NativeColumn<'a> {
 
     /// Roughly the most bytes a value takes (its length word aside).
     pub(crate) fn estimated_width(&self) -> usize {
-        let average = |offsets: &[u8], large: bool| match (
-            read_offset(offsets, self.offset, large),
-            read_offset(offsets, self.offset + self.len, large),
-        ) {
-            (Some(a), Some(b)) if b > a => (b - a) / self.len.max(1) + 1,
-            _ => 0,
-        };
+        let average =
+            |offsets: &[u8], large: bool| average_len(offsets, large, self.offset, self.len);
         // (binary, text); text: the longest int8out, float8out, date_out, ... forms.
         let (in_binary, in_text) = match self.values {
             // numeric: an 8-byte header and up to 5 base-10000 digits; 20 digits.
@@ -383,23 +551,63 @@ impl<'a> NativeColumn<'a> {
             }
             Values::Binary { offsets, large, .. } => {
                 let n = average(offsets, large);
-                (n, 2 + 2 * n)
+                match self.kind {
+                    // varbit: 8 bits a byte; numeric: about 2.4 digits a byte.
+                    Kind::Varbit => (4 + n, 8 * n),
+                    Kind::Bignum => (8 + n, 3 * n),
+                    _ => (n, 2 + 2 * n),
+                }
             }
+            // The lengths are in the views: a guess.
+            Values::View { .. } => (24, 24),
+            Values::FixedBinary { .. } if self.kind == Kind::Timetz => (12, 32),
             Values::FixedBinary { width, .. } => (width, 4 + 2 * width),
             Values::Float { double, .. } => (if double { 8 } else { 4 }, FLOAT_TEXT_MAX),
+            Values::Half { .. } => (4, FLOAT_TEXT_MAX),
             Values::Date32 { .. } => (4, 16),
+            Values::Date64 { .. } => (4, 24),
+            Values::Duration { .. } => (16, 32),
             Values::Timestamp { .. } => (8, 32),
             // numeric: 8-byte header and up to 11 base-10000 digits; about 40 digits.
             Values::Decimal128 { .. } => (30, 42),
             Values::Time { .. } => (8, 15),
             Values::Interval { .. } => (16, 48),
+            Values::Dictionary { labels, .. } => {
+                let n = average_len(labels.offsets, labels.large, labels.offset, labels.len);
+                (n, n)
+            }
         };
         if self.binary { in_binary } else { in_text }
     }
 
+    /// Whether row `row` is NULL: by the validity, or for an ENUM a NULL label (a bad
+    /// index is not NULL: `write_value` reports it).
     pub(crate) fn is_null(&self, row: usize) -> bool {
-        self.validity
+        if self
+            .validity
             .is_some_and(|bits| !bit(bits, self.offset + row))
+        {
+            return true;
+        }
+        matches!(self.values, Values::Dictionary { .. })
+            && matches!(self.label(self.offset + row), Ok(None))
+    }
+
+    /// The label of element `i` of a dictionary column (None: NULL, or not one).
+    fn label(&self, i: usize) -> Result<Option<&'a [u8]>, RowsError> {
+        let Values::Dictionary {
+            indices,
+            width,
+            signed,
+            labels,
+        } = self.values
+        else {
+            return Ok(None);
+        };
+        let index = read_int(&indices[i * width..(i + 1) * width], signed);
+        // u64 indices past i64::MAX read as negative: out of range all the same.
+        let index = usize::try_from(index).map_err(|_| RowsError::BadIndex)?;
+        labels.get(index)
     }
 
     /// Appends row `row`'s value: its int32 length then its bytes, or -1 for NULL.
@@ -458,11 +666,34 @@ impl<'a> NativeColumn<'a> {
                 offsets,
                 data,
                 large,
-            } => self.write_bytes(var_slice(offsets, data, large, i)?, out)?,
+            } => {
+                let bytes = var_slice(offsets, data, large, i)?;
+                match self.kind {
+                    Kind::Varbit => self.write_varbit(bytes, out)?,
+                    Kind::Bignum => self.write_bignum(bytes, out)?,
+                    _ => self.write_bytes(bytes, out)?,
+                }
+            }
+            Values::View { views, buffers } => {
+                let bytes = view_slice(views, buffers, i)?;
+                match self.kind {
+                    Kind::Bytea => self.write_bytes(bytes, out)?,
+                    _ => write_len_value(bytes, out)?,
+                }
+            }
             Values::FixedBinary { data, width } => {
                 let bytes = &data[i * width..(i + 1) * width];
                 match self.kind {
                     Kind::Uuid if !self.binary => write_uuid_text(bytes, out),
+                    Kind::Timetz => {
+                        let (usecs, east) =
+                            datetime::timetz_parts(u64::from_le_bytes(fixed::<8>(data, i)));
+                        if self.binary {
+                            write_fixed(&datetime::timetz_binary(usecs, east), out);
+                        } else {
+                            write_text(out, |out| datetime::timetz_text(usecs, east, out))?;
+                        }
+                    }
                     Kind::Hugeint => {
                         let value = i128::from_le_bytes(fixed::<16>(data, i));
                         self.write_numeric(value < 0, value.unsigned_abs(), 0, out)?;
@@ -492,39 +723,25 @@ impl<'a> NativeColumn<'a> {
             Values::Float {
                 data,
                 double: false,
-            } => {
-                let value = f32::from_le_bytes(fixed::<4>(data, i));
-                if self.binary {
-                    let bits = if value.is_nan() {
-                        FLOAT4_NAN_BITS
-                    } else {
-                        value.to_bits()
-                    };
-                    write_fixed(&bits.to_be_bytes(), out);
-                } else {
-                    let mut text = [0u8; FLOAT_TEXT_MAX];
-                    let len = float::format_f32(value, &mut text);
-                    write_short(&text, len, out);
-                }
+            } => self.write_f32(f32::from_le_bytes(fixed::<4>(data, i)), out),
+            Values::Half { data } => {
+                let value = float::half_to_f32(u16::from_le_bytes(fixed::<2>(data, i)));
+                self.write_f32(value, out);
             }
             Values::Date32 { data } => {
-                let days = i32::from_le_bytes(fixed::<4>(data, i));
-                if self.binary {
-                    write_fixed(&datetime::date_binary(days).to_be_bytes(), out);
-                } else {
-                    write_text(out, |out| datetime::date_text(days, out))?;
-                }
+                self.write_date(i32::from_le_bytes(fixed::<4>(data, i)).into(), out)?;
+            }
+            Values::Date64 { data } => {
+                let millis = i64::from_le_bytes(fixed::<8>(data, i));
+                self.write_date(millis.div_euclid(86_400_000), out)?;
             }
             Values::Timestamp { data, unit, tz } => {
                 let value = i64::from_le_bytes(fixed::<8>(data, i));
                 if self.binary {
                     write_fixed(&datetime::timestamp_binary(value, unit).to_be_bytes(), out);
                 } else {
-                    let offset = match tz {
-                        Tz::Naive => None,
-                        Tz::Fixed(east) => Some(east),
-                        Tz::Other => return Err(RowsError::KindMismatch(self.kind)),
-                    };
+                    // An infinity needs no offset; the lookup is harmless all the same.
+                    let offset = tz.offset_at(unit.to_usecs(value))?;
                     write_text(out, |out| {
                         datetime::timestamp_text(value, unit, offset, out)
                     })?;
@@ -554,19 +771,120 @@ impl<'a> NativeColumn<'a> {
                 let days = i32::from_le_bytes(fixed::<4>(value, 1));
                 // Truncated toward zero (`text.nanos_to_usecs`).
                 let usecs = i64::from_le_bytes(fixed::<8>(value, 1)) / 1000;
-                if self.binary {
-                    // interval_send: int64 microseconds, int32 days, int32 months.
-                    let mut bytes = [0u8; 16];
-                    bytes[..8].copy_from_slice(&usecs.to_be_bytes());
-                    bytes[8..12].copy_from_slice(&days.to_be_bytes());
-                    bytes[12..].copy_from_slice(&months.to_be_bytes());
-                    write_fixed(&bytes, out);
-                } else {
-                    write_text(out, |out| datetime::interval_text(months, days, usecs, out))?;
-                }
+                self.write_interval(months, days, usecs, out)?;
             }
+            Values::Duration { data, unit } => {
+                // Floored, as `text.to_usecs` does; us and ns only, so it fits.
+                let usecs = unit.to_usecs(i64::from_le_bytes(fixed::<8>(data, i))) as i64;
+                self.write_interval(0, 0, usecs, out)?;
+            }
+            // enum_out / enum_send: the label's text in both formats.
+            Values::Dictionary { .. } => match self.label(i)? {
+                Some(label) => write_len_value(label, out)?,
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            },
         }
         Ok(())
+    }
+
+    /// float4out, or float4send's bits (every NaN as PostgreSQL's one NaN).
+    fn write_f32(&self, value: f32, out: &mut Vec<u8>) {
+        if self.binary {
+            let bits = if value.is_nan() {
+                FLOAT4_NAN_BITS
+            } else {
+                value.to_bits()
+            };
+            write_fixed(&bits.to_be_bytes(), out);
+        } else {
+            let mut text = [0u8; FLOAT_TEXT_MAX];
+            let len = float::format_f32(value, &mut text);
+            write_short(&text, len, out);
+        }
+    }
+
+    /// date_out or date_send of days since 1970-01-01.
+    fn write_date(&self, days: i64, out: &mut Vec<u8>) -> Result<(), RowsError> {
+        if self.binary {
+            write_fixed(&datetime::date_binary(days).to_be_bytes(), out);
+            Ok(())
+        } else {
+            write_text(out, |out| datetime::date_text(days, out))
+        }
+    }
+
+    /// interval_out, or interval_send: int64 microseconds, int32 days, int32 months.
+    fn write_interval(
+        &self,
+        months: i32,
+        days: i32,
+        usecs: i64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RowsError> {
+        if self.binary {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&usecs.to_be_bytes());
+            bytes[8..12].copy_from_slice(&days.to_be_bytes());
+            bytes[12..].copy_from_slice(&months.to_be_bytes());
+            write_fixed(&bytes, out);
+            Ok(())
+        } else {
+            write_text(out, |out| datetime::interval_text(months, days, usecs, out))
+        }
+    }
+
+    /// varbit_out's '0'/'1' digits, or varbit_send: int32 bit count, then the bits.
+    fn write_varbit(&self, value: &[u8], out: &mut Vec<u8>) -> Result<(), RowsError> {
+        let malformed = |_| RowsError::Malformed(self.kind);
+        let length = varbit::bit_length(value).map_err(malformed)?;
+        let mut result = Ok(());
+        write_text(out, |out| {
+            result = if self.binary {
+                // Over i32::MAX bits the value itself is over PostgreSQL's lengths.
+                match i32::try_from(length) {
+                    Ok(length) => {
+                        out.extend_from_slice(&length.to_be_bytes());
+                        varbit::varbit_binary(value, out).map_err(malformed)
+                    }
+                    Err(_) => Err(RowsError::TooLarge),
+                }
+            } else {
+                varbit::varbit_text(value, out).map_err(malformed)
+            };
+        })?;
+        result
+    }
+
+    /// numeric_out / numeric_send (dscale 0) of a DuckDB VARINT: 3 header bytes, the
+    /// first's top bit set for a value >= 0, then the big-endian magnitude; a negative
+    /// value has every byte inverted. As `text.bignum_value`, the header is not
+    /// checked further (fewer than 3 bytes: zero).
+    fn write_bignum(&self, value: &[u8], out: &mut Vec<u8>) -> Result<(), RowsError> {
+        let first = *value.first().ok_or(RowsError::Malformed(self.kind))?;
+        let negative = first & 0x80 == 0;
+        let body = value.get(3..).unwrap_or_default();
+        let inverted: Vec<u8>;
+        let magnitude = if negative {
+            inverted = body.iter().map(|byte| !byte).collect();
+            &inverted[..]
+        } else {
+            body
+        };
+        let mut digits = Vec::new();
+        let out_of_range = |_: OutOfRange| RowsError::OutOfRange(self.kind);
+        numeric::big_digits(magnitude, numeric::NUMERIC_MAX_DIGITS, &mut digits)
+            .map_err(out_of_range)?;
+        // -0 is 0 (Python ints have no negative zero).
+        let negative = negative && digits != b"0";
+        let mut result = Ok(());
+        write_text(out, |out| {
+            if self.binary {
+                result = numeric::digits_binary(negative, &digits, 0, out).map_err(out_of_range);
+            } else {
+                numeric::digits_text(negative, &digits, 0, out);
+            }
+        })?;
+        result
     }
 
     /// numeric_out or numeric_send of sign, magnitude and scale.
@@ -627,8 +945,9 @@ fn write_uuid_text(bytes: &[u8], out: &mut Vec<u8>) {
     write_fixed(&text, out);
 }
 
-/// Element `i` of a fixed-width buffer (bounds checked by `NativeColumn::new`).
-fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
+/// Element `i` of a fixed-width buffer (the caller checked the bounds: for a
+/// column, `NativeColumn::new`).
+pub(crate) fn fixed<const N: usize>(data: &[u8], i: usize) -> [u8; N] {
     let mut value = [0u8; N];
     value.copy_from_slice(&data[i * N..(i + 1) * N]);
     value
@@ -704,6 +1023,20 @@ fn read_int(bytes: &[u8], signed: bool) -> i64 {
         le[bytes.len()..].fill(0xff);
     }
     i64::from_le_bytes(le)
+}
+
+/// Roughly the mean length (plus one) of elements `offset .. offset + len` of an
+/// offsets buffer; 0 if the offsets do not say.
+pub(crate) fn average_len(offsets: &[u8], large: bool, offset: usize, len: usize) -> usize {
+    match (
+        read_offset(offsets, offset, large),
+        offset
+            .checked_add(len)
+            .and_then(|end| read_offset(offsets, end, large)),
+    ) {
+        (Some(a), Some(b)) if b > a => (b - a) / len.max(1) + 1,
+        _ => 0,
+    }
 }
 
 pub(crate) fn read_offset(offsets: &[u8], i: usize, large: bool) -> Option<usize> {

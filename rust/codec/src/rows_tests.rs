@@ -320,15 +320,53 @@ fn dates_and_timestamps() {
         cells(col, 2),
         expected.map(|v| Some(v.to_be_bytes().to_vec()))
     );
-    // A zone without a fixed offset has no native text form; naive is not tz-aware.
+    // A named zone without its offsets has no native text form; naive is not
+    // tz-aware; a named zone is not naive.
+    let zone = crate::tzif::Zone::from_tzif(&footer_only_tzif(b"EST5EDT,M3.2.0,M11.1.0")).unwrap();
     for (kind, tz) in [
         (Kind::Timestamptz, Tz::Other),
         (Kind::Timestamptz, Tz::Naive),
         (Kind::Timestamp, Tz::Fixed(0)),
+        (Kind::Timestamp, Tz::Zone(&zone)),
     ] {
         let err = NativeColumn::new(kind, false, at(tz), None, 0, 1).unwrap_err();
         assert_eq!(err, RowsError::KindMismatch(kind));
     }
+}
+
+/// A version 2 TZif file with no transitions or types, only its footer's rule.
+fn footer_only_tzif(rule: &[u8]) -> Vec<u8> {
+    let header = [&b"TZif2"[..], &[0; 39]].concat();
+    [&header[..], &header, b"\n", rule, b"\n"].concat()
+}
+
+#[test]
+fn timestamps_in_a_named_zone() {
+    let zone = crate::tzif::Zone::from_tzif(&footer_only_tzif(b"EST5EDT,M3.2.0,M11.1.0")).unwrap();
+    // 2024-01-01 and 2024-07-01 12:00 UTC, in seconds; DuckDB's infinity.
+    let data = le_bytes(
+        &[1_704_110_400i64, 1_719_835_200, i64::MAX],
+        i64::to_le_bytes,
+    );
+    let values = Values::Timestamp {
+        data: &data,
+        unit: TimeUnit::Second,
+        tz: Tz::Zone(&zone),
+    };
+    let col = NativeColumn::new(Kind::Timestamptz, false, values, None, 0, 3).unwrap();
+    assert_eq!(
+        cells(col, 3),
+        [
+            "2024-01-01 07:00:00-05",
+            "2024-07-01 08:00:00-04",
+            "infinity"
+        ]
+        .map(some)
+    );
+    // Binary is UTC, whatever the zone.
+    let col = NativeColumn::new(Kind::Timestamptz, true, values, None, 1, 1).unwrap();
+    let expected = (1_719_835_200i64 - 946_684_800) * 1_000_000;
+    assert_eq!(cells(col, 1), [Some(expected.to_be_bytes().to_vec())]);
 }
 
 fn le_bytes<const N: usize, T: Copy>(values: &[T], to: fn(T) -> [u8; N]) -> Vec<u8> {
@@ -535,4 +573,357 @@ fn text_lists_quote_like_array_out() {
     let col = Column::List(ListColumn::new(offsets, None, 0, 3, element).unwrap());
     let err = encode_data_rows(&[col], 3).unwrap_err();
     assert_eq!(err, RowsError::BadOffsets);
+}
+
+/// Labels "x", "a", NULL, "very happy", "", seen from the second: "a", NULL,
+/// "very happy", "".
+fn labels<'a>(offsets: &'a [u8], validity: &'a [u8]) -> Labels<'a> {
+    Labels {
+        offsets,
+        data: b"xavery happy",
+        large: false,
+        validity: Some(validity),
+        offset: 1,
+        len: 4,
+    }
+}
+
+#[test]
+fn enums_are_their_labels_in_both_formats() {
+    let offsets = le_bytes(&[0i32, 1, 2, 2, 12, 12], i32::to_le_bytes);
+    let label_validity = [0b11011u8];
+    let indices = [0i8, 1, 2, 3, 0, 2];
+    let indices = le_bytes(&indices, i8::to_le_bytes);
+    let validity = [0b10_1111u8]; // row 4 NULL by its index
+    for binary in [false, true] {
+        let values = Values::Dictionary {
+            indices: &indices,
+            width: 1,
+            signed: true,
+            labels: labels(&offsets, &label_validity),
+        };
+        let col = NativeColumn::new(Kind::Enum, binary, values, Some(&validity), 0, 6).unwrap();
+        let expected = [
+            some("a"),
+            None,
+            some("very happy"),
+            some(""),
+            None,
+            some("very happy"),
+        ];
+        assert_eq!(cells(col, 6), expected);
+        let col = NativeColumn::new(Kind::Enum, binary, values, Some(&validity), 2, 2).unwrap();
+        assert_eq!(cells(col, 2), [some("very happy"), some("")]);
+    }
+    assert_eq!(Kind::Enum.oid(), 25);
+}
+
+#[test]
+fn enum_indices_out_of_range_are_errors() {
+    let offsets = le_bytes(&[0i32, 1, 2, 2, 12, 12], i32::to_le_bytes);
+    let label_validity = [0xffu8];
+    let cases: [(&[u8], usize, bool); 4] = [
+        (&[4], 1, false),       // one past the labels
+        (&[0xff], 1, true),     // -1
+        (&[0xff; 8], 8, false), // u64::MAX
+        (&(1u64 << 63).to_le_bytes(), 8, false),
+    ];
+    for (indices, width, signed) in cases {
+        let values = Values::Dictionary {
+            indices,
+            width,
+            signed,
+            labels: labels(&offsets, &label_validity),
+        };
+        let col = NativeColumn::new(Kind::Enum, false, values, None, 0, 1).unwrap();
+        let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+        assert_eq!(err, RowsError::BadIndex);
+    }
+    // Labels whose offsets do not cover them, indices shorter than the rows, an index
+    // width Arrow does not have, a dictionary announced as text.
+    let short = Labels {
+        len: 5,
+        ..labels(&offsets, &label_validity)
+    };
+    let values = Values::Dictionary {
+        indices: &[0],
+        width: 1,
+        signed: false,
+        labels: short,
+    };
+    let err = NativeColumn::new(Kind::Enum, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+    let values = Values::Dictionary {
+        indices: &[0],
+        width: 2,
+        signed: false,
+        labels: labels(&offsets, &label_validity),
+    };
+    let err = NativeColumn::new(Kind::Enum, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+    let values = Values::Dictionary {
+        indices: &[0; 3],
+        width: 3,
+        signed: false,
+        labels: labels(&offsets, &label_validity),
+    };
+    let err = NativeColumn::new(Kind::Enum, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Enum));
+    let values = Values::Dictionary {
+        indices: &[0],
+        width: 1,
+        signed: false,
+        labels: labels(&offsets, &label_validity),
+    };
+    let err = NativeColumn::new(Kind::Text, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Text));
+}
+
+/// A list<dictionary> column: a NULL label is a NULL element in both formats.
+#[test]
+fn enum_lists_spell_null_labels_null() {
+    let offsets = le_bytes(&[0i32, 1, 2, 2, 12, 12], i32::to_le_bytes);
+    let label_validity = [0b11011u8];
+    let indices = le_bytes(&[3u16, 1, 2], u16::to_le_bytes);
+    let list_offsets = le_bytes(&[0i32, 3], i32::to_le_bytes);
+    let list = |binary: bool| {
+        let values = Values::Dictionary {
+            indices: &indices,
+            width: 2,
+            signed: false,
+            labels: labels(&offsets, &label_validity),
+        };
+        let element = NativeColumn::new(Kind::Enum, binary, values, None, 0, 3).unwrap();
+        let offsets = ListOffsets::Variable {
+            offsets: &list_offsets,
+            large: false,
+        };
+        Column::List(ListColumn::new(offsets, None, 0, 1, element).unwrap())
+    };
+    assert_eq!(
+        column_cells(list(false), 1),
+        [some(r#"{"",NULL,"very happy"}"#)]
+    );
+    let mut expected = le_bytes(&[1, 1, 25, 3, 1, 0, -1, 10], i32::to_be_bytes);
+    expected.extend_from_slice(b"very happy");
+    assert_eq!(column_cells(list(true), 1), [Some(expected)]);
+}
+
+/// utf8 / binary offsets of `values`, and their bytes.
+fn var_values(values: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
+    let mut ends = vec![0i32];
+    let mut data = Vec::new();
+    for value in values {
+        data.extend_from_slice(value);
+        ends.push(data.len() as i32);
+    }
+    (le_bytes(&ends, i32::to_le_bytes), data)
+}
+
+#[test]
+fn bits_as_varbit() {
+    // DuckDB's '0101', '1', '10101010101' and a padding-only value.
+    let (offsets, data) = var_values(&[b"\x04\xf5", b"\x07\xff", b"\x05\xfd\x55", b"\x00"]);
+    let values = Values::Binary {
+        offsets: &offsets,
+        data: &data,
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Varbit, false, values, None, 0, 4).unwrap();
+    assert_eq!(cells(col, 4), ["0101", "1", "10101010101", ""].map(some));
+    let col = NativeColumn::new(Kind::Varbit, true, values, None, 0, 4).unwrap();
+    let binary = |bits: i32, bytes: &[u8]| {
+        let mut value = bits.to_be_bytes().to_vec();
+        value.extend_from_slice(bytes);
+        Some(value)
+    };
+    let expected = [
+        binary(4, &[0x50]),
+        binary(1, &[0x80]),
+        binary(11, &[0xaa, 0xa0]),
+        binary(0, &[]),
+    ];
+    assert_eq!(cells(col, 4), expected);
+    assert_eq!(Kind::Varbit.oid(), 1562);
+    let (offsets, data) = var_values(&[b"", b"\x09\xff"]);
+    for (row, binary) in [(0, false), (0, true), (1, false), (1, true)] {
+        let values = Values::Binary {
+            offsets: &offsets,
+            data: &data,
+            large: false,
+        };
+        let col = NativeColumn::new(Kind::Varbit, binary, values, None, row, 1).unwrap();
+        let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+        assert_eq!(err, RowsError::Malformed(Kind::Varbit));
+    }
+}
+
+#[test]
+fn varints_as_numeric() {
+    let varints: [&[u8]; 8] = [
+        b"\x80\x00\x01\x00",                                     // 0
+        b"\x7f\xff\xfe\xfe",                                     // -1
+        b"\x80\x00\x01\xff",                                     // 255
+        b"\x7f\xff\xfd\xfe\xff",                                 // -256
+        b"\x7f\xff\xf5\x2c\x3d\xe4\x31\x33\x12\x5f\x00\x00\x00", // -10^24 + 1
+        b"\x7f\xff\xfe\xff",                                     // -0: every magnitude bit inverted
+        b"\x80",                                                 // no magnitude: 0, as in Python
+        b"\x00\x00",                                             // the same, negative
+    ];
+    let (offsets, data) = var_values(&varints);
+    let values = Values::Binary {
+        offsets: &offsets,
+        data: &data,
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Bignum, false, values, None, 0, 8).unwrap();
+    let expected = [
+        "0",
+        "-1",
+        "255",
+        "-256",
+        "-999999999999999999999999",
+        "0",
+        "0",
+        "0",
+    ];
+    assert_eq!(cells(col, 8), expected.map(some));
+    let col = NativeColumn::new(Kind::Bignum, true, values, None, 0, 5).unwrap();
+    let expected = [
+        numeric(&[0, 0, 0, 0]),
+        numeric(&[1, 0, 0x4000, 0, 1]),
+        numeric(&[1, 0, 0, 0, 255]),
+        numeric(&[1, 0, 0x4000, 0, 256]),
+        numeric(&[6, 5, 0x4000, 0, 9999, 9999, 9999, 9999, 9999, 9999]),
+    ];
+    assert_eq!(cells(col, 5), expected);
+    let (offsets, data) = var_values(&[b""]);
+    let values = Values::Binary {
+        offsets: &offsets,
+        data: &data,
+        large: true,
+    };
+    let err = NativeColumn::new(Kind::Bignum, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(
+        err,
+        RowsError::BufferTooShort,
+        "int32 offsets read as int64"
+    );
+    let values = Values::Binary {
+        offsets: &offsets,
+        data: &data,
+        large: false,
+    };
+    let col = NativeColumn::new(Kind::Bignum, true, values, None, 0, 1).unwrap();
+    let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+    assert_eq!(err, RowsError::Malformed(Kind::Bignum));
+}
+
+#[test]
+fn huge_varints_are_out_of_range() {
+    // 10^131072 - ... : 60_000 magnitude bytes, far over numeric's 131_072 digits.
+    let mut varint = vec![0x80, 0, 0];
+    varint.resize(60_003, 0x11);
+    let (offsets, data) = var_values(&[&varint]);
+    for binary in [false, true] {
+        let values = Values::Binary {
+            offsets: &offsets,
+            data: &data,
+            large: false,
+        };
+        let col = NativeColumn::new(Kind::Bignum, binary, values, None, 0, 1).unwrap();
+        let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+        assert_eq!(err, RowsError::OutOfRange(Kind::Bignum));
+    }
+}
+
+#[test]
+fn timetz_text_and_binary() {
+    // As DuckDB sends TIMETZ '01:02:03+05:30', and the largest bit pattern.
+    let data = [
+        0xa7, 0x93, 0x00, 0xc0, 0x78, 0xe8, 0xdd, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff,
+    ];
+    let values = Values::FixedBinary {
+        data: &data,
+        width: 8,
+    };
+    let col = NativeColumn::new(Kind::Timetz, false, values, None, 0, 2).unwrap();
+    let expected = ["01:02:03+05:30", "305:25:11.627775-4644:20:16"];
+    assert_eq!(cells(col, 2), expected.map(some));
+    let col = NativeColumn::new(Kind::Timetz, true, values, None, 0, 1).unwrap();
+    let mut expected = 3_723_000_000i64.to_be_bytes().to_vec();
+    expected.extend_from_slice(&(-19_800i32).to_be_bytes());
+    assert_eq!(cells(col, 1), [Some(expected)]);
+    assert_eq!(Kind::Timetz.oid(), 1266);
+    let values = Values::FixedBinary {
+        data: &data,
+        width: 16,
+    };
+    let err = NativeColumn::new(Kind::Timetz, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Timetz));
+}
+
+/// Data buffers of a view array, for the tests.
+struct TestBuffers(Vec<Vec<u8>>);
+
+impl ViewBuffers for TestBuffers {
+    fn data_buffer(&self, index: usize) -> Option<&[u8]> {
+        self.0.get(index).map(Vec::as_slice)
+    }
+}
+
+/// A view of `len` bytes: inline, or `offset` in buffer `index`.
+fn view(len: i32, inline: &[u8], index: i32, offset: i32) -> Vec<u8> {
+    let mut view = len.to_le_bytes().to_vec();
+    if len <= 12 {
+        view.extend_from_slice(inline);
+        view.resize(16, 0);
+    } else {
+        view.extend_from_slice(&inline[..4]);
+        view.extend_from_slice(&index.to_le_bytes());
+        view.extend_from_slice(&offset.to_le_bytes());
+    }
+    view
+}
+
+#[test]
+fn string_and_binary_views() {
+    let buffers = TestBuffers(vec![b"xx13 bytes long!".to_vec(), b"twelve bytes".to_vec()]);
+    let views = [
+        view(12, b"twelve bytes", 0, 0),
+        view(0, b"", 0, 0),
+        view(14, b"13 b", 0, 2),
+        view(13, b"13 b", 0, 2),
+    ]
+    .concat();
+    let values = Values::View {
+        views: &views,
+        buffers: &buffers,
+    };
+    let col = NativeColumn::new(Kind::Text, false, values, None, 0, 4).unwrap();
+    let expected = ["twelve bytes", "", "13 bytes long!", "13 bytes long"];
+    assert_eq!(cells(col, 4), expected.map(some));
+    let col = NativeColumn::new(Kind::Bytea, false, values, None, 1, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("\\x")]);
+    let col = NativeColumn::new(Kind::Bytea, true, values, None, 3, 1).unwrap();
+    assert_eq!(cells(col, 1), [some("13 bytes long")]);
+    // A negative length, an index past the buffers, a range past the data.
+    for bad in [
+        view(-1, b"", 0, 0),
+        view(13, b"abcd", 2, 0),
+        view(13, b"abcd", 1, 0),
+    ] {
+        let values = Values::View {
+            views: &bad,
+            buffers: &buffers,
+        };
+        let col = NativeColumn::new(Kind::Text, false, values, None, 0, 1).unwrap();
+        let err = encode_data_rows(&[Column::Native(col)], 1).unwrap_err();
+        assert_eq!(err, RowsError::BadOffsets);
+    }
+    let err = NativeColumn::new(Kind::Text, false, values, None, 3, 2).unwrap_err();
+    assert_eq!(err, RowsError::BufferTooShort);
+    let err = NativeColumn::new(Kind::Uuid, false, values, None, 0, 1).unwrap_err();
+    assert_eq!(err, RowsError::KindMismatch(Kind::Uuid));
 }
