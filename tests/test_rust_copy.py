@@ -10,7 +10,9 @@ Python-only kinds, text full of tabs, newlines, backslashes, quotes, delimiters 
 non-ASCII, NULLs, sliced arrays, no columns, no rows) and random options (text, CSV,
 binary; delimiters, NULL strings, quote and escape characters, FORCE_QUOTE); the
 numeric, time, interval and list kinds once more on their own, and so ENUM, BIT,
-TIMETZ, VARINT and timestamptz in named time zones. The native module must be built.
+TIMETZ, VARINT and timestamptz in named time zones; and nested columns (STRUCT / MAP /
+UNION as json, multi-dimensional arrays; a ragged one raises RaggedArrayError in binary
+COPY from both). The native module must be built.
 """
 
 from __future__ import annotations
@@ -27,17 +29,21 @@ import duckdb
 from duckgres_trio import _native
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
+from duckgres_trio.wire.binary import RaggedArrayError
 from tests.test_rust_rows import (
     ALL_ZONES,
     DUCKDB_KINDS,
+    DUCKDB_NESTED,
     DUCKDB_TYPE_COLUMNS,
     DUCKDB_TYPES,
     KIND_COLUMNS,
+    MULTI_DIM_COLUMNS,
     NATIVE_COLUMNS,
     TRICKY_ZONES,
     Columns,
     PYTHON_COLUMNS,
     batches,
+    containers,
     duckdb_batch,
     duckdb_types_batch,
     named_zone_batches,
@@ -94,7 +100,13 @@ def rows_of(data: bytes) -> list[bytes]:
 
 
 def check(batch: pa.RecordBatch, options: CopyOptions) -> None:
-    expected = reference(batch, options)
+    try:
+        expected = reference(batch, options)
+    except RaggedArrayError:  # binary COPY of a ragged array: both codecs refuse it
+        assert options.format == "binary"
+        with pytest.raises(RaggedArrayError):
+            copy_data_messages(batch, options, codec="rust")
+        return
     rust = copy_data_messages(batch, options, codec="rust")
     assert rust == expected
     assert copy_data_messages(batch, options, codec="python") == expected
@@ -124,6 +136,29 @@ def test_numeric_time_interval_list_columns_match_python(data):
     batch = data.draw(batches(Columns("KIND + TEXT_COLUMNS", KIND_COLUMNS + TEXT_COLUMNS), max_columns=5))
     names = [f"c{i}" for i in range(batch.num_columns)]
     check(batch, data.draw(copy_options(names)))
+
+
+NESTED = st.one_of(containers(), st.sampled_from(MULTI_DIM_COLUMNS), st.sampled_from(TEXT_COLUMNS))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_nested_columns_match_python(data):
+    """json and array text full of quotes, backslashes, braces and control characters,
+    which COPY escapes or quotes in turn."""
+    batch = data.draw(batches(NESTED, max_columns=3))
+    names = [f"c{i}" for i in range(batch.num_columns)]
+    check(batch, data.draw(copy_options(names)))
+
+
+def test_duckdb_nested_match_python():
+    batch = duckdb_batch(DUCKDB_NESTED)
+    for options in (CopyOptions(), CopyOptions(format="binary"),
+                    CopyOptions(format="csv", delimiter=",", null=""),
+                    CopyOptions(format="csv", delimiter="|", null="NA", escape="\\", force_quote_all=True)):
+        check(batch, options)
+        check(batch.slice(0, 2), options)
+    assert copy_data_messages(batch.slice(0, 2), CopyOptions(format="binary"), codec="rust")
 
 
 @settings(max_examples=300, deadline=None)

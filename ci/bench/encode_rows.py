@@ -10,7 +10,10 @@ Four tables, every column encoded natively by the Rust codec:
 * ``kinds``: the kinds the Rust codec took over from Python last (numeric, time,
   interval, 1-D lists): int64, decimal(12,2) with NULLs, decimal(38,10), uint64,
   hugeint, time, interval, int4[] with NULL elements, text[] needing quotes,
-  numeric[].
+  numeric[];
+* ``struct`` and ``matrix``: nested columns (issue 5), one each: a STRUCT(a INT,
+  b VARCHAR, c DOUBLE), sent as json, and an INT[][] of 2x3 arrays with a NULL
+  element, sent as a 2-D array.
 
 Each table is encoded in text and in binary format by both paths; the best of
 ``--repeat`` runs is reported as rows/s and MB/s of DataRow output, with the
@@ -23,7 +26,7 @@ vector size, what the server encodes at a time), which adds the per-call cost.
 messages in text, CSV and binary format) the same way.
 
     .venv/bin/python ci/bench/encode_rows.py [--rows N] [--python-rows M] [--repeat R]
-        [--chunk-rows C] [--tables 4col,3col,20col,kinds] [--copy]
+        [--chunk-rows C] [--tables 4col,3col,20col,kinds,struct,matrix] [--copy]
 """
 
 from __future__ import annotations
@@ -133,7 +136,23 @@ def table_kinds(rows: int) -> pa.RecordBatch:
     })
 
 
-TABLES = {"4col": table_4col, "3col": table_3col, "20col": table_20col, "kinds": table_kinds}
+def table_struct(rows: int) -> pa.RecordBatch:
+    def build(n):
+        return pa.StructArray.from_arrays([
+            pa.array([i * 7919 % 1_000_003 - 500_000 for i in range(n)], pa.int32()),
+            pa.array([f"name {i}" for i in range(n)]),
+            pa.array([i / 7 for i in range(n)]),
+        ], names=["a", "b", "c"])
+    return pa.record_batch({"s": tiled(build, rows)})
+
+
+def table_matrix(rows: int) -> pa.RecordBatch:
+    return pa.record_batch({"m": tiled(lambda n: pa.array(
+        [[[i, i + 1, i + 2], [i + 3, None, -i]] for i in range(n)], pa.list_(pa.list_(pa.int32()))), rows)})
+
+
+TABLES = {"4col": table_4col, "3col": table_3col, "20col": table_20col, "kinds": table_kinds,
+          "struct": table_struct, "matrix": table_matrix}
 
 
 def best(fn, repeat: int) -> tuple[float, bytes]:

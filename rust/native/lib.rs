@@ -7,9 +7,9 @@ use std::cell::RefCell;
 
 use duckgres_codec::backend::{self as enc, BackendError, ErrorFields, FieldDescription};
 use duckgres_codec::{
-    Column, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer, Kind, Labels,
-    ListColumn, ListOffsets, MAX_STARTUP_PACKET, NativeColumn, TimeUnit, Tz, Values, ViewBuffers,
-    Zone,
+    Column, CopyError, CopyFormat, CopyOptions, DEFAULT_MAX_MESSAGE, FrameError, Framer,
+    JsonColumn, Kind, Labels, ListColumn, ListOffsets, MAX_STARTUP_PACKET, MapNode, NativeColumn,
+    Node, RowsError, StructNode, TimeUnit, Tz, UnionNode, Values, ViewBuffers, Zone,
 };
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
@@ -114,11 +114,12 @@ impl FrameDecoder {
 
 /// A pyarrow array's layout, read from `str(array.type)`: integer width and
 /// signedness, bool, utf8 or binary with 32- or 64-bit offsets, string or binary
-/// views, fixed-size binary,
-/// float, double or halffloat, date32 or date64, a timestamp's unit and zone,
-/// decimal128's scale, a time's or duration's unit, month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), or a
-/// dictionary's index type and string values. The zone, scale, list size and
-/// dictionary types are read from the type's attributes afterwards.
+/// views, fixed-size binary, float, double or halffloat, date32 or date64, a
+/// timestamp's unit and zone, decimal128's scale, a time's or duration's unit,
+/// month_day_nano_interval, a list's offsets (32-bit, 64-bit, fixed size), a
+/// dictionary's index type and string values, a struct, a map, or a sparse or dense
+/// union. The zone, scale, list size and dictionary types are read from the type's
+/// attributes afterwards.
 #[derive(Clone, Copy)]
 enum Layout {
     Int(usize, bool),
@@ -145,6 +146,24 @@ enum Layout {
         signed: bool,
         large: bool,
     },
+    Struct,
+    Map,
+    /// `true`: dense (type ids and int32 offsets), else sparse (type ids).
+    Union(bool),
+}
+
+impl Layout {
+    /// How many of `array.buffers()` are the array's own (the children's follow).
+    fn own_buffers(self) -> usize {
+        match self {
+            Self::Struct | Self::List(ListLayout::Fixed(_)) => 1,
+            Self::Utf8(_) | Self::Binary(_) | Self::Union(true) => 3,
+            // Any number of data buffers; a view array has no children.
+            Self::View => usize::MAX,
+            // A dictionary's are its indices' (the labels are an array apart).
+            _ => 2,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -183,6 +202,10 @@ fn layout(type_name: &str) -> Option<Layout> {
         _ if type_name.starts_with("list<") => Layout::List(ListLayout::Variable(false)),
         _ if type_name.starts_with("large_list<") => Layout::List(ListLayout::Variable(true)),
         _ if type_name.starts_with("fixed_size_list<") => Layout::List(ListLayout::Fixed(0)),
+        _ if type_name.starts_with("struct<") => Layout::Struct,
+        _ if type_name.starts_with("map<") => Layout::Map,
+        _ if type_name.starts_with("sparse_union<") => Layout::Union(false),
+        _ if type_name.starts_with("dense_union<") => Layout::Union(true),
         _ if type_name.starts_with("dictionary<") => Layout::Dictionary {
             width: 0,
             signed: false,
@@ -299,34 +322,69 @@ fn fitting_zone(
     )))
 }
 
-/// A column the Rust side encodes: (pyarrow array, format, kind), or for a 1-D list
-/// (list array, format, "list", element array, element kind), either followed by the
-/// `TimeZone` its (element) timestamps' text is printed in if it is a named zone; the
-/// arrays' buffers held open (pyarrow buffers are immutable) while they are read.
+/// A column the Rust side encodes, as `encode_data_rows` takes it (a scalar, a legacy
+/// 1-D list, or a tree of arrays for lists, STRUCT, MAP and UNION; a timestamptz
+/// column or leaf with the `TimeZone` its text is printed in if that is a named zone),
+/// with every array's own buffers held open (pyarrow buffers are immutable) while they
+/// are read.
 struct ArrowColumn {
-    /// None for a list (its element column has the kind) and a dictionary's labels.
+    /// None for a container (list, struct, map, union): its leaves have the kinds;
+    /// and for a dictionary's labels.
     kind: Option<Kind>,
     binary: bool,
     layout: Layout,
     buffers: Vec<Option<PyUntypedBuffer>>,
     offset: usize,
     len: usize,
-    /// A list's elements, or a dictionary's labels (an array of their own).
-    element: Option<Box<ArrowColumn>>,
+    /// A list's elements; a struct's fields; a map's keys and items; a union's members.
+    children: Vec<ArrowColumn>,
+    /// A struct's field names.
+    names: Vec<String>,
+    /// A union's type code of each member.
+    type_codes: Vec<i8>,
+    /// A dictionary's labels (an array of their own).
+    labels: Option<Box<ArrowColumn>>,
     /// A named zone's offsets, for a timestamp column's text.
     zone: Option<Py<TimeZone>>,
 }
 
+/// The kinds of containers: their children have the kinds of their leaves.
+const CONTAINERS: [&str; 4] = ["list", "struct", "map", "union"];
+
+/// The container kind a layout holds, None for a scalar layout.
+fn container_of(layout: Layout) -> Option<&'static str> {
+    Some(match layout {
+        Layout::List(_) => "list",
+        Layout::Struct => "struct",
+        Layout::Map => "map",
+        Layout::Union(_) => "union",
+        _ => return None,
+    })
+}
+
+fn value_error(err: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
 impl ArrowColumn {
+    /// (array, format, kind) for a scalar; (array, format, kind, children) for a
+    /// container, each child (array, kind) or (array, kind, children); or the 1-D list
+    /// shorthand (list array, format, "list", element array, element kind). A scalar or
+    /// the shorthand may be followed by the `TimeZone` of its (element) timestamps'
+    /// text, and so may a leaf child: (array, kind, TimeZone).
     fn extract(spec: &Bound<'_, PyTuple>) -> PyResult<Self> {
         // A trailing TimeZone: the rest is a column spec as without one.
-        let (spec, zone) = match spec.len() {
-            4 | 6 => {
-                let last = spec.get_item(spec.len() - 1)?;
-                let zone = last.cast_into::<TimeZone>().map_err(PyErr::from)?;
-                (spec.get_slice(0, spec.len() - 1), Some(zone))
-            }
-            _ => (spec.clone(), None),
+        let zone = match spec.len() {
+            4.. => spec
+                .get_item(spec.len() - 1)?
+                .cast::<TimeZone>()
+                .ok()
+                .cloned(),
+            _ => None,
+        };
+        let spec = match zone {
+            Some(_) => spec.get_slice(0, spec.len() - 1),
+            None => spec.clone(),
         };
         let zone = zone.as_ref();
         if spec.len() == 5 {
@@ -342,36 +400,124 @@ impl ArrowColumn {
                     "only a list has an element kind, not {kind:?}"
                 )));
             }
-            let element = Self::from_array(&elements, format, Some(&element_kind), zone)?;
-            if matches!(element.layout, Layout::List(_)) {
-                return Err(PyTypeError::new_err(
-                    "nested lists are not encoded natively",
-                ));
-            }
-            let mut list = Self::from_array(&array, format, None, None)?;
+            let binary = binary_format(format)?;
+            // A scalar kind: a nested list needs the (array, format, kind, children) form.
+            let element = Self::node(&elements, binary, &element_kind, None, zone, 1)?;
+            let mut list = Self::from_array(&array, binary, None, None)?;
             if !matches!(list.layout, Layout::List(_)) {
                 return Err(PyValueError::new_err(
                     "Arrow array layout does not fit kind list",
                 ));
             }
-            list.element = Some(Box::new(element));
+            list.children.push(element);
             return Ok(list);
         }
-        let (array, format, kind): (Bound<'_, PyAny>, u8, String) = spec.extract()?;
-        let column = Self::from_array(&array, format, Some(&kind), zone)?;
-        if matches!(column.layout, Layout::List(_)) {
+        let (array, format, kind) = (spec.get_item(0)?, spec.get_item(1)?, spec.get_item(2)?);
+        let children = match spec.len() {
+            4 => Some(spec.get_item(3)?.cast_into::<PyTuple>()?),
+            _ => None,
+        };
+        let kind: String = kind.extract()?;
+        Self::node(
+            &array,
+            binary_format(format.extract()?)?,
+            &kind,
+            children.as_ref(),
+            zone,
+            0,
+        )
+    }
+
+    /// One array of a column at `depth` (0: the column) and, for a container, its
+    /// children, depth first: a list's elements in its format, every other member in
+    /// text (json holds text). `zone`: a timestamptz leaf's named zone.
+    fn node(
+        array: &Bound<'_, PyAny>,
+        binary: bool,
+        kind: &str,
+        children: Option<&Bound<'_, PyTuple>>,
+        zone: Option<&Bound<'_, TimeZone>>,
+        depth: usize,
+    ) -> PyResult<Self> {
+        let container = CONTAINERS.contains(&kind);
+        match (container, children) {
+            (false, Some(_)) => {
+                return Err(PyValueError::new_err(format!(
+                    "kind {kind:?} has no children"
+                )));
+            }
+            (true, None) => {
+                return Err(PyValueError::new_err(format!(
+                    "kind {kind:?} is not encoded natively without its children"
+                )));
+            }
+            _ => {}
+        }
+        let mut column = Self::from_array(array, binary, (!container).then_some(kind), zone)?;
+        if container_of(column.layout) != container.then_some(kind) {
             return Err(PyValueError::new_err(format!(
                 "Arrow array layout does not fit kind {kind}"
             )));
         }
+        let Some(children) = children else {
+            return Ok(column);
+        };
+        if depth >= duckgres_codec::MAX_DEPTH {
+            return Err(value_error(RowsError::MalformedNested("nested too deep")));
+        }
+        let arrow_type = array.getattr("type")?;
+        let expected = match column.layout {
+            Layout::List(_) => 1,
+            Layout::Map => 2,
+            Layout::Struct => {
+                column.names = arrow_type.getattr("names")?.extract()?;
+                column.names.len()
+            }
+            _ => {
+                column.type_codes = arrow_type.getattr("type_codes")?.extract()?;
+                column.type_codes.len()
+            }
+        };
+        if children.len() != expected {
+            return Err(PyValueError::new_err(format!(
+                "kind {kind} needs {expected} children, not {}",
+                children.len()
+            )));
+        }
+        let child_binary = binary && matches!(column.layout, Layout::List(_));
+        for child in children.iter() {
+            let child = child.cast_into::<PyTuple>()?;
+            // (array, kind), (array, kind, children) or (array, kind, TimeZone).
+            let third = match child.len() {
+                3 => Some(child.get_item(2)?),
+                _ => None,
+            };
+            let zone = third
+                .as_ref()
+                .and_then(|item| item.cast::<TimeZone>().ok().cloned());
+            let grandchildren = match third {
+                Some(item) if zone.is_none() => Some(item.cast_into::<PyTuple>()?),
+                _ => None,
+            };
+            let (array, kind) = (child.get_item(0)?, child.get_item(1)?);
+            let kind: String = kind.extract()?;
+            column.children.push(Self::node(
+                &array,
+                child_binary,
+                &kind,
+                grandchildren.as_ref(),
+                zone.as_ref(),
+                depth + 1,
+            )?);
+        }
         Ok(column)
     }
 
-    /// An array to encode as `kind` (None: a list, whose kind is its elements'), its
+    /// An array to encode as `kind` (None: a container, whose leaves have kinds), its
     /// timestamps' text in `zone` if given.
     fn from_array(
         array: &Bound<'_, PyAny>,
-        format: u8,
+        binary: bool,
         kind: Option<&str>,
         zone: Option<&Bound<'_, TimeZone>>,
     ) -> PyResult<Self> {
@@ -382,15 +528,6 @@ impl ArrowColumn {
                 })
             })
             .transpose()?;
-        let binary = match format {
-            0 => false,
-            1 => true,
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid format code {format}"
-                )));
-            }
-        };
         let arrow_type = array.getattr("type")?;
         let type_name = arrow_type.str()?.to_string();
         let mut layout = layout(&type_name).ok_or_else(|| {
@@ -419,8 +556,14 @@ impl ArrowColumn {
         let zone = zone
             .map(|zone| fitting_zone(zone, &arrow_type, layout))
             .transpose()?;
+        // `buffers()` lists the children's buffers after the array's own: export only
+        // the array's own.
         let mut buffers = Vec::new();
-        for buffer in array.call_method0("buffers")?.try_iter()? {
+        for buffer in array
+            .call_method0("buffers")?
+            .try_iter()?
+            .take(layout.own_buffers())
+        {
             let buffer = buffer?;
             buffers.push(if buffer.is_none() {
                 None
@@ -434,10 +577,10 @@ impl ArrowColumn {
         let offset = array.getattr("offset")?.extract()?;
         let len = array.len()?;
         // A dictionary's buffers are its indices'; the labels are an array apart.
-        let element = match layout {
+        let labels = match layout {
             Layout::Dictionary { .. } => Some(Box::new(Self::from_array(
                 &array.getattr("dictionary")?,
-                format,
+                binary,
                 None,
                 None,
             )?)),
@@ -450,7 +593,10 @@ impl ArrowColumn {
             buffers,
             offset,
             len,
-            element,
+            children: Vec::new(),
+            names: Vec::new(),
+            type_codes: Vec::new(),
+            labels,
             zone,
         })
     }
@@ -475,10 +621,21 @@ impl ArrowColumn {
             .map(|_| self.buffer(0))
     }
 
-    /// The column as the codec reads it: a scalar column or a list of one.
+    /// The column as the codec reads it: a scalar, an array, or json.
     fn column(&self) -> PyResult<Column<'_>> {
-        let (Layout::List(list), Some(element)) = (self.layout, &self.element) else {
-            return Ok(Column::Native(self.native()?));
+        Ok(match self.layout {
+            Layout::List(_) => Column::List(self.list()?),
+            Layout::Struct | Layout::Map | Layout::Union(_) => {
+                Column::Json(JsonColumn::new(self.node_of()?).map_err(value_error)?)
+            }
+            _ => Column::Native(self.native()?),
+        })
+    }
+
+    /// A list: its offsets over its element node.
+    fn list(&self) -> PyResult<ListColumn<'_>> {
+        let Layout::List(list) = self.layout else {
+            return Err(PyValueError::new_err("not a list"));
         };
         let offsets = match list {
             ListLayout::Variable(large) => ListOffsets::Variable {
@@ -487,21 +644,60 @@ impl ArrowColumn {
             },
             ListLayout::Fixed(size) => ListOffsets::Fixed { size },
         };
-        ListColumn::new(
+        let element = match self.children.as_slice() {
+            [element] => element.node_of()?,
+            _ => return Err(PyValueError::new_err("a list needs its elements")),
+        };
+        ListColumn::nested(
             offsets,
             self.validity(),
             self.offset,
             self.len,
-            element.native()?,
+            self.binary,
+            element,
         )
-        .map(Column::List)
-        .map_err(|err| PyValueError::new_err(err.to_string()))
+        .map_err(value_error)
+    }
+
+    /// This array and its children as a tree the codec reads.
+    fn node_of(&self) -> PyResult<Node<'_>> {
+        let children =
+            || -> PyResult<Vec<Node<'_>>> { self.children.iter().map(Self::node_of).collect() };
+        let (validity, offset, len) = (self.validity(), self.offset, self.len);
+        let node = match self.layout {
+            Layout::List(_) => Node::List(Box::new(self.list()?)),
+            Layout::Struct => {
+                let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+                let node = StructNode::new(&names, children()?, validity, offset, len);
+                Node::Struct(Box::new(node.map_err(value_error)?))
+            }
+            Layout::Map => {
+                let [keys, items] = <[Node<'_>; 2]>::try_from(children()?)
+                    .map_err(|_| PyValueError::new_err("a map needs its keys and items"))?;
+                let node = MapNode::new(self.buffer(1), validity, offset, len, keys, items);
+                Node::Map(Box::new(node.map_err(value_error)?))
+            }
+            Layout::Union(dense) => {
+                let value_offsets = dense.then(|| self.buffer(2));
+                let node = UnionNode::new(
+                    &self.type_codes,
+                    self.buffer(1),
+                    value_offsets,
+                    offset,
+                    len,
+                    children()?,
+                );
+                Node::Union(Box::new(node.map_err(value_error)?))
+            }
+            _ => Node::Scalar(self.native()?),
+        };
+        Ok(node)
     }
 
     fn native(&self) -> PyResult<NativeColumn<'_>> {
         let kind = self
             .kind
-            .ok_or_else(|| PyValueError::new_err("a list needs its elements"))?;
+            .ok_or_else(|| PyValueError::new_err("a container needs its children"))?;
         let values = match self.layout {
             Layout::Int(width, signed) => Values::Int {
                 data: self.buffer(1),
@@ -566,14 +762,16 @@ impl ArrowColumn {
             Layout::Interval => Values::Interval {
                 data: self.buffer(1),
             },
-            Layout::List(_) => return Err(PyValueError::new_err("a list needs its elements")),
+            Layout::List(_) | Layout::Struct | Layout::Map | Layout::Union(_) => {
+                return Err(PyValueError::new_err("a container needs its children"));
+            }
             Layout::Dictionary {
                 width,
                 signed,
                 large,
             } => {
                 let labels = self
-                    .element
+                    .labels
                     .as_deref()
                     .ok_or_else(|| PyValueError::new_err("a dictionary needs its labels"))?;
                 Values::Dictionary {
@@ -599,7 +797,37 @@ impl ArrowColumn {
             self.offset,
             self.len,
         )
-        .map_err(|err| PyValueError::new_err(err.to_string()))
+        .map_err(value_error)
+    }
+}
+
+fn binary_format(format: u8) -> PyResult<bool> {
+    match format {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(PyValueError::new_err(format!(
+            "invalid format code {format}"
+        ))),
+    }
+}
+
+/// `duckgres_trio.wire.binary.RaggedArrayError`, imported on first use: a ragged or
+/// NULL sub-list in binary must fail with the reference's own PgError (2202E).
+static RAGGED_ARRAY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// An encoding error as the Python encoders raise it: RaggedArrayError for a ragged
+/// binary array (`ragged`), ValueError for the rest (malformed input the reference
+/// never sees).
+fn encode_error(py: Python<'_>, err: impl std::fmt::Display, ragged: bool) -> PyErr {
+    if !ragged {
+        return value_error(err);
+    }
+    match RAGGED_ARRAY_ERROR.import(py, "duckgres_trio.wire.binary", "RaggedArrayError") {
+        Ok(cls) => match cls.call0() {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(err) => err,
+        },
+        Err(import_failed) => import_failed,
     }
 }
 
@@ -613,13 +841,20 @@ impl ViewBuffers for ArrowColumn {
 
 /// DataRow messages for `row_count` rows. Each column is a list of `bytes | None`
 /// (values already encoded), a tuple (pyarrow array, format 0/1, kind) encoded here,
-/// or (list array, format, "list", element array, element kind) for a 1-D array,
-/// either followed by a `TimeZone` for timestamptz text in a named zone; kinds are
-/// "int2", "int4", "int8", "oid", "bool", "text", "json", "dictionary" (ENUM: a
-/// dictionary of strings), "float4", "float8", "bytea", "uuid", "varbit", "date",
-/// "time", "timetz", "timestamp", "timestamptz" (the text form in UTC, a fixed offset
-/// or the `TimeZone` given), "interval", and the numeric kinds "decimal", "uint64",
-/// "hugeint", "uhugeint" and "bignum".
+/// (list array, format, "list", element array, element kind) for a 1-D array, either
+/// followed by a `TimeZone` for timestamptz text in a named zone, or (array, format,
+/// kind, children) for a container: kind "list" (an array, of one dimension per list
+/// level), "struct", "map" or "union" (json), each child (array, kind), (array, kind,
+/// TimeZone) for a timestamptz leaf's text in a named zone, or (array, kind,
+/// children): a list's elements, a struct's fields as `StructArray.field` slices them,
+/// a map's keys and items, a union's members as `UnionArray.field` gives them, in type
+/// order. Scalar kinds are "int2", "int4", "int8", "oid", "bool", "text", "json",
+/// "dictionary" (ENUM: a dictionary of strings), "float4", "float8", "bytea", "uuid",
+/// "varbit", "date", "time", "timetz", "timestamp", "timestamptz" (the text form in
+/// UTC, a fixed offset or the `TimeZone` given), "interval", and the numeric kinds
+/// "decimal", "uint64", "hugeint", "uhugeint" and "bignum". A ragged or NULL sub-list
+/// of a binary array raises `wire.binary.RaggedArrayError`, as the Python encoder
+/// does.
 #[pyfunction]
 fn encode_data_rows<'py>(
     py: Python<'py>,
@@ -635,7 +870,7 @@ fn encode_data_rows<'py>(
         let encoded = py.detach(|| duckgres_codec::encode_data_rows_into(&plan, row_count, out));
         let result = encoded
             .map(|()| PyBytes::new(py, out))
-            .map_err(|err| PyValueError::new_err(err.to_string()));
+            .map_err(|err| encode_error(py, &err, err == RowsError::RaggedArray));
         if out.capacity() > KEEP_OUTPUT {
             *out = Vec::new();
         }
@@ -746,9 +981,9 @@ fn encode_copy_data<'py>(
             let encoded = py.detach(|| {
                 duckgres_codec::encode_copy_data_into(&plan, row_count, &options, scratch, out)
             });
-            let result = encoded
-                .map(|()| PyBytes::new(py, out))
-                .map_err(|err| PyValueError::new_err(err.to_string()));
+            let result = encoded.map(|()| PyBytes::new(py, out)).map_err(|err| {
+                encode_error(py, &err, err == CopyError::Rows(RowsError::RaggedArray))
+            });
             for buffer in [&mut *out, &mut *scratch] {
                 if buffer.capacity() > KEEP_OUTPUT {
                     *buffer = Vec::new();

@@ -7,11 +7,13 @@ from the same type classification, so they cannot disagree.
 With the Rust codec, ``_native.encode_data_rows`` assembles the DataRows and itself
 encodes the columns of the common kinds (``_native``: integers, bool, text, json,
 ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
-timestamp, timestamptz in any zone, interval) and 1-D lists of them; every other
-column is encoded by the Python encoders and handed over as its list of values. For
-timestamptz text in a named zone Rust reads the zone's TZif file, the one zoneinfo
-reads (``_rust_zone``). The Python assembly (``data_rows``) is the reference the Rust
-one is tested against.
+timestamp, timestamptz in any zone, interval), arrays of them (multi-dimensional for
+nested lists), and STRUCT / MAP / UNION (json) and arrays of those, as long as every
+leaf is of such a kind (``_node``; a timestamptz in a named zone inside json is left
+to Python, as its text); every other column is encoded by the Python encoders and
+handed over as its list of values. For timestamptz text in a named zone Rust reads the
+zone's TZif file, the one zoneinfo reads (``_rust_zone``). The Python assembly
+(``data_rows``) is the reference the Rust one is tested against.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ _ENCODERS = (encode_text_column, encode_binary_column)
 
 #: The Arrow storage types the Rust codec reads, by the kind it encodes them as
 #: (in both formats); durations in seconds or milliseconds (their microseconds can
-#: pass int64) and every other type go through Python. ``_native`` adds fixed_size_binary bytea, decimal128, timestamptz
-#: and ENUM (dictionaries of strings); ``rust_column`` adds lists of these.
+#: pass int64) and every other type go through Python. ``_native`` adds
+#: fixed_size_binary bytea, decimal128, timestamptz and ENUM (dictionaries of
+#: strings); ``_node`` adds lists, structs, maps and unions of these.
 _NATIVE = {
     "int2": {pa.int8(), pa.int16(), pa.uint8()},
     "int4": {pa.int32(), pa.uint16()},
@@ -127,6 +130,57 @@ def _native_list(typ: pa.DataType) -> bool:
     return t.is_list(typ) or t.is_large_list(typ) or t.is_fixed_size_list(typ)
 
 
+#: The most levels of lists and containers the Rust codec nests (its MAX_DEPTH: it
+#: recurses once per level); deeper columns stay in Python.
+_MAX_DEPTH = 32
+
+_CONTAINERS = frozenset({"list", "struct", "map", "union"})
+
+
+def _node(array: pa.Array, field: pa.Field, fmt: int, level: int, in_json: bool) -> tuple | None:
+    """``array`` as Rust reads it at nesting ``level`` (1: the column's own
+    container): (storage array, kind) for a native scalar, (storage array, kind,
+    zone) for timestamptz text in a named zone (``_text_zone``) outside json,
+    (storage array, kind, children) for a container; None if any part of it is not
+    native. Inside json (``in_json``) a named zone's timestamptz stays in Python."""
+    kind = classify(field)
+    storage = storage_array(array)
+    if kind not in _CONTAINERS:
+        if not _native(kind, storage.type, fmt):
+            return None
+        zone = _text_zone(storage.type, fmt)
+        if zone and in_json:
+            return None
+        return (storage, kind, *zone)
+    children = _children(storage, kind, fmt, level, in_json)
+    return None if children is None else (storage, kind, children)
+
+
+def _children(storage: pa.Array, kind: str, fmt: int, level: int, in_json: bool) -> tuple | None:
+    """A container's children as ``_node`` gives them, in the arrays and order the
+    Python encoders read: a list's elements (``.values`` ignores the list's slice, as
+    the offsets do) in the list's format; a struct's fields and a sparse union's
+    members sliced like the container (``field(i)``), a dense union's members and a
+    map's keys and items whole, all in text, as json holds text."""
+    typ = storage.type
+    if level > _MAX_DEPTH or (kind == "list" and not _native_list(typ)):
+        return None
+    in_json = in_json or kind != "list"
+    if kind == "list":
+        parts = [(storage.values, typ.value_field, fmt)]
+    elif kind == "map":
+        parts = [(storage.keys, typ.key_field, 0), (storage.items, typ.item_field, 0)]
+    else:  # struct, union
+        parts = [(storage.field(i), typ.field(i), 0) for i in range(typ.num_fields)]
+    children = []
+    for array, field, child_fmt in parts:
+        child = _node(array, field, child_fmt, level + 1, in_json)
+        if child is None:
+            return None
+        children.append(child)
+    return tuple(children)
+
+
 def column_formats(requested: Sequence[int], columns: int) -> list[int]:
     """Bind's result-format codes expanded to one per column (none: all text; one:
     all the same; else exactly one per column)."""
@@ -167,22 +221,19 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
 
 
 def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
-    """(storage array, format, kind) for Rust to encode, (list array, format, "list",
-    element storage array, element kind) for a 1-D list of a native kind, either
-    followed by the zone of timestamptz text in a named zone (``_text_zone``), else
-    the Python encoder's values. Nested lists stay in Python (ragged ones are an error
-    in binary, and the dimensions need every level)."""
+    """(storage array, format, kind) for Rust to encode a scalar, (storage array,
+    format, kind, children) a list, struct, map or union whose every leaf is native
+    (see ``_node``), else the Python encoder's values. A scalar is followed by the zone
+    of timestamptz text in a named zone (``_text_zone``), as is a list's leaf."""
     kind = classify(field)
     storage = storage_array(array)
     if fmt in (0, 1):
         if _native(kind, storage.type, fmt):
             return (storage, fmt, kind, *_text_zone(storage.type, fmt))
-        if kind == "list" and _native_list(storage.type):
-            # .values ignores the list's slice, as the offsets do.
-            elements = storage_array(storage.values)
-            element_kind = classify(storage.type.value_field)
-            if _native(element_kind, elements.type, fmt):
-                return (storage, fmt, kind, elements, element_kind, *_text_zone(elements.type, fmt))
+        if kind in _CONTAINERS:
+            children = _children(storage, kind, fmt, 1, in_json=False)
+            if children is not None:
+                return (storage, fmt, kind, children)
     return _ENCODERS[fmt](array, field)
 
 

@@ -2,9 +2,10 @@
 //! assembly with the encoding of the common column kinds (`rows`, with `float` for
 //! float4out/float8out, `numeric` for numeric, `datetime` for dates, times, timetz,
 //! timestamps and intervals, `tzif` and `tzrule` for the offsets of named time zones,
-//! `varbit` for BIT, and `array` for 1-D arrays of those); and COPY TO STDOUT rows in
-//! text, CSV and binary format (`copy`); and every backend message (`backend`), the
-//! twins of `duckgres_trio.wire.backend`.
+//! `varbit` for BIT, `array` for arrays of those, multi-dimensional for nested lists,
+//! and `json` for STRUCT / MAP / UNION as json); and COPY TO STDOUT rows in text, CSV
+//! and binary format (`copy`); and every backend message (`backend`), the twins of
+//! `duckgres_trio.wire.backend`.
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
 //! it can be unit-tested and fuzzed without an interpreter. It must behave exactly like
@@ -17,12 +18,13 @@ mod datetime;
 mod error;
 mod float;
 mod framer;
+mod json;
 mod numeric;
 mod pyrepr;
 mod rows;
-mod varbit;
 mod tzif;
 mod tzrule;
+mod varbit;
 
 pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
@@ -31,6 +33,7 @@ pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
 pub use framer::{DEFAULT_MAX_MESSAGE, Framer, MAX_MESSAGE_LIMIT, MAX_STARTUP_PACKET};
+pub use json::{JsonColumn, MAX_DEPTH, MapNode, Node, StructNode, UnionNode};
 pub use rows::{
     Column, Kind, Labels, NativeColumn, RowsError, Tz, Values, ViewBuffers, encode_data_rows,
     encode_data_rows_into, format_i64,

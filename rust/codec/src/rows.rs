@@ -3,17 +3,20 @@
 //! A column is either values already encoded elsewhere (the Python encoders), an
 //! Arrow array of a kind encoded here (integers, bool, text/json, ENUM, float4/float8,
 //! numeric including VARINT, bytea, uuid, varbit, date, time, timetz, timestamp,
-//! timestamptz, interval), read straight from its buffers, or a 1-D list of such an
-//! array (`array`). timestamptz text is printed in UTC, a fixed offset, or a named
-//! zone whose TZif file Python handed over (`tzif`); its binary form is UTC in any
-//! zone. The bytes must equal those of the pure-Python reference,
-//! `duckgres_trio.wire.rows.encode_rows` with `wire.text` / `wire.binary`.
+//! timestamptz, interval), read straight from its buffers, an array (`array`: lists,
+//! multi-dimensional for nested lists, of such values or of json), or a STRUCT / MAP /
+//! UNION sent as json (`json`), whose members are any of these. timestamptz text is
+//! printed in UTC, a fixed offset, or a named zone whose TZif file Python handed over
+//! (`tzif`); its binary form is UTC in any zone. The bytes must equal those of the
+//! pure-Python reference, `duckgres_trio.wire.rows.encode_rows` with `wire.text` /
+//! `wire.binary`.
 
 use std::fmt;
 
 use crate::array::ListColumn;
 use crate::datetime::{self, TimeUnit};
 use crate::float::{self, FLOAT_TEXT_MAX};
+use crate::json::JsonColumn;
 use crate::numeric::{self, OutOfRange};
 use crate::tzif::Zone;
 use crate::varbit;
@@ -345,8 +348,10 @@ pub enum Column<'a> {
     /// One value per row, already encoded; None is SQL NULL.
     Encoded(Vec<Option<&'a [u8]>>),
     Native(NativeColumn<'a>),
-    /// A 1-D array of native elements.
+    /// An array of native or json elements, of one dimension per list level.
     List(ListColumn<'a>),
+    /// A STRUCT, MAP or UNION, as json.
+    Json(JsonColumn<'a>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,6 +377,11 @@ pub enum RowsError {
     Malformed(Kind),
     /// A VARINT with more digits than PostgreSQL's numeric holds.
     OutOfRange(Kind),
+    /// A NULL or ragged sub-list in a binary multi-dimensional array (PostgreSQL's
+    /// 2202E, `wire.binary.RaggedArrayError`).
+    RaggedArray,
+    /// A nested column's arrays do not fit together (lengths, type ids, depth).
+    MalformedNested(&'static str),
 }
 
 impl fmt::Display for RowsError {
@@ -389,6 +399,10 @@ impl fmt::Display for RowsError {
             Self::OutOfRange(kind) => {
                 write!(f, "{kind:?} value out of range for PostgreSQL numeric")
             }
+            Self::RaggedArray => f.write_str(
+                "multidimensional arrays must have array expressions with matching dimensions",
+            ),
+            Self::MalformedNested(what) => write!(f, "malformed nested Arrow array: {what}"),
         }
     }
 }
@@ -1095,6 +1109,7 @@ pub fn encode_data_rows_into(
             Column::Encoded(values) => values.len(),
             Column::Native(native) => native.len,
             Column::List(list) => list.len(),
+            Column::Json(json) => json.len(),
         };
         if len != rows {
             return Err(RowsError::LengthMismatch { column, len, rows });
@@ -1108,6 +1123,7 @@ pub fn encode_data_rows_into(
         }
         Column::Native(native) => native.estimated_width(),
         Column::List(list) => list.estimated_width(),
+        Column::Json(json) => json.estimated_width(),
     });
     let row_size = 7 + per_row.map(|width| 4 + width).sum::<usize>();
     out.reserve(rows.saturating_mul(row_size));
@@ -1124,6 +1140,7 @@ pub fn encode_data_rows_into(
                 },
                 Column::Native(native) => native.write_value(row, out)?,
                 Column::List(list) => list.write_value(row, out)?,
+                Column::Json(json) => json.write_value(row, out)?,
             }
         }
         let length = i32::try_from(out.len() - start - 1).map_err(|_| RowsError::TooLarge)?;
