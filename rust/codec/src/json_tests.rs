@@ -1,4 +1,5 @@
 use super::*;
+use crate::rows::tests::column_cells as cells;
 use crate::rows::{Column, Values, encode_data_rows};
 
 fn le32(values: &[i32]) -> Vec<u8> {
@@ -7,19 +8,6 @@ fn le32(values: &[i32]) -> Vec<u8> {
 
 fn be32(values: &[i32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_be_bytes()).collect()
-}
-
-/// The single value of each one-column DataRow, None for NULL.
-fn cells(col: Column<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
-    let out = encode_data_rows(&[col], rows).unwrap();
-    let mut cells = Vec::new();
-    let mut at = 0;
-    while at < out.len() {
-        let len = i32::from_be_bytes(out[at + 7..at + 11].try_into().unwrap());
-        cells.push((len >= 0).then(|| out[at + 11..at + 11 + len as usize].to_vec()));
-        at += 1 + u32::from_be_bytes(out[at + 1..at + 5].try_into().unwrap()) as usize;
-    }
-    cells
 }
 
 fn texts(col: Column<'_>, rows: usize) -> Vec<Option<String>> {

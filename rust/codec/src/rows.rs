@@ -1151,4 +1151,4 @@ pub fn encode_data_rows_into(
 
 #[cfg(test)]
 #[path = "rows_tests.rs"]
-mod tests;
+pub(crate) mod tests;

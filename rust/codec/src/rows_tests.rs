@@ -163,7 +163,8 @@ fn cells(col: NativeColumn<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
     column_cells(Column::Native(col), rows)
 }
 
-fn column_cells(col: Column<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
+/// The values of a batch of one column of any form (also used by `json_tests`).
+pub(crate) fn column_cells(col: Column<'_>, rows: usize) -> Vec<Option<Vec<u8>>> {
     let out = encode_data_rows(&[col], rows).unwrap();
     let mut cells = Vec::new();
     let mut at = 0;
