@@ -26,8 +26,9 @@ for run in controlplane:rust standalone:python; do
     mode=${run%%:*} codec=${run##*:}
     if [ "$mode" = standalone ]; then
         # The worker-kill and protocol-fuzz runs are the longest tests; the second run
-        # (other codec, same control plane for the kills) repeats them at half length.
-        export FAULT_SECONDS=30 FUZZ_EXAMPLES=30
+        # (other codec, same control plane for the kills) repeats them at half length,
+        # and the Rust-vs-Python parity tests (independent of mode and codec) at a quarter.
+        export FAULT_SECONDS=30 FUZZ_EXAMPLES=30 EXAMPLES_SCALE=0.25
     fi
     echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"
     DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

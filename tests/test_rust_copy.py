@@ -30,6 +30,7 @@ from duckgres_trio import _native
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.copy import CopyOptions, copy_data_messages, copy_rows
 from duckgres_trio.wire.binary import RaggedArrayError
+from tests.support.examples import examples
 from tests.test_rust_rows import (
     ALL_ZONES,
     DUCKDB_KINDS,
@@ -118,7 +119,7 @@ def renamed(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(batch.columns, schema=pa.schema(fields))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(st.data())
 def test_copy_matches_python(data):
     batch = data.draw(batches(COLUMNS, max_columns=6))
@@ -128,7 +129,7 @@ def test_copy_matches_python(data):
     check(batch, data.draw(copy_options(names)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_numeric_time_interval_list_columns_match_python(data):
     """The kinds rendered natively last, lists above all: their text holds braces,
@@ -141,7 +142,7 @@ def test_numeric_time_interval_list_columns_match_python(data):
 NESTED = st.one_of(containers(), st.sampled_from(MULTI_DIM_COLUMNS), st.sampled_from(TEXT_COLUMNS))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_nested_columns_match_python(data):
     """json and array text full of quotes, backslashes, braces and control characters,
@@ -161,7 +162,7 @@ def test_duckdb_nested_match_python():
     assert copy_data_messages(batch.slice(0, 2), CopyOptions(format="binary"), codec="rust")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_enum_bit_timetz_varint_columns_match_python(data):
     """ENUM labels full of what COPY escapes or quotes, BIT, TIMETZ and VARINT, and
@@ -172,7 +173,7 @@ def test_enum_bit_timetz_varint_columns_match_python(data):
     check(batch, data.draw(copy_options(names)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_text_columns_match_python(data):
     """Many text values against the escaping and quoting rules."""
@@ -181,7 +182,7 @@ def test_text_columns_match_python(data):
     check(batch, data.draw(copy_options(names)))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_named_zones_match_python(data):
     """timestamptz (and lists of it) in any zone: its text as zoneinfo's offsets give it."""

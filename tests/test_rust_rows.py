@@ -55,6 +55,7 @@ from duckgres_trio.wire import backend, rows, text
 from duckgres_trio.wire.binary import RaggedArrayError, encode_binary_column
 from duckgres_trio.wire.rows import encode_rows
 from duckgres_trio.wire.text import encode_text_column
+from tests.support.examples import examples
 
 INT_TYPES = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()]
 BOOL8_META = {b"ARROW:extension:name": b"arrow.bool8", b"ARROW:extension:metadata": b""}
@@ -578,49 +579,49 @@ def check(batch: pa.RecordBatch, formats: list[int]) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_native_columns_match_python(data):
     batch = data.draw(batches(Columns("NATIVE_COLUMNS", NATIVE_COLUMNS)))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_floats_dates_timestamps_bytes_match_python(data):
     batch = data.draw(batches(Columns("NEW_NATIVE_COLUMNS", NEW_NATIVE_COLUMNS), max_columns=6))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.data())
 def test_numeric_time_interval_list_columns_match_python(data):
     batch = data.draw(batches(Columns("KIND_COLUMNS", KIND_COLUMNS), max_columns=6))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_enum_bit_timetz_varint_columns_match_python(data):
     batch = data.draw(batches(Columns("DUCKDB_TYPE_COLUMNS", DUCKDB_TYPE_COLUMNS), max_columns=5))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_string_and_binary_views_match_python(data):
     batch = data.draw(batches(Columns("VIEW_COLUMNS", VIEW_COLUMNS), max_columns=4))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_float16_date64_duration_columns_match_python(data):
     batch = data.draw(batches(Columns("OTHER_ARROW_COLUMNS", OTHER_ARROW_COLUMNS), max_columns=4))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(float64s, max_size=200), st.lists(float32s, max_size=200))
 def test_float_columns_match_python(doubles, singles):
     for array in (pa.array(doubles, pa.float64()), pa.array(singles, pa.float32())):
@@ -629,7 +630,7 @@ def test_float_columns_match_python(doubles, singles):
         check(batch, [1])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_mixed_native_and_python_columns_match_python(data):
     batch = data.draw(batches(Columns("NATIVE + PYTHON_COLUMNS", NATIVE_COLUMNS + PYTHON_COLUMNS),
@@ -1474,7 +1475,7 @@ EVERY_KIND_COLUMNS = Columns("EVERY_KIND_COLUMNS", [
 ])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_every_kind_in_json_matches_python(data):
     """Each native kind as a struct field, union member and map key: JSON's rules
@@ -1485,7 +1486,7 @@ def test_every_kind_in_json_matches_python(data):
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.data())
 def test_nested_columns_match_python(data):
     """Structs, maps, unions and lists nested in each other, NULL at every level,
@@ -1494,7 +1495,7 @@ def test_nested_columns_match_python(data):
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_multi_dimensional_arrays_match_python(data):
     """2-D and 3-D arrays, rectangular, ragged or with NULL sub-lists (binary: both
@@ -1738,14 +1739,14 @@ def named_zone_batches(zones):
     return draw_batch()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_named_zones_match_python(data):
     batch = data.draw(named_zone_batches(ALL_ZONES))
     check(batch, formats_for(data.draw, batch))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_tricky_named_zones_match_python(data):
     batch = data.draw(named_zone_batches(TRICKY_ZONES + EXTRA_ZONES))
@@ -1957,7 +1958,7 @@ def test_rule_edges_match_zoneinfo(footer):
     check_zone_data(blob, [t + shift for t in instants for shift in (0, 700 * CYCLE_USECS, -700 * CYCLE_USECS)])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.data())
 def test_made_zones_match_zoneinfo(data):
     blob, times = data.draw(tzif_zones())
@@ -1992,7 +1993,7 @@ def mutations(blob: bytes):
     return draw_mutation()
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.data())
 def test_hostile_tzif_files_are_refused_or_read_as_zoneinfo_does(data):
     """Random and mutated files (real zones' and made ones): Rust refuses them, or
