@@ -1065,11 +1065,10 @@ def nested_lists(depth: int) -> pa.Array:
 
 def test_columns_rust_does_not_take_go_through_python():
     """List views, and lists, structs, maps and unions with any Python-only part (a
-    kind, a layout, a named zone's text inside json, a zone with non-ASCII digits,
-    nesting past the Rust codec's depth) stay with the Python encoders (as values). A
-    named zone's array is native in both formats (its text from the zone's TZif file),
-    but not inside json, which holds its text; a zone with non-ASCII digits is native
-    in binary only."""
+    kind, a layout, a zone with non-ASCII digits, nesting past the Rust codec's depth)
+    stay with the Python encoders (as values). A named zone's array is native in both
+    formats (its text from the zone's TZif file), json holding it too; a zone with
+    non-ASCII digits is native in binary only."""
     zone = pa.timestamp("us", tz="Europe/Paris")
     zoned = pa.array([[0]], pa.list_(pa.int64())).cast(pa.list_(zone))
     zoned_2d = pa.array([[[0]]], pa.list_(pa.list_(pa.int64()))).cast(pa.list_(pa.list_(zone)))
@@ -1094,8 +1093,7 @@ def test_columns_rust_does_not_take_go_through_python():
         (pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), seconds, ints), (0, 1)),
         (seconds_union, (0, 1)),
         (odd_zoned, (0,)),
-        (zoned_struct, (0, 1)),
-        (pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), zoned_struct), (0, 1)),
+        (pa.StructArray.from_arrays([odd_zoned], names=["l"]), (0, 1)),
         (nested_structs(33), (0, 1)),
         (nested_lists(33), (0, 1)),
         (pa.StructArray.from_arrays([nested_lists(32)], names=["l"]), (0, 1)),
@@ -1110,7 +1108,7 @@ def test_columns_rust_does_not_take_go_through_python():
     assert isinstance(rows.rust_column(odd_zoned, field, 1), tuple)
     batch = pa.record_batch({"l": odd_zoned})
     assert encode_rows(batch, [1], codec="rust") == encode_rows(batch, [1], codec="python")
-    # Native in both formats: nested lists, named zones outside json, and every leaf
+    # Native in both formats: nested lists, named zones (json holding them too), and every leaf
     # kind native on its own (ENUM, views, float16) in lists, structs, maps and unions.
     enum = pa.array(["a"]).dictionary_encode()
     half = pa.array([1.5], pa.float16())
@@ -1118,7 +1116,8 @@ def test_columns_rust_does_not_take_go_through_python():
     half_union = pa.Array.from_buffers(half_type, 1, [None, pa.array([0], pa.int8()).buffers()[1]],
                                        children=[ints, half])
     native = [
-        zoned, zoned_2d, nested_structs(32), nested_lists(32),
+        zoned, zoned_2d, zoned_struct, pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), zoned_struct),
+        nested_structs(32), nested_lists(32),
         pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))),
         pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))),
         pa.array([["a"]], pa.list_(pa.string_view())),
@@ -1580,8 +1579,8 @@ def test_duckdb_nested_match_python(zone):
     n = batch.num_columns
     assert pa.types.is_union(batch.schema.field("u").type) and pa.types.is_map(batch.schema.field("m").type)
     native = [isinstance(rows.rust_column(batch.column(i), batch.schema.field(i), 0), tuple) for i in range(n)]
-    # Only the struct with a timestamptz in a named zone (its text) leaves the Rust codec.
-    assert native == [name != "every" or zone == "UTC" for name in batch.schema.names]
+    # Every column, the struct with a timestamptz in a named zone (its text) included.
+    assert all(native)
     for formats in ([0] * n, [1] * n, [0, 1] * (n // 2) + [0], [1, 0] * (n // 2) + [1]):
         # Row 2's l2 has a NULL sub-list and ls a NULL element: only the first two
         # rows have binary forms in every column.
@@ -1728,13 +1727,16 @@ def zoned(zone: str, unit: str = "us"):
 
 
 def named_zone_batches(zones):
-    """Batches of timestamptz columns (and lists of them) in one zone of `zones`."""
+    """Batches of timestamptz columns (and lists of them, and json holding them) in
+    one zone of `zones`."""
     @st.composite
     def draw_batch(draw):
         zone = draw(st.sampled_from(zones))
         unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
         kinds = [zoned(zone, unit), zoned(zone, "us"), listed(zoned(zone, unit)),
-                 listed(zoned(zone, "us"), "fixed", 2), plain(pa.int32(), int_values(pa.int32()))]
+                 listed(zoned(zone, "us"), "fixed", 2), plain(pa.int32(), int_values(pa.int32())),
+                 structed([zoned(zone, unit), MAP_KEYS[0]], ["t", "n"]),
+                 mapped(MAP_KEYS[2], listed(zoned(zone, "us")))]
         return draw(batches(Columns(f"{zone} [{unit}]", kinds), max_columns=4))
     return draw_batch()
 

@@ -9,9 +9,8 @@ encodes the columns of the common kinds (``_native``: integers, bool, text, json
 ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
 timestamp, timestamptz in any zone, interval), arrays of them (multi-dimensional for
 nested lists), and STRUCT / MAP / UNION (json) and arrays of those, as long as every
-leaf is of such a kind (``_node``; a timestamptz in a named zone inside json is left
-to Python, as its text); every other column is encoded by the Python encoders and
-handed over as its list of values. For timestamptz text in a named zone Rust reads the
+leaf is of such a kind (``_node``); every other column is encoded by the Python
+encoders and handed over as its list of values. For timestamptz text in a named zone Rust reads the
 zone's TZif file, the one zoneinfo reads (``_rust_zone``). The Python assembly
 (``data_rows``) is the reference the Rust one is tested against.
 """
@@ -137,26 +136,23 @@ _MAX_DEPTH = 32
 _CONTAINERS = frozenset({"list", "struct", "map", "union"})
 
 
-def _node(array: pa.Array, field: pa.Field, fmt: int, level: int, in_json: bool) -> tuple | None:
+def _node(array: pa.Array, field: pa.Field, fmt: int, level: int) -> tuple | None:
     """``array`` as Rust reads it at nesting ``level`` (1: the column's own
     container): (storage array, kind) for a native scalar, (storage array, kind,
-    zone) for timestamptz text in a named zone (``_text_zone``) outside json,
-    (storage array, kind, children) for a container; None if any part of it is not
-    native. Inside json (``in_json``) a named zone's timestamptz stays in Python."""
+    zone) for timestamptz text in a named zone (``_text_zone``, json's members
+    included: json holds their text), (storage array, kind, children) for a
+    container; None if any part of it is not native."""
     kind = classify(field)
     storage = storage_array(array)
     if kind not in _CONTAINERS:
         if not _native(kind, storage.type, fmt):
             return None
-        zone = _text_zone(storage.type, fmt)
-        if zone and in_json:
-            return None
-        return (storage, kind, *zone)
-    children = _children(storage, kind, fmt, level, in_json)
+        return (storage, kind, *_text_zone(storage.type, fmt))
+    children = _children(storage, kind, fmt, level)
     return None if children is None else (storage, kind, children)
 
 
-def _children(storage: pa.Array, kind: str, fmt: int, level: int, in_json: bool) -> tuple | None:
+def _children(storage: pa.Array, kind: str, fmt: int, level: int) -> tuple | None:
     """A container's children as ``_node`` gives them, in the arrays and order the
     Python encoders read: a list's elements (``.values`` ignores the list's slice, as
     the offsets do) in the list's format; a struct's fields and a sparse union's
@@ -165,7 +161,6 @@ def _children(storage: pa.Array, kind: str, fmt: int, level: int, in_json: bool)
     typ = storage.type
     if level > _MAX_DEPTH or (kind == "list" and not _native_list(typ)):
         return None
-    in_json = in_json or kind != "list"
     if kind == "list":
         parts = [(storage.values, typ.value_field, fmt)]
     elif kind == "map":
@@ -174,7 +169,7 @@ def _children(storage: pa.Array, kind: str, fmt: int, level: int, in_json: bool)
         parts = [(storage.field(i), typ.field(i), 0) for i in range(typ.num_fields)]
     children = []
     for array, field, child_fmt in parts:
-        child = _node(array, field, child_fmt, level + 1, in_json)
+        child = _node(array, field, child_fmt, level + 1)
         if child is None:
             return None
         children.append(child)
@@ -231,7 +226,7 @@ def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
         if _native(kind, storage.type, fmt):
             return (storage, fmt, kind, *_text_zone(storage.type, fmt))
         if kind in _CONTAINERS:
-            children = _children(storage, kind, fmt, 1, in_json=False)
+            children = _children(storage, kind, fmt, 1)
             if children is not None:
                 return (storage, fmt, kind, children)
     return _ENCODERS[fmt](array, field)
