@@ -4,6 +4,7 @@ reads it; through psycopg and psql's \\copy. What is not supported is refused cl
 
 from __future__ import annotations
 
+import struct
 import subprocess
 
 import psycopg
@@ -162,6 +163,64 @@ def test_copy_from_stdin_reads_what_postgresql_writes(server, pg15_dsn, options)
         assert copy_in(dsn, f"COPY dst FROM STDIN {options}", data) == "COPY 5"
         results.append(copy_out(dsn, "COPY (SELECT * FROM dst ORDER BY id) TO STDOUT"))
     assert results[0] == results[1]
+
+
+NUMBERS = "(n int, a int2, b int4, c int8, f float4, d float8, t text, v varchar(20))"
+NUMBER_ROWS = [
+    "(1, -32768, -2147483648, -9223372036854775808, '-Infinity', '-Infinity', 'é ☃ 𝄞', '')",
+    "(2, 32767, 2147483647, 9223372036854775807, 'Infinity', 'Infinity', '', 'x')",
+    "(3, 0, 0, 0, 'NaN', 'NaN', 'tab\tnl\n', 'v')",
+    "(4, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    "(5, -1, 7, -42, 1.4e-45, 4.9e-324, repeat('long ', 300), NULL)",
+    "(6, 1, NULL, 3, '-0', '-0', NULL, 'w')",
+    "(7, NULL, 2, NULL, 3.4028235e38, 1.7976931348623157e308, 'a', NULL)",
+]
+
+
+def test_binary_copy_from_reads_whole_columns_as_postgresql_does(server, pg15_dsn):  # noqa: F811
+    """int2/int4/int8/float4/float8/text/varchar binary fields are read a column at a
+    time: extremes, NULLs, -0, NaN and non-ASCII come back as PostgreSQL reads them."""
+    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS nums_src")
+        conn.execute(f"CREATE TABLE nums_src {NUMBERS}")
+        conn.execute("INSERT INTO nums_src VALUES " + ", ".join(NUMBER_ROWS))
+    data = copy_out(pg15_dsn, "COPY (SELECT * FROM nums_src ORDER BY n) TO STDOUT (FORMAT binary)")
+    results = []
+    for dsn in (server.dsn(), pg15_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS nums")
+            conn.execute(f"CREATE TABLE nums {NUMBERS}")
+        assert copy_in(dsn, "COPY nums FROM STDIN (FORMAT binary)", data) == "COPY 7"
+        results.append(copy_out(dsn, "COPY (SELECT * FROM nums ORDER BY n) TO STDOUT (FORMAT binary)"))
+    assert results[0] == results[1]
+
+
+def binary_copy(*rows: tuple[bytes | None, ...]) -> bytes:
+    """PGCOPY data of rows of raw fields (None: NULL)."""
+    body = b"".join(
+        struct.pack("!h", len(row)) + b"".join(
+            struct.pack("!i", -1) if f is None else struct.pack("!i", len(f)) + f for f in row)
+        for row in rows)
+    return b"PGCOPY\n\xff\r\n\x00" + bytes(8) + body + struct.pack("!h", -1)
+
+
+@pytest.mark.parametrize("fields, sqlstate", [
+    ((struct.pack("!q", 1), b"x"), "22P03"),  # an int4 of 8 bytes
+    ((struct.pack("!i", 1), b"a\x00b"), "22021"),  # NUL in text
+    ((struct.pack("!i", 1), b"\xff\xfe"), "22021"),  # not UTF-8
+    ((struct.pack("!h", 1), b"x"), "08P01"),  # an int4 of 2 bytes: PostgreSQL runs out
+])
+def test_binary_copy_from_refuses_what_postgresql_refuses(server, pg15_dsn, fields, sqlstate):  # noqa: F811
+    data = binary_copy((struct.pack("!i", 2), b"fine"), (None, None), fields)
+    for dsn in (server.dsn(), pg15_dsn):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS refused")
+            conn.execute("CREATE TABLE refused (i int4, t text)")
+            with pytest.raises(psycopg.Error) as caught:
+                with conn.cursor().copy("COPY refused FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(data)
+            assert caught.value.sqlstate == sqlstate, dsn
+            assert conn.execute("SELECT count(*) FROM refused").fetchone() == (0,)
 
 
 def test_copy_from_stdin_with_a_column_list(server):

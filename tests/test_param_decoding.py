@@ -531,9 +531,68 @@ def test_error_messages_like_postgres():
     assert info.value.sqlstate == SqlState.INVALID_TEXT_REPRESENTATION
     assert info.value.message == 'invalid input syntax for type integer: "abc"'
     with pytest.raises(PgError) as info:
-        decode_param(b"\x00\x00", 1, 23, index=1)
+        decode_param(b"\x00\x00\x00\x00\x00", 1, 23, index=1)
     assert info.value.sqlstate == SqlState.INVALID_BINARY_REPRESENTATION == "22P03"
     assert info.value.message == "incorrect binary data format in bind parameter 1"
+    with pytest.raises(PgError) as info:
+        decode_param(b"\x00\x00", 1, 23, index=1)
+    assert info.value.sqlstate == SqlState.PROTOCOL_VIOLATION and info.value.severity == "ERROR"
+    assert info.value.message == "insufficient data left in message"
+
+
+class RawBinary:
+    """A Bind parameter sent as these bytes in binary format, announced as ``oid``."""
+
+    def __init__(self, oid: int, data: bytes) -> None:
+        self.oid, self.data = oid, data
+
+
+def pg_binary_sqlstate(pg, oid: int, data: bytes) -> str | None:
+    """PostgreSQL's SQLSTATE for a binary Bind parameter of ``oid`` holding ``data``."""
+    class Dump(psycopg.adapt.Dumper):
+        format = psycopg.pq.Format.BINARY
+
+        def __init__(self, cls, context=None):
+            super().__init__(cls, context)
+
+        def get_key(self, obj, format):
+            return (RawBinary, obj.oid)
+
+        def upgrade(self, obj, format):
+            dumper = Dump(RawBinary)
+            dumper.oid = obj.oid
+            return dumper
+
+        def dump(self, obj):
+            return obj.data
+
+    with pg.cursor() as cur:
+        cur.adapters.register_dumper(RawBinary, Dump)
+        try:
+            cur.execute("SELECT %b", [RawBinary(oid, data)])
+        except psycopg.Error as exc:
+            return exc.sqlstate
+    return None
+
+
+SHORT_AND_LONG = [
+    (23, b"\x00\x00"), (23, b"\x00" * 5), (20, b"\x00" * 7), (20, b""), (21, b"\x01"),
+    (701, b"\x00" * 4), (700, b"\x00" * 8), (16, b""), (2950, b"\x00" * 15),
+    (1082, b"\x00"), (1114, b"\x00" * 9),
+    (1007, struct.pack(">iiI", 1, 0, 23) + struct.pack(">ii", 2, 1) + struct.pack(">ii", 4, 1)),
+    (1007, struct.pack(">iiI", 1, 0, 23) + struct.pack(">ii", 1, 1) + struct.pack(">ih", 4, 1)),
+    (1007, struct.pack(">iiI", 1, 0, 23) + struct.pack(">ii", 1, 1) + struct.pack(">ii", 2, 1)),
+]
+
+
+@pytest.mark.parametrize(("oid", "data"), SHORT_AND_LONG, ids=range(len(SHORT_AND_LONG)))
+def test_short_and_long_binary_values_same_sqlstate_as_postgres(pg, oid, data):
+    """Too short: 08P01 (PostgreSQL runs out of message); bytes left over: 22P03."""
+    expected = pg_binary_sqlstate(pg, oid, data)
+    assert expected is not None, "PostgreSQL accepted it"
+    with pytest.raises(PgError) as info:
+        decode_param(data, 1, oid, index=1)
+    assert info.value.sqlstate == expected, info.value.message
 
 
 def test_invalid_utf8_and_nul():
@@ -607,7 +666,7 @@ HOSTILE_ARRAYS = [
 def test_hostile_binary_arrays(data):
     with pytest.raises(PgError) as info:
         decode_param(data, 1, 1007)
-    assert info.value.sqlstate in ("22P03", "54000", "42804")
+    assert info.value.sqlstate in ("22P03", "08P01", "54000", "42804")
 
 
 def test_hostile_array_sqlstates():
@@ -621,20 +680,25 @@ def test_hostile_array_sqlstates():
 
 HOSTILE_NUMERICS = [
     struct.pack(">HhHH", 2, 0, 0, 0) + struct.pack(">h", 1),  # 2 digits claimed, 1 given
+    struct.pack(">HhHH", 3, 0, 0, 0) + struct.pack(">h", 10000),  # bad digit, then short
+    struct.pack(">HhHH", 2, 0, 0x1234, 0),  # bad sign, and short
+    struct.pack(">HhHH", 1, 0, 0, 0) + struct.pack(">h", 1) + b"\x00",  # a byte left over
+    struct.pack(">HhH", 1, 0, 0),
     struct.pack(">HhHH", 65535, 0, 0, 0),
     struct.pack(">HhHH", 1, 0, 0x1234, 0) + struct.pack(">h", 1),  # bad sign
     struct.pack(">HhHH", 1, 0, 0, 0x4000) + struct.pack(">h", 1),  # bad dscale
     struct.pack(">HhHH", 1, 0, 0, 0) + struct.pack(">h", 10000),  # bad digit
     struct.pack(">HhHH", 1, 0, 0, 0) + struct.pack(">h", -1),
-    struct.pack(">HhH", 1, 0, 0),
 ]
 
 
 @pytest.mark.parametrize("data", HOSTILE_NUMERICS, ids=range(len(HOSTILE_NUMERICS)))
-def test_hostile_binary_numerics(data):
+def test_hostile_binary_numerics(pg, data):
+    expected = pg_binary_sqlstate(pg, 1700, data)
+    assert expected is not None, "PostgreSQL accepted it"
     with pytest.raises(PgError) as info:
         decode_param(data, 1, 1700)
-    assert info.value.sqlstate == "22P03"
+    assert info.value.sqlstate == expected, info.value.message
 
 
 def test_numeric_extreme_weights_stay_bounded():

@@ -9,9 +9,12 @@ does (``_AS_TEXT``) skip the decoding: most COPY data is of those types.
 
 from __future__ import annotations
 
+import array
 import math
+import sys
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from duckgres_trio.engine.literals import bind_form
 from duckgres_trio.wire.params import decode_param
@@ -23,6 +26,23 @@ COPY_BATCH_ROWS = 50_000
 MAX_COPY_FIELD = (1 << 30) - 1
 
 _BYTEA = 17
+
+
+def _typecode(size: int, codes: str) -> str:
+    """The ``array`` type code of ``codes`` whose items are ``size`` bytes here."""
+    return next(code for code in codes if array.array(code).itemsize == size)
+
+
+#: Binary fields of int2, int4, int8, float4 and float8 are big-endian numbers of one
+#: width: a whole column is read at once (``array`` and a byte swap), not value by
+#: value, when its values all have that width. By oid: (type code, Arrow type).
+_FIXED_BINARY = {
+    21: (_typecode(2, "hi"), pa.int16()), 23: (_typecode(4, "ilh"), pa.int32()),
+    20: (_typecode(8, "qlL"), pa.int64()), 700: (_typecode(4, "f"), pa.float32()),
+    701: (_typecode(8, "d"), pa.float64()),
+}
+#: text and varchar: binary fields are the text in UTF-8, checked a column at a time.
+_TEXT_BINARY = frozenset({25, 1043})
 #: text, varchar, bpchar, name, int2, int4, int8, float8, numeric, date, timestamp
 _AS_TEXT = frozenset({25, 1043, 1042, 19, 21, 23, 20, 701, 1700, 1082, 1114})
 
@@ -71,6 +91,9 @@ def _column(values, field: pa.Field, index: int, binary: bool) -> pa.Array:
     if not binary and oid in _AS_TEXT:
         return pa.array(values, pa.string())
     if binary:
+        column = _binary_column(values, field.type, oid)
+        if column is not None:
+            return column
         decoded = [None if v is None else decode_param(v, 1, oid, index=index)
                    for v in values]
     else:
@@ -79,6 +102,33 @@ def _column(values, field: pa.Field, index: int, binary: bool) -> pa.Array:
     if oid == _BYTEA:
         return pa.array(decoded, pa.binary())
     return pa.array([_text(v) for v in decoded], pa.string())
+
+
+def _binary_column(values, typ: pa.DataType, oid: int) -> pa.Array | None:
+    """A column of binary fields of a common type decoded at once, as the column's own
+    Arrow type; None where it must go value by value: another type, or a value that
+    ``decode_param`` refuses (which then reports it as PostgreSQL does)."""
+    if oid in _FIXED_BINARY and typ == _FIXED_BINARY[oid][1]:
+        items = array.array(_FIXED_BINARY[oid][0])
+        width = items.itemsize
+        if any(v is not None and len(v) != width for v in values):
+            return None
+        items.frombytes(b"".join(bytes(width) if v is None else v for v in values))
+        if sys.byteorder == "little":
+            items.byteswap()
+        valid = None
+        if None in values:
+            valid = pa.array([v is not None for v in values], pa.bool_()).buffers()[1]
+        return pa.Array.from_buffers(typ, len(values), [valid, pa.py_buffer(items)])
+    if oid in _TEXT_BINARY:
+        raw = pa.array(values, pa.binary())
+        if pc.any(pc.match_substring(raw, "\x00")).as_py():
+            return None  # NUL is not text (22021)
+        try:
+            return raw.cast(pa.string())  # checks the UTF-8
+        except pa.ArrowInvalid:
+            return None
+    return None
 
 
 def _text(value: object) -> str | None:

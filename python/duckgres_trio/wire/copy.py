@@ -488,11 +488,7 @@ class BinaryCopyInParser:
                 return rows
             del self._buffer[:19 + extension]
             self._header = True
-        while (row := self._row()) is not None:
-            if row is _END:
-                self._done = True
-                break
-            rows.append(row)
+        rows, self._done = self._rows()
         return rows
 
     def finish(self) -> list[list[bytes | None]]:
@@ -506,32 +502,43 @@ class BinaryCopyInParser:
     def finish_pieces(self) -> list[list[list[bytes | None]]]:
         return [self.finish()]
 
-    def _row(self):
-        buf = self._buffer
-        if len(buf) < 2:
-            return None
-        (count,) = struct.unpack_from("!h", buf)
-        if count == -1:
-            return _END
-        if count != self._columns:
-            raise CopyFormatError(f"row field count is {count}, expected {self._columns}")
-        pos, fields = 2, []
-        for _ in range(count):
-            if len(buf) < pos + 4:
-                return None
-            (size,) = struct.unpack_from("!i", buf, pos)
-            pos += 4
-            if size == -1:
-                fields.append(None)
+    def _rows(self) -> tuple[list[list[bytes | None]], bool]:
+        """The complete rows in the buffer, which keeps what follows them, and whether
+        the trailer came. One pass over a snapshot of the buffer, which is cut once:
+        cheaper than cutting it at each row."""
+        data = bytes(self._buffer)
+        end, pos, rows = len(data), 0, []
+        columns, max_field = self._columns, self._max_field
+        while end - pos >= 2:
+            (count,) = _INT16.unpack_from(data, pos)
+            if count == -1:
+                del self._buffer[:pos + 2]
+                return rows, True
+            if count != columns:
+                raise CopyFormatError(f"row field count is {count}, expected {columns}")
+            at, fields = pos + 2, []
+            for _ in range(count):
+                if end - at < 4:
+                    break
+                (size,) = _INT32.unpack_from(data, at)
+                at += 4
+                if size == -1:
+                    fields.append(None)
+                    continue
+                if size < 0 or size > max_field:
+                    raise CopyFormatError("invalid field size")
+                if end - at < size:
+                    break
+                fields.append(data[at:at + size])
+                at += size
+            else:
+                rows.append(fields)
+                pos = at
                 continue
-            if size < 0 or size > self._max_field:
-                raise CopyFormatError("invalid field size")
-            if len(buf) < pos + size:
-                return None
-            fields.append(bytes(buf[pos:pos + size]))
-            pos += size
-        del buf[:pos]
-        return fields
+            break  # the row is not complete yet
+        del self._buffer[:pos]
+        return rows, False
 
 
-_END = object()
+_INT16 = struct.Struct("!h")
+_INT32 = struct.Struct("!i")

@@ -164,6 +164,11 @@ class _BinaryFormatError(Exception):
     """Malformed binary data; decode_param turns it into PgError 22P03."""
 
 
+class _InsufficientData(_BinaryFormatError):
+    """A read past the end of the value: 08P01, as PostgreSQL's pq_getmsg* functions
+    report it (a value too short for its type, in Bind and in binary COPY alike)."""
+
+
 def _syntax(type_name: str, text: str, code: str = SqlState.INVALID_TEXT_REPRESENTATION):
     return PgError(code, f'invalid input syntax for type {type_name}: "{text}"')
 
@@ -218,6 +223,8 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
                 value = _BINARY_DECODERS[oid](reader)
             if reader.remaining:
                 raise _BinaryFormatError(f"{reader.remaining} bytes left over")
+        except _InsufficientData:
+            raise PgError(SqlState.PROTOCOL_VIOLATION, "insufficient data left in message") from None
         except _BinaryFormatError as exc:
             raise PgError(
                 SqlState.INVALID_BINARY_REPRESENTATION,
@@ -1148,7 +1155,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if n < 0 or n > self.remaining:
-            raise _BinaryFormatError("insufficient data left in message")
+            raise _InsufficientData("insufficient data left in message")
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
@@ -1190,15 +1197,17 @@ def _bin_jsonb(r: _Reader) -> str:
 
 def _bin_numeric(r: _Reader) -> Decimal:
     ndigits, weight, sign, dscale = r.unpack(struct.Struct(">HhHH"))
-    if 2 * ndigits > r.remaining:
-        raise _BinaryFormatError("insufficient data left in message")
     if sign not in (0x0000, 0x4000, 0xC000, 0xD000, 0xF000):
         raise _BinaryFormatError('invalid sign in external "numeric" value')
     if dscale > _NUMERIC_DSCALE_MAX:
         raise _BinaryFormatError('invalid scale in external "numeric" value')
-    digits = struct.unpack(f">{ndigits}h", r.take(2 * ndigits))
+    # PostgreSQL checks each digit as it reads it, and may run out of data first.
+    present = min(ndigits, r.remaining // 2)
+    digits = struct.unpack(f">{present}h", r.take(2 * present))
     if any(d < 0 or d >= 10000 for d in digits):
         raise _BinaryFormatError('invalid digit in external "numeric" value')
+    if present < ndigits:
+        raise _InsufficientData("insufficient data left in message")
     if sign == 0xC000:
         return Decimal("NaN")
     if sign == 0xD000:
@@ -1284,7 +1293,7 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
     if nitems == 0:
         return []
     if nitems > r.remaining // 4:  # every element needs at least its length word
-        raise _BinaryFormatError("insufficient data left in message")
+        raise _InsufficientData("insufficient data left in message")
     decode = _BINARY_DECODERS[element_oid]
     flat: list = []
     for i in range(nitems):
@@ -1292,7 +1301,9 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
         if length == -1:
             flat.append(None)
             continue
-        sub = _Reader(r.take(length))  # take() rejects other negatives and overruns
+        if length < -1 or length > r.remaining:  # array_recv's own check: 22P03
+            raise _BinaryFormatError("insufficient data left in message")
+        sub = _Reader(r.take(length))
         value = decode(sub)
         if sub.remaining:
             raise _BinaryFormatError(f"improper binary format in array element {i + 1}")
