@@ -9,7 +9,8 @@ Run: .venv/bin/python fuzz/atheris_codec.py -max_total_time=60 [-runs=N] [corpus
   the same packets, or both the same error, with the same limits;
 - every frontend message parser on every decoded packet (only PgError may escape);
 - the worker statement-path codec (frames, bind values; only ProtocolError);
-- COPY FROM STDIN parsers, text/CSV/binary (only CopyFormatError);
+- COPY FROM STDIN parsers, text/CSV/binary (only CopyFormatError); binary in both
+  codecs, which must give the same rows or the same error;
 - Bind parameter decoding, text and binary, for every type OID it knows (only PgError).
 
 Any other exception, a parity difference or a crash is a finding: atheris stops and
@@ -102,24 +103,33 @@ def _check_worker_codec(data: bytes) -> None:
         pass
 
 
+def _copy_run(parser, data: bytes, cut: int) -> list:
+    """What the two feeds and finish return, or the CopyFormatError that ends it."""
+    out = []
+    try:
+        out.append(parser.feed(data[:cut]))
+        out.append(parser.feed(data[cut:]))
+        out.append(parser.finish())
+    except wire_copy.CopyFormatError as exc:
+        out.append(("error", str(exc)))
+    return out
+
+
 def _check_copy(fdp: atheris.FuzzedDataProvider) -> None:
     fmt = fdp.PickValueInList(["text", "csv", "binary"])
     columns = fdp.ConsumeIntInRange(0, 5)
     data = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 2048))
-    try:
-        if fmt == "binary":
-            parser = wire_copy.BinaryCopyInParser(columns, 1024)
-        else:
-            options = wire_copy.CopyOptions(
-                format=fmt, delimiter="," if fmt == "csv" else "\t",
-                null="" if fmt == "csv" else "\\N", header=fdp.ConsumeBool())
-            parser = wire_copy.CopyInParser(options, columns)
+    if fmt == "binary":
         cut = fdp.ConsumeIntInRange(0, len(data))
-        parser.feed(data[:cut])
-        parser.feed(data[cut:])
-        parser.finish()
-    except wire_copy.CopyFormatError:
-        pass
+        rust, python = (_copy_run(wire_copy.BinaryCopyInParser(columns, 1024, codec=codec), data, cut)
+                        for codec in ("rust", "python"))
+        if rust != python:
+            raise AssertionError(f"binary COPY parity: rust {rust!r} != python {python!r}")
+        return
+    options = wire_copy.CopyOptions(
+        format=fmt, delimiter="," if fmt == "csv" else "\t",
+        null="" if fmt == "csv" else "\\N", header=fdp.ConsumeBool())
+    _copy_run(wire_copy.CopyInParser(options, columns), data, fdp.ConsumeIntInRange(0, len(data)))
 
 
 def _check_params(fdp: atheris.FuzzedDataProvider) -> None:

@@ -1418,6 +1418,33 @@ fn copy_done(py: Python<'_>) -> Bound<'_, PyBytes> {
     PyBytes::new(py, &enc::copy_done())
 }
 
+/// Binary COPY FROM data (the header already taken away): (rows, consumed, done) as
+/// `duckgres_codec::split_binary_copy` finds them, each row a list of bytes / None;
+/// ValueError with the reference's message for malformed data
+/// (`wire.copy.BinaryCopyInParser` raises it as CopyFormatError).
+#[pyfunction]
+fn split_binary_copy<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    columns: usize,
+    max_field: usize,
+) -> PyResult<(Bound<'py, PyList>, usize, bool)> {
+    let found = duckgres_codec::split_binary_copy(data, columns, max_field)
+        .map_err(|err| PyValueError::new_err(err.0))?;
+    let rows = PyList::empty(py);
+    for index in 0..found.rows {
+        let row = PyList::empty(py);
+        for field in &found.fields[index * columns..(index + 1) * columns] {
+            match field {
+                Some((start, len)) => row.append(PyBytes::new(py, &data[*start..start + len]))?,
+                None => row.append(py.None())?,
+            }
+        }
+        rows.append(row)?;
+    }
+    Ok((rows, found.consumed, found.done))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameDecoder>()?;
@@ -1448,5 +1475,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(copy_in_response, m)?)?;
     m.add_function(wrap_pyfunction!(copy_data, m)?)?;
     m.add_function(wrap_pyfunction!(copy_done, m)?)?;
-    m.add_function(wrap_pyfunction!(encode_copy_data, m)?)
+    m.add_function(wrap_pyfunction!(encode_copy_data, m)?)?;
+    m.add_function(wrap_pyfunction!(split_binary_copy, m)?)
 }

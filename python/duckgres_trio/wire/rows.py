@@ -10,9 +10,9 @@ ENUM, floats, numeric including VARINT, bytea, uuid, BIT, date, time, TIMETZ,
 timestamp, timestamptz in any zone, interval), arrays of them (multi-dimensional for
 nested lists), and STRUCT / MAP / UNION (json) and arrays of those, as long as every
 leaf is of such a kind (``_node``); every other column is encoded by the Python
-encoders and handed over as its list of values. For timestamptz text in a named zone Rust reads the
-zone's TZif file, the one zoneinfo reads (``_rust_zone``). The Python assembly
-(``data_rows``) is the reference the Rust one is tested against.
+encoders and handed over as its list of values. For timestamptz text in a named zone
+Rust reads the zone's TZif file, the one zoneinfo reads (``_rust_zone``). The Python
+assembly (``data_rows``) is the reference the Rust one is tested against.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 //! timestamps and intervals, `tzif` and `tzrule` for the offsets of named time zones,
 //! `varbit` for BIT, `array` for arrays of those, multi-dimensional for nested lists,
 //! and `json` for STRUCT / MAP / UNION as json); and COPY TO STDOUT rows in text, CSV
-//! and binary format (`copy`); and every backend message (`backend`), the twins of
+//! and binary format (`copy`), and the rows of binary COPY FROM data (`copy_in`); and
+//! every backend message (`backend`), the twins of
 //! `duckgres_trio.wire.backend`.
 //!
 //! This is the logic behind `duckgres_trio._native.FrameDecoder`, kept free of PyO3 so
@@ -14,6 +15,7 @@
 mod array;
 pub mod backend;
 mod copy;
+mod copy_in;
 mod datetime;
 mod error;
 mod float;
@@ -29,6 +31,7 @@ mod varbit;
 pub use array::{ListColumn, ListOffsets};
 pub use backend::{BackendError, ErrorFields, FieldDescription};
 pub use copy::{CopyError, CopyFormat, CopyOptions, encode_copy_data, encode_copy_data_into};
+pub use copy_in::{BinaryCopyError, BinaryRows, Field, split_binary_copy};
 pub use datetime::TimeUnit;
 pub use error::{FrameError, LimitError};
 pub use float::{FLOAT_TEXT_MAX, format_f32, format_f64};
