@@ -96,20 +96,25 @@ def test_pg_terminate_backend_ends_another_session(server):
 def test_a_running_statement_shows_its_worker_and_progress(server):
     import os
     with connect(server, "observer") as observer, connect(server, "runner") as runner:
-        thread = threading.Thread(target=lambda: runner.execute(
-            "select count(*) from range(12000000000)"))
-        thread.start()
-        seen = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            seen = observer.execute(
-                "select state, worker, progress_percent, progress_total_rows, "
-                "progress_stalled from pg_stat_activity "
-                "where application_name = 'runner'").fetchone()
+        # DuckDB now and then reports no progress for a whole statement (seen on a
+        # fresh database and, rarely, later: its estimate, not ours): up to three runs.
+        for _ in range(3):
+            thread = threading.Thread(target=lambda: runner.execute(
+                "select count(*) from range(12000000000)"))
+            thread.start()
+            seen = None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and thread.is_alive():
+                seen = observer.execute(
+                    "select state, worker, progress_percent, progress_total_rows, "
+                    "progress_stalled from pg_stat_activity "
+                    "where application_name = 'runner'").fetchone()
+                if seen[0] == "active" and seen[3]:
+                    break
+                time.sleep(0.2)
+            thread.join(60)
             if seen[0] == "active" and seen[3]:
                 break
-            time.sleep(0.2)
-        thread.join(60)
         state, worker, percent, total, stalled = seen
         assert state == "active" and total > 0 and stalled is False
         assert percent is None or 0 <= percent <= 100
