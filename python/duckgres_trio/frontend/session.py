@@ -35,9 +35,7 @@ from duckgres_trio.wire.copy import (
     BinaryCopyInParser,
     CopyFormatError,
     CopyInParser,
-    copy_data_messages,
-    copy_header,
-    copy_trailer,
+    CopyOut,
 )
 from duckgres_trio.wire.frontend import CopyMessage
 
@@ -392,21 +390,18 @@ class Session:
                           "COPY query must have a result: only SELECT-like queries can be copied")
         options = copy.options
         out.queue(backend.copy_out_response(options.format == "binary", len(result.schema)))
-        header = copy_header(result.schema, options)
-        if header is not None:
-            out.queue(backend.copy_data(header))
+        framing = CopyOut(result.schema, options)
+        out.queue(framing.start())
         rows = 0
         async with aclosing(result.batches()) as stream:
             async for batch in stream:
                 self.check_cancel()
                 with encoding_errors():
-                    data = copy_data_messages(batch, options)
+                    data = framing.rows(batch)
                 out.queue(data)
                 rows += batch.num_rows
                 await out.flush_if_full()
-        trailer = copy_trailer(options)
-        if trailer is not None:
-            out.queue(backend.copy_data(trailer))
+        out.queue(framing.end())
         out.queue(backend.copy_done())
         out.queue(backend.command_complete(f"COPY {rows}"))
 

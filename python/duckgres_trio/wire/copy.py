@@ -57,20 +57,55 @@ _TEXT_ESCAPES = {ord("\\"): "\\\\", ord("\b"): "\\b", ord("\f"): "\\f", ord("\n"
                  ord("\r"): "\\r", ord("\t"): "\\t", ord("\v"): "\\v"}
 
 
-def copy_header(schema: pa.Schema, options: CopyOptions) -> bytes | None:
-    """The data sent before the first row: the binary signature, or the CSV/text header
-    line of column names; None if nothing."""
-    if options.format == "binary":
-        return BINARY_HEADER
-    if options.header:
-        names = [name.encode() for name in schema.names]
-        return _line([_csv_value(n, options, force=False) if options.format == "csv"
-                      else _text_value(n, options) for n in names], options)
-    return None
+class CopyOut:
+    """The CopyData messages of one COPY TO STDOUT, cut where PostgreSQL cuts them.
+
+    Clients read COPY data message by message (psycopg's binary ``rows()``, pgjdbc's
+    ``CopyOut.readFromCopy``), so the boundaries matter, not only the bytes.
+    ``copyto.c`` ends a message at the end of each row (``CopySendEndOfRow``): a text or
+    CSV HEADER line is a message of its own, but the binary signature is not followed
+    by an end of row, so it is sent in front of the first row, and with zero rows in
+    front of the trailer (one message); the trailer ends a message of its own.
+    """
+
+    def __init__(self, schema: pa.Schema, options: CopyOptions, codec: str = CODEC) -> None:
+        self.options = options
+        self.codec = codec
+        self._prefix = BINARY_HEADER if options.format == "binary" else b""
+        self._schema = schema
+
+    def start(self) -> bytes:
+        """The messages before the first row: the HEADER line (text, CSV)."""
+        options = self.options
+        if options.format == "binary" or not options.header:
+            return b""
+        names = [name.encode() for name in self._schema.names]
+        return backend.copy_data(_line([_csv_value(n, options, force=False)
+                                        if options.format == "csv"
+                                        else _text_value(n, options) for n in names], options))
+
+    def rows(self, batch: pa.RecordBatch) -> bytes:
+        """The rows of ``batch``, a CopyData message each (the first may carry the
+        binary signature)."""
+        data = copy_data_messages(batch, self.options, self.codec)
+        if self._prefix and data:
+            data = _prefixed(self._prefix, data)
+            self._prefix = b""
+        return data
+
+    def end(self) -> bytes:
+        """The messages after the last row: the binary trailer."""
+        if self.options.format != "binary":
+            return b""
+        data, self._prefix = self._prefix + BINARY_TRAILER, b""
+        return backend.copy_data(data)
 
 
-def copy_trailer(options: CopyOptions) -> bytes | None:
-    return BINARY_TRAILER if options.format == "binary" else None
+def _prefixed(prefix: bytes, messages: bytes) -> bytes:
+    """``messages`` (concatenated CopyData) with ``prefix`` put at the start of the
+    first one's payload."""
+    (length,) = struct.unpack_from("!i", messages, 1)
+    return (backend.copy_data(prefix + messages[5:1 + length]) + messages[1 + length:])
 
 
 def copy_data_messages(batch: pa.RecordBatch, options: CopyOptions,
