@@ -24,6 +24,7 @@ from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
+from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -129,6 +130,8 @@ class ExtendedProtocol:
             columns = await self._probe_columns(stmt.engine_text, oids, columns)
         if stmt.signals:
             columns = signalled_schema(columns, stmt.signals)
+        if stmt.explain is not None:
+            columns = plan_schema(stmt.explain)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
@@ -245,6 +248,9 @@ class ExtendedProtocol:
             if stmt.signals:
                 portal.stream = self._session.signal_backends(portal.stream, stmt.signals)
                 result.schema = signalled_schema(result.schema, stmt.signals)
+            if stmt.explain is not None:
+                portal.stream = plan_batches(portal.stream, stmt.explain)
+                result.schema = plan_schema(stmt.explain)
             if not _same_shape(result.schema, statement.columns):
                 portal.stream = await _as_described(portal.stream, result.schema,
                                                     statement.columns)

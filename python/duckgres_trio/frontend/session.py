@@ -28,6 +28,7 @@ from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
+from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.wire import backend
 from duckgres_trio.frontend.copy_in import COPY_BATCH_ROWS, MAX_COPY_FIELD, copy_batch
@@ -295,6 +296,9 @@ class Session:
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))
+        if stmt.explain is not None and result.schema is not None:
+            result = Result(plan_schema(stmt.explain), result.rowcount,
+                            plan_batches(result.batches(), stmt.explain))
         return result
 
     async def publish_activity(self) -> None:

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
+from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, parse_explain,
+                                       syntax_error)
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
 from duckgres_trio.sql.translate import needs_translation, translate
 
@@ -53,6 +55,8 @@ class Statement:
     casts decide; ``activity``/``signals``: see ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     ``local``: SET LOCAL, undone when the transaction ends.
+    ``explain``: EXPLAIN's options; ``sql`` asks DuckDB for the plan as JSON, which the
+    session renders as PostgreSQL's QUERY PLAN (``sql.explain``).
     ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
     accepted as they are (DuckDB has one isolation level).
     """
@@ -72,6 +76,7 @@ class Statement:
     signals: tuple[tuple[int, str], ...] = ()
     cursor: CursorCommand | None = None
     local: bool = False
+    explain: Explain | None = None
 
     @property
     def engine_text(self) -> str:
@@ -110,6 +115,8 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
 
 def _statement(text: str, tokens: list[Token]) -> Statement:
     """The classified statement, with its DuckDB translation where it needs one."""
+    if tokens[0].kind is Kind.WORD and tokens[0].value == "EXPLAIN":
+        return _explain(text, tokens)
     stmt = _classify(text, tokens)
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
             or stmt.parameter is not None or stmt.cursor is not None \
@@ -121,6 +128,32 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals)
+
+
+def _explain(text: str, tokens: list[Token]) -> Statement:
+    """EXPLAIN: the explained statement classified and translated as on its own, then
+    asked of DuckDB as EXPLAIN (FORMAT json)."""
+    tokens = tokenize(text)  # the split's tokens are placed in the whole Query string
+    try:
+        explain, pos = parse_explain(text, tokens)
+    except PgError as err:
+        return Statement(text, "EXPLAIN", True, refusal=err)
+    inner_text = text[tokens[pos].start:]
+    inner = _statement(inner_text, tokenize(inner_text))
+    if inner.cursor is not None and inner.cursor.kind == "declare":
+        # PostgreSQL explains a DECLARE CURSOR's query
+        inner = _statement(inner.cursor.query, tokenize(inner.cursor.query))
+    if inner.refusal is not None:
+        return Statement(text, "EXPLAIN", True, refusal=inner.refusal)
+    if inner.command == "(":  # a parenthesized query
+        inner = replace(inner, command="SELECT")
+    if inner.command not in EXPLAINABLE or inner.transaction is not None or inner.setup \
+            or inner.parameter is not None or inner.copy is not None or inner.cursor is not None:
+        return Statement(text, "EXPLAIN", True, refusal=syntax_error(text, tokens[pos]))
+    return Statement(text, "EXPLAIN", True,
+                     sql=duckdb_explain(explain, inner.engine_text),
+                     param_types=inner.param_types, activity=inner.activity,
+                     explain=replace(explain, command=inner.command))
 
 
 def _words_at_depth0(tokens: list[Token]) -> list[str]:
