@@ -104,7 +104,7 @@ def _check_create_options(options) -> tuple[PgError, ...]:
         if provider == "icu":
             raise _unsupported("LOCALE_PROVIDER icu", "databases here use libc's C.UTF-8")
         if provider != "libc":
-            raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+            raise PgError("42P17",  # invalid_object_definition, as createdb() says it
                           f"unrecognized locale provider: {_string(given['locale_provider'])}")
     if "is_template" in given and _boolean("is_template", given["is_template"]):
         raise _unsupported("IS_TEMPLATE true", "a database here cannot be copied")
