@@ -9,9 +9,11 @@ One server per module; the mode (standalone / control plane) is DUCKGRES_MODE's.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,6 +23,8 @@ from tests.conftest import ServerProcess
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 BIN = "/usr/lib/postgresql/15/bin"
+JAR = Path("/usr/share/java/postgresql.jar")
+JDBC_SOURCE = Path(__file__).parent / "java" / "DatabasesJdbc.java"
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +198,11 @@ def test_names_as_files(srv, ours):
         assert (srv.data_dir / f"{name}.duckdb").is_file()
         with psycopg.connect(srv.dsn(dbname=name), autocommit=True) as conn:
             assert conn.execute("SELECT current_database()").fetchone() == (name,)
+            # the OID computed in SQL (the catalog) and in Python (pg_stat_activity)
+            assert conn.execute("SELECT p.oid, a.datid FROM pg_database p JOIN "
+                                "pg_stat_activity a ON a.datname = p.datname "
+                                "WHERE a.pid = pg_backend_pid()").fetchone() == \
+                (database_oid(name),) * 2
         assert outcome(ours, f"DROP DATABASE {quoted}")[0] == ("ok", "DROP DATABASE")
         assert not (srv.data_dir / f"{name}.duckdb").exists()
     for name in ("../dbt_up", "dbt/x", "dbt.x", "dbt\tx", "memory", "Main", "pg_compat"):
@@ -394,3 +403,23 @@ def test_restart_keeps_databases_and_oids_and_create_without_auto_create(start_s
     with pytest.raises(psycopg.OperationalError, match='database "Kept DB" does not exist'):
         psycopg.connect(second.dsn(dbname="Kept DB"))
     assert second.stop() == 0
+
+
+def test_pgjdbc_matches_pg15(srv, pg15_dsn, tmp_path):
+    java, javac = shutil.which("java"), shutil.which("javac")
+    assert java and javac and JAR.exists(), "pgjdbc tests need java, javac and " + str(JAR)
+    compiled = subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d",
+                               str(tmp_path), str(JDBC_SOURCE)],
+                              capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stderr
+
+    def run(port: str, user: str, password: str) -> str:
+        proc = subprocess.run([java, "-cp", f"{tmp_path}:{JAR}", "DatabasesJdbc", port, user,
+                               password], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    reference = _env(pg15_dsn)
+    mine = run(str(srv.port), "postgres", "postgres")
+    assert mine == run(reference["PGPORT"], reference["PGUSER"], "")
+    assert "DROP DATABASE dbt_jdbc -> ok" in mine and "-> 25001" in mine
