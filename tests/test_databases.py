@@ -423,3 +423,20 @@ def test_pgjdbc_matches_pg15(srv, pg15_dsn, tmp_path):
     mine = run(str(srv.port), "postgres", "postgres")
     assert mine == run(reference["PGPORT"], reference["PGUSER"], "")
     assert "DROP DATABASE dbt_jdbc -> ok" in mine and "-> 25001" in mine
+
+
+def test_pipeline_mode_matches_pg15(ours, theirs):
+    """psycopg's pipeline mode (no Sync between statements' messages, autocommit):
+    PostgreSQL 15 runs CREATE DATABASE there, and so does this server."""
+    listed = []
+    for conn in (ours, theirs):
+        with conn.pipeline():
+            conn.execute("CREATE DATABASE dbt_pipe1")
+            conn.execute("SELECT 1")
+        with conn.pipeline():
+            conn.execute("CREATE DATABASE dbt_pipe2")
+            conn.execute("DROP DATABASE dbt_pipe1")
+        listed.append(conn.execute("SELECT datname FROM pg_database "
+                                   "WHERE datname LIKE 'dbt_pipe%'").fetchall())
+        conn.execute("DROP DATABASE dbt_pipe2")
+    assert listed[0] == listed[1] == [("dbt_pipe2",)]
