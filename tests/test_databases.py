@@ -338,18 +338,13 @@ def test_drop_while_in_use_then_force(srv, ours, theirs, pg15_dsn):
         assert not (srv.data_dir / "dbt_busy.duckdb").exists()
         # the file is gone for good: a new database of that name starts empty
         ours.execute("CREATE DATABASE dbt_busy")
-        with psycopg.connect(srv.dsn(dbname="dbt_busy"), autocommit=True) as again:
-            assert outcome(_wrap(again), "SELECT x FROM t")[0][1] == "42P01"
+        with _connect(srv.dsn(dbname="dbt_busy")) as again:
+            assert outcome(again, "SELECT x FROM t")[0][1] == "42P01"
         ours.execute("DROP DATABASE dbt_busy")
     finally:
         other_ours.close()
         other_theirs.close()
         theirs.execute("DROP DATABASE IF EXISTS dbt_busy WITH (FORCE)")
-
-
-def _wrap(conn: psycopg.Connection) -> psycopg.Connection:
-    conn.notices = []
-    return conn
 
 
 def test_force_interrupts_a_running_statement(srv, ours):
