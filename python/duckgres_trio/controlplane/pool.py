@@ -191,6 +191,28 @@ class WorkerPool:
     async def retire(self, worker: Worker, reason: RetireReason) -> None:
         await self._retire(worker, reason)
 
+    async def release_database(self, database: str, wait: float) -> int:
+        """Make the worker(s) holding ``database``'s file let it go (DROP DATABASE):
+        wait up to ``wait`` seconds for an activation in progress and for their
+        sessions to end, then retire them, which returns once their processes have
+        exited. The number of sessions still there when the wait ran out (then nothing
+        is retired), else 0."""
+        with trio.move_on_after(wait):
+            while True:
+                activation = self._activations.get(database)
+                if activation is not None:
+                    await activation.wait()
+                    continue
+                holders = [w for w in self.workers.values()
+                           if w.database == database and w.state is not State.RETIRED]
+                if not any(w.sessions for w in holders):
+                    async with trio.open_nursery() as nursery:
+                        for worker in holders:
+                            nursery.start_soon(self._retire, worker, RetireReason.DATABASE_DROPPED)
+                    return 0
+                await self._changed.wait()
+        return sum(w.sessions for w in self.workers.values() if w.database == database)
+
     async def handover(self) -> None:
         """Another control plane takes over: retire every worker without sessions now
         (each holds its database's lock) and the others when their last session ends;

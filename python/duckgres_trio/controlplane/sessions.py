@@ -17,10 +17,16 @@ import trio
 from duckgres_trio import metrics
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
-from duckgres_trio.engine.base import Progress
-from duckgres_trio.engine.databases import is_lock_conflict
-from duckgres_trio.engine.base import Engine
-from duckgres_trio.engine.databases import database_file, no_database
+from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine, Progress
+from duckgres_trio.engine.databases import (
+    busy,
+    database_file,
+    existing_database_file,
+    is_lock_conflict,
+    new_database_file,
+    no_database,
+    remove_database_files,
+)
 from duckgres_trio.engine.remote import RemoteExecutor
 from duckgres_trio.errors import PgError, SqlState
 
@@ -42,6 +48,8 @@ class ControlPlaneEngine(Engine):
         self._slots = trio.Semaphore(max_sessions)
         self._queue_timeout = queue_timeout
         self._waiting = 0
+        self._ddl = trio.Lock()  # one CREATE/DROP DATABASE at a time
+        self._dropping: dict[str, trio.Event] = {}
         metrics.gauge_from(metrics.worker_queue_depth, lambda: self._waiting)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -71,6 +79,42 @@ class ControlPlaneEngine(Engine):
                       f"{self._queue_timeout:g} s", severity="FATAL",
                       hint="Retry later, or raise max_workers / worker_queue_timeout.")
 
+    async def create_database(self, name: str) -> None:
+        """The file is made by DuckDB on a worker activated for it (the control plane
+        never opens DuckDB); that worker then owns it, ready for the first session."""
+        async with self._ddl:
+            path = new_database_file(self._data_dir, name)
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            worker = None
+            with trio.move_on_after(self._queue_timeout or float("inf")):
+                try:
+                    worker = await self.pool.acquire(name, str(path))
+                except WorkerError as exc:
+                    raise PgError(SqlState.SYSTEM_ERROR,
+                                  f'could not create database "{name}": {exc}') from None
+            if worker is None:
+                raise PgError(SqlState.TOO_MANY_CONNECTIONS,
+                              f'could not create database "{name}": no worker became '
+                              f"available within {self._queue_timeout:g} s")
+            self.pool.release(worker)
+
+    async def drop_database(self, name: str) -> bool:
+        async with self._ddl:
+            path = existing_database_file(self._data_dir, name)
+            if path is None:
+                return False
+            done = self._dropping[name] = trio.Event()
+            try:
+                remaining = await self.pool.release_database(name, BUSY_WAIT_SECONDS)
+                if remaining:
+                    raise busy(name, remaining)
+                remove_database_files(path)
+            finally:
+                del self._dropping[name]
+                done.set()
+            log.info("dropped database %r", name)
+            return True
+
     async def handover(self) -> None:
         await self.pool.handover()
 
@@ -79,6 +123,10 @@ class ControlPlaneEngine(Engine):
         attempts = 0
         while attempts < CREATE_ATTEMPTS:
             attempts += 1
+            while (dropping := self._dropping.get(database)) is not None:
+                await dropping.wait()  # then it is gone (or auto-created anew)
+                if not self._auto_create and not Path(path).exists():
+                    raise no_database(database)
             try:
                 worker = await self.pool.acquire(database, path)
             except WorkerError as exc:

@@ -76,6 +76,7 @@ class RetireReason(enum.Enum):
     SESSION_CREATE_FAILURE = "session_create_failure"
     DESTROY_FAILURE = "destroy_failure"
     MAKE_ROOM = "make_room"
+    DATABASE_DROPPED = "database_dropped"
 
 
 class InvalidTransition(RuntimeError):

@@ -19,6 +19,10 @@ import trio
 #: long is interrupted rather than waited for.
 SETTLE_SECONDS = 0.2
 
+#: How long DROP DATABASE waits for the sessions on the database to end before it
+#: gives up with 55006 (PostgreSQL's CountOtherDBBackends waits 5 s too).
+BUSY_WAIT_SECONDS = 5.0
+
 
 @dataclass
 class Result:
@@ -146,6 +150,17 @@ class Engine(ABC):
     @abstractmethod
     async def open_session(self, database: str, user: str) -> Executor:
         """A new session on ``database``; PgError 3D000 (FATAL) if it does not exist."""
+
+    @abstractmethod
+    async def create_database(self, name: str) -> None:
+        """CREATE DATABASE: make ``name``'s DuckDB file. PgError 42602 for a name no
+        database can have, 42P04 if it exists."""
+
+    @abstractmethod
+    async def drop_database(self, name: str) -> bool:
+        """DROP DATABASE: delete ``name``'s file once no session uses it; new sessions
+        on it wait meanwhile. Sessions still ending are waited for up to
+        BUSY_WAIT_SECONDS, then PgError 55006. False if there is no such database."""
 
     async def handover(self) -> None:
         """Another server process takes over (an upgrade): no new sessions will come,

@@ -23,8 +23,24 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine.base import SETTLE_SECONDS, Engine, Executor, Prepared, Progress, Result
-from duckgres_trio.engine.databases import database_file, is_lock_conflict, no_database
+from duckgres_trio.engine.base import (
+    BUSY_WAIT_SECONDS,
+    SETTLE_SECONDS,
+    Engine,
+    Executor,
+    Prepared,
+    Progress,
+    Result,
+)
+from duckgres_trio.engine.databases import (
+    busy,
+    database_file,
+    existing_database_file,
+    is_lock_conflict,
+    new_database_file,
+    no_database,
+    remove_database_files,
+)
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
@@ -68,13 +84,53 @@ class LocalEngine(Engine):
         self._databases: dict[str, capi.Database] = {}
         self._open_lock = trio.Lock()
         self._sessions: Counter[str] = Counter()
+        self._dropping: dict[str, trio.Event] = {}
         self._handing_over = False
 
     async def open_session(self, database: str, user: str) -> LocalExecutor:
-        db = await self._database(database)
-        conn = await trio.to_thread.run_sync(connect, db, limiter=self._limiter)
+        while (dropping := self._dropping.get(database)) is not None:
+            await dropping.wait()  # then it is gone (or auto-created anew below)
+        # Counted from the start, so a DROP DATABASE meanwhile waits for this session.
         self._sessions[database] += 1
+        try:
+            db = await self._database(database)
+            conn = await trio.to_thread.run_sync(connect, db, limiter=self._limiter)
+        except BaseException:
+            self._sessions[database] -= 1
+            raise
         return LocalExecutor(conn, self._limiter, lambda: self._session_ended(database))
+
+    async def create_database(self, name: str) -> None:
+        async with self._open_lock:
+            path = new_database_file(self._data_dir, name)
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            self._databases[name] = await self._open(name, path, severity="ERROR")
+        if self._handing_over:
+            await self._close_database(name)
+
+    async def drop_database(self, name: str) -> bool:
+        while (dropping := self._dropping.get(name)) is not None:
+            await dropping.wait()
+        path = existing_database_file(self._data_dir, name)
+        if path is None:
+            return False
+        done = self._dropping[name] = trio.Event()
+        try:
+            with trio.move_on_after(BUSY_WAIT_SECONDS):
+                while self._sessions[name]:
+                    await trio.sleep(0.05)
+            if self._sessions[name]:
+                raise busy(name, self._sessions[name])
+            async with self._open_lock:
+                db = self._databases.pop(name, None)
+                if db is not None:
+                    await trio.to_thread.run_sync(db.close, limiter=self._limiter)
+                remove_database_files(path)
+            log.info("dropped database %r", name)
+            return True
+        finally:
+            del self._dropping[name]
+            done.set()
 
     async def handover(self) -> None:
         """Close each database as soon as no session uses it: the process taking over
@@ -92,7 +148,7 @@ class LocalEngine(Engine):
         db = self._databases.pop(name, None)
         if db is not None:
             await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-            log.info("closed database %r for the process taking over", name)
+            log.info("closed database %r", name)
 
     async def _database(self, name: str) -> capi.Database:
         async with self._open_lock:
@@ -103,24 +159,30 @@ class LocalEngine(Engine):
             if not path.exists() and not self._auto_create:
                 raise no_database(name)
             self._data_dir.mkdir(parents=True, exist_ok=True)
-            deadline = trio.current_time() + LOCK_WAIT_SECONDS
-            while True:
-                try:
-                    db = await trio.to_thread.run_sync(
-                        lambda: open_database(str(path), self._config), limiter=self._limiter)
-                    break
-                except capi.DuckDBError as exc:
-                    if is_lock_conflict(str(exc)) and trio.current_time() < deadline:
-                        # the process this one took over from still has it open
-                        await trio.sleep(0.2)
-                        continue
-                    err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
-                    raise PgError(err.sqlstate,
-                                  f'cannot open database "{name}": {err.message}',
-                                  severity="FATAL") from None
-            log.info("opened database %r at %s", name, path)
-            self._databases[name] = db
+            db = self._databases[name] = await self._open(name, path)
             return db
+
+    async def _open(self, name: str, path: Path, severity: str = "FATAL") -> capi.Database:
+        """Open (or create) a database file, waiting for another process to let it go;
+        a failure is FATAL to a session that wanted to connect."""
+        deadline = trio.current_time() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                db = await trio.to_thread.run_sync(
+                    lambda: open_database(str(path), self._config), limiter=self._limiter)
+                break
+            except capi.DuckDBError as exc:
+                if is_lock_conflict(str(exc)) and trio.current_time() < deadline:
+                    # the process this one took over from still has it open
+                    await trio.sleep(0.2)
+                    continue
+                err = pg_error_from_duckdb(as_duckdb_exception(str(exc)))
+                raise PgError(err.sqlstate,
+                              f'cannot open database "{name}": {err.message}',
+                              severity=severity) from None
+        log.info("opened database %r at %s", name, path)
+        return db
+
     async def aclose(self) -> None:
         databases, self._databases = self._databases, {}
         for db in databases.values():

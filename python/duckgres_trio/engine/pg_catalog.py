@@ -88,6 +88,21 @@ def _array_oid_case(expr: str) -> str:
 _D = DATABASE
 _I = INFO_SCHEMA
 
+
+def _files_view(data_dir: str) -> str:
+    """The server's databases (name, bytes): the files in ``data_dir`` whose names
+    engine.databases.name_problem accepts, read when queried, so a database created or
+    dropped by any session or process shows at once (read_blob reads no content when
+    only the size is asked for)."""
+    pattern = (data_dir.rstrip("/") + "/*.duckdb").replace("'", "''")
+    return (
+        f"CREATE OR REPLACE VIEW {_D}.main.database_files AS SELECT * FROM ("
+        "SELECT regexp_extract(filename, '([^/]*)\\.duckdb$', 1) AS datname, size "
+        f"FROM read_blob('{pattern}')) WHERE datname <> '' AND strlen(datname) <= 63 "
+        "AND NOT regexp_matches(datname, '[./\\x00-\\x1f\\x7f]') AND lower(datname) "
+        "NOT IN ('memory', 'system', 'temp', 'main', 'pg_compat')")
+
+
 #: Settings of PostgreSQL's that DuckDB has not, as current_setting() reports them; the
 #: translator sends current_setting() of any other name to DuckDB's own.
 POSTGRES_SETTINGS = {
@@ -242,14 +257,27 @@ SCRIPT = [
     f"rolconfig AS useconfig FROM {_D}.main.pg_roles",
     f"CREATE OR REPLACE TABLE {_D}.main.pg_auth_members (oid UINTEGER, roleid UINTEGER, "
     "member UINTEGER, grantor UINTEGER, admin_option BOOLEAN)",
-    f"CREATE OR REPLACE VIEW {_D}.main.pg_database AS SELECT database_oid::UINTEGER AS oid, "
-    "database_name AS datname, 10::UINTEGER AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
-    "false AS datistemplate, true AS datallowconn, -1 AS datconnlimit, "
-    "0::UINTEGER AS datlastsysoid, 0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid, "
-    "1663::UINTEGER AS dattablespace, 'C.UTF-8' AS datcollate, 'C.UTF-8' AS datctype, "
-    "NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, "
-    "NULL::VARCHAR[] AS datacl FROM duckdb_databases() "
-    f"WHERE NOT internal AND database_name <> '{_D}'",
+    # engine.databases.database_oid, in SQL
+    f"CREATE OR REPLACE MACRO {_D}.main.database_oid(name) AS "
+    "(16384 + ('0x' || md5(name)[1:7])::BIGINT)::UINTEGER",
+    # Without a data directory (an in-memory database): the current database only;
+    # install() replaces it with the files of the data directory.
+    f"CREATE OR REPLACE VIEW {_D}.main.database_files AS "
+    "SELECT current_database() AS datname, NULL::BIGINT AS size",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_database AS SELECT "
+    f"{_D}.main.database_oid(datname) AS oid, datname, 10::UINTEGER AS datdba, "
+    "6 AS encoding, 'c' AS datlocprovider, false AS datistemplate, true AS datallowconn, "
+    "-1 AS datconnlimit, 0::UINTEGER AS datlastsysoid, 0::BIGINT AS datfrozenxid, "
+    "0::BIGINT AS datminmxid, 1663::UINTEGER AS dattablespace, "
+    "'C.UTF-8' AS datcollate, 'C.UTF-8' AS datctype, NULL::VARCHAR AS daticulocale, "
+    f"NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl FROM {_D}.main.database_files",
+    # by name or by oid, as PostgreSQL's two forms
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_database_size(d) AS (SELECT size FROM "
+    f"{_D}.main.database_files WHERE datname = d::VARCHAR "
+    f"OR {_D}.main.database_oid(datname)::VARCHAR = d::VARCHAR LIMIT 1)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_tablespace AS SELECT * FROM (VALUES "
+    "(1663::UINTEGER, 'pg_default', 10::UINTEGER, NULL::VARCHAR[], NULL::VARCHAR[]), "
+    "(1664, 'pg_global', 10, NULL, NULL)) AS t(oid, spcname, spcowner, spcacl, spcoptions)",
     # -- relations ----------------------------------------------------------------------
     f"CREATE OR REPLACE MACRO {_D}.main.relnsp(db, s, o) AS "
     f"{_D}.main.nspoid(CASE WHEN db = 'temp' THEN 'temp' ELSE s END, o)",
@@ -459,8 +487,7 @@ SCRIPT = [
     "SELECT o::UINTEGER AS relid, 1::BIGINT AS ordinality",
 
     *(f"CREATE OR REPLACE MACRO {_D}.main.{name}(o, f := NULL) AS 0::BIGINT" for name in (
-        "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
-        "pg_database_size")),
+        "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size")),
     f"CREATE OR REPLACE MACRO {_D}.main.quote_ident(s) AS CASE WHEN "
     r"regexp_full_match(s, '[a-z_][a-z0-9_$]*') THEN s "
     "ELSE '\"' || replace(s, '\"', '\"\"') || '\"' END",
@@ -661,7 +688,7 @@ def _kind_names(kind: str) -> frozenset[str]:
 
 #: Helpers of the views, not PostgreSQL names.
 _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions", "nspname", "nspoid", "scalar_type_oid",
-                       "array_type_oid", "type_oid", "type_mod", "visible_db", "relnsp",
+                       "array_type_oid", "type_oid", "type_mod", "visible_db", "relnsp", "database_oid", "database_files",
                        "format_scalar", "array_element"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
@@ -671,7 +698,11 @@ INFORMATION_SCHEMA = _names(INFO_SCHEMA)
 FUNCTIONS = _kind_names("MACRO") - _INTERNAL
 
 
-def install(conn) -> None:
-    """Create the catalog in the DuckDB instance behind ``conn`` (idempotent)."""
+def install(conn, data_dir: str | None = None) -> None:
+    """Create the catalog in the DuckDB instance behind ``conn`` (idempotent);
+    ``data_dir``: where the server's database files are (pg_database lists them;
+    without it, only the current database)."""
     for statement in SCRIPT:
         conn.run(statement)
+    if data_dir is not None:
+        conn.run(_files_view(data_dir))

@@ -5,6 +5,7 @@ pull the first rows and name errors the same way.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -32,7 +33,7 @@ def open_database(path: str | None, config: dict[str, str] | None = None) -> cap
     database = capi.Database(path, {**DATABASE_CONFIG, **(config or {})})
     conn = database.connect()
     try:
-        pg_catalog.install(conn)
+        pg_catalog.install(conn, None if path is None else os.path.dirname(os.path.abspath(path)))
     except BaseException:
         conn.close()
         database.close()

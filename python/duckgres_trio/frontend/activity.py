@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine.base import Progress
+from duckgres_trio.engine.databases import database_oid
 from duckgres_trio.sql.redaction import redacted
 
 #: pg_stat_activity's columns (PostgreSQL 15), as the temporary table declares them.
@@ -72,7 +73,7 @@ class Activity:
 
 def snapshot(activities: list[Activity]) -> pa.RecordBatch:
     rows = [
-        {"datid": 0, "datname": a.database, "pid": a.pid, "leader_pid": None,
+        {"datid": database_oid(a.database), "datname": a.database, "pid": a.pid, "leader_pid": None,
          "usesysid": 10, "usename": a.user, "application_name": a.application_name,
          "client_addr": a.client_addr or None, "client_hostname": None, "client_port": None,
          "backend_start": a.backend_start, "xact_start": a.xact_start,

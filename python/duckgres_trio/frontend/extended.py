@@ -89,7 +89,8 @@ class ExtendedProtocol:
         elif stmt.copy is not None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY is supported in the simple query protocol only")
-        elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
+        elif stmt.transaction is not None or stmt.database is not None \
+                or settings.is_session_parameter(stmt.parameter):
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
         elif stmt.cursor is not None:
@@ -225,6 +226,11 @@ class ExtendedProtocol:
             self._session.note_query(stmt.text)
             if stmt.cursor is not None:
                 await self.cursor(stmt, portal.params, statement.param_oids, out, describe=False)
+                portal.done = True
+                return
+            if stmt.database is not None:
+                await self._session.database_command(
+                    stmt, out, in_block=self._session.in_transaction())
                 portal.done = True
                 return
             if statement.prepared is None:

@@ -22,7 +22,8 @@ import trio
 
 from duckgres_trio import metrics
 from duckgres_trio.config import Config, ConfigError
-from duckgres_trio.engine.base import Engine
+from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine
+from duckgres_trio.engine.databases import busy
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend import scram, systemd, tls, upgrade
 from duckgres_trio.frontend.activity import Activity
@@ -121,6 +122,35 @@ class Server:
         else:
             conn.terminate()
         return True
+
+    # -- CREATE / DROP DATABASE -------------------------------------------------------
+
+    async def create_database(self, name: str) -> None:
+        await self.engine.create_database(name)
+
+    async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool:
+        """DROP DATABASE from session ``pid`` (on database ``current``), in PostgreSQL's
+        order: not the session's own database; with ``force`` the other sessions on it
+        are terminated (FATAL 57P01); sessions still there after BUSY_WAIT_SECONDS make
+        it fail with 55006. False if there is no such database."""
+        if name == current:
+            raise PgError("55006", "cannot drop the currently open database")
+        if force:
+            for conn in self._sessions_on(name, pid):
+                log.info("DROP DATABASE %s WITH (FORCE): terminating connection %d",
+                         name, conn.pid)
+                conn.terminate()
+        with trio.move_on_after(BUSY_WAIT_SECONDS):
+            while self._sessions_on(name, pid):
+                await trio.sleep(0.05)
+        others = self._sessions_on(name, pid)
+        if others:
+            raise busy(name, len(others))
+        return await self.engine.drop_database(name)
+
+    def _sessions_on(self, database: str, but: int) -> list[Connection]:
+        return [conn for conn in self._by_pid.values() if conn.pid != but
+                and conn.session is not None and conn.session.activity.database == database]
 
     def cancel(self, pid: int, secret: bytes) -> None:
         """A CancelRequest: act only on an exact (pid, secret) match, say nothing either way."""

@@ -66,11 +66,16 @@ class Output(Protocol):
 
 class Backends(Protocol):
     """The server's view of every session, for pg_stat_activity and the functions
-    that signal other backends."""
+    that signal other backends; and the databases they are on (CREATE/DROP DATABASE,
+    which must know who else uses a database)."""
 
     def activities(self) -> list[Activity]: ...
 
     def signal(self, pid: int, kind: str) -> bool: ...
+
+    async def create_database(self, name: str) -> None: ...
+
+    async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool: ...
 
 
 class Session:
@@ -260,6 +265,9 @@ class Session:
         self.check_not_failed(stmt)
         if stmt.refusal is not None:
             raise stmt.refusal
+        if stmt.database is not None:
+            await self.database_command(stmt, out, in_block=implicit or self.txn != IDLE)
+            return
         if await self.run_session_statement(stmt, out, describe=True):
             return
         if implicit:
@@ -367,6 +375,31 @@ class Session:
             await self.extended.cursor(stmt, [], (), out, describe=describe)
             return True
         return False
+
+    async def database_command(self, stmt: Statement, out: Output, *, in_block: bool) -> None:
+        """CREATE DATABASE / DROP DATABASE, which PostgreSQL refuses inside a
+        transaction block (a multi-statement Query is one)."""
+        command = stmt.database
+        if in_block:
+            raise PgError(SqlState.ACTIVE_SQL_TRANSACTION,
+                          f"{stmt.command} cannot run inside a transaction block")
+        if command.error is not None:
+            raise command.error
+        if self.backends is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"{stmt.command} is not available")
+        for warning in command.warnings:
+            out.queue(backend.notice_response(warning))
+        if command.kind == "create":
+            await self.backends.create_database(command.name)
+        elif not await self.backends.drop_database(command.name, current=self.activity.database,
+                                                   pid=self.pid, force=command.force):
+            message = f'database "{command.name}" does not exist'
+            if not command.missing_ok:
+                raise PgError(SqlState.INVALID_CATALOG_NAME, message)
+            out.queue(backend.notice_response(
+                PgError(SqlState.SUCCESSFUL_COMPLETION, message + ", skipping",
+                        severity="NOTICE")))
+        out.queue(backend.command_complete(stmt.command))
 
     def in_transaction(self) -> bool:
         """Inside a transaction block, explicit or the implicit one of a multi-statement

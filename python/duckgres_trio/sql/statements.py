@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
+from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, parse_explain,
                                        syntax_error)
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
@@ -57,6 +58,7 @@ class Statement:
     ``local``: SET LOCAL, undone when the transaction ends.
     ``explain``: EXPLAIN's options; ``sql`` asks DuckDB for the plan as JSON, which the
     session renders as PostgreSQL's QUERY PLAN (``sql.explain``).
+    ``database``: CREATE/DROP DATABASE, which the session runs (``sql.databases``).
     ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
     accepted as they are (DuckDB has one isolation level).
     """
@@ -77,6 +79,7 @@ class Statement:
     cursor: CursorCommand | None = None
     local: bool = False
     explain: Explain | None = None
+    database: DatabaseCommand | None = None
 
     @property
     def engine_text(self) -> str:
@@ -120,6 +123,7 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     stmt = _classify(text, tokens)
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
             or stmt.parameter is not None or stmt.cursor is not None \
+            or stmt.database is not None \
             or not needs_translation(tokens):
         return stmt
     translation = translate(text)
@@ -202,6 +206,12 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         return _set_statement(text, tokens)
     if first == "RESET" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
         return Statement(text, "RESET", False, parameter=_ident(tokens[1]))
+    if first in ("CREATE", "DROP") and words[1:2] == ["DATABASE"]:
+        command = f"{first} DATABASE"
+        try:
+            return Statement(text, command, False, database=parse_database_command(text))
+        except PgError as err:
+            return Statement(text, command, False, refusal=err)
     if first == "CREATE":
         kind = next((w for w in words[1:] if w not in _CREATE_MODIFIERS), "")
         if kind == "TABLE" and "AS" in words:
