@@ -170,7 +170,8 @@ class Session:
     def error_response(self, err: PgError) -> bytes:
         """The ErrorResponse for ``err`` raised by the current statement, with that
         statement's literals taken out if it may carry a secret (DuckDB quotes it)."""
-        return backend.error_response(redacted_error(err, self.activity.query or ""))
+        err = redacted_error(err, self.activity.query or "")
+        return backend.positioned(backend.error_response(err), err.position)
 
     def _note_state(self, state: str) -> None:
         activity = self.activity
@@ -283,7 +284,10 @@ class Session:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
             return
         out.queue(row_description(result.schema))
-        rows = await self.send_rows(result.batches(), None, out)
+        try:
+            rows = await self.send_rows(result.batches(), None, out)
+        except PgError as err:
+            raise stmt.located(err, "") from None  # a running statement has no position
         out.queue(backend.command_complete(command_tag(stmt.command, rows)))
 
     async def run_translated(self, stmt: Statement) -> Result:
@@ -291,9 +295,14 @@ class Session:
         await self.extended.park_portals()  # open cursors keep their rows
         if stmt.activity:
             await self.publish_activity()
-        for setup in stmt.setup:
-            await self.executor.execute(setup, False)
-        result = await self.executor.execute(stmt.engine_text, stmt.returns_rows)
+        ran = ""
+        try:
+            for ran in stmt.setup:
+                await self.executor.execute(ran, False)
+            ran = stmt.engine_text
+            result = await self.executor.execute(ran, stmt.returns_rows)
+        except PgError as err:
+            raise stmt.located(err, ran) from None
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from duckgres_trio.engine.errors import for_statement
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
@@ -53,6 +54,7 @@ class Statement:
     casts decide; ``activity``/``signals``: see ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     ``local``: SET LOCAL, undone when the transaction ends.
+    ``start``: where ``text`` starts in the Query (error positions count from there).
     ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
     accepted as they are (DuckDB has one isolation level).
     """
@@ -72,11 +74,19 @@ class Statement:
     signals: tuple[tuple[int, str], ...] = ()
     cursor: CursorCommand | None = None
     local: bool = False
+    start: int = 0
 
     @property
     def engine_text(self) -> str:
         """What DuckDB runs for this statement."""
         return self.text if self.sql is None else self.sql
+
+    def located(self, err: PgError, ran: str) -> PgError:
+        """``err``, raised by DuckDB running ``ran`` for this statement, with what only
+        the statement tells: its Position in the client's Query, the target table's
+        name in constraint names and messages (``engine.errors.for_statement``)."""
+        return for_statement(err, self.text, ran, self.start, target_table(self.text),
+                             self.command)
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -99,13 +109,19 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
     for token in tokens:
         if token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_statement(sql[current[0].start : current[-1].end], current))
+                statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
+                                      current[0].start))
             current = []
         else:
             current.append(token)
     if current:
-        statements.append(_statement(sql[current[0].start : current[-1].end], current))
+        statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
+                              current[0].start))
     return tuple(statements)
+
+
+def _at(stmt: Statement, start: int) -> Statement:
+    return replace(stmt, start=start) if start else stmt
 
 
 def _statement(text: str, tokens: list[Token]) -> Statement:
@@ -121,6 +137,39 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals)
+
+
+#: The words before the table a statement writes to or alters, by its first words.
+_TARGET_AFTER = (("INSERT", "INTO"), ("UPDATE",), ("DELETE", "FROM"), ("MERGE", "INTO"),
+                 ("ALTER", "TABLE"), ("DROP", "TABLE"), ("CREATE", "TABLE"), ("COPY",))
+_TARGET_SKIP = frozenset({"ONLY", "IF", "NOT", "EXISTS"})
+
+
+def target_table(text: str) -> str | None:
+    """The table ``text`` inserts into, updates, deletes from, alters, drops or creates
+    (without its schema, named as PostgreSQL folds it); None for other statements."""
+    try:
+        tokens = [t for t in tokenize(text) if t.kind is not Kind.SEMICOLON]
+    except LexError:
+        return None
+    words = [t.value if t.kind is Kind.WORD else None for t in tokens]
+    for lead in _TARGET_AFTER:
+        if tuple(words[: len(lead)]) == lead:
+            break
+    else:
+        return None
+    at = len(lead)
+    while at < len(tokens) and words[at] in _TARGET_SKIP:
+        at += 1
+    name = None
+    while at < len(tokens) and tokens[at].kind in (Kind.WORD, Kind.QUOTED_IDENT):
+        token = tokens[at]
+        name = token.value.lower() if token.kind is Kind.WORD else token.value
+        if at + 1 < len(tokens) and tokens[at + 1].value == ".":
+            at += 2
+        else:
+            break
+    return name
 
 
 def _words_at_depth0(tokens: list[Token]) -> list[str]:
