@@ -46,7 +46,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Schema with name .* does not exist!$", S.INVALID_SCHEMA_NAME),
         (r"SET (?:search_path|schema): No catalog \+ schema named ", S.INVALID_SCHEMA_NAME),
         (r"Catalog with name .* does not exist!$", S.INVALID_CATALOG_NAME),
-        (r"(?:Table|View|Sequence|Index) with name .* does not exist!$", S.UNDEFINED_TABLE),
+        (r"(?:Table|View|Sequence) with name .* does not exist!$", S.UNDEFINED_TABLE),
         (r"[A-Za-z ]*Function with name .* does not exist(?:!|, but .*)$", S.UNDEFINED_FUNCTION),
         (r"Column with name .* does not exist!$", S.UNDEFINED_COLUMN),
         (r"[A-Za-z ]+ with name .* does not exist!$", S.UNDEFINED_OBJECT),
@@ -63,7 +63,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
     duckdb.BinderException: _rules(
         S.SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
         (r"Referenced column ", S.UNDEFINED_COLUMN),
-        (r'Table ".*" does not have a column named ".*"$', S.UNDEFINED_COLUMN),
+        (r'Table ".*" does not have a column (?:named|with name) ".*"$', S.UNDEFINED_COLUMN),
         (r"Column .* does not exist on (?:left|right) side of join!$", S.UNDEFINED_COLUMN),
         (r"Referenced table ", S.UNDEFINED_TABLE),
         (r'Catalog ".*" does not exist!$', S.INVALID_CATALOG_NAME),
@@ -390,7 +390,6 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
          _fixed('relation "{name}" does not exist')),
         (r"Sequence with name (?P<name>.*) does not exist!$",
          _fixed('sequence "{name}" does not exist')),
-        (r"Index with name (?P<name>.*) does not exist!$", _fixed('index "{name}" does not exist')),
         (r'Referenced table "(?P<name>.*)" not found!$',
          _fixed('missing FROM-clause entry for table "{name}"')),
     ),
@@ -411,6 +410,7 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     ),
     S.UNDEFINED_OBJECT: (
         (r"Type with name (?P<name>.*) does not exist!$", _fixed('type "{name}" does not exist')),
+        (r"Index with name (?P<name>.*) does not exist!$", _fixed('index "{name}" does not exist')),
     ),
     S.DUPLICATE_TABLE: (
         (r"(?:Table|View|Sequence|Index) with name (?P<name>.*) already exists!$",
@@ -484,6 +484,8 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
         (r"Type \S+ with value \S+ can't be cast because the value is out of range for the "
          r"destination type (?P<type>\w+)$", _integer_overflow),
         (r"Could not cast value \S+ to DECIMAL\((?P<precision>\d+),(?P<scale>\d+)\)$", _numeric_overflow),
+        (r'Casting value "\S+" to type DECIMAL\((?P<precision>\d+),(?P<scale>\d+)\) failed: value is '
+         r"out of range!$", _numeric_overflow),
         (r"Could not convert string '(?P<value>[-+]?\d+)' to (?P<type>\w+)$", _string_out_of_range),
     ),
     S.INVALID_TEXT_REPRESENTATION: (
