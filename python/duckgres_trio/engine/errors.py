@@ -212,6 +212,8 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
         match = pattern.match(message)
         if match:
             message, detail, hint, constraint = reword(match, detail)
+            if reword in _EVALUATED:
+                context = None
             break
     detail = "\n".join(filter(None, (detail, context))) or None
     return PgError(sqlstate, message, detail=detail, hint=hint, constraint=constraint)
@@ -524,6 +526,10 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     ),
 }
 
+#: Errors PostgreSQL raises while evaluating an expression (constant casts included),
+#: where it reports no position; DuckDB points at the cast.
+_EVALUATED = frozenset({_integer_overflow, _numeric_overflow})
+
 _REWORDINGS = {
     code: tuple((re.compile(pattern), reword) for pattern, reword in rows)
     for code, rows in _REWORDING_TABLE.items()
@@ -533,21 +539,23 @@ _REWORDINGS = {
 # -- what depends on the statement ------------------------------------------------------
 
 def for_statement(err: PgError, text: str, ran: str, offset: int, table: str | None,
-                  command: str) -> PgError:
+                  command: str, moved: Callable[[int], int | None] | None = None) -> PgError:
     """``err``, raised by DuckDB running ``ran`` for the client's statement ``text``
     (which starts at character ``offset`` of the client's Query), with what only the
-    statement tells: the Position, when DuckDB ran the client's own text (a translation's
-    positions point elsewhere, so they are dropped), and the names PostgreSQL derives
-    from the target ``table`` (constraints, DROP TABLE's wording)."""
+    statement tells: the Position, and the names PostgreSQL derives from the target
+    ``table`` (constraints, DROP TABLE's wording). A position in ``ran`` counts in
+    ``text`` when the two are the same; otherwise only if ``moved`` finds its place in
+    ``text`` (None: it cannot be placed, and no position is sent)."""
     detail = err.detail
     position = None
     if detail:
         rest, context = _split_context(detail)
         if context is not None:
             detail = _clean(rest)
-            if ran == text:
-                position = _position(context, text)
-                position = None if position is None else position + offset
+            position = _position(context, ran) if ran else None
+            if position is not None and ran != text:
+                position = moved(position) if moved else None
+            position = None if position is None else position + offset
     elif ran == text and err.sqlstate == S.SYNTAX_ERROR and err.message == "syntax error at end of input":
         position = offset + len(text) + 1  # DuckDB gives no context; PostgreSQL: the end
     message, constraint, hint = err.message, err.constraint, err.hint

@@ -86,7 +86,7 @@ class Statement:
         the statement tells: its Position in the client's Query, the target table's
         name in constraint names and messages (``engine.errors.for_statement``)."""
         return for_statement(err, self.text, ran, self.start, target_table(self.text),
-                             self.command)
+                             self.command, lambda position: moved_position(position, ran, self.text))
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -137,6 +137,35 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals)
+
+
+def moved_position(position: int, ran: str, text: str) -> int | None:
+    """Where the token at ``position`` (1-based) of ``ran``, a translation of ``text``,
+    stands in ``text``: the translation prints the client's tokens in their order and
+    adds some (casts, aliases, catalog prefixes), so the n-th occurrence of a token in
+    ``ran`` is its n-th in ``text`` when ``text`` has at least as many. None when the
+    position is not at a token's start, or the token is one the translation added."""
+    try:
+        ran_tokens, text_tokens = tokenize(ran), tokenize(text)
+    except LexError:
+        return None
+    at = next((i for i, t in enumerate(ran_tokens) if t.start == position - 1), None)
+    if at is None:
+        return None
+    place = _place(ran_tokens, text_tokens, at)
+    if place is None and ran_tokens[at].value == "CAST" and at + 2 < len(ran_tokens) \
+            and ran_tokens[at + 1].value == "(":
+        # A CAST the translation made of ``x::type``: PostgreSQL points at its operand.
+        place = _place(ran_tokens, text_tokens, at + 2)
+    return None if place is None else place + 1
+
+
+def _place(ran_tokens: list[Token], text_tokens: list[Token], at: int) -> int | None:
+    token = ran_tokens[at]
+    same = [t for t in ran_tokens if (t.kind, t.value) == (token.kind, token.value)]
+    theirs = [t for t in text_tokens if (t.kind, t.value) == (token.kind, token.value)]
+    index = same.index(token)
+    return theirs[index].start if index < len(theirs) else None
 
 
 #: The words before the table a statement writes to or alters, by its first words.
