@@ -53,6 +53,20 @@ CASES: list[tuple[str, tuple | None]] = [
     ("create table dup(a int, a int)", None),
     ("insert into t(id, zz) values (9, 1)", None),
     ("select id from t join u using (nosuch)", None),
+    ("select * from t where nosuch = 1", None),
+    ("select id from t order by nosuch", None),
+    ("insert into nosuch values (1)", None),
+    ("update nosuch set a = 1", None),
+    ("delete from nosuch", None),
+    ("alter table nosuch add column x int", None),
+    ("alter table t drop column nosuch", None),
+    ("truncate nosuch", None),
+    ("create index i on t(nosuch)", None),
+    ("create table x(a nosuchtype)", None),
+    ("select nextval('nosuch')", None),
+    ("select current_setting('nosuch.setting')", None),
+    ("show nosuch_setting", None),
+    ("select x from (select 1 as x, 2 as x) s", None),
     ("select id from t, u", None),
     ("select x.id from t", None),
     ("select * from t as a, t as a", None),
@@ -96,11 +110,20 @@ CASES: list[tuple[str, tuple | None]] = [
     ("select sqrt(-1)", None),
     ("select ln(0)", None),
     ("select %s::int", ("x",)),
+    ("select ''::int", None),
+    ("select 'x'::interval", None),
+    ("select 'x'::uuid", None),
+    ("insert into t(id, c) values ('x', 'a')", None),
+    ("select * from t limit 'x'", None),
+    ("update t set id = 'x'", None),
     # grouping, subqueries
     ("select id, count(*) from t", None),
     ("select * from t where count(*) > 1", None),
     ("select sum(sum(id)) from t", None),
     ("select (select id from t union all select 2)", None),
+    ("select 1 in (select 1, 2)", None),
+    ("select id from t group by n", None),
+    ("select count(*) from t where sum(id) > 0 group by id", None),
     # syntax
     ("selec 1", None),
     ("select 1 +", None),
@@ -134,6 +157,20 @@ DIFFERENT: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("delete from t where id = 1", "message"): (_REFERENCING, _BOTH),
     ("delete from t where id = 1", "detail"): (_REFERENCING, _BOTH),
     ("insert into t values (5, 'a', 5, 1, 5, 'z', 'extra')", "position"): (_NO_POSITION, _BOTH),
+    ("insert into nosuch values (1)", "position"): (_NO_POSITION, _BOTH),
+    ("select nextval('nosuch')", "position"): (_NO_POSITION, _BOTH),
+    ("truncate nosuch", "position"):
+        ("DuckDB places the error; PostgreSQL gives TRUNCATE's errors no position", _BOTH),
+    ("select current_setting('nosuch.setting')", "message"):
+        ("current_setting() of an unknown setting is NULL here, not an error", _BOTH),
+    ("select x from (select 1 as x, 2 as x) s", "message"):
+        ("DuckDB renames a duplicate column of a subquery instead of failing", _BOTH),
+    ("select x from (select 1 as x, 2 as x) s", "position"):
+        ("DuckDB renames a duplicate column of a subquery instead of failing", _BOTH),
+    ("select 'x'::uuid", "message"):
+        ("DuckDB reports a UUID it cannot read as a 128-bit integer it cannot convert", _BOTH),
+    ("select id from t group by n", "message"):
+        ("DuckDB's message names the column without its table (PostgreSQL: \"t.id\")", _BOTH),
     ("select id, count(*) from t", "message"):
         ("DuckDB's message names the column without its table (PostgreSQL: \"t.id\")", _BOTH),
 }

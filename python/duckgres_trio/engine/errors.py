@@ -78,6 +78,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"WHERE clause cannot contain aggregates!$", S.GROUPING_ERROR),
         (r"aggregate function calls cannot be nested$", S.GROUPING_ERROR),
         (r"table .* has \d+ columns but \d+ values were supplied$", S.SYNTAX_ERROR),
+        (r"Subquery returns \d+ columns - expected 1$", S.SYNTAX_ERROR),
     ),
     duckdb.ParserException: _rules(S.SYNTAX_ERROR),
     duckdb.SyntaxException: _rules(S.SYNTAX_ERROR),
@@ -101,6 +102,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"(?:Date|Timestamp|Time|Epoch seconds) out of range", S.DATETIME_FIELD_OVERFLOW),
         (r"invalid (?:date|time|timestamp) field format: ", S.INVALID_DATETIME_FORMAT),
         (r"Unimplemented type for cast \(", S.CANNOT_COERCE),
+        (r"Could not convert string .* to INTERVAL$", S.INVALID_DATETIME_FORMAT),
     ),
     duckdb.OutOfRangeException: _rules(
         S.NUMERIC_VALUE_OUT_OF_RANGE,
@@ -391,7 +393,7 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
         (r"(?:Table|View) with name (?P<name>.*) does not exist!$",
          _fixed('relation "{name}" does not exist')),
         (r"Sequence with name (?P<name>.*) does not exist!$",
-         _fixed('sequence "{name}" does not exist')),
+         _fixed('relation "{name}" does not exist')),  # DROP SEQUENCE: for_statement
         (r'Referenced table "(?P<name>.*)" not found!$',
          _fixed('missing FROM-clause entry for table "{name}"')),
     ),
@@ -455,6 +457,7 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
          _fixed("aggregate functions are not allowed in WHERE")),
     ),
     S.SYNTAX_ERROR: (
+        (r"Subquery returns \d+ columns - expected 1$", _fixed("subquery has too many columns")),
         (r"table .* has (?P<columns>\d+) columns but (?P<values>\d+) values were supplied$",
          lambda m, d: ("INSERT has more expressions than target columns"
                        if int(m["values"]) > int(m["columns"]) else m.string, None, None, None)),
@@ -492,11 +495,13 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     ),
     S.INVALID_TEXT_REPRESENTATION: (
         (r"Could not convert string ['\"](?P<value>.*)['\"] to (?P<type>INT16|INT32|INT64|BOOL|DOUBLE|FLOAT|"
-         r"DECIMAL\(\d+,\d+\)|INTERVAL|BLOB)$",
+         r"DECIMAL\(\d+,\d+\)|BLOB)$",
          lambda m, d: (f'invalid input syntax for type {_pg_type(m["type"])}: "{m["value"]}"',
                        None, None, None)),
     ),
     S.INVALID_DATETIME_FORMAT: (
+        (r"Could not convert string ['\"](?P<value>.*)['\"] to INTERVAL$",
+         _fixed('invalid input syntax for type interval: "{value}"')),
         (r'invalid (?P<type>date|timestamp) field format: "(?P<value>.*)", expected format is ',
          _fixed('invalid input syntax for type {type}: "{value}"')),
     ),
@@ -577,7 +582,10 @@ def for_statement(err: PgError, text: str, ran: str, offset: int, table: str | N
     elif err.sqlstate == S.DEPENDENT_OBJECTS_STILL_EXIST and table and \
             message == "cannot drop table because other objects depend on it":
         message = f"cannot drop table {table} because other objects depend on it"
-    elif err.sqlstate == S.UNDEFINED_TABLE and command in ("DROP TABLE", "DROP VIEW") \
+    elif err.sqlstate == S.UNDEFINED_COLUMN and command == "CREATE INDEX":
+        # DuckDB names the table; PostgreSQL, reading the index's columns, does not
+        message = re.sub(r"^column [^\"]*?\.(.*) does not exist$", r'column "\1" does not exist', message)
+    elif err.sqlstate == S.UNDEFINED_TABLE and command in ("DROP TABLE", "DROP VIEW", "DROP SEQUENCE") \
             and message.startswith('relation "'):
         message = command.split()[1].lower() + message[len("relation"):]
     return PgError(err.sqlstate, message, severity=err.severity, detail=detail, hint=hint,

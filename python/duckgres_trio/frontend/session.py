@@ -272,14 +272,7 @@ class Session:
         if stmt.copy == "in":
             await self._copy_in(parse_copy(stmt.text), out)
             return
-        try:
-            result = await self.run_translated(stmt)
-        except PgError as err:
-            if stmt.command == "SHOW" and stmt.parameter and err.sqlstate == "42P01":
-                # neither ours nor a DuckDB table to show: PostgreSQL's answer
-                raise PgError(SqlState.UNDEFINED_OBJECT,
-                              f'unrecognized configuration parameter "{stmt.parameter}"') from None
-            raise
+        result = await self.run_translated(stmt)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
             return

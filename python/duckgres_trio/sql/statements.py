@@ -85,6 +85,10 @@ class Statement:
         """``err``, raised by DuckDB running ``ran`` for this statement, with what only
         the statement tells: its Position in the client's Query, the target table's
         name in constraint names and messages (``engine.errors.for_statement``)."""
+        if self.command == "SHOW" and self.parameter and err.sqlstate == SqlState.UNDEFINED_TABLE:
+            # neither ours nor a DuckDB table to show: PostgreSQL's answer
+            return PgError(SqlState.UNDEFINED_OBJECT,
+                           f'unrecognized configuration parameter "{self.parameter}"')
         return for_statement(err, self.text, ran, self.start, target_table(self.text),
                              self.command, lambda position: moved_position(position, ran, self.text))
 
