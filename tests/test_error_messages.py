@@ -11,6 +11,11 @@ docs/compatibility.md); one that starts to agree fails until its entry goes.
 
 from __future__ import annotations
 
+import base64
+import shutil
+import subprocess
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -137,12 +142,14 @@ CASES: list[tuple[str, tuple | None]] = [
 #: Statements run (and allowed to fail) before the case's statement, in its transaction.
 BEFORE = {"select 1 /* after an error */": ("select 1/0",)}
 
-PROTOCOLS = ("simple", "extended")
+PROTOCOLS = ("simple", "extended", "jdbc")
+JAR = Path("/usr/share/java/postgresql.jar")
+JDBC_SOURCE = Path(__file__).parent / "java" / "JdbcErrors.java"
 FIELDS = ("message", "detail", "hint", "position")
 
 _NO_TYPES = "DuckDB's message does not give the argument types"
 _NO_POSITION = "DuckDB reports no position for this error"
-_BOTH = PROTOCOLS
+_BOTH = PROTOCOLS  # every protocol
 _REFERENCING = ("DuckDB's foreign-key error does not name the referencing table or its "
                 "constraint")
 
@@ -199,21 +206,64 @@ def _run_all(dsn: str) -> dict:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in SETUP:
             conn.execute(statement)
-        for protocol in PROTOCOLS:
+        for protocol in ("simple", "extended"):
             for sql, params in CASES:
                 results[protocol, sql] = _outcome(conn, sql, params, protocol == "extended")
     return results
 
 
+def _jdbc_all(classes: Path, url: str) -> dict:
+    """The outcomes pgjdbc reports (prepared statements) for the cases without
+    parameters; JdbcErrors runs each in a transaction it rolls back."""
+    cases = [sql for sql, params in CASES if params is None]
+    lines = [" ".join(base64.b64encode(s.encode()).decode() for s in (*BEFORE.get(sql, ()), sql))
+             for sql in cases]
+    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcErrors", url],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    results = {}
+    for sql, line in zip(cases, proc.stdout.split(), strict=True):
+        text = base64.b64decode(line).decode()
+        if text == "no error":
+            results["jdbc", sql] = {"message": ("no error", None), "detail": None,
+                                    "hint": None, "position": None}
+            continue
+        sqlstate, message, detail, hint, position = text.split("\x1f")
+        results["jdbc", sql] = {"message": (sqlstate, message), "detail": detail or None,
+                                "hint": hint or None,
+                                "position": None if position == "0" else position}
+    return results
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory, pg15_dsn):  # noqa: F811
+def jdbc_classes(tmp_path_factory) -> Path:
+    javac = shutil.which("javac")
+    if not (javac and shutil.which("java") and JAR.exists()):
+        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar (apt: "
+                    "openjdk-17-jdk-headless libpostgresql-jdbc-java)", pytrace=False)
+    classes = tmp_path_factory.mktemp("jdbc-errors")
+    compiled = subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d", str(classes),
+                               str(JDBC_SOURCE)], capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    return classes
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory, pg15_dsn, jdbc_classes):  # noqa: F811
     ours = ServerProcess(tmp_path_factory.mktemp("errors") / "data").start()
     try:
         with psycopg.connect(pg15_dsn, autocommit=True) as conn:
             conn.execute("drop database if exists error_messages")
             conn.execute("create database error_messages")
-        theirs = _run_all(pg15_dsn.replace("dbname=postgres", "dbname=error_messages"))
+        theirs_dsn = pg15_dsn.replace("dbname=postgres", "dbname=error_messages")
+        theirs = _run_all(theirs_dsn)
         mine = _run_all(ours.dsn(dbname="error_messages"))
+        pg = dict(part.split("=", 1) for part in pg15_dsn.split())
+        theirs |= _jdbc_all(jdbc_classes, f"jdbc:postgresql://{pg['host']}:{pg['port']}/"
+                            "error_messages?user=postgres&sslmode=disable")
+        mine |= _jdbc_all(jdbc_classes, f"jdbc:postgresql://127.0.0.1:{ours.port}/error_messages"
+                          "?sslmode=require&user=postgres&password=postgres")
     finally:
         ours.stop()
     return mine, theirs
@@ -221,7 +271,9 @@ def outcomes(tmp_path_factory, pg15_dsn):  # noqa: F811
 
 def _params():
     for protocol in PROTOCOLS:
-        for sql, _ in CASES:
+        for sql, params in CASES:
+            if protocol == "jdbc" and params is not None:
+                continue
             for field in FIELDS:
                 reason, protocols = DIFFERENT.get((sql, field), (None, ()))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] \
