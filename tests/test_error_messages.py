@@ -87,6 +87,7 @@ CASES: list[tuple[str, tuple | None]] = [
     ("insert into t values (2, 'a', 1, 1, 2, 'y')", None),
     ("insert into t values (2, 'a', 2, 1, 1, 'x')", None),
     ("insert into w values (%s)", (7,)),
+    ("insert into w values (8), (8)", None),
     ("insert into t values (3, null, 3, 1, 3, 'z')", None),
     ("insert into t values (4, 'a', 4, -1, 4, 'z')", None),
     ("insert into u values (99, 1)", None),
@@ -165,6 +166,12 @@ DIFFERENT: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("delete from t where id = 1", "detail"): (_REFERENCING, _BOTH),
     ("insert into t values (5, 'a', 5, 1, 5, 'z', 'extra')", "position"): (_NO_POSITION, _BOTH),
     ("insert into nosuch values (1)", "position"): (_NO_POSITION, _BOTH),
+    ("insert into w values (8), (8)", "message"):
+        ("DuckDB names neither the constraint nor its columns for duplicates within one "
+         "statement", _BOTH),
+    ("insert into w values (8), (8)", "detail"):
+        ("DuckDB names neither the constraint nor its columns for duplicates within one "
+         "statement", _BOTH),
     ("select nextval('nosuch')", "position"): (_NO_POSITION, _BOTH),
     ("truncate nosuch", "position"):
         ("DuckDB places the error; PostgreSQL gives TRUNCATE's errors no position", _BOTH),
@@ -193,12 +200,29 @@ def _outcome(conn: psycopg.Connection, sql: str, params: tuple | None, prepare: 
                 pass
         conn.execute(sql, params, prepare=prepare)
     except psycopg.Error as err:
-        diag = err.diag
-        return {"message": (diag.sqlstate, diag.message_primary), "detail": diag.message_detail,
-                "hint": diag.message_hint, "position": diag.statement_position}
+        return _fields(err)
     finally:
         conn.execute("rollback")
     return {"message": ("no error", None), "detail": None, "hint": None, "position": None}
+
+
+def _fields(err: psycopg.Error) -> dict:
+    diag = err.diag
+    return {"message": (diag.sqlstate, diag.message_primary), "detail": diag.message_detail,
+            "hint": diag.message_hint, "position": diag.statement_position}
+
+
+def _copy_outcome(conn: psycopg.Connection) -> dict | None:
+    """A duplicate key in COPY FROM STDIN: the constraint is named after COPY's table."""
+    conn.execute("begin")
+    try:
+        with conn.cursor().copy("copy w from stdin") as copy:
+            copy.write("7\n")
+    except psycopg.Error as err:
+        return _fields(err)
+    finally:
+        conn.execute("rollback")
+    return None
 
 
 def _run_all(dsn: str) -> dict:
@@ -209,6 +233,7 @@ def _run_all(dsn: str) -> dict:
         for protocol in ("simple", "extended"):
             for sql, params in CASES:
                 results[protocol, sql] = _outcome(conn, sql, params, protocol == "extended")
+        results["copy"] = _copy_outcome(conn)
     return results
 
 
@@ -290,6 +315,13 @@ def test_error_agrees_with_postgresql(outcomes, protocol, sql, field):
     if field in ("detail", "hint") and (ours_value is None or their_value is None):
         return  # compared where both servers give one
     assert ours_value == their_value
+
+
+def test_copy_error_agrees_with_postgresql(outcomes):
+    mine, theirs = (side["copy"] for side in outcomes)
+    assert theirs is not None and mine is not None
+    assert mine["message"] == theirs["message"]
+    assert mine["detail"] == theirs["detail"]
 
 
 def test_moved_position_follows_the_clients_tokens():

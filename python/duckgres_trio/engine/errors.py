@@ -374,8 +374,10 @@ def _foreign_key(match: re.Match[str], _detail: str | None) -> _Reworded:
         return ("insert or update violates foreign key constraint",
                 f"{key} is not present in the referenced table.", None,
                 f"_{'_'.join(columns)}_fkey")
+    # DuckDB names the referencing column here, not the referenced key's
     return ("update or delete violates foreign key constraint",
-            f"{key} is still referenced from another table.", None, None)
+            f"Key ({', '.join(values)}) is still referenced by column {', '.join(columns)} of "
+            "another table.", None, None)
 
 
 def _check(match: re.Match[str], _detail: str | None) -> _Reworded:
@@ -469,6 +471,11 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     S.UNIQUE_VIOLATION: (
         (r'Duplicate key "(?P<key>.*)" violates (?P<kind>primary key|unique) constraint\.?$',
          _duplicate_key),
+        # Duplicates within one statement, or found at COMMIT: DuckDB names neither the
+        # constraint nor its columns.
+        (r'(?:Failed to commit: )?PRIMARY KEY or UNIQUE constraint violation: duplicate key "(?P<key>.*)"$',
+         lambda m, d: ("duplicate key value violates unique constraint",
+                       f"Key value ({m['key']}) already exists.", None, None)),
     ),
     S.NOT_NULL_VIOLATION: (
         (r"NOT NULL constraint failed: (?P<table>.*)\.(?P<name>[^.]*)$",

@@ -270,7 +270,10 @@ class Session:
             await self._copy_out(parse_copy(stmt.text), out)
             return
         if stmt.copy == "in":
-            await self._copy_in(parse_copy(stmt.text), out)
+            try:
+                await self._copy_in(parse_copy(stmt.text), out)
+            except PgError as err:  # constraint names come from the COPY's table
+                raise stmt.located(err, "") from None
             return
         result = await self.run_translated(stmt)
         if result.schema is None:
