@@ -13,7 +13,7 @@ import threading
 import duckdb
 import pytest
 
-from duckgres_trio.engine.errors import pg_error_from_duckdb
+from duckgres_trio.engine.errors import for_statement, pg_error_from_duckdb
 from duckgres_trio.errors import PgError, SqlState as S
 
 SETUP = """
@@ -59,7 +59,7 @@ CASES = [
     ("drop view nosuch", S.UNDEFINED_TABLE),
     ("drop sequence nosuch", S.UNDEFINED_TABLE),
     ('select * from "already exists!"', S.UNDEFINED_TABLE),
-    ("select * from nosuch.t", S.INVALID_SCHEMA_NAME),
+    ("select * from nosuch.t", S.UNDEFINED_TABLE),  # PostgreSQL reports the relation
     ("drop schema nosuch", S.INVALID_SCHEMA_NAME),
     ("set search_path = 'nosuch'", S.INVALID_SCHEMA_NAME),
     ("create table nosuchdb.main.t(a int)", S.INVALID_CATALOG_NAME),
@@ -144,14 +144,42 @@ def test_sql_failure_maps_to_sqlstate(conn, sql, sqlstate):
     assert_clean_message(err)
 
 
-def test_message_is_first_line_and_the_rest_is_detail(conn):
+def test_message_is_postgresql_wording_and_the_rest_is_detail(conn):
     err = pg_error_from_duckdb(failing(conn, "select * from nosuch"))
-    assert err.message == "Table with name nosuch does not exist!"
-    lines = err.detail.splitlines()
-    assert lines[0].startswith("Did you mean")
+    assert err.message == 'relation "nosuch" does not exist'
+    lines = err.detail.splitlines()  # DuckDB's "Did you mean" (a catalog view) is dropped
+    assert len(lines) == 2
+    # DuckDB's context stays at the end, caret indentation kept, for for_statement.
     assert lines[-2] == "LINE 1: select * from nosuch"
-    # The caret keeps its indentation: it points at "nosuch".
     assert lines[-1] == " " * lines[-2].index("nosuch") + "^"
+
+
+def test_for_statement_turns_context_into_position(conn):
+    sql = "select 1,\n  nosuch\nfrom t"
+    err = pg_error_from_duckdb(failing(conn, sql))
+    located = for_statement(err, sql, sql, 10, None, "SELECT")
+    assert located.position == 10 + sql.index("nosuch") + 1
+    assert located.detail is None or "LINE" not in located.detail
+    # DuckDB ran other text (a translation): its position means nothing to the client
+    assert for_statement(err, sql, sql.upper(), 0, None, "SELECT").position is None
+
+
+def test_position_of_a_cut_line(conn):
+    sql = "select " + ", ".join(str(i) for i in range(40)) + ", nosuch from t"
+    err = pg_error_from_duckdb(failing(conn, sql))
+    assert "..." in err.detail  # DuckDB cut the line around the error
+    assert for_statement(err, sql, sql, 0, None, "SELECT").position == sql.index("nosuch") + 1
+
+
+def test_constraint_names_come_from_the_target_table(conn):
+    err = pg_error_from_duckdb(failing(conn, "insert into t values (1, 1, 1)"))
+    assert err.constraint == "_pkey"
+    located = for_statement(err, "", "x", 0, "t", "INSERT")
+    assert located.message == 'duplicate key value violates unique constraint "t_pkey"'
+    assert located.detail == "Key (a)=(1) already exists."
+    unnamed = for_statement(err, "", "x", 0, None, "INSERT")
+    assert unnamed.message == "duplicate key value violates unique constraint"
+    assert unnamed.constraint is None
 
 
 def test_single_line_message_has_no_detail(conn):
@@ -166,7 +194,8 @@ def test_statement_in_aborted_transaction(conn):
     failing(conn, "select error('boom')")
     err = pg_error_from_duckdb(failing(conn, "select 1"))
     assert err.sqlstate == S.IN_FAILED_SQL_TRANSACTION
-    assert err.message == "Current transaction is aborted (please ROLLBACK)"
+    assert err.message == ("current transaction is aborted, commands ignored until end of "
+                           "transaction block")
 
 
 def test_write_conflicts_are_serialization_failures(conn):

@@ -60,6 +60,11 @@ class SqlState:
     AMBIGUOUS_COLUMN = "42702"
     AMBIGUOUS_FUNCTION = "42725"
     DATATYPE_MISMATCH = "42804"
+    GROUPING_ERROR = "42803"
+    DUPLICATE_COLUMN = "42701"
+    CARDINALITY_VIOLATION = "21000"
+    INVALID_ARGUMENT_FOR_LOGARITHM = "2201E"
+    INVALID_ARGUMENT_FOR_POWER_FUNCTION = "2201F"
     WRONG_OBJECT_TYPE = "42809"
     CANNOT_COERCE = "42846"
     INDETERMINATE_DATATYPE = "42P18"
@@ -79,7 +84,12 @@ class PgError(Exception):
     """An error to report to the client as an ErrorResponse.
 
     ``severity`` is ERROR (the statement fails, the session goes on) or FATAL (the
-    connection closes after the ErrorResponse is sent).
+    connection closes after the ErrorResponse is sent). ``position`` is PostgreSQL's
+    Position field: the 1-based character offset of the error in the statement text
+    that raised it (the session moves it into the client's Query text or drops it).
+    ``constraint`` names the violated constraint; the engine, which does not know the
+    statement's table, leaves the table out (``_pkey``, ``_id_fkey``) and the session
+    completes it (``engine.errors.for_statement``).
     """
 
     def __init__(
@@ -90,6 +100,8 @@ class PgError(Exception):
         severity: str = "ERROR",
         detail: str | None = None,
         hint: str | None = None,
+        position: int | None = None,
+        constraint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
@@ -97,6 +109,8 @@ class PgError(Exception):
         self.severity = severity
         self.detail = detail
         self.hint = hint
+        self.position = position
+        self.constraint = constraint
 
     @property
     def fatal(self) -> bool:

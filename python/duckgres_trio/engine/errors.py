@@ -16,6 +16,7 @@ A name that happens to contain "does not exist!" cannot flip the code.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import duckdb
 
@@ -40,24 +41,29 @@ def _rules(default: str, *pairs: tuple[str, str]) -> _Rules:
 _BY_CLASS: dict[type[BaseException], _Rules] = {
     duckdb.CatalogException: _rules(
         S.SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
-        (r"Table with name .* does not exist because schema .* does not exist\.$", S.INVALID_SCHEMA_NAME),
+        # PostgreSQL reports the relation, not its schema, when it reads one
+        (r"Table with name .* does not exist because schema .* does not exist\.$", S.UNDEFINED_TABLE),
         (r"Schema with name .* does not exist!$", S.INVALID_SCHEMA_NAME),
         (r"SET (?:search_path|schema): No catalog \+ schema named ", S.INVALID_SCHEMA_NAME),
         (r"Catalog with name .* does not exist!$", S.INVALID_CATALOG_NAME),
-        (r"(?:Table|View|Sequence|Index) with name .* does not exist!$", S.UNDEFINED_TABLE),
+        (r"(?:Table|View|Sequence) with name .* does not exist!$", S.UNDEFINED_TABLE),
         (r"[A-Za-z ]*Function with name .* does not exist(?:!|, but .*)$", S.UNDEFINED_FUNCTION),
+        (r"Column with name .* does not exist!$", S.UNDEFINED_COLUMN),
         (r"[A-Za-z ]+ with name .* does not exist!$", S.UNDEFINED_OBJECT),
         (r"unrecognized configuration parameter ", S.UNDEFINED_OBJECT),
         (r"Schema with name .* already exists!$", S.DUPLICATE_SCHEMA),
         (r"(?:Table|View|Sequence|Index) with name .* already exists!$", S.DUPLICATE_TABLE),
         (r"[A-Za-z ]*Function with name .* already exists!$", S.DUPLICATE_FUNCTION),
+        (r"Column with name .* already exists!$", S.DUPLICATE_COLUMN),
         (r"[A-Za-z ]+ with name .* already exists!$", S.DUPLICATE_OBJECT),
         (r"Existing object .* is of type \w+, trying to drop type \w+$", S.WRONG_OBJECT_TYPE),
+        (r"Could not drop the table because this table is main key table of the table ",
+         S.DEPENDENT_OBJECTS_STILL_EXIST),
     ),
     duckdb.BinderException: _rules(
         S.SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION,
         (r"Referenced column ", S.UNDEFINED_COLUMN),
-        (r'Table ".*" does not have a column named ".*"$', S.UNDEFINED_COLUMN),
+        (r'Table ".*" does not have a column (?:named|with name) ".*"$', S.UNDEFINED_COLUMN),
         (r"Column .* does not exist on (?:left|right) side of join!$", S.UNDEFINED_COLUMN),
         (r"Referenced table ", S.UNDEFINED_TABLE),
         (r'Catalog ".*" does not exist!$', S.INVALID_CATALOG_NAME),
@@ -67,6 +73,12 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Macro .* does not support the supplied arguments\.", S.UNDEFINED_FUNCTION),
         (r"Could not choose a best candidate function ", S.AMBIGUOUS_FUNCTION),
         (r"Cannot (?:compare|mix) values of type ", S.DATATYPE_MISMATCH),
+        (r"column .* must appear in the GROUP BY clause or must be part of an aggregate function\.$",
+         S.GROUPING_ERROR),
+        (r"WHERE clause cannot contain aggregates!$", S.GROUPING_ERROR),
+        (r"aggregate function calls cannot be nested$", S.GROUPING_ERROR),
+        (r"table .* has \d+ columns but \d+ values were supplied$", S.SYNTAX_ERROR),
+        (r"Subquery returns \d+ columns - expected 1$", S.SYNTAX_ERROR),
     ),
     duckdb.ParserException: _rules(S.SYNTAX_ERROR),
     duckdb.SyntaxException: _rules(S.SYNTAX_ERROR),
@@ -84,15 +96,20 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Type \S+ with value [-+.\w]+ can't be cast because the value is out of range", S.NUMERIC_VALUE_OUT_OF_RANGE),
         (r'Casting value "[-+.\w]+" to type \S+ failed: value is out of range!$', S.NUMERIC_VALUE_OUT_OF_RANGE),
         (r"Could not cast value [-+.\w]+ to DECIMAL", S.NUMERIC_VALUE_OUT_OF_RANGE),
+        # An integer literal that does not fit: PostgreSQL's "value ... is out of range".
+        (r"Could not convert string '[-+]?\d+' to U?INT(?:8|16|32|64|128)$", S.NUMERIC_VALUE_OUT_OF_RANGE),
         (r"(?:date|time|timestamp) field value out of range: ", S.DATETIME_FIELD_OVERFLOW),
         (r"(?:Date|Timestamp|Time|Epoch seconds) out of range", S.DATETIME_FIELD_OVERFLOW),
         (r"invalid (?:date|time|timestamp) field format: ", S.INVALID_DATETIME_FORMAT),
         (r"Unimplemented type for cast \(", S.CANNOT_COERCE),
+        (r"Could not convert string .* to INTERVAL$", S.INVALID_DATETIME_FORMAT),
     ),
     duckdb.OutOfRangeException: _rules(
         S.NUMERIC_VALUE_OUT_OF_RANGE,
         # "divison" is DuckDB's own spelling in log(1, x).
         (r"[Dd]ivisi?on by zero", S.DIVISION_BY_ZERO),
+        (r"cannot take logarithm of (?:zero|a negative number)$", S.INVALID_ARGUMENT_FOR_LOGARITHM),
+        (r"cannot take square root of a negative number$", S.INVALID_ARGUMENT_FOR_POWER_FUNCTION),
     ),
     duckdb.TransactionException: _rules(
         S.INVALID_TRANSACTION_STATE,
@@ -110,6 +127,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         S.INVALID_PARAMETER_VALUE,
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
+        (r"More than one row returned by a subquery used as an expression ", S.CARDINALITY_VIOLATION),
     ),
     duckdb.TypeMismatchException: _rules(S.DATATYPE_MISMATCH),
     duckdb.InvalidTypeException: _rules(S.DATATYPE_MISMATCH),
@@ -174,24 +192,435 @@ def as_duckdb_exception(message: str) -> duckdb.Error:
 def pg_error_from_duckdb(exc: BaseException) -> PgError:
     """The PgError to send for ``exc``, an exception raised while DuckDB ran a query.
 
-    The message is the first line of DuckDB's text without its "<Kind> Error: "
-    prefix, as PostgreSQL puts one line in the message; the rest ("Did you mean ...",
-    "LINE 1: ..." and its caret line) goes to ``detail``, with the caret's indentation
-    kept so it still points at the right column.
+    The SQLSTATE comes from the class and message template (``_classify``); the message
+    is PostgreSQL's wording for that condition where DuckDB's text gives what it needs
+    (``_REWORDINGS``), else DuckDB's first line without its "<Kind> Error: " prefix. The
+    rest of DuckDB's text goes to ``detail`` unless PostgreSQL's wording replaces it;
+    DuckDB's "LINE n: ..." context and caret stay at its end, indentation kept, for
+    ``for_statement`` to turn into a Position.
     """
     if not isinstance(exc, duckdb.Error):
         return PgError(S.INTERNAL_ERROR, str(exc) or type(exc).__name__)
     first, _, rest = str(exc).partition("\n")
     kind = _KIND_PREFIX.match(first)
     message = first[kind.end() :] if kind else first
-    detail = "\n".join(line.rstrip() for line in rest.splitlines()).strip("\n") or None
+    rest, context = _split_context(rest)
+    detail = _clean(rest)
     sqlstate = _classify(exc, message)
+    hint = constraint = None
     if sqlstate == S.QUERY_CANCELED:
         message = "canceling statement due to user request"
-    return PgError(sqlstate, message, detail=detail)
+    for pattern, reword in _REWORDINGS.get(sqlstate, ()):
+        match = pattern.match(message)
+        if match:
+            message, detail, hint, constraint = reword(match, detail)
+            if reword in _EVALUATED:
+                context = None
+            break
+    detail = "\n".join(filter(None, (detail, context))) or None
+    return PgError(sqlstate, message, detail=detail, hint=hint, constraint=constraint)
 
 
 def _classify(exc: duckdb.Error, message: str) -> str:
     # duckdb.Error is in the table, so some class on the MRO always is.
     default, rules = next(_BY_CLASS[cls] for cls in type(exc).__mro__ if cls in _BY_CLASS)
     return next((code for pattern, code in rules if pattern.match(message)), default)
+
+
+def _clean(text: str) -> str | None:
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n") or None
+
+
+# DuckDB ends an error that has a location with "LINE n: <that line>" (cut to about 80
+# columns around the error, with "..." marking a cut) and a line with a caret under it.
+_CONTEXT = re.compile(r"LINE (\d+): (.*)\n( *)\^\s*\Z")
+
+
+def _split_context(rest: str) -> tuple[str, str | None]:
+    """DuckDB's text after the first line, without its LINE/caret context; the context."""
+    match = _CONTEXT.search(rest)
+    if match is None or (match.start() and rest[match.start() - 1] != "\n"):
+        return rest, None
+    return rest[: match.start()], rest[match.start() :].rstrip()
+
+
+# -- PostgreSQL's wording --------------------------------------------------------------
+#
+# Each rewording reads what it needs from DuckDB's first line (a fixed template around
+# echoed names and values) and returns PostgreSQL's (message, detail, hint, constraint);
+# the detail it is given is DuckDB's other lines, kept where they add something.
+
+_Reworded = tuple[str, str | None, str | None, str | None]
+
+# DuckDB's names of types (logical type names, the physical ones of cast errors, and the
+# binder's literal kinds) as PostgreSQL's format_type names them.
+_PG_TYPE = {
+    "BOOLEAN": "boolean", "BOOL": "boolean", "TINYINT": "tinyint", "INT8": "tinyint",
+    "SMALLINT": "smallint", "INT16": "smallint", "INTEGER": "integer", "INT32": "integer",
+    "INTEGER_LITERAL": "integer", "BIGINT": "bigint", "INT64": "bigint",
+    "HUGEINT": "numeric", "INT128": "numeric", "FLOAT": "real", "DOUBLE": "double precision",
+    "VARCHAR": "text", "STRING_LITERAL": "unknown", "BLOB": "bytea", "DATE": "date",
+    "TIME": "time without time zone", "TIMESTAMP": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    "TIME WITH TIME ZONE": "time with time zone", "INTERVAL": "interval", "UUID": "uuid",
+    "JSON": "json", "NULL": "unknown", "\"NULL\"": "unknown", "BIT": "bit varying",
+}
+_INTEGER_TYPES = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+
+
+def _pg_type(duck: str) -> str:
+    duck = duck.strip()
+    if duck.endswith("[]"):
+        return _pg_type(duck[:-2]) + "[]"
+    if duck.startswith("DECIMAL"):
+        return "numeric"
+    return _PG_TYPE.get(duck, duck.lower())
+
+
+def _arguments(text: str) -> list[str]:
+    """The argument types of DuckDB's "f(T1, T2)", split at top-level commas."""
+    args, depth, current = [], 0, ""
+    for char in text:
+        if char == "," and depth == 0:
+            args.append(current)
+            current = ""
+            continue
+        depth += (char in "([") - (char in ")]")
+        current += char
+    if current.strip():
+        args.append(current)
+    return [_pg_type(a) for a in args]
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1] if len(name) > 1 and name[0] == name[-1] == '"' else name
+
+
+def _keys(text: str) -> tuple[list[str], list[str]]:
+    """DuckDB's "a: 1, b: x" as PostgreSQL's key columns and values."""
+    parts = re.split(r", (?=[^,:]+: )", text)
+    pairs = [part.partition(": ") for part in parts]
+    return [p[0] for p in pairs], [p[2] for p in pairs]
+
+
+def _call(match: re.Match[str]) -> tuple[str, str]:
+    """PostgreSQL's "function f(integer)" / "operator: text + integer" for a call."""
+    name, args = match["name"], _arguments(match["args"])
+    if re.fullmatch(r"[A-Za-z_][\w$]*", name):
+        return "function", f"{name}({', '.join(args)})"
+    return "operator", f"{name} {args[0]}" if len(args) == 1 else f" {name} ".join(args)
+
+
+def _no_function(match: re.Match[str], _detail: str | None) -> _Reworded:
+    what, call = _call(match)
+    if what == "function":
+        message = f"function {call} does not exist"
+    else:
+        message = f"operator does not exist: {call}"
+    return (message, None,
+            f"No {what} matches the given name and argument types. "
+            "You might need to add explicit type casts.", None)
+
+
+def _not_unique(match: re.Match[str], _detail: str | None) -> _Reworded:
+    what, call = _call(match)
+    message = f"function {call} is not unique" if what == "function" else \
+        f"operator is not unique: {call}"
+    return (message, None,
+            f"Could not choose a best candidate {what}. You might need to add explicit type casts.",
+            None)
+
+
+def _integer_overflow(match: re.Match[str], detail: str | None) -> _Reworded:
+    name = _INTEGER_TYPES.get(match["type"])
+    if name is None:
+        return match.string, detail, None, None
+    return f"{name} out of range", None, None, None
+
+
+def _string_out_of_range(match: re.Match[str], detail: str | None) -> _Reworded:
+    return f'value "{match["value"]}" is out of range for type {_pg_type(match["type"])}', None, None, None
+
+
+def _numeric_overflow(match: re.Match[str], detail: str | None) -> _Reworded:
+    precision, scale = int(match["precision"]), int(match["scale"])
+    digits = precision - scale
+    bound = f"10^{digits}" if digits > 0 else "1"
+    return ("numeric field overflow",
+            f"A field with precision {precision}, scale {scale} must round to an absolute "
+            f"value less than {bound}.", None, None)
+
+
+def _fixed(message: str, *, detail: bool = False, hint: str | None = None):
+    """A rewording to a message with ``{group}`` fields from the match; DuckDB's other
+    lines kept as detail only if ``detail``."""
+    def reword(match: re.Match[str], rest: str | None) -> _Reworded:
+        fields = {k: _unquote(v) for k, v in match.groupdict().items() if v is not None}
+        return message.format(**fields), rest if detail else None, hint, None
+    return reword
+
+
+def _duplicate_key(match: re.Match[str], _detail: str | None) -> _Reworded:
+    columns, values = _keys(match["key"])
+    suffix = "_pkey" if match["kind"] == "primary key" else f"_{'_'.join(columns)}_key"
+    return ("duplicate key value violates unique constraint",
+            f"Key ({', '.join(columns)})=({', '.join(values)}) already exists.", None, suffix)
+
+
+def _foreign_key(match: re.Match[str], _detail: str | None) -> _Reworded:
+    columns, values = _keys(match["key"])
+    key = f"Key ({', '.join(columns)})=({', '.join(values)})"
+    if match["side"] == "does not exist in the referenced table":
+        return ("insert or update violates foreign key constraint",
+                f"{key} is not present in the referenced table.", None,
+                f"_{'_'.join(columns)}_fkey")
+    # DuckDB names the referencing column here, not the referenced key's
+    return ("update or delete violates foreign key constraint",
+            f"Key ({', '.join(values)}) is still referenced by column {', '.join(columns)} of "
+            "another table.", None, None)
+
+
+def _check(match: re.Match[str], _detail: str | None) -> _Reworded:
+    # PostgreSQL names an unnamed CHECK after its table and, if the expression reads
+    # exactly one column, that column (pg_catalog's constraint names agree).
+    table = match["table"]
+    return (f'new row for relation "{table}" violates check constraint', None, None,
+            f"_{match['column']}_check" if match["column"] else "_check")
+
+
+_REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = {
+    S.UNDEFINED_TABLE: (
+        (r'Table with name (?P<name>.*) does not exist because schema .* does not exist\.$',
+         _fixed('relation "{name}" does not exist')),
+        (r"(?:Table|View) with name (?P<name>.*) does not exist!$",
+         _fixed('relation "{name}" does not exist')),
+        (r"Sequence with name (?P<name>.*) does not exist!$",
+         _fixed('relation "{name}" does not exist')),  # DROP SEQUENCE: for_statement
+        (r'Referenced table "(?P<name>.*)" not found!$',
+         _fixed('missing FROM-clause entry for table "{name}"')),
+    ),
+    S.INVALID_SCHEMA_NAME: (
+        (r"Schema with name (?P<name>.*) does not exist!$", _fixed('schema "{name}" does not exist')),
+    ),
+    S.UNDEFINED_FUNCTION: (
+        (r"No function matches the given name and argument types '(?P<name>[^(]+)\((?P<args>.*)\)'\. ",
+         _no_function),
+        (r"[A-Za-z ]*Function with name (?P<name>.*) does not exist!$",
+         _fixed("function {name} does not exist",
+                hint="No function matches the given name and argument types. "
+                     "You might need to add explicit type casts.")),
+    ),
+    S.AMBIGUOUS_FUNCTION: (
+        (r'Could not choose a best candidate function for the function call '
+         r'"(?P<name>[^(]+)\((?P<args>.*)\)"\. ', _not_unique),
+    ),
+    S.UNDEFINED_OBJECT: (
+        (r"Type with name (?P<name>.*) does not exist!$", _fixed('type "{name}" does not exist')),
+        (r"Index with name (?P<name>.*) does not exist!$", _fixed('index "{name}" does not exist')),
+    ),
+    S.DUPLICATE_TABLE: (
+        (r"(?:Table|View|Sequence|Index) with name (?P<name>.*) already exists!$",
+         _fixed('relation "{name}" already exists')),
+    ),
+    S.DUPLICATE_SCHEMA: (
+        (r"Schema with name (?P<name>.*) already exists!$", _fixed('schema "{name}" already exists')),
+    ),
+    S.DUPLICATE_OBJECT: (
+        (r"Type with name (?P<name>.*) already exists!$", _fixed('type "{name}" already exists')),
+    ),
+    S.DUPLICATE_COLUMN: (
+        (r"Column with name (?P<name>.*) already exists!$", _fixed('column "{name}" already exists')),
+    ),
+    S.UNDEFINED_COLUMN: (
+        (r'Referenced column "(?P<name>.*)" not found in FROM clause!$',
+         _fixed('column "{name}" does not exist', detail=True)),
+        (r'Table "(?P<table>.*)" does not have a column named "(?P<name>.*)"$',
+         _fixed("column {table}.{name} does not exist", detail=True)),
+        (r'Table "(?P<table>.*)" does not have a column with name "(?P<name>.*)"$',
+         _fixed('column "{name}" of relation "{table}" does not exist', detail=True)),
+        (r'Column "(?P<name>.*)" does not exist on (?P<side>left|right) side of join!$',
+         _fixed('column "{name}" specified in USING clause does not exist in {side} table')),
+        (r"Column with name (?P<name>.*) does not exist!$", _fixed('column "{name}" does not exist')),
+    ),
+    S.AMBIGUOUS_COLUMN: (
+        (r'Ambiguous reference to column name "(?P<name>.*)" \(use: .*\)$',
+         _fixed('column reference "{name}" is ambiguous')),
+    ),
+    S.DUPLICATE_ALIAS: (
+        (r'Ambiguous reference to table "(?P<name>.*)" \(duplicate alias ',
+         _fixed('table name "{name}" specified more than once')),
+    ),
+    S.GROUPING_ERROR: (
+        (r'column "(?P<name>.*)" must appear in the GROUP BY clause or must be part of an '
+         r"aggregate function\.$",
+         _fixed('column "{name}" must appear in the GROUP BY clause or be used in an aggregate '
+                "function", detail=True)),
+        (r"WHERE clause cannot contain aggregates!$",
+         _fixed("aggregate functions are not allowed in WHERE")),
+    ),
+    S.SYNTAX_ERROR: (
+        (r"Subquery returns \d+ columns - expected 1$", _fixed("subquery has too many columns")),
+        (r"table .* has (?P<columns>\d+) columns but (?P<values>\d+) values were supplied$",
+         lambda m, d: ("INSERT has more expressions than target columns"
+                       if int(m["values"]) > int(m["columns"]) else m.string, None, None, None)),
+    ),
+    S.CARDINALITY_VIOLATION: (
+        (r"More than one row returned by a subquery used as an expression ",
+         _fixed("more than one row returned by a subquery used as an expression")),
+    ),
+    S.UNIQUE_VIOLATION: (
+        (r'Duplicate key "(?P<key>.*)" violates (?P<kind>primary key|unique) constraint\.?$',
+         _duplicate_key),
+        # Duplicates within one statement, or found at COMMIT: DuckDB names neither the
+        # constraint nor its columns.
+        (r'(?:Failed to commit: )?PRIMARY KEY or UNIQUE constraint violation: duplicate key "(?P<key>.*)"$',
+         lambda m, d: ("duplicate key value violates unique constraint",
+                       f"Key value ({m['key']}) already exists.", None, None)),
+    ),
+    S.NOT_NULL_VIOLATION: (
+        (r"NOT NULL constraint failed: (?P<table>.*)\.(?P<name>[^.]*)$",
+         _fixed('null value in column "{name}" of relation "{table}" violates not-null constraint')),
+    ),
+    S.FOREIGN_KEY_VIOLATION: (
+        (r'Violates foreign key constraint because key "(?P<key>.*)" (?P<side>does not exist in '
+         r"the referenced table|is still referenced by a foreign key in a different table)", _foreign_key),
+    ),
+    S.CHECK_VIOLATION: (
+        # One bare column in the expression names the constraint after it.
+        (r"CHECK constraint failed on table (?P<table>.*) with expression "
+         r"CHECK\(\((?:(?P<column>[a-z_][a-z0-9_]*) [^a-z_\"']*|.*)\)\)$", _check),
+    ),
+    S.NUMERIC_VALUE_OUT_OF_RANGE: (
+        (r"Overflow in (?:addition|subtraction|multiplication|negation) of (?P<type>\w+) ",
+         _integer_overflow),
+        (r"Type \S+ with value \S+ can't be cast because the value is out of range for the "
+         r"destination type (?P<type>\w+)$", _integer_overflow),
+        (r"Could not cast value \S+ to DECIMAL\((?P<precision>\d+),(?P<scale>\d+)\)$", _numeric_overflow),
+        (r'Casting value "\S+" to type DECIMAL\((?P<precision>\d+),(?P<scale>\d+)\) failed: value is '
+         r"out of range!$", _numeric_overflow),
+        (r"Could not convert string '(?P<value>[-+]?\d+)' to (?P<type>\w+)$", _string_out_of_range),
+    ),
+    S.INVALID_TEXT_REPRESENTATION: (
+        (r"Could not convert string ['\"](?P<value>.*)['\"] to (?P<type>INT16|INT32|INT64|BOOL|DOUBLE|FLOAT|"
+         r"DECIMAL\(\d+,\d+\)|BLOB)$",
+         lambda m, d: (f'invalid input syntax for type {_pg_type(m["type"])}: "{m["value"]}"',
+                       None, None, None)),
+    ),
+    S.INVALID_DATETIME_FORMAT: (
+        (r"Could not convert string ['\"](?P<value>.*)['\"] to INTERVAL$",
+         _fixed('invalid input syntax for type interval: "{value}"')),
+        (r'invalid (?P<type>date|timestamp) field format: "(?P<value>.*)", expected format is ',
+         _fixed('invalid input syntax for type {type}: "{value}"')),
+    ),
+    S.DATETIME_FIELD_OVERFLOW: (
+        (r'(?:date|timestamp) field value out of range: "(?P<value>.*)"$',
+         _fixed('date/time field value out of range: "{value}"')),
+    ),
+    S.DEPENDENT_OBJECTS_STILL_EXIST: (
+        (r'Could not drop the table because this table is main key table of the table "(?P<name>.*)"$',
+         lambda m, d: ("cannot drop table because other objects depend on it",
+                       f"a foreign key constraint on table {m['name']} depends on it",
+                       "Use DROP ... CASCADE to drop the dependent objects too.", None)),
+    ),
+    S.WRONG_OBJECT_TYPE: (
+        (r"Existing object (?P<name>.*) is of type View, trying to drop type Table$",
+         _fixed('"{name}" is not a table', hint="Use DROP VIEW to remove a view.")),
+        (r"Existing object (?P<name>.*) is of type Table, trying to drop type View$",
+         _fixed('"{name}" is not a view', hint="Use DROP TABLE to remove a table.")),
+    ),
+    S.IN_FAILED_SQL_TRANSACTION: (
+        (r"Current transaction is aborted",
+         _fixed("current transaction is aborted, commands ignored until end of transaction block")),
+    ),
+    S.SERIALIZATION_FAILURE: (
+        (r"Conflict on (?:update|tuple deletion)!",
+         _fixed("could not serialize access due to concurrent update", detail=True)),
+    ),
+}
+
+#: Errors PostgreSQL raises while evaluating an expression (constant casts included),
+#: where it reports no position; DuckDB points at the cast.
+_EVALUATED = frozenset({_integer_overflow, _numeric_overflow})
+
+_REWORDINGS = {
+    code: tuple((re.compile(pattern), reword) for pattern, reword in rows)
+    for code, rows in _REWORDING_TABLE.items()
+}
+
+
+# -- what depends on the statement ------------------------------------------------------
+
+def for_statement(err: PgError, text: str, ran: str, offset: int, table: str | None,
+                  command: str, moved: Callable[[int], int | None] | None = None) -> PgError:
+    """``err``, raised by DuckDB running ``ran`` for the client's statement ``text``
+    (which starts at character ``offset`` of the client's Query), with what only the
+    statement tells: the Position, and the names PostgreSQL derives from the target
+    ``table`` (constraints, DROP TABLE's wording). A position in ``ran`` counts in
+    ``text`` when the two are the same; otherwise only if ``moved`` finds its place in
+    ``text`` (None: it cannot be placed, and no position is sent)."""
+    detail = err.detail
+    position = None
+    if detail:
+        rest, context = _split_context(detail)
+        if context is not None:
+            detail = _clean(rest)
+            position = _position(context, ran) if ran else None
+            if position is not None and ran != text:
+                position = moved(position) if moved else None
+            position = None if position is None else position + offset
+    elif ran == text and err.sqlstate == S.SYNTAX_ERROR and err.message == "syntax error at end of input":
+        position = offset + len(text) + 1  # DuckDB gives no context; PostgreSQL: the end
+    message, constraint, hint = err.message, err.constraint, err.hint
+    if constraint is not None and constraint.startswith("_"):
+        constraint = table + constraint if table else None
+    if err.sqlstate == S.UNIQUE_VIOLATION and constraint:
+        message = f'{message} "{constraint}"'
+    elif err.sqlstate == S.FOREIGN_KEY_VIOLATION and table:
+        if message == "insert or update violates foreign key constraint" and constraint:
+            message = f'insert or update on table "{table}" violates foreign key constraint "{constraint}"'
+        elif message == "update or delete violates foreign key constraint":
+            message = f'update or delete on table "{table}" violates foreign key constraint'
+    elif err.sqlstate == S.CHECK_VIOLATION and constraint:
+        message = f'{message} "{constraint}"'
+    elif err.sqlstate == S.DUPLICATE_COLUMN and table and command == "ALTER TABLE":
+        message = message.replace(" already exists", f' of relation "{table}" already exists', 1)
+    elif err.sqlstate == S.DUPLICATE_COLUMN and command == "CREATE TABLE":
+        message = message.replace(" already exists", " specified more than once", 1)
+    elif err.sqlstate == S.DEPENDENT_OBJECTS_STILL_EXIST and table and \
+            message == "cannot drop table because other objects depend on it":
+        message = f"cannot drop table {table} because other objects depend on it"
+    elif err.sqlstate == S.UNDEFINED_COLUMN and command == "CREATE INDEX":
+        # DuckDB names the table; PostgreSQL, reading the index's columns, does not
+        message = re.sub(r"^column [^\"]*?\.(.*) does not exist$", r'column "\1" does not exist', message)
+    elif err.sqlstate == S.UNDEFINED_TABLE and command in ("DROP TABLE", "DROP VIEW", "DROP SEQUENCE") \
+            and message.startswith('relation "'):
+        message = command.split()[1].lower() + message[len("relation"):]
+    return PgError(err.sqlstate, message, severity=err.severity, detail=detail, hint=hint,
+                   position=position, constraint=constraint)
+
+
+def _position(context: str, text: str) -> int | None:
+    """The 1-based character position in ``text`` that DuckDB's "LINE n: ..." context
+    and caret point at; None unless that is certain (the line was cut where its text
+    repeats, or the caret counts wide or control characters)."""
+    match = _CONTEXT.match(context)
+    if match is None:
+        return None
+    number, shown, caret = int(match[1]), match[2], len(match[3]) - len(f"LINE {match[1]}: ")
+    lines = re.split(r"[\r\n]", text)  # DuckDB counts each \r and \n as a line end
+    if number > len(lines) or caret < 0:
+        return None
+    line_start = sum(len(line) + 1 for line in lines[: number - 1])
+    line = lines[number - 1]
+    cut = shown.startswith("...") and not line.startswith("...")
+    if cut:
+        shown, caret = shown[3:], caret - 3
+    if shown.endswith("...") and not line.endswith(shown):
+        shown = shown[:-3]
+    before = shown[:caret]
+    if caret < 0 or caret > len(shown) or not before.isascii() or not before.isprintable():
+        return None
+    start = line.find(shown) if cut else 0
+    if start < 0 or (cut and line.find(shown, start + 1) >= 0) or line[start : start + len(shown)] != shown:
+        return None
+    return line_start + start + caret + 1

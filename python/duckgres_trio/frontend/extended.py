@@ -43,6 +43,7 @@ class PreparedStatement:
     prepared: Prepared | None  # None: answered by the session, not the engine
     param_oids: tuple[int, ...]
     columns: pa.Schema | None  # None: no rows (NoData)
+    cast: bool = False  # DuckDB prepared the text with casts added (errors: no position)
 
 
 @dataclass
@@ -115,11 +116,18 @@ class ExtendedProtocol:
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
-        prepared = await executor.prepare(stmt.engine_text)
-        if prepared.unresolved:
+        try:
+            prepared = await executor.prepare(stmt.engine_text)
+        except PgError as err:
+            raise stmt.located(err, stmt.engine_text) from None
+        with_casts = bool(prepared.unresolved)
+        if with_casts:
             unresolved = prepared.unresolved
             await executor.close_prepared(prepared)
-            prepared = await self._prepare_with_casts(stmt.engine_text, unresolved, declared)
+            try:
+                prepared = await self._prepare_with_casts(stmt.engine_text, unresolved, declared)
+            except PgError as err:  # DuckDB saw the text with casts: no position
+                raise stmt.located(err, "") from None
         cast = dict(stmt.param_types)  # $1::oid[] is oid[], as PostgreSQL infers it
         oids = tuple(
             declared[i] if i < len(declared) and declared[i]
@@ -136,7 +144,8 @@ class ExtendedProtocol:
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
-        return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
+        return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None,
+                                 with_casts)
 
     async def _probe_columns(self, sql: str, oids: tuple[int, ...],
                              columns: pa.Schema) -> pa.Schema:
@@ -244,8 +253,11 @@ class ExtendedProtocol:
             await self.park_portals()
             if stmt.activity:
                 await self._session.publish_activity()
-            result = await self._session.executor.execute_prepared(
-                statement.prepared, portal.params, stmt.returns_rows)
+            try:
+                result = await self._session.executor.execute_prepared(
+                    statement.prepared, portal.params, stmt.returns_rows)
+            except PgError as err:
+                raise stmt.located(err, "" if statement.cast else stmt.engine_text) from None
             if result.schema is None:
                 portal.done = True
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
@@ -260,7 +272,10 @@ class ExtendedProtocol:
             if not _same_shape(result.schema, statement.columns):
                 portal.stream = await _as_described(portal.stream, result.schema,
                                                     statement.columns)
-        await self._send(portal, message.max_rows, out)
+        try:
+            await self._send(portal, message.max_rows, out)
+        except PgError as err:
+            raise stmt.located(err, "") from None
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
         sent, exhausted = await self._emit(portal, max_rows, portal.formats, out)

@@ -174,7 +174,8 @@ class Session:
     def error_response(self, err: PgError) -> bytes:
         """The ErrorResponse for ``err`` raised by the current statement, with that
         statement's literals taken out if it may carry a secret (DuckDB quotes it)."""
-        return backend.error_response(redacted_error(err, self.activity.query or ""))
+        err = redacted_error(err, self.activity.query or "")
+        return backend.positioned(backend.error_response(err), err.position)
 
     def _note_state(self, state: str) -> None:
         activity = self.activity
@@ -276,21 +277,20 @@ class Session:
             await self._copy_out(parse_copy(stmt.text), out)
             return
         if stmt.copy == "in":
-            await self._copy_in(parse_copy(stmt.text), out)
+            try:
+                await self._copy_in(parse_copy(stmt.text), out)
+            except PgError as err:  # constraint names come from the COPY's table
+                raise stmt.located(err, "") from None
             return
-        try:
-            result = await self.run_translated(stmt)
-        except PgError as err:
-            if stmt.command == "SHOW" and stmt.parameter and err.sqlstate == "42P01":
-                # neither ours nor a DuckDB table to show: PostgreSQL's answer
-                raise PgError(SqlState.UNDEFINED_OBJECT,
-                              f'unrecognized configuration parameter "{stmt.parameter}"') from None
-            raise
+        result = await self.run_translated(stmt)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
             return
         out.queue(row_description(result.schema))
-        rows = await self.send_rows(result.batches(), None, out)
+        try:
+            rows = await self.send_rows(result.batches(), None, out)
+        except PgError as err:
+            raise stmt.located(err, "") from None  # a running statement has no position
         out.queue(backend.command_complete(command_tag(stmt.command, rows)))
 
     async def run_translated(self, stmt: Statement) -> Result:
@@ -298,9 +298,14 @@ class Session:
         await self.extended.park_portals()  # open cursors keep their rows
         if stmt.activity:
             await self.publish_activity()
-        for setup in stmt.setup:
-            await self.executor.execute(setup, False)
-        result = await self.executor.execute(stmt.engine_text, stmt.returns_rows)
+        ran = ""
+        try:
+            for ran in stmt.setup:
+                await self.executor.execute(ran, False)
+            ran = stmt.engine_text
+            result = await self.executor.execute(ran, stmt.returns_rows)
+        except PgError as err:
+            raise stmt.located(err, ran) from None
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))

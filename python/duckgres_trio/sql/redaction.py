@@ -70,4 +70,5 @@ def redacted_error(err: PgError, statement: str) -> PgError:
         return secret.sub(lambda m: f"'{REDACTED}'" if m[0][0] == "'" else REDACTED, text)
 
     return PgError(err.sqlstate, clean(err.message), severity=err.severity,
-                   detail=clean(err.detail), hint=clean(err.hint))
+                   detail=clean(err.detail), hint=clean(err.hint), position=err.position,
+                   constraint=clean(err.constraint))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from duckgres_trio.engine.errors import for_statement
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
@@ -59,6 +60,7 @@ class Statement:
     ``explain``: EXPLAIN's options; ``sql`` asks DuckDB for the plan as JSON, which the
     session renders as PostgreSQL's QUERY PLAN (``sql.explain``).
     ``database``: CREATE/DROP DATABASE, which the session runs (``sql.databases``).
+    ``start``: where ``text`` starts in the Query (error positions count from there).
     ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
     accepted as they are (DuckDB has one isolation level).
     """
@@ -80,11 +82,23 @@ class Statement:
     local: bool = False
     explain: Explain | None = None
     database: DatabaseCommand | None = None
+    start: int = 0
 
     @property
     def engine_text(self) -> str:
         """What DuckDB runs for this statement."""
         return self.text if self.sql is None else self.sql
+
+    def located(self, err: PgError, ran: str) -> PgError:
+        """``err``, raised by DuckDB running ``ran`` for this statement, with what only
+        the statement tells: its Position in the client's Query, the target table's
+        name in constraint names and messages (``engine.errors.for_statement``)."""
+        if self.command == "SHOW" and self.parameter and err.sqlstate == SqlState.UNDEFINED_TABLE:
+            # neither ours nor a DuckDB table to show: PostgreSQL's answer
+            return PgError(SqlState.UNDEFINED_OBJECT,
+                           f'unrecognized configuration parameter "{self.parameter}"')
+        return for_statement(err, self.text, ran, self.start, target_table(self.text),
+                             self.command, lambda position: moved_position(position, ran, self.text))
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -107,13 +121,19 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
     for token in tokens:
         if token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_statement(sql[current[0].start : current[-1].end], current))
+                statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
+                                      current[0].start))
             current = []
         else:
             current.append(token)
     if current:
-        statements.append(_statement(sql[current[0].start : current[-1].end], current))
+        statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
+                              current[0].start))
     return tuple(statements)
+
+
+def _at(stmt: Statement, start: int) -> Statement:
+    return replace(stmt, start=start) if start else stmt
 
 
 def _statement(text: str, tokens: list[Token]) -> Statement:
@@ -158,6 +178,66 @@ def _explain(text: str, tokens: list[Token]) -> Statement:
                      sql=duckdb_explain(explain, inner.engine_text),
                      param_types=inner.param_types, activity=inner.activity,
                      explain=replace(explain, command=inner.command))
+def moved_position(position: int, ran: str, text: str) -> int | None:
+    """Where the token at ``position`` (1-based) of ``ran``, a translation of ``text``,
+    stands in ``text``: the translation prints the client's tokens in their order and
+    adds some (casts, aliases, catalog prefixes), so the n-th occurrence of a token in
+    ``ran`` is its n-th in ``text`` when ``text`` has at least as many. None when the
+    position is not at a token's start, or the token is one the translation added."""
+    try:
+        ran_tokens, text_tokens = tokenize(ran), tokenize(text)
+    except LexError:
+        return None
+    at = next((i for i, t in enumerate(ran_tokens) if t.start == position - 1), None)
+    if at is None:
+        return None
+    place = _place(ran_tokens, text_tokens, at)
+    if place is None and ran_tokens[at].value == "CAST" and at + 2 < len(ran_tokens) \
+            and ran_tokens[at + 1].value == "(":
+        # A CAST the translation made of ``x::type``: PostgreSQL points at its operand.
+        place = _place(ran_tokens, text_tokens, at + 2)
+    return None if place is None else place + 1
+
+
+def _place(ran_tokens: list[Token], text_tokens: list[Token], at: int) -> int | None:
+    token = ran_tokens[at]
+    same = [t for t in ran_tokens if (t.kind, t.value) == (token.kind, token.value)]
+    theirs = [t for t in text_tokens if (t.kind, t.value) == (token.kind, token.value)]
+    index = same.index(token)
+    return theirs[index].start if index < len(theirs) else None
+
+
+#: The words before the table a statement writes to or alters, by its first words.
+_TARGET_AFTER = (("INSERT", "INTO"), ("UPDATE",), ("DELETE", "FROM"), ("MERGE", "INTO"),
+                 ("ALTER", "TABLE"), ("DROP", "TABLE"), ("CREATE", "TABLE"), ("COPY",))
+_TARGET_SKIP = frozenset({"ONLY", "IF", "NOT", "EXISTS"})
+
+
+def target_table(text: str) -> str | None:
+    """The table ``text`` inserts into, updates, deletes from, alters, drops or creates
+    (without its schema, named as PostgreSQL folds it); None for other statements."""
+    try:
+        tokens = [t for t in tokenize(text) if t.kind is not Kind.SEMICOLON]
+    except LexError:
+        return None
+    words = [t.value if t.kind is Kind.WORD else None for t in tokens]
+    for lead in _TARGET_AFTER:
+        if tuple(words[: len(lead)]) == lead:
+            break
+    else:
+        return None
+    at = len(lead)
+    while at < len(tokens) and words[at] in _TARGET_SKIP:
+        at += 1
+    name = None
+    while at < len(tokens) and tokens[at].kind in (Kind.WORD, Kind.QUOTED_IDENT):
+        token = tokens[at]
+        name = token.value.lower() if token.kind is Kind.WORD else token.value
+        if at + 1 < len(tokens) and tokens[at + 1].value == ".":
+            at += 2
+        else:
+            break
+    return name
 
 
 def _words_at_depth0(tokens: list[Token]) -> list[str]:

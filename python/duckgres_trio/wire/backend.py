@@ -132,6 +132,17 @@ def error_response(err: PgError) -> bytes:
     return _msg(b"E", _error_fields(err, err.severity))
 
 
+def positioned(message: bytes, position: int | None) -> bytes:
+    """An ErrorResponse from either codec with PostgreSQL's Position field ('P', the
+    1-based character offset in the Query) added before its terminator. Kept out of the
+    encoders, whose Rust and Python twins must produce the same bytes for the same
+    fields; errors are rare, so the copy costs nothing."""
+    if not position:
+        return message
+    body = message[5:-1] + b"P" + _cstr(str(position)) + b"\0"
+    return message[:1] + struct.pack("!I", len(body) + 4) + body
+
+
 def notice_response(err: PgError) -> bytes:
     """A NoticeResponse; ``err.severity`` should be WARNING, NOTICE, INFO, ..."""
     return _msg(b"N", _error_fields(err, err.severity))

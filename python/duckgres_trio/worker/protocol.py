@@ -191,7 +191,7 @@ def decode_values(payload: bytes, offset: int = 0) -> list[object]:
     return values
 
 
-_ERROR_FIELDS = ("sqlstate", "message", "detail", "hint")
+_ERROR_FIELDS = ("sqlstate", "message", "detail", "hint", "constraint")
 
 
 def error_payload(error: PgError) -> bytes:
@@ -202,8 +202,9 @@ def read_error(payload: bytes) -> PgError:
     parts = payload.decode(errors="replace").split("\0")
     if len(parts) != len(_ERROR_FIELDS):
         raise ProtocolError("malformed error frame")
-    sqlstate, message, detail, hint = parts
-    return PgError(sqlstate, message, detail=detail or None, hint=hint or None)
+    sqlstate, message, detail, hint, constraint = parts
+    return PgError(sqlstate, message, detail=detail or None, hint=hint or None,
+                   constraint=constraint or None)
 
 
 def batch_frame(batch: pa.RecordBatch) -> list:
