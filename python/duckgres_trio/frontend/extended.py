@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from duckgres_trio.engine.base import Prepared, is_result_set
+from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
+from duckgres_trio.sql.lexer import Kind, tokenize
+from duckgres_trio.sql.prepared import PreparedCommand
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -55,6 +57,7 @@ class Portal:
     parked: list[pa.RecordBatch] = field(default_factory=list)
     cursor: bool = False  # DECLAREd: its statement belongs to it alone
     hold: bool = False  # WITH HOLD: outlives its transaction
+    command: str | None = None  # the tag's command when not its statement's (EXECUTE)
 
     async def close(self) -> None:
         if self.stream is not None:
@@ -88,9 +91,16 @@ class ExtendedProtocol:
         elif stmt.copy is not None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY is supported in the simple query protocol only")
-        elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter):
+        elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter) \
+                or stmt.reset is not None:
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
+        elif stmt.prepared is not None:
+            # EXECUTE's parameters are its arguments' ($n in them); its rows its statement's
+            execute = stmt.prepared.kind == "execute"
+            target = self._statements.get(stmt.prepared.name) if execute else None
+            oids = _all_params(stmt.text, message.param_oids) if execute else message.param_oids
+            prepared = PreparedStatement(stmt, None, oids, target.columns if target else None)
         elif stmt.cursor is not None:
             # FETCH's rows are its cursor's (Describe answers with them); the others none
             cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
@@ -224,39 +234,64 @@ class ExtendedProtocol:
                 await self.cursor(stmt, portal.params, statement.param_oids, out, describe=False)
                 portal.done = True
                 return
+            command = stmt.prepared
+            if command is not None and command.kind == "execute":
+                if not sync_next:
+                    await self._session.begin_implicit()
+                target, result = await self._execute_sql(command, portal.params,
+                                                         statement.param_oids)
+                portal.command = target.statement.command
+                if result.schema is None:
+                    portal.done = True
+                    out.queue(backend.command_complete(command_tag(portal.command,
+                                                                   result.rowcount)))
+                    return
+                portal.stream = await _in_shape(result, statement.columns)
+                await self._send(portal, message.max_rows, out)
+                return
             if statement.prepared is None:
-                if not await self._session.run_session_statement(stmt, out, describe=False):
+                if command is not None:
+                    await self.prepared_command(stmt, portal.params, statement.param_oids, out,
+                                                describe=False)
+                elif not await self._session.run_session_statement(stmt, out, describe=False,
+                                                                   implicit=not sync_next):
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
                 return
             if not sync_next:
                 await self._session.begin_implicit()
-            await self.park_portals()
-            if stmt.activity:
-                await self._session.publish_activity()
-            result = await self._session.executor.execute_prepared(
-                statement.prepared, portal.params, stmt.returns_rows)
+            result = await self._run(statement, portal.params)
             if result.schema is None:
                 portal.done = True
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
-            portal.stream = result.batches()
-            if stmt.signals:
-                portal.stream = self._session.signal_backends(portal.stream, stmt.signals)
-                result.schema = signalled_schema(result.schema, stmt.signals)
-            if not _same_shape(result.schema, statement.columns):
-                portal.stream = await _as_described(portal.stream, result.schema,
-                                                    statement.columns)
+            portal.stream = await _in_shape(result, statement.columns)
         await self._send(portal, message.max_rows, out)
+
+    async def _run(self, statement: PreparedStatement, params: list[object]):
+        """Execute a prepared statement (its set_config / pg_cancel_backend columns
+        carried out); its result."""
+        stmt = statement.statement
+        await self.park_portals()
+        if stmt.activity:
+            await self._session.publish_activity()
+        # PREPARE may declare more parameters than its statement uses
+        params = params[:len(statement.prepared.params)]
+        result = await self._session.executor.execute_prepared(
+            statement.prepared, params, stmt.returns_rows)
+        if stmt.signals and result.schema is not None:
+            result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
+                            self._session.signal_backends(result.batches(), stmt.signals))
+        return result
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
         sent, exhausted = await self._emit(portal, max_rows, portal.formats, out)
         if exhausted:
             await portal.close()
             portal.done = True
-            out.queue(backend.command_complete(command_tag(portal.statement.statement.command,
-                                                           sent)))
+            command = portal.command or portal.statement.statement.command
+            out.queue(backend.command_complete(command_tag(command, sent)))
         else:
             out.queue(backend.portal_suspended())
 
@@ -284,6 +319,100 @@ class ExtendedProtocol:
                 await out.flush_if_full()
             sent += batch.num_rows
         return sent, portal.done
+
+    # -- SQL prepared statements ------------------------------------------------------------
+
+    async def prepared_command(self, stmt: Statement, params: list[object],
+                               declared: tuple[int, ...], out: Output, *, describe: bool) -> None:
+        """PREPARE / EXECUTE / DEALLOCATE, on the statements Parse makes: PostgreSQL
+        keeps both in one namespace. ``params``/``declared``: the Bind values of an
+        EXECUTE sent through the extended protocol, for ``$n`` in its arguments.
+        ``describe``: the simple protocol, where EXECUTE sends its RowDescription."""
+        command = stmt.prepared
+        if command.kind == "prepare":
+            await self._prepare_sql(command.name, command.query, command.param_oids)
+        elif command.kind == "deallocate":
+            await self.deallocate(command.name)
+        else:
+            target, result = await self._execute_sql(command, params, declared)
+            if result.schema is None:
+                out.queue(backend.command_complete(command_tag(target.statement.command,
+                                                               result.rowcount)))
+                return
+            if describe:
+                out.queue(row_description(target.columns))
+            rows = await self._session.send_rows(await _in_shape(result, target.columns),
+                                                 None, out)
+            out.queue(backend.command_complete(command_tag(target.statement.command, rows)))
+            return
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _prepare_sql(self, name: str, query: str, declared: tuple[int, ...]) -> None:
+        if name in self._statements:
+            raise PgError("42P05", f'prepared statement "{name}" already exists')
+        inner = split_statements(query)
+        if len(inner) != 1:
+            raise PgError(SqlState.SYNTAX_ERROR, "syntax error at or near \";\"")
+        stmt = inner[0]
+        if stmt.refusal is not None:
+            raise stmt.refusal
+        if stmt.command not in _PREPARABLE or stmt.prepared is not None or stmt.setup:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          f'syntax error at or near "{query.split(None, 1)[0]}"')
+        prepared = await self._prepare(stmt, declared)
+        if len(declared) > len(prepared.param_oids):
+            prepared.param_oids += declared[len(prepared.param_oids):]
+        self._statements[name] = prepared
+
+    async def deallocate(self, name: str | None) -> None:
+        """DEALLOCATE name, or (None) DEALLOCATE ALL: every named statement, SQL or
+        protocol level; the unnamed one stays, as in PostgreSQL."""
+        if name is not None:
+            if name not in self._statements:
+                raise PgError("26000", f'prepared statement "{name}" does not exist')
+            await self._release(self._statements.pop(name))
+            return
+        for old in [n for n in self._statements if n]:
+            await self._release(self._statements.pop(old))
+
+    async def _execute_sql(self, command: PreparedCommand, params: list[object],
+                           declared: tuple[int, ...]) -> tuple[PreparedStatement, Result]:
+        """EXECUTE name (args): the statement and its result. The arguments are
+        evaluated first, each cast to its parameter's type as PostgreSQL coerces them,
+        then bound like Bind values (never pasted into the statement)."""
+        target = self._statement(command.name)
+        expected = len(target.param_oids)
+        if len(command.args) != expected:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          f'wrong number of parameters for prepared statement "{command.name}"',
+                          detail=f"Expected {expected} parameters but got {len(command.args)}.")
+        if target.prepared is None:  # the empty query, or one answered by the session
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f'prepared statement "{command.name}" cannot be run by EXECUTE')
+        values = await self._arguments(command.args, target.param_oids, params, declared)
+        return target, await self._run(target, values)
+
+    async def _arguments(self, args: tuple[str, ...], oids: tuple[int, ...],
+                         params: list[object], declared: tuple[int, ...]) -> list[object]:
+        if not args:
+            return []
+        casts = [DUCKDB_TYPE_FOR_OID.get(oid) for oid in oids]
+        select = split_statements("SELECT " + ", ".join(
+            f"CAST(({arg}) AS {cast})" if cast else f"({arg})" for arg, cast in zip(args, casts)))
+        if len(select) != 1:
+            raise PgError(SqlState.SYNTAX_ERROR, "syntax error in EXECUTE arguments")
+        if params:
+            evaluation = await self._prepare(select[0], declared)
+            try:
+                result = await self._run(evaluation, params)
+                batches = [batch async for batch in result.batches()]
+            finally:
+                await self._release(evaluation)
+        else:
+            result = await self._session.run_translated(select[0])
+            batches = [batch async for batch in result.batches()]
+        row = next(batch for batch in batches if batch.num_rows).slice(0, 1)
+        return [_bindable(column.to_pylist()[0]) for column in row.columns]
 
     # -- SQL cursors --------------------------------------------------------------------------
 
@@ -450,6 +579,36 @@ async def _as_described(stream: AsyncIterator[pa.RecordBatch], actual: pa.Schema
                                   "cached plan must not change result type") from None
 
     return cast()
+
+
+async def _in_shape(result: Result, described: pa.Schema | None
+                    ) -> AsyncIterator[pa.RecordBatch]:
+    """A statement's rows, in the shape Describe announced for it."""
+    if _same_shape(result.schema, described):
+        return result.batches()
+    return await _as_described(result.batches(), result.schema, described)
+
+
+#: What PREPARE takes (PostgreSQL's PreparableStmt; DuckDB's FROM-first, PIVOT, ...
+#: are SELECTs).
+_PREPARABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"})
+
+
+def _all_params(sql: str, declared: tuple[int, ...]) -> tuple[int, ...]:
+    """The declared parameter types, 0 (unknown) for each further ``$n`` the text uses."""
+    numbers = [int(t.value[1:]) for t in tokenize(sql) if t.kind is Kind.PARAM]
+    return declared + (0,) * (max(numbers, default=0) - len(declared))
+
+
+def _bindable(value: object) -> object:
+    """An argument's value as Bind decodes one: an interval as its text (Arrow gives a
+    MonthDayNano tuple), lists element by element."""
+    if isinstance(value, list):
+        return [_bindable(v) for v in value]
+    if isinstance(value, pa.MonthDayNano):
+        months, days, nanoseconds = value
+        return f"{months} months {days} days {nanoseconds // 1000} microseconds"
+    return value
 
 
 def _same_shape(actual: pa.Schema, described: pa.Schema | None) -> bool:

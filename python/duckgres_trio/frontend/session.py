@@ -29,6 +29,7 @@ from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.redaction import redacted_error
+from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
 from duckgres_trio.frontend.copy_in import COPY_BATCH_ROWS, MAX_COPY_FIELD, copy_batch
 from duckgres_trio.wire.copy import (
@@ -261,7 +262,7 @@ class Session:
         self.check_not_failed(stmt)
         if stmt.refusal is not None:
             raise stmt.refusal
-        if await self.run_session_statement(stmt, out, describe=True):
+        if await self.run_session_statement(stmt, out, describe=True, implicit=implicit):
             return
         if implicit:
             await self.begin_implicit()
@@ -352,11 +353,14 @@ class Session:
             return False
         return self.backends.signal(pid, kind)
 
-    async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool) -> bool:
+    async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool,
+                                    implicit: bool = False) -> bool:
         """Run ``stmt`` if the session answers it itself (transaction control, reported
-        parameters); False if it is for the engine."""
+        parameters, cursors, prepared statements, DISCARD); False if it is for the engine.
+        ``implicit``: it stands in a multi-statement Query (or, in the extended protocol,
+        before other messages up to Sync): an implicit transaction block."""
         if stmt.transaction is not None:
-            await self._transaction_control(stmt, out)
+            await self._transaction_control(stmt, out, implicit)
             return True
         if settings.is_session_parameter(stmt.parameter):
             await self._parameter(stmt, out, describe)
@@ -364,7 +368,63 @@ class Session:
         if stmt.cursor is not None:
             await self.extended.cursor(stmt, [], (), out, describe=describe)
             return True
+        if stmt.prepared is not None:
+            if implicit and stmt.prepared.kind == "execute":
+                await self.begin_implicit()
+            await self.extended.prepared_command(stmt, [], (), out, describe=describe)
+            return True
+        if stmt.reset is not None:
+            await self._reset(stmt, out, implicit)
+            return True
         return False
+
+    async def _reset(self, stmt: Statement, out: Output, implicit: bool) -> None:
+        """DISCARD ALL / PLANS / TEMP / SEQUENCES and RESET ALL, with PostgreSQL's effects.
+        DISCARD ALL is CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT, RESET ALL,
+        DEALLOCATE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD PLANS, TEMP and
+        SEQUENCES; here roles, LISTEN and advisory locks do not exist, plans belong to
+        prepared statements (DEALLOCATE), and DuckDB keeps no per-session sequence state
+        to forget (docs/compatibility.md)."""
+        what = stmt.reset
+        if what == "all":
+            if implicit or self.txn != IDLE:
+                raise PgError(SqlState.ACTIVE_SQL_TRANSACTION,
+                              "DISCARD ALL cannot run inside a transaction block")
+            await self.extended.drop_portals()
+            await self.extended.deallocate(None)
+        if what in ("all", "parameters"):
+            await self._reset_parameters(out)
+        if what in ("all", "temp"):
+            await self._drop_temporary_objects()
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _reset_parameters(self, out: Output) -> None:
+        """RESET ALL: every parameter back to its value at connection start (parameters
+        set since, custom ones included, become empty as a RESET of one does)."""
+        changed = {name: self._initial.get(name, "") for name, value in self.parameters.items()
+                   if value != self._initial.get(name, "") and name not in settings.READ_ONLY}
+        self._undo_at_end.clear()
+        if not changed:
+            return
+        if "TimeZone" in changed:
+            await self._apply_timezone(changed["TimeZone"])
+        if "search_path" in changed:
+            await self._apply_search_path(changed["search_path"])
+        self.parameters.update(changed)
+        await self.publish_settings()
+        for name, value in changed.items():
+            if name in settings.REPORTED:
+                out.queue(backend.parameter_status(name, value))
+
+    async def _drop_temporary_objects(self) -> None:
+        """DISCARD TEMP: drop this session's temporary views, macros, tables, sequences."""
+        result = await self.executor.execute(_TEMPORARY_OBJECTS, True)
+        objects = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                objects.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        for kind, name in objects:
+            await self._engine(f'DROP {kind} IF EXISTS temp.main."{name.replace(chr(34), chr(34) * 2)}"')
 
     def in_transaction(self) -> bool:
         """Inside a transaction block, explicit or the implicit one of a multi-statement
@@ -505,10 +565,21 @@ class Session:
                 pass  # the engine may already have ended the transaction itself
             await self.undo_local_settings(None)
 
-    async def _transaction_control(self, stmt: Statement, out: Output) -> None:
+    async def _transaction_control(self, stmt: Statement, out: Output, implicit: bool) -> None:
         kind = stmt.transaction
-        if kind == "characteristics":
-            out.queue(backend.command_complete("SET"))
+        if kind in ("characteristics", "accept"):
+            out.queue(backend.command_complete(stmt.command))
+            return
+        if kind == "lock":
+            if not implicit and self.txn == IDLE:
+                raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                              "LOCK TABLE can only be used in transaction blocks")
+            for relation in lock_relations(stmt.text):  # they must exist, as in PostgreSQL
+                probe = split_statements(f"SELECT NULL FROM {relation} LIMIT 0")[0]
+                result = await self.run_translated(probe)
+                async for _ in result.batches():
+                    pass
+            out.queue(backend.command_complete(stmt.command))
             return
         if kind == "savepoint":
             if self.txn != EXPLICIT:
@@ -626,6 +697,18 @@ class Session:
         await self.extended.close_statements()
         await self.executor.close()
 
+
+#: A session's temporary objects, in the order DISCARD TEMP drops them (views and
+#: macros may use tables; tables may use sequences).
+_TEMPORARY_OBJECTS = (
+    "SELECT 'VIEW', view_name FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal "
+    "UNION ALL SELECT 'MACRO', function_name FROM duckdb_functions() "
+    "WHERE database_name = 'temp' AND NOT internal AND function_type = 'macro' "
+    "UNION ALL SELECT 'MACRO TABLE', function_name FROM duckdb_functions() "
+    "WHERE database_name = 'temp' AND NOT internal AND function_type = 'table_macro' "
+    "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE database_name = 'temp' "
+    "UNION ALL SELECT 'SEQUENCE', sequence_name FROM duckdb_sequences() "
+    "WHERE database_name = 'temp'")
 
 #: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
 _QUERY_IDS = itertools.count(1)
