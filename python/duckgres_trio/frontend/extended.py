@@ -238,8 +238,7 @@ class ExtendedProtocol:
             if command is not None and command.kind == "execute":
                 if not sync_next:
                     await self._session.begin_implicit()
-                target, result = await self._execute_sql(command, portal.params,
-                                                         statement.param_oids)
+                target, result = await self._execute_sql(command)
                 portal.command = target.statement.command
                 if result.schema is None:
                     portal.done = True
@@ -251,8 +250,7 @@ class ExtendedProtocol:
                 return
             if statement.prepared is None:
                 if command is not None:
-                    await self.prepared_command(stmt, portal.params, statement.param_oids, out,
-                                                describe=False)
+                    await self.prepared_command(stmt, out, describe=False)
                 elif not await self._session.run_session_statement(stmt, out, describe=False,
                                                                    implicit=not sync_next):
                     result = await self._session.run_translated(stmt)
@@ -322,19 +320,17 @@ class ExtendedProtocol:
 
     # -- SQL prepared statements ------------------------------------------------------------
 
-    async def prepared_command(self, stmt: Statement, params: list[object],
-                               declared: tuple[int, ...], out: Output, *, describe: bool) -> None:
+    async def prepared_command(self, stmt: Statement, out: Output, *, describe: bool) -> None:
         """PREPARE / EXECUTE / DEALLOCATE, on the statements Parse makes: PostgreSQL
-        keeps both in one namespace. ``params``/``declared``: the Bind values of an
-        EXECUTE sent through the extended protocol, for ``$n`` in its arguments.
-        ``describe``: the simple protocol, where EXECUTE sends its RowDescription."""
+        keeps both in one namespace. ``describe``: the simple protocol, where EXECUTE
+        sends its RowDescription."""
         command = stmt.prepared
         if command.kind == "prepare":
             await self._prepare_sql(command.name, command.query, command.param_oids)
         elif command.kind == "deallocate":
             await self.deallocate(command.name)
         else:
-            target, result = await self._execute_sql(command, params, declared)
+            target, result = await self._execute_sql(command)
             if result.schema is None:
                 out.queue(backend.command_complete(command_tag(target.statement.command,
                                                                result.rowcount)))
@@ -375,8 +371,7 @@ class ExtendedProtocol:
         for old in [n for n in self._statements if n]:
             await self._release(self._statements.pop(old))
 
-    async def _execute_sql(self, command: PreparedCommand, params: list[object],
-                           declared: tuple[int, ...]) -> tuple[PreparedStatement, Result]:
+    async def _execute_sql(self, command: PreparedCommand) -> tuple[PreparedStatement, Result]:
         """EXECUTE name (args): the statement and its result. The arguments are
         evaluated first, each cast to its parameter's type as PostgreSQL coerces them,
         then bound like Bind values (never pasted into the statement)."""
@@ -389,28 +384,25 @@ class ExtendedProtocol:
         if target.prepared is None:  # the empty query, or one answered by the session
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           f'prepared statement "{command.name}" cannot be run by EXECUTE')
-        values = await self._arguments(command.args, target.param_oids, params, declared)
+        values = await self._arguments(command.args, target.param_oids)
         return target, await self._run(target, values)
 
-    async def _arguments(self, args: tuple[str, ...], oids: tuple[int, ...],
-                         params: list[object], declared: tuple[int, ...]) -> list[object]:
+    async def _arguments(self, args: tuple[str, ...], oids: tuple[int, ...]) -> list[object]:
         if not args:
             return []
+        for arg in args:
+            # PostgreSQL gives a utility statement no parameters: EXECUTE's arguments
+            # cannot use the Bind values of an extended-protocol EXECUTE
+            param = next((t for t in tokenize(arg) if t.kind is Kind.PARAM), None)
+            if param is not None:
+                raise PgError("42P02", f"there is no parameter {param.value}")
         casts = [DUCKDB_TYPE_FOR_OID.get(oid) for oid in oids]
         select = split_statements("SELECT " + ", ".join(
             f"CAST(({arg}) AS {cast})" if cast else f"({arg})" for arg, cast in zip(args, casts)))
         if len(select) != 1:
             raise PgError(SqlState.SYNTAX_ERROR, "syntax error in EXECUTE arguments")
-        if params:
-            evaluation = await self._prepare(select[0], declared)
-            try:
-                result = await self._run(evaluation, params)
-                batches = [batch async for batch in result.batches()]
-            finally:
-                await self._release(evaluation)
-        else:
-            result = await self._session.run_translated(select[0])
-            batches = [batch async for batch in result.batches()]
+        result = await self._session.run_translated(select[0])
+        batches = [batch async for batch in result.batches()]
         row = next(batch for batch in batches if batch.num_rows).slice(0, 1)
         return [_bindable(column.to_pylist()[0]) for column in row.columns]
 

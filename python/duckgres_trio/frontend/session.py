@@ -371,7 +371,7 @@ class Session:
         if stmt.prepared is not None:
             if implicit and stmt.prepared.kind == "execute":
                 await self.begin_implicit()
-            await self.extended.prepared_command(stmt, [], (), out, describe=describe)
+            await self.extended.prepared_command(stmt, out, describe=describe)
             return True
         if stmt.reset is not None:
             await self._reset(stmt, out, implicit)

@@ -48,7 +48,7 @@ def parse_prepared(text: str) -> PreparedCommand:
     try:
         node = pglast.parse_sql(text)[0].stmt
     except pglast.parser.ParseError as exc:
-        raise PgError(SqlState.SYNTAX_ERROR, str(exc).split(", at location")[0]) from None
+        raise PgError(SqlState.SYNTAX_ERROR, str(exc).split(", at index")[0]) from None
     if isinstance(node, ast.DeallocateStmt):
         return PreparedCommand("deallocate", None if node.isall else node.name)
     if isinstance(node, ast.ExecuteStmt):
