@@ -92,7 +92,7 @@ class ExtendedProtocol:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY is supported in the simple query protocol only")
         elif stmt.transaction is not None or settings.is_session_parameter(stmt.parameter) \
-                or stmt.reset is not None:
+                or stmt.reset is not None or stmt.notification is not None:
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
         elif stmt.prepared is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
@@ -25,6 +26,7 @@ from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
 from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend.extended import ExtendedProtocol
+from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
@@ -78,7 +80,7 @@ class Backends(Protocol):
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
-                 backends: Backends | None = None) -> None:
+                 backends: Backends | None = None, notifier: Notifier | None = None) -> None:
         self.executor = executor
         self.user = user
         self.pid = pid
@@ -119,6 +121,14 @@ class Session:
         self._undo_at_end: dict[str, str] = {}
         self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
         self.extended = ExtendedProtocol(self)
+        # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
+        # stop listening to, and notify at commit; notifications not yet sent.
+        self.notifier = notifier
+        self.listening: set[str] = set()
+        self._pending_listen: list[tuple[str, str | None]] = []
+        self._pending_notify: dict[tuple[str, str], None] = {}  # ordered, deduplicated
+        self.notifications: deque[tuple[int, str, str]] = deque()
+        self.wake: Callable[[], None] | None = None  # the connection, to send them when idle
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
@@ -376,13 +386,57 @@ class Session:
         if stmt.reset is not None:
             await self._reset(stmt, out, implicit)
             return True
+        if stmt.notification is not None:
+            await self._notification(stmt, out, implicit)
+            return True
         return False
+
+    async def _notification(self, stmt: Statement, out: Output, implicit: bool) -> None:
+        """LISTEN / UNLISTEN / NOTIFY take effect when the transaction commits, as in
+        PostgreSQL (a statement outside a transaction block commits at once)."""
+        if self.notifier is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"{stmt.command} is not available")
+        if implicit:
+            await self.begin_implicit()
+        command = stmt.notification
+        if command.kind == "notify":
+            self._pending_notify[(command.channel, command.payload)] = None
+        else:
+            self._pending_listen.append((command.kind, command.channel))
+        out.queue(backend.command_complete(stmt.command))
+        if self.txn == IDLE:
+            self._end_notifications(commit=True)
+
+    def _end_notifications(self, *, commit: bool) -> None:
+        """The transaction ended: on commit, apply its LISTEN/UNLISTEN, then send its
+        notifications (a session hears its own); on rollback, forget them."""
+        listens, self._pending_listen = self._pending_listen, []
+        notifies, self._pending_notify = self._pending_notify, {}
+        if not commit or self.notifier is None:
+            return
+        database = self.activity.database
+        for kind, channel in listens:
+            if kind == "listen":
+                self.listening.add(channel)
+                self.notifier.listen(database, channel, self)
+            else:
+                for name in [channel] if channel is not None else list(self.listening):
+                    self.listening.discard(name)
+                    self.notifier.unlisten(database, name, self)
+        for channel, payload in notifies:
+            self.notifier.send(database, self.pid, channel, payload)
+
+    def deliver(self, pid: int, channel: str, payload: str) -> None:
+        """A notification for this session (frontend/notify.py)."""
+        self.notifications.append((pid, channel, payload))
+        if self.wake is not None:
+            self.wake()
 
     async def _reset(self, stmt: Statement, out: Output, implicit: bool) -> None:
         """DISCARD ALL / PLANS / TEMP / SEQUENCES and RESET ALL, with PostgreSQL's effects.
         DISCARD ALL is CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT, RESET ALL,
         DEALLOCATE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD PLANS, TEMP and
-        SEQUENCES; here roles, LISTEN and advisory locks do not exist, plans belong to
+        SEQUENCES; here roles and advisory locks do not exist, plans belong to
         prepared statements (DEALLOCATE), and DuckDB keeps no per-session sequence state
         to forget (docs/compatibility.md)."""
         what = stmt.reset
@@ -392,6 +446,8 @@ class Session:
                               "DISCARD ALL cannot run inside a transaction block")
             await self.extended.drop_portals()
             await self.extended.deallocate(None)
+            self._pending_listen.append(("unlisten", None))
+            self._end_notifications(commit=True)
         if what in ("all", "parameters"):
             await self._reset_parameters(out)
         if what in ("all", "temp"):
@@ -551,7 +607,10 @@ class Session:
             try:
                 await self._engine("COMMIT")
             except PgError as err:
+                self._end_notifications(commit=False)
                 out.queue(backend.error_response(err))
+            else:
+                self._end_notifications(commit=True)
             await self.undo_local_settings(out)
 
     async def after_error(self) -> None:
@@ -559,6 +618,7 @@ class Session:
             self.txn = FAILED
         elif self.txn == IMPLICIT:
             self.txn = IDLE
+            self._end_notifications(commit=False)
             try:
                 await self._engine("ROLLBACK")
             except PgError:
@@ -607,10 +667,16 @@ class Session:
         self.txn = IDLE  # whatever happens next, the engine's transaction is over
         await self.extended.end_transaction()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
-            await self._engine("COMMIT")
+            try:
+                await self._engine("COMMIT")
+            except PgError:
+                self._end_notifications(commit=False)
+                raise
+            self._end_notifications(commit=True)
             await self.undo_local_settings(out)
             out.queue(backend.command_complete("COMMIT"))
         else:
+            self._end_notifications(commit=False)
             await self._engine("ROLLBACK")
             await self.undo_local_settings(out)
             out.queue(backend.command_complete("ROLLBACK"))
@@ -693,6 +759,9 @@ class Session:
         await self.executor.execute(sql, False)
 
     async def close(self) -> None:
+        self._pending_notify.clear()  # its transaction never committed
+        self._pending_listen = [("unlisten", None)]
+        self._end_notifications(commit=True)
         await self.extended.drop_portals()
         await self.extended.close_statements()
         await self.executor.close()

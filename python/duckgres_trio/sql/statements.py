@@ -13,6 +13,7 @@ from functools import lru_cache
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
+from duckgres_trio.sql.notifications import NotificationCommand, parse_notification
 from duckgres_trio.sql.prepared import PreparedCommand, parse_prepared
 from duckgres_trio.sql.unsupported import decide, refusal
 from duckgres_trio.sql.translate import needs_translation, translate
@@ -36,7 +37,7 @@ _DISCARD = {"ALL": "ALL", "PLANS": "PLANS", "TEMP": "TEMP", "TEMPORARY": "TEMP",
             "SEQUENCES": "SEQUENCES"}
 #: Leading words of statements sql.unsupported decides (refused or accepted as they
 #: are); for CREATE/ALTER/DROP, the object word after them. Nothing else is parsed there.
-_DECIDED = frozenset({"LISTEN", "NOTIFY", "UNLISTEN", "LOCK", "CLUSTER", "REINDEX", "GRANT",
+_DECIDED = frozenset({"LOCK", "CLUSTER", "REINDEX", "GRANT",
                       "REVOKE", "DO", "REFRESH", "SECURITY", "REASSIGN", "IMPORT"})
 _DECIDED_OBJECTS = frozenset(
     {"ROLE", "USER", "GROUP", "TRIGGER", "CONSTRAINT", "RULE", "EXTENSION", "POLICY",
@@ -73,7 +74,8 @@ class Statement:
     answered with its tag and nothing else (sql.unsupported); "lock": LOCK TABLE.
     ``prepared``: PREPARE/EXECUTE/DEALLOCATE, run by the session (``sql.prepared``).
     ``reset``: DISCARD's target ("all", "plans", "temp", "sequences") or "parameters"
-    for RESET ALL, run by the session.
+    for RESET ALL, run by the session. ``notification``: LISTEN/UNLISTEN/NOTIFY,
+    run by the session (frontend/notify.py).
     """
 
     text: str
@@ -93,6 +95,7 @@ class Statement:
     local: bool = False
     prepared: PreparedCommand | None = None
     reset: str | None = None
+    notification: NotificationCommand | None = None
 
     @property
     def engine_text(self) -> str:
@@ -135,6 +138,7 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
             or stmt.parameter is not None or stmt.cursor is not None \
             or stmt.prepared is not None or stmt.reset is not None \
+            or stmt.notification is not None \
             or not needs_translation(tokens):
         return stmt
     translation = translate(text)
@@ -179,6 +183,11 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
         # EXECUTE's tag and rows are its statement's, known when it runs
         return Statement(text, first, None if command.kind == "execute" else False,
                          prepared=command)
+    if first in ("LISTEN", "UNLISTEN", "NOTIFY"):
+        try:
+            return Statement(text, first, False, notification=parse_notification(text))
+        except PgError as err:
+            return Statement(text, first, False, refusal=err)
     if first == "DISCARD":
         target = _DISCARD.get(words[1]) if len(words) == 2 else None
         if target is None:

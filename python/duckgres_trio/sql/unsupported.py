@@ -81,8 +81,6 @@ _UNSUPPORTED: dict[type, str] = {
     ast.DropTableSpaceStmt: "DROP TABLESPACE",
     ast.DropUserMappingStmt: "DROP USER MAPPING",
     ast.ImportForeignSchemaStmt: "IMPORT FOREIGN SCHEMA",
-    ast.ListenStmt: "LISTEN",
-    ast.NotifyStmt: "NOTIFY",
     ast.ReassignOwnedStmt: "REASSIGN OWNED",
     ast.RefreshMatViewStmt: "REFRESH MATERIALIZED VIEW",
     ast.ReindexStmt: "REINDEX",
@@ -136,8 +134,6 @@ def decide(text: str) -> tuple[str, str] | None:
         # optimistic concurrency (a conflicting writer gets 40001), so there is nothing
         # to take; the tables must exist (checked when it runs).
         return "lock", "LOCK TABLE"
-    if isinstance(node, ast.UnlistenStmt):
-        return "accept", "UNLISTEN"  # nobody listens here (LISTEN is refused)
     if isinstance(node, ast.CreateFunctionStmt):
         return "refuse", "CREATE PROCEDURE" if node.is_procedure else "CREATE FUNCTION"
     if isinstance(node, (ast.GrantStmt, ast.GrantRoleStmt)):
