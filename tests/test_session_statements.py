@@ -466,3 +466,35 @@ def test_psql_shows_notifications(server, pg15_dsn):  # noqa: F811
     ours = run(server.dsn())
     assert 'Asynchronous notification "psql_chan" with payload "hello" received' in ours
     assert ours == run(pg15_dsn)
+
+
+def test_pgjdbc_prepared_statements_and_notifications(server, pg15_dsn, tmp_path):  # noqa: F811
+    """pgjdbc (server-prepared statements from the first use) across DEALLOCATE ALL and
+    DISCARD ALL, SQL PREPARE/EXECUTE (also as a JDBC PreparedStatement) and LISTEN/NOTIFY
+    with getNotifications(): the same answers as PostgreSQL's."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    jar = Path("/usr/share/java/postgresql.jar")
+    java, javac = shutil.which("java"), shutil.which("javac")
+    assert java and javac and jar.exists(), "pgjdbc test needs java, javac and postgresql.jar"
+    source = Path(__file__).parent / "java" / "JdbcStatements.java"
+    compiled = subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(jar), "-d",
+                               str(tmp_path), str(source)], capture_output=True, text=True,
+                              timeout=300)
+    assert compiled.returncode == 0, compiled.stderr
+
+    def run(url):
+        proc = subprocess.run([java, "-cp", f"{tmp_path}:{jar}", "JdbcStatements", url],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        return proc.stdout.splitlines()
+
+    pg = dict(part.split("=", 1) for part in pg15_dsn.split())
+    ours = run(f"jdbc:postgresql://127.0.0.1:{server.port}/postgres?sslmode=require"
+               "&user=postgres&password=postgres")
+    theirs = run(f"jdbc:postgresql://127.0.0.1:{pg['port']}/postgres?sslmode=disable"
+                 "&user=postgres")
+    assert "notifications: jdbc_chan=one jdbc_chan=two" in ours
+    assert ours == theirs
