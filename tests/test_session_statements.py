@@ -418,7 +418,9 @@ def _notifications(dsn: str) -> list:
             b.execute("notify chan, 'rolled back'")
             b.execute("select 1 / 0")
         b.execute("notify chan")  # no payload: empty
-        seen.append(got(a, timeout=1, count=5))
+        seen.append(b.execute("select pg_notify('chan', 'via ' || 'pg_notify'), 2 as two")
+                    .fetchall())
+        seen.append(got(a, timeout=1, count=6))
         # a notification reaches a listener waiting while idle, when it is sent
         sender = threading.Timer(0.3, lambda: b.execute("notify chan, 'while idle'"))
         sender.start()
@@ -445,6 +447,7 @@ def _notifications(dsn: str) -> list:
         b.execute("notify chan3, 'after discard'")
         seen.append(got(a, timeout=0.3))
         seen.append(_run(b, "notify chan, '" + "p" * 8000 + "'", "simple"))
+        seen.append(_run(b, "select pg_notify(null, 'x')", "simple"))
         seen.append(_run(b, "listen \"Mixed Case\"", "extended"))
     return seen
 

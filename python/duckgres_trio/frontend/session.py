@@ -30,6 +30,7 @@ from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
+from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
@@ -205,8 +206,12 @@ class Session:
             result = await self._within_timeout(step)
             if self._set_after_statement:
                 await self._apply_set_configs(out)
+            if self.txn == IDLE and self._pending_notify:  # pg_notify() outside a block
+                self._end_notifications(commit=True)
         except PgError as err:
             self._set_after_statement.clear()
+            if self.txn == IDLE:
+                self._pending_notify.clear()
             metrics.count_query(trio.current_time() - started, err.sqlstate)
             raise
         metrics.count_query(trio.current_time() - started, None)
@@ -333,11 +338,28 @@ class Session:
                         columns[index] = pa.array(
                             [None if v is None else self._set_config(*v) for v in values],
                             pa.string())
+                    elif kind == "notify":
+                        columns[index] = pa.array(
+                            [None if v is None else self._pg_notify(*v) for v in values],
+                            pa.string())
                     else:
                         columns[index] = pa.array(
                             [None if pid is None else self._signal(pid, kind) for pid in values],
                             pa.bool_())
                 yield pa.record_batch(columns, schema=signalled_schema(batch.schema, signals))
+
+    def _pg_notify(self, channel: str | None, payload: str | None) -> str:
+        """pg_notify(channel, payload): NOTIFY, sent when the transaction (this statement
+        alone, outside a block: ``timed``) commits."""
+        if not channel:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE, "channel name cannot be empty")
+        payload = payload or ""
+        if len(payload.encode()) >= MAX_PAYLOAD:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE, "payload string too long")
+        if self.notifier is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_notify is not available")
+        self._pending_notify[(channel, payload)] = None
+        return ""
 
     def _set_config(self, name: str | None, value: str | None, local: str | None) -> str:
         """set_config(name, value, is_local): SET, or SET LOCAL when is_local (which,

@@ -58,8 +58,9 @@ class Translation:
     (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB).
     ``activity``: the statement reads pg_stat_activity, which the session publishes
     first (frontend/activity.py). ``signals``: (result column, "cancel" | "terminate" |
-    "set_config") for each select-list pg_cancel_backend / pg_terminate_backend /
-    set_config, which the session carries out with what the column holds."""
+    "set_config" | "notify") for each select-list pg_cancel_backend /
+    pg_terminate_backend / set_config / pg_notify, which the session carries out with
+    what the column holds."""
 
     sql: str
     setup: tuple[str, ...] = ()
@@ -750,7 +751,8 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
     pg_cancel_backend(pid) / pg_terminate_backend(pid) become the pid (as integer): the
     session signals those backends and shows true/false instead. set_config(name,
     value, is_local) becomes its three arguments as text: the session applies each as
-    SET [LOCAL] would and shows the value set. Anywhere else these stay (DuckDB has no
+    SET [LOCAL] would and shows the value set; pg_notify(channel, payload) its two,
+    sent as NOTIFY sends them. Anywhere else these stay (DuckDB has no
     pg_cancel_backend; the catalog's set_config only returns its value)."""
     if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
         return []
@@ -768,6 +770,9 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
         elif name == "set_config" and len(call.args) == 3:
             target.val = ast.A_ArrayExpr(elements=tuple(_as_text(arg) for arg in call.args))
             signals.append((index, "set_config"))
+        elif name == "pg_notify" and len(call.args) == 2:
+            target.val = ast.A_ArrayExpr(elements=tuple(_as_text(arg) for arg in call.args))
+            signals.append((index, "notify"))
         else:
             continue
         target.name = target.name or name
