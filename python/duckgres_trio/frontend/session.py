@@ -502,7 +502,8 @@ class Session:
             async for batch in stream:
                 objects.extend(zip(*(c.to_pylist() for c in batch.columns)))
         for kind, name in objects:
-            await self._engine(f'DROP {kind} IF EXISTS temp.main."{name.replace(chr(34), chr(34) * 2)}"')
+            quoted = '"' + name.replace('"', '""') + '"'
+            await self._engine(f"DROP {kind} IF EXISTS temp.main.{quoted}")
 
     def in_transaction(self) -> bool:
         """Inside a transaction block, explicit or the implicit one of a multi-statement
