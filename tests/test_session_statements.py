@@ -85,6 +85,7 @@ PREPARE_SCRIPT = [
     # more types than parameters: EXECUTE still takes them all
     "prepare extra(int, text) as select 1 as one",
     "execute extra(1, 'a')",
+    "prepare unused(int, unknown) as select $1",
     # errors, with PostgreSQL's SQLSTATEs and messages
     "execute get(1, 2)",
     "execute get",
@@ -501,3 +502,21 @@ def test_pgjdbc_prepared_statements_and_notifications(server, pg15_dsn, tmp_path
                  "&user=postgres")
     assert "notifications: jdbc_chan=one jdbc_chan=two" in ours
     assert ours == theirs
+
+
+PREPARED_VIEW_SCRIPT = [
+    "prepare pv1(int, text, numeric(10,2), timestamptz, int[]) as select $1, $2",
+    "prepare pv2 as select 1",
+    ("select %s::int as v", [1]),
+    # generic_plans / custom_plans are 0 here (docs/compatibility.md)
+    "select name, statement, parameter_types::text[] as types, from_sql,"
+    " prepare_time <= now() as earlier from pg_prepared_statements order by name",
+    "deallocate all",
+    "select count(*) from pg_catalog.pg_prepared_statements",
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pg_prepared_statements_as_postgresql(server, pg15_dsn, mode):  # noqa: F811
+    """SQL and protocol-level statements, with their texts and parameter types."""
+    _compare(server, pg15_dsn, PREPARED_VIEW_SCRIPT, mode)

@@ -11,6 +11,7 @@ their transaction, so parking is bounded by what the transaction itself fetches.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
 from duckgres_trio.sql.lexer import Kind, tokenize
-from duckgres_trio.sql.prepared import PreparedCommand
+from duckgres_trio.sql.prepared import PreparedCommand, type_name
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -44,6 +45,26 @@ class PreparedStatement:
     prepared: Prepared | None  # None: answered by the session, not the engine
     param_oids: tuple[int, ...]
     columns: pa.Schema | None  # None: no rows (NoData)
+    # what pg_prepared_statements shows: the text as PostgreSQL shows it (PREPARE's
+    # whole statement, a Parse's query), when, and whether by PREPARE
+    text: str = ""
+    prepare_time: dt.datetime | None = None
+    from_sql: bool = False
+
+
+#: pg_prepared_statements (PostgreSQL 15), published before a statement reads it.
+#: parameter_types is text[] of the types' names (DuckDB has no regtype[]);
+#: generic_plans / custom_plans are 0: DuckDB plans, and counts nothing of the kind.
+PREPARED_TABLE = "temp.main.pg_prepared_statements"
+PREPARED_TABLE_DDL = (
+    "CREATE OR REPLACE TEMP TABLE pg_prepared_statements (name VARCHAR, statement VARCHAR, "
+    "prepare_time TIMESTAMPTZ, parameter_types VARCHAR[], from_sql BOOLEAN, "
+    "generic_plans BIGINT, custom_plans BIGINT)")
+_PREPARED_COLUMNS = pa.schema([
+    ("name", pa.string()), ("statement", pa.string()),
+    ("prepare_time", pa.timestamp("us", tz="UTC")), ("parameter_types", pa.list_(pa.string())),
+    ("from_sql", pa.bool_()), ("generic_plans", pa.int64()), ("custom_plans", pa.int64()),
+])
 
 
 @dataclass
@@ -115,6 +136,7 @@ class ExtendedProtocol:
         old = self._statements.pop(message.name, None)
         if old is not None:
             await self._release(old)
+        prepared.text, prepared.prepare_time = message.sql, _now()
         self._statements[message.name] = prepared
         out.queue(backend.parse_complete())
 
@@ -250,7 +272,8 @@ class ExtendedProtocol:
                 return
             if statement.prepared is None:
                 if command is not None:
-                    await self.prepared_command(stmt, out, describe=False)
+                    await self.prepared_command(stmt, out, describe=False,
+                                                source=statement.text)
                 elif not await self._session.run_session_statement(stmt, out, describe=False,
                                                                    implicit=not sync_next):
                     result = await self._session.run_translated(stmt)
@@ -320,13 +343,15 @@ class ExtendedProtocol:
 
     # -- SQL prepared statements ------------------------------------------------------------
 
-    async def prepared_command(self, stmt: Statement, out: Output, *, describe: bool) -> None:
+    async def prepared_command(self, stmt: Statement, out: Output, *, describe: bool,
+                               source: str) -> None:
         """PREPARE / EXECUTE / DEALLOCATE, on the statements Parse makes: PostgreSQL
         keeps both in one namespace. ``describe``: the simple protocol, where EXECUTE
-        sends its RowDescription."""
+        sends its RowDescription. ``source``: the Query's or the Parse's text, which
+        pg_prepared_statements shows for a PREPARE, as PostgreSQL does."""
         command = stmt.prepared
         if command.kind == "prepare":
-            await self._prepare_sql(command.name, command.query, command.param_oids)
+            await self._prepare_sql(command.name, command.query, command.param_oids, source)
         elif command.kind == "deallocate":
             await self.deallocate(command.name)
         else:
@@ -343,7 +368,8 @@ class ExtendedProtocol:
             return
         out.queue(backend.command_complete(stmt.command))
 
-    async def _prepare_sql(self, name: str, query: str, declared: tuple[int, ...]) -> None:
+    async def _prepare_sql(self, name: str, query: str, declared: tuple[int, ...],
+                           text: str) -> None:
         if name in self._statements:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
         inner = split_statements(query)
@@ -357,8 +383,22 @@ class ExtendedProtocol:
                           f'syntax error at or near "{query.split(None, 1)[0]}"')
         prepared = await self._prepare(stmt, declared)
         if len(declared) > len(prepared.param_oids):
-            prepared.param_oids += declared[len(prepared.param_oids):]
+            unused = declared[len(prepared.param_oids):]
+            if 0 in unused:  # declared unknown and not used: nothing to infer it from
+                await self._release(prepared)
+                number = len(prepared.param_oids) + unused.index(0) + 1
+                raise PgError(SqlState.INDETERMINATE_DATATYPE,
+                              f"could not determine data type of parameter ${number}")
+            prepared.param_oids += unused
+        prepared.text, prepared.prepare_time, prepared.from_sql = text, _now(), True
         self._statements[name] = prepared
+
+    def prepared_statements(self) -> pa.RecordBatch:
+        """pg_prepared_statements' rows: the named statements, SQL and protocol level."""
+        rows = [(name, p.text, p.prepare_time, [type_name(oid) for oid in p.param_oids],
+                 p.from_sql, 0, 0) for name, p in self._statements.items() if name]
+        return pa.RecordBatch.from_pylist(
+            [dict(zip(_PREPARED_COLUMNS.names, row)) for row in rows], schema=_PREPARED_COLUMNS)
 
     async def deallocate(self, name: str | None) -> None:
         """DEALLOCATE name, or (None) DEALLOCATE ALL: every named statement, SQL or
@@ -601,6 +641,10 @@ def _bindable(value: object) -> object:
         months, days, nanoseconds = value
         return f"{months} months {days} days {nanoseconds // 1000} microseconds"
     return value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _same_shape(actual: pa.Schema, described: pa.Schema | None) -> bool:

@@ -25,7 +25,7 @@ from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
 from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
-from duckgres_trio.frontend.extended import ExtendedProtocol
+from duckgres_trio.frontend.extended import PREPARED_TABLE, PREPARED_TABLE_DDL, ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -316,12 +316,15 @@ class Session:
         return result
 
     async def publish_activity(self) -> None:
-        """Write the server's sessions into this session's pg_stat_activity table."""
+        """Write the server's sessions into this session's pg_stat_activity table and its
+        prepared statements into pg_prepared_statements (temporary tables)."""
         if self.backends is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
         batch = snapshot(self.backends.activities())
         await self.executor.execute(ACTIVITY_TABLE_DDL, False)
         await self.executor.insert_batch(ACTIVITY_TABLE, batch)
+        await self.executor.execute(PREPARED_TABLE_DDL, False)
+        await self.executor.insert_batch(PREPARED_TABLE, self.extended.prepared_statements())
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
@@ -403,7 +406,8 @@ class Session:
         if stmt.prepared is not None:
             if implicit and stmt.prepared.kind == "execute":
                 await self.begin_implicit()
-            await self.extended.prepared_command(stmt, out, describe=describe)
+            await self.extended.prepared_command(stmt, out, describe=describe,
+                                                source=self.activity.query)
             return True
         if stmt.reset is not None:
             await self._reset(stmt, out, implicit)

@@ -31,6 +31,24 @@ TYPE_OIDS: dict[str, tuple[int, int]] = {
 }
 
 
+#: Type OID -> the name regtype shows (pg_prepared_statements.parameter_types).
+_SHOWN_NAMES = {
+    16: "boolean", 17: "bytea", 18: '"char"', 19: "name", 20: "bigint", 21: "smallint",
+    23: "integer", 25: "text", 26: "oid", 114: "json", 700: "real", 701: "double precision",
+    1042: "character", 1043: "character varying", 1082: "date",
+    1083: "time without time zone", 1114: "timestamp without time zone",
+    1184: "timestamp with time zone", 1186: "interval", 1266: "time with time zone",
+    1700: "numeric", 2950: "uuid", 3802: "jsonb", 0: "unknown",
+}
+_SHOWN_NAMES.update({array: _SHOWN_NAMES[oid] + "[]"
+                     for oid, array in TYPE_OIDS.values() if oid in _SHOWN_NAMES and array})
+
+
+def type_name(oid: int) -> str:
+    """The name PostgreSQL shows for a type OID (its regtype output)."""
+    return _SHOWN_NAMES.get(oid, str(oid))
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedCommand:
     """``kind`` "prepare", "execute" or "deallocate"; ``name`` None for DEALLOCATE ALL.
