@@ -520,3 +520,20 @@ PREPARED_VIEW_SCRIPT = [
 def test_pg_prepared_statements_as_postgresql(server, pg15_dsn, mode):  # noqa: F811
     """SQL and protocol-level statements, with their texts and parameter types."""
     _compare(server, pg15_dsn, PREPARED_VIEW_SCRIPT, mode)
+
+
+def test_execute_of_a_statement_prepared_in_the_same_pipeline(server, pg15_dsn):  # noqa: F811
+    """Parse of EXECUTE before its PREPARE has run: Describe answers with the
+    statement's columns as they are when asked (text and binary results)."""
+    def run(dsn):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for binary in (False, True):
+                with conn.pipeline():
+                    conn.execute("prepare pp(int) as select $1 * 2 as d, 'x' as t",
+                                 prepare=True)
+                    cur = conn.cursor(binary=binary).execute("execute pp(21)", prepare=True)
+                    conn.execute("deallocate pp")
+                out.append(([(d.name, d.type_code) for d in cur.description], cur.fetchall()))
+        return out
+    assert run(server.dsn()) == run(pg15_dsn)

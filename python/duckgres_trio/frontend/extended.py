@@ -117,11 +117,11 @@ class ExtendedProtocol:
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
         elif stmt.prepared is not None:
-            # EXECUTE's parameters are its arguments' ($n in them); its rows its statement's
+            # EXECUTE's parameters are its arguments' ($n in them: an error when it runs,
+            # as in PostgreSQL); its rows its statement's (``_statement``)
             execute = stmt.prepared.kind == "execute"
-            target = self._statements.get(stmt.prepared.name) if execute else None
             oids = _all_params(stmt.text, message.param_oids) if execute else message.param_oids
-            prepared = PreparedStatement(stmt, None, oids, target.columns if target else None)
+            prepared = PreparedStatement(stmt, None, oids, None)
         elif stmt.cursor is not None:
             # FETCH's rows are its cursor's (Describe answers with them); the others none
             cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
@@ -582,6 +582,12 @@ class ExtendedProtocol:
         statement = self._statements.get(name)
         if statement is None:
             raise PgError("26000", f'prepared statement "{name}" does not exist')
+        command = statement.statement.prepared if statement.statement is not None else None
+        if command is not None and command.kind == "execute":
+            # EXECUTE's rows are those of its statement as it is now (PREPAREd after
+            # this Parse, perhaps, as in a pipeline)
+            target = self._statements.get(command.name)
+            statement.columns = target.columns if target is not None else None
         return statement
 
     def _portal(self, name: str) -> Portal:

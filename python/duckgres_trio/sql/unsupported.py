@@ -2,21 +2,22 @@
 
 Each PostgreSQL statement kind (a pglast ``*Stmt`` node) is decided once, here or by
 running: SELECT, DML, most DDL, COPY, EXPLAIN, VACUUM, ... run in DuckDB; transaction
-control, SET/SHOW/RESET, cursors, PREPARE/EXECUTE/DEALLOCATE and DISCARD are answered by
-the session; the kinds below have nothing to run on (roles, triggers, rules, extensions,
-replication, ...), and DuckDB would answer them with a misleading syntax error. They get
-0A000 naming the statement instead, before anything runs.
+control, SET/SHOW/RESET, cursors, PREPARE/EXECUTE/DEALLOCATE, DISCARD and
+LISTEN/NOTIFY/UNLISTEN are answered by the session; the kinds below have nothing to run
+on (roles, triggers, rules, extensions, replication, ...), and DuckDB would answer them
+with a misleading syntax error. They get 0A000 naming the statement instead, before
+anything runs.
 
-Only statements whose leading words can start such a kind are parsed here (``CANDIDATES``
-in sql/statements.py), so ordinary statements pay nothing.
+Only statements whose leading words can start such a kind are parsed here (``_DECIDED``
+and ``_DECIDED_OBJECTS`` in sql/statements.py), so ordinary statements pay nothing.
 """
 
 from __future__ import annotations
 
 import pglast
 from pglast import ast
-from pglast.stream import RawStream
 from pglast.enums import ObjectType, TransactionStmtKind, VariableSetKind
+from pglast.stream import RawStream
 
 from duckgres_trio.errors import PgError, SqlState
 
