@@ -94,8 +94,9 @@ def snapshot(activities: list[Activity]) -> pa.RecordBatch:
 def signalled_schema(schema: pa.Schema, signals: tuple[tuple[int, str], ...]) -> pa.Schema:
     """Result columns as the session shows them after carrying the signals out: a
     pg_cancel_backend / pg_terminate_backend column boolean (the translator made them
-    pids), a set_config column the text value set (the translator made it the arguments)."""
+    pids), a set_config column the text value set (the translator made it the arguments),
+    a pg_notify column empty text (PostgreSQL's void prints so)."""
     for index, kind in signals:
-        typ = pa.string() if kind == "set_config" else pa.bool_()
+        typ = pa.string() if kind in ("set_config", "notify") else pa.bool_()
         schema = schema.set(index, pa.field(schema.field(index).name, typ))
     return schema

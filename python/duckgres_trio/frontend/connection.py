@@ -57,6 +57,7 @@ class Connection:
         self._decoder = FrameDecoder(self.config.max_message_size)
         self._out = bytearray()
         self._inbox: deque[tuple[int, bytes]] = deque()
+        self._notification: trio.Event | None = None  # set: a notification to send while idle
         self.tls = False
         self.channel_binding: bytes | None = None
         self.pid, self.secret = server.new_backend_key()
@@ -276,7 +277,8 @@ class Connection:
         activity = Activity(self.pid, database, user, self.address, self._started,
                             session_params.get("application_name", ""))
         session = Session(executor, user, session_params, self.pid, activity=activity,
-                          backends=self.server)
+                          backends=self.server, notifier=self.server.notifier)
+        session.wake = self._notified
         self.session = session
         await session.start()
         for status in session.reported_parameters():
@@ -430,15 +432,56 @@ class Connection:
             else:
                 timeout = session.timeout("idle_in_transaction_session_timeout")
                 error = _idle_in_transaction_timeout
+            # a listening session sends notifications while it waits
+            receive = self._receive_or_notify if session.listening else self._receive
             if timeout > 0:
                 with trio.move_on_after(timeout) as scope:
-                    await self._receive()
+                    await receive()
                 if scope.cancelled_caught:
                     raise error()
             else:
-                await self._receive()
+                await receive()
         finally:
             self._idle = False
+
+    async def _receive_or_notify(self) -> None:
+        """Receive, sending notifications that arrive meanwhile if idle outside a
+        transaction. They are sent from a second task, not by interrupting the receive:
+        a cancelled TLS receive or send breaks the stream."""
+        async def notify() -> None:
+            while True:
+                if self.session.notifications and self.session.status == b"I":
+                    self._queue_notifications()
+                    try:
+                        await self.flush()  # shielded and bounded itself
+                    except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+                        return  # the receive ends the connection
+                self._notification = trio.Event()
+                await self._notification.wait()
+
+        failure: BaseException | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(notify)
+            try:
+                await self._receive()
+            except BaseException as exc:  # re-raised as it is, not in the nursery's group
+                failure = exc
+            nursery.cancel_scope.cancel()
+        self._notification = None
+        if failure is not None:
+            raise failure
+
+    def _notified(self) -> None:
+        """A notification arrived: sent now if the session is idle outside a transaction,
+        else when it next is (as in PostgreSQL)."""
+        if self._notification is not None:
+            self._notification.set()
+
+    def _queue_notifications(self) -> None:
+        session = self.session
+        if session is not None and session.status == b"I":
+            while session.notifications:
+                self.queue(backend.notification_response(*session.notifications.popleft()))
 
     async def copy_message(self) -> msg.CopyMessage:
         """The next message of a COPY FROM STDIN. Flush and Sync are ignored during
@@ -490,6 +533,7 @@ class Connection:
         what the client pipelined after it (an Execute followed directly by Sync needs
         no transaction of its own)."""
         while not self._inbox:
+            self._queue_notifications()
             await self.flush()
             if self._shutting_down:
                 raise _admin_shutdown()

@@ -11,6 +11,7 @@ their transaction, so parking is bounded by what the transaction itself fetches.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -18,13 +19,15 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from duckgres_trio.engine.base import Prepared, is_result_set
+from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
 from duckgres_trio.sql.explain import plan_batches, plan_schema
+from duckgres_trio.sql.lexer import Kind, tokenize
+from duckgres_trio.sql.prepared import PreparedCommand, type_name
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -44,6 +47,26 @@ class PreparedStatement:
     param_oids: tuple[int, ...]
     columns: pa.Schema | None  # None: no rows (NoData)
     cast: bool = False  # DuckDB prepared the text with casts added (errors: no position)
+    # what pg_prepared_statements shows: the text as PostgreSQL shows it (PREPARE's
+    # whole statement, a Parse's query), when, and whether by PREPARE
+    text: str = ""
+    prepare_time: dt.datetime | None = None
+    from_sql: bool = False
+
+
+#: pg_prepared_statements (PostgreSQL 15), published before a statement reads it.
+#: parameter_types is text[] of the types' names (DuckDB has no regtype[]);
+#: generic_plans / custom_plans are 0: DuckDB plans, and counts nothing of the kind.
+PREPARED_TABLE = "temp.main.pg_prepared_statements"
+PREPARED_TABLE_DDL = (
+    "CREATE OR REPLACE TEMP TABLE pg_prepared_statements (name VARCHAR, statement VARCHAR, "
+    "prepare_time TIMESTAMPTZ, parameter_types VARCHAR[], from_sql BOOLEAN, "
+    "generic_plans BIGINT, custom_plans BIGINT)")
+_PREPARED_COLUMNS = pa.schema([
+    ("name", pa.string()), ("statement", pa.string()),
+    ("prepare_time", pa.timestamp("us", tz="UTC")), ("parameter_types", pa.list_(pa.string())),
+    ("from_sql", pa.bool_()), ("generic_plans", pa.int64()), ("custom_plans", pa.int64()),
+])
 
 
 @dataclass
@@ -57,6 +80,7 @@ class Portal:
     parked: list[pa.RecordBatch] = field(default_factory=list)
     cursor: bool = False  # DECLAREd: its statement belongs to it alone
     hold: bool = False  # WITH HOLD: outlives its transaction
+    command: str | None = None  # the tag's command when not its statement's (EXECUTE)
 
     async def close(self) -> None:
         if self.stream is not None:
@@ -91,9 +115,16 @@ class ExtendedProtocol:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY is supported in the simple query protocol only")
         elif stmt.transaction is not None or stmt.database is not None \
-                or settings.is_session_parameter(stmt.parameter):
+                or settings.is_session_parameter(stmt.parameter) \
+                or stmt.reset is not None or stmt.notification is not None:
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
+        elif stmt.prepared is not None:
+            # EXECUTE's parameters are its arguments' ($n in them: an error when it runs,
+            # as in PostgreSQL); its rows its statement's (``_statement``)
+            execute = stmt.prepared.kind == "execute"
+            oids = _all_params(stmt.text, message.param_oids) if execute else message.param_oids
+            prepared = PreparedStatement(stmt, None, oids, None)
         elif stmt.cursor is not None:
             # FETCH's rows are its cursor's (Describe answers with them); the others none
             cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
@@ -108,6 +139,7 @@ class ExtendedProtocol:
         old = self._statements.pop(message.name, None)
         if old is not None:
             await self._release(old)
+        prepared.text, prepared.prepare_time = message.sql, _now()
         self._statements[message.name] = prepared
         out.queue(backend.parse_complete())
 
@@ -242,48 +274,72 @@ class ExtendedProtocol:
                     stmt, out, in_block=self._session.in_transaction())
                 portal.done = True
                 return
+            command = stmt.prepared
+            if command is not None and command.kind == "execute":
+                if not sync_next:
+                    await self._session.begin_implicit()
+                target, result = await self._execute_sql(command)
+                portal.command = target.statement.command
+                if result.schema is None:
+                    portal.done = True
+                    out.queue(backend.command_complete(command_tag(portal.command,
+                                                                   result.rowcount)))
+                    return
+                portal.stream = await _in_shape(result, statement.columns)
+                await self._send(portal, message.max_rows, out)
+                return
             if statement.prepared is None:
-                if not await self._session.run_session_statement(stmt, out, describe=False):
+                if command is not None:
+                    await self.prepared_command(stmt, out, describe=False,
+                                                source=statement.text)
+                elif not await self._session.run_session_statement(stmt, out, describe=False,
+                                                                   implicit=not sync_next):
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
                 return
             if not sync_next:
                 await self._session.begin_implicit()
-            await self.park_portals()
-            if stmt.activity:
-                await self._session.publish_activity()
-            try:
-                result = await self._session.executor.execute_prepared(
-                    statement.prepared, portal.params, stmt.returns_rows)
-            except PgError as err:
-                raise stmt.located(err, "" if statement.cast else stmt.engine_text) from None
+            result = await self._run(statement, portal.params)
             if result.schema is None:
                 portal.done = True
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
-            portal.stream = result.batches()
-            if stmt.signals:
-                portal.stream = self._session.signal_backends(portal.stream, stmt.signals)
-                result.schema = signalled_schema(result.schema, stmt.signals)
-            if stmt.explain is not None:
-                portal.stream = plan_batches(portal.stream, stmt.explain)
-                result.schema = plan_schema(stmt.explain)
-            if not _same_shape(result.schema, statement.columns):
-                portal.stream = await _as_described(portal.stream, result.schema,
-                                                    statement.columns)
+            portal.stream = await _in_shape(result, statement.columns)
         try:
             await self._send(portal, message.max_rows, out)
         except PgError as err:
             raise stmt.located(err, "") from None
+
+    async def _run(self, statement: PreparedStatement, params: list[object]):
+        """Execute a prepared statement (its set_config / pg_cancel_backend columns
+        carried out); its result."""
+        stmt = statement.statement
+        await self.park_portals()
+        if stmt.activity:
+            await self._session.publish_activity()
+        # PREPARE may declare more parameters than its statement uses
+        params = params[:len(statement.prepared.params)]
+        try:
+            result = await self._session.executor.execute_prepared(
+                statement.prepared, params, stmt.returns_rows)
+        except PgError as err:
+            raise stmt.located(err, "" if statement.cast else stmt.engine_text) from None
+        if stmt.signals and result.schema is not None:
+            result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
+                            self._session.signal_backends(result.batches(), stmt.signals))
+        if stmt.explain is not None and result.schema is not None:
+            result = Result(plan_schema(stmt.explain), result.rowcount,
+                            plan_batches(result.batches(), stmt.explain))
+        return result
 
     async def _send(self, portal: Portal, max_rows: int, out: Output) -> None:
         sent, exhausted = await self._emit(portal, max_rows, portal.formats, out)
         if exhausted:
             await portal.close()
             portal.done = True
-            out.queue(backend.command_complete(command_tag(portal.statement.statement.command,
-                                                           sent)))
+            command = portal.command or portal.statement.statement.command
+            out.queue(backend.command_complete(command_tag(command, sent)))
         else:
             out.queue(backend.portal_suspended())
 
@@ -311,6 +367,111 @@ class ExtendedProtocol:
                 await out.flush_if_full()
             sent += batch.num_rows
         return sent, portal.done
+
+    # -- SQL prepared statements ------------------------------------------------------------
+
+    async def prepared_command(self, stmt: Statement, out: Output, *, describe: bool,
+                               source: str) -> None:
+        """PREPARE / EXECUTE / DEALLOCATE, on the statements Parse makes: PostgreSQL
+        keeps both in one namespace. ``describe``: the simple protocol, where EXECUTE
+        sends its RowDescription. ``source``: the Query's or the Parse's text, which
+        pg_prepared_statements shows for a PREPARE, as PostgreSQL does."""
+        command = stmt.prepared
+        if command.kind == "prepare":
+            await self._prepare_sql(command.name, command.query, command.param_oids, source)
+        elif command.kind == "deallocate":
+            await self.deallocate(command.name)
+        else:
+            target, result = await self._execute_sql(command)
+            if result.schema is None:
+                out.queue(backend.command_complete(command_tag(target.statement.command,
+                                                               result.rowcount)))
+                return
+            if describe:
+                out.queue(row_description(target.columns))
+            rows = await self._session.send_rows(await _in_shape(result, target.columns),
+                                                 None, out)
+            out.queue(backend.command_complete(command_tag(target.statement.command, rows)))
+            return
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _prepare_sql(self, name: str, query: str, declared: tuple[int, ...],
+                           text: str) -> None:
+        if name in self._statements:
+            raise PgError("42P05", f'prepared statement "{name}" already exists')
+        inner = split_statements(query)
+        if len(inner) != 1:
+            raise PgError(SqlState.SYNTAX_ERROR, "syntax error at or near \";\"")
+        stmt = inner[0]
+        if stmt.refusal is not None:
+            raise stmt.refusal
+        if stmt.command not in _PREPARABLE or stmt.prepared is not None or stmt.setup:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          f'syntax error at or near "{query.split(None, 1)[0]}"')
+        prepared = await self._prepare(stmt, declared)
+        if len(declared) > len(prepared.param_oids):
+            unused = declared[len(prepared.param_oids):]
+            if 0 in unused:  # declared unknown and not used: nothing to infer it from
+                await self._release(prepared)
+                number = len(prepared.param_oids) + unused.index(0) + 1
+                raise PgError(SqlState.INDETERMINATE_DATATYPE,
+                              f"could not determine data type of parameter ${number}")
+            prepared.param_oids += unused
+        prepared.text, prepared.prepare_time, prepared.from_sql = text, _now(), True
+        self._statements[name] = prepared
+
+    def prepared_statements(self) -> pa.RecordBatch:
+        """pg_prepared_statements' rows: the named statements, SQL and protocol level."""
+        rows = [(name, p.text, p.prepare_time, [type_name(oid) for oid in p.param_oids],
+                 p.from_sql, 0, 0) for name, p in self._statements.items() if name]
+        return pa.RecordBatch.from_pylist(
+            [dict(zip(_PREPARED_COLUMNS.names, row)) for row in rows], schema=_PREPARED_COLUMNS)
+
+    async def deallocate(self, name: str | None) -> None:
+        """DEALLOCATE name, or (None) DEALLOCATE ALL: every named statement, SQL or
+        protocol level; the unnamed one stays, as in PostgreSQL."""
+        if name is not None:
+            if name not in self._statements:
+                raise PgError("26000", f'prepared statement "{name}" does not exist')
+            await self._release(self._statements.pop(name))
+            return
+        for old in [n for n in self._statements if n]:
+            await self._release(self._statements.pop(old))
+
+    async def _execute_sql(self, command: PreparedCommand) -> tuple[PreparedStatement, Result]:
+        """EXECUTE name (args): the statement and its result. The arguments are
+        evaluated first, each cast to its parameter's type as PostgreSQL coerces them,
+        then bound like Bind values (never pasted into the statement)."""
+        target = self._statement(command.name)
+        expected = len(target.param_oids)
+        if len(command.args) != expected:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          f'wrong number of parameters for prepared statement "{command.name}"',
+                          detail=f"Expected {expected} parameters but got {len(command.args)}.")
+        if target.prepared is None:  # the empty query, or one answered by the session
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f'prepared statement "{command.name}" cannot be run by EXECUTE')
+        values = await self._arguments(command.args, target.param_oids)
+        return target, await self._run(target, values)
+
+    async def _arguments(self, args: tuple[str, ...], oids: tuple[int, ...]) -> list[object]:
+        if not args:
+            return []
+        for arg in args:
+            # PostgreSQL gives a utility statement no parameters: EXECUTE's arguments
+            # cannot use the Bind values of an extended-protocol EXECUTE
+            param = next((t for t in tokenize(arg) if t.kind is Kind.PARAM), None)
+            if param is not None:
+                raise PgError("42P02", f"there is no parameter {param.value}")
+        casts = [DUCKDB_TYPE_FOR_OID.get(oid) for oid in oids]
+        select = split_statements("SELECT " + ", ".join(
+            f"CAST(({arg}) AS {cast})" if cast else f"({arg})" for arg, cast in zip(args, casts)))
+        if len(select) != 1:
+            raise PgError(SqlState.SYNTAX_ERROR, "syntax error in EXECUTE arguments")
+        result = await self._session.run_translated(select[0])
+        batches = [batch async for batch in result.batches()]
+        row = next(batch for batch in batches if batch.num_rows).slice(0, 1)
+        return [_bindable(column.to_pylist()[0]) for column in row.columns]
 
     # -- SQL cursors --------------------------------------------------------------------------
 
@@ -448,6 +609,12 @@ class ExtendedProtocol:
         statement = self._statements.get(name)
         if statement is None:
             raise PgError("26000", f'prepared statement "{name}" does not exist')
+        command = statement.statement.prepared if statement.statement is not None else None
+        if command is not None and command.kind == "execute":
+            # EXECUTE's rows are those of its statement as it is now (PREPAREd after
+            # this Parse, perhaps, as in a pipeline)
+            target = self._statements.get(command.name)
+            statement.columns = target.columns if target is not None else None
         return statement
 
     def _portal(self, name: str) -> Portal:
@@ -477,6 +644,40 @@ async def _as_described(stream: AsyncIterator[pa.RecordBatch], actual: pa.Schema
                                   "cached plan must not change result type") from None
 
     return cast()
+
+
+async def _in_shape(result: Result, described: pa.Schema | None
+                    ) -> AsyncIterator[pa.RecordBatch]:
+    """A statement's rows, in the shape Describe announced for it."""
+    if _same_shape(result.schema, described):
+        return result.batches()
+    return await _as_described(result.batches(), result.schema, described)
+
+
+#: What PREPARE takes (PostgreSQL's PreparableStmt; DuckDB's FROM-first, PIVOT, ...
+#: are SELECTs).
+_PREPARABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"})
+
+
+def _all_params(sql: str, declared: tuple[int, ...]) -> tuple[int, ...]:
+    """The declared parameter types, 0 (unknown) for each further ``$n`` the text uses."""
+    numbers = [int(t.value[1:]) for t in tokenize(sql) if t.kind is Kind.PARAM]
+    return declared + (0,) * (max(numbers, default=0) - len(declared))
+
+
+def _bindable(value: object) -> object:
+    """An argument's value as Bind decodes one: an interval as its text (Arrow gives a
+    MonthDayNano tuple), lists element by element."""
+    if isinstance(value, list):
+        return [_bindable(v) for v in value]
+    if isinstance(value, pa.MonthDayNano):
+        months, days, nanoseconds = value
+        return f"{months} months {days} days {nanoseconds // 1000} microseconds"
+    return value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _same_shape(actual: pa.Schema, described: pa.Schema | None) -> bool:

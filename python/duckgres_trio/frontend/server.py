@@ -30,6 +30,7 @@ from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
 from duckgres_trio.frontend.metrics_server import serve_metrics
+from duckgres_trio.frontend.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Server:
             ban_duration=config.auth_ban_duration,
         )
         metrics.gauge_from(metrics.rate_limited_ips, self.limits.banned_count)
+        self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000

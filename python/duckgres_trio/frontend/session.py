@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
@@ -24,12 +25,15 @@ from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
 from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
-from duckgres_trio.frontend.extended import ExtendedProtocol
+from duckgres_trio.frontend.extended import PREPARED_TABLE, PREPARED_TABLE_DDL, ExtendedProtocol
+from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
+from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql.redaction import redacted_error
+from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
 from duckgres_trio.frontend.copy_in import COPY_BATCH_ROWS, MAX_COPY_FIELD, copy_batch
 from duckgres_trio.wire.copy import (
@@ -81,7 +85,7 @@ class Backends(Protocol):
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
-                 backends: Backends | None = None) -> None:
+                 backends: Backends | None = None, notifier: Notifier | None = None) -> None:
         self.executor = executor
         self.user = user
         self.pid = pid
@@ -122,6 +126,14 @@ class Session:
         self._undo_at_end: dict[str, str] = {}
         self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
         self.extended = ExtendedProtocol(self)
+        # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
+        # stop listening to, and notify at commit; notifications not yet sent.
+        self.notifier = notifier
+        self.listening: set[str] = set()
+        self._pending_listen: list[tuple[str, str | None]] = []
+        self._pending_notify: dict[tuple[str, str], None] = {}  # ordered, deduplicated
+        self.notifications: deque[tuple[int, str, str]] = deque()
+        self.wake: Callable[[], None] | None = None  # the connection, to send them when idle
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
@@ -199,8 +211,12 @@ class Session:
             result = await self._within_timeout(step)
             if self._set_after_statement:
                 await self._apply_set_configs(out)
+            if self.txn == IDLE and self._pending_notify:  # pg_notify() outside a block
+                self._end_notifications(commit=True)
         except PgError as err:
             self._set_after_statement.clear()
+            if self.txn == IDLE:
+                self._pending_notify.clear()
             metrics.count_query(trio.current_time() - started, err.sqlstate)
             raise
         metrics.count_query(trio.current_time() - started, None)
@@ -269,7 +285,7 @@ class Session:
         if stmt.database is not None:
             await self.database_command(stmt, out, in_block=implicit or self.txn != IDLE)
             return
-        if await self.run_session_statement(stmt, out, describe=True):
+        if await self.run_session_statement(stmt, out, describe=True, implicit=implicit):
             return
         if implicit:
             await self.begin_implicit()
@@ -315,12 +331,15 @@ class Session:
         return result
 
     async def publish_activity(self) -> None:
-        """Write the server's sessions into this session's pg_stat_activity table."""
+        """Write the server's sessions into this session's pg_stat_activity table and its
+        prepared statements into pg_prepared_statements (temporary tables)."""
         if self.backends is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
         batch = snapshot(self.backends.activities())
         await self.executor.execute(ACTIVITY_TABLE_DDL, False)
         await self.executor.insert_batch(ACTIVITY_TABLE, batch)
+        await self.executor.execute(PREPARED_TABLE_DDL, False)
+        await self.executor.insert_batch(PREPARED_TABLE, self.extended.prepared_statements())
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
@@ -337,11 +356,28 @@ class Session:
                         columns[index] = pa.array(
                             [None if v is None else self._set_config(*v) for v in values],
                             pa.string())
+                    elif kind == "notify":
+                        columns[index] = pa.array(
+                            [None if v is None else self._pg_notify(*v) for v in values],
+                            pa.string())
                     else:
                         columns[index] = pa.array(
                             [None if pid is None else self._signal(pid, kind) for pid in values],
                             pa.bool_())
                 yield pa.record_batch(columns, schema=signalled_schema(batch.schema, signals))
+
+    def _pg_notify(self, channel: str | None, payload: str | None) -> str:
+        """pg_notify(channel, payload): NOTIFY, sent when the transaction (this statement
+        alone, outside a block: ``timed``) commits."""
+        if not channel:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE, "channel name cannot be empty")
+        payload = payload or ""
+        if len(payload.encode()) >= MAX_PAYLOAD:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE, "payload string too long")
+        if self.notifier is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_notify is not available")
+        self._pending_notify[(channel, payload)] = None
+        return ""
 
     def _set_config(self, name: str | None, value: str | None, local: str | None) -> str:
         """set_config(name, value, is_local): SET, or SET LOCAL when is_local (which,
@@ -367,17 +403,32 @@ class Session:
             return False
         return self.backends.signal(pid, kind)
 
-    async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool) -> bool:
+    async def run_session_statement(self, stmt: Statement, out: Output, *, describe: bool,
+                                    implicit: bool = False) -> bool:
         """Run ``stmt`` if the session answers it itself (transaction control, reported
-        parameters); False if it is for the engine."""
+        parameters, cursors, prepared statements, DISCARD); False if it is for the engine.
+        ``implicit``: it stands in a multi-statement Query (or, in the extended protocol,
+        before other messages up to Sync): an implicit transaction block."""
         if stmt.transaction is not None:
-            await self._transaction_control(stmt, out)
+            await self._transaction_control(stmt, out, implicit)
             return True
         if settings.is_session_parameter(stmt.parameter):
             await self._parameter(stmt, out, describe)
             return True
         if stmt.cursor is not None:
             await self.extended.cursor(stmt, [], (), out, describe=describe)
+            return True
+        if stmt.prepared is not None:
+            if implicit and stmt.prepared.kind == "execute":
+                await self.begin_implicit()
+            await self.extended.prepared_command(stmt, out, describe=describe,
+                                                source=self.activity.query)
+            return True
+        if stmt.reset is not None:
+            await self._reset(stmt, out, implicit)
+            return True
+        if stmt.notification is not None:
+            await self._notification(stmt, out, implicit)
             return True
         return False
 
@@ -405,6 +456,98 @@ class Session:
                 PgError(SqlState.SUCCESSFUL_COMPLETION, message + ", skipping",
                         severity="NOTICE")))
         out.queue(backend.command_complete(stmt.command))
+
+    async def _notification(self, stmt: Statement, out: Output, implicit: bool) -> None:
+        """LISTEN / UNLISTEN / NOTIFY take effect when the transaction commits, as in
+        PostgreSQL (a statement outside a transaction block commits at once)."""
+        if self.notifier is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"{stmt.command} is not available")
+        if implicit:
+            await self.begin_implicit()
+        command = stmt.notification
+        if command.kind == "notify":
+            self._pending_notify[(command.channel, command.payload)] = None
+        else:
+            self._pending_listen.append((command.kind, command.channel))
+        out.queue(backend.command_complete(stmt.command))
+        if self.txn == IDLE:
+            self._end_notifications(commit=True)
+
+    def _end_notifications(self, *, commit: bool) -> None:
+        """The transaction ended: on commit, apply its LISTEN/UNLISTEN, then send its
+        notifications (a session hears its own); on rollback, forget them."""
+        listens, self._pending_listen = self._pending_listen, []
+        notifies, self._pending_notify = self._pending_notify, {}
+        if not commit or self.notifier is None:
+            return
+        database = self.activity.database
+        for kind, channel in listens:
+            if kind == "listen":
+                self.listening.add(channel)
+                self.notifier.listen(database, channel, self)
+            else:
+                for name in [channel] if channel is not None else list(self.listening):
+                    self.listening.discard(name)
+                    self.notifier.unlisten(database, name, self)
+        for channel, payload in notifies:
+            self.notifier.send(database, self.pid, channel, payload)
+
+    def deliver(self, pid: int, channel: str, payload: str) -> None:
+        """A notification for this session (frontend/notify.py)."""
+        self.notifications.append((pid, channel, payload))
+        if self.wake is not None:
+            self.wake()
+
+    async def _reset(self, stmt: Statement, out: Output, implicit: bool) -> None:
+        """DISCARD ALL / PLANS / TEMP / SEQUENCES and RESET ALL, with PostgreSQL's effects.
+        DISCARD ALL is CLOSE ALL, SET SESSION AUTHORIZATION DEFAULT, RESET ALL,
+        DEALLOCATE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD PLANS, TEMP and
+        SEQUENCES; here roles and advisory locks do not exist, plans belong to
+        prepared statements (DEALLOCATE), and DuckDB keeps no per-session sequence state
+        to forget (docs/compatibility.md)."""
+        what = stmt.reset
+        if what == "all":
+            if implicit or self.txn != IDLE:
+                raise PgError(SqlState.ACTIVE_SQL_TRANSACTION,
+                              "DISCARD ALL cannot run inside a transaction block")
+            await self.extended.drop_portals()
+            await self.extended.deallocate(None)
+            self._pending_listen.append(("unlisten", None))
+            self._end_notifications(commit=True)
+        if what in ("all", "parameters"):
+            await self._reset_parameters(out)
+        if what in ("all", "temp"):
+            await self._drop_temporary_objects()
+        out.queue(backend.command_complete(stmt.command))
+
+    async def _reset_parameters(self, out: Output) -> None:
+        """RESET ALL: every parameter back to its value at connection start (parameters
+        set since, custom ones included, become empty as a RESET of one does)."""
+        changed = {name: self._initial.get(name, "") for name, value in self.parameters.items()
+                   if value != self._initial.get(name, "") and name not in settings.READ_ONLY}
+        self._undo_at_end.clear()
+        if not changed:
+            return
+        if "TimeZone" in changed:
+            await self._apply_timezone(changed["TimeZone"])
+        if "search_path" in changed:
+            await self._apply_search_path(changed["search_path"])
+        self.parameters.update(changed)
+        await self.publish_settings()
+        for name, value in changed.items():
+            if name in settings.REPORTED:
+                out.queue(backend.parameter_status(name, value))
+
+    async def _drop_temporary_objects(self) -> None:
+        """DISCARD TEMP: drop this session's temporary views, macros, tables, sequences."""
+        result = await self.executor.execute(_TEMPORARY_OBJECTS, True)
+        objects = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                objects.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        for kind, name in objects:
+            quoted = '"' + name.replace('"', '""') + '"'
+            await self._engine(f"DROP {kind} IF EXISTS temp.main.{quoted}")
 
     def in_transaction(self) -> bool:
         """Inside a transaction block, explicit or the implicit one of a multi-statement
@@ -528,7 +671,10 @@ class Session:
             try:
                 await self._engine("COMMIT")
             except PgError as err:
+                self._end_notifications(commit=False)
                 out.queue(backend.error_response(err))
+            else:
+                self._end_notifications(commit=True)
             await self.undo_local_settings(out)
 
     async def after_error(self) -> None:
@@ -536,16 +682,28 @@ class Session:
             self.txn = FAILED
         elif self.txn == IMPLICIT:
             self.txn = IDLE
+            self._end_notifications(commit=False)
             try:
                 await self._engine("ROLLBACK")
             except PgError:
                 pass  # the engine may already have ended the transaction itself
             await self.undo_local_settings(None)
 
-    async def _transaction_control(self, stmt: Statement, out: Output) -> None:
+    async def _transaction_control(self, stmt: Statement, out: Output, implicit: bool) -> None:
         kind = stmt.transaction
-        if kind == "characteristics":
-            out.queue(backend.command_complete("SET"))
+        if kind in ("characteristics", "accept"):
+            out.queue(backend.command_complete(stmt.command))
+            return
+        if kind == "lock":
+            if not implicit and self.txn == IDLE:
+                raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                              "LOCK TABLE can only be used in transaction blocks")
+            for relation in lock_relations(stmt.text):  # they must exist, as in PostgreSQL
+                probe = split_statements(f"SELECT NULL FROM {relation} LIMIT 0")[0]
+                result = await self.run_translated(probe)
+                async for _ in result.batches():
+                    pass
+            out.queue(backend.command_complete(stmt.command))
             return
         if kind == "savepoint":
             if self.txn != EXPLICIT:
@@ -573,10 +731,16 @@ class Session:
         self.txn = IDLE  # whatever happens next, the engine's transaction is over
         await self.extended.end_transaction()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
-            await self._engine("COMMIT")
+            try:
+                await self._engine("COMMIT")
+            except PgError:
+                self._end_notifications(commit=False)
+                raise
+            self._end_notifications(commit=True)
             await self.undo_local_settings(out)
             out.queue(backend.command_complete("COMMIT"))
         else:
+            self._end_notifications(commit=False)
             await self._engine("ROLLBACK")
             await self.undo_local_settings(out)
             out.queue(backend.command_complete("ROLLBACK"))
@@ -659,10 +823,25 @@ class Session:
         await self.executor.execute(sql, False)
 
     async def close(self) -> None:
+        self._pending_notify.clear()  # its transaction never committed
+        self._pending_listen = [("unlisten", None)]
+        self._end_notifications(commit=True)
         await self.extended.drop_portals()
         await self.extended.close_statements()
         await self.executor.close()
 
+
+#: A session's temporary objects, in the order DISCARD TEMP drops them (views and
+#: macros may use tables; tables may use sequences).
+_TEMPORARY_OBJECTS = (
+    "SELECT 'VIEW', view_name FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal "
+    "UNION ALL SELECT 'MACRO', function_name FROM duckdb_functions() "
+    "WHERE database_name = 'temp' AND NOT internal AND function_type = 'macro' "
+    "UNION ALL SELECT 'MACRO TABLE', function_name FROM duckdb_functions() "
+    "WHERE database_name = 'temp' AND NOT internal AND function_type = 'table_macro' "
+    "UNION ALL SELECT 'TABLE', table_name FROM duckdb_tables() WHERE database_name = 'temp' "
+    "UNION ALL SELECT 'SEQUENCE', sequence_name FROM duckdb_sequences() "
+    "WHERE database_name = 'temp'")
 
 #: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
 _QUERY_IDS = itertools.count(1)

@@ -17,6 +17,9 @@ from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, parse_explain,
                                        syntax_error)
 from duckgres_trio.sql.lexer import Kind, LexError, Token, string_value, tokenize
+from duckgres_trio.sql.notifications import NotificationCommand, parse_notification
+from duckgres_trio.sql.prepared import PreparedCommand, parse_prepared
+from duckgres_trio.sql.unsupported import decide, refusal
 from duckgres_trio.sql.translate import needs_translation, translate
 
 #: Commands whose tag carries a row count ("INSERT 0 n", "UPDATE n", ...).
@@ -33,6 +36,19 @@ _CURSOR_COMMANDS = {"DECLARE": "DECLARE CURSOR", "FETCH": "FETCH", "MOVE": "MOVE
 #: SHOW forms spelled as SQL phrases.
 _SHOW_PHRASES = {("TRANSACTION", "ISOLATION", "LEVEL"): "transaction_isolation",
                  ("TIME", "ZONE"): "timezone", ("SESSION", "AUTHORIZATION"): "session_authorization"}
+#: DISCARD targets -> their command tag's word.
+_DISCARD = {"ALL": "ALL", "PLANS": "PLANS", "TEMP": "TEMP", "TEMPORARY": "TEMP",
+            "SEQUENCES": "SEQUENCES"}
+#: Leading words of statements sql.unsupported decides (refused or accepted as they
+#: are); for CREATE/ALTER/DROP, the object word after them. Nothing else is parsed there.
+_DECIDED = frozenset({"LOCK", "CLUSTER", "REINDEX", "GRANT",
+                      "REVOKE", "DO", "REFRESH", "SECURITY", "REASSIGN", "IMPORT"})
+_DECIDED_OBJECTS = frozenset(
+    {"ROLE", "USER", "GROUP", "TRIGGER", "CONSTRAINT", "RULE", "EXTENSION", "POLICY",
+     "PUBLICATION", "SUBSCRIPTION", "TABLESPACE", "DOMAIN", "AGGREGATE", "OPERATOR", "CAST",
+     "COLLATION", "CONVERSION", "LANGUAGE", "TRUSTED", "PROCEDURAL", "FOREIGN", "SERVER",
+     "EVENT", "STATISTICS", "ACCESS", "TEXT", "TRANSFORM", "PROCEDURE", "ROUTINE", "FUNCTION",
+     "MATERIALIZED", "TYPE", "OWNED", "SYSTEM", "DEFAULT"})
 _CREATE_MODIFIERS = frozenset(
     {"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE",
      "MATERIALIZED", "PERSISTENT", "RECURSIVE"}
@@ -62,7 +78,12 @@ class Statement:
     ``database``: CREATE/DROP DATABASE, which the session runs (``sql.databases``).
     ``start``: where ``text`` starts in the Query (error positions count from there).
     ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
-    accepted as they are (DuckDB has one isolation level).
+    accepted as they are (DuckDB has one isolation level); "accept": another statement
+    answered with its tag and nothing else (sql.unsupported); "lock": LOCK TABLE.
+    ``prepared``: PREPARE/EXECUTE/DEALLOCATE, run by the session (``sql.prepared``).
+    ``reset``: DISCARD's target ("all", "plans", "temp", "sequences") or "parameters"
+    for RESET ALL, run by the session. ``notification``: LISTEN/UNLISTEN/NOTIFY,
+    run by the session (frontend/notify.py).
     """
 
     text: str
@@ -83,6 +104,9 @@ class Statement:
     explain: Explain | None = None
     database: DatabaseCommand | None = None
     start: int = 0
+    prepared: PreparedCommand | None = None
+    reset: str | None = None
+    notification: NotificationCommand | None = None
 
     @property
     def engine_text(self) -> str:
@@ -144,6 +168,8 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
             or stmt.parameter is not None or stmt.cursor is not None \
             or stmt.database is not None \
+            or stmt.prepared is not None or stmt.reset is not None \
+            or stmt.notification is not None \
             or not needs_translation(tokens):
         return stmt
     translation = translate(text)
@@ -255,6 +281,38 @@ def _words_at_depth0(tokens: list[Token]) -> list[str]:
 def _classify(text: str, tokens: list[Token]) -> Statement:
     first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
     words = _words_at_depth0(tokens)
+    if first in _DECIDED or (first in ("CREATE", "ALTER", "DROP", "SET", "RESET", "COMMIT",
+                                       "ROLLBACK") and _decided_object(words)):
+        decision = decide(text)
+        if decision is not None:
+            what, name = decision
+            if what == "refuse":
+                return Statement(text, name, False, refusal=refusal(name))
+            return Statement(text, name, False, what)
+    if first in ("PREPARE", "EXECUTE", "DEALLOCATE"):
+        try:
+            command = parse_prepared(text)
+        except PgError as err:
+            return Statement(text, first, False, refusal=err)
+        if command.kind == "deallocate":
+            return Statement(text, "DEALLOCATE" if command.name else "DEALLOCATE ALL", False,
+                             prepared=command)
+        # EXECUTE's tag and rows are its statement's, known when it runs
+        return Statement(text, first, None if command.kind == "execute" else False,
+                         prepared=command)
+    if first in ("LISTEN", "UNLISTEN", "NOTIFY"):
+        try:
+            return Statement(text, first, False, notification=parse_notification(text))
+        except PgError as err:
+            return Statement(text, first, False, refusal=err)
+    if first == "DISCARD":
+        target = _DISCARD.get(words[1]) if len(words) == 2 else None
+        if target is None:
+            return Statement(text, first, False, refusal=PgError(
+                SqlState.SYNTAX_ERROR, "DISCARD takes ALL, PLANS, TEMP or SEQUENCES"))
+        return Statement(text, f"DISCARD {target}", False, reset=target.lower())
+    if first == "RESET" and words[1:] == ["ALL"]:
+        return Statement(text, "RESET", False, reset="parameters")
     if first in ("BEGIN", "START"):
         return Statement(text, "START TRANSACTION" if first == "START" else "BEGIN", False, "begin")
     if first in ("COMMIT", "END"):
@@ -320,9 +378,20 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
     if first == "TRUNCATE":
         return Statement(text, "TRUNCATE TABLE", False)
     if first in ("SET", "RESET", "VACUUM", "ANALYZE", "CHECKPOINT", "ATTACH", "DETACH",
-                 "USE", "INSTALL", "LOAD", "COMMENT", "GRANT", "REVOKE", "DISCARD"):
+                 "USE", "INSTALL", "LOAD", "COMMENT"):
         return Statement(text, first, False)
     return Statement(text, first or tokens[0].value.upper(), None)
+
+
+def _decided_object(words: list[str]) -> bool:
+    """CREATE/ALTER/DROP of an object kind sql.unsupported decides; SET/RESET ROLE,
+    SESSION AUTHORIZATION, CONSTRAINTS; COMMIT/ROLLBACK PREPARED."""
+    kind = next((w for w in words[1:] if w not in _CREATE_MODIFIERS or w == "MATERIALIZED"), "")
+    if words[0] in ("SET", "RESET"):
+        return kind in ("ROLE", "CONSTRAINTS", "SESSION") and "CHARACTERISTICS" not in words
+    if words[0] in ("COMMIT", "ROLLBACK"):
+        return "PREPARED" in words
+    return kind in _DECIDED_OBJECTS
 
 
 def _refuse(text: str, command: str, message: str) -> Statement:

@@ -56,10 +56,11 @@ class Translation:
     needs first, such as the sequence behind a SERIAL column). ``param_types``: (n, OID)
     for each ``$n`` cast to a type whose OID DuckDB's inference would not give
     (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB).
-    ``activity``: the statement reads pg_stat_activity, which the session publishes
-    first (frontend/activity.py). ``signals``: (result column, "cancel" | "terminate" |
-    "set_config") for each select-list pg_cancel_backend / pg_terminate_backend /
-    set_config, which the session carries out with what the column holds."""
+    ``activity``: the statement reads pg_stat_activity or pg_prepared_statements,
+    which the session publishes first (frontend/activity.py, frontend/extended.py). ``signals``: (result column, "cancel" | "terminate" |
+    "set_config" | "notify") for each select-list pg_cancel_backend /
+    pg_terminate_backend / set_config / pg_notify, which the session carries out with
+    what the column holds."""
 
     sql: str
     setup: tuple[str, ...] = ()
@@ -80,7 +81,8 @@ _TRIGGER_WORDS = frozenset(
      "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR",
      "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
      "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
-     "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND"}
+     "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND", "PG_NOTIFY",
+     "PG_PREPARED_STATEMENTS"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
@@ -332,7 +334,7 @@ class _Rewriter(Visitor):
         if node.catalogname:
             return None
         schema = node.schemaname.lower() if node.schemaname else None
-        if schema in (None, "pg_catalog") and node.relname == "pg_stat_activity" \
+        if schema in (None, "pg_catalog") and node.relname in _PUBLISHED \
                 and not (schema is None and node.relname in self.ctes):
             node.catalogname, node.schemaname = "temp", "main"
             self.activity = True
@@ -742,6 +744,8 @@ def _one_each(stmt: object, attribute: str, rewriter: _Rewriter) -> list[str]:
 
 
 _SIGNALS = {"pg_cancel_backend": "cancel", "pg_terminate_backend": "terminate"}
+#: Views of the session's state, which the session publishes into temporary tables.
+_PUBLISHED = frozenset({"pg_stat_activity", "pg_prepared_statements"})
 
 
 def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]:
@@ -750,7 +754,8 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
     pg_cancel_backend(pid) / pg_terminate_backend(pid) become the pid (as integer): the
     session signals those backends and shows true/false instead. set_config(name,
     value, is_local) becomes its three arguments as text: the session applies each as
-    SET [LOCAL] would and shows the value set. Anywhere else these stay (DuckDB has no
+    SET [LOCAL] would and shows the value set; pg_notify(channel, payload) its two,
+    sent as NOTIFY sends them. Anywhere else these stay (DuckDB has no
     pg_cancel_backend; the catalog's set_config only returns its value)."""
     if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
         return []
@@ -768,6 +773,9 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
         elif name == "set_config" and len(call.args) == 3:
             target.val = ast.A_ArrayExpr(elements=tuple(_as_text(arg) for arg in call.args))
             signals.append((index, "set_config"))
+        elif name == "pg_notify" and len(call.args) == 2:
+            target.val = ast.A_ArrayExpr(elements=tuple(_as_text(arg) for arg in call.args))
+            signals.append((index, "notify"))
         else:
             continue
         target.name = target.name or name

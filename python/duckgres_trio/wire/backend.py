@@ -172,6 +172,11 @@ def copy_done() -> bytes:
     return _msg(b"c", b"")
 
 
+def notification_response(pid: int, channel: str, payload: str) -> bytes:
+    """NotificationResponse ('A'): rare, so Python only (not in ``PYTHON``)."""
+    return _msg(b"A", struct.pack("!i", pid) + _cstr(channel) + _cstr(payload))
+
+
 # The reference encoders above, kept by name for the parity tests; with the Rust codec
 # (DUCKGRES_CODEC, read in `duckgres_trio.wire`, whose __init__ imports only
 # `wire.framing`, so importing it here is not circular) each name is rebound to its
