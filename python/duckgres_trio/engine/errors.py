@@ -20,6 +20,7 @@ import re
 import duckdb
 
 from ..errors import PgError, SqlState as S
+from .pg_catalog import DECLARED_TYPE_PATTERN
 
 # DuckDB prefixes its messages with the error kind: "Catalog Error: ", "Out of Range
 # Error: ", "INTERRUPT Error: ". The kind has no colon, so this stops at the first one.
@@ -67,6 +68,9 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Macro .* does not support the supplied arguments\.", S.UNDEFINED_FUNCTION),
         (r"Could not choose a best candidate function ", S.AMBIGUOUS_FUNCTION),
         (r"Cannot (?:compare|mix) values of type ", S.DATATYPE_MISMATCH),
+        # a varchar(n) / char(n) column keeps its length as a CHECK (sql/translate.py)
+        (r"Cannot change the type of a column that has a CHECK constraint specified",
+         S.FEATURE_NOT_SUPPORTED),
     ),
     duckdb.ParserException: _rules(S.SYNTAX_ERROR),
     duckdb.SyntaxException: _rules(S.SYNTAX_ERROR),
@@ -188,7 +192,18 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
     sqlstate = _classify(exc, message)
     if sqlstate == S.QUERY_CANCELED:
         message = "canceling statement due to user request"
+    declared = _DECLARED_TYPE.search(message) if sqlstate == S.CHECK_VIOLATION else None
+    if declared is not None:  # a varchar(n) / char(n) length, not a constraint of the user's
+        kind, length = declared.groups()
+        name = "character varying" if kind == "varchar" else "character"
+        return PgError(S.STRING_DATA_RIGHT_TRUNCATION,
+                       f"value too long for type {name}({length})")
     return PgError(sqlstate, message, detail=detail)
+
+
+#: The CHECK sql/translate.py adds for a declared varchar(n) / char(n), at the end of
+#: DuckDB's "CHECK constraint failed on table t with expression CHECK(...)".
+_DECLARED_TYPE = re.compile(r"with expression CHECK\(.*" + DECLARED_TYPE_PATTERN)
 
 
 def _classify(exc: duckdb.Error, message: str) -> str:
