@@ -271,10 +271,10 @@ def test_user_check_constraints_still_raise_23514(both):
     "select cast('abcdef' as character varying(2)) as v",
     "select 'abc'::varchar(5) as v",
     "select 'abcdef'::char(3) as v",
-    "select 'a'::char(3) as v",
     "select 'abcdef'::char as v",
+    "select 'abcdef'::char(3) = 'abc' as v",
 ])
-def test_explicit_casts_cut_and_pad_silently(both, sql, binary):
+def test_explicit_casts_cut_silently(both, sql, binary):
     ours, theirs = (_rows(dsn, sql, binary=binary) for dsn in both)
     assert ours == theirs
 
@@ -294,7 +294,6 @@ def test_trailing_spaces_beyond_the_length_are_trimmed(both):
                    "not blank-padded to n")
 def test_char_values_are_blank_padded(both):
     sql = "select code, initial, grade from people where id = 1"
-    _rows(both[0], "select 1")
     for dsn in both:
         _outcome(dsn, ["update people set code = 'ab' where id = 1"])
     ours, theirs = (_rows(dsn, sql) for dsn in both)
@@ -304,7 +303,7 @@ def test_char_values_are_blank_padded(both):
 @pytest.mark.xfail(strict=True, reason="char(n) is text to DuckDB: trailing blanks count "
                    "in comparisons and concatenation (PostgreSQL ignores them)")
 def test_char_trailing_blanks_are_insignificant(both):
-    sql = "select 'ab'::character(4) || '|', 'ab'::char(4) = 'ab  '::char(4), 'a '::char(2) = 'a'"
+    sql = "select 'a'::char(3), 'ab '::char(4) || '|', 'a '::char(2) = 'a'"
     ours, theirs = (_rows(dsn, sql) for dsn in both)
     assert ours == theirs
 
@@ -356,4 +355,45 @@ def test_row_description_type_and_modifier(both):
             return [(d.name, d.type_code, d.display_size) for d in cur.description]
 
     ours, theirs = (describe(dsn) for dsn in both)
+    assert ours == theirs
+
+
+# -- date/time precision ------------------------------------------------------------------
+
+def test_microsecond_precision_is_accepted(both):
+    """(6) is the precision these types have anyway (Hibernate 6 writes
+    ``timestamp(6) with time zone``): same table, same values as PostgreSQL."""
+    statements = ["create table precise (a timestamp(6) with time zone, b time(6), "
+                  "c time(6) with time zone, d timestamptz(6))",
+                  "insert into precise values ('2024-01-02 03:04:05.123456+00', "
+                  "'03:04:05.654321', '03:04:05.5+02', '2024-01-02 03:04:05.5+00')",
+                  "set time zone 'UTC'",
+                  "select a, b, c, d, now()::timestamptz(6) is not null from precise"]
+    ours, theirs = (_outcome(dsn, statements) for dsn in both)
+    for dsn in both:
+        _outcome(dsn, ["drop table if exists precise"])
+    assert ours == theirs
+
+
+@pytest.mark.xfail(strict=True, reason="DuckDB's timestamptz/time take no precision: a "
+                   "precision below 6 is refused with 0A000 (PostgreSQL rounds to it)")
+def test_lower_precision_rounds(both):
+    statements = ["create table rounded (a timestamptz(0))",
+                  "insert into rounded values ('2024-01-02 03:04:05.7+00')",
+                  "select a = '2024-01-02 03:04:06+00' from rounded"]
+    ours, theirs = (_outcome(dsn, statements) for dsn in both)
+    for dsn in both:
+        _outcome(dsn, ["drop table if exists rounded"])
+    assert ours == theirs
+
+
+@pytest.mark.xfail(strict=True, reason="a timestamp/time precision is not kept in the "
+                   "catalog: format_type says timestamp with time zone, not timestamp(6) ...")
+def test_precision_in_the_catalog(both):
+    statements = ["create table listed (a timestamp(6) with time zone)",
+                  "select format_type(atttypid, atttypmod) from pg_attribute "
+                  "where attrelid = 'listed'::regclass and attname = 'a'"]
+    ours, theirs = (_outcome(dsn, statements) for dsn in both)
+    for dsn in both:
+        _outcome(dsn, ["drop table if exists listed"])
     assert ours == theirs

@@ -71,6 +71,8 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         # a varchar(n) / char(n) column keeps its length as a CHECK (sql/translate.py)
         (r"Cannot change the type of a column that has a CHECK constraint specified",
          S.FEATURE_NOT_SUPPORTED),
+        # timestamptz(0), time(3): only these types' own precision (6) is translated
+        (r"Type '[A-Z ]+' does not take any type parameters$", S.FEATURE_NOT_SUPPORTED),
     ),
     duckdb.ParserException: _rules(S.SYNTAX_ERROR),
     duckdb.SyntaxException: _rules(S.SYNTAX_ERROR),

@@ -90,7 +90,8 @@ _TRIGGER_WORDS = frozenset(
 #: column keeps it (``_Rewriter._declared_length``).
 _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CIDR",
                          "MACADDR", "MONEY", "TSVECTOR", "TSQUERY",
-                         "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR"})
+                         "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
+                         "TIME", "TIMETZ", "TIMESTAMPTZ"})
 _TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
                                 "/", "%", "||"})
 _SELECT_END = frozenset(
@@ -242,6 +243,9 @@ _TYPES = {
     "regclass": "varchar", "money": "decimal", "inet": "varchar", "cidr": "varchar",
     "macaddr": "varchar", "tsvector": "varchar", "tsquery": "varchar",
 }
+#: Types of microseconds DuckDB gives no precision modifier (TIMESTAMP's maps to its
+#: TIMESTAMP_S / _MS variants).
+_MICROSECOND_TYPES = frozenset({"timestamptz", "time", "timetz"})
 #: reg* casts of a name: the lookup macro giving the object's oid.
 _REG_LOOKUP = {"regclass": "regclass_oid", "regtype": "regtype_oid",
                "regnamespace": "regnamespace_oid"}
@@ -475,6 +479,13 @@ class _Rewriter(Visitor):
         schema, name = _qualified(node.names)
         if schema not in (None, "pg_catalog"):
             return None
+        if name in _MICROSECOND_TYPES and node.typmods and len(node.typmods) == 1 \
+                and isinstance(node.typmods[0], ast.A_Const) \
+                and getattr(node.typmods[0].val, "ival", None) == 6:
+            # (6) is these types' own precision, which DuckDB's take no modifier for
+            # (Hibernate writes timestamp(6) with time zone); any other stays refused
+            node.typmods = None
+            self.changed = True
         if name in _TYPES and not isinstance(ancestors.node, ast.TypeCast) \
                 or name in _TYPES and name not in _REG_LOOKUP:
             node.names = (_string(_TYPES[name]),)
@@ -498,16 +509,14 @@ class _Rewriter(Visitor):
                                               args=(ast.A_Const(val=_string(text[2:])),)))
         if name in ("varchar", "bpchar") and node.typeName.typmods \
                 and id(node) not in self._typed:
-            # an explicit cast to varchar(n) cuts the value to n characters; to char(n)
-            # it also pads it with blanks to n
+            # an explicit cast to varchar(n) or char(n) cuts the value to n characters
+            # (char(n) is not blank-padded: its values are not anywhere, so that
+            # comparisons and length() agree with PostgreSQL's, which ignore the blanks)
             (length,) = node.typeName.typmods
             self._typed.add(id(node))
             node.arg = ast.FuncCall(funcname=(_string("left"),), args=(
                 ast.TypeCast(arg=node.arg, typeName=ast.TypeName(names=(_string("varchar"),),
                                                                  typemod=-1)), length))
-            if name == "bpchar":
-                node.arg = ast.FuncCall(funcname=(_string("rpad"),), args=(
-                    node.arg, length, ast.A_Const(val=_string(" "))))
             return self._changed(node)
         if name == "interval" and node.typeName.typmods:
             return self._interval_fields(node, text)
