@@ -86,8 +86,8 @@ _TRIGGER_WORDS = frozenset(
     | {name.upper() for name in catalog.FUNCTIONS}
 )
 #: Type names that are also common column names: they count only where a type stands.
-#: The character types are here for their length: a cast cuts (and pads) to it, a
-#: column keeps it (``_Rewriter._declared_length``).
+#: The character types are here for their length (a cast cuts to it, a column keeps
+#: it: ``_Rewriter._declared_length``), the time types for their precision.
 _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CIDR",
                          "MACADDR", "MONEY", "TSVECTOR", "TSQUERY",
                          "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
