@@ -113,7 +113,13 @@ def test_length_checks_are_not_constraints(both):
            "order by 1")
     checks = ("select constraint_name from information_schema.check_constraints "
               "where check_clause like '%%length%%'")
-    for query in (sql, checks):
+    # (key constraints are named as DuckDB names them there: checks only)
+    usage = ("select table_name, column_name, constraint_name "
+             "from information_schema.constraint_column_usage where table_name = 'people' "
+             "and constraint_name like '%%check' order by 1, 2, 3",
+             "select table_name, constraint_name from information_schema.constraint_table_usage "
+             "where table_name = 'people' and constraint_name like '%%check'")
+    for query in (sql, checks, *usage):
         ours, theirs = (_rows(dsn, query) for dsn in both)
         assert ours == theirs, query
 

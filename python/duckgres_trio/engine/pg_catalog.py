@@ -675,6 +675,20 @@ SCRIPT = [
           "(SELECT (constraint_schema, constraint_name) FROM "
           "information_schema.check_constraints WHERE constraint_catalog = current_database() "
           f"GROUP BY ALL HAVING bool_and({_D}.main.is_declared_type(check_clause))))")))),
+    # PostgreSQL's columns (DuckDB adds the type and text), without the declared types;
+    # PostgreSQL lists no CHECK in constraint_table_usage
+    *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT table_catalog, "
+      f"{_D}.main.nspname(table_schema) AS table_schema, table_name, {column}"
+      f"constraint_catalog, {_D}.main.nspname(constraint_schema) AS constraint_schema, "
+      f"constraint_name FROM information_schema.{view} "
+      f"WHERE constraint_catalog = current_database() AND {where}"
+      for view, column, where in (
+          ("constraint_column_usage", "column_name, ",
+           "NOT (constraint_type = 'CHECK' AND (constraint_schema, constraint_name) IN "
+           "(SELECT (schema_name, constraint_name) FROM duckdb_constraints() "
+           "WHERE constraint_type = 'CHECK' AND database_name = current_database() "
+           f"GROUP BY ALL HAVING bool_and({_D}.main.is_declared_type(expression))))"),
+          ("constraint_table_usage", "", "constraint_type <> 'CHECK'"))),
     f"CREATE OR REPLACE VIEW {_D}.{_I}.check_constraints AS SELECT * REPLACE "
     f"({_D}.main.nspname(constraint_schema) AS constraint_schema) "
     "FROM information_schema.check_constraints WHERE constraint_catalog = current_database() "
