@@ -171,6 +171,13 @@ def test_a_declared_length_violation_has_postgresqls_message(conn, kind, name):
         "22001", f"value too long for type {name}(3)", None)
 
 
+def test_changing_a_declared_column_says_why_not(conn):
+    conn.execute("create table w(v varchar check (length(v) <= 3 OR "
+                 "'duckgres_typmod:varchar(3)' IS NULL))")
+    err = pg_error_from_duckdb(failing(conn, "alter table w alter v type varchar"))
+    assert err.sqlstate == S.FEATURE_NOT_SUPPORTED and "declared length" in err.hint
+
+
 def test_single_line_message_has_no_detail(conn):
     err = pg_error_from_duckdb(failing(conn, "commit"))
     assert err.message == "cannot commit - no transaction is active"

@@ -200,7 +200,16 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
         name = "character varying" if kind == "varchar" else "character"
         return PgError(S.STRING_DATA_RIGHT_TRUNCATION,
                        f"value too long for type {name}({length})")
-    return PgError(sqlstate, message, detail=detail)
+    hint = _HINTS.get(message) if sqlstate == S.FEATURE_NOT_SUPPORTED else None
+    return PgError(sqlstate, message, detail=detail, hint=hint)
+
+
+#: Why DuckDB refuses what PostgreSQL does, where the message alone would puzzle a
+#: PostgreSQL user (the CHECK is one they did not write).
+_HINTS = {
+    "Cannot change the type of a column that has a CHECK constraint specified":
+        "A varchar(n) or char(n) column has one: it holds the declared length.",
+}
 
 
 #: The CHECK sql/translate.py adds for a declared varchar(n) / char(n), at the end of
