@@ -264,7 +264,7 @@ SCRIPT = [
     # Columns declared varchar(n) / char(n): DuckDB keeps VARCHAR and the CHECK that
     # sql/translate.py added, which names the declared type (DECLARED_TYPE_MARK).
     f"CREATE OR REPLACE MACRO {_D}.main.is_declared_type(e) AS "
-    f"regexp_matches(e, '{_DECLARED}')",
+    f"contains(e, '{DECLARED_TYPE_MARK}') AND regexp_matches(e, '{_DECLARED}')",
     f"CREATE OR REPLACE VIEW {_D}.main.declared_types AS SELECT database_name, schema_name, "
     "table_name, table_oid::UINTEGER AS table_oid, "
     "(constraint_column_indexes[1] + 1)::INTEGER AS attnum, "
