@@ -720,7 +720,8 @@ def _kind_names(kind: str) -> frozenset[str]:
 
 
 #: Helpers of the views, not PostgreSQL names.
-_INTERNAL = frozenset({"relations", "declared_types", "is_declared_type", "constraint_rows", "index_rows", "index_definitions", "nspname", "nspoid", "scalar_type_oid",
+_INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions", "nspname", "nspoid", "scalar_type_oid",
+                       "declared_types", "is_declared_type",
                        "array_type_oid", "type_oid", "type_mod", "visible_db", "relnsp",
                        "format_scalar", "array_element"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
