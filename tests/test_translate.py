@@ -132,3 +132,35 @@ def test_columns_named_like_types_take_the_fast_path(sql):
 def test_a_cast_to_a_type_duckdb_lacks_is_translated():
     assert needs_translation(tokenize("select x::name from t"))
     assert "CAST(x AS varchar)" in translate("select x::name from t").sql
+
+
+def test_a_declared_length_becomes_a_check_that_names_the_type():
+    """varchar(n) / char(n) columns keep their length in a CHECK (docs/architecture.md,
+    *Declared types*); arrays, unbounded varchar and text get none. The statement is
+    visited more than once (SERIAL): the CHECK is added once."""
+    sql = translate('create table t (id serial, "A b" varchar(40), c char, d char(3)[], '
+                    'e varchar, f text)').sql
+    assert sql.count("CHECK") == 2
+    assert "\"A b\" varchar(40) CHECK (length(\"A b\") <= 40 OR " \
+           "'duckgres_typmod:varchar(40)' IS NULL)" in sql
+    assert "c bpchar(1) CHECK (length(c) <= 1 OR 'duckgres_typmod:bpchar(1)' IS NULL)" in sql
+
+
+@pytest.mark.parametrize("sql", [
+    "create table t (a varchar(10))", "create table t (a character varying(10))",
+    "create table t (a char(2))", "select 'abc'::varchar(2) as v",
+    "select cast(x as character(2)) as v from t", "create table t (a time(6))",
+])
+def test_declared_lengths_and_precisions_leave_the_fast_path(sql):
+    assert needs_translation(tokenize(sql))
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("create table t (a timestamp(6) with time zone, b time(6), c time(6) with time zone)",
+     "CREATE TABLE t (a timestamptz, b time, c timetz)"),
+    ("select now()::timestamptz(6) as x", "CAST(now() AS timestamptz)"),
+    ("create table t (a timestamptz(0))", "timestamptz(0)"),  # refused by DuckDB: 0A000
+    ("create table t (a timestamp(3))", "timestamp(3)"),  # DuckDB's TIMESTAMP_MS
+])
+def test_only_the_microsecond_precision_is_dropped(sql, expected):
+    assert expected in translate(sql).sql

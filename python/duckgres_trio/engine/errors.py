@@ -21,6 +21,7 @@ from collections.abc import Callable
 import duckdb
 
 from ..errors import PgError, SqlState as S
+from .pg_catalog import DECLARED_TYPE_PATTERN
 
 # DuckDB prefixes its messages with the error kind: "Catalog Error: ", "Out of Range
 # Error: ", "INTERRUPT Error: ". The kind has no colon, so this stops at the first one.
@@ -79,6 +80,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"aggregate function calls cannot be nested$", S.GROUPING_ERROR),
         (r"table .* has \d+ columns but \d+ values were supplied$", S.SYNTAX_ERROR),
         (r"Subquery returns \d+ columns - expected 1$", S.SYNTAX_ERROR),
+        # a varchar(n) / char(n) column keeps its length as a CHECK (sql/translate.py)
+        (r"Cannot change the type of a column that has a CHECK constraint specified",
+         S.FEATURE_NOT_SUPPORTED),
+        # timestamptz(0), time(3): only these types' own precision (6) is translated
+        (r"Type '[A-Z ]+' does not take any type parameters$", S.FEATURE_NOT_SUPPORTED),
     ),
     duckdb.ParserException: _rules(S.SYNTAX_ERROR),
     duckdb.SyntaxException: _rules(S.SYNTAX_ERROR),
@@ -210,6 +216,12 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
     hint = constraint = None
     if sqlstate == S.QUERY_CANCELED:
         message = "canceling statement due to user request"
+    declared = _DECLARED_TYPE.search(message) if sqlstate == S.CHECK_VIOLATION else None
+    if declared is not None:  # a varchar(n) / char(n) length, not a constraint of the user's
+        kind, length = declared.groups()
+        name = "character varying" if kind == "varchar" else "character"
+        return PgError(S.STRING_DATA_RIGHT_TRUNCATION,
+                       f"value too long for type {name}({length})")
     for pattern, reword in _REWORDINGS.get(sqlstate, ()):
         match = pattern.match(message)
         if match:
@@ -217,8 +229,23 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
             if reword in _EVALUATED:
                 context = None
             break
+    if hint is None and sqlstate == S.FEATURE_NOT_SUPPORTED:
+        hint = _HINTS.get(message)
     detail = "\n".join(filter(None, (detail, context))) or None
     return PgError(sqlstate, message, detail=detail, hint=hint, constraint=constraint)
+
+
+#: Why DuckDB refuses what PostgreSQL does, where the message alone would puzzle a
+#: PostgreSQL user (the CHECK is one they did not write).
+_HINTS = {
+    "Cannot change the type of a column that has a CHECK constraint specified":
+        "A varchar(n) or char(n) column has one: it holds the declared length.",
+}
+
+
+#: The CHECK sql/translate.py adds for a declared varchar(n) / char(n), at the end of
+#: DuckDB's "CHECK constraint failed on table t with expression CHECK(...)".
+_DECLARED_TYPE = re.compile(r"with expression CHECK\(.*" + DECLARED_TYPE_PATTERN)
 
 
 def _classify(exc: duckdb.Error, message: str) -> str:

@@ -19,6 +19,14 @@ from __future__ import annotations
 
 #: The attached database holding the views and macros.
 DATABASE = "pg_compat"
+#: A CHECK constraint holding this text followed by ``varchar(n)`` or ``bpchar(n)``
+#: records a column's declared type (sql/translate.py adds it at CREATE TABLE): it is
+#: the column's type in these views, never a constraint of its own.
+DECLARED_TYPE_MARK = "duckgres_typmod:"
+#: The declared type in such a constraint's expression (as duckdb_constraints() prints
+#: it), as a regular expression with groups (kind, length).
+DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK + r"(varchar|bpchar)\((\d+)\)' IS NULL\)+$")
+_DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
 
@@ -281,6 +289,20 @@ SCRIPT = [
     # -- relations ----------------------------------------------------------------------
     f"CREATE OR REPLACE MACRO {_D}.main.relnsp(db, s, o) AS "
     f"{_D}.main.nspoid(CASE WHEN db = 'temp' THEN 'temp' ELSE s END, o)",
+    # Columns declared varchar(n) / char(n): DuckDB keeps VARCHAR and the CHECK that
+    # sql/translate.py added, which names the declared type (DECLARED_TYPE_MARK).
+    f"CREATE OR REPLACE MACRO {_D}.main.is_declared_type(e) AS "
+    f"contains(e, '{DECLARED_TYPE_MARK}') AND regexp_matches(e, '{_DECLARED}')",
+    f"CREATE OR REPLACE VIEW {_D}.main.declared_types AS SELECT database_name, schema_name, "
+    "table_name, table_oid::UINTEGER AS table_oid, "
+    "(constraint_column_indexes[1] + 1)::INTEGER AS attnum, "
+    "(CASE m.kind WHEN 'varchar' THEN 1043 ELSE 1042 END)::UINTEGER AS type_oid, "
+    "m.length::INTEGER AS length, m.length::INTEGER + 4 AS typmod "
+    "FROM (SELECT *, regexp_extract(expression, "
+    f"'{_DECLARED}', ['kind', 'length']) AS m "
+    "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
+    f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
+    f"AND {_D}.main.visible_db(database_name)) WHERE m.kind <> ''",
     # Primary keys and unique constraints are indexes in PostgreSQL (DuckDB keeps them
     # as constraints): each gets a synthetic index with an oid derived from its table's.
     f"CREATE OR REPLACE VIEW {_D}.main.constraint_rows AS SELECT "
@@ -298,7 +320,8 @@ SCRIPT = [
     "referenced_table, referenced_column_names, schema_name, database_name, "
     "constraint_column_names FROM duckdb_constraints() "
     f"WHERE {_D}.main.visible_db(database_name) "
-    "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')",
+    "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK') "
+    f"AND NOT (constraint_type = 'CHECK' AND {_D}.main.is_declared_type(expression))",
     f"CREATE OR REPLACE VIEW {_D}.main.relations AS "
     "SELECT table_oid::UINTEGER AS oid, table_name AS relname, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid)::UINTEGER AS relnamespace, "
@@ -326,6 +349,9 @@ SCRIPT = [
     "0::UINTEGER AS reltype, 0::UINTEGER AS reloftype, 10::UINTEGER AS relowner, relam, "
     "oid AS relfilenode, 0::UINTEGER AS reltablespace, 0 AS relpages, reltuples, "
     "0 AS relallvisible, 0::UINTEGER AS reltoastrelid, relhasindex, false AS relisshared, "
+    # relchecks counts a declared type's CHECK too (declared_types): leaving it out
+    # costs every pg_class read one more duckdb_constraints() scan, and clients read
+    # the constraints themselves from pg_constraint, which has none of them
     "relpersistence, relkind, relnatts, relchecks, false AS relhasrules, "
     "relkind = 'r' AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
     "false AS relforcerowsecurity, true AS relispopulated, 'd' AS relreplident, "
@@ -334,18 +360,22 @@ SCRIPT = [
     f"NULL::VARCHAR AS relpartbound FROM {_D}.main.relations",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_attribute AS SELECT "
     "c.table_oid::UINTEGER AS attrelid, c.column_name AS attname, "
-    f"{_D}.main.type_oid(c.data_type)::UINTEGER AS atttypid, -1 AS attstattarget, "
+    f"coalesce(d.type_oid, {_D}.main.type_oid(c.data_type))::UINTEGER AS atttypid, "
+    "-1 AS attstattarget, "
     f"coalesce(t.typlen, -1)::SMALLINT AS attlen, c.column_index::SMALLINT AS attnum, "
     "(CASE WHEN c.data_type LIKE '%]' THEN 1 ELSE 0 END)::INTEGER AS attndims, "
-    f"-1 AS attcacheoff, {_D}.main.type_mod(c.data_type)::INTEGER AS atttypmod, "
+    f"-1 AS attcacheoff, coalesce(d.typmod, {_D}.main.type_mod(c.data_type))::INTEGER "
+    "AS atttypmod, "
     "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
     "'p' AS attstorage, '' AS attcompression, NOT c.is_nullable AS attnotnull, "
     "c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, "
     "'' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
     "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
     "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
-    f"FROM duckdb_columns() c LEFT JOIN {_D}.main.pg_type t "
-    f"ON t.oid = {_D}.main.type_oid(c.data_type) "
+    f"FROM duckdb_columns() c LEFT JOIN {_D}.main.declared_types d "
+    "ON d.table_oid = c.table_oid AND d.attnum = c.column_index "
+    f"LEFT JOIN {_D}.main.pg_type t "
+    f"ON t.oid = coalesce(d.type_oid, {_D}.main.type_oid(c.data_type)) "
     f"WHERE {_D}.main.visible_db(c.database_name) AND NOT c.internal",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_attrdef AS SELECT "
     "(3000000000 + c.table_oid * 256 + c.column_index)::UINTEGER AS oid, "
@@ -648,18 +678,48 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.{_I}.views AS SELECT * REPLACE "
     f"({_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.views "
     "WHERE table_catalog = current_database()",
-    f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid) REPLACE ("
-    f"{_D}.main.nspname(table_schema) AS table_schema, CASE WHEN data_type LIKE '%]' "
-    f"THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid, length) "
+    f"REPLACE ({_D}.main.nspname(table_schema) AS table_schema, CASE WHEN data_type LIKE "
+    f"'%]' THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "
+    "coalesce(length, character_maximum_length) AS character_maximum_length, "
+    # UTF8: at most four bytes a character; without a length, PostgreSQL's 1 GB limit
+    "coalesce(length * 4, CASE WHEN type_oid IN (25, 1042, 1043) THEN 1073741824 END, "
+    "character_octet_length) AS character_octet_length, "
     f"(SELECT typname FROM {_D}.main.pg_type t WHERE t.oid = type_oid) AS udt_name) "
-    f"FROM (SELECT *, {_D}.main.type_oid(data_type) AS type_oid "
-    "FROM information_schema.columns "
-    "WHERE table_catalog = current_database() OR table_catalog = 'temp')",
+    "FROM (SELECT c.*, d.length, "
+    f"coalesce(d.type_oid, {_D}.main.type_oid(c.data_type)) AS type_oid "
+    f"FROM information_schema.columns c LEFT JOIN {_D}.main.declared_types d "
+    "ON d.database_name = c.table_catalog AND d.schema_name = c.table_schema "
+    "AND d.table_name = c.table_name AND d.attnum = c.ordinal_position "
+    "WHERE c.table_catalog = current_database() OR c.table_catalog = 'temp')",
     *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT * REPLACE "
       f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
       f"{_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.{view} "
-      "WHERE constraint_catalog = current_database()"
-      for view in ("table_constraints", "key_column_usage")),
+      "WHERE constraint_catalog = current_database()" + extra
+      for view, extra in (("key_column_usage", ""), ("table_constraints", (
+          # a declared type's CHECK (DuckDB names it as any CHECK of the column)
+          " AND NOT (constraint_type = 'CHECK' AND (constraint_schema, constraint_name) IN "
+          "(SELECT (constraint_schema, constraint_name) FROM "
+          "information_schema.check_constraints WHERE constraint_catalog = current_database() "
+          f"GROUP BY ALL HAVING bool_and({_D}.main.is_declared_type(check_clause))))")))),
+    # PostgreSQL's columns (DuckDB adds the type and text), without the declared types;
+    # PostgreSQL lists no CHECK in constraint_table_usage
+    *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT table_catalog, "
+      f"{_D}.main.nspname(table_schema) AS table_schema, table_name, {column}"
+      f"constraint_catalog, {_D}.main.nspname(constraint_schema) AS constraint_schema, "
+      f"constraint_name FROM information_schema.{view} "
+      f"WHERE constraint_catalog = current_database() AND {where}"
+      for view, column, where in (
+          ("constraint_column_usage", "column_name, ",
+           "NOT (constraint_type = 'CHECK' AND (constraint_schema, constraint_name) IN "
+           "(SELECT (schema_name, constraint_name) FROM duckdb_constraints() "
+           "WHERE constraint_type = 'CHECK' AND database_name = current_database() "
+           f"GROUP BY ALL HAVING bool_and({_D}.main.is_declared_type(expression))))"),
+          ("constraint_table_usage", "", "constraint_type <> 'CHECK'"))),
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.check_constraints AS SELECT * REPLACE "
+    f"({_D}.main.nspname(constraint_schema) AS constraint_schema) "
+    "FROM information_schema.check_constraints WHERE constraint_catalog = current_database() "
+    f"AND NOT {_D}.main.is_declared_type(check_clause)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.referential_constraints AS SELECT * REPLACE "
     f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
     f"{_D}.main.nspname(unique_constraint_schema) AS unique_constraint_schema) "
@@ -687,8 +747,10 @@ def _kind_names(kind: str) -> frozenset[str]:
 
 
 #: Helpers of the views, not PostgreSQL names.
-_INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions", "nspname", "nspoid", "scalar_type_oid",
-                       "array_type_oid", "type_oid", "type_mod", "visible_db", "relnsp", "database_oid", "database_files",
+_INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions",
+                       "nspname", "nspoid", "scalar_type_oid", "declared_types",
+                       "is_declared_type", "array_type_oid", "type_oid", "type_mod",
+                       "visible_db", "relnsp", "database_oid", "database_files",
                        "format_scalar", "array_element"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

@@ -88,8 +88,12 @@ _TRIGGER_WORDS = frozenset(
     | {name.upper() for name in catalog.FUNCTIONS}
 )
 #: Type names that are also common column names: they count only where a type stands.
+#: The character types are here for their length (a cast cuts to it, a column keeps
+#: it: ``_Rewriter._declared_length``), the time types for their precision.
 _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CIDR",
-                         "MACADDR", "MONEY", "TSVECTOR", "TSQUERY"})
+                         "MACADDR", "MONEY", "TSVECTOR", "TSQUERY",
+                         "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
+                         "TIME", "TIMETZ", "TIMESTAMPTZ"})
 _TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
                                 "/", "%", "||"})
 _SELECT_END = frozenset(
@@ -241,6 +245,9 @@ _TYPES = {
     "regclass": "varchar", "money": "decimal", "inet": "varchar", "cidr": "varchar",
     "macaddr": "varchar", "tsvector": "varchar", "tsquery": "varchar",
 }
+#: Types of microseconds DuckDB gives no precision modifier (TIMESTAMP's maps to its
+#: TIMESTAMP_S / _MS variants).
+_MICROSECOND_TYPES = frozenset({"timestamptz", "time", "timetz"})
 #: reg* casts of a name: the lookup macro giving the object's oid.
 _REG_LOOKUP = {"regclass": "regclass_oid", "regtype": "regtype_oid",
                "regnamespace": "regnamespace_oid"}
@@ -474,6 +481,13 @@ class _Rewriter(Visitor):
         schema, name = _qualified(node.names)
         if schema not in (None, "pg_catalog"):
             return None
+        if name in _MICROSECOND_TYPES and node.typmods and len(node.typmods) == 1 \
+                and isinstance(node.typmods[0], ast.A_Const) \
+                and getattr(node.typmods[0].val, "ival", None) == 6:
+            # (6) is these types' own precision, which DuckDB's take no modifier for
+            # (Hibernate writes timestamp(6) with time zone); any other stays refused
+            node.typmods = None
+            self.changed = True
         if name in _TYPES and not isinstance(ancestors.node, ast.TypeCast) \
                 or name in _TYPES and name not in _REG_LOOKUP:
             node.names = (_string(_TYPES[name]),)
@@ -495,9 +509,11 @@ class _Rewriter(Visitor):
             # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
             return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
                                               args=(ast.A_Const(val=_string(text[2:])),)))
-        if name == "varchar" and node.typeName.typmods \
+        if name in ("varchar", "bpchar") and node.typeName.typmods \
                 and id(node) not in self._typed:
-            # an explicit cast to varchar(n) cuts the value to n characters
+            # an explicit cast to varchar(n) or char(n) cuts the value to n characters
+            # (char(n) is not blank-padded: its values are not anywhere, so that
+            # comparisons and length() agree with PostgreSQL's, which ignore the blanks)
             (length,) = node.typeName.typmods
             self._typed.add(id(node))
             node.arg = ast.FuncCall(funcname=(_string("left"),), args=(
@@ -616,7 +632,28 @@ class _Rewriter(Visitor):
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 self._serial(node.relation, element)
+                self._declared_length(element)
         return None
+
+    def _declared_length(self, column: ast.ColumnDef) -> None:
+        """varchar(n) / char(n): DuckDB keeps VARCHAR only, so the column gets a CHECK
+        that enforces the length and names the declared type (``DECLARED_TYPE_MARK``):
+        the catalog reads the type back from it, and a violation is reported as
+        PostgreSQL's 22001 (docs/architecture.md, *Declared types*)."""
+        declared = _declared_type(column.typeName)
+        if declared is None or id(column) in self._typed:
+            return
+        self._typed.add(id(column))  # once: the statement may be visited again
+        kind, length = declared
+        check = parse_sql(f"SELECT (length(x) <= {length}) OR "
+                          f"('{DECLARED_TYPE_MARK}{kind}({length})' IS NULL)")[0].stmt
+        expression = check.targetList[0].val
+        call = expression.args[0].lexpr
+        call.args = (ast.ColumnRef(fields=(_string(column.colname),)),)
+        self._typed.add(id(call))  # length() stays as written: no integer cast
+        column.constraints = tuple(column.constraints or ()) + (
+            ast.Constraint(contype=ConstrType.CONSTR_CHECK, raw_expr=expression),)
+        self.changed = True
 
     def _serial(self, relation: ast.RangeVar, column: ast.ColumnDef) -> None:
         """SERIAL: a sequence named as PostgreSQL names it, and a NOT NULL column whose
@@ -637,6 +674,25 @@ class _Rewriter(Visitor):
             ast.Constraint(contype=ConstrType.CONSTR_NOTNULL),
         )
         self.changed = True
+
+
+#: The text that marks a CHECK constraint as a column's declared type, followed by
+#: ``varchar(n)`` or ``bpchar(n)`` (engine/pg_catalog.py and engine/errors.py read it).
+DECLARED_TYPE_MARK = catalog.DECLARED_TYPE_MARK
+
+
+def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int] | None:
+    """("varchar" | "bpchar", n) for a scalar varchar(n) / char(n) column type."""
+    if type_name is None or type_name.arrayBounds or not type_name.typmods \
+            or len(type_name.typmods) != 1:
+        return None
+    schema, name = _qualified(type_name.names)
+    if schema not in (None, "pg_catalog") or name not in ("varchar", "bpchar"):
+        return None
+    length = type_name.typmods[0]
+    if not (isinstance(length, ast.A_Const) and isinstance(length.val, ast.Integer)):
+        return None
+    return name, length.val.ival
 
 
 #: DuckDB join kinds PostgreSQL's grammar reads as a table alias (``t ASOF JOIN u`` is
