@@ -25,7 +25,8 @@ from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
-from duckgres_trio.sql.explain import plan_batches, plan_schema
+from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, plan_batches,
+                                       plan_schema)
 from duckgres_trio.sql.lexer import Kind, tokenize
 from duckgres_trio.sql.prepared import PreparedCommand, type_name
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
@@ -124,7 +125,8 @@ class ExtendedProtocol:
             # as in PostgreSQL); its rows its statement's (``_statement``)
             execute = stmt.prepared.kind == "execute"
             oids = _all_params(stmt.text, message.param_oids) if execute else message.param_oids
-            prepared = PreparedStatement(stmt, None, oids, None)
+            columns = plan_schema(stmt.explain) if stmt.explain is not None else None
+            prepared = PreparedStatement(stmt, None, oids, columns)
         elif stmt.cursor is not None:
             # FETCH's rows are its cursor's (Describe answers with them); the others none
             cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
@@ -278,8 +280,8 @@ class ExtendedProtocol:
             if command is not None and command.kind == "execute":
                 if not sync_next:
                     await self._session.begin_implicit()
-                target, result = await self._execute_sql(command)
-                portal.command = target.statement.command
+                target, result = await self._execute_sql(command, stmt.explain)
+                portal.command = stmt.command if stmt.explain else target.statement.command
                 if result.schema is None:
                     portal.done = True
                     out.queue(backend.command_complete(command_tag(portal.command,
@@ -382,16 +384,16 @@ class ExtendedProtocol:
         elif command.kind == "deallocate":
             await self.deallocate(command.name)
         else:
-            target, result = await self._execute_sql(command)
+            target, result = await self._execute_sql(command, stmt.explain)
+            tag = stmt.command if stmt.explain else target.statement.command
             if result.schema is None:
-                out.queue(backend.command_complete(command_tag(target.statement.command,
-                                                               result.rowcount)))
+                out.queue(backend.command_complete(command_tag(tag, result.rowcount)))
                 return
+            columns = result.schema if stmt.explain else target.columns
             if describe:
-                out.queue(row_description(target.columns))
-            rows = await self._session.send_rows(await _in_shape(result, target.columns),
-                                                 None, out)
-            out.queue(backend.command_complete(command_tag(target.statement.command, rows)))
+                out.queue(row_description(columns))
+            rows = await self._session.send_rows(await _in_shape(result, columns), None, out)
+            out.queue(backend.command_complete(command_tag(tag, rows)))
             return
         out.queue(backend.command_complete(stmt.command))
 
@@ -438,10 +440,12 @@ class ExtendedProtocol:
         for old in [n for n in self._statements if n]:
             await self._release(self._statements.pop(old))
 
-    async def _execute_sql(self, command: PreparedCommand) -> tuple[PreparedStatement, Result]:
-        """EXECUTE name (args): the statement and its result. The arguments are
-        evaluated first, each cast to its parameter's type as PostgreSQL coerces them,
-        then bound like Bind values (never pasted into the statement)."""
+    async def _execute_sql(self, command: PreparedCommand, explain: Explain | None = None
+                           ) -> tuple[PreparedStatement, Result]:
+        """EXECUTE name (args): the statement and its result (``explain``: its plan).
+        The arguments are evaluated first, each cast to its parameter's type as
+        PostgreSQL coerces them, then bound like Bind values (never pasted into the
+        statement)."""
         target = self._statement(command.name)
         expected = len(target.param_oids)
         if len(command.args) != expected:
@@ -452,7 +456,24 @@ class ExtendedProtocol:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           f'prepared statement "{command.name}" cannot be run by EXECUTE')
         values = await self._arguments(command.args, target.param_oids)
-        return target, await self._run(target, values)
+        if explain is None:
+            return target, await self._run(target, values)
+        return target, await self._explain(target.statement, values, explain)
+
+    async def _explain(self, stmt: Statement, values: list[object], explain: Explain) -> Result:
+        """EXPLAIN EXECUTE: the plan of the prepared statement's text with these values.
+        The plan is a few rows, read whole so that its DuckDB statement is closed here."""
+        if stmt.command not in EXPLAINABLE:
+            raise PgError(SqlState.SYNTAX_ERROR,
+                          f'syntax error at or near "{stmt.text.split(None, 1)[0]}"')
+        executor = self._session.executor
+        plan = await executor.prepare(duckdb_explain(explain, stmt.engine_text))
+        try:
+            result = await executor.execute_prepared(plan, values, True)
+            batches = [batch async for batch in plan_batches(result.batches(), explain)]
+        finally:
+            await executor.close_prepared(plan)
+        return Result(plan_schema(explain), None, _replayed(batches))
 
     async def _arguments(self, args: tuple[str, ...], oids: tuple[int, ...]) -> list[object]:
         if not args:
@@ -610,7 +631,8 @@ class ExtendedProtocol:
         if statement is None:
             raise PgError("26000", f'prepared statement "{name}" does not exist')
         command = statement.statement.prepared if statement.statement is not None else None
-        if command is not None and command.kind == "execute":
+        if command is not None and command.kind == "execute" \
+                and statement.statement.explain is None:
             # EXECUTE's rows are those of its statement as it is now (PREPAREd after
             # this Parse, perhaps, as in a pipeline)
             target = self._statements.get(command.name)
@@ -644,6 +666,11 @@ async def _as_described(stream: AsyncIterator[pa.RecordBatch], actual: pa.Schema
                                   "cached plan must not change result type") from None
 
     return cast()
+
+
+async def _replayed(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBatch]:
+    for batch in batches:
+        yield batch
 
 
 async def _in_shape(result: Result, described: pa.Schema | None

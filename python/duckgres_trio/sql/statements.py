@@ -195,6 +195,10 @@ def _explain(text: str, tokens: list[Token]) -> Statement:
         inner = _statement(inner.cursor.query, tokenize(inner.cursor.query))
     if inner.refusal is not None:
         return Statement(text, "EXPLAIN", True, refusal=inner.refusal)
+    if inner.prepared is not None and inner.prepared.kind == "execute":
+        # the session runs EXECUTE: it explains the prepared statement's text
+        return Statement(text, "EXPLAIN", True, prepared=inner.prepared,
+                         explain=replace(explain, command="EXECUTE"))
     if inner.command == "(":  # a parenthesized query
         inner = replace(inner, command="SELECT")
     if inner.command not in EXPLAINABLE or inner.transaction is not None or inner.setup \
