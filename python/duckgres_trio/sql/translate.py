@@ -154,6 +154,8 @@ def _plain_targets(tokens: list[Token]) -> bool:
 
 
 def _plain_item(item: list[Token]) -> bool:
+    if item and item[0].kind is Kind.WORD and item[0].value == "NULL":
+        return False  # an untyped NULL column: text in PostgreSQL, integer in DuckDB
     if len(item) >= 2 and item[-2].kind is Kind.WORD and item[-2].value == "AS":
         return True
     for i, token in enumerate(item):
