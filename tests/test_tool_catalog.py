@@ -2,10 +2,10 @@
 
 The same schema (tables, a view, an enum type, sequences, comments on a table and a
 column, primary, foreign, unique and check constraints, an index, a second schema) is
-created in both; then the catalog queries Metabase, DBeaver and pgAdmin send when they
-connect and browse (tests/corpus/tool_catalog.sql, each with the tool's source) and
-SQLAlchemy's Inspector (what Superset calls) run on both, and the answers must agree row
-for row: column names, type OIDs and values. Every query runs twice: in the simple
+created in both; then the catalog queries Metabase, DBeaver, pgAdmin, dbt and Harlequin
+send when they connect and browse (tests/corpus/tool_catalog.sql, each with the tool's
+source) and SQLAlchemy's Inspector (what Superset calls) run on both, and the answers
+must agree row for row: column names, type OIDs and values. Every query runs twice: in the simple
 protocol with text results (as psql-like and psycopg ClientCursor tools send it) and
 prepared on the server with binary results (as pgjdbc sends a statement it reuses).
 
@@ -50,8 +50,9 @@ SCHEMA = [
     "create table sales.regions (code text primary key, label text)",
 ]
 
-#: name, "char", int2vector and oidvector are sent as text here (docs/compatibility.md).
-TYPE_ALIASES = {19: 25, 18: 25, 22: 25, 30: 25}
+#: name, "char", int2vector, oidvector and varchar (information_schema's character_data)
+#: are sent as text here (docs/compatibility.md).
+TYPE_ALIASES = {19: 25, 18: 25, 22: 25, 30: 25, 1043: 25}
 
 #: catalog -> (OID column, name column), for "-- oid: column=catalog".
 OID_CATALOGS = {
@@ -188,6 +189,8 @@ def run(conn: psycopg.Connection, entry: Entry, binary: bool) -> tuple:
             value = _normal(row[index[column]], types[index[column]])
             if column in entry.oids and value is not None:
                 value = names[entry.oids[column]].get(int(value), f"<unknown oid {value}>")
+            if column in entry.list("sets") and value is not None:
+                value = ",".join(sorted(value.split(",")))
             values[column] = value
         if any(_builtin(values[c]) for c in entry.list("builtin")):
             continue

@@ -13,6 +13,8 @@
 --   columns    compare only these result columns (a tool's "SELECT x.*" returns every
 --              column of PostgreSQL's catalog; the tool reads these); default: all
 --   oid        column=catalog: an OID column compared as the name it stands for
+--   sets       comma-separated lists compared as sets (array_agg without ORDER BY: SQL
+--              leaves their order open)
 --   builtin    rows whose value in these columns names a built-in object (pg_*,
 --              information_schema) are left out on both sides
 --   unordered  why rows are compared as a multiset although the query has ORDER BY
@@ -288,4 +290,162 @@ FROM pg_catalog.pg_type t
 WHERE t.typtype != 'd' AND t.typname NOT LIKE E'\\_%' AND t.typnamespace = {scid}::oid
     AND ct.oid is NULL
 ORDER BY t.typname
+;
+-- name: dbt.list_schemas
+-- source: dbt-labs/dbt-postgres dbt/include/postgres/macros/adapters.sql (postgres__list_schemas)
+-- builtin: nspname
+select distinct nspname from pg_namespace
+;
+-- name: dbt.check_schema_exists
+-- source: dbt-labs/dbt-postgres dbt/include/postgres/macros/adapters.sql (postgres__check_schema_exists)
+select count(*) from pg_namespace where nspname = 'sales'
+;
+-- name: dbt.list_relations
+-- source: dbt-labs/dbt-postgres dbt/include/postgres/macros/adapters.sql (postgres__list_relations_without_caching)
+select
+      'tool_catalog' as database,
+      tablename as name,
+      schemaname as schema,
+      'table' as type
+    from pg_tables
+    where schemaname ilike 'public'
+    union all
+    select
+      'tool_catalog' as database,
+      viewname as name,
+      schemaname as schema,
+      'view' as type
+    from pg_views
+    where schemaname ilike 'public'
+    union all
+    select
+      'tool_catalog' as database,
+      matviewname as name,
+      schemaname as schema,
+      'materialized_view' as type
+    from pg_matviews
+    where schemaname ilike 'public'
+;
+-- name: dbt.get_columns_in_relation
+-- source: dbt-labs/dbt-postgres dbt/include/postgres/macros/adapters.sql (postgres__get_columns_in_relation)
+select
+          column_name,
+          data_type,
+          character_maximum_length,
+          numeric_precision,
+          numeric_scale
+
+      from information_schema.columns
+      where table_name = 'orders'
+        
+        and table_schema = 'public'
+        
+      order by ordinal_position
+;
+-- name: dbt.get_catalog
+-- source: dbt-labs/dbt-core plugins/postgres/dbt/include/postgres/macros/catalog.sql (postgres__get_catalog_relations, schemas public and sales)
+-- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet (the enum column's type is text)
+select
+        'tool_catalog' as table_database,
+        sch.nspname as table_schema,
+        tbl.relname as table_name,
+        case tbl.relkind
+            when 'v' then 'VIEW'
+            else 'BASE TABLE'
+        end as table_type,
+        tbl_desc.description as table_comment,
+        col.attname as column_name,
+        col.attnum as column_index,
+        pg_catalog.format_type(col.atttypid, col.atttypmod) as column_type,
+        col_desc.description as column_comment,
+        pg_get_userbyid(tbl.relowner) as table_owner
+
+    from pg_catalog.pg_namespace sch
+    join pg_catalog.pg_class tbl on tbl.relnamespace = sch.oid
+    join pg_catalog.pg_attribute col on col.attrelid = tbl.oid
+    left outer join pg_catalog.pg_description tbl_desc on (tbl_desc.objoid = tbl.oid and tbl_desc.objsubid = 0)
+    left outer join pg_catalog.pg_description col_desc on (col_desc.objoid = tbl.oid and col_desc.objsubid = col.attnum)
+    where (upper(sch.nspname) = upper('public') or upper(sch.nspname) = upper('sales'))
+      and not pg_is_other_temp_schema(sch.oid) -- not a temporary schema belonging to another session
+      and tbl.relpersistence in ('p', 'u') -- [p]ermanent table or [u]nlogged table. Exclude [t]emporary tables
+      and tbl.relkind in ('r', 'v', 'f', 'p') -- o[r]dinary table, [v]iew, [f]oreign table, [p]artitioned table. Other values are [i]ndex, [S]equence, [c]omposite type, [t]OAST table, [m]aterialized view
+      and col.attnum > 0 -- negative numbers are used for system columns such as oid
+      and not col.attisdropped -- column as not been dropped
+
+    order by
+        sch.nspname,
+        tbl.relname,
+        col.attnum
+;
+-- name: dbt.show_indexes
+-- source: dbt-labs/dbt-postgres dbt/include/postgres/macros/adapters.sql (postgres__get_show_indexes_sql)
+-- sets: column_names
+select
+        i.relname                                   as name,
+        m.amname                                    as method,
+        ix.indisunique                              as "unique",
+        array_to_string(array_agg(a.attname), ',')  as column_names
+    from pg_index ix
+    join pg_class i
+        on i.oid = ix.indexrelid
+    join pg_am m
+        on m.oid=i.relam
+    join pg_class t
+        on t.oid = ix.indrelid
+    join pg_namespace n
+        on n.oid = t.relnamespace
+    join pg_attribute a
+        on a.attrelid = t.oid
+        and a.attnum = ANY(ix.indkey)
+    where t.relname = 'orders'
+      and n.nspname = 'public'
+      and t.relkind in ('r', 'm')
+    group by 1, 2, 3
+    order by 1, 2, 3
+;
+-- name: harlequin.schemas
+-- source: tconbeer/harlequin-postgres src/harlequin_postgres/adapter.py (_get_schemas)
+-- params: tool_catalog
+select schema_name
+                from information_schema.schemata
+                where
+                    catalog_name = ?
+                    and schema_name != 'information_schema'
+                    and schema_name not like 'pg_%'
+                order by schema_name asc
+                
+;
+-- name: harlequin.relations
+-- source: tconbeer/harlequin-postgres src/harlequin_postgres/adapter.py (_get_relations)
+-- params: tool_catalog, public
+select table_name, table_type
+                from information_schema.tables
+                where
+                    table_catalog = ?
+                    and table_schema = ?
+                order by table_name asc
+                
+;
+-- name: harlequin.columns
+-- source: tconbeer/harlequin-postgres src/harlequin_postgres/adapter.py (_get_columns)
+-- params: tool_catalog, public, orders
+select column_name, data_type
+                from information_schema.columns
+                where
+                    table_catalog = ?
+                    and table_schema = ?
+                    and table_name = ?
+                order by ordinal_position asc
+                
+;
+-- name: harlequin.materialized_views
+-- source: tconbeer/harlequin-postgres src/harlequin_postgres/adapter.py (_get_mvs)
+-- params: public
+-- empty: there are no materialized views (DuckDB has none); the query must run and list none
+select matviewname
+                from pg_matviews
+                where
+                    schemaname = ?
+                order by matviewname asc
+                
 ;
