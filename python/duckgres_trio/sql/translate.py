@@ -286,6 +286,8 @@ _DATETIME_PATTERNS = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("Month", 
                       ("US", "%f"), ("AM", "%p"), ("PM", "%p"), ("TZ", "%Z")]
 #: Patterns that make a template a date/time one (a number's has none of them).
 _DATETIME_MARKS = ("YY", "MM", "DD", "HH", "MI", "SS", "Mon", "MON", "Day", "DAY")
+#: An opening parenthesis that starts a capturing group (not escaped, not (?...)).
+_CAPTURING_GROUP = re.compile(r"(?<!\\)\((?!\?)")
 #: One format() specifier: %[position$][-][width]type.
 _FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
@@ -393,6 +395,9 @@ class _Rewriter(Visitor):
             return self._binary_format(node, name)
         if name == "format" and node.args and "%" in (_const_string(node.args[0]) or ""):
             return self._format(node)
+        if name == "substring" and len(node.args or ()) == 2 \
+                and _const_string(node.args[1]) is not None:
+            return self._substring_regex(node)
         if name == "generate_series" and id(node) not in self._typed \
                 and not _inside(ancestors, ast.RangeFunction):
             # in a select list PostgreSQL returns rows; DuckDB's scalar form, a list
@@ -516,6 +521,17 @@ class _Rewriter(Visitor):
         if template[end:] or not pieces:
             pieces.append(ast.A_Const(val=_string(template[end:])))
         return self._replaced(ast.FuncCall(funcname=(_string("concat"),), args=tuple(pieces)))
+
+    def _substring_regex(self, node: ast.FuncCall):
+        """substring(x FROM 'pattern') (a text pattern, not a position) is the part of x
+        the regular expression matches, its first parenthesized group if it has one,
+        NULL when nothing matches; DuckDB's substring takes positions only."""
+        value, pattern = node.args
+        group = 1 if _CAPTURING_GROUP.search(_const_string(pattern)) else 0
+        extract = ast.FuncCall(funcname=(_string("regexp_extract"),), args=(
+            value, pattern, ast.A_Const(val=ast.Integer(ival=group))))
+        matches = ast.FuncCall(funcname=(_string("regexp_matches"),), args=(value, pattern))
+        return self._replaced(ast.CaseExpr(args=(ast.CaseWhen(expr=matches, result=extract),)))
 
     def visit_SQLValueFunction(self, ancestors, node: ast.SQLValueFunction):
         name = _USER_FUNCTIONS.get(node.op)
