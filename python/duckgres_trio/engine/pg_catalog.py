@@ -129,6 +129,8 @@ _EMPTY = {
     "pg_shdescription": "objoid UINTEGER, classoid UINTEGER, description VARCHAR",
     "pg_seclabel": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
     "provider VARCHAR, label VARCHAR",
+    "pg_seclabels": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, objtype VARCHAR, "
+    "objnamespace UINTEGER, objname VARCHAR, provider VARCHAR, label VARCHAR",
     "pg_init_privs": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
     "privtype VARCHAR, initprivs VARCHAR[]",
     "pg_default_acl": "oid UINTEGER, defaclrole UINTEGER, defaclnamespace UINTEGER, "
