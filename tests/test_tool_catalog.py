@@ -7,7 +7,8 @@ send when they connect and browse (tests/corpus/tool_catalog.sql, each with the 
 source) and SQLAlchemy's Inspector (what Superset calls) run on both, and the answers
 must agree row for row: column names, type OIDs and values. Every query runs twice: in the simple
 protocol with text results (as psql-like and psycopg ClientCursor tools send it) and
-prepared on the server with binary results (as pgjdbc sends a statement it reuses).
+prepared on the server with binary results (as pgjdbc sends a statement it reuses); the
+JDBC tools' queries also run through pgjdbc itself (tests/java/ToolCatalogReplay.java).
 
 Rows about PostgreSQL's own objects (pg_* schemas, information_schema, built-in roles)
 are left out where an entry says so: this server has DuckDB's, not PostgreSQL's. OIDs
@@ -19,8 +20,11 @@ reason (docs/compatibility.md lists them).
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import struct
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,13 +161,18 @@ def _normal(value: object, type_oid: int) -> object:
     return value
 
 
-def run(conn: psycopg.Connection, entry: Entry, binary: bool) -> tuple:
-    """(column names and type OIDs, rows) as compared; or ("error", SQLSTATE, message)."""
+def _bound(conn: psycopg.Connection, entry: Entry) -> tuple[str, list]:
+    """The entry's SQL with its let values in place, and its parameters, on ``conn``."""
     lets = {key: conn.execute(query).fetchone()[0] for key, query in entry.lets.items()}
     sql = entry.sql
     for key, value in lets.items():
         sql = sql.replace("{" + key + "}", str(value))
-    params = [lets[p[1:-1]] if p.startswith("{") else p for p in entry.list("params")]
+    return sql, [lets[p[1:-1]] if p.startswith("{") else p for p in entry.list("params")]
+
+
+def run(conn: psycopg.Connection, entry: Entry, binary: bool) -> tuple:
+    """(column names and type OIDs, rows) as compared; or ("error", SQLSTATE, message)."""
+    sql, params = _bound(conn, entry)
     names = _names(conn) if entry.oids else {}
     binary = binary and "text-only" not in entry.meta
     try:
@@ -177,16 +186,22 @@ def run(conn: psycopg.Connection, entry: Entry, binary: bool) -> tuple:
         return ("error", err.sqlstate, str(err).splitlines()[0])
     types = [d.type_code for d in cur.description]
     described = [(d.name, TYPE_ALIASES.get(t, t)) for d, t in zip(cur.description, types)]
+    rows = [[_normal(v, t) for v, t in zip(row, types)] for row in cur.fetchall()]
+    return _compared(entry, described, rows, names)
+
+
+def _compared(entry: Entry, described: list, raw: list, names: dict) -> tuple:
+    """The entry's columns of ``raw`` rows, OIDs as names, built-in rows left out."""
     wanted = entry.list("columns") or [name for name, _ in described]
     index = {name: i for i, (name, _) in enumerate(described)}
     missing = [c for c in wanted if c not in index]
     if missing:
         return ("missing columns", missing)
     rows = []
-    for row in cur.fetchall():
+    for row in raw:
         values = {}
         for column in wanted:
-            value = _normal(row[index[column]], types[index[column]])
+            value = row[index[column]]
             if column in entry.oids and value is not None:
                 value = names[entry.oids[column]].get(int(value), f"<unknown oid {value}>")
             if column in entry.list("sets") and value is not None:
@@ -234,6 +249,79 @@ def test_tool_query_answers_as_postgresql(both, entry, binary):
     assert expected[1] or "empty" in entry.meta, \
         f"{entry.name} finds nothing in PostgreSQL: the test proves nothing"
     assert run(ours, entry, binary) == expected
+
+
+# -- pgjdbc: the queries of the JDBC tools as pgjdbc runs them -------------------------------
+
+JAR = Path("/usr/share/java/postgresql.jar")
+JAVA = Path(__file__).parent / "java" / "ToolCatalogReplay.java"
+#: pgjdbc's type names of the types sent as text here (TYPE_ALIASES).
+JDBC_TYPE_ALIASES = {"name": "text", "char": "text", "int2vector": "text",
+                     "oidvector": "text", "varchar": "text"}
+JDBC_ENTRIES = [e for e in ENTRIES if e.name.split(".")[0] in ("metabase", "dbeaver")]
+
+
+def _jdbc_url(dsn: str) -> str:
+    fields = dict(part.split("=", 1) for part in dsn.split())
+    url = (f"jdbc:postgresql://{fields['host']}:{fields['port']}/{fields['dbname']}"
+           f"?user={fields['user']}&prepareThreshold=2")
+    if fields.get("password"):
+        url += f"&password={fields['password']}"
+    if fields.get("sslmode") == "require":
+        url += "&sslmode=require"
+    return url
+
+
+def _jdbc_run(conn: psycopg.Connection, dsn: str, classes: Path, workdir: Path) -> dict:
+    """Every JDBC entry run by pgjdbc on this server: name -> compared answer."""
+    script = []
+    for entry in JDBC_ENTRIES:
+        sql, params = _bound(conn, entry)
+        script.append(f"QUERY {entry.name}")
+        script += [f"PARAMLONG {p}" if isinstance(p, int) else f"PARAM {p}" for p in params]
+        script += [sql, "END"]
+    queries = workdir / f"queries-{abs(hash(dsn))}.txt"
+    queries.write_text("\n".join(script) + "\n")
+    out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "ToolCatalogReplay",
+                          _jdbc_url(dsn), str(queries)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    answers = {}
+    names = _names(conn)
+    for line in out.stdout.splitlines():
+        result = json.loads(line)
+        entry = next(e for e in JDBC_ENTRIES if e.name == result["name"])
+        if "error" in result:
+            answers[entry.name] = ("error", result["error"], result["message"])
+            continue
+        described = [(label, JDBC_TYPE_ALIASES.get(kind, kind))
+                     for label, kind in result["columns"]]
+        answers[entry.name] = _compared(entry, described, result["rows"], names)
+    return answers
+
+
+@pytest.fixture(scope="module")
+def jdbc_answers(both, tmp_path_factory) -> tuple[dict, dict]:
+    if not JAR.exists() or shutil.which("javac") is None:
+        pytest.fail("pgjdbc (libpostgresql-jdbc-java) and a JDK are required: ci/install.sh")
+    classes = tmp_path_factory.mktemp("jdbc-toolcat")
+    subprocess.run(["javac", "-cp", str(JAR), "-d", str(classes), str(JAVA)], check=True,
+                   timeout=300)
+    ours, theirs, dsns = both
+    return tuple(_jdbc_run(conn, dsn, classes, classes)
+                 for conn, dsn in ((ours, dsns[0]), (theirs, dsns[1])))
+
+
+@pytest.mark.parametrize("entry", [
+    pytest.param(e, id=e.name, marks=_marks(e, "jdbc")) for e in JDBC_ENTRIES])
+def test_pgjdbc_runs_tool_query_as_postgresql(jdbc_answers, entry):
+    """pgjdbc values are its getString() text; after two runs it prepares on the server
+    and reads the types it knows in binary."""
+    ours, theirs = (answers[entry.name] for answers in jdbc_answers)
+    assert theirs[0] != "error", f"PostgreSQL rejects {entry.name}: {theirs}"
+    assert theirs[1] or "empty" in entry.meta, \
+        f"{entry.name} finds nothing in PostgreSQL: the test proves nothing"
+    assert ours == theirs
 
 
 # -- Superset: SQLAlchemy's PostgreSQL dialect Inspector ---------------------------------
