@@ -157,7 +157,7 @@ _EMPTY = {
 
 #: The catalog's own relations, listed in pg_class as PostgreSQL lists them (tools find
 #: catalogs by name there: pgAdmin, ``(SELECT oid FROM pg_class WHERE relname =
-#: 'pg_constraint')``): name -> (PostgreSQL 15's OID, relkind).
+#: 'pg_constraint')``): name -> PostgreSQL 15's OID.
 _CATALOG_RELATIONS = {
     "pg_default_acl": 826, "pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255,
     "pg_class": 1259, "pg_authid": 1260, "pg_auth_members": 1261, "pg_database": 1262,

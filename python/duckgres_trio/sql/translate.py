@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, MinMaxOp,
-                          SQLValueFunctionOp,
-                          SubLinkType)
+                          SQLValueFunctionOp, SubLinkType)
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
