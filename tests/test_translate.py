@@ -132,3 +132,24 @@ def test_columns_named_like_types_take_the_fast_path(sql):
 def test_a_cast_to_a_type_duckdb_lacks_is_translated():
     assert needs_translation(tokenize("select x::name from t"))
     assert "CAST(x AS varchar)" in translate("select x::name from t").sql
+
+
+@pytest.mark.parametrize("sql", [
+    "select format('{} and {}', 1, 2)",   # DuckDB's own format(): no % in the template
+    "select format('%*s', 5, 'a')",       # a width from an argument: not read here
+    "select format('%s %s', 'only one')",  # too few arguments: PostgreSQL's error, DuckDB's
+])
+def test_format_templates_this_cannot_read_stay_for_duckdb(sql):
+    assert "format(" in translate(sql).sql
+
+
+@pytest.mark.parametrize("sql, text", [
+    ("select null", True),
+    ("select null as x from t", True),
+    ("with c as (select null as r) select r from c", True),
+    ("select null union all select 1", False),   # the set operation types it
+    ("insert into t select null", False),        # the target column types it
+    ("select 1 in (select null)", False),
+])
+def test_an_untyped_null_column_is_text_where_postgresql_resolves_it(sql, text):
+    assert ("CAST(NULL AS text)" in translate(sql).sql) is text
