@@ -75,15 +75,17 @@ def _type_rows() -> list[str]:
     return rows
 
 
+# Map lookups, not CASE chains: a macro's argument is pasted into every WHEN, and
+# type_oid nests these three deep, so CASEs made every view reading it take ~0.2 s to bind.
 def _type_oid_case(expr: str) -> str:
-    whens = [f"WHEN {expr} = '{name}' THEN {oid}" for name, oid in DUCKDB_TYPE_OIDS.items()]
-    whens += [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
-    return "CASE " + " ".join(whens) + " ELSE 25 END"
+    names = ", ".join(f"'{name}': {oid}" for name, oid in DUCKDB_TYPE_OIDS.items())
+    whens = [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
+    return f"coalesce(MAP {{{names}}}[{expr}], CASE " + " ".join(whens) + " ELSE 25 END)"
 
 
 def _array_oid_case(expr: str) -> str:
-    whens = [f"WHEN {oid} THEN {array}" for oid, _, _, _, array in _BASE_TYPES]
-    return f"CASE {expr} " + " ".join(whens) + " ELSE 1009 END"
+    arrays = ", ".join(f"{oid}: {array}" for oid, _, _, _, array in _BASE_TYPES)
+    return f"coalesce(MAP {{{arrays}}}[{expr}], 1009)"
 
 
 _D = DATABASE
@@ -349,7 +351,7 @@ SCRIPT = [
     f"NULL::VARCHAR AS relpartbound, 1259::UINTEGER AS tableoid FROM {_D}.main.relations",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_attribute AS SELECT "
     "c.table_oid::UINTEGER AS attrelid, c.column_name AS attname, "
-    f"{_D}.main.type_oid(c.data_type)::UINTEGER AS atttypid, -1 AS attstattarget, "
+    "c.type_oid::UINTEGER AS atttypid, -1 AS attstattarget, "
     f"coalesce(t.typlen, -1)::SMALLINT AS attlen, c.column_index::SMALLINT AS attnum, "
     "(CASE WHEN c.data_type LIKE '%]' THEN 1 ELSE 0 END)::INTEGER AS attndims, "
     f"-1 AS attcacheoff, {_D}.main.type_mod(c.data_type)::INTEGER AS atttypmod, "
@@ -359,9 +361,11 @@ SCRIPT = [
     "'' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
     "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
     "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
-    f"FROM duckdb_columns() c LEFT JOIN {_D}.main.pg_type t "
-    f"ON t.oid = {_D}.main.type_oid(c.data_type) "
-    f"WHERE {_D}.main.visible_db(c.database_name) AND NOT c.internal "
+    # type_oid once per visible column (it is a long CASE: computed in the join as well,
+    # for every column of every database, it made each read of this view take ~1 s)
+    f"FROM (SELECT *, {_D}.main.type_oid(data_type) AS type_oid FROM duckdb_columns() "
+    f"WHERE {_D}.main.visible_db(database_name) AND NOT internal) c "
+    f"LEFT JOIN {_D}.main.pg_type t ON t.oid = c.type_oid "
     "UNION ALL SELECT r.oid, s.attname, s.atttypid::UINTEGER, -1, s.attlen::SMALLINT, "
     "s.attnum::SMALLINT, 0, -1, -1, s.attbyval, s.attalign, 'p', '', true, false, false, "
     "'', '', false, true, 0, 0::UINTEGER, NULL, NULL, NULL, NULL "
