@@ -164,3 +164,22 @@ def test_declared_lengths_and_precisions_leave_the_fast_path(sql):
 ])
 def test_only_the_microsecond_precision_is_dropped(sql, expected):
     assert expected in translate(sql).sql
+@pytest.mark.parametrize("sql", [
+    "select format('{} and {}', 1, 2)",   # DuckDB's own format(): no % in the template
+    "select format('%*s', 5, 'a')",       # a width from an argument: not read here
+    "select format('%s %s', 'only one')",  # too few arguments: PostgreSQL's error, DuckDB's
+])
+def test_format_templates_this_cannot_read_stay_for_duckdb(sql):
+    assert "format(" in translate(sql).sql
+
+
+@pytest.mark.parametrize("sql, text", [
+    ("select null", True),
+    ("select null as x from t", True),
+    ("with c as (select null as r) select r from c", True),
+    ("select null union all select 1", False),   # the set operation types it
+    ("insert into t select null", False),        # the target column types it
+    ("select 1 in (select null)", False),
+])
+def test_an_untyped_null_column_is_text_where_postgresql_resolves_it(sql, text):
+    assert ("CAST(NULL AS text)" in translate(sql).sql) is text

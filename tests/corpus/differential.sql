@@ -540,3 +540,15 @@ drop view emp_view
 truncate table events
 ;
 select count(*) from events
+;
+select format('%s|%I|%L|%%|%2$s|%-5s|%5s|', 'a', 'B c', null, 'x', 'y')
+;
+select format('%I.%I', 'public', 'My Table'), format('%L and %L', 'it''s', 42), format('%s', name) from emp where id = 1
+;
+select null as nothing, 1 as one
+;
+with t as (select null as r) select r from t
+;
+select substring('fillfactor=70,x' from 'fillfactor=([0-9]*)'), substring('abc' from 'b.'), substring('abc' from 'z'), substring('abc', 'c$'), substring('abc' from 2)
+;
+select substring(name from '^[A-Z][a-z]') from emp order by id

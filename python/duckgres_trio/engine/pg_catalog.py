@@ -49,7 +49,8 @@ _BASE_TYPES = [
     (19, "name", 64, "S", 1003), (20, "int8", 8, "N", 1016), (21, "int2", 2, "N", 1005),
     (22, "int2vector", -1, "A", 1006), (23, "int4", 4, "N", 1007),
     (24, "regproc", 4, "N", 1008), (25, "text", -1, "S", 1009), (26, "oid", 4, "N", 1028),
-    (28, "xid", 4, "U", 1011), (30, "oidvector", -1, "A", 1013), (114, "json", -1, "U", 199),
+    (27, "tid", 6, "U", 1010), (28, "xid", 4, "U", 1011), (29, "cid", 4, "U", 1012),
+    (30, "oidvector", -1, "A", 1013), (114, "json", -1, "U", 199),
     (700, "float4", 4, "N", 1021), (701, "float8", 8, "N", 1022),
     (1042, "bpchar", -1, "S", 1014), (1043, "varchar", -1, "S", 1015),
     (1082, "date", 4, "D", 1182), (1083, "time", 8, "D", 1183),
@@ -71,7 +72,7 @@ _BYVAL = {1, 2, 4, 8}
 def _type_rows() -> list[str]:
     rows = []
     for oid, name, length, category, array in _BASE_TYPES:
-        align = {1: "c", 2: "s", 4: "i", 8: "d"}.get(length, "i")
+        align = {1: "c", 2: "s", 4: "i", 8: "d", 6: "s"}.get(length, "i")
         rows.append(f"({oid}, '{name}', {length}, {length in _BYVAL}, 'b', '{category}', "
                     f"0, {array}, '{name}in', '{name}out', '{align}')")
         rows.append(f"({array}, '_{name}', -1, false, 'b', 'A', {oid}, 0, 'array_in', "
@@ -82,15 +83,17 @@ def _type_rows() -> list[str]:
     return rows
 
 
+# Map lookups, not CASE chains: a macro's argument is pasted into every WHEN, and
+# type_oid nests these three deep, so CASEs made every view reading it take ~0.2 s to bind.
 def _type_oid_case(expr: str) -> str:
-    whens = [f"WHEN {expr} = '{name}' THEN {oid}" for name, oid in DUCKDB_TYPE_OIDS.items()]
-    whens += [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
-    return "CASE " + " ".join(whens) + " ELSE 25 END"
+    names = ", ".join(f"'{name}': {oid}" for name, oid in DUCKDB_TYPE_OIDS.items())
+    whens = [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
+    return f"coalesce(MAP {{{names}}}[{expr}], CASE " + " ".join(whens) + " ELSE 25 END)"
 
 
 def _array_oid_case(expr: str) -> str:
-    whens = [f"WHEN {oid} THEN {array}" for oid, _, _, _, array in _BASE_TYPES]
-    return f"CASE {expr} " + " ".join(whens) + " ELSE 1009 END"
+    arrays = ", ".join(f"{oid}: {array}" for oid, _, _, _, array in _BASE_TYPES)
+    return f"coalesce(MAP {{{arrays}}}[{expr}], 1009)"
 
 
 _D = DATABASE
@@ -151,6 +154,8 @@ _EMPTY = {
     "pg_shdescription": "objoid UINTEGER, classoid UINTEGER, description VARCHAR",
     "pg_seclabel": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
     "provider VARCHAR, label VARCHAR",
+    "pg_seclabels": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, objtype VARCHAR, "
+    "objnamespace UINTEGER, objname VARCHAR, provider VARCHAR, label VARCHAR",
     "pg_init_privs": "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, "
     "privtype VARCHAR, initprivs VARCHAR[]",
     "pg_default_acl": "oid UINTEGER, defaclrole UINTEGER, defaclnamespace UINTEGER, "
@@ -175,6 +180,38 @@ _EMPTY = {
     "condefault BOOLEAN",
 }
 
+#: The catalog's own relations, listed in pg_class as PostgreSQL lists them (tools find
+#: catalogs by name there: pgAdmin, ``(SELECT oid FROM pg_class WHERE relname =
+#: 'pg_constraint')``): name -> PostgreSQL 15's OID.
+_CATALOG_RELATIONS = {
+    "pg_default_acl": 826, "pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255,
+    "pg_class": 1259, "pg_authid": 1260, "pg_auth_members": 1261, "pg_database": 1262,
+    "pg_foreign_server": 1417, "pg_sequence": 2224, "pg_foreign_data_wrapper": 2328,
+    "pg_shdescription": 2396, "pg_am": 2601, "pg_attrdef": 2604, "pg_cast": 2605,
+    "pg_constraint": 2606, "pg_conversion": 2607, "pg_depend": 2608, "pg_description": 2609,
+    "pg_index": 2610, "pg_inherits": 2611, "pg_language": 2612, "pg_namespace": 2615,
+    "pg_opclass": 2616, "pg_rewrite": 2618, "pg_trigger": 2620, "pg_db_role_setting": 2964,
+    "pg_extension": 3079, "pg_foreign_table": 3118, "pg_policy": 3256,
+    "pg_partitioned_table": 3350, "pg_statistic_ext": 3381, "pg_init_privs": 3394,
+    "pg_collation": 3456, "pg_event_trigger": 3466, "pg_enum": 3501, "pg_range": 3541,
+    "pg_seclabel": 3596, "pg_publication": 6104, "pg_publication_rel": 6106,
+    "pg_publication_namespace": 6237,
+}
+#: The system columns every table and sequence has (attnum < 0): (name, type oid, attlen,
+#: attnum, attbyval, attalign).
+_SYSTEM_COLUMNS = [("tableoid", 26, 4, -6, True, "i"), ("cmax", 29, 4, -5, True, "i"),
+                   ("xmax", 28, 4, -4, True, "i"), ("cmin", 29, 4, -3, True, "i"),
+                   ("xmin", 28, 4, -2, True, "i"), ("ctid", 27, 6, -1, False, "s")]
+#: A sequence's columns, as PostgreSQL shows a sequence relation.
+_SEQUENCE_COLUMNS = [("last_value", 20, 8, 1, True, "d"), ("log_cnt", 20, 8, 2, True, "d"),
+                     ("is_called", 16, 1, 3, True, "c")]
+
+
+def _values(rows: list[tuple]) -> str:
+    return ", ".join("(" + ", ".join(repr(v) if isinstance(v, str) else str(v).lower()
+                                     for v in row) + ")" for row in rows)
+
+
 #: The statements that build the catalog, run once per DuckDB instance.
 SCRIPT = [
     f"ATTACH IF NOT EXISTS ':memory:' AS {_D}",
@@ -182,7 +219,7 @@ SCRIPT = [
     # -- helpers --------------------------------------------------------------------
     f"CREATE OR REPLACE MACRO {_D}.main.nspname(s) AS CASE s WHEN 'main' THEN 'public' ELSE s END",
     f"CREATE OR REPLACE MACRO {_D}.main.nspoid(s, o) AS "
-    "CASE s WHEN 'main' THEN 2200 WHEN 'pg_catalog' THEN 11 ELSE o END",
+    "(CASE s WHEN 'main' THEN 2200 WHEN 'pg_catalog' THEN 11 ELSE o END)::UINTEGER",
     f"CREATE OR REPLACE MACRO {_D}.main.scalar_type_oid(t) AS {_type_oid_case('t')}",
     f"CREATE OR REPLACE MACRO {_D}.main.array_type_oid(o) AS {_array_oid_case('o')}",
     f"CREATE OR REPLACE MACRO {_D}.main.type_oid(t) AS CASE WHEN t LIKE '%]' "
@@ -344,27 +381,34 @@ SCRIPT = [
     "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
     "UNION ALL SELECT sequence_oid, sequence_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'S', 3, 'p', false, 0, -1, 0, "
-    f"comment, sql FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
-    f"CREATE OR REPLACE VIEW {_D}.main.pg_class AS SELECT oid, relname, relnamespace, "
-    "0::UINTEGER AS reltype, 0::UINTEGER AS reloftype, 10::UINTEGER AS relowner, relam, "
+    f"comment, sql FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name) "
+    "UNION ALL SELECT oid::UINTEGER, relname, 11::UINTEGER, 'r', 0, 'p', true, 0, -1, 2, "
+    "NULL, NULL FROM (VALUES " + ", ".join(f"({oid}, '{name}')" for name, oid
+                                           in _CATALOG_RELATIONS.items())
+    + ") AS t(oid, relname)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_class AS SELECT oid::UINTEGER AS oid, relname, "
+    "relnamespace::UINTEGER AS relnamespace, "
+    "0::UINTEGER AS reltype, 0::UINTEGER AS reloftype, 10::UINTEGER AS relowner, "
+    "relam::UINTEGER AS relam, "
     "oid AS relfilenode, 0::UINTEGER AS reltablespace, 0 AS relpages, reltuples, "
     "0 AS relallvisible, 0::UINTEGER AS reltoastrelid, relhasindex, false AS relisshared, "
     # relchecks counts a declared type's CHECK too (declared_types): leaving it out
     # costs every pg_class read one more duckdb_constraints() scan, and clients read
     # the constraints themselves from pg_constraint, which has none of them
-    "relpersistence, relkind, relnatts, relchecks, false AS relhasrules, "
+    "relpersistence, relkind, relnatts::SMALLINT AS relnatts, "
+    "relchecks::SMALLINT AS relchecks, false AS relhasrules, "
     "relkind = 'r' AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
     "false AS relforcerowsecurity, true AS relispopulated, 'd' AS relreplident, "
     "false AS relispartition, 0::UINTEGER AS relrewrite, 0::BIGINT AS relfrozenxid, "
     "0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl, NULL::VARCHAR[] AS reloptions, "
-    f"NULL::VARCHAR AS relpartbound FROM {_D}.main.relations",
+    # tableoid: the system column tools join catalogs on (pgAdmin: cls.tableoid)
+    f"NULL::VARCHAR AS relpartbound, 1259::UINTEGER AS tableoid FROM {_D}.main.relations",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_attribute AS SELECT "
     "c.table_oid::UINTEGER AS attrelid, c.column_name AS attname, "
-    f"coalesce(d.type_oid, {_D}.main.type_oid(c.data_type))::UINTEGER AS atttypid, "
-    "-1 AS attstattarget, "
+    "c.type_oid::UINTEGER AS atttypid, -1 AS attstattarget, "
     f"coalesce(t.typlen, -1)::SMALLINT AS attlen, c.column_index::SMALLINT AS attnum, "
     "(CASE WHEN c.data_type LIKE '%]' THEN 1 ELSE 0 END)::INTEGER AS attndims, "
-    f"-1 AS attcacheoff, coalesce(d.typmod, {_D}.main.type_mod(c.data_type))::INTEGER "
+    f"-1 AS attcacheoff, coalesce(c.typmod, {_D}.main.type_mod(c.data_type))::INTEGER "
     "AS atttypmod, "
     "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
     "'p' AS attstorage, '' AS attcompression, NOT c.is_nullable AS attnotnull, "
@@ -372,11 +416,22 @@ SCRIPT = [
     "'' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
     "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
     "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
-    f"FROM duckdb_columns() c LEFT JOIN {_D}.main.declared_types d "
-    "ON d.table_oid = c.table_oid AND d.attnum = c.column_index "
-    f"LEFT JOIN {_D}.main.pg_type t "
-    f"ON t.oid = coalesce(d.type_oid, {_D}.main.type_oid(c.data_type)) "
-    f"WHERE {_D}.main.visible_db(c.database_name) AND NOT c.internal",
+    # type_oid once per visible column (it is a long CASE: computed in the join as well,
+    # for every column of every database, it made each read of this view take ~1 s)
+    f"FROM (SELECT c.* EXCLUDE (type_oid), d.typmod, "
+    f"coalesce(d.type_oid, c.type_oid) AS type_oid FROM (SELECT *, "
+    f"{_D}.main.type_oid(data_type) AS type_oid FROM duckdb_columns() "
+    f"WHERE {_D}.main.visible_db(database_name) AND NOT internal) c "
+    f"LEFT JOIN {_D}.main.declared_types d "
+    "ON d.table_oid = c.table_oid AND d.attnum = c.column_index) c "
+    f"LEFT JOIN {_D}.main.pg_type t ON t.oid = c.type_oid "
+    "UNION ALL SELECT r.oid, s.attname, s.atttypid::UINTEGER, -1, s.attlen::SMALLINT, "
+    "s.attnum::SMALLINT, 0, -1, -1, s.attbyval, s.attalign, 'p', '', true, false, false, "
+    "'', '', false, true, 0, 0::UINTEGER, NULL, NULL, NULL, NULL "
+    f"FROM {_D}.main.relations r, (SELECT * FROM (VALUES {_values(_SYSTEM_COLUMNS)}) "
+    "UNION ALL SELECT * FROM (VALUES " + _values(_SEQUENCE_COLUMNS) + ")) "
+    "AS s(attname, atttypid, attlen, attnum, attbyval, attalign) "
+    "WHERE r.relkind = 'r' AND s.attnum < 0 OR r.relkind = 'S'",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_attrdef AS SELECT "
     "(3000000000 + c.table_oid * 256 + c.column_index)::UINTEGER AS oid, "
     "c.table_oid::UINTEGER AS adrelid, c.column_index::SMALLINT AS adnum, "
@@ -399,7 +454,10 @@ SCRIPT = [
     "coalesce((SELECT r.oid FROM "
     f"{_D}.main.relations r WHERE r.relname = referenced_table AND r.relkind = 'r' "
     "AND r.relnamespace = constraint_rows.relnamespace), 0)::UINTEGER AS confrelid, "
-    "'a' AS confupdtype, 'a' AS confdeltype, 's' AS confmatchtype, true AS conislocal, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' ELSE ' ' END AS confupdtype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' ELSE ' ' END AS confdeltype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 's' ELSE ' ' END AS confmatchtype, "
+    "true AS conislocal, "
     "0 AS coninhcount, false AS connoinherit, conkey, "
     "CASE WHEN constraint_type = 'FOREIGN KEY' THEN (SELECT list(dc.column_index::SMALLINT "
     "ORDER BY u.i) FROM (SELECT unnest(referenced_column_names) AS n, "
@@ -408,7 +466,8 @@ SCRIPT = [
     "AND dc.schema_name = constraint_rows.schema_name "
     "AND dc.database_name = constraint_rows.database_name) END AS confkey, NULL::UINTEGER[] AS conpfeqop, NULL::UINTEGER[] AS conppeqop, "
     "NULL::UINTEGER[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols, "
-    "NULL::UINTEGER[] AS conexclop, expression AS conbin, constraint_text "
+    "NULL::UINTEGER[] AS conexclop, expression AS conbin, constraint_text, "
+    "2606::UINTEGER AS tableoid "
     f"FROM {_D}.main.constraint_rows",
     f"CREATE OR REPLACE VIEW {_D}.main.index_rows AS "
     "SELECT index_oid AS indexrelid, table_oid AS indrelid, len(conkey)::SMALLINT AS indnatts, "
@@ -416,8 +475,9 @@ SCRIPT = [
     "constraint_type = 'PRIMARY KEY' AS indisprimary, conkey AS indkey, "
     "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred "
     f"FROM {_D}.main.constraint_rows WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
-    "UNION ALL SELECT i.index_oid, i.table_oid, "
-    "len(string_split(i.expressions, ',')), len(string_split(i.expressions, ',')), "
+    "UNION ALL SELECT i.index_oid::UINTEGER, i.table_oid::UINTEGER, "
+    "len(string_split(i.expressions, ','))::SMALLINT, "
+    "len(string_split(i.expressions, ','))::SMALLINT, "
     "i.is_unique, i.is_primary, "
     "(SELECT list(coalesce(dc.column_index, 0)::SMALLINT ORDER BY u.i) FROM (SELECT "
     "trim(unnest(string_split(trim(i.expressions, '[]'), ',')), ' \"') AS e, "
@@ -439,11 +499,19 @@ SCRIPT = [
     f"UNION ALL SELECT index_oid::UINTEGER, index_name, {_D}.main.nspname(schema_name), "
     "table_name, is_unique, list_transform(string_split(trim(expressions, '[]'), ','), "
     f"e -> trim(e)) FROM duckdb_indexes() WHERE {_D}.main.visible_db(database_name)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_depend AS SELECT 1259::UINTEGER AS classid, "
+    "index_oid AS objid, 0 AS objsubid, 2606::UINTEGER AS refclassid, oid AS refobjid, "
+    f"0 AS refobjsubid, 'i' AS deptype FROM {_D}.main.constraint_rows "
+    "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_description AS "
     "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
     f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
     "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
-    f"WHERE comment IS NOT NULL AND {_D}.main.visible_db(database_name)",
+    f"WHERE comment IS NOT NULL AND {_D}.main.visible_db(database_name) "
+    f"UNION ALL SELECT {_D}.main.nspoid(schema_name, oid), 2615, 0, coalesce(comment, "
+    "'standard public schema') FROM duckdb_schemas() WHERE (comment IS NOT NULL OR "
+    f"schema_name = 'main') AND {_D}.main.visible_db(database_name) "
+    "AND database_name <> 'temp'",
     # -- functions ----------------------------------------------------------------------
     f"CREATE OR REPLACE MACRO {_D}.main.version() AS 'PostgreSQL 15.0 on x86_64-pc-linux-gnu, "
     "compiled by duckgres-trio (DuckDB ' || (SELECT library_version FROM pragma_version()) "
@@ -485,7 +553,8 @@ SCRIPT = [
     f"CREATE OR REPLACE MACRO {_D}.main.col_description(o, n) AS (SELECT description "
     f"FROM {_D}.main.pg_description _m WHERE _m.objoid = o AND _m.objsubid = n LIMIT 1)",
     f"CREATE OR REPLACE MACRO {_D}.main.shobj_description(o, c) AS NULL::VARCHAR",
-    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_expr(e, r, p := NULL) AS e",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_expr(e, r, p := NULL) AS "
+    r"regexp_replace(e, 'nextval\((''[^'']*'')\)', 'nextval(\1::regclass)', 'g')",
     f"CREATE OR REPLACE MACRO {_D}.main.pg_get_constraintdef(o, p := NULL) AS (SELECT "
     r"regexp_replace(constraint_text, '^(PRIMARY KEY|UNIQUE|CHECK)\(', '\1 (') "
     f"FROM {_D}.main.constraint_rows _m WHERE _m.oid = o)",
@@ -685,7 +754,12 @@ SCRIPT = [
     # UTF8: at most four bytes a character; without a length, PostgreSQL's 1 GB limit
     "coalesce(length * 4, CASE WHEN type_oid IN (25, 1042, 1043) THEN 1073741824 END, "
     "character_octet_length) AS character_octet_length, "
-    f"(SELECT typname FROM {_D}.main.pg_type t WHERE t.oid = type_oid) AS udt_name) "
+    f"(SELECT typname FROM {_D}.main.pg_type t WHERE t.oid = type_oid) AS udt_name, "
+    "current_database() AS udt_catalog, (SELECT n.nspname FROM "
+    f"{_D}.main.pg_type t JOIN {_D}.main.pg_namespace n ON n.oid = t.typnamespace "
+    "WHERE t.oid = type_oid) AS udt_schema, 'NO' AS is_identity, "
+    "'NO' AS is_self_referencing, 'NEVER' AS is_generated, 'NO' AS identity_cycle, "
+    "ordinal_position::VARCHAR AS dtd_identifier) "
     "FROM (SELECT c.*, d.length, "
     f"coalesce(d.type_oid, {_D}.main.type_oid(c.data_type)) AS type_oid "
     f"FROM information_schema.columns c LEFT JOIN {_D}.main.declared_types d "

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import pglast.stream
 from pglast import ast, parse_sql
-from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, SQLValueFunctionOp,
-                          SubLinkType)
+from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, MinMaxOp,
+                          SQLValueFunctionOp, SubLinkType)
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
@@ -159,6 +159,8 @@ def _plain_targets(tokens: list[Token]) -> bool:
 
 
 def _plain_item(item: list[Token]) -> bool:
+    if item and item[0].kind is Kind.WORD and item[0].value == "NULL":
+        return False  # an untyped NULL column: text in PostgreSQL, integer in DuckDB
     if len(item) >= 2 and item[-2].kind is Kind.WORD and item[-2].value == "AS":
         return True
     for i, token in enumerate(item):
@@ -292,6 +294,10 @@ _DATETIME_PATTERNS = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("Month", 
                       ("US", "%f"), ("AM", "%p"), ("PM", "%p"), ("TZ", "%Z")]
 #: Patterns that make a template a date/time one (a number's has none of them).
 _DATETIME_MARKS = ("YY", "MM", "DD", "HH", "MI", "SS", "Mon", "MON", "Day", "DAY")
+#: An opening parenthesis that starts a capturing group (not escaped, not (?...)).
+_CAPTURING_GROUP = re.compile(r"(?<!\\)\((?!\?)")
+#: One format() specifier: %[position$][-][width]type.
+_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
             "serial8": "bigint", "smallserial": "smallint", "serial2": "smallint"}
@@ -395,6 +401,11 @@ class _Rewriter(Visitor):
             return self._datetime_format(node, name)
         if name in ("encode", "decode") and len(node.args or ()) == 2:
             return self._binary_format(node, name)
+        if name == "format" and node.args and "%" in (_const_string(node.args[0]) or ""):
+            return self._format(node)
+        if name == "substring" and len(node.args or ()) == 2 \
+                and _const_string(node.args[1]) is not None:
+            return self._substring_regex(node)
         if name == "generate_series" and id(node) not in self._typed \
                 and not _inside(ancestors, ast.RangeFunction):
             # in a select list PostgreSQL returns rows; DuckDB's scalar form, a list
@@ -470,6 +481,65 @@ class _Rewriter(Visitor):
         if function == "hex":
             call = ast.FuncCall(funcname=(_string("lower"),), args=(call,))
         return self._replaced(call)
+
+    def _format(self, node: ast.FuncCall):
+        """PostgreSQL's format('%s %I %L %%', ...) with a constant template, as a concat
+        of its pieces (DuckDB's format() reads {} and would return the template as it
+        is). A template this does not read (%*s) stays for DuckDB."""
+        template, args = _const_string(node.args[0]), node.args[1:]
+        pieces: list[object] = []
+        following = 0
+        end = 0
+        for spec in _FORMAT_SPEC.finditer(template):
+            literal = template[end:spec.start()]
+            if "%" in literal:
+                return None
+            if literal:
+                pieces.append(ast.A_Const(val=_string(literal)))
+            end = spec.end()
+            position, left, width, kind = spec.groups()
+            if kind == "%":
+                pieces.append(ast.A_Const(val=_string("%")))
+                continue
+            index = int(position) - 1 if position else following
+            following = index + 1
+            if not 0 <= index < len(args):
+                return None
+            value = _as_text(args[index])
+            if kind == "I":
+                value = ast.FuncCall(funcname=_compat_function("quote_ident"), args=(value,))
+            elif kind == "L":
+                value = ast.FuncCall(funcname=_compat_function("quote_nullable"), args=(value,))
+            else:  # %s of NULL is the empty string
+                value = ast.CoalesceExpr(args=(value, ast.A_Const(val=_string(""))))
+            if width:  # padded to width, never cut; '-': on the right
+                padding = ast.FuncCall(funcname=(_string("repeat"),), args=(
+                    ast.A_Const(val=_string(" ")),
+                    ast.MinMaxExpr(op=MinMaxOp.IS_GREATEST, args=(
+                        ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("-"),),
+                                   lexpr=ast.A_Const(val=ast.Integer(ival=int(width))),
+                                   rexpr=ast.FuncCall(funcname=(_string("length"),),
+                                                      args=(value,))),
+                        ast.A_Const(val=ast.Integer(ival=0))))))
+                value = ast.FuncCall(funcname=(_string("concat"),),
+                                     args=(value, padding) if left else (padding, value))
+            pieces.append(value)
+        if "%" in template[end:]:
+            return None
+        if template[end:] or not pieces:
+            pieces.append(ast.A_Const(val=_string(template[end:])))
+        return self._replaced(ast.FuncCall(funcname=(_string("concat"),), args=tuple(pieces)))
+
+    def _substring_regex(self, node: ast.FuncCall):
+        """substring(x FROM 'pattern') (a text pattern, not a position) is the part of x
+        the regular expression matches, its first parenthesized group if it has one,
+        NULL when nothing matches; DuckDB's substring takes positions only."""
+        value, pattern = node.args
+        group = 1 if _CAPTURING_GROUP.search(_const_string(pattern)) else 0
+        extract = ast.FuncCall(funcname=(_string("regexp_extract"),), args=(
+            value, pattern, ast.A_Const(val=ast.Integer(ival=group))))
+        matches = ast.FuncCall(funcname=(_string("regexp_matches"),), args=(value, pattern))
+        return self._replaced(ast.CaseExpr(args=(ast.CaseWhen(expr=matches, result=extract),)))
 
     def visit_SQLValueFunction(self, ancestors, node: ast.SQLValueFunction):
         name = _USER_FUNCTIONS.get(node.op)
@@ -621,7 +691,15 @@ class _Rewriter(Visitor):
     def visit_SelectStmt(self, ancestors, node: ast.SelectStmt):
         if node.lockingClause:
             node.lockingClause = None  # one writer per database file: rows are never contended
-            return self._changed(node)
+            self._changed(node)
+        if _resolves_unknowns(ancestors):
+            for target in node.targetList or ():
+                if isinstance(target.val, ast.A_Const) and target.val.isnull:
+                    # an untyped NULL result column is text in PostgreSQL (integer in
+                    # DuckDB), except where a set operation or INSERT types it
+                    target.name = target.name or "?column?"
+                    target.val = _as_text(target.val)
+                    self._changed(node)
         return None
 
     def visit_CreateStmt(self, ancestors, node: ast.CreateStmt):
@@ -741,6 +819,17 @@ def _as_integer(node: object) -> ast.TypeCast:
 
 def _as_text(node: object) -> ast.TypeCast:
     return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
+
+
+def _resolves_unknowns(ancestors) -> bool:
+    """Whether PostgreSQL gives this SELECT's untyped result columns the type text: not
+    for a branch of a set operation or the rows of an INSERT (their context types
+    them), nor, here, inside a sublink (left as DuckDB types it)."""
+    parent = ancestors.node if ancestors is not None else None
+    if isinstance(parent, ast.InsertStmt) or (isinstance(parent, ast.SelectStmt)
+                                              and ancestors.member in ("larg", "rarg")):
+        return False
+    return not _inside(ancestors, ast.SubLink)
 
 
 def _inside(ancestors, kind: type) -> bool:
