@@ -110,6 +110,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         S.INVALID_PARAMETER_VALUE,
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
+        # pg_catalog's LIKE macros and translated SIMILAR TO patterns
+        (r"(?:LIKE pattern must not end with escape character|invalid escape string)$",
+         S.INVALID_ESCAPE_SEQUENCE),
+        (r"SQL regular expression may not contain more than two escape-double-quote "
+         r"separators$", S.INVALID_USE_OF_ESCAPE_CHARACTER),
     ),
     duckdb.TypeMismatchException: _rules(S.DATATYPE_MISMATCH),
     duckdb.InvalidTypeException: _rules(S.DATATYPE_MISMATCH),
