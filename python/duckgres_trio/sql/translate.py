@@ -34,7 +34,7 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.sql import settings
-from duckgres_trio.sql.lexer import Kind, Token
+from duckgres_trio.sql.lexer import Kind, Token, tokenize
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -104,6 +104,9 @@ def needs_translation(tokens: list[Token]) -> bool:
     for i, token in enumerate(tokens):
         if token.kind is Kind.WORD and token.value in _TRIGGER_WORDS:
             return True
+        if token.kind is Kind.WORD and token.value == "BY" and previous is not None \
+                and previous.value not in _BEFORE_BY:
+            return True  # "by" as a name, which DuckDB reserves
         if token.value in _LIKE_WORDS and token.kind is not Kind.QUOTED_IDENT \
                 and not _plain_pattern(tokens[i + 1:i + 3]):
             return True
@@ -127,6 +130,9 @@ def needs_translation(tokens: list[Token]) -> bool:
     return False
 
 
+#: The words PostgreSQL's grammar puts before BY: anywhere else, "by" is a name.
+_BEFORE_BY = frozenset({"ORDER", "GROUP", "PARTITION", "INCREMENT", "OWNED", "FIRST",
+                        "GENERATED"})
 #: LIKE and its operators: PostgreSQL's pattern has an escape character, DuckDB's not.
 _LIKE_WORDS = frozenset({"LIKE", "ILIKE", "~~", "!~~", "~~*", "!~~*"})
 
@@ -196,7 +202,7 @@ def translate(sql: str) -> Translation:
     stmt = tree[0].stmt
     survey = _Survey()
     survey(stmt)
-    if not _DUCKDB_JOINS.isdisjoint(survey.aliases):
+    if not _DUCKDB_JOINS.isdisjoint(survey.aliases) and _duckdb_join(sql):
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
@@ -210,7 +216,7 @@ def translate(sql: str) -> Translation:
         if not rewriter.changed_now:
             break
     extra = _statement_rewrites(stmt, rewriter)
-    if not DUCKDB_ONLY_KEYWORDS.isdisjoint(survey.names | survey.aliases):
+    if survey.duckdb_keyword:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
     if not rewriter.changed:
@@ -736,35 +742,58 @@ class _Rewriter(Visitor):
 #: DuckDB join kinds PostgreSQL's grammar reads as a table alias (``t ASOF JOIN u`` is
 #: ``t AS asof JOIN u`` to it): such a statement is DuckDB's, and runs as written.
 _DUCKDB_JOINS = frozenset({"asof", "positional", "anti", "semi"})
+_JOIN_SIDES = frozenset({"LEFT", "RIGHT", "FULL", "INNER", "OUTER"})
+
+
+def _duckdb_join(sql: str) -> bool:
+    """``t ASOF [LEFT] JOIN u``: PostgreSQL's parser reads the word as t's alias, but it
+    is DuckDB's join. Anywhere else (``FROM t asof``, ``select asof``) it is a name."""
+    tokens = tokenize(sql)
+    for i, token in enumerate(tokens):
+        if token.kind is Kind.WORD and token.value.lower() in _DUCKDB_JOINS:
+            following = iter(tokens[i + 1:])
+            word = next(following, None)
+            while word is not None and word.value in _JOIN_SIDES:
+                word = next(following, None)
+            if word is not None and word.kind is Kind.WORD and word.value == "JOIN":
+                return True
+    return False
 
 
 class _Survey(Visitor):
     """One walk for what the rewrites need to know first: the CTE names (a CTE may
-    shadow a catalog relation), the aliases and the other names the statement gives."""
+    shadow a catalog relation), the aliases, and whether a name anywhere (relation,
+    column, schema, index, alias, CTE, argument, ...) is a word DuckDB reserves and
+    PostgreSQL does not: then the statement is printed back, which quotes it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ctes: set[str] = set()
         self.aliases: set[str] = set()
-        self.names: set[str | None] = set()
+        self.duckdb_keyword = False
+
+    def visit(self, ancestors, node):
+        if self.duckdb_keyword:
+            return None
+        if isinstance(node, ast.String):
+            # a string constant, or a function's or type's name (printed quoted, "map"(..)
+            # or "columns"(..) would no longer be DuckDB's function), is not a name here
+            if isinstance(ancestors.node, ast.A_Const) or ancestors.parent is not None and (
+                    ancestors.parent.member == "funcname"
+                    or isinstance(ancestors.parent.node, ast.TypeName)):
+                return None
+        self.duckdb_keyword = any(
+            isinstance(value, str) and value in DUCKDB_ONLY_KEYWORDS
+            for value in (getattr(node, member) for member in node))
+        return None
 
     def visit_CommonTableExpr(self, ancestors, node):
         self.ctes.add(node.ctename)
-
-    def visit_ColumnRef(self, ancestors, node):
-        self.names.update(f.sval for f in node.fields if isinstance(f, ast.String))
-
-    def visit_ColumnDef(self, ancestors, node):
-        self.names.add(node.colname)
-
-    def visit_ResTarget(self, ancestors, node):
-        self.names.add(node.name)
-
-    def visit_RangeVar(self, ancestors, node):
-        self.names.add(node.relname)
+        return self.visit(ancestors, node)
 
     def visit_Alias(self, ancestors, node):
         self.aliases.add(node.aliasname)
+        return self.visit(ancestors, node)
 
 
 #: PostgreSQL's interval field bits (INTERVAL_MASK), least significant field first.
