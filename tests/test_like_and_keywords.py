@@ -164,6 +164,12 @@ def test_similar_to_a_parameter_with_another_escape(conns):
     _agree(conns, "select s from lk where s similar to %s escape '#' order by s", ("a#_%",))
 
 
+@pytest.mark.xfail(strict=True, reason="ILIKE folds every letter's case as DuckDB does; the "
+                   "reference cluster's C locale folds ASCII only (docs/compatibility.md)")
+def test_ilike_of_letters_beyond_ascii(conns):
+    _agree(conns, "select 'É' ilike 'é', 'ÉA' ilike 'éa'")
+
+
 #: Random patterns over the characters that matter, matched against texts in order.
 _RANDOM = random.Random(16)
 _TEXTS = ["", "a", "b", "ab", "ba", "a\\", "a%", "a_b", "aab", "#a", "A", "a.b"]
