@@ -782,9 +782,8 @@ class _Survey(Visitor):
                     ancestors.parent.member == "funcname"
                     or isinstance(ancestors.parent.node, ast.TypeName)):
                 return None
-        self.duckdb_keyword = any(
-            isinstance(value, str) and value in DUCKDB_ONLY_KEYWORDS
-            for value in (getattr(node, member) for member in node))
+        self.duckdb_keyword = any(getattr(node, member) in DUCKDB_ONLY_KEYWORDS
+                                  for member in _text_members(type(node)))
         return None
 
     def visit_CommonTableExpr(self, ancestors, node):
@@ -794,6 +793,18 @@ class _Survey(Visitor):
     def visit_Alias(self, ancestors, node):
         self.aliases.add(node.aliasname)
         return self.visit(ancestors, node)
+
+
+_TEXT_MEMBERS: dict[type, tuple[str, ...]] = {}
+
+
+def _text_members(cls: type) -> tuple[str, ...]:
+    """The members of a node class that hold text (names, mostly), found once."""
+    members = _TEXT_MEMBERS.get(cls)
+    if members is None:
+        members = _TEXT_MEMBERS[cls] = tuple(
+            member for member, info in cls.__slots__.items() if info.c_type == "char*")
+    return members
 
 
 #: PostgreSQL's interval field bits (INTERVAL_MASK), least significant field first.
