@@ -147,6 +147,9 @@ PARAMETER_STATEMENTS = [
     ("select s from lk where s like all({}) order by s", (["a%", "%b"],)),
     ("select s from lk where s similar to {} order by s", (r"a\_%",)),
     ("select s from lk where s similar to {} order by s", ("(a|b)[_%]%",)),
+    ("select s from lk where s similar to {} escape {} order by s", ("a#_%", "#")),
+    ("select s from lk where s similar to {} escape {} order by s", ("a\\_%", "")),
+    ("select s from lk where s similar to {} escape '#' order by s", ("a#%#\\%",)),
 ]
 
 
@@ -156,12 +159,6 @@ PARAMETER_STATEMENTS = [
 def test_like_parameters_agree_with_postgresql(conns, sql, params, placeholder, prepare):
     query = sql.format(*[placeholder] * len(params))
     _agree(conns, query, params, binary=placeholder == "%b", prepare=prepare)
-
-
-@pytest.mark.xfail(strict=True, reason="SIMILAR TO with a pattern that is not a constant and "
-                   "an ESCAPE other than backslash is 0A000 (docs/compatibility.md)")
-def test_similar_to_a_parameter_with_another_escape(conns):
-    _agree(conns, "select s from lk where s similar to %s escape '#' order by s", ("a#_%",))
 
 
 @pytest.mark.xfail(strict=True, reason="ILIKE folds every letter's case as DuckDB does; the "
@@ -182,9 +179,10 @@ def test_random_patterns_agree_with_postgresql(conns, pattern):
     texts = ", ".join(f"({i}, '{t}')" for i, t in enumerate(_TEXTS))
     literal = "'" + pattern.replace("'", "''") + "'"
     template = (f"select t, t like {{p}}, t not ilike {{p}}, t like {{p}} escape '#', "
-                f"t similar to {{p}} from (values {texts}) v(i, t) order by i")
+                f"t similar to {{p}}, t similar to {{p}} escape '#' "
+                f"from (values {texts}) v(i, t) order by i")
     _agree(conns, template.format(p=literal))  # a constant: converted by the translator
-    _agree(conns, template.format(p="%s::text"), (pattern,) * 4)  # a parameter: the macros
+    _agree(conns, template.format(p="%s::text"), (pattern,) * 5)  # a parameter: the macros
 
 
 @pytest.mark.parametrize("sql", [

@@ -508,6 +508,14 @@ SCRIPT = [
     r"WHEN t = '\Z' THEN '\z' WHEN t = '\e' THEN '\x1b' WHEN t[1] IN ('\', '[') THEN t "
     r"WHEN t = '%' THEN '.*' WHEN t = '_' THEN '.' WHEN t = '(' THEN '(?:' "
     r"WHEN t IN ('.', '^', '$') THEN '\' || t ELSE t END), '') || ')$'",
+    # A SIMILAR TO pattern with escape e as one with the default escape: e then c is \c,
+    # a backslash that is not escaped is a literal one (\\).
+    f"CREATE OR REPLACE MACRO {_D}.main.similar_pattern(p, e) AS CASE WHEN length(e) > 1 "
+    "THEN error('invalid escape string') ELSE array_to_string(list_transform("
+    r"regexp_extract_all(p, CASE WHEN e = '' THEN '[\s\S]' "
+    r"ELSE regexp_escape(e) || '[\s\S]?|[\s\S]' END), "
+    r"t -> CASE WHEN e <> '' AND t[1] = e THEN '\' || t[2:] WHEN t = '\' THEN '\\' "
+    "ELSE t END), '') END",
     # The pattern matching text that reaches the lone escape ending q || e with text
     # left: q, then one character more; if q ends in a run of wildcards holding a %,
     # the match reaches the escape from that run once its _'s are matched (at least one
@@ -717,7 +725,7 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "format_scalar", "array_element", "pg_like", "pg_ilike", "pg_like_match",
                        "pg_ilike_match", "like_result", "like_not", "like_probe",
                        "like_probe_run", "like_probe_parts", "like_probe_tail", "like_any",
-                       "like_all", "like_list"})
+                       "like_all", "like_list", "similar_pattern"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

@@ -688,10 +688,11 @@ class _Rewriter(Visitor):
             except _PatternError as exc:
                 regex = ast.FuncCall(funcname=(_string("error"),),
                                      args=(ast.A_Const(val=_string(str(exc))),))
-        elif escape is None:
-            regex = ast.FuncCall(funcname=_compat_function("similar_to_regex"), args=(pattern,))
         else:
-            return None  # a pattern to convert with another escape: DuckDB refuses it
+            if escape is not None:  # to the default escape first
+                pattern = ast.FuncCall(funcname=_compat_function("similar_pattern"),
+                                       args=(pattern, escape))
+            regex = ast.FuncCall(funcname=_compat_function("similar_to_regex"), args=(pattern,))
         call = ast.FuncCall(funcname=(_string("regexp_full_match"),), args=(node.lexpr, regex))
         _, op = _qualified(node.name)
         return self._replaced(_negated(call) if op.startswith("!") else call)
