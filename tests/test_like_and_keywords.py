@@ -23,7 +23,7 @@ from pglast import keywords
 
 from duckgres_trio.sql.lexer import tokenize
 from duckgres_trio.sql.statements import split_statements
-from duckgres_trio.sql.translate import needs_translation
+from duckgres_trio.sql.translate import DUCKDB_EXTRA_KEYWORDS, needs_translation
 from tests.conftest import ServerProcess
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
@@ -328,6 +328,34 @@ def test_postgresql_keywords_work_as_column_names(dsns):
             psycopg.connect(dsns[1], autocommit=True) as ours:
         for how in MODES.values():
             _agree((pg, ours), select, **how)
+
+
+#: Every word either grammar calls a keyword.
+ALL_KEYWORDS = sorted(keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+                      | keywords.COL_NAME_KEYWORDS | keywords.UNRESERVED_KEYWORDS
+                      | set().union(*_DUCKDB.values()))
+
+
+def test_keywords_as_labels_and_aliases_agree_with_postgresql(plain_conns):
+    """Each keyword as a bare column label (no AS), which PostgreSQL takes for nearly
+    every keyword and DuckDB for none, and as a table alias: where PostgreSQL accepts
+    the statement, this server answers the same. (What PostgreSQL's parser refuses runs
+    as DuckDB's dialect, by design.)"""
+    different = []
+    for word in ALL_KEYWORDS:
+        for sql in (f"select 1 {word}", f"select x {word} from (select 1 x) t",
+                    f"select {word}.x from (select 1 x) {word}",
+                    f"delete from lk where false returning s {word}"):
+            theirs, ours = (_outcome(conn, sql) for conn in plain_conns)
+            if theirs[0] != "error" and ours != theirs:
+                different.append((sql, theirs, ours))
+    assert different == []
+
+
+def test_duckdb_extra_keywords_are_duckdb_keywords_postgresql_lacks():
+    postgres = (keywords.RESERVED_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+                | keywords.COL_NAME_KEYWORDS | keywords.UNRESERVED_KEYWORDS)
+    assert DUCKDB_EXTRA_KEYWORDS == set().union(*_DUCKDB.values()) - postgres
 
 
 def test_keyword_lists_come_from_the_grammars():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pglast.keywords
 import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, SQLValueFunctionOp,
@@ -45,6 +46,21 @@ DUCKDB_ONLY_KEYWORDS = frozenset(
     {"anti", "asof", "at", "by", "columns", "describe", "generated", "glob", "grouping_id",
      "lambda", "map", "pivot", "pivot_longer", "pivot_wider", "positional", "qualify",
      "semi", "show", "struct", "summarize", "try_cast", "unpack", "unpivot"})
+#: DuckDB's keywords that are not PostgreSQL's (pglast's lists): with PostgreSQL's, the
+#: words DuckDB refuses as a bare column label (``select 1 value``), which PostgreSQL
+#: takes. tests/test_like_and_keywords.py holds this equal to duckdb_keywords().
+DUCKDB_EXTRA_KEYWORDS = frozenset(
+    {"anti", "asof", "centuries", "century", "days", "decade", "decades", "describe",
+     "export", "export_state", "extensions", "glob", "grouping_id", "hours", "ignore",
+     "install", "lambda", "macro", "map", "microsecond", "microseconds", "millennia",
+     "millennium", "millisecond", "milliseconds", "minutes", "months", "partitioned",
+     "percent", "persistent", "pivot", "pivot_longer", "pivot_wider", "positional", "pragma",
+     "qualify", "quarter", "quarters", "respect", "sample", "scope", "seconds", "secret",
+     "semi", "sorted", "struct", "summarize", "try_cast", "unpack", "unpivot", "use",
+     "variable", "virtual", "week", "weeks", "years"})
+_LABEL_KEYWORDS = (pglast.keywords.RESERVED_KEYWORDS | pglast.keywords.TYPE_FUNC_NAME_KEYWORDS
+                   | pglast.keywords.COL_NAME_KEYWORDS | pglast.keywords.UNRESERVED_KEYWORDS
+                   | DUCKDB_EXTRA_KEYWORDS)
 # pglast quotes a name that is one of these sets when it prints it; DuckDB's extra
 # keywords join the set of reserved ones so the printed text parses in DuckDB.
 pglast.stream.RESERVED_KEYWORDS = pglast.stream.RESERVED_KEYWORDS | DUCKDB_ONLY_KEYWORDS
@@ -793,6 +809,14 @@ class _Survey(Visitor):
 
     def visit_Alias(self, ancestors, node):
         self.aliases.add(node.aliasname)
+        return self.visit(ancestors, node)
+
+    def visit_ResTarget(self, ancestors, node):
+        if node.name in _LABEL_KEYWORDS and ancestors.parent is not None \
+                and ancestors.parent.member in ("targetList", "returningList"):
+            # maybe a bare label (no AS), which DuckDB takes for no keyword: printed
+            # back, every label has its AS
+            self.duckdb_keyword = True
         return self.visit(ancestors, node)
 
 
