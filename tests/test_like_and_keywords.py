@@ -84,6 +84,8 @@ LIKE_STATEMENTS = [
     r"select 'A_B' ilike 'a\_b', 'AxB' ilike 'a\_b', 'A_B' not ilike 'a\_b'",
     r"select 'a_b' ~~ 'a\_b', 'a_b' !~~ 'a\_b', 'A_b' ~~* 'a\_B', 'A_b' !~~* 'a\_B'",
     r"select 'ab' like 'a\b', 'a\b' like 'a\\b', 'a' like 'a\', 'b' like 'a\', '' like '%\'",
+    r"select 'a_b' operator(pg_catalog.~~) 'a\_b', 'ab' operator(pg_catalog.~~) 'a%', "
+    "'AB' operator(pg_catalog.!~~*) 'a%'",
     "select 'abc' like 'a%', 'abc' like 'a_c', 'abc' not like '%d'",  # stays on DuckDB's LIKE
     "select s, p, s like p, s ilike p, s not like p, s !~~* p from lk "
     "where s not in ('ab', 'A_B') or s is null order by s, p",

@@ -628,8 +628,8 @@ class _Rewriter(Visitor):
             pattern, escape = pattern.args  # the parser's spelling of ESCAPE
         if escape is None:
             text = _const_string(pattern)
-            if text is not None and "\\" not in text:
-                return None
+            if text is not None and "\\" not in text and len(node.name) == 1:
+                return None  # (OPERATOR(pg_catalog.~~) is DuckDB's ~~ only as a call)
             escape = ast.A_Const(val=_string("\\"))
         return self._replaced(self._like_call(node.lexpr, pattern, escape, op))
 
