@@ -120,12 +120,12 @@ def needs_translation(tokens: list[Token]) -> bool:
     for i, token in enumerate(tokens):
         if token.kind is Kind.WORD and token.value in _TRIGGER_WORDS:
             return True
-        if token.kind is Kind.WORD and token.value == "BY" and previous is not None \
-                and previous.value not in _BEFORE_BY:
-            return True  # "by" as a name, which DuckDB reserves
-        if token.value in _LIKE_WORDS and token.kind is not Kind.QUOTED_IDENT \
-                and not _plain_pattern(tokens[i + 1:i + 3]):
-            return True
+        if token.value in _LIKE_OR_BY and token.kind is not Kind.QUOTED_IDENT:
+            if token.value != "BY":
+                if not _plain_pattern(tokens[i + 1:i + 3]):
+                    return True
+            elif previous is not None and previous.value not in _BEFORE_BY:
+                return True  # "by" as a name, which DuckDB reserves
         if token.kind is Kind.WORD and token.value in _TYPE_WORDS and previous is not None \
                 and (previous.value in ("::", "AS") or first in ("CREATE", "ALTER")):
             return True  # a type DuckDB lacks (a column may well be named tid or name)
@@ -149,8 +149,9 @@ def needs_translation(tokens: list[Token]) -> bool:
 #: The words PostgreSQL's grammar puts before BY: anywhere else, "by" is a name.
 _BEFORE_BY = frozenset({"ORDER", "GROUP", "PARTITION", "INCREMENT", "OWNED", "FIRST",
                         "GENERATED"})
-#: LIKE and its operators: PostgreSQL's pattern has an escape character, DuckDB's not.
-_LIKE_WORDS = frozenset({"LIKE", "ILIKE", "~~", "!~~", "~~*", "!~~*"})
+#: LIKE and its operators (PostgreSQL's pattern has an escape character, DuckDB's not),
+#: and BY (a name unless a clause's): one lookup per token on the fast path.
+_LIKE_OR_BY = frozenset({"LIKE", "ILIKE", "~~", "!~~", "~~*", "!~~*", "BY"})
 
 
 def _plain_pattern(following: list[Token]) -> bool:
