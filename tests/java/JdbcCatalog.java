@@ -29,6 +29,10 @@ public class JdbcCatalog {
             print("columns", md.getColumns(null, "public", "orders", null),
                   "COLUMN_NAME", "DATA_TYPE", "TYPE_NAME", "COLUMN_SIZE", "DECIMAL_DIGITS",
                   "NULLABLE");
+            // a pattern with the escape pgjdbc announces: LIKE's backslash escape
+            String escape = md.getSearchStringEscape();
+            print("escaped", md.getColumns(null, "public", "orders", "customer" + escape + "_%"),
+                  "TABLE_NAME", "COLUMN_NAME");
             print("primary", md.getPrimaryKeys(null, "public", "customers"),
                   "TABLE_NAME", "COLUMN_NAME", "KEY_SEQ", "PK_NAME");
             print("imported", md.getImportedKeys(null, "public", "orders"),

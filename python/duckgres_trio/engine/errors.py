@@ -134,6 +134,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
         (r"More than one row returned by a subquery used as an expression ", S.CARDINALITY_VIOLATION),
+        # pg_catalog's LIKE macros and translated SIMILAR TO patterns
+        (r"(?:LIKE pattern must not end with escape character|invalid escape string)$",
+         S.INVALID_ESCAPE_SEQUENCE),
+        (r"SQL regular expression may not contain more than two escape-double-quote "
+         r"separators$", S.INVALID_USE_OF_ESCAPE_CHARACTER),
     ),
     duckdb.TypeMismatchException: _rules(S.DATATYPE_MISMATCH),
     duckdb.InvalidTypeException: _rules(S.DATATYPE_MISMATCH),

@@ -622,10 +622,70 @@ SCRIPT = [
     "WHERE _m.relname = trim(string_split(t, '.')[-1], '\"') AND (NOT contains(t, '.') "
     "OR _n.nspname = trim(string_split(t, '.')[1], '\"')) "
     "ORDER BY _n.nspname <> 'public' LIMIT 1) END",
-    # SIMILAR TO's pattern as a POSIX regular expression: % and _ are the wildcards and
-    # a period is literal.
-    f"CREATE OR REPLACE MACRO {_D}.main.similar_to_regex(p) AS replace(replace(replace(p, "
-    r"'.', '\.'), '%', '.*'), '_', '.')",
+    # SIMILAR TO's pattern (not a constant: sql/translate.py converts those itself) as a
+    # regular expression, as PostgreSQL's similar_escape does with the default escape:
+    # \x is x escaped (as PostgreSQL's regular expressions read \x: translate._ARE_ESCAPES),
+    # a lone trailing \ and \" (SUBSTRING's separator) vanish, % and _ are the
+    # wildcards, ( does not capture, . ^ $ are literal, [...] is copied.
+    f"CREATE OR REPLACE MACRO {_D}.main.similar_to_regex(p) AS '^(?:' || array_to_string("
+    r"list_transform(regexp_extract_all(p, '\\[\s\S]?|\[[^\]\\]*\]?|[\s\S]'), "
+    r"t -> CASE WHEN t IN ('\', '\"') THEN '' WHEN t = '\b' THEN '\x08' "
+    r"WHEN t = '\B' THEN '\\' WHEN t = '\y' THEN '\b' WHEN t = '\Y' THEN '\B' "
+    r"WHEN t = '\Z' THEN '\z' WHEN t = '\e' THEN '\x1b' WHEN t[1] IN ('\', '[') THEN t "
+    r"WHEN t = '%' THEN '.*' WHEN t = '_' THEN '.' WHEN t = '(' THEN '(?:' "
+    r"WHEN t IN ('.', '^', '$') THEN '\' || t ELSE t END), '') || ')$'",
+    # A SIMILAR TO pattern with escape e as one with the default escape: e then c is \c,
+    # a backslash that is not escaped is a literal one (\\).
+    f"CREATE OR REPLACE MACRO {_D}.main.similar_pattern(p, e) AS CASE WHEN length(e) > 1 "
+    "THEN error('invalid escape string') ELSE array_to_string(list_transform("
+    r"regexp_extract_all(p, CASE WHEN e = '' THEN '[\s\S]' "
+    r"ELSE regexp_escape(e) || '[\s\S]?|[\s\S]' END), "
+    r"t -> CASE WHEN e <> '' AND t[1] = e THEN '\' || t[2:] WHEN t = '\' THEN '\\' "
+    "ELSE t END), '') END",
+    # The pattern matching text that reaches the lone escape ending q || e with text
+    # left: q, then one character more; if q ends in a run of wildcards holding a %,
+    # the match reaches the escape from that run once its _'s are matched (at least one
+    # character left on arriving at the %). An escaped first wildcard is not in the run.
+    f"CREATE OR REPLACE MACRO {_D}.main.like_probe_tail(head, run) AS CASE "
+    "WHEN NOT contains(run, '%') THEN head || run || '_%' "
+    "ELSE head || regexp_extract(run, '^_*') || repeat('_', greatest(1, "
+    "length(replace(substr(run, strpos(run, '%')), '%', '')))) || '%' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_probe_parts(q, e, run, head) AS CASE "
+    "WHEN run <> '' AND (length(head) - length(rtrim(head, e))) % 2 = 1 THEN "
+    f"{_D}.main.like_probe_tail(head || left(run, 1), substr(run, 2)) "
+    f"ELSE {_D}.main.like_probe_tail(head, run) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_probe_run(q, e, run) AS "
+    f"{_D}.main.like_probe_parts(q, e, run, left(q, length(q) - length(run)))",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_probe(q, e) AS {_D}.main.like_probe_run("
+    "q, e, regexp_extract(q, '[%_]*$'))",
+    # LIKE and ILIKE as PostgreSQL matches (sql/translate.py sends here every pattern
+    # that is not a constant free of backslashes): one escape character, backslash
+    # unless the statement names another ('' for none). A pattern ending in a lone
+    # escape matches nothing, and is an error once the match gets that far: when text
+    # is left where the escape stands (like_probe, PostgreSQL's MatchText). The match
+    # is a code, so that LIKE ANY / ALL can stop at the first decisive pattern as
+    # PostgreSQL does: 0 false, 1 true, 2 and 3 the errors like_result raises.
+    *(f"CREATE OR REPLACE MACRO {_D}.main.pg_{name}_match(s, p, e) AS CASE "
+      "WHEN p IS NULL OR e IS NULL THEN NULL WHEN length(e) > 1 THEN 3 "
+      "WHEN s IS NULL THEN NULL "
+      f"WHEN (length(p) - length(rtrim(p, e))) % 2 = 1 THEN CASE WHEN {name}_escape(s, "
+      f"{_D}.main.like_probe(left(p, -1), e), e) THEN 2 ELSE 0 END "
+      f"ELSE {name}_escape(s, p, e)::INTEGER END" for name in ("like", "ilike")),
+    f"CREATE OR REPLACE MACRO {_D}.main.like_result(c) AS CASE "
+    "WHEN c = 2 THEN error('LIKE pattern must not end with escape character') "
+    "WHEN c = 3 THEN error('invalid escape string') ELSE c = 1 END",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_not(c) AS CASE WHEN c <= 1 THEN 1 - c ELSE c END",
+    *(f"CREATE OR REPLACE MACRO {_D}.main.pg_{name}(s, p, e) AS "
+      f"{_D}.main.like_result({_D}.main.pg_{name}_match(s, p, e))" for name in ("like", "ilike")),
+    # x LIKE ANY / ALL (array) from the list of codes: the first true (ANY) or false
+    # (ALL) decides, unless an error comes first; else NULL if a match was NULL.
+    f"CREATE OR REPLACE MACRO {_D}.main.like_list(m, first, otherwise) AS CASE "
+    f"WHEN m IS NULL THEN NULL WHEN first IS NOT NULL THEN {_D}.main.like_result(first) "
+    "WHEN list_count(m) < len(m) THEN NULL ELSE otherwise END",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_any(m) AS {_D}.main.like_list(m, "
+    "list_filter(m, c -> c >= 1)[1], false)",
+    f"CREATE OR REPLACE MACRO {_D}.main.like_all(m) AS {_D}.main.like_list(m, "
+    "list_filter(m, c -> c <> 1)[1], true)",
     # information_schema._pg_expandarray (pgjdbc's key columns): one row per element,
     # as the (x, n) pairs PostgreSQL's set-returning function gives.
     f"CREATE OR REPLACE MACRO {_D}.main._pg_expandarray(a) AS unnest(list_transform("
@@ -825,7 +885,10 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "nspname", "nspoid", "scalar_type_oid", "declared_types",
                        "is_declared_type", "array_type_oid", "type_oid", "type_mod",
                        "visible_db", "relnsp", "database_oid", "database_files",
-                       "format_scalar", "array_element"})
+                       "format_scalar", "array_element", "pg_like", "pg_ilike",
+                       "pg_like_match", "pg_ilike_match", "like_result", "like_not",
+                       "like_probe", "like_probe_run", "like_probe_parts", "like_probe_tail",
+                       "like_any", "like_all", "like_list", "similar_pattern"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql.translate import needs_translation, translate
+from duckgres_trio.sql.translate import DUCKDB_ONLY_KEYWORDS, needs_translation, translate
 from duckgres_trio.sql.lexer import Kind, Token, string_value, tokenize
 from duckgres_trio.wire.copy import CopyOptions
 
@@ -47,10 +47,10 @@ def parse_copy(text: str) -> CopyStatement:
             pos += 1
         if pos == start:
             raise _syntax("syntax error at or near COPY: a table name or (query) expected")
-        target = text[tokens[start].start:tokens[pos - 1].end]
+        target = "".join(_name(text, t) for t in tokens[start:pos])
         if _is(tokens, pos, "("):
             close = _matching(tokens, pos)
-            columns = tuple(text[t.start:t.end] for t in tokens[pos + 1:close]
+            columns = tuple(_name(text, t) for t in tokens[pos + 1:close]
                             if not (t.kind is Kind.PUNCT and t.value == ","))
             pos = close + 1
         query = f"SELECT {', '.join(columns) if columns else '*'} FROM {target}"
@@ -73,6 +73,14 @@ def parse_copy(text: str) -> CopyStatement:
     options = _options(tokens[pos + 1:])
     _check_direction(options, direction)
     return CopyStatement(direction, query, columns, options)
+
+
+def _name(text: str, token: Token) -> str:
+    """A name as written, quoted if DuckDB reserves the word and PostgreSQL does not
+    (``COPY at (at) FROM STDIN``)."""
+    if token.kind is Kind.WORD and token.value.lower() in DUCKDB_ONLY_KEYWORDS:
+        return f'"{token.value.lower()}"'
+    return text[token.start:token.end]
 
 
 def _is(tokens: list[Token], pos: int, punct: str) -> bool:

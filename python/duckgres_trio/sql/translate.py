@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pglast.keywords
 import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, MinMaxOp,
@@ -34,7 +35,7 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.sql import settings
-from duckgres_trio.sql.lexer import Kind, Token
+from duckgres_trio.sql.lexer import Kind, Token, tokenize
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -45,6 +46,21 @@ DUCKDB_ONLY_KEYWORDS = frozenset(
     {"anti", "asof", "at", "by", "columns", "describe", "generated", "glob", "grouping_id",
      "lambda", "map", "pivot", "pivot_longer", "pivot_wider", "positional", "qualify",
      "semi", "show", "struct", "summarize", "try_cast", "unpack", "unpivot"})
+#: DuckDB's keywords that are not PostgreSQL's (pglast's lists): with PostgreSQL's, the
+#: words DuckDB refuses as a bare column label (``select 1 value``), which PostgreSQL
+#: takes. tests/test_like_and_keywords.py holds this equal to duckdb_keywords().
+DUCKDB_EXTRA_KEYWORDS = frozenset(
+    {"anti", "asof", "centuries", "century", "days", "decade", "decades", "describe",
+     "export", "export_state", "extensions", "glob", "grouping_id", "hours", "ignore",
+     "install", "lambda", "macro", "map", "microsecond", "microseconds", "millennia",
+     "millennium", "millisecond", "milliseconds", "minutes", "months", "partitioned",
+     "percent", "persistent", "pivot", "pivot_longer", "pivot_wider", "positional", "pragma",
+     "qualify", "quarter", "quarters", "respect", "sample", "scope", "seconds", "secret",
+     "semi", "sorted", "struct", "summarize", "try_cast", "unpack", "unpivot", "use",
+     "variable", "virtual", "week", "weeks", "years"})
+_LABEL_KEYWORDS = (pglast.keywords.RESERVED_KEYWORDS | pglast.keywords.TYPE_FUNC_NAME_KEYWORDS
+                   | pglast.keywords.COL_NAME_KEYWORDS | pglast.keywords.UNRESERVED_KEYWORDS
+                   | DUCKDB_EXTRA_KEYWORDS)
 # pglast quotes a name that is one of these sets when it prints it; DuckDB's extra
 # keywords join the set of reserved ones so the printed text parses in DuckDB.
 pglast.stream.RESERVED_KEYWORDS = pglast.stream.RESERVED_KEYWORDS | DUCKDB_ONLY_KEYWORDS
@@ -107,9 +123,15 @@ def needs_translation(tokens: list[Token]) -> bool:
     if first in ("WITH", "VALUES"):
         return True
     previous = None
-    for token in tokens:
+    for i, token in enumerate(tokens):
         if token.kind is Kind.WORD and token.value in _TRIGGER_WORDS:
             return True
+        if token.value in _LIKE_OR_BY and token.kind is not Kind.QUOTED_IDENT:
+            if token.value != "BY":
+                if not _plain_pattern(tokens[i + 1:i + 3]):
+                    return True
+            elif previous is not None and previous.value not in _BEFORE_BY:
+                return True  # "by" as a name, which DuckDB reserves
         if token.kind is Kind.WORD and token.value in _TYPE_WORDS and previous is not None \
                 and (previous.value in ("::", "AS") or first in ("CREATE", "ALTER")):
             return True  # a type DuckDB lacks (a column may well be named tid or name)
@@ -128,6 +150,25 @@ def needs_translation(tokens: list[Token]) -> bool:
     if first == "SELECT" or "RETURNING" in (t.value for t in tokens if t.kind is Kind.WORD):
         return not _plain_targets(tokens)
     return False
+
+
+#: The words PostgreSQL's grammar puts before BY: anywhere else, "by" is a name.
+_BEFORE_BY = frozenset({"ORDER", "GROUP", "PARTITION", "INCREMENT", "OWNED", "FIRST",
+                        "GENERATED"})
+#: LIKE and its operators (PostgreSQL's pattern has an escape character, DuckDB's not),
+#: and BY (a name unless a clause's): one lookup per token on the fast path.
+_LIKE_OR_BY = frozenset({"LIKE", "ILIKE", "~~", "!~~", "~~*", "!~~*", "BY"})
+
+
+def _plain_pattern(following: list[Token]) -> bool:
+    """The tokens after LIKE are a string constant meaning the same to DuckDB: no
+    backslash (nor a Unicode escape that could make one), no ESCAPE clause."""
+    if not following or following[0].kind is not Kind.STRING:
+        return False
+    text = following[0].value
+    if "\\" in text or text[:1] in "Uu":
+        return False
+    return len(following) < 2 or following[1].value != "ESCAPE"
 
 
 def _plain_targets(tokens: list[Token]) -> bool:
@@ -186,7 +227,7 @@ def translate(sql: str) -> Translation:
     stmt = tree[0].stmt
     survey = _Survey()
     survey(stmt)
-    if not _DUCKDB_JOINS.isdisjoint(survey.aliases):
+    if not _DUCKDB_JOINS.isdisjoint(survey.aliases) and _duckdb_join(sql):
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
@@ -200,7 +241,7 @@ def translate(sql: str) -> Translation:
         if not rewriter.changed_now:
             break
     extra = _statement_rewrites(stmt, rewriter)
-    if not DUCKDB_ONLY_KEYWORDS.isdisjoint(survey.names | survey.aliases):
+    if survey.duckdb_keyword:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
     if not rewriter.changed:
@@ -301,6 +342,10 @@ _FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
             "serial8": "bigint", "smallserial": "smallint", "serial2": "smallint"}
+#: LIKE's operators -> (case-insensitive, negated).
+_LIKE = {"~~": (False, False), "!~~": (False, True), "~~*": (True, False), "!~~*": (True, True)}
+#: The lambda parameter of ``x LIKE ANY (array)`` (list_transform over the patterns).
+_LIKE_ELEMENT = "_like_pattern"
 _REGEX = {"~": ("regexp_matches", False, False), "~*": ("regexp_matches", True, False),
           "!~": ("regexp_matches", False, True), "!~*": ("regexp_matches", True, True)}
 _USER_FUNCTIONS = {
@@ -624,13 +669,16 @@ class _Rewriter(Visitor):
         return self._changed(node)
 
     def visit_A_Expr(self, ancestors, node: ast.A_Expr):
-        if node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
-            return self._like_escape(node)
+        _, op = _qualified(node.name)
+        if op in _LIKE and node.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE,
+                                         A_Expr_Kind.AEXPR_OP):
+            return self._like(node, op)
+        if op in _LIKE and node.kind in (A_Expr_Kind.AEXPR_OP_ANY, A_Expr_Kind.AEXPR_OP_ALL):
+            return self._like_list(node, op)
         if node.kind is A_Expr_Kind.AEXPR_SIMILAR:
             return self._similar(node)
         if node.kind is not A_Expr_Kind.AEXPR_OP:
             return None
-        _, op = _qualified(node.name)
         if op in _REGEX:
             function, insensitive, negate = _REGEX[op]
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())
@@ -658,26 +706,98 @@ class _Rewriter(Visitor):
             return self._changed(node)
         return None
 
-    def _like_escape(self, node: ast.A_Expr):
-        """``a LIKE p ESCAPE e``: DuckDB spells it like_escape(a, p, e)."""
-        pattern = node.rexpr
-        if not (isinstance(pattern, ast.FuncCall)
-                and _qualified(pattern.funcname)[1] == "like_escape"):
+    def _like(self, node: ast.A_Expr, op: str):
+        """LIKE / ILIKE / ``~~`` and their negations. PostgreSQL's pattern has an escape
+        character, backslash unless ESCAPE names another; DuckDB's LIKE has none. A
+        constant pattern without a backslash means the same to both and stays."""
+        pattern, escape = node.rexpr, None
+        if isinstance(pattern, ast.FuncCall) and len(pattern.args or ()) == 2 \
+                and _qualified(pattern.funcname) in ((None, "like_escape"),
+                                                     ("pg_catalog", "like_escape")):
+            pattern, escape = pattern.args  # the parser's spelling of ESCAPE
+        if escape is None:
+            text = _const_string(pattern)
+            if text is not None and "\\" not in text and len(node.name) == 1:
+                return None  # (OPERATOR(pg_catalog.~~) is DuckDB's ~~ only as a call)
+            escape = ast.A_Const(val=_string("\\"))
+        return self._replaced(self._like_call(node.lexpr, pattern, escape, op))
+
+    @staticmethod
+    def _like_call(value, pattern, escape, op: str, *, code: bool = False):
+        """The match as a boolean, or as the macros' code (``code``) for ANY / ALL."""
+        insensitive, negate = _LIKE[op]
+        name = ("pg_ilike" if insensitive else "pg_like") + ("_match" if code else "")
+        call = ast.FuncCall(funcname=_compat_function(name), args=(value, pattern, escape))
+        if negate:
+            return ast.FuncCall(funcname=_compat_function("like_not"), args=(call,)) \
+                if code else _negated(call)
+        return call
+
+    def _like_list(self, node: ast.A_Expr, op: str):
+        """``x LIKE ANY / ALL (array)``, which DuckDB does not parse: the match of each
+        pattern, combined as PostgreSQL does (any true / all true, else NULL if one is)."""
+        patterns = node.rexpr
+        text = _const_string(patterns)
+        if text is not None:  # '{a,b}': PostgreSQL reads it as text[]
+            elements = _array_literal(text)
+            if elements is None:
+                return None  # DuckDB refuses the statement
+            patterns = ast.A_ArrayExpr(elements=tuple(
+                ast.A_Const(isnull=True) if e is None else ast.A_Const(val=_string(e))
+                for e in elements))
+        patterns = ast.TypeCast(arg=patterns, typeName=ast.TypeName(
+            names=(_string("varchar"),), typemod=-1, arrayBounds=(ast.Integer(ival=-1),)))
+        element = ast.ColumnRef(fields=(_string(_LIKE_ELEMENT),))
+        match = ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("->"),), lexpr=element,
+                           rexpr=self._like_call(node.lexpr, element,
+                                                 ast.A_Const(val=_string("\\")), op, code=True))
+        matches = ast.FuncCall(funcname=(_string("list_transform"),), args=(patterns, match))
+        combine = "like_any" if node.kind is A_Expr_Kind.AEXPR_OP_ANY else "like_all"
+        return self._replaced(ast.FuncCall(funcname=_compat_function(combine), args=(matches,)))
+
+    def visit_SubLink(self, ancestors, node: ast.SubLink):
+        """``x LIKE ANY / ALL (SELECT ...)``: the subquery's patterns as a list, matched
+        as above (DuckDB does not parse the operator before a subquery)."""
+        _, op = _qualified(node.operName)
+        if op not in _LIKE or node.subLinkType not in (SubLinkType.ANY_SUBLINK,
+                                                       SubLinkType.ALL_SUBLINK):
             return None
-        _, op = _qualified(node.name)
-        function = "ilike_escape" if node.kind is A_Expr_Kind.AEXPR_ILIKE else "like_escape"
-        call = ast.FuncCall(funcname=(_string(function),), args=(node.lexpr, *pattern.args))
-        return self._replaced(_negated(call) if op.startswith("!") else call)
+        element = ast.ColumnRef(fields=(_string("_like_rows"), _string(_LIKE_ELEMENT)))
+        match = self._like_call(node.testexpr, element, ast.A_Const(val=_string("\\")), op,
+                                code=True)
+        matches = ast.CoalesceExpr(args=(
+            ast.FuncCall(funcname=(_string("list"),), args=(match,)),
+            ast.A_ArrayExpr(elements=())))
+        combine = "like_any" if node.subLinkType is SubLinkType.ANY_SUBLINK else "like_all"
+        rows = ast.RangeSubselect(subquery=node.subselect, alias=ast.Alias(
+            aliasname="_like_rows", colnames=(_string(_LIKE_ELEMENT),)))
+        select = ast.SelectStmt(
+            targetList=(ast.ResTarget(val=ast.FuncCall(funcname=_compat_function(combine),
+                                                       args=(matches,))),),
+            fromClause=(rows,))
+        return self._replaced(ast.SubLink(subLinkType=SubLinkType.EXPR_SUBLINK,
+                                          subselect=select))
 
     def _similar(self, node: ast.A_Expr):
-        """SIMILAR TO matches the whole string against an SQL regular expression; DuckDB's
-        SIMILAR TO takes the pattern as a POSIX one (``%`` would be literal)."""
-        pattern = node.rexpr
+        """SIMILAR TO matches the whole string against an SQL regular expression, which
+        PostgreSQL turns into a POSIX one (similar_escape); DuckDB's SIMILAR TO takes the
+        pattern as a regular expression as it is (``%`` would be literal)."""
+        pattern, escape = node.rexpr, None
         if isinstance(pattern, ast.FuncCall) and _qualified(pattern.funcname)[1] == "similar_to_escape":
-            if len(pattern.args) > 1:
-                return None  # a custom escape character: DuckDB reports what it makes of it
-            pattern = pattern.args[0]
-        regex = ast.FuncCall(funcname=_compat_function("similar_to_regex"), args=(pattern,))
+            pattern, escape = pattern.args[0], (pattern.args[1:] or (None,))[0]
+        text = _const_string(pattern)
+        escape_text = "\\" if escape is None else _const_string(escape)
+        if text is not None and escape_text is not None:
+            try:
+                regex = ast.A_Const(val=_string(_similar_regex(text, escape_text)))
+            except _PatternError as exc:
+                regex = ast.FuncCall(funcname=(_string("error"),),
+                                     args=(ast.A_Const(val=_string(str(exc))),))
+        else:
+            if escape is not None:  # to the default escape first
+                pattern = ast.FuncCall(funcname=_compat_function("similar_pattern"),
+                                       args=(pattern, escape))
+            regex = ast.FuncCall(funcname=_compat_function("similar_to_regex"), args=(pattern,))
         call = ast.FuncCall(funcname=(_string("regexp_full_match"),), args=(node.lexpr, regex))
         _, op = _qualified(node.name)
         return self._replaced(_negated(call) if op.startswith("!") else call)
@@ -776,35 +896,77 @@ def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int] | None:
 #: DuckDB join kinds PostgreSQL's grammar reads as a table alias (``t ASOF JOIN u`` is
 #: ``t AS asof JOIN u`` to it): such a statement is DuckDB's, and runs as written.
 _DUCKDB_JOINS = frozenset({"asof", "positional", "anti", "semi"})
+_JOIN_SIDES = frozenset({"LEFT", "RIGHT", "FULL", "INNER", "OUTER"})
+
+
+def _duckdb_join(sql: str) -> bool:
+    """``t ASOF [LEFT] JOIN u``: PostgreSQL's parser reads the word as t's alias, but it
+    is DuckDB's join. Anywhere else (``FROM t asof``, ``select asof``) it is a name."""
+    tokens = tokenize(sql)
+    for i, token in enumerate(tokens):
+        if token.kind is Kind.WORD and token.value.lower() in _DUCKDB_JOINS:
+            following = iter(tokens[i + 1:])
+            word = next(following, None)
+            while word is not None and word.value in _JOIN_SIDES:
+                word = next(following, None)
+            if word is not None and word.kind is Kind.WORD and word.value == "JOIN":
+                return True
+    return False
 
 
 class _Survey(Visitor):
     """One walk for what the rewrites need to know first: the CTE names (a CTE may
-    shadow a catalog relation), the aliases and the other names the statement gives."""
+    shadow a catalog relation), the aliases, and whether a name anywhere (relation,
+    column, schema, index, alias, CTE, argument, ...) is a word DuckDB reserves and
+    PostgreSQL does not: then the statement is printed back, which quotes it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ctes: set[str] = set()
         self.aliases: set[str] = set()
-        self.names: set[str | None] = set()
+        self.duckdb_keyword = False
+
+    def visit(self, ancestors, node):
+        if self.duckdb_keyword:
+            return None
+        if isinstance(node, ast.String):
+            # a string constant, or a function's or type's name (printed quoted, "map"(..)
+            # or "columns"(..) would no longer be DuckDB's function), is not a name here
+            if isinstance(ancestors.node, ast.A_Const) or ancestors.parent is not None and (
+                    ancestors.parent.member == "funcname"
+                    or isinstance(ancestors.parent.node, ast.TypeName)):
+                return None
+        self.duckdb_keyword = any(getattr(node, member) in DUCKDB_ONLY_KEYWORDS
+                                  for member in _text_members(type(node)))
+        return None
 
     def visit_CommonTableExpr(self, ancestors, node):
         self.ctes.add(node.ctename)
-
-    def visit_ColumnRef(self, ancestors, node):
-        self.names.update(f.sval for f in node.fields if isinstance(f, ast.String))
-
-    def visit_ColumnDef(self, ancestors, node):
-        self.names.add(node.colname)
-
-    def visit_ResTarget(self, ancestors, node):
-        self.names.add(node.name)
-
-    def visit_RangeVar(self, ancestors, node):
-        self.names.add(node.relname)
+        return self.visit(ancestors, node)
 
     def visit_Alias(self, ancestors, node):
         self.aliases.add(node.aliasname)
+        return self.visit(ancestors, node)
+
+    def visit_ResTarget(self, ancestors, node):
+        if node.name in _LABEL_KEYWORDS and ancestors.parent is not None \
+                and ancestors.parent.member in ("targetList", "returningList"):
+            # maybe a bare label (no AS), which DuckDB takes for no keyword: printed
+            # back, every label has its AS
+            self.duckdb_keyword = True
+        return self.visit(ancestors, node)
+
+
+_TEXT_MEMBERS: dict[type, tuple[str, ...]] = {}
+
+
+def _text_members(cls: type) -> tuple[str, ...]:
+    """The members of a node class that hold text (names, mostly), found once."""
+    members = _TEXT_MEMBERS.get(cls)
+    if members is None:
+        members = _TEXT_MEMBERS[cls] = tuple(
+            member for member, info in cls.__slots__.items() if info.c_type == "char*")
+    return members
 
 
 #: PostgreSQL's interval field bits (INTERVAL_MASK), least significant field first.
@@ -857,6 +1019,96 @@ def _strftime_template(template: str) -> str:
 
 def _negated(node: object) -> ast.BoolExpr:
     return ast.BoolExpr(boolop=BoolExprType.NOT_EXPR, args=(node,))
+
+
+class _PatternError(ValueError):
+    """A SIMILAR TO pattern PostgreSQL refuses (the message is PostgreSQL's)."""
+
+
+def _similar_regex(pattern: str, escape: str) -> str:
+    """SIMILAR TO's pattern as the regular expression PostgreSQL matches it with
+    (similar_escape in regexp.c): ``escape`` ('' for none) makes the next character
+    literal, and escape-double-quote (SUBSTRING's separator) does not change a match."""
+    if len(escape) > 1:
+        raise _PatternError("invalid escape string")
+    out = ["^(?:"]
+    after_escape = in_class = False
+    quotes = 0
+    for char in pattern:
+        if after_escape:
+            if char == '"' and not in_class:
+                quotes += 1
+                if quotes > 2:
+                    raise _PatternError("SQL regular expression may not contain more than "
+                                        "two escape-double-quote separators")
+            else:
+                out.append(_ARE_ESCAPES.get(char, "\\" + char))
+            after_escape = False
+        elif escape and char == escape:
+            after_escape = True
+        elif in_class:
+            out.append("\\\\" if char == "\\" else char)
+            in_class = char != "]"
+        elif char == "[":
+            out.append(char)
+            in_class = True
+        else:
+            out.append(_SIMILAR_CHARS.get(char, char))
+    out.append(")$")
+    return "".join(out)
+
+
+#: Escapes PostgreSQL's regular expressions (ARE) read otherwise than DuckDB's (RE2).
+_ARE_ESCAPES = {"b": "\\x08", "B": "\\\\", "y": "\\b", "Y": "\\B", "Z": "\\z",
+                "e": "\\x1b"}
+_SIMILAR_CHARS = {"%": ".*", "_": ".", "(": "(?:", "\\": "\\\\", ".": "\\.", "^": "\\^",
+                  "$": "\\$"}
+
+
+def _array_literal(text: str) -> list[str | None] | None:
+    """The elements of a one-dimensional PostgreSQL array literal ('{a,"b c",NULL}'),
+    or None for anything else (DuckDB then reports it)."""
+    text = text.strip()
+    if len(text) < 2 or text[0] != "{" or text[-1] != "}":
+        return None
+    body = text[1:-1]
+    if not body.strip():
+        return []
+    elements: list[str | None] = []
+    i, n = 0, len(body)
+    while True:
+        while i < n and body[i].isspace():
+            i += 1
+        value, quoted = [], False
+        if i < n and body[i] == '"':
+            quoted, i = True, i + 1
+            while i < n and body[i] != '"':
+                if body[i] == "\\":
+                    i += 1
+                if i < n:
+                    value.append(body[i])
+                i += 1
+            if i >= n:
+                return None
+            i += 1
+        else:
+            while i < n and body[i] != ",":
+                if body[i] in '{}"':
+                    return None
+                if body[i] == "\\":
+                    i += 1
+                if i < n:
+                    value.append(body[i])
+                i += 1
+        while i < n and body[i].isspace():
+            i += 1
+        item = "".join(value) if quoted else "".join(value).rstrip()
+        elements.append(None if not quoted and item.upper() == "NULL" else item)
+        if i >= n:
+            return elements
+        if body[i] != ",":
+            return None
+        i += 1
 
 
 def _is_jsonish(node: object) -> bool:
