@@ -101,16 +101,23 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
         raise PgError(SqlState.SYNTAX_ERROR, str(exc)) from None
     statements = []
     current: list[Token] = []
-    for token in tokens:
-        if token.kind is Kind.SEMICOLON:
+    for token in [*tokens, None]:
+        if token is None or token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_statement(sql[current[0].start : current[-1].end], current))
+                statements.append(_statement(*_own_text(sql, current)))
             current = []
         else:
             current.append(token)
-    if current:
-        statements.append(_statement(sql[current[0].start : current[-1].end], current))
     return tuple(statements)
+
+
+def _own_text(sql: str, tokens: list[Token]) -> tuple[str, list[Token]]:
+    """A statement's text and its tokens placed in that text, not in the whole Query:
+    everything after the split slices the statement's text by token positions (a SET
+    after leading blanks or another statement lost its value to misplaced ones)."""
+    base = tokens[0].start
+    return sql[base:tokens[-1].end], [Token(t.kind, t.value, t.start - base, t.end - base)
+                                      for t in tokens]
 
 
 def _statement(text: str, tokens: list[Token]) -> Statement:
@@ -133,7 +140,6 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
 def _explain(text: str, tokens: list[Token]) -> Statement:
     """EXPLAIN: the explained statement classified and translated as on its own, then
     asked of DuckDB as EXPLAIN (FORMAT json)."""
-    tokens = tokenize(text)  # the split's tokens are placed in the whole Query string
     try:
         explain, pos = parse_explain(text, tokens)
     except PgError as err:
