@@ -8,6 +8,11 @@ server's own spelling is compared), or SQLSTATE and message."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import psycopg
 import pytest
 from psycopg.adapt import Loader
@@ -28,29 +33,47 @@ def _raw_text(conn: psycopg.Connection) -> None:
         conn.adapters.register_loader(name, _Raw)
 
 
-def outcomes(dsn: str, script: list, *, binary: bool = False, prepare: bool | None = None,
+def outcomes(dsn: str, script: list, *, binary: bool = False, prepare: bool = False,
              raw: bool = True) -> list:
     """What each statement answered on one autocommit connection. A statement is SQL
-    or (SQL, params)."""
+    or (SQL, params). Without parameters, psycopg sends a text-format statement as a
+    simple Query, a binary one with Parse/Bind/Execute; ``prepare`` names it."""
     answers = []
     with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.prepare_threshold = None  # prepare only where asked
         if raw and not binary:
             _raw_text(conn)
         for item in script:
             sql, params = (item, None) if isinstance(item, str) else item
             try:
+                if sql.lower().startswith("copy"):
+                    answers.append((sql, *_copy(conn, sql)))
+                    continue
                 cur = conn.execute(sql, params, binary=binary, prepare=prepare)
+                rows = cur.fetchall() if cur.description else None
+                if sql.startswith("explain"):
+                    rows = "a plan"  # DuckDB's, not PostgreSQL's (docs/compatibility.md)
                 answers.append((sql, cur.statusmessage,
-                                [(c.name, c.type_code) for c in cur.description or ()],
-                                cur.fetchall() if cur.description else None))
+                                [(c.name, c.type_code) for c in cur.description or ()], rows))
             except psycopg.Error as err:
                 answers.append((sql, "ERROR", err.sqlstate, err.diag.message_primary))
     return answers
 
 
+def _copy(conn: psycopg.Connection, sql: str) -> tuple:
+    with conn.cursor() as cur:
+        with cur.copy(sql) as copy:
+            if "stdin" in sql.lower():
+                copy.write(b"1\n")
+                data = b""
+            else:
+                data = b"".join(bytes(chunk) for chunk in copy)
+        return cur.statusmessage, data
+
+
 def assert_same(ours: list, theirs: list) -> None:
     for mine, pg in zip(ours, theirs, strict=True):
-        assert mine == pg
+        assert mine == pg, (mine, pg)
 
 
 # -- SET wherever it stands in a Query ---------------------------------------------
@@ -69,9 +92,188 @@ SET_POSITIONS = [
     "show timezone",
     "select 3;  reset application_name",
     "show application_name",
+    "select 4; set session characteristics as transaction isolation level serializable",
+    "show transaction_isolation",
+    "set session characteristics as transaction isolation level read committed",
     "select 5; set myapp.x = 'y'; show myapp.x",
 ]
 
 
 def test_set_anywhere_in_a_query(server, pg15_dsn):  # noqa: F811
     assert_same(outcomes(server.dsn(), SET_POSITIONS), outcomes(pg15_dsn, SET_POSITIONS))
+
+
+# -- transaction characteristics and READ ONLY -------------------------------------
+
+_MODES = ("select current_setting('transaction_isolation'), "
+          "current_setting('transaction_read_only'), current_setting('transaction_deferrable'),"
+          " current_setting('default_transaction_isolation'),"
+          " current_setting('default_transaction_read_only'),"
+          " current_setting('default_transaction_deferrable')")
+_SHOW_MODES = ["show transaction_isolation", "show transaction_read_only",
+               "show transaction_deferrable", "show transaction isolation level",
+               "show default_transaction_isolation", "show default_transaction_read_only",
+               "show default_transaction_deferrable", _MODES]
+
+TRANSACTION_MODES = [
+    "create table if not exists ro (a int)",
+    *_SHOW_MODES,
+    "begin isolation level serializable read only deferrable", *_SHOW_MODES,
+    "insert into ro values (1)", "rollback", *_SHOW_MODES,
+    "start transaction read only, isolation level repeatable read", *_SHOW_MODES, "commit",
+    "begin transaction not deferrable read write", *_SHOW_MODES, "commit",
+    "begin work isolation level read uncommitted", "show transaction_isolation", "commit",
+    "begin isolation level foo", "start", "start transaction read", "set transaction",
+    "begin read only, , read write",
+    # SET TRANSACTION: only in a block; fixed once the block has run a query
+    "set transaction read only", "show transaction_read_only",
+    "begin", "set transaction isolation level serializable, read only", *_SHOW_MODES,
+    "select 1", "set transaction read only", "set transaction isolation level serializable",
+    "set transaction isolation level repeatable read", "rollback",
+    "begin read only", "select 1", "set transaction read write", "rollback",
+    "begin", "select 1", "set transaction deferrable", "rollback",
+    "begin", "set transaction_read_only = on", "set transaction_isolation = 'REPEATABLE READ'",
+    *_SHOW_MODES, "commit", *_SHOW_MODES,
+    "set transaction_read_only = on", "show transaction_read_only",
+    "set transaction_isolation = 'bogus'", "set transaction_read_only = 'maybe'",
+    "set default_transaction_isolation = 'foo'",
+    # a Query of several statements is a transaction block
+    "set transaction read only; show transaction_read_only",
+    "show transaction_read_only",
+    "set transaction read only; insert into ro values (1)",
+    "set transaction isolation level serializable; select 1; show transaction_isolation",
+    # session defaults
+    "set session characteristics as transaction isolation level repeatable read, deferrable",
+    *_SHOW_MODES,
+    "begin", "show transaction_isolation", "set transaction isolation level read committed",
+    "show transaction_isolation", "commit", "show transaction_isolation",
+    "set default_transaction_read_only = yes", *_SHOW_MODES,
+    "begin", "set default_transaction_read_only = off", "show transaction_read_only",
+    "commit", "show transaction_read_only",
+    "set default_transaction_read_only = t", "set default_transaction_isolation to default",
+    "set default_transaction_deferrable = off", *_SHOW_MODES,
+    "set session characteristics as transaction read write", *_SHOW_MODES,
+]
+
+#: Every command PostgreSQL refuses in a read-only transaction, and some it allows.
+READ_ONLY_COMMANDS = [
+    "insert into ro values (1)", "update ro set a = 2", "delete from ro",
+    "with x as (insert into ro values (1) returning a) select * from x",
+    "with x as (select 1) delete from ro",
+    "create table ro2 (a int)", "create temp table ro3 (a int)",
+    "create table ro4 as select 1 as a", "create index on ro (a)", "create view rv as select 1",
+    "create schema rs", "create sequence rq", "drop table ro", "alter table ro add column b int",
+    "truncate ro", "comment on table ro is 'x'",
+    "copy ro from stdin", "select * from ro for update", "select * from ro for share",
+    "explain analyze insert into ro values (1)",
+    # allowed
+    "select * from ro", "copy (select 1) to stdout", "explain insert into ro values (1)",
+    "show transaction_read_only", "set work_mem = '8MB'",
+]
+
+
+def _read_only_script() -> list:
+    script = ["create table if not exists ro (a int)"]
+    for sql in READ_ONLY_COMMANDS:
+        script += ["begin read only", sql, "rollback"]
+    script += ["set session characteristics as transaction read only"]
+    script += [sql for sql in READ_ONLY_COMMANDS if "stdin" not in sql]
+    return script + ["set session characteristics as transaction read write",
+                     "insert into ro values (1)", "delete from ro"]
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
+def test_transaction_characteristics(server, pg15_dsn, extended):  # noqa: F811
+    script = [s for s in TRANSACTION_MODES if ";" not in s or not extended]
+    assert_same(outcomes(server.dsn(), script, binary=extended),
+                outcomes(pg15_dsn, script, binary=extended))
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
+def test_read_only_transactions_refuse_writes(server, pg15_dsn, extended):  # noqa: F811
+    script = [s for s in _read_only_script() if "copy" not in s or not extended]
+    assert_same(outcomes(server.dsn(), script, binary=extended),
+                outcomes(pg15_dsn, script, binary=extended))
+
+
+def test_prepared_current_setting_follows_set(server, pg15_dsn):  # noqa: F811
+    """A statement prepared once reads the settings of the moment it runs."""
+    script = []
+    for value in ("1MB", "2MB", "3MB"):
+        script += [f"set work_mem = '{value}'", "select current_setting('work_mem')",
+                   "select current_setting('transaction_read_only')"]
+        script += ["begin read only", "select current_setting('transaction_read_only')",
+                   "commit"]
+    assert_same(outcomes(server.dsn(), script, prepare=True),
+                outcomes(pg15_dsn, script, prepare=True))
+
+
+# -- pgjdbc: setReadOnly, setTransactionIsolation ----------------------------------
+
+JAR = Path("/usr/share/java/postgresql.jar")
+JAVA_SOURCE = Path(__file__).parent / "java" / "JdbcReadOnly.java"
+
+
+@pytest.fixture(scope="module")
+def jdbc_read_only_class(tmp_path_factory) -> Path:
+    java, javac = shutil.which("java"), shutil.which("javac")
+    if not (java and javac and JAR.exists()):
+        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar (apt: "
+                    "openjdk-17-jdk-headless libpostgresql-jdbc-java)", pytrace=False)
+    classes = tmp_path_factory.mktemp("jdbc-read-only")
+    subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d", str(classes),
+                    str(JAVA_SOURCE)], check=True, capture_output=True, timeout=300)
+    return classes
+
+
+def _jdbc_url(dsn: str) -> str:
+    parts = dict(re.findall(r"(\w+)=(\S+)", dsn))
+    url = (f"jdbc:postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}"
+           f"?user={parts['user']}")
+    if "password" in parts:
+        url += f"&password={parts['password']}"
+    if parts.get("sslmode") == "require":
+        url += "&sslmode=require"
+    return url
+
+
+def _jdbc_read_only(classes: Path, dsn: str) -> list[str]:
+    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcReadOnly", _jdbc_url(dsn)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout.splitlines()
+
+
+def test_pgjdbc_set_read_only(server, pg15_dsn, jdbc_read_only_class):  # noqa: F811
+    theirs = _jdbc_read_only(jdbc_read_only_class, pg15_dsn)
+    assert any("25006" in line for line in theirs)  # the script does reach a refusal
+    assert _jdbc_read_only(jdbc_read_only_class, server.dsn()) == theirs
+
+
+def _psycopg_characteristics(dsn: str) -> list:
+    answers = []
+    with psycopg.connect(dsn) as conn:
+        conn.execute("create table if not exists pro (a int)")
+        conn.commit()
+        for read_only, level in [(True, None), (True, psycopg.IsolationLevel.SERIALIZABLE),
+                                 (False, psycopg.IsolationLevel.REPEATABLE_READ),
+                                 (None, psycopg.IsolationLevel.READ_COMMITTED), (None, None)]:
+            conn.read_only, conn.isolation_level = read_only, level
+            answers.append(conn.execute(_MODES).fetchall())
+            try:
+                conn.execute("insert into pro values (1)")
+                answers.append("inserted")
+            except psycopg.Error as err:
+                answers.append((err.sqlstate, err.diag.message_primary))
+            conn.rollback()
+        conn.autocommit = True
+        conn.read_only = True  # psycopg applies it to the transactions it begins only
+        answers.append(conn.execute(_MODES).fetchall())
+        conn.execute("drop table pro")
+    return answers
+
+
+def test_psycopg_read_only_and_isolation_level(server, pg15_dsn):  # noqa: F811
+    theirs = _psycopg_characteristics(pg15_dsn)
+    assert ("25006", "cannot execute INSERT in a read-only transaction") in theirs
+    assert _psycopg_characteristics(server.dsn()) == theirs

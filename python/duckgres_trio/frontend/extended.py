@@ -43,6 +43,10 @@ class PreparedStatement:
     prepared: Prepared | None  # None: answered by the session, not the engine
     param_oids: tuple[int, ...]
     columns: pa.Schema | None  # None: no rows (NoData)
+    #: for a statement that reads the session's settings (current_setting()): the
+    #: Session.settings_version it was planned at. DuckDB reads a variable once, when it
+    #: plans, so a SET since then means planning it again.
+    settings_version: int | None = None
 
 
 @dataclass
@@ -102,7 +106,13 @@ class ExtendedProtocol:
             # no parameters, no rows; run as one at Execute.
             prepared = PreparedStatement(stmt, None, message.param_oids, None)
         else:
-            prepared = await self._prepare(stmt, message.param_oids)
+            try:
+                prepared = await self._prepare(stmt, message.param_oids)
+            except PgError:
+                # What DuckDB cannot plan, PostgreSQL would have refused at Execute
+                # first if the transaction is read-only.
+                self._session.check_writable(stmt)
+                raise
         old = self._statements.pop(message.name, None)
         if old is not None:
             await self._release(old)
@@ -135,7 +145,17 @@ class ExtendedProtocol:
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
-        return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None)
+        version = (self._session.settings_version
+                   if "current_setting" in stmt.engine_text.lower() else None)
+        return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None,
+                                 version)
+
+    async def _replan_if_settings_changed(self, statement: PreparedStatement) -> None:
+        if statement.settings_version in (None, self._session.settings_version):
+            return
+        fresh = await self._prepare(statement.statement, statement.param_oids)
+        await self._session.executor.close_prepared(statement.prepared)
+        statement.prepared, statement.settings_version = fresh.prepared, fresh.settings_version
 
     async def _probe_columns(self, sql: str, oids: tuple[int, ...],
                              columns: pa.Schema) -> pa.Schema:
@@ -229,15 +249,18 @@ class ExtendedProtocol:
                 return
             if statement.prepared is None:
                 if not await self._session.run_session_statement(stmt, out, describe=False):
+                    self._session.check_writable(stmt)
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
                 return
+            self._session.check_writable(stmt)
             if not sync_next:
                 await self._session.begin_implicit()
             await self.park_portals()
             if stmt.activity:
                 await self._session.publish_activity()
+            await self._replan_if_settings_changed(statement)
             result = await self._session.executor.execute_prepared(
                 statement.prepared, portal.params, stmt.returns_rows)
             if result.schema is None:

@@ -53,6 +53,51 @@ def _on_only(name: str) -> Callable[[str], str]:
     return check
 
 
+def parse_bool(value: str) -> bool | None:
+    """PostgreSQL's parse_bool: on, off (or "of"), 1, 0, and true/false/yes/no or any
+    prefix of them, in any case; None if it is none of these."""
+    text = value.strip().lower()
+    if text in ("on", "1"):
+        return True
+    if text in ("off", "of", "0"):
+        return False
+    if text and ("true".startswith(text) or "yes".startswith(text)):
+        return True
+    if text and ("false".startswith(text) or "no".startswith(text)):
+        return False
+    return None
+
+
+def _boolean(name: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        flag = parse_bool(value)
+        if flag is None:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                          f'parameter "{name}" requires a Boolean value')
+        return "on" if flag else "off"
+
+    return check
+
+
+ISOLATION_LEVELS = ("serializable", "repeatable read", "read committed", "read uncommitted")
+
+
+def _isolation(name: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value.strip().lower() not in ISOLATION_LEVELS:
+            raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                          f'invalid value for parameter "{name}": "{value}"',
+                          hint=f"Available values: {', '.join(ISOLATION_LEVELS)}.")
+        return value.strip().lower()
+
+    return check
+
+
+#: The characteristics of the running transaction; each starts as its default_ twin.
+TRANSACTION_MODES = ("transaction_isolation", "transaction_read_only",
+                     "transaction_deferrable")
+
+
 def _extra_float_digits(value: str) -> str:
     try:
         digits = int(value)
@@ -147,6 +192,11 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     "statement_timeout": _timeout("statement_timeout"),
     "idle_in_transaction_session_timeout": _timeout("idle_in_transaction_session_timeout"),
     "idle_session_timeout": _timeout("idle_session_timeout"),
+    "transaction_isolation": _isolation("transaction_isolation"),
+    "default_transaction_isolation": _isolation("default_transaction_isolation"),
+    **{name: _boolean(name) for name in (
+        "transaction_read_only", "default_transaction_read_only",
+        "transaction_deferrable", "default_transaction_deferrable")},
 }
 
 #: PostgreSQL parameters that mean nothing to DuckDB but that clients and tools SET and
@@ -155,8 +205,6 @@ REMEMBERED: dict[str, str] = {
     "search_path": '"$user", public', "work_mem": "4MB", "maintenance_work_mem": "64MB",
     "lock_timeout": "0", "client_min_messages": "notice",
     "bytea_output": "hex", "row_security": "on", "synchronous_commit": "on", "jit": "off",
-    "default_transaction_isolation": "read committed",
-    "default_transaction_deferrable": "off", "transaction_read_only": "off",
     "lc_messages": "C.UTF-8", "lc_monetary": "C.UTF-8", "lc_numeric": "C.UTF-8",
     "lc_time": "C.UTF-8", "xmloption": "content", "check_function_bodies": "on",
     "temp_buffers": "8MB", "effective_cache_size": "4GB", "random_page_cost": "4",
@@ -167,12 +215,11 @@ REMEMBERED: dict[str, str] = {
     "default_tablespace": "", "array_nulls": "on", "escape_string_warning": "on",
     "gin_fuzzy_search_limit": "0", "plan_cache_mode": "auto",
 }
-SETTABLE.update({name: _any_text for name in REMEMBERED})
+SETTABLE.update({name: _any_text for name in REMEMBERED if name not in SETTABLE})
 
 #: Read-only parameters the client may SHOW but not SET.
 READ_ONLY = ("server_version", "server_version_num", "server_encoding", "integer_datetimes",
-             "is_superuser", "session_authorization", "in_hot_standby",
-             "default_transaction_read_only", "transaction_isolation", "max_identifier_length",
+             "is_superuser", "session_authorization", "in_hot_standby", "max_identifier_length",
              "block_size", "lc_collate", "lc_ctype", "max_connections")
 
 #: Parameters sent as ParameterStatus at startup and whenever they change.
