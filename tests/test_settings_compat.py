@@ -277,3 +277,54 @@ def test_psycopg_read_only_and_isolation_level(server, pg15_dsn):  # noqa: F811
     theirs = _psycopg_characteristics(pg15_dsn)
     assert ("25006", "cannot execute INSERT in a read-only transaction") in theirs
     assert _psycopg_characteristics(server.dsn()) == theirs
+
+
+# -- TimeZone in every form PostgreSQL reads -----------------------------------------
+
+#: Values as they print in the session's zone: an instant given with an offset, local
+#: times read in the zone, the server's own text cast, timetz, a stored value.
+_ZONE_VALUES = ("select '2024-07-01 12:00:00+00'::timestamptz as a,"
+                " '2024-01-15 12:00:00'::timestamptz as b,"
+                " '2024-07-01 12:00:00+00'::timestamptz::text as c,"
+                " '12:34:56+05'::timetz as d, '1900-01-01 00:00:00+00'::timestamptz as e,"
+                " '2024-07-01 12:00:00+00'::timestamptz at time zone 'UTC' as f")
+_ZONE_STORED = "select t from zones order by t"
+
+ZONES = [
+    "'+02:00'", "'-2'", "'0'", "'UTC+3'", "'<+03>-3'", "'JST-9'", "'  +02'", "'1e1'",
+    "interval '+02:00' hour to minute", "interval '-3 hours'", "interval '1 day'",
+    "interval '1 month'", "-7", "5", "+3", "'EST5EDT'", "'europe/paris'", "'utc'", "utc",
+    "'GMT'", "'Etc/GMT-2'", "'America/New_York'", "'Asia/Kathmandu'", "'Z'",
+    "'Nowhere/Land'", "local", "default", "'America/St_Johns'", "interval 'x'",
+    "interval '1 year 2 mons 3 days'", "interval '2 days 01:00'", "interval '3600'",
+]
+
+
+def _zone_script(zones: list[str]) -> list:
+    script = ["create table if not exists zones (t timestamptz)", "delete from zones",
+              "insert into zones values ('2024-07-01 12:00:00+00'), ('2024-01-01 00:00:00+00')"]
+    for zone in zones:
+        script += [f"set time zone {zone}", "show timezone", _ZONE_VALUES, _ZONE_STORED]
+        if zone.startswith("'"):
+            script += [f"set timezone = {zone}", "show timezone",
+                       f"select set_config('TimeZone', {zone}, false)", "show timezone"]
+    return script
+
+
+def _zone_outcomes(dsn: str, zones: list[str], **kwargs) -> list:
+    return outcomes(dsn + " options='-c TimeZone=UTC'", _zone_script(zones), **kwargs)
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_time_zone_forms(server, pg15_dsn, binary):  # noqa: F811
+    assert_same(_zone_outcomes(server.dsn(), ZONES, binary=binary),
+                _zone_outcomes(pg15_dsn, ZONES, binary=binary))
+
+
+@pytest.mark.xfail(strict=True, reason="DuckDB has no zone for a fixed offset that is not a "
+                   "whole hour or beyond -12..+14 hours, nor for a POSIX zone with "
+                   "daylight-saving rules: 0A000 (docs/compatibility.md)")
+@pytest.mark.parametrize("zone", ["5.5", "'UTC+3:30'", "'+5:30'", "15",
+                                  "'CET-1CEST,M3.5.0,M10.5.0/3'"])
+def test_time_zones_duckdb_cannot_follow(server, pg15_dsn, zone):  # noqa: F811
+    assert_same(_zone_outcomes(server.dsn(), [zone]), _zone_outcomes(pg15_dsn, [zone]))

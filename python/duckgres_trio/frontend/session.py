@@ -684,8 +684,9 @@ class Session:
         await self._engine("SET search_path = '" + path.replace("'", "''") + "'")
 
     async def _apply_timezone(self, zone: str) -> None:
+        duckdb_zone = settings.duckdb_timezone(zone)  # 0A000 for what DuckDB cannot follow
         try:
-            await self._engine(f"SET TimeZone = '{zone}'")
+            await self._engine(f"SET TimeZone = {_quote(duckdb_zone)}")
         except PgError:
             raise PgError(SqlState.INVALID_PARAMETER_VALUE,
                           f'invalid value for parameter "TimeZone": "{zone}"') from None

@@ -8,7 +8,10 @@ Only TimeZone also has to reach DuckDB, which the session does.
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from collections.abc import Callable
+from functools import lru_cache
 
 from duckgres_trio.errors import PgError, SqlState
 
@@ -173,9 +176,126 @@ def milliseconds(value: str) -> int:
 
 
 def _timezone(value: str) -> str:
-    if not value or any(c in value for c in "'\\\0"):
+    """TimeZone as PostgreSQL's check_timezone reads it, shown as PostgreSQL shows it:
+    INTERVAL '...' and a plain number of hours (east) become a fixed offset named as
+    pg_tzset_offset names it ("<+05:30>-05:30"); a time zone database name is spelled
+    as the database spells it; else a POSIX zone ("UTC+3", "<+03>-3", "+02:00": hours
+    WEST of UTC) as typed. Which of them DuckDB can follow: ``duckdb_timezone``."""
+    text = value.strip()
+    if text[:8].lower() == "interval":
+        return _offset_name(-_interval_seconds(value, text[8:].strip()))
+    try:
+        hours = float(text)
+    except ValueError:
+        pass
+    else:
+        if text.lower() not in ("nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                                "-infinity"):
+            return _offset_name(round(-hours * 3600))
+    named = _zone_names().get(value.lower())
+    if named is not None:
+        return named
+    if _POSIX.fullmatch(value) or _POSIX_DST.fullmatch(value):
+        return value
+    raise _invalid("TimeZone", value)
+
+
+#: A POSIX zone with a standard time only: [name] offset, offset = hours WEST [:mm[:ss]].
+_POSIX = re.compile(r"(?:<[A-Za-z0-9+-]{3,}>|[A-Za-z]{3,})?[+-]?\d{1,3}(?::\d{1,2}(?::\d{1,2})?)?")
+#: ... with a daylight-saving part after it, which DuckDB cannot follow.
+_POSIX_DST = re.compile(_POSIX.pattern + r"(?:<[A-Za-z0-9+-]{3,}>|[A-Za-z]{3,}).*")
+
+
+def _offset_name(west: int) -> str:
+    """pg_tzset_offset's name for a fixed offset, ``west`` seconds west of UTC."""
+    seconds = abs(west)
+    text = f"{seconds // 3600:02d}"
+    if seconds % 3600:
+        text += f":{seconds % 3600 // 60:02d}"
+        if seconds % 60:
+            text += f":{seconds % 60:02d}"
+    return f"<-{text}>+{text}" if west > 0 else f"<+{text}>-{text}"
+
+
+_INTERVAL_UNITS = {"year": (12, 0, 0), "yr": (12, 0, 0), "mon": (1, 0, 0),
+                   "month": (1, 0, 0), "week": (0, 7, 0), "day": (0, 1, 0),
+                   "hour": (0, 0, 3600), "hr": (0, 0, 3600), "h": (0, 0, 3600),
+                   "minute": (0, 0, 60), "min": (0, 0, 60), "m": (0, 0, 60),
+                   "second": (0, 0, 1), "sec": (0, 0, 1), "s": (0, 0, 1)}
+
+
+def _interval_seconds(value: str, literal: str) -> int:
+    """The seconds of INTERVAL '...' as a time zone: [+-]hh[:mm[:ss]] and amounts of
+    years to seconds; days or months are refused as PostgreSQL refuses them, naming
+    the interval as interval_out spells it."""
+    if len(literal) < 2 or literal[0] != "'" or literal[-1] != "'":
         raise _invalid("TimeZone", value)
-    return value  # DuckDB validates the zone name when the session applies it
+    body = literal[1:-1].replace("''", "'").strip().lower()
+    months = days = seconds = 0
+    for piece in re.findall(r"[+-]?\d+(?::\d+){1,2}|[+-]?\d+\s*[a-z]+|\S+", body):
+        clock = re.fullmatch(r"([+-]?)(\d+):(\d+)(?::(\d+))?", piece)
+        amount = re.fullmatch(r"([+-]?\d+)\s*([a-z]+?)s?", piece)
+        if clock:
+            sign = -1 if clock[1] == "-" else 1
+            seconds += sign * (int(clock[2]) * 3600 + int(clock[3]) * 60 + int(clock[4] or 0))
+        elif amount and amount[2] in _INTERVAL_UNITS:
+            unit = _INTERVAL_UNITS[amount[2]]
+            months += int(amount[1]) * unit[0]
+            days += int(amount[1]) * unit[1]
+            seconds += int(amount[1]) * unit[2]
+        elif re.fullmatch(r"[+-]?\d+", piece) and body == piece:
+            seconds += int(piece)  # a bare number is seconds
+        else:
+            raise PgError(SqlState.INVALID_DATETIME_FORMAT,
+                          f'invalid input syntax for type interval: "{literal[1:-1]}"')
+    shown = f"INTERVAL '{_interval_out(months, days, seconds)}'"
+    if months:
+        raise _invalid("TimeZone", shown, "Cannot specify months in time zone interval.")
+    if days:
+        raise _invalid("TimeZone", shown, "Cannot specify days in time zone interval.")
+    return seconds
+
+
+def _interval_out(months: int, days: int, seconds: int) -> str:
+    """interval_out in the postgres style, for whole seconds."""
+    parts = []
+    for count, unit in ((months // 12 if months >= 0 else -(-months // 12), "year"),
+                        (months % 12 if months >= 0 else -(-months % 12), "mon"), (days, "day")):
+        if count:
+            parts.append(f"{count} {unit}{'s' if abs(count) != 1 else ''}")
+    if seconds or not parts:
+        sign = "-" if seconds < 0 else ("+" if parts and (months < 0 or days < 0) else "")
+        value = abs(seconds)
+        parts.append(f"{sign}{value // 3600:02d}:{value % 3600 // 60:02d}:{value % 60:02d}")
+    return " ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """The time zone database's names by their lower case (PostgreSQL matches them
+    without regard to case and shows the database's spelling)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def duckdb_timezone(shown: str) -> str:
+    """The zone DuckDB is set to for a TimeZone value ``_timezone`` let through: a name
+    as it is; a fixed offset as Etc/GMT-N (whole hours east, the Etc names' sign being
+    POSIX's). 0A000 for what DuckDB has no zone for: offsets that are not whole hours
+    or beyond Etc's -12..+14, and POSIX zones with daylight-saving rules."""
+    if shown.lower() in _zone_names():
+        return shown
+    posix = re.fullmatch(r"(?:<[^>]*>|[A-Za-z]*)([+-]?)(\d+)(?::(\d+)(?::(\d+))?)?", shown)
+    if posix is None:
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      f'time zone "{shown}" is not supported: daylight-saving rules in a '
+                      "POSIX time zone are not supported; use a time zone name")
+    west = (-1 if posix[1] == "-" else 1) * (
+        int(posix[2]) * 3600 + int(posix[3] or 0) * 60 + int(posix[4] or 0))
+    if west % 3600 or not -14 * 3600 <= west <= 12 * 3600:
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      f'time zone "{shown}" is not supported: only fixed offsets of whole '
+                      "hours, from 12 hours west to 14 hours east of UTC, are supported")
+    return "Etc/GMT" if west == 0 else f"Etc/GMT{west // 3600:+d}"
 
 
 #: Settable parameters: canonical name -> validator/normaliser.

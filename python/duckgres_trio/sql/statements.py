@@ -317,6 +317,12 @@ def _set_statement(text: str, tokens: list[Token]) -> Statement:
         return _modes(text, "SET", "characteristics", rest[1:], "", empty_ok=False)
     if len(rest) >= 3 and rest[0].value == "TIME" and rest[1].value == "ZONE":
         name, values = "timezone", rest[2:]
+        if values[0].kind is Kind.WORD and values[0].value == "INTERVAL" and len(values) > 1 \
+                and values[1].kind is Kind.STRING:
+            # SET TIME ZONE INTERVAL '...' [qualifier]: the TimeZone check reads the
+            # interval (the qualifier's rounding is not applied)
+            value = "INTERVAL '" + string_value(values[1]).replace("'", "''") + "'"
+            return Statement(text, "SET", False, parameter=name, value=value, local=local)
     elif len(rest) >= 3 and rest[0].kind in (Kind.WORD, Kind.QUOTED_IDENT) and rest[1].value in ("TO", "="):
         name, values = _ident(rest[0]), rest[2:]
     elif len(rest) >= 5 and _dotted_name(rest[:3]) is not None and rest[3].value in ("TO", "="):
