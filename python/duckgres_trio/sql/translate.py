@@ -34,7 +34,9 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.sql import settings
+from duckgres_trio.errors import PgError
 from duckgres_trio.sql.lexer import Kind, Token
+from duckgres_trio.wire.params import parse_interval_text
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -115,6 +117,9 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
+    if any(t.kind is Kind.WORD and t.value == "INTERVAL" for t in tokens) \
+            and any(t.kind is Kind.STRING for t in tokens):
+        return True  # an interval literal, perhaps in a form only PostgreSQL reads
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
@@ -504,6 +509,8 @@ class _Rewriter(Visitor):
             return self._changed(node)
         if name == "interval" and node.typeName.typmods:
             return self._interval_fields(node, text)
+        if name == "interval" and text is not None and id(node) not in self._typed:
+            return self._interval_text(node, text)
         if name in _REGPROC and text is not None:
             return self._replaced(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
         if name not in _REG_LOOKUP:
@@ -520,6 +527,19 @@ class _Rewriter(Visitor):
                 arg=node.arg, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
+
+    def _interval_text(self, node: ast.TypeCast, text: str):
+        """An interval literal as PostgreSQL reads it ('-1 days +23:59:59', '@ 1 day
+        ago', 'P1Y2M': its own output in every IntervalStyle it can read back), given
+        to DuckDB as months, days and microseconds; what PostgreSQL's reading refuses
+        is left to DuckDB."""
+        try:
+            value = parse_interval_text(text)
+        except PgError:
+            return None
+        self._typed.add(id(node))
+        node.arg = ast.A_Const(val=_string(str(value)))  # a literal DuckDB reads exactly
+        return self._changed(node)
 
     def _interval_fields(self, node: ast.TypeCast, text: str | None):
         """interval '3' month, interval '2' hour to minute: PostgreSQL's parser makes the
