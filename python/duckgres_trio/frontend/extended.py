@@ -309,7 +309,7 @@ class ExtendedProtocol:
                 portal.parked.insert(0, batch.slice(take))
                 batch = batch.slice(0, take)
             if out is not None:
-                out.queue(encode(batch, formats))
+                out.queue(encode(batch, formats, self._session.style))
                 await out.flush_if_full()
             sent += batch.num_rows
         return sent, portal.done

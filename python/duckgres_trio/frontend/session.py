@@ -42,6 +42,7 @@ from duckgres_trio.wire.frontend import CopyMessage
 
 COPY_DATA, COPY_DONE = ord("d"), ord("c")
 from duckgres_trio.wire.rows import row_description
+from duckgres_trio.wire.text import OutputStyle
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
 
@@ -123,6 +124,7 @@ class Session:
         self._undo_at_end: dict[str, str] = {}
         self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
         self.settings_version = 0  # bumped whenever publish_settings runs
+        self.style = _output_style(self.parameters)
         self._multi = False  # running a Query of several statements: a transaction block
         self._queried = False  # the transaction block ran a query (took its snapshot)
         self.extended = ExtendedProtocol(self)
@@ -360,6 +362,8 @@ class Session:
         if name is None:
             raise PgError("22004", "SET requires parameter name")
         canon, norm = settings.validate(name, "" if value is None else value)
+        if canon == "DateStyle":  # the half not given stays as it is
+            norm = settings.datestyle(value, self.parameters["DateStyle"])
         if local != "true" or self.txn == EXPLICIT:
             self._set_after_statement.append((canon, norm, local == "true"))
         return norm
@@ -417,7 +421,7 @@ class Session:
         async with aclosing(batches) as stream:
             async for batch in stream:
                 self.check_cancel()
-                out.queue(encode(batch, formats))
+                out.queue(encode(batch, formats, self.style))
                 rows += batch.num_rows
                 await out.flush_if_full()
         return rows
@@ -431,7 +435,7 @@ class Session:
                           "COPY query must have a result: only SELECT-like queries can be copied")
         options = copy.options
         out.queue(backend.copy_out_response(options.format == "binary", len(result.schema)))
-        framing = CopyOut(result.schema, options)
+        framing = CopyOut(result.schema, options, style=self.style)
         out.queue(framing.start())
         rows = 0
         async with aclosing(result.batches()) as stream:
@@ -612,6 +616,8 @@ class Session:
             value = self._initial.get(name, "")
         else:
             name, value = settings.validate(stmt.parameter, stmt.value)
+            if name == "DateStyle":  # the half not given stays as it is
+                value = settings.datestyle(stmt.value, self.parameters["DateStyle"])
         if stmt.local:
             if self.txn == IDLE:
                 out.queue(_warning(SqlState.NO_ACTIVE_SQL_TRANSACTION,
@@ -635,6 +641,8 @@ class Session:
         if name == "search_path":
             await self._apply_search_path(value)
         self.parameters[name] = value
+        if name in ("DateStyle", "IntervalStyle"):
+            self.style = _output_style(self.parameters)
         await self.publish_settings()
         if name in settings.REPORTED and out is not None:
             out.queue(backend.parameter_status(name, value))
@@ -703,6 +711,12 @@ class Session:
 
 #: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
 _QUERY_IDS = itertools.count(1)
+
+
+def _output_style(parameters: dict[str, str]) -> OutputStyle:
+    """How values print under the session's DateStyle and IntervalStyle."""
+    dates, order = (p.strip() for p in parameters["DateStyle"].split(","))
+    return OutputStyle(dates, order, parameters["IntervalStyle"])
 
 
 def _quote(text: str) -> str:

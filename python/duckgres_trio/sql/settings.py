@@ -32,19 +32,53 @@ def _client_encoding(value: str) -> str:
     raise _invalid("client_encoding", value, "Only UTF8 is supported.")
 
 
+_DATE_STYLES = {"ISO": "ISO", "SQL": "SQL", "POSTGRES": "Postgres", "GERMAN": "German"}
+_DATE_ORDERS = {"YMD": "YMD", "DMY": "DMY", "EURO": "DMY", "EUROPEAN": "DMY", "MDY": "MDY",
+                "US": "MDY", "NONEURO": "MDY", "NONEUROPEAN": "MDY"}
+
+
+def datestyle(value: str, current: str = "ISO, MDY") -> str:
+    """DateStyle as check_datestyle reads it: an output style and/or a field order
+    (or DEFAULT), the half not given kept from ``current``; German alone means DMY.
+    Conflicting styles or orders are refused."""
+    style = order = None
+    for word in (w.strip().upper() for w in value.split(",")):
+        for part in word.split():
+            if part in _DATE_STYLES:
+                new_style, new_order = _DATE_STYLES[part], None
+            elif part in _DATE_ORDERS:
+                new_style, new_order = None, _DATE_ORDERS[part]
+            elif part == "DEFAULT":
+                new_style, new_order = "ISO", "MDY"
+            else:
+                raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                              f'invalid value for parameter "DateStyle": "{value}"',
+                              detail=f'Unrecognized key word: "{part.lower()}".')
+            if new_style and style and new_style != style or \
+                    new_order and order and new_order != order:
+                raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                              f'invalid value for parameter "DateStyle": "{value}"',
+                              detail="Conflicting \"datestyle\" specifications.")
+            style, order = style or new_style, order or new_order
+    old_style, old_order = (p.strip() for p in current.split(","))
+    if style == "German" and order is None:
+        order = "DMY"
+    return f"{style or old_style}, {order or old_order}"
+
+
 def _datestyle(value: str) -> str:
-    parts = [p.strip().upper() for p in value.replace(",", " ").split()]
-    styles = [p for p in parts if p not in ("MDY", "DMY", "YMD", "US", "EURO", "EUROPEAN", "NONEURO", "NONEUROPEAN", "DEFAULT")]
-    if any(p != "ISO" for p in styles):
-        raise _invalid("DateStyle", value, "Only the ISO output style is supported.")
-    order = next((p for p in parts if p in ("MDY", "DMY", "YMD")), "MDY")
-    return f"ISO, {order}"
+    return datestyle(value)
+
+
+INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
 
 
 def _intervalstyle(value: str) -> str:
-    if value.lower() != "postgres":
-        raise _invalid("IntervalStyle", value, "Only the postgres style is supported.")
-    return "postgres"
+    if value.strip().lower() not in INTERVAL_STYLES:
+        raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                      f'invalid value for parameter "IntervalStyle": "{value}"',
+                      hint=f"Available values: {', '.join(INTERVAL_STYLES)}.")
+    return value.strip().lower()
 
 
 def _on_only(name: str) -> Callable[[str], str]:
@@ -371,7 +405,18 @@ def validate(name: str, value: str) -> tuple[str, str]:
         raise PgError(SqlState.UNDEFINED_OBJECT, f'unrecognized configuration parameter "{name}"')
     if canon in READ_ONLY:
         raise PgError("55P02", f'parameter "{canon}" cannot be changed')
-    return canon, SETTABLE.get(canon, _any_text)(value)
+    try:
+        return canon, SETTABLE.get(canon, _any_text)(value)
+    except PgError as err:
+        # the enum and Boolean checks name the parameter as the statement spelled it
+        if canon in _NAMED_AS_GIVEN:
+            err.message = err.message.replace(f'"{canon}"', f'"{name}"', 1)
+            err.args = (err.message,)
+        raise
+
+
+_NAMED_AS_GIVEN = frozenset({"IntervalStyle", *TRANSACTION_MODES,
+                             *(f"default_{mode}" for mode in TRANSACTION_MODES)})
 
 
 def parse_options(options: str) -> list[tuple[str, str]]:
