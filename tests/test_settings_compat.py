@@ -415,3 +415,42 @@ def test_interval_output_reads_back(server, pg15_dsn, binary):  # noqa: F811
 def test_date_style_in_casts_and_input(server, pg15_dsn, sql):  # noqa: F811
     script = ["set datestyle = 'German, DMY'", sql, "set datestyle = 'SQL, MDY'", sql]
     assert_same(outcomes(server.dsn(), script), outcomes(pg15_dsn, script))
+
+
+# -- client_encoding and standard_conforming_strings ---------------------------------
+
+ENCODINGS = [
+    "set client_encoding to utf8", "show client_encoding", "set client_encoding = 'UNICODE'",
+    "show client_encoding", "set client_encoding = 'utf-8'", "show client_encoding",
+    "set client_encoding = 'foo'", "set client_encoding = 'MULE_INTERNAL'",
+    "set names 'utf8'", "show client_encoding", "set names", "show client_encoding",
+    "set client_encoding = sql_ascii",
+    "show client_encoding", "select 'abc' as e", "set client_encoding = default",
+    "show client_encoding", "set standard_conforming_strings = on",
+    "set standard_conforming_strings = 'maybe'", "show standard_conforming_strings",
+    "select 'a\\b' as backslash, E'a\\\\b' as escaped", "select 1 as still_here",
+]
+
+
+def test_client_encoding_and_standard_conforming_strings(server, pg15_dsn):  # noqa: F811
+    assert_same(outcomes(server.dsn(), ENCODINGS), outcomes(pg15_dsn, ENCODINGS))
+
+
+@pytest.mark.xfail(strict=True, reason="client encodings other than UTF8 and SQL_ASCII, "
+                   "and standard_conforming_strings = off, are refused with 0A000; "
+                   "PostgreSQL converts / reads backslash escapes (docs/compatibility.md)")
+@pytest.mark.parametrize("sql", ["set client_encoding = 'LATIN1'",
+                                 "set client_encoding = 'WIN1252'",
+                                 "set client_encoding = 'LATIN9'",
+                                 "set standard_conforming_strings = off"])
+def test_conversions_refused(server, pg15_dsn, sql):  # noqa: F811
+    script = [sql, "select 1 as still_here"]
+    ours = outcomes(server.dsn(), script)
+    assert ours[0][1:3] == ("ERROR", "0A000") and ours[1][1] == "SELECT 1"
+    assert_same(ours, outcomes(pg15_dsn, script))
+
+
+def test_unsupported_client_encoding_at_startup(server):
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(server.dsn(client_encoding="LATIN1"))
+    assert "Conversion between LATIN1 and UTF8 is not supported" in str(info.value)

@@ -21,15 +21,50 @@ def _invalid(name: str, value: str, detail: str | None = None) -> PgError:
                    f'invalid value for parameter "{name}": "{value}"', detail=detail)
 
 
+#: PostgreSQL's encoding names (pg_encname_tbl) by clean_encoding_name's spelling.
+_ENCODINGS = {
+    **{name.replace("_", ""): name for name in (
+        "SQL_ASCII", "UTF8", "EUC_JP", "EUC_CN", "EUC_KR", "EUC_TW", "EUC_JIS_2004",
+        "MULE_INTERNAL", "KOI8R", "KOI8U", "WIN866", "WIN874", "BIG5", "GBK", "GB18030",
+        "JOHAB", "SJIS", "SHIFT_JIS_2004", "UHC", "ISO_8859_5", "ISO_8859_6",
+        "ISO_8859_7", "ISO_8859_8", *(f"LATIN{n}" for n in range(1, 11)),
+        *(f"WIN{n}" for n in range(1250, 1259)))},
+    "UNICODE": "UTF8", "ALT": "WIN866", "KOI8": "KOI8R", "MSKANJI": "SJIS",
+    "SHIFTJIS": "SJIS", "WIN": "WIN1251", "TCVN": "WIN1258", "TCVN5712": "WIN1258",
+    "VSCII": "WIN1258", "ABC": "WIN1258",
+    **{f"ISO8859{n}": f"LATIN{i}" for i, n in enumerate((1, 2, 3, 4, 9, 10, 13, 14, 15, 16), 1)},
+    **{f"WINDOWS{n}": f"WIN{n}" for n in (866, 874, *range(1250, 1259))},
+}
+
+
 def _client_encoding(value: str) -> str:
-    # PostgreSQL's clean_encoding_name: only letters and digits count, so asyncpg's
-    # quoted "'utf-8'" is UTF8 too.
-    norm = "".join(c for c in value.upper() if c.isalnum())
-    if norm in ("UTF8", "UNICODE"):
-        return "UTF8"
-    if norm == "SQLASCII":
-        return "SQL_ASCII"  # no conversion, as in PostgreSQL: UTF-8 bytes go out as they are
-    raise _invalid("client_encoding", value, "Only UTF8 is supported.")
+    """A client encoding as PostgreSQL names it; only those that need no conversion
+    from UTF8 are accepted (SQL_ASCII: UTF-8 bytes go out as they are, as in
+    PostgreSQL). The others are PostgreSQL's 0A000 for a conversion it lacks."""
+    # clean_encoding_name: only letters and digits count, so asyncpg's quoted
+    # "'utf-8'" is UTF8 too.
+    encoding = _ENCODINGS.get("".join(c for c in value.upper() if c.isalnum()))
+    if encoding is None:
+        raise _invalid("client_encoding", value)
+    if encoding not in ("UTF8", "SQL_ASCII"):
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      f'invalid value for parameter "client_encoding": "{value}"',
+                      detail=f"Conversion between {encoding} and UTF8 is not supported.",
+                      hint="Supported client encodings: UTF8, SQL_ASCII.")
+    return value if value == "UNICODE" else encoding  # kept as given, as check_client_encoding does
+
+
+def _standard_conforming_strings(value: str) -> str:
+    flag = parse_bool(value)
+    if flag is None:
+        raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                      'parameter "standard_conforming_strings" requires a Boolean value')
+    if not flag:
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      f'invalid value for parameter "standard_conforming_strings": "{value}"',
+                      detail="Only on is supported: a backslash in '...' is a character, "
+                      "not an escape.", hint="Write escapes in E'...' strings.")
+    return "on"
 
 
 _DATE_STYLES = {"ISO": "ISO", "SQL": "SQL", "POSTGRES": "Postgres", "GERMAN": "German"}
@@ -79,15 +114,6 @@ def _intervalstyle(value: str) -> str:
                       f'invalid value for parameter "IntervalStyle": "{value}"',
                       hint=f"Available values: {', '.join(INTERVAL_STYLES)}.")
     return value.strip().lower()
-
-
-def _on_only(name: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value.lower() not in ("on", "true", "1", "yes"):
-            raise _invalid(name, value, "Only on is supported.")
-        return "on"
-
-    return check
 
 
 def parse_bool(value: str) -> bool | None:
@@ -339,7 +365,7 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     "IntervalStyle": _intervalstyle,
     "TimeZone": _timezone,
     "application_name": _any_text,
-    "standard_conforming_strings": _on_only("standard_conforming_strings"),
+    "standard_conforming_strings": _standard_conforming_strings,
     # Accepted for drivers that set it (pgjdbc sends 3); output is always shortest-exact,
     # which is what PostgreSQL 12+ prints for any value > 0.
     "extra_float_digits": _extra_float_digits,

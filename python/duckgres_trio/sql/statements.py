@@ -323,6 +323,11 @@ def _set_statement(text: str, tokens: list[Token]) -> Statement:
             # interval (the qualifier's rounding is not applied)
             value = "INTERVAL '" + string_value(values[1]).replace("'", "''") + "'"
             return Statement(text, "SET", False, parameter=name, value=value, local=local)
+    elif rest and rest[0].kind is Kind.WORD and rest[0].value == "NAMES":
+        # SET NAMES 'enc' is SET client_encoding; without a value, its default
+        if len(rest) == 1:
+            return Statement(text, "SET", False, parameter="client_encoding", local=local)
+        name, values = "client_encoding", rest[1:]
     elif len(rest) >= 3 and rest[0].kind in (Kind.WORD, Kind.QUOTED_IDENT) and rest[1].value in ("TO", "="):
         name, values = _ident(rest[0]), rest[2:]
     elif len(rest) >= 5 and _dotted_name(rest[:3]) is not None and rest[3].value in ("TO", "="):
