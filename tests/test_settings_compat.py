@@ -464,3 +464,18 @@ def test_unsupported_client_encoding_at_startup(server):
     with pytest.raises(psycopg.OperationalError) as info:
         psycopg.connect(server.dsn(client_encoding="LATIN1"))
     assert "Conversion between LATIN1 and UTF8 is not supported" in str(info.value)
+
+
+AT_ZONES = ["+03", "-03", "5", "UTC+3", "<+03>-3", "+02:00", "JST-9", "Europe/Paris", "UTC",
+            "America/New_York", "EST"]
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_at_time_zone_reads_zones_as_postgresql(server, pg15_dsn, binary):  # noqa: F811
+    script = ["set timezone = 'UTC'"] + [
+        f"select '2024-07-01 12:00:00+00'::timestamptz at time zone '{zone}' as a,"
+        f" '2024-07-01 12:00:00'::timestamp at time zone '{zone}' as b,"
+        f" timezone('{zone}', '2024-01-15 12:00:00+00'::timestamptz) as c"
+        for zone in AT_ZONES]
+    assert_same(outcomes(server.dsn(), script, binary=binary),
+                outcomes(pg15_dsn, script, binary=binary))

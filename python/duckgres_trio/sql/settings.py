@@ -337,6 +337,16 @@ def _zone_names() -> dict[str, str]:
     return {name.lower(): name for name in zoneinfo.available_timezones()}
 
 
+def posix_zone(zone: str) -> str | None:
+    """For AT TIME ZONE 'zone': the DuckDB zone of a POSIX zone string ('UTC+3', '+03',
+    '<+03>-3': hours west), as ``duckdb_timezone`` gives it; None for anything else
+    (zone names, abbreviations), which DuckDB reads as PostgreSQL does."""
+    if zone.lower() in _zone_names() or not (_POSIX.fullmatch(zone)
+                                             or _POSIX_DST.fullmatch(zone)):
+        return None
+    return duckdb_timezone(zone)
+
+
 def duckdb_timezone(shown: str) -> str:
     """The zone DuckDB is set to for a TimeZone value ``_timezone`` let through: a name
     as it is; a fixed offset as Etc/GMT-N (whole hours east, the Etc names' sign being

@@ -117,9 +117,9 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
-    if any(t.kind is Kind.WORD and t.value == "INTERVAL" for t in tokens) \
+    if any(t.kind is Kind.WORD and t.value in ("INTERVAL", "ZONE", "TIMEZONE") for t in tokens) \
             and any(t.kind is Kind.STRING for t in tokens):
-        return True  # an interval literal, perhaps in a form only PostgreSQL reads
+        return True  # an interval literal or AT TIME ZONE 'zone', in PostgreSQL's reading
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
@@ -378,6 +378,8 @@ class _Rewriter(Visitor):
                 and setting.lower() not in catalog.POSTGRES_SETTINGS \
                 and not settings.is_session_parameter(setting):
             return None  # one of DuckDB's own settings (memory_limit, threads, ...)
+        if name == "timezone" and len(node.args or ()) == 2 and id(node) not in self._typed:
+            return self._at_time_zone(node)
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -527,6 +529,21 @@ class _Rewriter(Visitor):
                 arg=node.arg, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
+
+    def _at_time_zone(self, node: ast.FuncCall):
+        """x AT TIME ZONE 'UTC+3': PostgreSQL reads a POSIX zone string (hours WEST of
+        UTC), DuckDB an ICU zone (where 'UTC+3' is three hours EAST): such a constant
+        becomes the Etc/GMT zone PostgreSQL means (0A000 where DuckDB has none)."""
+        zone = _const_string(node.args[0])
+        duckdb_zone = None if zone is None else settings.posix_zone(zone)
+        self._typed.add(id(node))
+        if duckdb_zone is not None:
+            node.args = (ast.A_Const(val=_string(duckdb_zone)), node.args[1])
+        elif len(node.funcname) == 1:
+            return None
+        # AT TIME ZONE is printed as pg_catalog.timezone(), which DuckDB lacks
+        node.funcname = (_string("timezone"),)
+        return self._changed(node)
 
     def _interval_text(self, node: ast.TypeCast, text: str):
         """An interval literal as PostgreSQL reads it ('-1 days +23:59:59', '@ 1 day
