@@ -363,7 +363,7 @@ class Session:
             raise PgError("22004", "SET requires parameter name")
         canon, norm = settings.validate(name, "" if value is None else value)
         if canon == "DateStyle":  # the half not given stays as it is
-            norm = settings.datestyle(value, self.parameters["DateStyle"])
+            norm = settings.datestyle(value or "", self.parameters["DateStyle"])
         if local != "true" or self.txn == EXPLICIT:
             self._set_after_statement.append((canon, norm, local == "true"))
         return norm

@@ -101,10 +101,6 @@ def datestyle(value: str, current: str = "ISO, MDY") -> str:
     return f"{style or old_style}, {order or old_order}"
 
 
-def _datestyle(value: str) -> str:
-    return datestyle(value)
-
-
 INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
 
 
@@ -371,7 +367,7 @@ def duckdb_timezone(shown: str) -> str:
 #: Settable parameters: canonical name -> validator/normaliser.
 SETTABLE: dict[str, Callable[[str], str]] = {
     "client_encoding": _client_encoding,
-    "DateStyle": _datestyle,
+    "DateStyle": datestyle,
     "IntervalStyle": _intervalstyle,
     "TimeZone": _timezone,
     "application_name": _any_text,
