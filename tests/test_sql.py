@@ -120,11 +120,15 @@ def test_settings_validate_and_normalise():
     assert settings.validate("timezone", "Asia/Kolkata") == ("TimeZone", "Asia/Kolkata")
     assert settings.validate("CLIENT_ENCODING", "utf-8") == ("client_encoding", "UTF8")
     assert settings.validate("datestyle", "iso") == ("DateStyle", "ISO, MDY")
+    assert settings.validate("datestyle", "German") == ("DateStyle", "German, DMY")
+    assert settings.validate("IntervalStyle", "ISO_8601") == ("IntervalStyle", "iso_8601")
     for name, value, code in [
-        ("client_encoding", "LATIN1", "22023"),
-        ("DateStyle", "German", "22023"),
-        ("IntervalStyle", "iso_8601", "22023"),
-        ("standard_conforming_strings", "off", "22023"),
+        ("client_encoding", "LATIN1", "0A000"),  # PostgreSQL's: a conversion it lacks
+        ("client_encoding", "no_such_encoding", "22023"),
+        ("DateStyle", "Gothic", "22023"),
+        ("IntervalStyle", "iso_8602", "22023"),
+        ("standard_conforming_strings", "off", "0A000"),
+        ("standard_conforming_strings", "maybe", "22023"),
         ("server_version", "16", "55P02"),
         ("no_such_thing", "1", "42704"),
         ("TimeZone", "x'; drop table t; --", "22023"),

@@ -355,7 +355,7 @@ class Connection:
                 canon, norm = settings.validate(name, value)
             except PgError as err:
                 raise PgError(err.sqlstate, err.message, severity="FATAL",
-                              detail=err.detail) from None
+                              detail=err.detail, hint=err.hint) from None
             values[canon] = norm
         return values
 

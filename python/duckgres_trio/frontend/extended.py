@@ -48,6 +48,10 @@ class PreparedStatement:
     param_oids: tuple[int, ...]
     columns: pa.Schema | None  # None: no rows (NoData)
     cast: bool = False  # DuckDB prepared the text with casts added (errors: no position)
+    #: for a statement that reads the session's settings (current_setting()): the
+    #: Session.settings_version it was planned at. DuckDB reads a variable once, when it
+    #: plans, so a SET since then means planning it again.
+    settings_version: int | None = None
     # what pg_prepared_statements shows: the text as PostgreSQL shows it (PREPARE's
     # whole statement, a Parse's query), when, and whether by PREPARE
     text: str = ""
@@ -137,7 +141,13 @@ class ExtendedProtocol:
             # no parameters, no rows; run as one at Execute.
             prepared = PreparedStatement(stmt, None, message.param_oids, None)
         else:
-            prepared = await self._prepare(stmt, message.param_oids)
+            try:
+                prepared = await self._prepare(stmt, message.param_oids)
+            except PgError:
+                # What DuckDB cannot plan, PostgreSQL would have refused at Execute
+                # first if the transaction is read-only.
+                self._session.check_writable(stmt)
+                raise
         old = self._statements.pop(message.name, None)
         if old is not None:
             await self._release(old)
@@ -178,8 +188,17 @@ class ExtendedProtocol:
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
+        version = (self._session.settings_version
+                   if "current_setting" in stmt.engine_text.lower() else None)
         return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None,
-                                 with_casts)
+                                 cast=with_casts, settings_version=version)
+
+    async def _replan_if_settings_changed(self, statement: PreparedStatement) -> None:
+        if statement.settings_version in (None, self._session.settings_version):
+            return
+        fresh = await self._prepare(statement.statement, statement.param_oids)
+        await self._session.executor.close_prepared(statement.prepared)
+        statement.prepared, statement.settings_version = fresh.prepared, fresh.settings_version
 
     async def _probe_columns(self, sql: str, oids: tuple[int, ...],
                              columns: pa.Schema) -> pa.Schema:
@@ -296,6 +315,7 @@ class ExtendedProtocol:
                                                 source=statement.text)
                 elif not await self._session.run_session_statement(stmt, out, describe=False,
                                                                    implicit=not sync_next):
+                    self._session.check_writable(stmt)
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
@@ -317,11 +337,13 @@ class ExtendedProtocol:
         """Execute a prepared statement (its set_config / pg_cancel_backend columns
         carried out); its result."""
         stmt = statement.statement
+        self._session.check_writable(stmt)
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()
         # PREPARE may declare more parameters than its statement uses
         params = params[:len(statement.prepared.params)]
+        await self._replan_if_settings_changed(statement)
         try:
             result = await self._session.executor.execute_prepared(
                 statement.prepared, params, stmt.returns_rows)
@@ -365,7 +387,7 @@ class ExtendedProtocol:
                 portal.parked.insert(0, batch.slice(take))
                 batch = batch.slice(0, take)
             if out is not None:
-                out.queue(encode(batch, formats))
+                out.queue(encode(batch, formats, self._session.style))
                 await out.flush_if_full()
             sent += batch.num_rows
         return sent, portal.done

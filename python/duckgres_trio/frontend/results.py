@@ -10,6 +10,7 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.statements import COUNTED
 from duckgres_trio.wire.rows import encode_rows
+from duckgres_trio.wire.text import OutputStyle
 
 
 def command_tag(command: str, rows: int | None) -> str:
@@ -21,10 +22,11 @@ def command_tag(command: str, rows: int | None) -> str:
     return command
 
 
-def encode(batch: pa.RecordBatch, formats: Sequence[int] | None) -> bytes:
-    """DataRows for a batch."""
+def encode(batch: pa.RecordBatch, formats: Sequence[int] | None,
+           style: OutputStyle | None = None) -> bytes:
+    """DataRows for a batch, text in the session's DateStyle / IntervalStyle."""
     with encoding_errors():
-        return encode_rows(batch, formats)
+        return encode_rows(batch, formats, style=style)
 
 
 @contextmanager

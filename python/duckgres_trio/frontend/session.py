@@ -46,6 +46,7 @@ from duckgres_trio.wire.frontend import CopyMessage
 
 COPY_DATA, COPY_DONE = ord("d"), ord("c")
 from duckgres_trio.wire.rows import row_description
+from duckgres_trio.wire.text import OutputStyle
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
 
@@ -112,8 +113,12 @@ class Session:
             "is_superuser": "on",
             "session_authorization": user,
             "default_transaction_read_only": "off",
-            "in_hot_standby": "off",
+            "default_transaction_isolation": "read committed",
+            "default_transaction_deferrable": "off",
+            "transaction_read_only": "off",
             "transaction_isolation": "read committed",
+            "transaction_deferrable": "off",
+            "in_hot_standby": "off",
             "max_identifier_length": "63",
             "block_size": "8192",
             "lc_collate": "C.UTF-8",
@@ -122,9 +127,15 @@ class Session:
             **settings.REMEMBERED,
         }
         self.parameters.update(parameters)
+        for mode in settings.TRANSACTION_MODES:  # startup options set the defaults
+            self.parameters[mode] = self.parameters["default_" + mode]
         self._initial = dict(self.parameters)
         self._undo_at_end: dict[str, str] = {}
         self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
+        self.settings_version = 0  # bumped whenever publish_settings runs
+        self.style = _output_style(self.parameters)
+        self._multi = False  # running a Query of several statements: a transaction block
+        self._queried = False  # the transaction block ran a query (took its snapshot)
         self.extended = ExtendedProtocol(self)
         # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
         # stop listening to, and notify at commit; notifications not yet sent.
@@ -146,6 +157,7 @@ class Session:
     async def publish_settings(self) -> None:
         """Tell the catalog (engine.pg_catalog) who this session is and what its
         parameters are: current_user, pg_backend_pid(), current_setting()."""
+        self.settings_version += 1
         values = ", ".join(f"{_quote(name.lower())}: {_quote(value)}"
                            for name, value in self.parameters.items())
         await self._engine(f"SET VARIABLE pg_session = {{'user': {_quote(self.user)}, "
@@ -256,7 +268,18 @@ class Session:
         if not statements:
             out.queue(backend.empty_query_response())
             return
-        multi = len(statements) > 1
+        multi = self._multi = len(statements) > 1
+        try:
+            await self._run_statements(statements, out, multi)
+        finally:
+            self._multi = False
+        if multi and self.txn == IDLE:
+            # the Query was a block, perhaps with no engine transaction (SET TRANSACTION
+            # ...; SHOW ...); its characteristics end with it
+            await self.undo_local_settings(out)
+
+    async def _run_statements(self, statements: list[Statement], out: Output,
+                              multi: bool) -> None:
         for statement in statements:
             try:
                 await self.timed(self.run_statement(statement, out, implicit=multi), out)
@@ -287,6 +310,7 @@ class Session:
             return
         if await self.run_session_statement(stmt, out, describe=True, implicit=implicit):
             return
+        self.check_writable(stmt)
         if implicit:
             await self.begin_implicit()
         if stmt.copy == "out":
@@ -387,6 +411,8 @@ class Session:
         if name is None:
             raise PgError("22004", "SET requires parameter name")
         canon, norm = settings.validate(name, "" if value is None else value)
+        if canon == "DateStyle":  # the half not given stays as it is
+            norm = settings.datestyle(value or "", self.parameters["DateStyle"])
         if local != "true" or self.txn == EXPLICIT:
             self._set_after_statement.append((canon, norm, local == "true"))
         return norm
@@ -548,6 +574,20 @@ class Session:
         for kind, name in objects:
             quoted = '"' + name.replace('"', '""') + '"'
             await self._engine(f"DROP {kind} IF EXISTS temp.main.{quoted}")
+    def check_writable(self, stmt: Statement) -> None:
+        """Before a statement runs on the engine: refuse what a read-only transaction may
+        not do (25006, named as PostgreSQL names the command), and note that the
+        transaction block has run a query (its characteristics are fixed from now)."""
+        if self.in_block():
+            self._queried = True
+        if stmt.writes is not None and self.parameters["transaction_read_only"] == "on":
+            raise PgError(SqlState.READ_ONLY_SQL_TRANSACTION,
+                          f"cannot execute {stmt.writes} in a read-only transaction")
+
+    def in_block(self) -> bool:
+        """In a transaction block, which transaction_* settings last to the end of:
+        BEGIN's, a failed one, or a Query of several statements."""
+        return self.txn != IDLE or self._multi
 
     def in_transaction(self) -> bool:
         """Inside a transaction block, explicit or the implicit one of a multi-statement
@@ -561,7 +601,7 @@ class Session:
         async with aclosing(batches) as stream:
             async for batch in stream:
                 self.check_cancel()
-                out.queue(encode(batch, formats))
+                out.queue(encode(batch, formats, self.style))
                 rows += batch.num_rows
                 await out.flush_if_full()
         return rows
@@ -575,7 +615,7 @@ class Session:
                           "COPY query must have a result: only SELECT-like queries can be copied")
         options = copy.options
         out.queue(backend.copy_out_response(options.format == "binary", len(result.schema)))
-        framing = CopyOut(result.schema, options)
+        framing = CopyOut(result.schema, options, style=self.style)
         out.queue(framing.start())
         rows = 0
         async with aclosing(result.batches()) as stream:
@@ -691,7 +731,7 @@ class Session:
 
     async def _transaction_control(self, stmt: Statement, out: Output, implicit: bool) -> None:
         kind = stmt.transaction
-        if kind in ("characteristics", "accept"):
+        if kind == "accept":
             out.queue(backend.command_complete(stmt.command))
             return
         if kind == "lock":
@@ -704,6 +744,15 @@ class Session:
                 async for _ in result.batches():
                     pass
             out.queue(backend.command_complete(stmt.command))
+            return
+        if kind == "characteristics":
+            if stmt.modes and not stmt.modes[0][0].startswith("default_") \
+                    and not self.in_block():
+                out.queue(_warning(SqlState.NO_ACTIVE_SQL_TRANSACTION,
+                                   "SET TRANSACTION can only be used in transaction blocks"))
+            for name, value in stmt.modes:
+                await self._set_parameter(name, value, out)
+            out.queue(backend.command_complete("SET"))
             return
         if kind == "savepoint":
             if self.txn != EXPLICIT:
@@ -720,6 +769,8 @@ class Session:
             else:
                 await self._engine("BEGIN")
                 self.txn = EXPLICIT
+            for name, value in stmt.modes:
+                await self._set_parameter(name, value, out)
             out.queue(backend.command_complete(stmt.command))
             return
         if self.txn == IDLE:
@@ -770,6 +821,8 @@ class Session:
             value = self._initial.get(name, "")
         else:
             name, value = settings.validate(stmt.parameter, stmt.value)
+            if name == "DateStyle":  # the half not given stays as it is
+                value = settings.datestyle(stmt.value, self.parameters["DateStyle"])
         if stmt.local:
             if self.txn == IDLE:
                 out.queue(_warning(SqlState.NO_ACTIVE_SQL_TRANSACTION,
@@ -781,20 +834,52 @@ class Session:
         out.queue(backend.command_complete(stmt.command))
 
     async def _set_parameter(self, name: str, value: str, out: Output | None) -> None:
+        if name in settings.TRANSACTION_MODES:
+            if not self.in_block():
+                return  # it would last only as long as this statement's own transaction
+            self._check_mode_change(name, value)  # the block's end brings the default back
+        elif name.startswith("default_") and name[8:] in settings.TRANSACTION_MODES \
+                and not self.in_block():  # else the next transaction starts with it
+            self.parameters[name[8:]] = value
         if name == "TimeZone":
             await self._apply_timezone(value)
         if name == "search_path":
             await self._apply_search_path(value)
         self.parameters[name] = value
+        if name in ("DateStyle", "IntervalStyle"):
+            self.style = _output_style(self.parameters)
         await self.publish_settings()
         if name in settings.REPORTED and out is not None:
             out.queue(backend.parameter_status(name, value))
 
+    def _check_mode_change(self, name: str, value: str) -> None:
+        """PostgreSQL's check hooks: once the block has run a query, its isolation level
+        and deferrability are fixed, and read-only cannot become read-write."""
+        if not self._queried:
+            return
+        current = self.parameters[name]
+        if name == "transaction_isolation" and value != current:
+            message = "SET TRANSACTION ISOLATION LEVEL must be called before any query"
+        elif name == "transaction_read_only" and value == "off" and current == "on":
+            message = "transaction read-write mode must be set before any query"
+        elif name == "transaction_deferrable":
+            message = "SET TRANSACTION [NOT] DEFERRABLE must be called before any query"
+        else:
+            return
+        raise PgError(SqlState.ACTIVE_SQL_TRANSACTION, message)
+
     async def undo_local_settings(self, out: Output | None) -> None:
-        """The transaction ended: SET LOCAL values go back to what they were."""
+        """The transaction ended: SET LOCAL values go back to what they were, the
+        transaction's characteristics to their defaults."""
+        self._queried = False
         undo, self._undo_at_end = self._undo_at_end, {}
         for name, value in undo.items():
             await self._set_parameter(name, value, out)
+        modes = {name: self.parameters["default_" + name] for name in settings.TRANSACTION_MODES
+                 if self.parameters[name] != self.parameters["default_" + name]}
+        if modes:
+            self.parameters.update(modes)
+            await self.publish_settings()
 
     async def _apply_search_path(self, value: str) -> None:
         """DuckDB's search_path from PostgreSQL's: public is main, "$user" and schemas
@@ -812,8 +897,9 @@ class Session:
         await self._engine("SET search_path = '" + path.replace("'", "''") + "'")
 
     async def _apply_timezone(self, zone: str) -> None:
+        duckdb_zone = settings.duckdb_timezone(zone)  # 0A000 for what DuckDB cannot follow
         try:
-            await self._engine(f"SET TimeZone = '{zone}'")
+            await self._engine(f"SET TimeZone = {_quote(duckdb_zone)}")
         except PgError:
             raise PgError(SqlState.INVALID_PARAMETER_VALUE,
                           f'invalid value for parameter "TimeZone": "{zone}"') from None
@@ -845,6 +931,12 @@ _TEMPORARY_OBJECTS = (
 
 #: Query ids, unique in this server process (pg_stat_activity.query_id, log lines).
 _QUERY_IDS = itertools.count(1)
+
+
+def _output_style(parameters: dict[str, str]) -> OutputStyle:
+    """How values print under the session's DateStyle and IntervalStyle."""
+    dates, order = (p.strip() for p in parameters["DateStyle"].split(","))
+    return OutputStyle(dates, order, parameters["IntervalStyle"])
 
 
 def _quote(text: str) -> str:

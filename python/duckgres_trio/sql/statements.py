@@ -77,13 +77,18 @@ class Statement:
     session renders as PostgreSQL's QUERY PLAN (``sql.explain``).
     ``database``: CREATE/DROP DATABASE, which the session runs (``sql.databases``).
     ``start``: where ``text`` starts in the Query (error positions count from there).
-    ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS,
-    accepted as they are (DuckDB has one isolation level); "accept": another statement
-    answered with its tag and nothing else (sql.unsupported); "lock": LOCK TABLE.
+    ``transaction`` "characteristics": SET TRANSACTION / SET SESSION CHARACTERISTICS
+    (their ``modes``); "accept": another statement answered with its tag and nothing
+    else (sql.unsupported); "lock": LOCK TABLE.
     ``prepared``: PREPARE/EXECUTE/DEALLOCATE, run by the session (``sql.prepared``).
     ``reset``: DISCARD's target ("all", "plans", "temp", "sequences") or "parameters"
     for RESET ALL, run by the session. ``notification``: LISTEN/UNLISTEN/NOTIFY,
     run by the session (frontend/notify.py).
+    ``modes``: the (parameter, value) pairs that they and BEGIN / START TRANSACTION
+    set (transaction_isolation, transaction_read_only, transaction_deferrable or the
+    default_ ones).
+    ``writes``: the command name PostgreSQL refuses in a read-only transaction
+    ("INSERT", "CREATE TABLE", "COPY FROM", "SELECT FOR UPDATE", ...), None if allowed.
     """
 
     text: str
@@ -107,6 +112,8 @@ class Statement:
     prepared: PreparedCommand | None = None
     reset: str | None = None
     notification: NotificationCommand | None = None
+    modes: tuple[tuple[str, str], ...] = ()
+    writes: str | None = None
 
     @property
     def engine_text(self) -> str:
@@ -142,21 +149,28 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
         raise PgError(SqlState.SYNTAX_ERROR, str(exc)) from None
     statements = []
     current: list[Token] = []
-    for token in tokens:
-        if token.kind is Kind.SEMICOLON:
+    for token in [*tokens, None]:
+        if token is None or token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
+                statements.append(_at(_statement(*_own_text(sql, current)),
                                       current[0].start))
             current = []
         else:
             current.append(token)
-    if current:
-        statements.append(_at(_statement(sql[current[0].start : current[-1].end], current),
-                              current[0].start))
     return tuple(statements)
 
 
+def _own_text(sql: str, tokens: list[Token]) -> tuple[str, list[Token]]:
+    """A statement's text and its tokens placed in that text, not in the whole Query:
+    everything after the split slices the statement's text by token positions (a SET
+    after leading blanks or another statement lost its value to misplaced ones)."""
+    base = tokens[0].start
+    return sql[base:tokens[-1].end], [Token(t.kind, t.value, t.start - base, t.end - base)
+                                      for t in tokens]
+
+
 def _at(stmt: Statement, start: int) -> Statement:
+    """``stmt`` with where it starts in the Query (error positions count from there)."""
     return replace(stmt, start=start) if start else stmt
 
 
@@ -183,7 +197,6 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
 def _explain(text: str, tokens: list[Token]) -> Statement:
     """EXPLAIN: the explained statement classified and translated as on its own, then
     asked of DuckDB as EXPLAIN (FORMAT json)."""
-    tokens = tokenize(text)  # the split's tokens are placed in the whole Query string
     try:
         explain, pos = parse_explain(text, tokens)
     except PgError as err:
@@ -207,7 +220,10 @@ def _explain(text: str, tokens: list[Token]) -> Statement:
     return Statement(text, "EXPLAIN", True,
                      sql=duckdb_explain(explain, inner.engine_text),
                      param_types=inner.param_types, activity=inner.activity,
-                     explain=replace(explain, command=inner.command))
+                     explain=replace(explain, command=inner.command),
+                     writes=inner.writes if explain.analyze else None)
+
+
 def moved_position(position: int, ran: str, text: str) -> int | None:
     """Where the token at ``position`` (1-based) of ``ran``, a translation of ``text``,
     stands in ``text``: the translation prints the client's tokens in their order and
@@ -283,6 +299,48 @@ def _words_at_depth0(tokens: list[Token]) -> list[str]:
 
 
 def _classify(text: str, tokens: list[Token]) -> Statement:
+    stmt = _classify_command(text, tokens)
+    writes = _writes(stmt, tokens)
+    return stmt if writes is None else replace(stmt, writes=writes)
+
+
+#: Commands refused in a read-only transaction by the first word, named as the
+#: statement's command; DML and COPY are looked at closer (``_writes``).
+_WRITING = frozenset({"CREATE", "DROP", "ALTER", "TRUNCATE", "COMMENT", "GRANT", "REVOKE",
+                      "REFRESH", "REINDEX", "CLUSTER"})
+_LOCKING = {("UPDATE",): "UPDATE", ("SHARE",): "SHARE", ("NO", "KEY"): "NO KEY UPDATE",
+            ("KEY", "SHARE"): "KEY SHARE"}
+
+
+def _writes(stmt: Statement, tokens: list[Token]) -> str | None:
+    """The name PostgreSQL's PreventCommandIfReadOnly gives the statement (its
+    CreateCommandName), if it may not run in a read-only transaction."""
+    first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
+    words = _words_at_depth0(tokens)
+    if first in _DML:
+        return first
+    if first == "WITH":
+        if stmt.command in _DML:
+            return stmt.command
+        if any(t.kind is Kind.WORD and t.value in _DML for t in tokens):
+            return "SELECT"  # a data-modifying WITH inside a query, named as PostgreSQL does
+    if first == "COPY":
+        return "COPY FROM" if stmt.copy == "in" or (stmt.copy is None and "FROM" in words) \
+            else None
+    if first == "CREATE" and stmt.command == "SELECT":
+        return "CREATE TABLE AS"
+    if first in _WRITING:
+        return stmt.command
+    if stmt.command == "SELECT":
+        for i, word in enumerate(words[:-1]):
+            if word == "FOR":
+                for phrase, name in _LOCKING.items():
+                    if tuple(words[i + 1:i + 1 + len(phrase)]) == phrase:
+                        return f"SELECT FOR {name}"
+    return None
+
+
+def _classify_command(text: str, tokens: list[Token]) -> Statement:
     first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
     words = _words_at_depth0(tokens)
     if first in _DECIDED or (first in ("CREATE", "ALTER", "DROP", "SET", "RESET", "COMMIT",
@@ -318,7 +376,7 @@ def _classify(text: str, tokens: list[Token]) -> Statement:
     if first == "RESET" and words[1:] == ["ALL"]:
         return Statement(text, "RESET", False, reset="parameters")
     if first in ("BEGIN", "START"):
-        return Statement(text, "START TRANSACTION" if first == "START" else "BEGIN", False, "begin")
+        return _begin(text, tokens)
     if first in ("COMMIT", "END"):
         return Statement(text, "COMMIT", False, "commit")
     if first in ("ROLLBACK", "ABORT"):
@@ -414,14 +472,28 @@ def _set_statement(text: str, tokens: list[Token]) -> Statement:
     local = False
     if rest and rest[0].kind is Kind.WORD and rest[0].value in ("SESSION", "LOCAL"):
         if len(rest) > 1 and rest[1].value == "CHARACTERISTICS":
-            return Statement(text, "SET", False, "characteristics")
+            if len(rest) < 4 or rest[2].value != "AS" or rest[3].value != "TRANSACTION":
+                return _syntax_error(text, "SET", rest[2] if len(rest) > 2 else None)
+            return _modes(text, "SET", "characteristics", rest[4:], "default_", empty_ok=False)
         local = rest[0].value == "LOCAL"
         rest = rest[1:]
     if rest and rest[0].kind is Kind.WORD and rest[0].value == "TRANSACTION":
-        # DuckDB has one isolation level, snapshot isolation (docs/compatibility.md)
-        return Statement(text, "SET", False, "characteristics")
+        if len(rest) > 1 and rest[1].kind is Kind.WORD and rest[1].value == "SNAPSHOT":
+            return _refuse(text, "SET", "SET TRANSACTION SNAPSHOT is not supported")
+        return _modes(text, "SET", "characteristics", rest[1:], "", empty_ok=False)
     if len(rest) >= 3 and rest[0].value == "TIME" and rest[1].value == "ZONE":
         name, values = "timezone", rest[2:]
+        if values[0].kind is Kind.WORD and values[0].value == "INTERVAL" and len(values) > 1 \
+                and values[1].kind is Kind.STRING:
+            # SET TIME ZONE INTERVAL '...' [qualifier]: the TimeZone check reads the
+            # interval (the qualifier's rounding is not applied)
+            value = "INTERVAL '" + string_value(values[1]).replace("'", "''") + "'"
+            return Statement(text, "SET", False, parameter=name, value=value, local=local)
+    elif rest and rest[0].kind is Kind.WORD and rest[0].value == "NAMES":
+        # SET NAMES 'enc' is SET client_encoding; without a value, its default
+        if len(rest) == 1:
+            return Statement(text, "SET", False, parameter="client_encoding", local=local)
+        name, values = "client_encoding", rest[1:]
     elif len(rest) >= 3 and rest[0].kind in (Kind.WORD, Kind.QUOTED_IDENT) and rest[1].value in ("TO", "="):
         name, values = _ident(rest[0]), rest[2:]
     elif len(rest) >= 5 and _dotted_name(rest[:3]) is not None and rest[3].value in ("TO", "="):
@@ -456,3 +528,71 @@ def _value_text(text: str, tokens: list[Token]) -> str | None:
             current += text[token.start : token.end]
     items.append(current)
     return ", ".join(items)
+
+
+_ISOLATION = {("SERIALIZABLE",): "serializable", ("REPEATABLE", "READ"): "repeatable read",
+              ("READ", "COMMITTED"): "read committed",
+              ("READ", "UNCOMMITTED"): "read uncommitted"}
+_MODES = {("READ", "ONLY"): ("transaction_read_only", "on"),
+          ("READ", "WRITE"): ("transaction_read_only", "off"),
+          ("DEFERRABLE",): ("transaction_deferrable", "on"),
+          ("NOT", "DEFERRABLE"): ("transaction_deferrable", "off")}
+
+
+def _begin(text: str, tokens: list[Token]) -> Statement:
+    """BEGIN [WORK | TRANSACTION] [modes] / START TRANSACTION [modes]."""
+    command = "START TRANSACTION" if tokens[0].value == "START" else "BEGIN"
+    rest = tokens[1:]
+    if rest and rest[0].kind is Kind.WORD and (
+            rest[0].value == "TRANSACTION" or command == "BEGIN" and rest[0].value == "WORK"):
+        rest = rest[1:]
+    elif command == "START TRANSACTION":
+        return _syntax_error(text, command, rest[0] if rest else None)
+    return _modes(text, command, "begin", rest, "", empty_ok=True)
+
+
+def _modes(text: str, command: str, kind: str, tokens: list[Token], prefix: str, *,
+           empty_ok: bool) -> Statement:
+    """A transaction_mode_list as gram.y reads it: modes separated by commas or
+    blanks; each mode becomes the parameter it sets (``prefix`` "default_" for SET
+    SESSION CHARACTERISTICS)."""
+    modes: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(tokens):
+        if modes and tokens[pos].kind is Kind.PUNCT and tokens[pos].value == ",":
+            pos += 1
+        words = tuple(t.value if t.kind is Kind.WORD else "" for t in tokens[pos:pos + 4])
+        if words[:2] == ("ISOLATION", "LEVEL"):
+            level = next(((p, v) for p, v in _ISOLATION.items() if words[2:2 + len(p)] == p),
+                         None)
+            if level is None:
+                return _syntax_error(text, command, tokens[pos + 2] if pos + 2 < len(tokens)
+                                     else None)
+            modes.append((f"{prefix}transaction_isolation", level[1]))
+            pos += 2 + len(level[0])
+            continue
+        mode = next(((p, v) for p, v in _MODES.items() if words[:len(p)] == p), None)
+        if mode is None:  # the error is at the first word no mode continues with
+            fit = max(_common_prefix(words, p) for p in (*_MODES, ("ISOLATION", "LEVEL")))
+            return _syntax_error(text, command, tokens[pos + fit] if pos + fit < len(tokens)
+                                 else None)
+        modes.append((prefix + mode[1][0], mode[1][1]))
+        pos += len(mode[0])
+    if not modes and not empty_ok:
+        return _syntax_error(text, command, None)
+    return Statement(text, command, False, kind, modes=tuple(modes))
+
+
+def _common_prefix(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
+    count = 0
+    for word, expected in zip(words, phrase):
+        if word != expected:
+            break
+        count += 1
+    return count
+
+
+def _syntax_error(text: str, command: str, token: Token | None) -> Statement:
+    message = ("syntax error at end of input" if token is None
+               else f'syntax error at or near "{text[token.start:token.end]}"')
+    return Statement(text, command, False, refusal=PgError(SqlState.SYNTAX_ERROR, message))

@@ -34,8 +34,10 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
+from duckgres_trio.errors import PgError
 from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
+from duckgres_trio.wire.params import parse_interval_text
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -143,6 +145,9 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
+    if any(t.kind is Kind.WORD and t.value in ("INTERVAL", "ZONE", "TIMEZONE") for t in tokens) \
+            and any(t.kind is Kind.STRING for t in tokens):
+        return True  # an interval literal or AT TIME ZONE 'zone', in PostgreSQL's reading
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
@@ -433,6 +438,8 @@ class _Rewriter(Visitor):
                 and setting.lower() not in catalog.POSTGRES_SETTINGS \
                 and not settings.is_session_parameter(setting):
             return None  # one of DuckDB's own settings (memory_limit, threads, ...)
+        if name == "timezone" and len(node.args or ()) == 2 and id(node) not in self._typed:
+            return self._at_time_zone(node)
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -637,6 +644,8 @@ class _Rewriter(Visitor):
             return self._changed(node)
         if name == "interval" and node.typeName.typmods:
             return self._interval_fields(node, text)
+        if name == "interval" and text is not None and id(node) not in self._typed:
+            return self._interval_text(node, text)
         if name in _REGPROC and text is not None:
             return self._replaced(ast.A_Const(val=_string(text.removeprefix("pg_catalog."))))
         if name not in _REG_LOOKUP:
@@ -653,6 +662,34 @@ class _Rewriter(Visitor):
                 arg=node.arg, typeName=ast.TypeName(names=(_string("text"),), typemod=-1))
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
+
+    def _at_time_zone(self, node: ast.FuncCall):
+        """x AT TIME ZONE 'UTC+3': PostgreSQL reads a POSIX zone string (hours WEST of
+        UTC), DuckDB an ICU zone (where 'UTC+3' is three hours EAST): such a constant
+        becomes the Etc/GMT zone PostgreSQL means (0A000 where DuckDB has none)."""
+        zone = _const_string(node.args[0])
+        duckdb_zone = None if zone is None else settings.posix_zone(zone)
+        self._typed.add(id(node))
+        if duckdb_zone is not None:
+            node.args = (ast.A_Const(val=_string(duckdb_zone)), node.args[1])
+        elif len(node.funcname) == 1:
+            return None
+        # AT TIME ZONE is printed as pg_catalog.timezone(), which DuckDB lacks
+        node.funcname = (_string("timezone"),)
+        return self._changed(node)
+
+    def _interval_text(self, node: ast.TypeCast, text: str):
+        """An interval literal as PostgreSQL reads it ('-1 days +23:59:59', '@ 1 day
+        ago', 'P1Y2M': its own output in every IntervalStyle it can read back), given
+        to DuckDB as months, days and microseconds; what PostgreSQL's reading refuses
+        is left to DuckDB."""
+        try:
+            value = parse_interval_text(text)
+        except PgError:
+            return None
+        self._typed.add(id(node))
+        node.arg = ast.A_Const(val=_string(str(value)))  # a literal DuckDB reads exactly
+        return self._changed(node)
 
     def _interval_fields(self, node: ast.TypeCast, text: str | None):
         """interval '3' month, interval '2' hour to minute: PostgreSQL's parser makes the

@@ -30,7 +30,7 @@ import pyarrow.csv as _pacsv
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
 from duckgres_trio.wire.rows import rust_column
-from duckgres_trio.wire.text import encode_text_column
+from duckgres_trio.wire.text import OutputStyle, encode_text_column, output_style
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ class CopyOut:
     front of the trailer (one message); the trailer ends a message of its own.
     """
 
-    def __init__(self, schema: pa.Schema, options: CopyOptions, codec: str = CODEC) -> None:
+    def __init__(self, schema: pa.Schema, options: CopyOptions, codec: str = CODEC,
+                 style: OutputStyle | None = None) -> None:
+        self.style = style
         self.options = options
         self.codec = codec
         self._prefix = BINARY_HEADER if options.format == "binary" else b""
@@ -87,7 +89,7 @@ class CopyOut:
     def rows(self, batch: pa.RecordBatch) -> bytes:
         """The rows of ``batch``, a CopyData message each (the first may carry the
         binary signature)."""
-        data = copy_data_messages(batch, self.options, self.codec)
+        data = copy_data_messages(batch, self.options, self.codec, self.style)
         if self._prefix and data:
             data = _prefixed(self._prefix, data)
             self._prefix = b""
@@ -109,24 +111,25 @@ def _prefixed(prefix: bytes, messages: bytes) -> bytes:
 
 
 def copy_data_messages(batch: pa.RecordBatch, options: CopyOptions,
-                       codec: str = CODEC) -> bytes:
+                       codec: str = CODEC, style: OutputStyle | None = None) -> bytes:
     """Every row of ``batch`` in the COPY format, each as a CopyData message, concatenated.
 
     With the Rust codec, ``_native.encode_copy_data`` renders the values (the columns
     prepared as for ``wire.rows.encode_rows``) and frames the rows; ``copy_rows`` is the
     reference, and serves the options Rust does not take (a delimiter, quote or escape
-    that is not one ASCII byte)."""
-    if codec == "rust" and _rust_options(options):
-        from duckgres_trio import _native
+    that is not one ASCII byte). Text in ``style`` (DateStyle, IntervalStyle)."""
+    with output_style(style):
+        if codec == "rust" and _rust_options(options):
+            from duckgres_trio import _native
 
-        fmt = 1 if options.format == "binary" else 0
-        columns = [rust_column(batch.column(i), batch.schema.field(i), fmt)
-                   for i in range(batch.num_columns)]
-        forced = _forced(batch.schema, options) if options.format == "csv" else []
-        return _native.encode_copy_data(columns, batch.num_rows, options.format,
-                                        options.delimiter, options.null, options.quote,
-                                        options.escape, forced)
-    return b"".join(backend.copy_data(row) for row in copy_rows(batch, options))
+            fmt = 1 if options.format == "binary" else 0
+            columns = [rust_column(batch.column(i), batch.schema.field(i), fmt, style)
+                       for i in range(batch.num_columns)]
+            forced = _forced(batch.schema, options) if options.format == "csv" else []
+            return _native.encode_copy_data(columns, batch.num_rows, options.format,
+                                            options.delimiter, options.null, options.quote,
+                                            options.escape, forced)
+        return b"".join(backend.copy_data(row) for row in copy_rows(batch, options))
 
 
 def _rust_options(options: CopyOptions) -> bool:

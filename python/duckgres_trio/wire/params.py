@@ -905,6 +905,12 @@ class _IntervalBuilder:
         return Interval(self.months, self.days, self.us)
 
 
+def parse_interval_text(text: str) -> Interval:
+    """interval_in: PostgreSQL's interval text (its output in every IntervalStyle but
+    sql_standard, and the other forms it reads); PgError where PostgreSQL refuses it."""
+    return _text_interval(text)
+
+
 def _text_interval(text: str) -> Interval:
     s = text.strip(_WS).lower()
     builder = _IntervalBuilder(text)

@@ -27,8 +27,9 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
-from duckgres_trio.wire.text import encode_text_column, storage_array, zone_tzif
-from duckgres_trio.wire.types import classify, pg_type_for
+from duckgres_trio.wire.text import (OutputStyle, encode_text_column, output_style,
+                                     storage_array, zone_tzif)
+from duckgres_trio.wire.types import classify, element_field, pg_type_for
 
 _NULL = b"\xff\xff\xff\xff"
 _I32 = struct.Struct("!i")
@@ -201,28 +202,47 @@ def row_description(schema: pa.Schema, formats: Sequence[int] | None = None) -> 
 
 
 def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
-                codec: str = CODEC) -> bytes:
-    """Every row of ``batch`` as a DataRow message, concatenated."""
+                codec: str = CODEC, style: OutputStyle | None = None) -> bytes:
+    """Every row of ``batch`` as a DataRow message, concatenated; text in ``style``
+    (DateStyle, IntervalStyle; None: the defaults)."""
     formats = formats or [0] * batch.num_columns
-    if codec == "rust":
-        from duckgres_trio import _native
+    with output_style(style):
+        if codec == "rust":
+            from duckgres_trio import _native
 
-        columns = [rust_column(batch.column(i), batch.schema.field(i), fmt)
+            columns = [rust_column(batch.column(i), batch.schema.field(i), fmt, style)
+                       for i, fmt in enumerate(formats)]
+            return _native.encode_data_rows(columns, batch.num_rows)
+        columns = [_ENCODERS[fmt](batch.column(i), batch.schema.field(i))
                    for i, fmt in enumerate(formats)]
-        return _native.encode_data_rows(columns, batch.num_rows)
-    columns = [_ENCODERS[fmt](batch.column(i), batch.schema.field(i))
-               for i, fmt in enumerate(formats)]
-    return data_rows(columns, batch.num_columns, batch.num_rows)
+        return data_rows(columns, batch.num_columns, batch.num_rows)
 
 
-def rust_column(array: pa.Array, field: pa.Field, fmt: int) -> tuple | list:
+def styled(field: pa.Field, style: OutputStyle | None) -> bool:
+    """Whether a column's text depends on a non-default ``style``: dates, timestamps,
+    intervals and arrays of them, which only the Python encoders print in other
+    styles (JSON containers print dates in ISO whatever the style)."""
+    if style is None or style.default_output:
+        return False
+    kind = classify(field)
+    if kind in ("date", "timestamp", "timestamptz"):
+        return style.dates != "ISO"
+    if kind == "interval":
+        return style.intervals != "postgres"
+    return kind == "list" and styled(element_field(field), style)
+
+
+def rust_column(array: pa.Array, field: pa.Field, fmt: int,
+                style: OutputStyle | None = None) -> tuple | list:
     """(storage array, format, kind) for Rust to encode a scalar, (storage array,
     format, kind, children) a list, struct, map or union whose every leaf is native
-    (see ``_node``), else the Python encoder's values. A scalar is followed by the zone
-    of timestamptz text in a named zone (``_text_zone``), as is a list's leaf."""
+    (see ``_node``), else the Python encoder's values (text in a non-default
+    ``style``, which the caller has put in force with ``output_style``). A scalar is
+    followed by the zone of timestamptz text in a named zone (``_text_zone``), as is a
+    list's leaf."""
     kind = classify(field)
     storage = storage_array(array)
-    if fmt in (0, 1):
+    if fmt in (0, 1) and not (fmt == 0 and styled(field, style)):
         if _native(kind, storage.type, fmt):
             return (storage, fmt, kind, *_text_zone(storage.type, fmt))
         if kind in _CONTAINERS:

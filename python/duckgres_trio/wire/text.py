@@ -4,6 +4,9 @@ Every value is rendered exactly as PostgreSQL 15's output function prints it und
 default settings (DateStyle ISO, IntervalStyle postgres, extra_float_digits 1,
 bytea_output hex). The Rust encoder must match this module byte for byte, so each
 rule is spelled out in a small function, with the PostgreSQL source it mirrors named.
+Other DateStyles and IntervalStyles (``OutputStyle``) are printed here only: the
+caller says which is in force with ``output_style``, and wire.rows sends such columns
+to these encoders.
 
 Containers PostgreSQL has no type for (STRUCT, MAP, UNION) are sent as ``json``; the
 JSON rules are in ``json_values``. tests/test_text_encoding.py checks all of it
@@ -13,12 +16,14 @@ against a real PostgreSQL 15; docs/types.md lists every deliberate deviation.
 from __future__ import annotations
 
 import datetime as _dt
+import contextlib
+import contextvars
 import math
 import re
 import struct
 import uuid
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -41,6 +46,38 @@ DATE_INFINITY = 2**31 - 1
 TIMESTAMP_INFINITY = 2**63 - 1
 
 _USECS_PER_UNIT = {"s": USECS_PER_SEC, "ms": 1000, "us": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputStyle:
+    """DateStyle's output style and field order, and IntervalStyle, as the session
+    sets them (``dates``: ISO, SQL, Postgres, German; ``order``: MDY, DMY, YMD)."""
+
+    dates: str = "ISO"
+    order: str = "MDY"
+    intervals: str = "postgres"
+
+    @property
+    def default_output(self) -> bool:
+        """Whether values print as under the defaults (the order only matters to
+        non-ISO styles)."""
+        return self.dates == "ISO" and self.intervals == "postgres"
+
+
+DEFAULT_STYLE = OutputStyle()
+#: The style the encoders print in; set around one encoding by ``output_style``, so
+#: the nested encoders (array elements) see it without every signature carrying it.
+_STYLE: contextvars.ContextVar[OutputStyle] = contextvars.ContextVar("style",
+                                                                    default=DEFAULT_STYLE)
+
+
+@contextlib.contextmanager
+def output_style(style: OutputStyle | None) -> Iterator[None]:
+    token = _STYLE.set(style or DEFAULT_STYLE)
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
 
 
 def encode_text_column(array: pa.Array, field: pa.Field) -> list[bytes | None]:
@@ -333,7 +370,34 @@ def tz_offset_text(seconds_east: int) -> str:
 
 
 def _date_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    style = _STYLE.get()
+    if style.dates != "ISO":
+        return [None if d is None else styled_date_text(d, style) for d in date_days(array)]
     return [None if d is None else date_text(d) for d in date_days(array)]
+
+
+def styled_date_text(days: int, style: OutputStyle) -> str:
+    """date_out (EncodeDateOnly) in the SQL, German and Postgres styles."""
+    if days in (DATE_INFINITY, -DATE_INFINITY):
+        return date_text(days)
+    year, month, day = civil_from_days(days)
+    text = _styled_date(year, month, day, style, "-" if style.dates == "Postgres" else "/")
+    return text + " BC" if year <= 0 else text
+
+
+def _styled_date(year: int, month: int, day: int, style: OutputStyle, separator: str) -> str:
+    """'DD/MM/YYYY' or 'MM/DD/YYYY' (by the order; ``separator`` '/' for SQL, '-'
+    for Postgres dates), German 'DD.MM.YYYY'; BC years counted from 1."""
+    shown_year = f"{year if year > 0 else 1 - year:04d}"
+    if style.dates == "German":
+        return f"{day:02d}.{month:02d}.{shown_year}"
+    first, second = (day, month) if style.order == "DMY" else (month, day)
+    return f"{first:02d}{separator}{second:02d}{separator}{shown_year}"
+
+
+_DAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                "Nov", "Dec")
 
 
 def date_days(array: pa.Array) -> list[int | None]:
@@ -393,7 +457,54 @@ def timetz_parts(data: bytes) -> tuple[int, int]:
 def _timestamp_texts(array: pa.Array, _field: pa.Field) -> Texts:
     unit = array.type.unit
     zone = _zone(array.type.tz) if array.type.tz is not None else None
+    style = _STYLE.get()
+    if style.dates != "ISO":
+        return [None if v is None else styled_timestamp_text(v, unit, zone, style)
+                for v in array.view(pa.int64()).to_pylist()]
     return [None if v is None else timestamp_text(v, unit, zone) for v in array.view(pa.int64()).to_pylist()]
+
+
+def styled_timestamp_text(value: int, unit: str, zone: _dt.tzinfo | None,
+                          style: OutputStyle) -> str:
+    """timestamp_out / timestamptz_out (EncodeDateTime) in the SQL, German and Postgres
+    styles: the zone's abbreviation after a timestamptz ('CEST', '+02' for a fixed
+    offset), its numeric offset where it has none."""
+    if value in (TIMESTAMP_INFINITY, -TIMESTAMP_INFINITY):
+        return timestamp_text(value, unit, zone)
+    usecs = to_usecs(value, unit)
+    zone_text = ""
+    if zone is not None:
+        east = _utc_offset_seconds(usecs, zone)
+        abbreviation = _zone_abbreviation(usecs, zone)
+        usecs += east * USECS_PER_SEC
+        if abbreviation:
+            zone_text = " " + abbreviation
+        else:
+            zone_text = (" " if style.dates == "Postgres" else "") + tz_offset_text(east)
+    days, time_usecs = divmod(usecs, USECS_PER_DAY)
+    year, month, day = civil_from_days(days)
+    clock = _time_of_day(time_usecs)
+    if style.dates == "Postgres":
+        weekday = _DAY_NAMES[(days + 4) % 7]  # 1970-01-01 was a Thursday
+        month_name = _MONTH_NAMES[month - 1]
+        date = (f"{day:02d} {month_name}" if style.order == "DMY" else f"{month_name} {day:02d}")
+        shown_year = f"{year if year > 0 else 1 - year:04d}"
+        text = f"{weekday} {date} {clock} {shown_year}{zone_text}"
+    else:
+        text = f"{_styled_date(year, month, day, style, '/')} {clock}{zone_text}"
+    return text + " BC" if year <= 0 else text
+
+
+def _zone_abbreviation(usecs: int, zone: _dt.tzinfo) -> str | None:
+    """The zone's abbreviation at an instant, as tzdata names it (pg_localtime's
+    tm_zone); None if Python cannot tell (a fixed offset, years outside 1..9999)."""
+    if not isinstance(zone, zoneinfo.ZoneInfo):
+        return None
+    try:
+        instant = _EPOCH + _dt.timedelta(microseconds=usecs)
+        return instant.astimezone(zone).tzname()
+    except (OverflowError, ValueError):
+        return None
 
 
 def timestamp_text(value: int, unit: str, zone: _dt.tzinfo | None) -> str:
@@ -472,7 +583,105 @@ def _utc_offset_seconds(usecs: int, zone: _dt.tzinfo) -> int:
 
 
 def _interval_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    style = _STYLE.get().intervals
+    if style != "postgres":
+        return [None if parts is None else styled_interval_text(*parts, style)
+                for parts in interval_parts(array)]
     return [None if parts is None else interval_text(*parts) for parts in interval_parts(array)]
+
+
+def styled_interval_text(months: int, days: int, usecs: int, style: str) -> str:
+    """interval_out (EncodeInterval) in IntervalStyle postgres_verbose, sql_standard or
+    iso_8601, from interval2itm's fields (C truncating division)."""
+    year, mon = _trunc_divmod(months, 12)
+    hour, rest = _trunc_divmod(usecs, USECS_PER_HOUR)
+    minute, rest = _trunc_divmod(rest, USECS_PER_MINUTE)
+    sec, fsec = _trunc_divmod(rest, USECS_PER_SEC)
+    fields = (year, mon, days, hour, minute, sec, fsec)
+    if style == "sql_standard":
+        return _sql_standard_interval(*fields)
+    if style == "iso_8601":
+        return _iso_8601_interval(*fields)
+    return _verbose_interval(*fields)
+
+
+def _append_seconds(sec: int, fsec: int, fill: bool) -> str:
+    """AppendSeconds: |sec| (two digits when ``fill``), then the fraction, trailing
+    zeros removed."""
+    text = f"{abs(sec):02d}" if fill else f"{abs(sec)}"
+    if fsec:
+        text += "." + f"{abs(fsec):06d}".rstrip("0")
+    return text
+
+
+def _sql_standard_interval(year, mon, day, hour, minute, sec, fsec) -> str:
+    fields = (year, mon, day, hour, minute, sec, fsec)
+    negative = any(v < 0 for v in fields)
+    positive = any(v > 0 for v in fields)
+    year_month = year != 0 or mon != 0
+    day_time = any(v != 0 for v in fields[2:])
+    standard = not (negative and positive) and not (year_month and day_time)
+    prefix = ""
+    if negative and standard:
+        prefix = "-"
+        year, mon, day, hour, minute, sec, fsec = (-v for v in fields)
+    if not negative and not positive:
+        return "0"
+    if not standard:
+        year_sign = "-" if year < 0 or mon < 0 else "+"
+        day_sign = "-" if day < 0 else "+"
+        time_sign = "-" if hour < 0 or minute < 0 or sec < 0 or fsec < 0 else "+"
+        return (f"{prefix}{year_sign}{abs(year)}-{abs(mon)} {day_sign}{abs(day)} "
+                f"{time_sign}{abs(hour)}:{abs(minute):02d}:{_append_seconds(sec, fsec, True)}")
+    if year_month:
+        return f"{prefix}{year}-{mon}"
+    clock = f"{hour}:{minute:02d}:{_append_seconds(sec, fsec, True)}"
+    return f"{prefix}{day} {clock}" if day else prefix + clock
+
+
+def _iso_8601_interval(year, mon, day, hour, minute, sec, fsec) -> str:
+    if not any((year, mon, day, hour, minute, sec, fsec)):
+        return "PT0S"
+    text = "P" + "".join(f"{v}{u}" for v, u in ((year, "Y"), (mon, "M"), (day, "D")) if v)
+    if hour or minute or sec or fsec:
+        text += "T"
+    text += "".join(f"{v}{u}" for v, u in ((hour, "H"), (minute, "M")) if v)
+    if sec or fsec:
+        text += ("-" if sec < 0 or fsec < 0 else "") + _append_seconds(sec, fsec, False) + "S"
+    return text
+
+
+def _verbose_interval(year, mon, day, hour, minute, sec, fsec) -> str:
+    parts = ["@"]
+    is_zero, is_before = True, False
+    for value, unit in ((year, "year"), (mon, "mon"), (day, "day"), (hour, "hour"),
+                        (minute, "min")):
+        if value == 0:
+            continue
+        if is_zero:
+            is_before = value < 0
+            value = abs(value)
+        elif is_before:
+            value = -value
+        parts.append(f"{value} {unit}{'' if value == 1 else 's'}")
+        is_zero = False
+    if sec or fsec:
+        minus = ""
+        if sec < 0 or (sec == 0 and fsec < 0):
+            if is_zero:
+                is_before = True
+            elif not is_before:
+                minus = "-"
+        elif is_before:
+            minus = "-"
+        plural = "s" if abs(sec) != 1 or fsec != 0 else ""
+        parts.append(f"{minus}{_append_seconds(sec, fsec, False)} sec{plural}")
+        is_zero = False
+    if is_zero:
+        parts.append("0")
+    if is_before:
+        parts.append("ago")
+    return " ".join(parts)
 
 
 def interval_parts(array: pa.Array) -> list[tuple[int, int, int] | None]:
@@ -624,7 +833,9 @@ def json_values(array: pa.Array, field: pa.Field) -> Texts:
     array = storage_array(array)
     if kind in _JSON_CONTAINERS:
         return _JSON_CONTAINERS[kind](array, field)
-    texts = _TEXT[kind](array, field)
+    # JSON spells dates one way (ISO), whatever DateStyle says; intervals follow theirs
+    with output_style(OutputStyle(intervals=_STYLE.get().intervals)):
+        texts = _TEXT[kind](array, field)
     if kind == "bool":
         return [None if t is None else ("true" if t == "t" else "false") for t in texts]
     if kind == "json":
