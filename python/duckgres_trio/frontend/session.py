@@ -19,10 +19,9 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio import __version__, logs, metrics
+from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
-from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
@@ -77,9 +76,10 @@ class Backends(Protocol):
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
-                 backends: Backends | None = None) -> None:
+                 backends: Backends | None = None, roles: dict[str, int] | None = None) -> None:
         self.executor = executor
         self.user = user
+        self.roles = roles or {user: catalog.OWNER_OID}  # pg_roles: who can log in
         self.pid = pid
         self.activity = activity or Activity(pid, "", user, "", _now())
         self.backends = backends
@@ -132,8 +132,11 @@ class Session:
         parameters are: current_user, pg_backend_pid(), current_setting()."""
         values = ", ".join(f"{_quote(name.lower())}: {_quote(value)}"
                            for name, value in self.parameters.items())
+        roles = ", ".join(f"{{'name': {_quote(name)}, 'oid': {oid}}}"
+                          for name, oid in sorted(self.roles.items()))
         await self._engine(f"SET VARIABLE pg_session = {{'user': {_quote(self.user)}, "
-                           f"'pid': {self.pid}, 'settings': MAP {{{values}}}}}")
+                           f"'pid': {self.pid}, 'settings': MAP {{{values}}}, "
+                           f"'roles': [{roles}]}}")
 
     @property
     def status(self) -> bytes:
@@ -304,8 +307,8 @@ class Session:
         if self.backends is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
         batch = snapshot(self.backends.activities())
-        await self.executor.execute(ACTIVITY_TABLE_DDL, False)
-        await self.executor.insert_batch(ACTIVITY_TABLE, batch)
+        await self.executor.execute(catalog.ACTIVITY_DDL, False)
+        await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]

@@ -334,12 +334,16 @@ class _Rewriter(Visitor):
         schema = node.schemaname.lower() if node.schemaname else None
         if schema in (None, "pg_catalog") and node.relname == "pg_stat_activity" \
                 and not (schema is None and node.relname in self.ctes):
-            node.catalogname, node.schemaname = "temp", "main"
+            # the session's snapshot table, under the view's name for column references
+            node.catalogname, node.schemaname, node.relname = \
+                catalog.ACTIVITY_TABLE.split(".")
+            node.alias = node.alias or ast.Alias(aliasname="pg_stat_activity")
             self.activity = True
             return self._changed(node)
         if schema in (None, "pg_catalog") and node.relname in catalog.RELATIONS \
                 and not (schema is None and node.relname in self.ctes):
             node.catalogname, node.schemaname = catalog.DATABASE, "main"
+            self.activity |= node.relname == "pg_stat_database"  # counts the sessions
             return self._changed(node)
         if schema == "information_schema" and node.relname in catalog.INFORMATION_SCHEMA:
             node.catalogname, node.schemaname = catalog.DATABASE, catalog.INFO_SCHEMA
