@@ -294,3 +294,30 @@ def test_no_catalog_relation_shows_the_servers_objects(server, both):
             assert catalog.PRIVATE_PREFIX not in text, relation
             assert "'pg_stat_activity'" not in text, relation
             assert "'pg_compat'" not in text, relation
+
+
+def test_roles_are_the_users_who_can_log_in(start_server):
+    """Configured users (alice, bob) and, with trust authentication, whoever logs in;
+    the same OIDs in every session; the first configured user owns the objects."""
+    from duckgres_trio.frontend.scram import make_scram_verifier
+
+    verifier = make_scram_verifier("pw")
+    srv = start_server("--auth-method", "trust", "--users",
+                       f"alice={verifier},bob={verifier}")
+    seen = {}
+    for user in ("carol", "bob", "carol"):
+        with psycopg.connect(srv.dsn(user=user, dbname="roles"), autocommit=True) as conn:
+            conn.execute("create table if not exists owned (x integer)")
+            roles = dict(conn.execute("select rolname, oid from pg_roles "
+                                      "where rolcanlogin").fetchall())
+            assert set(roles) == {"alice", "bob", user}
+            assert roles["alice"] == catalog.OWNER_OID
+            for name, oid in roles.items():
+                assert seen.setdefault(name, oid) == oid, name
+            assert conn.execute("select usesysid from pg_stat_activity "
+                                "where pid = pg_backend_pid()").fetchone()[0] == roles[user]
+            assert conn.execute("select pg_get_userbyid(relowner), r.rolname from pg_class c "
+                                "join pg_roles r on r.oid = c.relowner "
+                                "where relname = 'owned'").fetchone() == ("alice", "alice")
+            assert conn.execute("select usename from pg_user where usesysid = %s",
+                                (roles[user],)).fetchone() == (user,)
