@@ -15,6 +15,7 @@ compared as text.
 from __future__ import annotations
 
 import re
+import subprocess
 
 import psycopg
 import pytest
@@ -206,6 +207,15 @@ def test_roles_list_the_login_users(conns):
                  "n join pg_roles r on r.oid = n.nspowner where n.nspname = 'public'")
     _same(conns, "select r.rolname from pg_stat_activity a join pg_roles r "
                  "on r.oid = a.usesysid where a.pid = pg_backend_pid()")
+
+
+@pytest.mark.parametrize("command", [r"\dT", r"\du", r"\d people", r"\dn"])
+def test_psql_describes_types_and_roles_as_postgresql(both, command):
+    ours, theirs = (subprocess.run(["psql", "-X", "-A", "-t", "-d", dsn, "-c", command],
+                                   capture_output=True, text=True, timeout=60)
+                    for dsn in both)
+    assert ours.returncode == 0 and not ours.stderr, ours.stderr
+    assert ours.stdout == theirs.stdout
 
 
 def test_pg_rules_has_no_user_rules(conns):
