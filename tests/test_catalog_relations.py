@@ -257,6 +257,14 @@ LISTINGS = {
     "information_schema.views": "select table_schema, table_name from information_schema.views "
                                 f"where table_schema not in {_BUILTIN}",
     "information_schema.schemata": "select schema_name from information_schema.schemata",
+    # constraint names differ (DuckDB's own: t_k_pkey); which tables have which kinds
+    "information_schema.table_constraints": "select table_catalog, table_schema, table_name, "
+                                            "constraint_type from information_schema."
+                                            "table_constraints where constraint_type <> 'CHECK' "
+                                            f"and table_schema not in {_BUILTIN}",
+    "information_schema.key_column_usage": "select table_catalog, table_schema, table_name, "
+                                           "column_name from information_schema.key_column_usage "
+                                           f"where table_schema not in {_BUILTIN}",
     "pg_stat_user_tables": "select schemaname, relname from pg_stat_user_tables",
 }
 

@@ -791,9 +791,10 @@ SCRIPT = [
     "FROM information_schema.columns "
     f"WHERE {_D}.main.visible(table_catalog, table_name))",
     *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT * REPLACE "
-      f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
-      f"{_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.{view} "
-      "WHERE constraint_catalog = current_database()"
+      "(current_database() AS constraint_catalog, current_database() AS table_catalog, "
+      f"{_D}.main.schema_of(constraint_catalog, constraint_schema) AS constraint_schema, "
+      f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema) "
+      f"FROM information_schema.{view} WHERE {_D}.main.visible(constraint_catalog, table_name)"
       for view in ("table_constraints", "key_column_usage")),
     f"CREATE OR REPLACE VIEW {_D}.{_I}.referential_constraints AS SELECT * REPLACE "
     f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
