@@ -17,6 +17,8 @@ empty relations with PostgreSQL's columns.
 
 from __future__ import annotations
 
+import zlib
+
 #: The attached database holding the views and macros.
 DATABASE = "pg_compat"
 #: A CHECK constraint holding this text followed by ``varchar(n)`` or ``bpchar(n)``
@@ -29,6 +31,46 @@ DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK + r"(varchar|bpchar)\((\d+)\)
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
+#: Temporary objects the server makes for itself (the pg_stat_activity snapshot, Arrow
+#: batches registered for COPY FROM) are named with this prefix; no catalog relation
+#: shows them. A session's other temporary objects are the user's, shown in pg_temp_1.
+PRIVATE_PREFIX = "__duckgres_"
+#: The temporary table a session publishes the server's sessions into just before a
+#: statement that reads pg_stat_activity (or pg_stat_database) runs.
+ACTIVITY_TABLE = f"temp.main.{PRIVATE_PREFIX}pg_stat_activity"
+ACTIVITY_DDL = (
+    f"CREATE OR REPLACE TEMP TABLE {PRIVATE_PREFIX}pg_stat_activity (datid UINTEGER, "
+    "datname VARCHAR, pid INTEGER, leader_pid INTEGER, usesysid UINTEGER, usename VARCHAR, "
+    "application_name VARCHAR, client_addr VARCHAR, client_hostname VARCHAR, "
+    "client_port INTEGER, backend_start TIMESTAMPTZ, xact_start TIMESTAMPTZ, "
+    "query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, wait_event_type VARCHAR, "
+    "wait_event VARCHAR, state VARCHAR, backend_xid VARCHAR, backend_xmin VARCHAR, "
+    "query_id BIGINT, query VARCHAR, backend_type VARCHAR, worker VARCHAR, "
+    "progress_percent DOUBLE, progress_rows BIGINT, progress_total_rows BIGINT, "
+    "progress_stalled BOOLEAN)"
+)
+#: pg_prepared_statements (PostgreSQL 15), published the same way from the session's
+#: prepared statements. parameter_types is text[] of the types' names (DuckDB has no
+#: regtype[]); generic_plans / custom_plans are 0: DuckDB counts nothing of the kind.
+PREPARED_TABLE = f"temp.main.{PRIVATE_PREFIX}pg_prepared_statements"
+PREPARED_DDL = (
+    f"CREATE OR REPLACE TEMP TABLE {PRIVATE_PREFIX}pg_prepared_statements (name VARCHAR, "
+    "statement VARCHAR, prepare_time TIMESTAMPTZ, parameter_types VARCHAR[], "
+    "from_sql BOOLEAN, generic_plans BIGINT, custom_plans BIGINT)")
+#: The views the session publishes into those tables -> the table.
+PUBLISHED = {"pg_stat_activity": ACTIVITY_TABLE, "pg_prepared_statements": PREPARED_TABLE}
+#: The role that owns every object (PostgreSQL's bootstrap superuser has OID 10).
+OWNER_OID = 10
+
+
+def role_oids(configured: list[str], others: list[str] = ()) -> dict[str, int]:
+    """OIDs for the roles pg_roles lists: the configured users and ``others`` (with trust
+    authentication anyone may log in). ``postgres``, else the first configured user, is
+    OID 10, the owner of every object; the others' OIDs come from their names, so they
+    are the same in every session and process."""
+    owner = "postgres" if "postgres" in configured or not configured else min(configured)
+    return {name: OWNER_OID if name == owner else 16384 + zlib.crc32(name.encode()) % 10**9
+            for name in {*configured, *others}}
 
 #: DuckDB type name (data_type of duckdb_columns, array suffix removed) -> the PostgreSQL
 #: type OID the wire announces for it (wire.types.pg_type_for).
@@ -170,9 +212,6 @@ _EMPTY = {
     "pg_opclass": "oid UINTEGER, opcmethod UINTEGER, opcname VARCHAR, "
     "opcnamespace UINTEGER, opcowner UINTEGER, opcfamily UINTEGER, opcintype UINTEGER, "
     "opcdefault BOOLEAN, opckeytype UINTEGER",
-    "pg_language": "oid UINTEGER, lanname VARCHAR, lanowner UINTEGER, lanispl BOOLEAN, "
-    "lanpltrusted BOOLEAN, lanplcallfoid UINTEGER, laninline UINTEGER, "
-    "lanvalidator UINTEGER, lanacl VARCHAR[]",
     "pg_cast": "oid UINTEGER, castsource UINTEGER, casttarget UINTEGER, castfunc UINTEGER, "
     "castcontext VARCHAR, castmethod VARCHAR",
     "pg_conversion": "oid UINTEGER, conname VARCHAR, connamespace UINTEGER, "
@@ -229,9 +268,12 @@ SCRIPT = [
     f"CREATE OR REPLACE MACRO {_D}.main.type_mod(t) AS CASE WHEN t LIKE 'DECIMAL(%' THEN "
     r"((CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 1) AS INTEGER) << 16) "
     r"| CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 2) AS INTEGER)) + 4 ELSE -1 END",
-    f"CREATE OR REPLACE MACRO {_D}.main.visible_db(d) AS d = current_database() OR d = 'temp'",
+    # The current database's objects and the session's temporary ones, except those the
+    # server makes for itself (named PRIVATE_PREFIX...): clients never see them.
+    f"CREATE OR REPLACE MACRO {_D}.main.visible(d, n) AS d = current_database() "
+    f"OR (d = 'temp' AND NOT starts_with(n, '{PRIVATE_PREFIX}'))",
     # -- pg_type and friends: static --------------------------------------------------
-    f"CREATE OR REPLACE TABLE {_D}.main.pg_type AS SELECT oid::UINTEGER AS oid, "
+    f"CREATE OR REPLACE TABLE {_D}.main.builtin_types AS SELECT oid::UINTEGER AS oid, "
     "typname::VARCHAR AS typname, 11::UINTEGER AS typnamespace, 10::UINTEGER AS typowner, "
     "typlen::SMALLINT AS typlen, typbyval, typtype, typcategory, false AS typispreferred, "
     "true AS typisdefined, ',' AS typdelim, 0::UINTEGER AS typrelid, "
@@ -245,8 +287,44 @@ SCRIPT = [
     f"CREATE OR REPLACE TABLE {_D}.main.pg_range (rngtypid UINTEGER, rngsubtype UINTEGER, "
     "rngmultitypid UINTEGER, rngcollation UINTEGER, rngsubopc UINTEGER, "
     "rngcanonical VARCHAR, rngsubdiff VARCHAR)",
-    f"CREATE OR REPLACE TABLE {_D}.main.pg_enum (oid UINTEGER, enumtypid UINTEGER, "
-    "enumsortorder FLOAT, enumlabel VARCHAR)",
+    # The user's ENUM types. Their OIDs come from their qualified names (DuckDB's own
+    # type OIDs change when a database file is opened again), so every session and
+    # process agrees; the array type's is the type's plus 2^31. DuckDB names a column's
+    # enum type by its labels only (ENUM('a', 'b')): ``literal`` is how pg_attribute
+    # finds the type.
+    f"CREATE OR REPLACE VIEW {_D}.main.enum_types AS SELECT "
+    "(16384 + hash(qualified) % 500000000)::UINTEGER AS oid, "
+    "(2147500032 + hash(qualified) % 500000000)::UINTEGER AS array_oid, type_name, labels, "
+    "qualified, typnamespace, literal FROM (SELECT type_name, labels, CASE WHEN "
+    f"database_name = 'temp' THEN 'pg_temp_1' ELSE {_D}.main.nspname(schema_name) END "
+    "|| '.' || type_name AS qualified, "
+    f"{_D}.main.nspoid(CASE WHEN database_name = 'temp' THEN 'temp' ELSE schema_name END, "
+    "schema_oid)::UINTEGER AS typnamespace, 'ENUM(' || array_to_string(list_transform(labels, "
+    "l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' AS literal "
+    "FROM duckdb_types() WHERE logical_type = 'ENUM' AND NOT internal "
+    f"AND {_D}.main.visible(database_name, type_name))",
+    # One scan of enum_types gives each type's row (k = 0) and its array type's (k = 1):
+    # planning a union of three branches made every catalog query that reads pg_type
+    # (format_type, psql's \d) measurably slower.
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_type AS SELECT * FROM {_D}.main.builtin_types "
+    "UNION ALL SELECT CASE WHEN k = 0 THEN oid ELSE array_oid END, "
+    "CASE WHEN k = 0 THEN type_name ELSE '_' || type_name END, typnamespace, 10::UINTEGER, "
+    "CASE WHEN k = 0 THEN 4 ELSE -1 END::SMALLINT, k = 0, CASE WHEN k = 0 THEN 'e' ELSE 'b' END, "
+    "CASE WHEN k = 0 THEN 'E' ELSE 'A' END, false, true, ',', 0::UINTEGER, "
+    "CASE WHEN k = 0 THEN '-' ELSE 'array_subscript_handler' END, "
+    "CASE WHEN k = 0 THEN 0 ELSE oid END::UINTEGER, "
+    "CASE WHEN k = 0 THEN array_oid ELSE 0 END::UINTEGER, "
+    "CASE WHEN k = 0 THEN 'enum_in' ELSE 'array_in' END, "
+    "CASE WHEN k = 0 THEN 'enum_out' ELSE 'array_out' END, "
+    "CASE WHEN k = 0 THEN 'enum_recv' ELSE 'array_recv' END, "
+    "CASE WHEN k = 0 THEN 'enum_send' ELSE 'array_send' END, '-', '-', "
+    "CASE WHEN k = 0 THEN '-' ELSE 'array_typanalyze' END, 'i', "
+    "CASE WHEN k = 0 THEN 'p' ELSE 'x' END, false, 0::UINTEGER, -1, 0, 0::UINTEGER, NULL, NULL, "
+    f"NULL FROM {_D}.main.enum_types, (VALUES (0), (1)) AS _k(k)",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_enum AS SELECT (16384 + hash(qualified || '.' || "
+    "labels[i]) % 4000000000)::UINTEGER AS oid, oid AS enumtypid, i::FLOAT AS enumsortorder, "
+    "labels[i] AS enumlabel FROM (SELECT oid, qualified, labels, "
+    f"unnest(range(1, len(labels) + 1)) AS i FROM {_D}.main.enum_types)",
     f"CREATE OR REPLACE TABLE {_D}.main.pg_inherits (inhrelid UINTEGER, inhparent UINTEGER, "
     "inhseqno INTEGER, inhdetachpending BOOLEAN)",
     f"CREATE OR REPLACE TABLE {_D}.main.pg_trigger (oid UINTEGER, tgrelid UINTEGER, "
@@ -262,6 +340,16 @@ SCRIPT = [
     "polqual VARCHAR, polwithcheck VARCHAR)",
     *(f"CREATE OR REPLACE TABLE {_D}.main.{name} ({columns})"
       for name, columns in _EMPTY.items()),
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_language AS SELECT oid::UINTEGER AS oid, lanname, "
+    "10::UINTEGER AS lanowner, lanispl, lanpltrusted, lanplcallfoid::UINTEGER AS lanplcallfoid, "
+    "laninline::UINTEGER AS laninline, lanvalidator::UINTEGER AS lanvalidator, "
+    "NULL::VARCHAR[] AS lanacl FROM (VALUES (12, 'internal', false, false, 0, 0, 2246), "
+    "(13, 'c', false, false, 0, 0, 2247), (14, 'sql', false, true, 0, 0, 2248), "
+    "(13563, 'plpgsql', true, true, 13560, 13561, 13562)) AS t(oid, lanname, lanispl, "
+    "lanpltrusted, lanplcallfoid, laninline, lanvalidator)",
+    # Rules exist only on PostgreSQL's own views; DuckDB has none.
+    f"CREATE OR REPLACE TABLE {_D}.main.pg_rules (schemaname VARCHAR, tablename VARCHAR, "
+    "rulename VARCHAR, definition VARCHAR)",
     f"CREATE OR REPLACE TABLE {_D}.main.pg_collation AS SELECT * FROM (VALUES "
     "(100::UINTEGER, 'default', 11::UINTEGER, 10::UINTEGER, 'd', true, -1, NULL, NULL), "
     "(950::UINTEGER, 'C', 11::UINTEGER, 10::UINTEGER, 'c', true, -1, 'C', 'C')) AS t(oid, "
@@ -281,25 +369,39 @@ SCRIPT = [
     f"{_D}.main.nspname(schema_name) AS nspname, "
     "(CASE schema_name WHEN 'main' THEN 6171 ELSE 10 END)::UINTEGER AS nspowner, "
     "NULL::VARCHAR[] AS nspacl FROM duckdb_schemas() "
-    f"WHERE {_D}.main.visible_db(database_name) AND database_name <> 'temp' "
-    "UNION ALL SELECT 11, 'pg_catalog', 10, NULL "
-    "UNION ALL SELECT 13000, 'information_schema', 10, NULL "
-    "UNION ALL SELECT 99, 'pg_toast', 10, NULL "
-    "UNION ALL SELECT oid::UINTEGER, 'pg_temp_1', 10, NULL FROM duckdb_schemas() "
+    f"WHERE {_D}.main.visible(database_name, '') AND database_name <> 'temp' "
+    "UNION ALL SELECT 11::UINTEGER, 'pg_catalog', 10::UINTEGER, NULL "
+    "UNION ALL SELECT 13000::UINTEGER, 'information_schema', 10::UINTEGER, NULL "
+    "UNION ALL SELECT 99::UINTEGER, 'pg_toast', 10::UINTEGER, NULL "
+    # A session's temporary schemas, as in a PostgreSQL database where temporary tables
+    # have been used (PostgreSQL makes them on first use and keeps them).
+    "UNION ALL SELECT (oid + t.i)::UINTEGER, t.name, 10::UINTEGER, NULL FROM duckdb_schemas(), "
+    "(VALUES (0, 'pg_temp_1'), (1, 'pg_toast_temp_1')) AS t(i, name) "
     "WHERE database_name = 'temp' AND schema_name = 'main'",
     f"CREATE OR REPLACE MACRO {_D}.main.current_user() AS "
     "coalesce(getvariable('pg_session').user, 'postgres')",
     f"CREATE OR REPLACE MACRO {_D}.main.session_user() AS {_D}.main.current_user()",
-    f"CREATE OR REPLACE VIEW {_D}.main.pg_roles AS SELECT {_D}.main.current_user() AS rolname, "
-    "true AS rolsuper, true AS rolinherit, true AS rolcreaterole, true AS rolcreatedb, "
-    "true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit, "
-    "'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls, "
-    "NULL::VARCHAR[] AS rolconfig, 10::UINTEGER AS oid",
-    f"CREATE OR REPLACE VIEW {_D}.main.pg_authid AS SELECT * FROM {_D}.main.pg_roles",
+    # The users who can log in (the session publishes them with their OIDs: role_oids),
+    # all superusers; and pg_database_owner, which owns public as in PostgreSQL.
+    f"CREATE OR REPLACE VIEW {_D}.main.authid AS SELECT r.oid::UINTEGER AS oid, "
+    "r.name AS rolname, true AS rolsuper, true AS rolcanlogin FROM (SELECT unnest(coalesce("
+    "getvariable('pg_session').roles, [{'name': 'postgres', 'oid': 10}])) AS r) "
+    "UNION ALL SELECT 6171::UINTEGER, 'pg_database_owner', false, false",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_roles AS SELECT rolname, rolsuper, "
+    "true AS rolinherit, rolsuper AS rolcreaterole, rolsuper AS rolcreatedb, rolcanlogin, "
+    "rolsuper AS rolreplication, -1 AS rolconnlimit, '********' AS rolpassword, "
+    "NULL::TIMESTAMPTZ AS rolvaliduntil, rolsuper AS rolbypassrls, "
+    f"NULL::VARCHAR[] AS rolconfig, oid FROM {_D}.main.authid",
+    # rolpassword: the verifiers stay in the server's configuration
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_authid AS SELECT oid, rolname, rolsuper, "
+    "rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, "
+    "rolconnlimit, NULL::VARCHAR AS rolpassword, rolvaliduntil "
+    f"FROM {_D}.main.pg_roles",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_user AS SELECT rolname AS usename, "
-    "oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, false AS userepl, "
-    "false AS usebypassrls, rolpassword AS passwd, rolvaliduntil AS valuntil, "
-    f"rolconfig AS useconfig FROM {_D}.main.pg_roles",
+    "oid AS usesysid, rolcreatedb AS usecreatedb, rolsuper AS usesuper, "
+    "rolreplication AS userepl, rolbypassrls AS usebypassrls, rolpassword AS passwd, "
+    f"rolvaliduntil AS valuntil, rolconfig AS useconfig FROM {_D}.main.pg_roles "
+    "WHERE rolcanlogin",
     f"CREATE OR REPLACE TABLE {_D}.main.pg_auth_members (oid UINTEGER, roleid UINTEGER, "
     "member UINTEGER, grantor UINTEGER, admin_option BOOLEAN)",
     # engine.databases.database_oid, in SQL
@@ -324,6 +426,8 @@ SCRIPT = [
     "(1663::UINTEGER, 'pg_default', 10::UINTEGER, NULL::VARCHAR[], NULL::VARCHAR[]), "
     "(1664, 'pg_global', 10, NULL, NULL)) AS t(oid, spcname, spcowner, spcacl, spcoptions)",
     # -- relations ----------------------------------------------------------------------
+    f"CREATE OR REPLACE MACRO {_D}.main.schema_of(db, s) AS "
+    f"CASE WHEN db = 'temp' THEN 'pg_temp_1' ELSE {_D}.main.nspname(s) END",
     f"CREATE OR REPLACE MACRO {_D}.main.relnsp(db, s, o) AS "
     f"{_D}.main.nspoid(CASE WHEN db = 'temp' THEN 'temp' ELSE s END, o)",
     # Columns declared varchar(n) / char(n): DuckDB keeps VARCHAR and the CHECK that
@@ -339,7 +443,7 @@ SCRIPT = [
     f"'{_DECLARED}', ['kind', 'length']) AS m "
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
     f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
-    f"AND {_D}.main.visible_db(database_name)) WHERE m.kind <> ''",
+    f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> ''",
     # Primary keys and unique constraints are indexes in PostgreSQL (DuckDB keeps them
     # as constraints): each gets a synthetic index with an oid derived from its table's.
     f"CREATE OR REPLACE VIEW {_D}.main.constraint_rows AS SELECT "
@@ -356,7 +460,7 @@ SCRIPT = [
     "list_transform(constraint_column_indexes, i -> (i + 1)::SMALLINT) AS conkey, "
     "referenced_table, referenced_column_names, schema_name, database_name, "
     "constraint_column_names FROM duckdb_constraints() "
-    f"WHERE {_D}.main.visible_db(database_name) "
+    f"WHERE {_D}.main.visible(database_name, table_name) "
     "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK') "
     f"AND NOT (constraint_type = 'CHECK' AND {_D}.main.is_declared_type(expression))",
     f"CREATE OR REPLACE VIEW {_D}.main.relations AS "
@@ -367,21 +471,24 @@ SCRIPT = [
     "index_count > 0 OR has_primary_key AS relhasindex, "
     "check_constraint_count::SMALLINT AS relchecks, estimated_size::FLOAT AS reltuples, "
     "2::UINTEGER AS relam, comment, sql FROM duckdb_tables() "
-    f"WHERE {_D}.main.visible_db(database_name) "
+    f"WHERE {_D}.main.visible(database_name, table_name) "
     "UNION ALL SELECT view_oid, view_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'v', column_count, "
     "CASE WHEN temporary THEN 't' ELSE 'p' END, false, 0, -1, 0, comment, sql "
-    f"FROM duckdb_views() WHERE NOT internal AND {_D}.main.visible_db(database_name) "
+    f"FROM duckdb_views() WHERE NOT internal AND {_D}.main.visible(database_name, view_name) "
     "UNION ALL SELECT index_oid, index_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'i', "
-    "len(string_split(expressions, ',')), 'p', false, 0, -1, 403, comment, sql "
-    f"FROM duckdb_indexes() WHERE {_D}.main.visible_db(database_name) "
-    "UNION ALL SELECT index_oid, constraint_name, relnamespace, 'i', len(conkey), 'p', "
+    "len(string_split(expressions, ',')), CASE WHEN database_name = 'temp' THEN 't' "
+    "ELSE 'p' END, false, 0, -1, 403, comment, sql "
+    f"FROM duckdb_indexes() WHERE {_D}.main.visible(database_name, index_name) "
+    "UNION ALL SELECT index_oid, constraint_name, relnamespace, 'i', len(conkey), "
+    "CASE WHEN database_name = 'temp' THEN 't' ELSE 'p' END, "
     f"false, 0, -1, 403, NULL, NULL FROM {_D}.main.constraint_rows "
     "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
     "UNION ALL SELECT sequence_oid, sequence_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'S', 3, 'p', false, 0, -1, 0, "
-    f"comment, sql FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name) "
+    f"comment, sql FROM duckdb_sequences() WHERE {_D}.main.visible(database_name, "
+    "sequence_name) "
     "UNION ALL SELECT oid::UINTEGER, relname, 11::UINTEGER, 'r', 0, 'p', true, 0, -1, 2, "
     "NULL, NULL FROM (VALUES " + ", ".join(f"({oid}, '{name}')" for name, oid
                                            in _CATALOG_RELATIONS.items())
@@ -417,13 +524,16 @@ SCRIPT = [
     "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
     "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
     # type_oid once per visible column (it is a long CASE: computed in the join as well,
-    # for every column of every database, it made each read of this view take ~1 s)
+    # for every column of every database, it made each read of this view take ~1 s);
+    # a declared varchar(n) / char(n), or a user's ENUM type, gives the column its type
     f"FROM (SELECT c.* EXCLUDE (type_oid), d.typmod, "
-    f"coalesce(d.type_oid, c.type_oid) AS type_oid FROM (SELECT *, "
+    f"coalesce(d.type_oid, e.oid, c.type_oid) AS type_oid FROM (SELECT *, "
     f"{_D}.main.type_oid(data_type) AS type_oid FROM duckdb_columns() "
-    f"WHERE {_D}.main.visible_db(database_name) AND NOT internal) c "
+    f"WHERE {_D}.main.visible(database_name, table_name) AND NOT internal) c "
     f"LEFT JOIN {_D}.main.declared_types d "
-    "ON d.table_oid = c.table_oid AND d.attnum = c.column_index) c "
+    "ON d.table_oid = c.table_oid AND d.attnum = c.column_index "
+    f"LEFT JOIN (SELECT literal, min(oid) AS oid FROM {_D}.main.enum_types "
+    "GROUP BY literal) e ON e.literal = c.data_type) c "
     f"LEFT JOIN {_D}.main.pg_type t ON t.oid = c.type_oid "
     "UNION ALL SELECT r.oid, s.attname, s.atttypid::UINTEGER, -1, s.attlen::SMALLINT, "
     "s.attnum::SMALLINT, 0, -1, -1, s.attbyval, s.attalign, 'p', '', true, false, false, "
@@ -436,7 +546,7 @@ SCRIPT = [
     "(3000000000 + c.table_oid * 256 + c.column_index)::UINTEGER AS oid, "
     "c.table_oid::UINTEGER AS adrelid, c.column_index::SMALLINT AS adnum, "
     "c.column_default AS adbin FROM duckdb_columns() c "
-    f"WHERE {_D}.main.visible_db(c.database_name) AND c.column_default IS NOT NULL",
+    f"WHERE {_D}.main.visible(c.database_name, c.table_name) AND c.column_default IS NOT NULL",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_constraint AS SELECT oid, "
     "constraint_name AS conname, relnamespace AS connamespace, "
     "CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' "
@@ -483,7 +593,7 @@ SCRIPT = [
     "trim(unnest(string_split(trim(i.expressions, '[]'), ',')), ' \"') AS e, "
     "generate_subscripts(string_split(i.expressions, ','), 1) AS i) u JOIN "
     "duckdb_columns() dc ON dc.table_oid = i.table_oid AND dc.column_name = u.e), NULL, NULL "
-    f"FROM duckdb_indexes() i WHERE {_D}.main.visible_db(i.database_name)",
+    f"FROM duckdb_indexes() i WHERE {_D}.main.visible(i.database_name, i.table_name)",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_index AS SELECT indexrelid, indrelid, indnatts, "
     "indnkeyatts, indisunique, false AS indnullsnotdistinct, indisprimary, "
     "false AS indisexclusion, true AS indimmediate, false AS indisclustered, "
@@ -498,7 +608,8 @@ SCRIPT = [
     f"FROM {_D}.main.constraint_rows WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
     f"UNION ALL SELECT index_oid::UINTEGER, index_name, {_D}.main.nspname(schema_name), "
     "table_name, is_unique, list_transform(string_split(trim(expressions, '[]'), ','), "
-    f"e -> trim(e)) FROM duckdb_indexes() WHERE {_D}.main.visible_db(database_name)",
+    f"e -> trim(e)) FROM duckdb_indexes() WHERE {_D}.main.visible(database_name, "
+    "table_name)",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_depend AS SELECT 1259::UINTEGER AS classid, "
     "index_oid AS objid, 0 AS objsubid, 2606::UINTEGER AS refclassid, oid AS refobjid, "
     f"0 AS refobjsubid, 'i' AS deptype FROM {_D}.main.constraint_rows "
@@ -507,11 +618,10 @@ SCRIPT = [
     "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
     f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
     "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
-    f"WHERE comment IS NOT NULL AND {_D}.main.visible_db(database_name) "
+    f"WHERE comment IS NOT NULL AND {_D}.main.visible(database_name, table_name) "
     f"UNION ALL SELECT {_D}.main.nspoid(schema_name, oid), 2615, 0, coalesce(comment, "
     "'standard public schema') FROM duckdb_schemas() WHERE (comment IS NOT NULL OR "
-    f"schema_name = 'main') AND {_D}.main.visible_db(database_name) "
-    "AND database_name <> 'temp'",
+    "schema_name = 'main') AND database_name = current_database()",
     # -- functions ----------------------------------------------------------------------
     f"CREATE OR REPLACE MACRO {_D}.main.version() AS 'PostgreSQL 15.0 on x86_64-pc-linux-gnu, "
     "compiled by duckgres-trio (DuckDB ' || (SELECT library_version FROM pragma_version()) "
@@ -536,8 +646,8 @@ SCRIPT = [
     f"ELSE coalesce({_D}.main.format_scalar(coalesce({_D}.main.array_element(o), o), m), "
     f"'???') || CASE WHEN {_D}.main.array_element(o) IS NULL THEN '' ELSE '[]' END END",
     f"CREATE OR REPLACE MACRO {_D}.main.format_type_oid(o) AS {_D}.main.format_type(o, NULL)",
-    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS CASE o WHEN 6171 THEN "
-    f"'pg_database_owner' ELSE {_D}.main.current_user() END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS coalesce((SELECT rolname "
+    f"FROM {_D}.main.authid _m WHERE _m.oid = o), 'unknown (OID=' || o || ')')",
     # Visible: in the default search path (public, pg_catalog) or temporary.
     f"CREATE OR REPLACE MACRO {_D}.main.pg_table_is_visible(o) AS coalesce((SELECT "
     f"_m.relnamespace IN (2200, 11) OR _m.relpersistence = 't' FROM {_D}.main.relations _m "
@@ -748,7 +858,7 @@ SCRIPT = [
     "coalesce(macro_definition, function_name) AS prosrc, NULL::VARCHAR AS probin, "
     "NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl "
     "FROM duckdb_functions() WHERE function_type IN ('scalar', 'aggregate', 'macro', "
-    f"'table_macro', 'table') AND (internal OR {_D}.main.visible_db(database_name))",
+    f"'table_macro', 'table') AND (internal OR {_D}.main.visible(database_name, function_name))",
     # PostgreSQL's compile-time limits that drivers read, then DuckDB's own settings.
     f"CREATE OR REPLACE VIEW {_D}.main.pg_settings AS SELECT name, setting, "
     "NULL::VARCHAR AS unit, 'Preset Options' AS category, '' AS short_desc, "
@@ -766,12 +876,12 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.pg_sequence AS SELECT sequence_oid::UINTEGER AS seqrelid, "
     "20::UINTEGER AS seqtypid, start_value AS seqstart, increment_by AS seqincrement, "
     "max_value AS seqmax, min_value AS seqmin, 1::BIGINT AS seqcache, cycle AS seqcycle "
-    f"FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
+    f"FROM duckdb_sequences() WHERE {_D}.main.visible(database_name, sequence_name)",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_sequences AS SELECT {_D}.main.nspname(schema_name) "
     "AS schemaname, sequence_name AS sequencename, 'postgres' AS sequenceowner, "
     "'bigint' AS data_type, start_value, min_value, max_value, increment_by, cycle, "
     "1::BIGINT AS cache_size, last_value "
-    f"FROM duckdb_sequences() WHERE {_D}.main.visible_db(database_name)",
+    f"FROM duckdb_sequences() WHERE {_D}.main.visible(database_name, sequence_name)",
     # From duckdb_functions() itself, not pg_proc: binding pg_proc's type mapping in
     # every macro that reads it made opening a database 0.35 s slower.
     f"CREATE OR REPLACE MACRO {_D}.main.pg_get_function_result(o) AS (SELECT "
@@ -797,19 +907,90 @@ SCRIPT = [
     f"JOIN {_D}.main.relations r ON r.oid = i.indexrelid "
     f"JOIN {_D}.main.relations t ON t.oid = i.indrelid "
     f"JOIN {_D}.main.pg_namespace n ON n.oid = t.relnamespace",
+    # -- statistics views: PostgreSQL 15's columns; DuckDB counts no scans, blocks or
+    # transactions, so those are 0 (NULL where PostgreSQL has nothing to count: idx_*
+    # of a table without indexes, toast_* of one without variable-length columns);
+    # n_live_tup is DuckDB's row estimate.
+    f"CREATE OR REPLACE VIEW {_D}.main.table_stats AS SELECT c.oid::UINTEGER AS relid, "
+    "n.nspname AS schemaname, c.relname, c.reltuples::BIGINT AS n_live_tup, "
+    f"CASE WHEN EXISTS (SELECT 1 FROM {_D}.main.index_rows i WHERE i.indrelid = c.oid) "
+    "THEN 0 END::BIGINT AS idx, CASE WHEN EXISTS (SELECT 1 FROM duckdb_columns() dc "
+    "WHERE dc.table_oid = c.oid AND (dc.data_type IN ('VARCHAR', 'BLOB', 'JSON', 'BIT') "
+    "OR dc.data_type LIKE 'DECIMAL%' OR dc.data_type LIKE '%]' "
+    "OR dc.data_type LIKE 'ENUM%')) THEN 0 END::BIGINT AS toast "
+    f"FROM {_D}.main.pg_class c JOIN {_D}.main.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r'",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_stat_all_tables AS SELECT relid, schemaname, "
+    "relname, 0::BIGINT AS seq_scan, 0::BIGINT AS seq_tup_read, idx AS idx_scan, "
+    "idx AS idx_tup_fetch, 0::BIGINT AS n_tup_ins, 0::BIGINT AS n_tup_upd, "
+    "0::BIGINT AS n_tup_del, 0::BIGINT AS n_tup_hot_upd, n_live_tup, 0::BIGINT AS n_dead_tup, "
+    "0::BIGINT AS n_mod_since_analyze, 0::BIGINT AS n_ins_since_vacuum, "
+    "NULL::TIMESTAMPTZ AS last_vacuum, NULL::TIMESTAMPTZ AS last_autovacuum, "
+    "NULL::TIMESTAMPTZ AS last_analyze, NULL::TIMESTAMPTZ AS last_autoanalyze, "
+    "0::BIGINT AS vacuum_count, 0::BIGINT AS autovacuum_count, 0::BIGINT AS analyze_count, "
+    f"0::BIGINT AS autoanalyze_count FROM {_D}.main.table_stats",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_statio_all_tables AS SELECT relid, schemaname, "
+    "relname, 0::BIGINT AS heap_blks_read, 0::BIGINT AS heap_blks_hit, idx AS idx_blks_read, "
+    "idx AS idx_blks_hit, toast AS toast_blks_read, toast AS toast_blks_hit, "
+    f"toast AS tidx_blks_read, toast AS tidx_blks_hit FROM {_D}.main.table_stats",
+    f"CREATE OR REPLACE VIEW {_D}.main.index_stats AS SELECT i.indrelid::UINTEGER AS relid, "
+    "i.indexrelid::UINTEGER AS indexrelid, n.nspname AS schemaname, t.relname, r.relname AS indexrelname "
+    f"FROM {_D}.main.index_rows i JOIN {_D}.main.relations r ON r.oid = i.indexrelid "
+    f"JOIN {_D}.main.relations t ON t.oid = i.indrelid "
+    f"JOIN {_D}.main.pg_namespace n ON n.oid = t.relnamespace",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_stat_all_indexes AS SELECT *, 0::BIGINT AS idx_scan, "
+    f"0::BIGINT AS idx_tup_read, 0::BIGINT AS idx_tup_fetch FROM {_D}.main.index_stats",
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_statio_all_indexes AS SELECT *, "
+    f"0::BIGINT AS idx_blks_read, 0::BIGINT AS idx_blks_hit FROM {_D}.main.index_stats",
+    # PostgreSQL's split: sys = pg_catalog, information_schema and pg_toast*
+    *(f"CREATE OR REPLACE VIEW {_D}.main.{view.replace('_all_', kind)} AS SELECT * FROM "
+      f"{_D}.main.{view} WHERE {negate}(schemaname IN ('pg_catalog', 'information_schema') "
+      "OR starts_with(schemaname, 'pg_toast'))"
+      for view in ("pg_stat_all_tables", "pg_statio_all_tables", "pg_stat_all_indexes",
+                   "pg_statio_all_indexes")
+      for kind, negate in (("_user_", "NOT "), ("_sys_", ""))),
+    # numbackends counts the server's sessions: the translator has the session publish
+    # them (ACTIVITY_TABLE) before a statement that reads this view. The table exists on
+    # this connection only so that the view can be created.
+    ACTIVITY_DDL,
+    f"CREATE OR REPLACE VIEW {_D}.main.pg_stat_database AS SELECT datid, datname, "
+    f"(SELECT count(*) FROM {ACTIVITY_TABLE} a WHERE a.datname = d.datname)::INTEGER "
+    "AS numbackends, "
+    + ", ".join(f"0::BIGINT AS {c}" for c in (
+        "xact_commit", "xact_rollback", "blks_read", "blks_hit", "tup_returned", "tup_fetched",
+        "tup_inserted", "tup_updated", "tup_deleted", "conflicts", "temp_files", "temp_bytes",
+        "deadlocks")) + ", NULL::BIGINT AS checksum_failures, "
+    "NULL::TIMESTAMPTZ AS checksum_last_failure, "
+    + ", ".join(f"0::DOUBLE AS {c}" for c in (
+        "blk_read_time", "blk_write_time", "session_time", "active_time",
+        "idle_in_transaction_time")) + ", "
+    + ", ".join(f"0::BIGINT AS {c}" for c in (
+        "sessions", "sessions_abandoned", "sessions_fatal", "sessions_killed"))
+    + ", NULL::TIMESTAMPTZ AS stats_reset FROM (SELECT 0::UINTEGER AS datid, "
+    f"NULL::VARCHAR AS datname UNION ALL SELECT oid, datname FROM {_D}.main.pg_database) d",
     # -- information_schema -------------------------------------------------------------
-    f"CREATE OR REPLACE VIEW {_D}.{_I}.schemata AS SELECT * REPLACE "
-    f"({_D}.main.nspname(schema_name) AS schema_name) FROM information_schema.schemata "
-    "WHERE catalog_name = current_database()",
+    f"CREATE OR REPLACE VIEW {_D}.{_I}.schemata AS SELECT current_database() AS catalog_name, "
+    f"nspname AS schema_name, {_D}.main.pg_get_userbyid(nspowner) AS schema_owner, "
+    "NULL::VARCHAR AS default_character_set_catalog, "
+    "NULL::VARCHAR AS default_character_set_schema, "
+    "NULL::VARCHAR AS default_character_set_name, NULL::VARCHAR AS sql_path "
+    f"FROM {_D}.main.pg_namespace",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.tables AS SELECT * REPLACE "
-    f"({_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.tables "
-    "WHERE table_catalog = current_database() OR table_catalog = 'temp'",
+    "(current_database() AS table_catalog, CASE WHEN table_catalog = 'temp' "
+    "THEN 'LOCAL TEMPORARY' ELSE table_type END AS table_type, "
+    f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema) "
+    "FROM information_schema.tables "
+    f"WHERE {_D}.main.visible(table_catalog, table_name)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.views AS SELECT * REPLACE "
-    f"({_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.views "
-    "WHERE table_catalog = current_database()",
+    "(current_database() AS table_catalog, "
+    f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema) "
+    "FROM information_schema.views "
+    f"WHERE {_D}.main.visible(table_catalog, table_name)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid, length) "
-    f"REPLACE ({_D}.main.nspname(table_schema) AS table_schema, CASE WHEN data_type LIKE "
-    f"'%]' THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "
+    "REPLACE (current_database() AS table_catalog, "
+    f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema, "
+    "CASE WHEN data_type LIKE '%]' "
+    f"THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "
     "coalesce(length, character_maximum_length) AS character_maximum_length, "
     # UTF8: at most four bytes a character; without a length, PostgreSQL's 1 GB limit
     "coalesce(length * 4, CASE WHEN type_oid IN (25, 1042, 1043) THEN 1073741824 END, "
@@ -825,11 +1006,13 @@ SCRIPT = [
     f"FROM information_schema.columns c LEFT JOIN {_D}.main.declared_types d "
     "ON d.database_name = c.table_catalog AND d.schema_name = c.table_schema "
     "AND d.table_name = c.table_name AND d.attnum = c.ordinal_position "
-    "WHERE c.table_catalog = current_database() OR c.table_catalog = 'temp')",
+    f"WHERE {_D}.main.visible(c.table_catalog, c.table_name))",
     *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT * REPLACE "
-      f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
-      f"{_D}.main.nspname(table_schema) AS table_schema) FROM information_schema.{view} "
-      "WHERE constraint_catalog = current_database()" + extra
+      "(current_database() AS constraint_catalog, current_database() AS table_catalog, "
+      f"{_D}.main.schema_of(constraint_catalog, constraint_schema) AS constraint_schema, "
+      f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema) "
+      f"FROM information_schema.{view} WHERE {_D}.main.visible(constraint_catalog, table_name)"
+      + extra
       for view, extra in (("key_column_usage", ""), ("table_constraints", (
           # a declared type's CHECK (DuckDB names it as any CHECK of the column)
           " AND NOT (constraint_type = 'CHECK' AND (constraint_schema, constraint_name) IN "
@@ -884,11 +1067,13 @@ def _kind_names(kind: str) -> frozenset[str]:
 _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions",
                        "nspname", "nspoid", "scalar_type_oid", "declared_types",
                        "is_declared_type", "array_type_oid", "type_oid", "type_mod",
-                       "visible_db", "relnsp", "database_oid", "database_files",
-                       "format_scalar", "array_element", "pg_like", "pg_ilike",
-                       "pg_like_match", "pg_ilike_match", "like_result", "like_not",
-                       "like_probe", "like_probe_run", "like_probe_parts", "like_probe_tail",
-                       "like_any", "like_all", "like_list", "similar_pattern"})
+                       "visible", "relnsp", "database_oid", "database_files",
+                       "builtin_types", "enum_types", "schema_of", "authid", "table_stats",
+                       "index_stats", "format_scalar", "array_element", "pg_like",
+                       "pg_ilike", "pg_like_match", "pg_ilike_match", "like_result",
+                       "like_not", "like_probe", "like_probe_run", "like_probe_parts",
+                       "like_probe_tail", "like_any", "like_all", "like_list",
+                       "similar_pattern"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

@@ -113,7 +113,7 @@ def to_pg_error(exc: Exception) -> PgError:
 def insert_batch(conn: capi.Connection, target: str, batch: pa.RecordBatch) -> int:
     """``INSERT INTO target SELECT * FROM batch``; DuckDB casts each column to the
     target's type as an INSERT does (COPY FROM sends text columns). The rows inserted."""
-    name = "__duckgres_copy_in"
+    name = f"{pg_catalog.PRIVATE_PREFIX}copy_in"  # the server's: no catalog shows it
     stream = conn.register_arrow(name, pa.RecordBatchReader.from_batches(batch.schema, [batch]))
     try:
         statement = conn.prepare(f"INSERT INTO {target} SELECT * FROM {name}")

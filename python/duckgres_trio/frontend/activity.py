@@ -3,7 +3,9 @@
 The sessions live in this process (the control plane), not in DuckDB, so a statement
 that reads pg_stat_activity gets a snapshot: the session writes these rows into a
 temporary table of its DuckDB connection just before the statement runs
-(``Session.publish_activity``), and the translator points the view's name at it.
+(``Session.publish_activity``), and the translator points the view's name at it. The
+table (``engine.pg_catalog.ACTIVITY_TABLE``) is the server's own, so no catalog
+relation lists it.
 Query texts that may carry a secret (CREATE SECRET, PASSWORD '...') have their string
 literals redacted (``sql.redaction``).
 """
@@ -17,9 +19,10 @@ import pyarrow as pa
 
 from duckgres_trio.engine.base import Progress
 from duckgres_trio.engine.databases import database_oid
+from duckgres_trio.engine.pg_catalog import OWNER_OID
 from duckgres_trio.sql.redaction import redacted
 
-#: pg_stat_activity's columns (PostgreSQL 15), as the temporary table declares them.
+#: pg_stat_activity's columns (PostgreSQL 15), as ACTIVITY_DDL declares them.
 COLUMNS = pa.schema([
     ("datid", pa.uint32()), ("datname", pa.string()), ("pid", pa.int32()),
     ("leader_pid", pa.int32()), ("usesysid", pa.uint32()), ("usename", pa.string()),
@@ -36,20 +39,6 @@ COLUMNS = pa.schema([
     ("progress_stalled", pa.bool_()),
 ])
 
-#: The temporary table a session publishes the snapshot into.
-TABLE = "temp.main.pg_stat_activity"
-CREATE_TABLE = (
-    "CREATE OR REPLACE TEMP TABLE pg_stat_activity (datid UINTEGER, datname VARCHAR, "
-    "pid INTEGER, leader_pid INTEGER, usesysid UINTEGER, usename VARCHAR, "
-    "application_name VARCHAR, client_addr VARCHAR, client_hostname VARCHAR, "
-    "client_port INTEGER, backend_start TIMESTAMPTZ, xact_start TIMESTAMPTZ, "
-    "query_start TIMESTAMPTZ, state_change TIMESTAMPTZ, wait_event_type VARCHAR, "
-    "wait_event VARCHAR, state VARCHAR, backend_xid VARCHAR, backend_xmin VARCHAR, "
-    "query_id BIGINT, query VARCHAR, backend_type VARCHAR, worker VARCHAR, "
-    "progress_percent DOUBLE, progress_rows BIGINT, progress_total_rows BIGINT, "
-    "progress_stalled BOOLEAN)"
-)
-
 
 @dataclass
 class Activity:
@@ -61,6 +50,7 @@ class Activity:
     client_addr: str
     backend_start: dt.datetime
     application_name: str = ""
+    usesysid: int = OWNER_OID  # the user's role OID (pg_roles)
     state: str = "idle"
     query: str = ""
     query_start: dt.datetime | None = None
@@ -73,8 +63,9 @@ class Activity:
 
 def snapshot(activities: list[Activity]) -> pa.RecordBatch:
     rows = [
-        {"datid": database_oid(a.database), "datname": a.database, "pid": a.pid, "leader_pid": None,
-         "usesysid": 10, "usename": a.user, "application_name": a.application_name,
+        {"datid": database_oid(a.database), "datname": a.database, "pid": a.pid,
+         "leader_pid": None, "usesysid": a.usesysid, "usename": a.user,
+         "application_name": a.application_name,
          "client_addr": a.client_addr or None, "client_hostname": None, "client_port": None,
          "backend_start": a.backend_start, "xact_start": a.xact_start,
          "query_start": a.query_start, "state_change": a.state_change,

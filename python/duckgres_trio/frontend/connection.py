@@ -21,6 +21,7 @@ import outcome
 import trio
 
 from duckgres_trio import logs, metrics
+from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import auth
 from duckgres_trio.frontend.activity import Activity
@@ -274,10 +275,12 @@ class Connection:
         executor = await self._open_session(database, user)
         if executor.worker is not None:
             logs.bind(worker=executor.worker)
+        roles = role_oids(list(self.server.users), [user])
         activity = Activity(self.pid, database, user, self.address, self._started,
-                            session_params.get("application_name", ""))
+                            session_params.get("application_name", ""), roles[user])
         session = Session(executor, user, session_params, self.pid, activity=activity,
-                          backends=self.server, notifier=self.server.notifier)
+                          backends=self.server, notifier=self.server.notifier,
+                          roles=roles)
         session.wake = self._notified
         self.session = session
         await session.start()

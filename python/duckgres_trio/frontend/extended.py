@@ -59,14 +59,7 @@ class PreparedStatement:
     from_sql: bool = False
 
 
-#: pg_prepared_statements (PostgreSQL 15), published before a statement reads it.
-#: parameter_types is text[] of the types' names (DuckDB has no regtype[]);
-#: generic_plans / custom_plans are 0: DuckDB plans, and counts nothing of the kind.
-PREPARED_TABLE = "temp.main.pg_prepared_statements"
-PREPARED_TABLE_DDL = (
-    "CREATE OR REPLACE TEMP TABLE pg_prepared_statements (name VARCHAR, statement VARCHAR, "
-    "prepare_time TIMESTAMPTZ, parameter_types VARCHAR[], from_sql BOOLEAN, "
-    "generic_plans BIGINT, custom_plans BIGINT)")
+#: pg_prepared_statements' columns, as engine.pg_catalog.PREPARED_DDL declares them.
 _PREPARED_COLUMNS = pa.schema([
     ("name", pa.string()), ("statement", pa.string()),
     ("prepare_time", pa.timestamp("us", tz="UTC")), ("parameter_types", pa.list_(pa.string())),

@@ -20,12 +20,11 @@ import pyarrow as pa
 import trio
 
 from duckgres_trio import __version__, logs, metrics
+from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.frontend.activity import CREATE_TABLE as ACTIVITY_TABLE_DDL
-from duckgres_trio.frontend.activity import TABLE as ACTIVITY_TABLE
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
-from duckgres_trio.frontend.extended import PREPARED_TABLE, PREPARED_TABLE_DDL, ExtendedProtocol
+from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -86,9 +85,11 @@ class Backends(Protocol):
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
-                 backends: Backends | None = None, notifier: Notifier | None = None) -> None:
+                 backends: Backends | None = None, notifier: Notifier | None = None,
+                 roles: dict[str, int] | None = None) -> None:
         self.executor = executor
         self.user = user
+        self.roles = roles or {user: catalog.OWNER_OID}  # pg_roles: who can log in
         self.pid = pid
         self.activity = activity or Activity(pid, "", user, "", _now())
         self.backends = backends
@@ -160,8 +161,11 @@ class Session:
         self.settings_version += 1
         values = ", ".join(f"{_quote(name.lower())}: {_quote(value)}"
                            for name, value in self.parameters.items())
+        roles = ", ".join(f"{{'name': {_quote(name)}, 'oid': {oid}}}"
+                          for name, oid in sorted(self.roles.items()))
         await self._engine(f"SET VARIABLE pg_session = {{'user': {_quote(self.user)}, "
-                           f"'pid': {self.pid}, 'settings': MAP {{{values}}}}}")
+                           f"'pid': {self.pid}, 'settings': MAP {{{values}}}, "
+                           f"'roles': [{roles}]}}")
 
     @property
     def status(self) -> bytes:
@@ -360,10 +364,11 @@ class Session:
         if self.backends is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
         batch = snapshot(self.backends.activities())
-        await self.executor.execute(ACTIVITY_TABLE_DDL, False)
-        await self.executor.insert_batch(ACTIVITY_TABLE, batch)
-        await self.executor.execute(PREPARED_TABLE_DDL, False)
-        await self.executor.insert_batch(PREPARED_TABLE, self.extended.prepared_statements())
+        await self.executor.execute(catalog.ACTIVITY_DDL, False)
+        await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
+        await self.executor.execute(catalog.PREPARED_DDL, False)
+        await self.executor.insert_batch(catalog.PREPARED_TABLE,
+                                         self.extended.prepared_statements())
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]

@@ -397,14 +397,18 @@ class _Rewriter(Visitor):
         if node.catalogname:
             return None
         schema = node.schemaname.lower() if node.schemaname else None
-        if schema in (None, "pg_catalog") and node.relname in _PUBLISHED \
+        if schema in (None, "pg_catalog") and node.relname in catalog.PUBLISHED \
                 and not (schema is None and node.relname in self.ctes):
-            node.catalogname, node.schemaname = "temp", "main"
+            # the session's snapshot table, under the view's name for column references
+            node.alias = node.alias or ast.Alias(aliasname=node.relname)
+            node.catalogname, node.schemaname, node.relname = \
+                catalog.PUBLISHED[node.relname].split(".")
             self.activity = True
             return self._changed(node)
         if schema in (None, "pg_catalog") and node.relname in catalog.RELATIONS \
                 and not (schema is None and node.relname in self.ctes):
             node.catalogname, node.schemaname = catalog.DATABASE, "main"
+            self.activity |= node.relname == "pg_stat_database"  # counts the sessions
             return self._changed(node)
         if schema == "information_schema" and node.relname in catalog.INFORMATION_SCHEMA:
             node.catalogname, node.schemaname = catalog.DATABASE, catalog.INFO_SCHEMA
@@ -1178,8 +1182,6 @@ def _one_each(stmt: object, attribute: str, rewriter: _Rewriter) -> list[str]:
 
 
 _SIGNALS = {"pg_cancel_backend": "cancel", "pg_terminate_backend": "terminate"}
-#: Views of the session's state, which the session publishes into temporary tables.
-_PUBLISHED = frozenset({"pg_stat_activity", "pg_prepared_statements"})
 
 
 def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]:
