@@ -327,13 +327,9 @@ def test_pgjdbc_runs_tool_query_as_postgresql(jdbc_answers, entry):
 # -- Superset: SQLAlchemy's PostgreSQL dialect Inspector ---------------------------------
 
 #: Inspector call -> why this server answers differently (strict expected failures).
-_ENUMS = "issue 16 item 6: user enum types are not in pg_type / pg_enum yet"
 _CHECK = ("a check constraint's text is DuckDB's (amount >= 0); PostgreSQL's deparser "
           "adds casts (amount >= 0::numeric)")
 INSPECTOR_DIVERGENT: dict[str, str] = {
-    "get_enums": _ENUMS,
-    "get_columns": _ENUMS + " (the enum column is text)",
-    "get_multi_columns": _ENUMS + " (the enum column is text)",
     "get_check_constraints": _CHECK,
     "get_multi_check_constraints": _CHECK,
 }

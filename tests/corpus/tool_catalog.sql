@@ -24,14 +24,12 @@
 
 -- name: metabase.enum_types
 -- source: metabase/metabase src/metabase/driver/postgres.clj (enum-types)
--- xfail: issue 16 item 6: pg_enum is empty
 SELECT nspname, typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid IN (SELECT DISTINCT enumtypid FROM pg_enum e)
 ;
 -- name: metabase.tables
 -- source: metabase/metabase src/metabase/driver/postgres.clj (get-tables-sql, HoneySQL rendered with :dialect :ansi)
 -- params: public, sales
 -- columns: schema, name, type, description
--- xfail: issue 16 item 6: pg_stat_user_tables does not exist yet
 SELECT "n"."nspname" AS "schema", "c"."relname" AS "name", CASE "c"."relkind" WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED TABLE' WHEN 'v' THEN 'VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS "type", "d"."description" AS "description", "stat"."n_live_tup" AS "estimated_row_count" FROM "pg_catalog"."pg_class" AS "c" INNER JOIN "pg_catalog"."pg_namespace" AS "n" ON "c"."relnamespace" = "n"."oid" LEFT JOIN "pg_catalog"."pg_description" AS "d" ON ("c"."oid" = "d"."objoid") AND ("d"."objsubid" = 0) AND ("d"."classoid" = 'pg_class'::regclass) LEFT JOIN "pg_stat_user_tables" AS "stat" ON ("n"."nspname" = "stat"."schemaname") AND ("c"."relname" = "stat"."relname") WHERE ("c"."relnamespace" = "n"."oid") AND ("n"."nspname" !~ '^pg_') AND ("n"."nspname" <> 'information_schema') AND c.relkind in ('r', 'p', 'v', 'f', 'm') AND ("n"."nspname" IN (?, ?)) ORDER BY "type" ASC, "schema" ASC, "name" ASC
 ;
 -- name: metabase.table_privileges
@@ -62,7 +60,7 @@ from table_privileges t
 -- name: metabase.describe_fields
 -- source: metabase/metabase src/metabase/driver/postgres.clj (describe-fields-sql)
 -- params: public, sales, public, sales
--- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet (udt_name of the enum column is text)
+-- xfail: information_schema.columns gives an ENUM column's data_type / udt_name as text (DuckDB's own information_schema types it VARCHAR)
 SELECT "c"."column_name" AS "name", CASE WHEN "c"."udt_schema" IN ('public', 'pg_catalog') THEN FORMAT('%s', "c"."udt_name") ELSE FORMAT('"%s"."%s"', "c"."udt_schema", "c"."udt_name") END AS "database-type", "c"."ordinal_position" - 1 AS "database-position", "c"."table_schema" AS "table-schema", "c"."table_name" AS "table-name", "pk"."column_name" IS NOT NULL AS "pk?", COL_DESCRIPTION(CAST(CAST(FORMAT('%I.%I', CAST("c"."table_schema" AS TEXT), CAST("c"."table_name" AS TEXT)) AS REGCLASS) AS OID), "c"."ordinal_position") AS "field-comment", (("column_default" IS NULL) OR (LOWER("column_default") = 'null')) AND ("is_nullable" = 'NO') AND NOT ((("column_default" IS NOT NULL) AND ("column_default" LIKE '%nextval(%')) OR ("is_identity" <> 'NO')) AS "database-required", (("column_default" IS NOT NULL) AND ("column_default" LIKE '%nextval(%')) OR ("is_identity" <> 'NO') AS "database-is-auto-increment" FROM "information_schema"."columns" AS "c" LEFT JOIN (SELECT "tc"."table_schema", "tc"."table_name", "kc"."column_name" FROM "information_schema"."table_constraints" AS "tc" INNER JOIN "information_schema"."key_column_usage" AS "kc" ON ("tc"."constraint_name" = "kc"."constraint_name") AND ("tc"."table_schema" = "kc"."table_schema") AND ("tc"."table_name" = "kc"."table_name") WHERE "tc"."constraint_type" = 'PRIMARY KEY') AS "pk" ON ("c"."table_schema" = "pk"."table_schema") AND ("c"."table_name" = "pk"."table_name") AND ("c"."column_name" = "pk"."column_name") WHERE c.table_schema !~ '^information_schema|catalog_history|pg_' AND ("c"."table_schema" IN (?, ?)) UNION ALL SELECT "pa"."attname" AS "name", CASE WHEN "ptn"."nspname" IN ('public', 'pg_catalog') THEN FORMAT('%s', "pt"."typname") ELSE FORMAT('"%s"."%s"', "ptn"."nspname", "pt"."typname") END AS "database-type", "pa"."attnum" - 1 AS "database-position", "pn"."nspname" AS "table-schema", "pc"."relname" AS "table-name", FALSE AS "pk?", NULL AS "field-comment", FALSE AS "database-required", FALSE AS "database-is-auto-increment" FROM "pg_catalog"."pg_class" AS "pc" INNER JOIN "pg_catalog"."pg_namespace" AS "pn" ON "pn"."oid" = "pc"."relnamespace" INNER JOIN "pg_catalog"."pg_attribute" AS "pa" ON "pa"."attrelid" = "pc"."oid" INNER JOIN "pg_catalog"."pg_type" AS "pt" ON "pt"."oid" = "pa"."atttypid" INNER JOIN "pg_catalog"."pg_namespace" AS "ptn" ON "ptn"."oid" = "pt"."typnamespace" WHERE ("pc"."relkind" = 'm') AND ("pa"."attnum" >= 1) AND ("pn"."nspname" IN (?, ?)) ORDER BY "table-schema" ASC, "table-name" ASC, "database-position" ASC
 ;
 -- name: metabase.describe_fks
@@ -102,7 +100,6 @@ WHERE c.relnamespace=? AND c.relkind not in ('i','c')
 -- params: {public}
 -- columns: relname, attname, attnum, atttypid, atttypmod, attnotnull, atthasdef, attndims, attidentity, attgenerated, def_value, description
 -- oid: atttypid=pg_type
--- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet (the enum column's atttypid is text's)
 -- unordered: ORDER BY a.attnum leaves the tables' columns interleaved in any order
 SELECT c.relname,a.*,pg_catalog.pg_get_expr(ad.adbin, ad.adrelid, true) as def_value,dsc.description
 FROM pg_catalog.pg_attribute a
@@ -143,7 +140,6 @@ WHERE  c.relnamespace=? ORDER BY c.relname
 -- let: public = select oid from pg_catalog.pg_namespace where nspname = 'public'
 -- params: {public}
 -- columns: typname, typtype, typcategory, typlen, relkind, base_type_name, description
--- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet
 SELECT t.oid,t.*,c.relkind,format_type(nullif(t.typbasetype, 0), t.typtypmod) as base_type_name, d.description
 FROM pg_catalog.pg_type t
 LEFT OUTER JOIN pg_catalog.pg_type et ON et.oid=t.typelem 
@@ -169,7 +165,6 @@ ORDER BY p.proname
 -- source: dbeaver/dbeaver plugins/org.jkiss.dbeaver.ext.postgresql/src/org/jkiss/dbeaver/ext/postgresql/model/PostgreDatabase.java (RoleCache)
 -- columns: rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls
 -- builtin: rolname
--- xfail: issue 16 item 6: pg_roles shows the superuser without rolreplication and rolbypassrls
 -- unordered: ORDER BY a.oid, and OIDs differ between servers
 SELECT a.oid,a.* FROM pg_catalog.pg_roles a 
 ORDER BY a.oid
@@ -281,7 +276,6 @@ ORDER BY relname
 -- source: pgadmin-org/pgadmin4 web/pgadmin/browser/server_groups/servers/databases/schemas/types/templates/types/sql/default/nodes.sql
 -- let: scid = select oid from pg_catalog.pg_namespace where nspname = 'public'
 -- columns: name
--- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet
 SELECT t.oid, t.typname AS name
 FROM pg_catalog.pg_type t
     LEFT OUTER JOIN pg_catalog.pg_type e ON e.oid=t.typelem
@@ -344,7 +338,6 @@ select
 ;
 -- name: dbt.get_catalog
 -- source: dbt-labs/dbt-core plugins/postgres/dbt/include/postgres/macros/catalog.sql (postgres__get_catalog_relations, schemas public and sales)
--- xfail: issue 16 item 6: user enum types are not in pg_type / pg_enum yet (the enum column's type is text)
 select
         'tool_catalog' as table_database,
         sch.nspname as table_schema,
