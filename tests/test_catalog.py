@@ -10,7 +10,6 @@ says so; docs/compatibility.md lists each difference.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.conftest import ServerProcess
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
@@ -120,34 +120,18 @@ def test_sqlalchemy_inspector_reports_what_postgresql_does(both):
     assert ours == theirs
 
 
-JAR = Path("/usr/share/java/postgresql.jar")
 JAVA = Path(__file__).parent / "java" / "JdbcCatalog.java"
 
-
-def _jdbc_url(dsn: str) -> str:
-    fields = dict(part.split("=", 1) for part in dsn.split())
-    url = (f"jdbc:postgresql://{fields['host']}:{fields['port']}/{fields['dbname']}"
-           f"?user={fields['user']}")
-    if fields.get("password"):
-        url += f"&password={fields['password']}"
-    if fields.get("sslmode") == "require":
-        url += "&sslmode=require"
-    return url
 
 
 @pytest.fixture(scope="module")
 def jdbc_classes(tmp_path_factory) -> Path:
-    if not JAR.exists() or shutil.which("javac") is None:
-        pytest.fail("pgjdbc (libpostgresql-jdbc-java) and a JDK are required: ci/install.sh")
-    out = tmp_path_factory.mktemp("jdbc-catalog")
-    subprocess.run(["javac", "-cp", str(JAR), "-d", str(out), str(JAVA)], check=True,
-                   timeout=300)
-    return out
+    return compile_java(JAVA, tmp_path_factory.mktemp("jdbc-catalog"))
 
 
 def _jdbc(dsn: str, classes: Path, *args: str) -> list[str]:
     out = subprocess.run(
-        ["java", "-cp", f"{JAR}:{classes}", "JdbcCatalog", _jdbc_url(dsn), *args],
+        ["java", "-cp", f"{JAR}:{classes}", "JdbcCatalog", jdbc_url(dsn), *args],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout.splitlines()

@@ -12,14 +12,13 @@ by pgjdbc's CopyManager.
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 TABLE = "copy_boundaries_t"
@@ -118,36 +117,18 @@ def test_psycopg_reads_rows_as_from_postgresql(dsns, statement, types, one_at_a_
 
 # -- pgjdbc's CopyManager ------------------------------------------------------------------
 
-JAR = Path("/usr/share/java/postgresql.jar")
 SOURCE = Path(__file__).parent / "java" / "CopyBoundaries.java"
 
 
 @pytest.fixture(scope="module")
 def copy_boundaries_class(tmp_path_factory) -> Path:
-    java, javac = shutil.which("java"), shutil.which("javac")
-    if not (java and javac and JAR.exists()):
-        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar (apt: "
-                    "openjdk-17-jdk-headless libpostgresql-jdbc-java)", pytrace=False)
-    classes = tmp_path_factory.mktemp("copy-boundaries")
-    subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d", str(classes),
-                    str(SOURCE)], check=True, capture_output=True, timeout=300)
-    return classes
+    return compile_java(SOURCE, tmp_path_factory.mktemp("copy-boundaries"))
 
-
-def _jdbc_url(dsn: str) -> str:
-    """A JDBC URL for a libpq keyword DSN of ours (TLS + password) or PostgreSQL's."""
-    parts = dict(re.findall(r"(\w+)=(\S+)", dsn))
-    url = f"jdbc:postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}?user={parts['user']}"
-    if "password" in parts:
-        url += f"&password={parts['password']}"
-    if parts.get("sslmode") == "require":
-        url += "&sslmode=require"
-    return url
 
 
 def jdbc_copy(classes: Path, dsn: str, statements: list[str]) -> list[str]:
     proc = subprocess.run(
-        ["java", "-cp", f"{classes}:{JAR}", "CopyBoundaries", _jdbc_url(dsn)],
+        ["java", "-cp", f"{classes}:{JAR}", "CopyBoundaries", jdbc_url(dsn)],
         input="\n".join(statements) + "\n", capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout.splitlines()

@@ -9,7 +9,6 @@ in docs/compatibility.md.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.conftest import ServerProcess
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
@@ -161,33 +161,18 @@ def test_sqlalchemy_inspector(both):
     assert ours == theirs
 
 
-JAR = Path("/usr/share/java/postgresql.jar")
 JAVA = Path(__file__).parent / "java" / "JdbcDeclaredTypes.java"
 
-
-def _jdbc_url(dsn: str) -> str:
-    fields = dict(part.split("=", 1) for part in dsn.split())
-    url = (f"jdbc:postgresql://{fields['host']}:{fields['port']}/{fields['dbname']}"
-           f"?user={fields['user']}")
-    if fields.get("password"):
-        url += f"&password={fields['password']}"
-    if fields.get("sslmode") == "require":
-        url += "&sslmode=require"
-    return url
 
 
 @pytest.fixture(scope="module")
 def jdbc(both, tmp_path_factory) -> dict[str, tuple[list[str], list[str]]]:
     """pgjdbc's lines for each table: (ours, PostgreSQL's)."""
-    if not JAR.exists() or shutil.which("javac") is None:
-        pytest.fail("pgjdbc (libpostgresql-jdbc-java) and a JDK are required: ci/install.sh")
-    classes = tmp_path_factory.mktemp("jdbc-declared")
-    subprocess.run(["javac", "-cp", str(JAR), "-d", str(classes), str(JAVA)], check=True,
-                   timeout=300)
+    classes = compile_java(JAVA, tmp_path_factory.mktemp("jdbc-declared"))
 
     def run(dsn: str, table: str) -> list[str]:
         out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "JdbcDeclaredTypes",
-                              _jdbc_url(dsn), table], capture_output=True, text=True,
+                              jdbc_url(dsn), table], capture_output=True, text=True,
                              timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
         return out.stdout.splitlines()

@@ -8,8 +8,6 @@ server's own spelling is compared), or SQLSTATE and message."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import psycopg
 import pytest
 from psycopg.adapt import Loader
 
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 #: Date/time types whose text is compared as the server spelled it.
@@ -213,35 +212,17 @@ def test_prepared_current_setting_follows_set(server, pg15_dsn):  # noqa: F811
 
 # -- pgjdbc: setReadOnly, setTransactionIsolation ----------------------------------
 
-JAR = Path("/usr/share/java/postgresql.jar")
 JAVA_SOURCE = Path(__file__).parent / "java" / "JdbcReadOnly.java"
 
 
 @pytest.fixture(scope="module")
 def jdbc_read_only_class(tmp_path_factory) -> Path:
-    java, javac = shutil.which("java"), shutil.which("javac")
-    if not (java and javac and JAR.exists()):
-        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar (apt: "
-                    "openjdk-17-jdk-headless libpostgresql-jdbc-java)", pytrace=False)
-    classes = tmp_path_factory.mktemp("jdbc-read-only")
-    subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d", str(classes),
-                    str(JAVA_SOURCE)], check=True, capture_output=True, timeout=300)
-    return classes
+    return compile_java(JAVA_SOURCE, tmp_path_factory.mktemp("jdbc-read-only"))
 
-
-def _jdbc_url(dsn: str) -> str:
-    parts = dict(re.findall(r"(\w+)=(\S+)", dsn))
-    url = (f"jdbc:postgresql://{parts['host']}:{parts['port']}/{parts['dbname']}"
-           f"?user={parts['user']}")
-    if "password" in parts:
-        url += f"&password={parts['password']}"
-    if parts.get("sslmode") == "require":
-        url += "&sslmode=require"
-    return url
 
 
 def _jdbc_read_only(classes: Path, dsn: str) -> list[str]:
-    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcReadOnly", _jdbc_url(dsn)],
+    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcReadOnly", jdbc_url(dsn)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout.splitlines()

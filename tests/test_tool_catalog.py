@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.conftest import ServerProcess
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 CORPUS = Path(__file__).parent / "corpus" / "tool_catalog.sql"
@@ -253,23 +253,12 @@ def test_tool_query_answers_as_postgresql(both, entry, binary):
 
 # -- pgjdbc: the queries of the JDBC tools as pgjdbc runs them -------------------------------
 
-JAR = Path("/usr/share/java/postgresql.jar")
 JAVA = Path(__file__).parent / "java" / "ToolCatalogReplay.java"
 #: pgjdbc's type names of the types sent as text here (TYPE_ALIASES).
 JDBC_TYPE_ALIASES = {"name": "text", "char": "text", "int2vector": "text",
                      "oidvector": "text", "varchar": "text"}
 JDBC_ENTRIES = [e for e in ENTRIES if e.name.split(".")[0] in ("metabase", "dbeaver")]
 
-
-def _jdbc_url(dsn: str) -> str:
-    fields = dict(part.split("=", 1) for part in dsn.split())
-    url = (f"jdbc:postgresql://{fields['host']}:{fields['port']}/{fields['dbname']}"
-           f"?user={fields['user']}&prepareThreshold=2")
-    if fields.get("password"):
-        url += f"&password={fields['password']}"
-    if fields.get("sslmode") == "require":
-        url += "&sslmode=require"
-    return url
 
 
 def _jdbc_run(conn: psycopg.Connection, dsn: str, classes: Path, workdir: Path) -> dict:
@@ -283,7 +272,7 @@ def _jdbc_run(conn: psycopg.Connection, dsn: str, classes: Path, workdir: Path) 
     queries = workdir / f"queries-{abs(hash(dsn))}.txt"
     queries.write_text("\n".join(script) + "\n")
     out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "ToolCatalogReplay",
-                          _jdbc_url(dsn), str(queries)],
+                          jdbc_url(dsn) + "&prepareThreshold=2", str(queries)],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     answers = {}
@@ -302,11 +291,7 @@ def _jdbc_run(conn: psycopg.Connection, dsn: str, classes: Path, workdir: Path) 
 
 @pytest.fixture(scope="module")
 def jdbc_answers(both, tmp_path_factory) -> tuple[dict, dict]:
-    if not JAR.exists() or shutil.which("javac") is None:
-        pytest.fail("pgjdbc (libpostgresql-jdbc-java) and a JDK are required: ci/install.sh")
-    classes = tmp_path_factory.mktemp("jdbc-toolcat")
-    subprocess.run(["javac", "-cp", str(JAR), "-d", str(classes), str(JAVA)], check=True,
-                   timeout=300)
+    classes = compile_java(JAVA, tmp_path_factory.mktemp("jdbc-toolcat"))
     ours, theirs, dsns = both
     return tuple(_jdbc_run(conn, dsn, classes, classes)
                  for conn, dsn in ((ours, dsns[0]), (theirs, dsns[1])))
