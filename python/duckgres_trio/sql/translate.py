@@ -34,8 +34,10 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
+from duckgres_trio.wire.params import array_literal
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -143,6 +145,11 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
+        if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "["):
+            return True  # perhaps an array literal, which DuckDB reads otherwise
+        if token.value == "[" and token.kind is Kind.PUNCT and i >= 2 \
+                and tokens[i - 1].kind is Kind.WORD and tokens[i - 2].value in ("::", "AS"):
+            return True  # a cast to an array type: its text is PostgreSQL's
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
@@ -620,6 +627,8 @@ class _Rewriter(Visitor):
             scalar, array = _PARAM_OIDS[name]
             self.param_types[node.arg.number] = array if node.typeName.arrayBounds else scalar
         text = _const_string(node.arg)
+        if node.typeName.arrayBounds and text is not None:
+            return self._replaced(_array_value(node.typeName, text))
         if name == "bytea" and text is not None and text[:2] in ("\\x", "\\X"):
             # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
             return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
@@ -1063,6 +1072,43 @@ _ARE_ESCAPES = {"b": "\\x08", "B": "\\\\", "y": "\\b", "Y": "\\B", "Z": "\\z",
                 "e": "\\x1b"}
 _SIMILAR_CHARS = {"%": ".*", "_": ".", "(": "(?:", "\\": "\\\\", ".": "\\.", "^": "\\^",
                   "$": "\\$"}
+
+
+def _array_value(type_name: ast.TypeName, text: str) -> ast.TypeCast:
+    """'{1,2}'::int[] read as PostgreSQL's array_in reads it (DuckDB's list cast reads
+    '[1, 2]' only): a list of the elements, each cast from its text to the element type
+    (so each gets that type's own input rules), nested one level per dimension. The
+    list is cast to the array type at its nesting depth: DuckDB's int[] holds one
+    dimension, PostgreSQL's any number. Malformed text is PostgreSQL's error, raised
+    when the statement runs; explicit lower bounds other than 1 are refused, since a
+    DuckDB list always starts at 1 and dropping them would move every subscript."""
+    element = ast.TypeName(names=type_name.names, typmods=type_name.typmods, typemod=-1)
+
+    def build(value) -> object:
+        if isinstance(value, list):
+            return ast.A_ArrayExpr(elements=tuple(build(v) for v in value))
+        if value is None:
+            return ast.TypeCast(arg=ast.A_Const(isnull=True), typeName=element)
+        return ast.TypeCast(arg=ast.A_Const(val=_string(value)), typeName=element)
+
+    def depth(value) -> int:
+        return 1 + depth(value[0]) if value and isinstance(value[0], list) else 1
+
+    try:
+        nested, lower = array_literal(text)
+        if any(bound != 1 for bound in lower):
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "array lower bounds other than 1 are not supported",
+                          detail=f'The array literal is "{text}".')
+        value = build(nested)
+    except PgError as exc:
+        message = exc.message if exc.detail is None else f"{exc.message}\n{exc.detail}"
+        value = ast.FuncCall(funcname=(_string("error"),),
+                             args=(ast.A_Const(val=_string(message)),))
+        nested = []
+    array = ast.TypeName(names=type_name.names, typemod=-1,
+                         arrayBounds=(ast.Integer(ival=-1),) * depth(nested))
+    return ast.TypeCast(arg=value, typeName=array)
 
 
 def _array_literal(text: str) -> list[str | None] | None:
