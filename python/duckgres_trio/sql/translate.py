@@ -150,6 +150,12 @@ def needs_translation(tokens: list[Token]) -> bool:
         if token.value == "[" and token.kind is Kind.PUNCT and i >= 2 \
                 and tokens[i - 1].kind is Kind.WORD and tokens[i - 2].value in ("::", "AS"):
             return True  # a cast to an array type: its text is PostgreSQL's
+        if token.kind is Kind.WORD and token.value in ("TEXT", "VARCHAR") \
+                and i >= 1 and tokens[i - 1].value in ("::", "AS"):
+            return True  # a cast to text, of an array perhaps
+        if token.kind is Kind.PARAM and i >= 2 and tokens[i - 1].value == "(" \
+                and tokens[i - 2].value in ("ANY", "ALL"):
+            return True  # x = ANY($1), which DuckDB cannot unnest
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
@@ -344,6 +350,9 @@ _DATETIME_PATTERNS = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("Month", 
 _DATETIME_MARKS = ("YY", "MM", "DD", "HH", "MI", "SS", "Mon", "MON", "Day", "DAY")
 #: An opening parenthesis that starts a capturing group (not escaped, not (?...)).
 _CAPTURING_GROUP = re.compile(r"(?<!\\)\((?!\?)")
+#: What a cast to text may hold an array in: the rest (constants, operators) cannot.
+_MAYBE_ARRAY = (ast.A_ArrayExpr, ast.TypeCast, ast.SubLink, ast.ColumnRef, ast.A_Indirection,
+                ast.FuncCall)
 #: One format() specifier: %[position$][-][width]type.
 _FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
@@ -629,6 +638,15 @@ class _Rewriter(Visitor):
         text = _const_string(node.arg)
         if node.typeName.arrayBounds and text is not None:
             return self._replaced(_array_value(node.typeName, text))
+        if name in ("text", "varchar") and not node.typeName.arrayBounds \
+                and not node.typeName.typmods and isinstance(node.arg, _MAYBE_ARRAY) \
+                and not (isinstance(node.arg, ast.TypeCast)
+                         and not node.arg.typeName.arrayBounds) \
+                and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
+                         not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
+            # an array prints as array_out prints it; the macro casts anything else
+            return self._replaced(ast.FuncCall(funcname=_compat_function("as_text"),
+                                               args=(node.arg,)))
         if name == "bytea" and text is not None and text[:2] in ("\\x", "\\X"):
             # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
             return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
@@ -686,6 +704,10 @@ class _Rewriter(Visitor):
             return self._like_list(node, op)
         if node.kind is A_Expr_Kind.AEXPR_SIMILAR:
             return self._similar(node)
+        if isinstance(node.rexpr, ast.ParamRef) and len(node.name) == 1 \
+                and (node.kind, op) in ((A_Expr_Kind.AEXPR_OP_ANY, "="),
+                                        (A_Expr_Kind.AEXPR_OP_ALL, "<>")):
+            return self._in_list(node, op)
         if node.kind is not A_Expr_Kind.AEXPR_OP:
             return None
         if op in _REGEX:
@@ -741,6 +763,14 @@ class _Rewriter(Visitor):
             return ast.FuncCall(funcname=_compat_function("like_not"), args=(call,)) \
                 if code else _negated(call)
         return call
+
+    def _in_list(self, node: ast.A_Expr, op: str):
+        """``x = ANY($1)`` / ``x <> ALL($1)``: DuckDB reads ANY of a list as a subquery
+        over its unnest, which it cannot do for a parameter (nor an empty list), and
+        types no parameter inside a lambda; list_contains types it from x. NULLs as
+        PostgreSQL has them: no match and a NULL element (or x NULL) is NULL."""
+        call = ast.FuncCall(funcname=_compat_function("in_list"), args=(node.rexpr, node.lexpr))
+        return self._replaced(call if op == "=" else _negated(call))
 
     def _like_list(self, node: ast.A_Expr, op: str):
         """``x LIKE ANY / ALL (array)``, which DuckDB does not parse: the match of each
