@@ -137,6 +137,7 @@ TO_TEXT = [
     "select array[1.5,2.5]::text as a, array[1e20::float8, 0.1]::text as b",
     "select 'x' || array[1,2]::text as a",
     "select array_to_string(array[1,2], ',') as a",
+    "select format('%s|%s', array[1,2], array['a b'])",
     "select id, i::text as i, t::text as t, b::text as b from arr order by id",
     "select cast(array['x'] as text) as a, cast(array[null, 'y'] as text) as b",
     "select (select array_agg(id order by id) from arr)::text as a",
@@ -161,6 +162,8 @@ ANY_PARAMS = [
     ("select id, id = any(%s) as m from arr order by id", [[1, None]]),
     ("select id, id <> all(%s) as m from arr order by id", [[1, None]]),
     ("select id from arr where id = any(%s::int[]) order by id", [[2]]),
+    ("select id from arr where id = any(%s::int[]) order by id", [[]]),
+    ("select id from arr where id <> all(%s::int[]) order by id", [[]]),
 ]
 
 #: parameters this server binds differently (docs/compatibility.md)

@@ -704,7 +704,8 @@ class _Rewriter(Visitor):
             return self._like_list(node, op)
         if node.kind is A_Expr_Kind.AEXPR_SIMILAR:
             return self._similar(node)
-        if isinstance(node.rexpr, ast.ParamRef) and len(node.name) == 1 \
+        if isinstance(node.rexpr.arg if isinstance(node.rexpr, ast.TypeCast) else node.rexpr,
+                      ast.ParamRef) and len(node.name) == 1 \
                 and (node.kind, op) in ((A_Expr_Kind.AEXPR_OP_ANY, "="),
                                         (A_Expr_Kind.AEXPR_OP_ALL, "<>")):
             return self._in_list(node, op)
