@@ -5,10 +5,15 @@ arrays cast to text ({a,b}, not DuckDB's [a, b]) and array parameters in text fo
 (= ANY($1), <> ALL($1), empty arrays). Every statement runs on both servers, ours and
 the pg15 cluster shared by the module; each test compares the outcome: result column
 names, type OIDs and values, or the SQLSTATE and message of the error, in the simple
-protocol (text results), the extended protocol with binary results, and prepared.
+protocol (text results), the extended protocol with binary results, and prepared;
+pgjdbc's setArray / getArray through tests/java/JdbcArrays.java.
 """
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -221,3 +226,41 @@ def test_bounds_refused_cleanly(conns):
     outcome = _outcome(ours, "select '[0:1]={10,20}'::int[] as a")
     assert outcome[:3] == ("error", "0A000", "array lower bounds other than 1 are not supported")
     _agree(conns, "select 1 as a")
+
+
+JAR = Path("/usr/share/java/postgresql.jar")
+JDBC_SOURCE = Path(__file__).parent / "java" / "JdbcArrays.java"
+
+
+def _jdbc_lines(classes: Path, url: str) -> dict[str, str]:
+    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcArrays", url],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+
+
+@pytest.fixture(scope="module")
+def jdbc_outcomes(conns, tmp_path_factory):
+    """(PostgreSQL's, ours): what pgjdbc read for each check of JdbcArrays."""
+    javac = shutil.which("javac")
+    if not (javac and shutil.which("java") and JAR.exists()):
+        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar", pytrace=False)
+    classes = tmp_path_factory.mktemp("jdbc-arrays")
+    compiled = subprocess.run([javac, "-encoding", "UTF-8", "-cp", str(JAR), "-d", str(classes),
+                               str(JDBC_SOURCE)], capture_output=True, text=True, timeout=300)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    theirs, ours = (conn.info for conn in conns)
+    return (_jdbc_lines(classes, f"jdbc:postgresql://{theirs.host}:{theirs.port}/{DATABASE}"
+                        "?user=postgres&sslmode=disable"),
+            _jdbc_lines(classes, f"jdbc:postgresql://127.0.0.1:{ours.port}/{DATABASE}"
+                        "?sslmode=require&user=postgres&password=postgres"))
+
+
+JDBC_CHECKS = ["any_int", "any_empty", "all_int8", "any_text", "text_param", "bool_param",
+               "float_param", "get_literal", "get_nested", "get_text"]
+
+
+@pytest.mark.parametrize("check", JDBC_CHECKS)
+def test_jdbc_arrays(jdbc_outcomes, check):
+    theirs, ours = jdbc_outcomes
+    assert ours[check] == theirs[check], check
