@@ -138,8 +138,6 @@ def test_varchar_parameter_is_varchar(server, pg15_dsn):  # noqa: F811
     _compare(server, pg15_dsn, script, "simple")
 
 
-@pytest.mark.xfail(strict=True, reason="PostgreSQL's array text '{a,b}' is not read as an "
-                   "array by the translation yet (an ARRAY[...] argument works)")
 def test_array_text_argument(server, pg15_dsn):  # noqa: F811
     script = ["prepare at(text[]) as select $1", "execute at('{a,b}')", "deallocate at"]
     _compare(server, pg15_dsn, script, "simple")

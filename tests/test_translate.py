@@ -186,3 +186,11 @@ def test_format_templates_this_cannot_read_stay_for_duckdb(sql):
 ])
 def test_an_untyped_null_column_is_text_where_postgresql_resolves_it(sql, text):
     assert ("CAST(NULL AS text)" in translate(sql).sql) is text
+
+
+def test_format_with_an_alias_leaves_the_fast_path():
+    """A plain select list with an alias skips the parser unless a word calls for it:
+    DuckDB's format() would print a PostgreSQL template unchanged."""
+    sql = "select format('%s', x) as a from t"
+    assert needs_translation(tokenize(sql))
+    assert "format(" not in translate(sql).sql

@@ -132,6 +132,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
     duckdb.InvalidInputException: _rules(
         S.INVALID_PARAMETER_VALUE,
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
+        # array literals read by sql/translate.py, PostgreSQL's array_in errors
+        (r'malformed array literal: "', S.INVALID_TEXT_REPRESENTATION),
+        (r"upper bound cannot be less than lower bound$", S.ARRAY_SUBSCRIPT_ERROR),
+        (r"number of array dimensions \(\d+\) exceeds the maximum allowed", S.PROGRAM_LIMIT_EXCEEDED),
+        (r"array lower bounds other than 1 are not supported$", S.FEATURE_NOT_SUPPORTED),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
         (r"More than one row returned by a subquery used as an expression ", S.CARDINALITY_VIOLATION),
         # pg_catalog's LIKE macros and translated SIMILAR TO patterns

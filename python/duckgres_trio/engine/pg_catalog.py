@@ -796,6 +796,33 @@ SCRIPT = [
     "list_filter(m, c -> c >= 1)[1], false)",
     f"CREATE OR REPLACE MACRO {_D}.main.like_all(m) AS {_D}.main.like_list(m, "
     "list_filter(m, c -> c <> 1)[1], true)",
+    # array::text as array_out prints it ({a,"b c",NULL}, {{1,2},{3,4}}, {t,f}), not
+    # DuckDB's [a, b c, NULL]: sql/translate.py sends casts to text here. A macro binds
+    # for any type, so the list's elements are read as text through its JSON; other
+    # values are cast as before. Element quoting is array_out's (docs/types.md).
+    f"CREATE OR REPLACE MACRO {_D}.main.array_element_text(e, b) AS CASE "
+    "WHEN e IS NULL THEN 'NULL' WHEN b THEN left(e, 1) "
+    r"""WHEN e = '' OR upper(e) = 'NULL' OR regexp_matches(e, '[\s"\\{},]') """
+    r"""THEN '"' || regexp_replace(e, '(["\\])', '\\\1', 'g') || '"' ELSE e END""",
+    f"CREATE OR REPLACE MACRO {_D}.main.as_text(x) AS CASE "
+    "WHEN typeof(x) NOT LIKE '%[]' THEN x::VARCHAR "
+    "ELSE CASE (length(typeof(x)) - length(replace(typeof(x), '[]', ''))) // 2 "
+    "WHEN 1 THEN '{' || array_to_string(list_transform(json_transform(to_json(x), "
+    f"""'["VARCHAR"]'), e -> {_D}.main.array_element_text(e, typeof(x) LIKE 'BOOLEAN%')), """
+    "',') || '}' "
+    "WHEN 2 THEN '{' || array_to_string(list_transform(json_transform(to_json(x), "
+    """'[["VARCHAR"]]'), s -> '{' || array_to_string(list_transform(s, e -> """
+    f"{_D}.main.array_element_text(e, typeof(x) LIKE 'BOOLEAN%')), ',') || '}}'), ',') || '}}' "
+    "ELSE error('casting an array of more than 2 dimensions to text is not supported') "
+    "END END",
+    # x = ANY (list) as PostgreSQL has it: true on a match, else NULL if x or an element
+    # is NULL, else false (an empty list: false). sql/translate.py sends ANY($1) here;
+    # the list is cast to x's list type, which DuckDB cannot infer for a parameter.
+    f"CREATE OR REPLACE MACRO {_D}.main.in_typed_list(l, x) AS CASE WHEN l IS NULL "
+    "THEN NULL WHEN len(l) = 0 THEN false WHEN x IS NULL THEN NULL "
+    "WHEN list_contains(l, x) THEN true WHEN list_count(l) < len(l) THEN NULL ELSE false END",
+    f"CREATE OR REPLACE MACRO {_D}.main.in_list(l, x) AS "
+    f"{_D}.main.in_typed_list(cast_to_type(l, [x]), x)",
     # information_schema._pg_expandarray (pgjdbc's key columns): one row per element,
     # as the (x, n) pairs PostgreSQL's set-returning function gives.
     f"CREATE OR REPLACE MACRO {_D}.main._pg_expandarray(a) AS unnest(list_transform("
@@ -1073,7 +1100,8 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "pg_ilike", "pg_like_match", "pg_ilike_match", "like_result",
                        "like_not", "like_probe", "like_probe_run", "like_probe_parts",
                        "like_probe_tail", "like_any", "like_all", "like_list",
-                       "similar_pattern"})
+                       "similar_pattern", "as_text", "array_element_text", "in_list",
+                       "in_typed_list"})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

@@ -34,10 +34,10 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
-from duckgres_trio.errors import PgError
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
-from duckgres_trio.wire.params import parse_interval_text
+from duckgres_trio.wire.params import array_literal, parse_interval_text
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -100,7 +100,9 @@ _TRIGGER_WORDS = frozenset(
      "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
      "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
      "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND", "PG_NOTIFY",
-     "PG_PREPARED_STATEMENTS"}
+     "PG_PREPARED_STATEMENTS",
+     # format() with a PostgreSQL template: DuckDB's format() reads {} placeholders
+     "FORMAT"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
@@ -145,6 +147,17 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
+        if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "["):
+            return True  # perhaps an array literal, which DuckDB reads otherwise
+        if token.value == "[" and token.kind is Kind.PUNCT and i >= 2 \
+                and tokens[i - 1].kind is Kind.WORD and tokens[i - 2].value in ("::", "AS"):
+            return True  # a cast to an array type: its text is PostgreSQL's
+        if token.kind is Kind.WORD and token.value in ("TEXT", "VARCHAR") \
+                and i >= 1 and tokens[i - 1].value in ("::", "AS"):
+            return True  # a cast to text, of an array perhaps
+        if token.kind is Kind.PARAM and i >= 2 and tokens[i - 1].value == "(" \
+                and tokens[i - 2].value in ("ANY", "ALL"):
+            return True  # x = ANY($1), which DuckDB cannot unnest
     if any(t.kind is Kind.WORD and t.value in ("INTERVAL", "ZONE", "TIMEZONE") for t in tokens) \
             and any(t.kind is Kind.STRING for t in tokens):
         return True  # an interval literal or AT TIME ZONE 'zone', in PostgreSQL's reading
@@ -342,6 +355,9 @@ _DATETIME_PATTERNS = [("YYYY", "%Y"), ("HH24", "%H"), ("HH12", "%I"), ("Month", 
 _DATETIME_MARKS = ("YY", "MM", "DD", "HH", "MI", "SS", "Mon", "MON", "Day", "DAY")
 #: An opening parenthesis that starts a capturing group (not escaped, not (?...)).
 _CAPTURING_GROUP = re.compile(r"(?<!\\)\((?!\?)")
+#: What a cast to text may hold an array in: the rest (constants, operators) cannot.
+_MAYBE_ARRAY = (ast.A_ArrayExpr, ast.TypeCast, ast.SubLink, ast.ColumnRef, ast.A_Indirection,
+                ast.FuncCall)
 #: One format() specifier: %[position$][-][width]type.
 _FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
 _SCALAR_SRFS = frozenset({"generate_series", "generate_subscripts", "unnest"})
@@ -631,6 +647,17 @@ class _Rewriter(Visitor):
             scalar, array = _PARAM_OIDS[name]
             self.param_types[node.arg.number] = array if node.typeName.arrayBounds else scalar
         text = _const_string(node.arg)
+        if node.typeName.arrayBounds and text is not None:
+            return self._replaced(_array_value(node.typeName, text))
+        if name in ("text", "varchar") and not node.typeName.arrayBounds \
+                and not node.typeName.typmods and isinstance(node.arg, _MAYBE_ARRAY) \
+                and not (isinstance(node.arg, ast.TypeCast)
+                         and not node.arg.typeName.arrayBounds) \
+                and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
+                         not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
+            # an array prints as array_out prints it; the macro casts anything else
+            return self._replaced(ast.FuncCall(funcname=_compat_function("as_text"),
+                                               args=(node.arg,)))
         if name == "bytea" and text is not None and text[:2] in ("\\x", "\\X"):
             # PostgreSQL's hex format; DuckDB would read the backslash escape per byte
             return self._replaced(ast.FuncCall(funcname=(_string("unhex"),),
@@ -718,6 +745,11 @@ class _Rewriter(Visitor):
             return self._like_list(node, op)
         if node.kind is A_Expr_Kind.AEXPR_SIMILAR:
             return self._similar(node)
+        if isinstance(node.rexpr.arg if isinstance(node.rexpr, ast.TypeCast) else node.rexpr,
+                      ast.ParamRef) and len(node.name) == 1 \
+                and (node.kind, op) in ((A_Expr_Kind.AEXPR_OP_ANY, "="),
+                                        (A_Expr_Kind.AEXPR_OP_ALL, "<>")):
+            return self._in_list(node, op)
         if node.kind is not A_Expr_Kind.AEXPR_OP:
             return None
         if op in _REGEX:
@@ -773,6 +805,14 @@ class _Rewriter(Visitor):
             return ast.FuncCall(funcname=_compat_function("like_not"), args=(call,)) \
                 if code else _negated(call)
         return call
+
+    def _in_list(self, node: ast.A_Expr, op: str):
+        """``x = ANY($1)`` / ``x <> ALL($1)``: DuckDB reads ANY of a list as a subquery
+        over its unnest, which it cannot do for a parameter (nor an empty list), and
+        types no parameter inside a lambda; list_contains types it from x. NULLs as
+        PostgreSQL has them: no match and a NULL element (or x NULL) is NULL."""
+        call = ast.FuncCall(funcname=_compat_function("in_list"), args=(node.rexpr, node.lexpr))
+        return self._replaced(call if op == "=" else _negated(call))
 
     def _like_list(self, node: ast.A_Expr, op: str):
         """``x LIKE ANY / ALL (array)``, which DuckDB does not parse: the match of each
@@ -1104,6 +1144,43 @@ _ARE_ESCAPES = {"b": "\\x08", "B": "\\\\", "y": "\\b", "Y": "\\B", "Z": "\\z",
                 "e": "\\x1b"}
 _SIMILAR_CHARS = {"%": ".*", "_": ".", "(": "(?:", "\\": "\\\\", ".": "\\.", "^": "\\^",
                   "$": "\\$"}
+
+
+def _array_value(type_name: ast.TypeName, text: str) -> ast.TypeCast:
+    """'{1,2}'::int[] read as PostgreSQL's array_in reads it (DuckDB's list cast reads
+    '[1, 2]' only): a list of the elements, each cast from its text to the element type
+    (so each gets that type's own input rules), nested one level per dimension. The
+    list is cast to the array type at its nesting depth: DuckDB's int[] holds one
+    dimension, PostgreSQL's any number. Malformed text is PostgreSQL's error, raised
+    when the statement runs; explicit lower bounds other than 1 are refused, since a
+    DuckDB list always starts at 1 and dropping them would move every subscript."""
+    element = ast.TypeName(names=type_name.names, typmods=type_name.typmods, typemod=-1)
+
+    def build(value) -> object:
+        if isinstance(value, list):
+            return ast.A_ArrayExpr(elements=tuple(build(v) for v in value))
+        if value is None:
+            return ast.TypeCast(arg=ast.A_Const(isnull=True), typeName=element)
+        return ast.TypeCast(arg=ast.A_Const(val=_string(value)), typeName=element)
+
+    def depth(value) -> int:
+        return 1 + depth(value[0]) if value and isinstance(value[0], list) else 1
+
+    try:
+        nested, lower = array_literal(text)
+        if any(bound != 1 for bound in lower):
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "array lower bounds other than 1 are not supported",
+                          detail=f'The array literal is "{text}".')
+        value = build(nested)
+    except PgError as exc:
+        message = exc.message if exc.detail is None else f"{exc.message}\n{exc.detail}"
+        value = ast.FuncCall(funcname=(_string("error"),),
+                             args=(ast.A_Const(val=_string(message)),))
+        nested = []
+    array = ast.TypeName(names=type_name.names, typemod=-1,
+                         arrayBounds=(ast.Integer(ival=-1),) * depth(nested))
+    return ast.TypeCast(arg=value, typeName=array)
 
 
 def _array_literal(text: str) -> list[str | None] | None:

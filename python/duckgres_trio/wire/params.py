@@ -970,6 +970,7 @@ class _ArrayParser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.lower: list[int] = []  # the explicit lower bounds ('[0:1]={..}'), if any
 
     def error(self, detail: str) -> PgError:
         return PgError(
@@ -1008,6 +1009,7 @@ class _ArrayParser:
                         "upper bound cannot be less than lower bound",
                     )
                 dims.append(ub - lb + 1)
+                self.lower.append(lb)
                 self.pos = found.end()
                 self.skip_ws()
             if self.peek() != "=":
@@ -1036,10 +1038,14 @@ class _ArrayParser:
             self.skip_ws()
             c = self.peek()
             if c == "{":
+                if "scalar" in kinds:  # PostgreSQL 15's array_in checks this first
+                    raise self.error('Unexpected "{" character.')
                 items.append(self.level(depth + 1))
                 kinds.add("list")
-            elif c in ("", "}", ","):
-                raise self.error(f'Unexpected "{c or "end of input"}" character.')
+            elif c == "":
+                raise self.error("Unexpected end of input.")
+            elif c in ("}", ","):
+                raise self.error(f'Unexpected "{c}" character.')
             else:
                 items.append(self.element())
                 kinds.add("scalar")
@@ -1050,6 +1056,8 @@ class _ArrayParser:
             self.pos += 1
             if c == "}":
                 break
+            if c == "":
+                raise self.error("Unexpected end of input.")
             if c != ",":
                 raise self.error(f'Unexpected "{c or "end of input"}" character.')
         if kinds == {"list"}:
@@ -1122,7 +1130,10 @@ def _too_many_dims(ndim: int) -> PgError:
     )
 
 
-def _text_array(text: str, element_oid: int) -> list:
+def array_literal(text: str) -> tuple[list, list[int]]:
+    """PostgreSQL's text form of an array read as array_in reads it: nested lists of
+    element strings (None for NULL) and the explicit lower bounds ([] without any).
+    Malformed text raises PostgreSQL's PgError (22P02 'malformed array literal')."""
     parser = _ArrayParser(text)
     nested, dims = parser.parse()
     shape = _shape(nested) if nested else ()
@@ -1133,6 +1144,13 @@ def _text_array(text: str, element_oid: int) -> list:
         elif list(shape) != dims:
             raise parser.error("Specified array dimensions do not match array contents.")
     if not nested or 0 in shape:
+        return [], parser.lower
+    return nested, parser.lower
+
+
+def _text_array(text: str, element_oid: int) -> list:
+    nested, _ = array_literal(text)
+    if not nested:
         return []
     decode = _TEXT_DECODERS.get(element_oid, _text_str)
 
