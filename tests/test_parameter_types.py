@@ -58,6 +58,23 @@ CASES: list[tuple[str, tuple]] = [
     ("select extract(year from %s)::int", (datetime.date(2024, 1, 2),)),
     ("select %s", (b"ab\x00",)),
     ("select length(%s)", (b"ab\x00",)),
+    # bytea's byte and bit accessors, their NULLs and their 2202E / 22023 errors
+    ("select get_byte('\\x0102ff'::bytea, 2), set_byte('\\x0102ff'::bytea, 1, 65), "
+     "set_byte('\\x0102ff'::bytea, 2, 321)", ()),
+    ("select get_byte(%s, %s), get_bit(%s, %s), set_byte(%s, %s, %s), set_bit(%s, %s, %s)",
+     (b"ab\x00", 1, b"ab\x00", 9, b"ab\x00", 0, 66, b"ab\x00", 1, 1)),
+    ("select get_bit('\\x0102ff'::bytea, 9), get_bit('\\x0102ff'::bytea, 8), "
+     "set_bit('\\x0102ff'::bytea, 0, 0), set_bit('\\x0102ff'::bytea, 9, 0), "
+     "set_bit('\\x0102ff'::bytea, 10, 1)", ()),
+    ("select get_byte(null::bytea, 1), get_bit('\\x01'::bytea, null), "
+     "set_bit('\\x01'::bytea, 0, null)", ()),
+    ("select get_byte('\\x0102ff'::bytea, 10)", ()),
+    ("select get_byte('\\x0102ff'::bytea, -1)", ()),
+    ("select get_byte(''::bytea, 0)", ()),
+    ("select set_byte('\\x0102ff'::bytea, 3, 1)", ()),
+    ("select get_bit(%s, %s)", (b"ab\x00", 24)),
+    ("select set_bit('\\x0102ff'::bytea, 24, 1)", ()),
+    ("select set_bit('\\x0102ff'::bytea, 2, 2)", ()),
     # INSERT into typed columns, then read back
     ("insert into params_t (s, i, b, n, f, t, d, ts) values (%s, %s, %s, %s, %s, %s, %s, %s)",
      (1, 2, 3, D("4.5"), 6.5, "seven", datetime.date(2024, 8, 9),
@@ -97,7 +114,7 @@ def _outcome(conn: psycopg.Connection, sql: str, params: tuple, binary: bool):
                 return ("ok", cur.statusmessage)
             return ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
     except psycopg.Error as err:
-        return ("error", err.sqlstate)
+        return ("error", err.sqlstate, err.diag.message_primary)
 
 
 @pytest.fixture(scope="module")
@@ -123,5 +140,4 @@ def test_same_as_postgresql(connections, sql, params, placeholder, result_binary
     ours, theirs = connections
     statement = sql.replace("%s", placeholder)
     expected = _outcome(theirs, statement, params, result_binary)
-    assert expected[0] != "error" or "insert" in sql, f"PostgreSQL rejects {sql}: {expected}"
     assert _outcome(ours, statement, params, result_binary) == expected
