@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import shutil
+import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -141,3 +144,58 @@ def test_same_as_postgresql(connections, sql, params, placeholder, result_binary
     statement = sql.replace("%s", placeholder)
     expected = _outcome(theirs, statement, params, result_binary)
     assert _outcome(ours, statement, params, result_binary) == expected
+
+
+# -- pgjdbc's setters -------------------------------------------------------------------
+
+JAR = Path("/usr/share/java/postgresql.jar")
+JDBC_SOURCE = Path(__file__).parent / "java" / "JdbcParameterTypes.java"
+
+#: case name (JdbcParameterTypes.java) -> why it still differs (docs/compatibility.md)
+JDBC_DIVERGENT: dict[str, str] = {
+    "setShort plus": DIVERGENT["select %s + 1 (5,)"],
+    "setFloat times": "pgjdbc declares float4; a DuckDB integer literal takes the other "
+                      "operand's type (float4 * 2 is float4), PostgreSQL's is int4, so float8",
+    "setBigDecimal plus": "a numeric parameter is DuckDB's DECIMAL(38,10): 2.2500000000",
+    "setTimestamp trunc": "pgjdbc leaves a timestamp's type unspecified; PostgreSQL finds "
+                          "date_trunc ambiguous (42725), this server finds none (42883)",
+    "setBytes octet_length": "octet_length is translated to DuckDB's strlen, which has no "
+                             "bytea form: 42883",
+}
+
+
+def _jdbc_lines(classes: Path, url: str) -> dict[str, str]:
+    run = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "JdbcParameterTypes", url],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return dict(line.split(" |", 1) for line in run.stdout.splitlines())
+
+
+@pytest.fixture(scope="module")
+def jdbc_outcomes(tmp_path_factory, server, pg15_dsn):  # noqa: F811
+    if not (shutil.which("javac") and shutil.which("java") and JAR.exists()):
+        pytest.fail("needs java, javac and /usr/share/java/postgresql.jar", pytrace=False)
+    classes = tmp_path_factory.mktemp("jdbc-params")
+    compiled = subprocess.run(["javac", "-encoding", "UTF-8", "-cp", str(JAR), "-d",
+                               str(classes), str(JDBC_SOURCE)], capture_output=True, text=True,
+                              timeout=300)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    pg = dict(part.split("=", 1) for part in pg15_dsn.split())
+    theirs = _jdbc_lines(classes, f"jdbc:postgresql://{pg['host']}:{pg['port']}/postgres"
+                                  "?user=postgres&sslmode=disable")
+    ours = _jdbc_lines(classes, f"jdbc:postgresql://127.0.0.1:{server.port}/postgres"
+                                "?sslmode=require&user=postgres&password=postgres")
+    return ours, theirs
+
+
+_JDBC_CASES = [line.split('"')[1] for line in JDBC_SOURCE.read_text().splitlines()
+               if line.strip().startswith('run(conn, "')]
+
+
+@pytest.mark.parametrize("case", _JDBC_CASES)
+def test_jdbc_setter_same_as_postgresql(jdbc_outcomes, case, request):
+    if case in JDBC_DIVERGENT:
+        request.applymarker(pytest.mark.xfail(reason=JDBC_DIVERGENT[case], strict=True))
+    ours, theirs = jdbc_outcomes
+    assert case in theirs, f"JdbcParameterTypes printed nothing for {case}"
+    assert ours.get(case) == theirs[case]
