@@ -160,7 +160,7 @@ JDBC_DIVERGENT: dict[str, str] = {
     "setTimestamp trunc": "pgjdbc leaves a timestamp's type unspecified; PostgreSQL finds "
                           "date_trunc ambiguous (42725), this server finds none (42883)",
     "setBytes octet_length": "octet_length is translated to DuckDB's strlen, which has no "
-                             "bytea form: 42883",
+                             "bytea form: 42883 (for any bytea, not only parameters)",
 }
 
 
