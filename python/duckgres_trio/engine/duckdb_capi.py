@@ -99,6 +99,21 @@ _bind_null = _fn("duckdb_bind_null", _state, _vp, _idx)
 _bind_boolean = _fn("duckdb_bind_boolean", _state, _vp, _idx, C.c_bool)
 _bind_int64 = _fn("duckdb_bind_int64", _state, _vp, _idx, C.c_int64)
 _bind_double = _fn("duckdb_bind_double", _state, _vp, _idx, C.c_double)
+_param_type_id = _fn("duckdb_param_type", C.c_int, _vp, _idx)
+#: duckdb_type id -> (bind function, smallest value, largest value) for the integer and
+#: float parameters a value is bound at its parameter's own width: a value of another
+#: type makes DuckDB re-bind the statement with that type (an int4 parameter bound as
+#: int64 turns chr($1) into chr(bigint), which does not exist).
+_BIND_AT_WIDTH = {
+    2: (_fn("duckdb_bind_int8", _state, _vp, _idx, C.c_int8), -(1 << 7), (1 << 7) - 1),
+    3: (_fn("duckdb_bind_int16", _state, _vp, _idx, C.c_int16), -(1 << 15), (1 << 15) - 1),
+    4: (_fn("duckdb_bind_int32", _state, _vp, _idx, C.c_int32), -(1 << 31), (1 << 31) - 1),
+    6: (_fn("duckdb_bind_uint8", _state, _vp, _idx, C.c_uint8), 0, (1 << 8) - 1),
+    7: (_fn("duckdb_bind_uint16", _state, _vp, _idx, C.c_uint16), 0, (1 << 16) - 1),
+    8: (_fn("duckdb_bind_uint32", _state, _vp, _idx, C.c_uint32), 0, (1 << 32) - 1),
+}
+_TYPE_FLOAT = 10
+_bind_float = _fn("duckdb_bind_float", _state, _vp, _idx, C.c_float)
 _bind_varchar = _fn("duckdb_bind_varchar_length", _state, _vp, _idx, C.c_char_p, _idx)
 _bind_blob = _fn("duckdb_bind_blob", _state, _vp, _idx, C.c_char_p, _idx)
 _execute_streaming = _fn("duckdb_execute_prepared_streaming", _state, _vp, _P(_Result))
@@ -412,8 +427,13 @@ def _bind(statement: _vp, index: int, value: object) -> int:
     if isinstance(value, bool):
         return _bind_boolean(statement, index, value)
     if isinstance(value, int):
+        at_width = _BIND_AT_WIDTH.get(_param_type_id(statement, index))
+        if at_width is not None and at_width[1] <= value <= at_width[2]:
+            return at_width[0](statement, index, value)
         return _bind_int64(statement, index, value)
     if isinstance(value, float):
+        if _param_type_id(statement, index) == _TYPE_FLOAT:
+            return _bind_float(statement, index, value)
         return _bind_double(statement, index, value)
     if isinstance(value, bytes):
         return _bind_blob(statement, index, value, len(value))

@@ -138,6 +138,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"number of array dimensions \(\d+\) exceeds the maximum allowed", S.PROGRAM_LIMIT_EXCEEDED),
         (r"array lower bounds other than 1 are not supported$", S.FEATURE_NOT_SUPPORTED),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
+        (r"index -?\d+ out of valid range, 0\.\.-?\d+$", S.ARRAY_SUBSCRIPT_ERROR),  # get_byte...
         (r"More than one row returned by a subquery used as an expression ", S.CARDINALITY_VIOLATION),
         # pg_catalog's LIKE macros and translated SIMILAR TO patterns
         (r"(?:LIKE pattern must not end with escape character|invalid escape string)$",

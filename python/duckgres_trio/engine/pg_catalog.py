@@ -833,6 +833,24 @@ SCRIPT = [
     "CASE WHEN b = 0 THEN error('division by zero') ELSE a / b END",
     f"CREATE OR REPLACE MACRO {_D}.main.mod(a, b) AS "
     "CASE WHEN b = 0 THEN error('division by zero') ELSE a % b END",
+    # bytea's byte and bit accessors (bits numbered from each byte's lowest, as
+    # PostgreSQL does), with its 2202E for an index outside the value
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_index(b, n, size) AS "
+    "CASE WHEN n < 0 OR n >= size THEN error('index ' || n || ' out of valid range, 0..' "
+    "|| (size - 1)) ELSE n END",
+    f"CREATE OR REPLACE MACRO {_D}.main.get_byte(b, n) AS ('0x' || substr(hex(b), "
+    f"2 * {_D}.main._bytea_index(b, n, octet_length(b)) + 1, 2))::INTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.set_byte(b, n, v) AS unhex(substr(hex(b), 1, "
+    f"2 * {_D}.main._bytea_index(b, n, octet_length(b))) || lpad(hex(v & 255), 2, '0') "
+    "|| substr(hex(b), 2 * n + 3))",
+    f"CREATE OR REPLACE MACRO {_D}.main.get_bit(b, n) AS (({_D}.main.get_byte(b, "
+    f"{_D}.main._bytea_index(b, n, 8 * octet_length(b)) // 8) >> (n % 8)) & 1)::INTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.set_bit(b, n, v) AS {_D}.main.set_byte(b, "
+    f"{_D}.main._bytea_index(b, n, 8 * octet_length(b)) // 8, CASE "
+    "WHEN v IS NULL THEN NULL "
+    f"WHEN v = 0 THEN {_D}.main.get_byte(b, n // 8) & ~(1 << (n % 8)) "
+    f"WHEN v = 1 THEN {_D}.main.get_byte(b, n // 8) | (1 << (n % 8)) "
+    "ELSE error('new bit must be 0 or 1') END)",
     # A PostgreSQL text-array path ('{a,0,b}', for #> and #>>) as a JSON path: numbers
     # index arrays, anything else names a key.
     f"CREATE OR REPLACE MACRO {_D}.main.json_path(p) AS '$' || array_to_string(list_transform("
