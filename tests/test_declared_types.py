@@ -10,8 +10,10 @@ in docs/compatibility.md.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -205,6 +207,12 @@ def test_pgjdbc_result_metadata(jdbc):
 
 # -- enforcement: 22001 -----------------------------------------------------------------
 
+#: Why the length is not enforced (docs/compatibility.md): the CHECK that enforced it
+#: calls length(), and DuckDB 1.5.5 cannot replay from its WAL an ALTER TABLE of a
+#: table whose CHECK calls a function (test_a_crash_after_alter_table_recovers).
+NOT_ENFORCED = ("the length is not enforced: DuckDB 1.5.5 cannot replay an ALTER TABLE "
+                "of a table whose CHECK calls a function from its WAL")
+
 TOO_LONG = [
     ["insert into people (id, name) values (10, repeat('x', 41))"],
     ["insert into people (id, name, code) values (11, 'n', 'abcd')"],
@@ -217,6 +225,7 @@ TOO_LONG = [
 ]
 
 
+@pytest.mark.xfail(strict=True, reason=NOT_ENFORCED)
 @pytest.mark.parametrize("statements", TOO_LONG, ids=lambda s: s[0][:50])
 def test_too_long_values_raise_22001(both, statements):
     ours, theirs = (_outcome(dsn, statements) for dsn in both)
@@ -224,6 +233,7 @@ def test_too_long_values_raise_22001(both, statements):
     assert ours == theirs
 
 
+@pytest.mark.xfail(strict=True, reason=NOT_ENFORCED)
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
 def test_too_long_parameter_raises_22001(both, binary):
     """Extended protocol: the value arrives as a parameter."""
@@ -233,6 +243,7 @@ def test_too_long_parameter_raises_22001(both, binary):
     assert ours == theirs
 
 
+@pytest.mark.xfail(strict=True, reason=NOT_ENFORCED)
 def test_copy_of_a_too_long_value_raises_22001(both):
     def copy(dsn: str) -> tuple:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -267,6 +278,29 @@ def test_user_check_constraints_still_raise_23514(both):
     assert ours[:2] == theirs[:2] == ("error", "23514")
 
 
+_CRASH_AFTER_ALTER = """
+import os, sys, duckdb
+from duckgres_trio.sql.translate import translate
+conn = duckdb.connect(sys.argv[1])
+conn.execute(translate("create table t (id int not null, v varchar(3), c char(2))").sql)
+conn.execute("insert into t values (1, 'ab', 'x')")
+conn.execute("alter table t add primary key (id)")
+os._exit(0)  # a crash: no checkpoint, the WAL holds the ALTER TABLE
+"""
+
+
+def test_a_crash_after_alter_table_recovers(tmp_path):
+    """The CHECK that names a declared type must be one DuckDB can replay from its WAL
+    after a crash (a CHECK calling a function cannot be, in DuckDB 1.5.5): a worker
+    killed after pgbench -i's ALTER TABLE left its database unopenable."""
+    path = tmp_path / "crash.duckdb"
+    subprocess.run([sys.executable, "-c", _CRASH_AFTER_ALTER, str(path)], check=True,
+                   timeout=120)
+    assert Path(f"{path}.wal").exists()
+    with duckdb.connect(str(path)) as conn:
+        assert conn.execute("select id, v, c from t").fetchall() == [(1, "ab", "x")]
+
+
 # -- casts ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -285,8 +319,8 @@ def test_explicit_casts_cut_silently(both, sql, protocol):
 
 # -- known differences ----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="trailing spaces beyond n are not trimmed: the value "
-                   "is refused with 22001 (PostgreSQL stores it cut to n)")
+@pytest.mark.xfail(strict=True, reason="trailing spaces beyond n are kept (PostgreSQL "
+                   "stores the value cut to n)")
 def test_trailing_spaces_beyond_the_length_are_trimmed(both):
     statements = ["insert into renamed2 (a2, b) values ('abc      ', 60)",
                   "select a2 || '|' from renamed2 where b = 60"]
@@ -330,7 +364,7 @@ def test_alter_column_type_of_a_declared_column_is_refused_clearly(both):
     with psycopg.connect(both[0], autocommit=True) as conn:
         with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
             conn.execute("alter table renamed2 alter column a2 type varchar(20)")
-        assert "declared length" in info.value.diag.message_hint
+        assert "declared type" in info.value.diag.message_hint
         assert conn.execute("select 1").fetchone() == (1,)
 
 

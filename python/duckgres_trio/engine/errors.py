@@ -21,7 +21,6 @@ from collections.abc import Callable
 import duckdb
 
 from ..errors import PgError, SqlState as S
-from .pg_catalog import DECLARED_TYPE_PATTERN
 
 # DuckDB prefixes its messages with the error kind: "Catalog Error: ", "Out of Range
 # Error: ", "INTERRUPT Error: ". The kind has no colon, so this stops at the first one.
@@ -227,12 +226,6 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
     hint = constraint = None
     if sqlstate == S.QUERY_CANCELED:
         message = "canceling statement due to user request"
-    declared = _DECLARED_TYPE.search(message) if sqlstate == S.CHECK_VIOLATION else None
-    if declared is not None:  # a varchar(n) / char(n) length, not a constraint of the user's
-        kind, length = declared.groups()
-        name = "character varying" if kind == "varchar" else "character"
-        return PgError(S.STRING_DATA_RIGHT_TRUNCATION,
-                       f"value too long for type {name}({length})")
     for pattern, reword in _REWORDINGS.get(sqlstate, ()):
         match = pattern.match(message)
         if match:
@@ -250,13 +243,9 @@ def pg_error_from_duckdb(exc: BaseException) -> PgError:
 #: PostgreSQL user (the CHECK is one they did not write).
 _HINTS = {
     "Cannot change the type of a column that has a CHECK constraint specified":
-        "A varchar(n) or char(n) column has one: it holds the declared length.",
+        "A varchar(n) or char(n) column has one: it holds the declared type.",
 }
 
-
-#: The CHECK sql/translate.py adds for a declared varchar(n) / char(n), at the end of
-#: DuckDB's "CHECK constraint failed on table t with expression CHECK(...)".
-_DECLARED_TYPE = re.compile(r"with expression CHECK\(.*" + DECLARED_TYPE_PATTERN)
 
 
 def _classify(exc: duckdb.Error, message: str) -> str:
