@@ -247,7 +247,7 @@ def translate(sql: str) -> Translation:
     survey(stmt)
     if not _DUCKDB_JOINS.isdisjoint(survey.aliases) and _duckdb_join(sql):
         return Translation(sql)
-    rewriter = _Rewriter(survey.ctes)
+    rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     signals = _backend_signals(stmt, rewriter)
     # A replaced node's new children are not visited in the same pass (the regex call
@@ -386,8 +386,9 @@ class _Rewriter(Visitor):
     ``changed``: the tree differs from the text; ``changed_now``: a node was replaced in
     this pass."""
 
-    def __init__(self, ctes: set[str]) -> None:
+    def __init__(self, ctes: set[str], reads_catalog: bool = False) -> None:
         super().__init__()
+        self.reads_catalog = reads_catalog
         self.changed = False
         self.changed_now = False
         self.setup: list[str] = []
@@ -651,11 +652,15 @@ class _Rewriter(Visitor):
             return self._replaced(_array_value(node.typeName, text))
         if name in ("text", "varchar") and not node.typeName.arrayBounds \
                 and not node.typeName.typmods and isinstance(node.arg, _MAYBE_ARRAY) \
+                and not (self.reads_catalog and isinstance(node.arg, ast.ColumnRef)) \
                 and not (isinstance(node.arg, ast.TypeCast)
                          and not node.arg.typeName.arrayBounds) \
                 and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
                          not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
-            # an array prints as array_out prints it; the macro casts anything else
+            # an array prints as array_out prints it; the macro casts anything else. A
+            # catalog column is left as it is: its arrays are vectors (int2vector,
+            # oidvector), which do not print as arrays, and the macro in a catalog query
+            # keeps DuckDB from planning it well (Metabase's describe-fields: > 3 min)
             return self._replaced(ast.FuncCall(funcname=_compat_function("as_text"),
                                                args=(node.arg,)))
         if name == "bytea" and text is not None and text[:2] in ("\\x", "\\X"):
@@ -1007,6 +1012,13 @@ class _Survey(Visitor):
         self.ctes: set[str] = set()
         self.aliases: set[str] = set()
         self.duckdb_keyword = False
+        self.reads_catalog = False  # pg_catalog / information_schema
+
+    def visit_RangeVar(self, ancestors, node):
+        schema = (node.schemaname or "").lower()
+        self.reads_catalog |= schema in ("pg_catalog", "information_schema") or (
+            not schema and node.relname in catalog.RELATIONS)
+        return self.visit(ancestors, node)
 
     def visit(self, ancestors, node):
         if self.duckdb_keyword:
