@@ -199,12 +199,15 @@ class ExtendedProtocol:
         with NULL parameters of the announced types, never executed."""
         types = {n: DUCKDB_TYPE_FOR_OID[oid] for n, oid in enumerate(oids, 1)
                  if oid in DUCKDB_TYPE_FOR_OID}
-        try:
-            probe = await self._session.executor.prepare(null_parameters(sql, types))
-        except PgError:
-            return columns
-        await self._session.executor.close_prepared(probe)
-        return probe.columns
+        for subquery in (True, False):
+            try:
+                probe = await self._session.executor.prepare(
+                    null_parameters(sql, types, subquery=subquery))
+            except PgError:
+                continue
+            await self._session.executor.close_prepared(probe)
+            return probe.columns
+        return columns
 
     async def _prepare_with_casts(self, sql: str, unresolved: list[int],
                                   declared: tuple[int, ...]) -> Prepared:

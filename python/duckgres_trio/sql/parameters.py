@@ -53,18 +53,20 @@ def untyped_casts(unresolved: list[int], declared: tuple[int, ...],
     return casts
 
 
-def null_parameters(sql: str, types: dict[int, str]) -> str:
+def null_parameters(sql: str, types: dict[int, str], *, subquery: bool = True) -> str:
     """``sql`` with each ``$n`` replaced by a NULL of its type (``types``, else VARCHAR):
     a statement DuckDB can plan, to learn result columns that depend on parameter
     values (it binds a json function of a parameter only when it runs). Each NULL is a
     scalar subquery: DuckDB folds a bare ``CAST(NULL AS SMALLINT) * 2.5`` to integer,
-    where the statement run with a value is numeric."""
+    where the statement run with a value is numeric. ``subquery`` False: bare NULLs,
+    for what takes only constants (a macro's argument checked when it binds)."""
     pieces = []
     last = 0
     for token in tokenize(sql):
         if token.kind is Kind.PARAM:
             pieces.append(sql[last : token.start])
-            pieces.append(f"(SELECT CAST(NULL AS {types.get(int(token.value[1:]), 'VARCHAR')}))")
+            null = f"CAST(NULL AS {types.get(int(token.value[1:]), 'VARCHAR')})"
+            pieces.append(f"(SELECT {null})" if subquery else null)
             last = token.end
     pieces.append(sql[last:])
     return "".join(pieces)
