@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
-from pglast.parser import ParseError
+from pglast import ast
 
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.parsing import parse_statement
 
 #: CREATE DATABASE options PostgreSQL 15 knows.
 _CREATE_OPTIONS = frozenset({
@@ -47,11 +47,7 @@ def parse_database_command(text: str) -> DatabaseCommand:
     """The command of a CREATE/DROP DATABASE statement; PgError 42601 if it does not
     parse. Options PostgreSQL refuses, and those this server cannot honour (0A000),
     are the command's ``error``."""
-    try:
-        tree = parse_sql(text)
-    except ParseError as exc:
-        raise PgError(SqlState.SYNTAX_ERROR, str(exc.args[0])) from None
-    stmt = tree[0].stmt
+    stmt = parse_statement(text)
     if isinstance(stmt, ast.DropdbStmt):
         error = next((PgError(SqlState.SYNTAX_ERROR,
                               f'unrecognized DROP DATABASE option "{option.defname}"')

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast
 
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.parsing import parse_statement
 
 #: PostgreSQL's limit on a payload (NAMEDATALEN-based queue entries: 8000 bytes).
 MAX_PAYLOAD = 8000
@@ -24,10 +24,7 @@ class NotificationCommand:
 
 
 def parse_notification(text: str) -> NotificationCommand:
-    try:
-        node = pglast.parse_sql(text)[0].stmt
-    except pglast.parser.ParseError as exc:
-        raise PgError(SqlState.SYNTAX_ERROR, str(exc).split(", at index")[0]) from None
+    node = parse_statement(text)
     if isinstance(node, ast.ListenStmt):
         return NotificationCommand("listen", node.conditionname)
     if isinstance(node, ast.UnlistenStmt):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast
 from pglast.stream import RawStream
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.lexer import Kind, tokenize
+from duckgres_trio.sql.parsing import parse_statement
 
 #: PostgreSQL type name (as its parser normalises it) -> (OID, array OID).
 TYPE_OIDS: dict[str, tuple[int, int]] = {
@@ -63,10 +63,7 @@ class PreparedCommand:
 
 
 def parse_prepared(text: str) -> PreparedCommand:
-    try:
-        node = pglast.parse_sql(text)[0].stmt
-    except pglast.parser.ParseError as exc:
-        raise PgError(SqlState.SYNTAX_ERROR, str(exc).split(", at index")[0]) from None
+    node = parse_statement(text)
     if isinstance(node, ast.DeallocateStmt):
         return PreparedCommand("deallocate", None if node.isall else node.name)
     if isinstance(node, ast.ExecuteStmt):
