@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, then run every test: Rust unit tests and clippy, a bounded fuzzing run, then
-# the Python suite twice:
+# the Python suite twice, side by side:
 # control-plane mode (workers) with the Rust codec, and standalone mode (DuckDB in the
 # server) with the pure-Python reference codec. Every server-backed test runs in both
 # modes, and every codec test under both codecs.
@@ -22,8 +22,13 @@ echo "=== atheris: fuzz/atheris_codec.py for 60 s"
 echo "=== benchmark harness: ci/bench/harness.py --smoke"
 .venv/bin/python ci/bench/harness.py --smoke
 
-for run in controlplane:rust standalone:python; do
-    mode=${run%%:*} codec=${run##*:}
+# The two runs go side by side: much of a test's time is waiting on servers and clients,
+# so two pytest processes share the two cores well (CI went past 45 minutes with the runs
+# one after the other). The control-plane run prints as it goes; the standalone run is
+# logged and printed when both are done. Each has its own --basetemp.
+run_suite() {
+    local mode=$1 codec=$2
+    shift 2
     if [ "$mode" = standalone ]; then
         # The worker-kill and protocol-fuzz runs are the longest tests; the second run
         # (other codec, same control plane for the kills) repeats them at half length,
@@ -31,5 +36,15 @@ for run in controlplane:rust standalone:python; do
         export FAULT_SECONDS=30 FUZZ_EXAMPLES=30 EXAMPLES_SCALE=0.25
     fi
     echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"
-    DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
-done
+    DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q \
+        -p no:cacheprovider --basetemp="$tmp/$mode" --durations=20 "$@"
+}
+tmp=$(mktemp -d /tmp/duckgres-ci.XXXXXX)
+run_suite standalone python "$@" >"$tmp/standalone.log" 2>&1 &
+standalone=$!
+status=0
+run_suite controlplane rust "$@" || status=$?
+wait "$standalone" || status=$?
+cat "$tmp/standalone.log"
+rm -rf "$tmp"
+exit "$status"
