@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import trio
 
@@ -15,28 +16,42 @@ from duckgres_trio import __version__, logs
 from duckgres_trio import config as configuration
 
 
+#: The subcommands, for the usage line and the help's epilog.
+SUBCOMMANDS = {"passwd": "print a password verifier for the users setting "
+                         "(`duckgres-trio passwd --help`)"}
+
+
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="duckgres-trio",
+        usage="%(prog)s [--config FILE] [--SETTING VALUE ...]\n"
+              "       %(prog)s {" + ",".join(SUBCOMMANDS) + "} ...",
         description="A PostgreSQL-wire server in front of DuckDB. "
-        "Settings: CLI flags > DUCKGRES_* environment > YAML file > defaults. "
-        "`duckgres-trio passwd` prints a password verifier for the users setting.",
+        "Settings: CLI flags > DUCKGRES_* environment > YAML file > defaults; "
+        "defaults are shown as they would be written in the YAML file.",
+        epilog="subcommands:\n" + "\n".join(f"  {name:<10}{text}"
+                                             for name, text in SUBCOMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"duckgres-trio {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="YAML configuration file (env DUCKGRES_CONFIG)")
     for setting in configuration.SETTINGS:
         flag = "--" + setting.name.replace("_", "-")
+        shown = _show_default(setting)
         parser.add_argument(flag, dest=setting.name, metavar=setting.metavar,
-                            help=f"{setting.help.replace('%', '%%')} (env {configuration.env_name(setting.name)}, "
-                            f"default {_show_default(setting.default)})")
+                            help=f"{setting.help} (env {configuration.env_name(setting.name)}"
+                            f"{shown})".replace("%", "%%"))
     return parser
 
 
-def _show_default(value) -> str:
-    if value in ({}, "", None):
-        return "none"
-    return str(value)
+def _show_default(setting: configuration.Setting) -> str:
+    """", default 5m" as config writes it; nothing where the help already says which
+    default applies (derived ones: 75% of RAM, <data_dir>/server.crt, ...)."""
+    if "; default " in setting.help:
+        return ""
+    shown = configuration.show(setting, setting.default)
+    return f", default {shown}" if shown else ", default empty"
 
 
 def _passwd(argv: list[str]) -> int:
@@ -83,16 +98,48 @@ def main(argv: list[str] | None = None) -> None:
             from duckgres_trio.worker.main import main as worker_main
 
             sys.exit(worker_main())
+        from duckgres_trio.frontend.listen import StartupError
         from duckgres_trio.frontend.server import Server
         from duckgres_trio.wire import CODEC
 
         logging.getLogger("duckgres_trio").info(
             "duckgres-trio %s, %s mode, wire codec: %s", __version__, config.mode, CODEC)
+        _check_data_dir(config.data_dir)
         server = Server(config, _engine(config))
     except (configuration.ConfigError, OSError) as exc:
-        print(f"duckgres-trio: {exc}", file=sys.stderr)
-        sys.exit(2)
-    trio.run(server.serve)
+        _fail(exc)
+    failure = None
+    try:
+        trio.run(server.serve)
+    except* StartupError as group:
+        failure = group.exceptions[0]
+    if failure is not None:
+        _fail(failure)
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    """A startup failure: one line on stderr, exit status 2 (no traceback)."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        message = f"{exc.filename}: {exc.strerror}"
+    else:
+        message = str(exc)
+    print(f"duckgres-trio: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _check_data_dir(path: Path) -> None:
+    """The data directory exists (created if missing) and is this user's to use:
+    better to say so at start than on each client's first connect."""
+    if path.exists() and not path.is_dir():
+        raise configuration.ConfigError(f"data_dir: {path} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise configuration.ConfigError(
+            f"data_dir: cannot create {path}: {exc.strerror}") from None
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise configuration.ConfigError(
+            f"data_dir: {path} is not readable and writable by this user")
 
 
 def _engine(config: configuration.Config):

@@ -90,6 +90,40 @@ def _memory(value: Any) -> int:
     return int(float(m.group(1)) * _MEMORY_UNITS[(m.group(2) or "b").lower()])
 
 
+def show_duration(seconds: float) -> str:
+    """A duration as it is written in config (300.0 -> "5m"); parses back to itself."""
+    if seconds == 0:
+        return "0"
+    if seconds < 120 and seconds % 1 == 0:
+        return f"{int(seconds)}s"  # 60s reads better than 1m
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    if (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds}s"
+
+
+def _show_bytes(size: int, units: tuple[tuple[str, int], ...]) -> str:
+    for unit, factor in units:
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def show(setting: Setting, value: Any) -> str:
+    """``value`` of ``setting`` as it would be written in config (``--help``, logs)."""
+    if setting.parse is _duration:
+        return show_duration(value)
+    if setting.parse is _size:  # this parser's MB is 2**20 bytes
+        return _show_bytes(value, (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)))
+    if setting.parse is _memory:
+        return _show_bytes(value, (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 def _choice(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = str(value).strip().lower()
@@ -179,7 +213,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
     Setting("log_format", _choice("text", "keyvalue", "json"), "text", "log lines as text, key=value pairs or JSON, each with its connection's pid, user, database, worker and query id", "FORMAT"),
-    Setting("metrics_address", _text, "127.0.0.1:9090", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
+    Setting("metrics_address", _text, "127.0.0.1:8432", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

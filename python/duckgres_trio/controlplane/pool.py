@@ -56,6 +56,15 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+def _remove_if_empty(path: Path) -> None:
+    """Remove the socket directory on a clean exit, as PostgreSQL removes its socket
+    lock files; one still holding files (another process's) stays."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
 class WorkerPool:
     def __init__(self, *, socket_dir: Path, max_workers: int, min_workers: int = 0,
                  idle_timeout: float = 300.0, memory_budget: int = 0, memory_limit: str = "",
@@ -73,6 +82,7 @@ class WorkerPool:
         self._threads = threads or max(1, (os.cpu_count() or 1) - 1)
         self._retire_on_session_end = retire_on_session_end
         self._log_level = log_level
+        self._handing_over = False
         self.workers: dict[int, Worker] = {}
         self._owners: dict[str, Worker] = {}
         self._activations: dict[str, trio.Event] = {}
@@ -103,6 +113,8 @@ class WorkerPool:
             self._nursery = None
             with trio.CancelScope(shield=True):
                 await self.shutdown_all()
+            if not self._handing_over:  # a successor's workers live in the same directory
+                _remove_if_empty(self.socket_dir)
 
     async def shutdown_all(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -218,6 +230,7 @@ class WorkerPool:
         (each holds its database's lock) and the others when their last session ends;
         start no spare."""
         self._retire_on_session_end = True
+        self._handing_over = True
         self.min_workers = 0
         async with trio.open_nursery() as nursery:
             for worker in list(self.workers.values()):

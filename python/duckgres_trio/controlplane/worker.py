@@ -222,7 +222,9 @@ async def spawn(worker_id: int, socket_dir: Path, *, log_level: str = "info") ->
                "DUCKGRES_LOG_LEVEL": log_level}
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "duckgres_trio", "--mode", "worker"],
-            env=env, pass_fds=(listener.fileno(),))
+            # its own session: a terminal's Ctrl-C reaches the control plane only,
+            # which decides what the workers do (drain, cancel, stop)
+            env=env, pass_fds=(listener.fileno(),), start_new_session=True)
     finally:
         listener.close()
     Path(f"{stem}.pid").write_text(f"{process.pid}\n")  # for the janitor after a crash

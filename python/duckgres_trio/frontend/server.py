@@ -21,11 +21,11 @@ import ssl
 import trio
 
 from duckgres_trio import metrics
-from duckgres_trio.config import Config, ConfigError
+from duckgres_trio.config import Config, ConfigError, show_duration
 from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine
 from duckgres_trio.engine.databases import busy
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.frontend import scram, systemd, tls, upgrade
+from duckgres_trio.frontend import listen, scram, systemd, tls, upgrade
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
@@ -39,6 +39,9 @@ HANGUP_CHECK = 0.5
 
 DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
 
+#: Signals that stop the server (SIGQUIT: at once).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
 
 class Server:
     def __init__(self, config: Config, engine: Engine) -> None:
@@ -49,9 +52,7 @@ class Server:
         self.ssl_context: ssl.SSLContext | None = None
         self.channel_binding: bytes | None = None
         if config.tls != "disabled":
-            tls.ensure_certificate(config.cert_path, config.key_path)
-            self.ssl_context = tls.server_context(config.cert_path, config.key_path)
-            self.channel_binding = scram.tls_server_end_point(tls.certificate_der(config.cert_path))
+            self.ssl_context, self.channel_binding = _tls_setup(config)
         self.limits = ClientLimits(
             max_per_ip=config.max_connections_per_ip,
             failure_limit=config.auth_failure_limit,
@@ -66,6 +67,9 @@ class Server:
         self._shutting_down = False
         self._handed_over = False  # a successor took the listeners (SIGUSR1)
         self._drained: trio.Event | None = None  # made at shutdown, set when no connection is left
+        self._serving = None  # (listeners, accept scope) once accepting
+        self._fast = False  # a second SIGINT/SIGTERM: stop waiting for the drain
+        self._drain_scope = trio.CancelScope()  # the drain's current wait
 
     # -- connections ---------------------------------------------------------------
 
@@ -187,56 +191,89 @@ class Server:
 
     async def serve(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Listen until SIGTERM/SIGINT (or a successor took over, after SIGUSR1), then
-        shut down in order."""
+        shut down in order. The port is bound before anything starts (StartupError if
+        it cannot be); the signal task outlives every step, so a later signal can still
+        hurry the shutdown along."""
+        inherited = upgrade.inherited_listeners()
+        bound = None if inherited else listen.bind(self.config.host, self.config.port)
         stopping = trio.Event()
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) as signals:
-            async with trio.open_nursery() as engine_nursery:
-                await engine_nursery.start(self.engine.run)
-                inherited = upgrade.inherited_listeners()
-                listeners = inherited or await trio.open_tcp_listeners(
-                    self.config.port, host=self.config.host)
-                async with trio.open_nursery() as nursery:
-                    accept_scope = trio.CancelScope()
-                    nursery.start_soon(self._accept, listeners, nursery, accept_scope)
-                    nursery.start_soon(self._watch_hangups)
-                    if self.config.metrics_address:
-                        # after an upgrade the predecessor still holds the address a while
-                        await nursery.start(functools.partial(
-                            serve_metrics, self.config.metrics_address,
-                            retry_seconds=600.0 if inherited else 0.0))
-                    ports = [listener.socket.getsockname()[1] for listener in listeners]
-                    log.info("listening on %s port %s", self.config.host, ports[0])
-                    upgrade.report_ready()
-                    systemd.notify("READY=1", f"MAINPID={os.getpid()}",
-                                   f"STATUS=accepting clients on port {ports[0]}")
-                    task_status.started(ports[0])
-                    nursery.start_soon(self._signals, signals, listeners, accept_scope, stopping)
-                    await stopping.wait()
-                    systemd.notify("STOPPING=1", "STATUS=draining sessions")
-                    await self._shutdown()
-                    accept_scope.cancel()
-                    nursery.cancel_scope.cancel()
-                engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
-        await self.engine.aclose()
+        with trio.open_signal_receiver(*STOP_SIGNALS, signal.SIGUSR1) as signals:
+            async with trio.open_nursery() as outer:
+                outer.start_soon(self._signals, signals, stopping)
+                await self._serve(inherited or bound, bool(inherited), stopping, task_status)
+                outer.cancel_scope.cancel()
         log.info("shutdown complete")
 
-    async def _signals(self, signals, listeners, accept_scope: trio.CancelScope,
-                       stopping: trio.Event) -> None:
-        """SIGTERM/SIGINT: drain and stop. SIGUSR1: hand the listeners to a new process
-        and, once it is ready, stop accepting and drain (one upgrade at a time)."""
+    async def _serve(self, sockets, inherited: bool, stopping: trio.Event, task_status) -> None:
+        async with trio.open_nursery() as engine_nursery:
+            await engine_nursery.start(self.engine.run)
+            listeners = sockets if inherited else listen.listen(sockets)
+            async with trio.open_nursery() as nursery:
+                accept_scope = trio.CancelScope()
+                nursery.start_soon(self._accept, listeners, nursery, accept_scope)
+                nursery.start_soon(self._watch_hangups)
+                if self.config.metrics_address:
+                    # after an upgrade the predecessor still holds the address a while
+                    await nursery.start(functools.partial(
+                        serve_metrics, self.config.metrics_address,
+                        retry_seconds=600.0 if inherited else 0.0))
+                ports = [listener.socket.getsockname()[1] for listener in listeners]
+                log.info("listening on %s port %s", self.config.host, ports[0])
+                upgrade.report_ready()
+                systemd.notify("READY=1", f"MAINPID={os.getpid()}",
+                               f"STATUS=accepting clients on port {ports[0]}")
+                task_status.started(ports[0])
+                self._serving = (listeners, accept_scope)
+                await stopping.wait()
+                systemd.notify("STOPPING=1", "STATUS=draining sessions")
+                await self._shutdown()
+                accept_scope.cancel()
+                nursery.cancel_scope.cancel()
+            engine_nursery.cancel_scope.cancel()  # sessions are gone: stop the workers
+        await self.engine.aclose()
+
+    async def _signals(self, signals, stopping: trio.Event) -> None:
+        """SIGTERM/SIGINT: drain and stop; the second one: cancel what runs and stop now;
+        the third, or SIGQUIT: exit at once (PostgreSQL's smart, fast and immediate
+        shutdowns, reached as Ctrl-C is pressed again). SIGUSR1: hand the listeners to a
+        new process and, once it is ready, stop accepting and drain (one at a time)."""
         upgrading = False
+        stops = 0
         async with trio.open_nursery() as nursery:
             async for signum in signals:
+                name = signal.Signals(signum).name
+                if signum == signal.SIGQUIT or (signum != signal.SIGUSR1 and stops == 2):
+                    log.warning("received %s: exiting immediately, without checkpointing "
+                                "(databases replay their write-ahead log when next opened)",
+                                name)
+                    logging.shutdown()
+                    os._exit(1)
                 if signum != signal.SIGUSR1:
-                    log.info("received %s: shutting down", signal.Signals(signum).name)
-                    stopping.set()
-                    return
-                if upgrading:
-                    log.warning("received SIGUSR1 during an upgrade: ignored")
+                    stops += 1
+                    if stops == 1:
+                        running = sum(1 for conn in self._by_pid.values()
+                                      if conn.busy_seconds() > 0)
+                        log.info("received %s: draining %d session%s for at most %s "
+                                 "(%s again cancels them and stops now)", name, running,
+                                 "" if running == 1 else "s",
+                                 show_duration(self.config.handover_drain_timeout), name)
+                        stopping.set()
+                    else:
+                        log.warning("received %s again: cancelling %d running session%s and "
+                                    "stopping now (once more exits immediately)", name,
+                                    len(self._connections),
+                                    "" if len(self._connections) == 1 else "s")
+                        self._fast = True
+                        self._drain_scope.cancel()
+                    continue
+                if upgrading or stopping.is_set() or self._serving is None:
+                    log.warning("received SIGUSR1 %s: ignored", "during an upgrade" if upgrading
+                                else "while not serving")
                     continue
                 upgrading = True
+                listeners, accept_scope = self._serving
 
-                async def hand_over() -> None:
+                async def hand_over(listeners=listeners, accept_scope=accept_scope) -> None:
                     nonlocal upgrading
                     systemd.notify("RELOADING=1", "STATUS=starting a new process")
                     successor = await upgrade.start_successor(listeners)
@@ -278,21 +315,46 @@ class Server:
                 conn.request_shutdown()
         if not self._draining():
             self._drained.set()
-        with trio.move_on_after(self.config.handover_drain_timeout):
-            await self._drained.wait()
+        await self._wait_drained(self.config.handover_drain_timeout)
         if self._handed_over and self._connections:
             log.warning("drain timeout: closing %d sessions", len(self._connections))
             self._shutting_down = True
             for conn in list(self._connections):
                 conn.request_shutdown()
-            with trio.move_on_after(10):
-                await self._drained.wait()
+            await self._wait_drained(10)
         if self._connections:
             log.warning("shutdown timeout: cancelling %d running sessions", len(self._connections))
             for conn in list(self._connections):
                 conn.terminate()
             with trio.move_on_after(10):
                 await self._drained.wait()
+
+    async def _wait_drained(self, seconds: float) -> None:
+        """Wait for the drain, for ``seconds`` at most, or until a second SIGINT/SIGTERM."""
+        with trio.move_on_after(seconds) as self._drain_scope:
+            if not self._fast:
+                await self._drained.wait()
+
+def _tls_setup(config: Config) -> tuple[ssl.SSLContext, bytes]:
+    """The TLS context and the channel-binding data; a certificate or key that cannot be
+    used is a ConfigError naming the files (the server stops with that one line)."""
+    cert, key = config.cert_path, config.key_path
+    try:
+        tls.ensure_certificate(cert, key)
+        context = tls.server_context(cert, key)
+        return context, scram.tls_server_end_point(tls.certificate_der(cert))
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            reason = "the key is not the certificate's"
+        elif "PEM" in str(exc):
+            reason = "not a PEM certificate and key"
+        else:
+            reason = (exc.reason or str(exc)).replace("_", " ").lower()
+        raise ConfigError(f"TLS: cannot use certificate {cert} with key {key}: {reason}") from None
+    except (OSError, ValueError) as exc:
+        detail = (f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError)
+                  and exc.strerror and exc.filename else str(exc))
+        raise ConfigError(f"TLS: {detail}" if not detail.startswith("TLS:") else detail) from None
 
 
 def _address(stream: trio.SocketStream) -> str:
