@@ -70,6 +70,35 @@ def test_help_lists_every_setting():
     assert "--config" in result.stdout
 
 
+def test_help_shows_defaults_as_config_writes_them_and_the_subcommands():
+    result = run_cli("--help")
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    for shown in ("DUCKGRES_WORKER_IDLE_TIMEOUT, default 5m)", "default 60s)",
+                  "DUCKGRES_AUTH_BAN_DURATION, default 15m)", "default 64MB)",
+                  "DUCKGRES_RETIRE_ON_SESSION_END, default false)", "default 127.0.0.1:8432)"):
+        assert shown in text, shown
+    assert "300.0" not in text and "67108864" not in text
+    usage = result.stdout.split("\n\n")[0]
+    assert usage.startswith("usage: duckgres-trio") and "passwd" in usage
+
+
+@pytest.mark.parametrize("setting", config.SETTINGS, ids=lambda s: s.name)
+def test_every_shown_default_parses_back_to_the_default(setting):
+    shown = config.show(setting, setting.default)
+    if setting.default in ({}, None, ""):
+        assert shown == ""  # unset: derived defaults, empty text
+    else:
+        assert setting.parse(shown) == setting.default, shown
+
+
+@pytest.mark.parametrize("seconds, shown", [
+    (0, "0"), (0.5, "500ms"), (30, "30s"), (60, "60s"), (90, "90s"), (300, "5m"),
+    (3600, "1h"), (5400, "90m"), (125, "125s"), (1.25, "1250ms")])
+def test_durations_show_as_written(seconds, shown):
+    assert config.show_duration(seconds) == shown
+    assert config.BY_NAME["statement_timeout"].parse(shown) == seconds
+
+
 def test_invalid_config_fails_at_start_naming_the_key(tmp_path):
     result = run_cli("--port", "nope", "--data-dir", str(tmp_path))
     assert result.returncode == 2

@@ -121,7 +121,7 @@ def show(setting: Setting, value: Any) -> str:
         return _show_bytes(value, (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None or value == {} else str(value)
 
 
 def _choice(*choices: str) -> Callable[[Any], str]:
