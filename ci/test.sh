@@ -6,7 +6,7 @@
 # modes, and every codec test under both codecs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash ci/install.sh
+bash ci/install.sh test
 
 cargo test --workspace --quiet
 cargo clippy --workspace --quiet -- -D warnings

@@ -117,6 +117,23 @@ def main(argv: list[str] | None = None) -> None:
         _fail(failure)
 
 
+def connect_line(argv: list[str]) -> str:
+    """The psql command that reaches a server started with ``argv`` (ci/serve.sh prints
+    it before starting one); empty if the arguments do not make a configuration (the
+    server then says why)."""
+    args = vars(_serve_parser().parse_args(argv))
+    try:
+        config = configuration.load(args.pop("config"), args)
+    except (configuration.ConfigError, OSError):
+        return ""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(config.host, config.host)
+    user = next(iter(config.users), "postgres")
+    password = "" if config.users else " (password postgres)"
+    sslmode = "disable" if config.tls == "disabled" else "require"
+    return (f'psql "host={host} port={config.port} user={user} dbname=postgres '
+            f'sslmode={sslmode}"{password}')
+
+
 def _fail(exc: BaseException) -> NoReturn:
     """A startup failure: one line on stderr, exit status 2 (no traceback)."""
     if isinstance(exc, OSError) and exc.strerror and exc.filename:

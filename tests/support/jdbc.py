@@ -2,7 +2,7 @@
 
 A test's program (tests/java/*.java) is compiled with javac into a temporary directory
 and run with the driver's jar on the class path. A missing JDK or jar is a failure, not
-a skip: ci/install.sh installs both.
+a skip: `ci/install.sh test` installs both.
 """
 
 from __future__ import annotations
