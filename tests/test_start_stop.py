@@ -108,9 +108,9 @@ class Running:
         self.thread.start()
         deadline = time.monotonic() + 20
         with psycopg.connect(server.dsn(), autocommit=True) as probe:
-            while not probe.execute("select count(*) from pg_stat_activity "
-                                    "where state = 'active' and query like 'select count(*) from range%'"
-                                    ).fetchone()[0]:
+            while not probe.execute(
+                    "select count(*) from pg_stat_activity where state = 'active' "
+                    "and query like 'select count(*) from range%'").fetchone()[0]:
                 assert time.monotonic() < deadline, "the statement did not start"
                 time.sleep(0.05)
 
@@ -153,7 +153,8 @@ def test_two_sigints_cancel_a_running_statement_and_stop_within_2s(start_server)
     # the databases are intact: a new server on the same directory has the data
     again = start_server(data_dir=server.data_dir)
     with psycopg.connect(again.dsn(dbname="shop")) as conn:
-        assert conn.execute("select count(*), max(name) from items").fetchone() == (1000, "item 999")
+        assert conn.execute("select count(*), max(name) from items").fetchone() == (
+            1000, "item 999")
     assert again.stop() == 0
 
 

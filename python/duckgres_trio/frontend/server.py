@@ -5,7 +5,8 @@ SIGINT) drains: new connections are still accepted but answered FATAL 57P03 (a c
 sees "shutting down", not a refused port), every connection is told to finish (idle
 ones close at once with FATAL 57P01), running statements get up to
 ``handover_drain_timeout``; then what is left is cancelled, which interrupts DuckDB,
-the listener closes and the engine stops its workers.
+the listener closes and the engine stops its workers. A second SIGINT/SIGTERM cuts the
+wait short (PostgreSQL's fast shutdown); a third, or SIGQUIT, exits on the spot.
 """
 
 from __future__ import annotations
@@ -334,6 +335,7 @@ class Server:
         with trio.move_on_after(seconds) as self._drain_scope:
             if not self._fast:
                 await self._drained.wait()
+
 
 def _tls_setup(config: Config) -> tuple[ssl.SSLContext, bytes]:
     """The TLS context and the channel-binding data; a certificate or key that cannot be
