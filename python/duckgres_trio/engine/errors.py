@@ -138,6 +138,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"array lower bounds other than 1 are not supported$", S.FEATURE_NOT_SUPPORTED),
         (r"division by zero", S.DIVISION_BY_ZERO),  # pg_catalog's div/mod macros
         (r"index -?\d+ out of valid range, 0\.\.-?\d+$", S.ARRAY_SUBSCRIPT_ERROR),  # get_byte...
+        # pg_catalog's bytea macros (substring, overlay, decode, convert_to ...)
+        (r"negative substring length not allowed$", "22011"),
+        (r"invalid input syntax for type bytea$", S.INVALID_TEXT_REPRESENTATION),
+        (r'character with byte sequence .* has no equivalent in encoding "', "22P05"),
+        (r'conversion to or from encoding ".*" is not supported$', S.FEATURE_NOT_SUPPORTED),
         (r"More than one row returned by a subquery used as an expression ", S.CARDINALITY_VIOLATION),
         # pg_catalog's LIKE macros and translated SIMILAR TO patterns
         (r"(?:LIKE pattern must not end with escape character|invalid escape string)$",

@@ -851,6 +851,95 @@ SCRIPT = [
     f"WHEN v = 0 THEN {_D}.main.get_byte(b, n // 8) & ~(1 << (n % 8)) "
     f"WHEN v = 1 THEN {_D}.main.get_byte(b, n // 8) | (1 << (n % 8)) "
     "ELSE error('new bit must be 0 or 1') END)",
+    # PostgreSQL's other bytea functions. sql/translate.py sends length, octet_length,
+    # position, substring/substr, overlay, btrim/ltrim/rtrim, sha256, bit_count and
+    # convert* here: each macro's BLOB overload is bytea's form, the untyped one the
+    # function DuckDB already had (text, lists), so a call keeps its meaning for every
+    # other type. Bytes are handled as hex digits (two per byte) or as lists of ints.
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_list(b) AS list_transform("
+    "range(octet_length(b)), i -> ('0x' || substr(hex(b), 2 * i + 1, 2))::INTEGER)",
+    # an unknown literal where bytea is meant: PostgreSQL's hex input format, else as is
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_in(c BLOB) AS c, (c) AS CASE WHEN "
+    r"c[1:2] IN ('\x', '\X') THEN unhex(c[3:]) ELSE c::BLOB END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_length(b BLOB) AS octet_length(b)::INTEGER, "
+    "(s) AS system.main.length(s)::INTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_octet_length(b BLOB) AS "
+    "octet_length(b)::INTEGER, (s) AS strlen(s)::INTEGER",
+    # bytes are matched at byte boundaries: each hex pair is followed by a space
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_spaced(b) AS "
+    r"' ' || regexp_replace(hex(b), '(..)', '\1 ', 'g')",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_position(b BLOB, sub) AS CASE "
+    f"WHEN octet_length({_D}.main._bytea_in(sub)) = 0 THEN 1 ELSE "
+    f"(instr({_D}.main._bytea_spaced(b), {_D}.main._bytea_spaced({_D}.main._bytea_in(sub)))"
+    " + 2) // 3 END::INTEGER, (s, sub) AS system.main.position(s, sub)::INTEGER",
+    # PostgreSQL's bytea_substring: from max(s, 1) up to s + n, 22011 for n < 0
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_substring(b BLOB, s, n) AS CASE WHEN n < 0 "
+    "THEN error('negative substring length not allowed') "
+    "WHEN s + n <= greatest(s, 1) THEN ''::BLOB "
+    "ELSE unhex(substr(hex(b), 2 * greatest(s, 1) - 1, 2 * (s + n - greatest(s, 1)))) END, "
+    "(b BLOB, s) AS unhex(substr(hex(b), 2 * greatest(s, 1) - 1)), "
+    "(t, s, n) AS system.main.substring(t, s, n), (t, s) AS system.main.substring(t, s)",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_text_overlay(t, p, s, n) AS CASE WHEN s - 1 < 0 "
+    "THEN error('negative substring length not allowed') ELSE "
+    "system.main.substring(t, 1, s - 1) || p || system.main.substring(t, s + n) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_overlay(b BLOB, p, s, n) AS "
+    f"{_D}.main.pg_substring(b, 1, s - 1) || {_D}.main._bytea_in(p) "
+    f"|| {_D}.main.pg_substring(b, s + n), "
+    f"(b BLOB, p, s) AS {_D}.main.pg_substring(b, 1, s - 1) || {_D}.main._bytea_in(p) "
+    f"|| {_D}.main.pg_substring(b, s + octet_length({_D}.main._bytea_in(p))), "
+    f"(t, p, s, n) AS {_D}.main.pg_text_overlay(t, p, s, n), "
+    f"(t, p, s) AS {_D}.main.pg_text_overlay(t, p, s, system.main.length(p))",
+    # trim bytes in c: the first and last byte not in c, by their list positions
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_kept(b, c) AS list_transform("
+    f"{_D}.main._bytea_list(b), x -> NOT list_contains({_D}.main._bytea_list(c), x))",
+    f"CREATE OR REPLACE MACRO {_D}.main._bytea_trim(b, c, head, tail) AS {_D}.main."
+    f"pg_substring(b, CASE WHEN head THEN coalesce(list_position({_D}.main._bytea_kept(b, c), "
+    "true), octet_length(b) + 1) ELSE 1 END, "
+    f"greatest(0, octet_length(b) + 1 - CASE WHEN tail THEN coalesce(list_position(list_reverse("
+    f"{_D}.main._bytea_kept(b, c)), true), octet_length(b) + 1) - 1 ELSE 0 END - "
+    f"CASE WHEN head THEN coalesce(list_position({_D}.main._bytea_kept(b, c), true), "
+    "octet_length(b) + 1) ELSE 1 END))",
+    *(f"CREATE OR REPLACE MACRO {_D}.main.pg_{name}(b BLOB, c) AS {_D}.main._bytea_trim("
+      f"b, {_D}.main._bytea_in(c), {head}, {tail}), (s, c) AS system.main.{duck}(s, c), "
+      f"(s) AS system.main.{duck}(s)"
+      for name, duck, head, tail in (("btrim", "trim", "true", "true"),
+                                     ("ltrim", "ltrim", "true", "false"),
+                                     ("rtrim", "rtrim", "false", "true"))),
+    # sha256 of bytea (or of an unknown literal, which PostgreSQL reads as bytea) is bytea
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_sha256(b) AS "
+    f"unhex(sha256({_D}.main._bytea_in(b)))",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_bit_count(b BLOB) AS CASE WHEN b IS NOT NULL "
+    f"THEN coalesce(list_sum(list_transform({_D}.main._bytea_list(b), x -> bit_count(x))), "
+    "0) END::BIGINT, "
+    "(x) AS system.main.bit_count(x)",
+    # encode/decode in the 'escape' format: backslash doubled, NUL and high bytes octal
+    f"CREATE OR REPLACE MACRO {_D}.main.encode_escape(b) AS array_to_string(list_transform("
+    f"{_D}.main._bytea_list(b), x -> CASE WHEN x = 92 THEN '\\\\' "
+    "WHEN x = 0 OR x >= 128 THEN '\\' || printf('%03o', x) ELSE chr(x) END), '')",
+    f"CREATE OR REPLACE MACRO {_D}.main.decode_escape(s) AS unhex(array_to_string("
+    r"list_transform(regexp_extract_all(s, '\\\\|\\[0-3][0-7][0-7]|\\|[^\\]+'), t -> "
+    r"CASE WHEN t = '\\' THEN '5C' WHEN t = '\' "
+    "THEN error('invalid input syntax for type bytea') "
+    r"WHEN t[1] = '\' THEN printf('%02X', t[2]::INTEGER * 64 + t[3]::INTEGER * 8 "
+    "+ t[4]::INTEGER) ELSE hex(encode(t)) END), ''))",
+    # convert_to / convert_from / convert for UTF8 (and its SQL_ASCII pass-through) and
+    # LATIN1; other encodings are 0A000 (errors.py)
+    f"CREATE OR REPLACE MACRO {_D}.main._encoding(e) AS CASE "
+    "regexp_replace(upper(e), '[^A-Z0-9]', '', 'g') WHEN 'UTF8' THEN 'UTF8' "
+    "WHEN 'UNICODE' THEN 'UTF8' WHEN 'SQLASCII' THEN 'SQL_ASCII' WHEN 'LATIN1' THEN 'LATIN1' "
+    "WHEN 'ISO88591' THEN 'LATIN1' ELSE error('conversion to or from encoding \"' || e || "
+    "'\" is not supported') END",
+    f"CREATE OR REPLACE MACRO {_D}.main.convert_to(s, e) AS CASE {_D}.main._encoding(e) "
+    "WHEN 'LATIN1' THEN unhex(array_to_string(list_transform(string_split(s, ''), "
+    "c -> CASE WHEN unicode(c) < 256 THEN printf('%02X', unicode(c)) ELSE "
+    "error('character with byte sequence ' || trim(lower(regexp_replace(hex(encode(c)), "
+    r"""'(..)', '0x\1 ', 'g'))) || ' in encoding "UTF8" has no equivalent in encoding """
+    """"LATIN1"') END), '')) ELSE encode(s) END""",
+    f"CREATE OR REPLACE MACRO {_D}.main.convert_from(b, e) AS CASE {_D}.main._encoding(e) "
+    f"WHEN 'LATIN1' THEN array_to_string(list_transform({_D}.main._bytea_list("
+    f"{_D}.main._bytea_in(b)), x -> chr(x)), '') ELSE decode({_D}.main._bytea_in(b)) END",
+    f"CREATE OR REPLACE MACRO {_D}.main.convert(b, src, dst) AS "
+    f"{_D}.main.convert_to({_D}.main.convert_from(b, src), dst)",
     # A PostgreSQL text-array path ('{a,0,b}', for #> and #>>) as a JSON path: numbers
     # index arrays, anything else names a key.
     f"CREATE OR REPLACE MACRO {_D}.main.json_path(p) AS '$' || array_to_string(list_transform("
@@ -1102,6 +1191,15 @@ def _names(schema: str) -> frozenset[str]:
     return frozenset(names)
 
 
+#: PostgreSQL function -> the pg_compat macro that has its bytea form (its other
+#: overloads are DuckDB's function of the same name); sql/translate.py calls it.
+BYTEA_FUNCTIONS = {"length": "pg_length", "octet_length": "pg_octet_length",
+                   "position": "pg_position", "substring": "pg_substring",
+                   "substr": "pg_substring", "overlay": "pg_overlay", "btrim": "pg_btrim",
+                   "ltrim": "pg_ltrim", "rtrim": "pg_rtrim", "sha256": "pg_sha256",
+                   "bit_count": "pg_bit_count"}
+
+
 def _kind_names(kind: str) -> frozenset[str]:
     head = f"CREATE OR REPLACE {kind} {DATABASE}.main."
     return frozenset(s[len(head):].split("(")[0].split(" ")[0]
@@ -1119,7 +1217,9 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "like_not", "like_probe", "like_probe_run", "like_probe_parts",
                        "like_probe_tail", "like_any", "like_all", "like_list",
                        "similar_pattern", "as_text", "array_element_text", "in_list",
-                       "in_typed_list"})
+                       "in_typed_list", "_bytea_list", "_bytea_in",
+                       "_bytea_spaced", "_bytea_kept", "_bytea_trim", "_encoding",
+                       "pg_text_overlay", *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

@@ -430,6 +430,11 @@ class Session:
             await self._set_parameter(name, value, out)
 
     def _signal(self, pid: int, kind: str) -> bool:
+        if kind == "terminate" and pid == self.pid:
+            # PostgreSQL's backend ends itself at once: no result, FATAL 57P01, closed.
+            raise PgError(SqlState.ADMIN_SHUTDOWN,
+                          "terminating connection due to administrator command",
+                          severity="FATAL")
         if self.backends is None:
             return False
         return self.backends.signal(pid, kind)

@@ -106,6 +106,8 @@ _TRIGGER_WORDS = frozenset(
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
+    # functions with a bytea form DuckDB lacks (catalog.BYTEA_FUNCTIONS), bytea's formats
+    | {name.upper() for name in catalog.BYTEA_FUNCTIONS} | {"TRIM", "ENCODE", "DECODE"}
 )
 #: Type names that are also common column names: they count only where a type stands.
 #: The character types are here for their length (a cast cuts to it, a column keeps
@@ -149,6 +151,8 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "["):
             return True  # perhaps an array literal, which DuckDB reads otherwise
+        if token.kind is Kind.STRING and token.value[1:3] in ("\\x", "\\X"):
+            return True  # perhaps bytea's hex format, which DuckDB reads per escape
         if token.value == "[" and token.kind is Kind.PUNCT and i >= 2 \
                 and tokens[i - 1].kind is Kind.WORD and tokens[i - 2].value in ("::", "AS"):
             return True  # a cast to an array type: its text is PostgreSQL's
@@ -464,6 +468,19 @@ class _Rewriter(Visitor):
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
+        if name in catalog.BYTEA_FUNCTIONS and not (
+                name == "substring" and len(node.args or ()) == 2
+                and _const_string(node.args[1]) is not None):  # a regex: below
+            # the macro has bytea's form and DuckDB's (PostgreSQL's SQL syntax, such as
+            # POSITION(a IN b), is printed as the call it is: (b, a))
+            node.funcname = _compat_function(catalog.BYTEA_FUNCTIONS[name])
+            node.funcformat = CoercionForm.COERCE_EXPLICIT_CALL
+            self._typed.add(id(node))
+            return self._changed(node)
+        if name in ("encode", "decode") and len(node.args or ()) == 2 \
+                and (_const_string(node.args[1]) or "").lower() == "escape":
+            return self._replaced(ast.FuncCall(funcname=_compat_function(f"{name}_escape"),
+                                               args=(node.args[0],)))
         if name in _RENAMES:
             node.funcname = (_string(_RENAMES[name]),)
             if name in _INT4_FUNCTIONS:
