@@ -116,6 +116,7 @@ _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CI
                          "MACADDR", "MONEY", "TSVECTOR", "TSQUERY",
                          "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
                          "TIME", "TIMETZ", "TIMESTAMPTZ"})
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
                                 "/", "%", "||"})
 _SELECT_END = frozenset(
@@ -162,6 +163,8 @@ def needs_translation(tokens: list[Token]) -> bool:
         if token.kind is Kind.PARAM and i >= 2 and tokens[i - 1].value == "(" \
                 and tokens[i - 2].value in ("ANY", "ALL"):
             return True  # x = ANY($1), which DuckDB cannot unnest
+    if _integer_beside_parameter(tokens):
+        return True
     if any(t.kind is Kind.WORD and t.value in ("INTERVAL", "ZONE", "TIMEZONE") for t in tokens) \
             and any(t.kind is Kind.STRING for t in tokens):
         return True  # an interval literal or AT TIME ZONE 'zone', in PostgreSQL's reading
@@ -219,6 +222,39 @@ def _plain_targets(tokens: list[Token]) -> bool:
             continue
         item.append(token)
     return not inside or _plain_item(item)
+
+
+def _integer_beside_parameter(tokens: list[Token]) -> bool:
+    """An integer literal operand of + - * / % in a statement with parameters
+    (``$1 + 1``), which _int4_beside_parameter types as PostgreSQL does."""
+    if not any(t.kind is Kind.PARAM for t in tokens):
+        return False
+    for i, token in enumerate(tokens):
+        if token.kind is Kind.PUNCT and token.value in _ARITHMETIC:
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(tokens) and tokens[j].kind is Kind.NUMBER \
+                        and tokens[j].value.isdigit():
+                    return True
+    return False
+
+
+def _int4_beside_parameter(node: ast.A_Expr) -> bool:
+    """``$1 + 1``: PostgreSQL's integer literal is int4, so an int2 parameter plus 1 is
+    int4 (32767 + 1 is 32768); DuckDB's takes the other operand's type (smallint, and
+    overflows). The literal beside a parameter (perhaps cast) becomes an explicit
+    INTEGER. True when it changed ``node``."""
+    def parameter(expr: object) -> bool:
+        return isinstance(expr.arg if isinstance(expr, ast.TypeCast) else expr, ast.ParamRef)
+
+    changed = False
+    for mine, other in (("lexpr", node.rexpr), ("rexpr", node.lexpr)):
+        literal = getattr(node, mine)
+        if isinstance(literal, ast.A_Const) and isinstance(literal.val, ast.Integer) \
+                and parameter(other):
+            setattr(node, mine, ast.TypeCast(arg=literal, typeName=ast.TypeName(
+                names=(_string("integer"),), typemod=-1)))
+            changed = True
+    return changed
 
 
 def _plain_item(item: list[Token]) -> bool:
@@ -779,6 +815,8 @@ class _Rewriter(Visitor):
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())
             call = ast.FuncCall(funcname=(_string(function),), args=args)
             return self._replaced(_negated(call) if negate else call)
+        if op in _ARITHMETIC and node.lexpr is not None and _int4_beside_parameter(node):
+            return self._changed(node)
         if op in _DIVISIONS:
             call = ast.FuncCall(funcname=_compat_function(_DIVISIONS[op]),
                                 args=(node.lexpr, node.rexpr))
