@@ -106,9 +106,11 @@ _TRIGGER_WORDS = frozenset(
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
     | {name.upper() for name in catalog.RELATIONS}
     | {name.upper() for name in catalog.FUNCTIONS}
-    # functions with a bytea form DuckDB lacks (catalog.BYTEA_FUNCTIONS), bytea's formats
-    | {name.upper() for name in catalog.BYTEA_FUNCTIONS} | {"TRIM", "ENCODE", "DECODE"}
 )
+#: Functions with a bytea form DuckDB lacks (catalog.BYTEA_FUNCTIONS) and bytea's
+#: formats: worth parsing for, except in DDL (a CHECK keeps the text it was given).
+_BYTEA_WORDS = frozenset({name.upper() for name in catalog.BYTEA_FUNCTIONS}
+                         | {"TRIM", "ENCODE", "DECODE"})
 #: Type names that are also common column names: they count only where a type stands.
 #: The character types are here for their length (a cast cuts to it, a column keeps
 #: it: ``_Rewriter._declared_length``), the time types for their precision.
@@ -128,6 +130,9 @@ def needs_translation(tokens: list[Token]) -> bool:
     """False when the statement can go to DuckDB as it is (the cheap token check)."""
     first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
     if first in ("WITH", "VALUES"):
+        return True
+    if first not in ("CREATE", "ALTER") \
+            and any(t.kind is Kind.WORD and t.value in _BYTEA_WORDS for t in tokens):
         return True
     previous = None
     for i, token in enumerate(tokens):
@@ -152,7 +157,8 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "["):
             return True  # perhaps an array literal, which DuckDB reads otherwise
-        if token.kind is Kind.STRING and token.value[1:3] in ("\\x", "\\X"):
+        if token.kind is Kind.STRING and token.value[1:3] in ("\\x", "\\X") \
+                and first not in ("CREATE", "ALTER"):
             return True  # perhaps bytea's hex format, which DuckDB reads per escape
         if token.value == "[" and token.kind is Kind.PUNCT and i >= 2 \
                 and tokens[i - 1].kind is Kind.WORD and tokens[i - 2].value in ("::", "AS"):
@@ -506,7 +512,11 @@ class _Rewriter(Visitor):
             return self._changed(node)
         if name in catalog.BYTEA_FUNCTIONS and not (
                 name == "substring" and len(node.args or ()) == 2
-                and _const_string(node.args[1]) is not None):  # a regex: below
+                and _const_string(node.args[1]) is not None) \
+                and not _inside(ancestors, (ast.CreateStmt, ast.AlterTableStmt)):
+            # (not in a CHECK or DEFAULT: a table's constraint must not call pg_compat,
+            # which each process makes anew, and a function-calling CHECK breaks
+            # DuckDB 1.5.5's WAL replay of a later ALTER TABLE)
             # the macro has bytea's form and DuckDB's (PostgreSQL's SQL syntax, such as
             # POSITION(a IN b), is printed as the call it is: (b, a))
             node.funcname = _compat_function(catalog.BYTEA_FUNCTIONS[name])
