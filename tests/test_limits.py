@@ -3,6 +3,7 @@ bans after failed logins, slow and stalled clients."""
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
@@ -119,28 +120,74 @@ def _password_login(port: int, password: str, source: str | None = None) -> str:
     return "ok" if kind == b"Z" else error_fields(body)["C"]
 
 
+def _banned_answer(port: int, source: str) -> dict[str, str]:
+    """What a banned address hears: its startup packet (over TLS) is answered with a
+    FATAL and the connection closed, no authentication asked."""
+    client = RawClient(port, source=source)
+    client.startup(user="postgres", database="postgres")
+    kind, body = client.receive()
+    assert kind == b"E", kind
+    assert client.closed()
+    return error_fields(body)
+
+
 def test_six_wrong_passwords_ban_the_address_and_only_it(start_server):
-    """The default limit (5 failures in 5 minutes): the sixth attempt from the address is
-    closed unanswered and counted; another address logs in; metrics show both."""
+    """The default limit (5 failures in 5 minutes) from 127.0.0.2: the sixth attempt is
+    refused with FATAL 28000 saying why and for how long, and counted; another address
+    logs in; metrics show both. Loopback 127.0.0.1 is exempt by default: six wrong
+    passwords from it ban nothing."""
     metrics_port = free_port()
     srv = start_server("--auth-method", "password",
-                       "--metrics-address", f"127.0.0.1:{metrics_port}")
+                       "--metrics-address", f"127.0.0.1:{metrics_port}",
+                       "--auth-ban-exempt", "127.0.0.1/32,::1")
     before = value(scrape(metrics_port), "duckgres_rate_limit_rejects_total")
     outcomes = []
-    for _ in range(6):
-        try:
-            outcomes.append(_password_login(srv.port, "wrong"))
-        except (ConnectionError, OSError, EOFError):
-            outcomes.append("closed")
-    assert outcomes == ["28P01"] * 5 + ["closed"]
-    with pytest.raises((ConnectionError, OSError, EOFError)):
-        _password_login(srv.port, "postgres")  # the right password changes nothing now
-    assert _password_login(srv.port, "postgres", source="127.0.0.2") == "ok"
+    for _ in range(5):
+        outcomes.append(_password_login(srv.port, "wrong", source="127.0.0.2"))
+    assert outcomes == ["28P01"] * 5
+    fields = _banned_answer(srv.port, "127.0.0.2")
+    assert (fields["S"], fields["C"]) == ("FATAL", "28000")
+    assert re.fullmatch(r"too many failed login attempts from this address; "
+                        r"retry after (\d+) s", fields["M"]), fields["M"]
+    assert 890 <= int(fields["M"].split()[-2]) <= 900
+    # the right password changes nothing now
+    assert _banned_answer(srv.port, "127.0.0.2")["C"] == "28000"
+    assert _password_login(srv.port, "postgres", source="127.0.0.3") == "ok"
+    assert [_password_login(srv.port, "wrong") for _ in range(6)] == ["28P01"] * 6
+    assert _password_login(srv.port, "postgres") == "ok"  # 127.0.0.1: exempt
     samples = scrape(metrics_port)
     assert value(samples, "duckgres_rate_limit_rejects_total") == before + 2
     assert value(samples, "duckgres_rate_limited_ips") == 1
-    assert value(samples, "duckgres_auth_failures_total") >= 5
+    assert value(samples, "duckgres_auth_failures_total") >= 11
     assert "banned or over max_connections_per_ip" in srv.log()
+
+
+@pytest.mark.parametrize("sslmode", ["require", "prefer", "disable"])
+def test_a_banned_client_is_told_why(start_server, sslmode):
+    """libpq (psql, psycopg) shows the FATAL, whatever its sslmode, instead of "server
+    closed the connection unexpectedly". No exemption here, so 127.0.0.1 can be banned."""
+    srv = start_server("--auth-failure-limit", "2", "--auth-ban-exempt", "",
+                       "--tls", "optional")
+    for _ in range(2):
+        with pytest.raises(psycopg.OperationalError) as info:
+            psycopg.connect(srv.dsn(password="wrong"))
+        assert "password authentication failed" in str(info.value)
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn(sslmode=sslmode))
+    assert re.search(r"FATAL:  too many failed login attempts from this address; "
+                     r"retry after \d+ s", str(info.value)), str(info.value)
+
+
+def test_ban_exemptions_unit():
+    limits = ClientLimits(max_per_ip=0, failure_limit=1, failure_window=10,
+                          ban_duration=60, exempt=("127.0.0.0/8", "::1", "10.1.0.0/16"),
+                          clock=lambda: 5.0)
+    for address in ("127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1", "10.1.2.3"):
+        limits.auth_failed(address)
+        assert not limits.banned(address) and limits.admit(address), address
+    for address in ("10.2.0.1", "::2", "unknown"):
+        limits.auth_failed(address)
+        assert limits.banned(address) and limits.ban_remaining(address) == 60.0, address
 
 
 def _seconds_until_closed(sock: socket.socket, trickle: bytes = b"") -> float:

@@ -9,6 +9,7 @@ fail at start with a message naming the setting and where its value came from.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import tempfile
@@ -169,6 +170,28 @@ def _users(value: Any) -> dict[str, str]:
     return users
 
 
+def _list(value: Any) -> tuple[str, ...]:
+    """A YAML list, or from the environment / CLI: items separated by commas."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(text for item in items if (text := str(item).strip()))
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    """Addresses or CIDR blocks (127.0.0.0/8, ::1, 10.1.2.3), checked and normalised."""
+    try:
+        return tuple(str(ipaddress.ip_network(item, strict=False)) for item in _list(value))
+    except ValueError as exc:
+        raise ValueError(f"expected addresses or CIDR blocks: {exc}") from None
+
+
+def _paths(value: Any) -> tuple[Path, ...]:
+    return tuple(Path(item) for item in _list(value))
+
+
+#: What the DuckDB wheel has built in (statically linked): a session may LOAD these.
+BUNDLED_EXTENSIONS = ("core_functions", "icu", "json", "parquet")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -205,7 +228,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_connections_per_ip", _int_range(0, 100_000), 0, "connections at once from one client address; 0: no limit", "N"),
     Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
     Setting("auth_failure_window", _duration, 300.0, "window in which failed authentications are counted", "DURATION"),
-    Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (connections are closed unanswered)", "DURATION"),
+    Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (told so with FATAL 28000, then closed)", "DURATION"),
+    Setting("auth_ban_exempt", _networks, ("127.0.0.0/8", "::1"), "addresses or CIDR blocks whose failed logins never ban them (default: loopback)", "CIDR,..."),
+    Setting("file_access", _choice("all", "data_dir", "none"), "data_dir", "which files SQL may read and write (read_csv, COPY ... TO 'file', ATTACH): all, data_dir (the data directory and allowed_directories) or none", "SCOPE"),
+    Setting("allowed_directories", _paths, (), "more directories SQL may read and write under file_access: data_dir", "DIR,..."),
+    Setting("allowed_extensions", _list, BUNDLED_EXTENSIONS, "DuckDB extensions a session may LOAD (INSTALL is always refused); default: the ones built into DuckDB", "NAME,..."),
     Setting("handover_drain_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled (new sessions meanwhile get FATAL 57P03)", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
@@ -250,6 +277,10 @@ class Config:
     auth_failure_limit: int
     auth_failure_window: float
     auth_ban_duration: float
+    auth_ban_exempt: tuple[str, ...]
+    file_access: str
+    allowed_directories: tuple[Path, ...]
+    allowed_extensions: tuple[str, ...]
     handover_drain_timeout: float
     timezone: str
     max_connections: int

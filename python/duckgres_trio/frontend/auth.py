@@ -7,12 +7,15 @@ point with the same error, so a client cannot learn which user names exist.
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import scram
 from duckgres_trio.wire import backend
 from duckgres_trio.wire.frontend import parse_password, parse_sasl_initial
+
+log = logging.getLogger(__name__)
 
 
 class AuthChannel(Protocol):
@@ -55,7 +58,16 @@ async def authenticate(
         md5 = verifier if isinstance(verifier, scram.Md5Verifier) else None
         scram.check_md5_response(md5, salt, response.encode(), username=user)
         return
-    await _scram(channel, user, verifier, mock_secret)
+    try:
+        await _scram(channel, user, verifier, mock_secret)
+    except PgError as err:
+        if isinstance(verifier, scram.Md5Verifier) and err.sqlstate == SqlState.INVALID_PASSWORD:
+            # The client only hears "password authentication failed" (PostgreSQL's
+            # answer too); the operator must learn that no password can succeed.
+            log.warning("user %r failed SCRAM authentication: its stored md5 verifier "
+                        "cannot be used with auth_method %s; set auth_method: md5 or store "
+                        "a SCRAM verifier (duckgres-trio passwd)", user, method)
+        raise
 
 
 async def _scram(

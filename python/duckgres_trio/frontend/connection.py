@@ -40,6 +40,8 @@ RECEIVE_SIZE = 65536
 FLUSH_THRESHOLD = 256 * 1024
 #: How long a goodbye (a FATAL ErrorResponse) may take before we just close.
 GOODBYE_TIMEOUT = 2.0
+#: How long a connection that is only told why it is refused may take to ask.
+REFUSAL_TIMEOUT = 5.0
 
 _SKIP_STARTUP_PARAMS = ("user", "database", "options", "replication")
 
@@ -49,8 +51,12 @@ class ClientGone(Exception):
 
 
 class Connection:
-    def __init__(self, server: Server, stream: trio.SocketStream, address: str = "") -> None:
+    def __init__(self, server: Server, stream: trio.SocketStream, address: str = "",
+                 refusal: PgError | None = None) -> None:
         self.server = server
+        #: Answered instead of authenticating (a banned address): the client's startup
+        #: packet is read, so that it hears why, and nothing is done for it.
+        self.refusal = refusal
         self.address = address
         self.config = server.config
         self._stream: trio.abc.Stream = stream
@@ -100,6 +106,8 @@ class Connection:
     async def _run(self) -> None:
         try:
             timeout = self.config.authentication_timeout or math.inf
+            if self.refusal is not None:
+                timeout = min(timeout, REFUSAL_TIMEOUT)
             # Bounds negotiation and authentication only, as in PostgreSQL: a session
             # that waits for a worker afterwards is bounded by worker_queue_timeout.
             with trio.move_on_after(timeout) as startup_scope:
@@ -235,10 +243,13 @@ class Connection:
                 self._refuse_buffered("GSSENC request")
                 await self.send_now(backend.GSSENC_REFUSE)
             elif isinstance(request, msg.CancelRequest):
-                self.server.cancel(request.pid, request.secret)
+                if self.refusal is None:
+                    self.server.cancel(request.pid, request.secret)
                 return None
             else:
                 break
+        if self.refusal is not None:
+            raise self.refusal
         if self.config.tls == "required" and not self.tls:
             raise PgError(
                 SqlState.INVALID_AUTHORIZATION_SPECIFICATION,

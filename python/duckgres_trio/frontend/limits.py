@@ -3,14 +3,17 @@
 Checked at accept, before TLS, so a refused or banned address costs one accept and one
 close: no handshake, no key derivation. A ban follows ``failure_limit`` failed
 authentications within ``failure_window`` seconds and lasts ``ban_duration``; a
-successful login clears the address's failures (as duckgres does).
+successful login clears the address's failures (as duckgres does). Failures from an
+``exempt`` address or block (loopback by default) never ban it: a user who mistyped a
+password five times on the server's own machine must not be locked out of it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from duckgres_trio import metrics
 
@@ -23,6 +26,7 @@ class ClientLimits:
         failure_limit: int,
         failure_window: float,
         ban_duration: float,
+        exempt: Iterable[str] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_per_ip = max_per_ip
@@ -30,6 +34,7 @@ class ClientLimits:
         self._failure_window = failure_window
         self._ban_duration = ban_duration
         self._clock = clock
+        self._exempt = tuple(ipaddress.ip_network(n, strict=False) for n in exempt)
         self._open: Counter[str] = Counter()
         self._failures: dict[str, deque[float]] = {}
         self._banned_until: dict[str, float] = {}
@@ -60,8 +65,19 @@ class ClientLimits:
         if self._open[address] <= 0:
             del self._open[address]
 
+    def exempt(self, address: str) -> bool:
+        """Whether failures from ``address`` are never counted (IPv4-mapped IPv6
+        addresses count as their IPv4 address)."""
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in network for network in self._exempt)
+
     def auth_failed(self, address: str) -> None:
-        if not self._failure_limit:
+        if not self._failure_limit or self.exempt(address):
             return
         now = self._clock()
         failures = self._failures.setdefault(address, deque())
@@ -76,5 +92,9 @@ class ClientLimits:
         self._failures.pop(address, None)
 
     def banned(self, address: str) -> bool:
+        return self.ban_remaining(address) > 0
+
+    def ban_remaining(self, address: str) -> float:
+        """Seconds until ``address`` may connect again (0: it is not banned)."""
         until = self._banned_until.get(address)
-        return until is not None and self._clock() < until
+        return 0.0 if until is None else max(0.0, until - self._clock())

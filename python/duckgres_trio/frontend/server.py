@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import math
 import os
 import secrets
 import signal
@@ -39,6 +40,15 @@ log = logging.getLogger(__name__)
 HANGUP_CHECK = 0.5
 
 DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
+#: Banned clients told why at the same time, at most; more are closed unanswered.
+BAN_NOTICES = 8
+
+
+def banned(remaining: float) -> PgError:
+    """What a banned address hears, once it has sent its startup packet."""
+    return PgError(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                   "too many failed login attempts from this address; "
+                   f"retry after {math.ceil(remaining)} s", severity="FATAL")
 
 #: Signals that stop the server (SIGQUIT: at once).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -59,12 +69,14 @@ class Server:
             failure_limit=config.auth_failure_limit,
             failure_window=config.auth_failure_window,
             ban_duration=config.auth_ban_duration,
+            exempt=config.auth_ban_exempt,
         )
         metrics.gauge_from(metrics.rate_limited_ips, self.limits.banned_count)
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
+        self._ban_notices = 0  # banned clients being told so right now
         self._shutting_down = False
         self._handed_over = False  # a successor took the listeners (SIGUSR1)
         self._drained: trio.Event | None = None  # made at shutdown, set when no connection is left
@@ -178,7 +190,18 @@ class Server:
         if not self.limits.admit(address):
             log.warning("refused a connection from %s (banned or over max_connections_per_ip)",
                         address)
-            await trio.aclose_forcefully(stream)
+            remaining = self.limits.ban_remaining(address)
+            if remaining and self._ban_notices < BAN_NOTICES:
+                # Tell the client why (psql would otherwise report a crash), bounded:
+                # a startup packet and, if asked, a TLS handshake; never authentication.
+                self._ban_notices += 1
+                try:
+                    tune_socket(stream, self.config.write_timeout)
+                    await Connection(self, stream, address, refusal=banned(remaining)).run()
+                finally:
+                    self._ban_notices -= 1
+            else:
+                await trio.aclose_forcefully(stream)
             return
         try:
             tune_socket(stream, self.config.write_timeout)
@@ -385,4 +408,9 @@ def load_users(config: Config) -> dict[str, scram.ScramVerifier | scram.Md5Verif
             users[name] = scram.parse_verifier(text)
         except ValueError as exc:
             raise ConfigError(f"users.{name}: {exc}") from None
+    md5_users = [name for name, v in users.items() if isinstance(v, scram.Md5Verifier)]
+    if md5_users and config.auth_method == "scram-sha-256":
+        log.warning("users %s have md5 verifiers, which cannot be used with auth_method "
+                    "scram-sha-256: they cannot log in; set auth_method: md5 or store SCRAM "
+                    "verifiers (duckgres-trio passwd)", ", ".join(map(repr, md5_users)))
     return users
