@@ -715,3 +715,15 @@ def test_pg_accepts_our_md5_verifier(pg: PgCluster) -> None:
         assert conn.execute("SELECT current_user").fetchone() == ("md5_user",)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         pg.connect("md5_user", "px")
+
+
+def test_md5_verifier_under_scram_is_explained_in_the_log(start_server) -> None:
+    """An md5 verifier cannot answer SCRAM: the client hears PostgreSQL's 28P01, the
+    log says why (at start and at the failed login), so the operator can fix it."""
+    md5 = make_md5_verifier("alice", "s3cret")
+    srv = start_server("--users", f"alice={md5}")  # auth_method: scram-sha-256
+    assert "cannot be used with auth_method scram-sha-256" in srv.log()
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(srv.dsn(user="alice", password="s3cret"))
+    assert "password authentication failed" in str(info.value)
+    assert "user 'alice' failed SCRAM authentication: its stored md5 verifier" in srv.log()
