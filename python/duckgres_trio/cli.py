@@ -182,14 +182,22 @@ def _engine(config: configuration.Config):
         threads=config.duckdb_threads,
         retire_on_session_end=config.retire_on_session_end,
         log_level=config.log_level,
+        engine_config=_lockdown(config),
     )
     return ControlPlaneEngine(pool, config.data_dir, auto_create=config.auto_create_databases,
                               max_sessions=config.max_connections,
                               queue_timeout=config.worker_queue_timeout)
 
 
+def _lockdown(config: configuration.Config) -> dict[str, str]:
+    """file_access and the extension policy as DuckDB settings (engine.lockdown)."""
+    from duckgres_trio.engine import lockdown
+
+    return lockdown.duckdb_config(config.file_access, config.data_dir, config.allowed_directories)
+
+
 def _duckdb_config(config: configuration.Config) -> dict[str, str]:
-    settings = {}
+    settings = _lockdown(config)
     if config.duckdb_threads:
         settings["threads"] = str(config.duckdb_threads)
     if config.duckdb_memory_limit:

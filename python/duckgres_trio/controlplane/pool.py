@@ -69,7 +69,8 @@ class WorkerPool:
     def __init__(self, *, socket_dir: Path, max_workers: int, min_workers: int = 0,
                  idle_timeout: float = 300.0, memory_budget: int = 0, memory_limit: str = "",
                  threads: int = 0,
-                 retire_on_session_end: bool = False, log_level: str = "info") -> None:
+                 retire_on_session_end: bool = False, log_level: str = "info",
+                 engine_config: dict[str, str] | None = None) -> None:
         self.socket_dir = _private_dir(socket_dir)
         self.max_workers = max(1, max_workers)
         self.min_workers = min(min_workers, self.max_workers)
@@ -83,6 +84,7 @@ class WorkerPool:
         self._retire_on_session_end = retire_on_session_end
         self._log_level = log_level
         self._handing_over = False
+        self._engine_config = engine_config or {}  # file access, extensions (engine.lockdown)
         self.workers: dict[int, Worker] = {}
         self._owners: dict[str, Worker] = {}
         self._activations: dict[str, trio.Event] = {}
@@ -154,7 +156,8 @@ class WorkerPool:
             # nobody; once done it owns the database and serves the next session.
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
-                                                 "duckdb_config": self._limits(extra=1)},
+                                                 "duckdb_config": {**self._engine_config,
+                                                                   **self._limits(extra=1)}},
                                     timeout=ACTIVATION_SECONDS)
         except (WorkerError, trio.TooSlowError) as exc:
             reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)

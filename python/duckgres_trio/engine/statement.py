@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import pg_catalog
+from duckgres_trio.engine import lockdown, pg_catalog
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -29,11 +29,16 @@ DATABASE_CONFIG = {"arrow_lossless_conversion": "true", "integer_division": "tru
 
 
 def open_database(path: str | None, config: dict[str, str] | None = None) -> capi.Database:
-    """Open a database, with PostgreSQL's catalog views attached (``pg_catalog``)."""
-    database = capi.Database(path, {**DATABASE_CONFIG, **(config or {})})
+    """Open a database, with PostgreSQL's catalog views attached (``pg_catalog``), then
+    fence SQL's file access in (``lockdown``: possible only once it is started)."""
+    early, late = lockdown.split(config or {})
+    database = capi.Database(path, {**DATABASE_CONFIG, **early})
     conn = database.connect()
     try:
-        pg_catalog.install(conn, None if path is None else os.path.dirname(os.path.abspath(path)))
+        listed = path is not None and lockdown.reads_data_dir(config or {})
+        pg_catalog.install(conn, os.path.dirname(os.path.abspath(path)) if listed else None)
+        for sql in late:
+            conn.run(sql)
     except BaseException:
         conn.close()
         database.close()

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from duckgres_trio.engine.errors import for_statement
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql import lockdown
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, parse_explain,
@@ -179,6 +180,8 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     if tokens[0].kind is Kind.WORD and tokens[0].value == "EXPLAIN":
         return _explain(text, tokens)
     stmt = _classify(text, tokens)
+    if stmt.refusal is None and (refused := lockdown.refusal(tokens)) is not None:
+        return replace(stmt, refusal=refused)  # an engine setting, INSTALL, LOAD
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
             or stmt.parameter is not None or stmt.cursor is not None \
             or stmt.database is not None \
