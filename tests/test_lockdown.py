@@ -45,8 +45,9 @@ def test_settings_defaults_and_sources(tmp_path):
     assert cfg.allowed_directories == (Path("/srv/in"), Path("/srv/out"))
     assert cfg.file_access == "all" and cfg.allowed_extensions == ("json",)
     assert config.load(None, {"auth_ban_exempt": ""}, {}).auth_ban_exempt == ()
-    for bad, message in (({"auth_ban_exempt": "localhost"}, "auth_ban_exempt: expected addresses"),
-                         ({"file_access": "some"}, "file_access: must be one of all, data_dir, none")):
+    for bad, message in (
+            ({"auth_ban_exempt": "localhost"}, "auth_ban_exempt: expected addresses"),
+            ({"file_access": "some"}, "file_access: must be one of all, data_dir, none")):
         with pytest.raises(ConfigError) as info:
             config.load(None, bad, {})
         assert message in str(info.value)

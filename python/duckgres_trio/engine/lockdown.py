@@ -38,7 +38,8 @@ EXTENSION_CONFIG = {
 LATE_KEYS = ("allowed_directories", "enable_external_access")
 
 
-def duckdb_config(file_access: str, data_dir: Path, extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
+def duckdb_config(file_access: str, data_dir: Path,
+                  extra_dirs: Iterable[Path] = ()) -> dict[str, str]:
     """The DuckDB settings for ``file_access``; values are strings (they travel to
     workers as JSON and into DuckDB's C API config)."""
     config = dict(EXTENSION_CONFIG)
