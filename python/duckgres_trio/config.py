@@ -122,6 +122,8 @@ def show(setting: Setting, value: Any) -> str:
         return _show_bytes(value, (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):  # a list setting: written comma-separated
+        return ",".join(map(str, value))
     return "" if value is None or value == {} else str(value)
 
 
@@ -229,10 +231,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
     Setting("auth_failure_window", _duration, 300.0, "window in which failed authentications are counted", "DURATION"),
     Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (told so with FATAL 28000, then closed)", "DURATION"),
-    Setting("auth_ban_exempt", _networks, ("127.0.0.0/8", "::1"), "addresses or CIDR blocks whose failed logins never ban them (default: loopback)", "CIDR,..."),
+    Setting("auth_ban_exempt", _networks, ("127.0.0.0/8", "::1"), "addresses or CIDR blocks whose failed logins never ban them", "CIDR,..."),
     Setting("file_access", _choice("all", "data_dir", "none"), "data_dir", "which files SQL may read and write (read_csv, COPY ... TO 'file', ATTACH): all, data_dir (the data directory and allowed_directories) or none", "SCOPE"),
     Setting("allowed_directories", _paths, (), "more directories SQL may read and write under file_access: data_dir", "DIR,..."),
-    Setting("allowed_extensions", _list, BUNDLED_EXTENSIONS, "DuckDB extensions a session may LOAD (INSTALL is always refused); default: the ones built into DuckDB", "NAME,..."),
+    Setting("allowed_extensions", _list, BUNDLED_EXTENSIONS, "DuckDB extensions a session may LOAD (INSTALL is always refused); the default is those built into DuckDB", "NAME,..."),
     Setting("handover_drain_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled (new sessions meanwhile get FATAL 57P03)", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
