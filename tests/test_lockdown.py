@@ -35,7 +35,7 @@ def _csv(directory: Path, name: str = "t.csv") -> Path:
 def test_settings_defaults_and_sources(tmp_path):
     cfg = config.load(None, {}, {})
     assert cfg.file_access == "data_dir" and cfg.allowed_directories == ()
-    assert cfg.auth_ban_exempt == ("127.0.0.0/8", "::1")
+    assert cfg.auth_ban_exempt == ("127.0.0.0/8", "::1/128")
     assert set(cfg.allowed_extensions) == {"core_functions", "icu", "json", "parquet"}
     file = tmp_path / "c.yaml"
     file.write_text("auth_ban_exempt: [10.0.0.7, 192.168.0.0/16]\n"

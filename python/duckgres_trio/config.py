@@ -231,7 +231,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
     Setting("auth_failure_window", _duration, 300.0, "window in which failed authentications are counted", "DURATION"),
     Setting("auth_ban_duration", _duration, 900.0, "how long a banned address is refused (told so with FATAL 28000, then closed)", "DURATION"),
-    Setting("auth_ban_exempt", _networks, ("127.0.0.0/8", "::1"), "addresses or CIDR blocks whose failed logins never ban them", "CIDR,..."),
+    Setting("auth_ban_exempt", _networks, ("127.0.0.0/8", "::1/128"), "addresses or CIDR blocks whose failed logins never ban them", "CIDR,..."),
     Setting("file_access", _choice("all", "data_dir", "none"), "data_dir", "which files SQL may read and write (read_csv, COPY ... TO 'file', ATTACH): all, data_dir (the data directory and allowed_directories) or none", "SCOPE"),
     Setting("allowed_directories", _paths, (), "more directories SQL may read and write under file_access: data_dir", "DIR,..."),
     Setting("allowed_extensions", _list, BUNDLED_EXTENSIONS, "DuckDB extensions a session may LOAD (INSTALL is always refused); the default is those built into DuckDB", "NAME,..."),
