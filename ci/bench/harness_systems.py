@@ -120,7 +120,9 @@ def duckgres(mode: str, workdir: Path, statement_timeout: float) -> Iterator[Sys
     server = ServerProcess(workdir / f"duckgres-{mode}", [
         "--mode", mode, "--tls", "optional", "--auth-method", "scram-sha-256",
         "--max-connections", str(MAX_CONNECTIONS), "--metrics-address", "",
-        "--statement-timeout", f"{statement_timeout:g}s", "--log-level", "warning"]).start()
+        "--statement-timeout", f"{statement_timeout:g}s", "--log-level", "warning",
+        # TPC-H loads with a server-side COPY FROM of the generated CSVs outside data_dir
+        "--file-access", "all"]).start()
     try:
         yield System(f"duckgres {'control plane' if mode == 'controlplane' else mode}",
                      "duckgres", server.port, "duckdb", lambda: server.proc.pid,
