@@ -130,6 +130,11 @@ _destroy_chunk = _fn("duckdb_destroy_data_chunk", None, _P(_vp))
 _create_varchar = _fn("duckdb_create_varchar_length", _vp, C.c_char_p, _idx)
 _get_type_id = _fn("duckdb_get_type_id", C.c_int, _vp)
 _TYPE_INVALID = 0  # DUCKDB_TYPE_INVALID
+_TYPE_ENUM, _TYPE_LIST, _TYPE_ARRAY = 23, 24, 33
+_enum_size = _fn("duckdb_enum_dictionary_size", C.c_uint32, _vp)
+_enum_value = _fn("duckdb_enum_dictionary_value", _vp, _vp, _idx)
+_list_child = _fn("duckdb_list_type_child_type", _vp, _vp)
+_array_child = _fn("duckdb_array_type_child_type", _vp, _vp)
 _destroy_logical_type = _fn("duckdb_destroy_logical_type", None, _P(_vp))
 
 _error_message = _fn("duckdb_error_data_message", C.c_char_p, _vp)
@@ -194,6 +199,13 @@ def _arrow_schema(options: int, types, names: Sequence[bytes]) -> pa.Schema:
     _check(_to_arrow_schema(options, (_vp * count)(*types), (C.c_char_p * count)(*names),
                             count, C.byref(schema)))
     return pa.Schema._import_from_c(C.addressof(schema))
+
+
+def _enum_labels(handle: _vp) -> tuple[str, ...] | None:
+    """An ENUM type's labels in order; None for any other type."""
+    if not handle or _get_type_id(handle) != _TYPE_ENUM:
+        return None
+    return tuple(_take_string(_enum_value(handle, i)) for i in range(_enum_size(handle)))
 
 
 class Database:
@@ -286,6 +298,10 @@ class Prepared:
             raise DuckDBError(message.decode(errors="replace") if message else "prepare failed")
         self.param_count = _nparams(self._handle)
 
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
     def _param_type(self, index: int) -> _vp | None:
         """The logical type of parameter ``index`` (1-based), None if DuckDB could not
         infer it; the caller destroys a returned handle."""
@@ -331,6 +347,32 @@ class Prepared:
             _destroy_types(types)
             return pa.schema([pa.field(n.decode(), pa.null()) for n in names])
         return self._schema(types, names)
+
+    def enum_columns(self) -> dict[int, tuple[tuple[str, ...], bool]]:
+        """Result columns of an ENUM type, or a list / array of one: index -> (labels,
+        is_array). DuckDB keeps no enum type's name in a result type (no alias either),
+        and Arrow gets a plain dictionary: the labels are what identifies the type."""
+        found = {}
+        for i in range(_column_count_prepared(self._handle)):
+            handle = _vp(_column_type_prepared(self._handle, i))
+            try:
+                labels = _enum_labels(handle)
+                if labels is not None:
+                    found[i] = (labels, False)
+                    continue
+                child_of = {_TYPE_LIST: _list_child, _TYPE_ARRAY: _array_child}.get(
+                    _get_type_id(handle))
+                if child_of is not None:
+                    child = _vp(child_of(handle))
+                    try:
+                        labels = _enum_labels(child)
+                    finally:
+                        _destroy_logical_type(C.byref(child))
+                    if labels is not None:
+                        found[i] = (labels, True)
+            finally:
+                _destroy_logical_type(C.byref(handle))
+        return found
 
     def _schema(self, types: list, names: list[bytes]) -> pa.Schema:
         options = self._connection.arrow_options()

@@ -80,6 +80,8 @@ class Started:
 def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     """Execute a bound statement and pull its first batches. ``returns_rows`` is the
     classifier's hint; None lets DuckDB's result kind decide."""
+    # Before executing: a catalog query on this connection would end the result's stream.
+    identities = _enum_identities(statement)
     result = statement.execute()
     try:
         if returns_rows is None:
@@ -91,6 +93,9 @@ def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
                 rowcount = batches[0].column(0)[0].as_py() if batches else 0
             result.close()
             return Started(None, rowcount)
+        # Batches imported from here on carry the enum types too (binary arrays of enums
+        # name their element type).
+        result.schema = _annotate(result.schema, identities)
         first = [b for b in result.fetch(BATCH_ROWS) if b.num_rows]
     except BaseException:
         result.close()
@@ -103,7 +108,73 @@ def columns(statement: capi.Prepared) -> pa.Schema:
     plan the result then; the caller re-prepares with the parameter cast)."""
     if statement.unresolved_params():
         return pa.schema([])
-    return statement.result_schema()
+    return _annotate(statement.result_schema(), _enum_identities(statement))
+
+
+#: Field metadata naming a column's PostgreSQL type where its Arrow type cannot:
+#: b"<oid> <typname>". wire/types.py reads it (PG_TYPE_KEY there; the two must agree).
+PG_TYPE_KEY = b"duckgres.pg_type"
+
+
+def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """Result column index -> PG_TYPE_KEY value, for columns of a user's enum type (or an
+    array of one). DuckDB's result types name no enum (the Arrow schema has a bare
+    dictionary), so the type is found by its labels in the catalog's enum_types, as
+    pg_attribute finds it; two enum types with the same labels are the one with the
+    lower OID. Any failure (an aborted transaction) leaves the column plain text."""
+    try:
+        columns = statement.enum_columns()
+    except capi.DuckDBError:
+        return {}
+    if not columns:
+        return {}
+    literals = {labels: "ENUM(" + ", ".join(_quote(label) for label in labels) + ")"
+                for labels, _ in columns.values()}
+    sql = (f"SELECT literal, min(oid), min_by(array_oid, oid), min_by(type_name, oid) "
+           f"FROM {pg_catalog.DATABASE}.main.enum_types WHERE literal IN "
+           f"({', '.join(_quote(literal) for literal in literals.values())}) GROUP BY literal")
+    try:
+        found = {row[0]: row[1:] for row in _query(statement.connection, sql)}
+    except capi.DuckDBError:
+        return {}
+    identities = {}
+    for index, (labels, is_array) in columns.items():
+        row = found.get(literals[labels])
+        if row is not None:
+            oid, array_oid, name = row
+            identities[index] = (f"{array_oid} _{name} {oid}" if is_array
+                                 else f"{oid} {name}").encode()
+    return identities
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _query(conn: capi.Connection, sql: str) -> list[tuple]:
+    statement = conn.prepare(sql)
+    try:
+        result = statement.execute()
+        try:
+            rows = []
+            while batches := result.fetch(BATCH_ROWS):
+                for batch in batches:
+                    rows += zip(*(column.to_pylist() for column in batch.columns))
+            return rows
+        finally:
+            result.close()
+    finally:
+        statement.close()
+
+
+def _annotate(schema: pa.Schema, identities: dict[int, bytes]) -> pa.Schema:
+    """The schema with PG_TYPE_KEY on the columns ``identities`` names."""
+    for index, value in identities.items():
+        if index < len(schema):
+            field = schema.field(index)
+            schema = schema.set(index, field.with_metadata(
+                {**(field.metadata or {}), PG_TYPE_KEY: value}))
+    return schema
 
 
 def to_pg_error(exc: Exception) -> PgError:

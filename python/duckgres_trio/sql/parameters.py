@@ -9,6 +9,7 @@ casting exactly those parameter tokens, found by the lexer, never by text search
 from __future__ import annotations
 
 from duckgres_trio.sql.lexer import Kind, tokenize
+from duckgres_trio.wire.params import ENUM_ARRAY_OIDS, ENUM_OIDS
 
 #: PostgreSQL type OID -> DuckDB type, for casting untyped parameters.
 DUCKDB_TYPE_FOR_OID: dict[int, str] = {
@@ -49,7 +50,11 @@ def untyped_casts(unresolved: list[int], declared: tuple[int, ...],
     casts = {}
     for number in unresolved:
         oid = declared[number - 1] if number <= len(declared) else 0
-        casts[number] = DUCKDB_TYPE_FOR_OID.get(oid, fallback)
+        # An enum parameter no context types: its label as text (an enum array: text[]);
+        # the OID gives no name to cast to here.
+        casts[number] = DUCKDB_TYPE_FOR_OID.get(
+            oid, "VARCHAR[]" if oid in ENUM_ARRAY_OIDS else
+            "VARCHAR" if oid in ENUM_OIDS else fallback)
     return casts
 
 

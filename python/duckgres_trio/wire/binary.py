@@ -21,7 +21,13 @@ import pyarrow.compute as pc
 
 from duckgres_trio.errors import PgError
 from duckgres_trio.wire import text
-from duckgres_trio.wire.types import classify, element_field, pg_type_for, storage_field
+from duckgres_trio.wire.types import (
+    classify,
+    declared_element_oid,
+    element_field,
+    pg_type_for,
+    storage_field,
+)
 
 Values = list[bytes | None]
 
@@ -270,7 +276,7 @@ def _list_values(array: pa.Array, field: pa.Field) -> Values:
     depth, inner = 0, field
     while classify(inner) == "list":
         depth, inner = depth + 1, element_field(inner)
-    element_oid = pg_type_for(inner).oid
+    element_oid = declared_element_oid(field) or pg_type_for(inner).oid
     rows = _nested(array, field)
     return [None if items is None else _array_binary(items, depth, element_oid) for items in rows]
 

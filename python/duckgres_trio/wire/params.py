@@ -187,6 +187,20 @@ def _field_overflow(text: str) -> PgError:
 # Entry point
 
 
+#: The OIDs of the user's enum types and of their array types (engine/pg_catalog.py,
+#: view enum_types: 16384 + h and 2147500032 + h for h = hash of the qualified name
+#: mod 500,000,000). No other type has an OID in these ranges. An enum's text and
+#: binary forms are both its label (enum_recv), so a value is bound as text and DuckDB
+#: casts it where the statement gives it the enum type.
+ENUM_OIDS = range(16384, 16384 + 500_000_000)
+ENUM_ARRAY_OIDS = range(2147500032, 2147500032 + 500_000_000)
+
+
+def enum_element(oid: int) -> int | None:
+    """The enum type an enum array OID holds, else None."""
+    return oid - ENUM_ARRAY_OIDS.start + ENUM_OIDS.start if oid in ENUM_ARRAY_OIDS else None
+
+
 def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -> object:
     """The Python value of one Bind parameter (see the module docstring for the table).
 
@@ -202,6 +216,8 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
         element = ARRAY_ELEMENT.get(oid)
         if element is not None:
             return _text_array(text, element)
+        if oid in ENUM_ARRAY_OIDS:
+            return _text_array(text, TEXT)
         return text  # oid 0, unknown and types we do not know: DuckDB casts the string
     if fmt == BINARY_FORMAT:
         where = f" in bind parameter {index}" if index is not None else ""
@@ -210,7 +226,8 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
                 SqlState.INDETERMINATE_DATATYPE,
                 f"could not determine data type of parameter ${index or '?'}",
             )
-        if oid not in _BINARY_DECODERS and oid not in ARRAY_ELEMENT:
+        enum = oid in ENUM_OIDS or oid in ENUM_ARRAY_OIDS
+        if oid not in _BINARY_DECODERS and oid not in ARRAY_ELEMENT and not enum:
             raise PgError(
                 SqlState.FEATURE_NOT_SUPPORTED,
                 f"no binary input function available for type oid {oid}",
@@ -219,6 +236,10 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
         try:
             if oid in ARRAY_ELEMENT:
                 value = _binary_array(reader, ARRAY_ELEMENT[oid])
+            elif oid in ENUM_ARRAY_OIDS:
+                value = _binary_array(reader, enum_element(oid))
+            elif oid in ENUM_OIDS:
+                value = _bin_str(reader)
             else:
                 value = _BINARY_DECODERS[oid](reader)
             if reader.remaining:
@@ -1318,7 +1339,7 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
         return []
     if nitems > r.remaining // 4:  # every element needs at least its length word
         raise _InsufficientData("insufficient data left in message")
-    decode = _BINARY_DECODERS[element_oid]
+    decode = _bin_str if element_oid in ENUM_OIDS else _BINARY_DECODERS[element_oid]
     flat: list = []
     for i in range(nitems):
         (length,) = r.unpack(_I32)

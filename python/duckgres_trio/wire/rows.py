@@ -29,7 +29,7 @@ from duckgres_trio.wire import CODEC, backend
 from duckgres_trio.wire.binary import encode_binary_column
 from duckgres_trio.wire.text import (OutputStyle, encode_text_column, output_style,
                                      storage_array, zone_tzif)
-from duckgres_trio.wire.types import classify, element_field, pg_type_for
+from duckgres_trio.wire.types import classify, declared_element_oid, element_field, pg_type_for
 
 _NULL = b"\xff\xff\xff\xff"
 _I32 = struct.Struct("!i")
@@ -242,6 +242,10 @@ def rust_column(array: pa.Array, field: pa.Field, fmt: int,
     list's leaf."""
     kind = classify(field)
     storage = storage_array(array)
+    if fmt == 1 and declared_element_oid(field) is not None:
+        # Rust derives a binary array's element OID from the Arrow type (text for an
+        # enum's dictionary); the Python encoder writes the enum's.
+        return _ENCODERS[fmt](array, field)
     if fmt in (0, 1) and not (fmt == 0 and styled(field, style)):
         if _native(kind, storage.type, fmt):
             return (storage, fmt, kind, *_text_zone(storage.type, fmt))

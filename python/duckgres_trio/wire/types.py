@@ -276,8 +276,37 @@ def pg_type_for(field: pa.Field) -> PgType:
     return _pg_type_cached(field, _metadata_key(field))
 
 
+#: Field metadata the engine sets where the Arrow type cannot name the PostgreSQL type
+#: (a user's enum type, found by its labels): b"<oid> <typname>", for an array of one
+#: b"<array oid> <typname> <element oid>". engine/statement.py writes it under the same
+#: key; the values themselves are text (a dictionary of strings), as enum_send's are.
+PG_TYPE_KEY = b"duckgres.pg_type"
+
+
+def _declared_parts(field: pa.Field) -> list[str] | None:
+    value = (field.metadata or {}).get(PG_TYPE_KEY)
+    return None if value is None else value.decode().split(" ")
+
+
+def _declared(field: pa.Field) -> PgType | None:
+    parts = _declared_parts(field)
+    if parts is None:
+        return None
+    # Enum values are 4 bytes in pg_type (typlen 4); their arrays are varlena.
+    return PgType(int(parts[0]), parts[1], 4 if len(parts) == 2 else -1)
+
+
+def declared_element_oid(field: pa.Field) -> int | None:
+    """The element OID of an array column whose type PG_TYPE_KEY names, else None."""
+    parts = _declared_parts(field)
+    return int(parts[2]) if parts is not None and len(parts) == 3 else None
+
+
 @lru_cache(maxsize=4096)
 def _pg_type_cached(field: pa.Field, _metadata: tuple | None) -> PgType:
+    declared = _declared(field)
+    if declared is not None:
+        return declared
     if classify(field) != "list":
         return _element_type(field)
     element = _element_type(_innermost(field))

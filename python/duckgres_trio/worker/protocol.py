@@ -207,8 +207,16 @@ def read_error(payload: bytes) -> PgError:
                    constraint=constraint or None)
 
 
+def _has_dictionary(typ: pa.DataType) -> bool:
+    """A dictionary anywhere in the type (an enum, or a list of enums): such a batch
+    needs the IPC stream form, which carries its dictionaries."""
+    if pa.types.is_dictionary(typ):
+        return True
+    return any(_has_dictionary(typ.field(i).type) for i in range(typ.num_fields))
+
+
 def batch_frame(batch: pa.RecordBatch) -> list:
-    if not any(pa.types.is_dictionary(t) for t in batch.schema.types):
+    if not any(_has_dictionary(t) for t in batch.schema.types):
         return frame_parts(BATCH, batch.serialize())
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
