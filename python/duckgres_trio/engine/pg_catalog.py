@@ -626,7 +626,7 @@ SCRIPT = [
     f"CREATE OR REPLACE MACRO {_D}.main.version() AS 'PostgreSQL 15.0 on x86_64-pc-linux-gnu, "
     "compiled by duckgres-trio (DuckDB ' || (SELECT library_version FROM pragma_version()) "
     "|| '), 64-bit'",
-    f"CREATE OR REPLACE MACRO {_D}.main.format_scalar(o, m) AS CASE o "
+    f"CREATE OR REPLACE MACRO {_D}.main.format_named(o, m) AS CASE o "
     "WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 18 THEN '\"char\"' WHEN 19 THEN 'name' "
     "WHEN 20 THEN 'bigint' WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' "
     "WHEN 24 THEN 'regproc' WHEN 25 THEN 'text' WHEN 26 THEN 'oid' WHEN 114 THEN 'json' "
@@ -639,13 +639,44 @@ SCRIPT = [
     "WHEN 1562 THEN 'bit varying' WHEN 1700 THEN 'numeric' || CASE WHEN m >= 4 THEN "
     "'(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE '' END "
     "WHEN 2205 THEN 'regclass' WHEN 2206 THEN 'regtype' WHEN 2950 THEN 'uuid' "
-    f"WHEN 3802 THEN 'jsonb' ELSE (SELECT typname FROM {_D}.main.pg_type _m WHERE _m.oid = o) END",
+    "WHEN 3802 THEN 'jsonb' END",
+    # format_type's name of a scalar type: PostgreSQL's SQL name, else the typname.
+    f"CREATE OR REPLACE MACRO {_D}.main.format_scalar(o, m) AS coalesce("
+    f"{_D}.main.format_named(o, m), (SELECT typname FROM {_D}.main.pg_type _m WHERE _m.oid = o))",
     f"CREATE OR REPLACE MACRO {_D}.main.array_element(o) AS (SELECT typelem FROM "
     f"{_D}.main.pg_type _m WHERE _m.oid = o AND _m.typcategory = 'A' AND o NOT IN (22, 30))",
     f"CREATE OR REPLACE MACRO {_D}.main.format_type(o, m) AS CASE WHEN o IS NULL THEN NULL "
     f"ELSE coalesce({_D}.main.format_scalar(coalesce({_D}.main.array_element(o), o), m), "
     f"'???') || CASE WHEN {_D}.main.array_element(o) IS NULL THEN '' ELSE '[]' END END",
     f"CREATE OR REPLACE MACRO {_D}.main.format_type_oid(o) AS {_D}.main.format_type(o, NULL)",
+    # pg_typeof(x) is pg_typeof_name(typeof(x)) and pg_typeof(x)::oid pg_typeof_oid(...)
+    # (sql/translate.py): the OID and name of a value's DuckDB type as pg_attribute gives
+    # them, a user's enum (typeof names it by its labels) by its labels as pg_attribute
+    # finds it. The enum lookups are uncorrelated subqueries (run once per statement):
+    # correlated ones, and format_type, took seconds per statement.
+    f"CREATE OR REPLACE MACRO {_D}.main.enum_by_literal(k) AS (SELECT map(list(literal), "
+    "list(CASE k WHEN 'oid' THEN oid::VARCHAR WHEN 'array_oid' THEN array_oid::VARCHAR "
+    "ELSE CASE WHEN qualified LIKE 'public.%' THEN type_name ELSE qualified END END)) "
+    "FROM (SELECT literal, min(oid) AS oid, min_by(array_oid, oid) AS array_oid, "
+    "min_by(type_name, oid) AS type_name, min_by(qualified, oid) AS qualified "
+    f"FROM {_D}.main.enum_types "
+    "GROUP BY literal))",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_oid(t) AS CASE "
+    "WHEN t LIKE 'ENUM(%)' THEN "
+    f"map_extract({_D}.main.enum_by_literal('oid'), t)[1]::UINTEGER "
+    r"WHEN regexp_replace(t, '(\[\d*\])+$', '') LIKE 'ENUM(%)' THEN "
+    f"map_extract({_D}.main.enum_by_literal('array_oid'), "
+    r"regexp_replace(t, '(\[\d*\])+$', ''))[1]::UINTEGER "
+    f"ELSE {_D}.main.type_oid(t) END::UINTEGER",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_name(t) AS CASE "
+    r"WHEN regexp_replace(t, '(\[\d*\])+$', '') LIKE 'ENUM(%)' THEN "
+    f"map_extract({_D}.main.enum_by_literal('type_name'), "
+    r"regexp_replace(t, '(\[\d*\])+$', ''))[1] "
+    f"ELSE coalesce({_D}.main.format_named({_D}.main.type_oid("
+    r"regexp_replace(t, '(\[\d*\])+$', '')), NULL), map_extract((SELECT map(list(oid), "
+    f"list(typname)) FROM {_D}.main.builtin_types), {_D}.main.type_oid("
+    r"regexp_replace(t, '(\[\d*\])+$', '')))[1]) END "
+    "|| CASE WHEN t LIKE '%]' THEN '[]' ELSE '' END",
     f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS coalesce((SELECT rolname "
     f"FROM {_D}.main.authid _m WHERE _m.oid = o), 'unknown (OID=' || o || ')')",
     # Visible: in the default search path (public, pg_catalog) or temporary.
@@ -954,13 +985,23 @@ SCRIPT = [
     "CASE WHEN d = 1 AND len(a) > 0 THEN 1 END",
     f"CREATE OR REPLACE MACRO {_D}.main.regclass_name(o) AS (SELECT relname FROM "
     f"{_D}.main.relations _m WHERE _m.oid = o)",
-    f"CREATE OR REPLACE MACRO {_D}.main.regtype_oid(t) AS CASE lower(t) "
+    # A type by name, schema-qualified ('other.size') or not.
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_named(t) AS coalesce((SELECT min(oid) FROM "
+    f"{_D}.main.pg_type _m WHERE _m.typname = t), (SELECT min(_m.oid) FROM "
+    f"{_D}.main.pg_type _m JOIN {_D}.main.pg_namespace _n ON _n.oid = _m.typnamespace "
+    "WHERE _n.nspname || '.' || _m.typname = t))",
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_scalar(t) AS CASE t "
     "WHEN 'integer' THEN 23 WHEN 'int' THEN 23 WHEN 'bigint' THEN 20 WHEN 'smallint' THEN 21 "
     "WHEN 'boolean' THEN 16 WHEN 'real' THEN 700 WHEN 'double precision' THEN 701 "
     "WHEN 'character varying' THEN 1043 WHEN 'character' THEN 1042 "
     "WHEN 'timestamp without time zone' THEN 1114 WHEN 'timestamp with time zone' THEN 1184 "
     "WHEN 'time without time zone' THEN 1083 WHEN 'decimal' THEN 1700 "
-    f"ELSE (SELECT oid FROM {_D}.main.pg_type _m WHERE _m.typname = lower(t)) END::UINTEGER",
+    f"ELSE {_D}.main.regtype_named(t) END",
+    # An array type by its element's name ('mood[]', 'integer[]') as well.
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_oid(t) AS CASE WHEN t LIKE '%[]' THEN "
+    f"(SELECT typarray FROM {_D}.main.pg_type _m WHERE _m.oid = "
+    f"{_D}.main.regtype_scalar(lower(t)[:-3])) ELSE {_D}.main.regtype_scalar(lower(t)) "
+    "END::UINTEGER",
     f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_oid(t) AS (SELECT oid FROM "
     f"{_D}.main.pg_namespace _m WHERE _m.nspname = t)",
     f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_name(o) AS (SELECT nspname FROM "
@@ -1219,7 +1260,9 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "similar_pattern", "as_text", "array_element_text", "in_list",
                        "in_typed_list", "_bytea_list", "_bytea_in",
                        "_bytea_spaced", "_bytea_kept", "_bytea_trim", "_encoding",
-                       "pg_text_overlay", *BYTEA_FUNCTIONS.values()})
+                       "pg_text_overlay", "pg_typeof_oid", "pg_typeof_name", "format_named",
+                       "enum_by_literal", "regtype_named", "regtype_scalar",
+                       *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.

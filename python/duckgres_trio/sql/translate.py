@@ -336,6 +336,39 @@ def _compat_function(name: str) -> tuple:
     return (_string(catalog.DATABASE), _string("main"), _string(name))
 
 
+def _typeof_oid(arg: object) -> ast.FuncCall:
+    """The OID of ``arg``'s type as PostgreSQL would name it (pg_typeof(arg)::oid)."""
+    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(
+        ast.FuncCall(funcname=(_string("typeof"),), args=(arg,)),))
+
+
+def _pg_typeof_arg(node: object) -> object | None:
+    """x of pg_typeof(x), before or after its translation (pg_typeof_name(typeof(x)))."""
+    if not isinstance(node, ast.FuncCall) or len(node.args or ()) != 1:
+        return None
+    names = tuple(getattr(n, "sval", None) for n in node.funcname)
+    if names[-1] == "pg_typeof" and len(names) <= 2:
+        return node.args[0]
+    if names == (catalog.DATABASE, "main", "pg_typeof_name"):
+        return node.args[0].args[0]
+    return None
+
+
+#: The catalog's functions whose result is already a name (text, never an array): the
+#: translations of oid::regtype / ::regclass / ::regnamespace and of pg_typeof.
+_NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name",
+                             "regnamespace_name", "pg_typeof_name"})
+
+
+def _names_text(node: object) -> bool:
+    """Whether ``node`` is a call of one of _NAME_FUNCTIONS: its ::text is a plain cast
+    (the as_text macro around it made psycopg's TypeInfo query ten times slower)."""
+    if not isinstance(node, ast.FuncCall):
+        return False
+    names = tuple(getattr(n, "sval", None) for n in node.funcname)
+    return names[:2] == (catalog.DATABASE, "main") and names[-1] in _NAME_FUNCTIONS
+
+
 def _const_string(node: object) -> str | None:
     if isinstance(node, ast.A_Const) and not node.isnull and isinstance(node.val, ast.String):
         return node.val.sval
@@ -344,7 +377,7 @@ def _const_string(node: object) -> str | None:
 
 #: PostgreSQL types DuckDB lacks -> the DuckDB type holding the same values.
 _TYPES = {
-    "jsonb": "json", "name": "varchar", "char": "varchar", "xid": "bigint", "xid8": "bigint",
+    "jsonb": "json", "oid": "uinteger", "name": "varchar", "char": "varchar", "xid": "bigint", "xid8": "bigint",
     "cid": "bigint", "tid": "varchar", "oidvector": "varchar", "int2vector": "varchar",
     "regconfig": "varchar", "regdictionary": "varchar", "regoper": "varchar",
     "regoperator": "varchar", "regrole": "varchar", "regnamespace": "varchar",
@@ -507,6 +540,10 @@ class _Rewriter(Visitor):
             return None  # one of DuckDB's own settings (memory_limit, threads, ...)
         if name == "timezone" and len(node.args or ()) == 2 and id(node) not in self._typed:
             return self._at_time_zone(node)
+        if name == "pg_typeof" and len(node.args or ()) == 1:
+            # regtype shown by name: PostgreSQL's name of the value's type
+            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"), args=(
+                ast.FuncCall(funcname=(_string("typeof"),), args=(node.args[0],)),)))
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -707,6 +744,9 @@ class _Rewriter(Visitor):
 
     def visit_TypeCast(self, ancestors, node: ast.TypeCast):
         _, name = _qualified(node.typeName.names)
+        typeof = _pg_typeof_arg(node.arg)
+        if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
+            return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
         if isinstance(node.arg, ast.ParamRef) and name in _PARAM_OIDS:
             scalar, array = _PARAM_OIDS[name]
             self.param_types[node.arg.number] = array if node.typeName.arrayBounds else scalar
@@ -718,6 +758,7 @@ class _Rewriter(Visitor):
                 and not (self.reads_catalog and isinstance(node.arg, ast.ColumnRef)) \
                 and not (isinstance(node.arg, ast.TypeCast)
                          and not node.arg.typeName.arrayBounds) \
+                and not _names_text(node.arg) \
                 and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
                          not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
             # an array prints as array_out prints it; the macro casts anything else. A
