@@ -303,3 +303,14 @@ def test_pgjdbc_metadata(jdbc_lines):
 def test_pgjdbc_nan(jdbc_lines):
     ours, _ = jdbc_lines
     assert "error | 4 | 0A000" in ours
+
+
+def test_execute_arguments(both):
+    ours, _ = both
+    with psycopg.connect(ours, autocommit=True) as conn:
+        conn.execute("prepare bare_p (numeric) as select $1")
+        assert conn.execute("execute bare_p (1.25)").fetchone() == (D("1.25"),)
+        for argument, expected in (("1.12345678901", OVERFLOW), ("'NaN'", NAN)):
+            with pytest.raises(psycopg.Error) as caught:
+                conn.execute(f"execute bare_p ({argument})")
+            assert (caught.value.sqlstate, caught.value.diag.message_primary) == expected
