@@ -152,7 +152,6 @@ JDBC_SOURCE = Path(__file__).parent / "java" / "JdbcParameterTypes.java"
 JDBC_DIVERGENT: dict[str, str] = {
     "setFloat times": "pgjdbc declares float4; a DuckDB integer literal takes the other "
                       "operand's type (float4 * 2 is float4), PostgreSQL's is int4, so float8",
-    "setBigDecimal plus": "a numeric parameter is DuckDB's DECIMAL(38,10): 2.2500000000",
     "setTimestamp trunc": "pgjdbc leaves a timestamp's type unspecified; PostgreSQL finds "
                           "date_trunc ambiguous (42725), this server finds none (42883)",
 }

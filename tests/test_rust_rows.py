@@ -51,7 +51,7 @@ from hypothesis import strategies as st
 import duckdb
 
 from duckgres_trio import _native
-from duckgres_trio.wire import backend, rows, text
+from duckgres_trio.wire import backend, rows, text, unbounded
 from duckgres_trio.wire.binary import RaggedArrayError, encode_binary_column
 from duckgres_trio.wire.rows import encode_rows
 from duckgres_trio.wire.text import encode_text_column
@@ -1474,6 +1474,22 @@ EVERY_KIND_COLUMNS = Columns("EVERY_KIND_COLUMNS", [
 ])
 
 
+def _holds_unbounded(typ: pa.DataType) -> bool:
+    """Whether a DECIMAL(38, s >= 10) is anywhere in ``typ``: its trailing zeros are
+    trimmed by the Python encoders (wire/unbounded.py), so its container is not native."""
+    if unbounded.is_unbounded(typ):
+        return True
+    if pa.types.is_map(typ):
+        return _holds_unbounded(typ.key_type) or _holds_unbounded(typ.item_type)
+    if isinstance(typ, (pa.ListType, pa.LargeListType, pa.FixedSizeListType)):
+        return _holds_unbounded(typ.value_type)
+    if isinstance(typ, (pa.StructType, pa.UnionType)):
+        return any(_holds_unbounded(typ.field(i).type) for i in range(typ.num_fields))
+    if isinstance(typ, pa.ExtensionType):
+        return _holds_unbounded(typ.storage_type)
+    return False
+
+
 @settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_every_kind_in_json_matches_python(data):
@@ -1481,7 +1497,8 @@ def test_every_kind_in_json_matches_python(data):
     for numbers, NaN and infinities, bool, json, and escaped text."""
     batch = data.draw(batches(EVERY_KIND_COLUMNS, max_columns=3))
     assert all(isinstance(rows.rust_column(column, field, 0), tuple)
-               for column, field in zip(batch.columns, batch.schema, strict=True))
+               for column, field in zip(batch.columns, batch.schema, strict=True)
+               if not _holds_unbounded(field.type))
     check(batch, formats_for(data.draw, batch))
 
 

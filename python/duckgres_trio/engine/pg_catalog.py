@@ -252,6 +252,10 @@ def _values(rows: list[tuple]) -> str:
 
 
 #: The statements that build the catalog, run once per DuckDB instance.
+#: numeric without a precision, as DuckDB names its type: ``wire.unbounded.DUCKDB_TYPE``
+#: (the worker imports no wire module; tests/test_numeric_compat.py holds them equal).
+BARE_NUMERIC = "DECIMAL(38,10)"
+
 SCRIPT = [
     f"ATTACH IF NOT EXISTS ':memory:' AS {_D}",
     f"CREATE SCHEMA IF NOT EXISTS {_D}.{_I}",
@@ -265,7 +269,9 @@ SCRIPT = [
     f"THEN {_D}.main.array_type_oid({_D}.main.scalar_type_oid("
     r"regexp_replace(t, '(\[\d*\])+$', ''))) "
     f"ELSE {_D}.main.scalar_type_oid(t) END",
-    f"CREATE OR REPLACE MACRO {_D}.main.type_mod(t) AS CASE WHEN t LIKE 'DECIMAL(%' THEN "
+    # numeric without a precision is DECIMAL(38,10) (wire.unbounded): no typmod
+    f"CREATE OR REPLACE MACRO {_D}.main.type_mod(t) AS CASE "
+    f"WHEN t LIKE '{BARE_NUMERIC}%' THEN -1 WHEN t LIKE 'DECIMAL(%' THEN "
     r"((CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 1) AS INTEGER) << 16) "
     r"| CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 2) AS INTEGER)) + 4 ELSE -1 END",
     # The current database's objects and the session's temporary ones, except those the
@@ -836,6 +842,10 @@ SCRIPT = [
     r"""WHEN e = '' OR upper(e) = 'NULL' OR regexp_matches(e, '[\s"\\{},]') """
     r"""THEN '"' || regexp_replace(e, '(["\\])', '\\\1', 'g') || '"' ELSE e END""",
     f"CREATE OR REPLACE MACRO {_D}.main.as_text(x) AS CASE "
+    # bare numeric and arithmetic on it (DECIMAL(38, s >= 10)) print as numeric_out
+    # prints an unconstrained numeric: no trailing fraction zeros (wire.unbounded)
+    r"WHEN regexp_full_match(typeof(x), 'DECIMAL\(38,[1-3][0-9]\)') "
+    r"THEN regexp_replace(x::VARCHAR, '\.?0+$', '') "
     "WHEN typeof(x) NOT LIKE '%[]' THEN x::VARCHAR "
     "ELSE CASE (length(typeof(x)) - length(replace(typeof(x), '[]', ''))) // 2 "
     "WHEN 1 THEN '{' || array_to_string(list_transform(json_transform(to_json(x), "
@@ -1163,6 +1173,9 @@ SCRIPT = [
     f"WHERE {_D}.main.visible(table_catalog, table_name)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid, length) "
     "REPLACE (current_database() AS table_catalog, "
+    f"CASE WHEN data_type <> '{BARE_NUMERIC}' THEN numeric_precision END "
+    "AS numeric_precision, "
+    f"CASE WHEN data_type <> '{BARE_NUMERIC}' THEN numeric_scale END AS numeric_scale, "
     f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema, "
     "CASE WHEN data_type LIKE '%]' "
     f"THEN 'ARRAY' ELSE {_D}.main.format_type(type_oid, NULL) END AS data_type, "

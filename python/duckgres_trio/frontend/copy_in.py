@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.engine.literals import bind_form
-from duckgres_trio.wire.params import decode_param
+from duckgres_trio.wire import unbounded
+from duckgres_trio.wire.params import check_numeric_params, decode_param
 from duckgres_trio.wire.types import pg_type_for
 
 #: Rows per INSERT: bounds the memory one COPY holds, and amortises a round trip.
@@ -26,6 +27,7 @@ COPY_BATCH_ROWS = 50_000
 MAX_COPY_FIELD = (1 << 30) - 1
 
 _BYTEA = 17
+_NUMERIC = 1700
 
 
 def _typecode(size: int, codes: str) -> str:
@@ -78,7 +80,7 @@ def _batch_of_pieces(pieces: list[list | pa.Table], schema: pa.Schema,
                 chunks.append(pa.array([row[index] for row in piece], pa.string()))
         column = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
         if pg_type_for(field).oid in _AS_TEXT:
-            arrays.append(column)
+            arrays.append(_bare_numeric_checked(column, field))
         else:
             arrays.append(_column(column.to_pylist(), field, index + 1, binary))
     return pa.record_batch(arrays, names=names)
@@ -89,7 +91,7 @@ def _column(values, field: pa.Field, index: int, binary: bool) -> pa.Array:
     inserts it."""
     oid = pg_type_for(field).oid
     if not binary and oid in _AS_TEXT:
-        return pa.array(values, pa.string())
+        return _bare_numeric_checked(pa.array(values, pa.string()), field)
     if binary:
         column = _binary_column(values, field.type, oid)
         if column is not None:
@@ -101,7 +103,24 @@ def _column(values, field: pa.Field, index: int, binary: bool) -> pa.Array:
                    for v in values]
     if oid == _BYTEA:
         return pa.array(decoded, pa.binary())
+    if oid == _NUMERIC:
+        for value in decoded:  # NaN, Infinity; digits past bare numeric's
+            if value is not None:
+                check_numeric_params([value], [field])
     return pa.array([_text(v) for v in decoded], pa.string())
+
+
+def _bare_numeric_checked(column: pa.Array, field: pa.Field) -> pa.Array:
+    """A text column for a numeric column, refused where a value would be rounded or
+    does not fit (bare numeric, ``wire.unbounded``) or is NaN / Infinity (any DECIMAL,
+    which has neither); DuckDB's cast would round the first silently."""
+    typ = field.type
+    if pa.types.is_decimal(typ):
+        if unbounded.is_bare(typ):
+            unbounded.check_texts(column)
+        else:
+            unbounded.check_texts(column, special_only=True)
+    return column
 
 
 def _binary_column(values, typ: pa.DataType, oid: int) -> pa.Array | None:

@@ -33,7 +33,7 @@ from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
 from duckgres_trio.wire import frontend as msg
-from duckgres_trio.wire.params import decode_param
+from duckgres_trio.wire.params import NUMERIC, check_numeric_params, decode_param
 from duckgres_trio.wire.rows import column_formats, row_description
 from duckgres_trio.wire.types import pg_type_for
 
@@ -247,6 +247,8 @@ class ExtendedProtocol:
             for number, (data, fmt, oid)
             in enumerate(zip(message.params, formats, statement.param_oids), 1)
         ]
+        if statement.prepared is not None:
+            check_numeric_params(params, statement.prepared.params)
         columns = statement.columns
         result_formats = column_formats(message.result_formats, len(columns)) if columns else []
         old = self._portals.pop(message.portal, None)
@@ -502,7 +504,9 @@ class ExtendedProtocol:
             param = next((t for t in tokenize(arg) if t.kind is Kind.PARAM), None)
             if param is not None:
                 raise PgError("42P02", f"there is no parameter {param.value}")
-        casts = [DUCKDB_TYPE_FOR_OID.get(oid) for oid in oids]
+        # numeric as the client wrote it: the translation refuses a constant that bare
+        # numeric's DECIMAL(38,10) would round (wire.unbounded), as Bind does
+        casts = ["numeric" if oid == NUMERIC else DUCKDB_TYPE_FOR_OID.get(oid) for oid in oids]
         select = split_statements("SELECT " + ", ".join(
             f"CAST(({arg}) AS {cast})" if cast else f"({arg})" for arg, cast in zip(args, casts)))
         if len(select) != 1:

@@ -9,19 +9,21 @@ casting exactly those parameter tokens, found by the lexer, never by text search
 from __future__ import annotations
 
 from duckgres_trio.sql.lexer import Kind, tokenize
+from duckgres_trio.wire import unbounded
 from duckgres_trio.wire.params import ENUM_ARRAY_OIDS, ENUM_OIDS
 
 #: PostgreSQL type OID -> DuckDB type, for casting untyped parameters.
 DUCKDB_TYPE_FOR_OID: dict[int, str] = {
     16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 26: "UINTEGER",
     700: "REAL", 701: "DOUBLE",
-    # numeric has no DuckDB equivalent of unbounded precision; 38 digits, 10 after the point.
-    1700: "DECIMAL(38,10)",
+    # numeric has no DuckDB equivalent of unbounded precision: bare numeric's type
+    # (wire.unbounded), 38 digits, 10 after the point.
+    1700: unbounded.DUCKDB_TYPE,
     25: "VARCHAR", 1043: "VARCHAR", 1042: "VARCHAR", 19: "VARCHAR", 18: "VARCHAR", 705: "VARCHAR",
     17: "BLOB", 1082: "DATE", 1083: "TIME", 1266: "TIMETZ", 1114: "TIMESTAMP",
     1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID", 114: "JSON", 3802: "JSON",
     1000: "BOOLEAN[]", 1005: "SMALLINT[]", 1007: "INTEGER[]", 1016: "BIGINT[]",
-    1021: "REAL[]", 1022: "DOUBLE[]", 1231: "DECIMAL(38,10)[]", 1009: "VARCHAR[]",
+    1021: "REAL[]", 1022: "DOUBLE[]", 1231: unbounded.DUCKDB_TYPE + "[]", 1009: "VARCHAR[]",
     1015: "VARCHAR[]", 1182: "DATE[]", 1183: "TIME[]", 1115: "TIMESTAMP[]",
     1185: "TIMESTAMPTZ[]", 1187: "INTERVAL[]", 2951: "UUID[]", 199: "JSON[]", 1028: "UINTEGER[]",
 }

@@ -37,7 +37,9 @@ from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
-from duckgres_trio.wire.params import array_literal, parse_interval_text
+from duckgres_trio.wire import unbounded
+from duckgres_trio.wire.params import NUMERIC as NUMERIC_OID
+from duckgres_trio.wire.params import array_literal, decode_param, parse_interval_text
 
 
 #: Words DuckDB's grammar reserves (reserved, type/function or column-name keywords)
@@ -115,6 +117,7 @@ _BYTEA_WORDS = frozenset({name.upper() for name in catalog.BYTEA_FUNCTIONS}
 #: The character types are here for their length (a cast cuts to it, a column keeps
 #: it: ``_Rewriter._declared_length``), the time types for their precision.
 _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CIDR",
+                         "NUMERIC", "DECIMAL", "DEC",
                          "MACADDR", "MONEY", "TSVECTOR", "TSQUERY",
                          "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
                          "TIME", "TIMETZ", "TIMESTAMPTZ"})
@@ -474,6 +477,7 @@ class _Rewriter(Visitor):
         self.ctes = ctes
         self._vector_done: set[int] = set()
         self._typed: set[int] = set()  # calls already wrapped in a cast
+        self._bare_numerics: set[int] = set()  # numeric TypeNames given (38,10) here
         self.param_types: dict[int, int] = {}
         self.activity = False
 
@@ -731,6 +735,8 @@ class _Rewriter(Visitor):
             # (Hibernate writes timestamp(6) with time zone); any other stays refused
             node.typmods = None
             self.changed = True
+        if name == "numeric":
+            self._numeric_typmods(node)
         if name in _TYPES and not isinstance(ancestors.node, ast.TypeCast) \
                 or name in _TYPES and name not in _REG_LOOKUP:
             node.names = (_string(_TYPES[name]),)
@@ -742,11 +748,63 @@ class _Rewriter(Visitor):
             return self._changed(node)
         return None
 
+    def _numeric_typmods(self, node: ast.TypeName) -> None:
+        """numeric without a precision is DuckDB's DECIMAL(38,10) (``wire.unbounded``:
+        DuckDB's own default, DECIMAL(18,3), rounds to 3 decimals); a precision DuckDB
+        cannot hold is refused here, with PostgreSQL's bounds first."""
+        if not node.typmods:
+            node.typmods = (ast.A_Const(val=ast.Integer(ival=unbounded.PRECISION)),
+                            ast.A_Const(val=ast.Integer(ival=unbounded.SCALE)))
+            self._bare_numerics.add(id(node))
+            self.changed = True
+            return
+        precision = getattr(node.typmods[0], "val", None)
+        precision = getattr(precision, "ival", None)
+        if isinstance(precision, int) and id(node) not in self._bare_numerics:
+            if not 1 <= precision <= 1000:
+                raise PgError(SqlState.INVALID_PARAMETER_VALUE,
+                              f"NUMERIC precision {precision} must be between 1 and 1000")
+            if precision > unbounded.PRECISION:
+                raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                              f"NUMERIC precision {precision} is not supported",
+                              detail=f"DuckDB's DECIMAL holds at most {unbounded.PRECISION} "
+                                     "digits; declare numeric(p,s) with p at most "
+                                     f"{unbounded.PRECISION}, or numeric without a precision.")
+
+    def _is_bare_numeric(self, type_name: ast.TypeName) -> bool:
+        """numeric without a precision (or given (38,10) by ``_numeric_typmods``)."""
+        return _qualified(type_name.names)[1] == "numeric" and (
+            not type_name.typmods or id(type_name) in self._bare_numerics)
+
+    def _bare_numeric_constant(self, node: ast.TypeCast) -> None:
+        """A constant cast to bare numeric that DuckDB's DECIMAL(38,10) would round or
+        cannot hold (NaN, Infinity, too many digits) fails here, as a parameter does;
+        one cast to numeric(p,s), only if NaN or Infinity (it rounds the rest)."""
+        type_name = node.typeName
+        arg = node.arg
+        if not isinstance(arg, ast.A_Const) or arg.isnull:
+            return
+        text = arg.val.sval if isinstance(arg.val, ast.String) else \
+            arg.val.fval if isinstance(arg.val, ast.Float) else None
+        if text is None:
+            return
+        try:
+            value = decode_param(text.encode(), 0, NUMERIC_OID)
+        except PgError:
+            return  # not a number: DuckDB's cast says so (22P02)
+        error = unbounded.special(value)
+        if error is not None:
+            raise error
+        if self._is_bare_numeric(type_name):
+            unbounded.check(value, text)
+
     def visit_TypeCast(self, ancestors, node: ast.TypeCast):
         _, name = _qualified(node.typeName.names)
         typeof = _pg_typeof_arg(node.arg)
         if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
             return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
+        if name == "numeric":
+            self._bare_numeric_constant(node)
         if isinstance(node.arg, ast.ParamRef) and name in _PARAM_OIDS:
             scalar, array = _PARAM_OIDS[name]
             self.param_types[node.arg.number] = array if node.typeName.arrayBounds else scalar
@@ -757,7 +815,8 @@ class _Rewriter(Visitor):
                 and not node.typeName.typmods and isinstance(node.arg, _MAYBE_ARRAY) \
                 and not (self.reads_catalog and isinstance(node.arg, ast.ColumnRef)) \
                 and not (isinstance(node.arg, ast.TypeCast)
-                         and not node.arg.typeName.arrayBounds) \
+                         and not node.arg.typeName.arrayBounds
+                         and not self._is_bare_numeric(node.arg.typeName)) \
                 and not _names_text(node.arg) \
                 and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
                          not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):

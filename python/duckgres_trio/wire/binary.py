@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.errors import PgError
-from duckgres_trio.wire import text
+from duckgres_trio.wire import text, unbounded
 from duckgres_trio.wire.types import (
     classify,
     declared_element_oid,
@@ -145,11 +145,22 @@ def _bignum_values(array: pa.Array, _field: pa.Field) -> Values:
     return _integer_numerics([None if b is None else text.bignum_value(b) for b in array.to_pylist()])
 
 
+def _trimmed_numeric(unscaled: int, scale: int) -> bytes:
+    """numeric_send with the dscale of the value without its trailing fraction zeros."""
+    while scale > 0 and unscaled % 10 == 0:
+        unscaled //= 10
+        scale -= 1
+    return numeric_binary(unscaled, scale)
+
+
 def _decimal_values(array: pa.Array, field: pa.Field) -> Values:
     # dscale is the column's scale, as for a numeric(p, s) column. The unscaled integer
     # is the decimal's little-endian two's complement storage.
     typ = storage_field(field).type
     raw = array.view(pa.binary(typ.byte_width)).to_pylist()
+    if unbounded.is_unbounded(typ):  # bare numeric: dscale is the value's own
+        return [None if b is None else _trimmed_numeric(int.from_bytes(b, "little", signed=True),
+                                                        typ.scale) for b in raw]
     return [
         None if b is None else numeric_binary(int.from_bytes(b, "little", signed=True), typ.scale)
         for b in raw

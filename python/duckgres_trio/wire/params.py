@@ -77,7 +77,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.wire import unbounded
 
 __all__ = ["Interval", "decode_param", "TEXT_FORMAT", "BINARY_FORMAT"]
 
@@ -1413,3 +1416,37 @@ _BINARY_DECODERS: dict[int, Callable[[_Reader], object]] = {
     TIMESTAMPTZ: lambda r: _bin_timestamp_common(r, utc=True),
     INTERVAL: _bin_interval,
 }
+
+
+def check_numeric_params(values: list[object], fields: pa.Schema) -> None:
+    """Refuse what a DuckDB DECIMAL parameter would round or cannot hold, as PostgreSQL's
+    numeric would not: NaN and Infinity for any DECIMAL (0A000), and for bare numeric's
+    DECIMAL(38,10) a value with more digits than it has (22003; ``wire.unbounded``).
+    Text bound to such a parameter (declared text by the client) is read as numeric
+    first; what is not a number is left to DuckDB's cast."""
+    for value, field in zip(values, fields):
+        if value is not None:
+            _check_numeric(value, field.type)
+
+
+def _check_numeric(value: object, typ: pa.DataType) -> None:
+    if isinstance(value, list) and (pa.types.is_list(typ) or pa.types.is_large_list(typ)):
+        for item in value:
+            if item is not None:
+                _check_numeric(item, typ.value_type)
+        return
+    if not pa.types.is_decimal(typ):
+        return
+    if isinstance(value, str):
+        try:
+            value = _text_numeric(value)
+        except PgError:
+            return
+    if not isinstance(value, Decimal):
+        return
+    if unbounded.is_bare(typ):
+        unbounded.check(value)
+        return
+    error = unbounded.special(value)
+    if error is not None:
+        raise error

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.wire import CODEC, backend
+from duckgres_trio.wire import CODEC, backend, unbounded
 from duckgres_trio.wire.binary import encode_binary_column
 from duckgres_trio.wire.text import (OutputStyle, encode_text_column, output_style,
                                      storage_array, zone_tzif)
@@ -117,8 +117,9 @@ def _native(kind: str, typ: pa.DataType, fmt: int) -> bool:
     if kind == "timestamptz" and pa.types.is_timestamp(typ):
         return fmt == 1 or _fixed_zone(typ.tz) or _rust_zone(typ.tz) is not None
     if kind == "decimal":
-        # A negative scale (Arrow allows it) has no numeric dscale.
-        return pa.types.is_decimal128(typ) and typ.scale >= 0
+        # A negative scale (Arrow allows it) has no numeric dscale; bare numeric's
+        # trailing zeros are trimmed in Python (wire.unbounded)
+        return pa.types.is_decimal128(typ) and typ.scale >= 0 and not unbounded.is_unbounded(typ)
     if kind == "dictionary":
         return pa.types.is_dictionary(typ) and typ.value_type in _NATIVE_LABELS
     return False

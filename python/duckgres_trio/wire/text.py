@@ -31,7 +31,8 @@ from fractions import Fraction
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from duckgres_trio.wire.types import classify, element_field
+from duckgres_trio.wire import unbounded
+from duckgres_trio.wire.types import classify, element_field, storage_field
 
 Texts = list[str | None]
 
@@ -142,9 +143,13 @@ def bignum_value(data: bytes) -> int:
     return -int.from_bytes(bytes(0xFF - b for b in data[3:]), "big")
 
 
-def _decimal_texts(array: pa.Array, _field: pa.Field) -> Texts:
+def _decimal_texts(array: pa.Array, field: pa.Field) -> Texts:
     # numeric_out prints exactly `scale` fraction digits; Decimal(...) from Arrow has
-    # exponent -scale and the 'f' format never switches to exponent notation.
+    # exponent -scale and the 'f' format never switches to exponent notation. Bare
+    # numeric has no scale of its own: its trailing zeros are DuckDB's, not the value's.
+    if unbounded.is_unbounded(storage_field(field).type):
+        return [None if d is None else format(unbounded.trimmed(d), "f")
+                for d in array.to_pylist()]
     return [None if d is None else format(d, "f") for d in array.to_pylist()]
 
 

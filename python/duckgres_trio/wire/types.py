@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import pyarrow as pa
 
+from duckgres_trio.wire import unbounded
+
 # OIDs from PostgreSQL's pg_type.dat (stable across versions).
 BOOL = 16
 BYTEA = 17
@@ -256,6 +258,8 @@ def _element_type(field: pa.Field) -> PgType:
         return _SCALARS[kind][0]
     if kind == "decimal":
         typ = storage_field(field).type
+        if unbounded.is_unbounded(typ):  # bare numeric and arithmetic on it: no typmod
+            return PgType(NUMERIC, "numeric", -1)
         return PgType(NUMERIC, "numeric", -1, numeric_typmod(typ.precision, typ.scale))
     if kind in _NUMERIC_TYPMOD:
         return PgType(NUMERIC, "numeric", -1, _NUMERIC_TYPMOD[kind])
