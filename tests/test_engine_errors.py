@@ -15,6 +15,7 @@ import pytest
 
 from duckgres_trio.engine.errors import for_statement, pg_error_from_duckdb
 from duckgres_trio.errors import PgError, SqlState as S
+from duckgres_trio.sql.translate import translate
 
 SETUP = """
 create table t(a int primary key, b int not null, c int check (c > 0));
@@ -107,8 +108,13 @@ CASES = [
     ("create table vm(v varchar check (length(v) <= 2 OR v = 'duckgres_typmod:varchar(2)'));"
      " insert into vm values ('abc')", S.CHECK_VIOLATION),
     # the CHECK sql/translate.py gives a varchar(n) column (docs/architecture.md)
-    ("create table va(v varchar check (v IS NULL OR v IS NOT NULL OR "
-     "'duckgres_typmod:varchar(2)' IS NULL)); alter table va alter v type text",
+    (translate("create table vc(v varchar(2))").sql + "; insert into vc values ('abc')",
+     S.STRING_DATA_RIGHT_TRUNCATION),
+    (translate("create table va(v varchar(2))").sql + "; alter table va alter v type text",
+     S.FEATURE_NOT_SUPPORTED),
+    # the CHECK of a table made before the length was enforced names the type too
+    ("create table vo(v varchar check (v IS NULL OR v IS NOT NULL OR "
+     "'duckgres_typmod:varchar(2)' IS NULL)); alter table vo alter v type text",
      S.FEATURE_NOT_SUPPORTED),
     ("create table tz(t timestamptz(0))", S.FEATURE_NOT_SUPPORTED),
     # Conversion
@@ -188,6 +194,17 @@ def test_constraint_names_come_from_the_target_table(conn):
     unnamed = for_statement(err, "", "x", 0, None, "INSERT")
     assert unnamed.message == "duplicate key value violates unique constraint"
     assert unnamed.constraint is None
+@pytest.mark.parametrize("declared, name", [("varchar(3)", "character varying(3)"),
+                                             ("char(3)", "character(3)"),
+                                             ("char", "character(1)")])
+def test_a_declared_length_violation_has_postgresqls_message(conn, declared, name):
+    conn.execute(translate(f'create table d("Odd col" {declared})').sql)
+    err = pg_error_from_duckdb(failing(conn, "insert into d values ('abcd')"))
+    assert (err.sqlstate, err.message, err.detail) == ("22001", f"value too long for type {name}", None)
+    located = for_statement(err, "insert into d values ('abcd')", "x", 0, "d", "INSERT")
+    assert (located.message, located.detail, located.constraint) == (err.message, None, None)
+
+
 def test_changing_a_declared_column_says_why_not(conn):
     conn.execute("create table w(v varchar check (length(v) <= 3 OR "
                  "'duckgres_typmod:varchar(3)' IS NULL))")

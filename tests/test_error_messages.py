@@ -93,6 +93,10 @@ CASES: list[tuple[str, tuple | None]] = [
     ("insert into u values (99, 1)", None),
     ("delete from t where id = 1", None),
     ("insert into t values (5, 'a', 5, 1, 5, 'z', 'extra')", None),
+    # a declared length (varchar(3)): characters, not bytes
+    ("insert into t values (6, 'abcd', 6, 1, 6, 'z')", None),
+    ("update t set c = c || 'xyz' where id = 1", None),
+    ("insert into t (id, c) values (%s, %s)", (7, "éééé")),
     # data
     ("select 'x'::int", None),
     ("select 'x'::bigint", None),

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import duckdb
 
 from ..errors import PgError, SqlState as S
+from .pg_catalog import DECLARED_TYPE_PATTERN
 
 # DuckDB prefixes its messages with the error kind: "Catalog Error: ", "Out of Range
 # Error: ", "INTERRUPT Error: ". The kind has no colon, so this stops at the first one.
@@ -93,6 +94,9 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"PRIMARY KEY or UNIQUE constraint violation", S.UNIQUE_VIOLATION),
         (r"NOT NULL constraint failed", S.NOT_NULL_VIOLATION),
         (r"Violates foreign key constraint", S.FOREIGN_KEY_VIOLATION),
+        # the CHECK that holds a varchar(n) / char(n) length (sql/translate.py)
+        (r"CHECK constraint failed on table .* with expression CHECK\(.*"
+         + DECLARED_TYPE_PATTERN, S.STRING_DATA_RIGHT_TRUNCATION),
         (r"CHECK constraint failed", S.CHECK_VIOLATION),
     ),
     duckdb.ConversionException: _rules(
@@ -420,6 +424,11 @@ def _check(match: re.Match[str], _detail: str | None) -> _Reworded:
             f"_{match['column']}_check" if match["column"] else "_check")
 
 
+def _declared_length(match: re.Match[str], _detail: str | None) -> _Reworded:
+    name = "character varying" if match["kind"] == "varchar" else "character"
+    return f"value too long for type {name}({match['length']})", None, None, None
+
+
 _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = {
     S.UNDEFINED_TABLE: (
         (r'Table with name (?P<name>.*) does not exist because schema .* does not exist\.$',
@@ -516,6 +525,11 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     S.FOREIGN_KEY_VIOLATION: (
         (r'Violates foreign key constraint because key "(?P<key>.*)" (?P<side>does not exist in '
          r"the referenced table|is still referenced by a foreign key in a different table)", _foreign_key),
+    ),
+    S.STRING_DATA_RIGHT_TRUNCATION: (
+        # a declared length: PostgreSQL names the type, not the column or the constraint
+        (r"CHECK constraint failed on table .* with expression CHECK\(.*" + DECLARED_TYPE_PATTERN,
+         _declared_length),
     ),
     S.CHECK_VIOLATION: (
         # One bare column in the expression names the constraint after it.

@@ -27,7 +27,8 @@ DATABASE = "pg_compat"
 DECLARED_TYPE_MARK = "duckgres_typmod:"
 #: The declared type in such a constraint's expression (as duckdb_constraints() prints
 #: it), as a regular expression with groups (kind, length).
-DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK + r"(varchar|bpchar)\((\d+)\)' IS NULL\)+$")
+DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
+                         + r"(?P<kind>varchar|bpchar)\((?P<length>\d+)\)' IS NULL\)+$")
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
