@@ -7,6 +7,7 @@ transaction, and whether it must be refused before reaching the engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -129,8 +130,17 @@ class Statement:
             # neither ours nor a DuckDB table to show: PostgreSQL's answer
             return PgError(SqlState.UNDEFINED_OBJECT,
                            f'unrecognized configuration parameter "{self.parameter}"')
-        return for_statement(err, self.text, ran, self.start, target_table(self.text),
-                             self.command, lambda position: moved_position(position, ran, self.text))
+        located = for_statement(err, self.text, ran, self.start, target_table(self.text),
+                                self.command,
+                                lambda position: moved_position(position, ran, self.text))
+        if located.position is None and located.sqlstate == SqlState.UNDEFINED_FUNCTION \
+                and ran != self.text:
+            # DuckDB places no error inside a macro the translation called for the
+            # client's function (length(1) runs pg_compat's pg_length): PostgreSQL points
+            # at the call, which the client's text holds once
+            call = called_at(self.text, located.message)
+            located.position = None if call is None else call + self.start
+        return located
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -246,6 +256,30 @@ def moved_position(position: int, ran: str, text: str) -> int | None:
         # A CAST the translation made of ``x::type``: PostgreSQL points at its operand.
         place = _place(ran_tokens, text_tokens, at + 2)
     return None if place is None else place + 1
+
+
+_UNDEFINED_FUNCTION = re.compile(r'^function (?:"?[^"(]*"?\.)?"?([^"(]+)"?\(')
+
+
+def called_at(text: str, message: str) -> int | None:
+    """The 1-based position in ``text`` of the one call of the function that ``message``
+    ("function name(types) does not exist") names; None if not exactly one."""
+    match = _UNDEFINED_FUNCTION.match(message)
+    if match is None:
+        return None
+    try:
+        tokens = tokenize(text)
+    except LexError:
+        return None
+    name = match.group(1).upper()
+    calls = [i for i, (t, after) in enumerate(zip(tokens, tokens[1:]))
+             if t.kind is Kind.WORD and t.value.upper() == name and after.value == "("]
+    if len(calls) != 1:
+        return None
+    at = calls[0]
+    while at >= 2 and tokens[at - 1].value == "." and tokens[at - 2].kind is Kind.WORD:
+        at -= 2  # a qualified name: PostgreSQL points at its first part
+    return tokens[at].start + 1
 
 
 def _place(ran_tokens: list[Token], text_tokens: list[Token], at: int) -> int | None:
