@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.support.differential import outcome
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 DATABASE = "array_syntax"
@@ -46,13 +47,8 @@ def conns(tmp_path_factory, pg15_dsn):  # noqa: F811
     ours.stop()
 
 
-def _outcome(conn, sql, params=None, *, binary=False, prepare=None) -> tuple:
-    try:
-        with conn.cursor(binary=binary) as cur:
-            cur.execute(sql, params, prepare=prepare)
-            return ("rows", [(d.name, d.type_code) for d in cur.description], cur.fetchall())
-    except psycopg.Error as err:
-        return ("error", err.sqlstate, err.diag.message_primary, err.diag.message_detail)
+def _outcome(conn, sql, params=None, **how) -> tuple:
+    return outcome(conn, sql, params, detail=True, **how)
 
 
 def _agree(conns, sql, params=None, **how) -> None:

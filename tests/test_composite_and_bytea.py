@@ -12,6 +12,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from tests.support.differential import outcome
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 #: statements without parameters: values, NULLs, empty values, and errors
@@ -85,12 +86,7 @@ SETUP = ["drop table if exists bytea_t",
 
 def _outcome(conn: psycopg.Connection, sql: str, params=None, *, binary: bool,
              extended: bool):
-    try:
-        with conn.cursor(binary=binary) as cur:
-            cur.execute(sql, params, prepare=extended or None)
-            return ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
-    except psycopg.Error as err:
-        return ("error", err.sqlstate, err.diag.message_primary)
+    return outcome(conn, sql, params, binary=binary, prepare=extended or None)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from duckgres_trio.sql.lexer import tokenize
 from duckgres_trio.sql.statements import split_statements
 from duckgres_trio.sql.translate import DUCKDB_EXTRA_KEYWORDS, needs_translation
 from tests.conftest import ServerProcess
+from tests.support.differential import outcome
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 DATABASE = "like_keywords"
@@ -60,19 +61,8 @@ def conns(dsns):
         conn.close()
 
 
-def _outcome(conn, sql, params=None, *, binary=False, prepare=None) -> tuple:
-    try:
-        with conn.cursor(binary=binary) as cur:
-            cur.execute(sql, params, prepare=prepare)
-            if cur.description is None:
-                return ("ok", cur.statusmessage)
-            return ("rows", [(d.name, d.type_code) for d in cur.description], cur.fetchall())
-    except psycopg.Error as err:
-        return ("error", err.sqlstate, err.diag.message_primary)
-
-
 def _agree(conns, sql, params=None, **how) -> None:
-    theirs, ours = (_outcome(conn, sql, params, **how) for conn in conns)
+    theirs, ours = (outcome(conn, sql, params, **how) for conn in conns)
     assert ours == theirs
 
 
@@ -295,7 +285,7 @@ def _run_script(conn, w: str) -> list[tuple]:
         if sql.startswith("copy"):
             outcomes.append(_copy(conn, sql, params))
         else:
-            outcomes.append(_outcome(conn, sql, params, binary=binary))
+            outcomes.append(outcome(conn, sql, params, binary=binary))
     return outcomes
 
 
@@ -348,7 +338,7 @@ def test_keywords_as_labels_and_aliases_agree_with_postgresql(plain_conns):
         for sql in (f"select 1 {word}", f"select x {word} from (select 1 x) t",
                     f"select {word}.x from (select 1 x) {word}",
                     f"delete from lk where false returning s {word}"):
-            theirs, ours = (_outcome(conn, sql) for conn in plain_conns)
+            theirs, ours = (outcome(conn, sql) for conn in plain_conns)
             if theirs[0] != "error" and ours != theirs:
                 different.append((sql, theirs, ours))
     assert different == []

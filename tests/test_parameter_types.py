@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.differential import outcome
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 D = decimal.Decimal
@@ -107,14 +108,7 @@ def _key(sql: str, params: tuple) -> str:
 
 
 def _outcome(conn: psycopg.Connection, sql: str, params: tuple, binary: bool):
-    try:
-        with conn.cursor(binary=binary) as cur:
-            cur.execute(sql, params, prepare=True)
-            if cur.description is None:
-                return ("ok", cur.statusmessage)
-            return ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
-    except psycopg.Error as err:
-        return ("error", err.sqlstate, err.diag.message_primary)
+    return outcome(conn, sql, params, binary=binary, prepare=True)
 
 
 @pytest.fixture(scope="module")
