@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, inspect
 
 from tests.conftest import ServerProcess
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create table customers (id serial primary key, name text not null, "
@@ -46,10 +46,7 @@ def _create_schema(dsn: str) -> None:
 def both(tmp_path_factory, pg15_dsn):  # noqa: F811
     """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database catalog_test."""
     ours = ServerProcess(tmp_path_factory.mktemp("catalog") / "data").start()
-    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
-        conn.execute("drop database if exists catalog_test")
-        conn.execute("create database catalog_test")
-    theirs = pg15_dsn.replace("dbname=postgres", "dbname=catalog_test")
+    theirs = fresh_database(pg15_dsn, "catalog_test")
     mine = ours.dsn(dbname="catalog_test")
     _create_schema(mine)
     _create_schema(theirs)

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect
 
 from tests.conftest import ServerProcess
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create table people (id integer primary key, name varchar(40) not null, "
@@ -54,10 +54,7 @@ def both(tmp_path_factory, pg15_dsn):  # noqa: F811
     server restarted after creating it."""
     data = tmp_path_factory.mktemp("declared") / "data"
     ours = ServerProcess(data).start()
-    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
-        conn.execute("drop database if exists declared_test")
-        conn.execute("create database declared_test")
-    theirs = pg15_dsn.replace("dbname=postgres", "dbname=declared_test")
+    theirs = fresh_database(pg15_dsn, "declared_test")
     _create(ours.dsn(dbname="declared_test"))
     _create(theirs)
     assert ours.stop() == 0

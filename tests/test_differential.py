@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
 
 CORPUS = Path(__file__).parent / "corpus" / "differential.sql"
 
@@ -132,10 +132,7 @@ def outcomes(tmp_path_factory, pg15_dsn):  # noqa: F811
     """{statement: (ours, PostgreSQL's)} for the whole corpus."""
     ours = ServerProcess(tmp_path_factory.mktemp("differential") / "data").start()
     try:
-        with psycopg.connect(pg15_dsn, autocommit=True) as conn:
-            conn.execute("drop database if exists differential_test")
-            conn.execute("create database differential_test")
-        theirs = _run_all(pg15_dsn.replace("dbname=postgres", "dbname=differential_test"))
+        theirs = _run_all(fresh_database(pg15_dsn, "differential_test"))
         mine = _run_all(ours.dsn(dbname="differential_test"))
     finally:
         ours.stop()

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
 
 SETUP = [
     "create table t(id int primary key, c varchar(3) not null, n int unique, "
@@ -282,10 +282,7 @@ def jdbc_classes(tmp_path_factory) -> Path:
 def outcomes(tmp_path_factory, pg15_dsn, jdbc_classes):  # noqa: F811
     ours = ServerProcess(tmp_path_factory.mktemp("errors") / "data").start()
     try:
-        with psycopg.connect(pg15_dsn, autocommit=True) as conn:
-            conn.execute("drop database if exists error_messages")
-            conn.execute("create database error_messages")
-        theirs_dsn = pg15_dsn.replace("dbname=postgres", "dbname=error_messages")
+        theirs_dsn = fresh_database(pg15_dsn, "error_messages")
         theirs = _run_all(theirs_dsn)
         mine = _run_all(ours.dsn(dbname="error_messages"))
         pg = dict(part.split("=", 1) for part in pg15_dsn.split())

@@ -18,7 +18,7 @@ from psycopg.types.enum import EnumInfo, register_enum
 
 from tests.conftest import ServerProcess
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create type mood as enum ('sad', 'ok', 'happy', 'it''s')",
@@ -39,11 +39,8 @@ PROTOCOLS = {"simple-text": (False, False), "extended-text": (False, True),
 def both(tmp_path_factory, pg15_dsn):  # noqa: F811
     """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database identity_test."""
     ours = ServerProcess(tmp_path_factory.mktemp("identity") / "data").start()
-    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
-        conn.execute("drop database if exists identity_test")
-        conn.execute("create database identity_test")
     dsns = (ours.dsn(dbname="identity_test"),
-            pg15_dsn.replace("dbname=postgres", "dbname=identity_test"))
+            fresh_database(pg15_dsn, "identity_test"))
     for dsn in dsns:
         with psycopg.connect(dsn, autocommit=True) as conn:
             for statement in SCHEMA:

@@ -94,3 +94,14 @@ def pg15_dsn() -> Iterator[str]:
     """DSN of a PostgreSQL 15 cluster shared by the whole test session."""
     with running_pg15() as dsn:
         yield dsn
+
+
+def fresh_database(pg15_dsn: str, name: str) -> str:
+    """The DSN of database ``name`` on the reference cluster, dropped and created empty
+    (a module's schema starts from nothing on every run)."""
+    import psycopg
+
+    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}"')
+        conn.execute(f'create database "{name}"')
+    return pg15_dsn.replace("dbname=postgres", f"dbname={name}")
