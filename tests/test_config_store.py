@@ -8,6 +8,8 @@ own (``fresh_database``), so the schema starts empty every time.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -20,6 +22,7 @@ import trio
 
 from duckgres_trio import metrics as server_metrics
 from duckgres_trio.frontend import scram
+from duckgres_trio.tenancy import admin as admin_command
 from duckgres_trio.tenancy import migrate
 from duckgres_trio.tenancy.directory import Org, Snapshot, User
 from duckgres_trio.tenancy.pgtrio import Connection
@@ -41,10 +44,28 @@ def store_dsn(cluster, request):
     return fresh_database(cluster.dsn, name)
 
 
-def admin(dsn: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "duckgres_trio", "admin", "--config-store",
-                           dsn, *args], input=password if password is None else password + "\n",
-                          capture_output=True, text=True, timeout=60)
+def admin(dsn: str, *args: str, password: str | None = None,
+          separate_process: bool = False) -> subprocess.CompletedProcess:
+    """``duckgres-trio admin --config-store dsn args``: in this process (the parsing,
+    the store and the output are the same; a process costs a second here), or as a
+    separate process, the way an operator runs it."""
+    argv = ["--config-store", dsn, *args]
+    stdin = "" if password is None else password + "\n"
+    if separate_process:
+        return subprocess.run([sys.executable, "-m", "duckgres_trio", "admin", *argv],
+                              input=stdin, capture_output=True, text=True, timeout=60)
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = admin_command.main(argv)
+            except SystemExit as exc:  # argparse
+                code = exc.code
+    finally:
+        sys.stdin = saved
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -76,6 +97,48 @@ def test_snapshot_finds_orgs_by_name_alias_and_database():
     assert snap.org_for_name("acme_db") is None  # a database name is not a DNS label
     assert snap.org_for_database("acme_db") is acme and snap.org_for_database("acme") is None
     assert snap.user("acme", "alice") is alice and snap.user("beta", "alice") is None
+
+
+# -- the trio client ---------------------------------------------------------------------
+
+async def test_pgtrio_queries_errors_and_large_messages(cluster):
+    conn = await Connection.connect(cluster.dsn)
+    try:
+        assert await conn.query("select 1, null::text, 'x'") == [("1", None, "x")]
+        assert await conn.query("select $1::int + 1, $2::text", [41, None]) == [("42", None)]
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await conn.query("select 1/0")
+        big = "x" * 8_000_000  # more than a socket buffer: the send waits to write
+        assert await conn.query("select length($1)", [big]) == [(str(len(big)),)]
+        assert await conn.query("select 2") == [("2",)]  # still in step
+    finally:
+        conn.close()
+
+
+async def test_pgtrio_notifications_wait_cancel_and_arrive_during_queries(cluster):
+    listener = await Connection.connect(cluster.dsn)
+    sender = await Connection.connect(cluster.dsn)
+    try:
+        await listener.query("listen chan")
+        with trio.move_on_after(0.05) as scope:
+            await listener.notifies()
+        assert scope.cancelled_caught
+        assert await listener.query("select 3") == [("3",)]  # a cancelled wait is harmless
+        await sender.query("notify chan, 'one'")
+        await sender.query("notify chan, 'two'")
+        await trio.sleep(0.1)
+        await listener.query("select 4")  # both arrive while this runs
+        with trio.fail_after(1):
+            found = await listener.notifies()
+        assert [n.extra for n in found] == [b"one", b"two"]
+        with pytest.raises(psycopg.OperationalError, match="timed out"):
+            await listener.query("select pg_sleep(5)", timeout=0.2)
+        assert listener.closed  # out of step with the server: closed, not reused
+        with pytest.raises(psycopg.OperationalError, match="closed"):
+            await listener.query("select 1")
+    finally:
+        listener.close()
+        sender.close()
 
 
 # -- migrations --------------------------------------------------------------------------
@@ -148,7 +211,7 @@ def test_server_refuses_a_store_whose_applied_migration_changed(store_dsn, tmp_p
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result
     assert "migration 0001_initial.sql was changed after it was applied" in result.stderr
-    fails(admin(store_dsn, "org", "list"), "0001_initial.sql was changed")
+    fails(admin(store_dsn, "org", "list", separate_process=True), "0001_initial.sql was changed")
 
 
 def test_unreachable_store_at_start_stops_the_server(tmp_path):
@@ -211,7 +274,8 @@ def test_admin_orgs(store_dsn):
 def test_admin_users_and_secrets(store_dsn):
     ok(admin(store_dsn, "org", "create", "acme"))
     ok(admin(store_dsn, "org", "create", "beta"))
-    ok(admin(store_dsn, "user", "create", "acme", "alice", password="first pw"))
+    ok(admin(store_dsn, "user", "create", "acme", "alice", password="first pw",
+             separate_process=True))
     ok(admin(store_dsn, "user", "create", "beta", "alice", password="other pw"))
     ok(admin(store_dsn, "user", "create", "acme", "bob", "--max-connections", "2",
              password="bob pw"))
@@ -267,8 +331,10 @@ def test_admin_without_a_store_or_with_a_dead_one(tmp_path):
                             env={k: v for k, v in os.environ.items()
                                  if k != "DUCKGRES_CONFIG_STORE"})
     assert result.returncode == 1 and "--config-store" in result.stderr
-    fails(admin(f"host=127.0.0.1 port={free_port()} user=x", "org", "list"),
-          "config store: connection failed")
+    fails(admin(f"host=127.0.0.1 port={free_port()} user=x", "org", "list",
+                separate_process=True), "config store: connection failed")
+    fails(admin(f"host=127.0.0.1 port={free_port()} user=x", "user", "create", "a", "b",
+                password="pw", separate_process=True), "config store: connection failed")
 
 
 def _assert_password(dsn: str, org: str, user: str, password: str) -> None:
@@ -291,7 +357,7 @@ async def test_snapshot_reloads_on_notify_within_a_second_and_by_polling(store_d
         started = time.monotonic()
         await trio.to_thread.run_sync(lambda: ok(admin(
             store_dsn, "org", "create", "acme", "--hostname-alias", "acme-co",
-            "--worker-setting", "threads=2")))
+            "--worker-setting", "threads=2", separate_process=True)))
         written = time.monotonic()
         await _until_async(lambda: "acme" in store.current().orgs, 1.0)
         assert time.monotonic() - written < 1.0, time.monotonic() - started
@@ -342,7 +408,7 @@ def test_store_outage_keeps_the_snapshot_and_reloads_resume(cluster, start_serve
     finally:
         cluster.start()
     _until(lambda: value(scrape(server.metrics_port), "duckgres_config_store_up") == 1, 10.0)
-    ok(admin(dsn, "org", "create", "beta"))
+    ok(admin(dsn, "org", "create", "beta", separate_process=True))
     written = time.monotonic()
     _until(lambda: value(scrape(server.metrics_port), "duckgres_config_orgs") == 2, 1.0)
     assert time.monotonic() - written < 1.0
