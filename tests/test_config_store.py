@@ -264,6 +264,8 @@ def test_admin_orgs(store_dsn):
           "invalid hostname alias 'a.b'")
     fails(admin(store_dsn, "org", "update", "nope", "--max-workers", "1"), "no organisation 'nope'")
     fails(admin(store_dsn, "org", "update", "acme"), "nothing to change")
+    fails(admin(store_dsn, "org", "update", "acme", "--database-name", "d" * 64),
+          "the database name must have 1 to 63 characters")
     fails(admin(store_dsn, "org", "disable", "nope"), "no organisation 'nope'")
     ok(admin(store_dsn, "org", "delete", "beta"))
     fails(admin(store_dsn, "org", "delete", "beta"), "no organisation 'beta'")
@@ -314,6 +316,8 @@ def test_admin_users_and_secrets(store_dsn):
           "no organisation 'nope'")
     fails(admin(store_dsn, "user", "create", "acme", "carol", password=""),
           "empty password refused")
+    fails(admin(store_dsn, "user", "create", "acme", "c" * 64, password="x"),
+          "a user name must have 1 to 63 characters")
     fails(admin(store_dsn, "user", "passwd", "acme", "nobody", password="x"),
           "no user 'nobody' in organisation 'acme'")
     fails(admin(store_dsn, "user", "list", "nope"), "no organisation 'nope'")

@@ -34,6 +34,8 @@ _CONSTRAINTS = {
     "orgs_hostname_alias_key": "hostname alias {hostname_alias!r} belongs to another organisation",
     "users_pkey": "user {name!r} already exists in organisation {org!r}",
     "users_org_fkey": "no organisation {org!r}",
+    "orgs_database_name_valid": "the database name must have 1 to 63 characters",
+    "users_name_valid": "a user name must have 1 to 63 characters",
 }
 
 
