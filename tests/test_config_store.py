@@ -115,6 +115,25 @@ async def test_pgtrio_queries_errors_and_large_messages(cluster):
         conn.close()
 
 
+async def test_pgtrio_resolves_host_names_without_blocking_and_tries_each_host(cluster):
+    # libpq would resolve "localhost" inside PQconnectStart; here trio does
+    dsn = cluster.dsn.replace("host=127.0.0.1", "host=no-such-host.invalid,localhost") \
+        .replace(f"port={cluster.port}", f"port={free_port()},{cluster.port}")
+    conn = await Connection.connect(dsn)
+    try:
+        assert await conn.query("select inet_server_addr()::text") == [("127.0.0.1/32",)]
+    finally:
+        conn.close()
+    with pytest.raises(psycopg.OperationalError, match="could not resolve host"):
+        await Connection.connect(cluster.dsn.replace("host=127.0.0.1", "host=no-such.invalid"))
+    with trio.socket.socket() as silent:  # accepts (backlog) and never answers
+        await silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        with pytest.raises(psycopg.OperationalError, match="timed out after 0.2 s"):
+            await Connection.connect(f"host=127.0.0.1 port={port} user=x", timeout=0.2)
+
+
 async def test_pgtrio_notifications_wait_cancel_and_arrive_during_queries(cluster):
     listener = await Connection.connect(cluster.dsn)
     sender = await Connection.connect(cluster.dsn)
@@ -411,7 +430,11 @@ def test_store_outage_keeps_the_snapshot_and_reloads_resume(cluster, start_serve
             assert conn.execute("select 1").fetchone() == (1,)
     finally:
         cluster.start()
-    _until(lambda: value(scrape(server.metrics_port), "duckgres_config_store_up") == 1, 10.0)
+    # backoff is at most 5 s, jittered up to 7.5 s
+    _until(lambda: value(scrape(server.metrics_port), "duckgres_config_store_up") == 1, 15.0)
+    # the control plane's row is beating again
+    assert sql(dsn, "select heartbeat > started_at + interval '3 s', draining "
+               "from duckgres.control_planes") == [(True, False)]
     ok(admin(dsn, "org", "create", "beta", separate_process=True))
     written = time.monotonic()
     _until(lambda: value(scrape(server.metrics_port), "duckgres_config_orgs") == 2, 1.0)

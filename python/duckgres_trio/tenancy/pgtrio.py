@@ -11,6 +11,8 @@ parameters go as text, values come back as ``str`` or ``None``; the caller conve
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import select
 from collections.abc import Generator, Sequence
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import trio
 from psycopg import errors as pg_errors
 from psycopg import generators, pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.waiting import Ready, Wait
 
 Row = tuple[str | None, ...]
@@ -40,22 +43,34 @@ class Connection:
 
     @classmethod
     async def connect(cls, conninfo: str, timeout: float = DEFAULT_TIMEOUT) -> Connection:
-        """Connect (raises psycopg.OperationalError, with libpq's message, on failure)."""
+        """Connect, trying each host of ``conninfo`` in turn (raises
+        psycopg.OperationalError, with libpq's message, when none answers)."""
+        with trio.move_on_after(timeout) as scope:
+            failure = None
+            for attempt in await _attempts(conninfo):
+                try:
+                    return await cls._connect(attempt)
+                except pg_errors.OperationalError as exc:
+                    failure = exc
+            assert failure is not None
+            raise failure
+        assert scope.cancelled_caught
+        raise pg_errors.OperationalError(f"connection timed out after {timeout:g} s")
+
+    @classmethod
+    async def _connect(cls, conninfo: str) -> Connection:
         gen = generators.connect(conninfo)
         try:
-            with trio.fail_after(timeout):
-                fd, wait = next(gen)
-                while True:
-                    ready = await _wait(fd, wait)
-                    fd, wait = gen.send(ready)
+            fd, wait = next(gen)
+            while True:
+                ready = await _wait(fd, wait)
+                fd, wait = gen.send(ready)
         except StopIteration as done:
             return cls(done.value)
-        except trio.TooSlowError:
-            gen.close()
-            raise pg_errors.OperationalError(
-                f"connection timed out after {timeout:g} s") from None
         except OSError as exc:
             raise pg_errors.OperationalError(f"connection socket failed: {exc}") from None
+        finally:
+            gen.close()  # a cancelled attempt closes its half-open libpq connection
 
     @property
     def closed(self) -> bool:
@@ -129,6 +144,43 @@ class Connection:
         except (RuntimeError, OSError, ValueError):
             pass  # outside trio, or the descriptor is already gone
         self.pgconn.finish()
+
+
+async def _attempts(conninfo: str) -> list[str]:
+    """One connection string per host, each host name resolved here, by trio: libpq
+    would resolve it inside PQconnectStart, blocking the event loop. A host that does
+    not resolve is skipped (an error if none does); IP addresses, Unix socket
+    directories and an explicit hostaddr are left to libpq."""
+    params = conninfo_to_dict(conninfo)
+    hosts = str(params.get("host") or os.environ.get("PGHOST", "")).split(",")
+    if params.get("hostaddr") or not any(hosts):
+        return [conninfo]
+    ports = str(params.get("port") or os.environ.get("PGPORT", "5432")).split(",")
+    if len(ports) == 1:
+        ports *= len(hosts)
+    attempts, failure = [], None
+    for host, port in zip(hosts, ports):
+        attempt = {**params, "host": host, "port": port}
+        if host and not host.startswith("/") and not _is_address(host):
+            try:
+                found = await trio.socket.getaddrinfo(host, int(port or 5432),
+                                                      type=trio.socket.SOCK_STREAM)
+            except (OSError, ValueError) as exc:
+                failure = exc
+                continue
+            attempt["hostaddr"] = found[0][4][0]
+        attempts.append(make_conninfo(**attempt))
+    if not attempts:
+        raise pg_errors.OperationalError(f"could not resolve host {hosts[0]!r}: {failure}")
+    return attempts
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def _wait(fd: int, wait: Wait) -> Ready:
