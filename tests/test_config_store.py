@@ -99,6 +99,20 @@ def test_snapshot_finds_orgs_by_name_alias_and_database():
     assert snap.user("acme", "alice") is alice and snap.user("beta", "alice") is None
 
 
+def test_without_a_config_store_nothing_of_it_is_loaded(tmp_path):
+    code = (
+        "import sys; from duckgres_trio import config; "
+        "from duckgres_trio.frontend.server import Server; "
+        f"s = Server(config.load(None, {{'data_dir': {str(tmp_path)!r}, 'tls': 'disabled'}}, "
+        "{}), None); "
+        "print(s.current_snapshot(), 'duckgres_trio.tenancy' in sys.modules, "
+        "'psycopg' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={k: v for k, v in os.environ.items()
+                                             if not k.startswith("DUCKGRES_CONFIG")})
+    assert result.stdout.split() == ["None", "False", "False"], result.stderr
+
+
 # -- the trio client ---------------------------------------------------------------------
 
 async def test_pgtrio_queries_errors_and_large_messages(cluster):
