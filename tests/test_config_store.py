@@ -8,8 +8,6 @@ own (``fresh_database``), so the schema starts empty every time.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -22,12 +20,12 @@ import trio
 
 from duckgres_trio import metrics as server_metrics
 from duckgres_trio.frontend import scram
-from duckgres_trio.tenancy import admin as admin_command
 from duckgres_trio.tenancy import migrate
 from duckgres_trio.tenancy.directory import Org, Snapshot, User
 from duckgres_trio.tenancy.pgtrio import Connection
 from duckgres_trio.tenancy.store import ConfigStore, StoreError
 from tests.conftest import ServerProcess, free_port
+from tests.support.config_store import admin, fails, ok
 from tests.support.metrics import scrape, value
 from tests.support.pg15 import fresh_database, pg15_cluster
 
@@ -42,42 +40,6 @@ def cluster():
 def store_dsn(cluster, request):
     name = "cs_" + request.node.name.split("[")[0][5:][:40]
     return fresh_database(cluster.dsn, name)
-
-
-def admin(dsn: str, *args: str, password: str | None = None,
-          separate_process: bool = False) -> subprocess.CompletedProcess:
-    """``duckgres-trio admin --config-store dsn args``: in this process (the parsing,
-    the store and the output are the same; a process costs a second here), or as a
-    separate process, the way an operator runs it."""
-    argv = ["--config-store", dsn, *args]
-    stdin = "" if password is None else password + "\n"
-    if separate_process:
-        return subprocess.run([sys.executable, "-m", "duckgres_trio", "admin", *argv],
-                              input=stdin, capture_output=True, text=True, timeout=60)
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = admin_command.main(argv)
-            except SystemExit as exc:  # argparse
-                code = exc.code
-    finally:
-        sys.stdin = saved
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
-
-
-def ok(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def fails(result: subprocess.CompletedProcess, message: str) -> None:
-    assert result.returncode == 1, result
-    assert result.stderr.startswith("duckgres-trio admin: ") and message in result.stderr, \
-        result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def sql(dsn: str, query: str, params=()) -> list[tuple]:
