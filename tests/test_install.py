@@ -16,7 +16,7 @@ from duckgres_trio.cli import connect_line
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Packages only tests or benchmarks use.
-TEST_ONLY = {"pytest", "pytest-trio", "hypothesis", "psycopg", "asyncpg", "sqlalchemy",
+TEST_ONLY = {"pytest", "pytest-trio", "hypothesis", "asyncpg", "sqlalchemy",
              "adbc-driver-flightsql", "adbc-driver-manager", "atheris", "matplotlib",
              "tpchgen-cli"}
 
@@ -40,7 +40,8 @@ def test_serve_installs_no_postgresql_server_jdk_or_test_package():
     assert not [p for p in apt if re.fullmatch(r"postgresql-\d+|.*jdk.*|.*jdbc.*", p)]
     assert serve["pip extras"] == "none"
     assert not names(serve["pip requirements"]) & TEST_ONLY
-    assert {"duckdb", "trio", "pglast"} <= names(serve["pip requirements"])
+    # psycopg: the config store's client (tenancy/pgtrio.py)
+    assert {"duckdb", "trio", "pglast", "psycopg"} <= names(serve["pip requirements"])
 
 
 def test_test_installs_what_the_tests_need():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import sys
@@ -18,7 +17,9 @@ from duckgres_trio import config as configuration
 
 #: The subcommands, for the usage line and the help's epilog.
 SUBCOMMANDS = {"passwd": "print a password verifier for the users setting "
-                         "(`duckgres-trio passwd --help`)"}
+                         "(`duckgres-trio passwd --help`)",
+               "admin": "organisations, users and secrets in the config store "
+                        "(`duckgres-trio admin --help`)"}
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,7 @@ def _show_default(setting: configuration.Setting) -> str:
 
 def _passwd(argv: list[str]) -> int:
     from duckgres_trio.frontend import scram
+    from duckgres_trio.tenancy import admin
 
     parser = argparse.ArgumentParser(
         prog="duckgres-trio passwd",
@@ -67,15 +69,10 @@ def _passwd(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.method == "md5" and not args.user:
         parser.error("--user is required with --method md5")
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            print("passwords differ", file=sys.stderr)
-            return 1
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    if not password:
-        print("empty password refused", file=sys.stderr)
+    try:
+        password = admin.read_password()
+    except admin.AdminError as exc:
+        print(exc, file=sys.stderr)
         return 1
     if args.method == "md5":
         print(scram.make_md5_verifier(args.user, password))
@@ -88,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["passwd"]:
         sys.exit(_passwd(argv[1:]))
+    if argv[:1] == ["admin"]:
+        from duckgres_trio.tenancy import admin
+
+        sys.exit(admin.main(argv[1:]))
     args = vars(_serve_parser().parse_args(argv))
     config_file = args.pop("config")
     try:
@@ -113,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         trio.run(server.serve)
     except* StartupError as group:
         failure = group.exceptions[0]
+        while isinstance(failure, BaseExceptionGroup):  # raised in a nested nursery
+            failure = failure.exceptions[0]
     if failure is not None:
         _fail(failure)
 

@@ -243,6 +243,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
     Setting("log_format", _choice("text", "keyvalue", "json"), "text", "log lines as text, key=value pairs or JSON, each with its connection's pid, user, database, worker and query id", "FORMAT"),
     Setting("metrics_address", _text, "127.0.0.1:8432", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
+    Setting("config_store", _text, "", "libpq connection string of the PostgreSQL config store of organisations and users (docs/multitenancy.md); empty: the single-tenant users setting", "DSN"),
+    Setting("config_poll_interval", _duration, 30.0, "reload the config store's snapshot this often besides on NOTIFY; 0: on NOTIFY only", "DURATION"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -291,6 +293,8 @@ class Config:
     log_level: str
     log_format: str
     metrics_address: str
+    config_store: str
+    config_poll_interval: float
 
     @property
     def cert_path(self) -> Path:

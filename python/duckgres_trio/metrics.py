@@ -53,6 +53,21 @@ worker_transitions = Counter(
 session_start = Histogram("duckgres_session_start_duration_seconds",
                           "Time from a connection's first byte to its first ReadyForQuery",
                           registry=REGISTRY)
+config_snapshot_age = Gauge(
+    "duckgres_config_snapshot_age_seconds",
+    "Age of the organisations and users snapshot read from the config store",
+    registry=REGISTRY)
+config_reloads = Counter(
+    "duckgres_config_snapshot_reloads_total",
+    "Config store snapshots read, by trigger (start, notify, poll, reconnect)",
+    ["trigger"], registry=REGISTRY)
+config_orgs = Gauge("duckgres_config_orgs", "Organisations in the config store snapshot",
+                    registry=REGISTRY)
+config_users = Gauge("duckgres_config_users", "Users in the config store snapshot",
+                     registry=REGISTRY)
+config_store_up = Gauge("duckgres_config_store_up",
+                        "1 while the config store is reachable, 0 during an outage",
+                        registry=REGISTRY)
 
 
 def count_query(seconds: float, sqlstate: str | None) -> None:

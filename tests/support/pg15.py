@@ -65,28 +65,53 @@ def _run(argv: list[str]) -> None:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
+class Cluster:
+    """A throwaway cluster that a test may stop and start again (a config store outage)."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        self.bindir, self.root, self.datadir = bindir, root, root / "data"
+        self.port = _free_port()
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user={PG_USER} dbname=postgres"
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        _run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
+              str(self.root / "log"), "-o", options, "-w", "start"])
+
+    def stop(self, mode: str = "immediate") -> None:
+        _run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
+
+
 @contextlib.contextmanager
-def running_pg15() -> Iterator[str]:
-    """Start a fresh PostgreSQL 15 cluster, yield its DSN, stop and delete it."""
+def pg15_cluster() -> Iterator[Cluster]:
+    """Start a fresh PostgreSQL 15 cluster, yield it, stop (if running) and delete it."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="duckgres-pg15-"))
     try:
         if os.geteuid() == 0:
             pw = pwd.getpwnam(PG_USER)
             os.chown(root, pw.pw_uid, pw.pw_gid)
-        datadir = root / "data"
-        _run([str(bindir / "initdb"), "-D", str(datadir), "-U", PG_USER, "--auth=trust",
-              "--encoding=UTF8", "--locale=C", "--no-sync"])
-        port = _free_port()
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
-        _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"),
-              "-o", options, "-w", "start"])
+        cluster = Cluster(bindir, root)
+        _run([str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", PG_USER,
+              "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+        cluster.start()
         try:
-            yield f"host=127.0.0.1 port={port} user={PG_USER} dbname=postgres"
+            yield cluster
         finally:
-            _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"])
+            if (cluster.datadir / "postmaster.pid").exists():
+                cluster.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_pg15() -> Iterator[str]:
+    """Start a fresh PostgreSQL 15 cluster, yield its DSN, stop and delete it."""
+    with pg15_cluster() as cluster:
+        yield cluster.dsn
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,11 @@ class Server:
         )
         metrics.gauge_from(metrics.rate_limited_ips, self.limits.banned_count)
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
+        self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
+        if config.config_store:
+            from duckgres_trio.tenancy.store import ConfigStore
+
+            self.config_store = ConfigStore(config.config_store, config.config_poll_interval)
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
@@ -87,6 +92,24 @@ class Server:
         self._serving = None  # (listeners, accept scope) once accepting
         self._fast = False  # a second SIGINT/SIGTERM: stop waiting for the drain
         self._drain_scope = trio.CancelScope()  # the drain's current wait
+
+    # -- tenants ---------------------------------------------------------------------
+
+    def current_snapshot(self):
+        """The organisations and users (tenancy.directory.Snapshot) as last read from the
+        config store; None without one (the single-tenant ``users`` setting applies).
+        Only memory is read: authentication never waits for the store."""
+        return self.config_store.current() if self.config_store is not None else None
+
+    async def _run_config_store(self, port: int, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        from duckgres_trio.tenancy.store import StoreError
+
+        self.config_store.port = port
+        try:
+            await self.config_store.start()
+        except StoreError as exc:
+            raise listen.StartupError(str(exc)) from None
+        await self.config_store.run(task_status=task_status)
 
     # -- connections ---------------------------------------------------------------
 
@@ -234,8 +257,12 @@ class Server:
 
     async def _serve(self, sockets, inherited: bool, stopping: trio.Event, task_status) -> None:
         async with trio.open_nursery() as engine_nursery:
+            if self.config_store is not None:  # the snapshot is there before any client
+                first = sockets[0].socket if inherited else sockets[0]
+                await engine_nursery.start(self._run_config_store, first.getsockname()[1])
             await engine_nursery.start(self.engine.run)
             listeners = sockets if inherited else listen.listen(sockets)
+            ports = [listener.socket.getsockname()[1] for listener in listeners]
             async with trio.open_nursery() as nursery:
                 accept_scope = trio.CancelScope()
                 nursery.start_soon(self._accept, listeners, nursery, accept_scope)
@@ -245,7 +272,6 @@ class Server:
                     await nursery.start(functools.partial(
                         serve_metrics, self.config.metrics_address,
                         retry_seconds=600.0 if inherited else 0.0))
-                ports = [listener.socket.getsockname()[1] for listener in listeners]
                 log.info("listening on %s port %s", self.config.host, ports[0])
                 upgrade.report_ready()
                 systemd.notify("READY=1", f"MAINPID={os.getpid()}",
@@ -337,6 +363,8 @@ class Server:
         takes the new connections, and every connection this process accepted is
         served until it ends, for up to handover_drain_timeout; then as after SIGTERM."""
         self._drained = trio.Event()
+        if self.config_store is not None:
+            self.config_store.set_draining()
         if not self._handed_over:
             self._shutting_down = True
             for conn in list(self._connections):
