@@ -175,10 +175,66 @@ def test_pg_typeof_of_types_duckdb_merges(both, expr):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-@pytest.mark.xfail(strict=True, reason="pg_typeof's result is announced as text (25), not "
-                   "regtype (2206): its value is the type's name")
 def test_pg_typeof_is_regtype(both, protocol):
-    sql = "select pg_typeof(1)"
+    # regtype (2206): the name in text, the OID (uint32) in binary, which psycopg (no
+    # regtype loader) hands over as text or bytes
+    sql = "select pg_typeof(1), pg_typeof('a'::text) as b, pg_typeof(now()) as c, " \
+          "pg_typeof(array[1, 2]) as d, pg_typeof(1.5) as e, pg_typeof(o) as f " \
+          "from identity_t order by o"
+    ours, theirs = (_described(dsn, sql, protocol) for dsn in both)
+    assert ours == theirs
+    assert ours[0] == [2206] * 6
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_pg_typeof_of_an_enum_is_regtype(both, protocol):
+    sql = "select pg_typeof(m), pg_typeof(ms) as a, pg_typeof(z) as b from identity_t order by o"
+    for dsn in both:
+        oids, rows = _described(dsn, sql, protocol)
+        assert oids == [2206] * 3
+        want = [_oid(dsn, t) for t in ("mood", "mood[]", "other.size")]
+        if protocol == "extended-binary":
+            assert [int.from_bytes(v, "big") for v in rows[0]] == want
+        else:
+            assert list(rows[0]) == ["mood", "mood[]", "other.size"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("sql", [
+    "select 'integer'::regtype, 23::regtype as a, 'int4'::regtype as b, 'int[]'::regtype as c,"
+    " 'timestamptz'::regtype as d, 'character varying'::regtype as e, null::regtype as f",
+    "select 'int4'::regtype::text, 'integer'::regtype::oid, 'bigint[]'::regtype::text as a,"
+    " 1043::regtype::text as b",
+    "select 'pg_class'::regclass, 1259::regclass as a, 'pg_class'::regclass::oid as b,"
+    " 'pg_catalog.pg_type'::regclass::text as c",
+    "select 'pg_catalog'::regnamespace, 11::regnamespace as a,"
+    " 'pg_catalog'::regnamespace::oid as b, 'public'::regnamespace::text as c",
+    "select pg_typeof(1) = 'integer'::regtype, pg_typeof(1) = 'int4'::regtype as a,"
+    " pg_typeof(1::bigint) <> 'integer'::regtype as b, pg_typeof(1) = pg_typeof(2) as c,"
+    " 'int4'::regtype = 'integer'::regtype as d",
+    "select count(*) from identity_t where pg_typeof(o) = 'oid'::regtype",
+    "select count(*) from pg_attribute where attrelid = 'identity_t'::regclass "
+    "and attname = 'o' and atttypid = 'oid'::regtype",
+])
+def test_reg_casts(both, protocol, sql):
+    assert _described(both[0], sql, protocol) == _described(both[1], sql, protocol)
+
+
+def test_regtype_compared_with_a_bare_string_is_an_oid_comparison(both):
+    # regtype = unknown resolves to oid = oid in PostgreSQL: 'int4' is no oid
+    for dsn in both:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+                conn.execute("select pg_typeof(1) = 'int4'")
+
+
+@pytest.mark.parametrize("protocol", ["simple-text", "extended-text"])
+def test_reg_casts_of_user_objects(both, protocol):
+    # each side has its own OIDs: the names and announced types must agree
+    sql = "select 'identity_t'::regclass, c.oid::regclass as a, c.oid::regclass::text as b, " \
+          "'mood'::regtype as d, 'mood[]'::regtype::text as e, 'other.size'::regtype as f, " \
+          "'identity_t'::regclass::oid = c.oid as g from pg_class c " \
+          "where c.relname = 'identity_t'"
     assert _described(both[0], sql, protocol) == _described(both[1], sql, protocol)
 
 

@@ -656,6 +656,18 @@ SCRIPT = [
     f"ELSE coalesce({_D}.main.format_scalar(coalesce({_D}.main.array_element(o), o), m), "
     f"'???') || CASE WHEN {_D}.main.array_element(o) IS NULL THEN '' ELSE '[]' END END",
     f"CREATE OR REPLACE MACRO {_D}.main.format_type_oid(o) AS {_D}.main.format_type(o, NULL)",
+    # regtype's output of an OID, as format_type(o, NULL) gives it, from one uncorrelated
+    # scan of the types (format_type's correlated lookups around an OID that is itself a
+    # lookup, 'integer'::regtype, took seconds to plan)
+    f"CREATE OR REPLACE VIEW {_D}.main.type_names AS SELECT t.oid, coalesce("
+    f"{_D}.main.format_named(coalesce(e.oid, t.oid), NULL), CASE WHEN n.nspname IN "
+    "('pg_catalog', 'public') THEN '' ELSE n.nspname || '.' END || coalesce(e.typname, "
+    "t.typname)) || CASE WHEN e.oid IS NULL THEN '' ELSE '[]' END AS name "
+    f"FROM {_D}.main.pg_type t LEFT JOIN {_D}.main.pg_type e ON t.typcategory = 'A' "
+    "AND t.oid NOT IN (22, 30) AND e.oid = t.typelem "
+    f"LEFT JOIN {_D}.main.pg_namespace n ON n.oid = coalesce(e.typnamespace, t.typnamespace)",
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_name(o) AS map_extract((SELECT "
+    f"map(list(oid), list(name)) FROM {_D}.main.type_names), o)[1]",
     # pg_typeof(x) is pg_typeof_name(typeof(x)) and pg_typeof(x)::oid pg_typeof_oid(...)
     # (sql/translate.py): the OID and name of a value's DuckDB type as pg_attribute gives
     # them, a user's enum (typeof names it by its labels) by its labels as pg_attribute
@@ -675,15 +687,8 @@ SCRIPT = [
     f"map_extract({_D}.main.enum_by_literal('array_oid'), "
     r"regexp_replace(t, '(\[\d*\])+$', ''))[1]::UINTEGER "
     f"ELSE {_D}.main.type_oid(t) END::UINTEGER",
-    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_name(t) AS CASE "
-    r"WHEN regexp_replace(t, '(\[\d*\])+$', '') LIKE 'ENUM(%)' THEN "
-    f"map_extract({_D}.main.enum_by_literal('type_name'), "
-    r"regexp_replace(t, '(\[\d*\])+$', ''))[1] "
-    f"ELSE coalesce({_D}.main.format_named({_D}.main.type_oid("
-    r"regexp_replace(t, '(\[\d*\])+$', '')), NULL), map_extract((SELECT map(list(oid), "
-    f"list(typname)) FROM {_D}.main.builtin_types), {_D}.main.type_oid("
-    r"regexp_replace(t, '(\[\d*\])+$', '')))[1]) END "
-    "|| CASE WHEN t LIKE '%]' THEN '[]' ELSE '' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_name(t) AS "
+    f"{_D}.main.regtype_name({_D}.main.pg_typeof_oid(t))",
     f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS coalesce((SELECT rolname "
     f"FROM {_D}.main.authid _m WHERE _m.oid = o), 'unknown (OID=' || o || ')')",
     # Visible: in the default search path (public, pg_catalog) or temporary.
@@ -1017,6 +1022,11 @@ SCRIPT = [
     f"{_D}.main.pg_namespace _m WHERE _m.nspname = t)",
     f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_name(o) AS (SELECT nspname FROM "
     f"{_D}.main.pg_namespace _m WHERE _m.oid = o)",
+    # A select list's reg* value (sql/translate.py _reg_targets): its OID and name in
+    # the STRUCT wire/types.py sends as the reg type (REG_FIELDS there).
+    *(f"CREATE OR REPLACE MACRO {_D}.main.{kind}_value(o, n) AS CASE WHEN o IS NOT NULL "
+      f"THEN struct_pack(duckgres_{kind} := o::UINTEGER, name := n::VARCHAR) END"
+      for kind in ("regtype", "regclass", "regnamespace")),
     f"CREATE OR REPLACE MACRO {_D}.main.to_regclass(t) AS {_D}.main.regclass_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regtype(t) AS {_D}.main.regtype_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regnamespace(t) AS {_D}.main.regnamespace_oid(t)",
@@ -1276,6 +1286,8 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "_bytea_spaced", "_bytea_kept", "_bytea_trim", "_encoding",
                        "pg_text_overlay", "pg_typeof_oid", "pg_typeof_name", "format_named",
                        "enum_by_literal", "regtype_named", "regtype_scalar",
+                       "regtype_value", "regclass_value", "regnamespace_value",
+                       "type_names", "regtype_name",
                        *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

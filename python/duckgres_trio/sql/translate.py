@@ -21,6 +21,8 @@ statement split (``statements``).
 
 from __future__ import annotations
 
+import copy
+
 import re
 from dataclasses import dataclass
 
@@ -299,6 +301,7 @@ def translate(sql: str) -> Translation:
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     signals = _backend_signals(stmt, rewriter)
+    _reg_targets(stmt, rewriter)
     # A replaced node's new children are not visited in the same pass (the regex call
     # made from ``a ~ b COLLATE "C"`` still holds the COLLATE): pass again until nothing
     # is replaced. Each rewrite produces a tree no rewrite matches, so this ends.
@@ -359,7 +362,7 @@ def _pg_typeof_arg(node: object) -> object | None:
 
 #: The catalog's functions whose result is already a name (text, never an array): the
 #: translations of oid::regtype / ::regclass / ::regnamespace and of pg_typeof.
-_NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name",
+_NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name", "regtype_name",
                              "regnamespace_name", "pg_typeof_name"})
 
 
@@ -370,6 +373,45 @@ def _names_text(node: object) -> bool:
         return False
     names = tuple(getattr(n, "sval", None) for n in node.funcname)
     return names[:2] == (catalog.DATABASE, "main") and names[-1] in _NAME_FUNCTIONS
+
+
+#: reg* types whose values the select list sends as PostgreSQL does (the type's OID in
+#: RowDescription, its name in text, the OID in binary): the pg_compat macro that packs
+#: (oid, name) into the STRUCT wire/types.py recognises (REG_FIELDS there).
+_REG_VALUES = {"regtype": "regtype_value", "regclass": "regclass_value",
+               "regnamespace": "regnamespace_value"}
+
+
+def _reg_cast(node: object) -> str | None:
+    """The reg* type ``node`` casts to (a key of _REG_VALUES), else None."""
+    if not isinstance(node, ast.TypeCast) or node.typeName.arrayBounds:
+        return None
+    _, name = _qualified(node.typeName.names)
+    return name if name in _REG_VALUES else None
+
+
+def _typecast(node: object, type_name: str) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string(type_name),),
+                                                        typemod=-1))
+
+
+def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
+    """A select-list pg_typeof(x), x::regtype, x::regclass or x::regnamespace goes out as
+    PostgreSQL sends it: as the reg type, its name in text and its OID in binary. It
+    becomes the pg_compat macro packing (x::oid, x::text), which the rewriter then
+    translates as it translates those two casts anywhere. Elsewhere (WHERE, arguments,
+    subqueries) a reg value stays what it was: the OID, or the name for pg_typeof and
+    an OID column cast to regclass, which is what comparisons with oid columns need."""
+    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
+        return
+    for target in stmt.targetList or ():
+        value = target.val
+        kind = "regtype" if _pg_typeof_arg(value) is not None else _reg_cast(value)
+        if kind is None:
+            continue
+        target.val = ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
+            _typecast(copy.deepcopy(value), "oid"), _typecast(value, "text")))
+        rewriter.changed = True
 
 
 def _const_string(node: object) -> str | None:
@@ -395,7 +437,7 @@ _MICROSECOND_TYPES = frozenset({"timestamptz", "time", "timetz"})
 _REG_LOOKUP = {"regclass": "regclass_oid", "regtype": "regtype_oid",
                "regnamespace": "regnamespace_oid"}
 #: reg* casts of an oid: the macro giving the object's name, as PostgreSQL prints it.
-_REG_NAME = {"regclass": "regclass_name", "regtype": "format_type_oid",
+_REG_NAME = {"regclass": "regclass_name", "regtype": "regtype_name",
              "regnamespace": "regnamespace_name"}
 #: Functions are named, not numbered, in our catalog (pg_type.typinput is 'array_in').
 _REGPROC = ("regproc", "regprocedure")
@@ -420,6 +462,8 @@ _JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
 #: (encode | decode, format) -> DuckDB's function.
 _BINARY_FORMATS = {("encode", "hex"): "hex", ("encode", "base64"): "to_base64",
                    ("decode", "hex"): "unhex", ("decode", "base64"): "from_base64"}
+#: Comparison operators (regtype compares as an OID).
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
 #: Operators PostgreSQL raises division_by_zero for (DuckDB: NULL) -> the macro.
 _DIVISIONS = {"/": "div", "%": "mod"}
 #: Functions PostgreSQL types integer that DuckDB types bigint.
@@ -803,6 +847,16 @@ class _Rewriter(Visitor):
         typeof = _pg_typeof_arg(node.arg)
         if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
             return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
+        if typeof is not None and name in ("text", "varchar") and not node.typeName.arrayBounds:
+            # the name, as the bare call gives it (not through as_text, which made two
+            # pg_typeof in one select list take seconds to plan)
+            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
+                                               args=(ast.FuncCall(funcname=(_string("typeof"),),
+                                                                  args=(typeof,)),)))
+        reg = _reg_cast(node.arg)
+        if reg is not None and not node.typeName.arrayBounds \
+                and name in ("oid", "text", "varchar"):
+            return self._reg_as(node, reg, name)
         if name == "numeric":
             self._bare_numeric_constant(node)
         if isinstance(node.arg, ast.ParamRef) and name in _PARAM_OIDS:
@@ -862,6 +916,33 @@ class _Rewriter(Visitor):
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
 
+    def _typeof_compared(self, node: ast.A_Expr):
+        """pg_typeof(x) = 'integer'::regtype (or = pg_typeof(y)) compares OIDs, as
+        PostgreSQL compares regtype: pg_typeof gives the OID here. (A bare string beside
+        it is an oid to PostgreSQL, = 'int4' is 22P02 there, and stays so here.)"""
+        node.lexpr, node.rexpr = (
+            side if _pg_typeof_arg(side) is None else _typeof_oid(_pg_typeof_arg(side))
+            for side in (node.lexpr, node.rexpr))
+        return self._replaced(node)
+
+    def _reg_as(self, node: ast.TypeCast, reg: str, target: str):
+        """x::regtype::oid (or regclass, regnamespace) is the object's OID, ::text its
+        name, as in PostgreSQL: an OID column or integer is the OID already, anything
+        else (a string) is looked up by name first."""
+        inner = node.arg.arg
+        text = _const_string(inner)
+        if isinstance(inner, ast.ColumnRef) or (
+                isinstance(inner, ast.A_Const) and isinstance(inner.val, ast.Integer)):
+            oid = _typecast(inner, "oid")
+        else:
+            oid = _typecast(ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[reg]), args=(
+                ast.A_Const(val=_string(text)) if text is not None
+                else _typecast(inner, "text"),)), "oid")
+        if target == "oid":
+            return self._replaced(oid)
+        return self._replaced(ast.FuncCall(funcname=_compat_function(_REG_NAME[reg]),
+                                           args=(oid,)))
+
     def _at_time_zone(self, node: ast.FuncCall):
         """x AT TIME ZONE 'UTC+3': PostgreSQL reads a POSIX zone string (hours WEST of
         UTC), DuckDB an ICU zone (where 'UTC+3' is three hours EAST): such a constant
@@ -920,6 +1001,9 @@ class _Rewriter(Visitor):
             return self._in_list(node, op)
         if node.kind is not A_Expr_Kind.AEXPR_OP:
             return None
+        if op in _COMPARISONS and (_pg_typeof_arg(node.lexpr) is not None
+                                   or _pg_typeof_arg(node.rexpr) is not None):
+            return self._typeof_compared(node)
         if op in _REGEX:
             function, insensitive, negate = _REGEX[op]
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())
