@@ -955,6 +955,10 @@ SCRIPT = [
     # sha256 of bytea (or of an unknown literal, which PostgreSQL reads as bytea) is bytea
     f"CREATE OR REPLACE MACRO {_D}.main.pg_sha256(b) AS "
     f"unhex(sha256({_D}.main._bytea_in(b)))",
+    # sha224/384/512: bytea only in PostgreSQL; engine/digests.py computes them
+    *(f"CREATE OR REPLACE MACRO {_D}.main.pg_{name}(b) AS "
+      f"system.main.duckgres_{name}({_D}.main._bytea_in(b))"
+      for name in ("sha224", "sha384", "sha512")),
     f"CREATE OR REPLACE MACRO {_D}.main.pg_bit_count(b BLOB) AS CASE WHEN b IS NOT NULL "
     f"THEN coalesce(list_sum(list_transform({_D}.main._bytea_list(b), x -> bit_count(x))), "
     "0) END::BIGINT, "
@@ -1262,6 +1266,7 @@ BYTEA_FUNCTIONS = {"length": "pg_length", "octet_length": "pg_octet_length",
                    "position": "pg_position", "substring": "pg_substring",
                    "substr": "pg_substring", "overlay": "pg_overlay", "btrim": "pg_btrim",
                    "ltrim": "pg_ltrim", "rtrim": "pg_rtrim", "sha256": "pg_sha256",
+                   "sha224": "pg_sha224", "sha384": "pg_sha384", "sha512": "pg_sha512",
                    "bit_count": "pg_bit_count"}
 
 
