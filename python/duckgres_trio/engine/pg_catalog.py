@@ -1026,6 +1026,10 @@ SCRIPT = [
     f"{_D}.main.pg_namespace _m WHERE _m.nspname = t)",
     f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_name(o) AS (SELECT nspname FROM "
     f"{_D}.main.pg_namespace _m WHERE _m.oid = o)",
+    # A select list's constant of bare numeric with PostgreSQL's display scale
+    # (sql/translate.py _scaled_numeric_targets; wire/types.py SCALED_NUMERIC_FIELDS)
+    f"CREATE OR REPLACE MACRO {_D}.main.numeric_scaled(v, s) AS CASE WHEN v IS NOT NULL "
+    "THEN struct_pack(duckgres_numeric := v, dscale := s::INTEGER) END",
     # A select list's reg* value (sql/translate.py _reg_targets): its OID and name in
     # the STRUCT wire/types.py sends as the reg type (REG_FIELDS there).
     *(f"CREATE OR REPLACE MACRO {_D}.main.{kind}_value(o, n) AS CASE WHEN o IS NOT NULL "
@@ -1292,7 +1296,7 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "pg_text_overlay", "pg_typeof_oid", "pg_typeof_name", "format_named",
                        "enum_by_literal", "regtype_named", "regtype_scalar",
                        "regtype_value", "regclass_value", "regnamespace_value",
-                       "type_names", "regtype_name",
+                       "type_names", "regtype_name", "numeric_scaled",
                        *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

@@ -22,6 +22,7 @@ statement split (``statements``).
 from __future__ import annotations
 
 import copy
+import decimal
 
 import re
 from dataclasses import dataclass
@@ -302,6 +303,7 @@ def translate(sql: str) -> Translation:
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     signals = _backend_signals(stmt, rewriter)
     _reg_targets(stmt, rewriter)
+    _scaled_numeric_targets(stmt, rewriter)
     # A replaced node's new children are not visited in the same pass (the regex call
     # made from ``a ~ b COLLATE "C"`` still holds the COLLATE): pass again until nothing
     # is replaced. Each rewrite produces a tree no rewrite matches, so this ends.
@@ -395,6 +397,12 @@ def _typecast(node: object, type_name: str) -> ast.TypeCast:
                                                         typemod=-1))
 
 
+def _sends_its_targets(stmt: object) -> bool:
+    """Whether ``stmt`` is a plain SELECT whose select list goes to the client (not
+    SELECT ... INTO a table, whose columns must keep their plain types)."""
+    return isinstance(stmt, ast.SelectStmt) and stmt.larg is None and stmt.intoClause is None
+
+
 def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
     """A select-list pg_typeof(x), x::regtype, x::regclass or x::regnamespace goes out as
     PostgreSQL sends it: as the reg type, its name in text and its OID in binary. It
@@ -402,7 +410,7 @@ def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
     translates as it translates those two casts anywhere. Elsewhere (WHERE, arguments,
     subqueries) a reg value stays what it was: the OID, or the name for pg_typeof and
     an OID column cast to regclass, which is what comparisons with oid columns need."""
-    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
+    if not _sends_its_targets(stmt):
         return
     for target in stmt.targetList or ():
         value = target.val
@@ -411,6 +419,61 @@ def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
             continue
         target.val = ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
             _typecast(copy.deepcopy(value), "oid"), _typecast(value, "text")))
+        rewriter.changed = True
+
+
+def _numeric_scale(node: object, cast_seen: list[bool]) -> int | None:
+    """PostgreSQL's display scale of a constant numeric expression: a number cast to
+    bare numeric keeps the scale it is written with ('1.50' has 2), an integer has 0,
+    -x has x's, a + b and a - b the larger of the two, a * b their sum (numeric.c's
+    add_var / mul_var). None if ``node`` is anything else; ``cast_seen`` records a
+    cast to bare numeric (without one the expression is no bare numeric)."""
+    if isinstance(node, ast.TypeCast):
+        _, name = _qualified(node.typeName.names)
+        if name != "numeric" or node.typeName.typmods or node.typeName.arrayBounds:
+            return None
+        cast_seen[0] = True
+        node = node.arg
+    if isinstance(node, ast.A_Const) and not node.isnull:
+        value = node.val
+        text = value.sval if isinstance(value, ast.String) else \
+            value.fval if isinstance(value, ast.Float) else \
+            str(value.ival) if isinstance(value, ast.Integer) else None
+        try:
+            exponent = decimal.Decimal((text or "").strip()).as_tuple().exponent
+        except decimal.InvalidOperation:
+            return None
+        return max(0, -exponent) if isinstance(exponent, int) else None
+    if isinstance(node, ast.A_Expr) and node.kind is A_Expr_Kind.AEXPR_OP \
+            and len(node.name) == 1 and node.name[0].sval in ("+", "-", "*"):
+        right = _numeric_scale(node.rexpr, cast_seen)
+        if node.lexpr is None:
+            return right if node.name[0].sval in ("+", "-") else None
+        left = _numeric_scale(node.lexpr, cast_seen)
+        if left is None or right is None:
+            return None
+        return left + right if node.name[0].sval == "*" else max(left, right)
+    return None
+
+
+#: PostgreSQL's largest display scale (NUMERIC_MAX_DISPLAY_SCALE).
+_MAX_DISPLAY_SCALE = 1000
+
+
+def _scaled_numeric_targets(stmt: object, rewriter: "_Rewriter") -> None:
+    """A select-list constant of bare numeric (``1.50::numeric``, ``'2.0'::numeric *
+    3``) is sent with PostgreSQL's display scale (``1.50``, ``6.0``): DuckDB's
+    DECIMAL(38,10) keeps none, so the statically known scale goes with the value (the
+    pg_compat macro numeric_scaled packs both; wire/types.py SCALED_NUMERIC_FIELDS)."""
+    if not _sends_its_targets(stmt):
+        return
+    for target in stmt.targetList or ():
+        seen = [False]
+        scale = _numeric_scale(target.val, seen)
+        if scale is None or not seen[0] or scale > _MAX_DISPLAY_SCALE:
+            continue
+        target.val = ast.FuncCall(funcname=_compat_function("numeric_scaled"), args=(
+            target.val, ast.A_Const(val=ast.Integer(ival=scale))))
         rewriter.changed = True
 
 

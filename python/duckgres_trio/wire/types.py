@@ -120,6 +120,11 @@ REG_FIELDS = {"duckgres_regtype": "regtype", "duckgres_regclass": "regclass",
               "duckgres_regnamespace": "regnamespace"}
 REG_NAME_FIELD = "name"
 
+#: A select list's constant of bare numeric with the display scale PostgreSQL gives it
+#: (``1.50::numeric`` is 1.50): DuckDB's DECIMAL keeps no scale per value, so the
+#: engine sends a STRUCT of the value and its scale (pg_catalog's numeric_scaled).
+SCALED_NUMERIC_FIELDS = ("duckgres_numeric", "dscale")
+
 # Kinds whose PostgreSQL type is numeric, and the typmod each gets: the smallest
 # numeric(p, 0) holding every value (uint64 max has 20 digits, uhugeint max and
 # hugeint min have 39); bignum (DuckDB VARINT) is unbounded, so plain numeric.
@@ -254,6 +259,8 @@ def _classify_plain(typ: pa.DataType) -> str:
         if typ.num_fields == 2 and typ.field(1).name == REG_NAME_FIELD \
                 and typ.field(0).name in REG_FIELDS:
             return REG_FIELDS[typ.field(0).name]
+        if tuple(typ.field(i).name for i in range(typ.num_fields)) == SCALED_NUMERIC_FIELDS:
+            return "scaled_numeric"
         return "struct"
     if t.is_union(typ):
         return "union"
@@ -282,6 +289,8 @@ def _element_type(field: pa.Field) -> PgType:
         if unbounded.is_unbounded(typ):  # bare numeric and arithmetic on it: no typmod
             return PgType(NUMERIC, "numeric", -1)
         return PgType(NUMERIC, "numeric", -1, numeric_typmod(typ.precision, typ.scale))
+    if kind == "scaled_numeric":
+        return PgType(NUMERIC, "numeric", -1)
     if kind in _NUMERIC_TYPMOD:
         return PgType(NUMERIC, "numeric", -1, _NUMERIC_TYPMOD[kind])
     if kind in ("struct", "map", "union"):
