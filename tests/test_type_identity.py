@@ -213,11 +213,23 @@ def test_pg_typeof_of_an_enum_is_regtype(both, protocol):
     " pg_typeof(1::bigint) <> 'integer'::regtype as b, pg_typeof(1) = pg_typeof(2) as c,"
     " 'int4'::regtype = 'integer'::regtype as d",
     "select count(*) from identity_t where pg_typeof(o) = 'oid'::regtype",
+    "select pg_typeof(o), count(*) from identity_t group by 1",
     "select count(*) from pg_attribute where attrelid = 'identity_t'::regclass "
     "and attname = 'o' and atttypid = 'oid'::regtype",
 ])
 def test_reg_casts(both, protocol, sql):
     assert _described(both[0], sql, protocol) == _described(both[1], sql, protocol)
+
+
+@pytest.mark.parametrize("sql", [
+    "select pg_typeof(o), count(*) from identity_t group by pg_typeof(o)",
+    "select (select pg_typeof(1))",
+])
+@pytest.mark.xfail(strict=True, reason="a pg_typeof the select list does not hold directly, "
+                   "or that GROUP BY repeats, is its name as text (25)")
+def test_pg_typeof_not_directly_in_the_select_list(both, sql):
+    assert _described(both[0], sql, "extended-text") == _described(both[1], sql,
+                                                                    "extended-text")
 
 
 def test_regtype_compared_with_a_bare_string_is_an_oid_comparison(both):
@@ -279,3 +291,30 @@ def test_engine_and_wire_agree_on_the_metadata_key():
     from duckgres_trio.wire import types
 
     assert statement.PG_TYPE_KEY == types.PG_TYPE_KEY
+
+
+def test_reg_and_scaled_numeric_structs_encode_alike_in_both_codecs():
+    # the STRUCTs of wire/types.py (REG_FIELDS, SCALED_NUMERIC_FIELDS), sliced, with NULLs
+    import decimal
+
+    import pyarrow as pa
+
+    from duckgres_trio.wire import rows, types
+
+    reg = pa.StructArray.from_arrays(
+        [pa.array([23, 1259, None, 4000000000], pa.uint32()),
+         pa.array(["integer", "pg_class", None, "x"])],
+        names=["duckgres_regtype", "name"], mask=pa.array([False, False, True, False]))
+    number = pa.StructArray.from_arrays(
+        [pa.array([decimal.Decimal("1.5"), decimal.Decimal("-0.5"), None, decimal.Decimal("3")],
+                  pa.decimal128(38, 10)), pa.array([2, 1, None, 0], pa.int32())],
+        names=list(types.SCALED_NUMERIC_FIELDS), mask=pa.array([False, False, True, False]))
+    batch = pa.RecordBatch.from_arrays([reg, number], names=["r", "n"]).slice(0, 4)
+    assert [types.pg_type_for(f).oid for f in batch.schema] == [2206, 1700]
+    for formats in ([0, 0], [1, 1]):
+        python = rows.encode_rows(batch, formats, codec="python")
+        assert rows.encode_rows(batch, formats, codec="rust") == python
+    text = rows.encode_rows(batch.slice(0, 1), [0, 0], codec="python")
+    assert b"integer" in text and b"1.50" in text
+    binary = rows.encode_rows(batch.slice(3, 1), [1, 1], codec="python")
+    assert b"\xee\x6b\x28\x00" in binary  # 4000000000 as uint32

@@ -399,8 +399,17 @@ def _typecast(node: object, type_name: str) -> ast.TypeCast:
 
 def _sends_its_targets(stmt: object) -> bool:
     """Whether ``stmt`` is a plain SELECT whose select list goes to the client (not
-    SELECT ... INTO a table, whose columns must keep their plain types)."""
-    return isinstance(stmt, ast.SelectStmt) and stmt.larg is None and stmt.intoClause is None
+    SELECT ... INTO a table, whose columns must keep their plain types) and may be
+    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a select-list
+    expression must still find it there, so they may only name columns by position."""
+    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None \
+            or stmt.intoClause is not None:
+        return False
+    repeated = list(stmt.groupClause or ())
+    if stmt.distinctClause:
+        repeated += [item.node for item in stmt.sortClause or ()]
+    return all(isinstance(item, ast.A_Const) and isinstance(item.val, ast.Integer)
+               for item in repeated)
 
 
 def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
@@ -1003,6 +1012,8 @@ class _Rewriter(Visitor):
                 else _typecast(inner, "text"),)), "oid")
         if target == "oid":
             return self._replaced(oid)
+        if isinstance(inner, ast.ColumnRef):
+            oid = inner  # as the catalog's OID columns are: the plan stays the one it was
         return self._replaced(ast.FuncCall(funcname=_compat_function(_REG_NAME[reg]),
                                            args=(oid,)))
 
