@@ -214,6 +214,7 @@ def test_pg_typeof_of_an_enum_is_regtype(both, protocol):
     " 'int4'::regtype = 'integer'::regtype as d",
     "select count(*) from identity_t where pg_typeof(o) = 'oid'::regtype",
     "select pg_typeof(o), count(*) from identity_t group by 1",
+    "select pg_typeof(1) as a, pg_typeof(2.5::float8) as b",
     "select count(*) from pg_attribute where attrelid = 'identity_t'::regclass "
     "and attname = 'o' and atttypid = 'oid'::regtype",
 ])

@@ -659,15 +659,19 @@ SCRIPT = [
     # regtype's output of an OID, as format_type(o, NULL) gives it, from one uncorrelated
     # scan of the types (format_type's correlated lookups around an OID that is itself a
     # lookup, 'integer'::regtype, took seconds to plan)
-    f"CREATE OR REPLACE VIEW {_D}.main.type_names AS SELECT t.oid, coalesce("
-    f"{_D}.main.format_named(coalesce(e.oid, t.oid), NULL), CASE WHEN n.nspname IN "
-    "('pg_catalog', 'public') THEN '' ELSE n.nspname || '.' END || coalesce(e.typname, "
-    "t.typname)) || CASE WHEN e.oid IS NULL THEN '' ELSE '[]' END AS name "
-    f"FROM {_D}.main.pg_type t LEFT JOIN {_D}.main.pg_type e ON t.typcategory = 'A' "
-    "AND t.oid NOT IN (22, 30) AND e.oid = t.typelem "
-    f"LEFT JOIN {_D}.main.pg_namespace n ON n.oid = coalesce(e.typnamespace, t.typnamespace)",
-    f"CREATE OR REPLACE MACRO {_D}.main.regtype_name(o) AS map_extract((SELECT "
-    f"map(list(oid), list(name)) FROM {_D}.main.type_names), o)[1]",
+    f"CREATE OR REPLACE TABLE {_D}.main.builtin_type_names AS SELECT t.oid, coalesce("
+    f"{_D}.main.format_named(coalesce(e.oid, t.oid), NULL), coalesce(e.typname, t.typname)) "
+    "|| CASE WHEN e.oid IS NULL THEN '' ELSE '[]' END AS name "
+    f"FROM {_D}.main.builtin_types t LEFT JOIN {_D}.main.builtin_types e "
+    "ON t.typcategory = 'A' AND t.oid NOT IN (22, 30) AND e.oid = t.typelem",
+    # a user's enum type and its array type, schema-qualified outside public
+    f"CREATE OR REPLACE VIEW {_D}.main.enum_type_names AS SELECT oid, name FROM (SELECT "
+    "unnest([oid, array_oid]) AS oid, unnest([n, n || '[]']) AS name FROM (SELECT oid, "
+    "array_oid, CASE WHEN qualified LIKE 'public.%' THEN type_name ELSE qualified END AS n "
+    f"FROM {_D}.main.enum_types))",
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_name(o) AS coalesce(map_extract((SELECT "
+    f"map(list(oid), list(name)) FROM {_D}.main.builtin_type_names), o)[1], "
+    f"map_extract((SELECT map(list(oid), list(name)) FROM {_D}.main.enum_type_names), o)[1])",
     # pg_typeof(x) is pg_typeof_name(typeof(x)) and pg_typeof(x)::oid pg_typeof_oid(...)
     # (sql/translate.py): the OID and name of a value's DuckDB type as pg_attribute gives
     # them, a user's enum (typeof names it by its labels) by its labels as pg_attribute
@@ -1296,7 +1300,8 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "pg_text_overlay", "pg_typeof_oid", "pg_typeof_name", "format_named",
                        "enum_by_literal", "regtype_named", "regtype_scalar",
                        "regtype_value", "regclass_value", "regnamespace_value",
-                       "type_names", "regtype_name", "numeric_scaled",
+                       "builtin_type_names", "enum_type_names", "regtype_name",
+                       "numeric_scaled",
                        *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

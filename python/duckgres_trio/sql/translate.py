@@ -106,6 +106,8 @@ _TRIGGER_WORDS = frozenset(
      "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
      "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND", "PG_NOTIFY",
      "PG_PREPARED_STATEMENTS",
+     # DuckDB has a pg_typeof of its own (its type's name, as text)
+     "PG_TYPEOF",
      # format() with a PostgreSQL template: DuckDB's format() reads {} placeholders
      "FORMAT"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
