@@ -91,6 +91,14 @@ def test_dropping_several_objects_is_one_statement_each():
     ("select * from public.t", "FROM main.t"),
     ("select 't'::regclass", "pg_compat.main.regclass_oid('t')"),
     ("select c.oid::regclass from pg_class c", "pg_compat.main.regclass_name(c.oid)"),
+    # a select list's reg* value and pg_typeof: (oid, name) for the wire's regtype
+    ("select pg_typeof(1) as t", "regtype_value(pg_compat.main.pg_typeof_oid(typeof(1)), "
+     "pg_compat.main.pg_typeof_name(typeof(1))) AS t"),
+    ("select c.oid::regclass::oid from pg_class c", "SELECT CAST(c.oid AS uinteger)"),
+    ("select 1 where pg_typeof(1) = 'int4'::regtype",
+     "pg_typeof_oid(typeof(1)) = pg_compat.main.regtype_oid('int4')"),
+    ("select 1.50::numeric", "numeric_scaled(CAST(1.50 AS numeric(38, 10)), 2)"),
+    ("select 1.5::numeric * 2.25", "numeric_scaled(CAST(1.5 AS numeric(38, 10)) * 2.25, 3)"),
     ("select a ~ 'x' from t", "regexp_matches(a, 'x')"),
     ("select a !~* 'y' from t", "NOT regexp_matches(a, 'y', 'i')"),
     ("select a from t where a like 'x!%' escape '!'", "pg_compat.main.pg_like(a, 'x!%', '!')"),

@@ -1,11 +1,12 @@
 import java.sql.*;
 
-/** What pgjdbc reads of enum, oid and pg_typeof columns: one line per column, for the
+/** What pgjdbc reads of enum, oid, pg_typeof and reg* columns: one line per column, for the
  *  differential test tests/test_type_identity.py (args: url). */
 public class JdbcTypeIdentity {
     public static void main(String[] args) throws Exception {
         try (Connection conn = DriverManager.getConnection(args[0])) {
-            String sql = "select m, o, pg_typeof(1)::text as t, pg_typeof(1)::oid as toid "
+            String sql = "select m, o, pg_typeof(1)::text as t, pg_typeof(1)::oid as toid, "
+                + "pg_typeof(m) as tm, 'int4'::regtype as rt, 'pg_class'::regclass as rc "
                 + "from identity_t order by o";
             for (boolean prepared : new boolean[] {false, true}) {
                 ResultSet rs = prepared ? conn.prepareStatement(sql).executeQuery()

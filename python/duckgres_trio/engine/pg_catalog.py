@@ -656,6 +656,22 @@ SCRIPT = [
     f"ELSE coalesce({_D}.main.format_scalar(coalesce({_D}.main.array_element(o), o), m), "
     f"'???') || CASE WHEN {_D}.main.array_element(o) IS NULL THEN '' ELSE '[]' END END",
     f"CREATE OR REPLACE MACRO {_D}.main.format_type_oid(o) AS {_D}.main.format_type(o, NULL)",
+    # regtype's output of an OID, as format_type(o, NULL) gives it, from one uncorrelated
+    # scan of the types (format_type's correlated lookups around an OID that is itself a
+    # lookup, 'integer'::regtype, took seconds to plan)
+    f"CREATE OR REPLACE TABLE {_D}.main.builtin_type_names AS SELECT t.oid, coalesce("
+    f"{_D}.main.format_named(coalesce(e.oid, t.oid), NULL), coalesce(e.typname, t.typname)) "
+    "|| CASE WHEN e.oid IS NULL THEN '' ELSE '[]' END AS name "
+    f"FROM {_D}.main.builtin_types t LEFT JOIN {_D}.main.builtin_types e "
+    "ON t.typcategory = 'A' AND t.oid NOT IN (22, 30) AND e.oid = t.typelem",
+    # a user's enum type and its array type, schema-qualified outside public
+    f"CREATE OR REPLACE VIEW {_D}.main.enum_type_names AS SELECT oid, name FROM (SELECT "
+    "unnest([oid, array_oid]) AS oid, unnest([n, n || '[]']) AS name FROM (SELECT oid, "
+    "array_oid, CASE WHEN qualified LIKE 'public.%' THEN type_name ELSE qualified END AS n "
+    f"FROM {_D}.main.enum_types))",
+    f"CREATE OR REPLACE MACRO {_D}.main.regtype_name(o) AS coalesce(map_extract((SELECT "
+    f"map(list(oid), list(name)) FROM {_D}.main.builtin_type_names), o)[1], "
+    f"map_extract((SELECT map(list(oid), list(name)) FROM {_D}.main.enum_type_names), o)[1])",
     # pg_typeof(x) is pg_typeof_name(typeof(x)) and pg_typeof(x)::oid pg_typeof_oid(...)
     # (sql/translate.py): the OID and name of a value's DuckDB type as pg_attribute gives
     # them, a user's enum (typeof names it by its labels) by its labels as pg_attribute
@@ -675,15 +691,8 @@ SCRIPT = [
     f"map_extract({_D}.main.enum_by_literal('array_oid'), "
     r"regexp_replace(t, '(\[\d*\])+$', ''))[1]::UINTEGER "
     f"ELSE {_D}.main.type_oid(t) END::UINTEGER",
-    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_name(t) AS CASE "
-    r"WHEN regexp_replace(t, '(\[\d*\])+$', '') LIKE 'ENUM(%)' THEN "
-    f"map_extract({_D}.main.enum_by_literal('type_name'), "
-    r"regexp_replace(t, '(\[\d*\])+$', ''))[1] "
-    f"ELSE coalesce({_D}.main.format_named({_D}.main.type_oid("
-    r"regexp_replace(t, '(\[\d*\])+$', '')), NULL), map_extract((SELECT map(list(oid), "
-    f"list(typname)) FROM {_D}.main.builtin_types), {_D}.main.type_oid("
-    r"regexp_replace(t, '(\[\d*\])+$', '')))[1]) END "
-    "|| CASE WHEN t LIKE '%]' THEN '[]' ELSE '' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.pg_typeof_name(t) AS "
+    f"{_D}.main.regtype_name({_D}.main.pg_typeof_oid(t))",
     f"CREATE OR REPLACE MACRO {_D}.main.pg_get_userbyid(o) AS coalesce((SELECT rolname "
     f"FROM {_D}.main.authid _m WHERE _m.oid = o), 'unknown (OID=' || o || ')')",
     # Visible: in the default search path (public, pg_catalog) or temporary.
@@ -950,6 +959,10 @@ SCRIPT = [
     # sha256 of bytea (or of an unknown literal, which PostgreSQL reads as bytea) is bytea
     f"CREATE OR REPLACE MACRO {_D}.main.pg_sha256(b) AS "
     f"unhex(sha256({_D}.main._bytea_in(b)))",
+    # sha224/384/512: bytea only in PostgreSQL; engine/digests.py computes them
+    *(f"CREATE OR REPLACE MACRO {_D}.main.pg_{name}(b) AS "
+      f"system.main.duckgres_{name}({_D}.main._bytea_in(b))"
+      for name in ("sha224", "sha384", "sha512")),
     f"CREATE OR REPLACE MACRO {_D}.main.pg_bit_count(b BLOB) AS CASE WHEN b IS NOT NULL "
     f"THEN coalesce(list_sum(list_transform({_D}.main._bytea_list(b), x -> bit_count(x))), "
     "0) END::BIGINT, "
@@ -1017,6 +1030,15 @@ SCRIPT = [
     f"{_D}.main.pg_namespace _m WHERE _m.nspname = t)",
     f"CREATE OR REPLACE MACRO {_D}.main.regnamespace_name(o) AS (SELECT nspname FROM "
     f"{_D}.main.pg_namespace _m WHERE _m.oid = o)",
+    # A select list's constant of bare numeric with PostgreSQL's display scale
+    # (sql/translate.py _scaled_numeric_targets; wire/types.py SCALED_NUMERIC_FIELDS)
+    f"CREATE OR REPLACE MACRO {_D}.main.numeric_scaled(v, s) AS CASE WHEN v IS NOT NULL "
+    "THEN struct_pack(duckgres_numeric := v, dscale := s::INTEGER) END",
+    # A select list's reg* value (sql/translate.py _reg_targets): its OID and name in
+    # the STRUCT wire/types.py sends as the reg type (REG_FIELDS there).
+    *(f"CREATE OR REPLACE MACRO {_D}.main.{kind}_value(o, n) AS CASE WHEN o IS NOT NULL "
+      f"THEN struct_pack(duckgres_{kind} := o::UINTEGER, name := n::VARCHAR) END"
+      for kind in ("regtype", "regclass", "regnamespace")),
     f"CREATE OR REPLACE MACRO {_D}.main.to_regclass(t) AS {_D}.main.regclass_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regtype(t) AS {_D}.main.regtype_oid(t)",
     f"CREATE OR REPLACE MACRO {_D}.main.to_regnamespace(t) AS {_D}.main.regnamespace_oid(t)",
@@ -1252,6 +1274,7 @@ BYTEA_FUNCTIONS = {"length": "pg_length", "octet_length": "pg_octet_length",
                    "position": "pg_position", "substring": "pg_substring",
                    "substr": "pg_substring", "overlay": "pg_overlay", "btrim": "pg_btrim",
                    "ltrim": "pg_ltrim", "rtrim": "pg_rtrim", "sha256": "pg_sha256",
+                   "sha224": "pg_sha224", "sha384": "pg_sha384", "sha512": "pg_sha512",
                    "bit_count": "pg_bit_count"}
 
 
@@ -1276,6 +1299,9 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "_bytea_spaced", "_bytea_kept", "_bytea_trim", "_encoding",
                        "pg_text_overlay", "pg_typeof_oid", "pg_typeof_name", "format_named",
                        "enum_by_literal", "regtype_named", "regtype_scalar",
+                       "regtype_value", "regclass_value", "regnamespace_value",
+                       "builtin_type_names", "enum_type_names", "regtype_name",
+                       "numeric_scaled",
                        *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import lockdown, pg_catalog
+from duckgres_trio.engine import digests, lockdown, pg_catalog
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -36,6 +36,7 @@ def open_database(path: str | None, config: dict[str, str] | None = None) -> cap
     conn = database.connect()
     try:
         listed = path is not None and lockdown.reads_data_dir(config or {})
+        digests.register(conn)  # before the catalog: its sha macros call these
         pg_catalog.install(conn, os.path.dirname(os.path.abspath(path)) if listed else None)
         for sql in late:
             conn.run(sql)

@@ -35,7 +35,7 @@ from duckgres_trio.wire import backend
 from duckgres_trio.wire import frontend as msg
 from duckgres_trio.wire.params import NUMERIC, check_numeric_params, decode_param
 from duckgres_trio.wire.rows import column_formats, row_description
-from duckgres_trio.wire.types import pg_type_for
+from duckgres_trio.wire.types import REG_FIELDS, SCALED_NUMERIC_FIELDS, pg_type_for
 
 if TYPE_CHECKING:
     from duckgres_trio.frontend.session import Output, Session
@@ -722,6 +722,12 @@ def _bindable(value: object) -> object:
     if isinstance(value, pa.MonthDayNano):
         months, days, nanoseconds = value
         return f"{months} months {days} days {nanoseconds // 1000} microseconds"
+    if isinstance(value, dict) and len(value) == 2:
+        # a select-list reg* value or numeric constant (wire.types: a STRUCT whose first
+        # field is the value itself, the OID or the number)
+        first = next(iter(value))
+        if first in REG_FIELDS or first == SCALED_NUMERIC_FIELDS[0]:
+            return value[first]
     return value
 
 

@@ -21,6 +21,9 @@ statement split (``statements``).
 
 from __future__ import annotations
 
+import copy
+import decimal
+
 import re
 from dataclasses import dataclass
 
@@ -103,6 +106,8 @@ _TRIGGER_WORDS = frozenset(
      "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
      "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND", "PG_NOTIFY",
      "PG_PREPARED_STATEMENTS",
+     # DuckDB has a pg_typeof of its own (its type's name, as text)
+     "PG_TYPEOF",
      # format() with a PostgreSQL template: DuckDB's format() reads {} placeholders
      "FORMAT"}
     | {word.upper() for word in DUCKDB_ONLY_KEYWORDS if word != "by"}
@@ -299,6 +304,8 @@ def translate(sql: str) -> Translation:
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     signals = _backend_signals(stmt, rewriter)
+    _reg_targets(stmt, rewriter)
+    _scaled_numeric_targets(stmt, rewriter)
     # A replaced node's new children are not visited in the same pass (the regex call
     # made from ``a ~ b COLLATE "C"`` still holds the COLLATE): pass again until nothing
     # is replaced. Each rewrite produces a tree no rewrite matches, so this ends.
@@ -359,7 +366,7 @@ def _pg_typeof_arg(node: object) -> object | None:
 
 #: The catalog's functions whose result is already a name (text, never an array): the
 #: translations of oid::regtype / ::regclass / ::regnamespace and of pg_typeof.
-_NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name",
+_NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name", "regtype_name",
                              "regnamespace_name", "pg_typeof_name"})
 
 
@@ -370,6 +377,115 @@ def _names_text(node: object) -> bool:
         return False
     names = tuple(getattr(n, "sval", None) for n in node.funcname)
     return names[:2] == (catalog.DATABASE, "main") and names[-1] in _NAME_FUNCTIONS
+
+
+#: reg* types whose values the select list sends as PostgreSQL does (the type's OID in
+#: RowDescription, its name in text, the OID in binary): the pg_compat macro that packs
+#: (oid, name) into the STRUCT wire/types.py recognises (REG_FIELDS there).
+_REG_VALUES = {"regtype": "regtype_value", "regclass": "regclass_value",
+               "regnamespace": "regnamespace_value"}
+
+
+def _reg_cast(node: object) -> str | None:
+    """The reg* type ``node`` casts to (a key of _REG_VALUES), else None."""
+    if not isinstance(node, ast.TypeCast) or node.typeName.arrayBounds:
+        return None
+    _, name = _qualified(node.typeName.names)
+    return name if name in _REG_VALUES else None
+
+
+def _typecast(node: object, type_name: str) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(_string(type_name),),
+                                                        typemod=-1))
+
+
+def _sends_its_targets(stmt: object) -> bool:
+    """Whether ``stmt`` is a plain SELECT whose select list goes to the client (not
+    SELECT ... INTO a table, whose columns must keep their plain types) and may be
+    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a select-list
+    expression must still find it there, so they may only name columns by position."""
+    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None \
+            or stmt.intoClause is not None:
+        return False
+    repeated = list(stmt.groupClause or ())
+    if stmt.distinctClause:
+        repeated += [item.node for item in stmt.sortClause or ()]
+    return all(isinstance(item, ast.A_Const) and isinstance(item.val, ast.Integer)
+               for item in repeated)
+
+
+def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
+    """A select-list pg_typeof(x), x::regtype, x::regclass or x::regnamespace goes out as
+    PostgreSQL sends it: as the reg type, its name in text and its OID in binary. It
+    becomes the pg_compat macro packing (x::oid, x::text), which the rewriter then
+    translates as it translates those two casts anywhere. Elsewhere (WHERE, arguments,
+    subqueries) a reg value stays what it was: the OID, or the name for pg_typeof and
+    an OID column cast to regclass, which is what comparisons with oid columns need."""
+    if not _sends_its_targets(stmt):
+        return
+    for target in stmt.targetList or ():
+        value = target.val
+        kind = "regtype" if _pg_typeof_arg(value) is not None else _reg_cast(value)
+        if kind is None:
+            continue
+        target.val = ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
+            _typecast(copy.deepcopy(value), "oid"), _typecast(value, "text")))
+        rewriter.changed = True
+
+
+def _numeric_scale(node: object, cast_seen: list[bool]) -> int | None:
+    """PostgreSQL's display scale of a constant numeric expression: a number cast to
+    bare numeric keeps the scale it is written with ('1.50' has 2), an integer has 0,
+    -x has x's, a + b and a - b the larger of the two, a * b their sum (numeric.c's
+    add_var / mul_var). None if ``node`` is anything else; ``cast_seen`` records a
+    cast to bare numeric (without one the expression is no bare numeric)."""
+    if isinstance(node, ast.TypeCast):
+        _, name = _qualified(node.typeName.names)
+        if name != "numeric" or node.typeName.typmods or node.typeName.arrayBounds:
+            return None
+        cast_seen[0] = True
+        node = node.arg
+    if isinstance(node, ast.A_Const) and not node.isnull:
+        value = node.val
+        text = value.sval if isinstance(value, ast.String) else \
+            value.fval if isinstance(value, ast.Float) else \
+            str(value.ival) if isinstance(value, ast.Integer) else None
+        try:
+            exponent = decimal.Decimal((text or "").strip()).as_tuple().exponent
+        except decimal.InvalidOperation:
+            return None
+        return max(0, -exponent) if isinstance(exponent, int) else None
+    if isinstance(node, ast.A_Expr) and node.kind is A_Expr_Kind.AEXPR_OP \
+            and len(node.name) == 1 and node.name[0].sval in ("+", "-", "*"):
+        right = _numeric_scale(node.rexpr, cast_seen)
+        if node.lexpr is None:
+            return right if node.name[0].sval in ("+", "-") else None
+        left = _numeric_scale(node.lexpr, cast_seen)
+        if left is None or right is None:
+            return None
+        return left + right if node.name[0].sval == "*" else max(left, right)
+    return None
+
+
+#: PostgreSQL's largest display scale (NUMERIC_MAX_DISPLAY_SCALE).
+_MAX_DISPLAY_SCALE = 1000
+
+
+def _scaled_numeric_targets(stmt: object, rewriter: "_Rewriter") -> None:
+    """A select-list constant of bare numeric (``1.50::numeric``, ``'2.0'::numeric *
+    3``) is sent with PostgreSQL's display scale (``1.50``, ``6.0``): DuckDB's
+    DECIMAL(38,10) keeps none, so the statically known scale goes with the value (the
+    pg_compat macro numeric_scaled packs both; wire/types.py SCALED_NUMERIC_FIELDS)."""
+    if not _sends_its_targets(stmt):
+        return
+    for target in stmt.targetList or ():
+        seen = [False]
+        scale = _numeric_scale(target.val, seen)
+        if scale is None or not seen[0] or scale > _MAX_DISPLAY_SCALE:
+            continue
+        target.val = ast.FuncCall(funcname=_compat_function("numeric_scaled"), args=(
+            target.val, ast.A_Const(val=ast.Integer(ival=scale))))
+        rewriter.changed = True
 
 
 def _const_string(node: object) -> str | None:
@@ -395,7 +511,7 @@ _MICROSECOND_TYPES = frozenset({"timestamptz", "time", "timetz"})
 _REG_LOOKUP = {"regclass": "regclass_oid", "regtype": "regtype_oid",
                "regnamespace": "regnamespace_oid"}
 #: reg* casts of an oid: the macro giving the object's name, as PostgreSQL prints it.
-_REG_NAME = {"regclass": "regclass_name", "regtype": "format_type_oid",
+_REG_NAME = {"regclass": "regclass_name", "regtype": "regtype_name",
              "regnamespace": "regnamespace_name"}
 #: Functions are named, not numbered, in our catalog (pg_type.typinput is 'array_in').
 _REGPROC = ("regproc", "regprocedure")
@@ -420,6 +536,8 @@ _JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
 #: (encode | decode, format) -> DuckDB's function.
 _BINARY_FORMATS = {("encode", "hex"): "hex", ("encode", "base64"): "to_base64",
                    ("decode", "hex"): "unhex", ("decode", "base64"): "from_base64"}
+#: Comparison operators (regtype compares as an OID).
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
 #: Operators PostgreSQL raises division_by_zero for (DuckDB: NULL) -> the macro.
 _DIVISIONS = {"/": "div", "%": "mod"}
 #: Functions PostgreSQL types integer that DuckDB types bigint.
@@ -803,6 +921,16 @@ class _Rewriter(Visitor):
         typeof = _pg_typeof_arg(node.arg)
         if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
             return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
+        if typeof is not None and name in ("text", "varchar") and not node.typeName.arrayBounds:
+            # the name, as the bare call gives it (not through as_text, which made two
+            # pg_typeof in one select list take seconds to plan)
+            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
+                                               args=(ast.FuncCall(funcname=(_string("typeof"),),
+                                                                  args=(typeof,)),)))
+        reg = _reg_cast(node.arg)
+        if reg is not None and not node.typeName.arrayBounds \
+                and name in ("oid", "text", "varchar"):
+            return self._reg_as(node, reg, name)
         if name == "numeric":
             self._bare_numeric_constant(node)
         if isinstance(node.arg, ast.ParamRef) and name in _PARAM_OIDS:
@@ -862,6 +990,35 @@ class _Rewriter(Visitor):
             call = ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[name]), args=(arg,))
         return self._replaced(call)
 
+    def _typeof_compared(self, node: ast.A_Expr):
+        """pg_typeof(x) = 'integer'::regtype (or = pg_typeof(y)) compares OIDs, as
+        PostgreSQL compares regtype: pg_typeof gives the OID here. (A bare string beside
+        it is an oid to PostgreSQL, = 'int4' is 22P02 there, and stays so here.)"""
+        node.lexpr, node.rexpr = (
+            side if _pg_typeof_arg(side) is None else _typeof_oid(_pg_typeof_arg(side))
+            for side in (node.lexpr, node.rexpr))
+        return self._replaced(node)
+
+    def _reg_as(self, node: ast.TypeCast, reg: str, target: str):
+        """x::regtype::oid (or regclass, regnamespace) is the object's OID, ::text its
+        name, as in PostgreSQL: an OID column or integer is the OID already, anything
+        else (a string) is looked up by name first."""
+        inner = node.arg.arg
+        text = _const_string(inner)
+        if isinstance(inner, ast.ColumnRef) or (
+                isinstance(inner, ast.A_Const) and isinstance(inner.val, ast.Integer)):
+            oid = _typecast(inner, "oid")
+        else:
+            oid = _typecast(ast.FuncCall(funcname=_compat_function(_REG_LOOKUP[reg]), args=(
+                ast.A_Const(val=_string(text)) if text is not None
+                else _typecast(inner, "text"),)), "oid")
+        if target == "oid":
+            return self._replaced(oid)
+        if isinstance(inner, ast.ColumnRef):
+            oid = inner  # as the catalog's OID columns are: the plan stays the one it was
+        return self._replaced(ast.FuncCall(funcname=_compat_function(_REG_NAME[reg]),
+                                           args=(oid,)))
+
     def _at_time_zone(self, node: ast.FuncCall):
         """x AT TIME ZONE 'UTC+3': PostgreSQL reads a POSIX zone string (hours WEST of
         UTC), DuckDB an ICU zone (where 'UTC+3' is three hours EAST): such a constant
@@ -920,6 +1077,9 @@ class _Rewriter(Visitor):
             return self._in_list(node, op)
         if node.kind is not A_Expr_Kind.AEXPR_OP:
             return None
+        if op in _COMPARISONS and (_pg_typeof_arg(node.lexpr) is not None
+                                   or _pg_typeof_arg(node.rexpr) is not None):
+            return self._typeof_compared(node)
         if op in _REGEX:
             function, insensitive, negate = _REGEX[op]
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())

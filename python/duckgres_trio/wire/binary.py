@@ -62,6 +62,28 @@ def _pack(values: list[int | None], code: str) -> Values:
     return [None if v is None else data[i * size : (i + 1) * size] for i, v in enumerate(values)]
 
 
+def _scaled_numeric_values(array: pa.Array, _field: pa.Field) -> Values:
+    # numeric_send with dscale the constant's display scale (types.SCALED_NUMERIC_FIELDS)
+    out: Values = []
+    for d in unbounded.scaled_values(array):
+        if d is None:
+            out.append(None)
+            continue
+        sign, digits, exponent = d.as_tuple()
+        unscaled = int("".join(map(str, digits))) * (-1 if sign else 1)
+        if exponent > 0:
+            unscaled, exponent = unscaled * 10 ** exponent, 0
+        out.append(numeric_binary(unscaled, -exponent))
+    return out
+
+
+def _reg_values(array: pa.Array, _field: pa.Field) -> Values:
+    # regtypesend and friends: the OID (types.REG_FIELDS: a STRUCT of OID and name)
+    oids = array.field(0).to_pylist()
+    return _pack([oid if valid else None
+                  for valid, oid in zip(array.is_valid().to_pylist(), oids)], "I")
+
+
 def _bool_values(array: pa.Array, _field: pa.Field) -> Values:
     # boolsend: one byte 1/0. arrow.bool8 storage is int8, nonzero is true.
     return [None if v is None else (b"\x01" if v else b"\x00") for v in array.to_pylist()]
@@ -358,6 +380,10 @@ _BINARY: dict[str, Callable[[pa.Array, pa.Field], Values]] = {
     "list": _list_values,
     "dictionary": _dictionary_values,
     "struct": _json_values,
+    "scaled_numeric": _scaled_numeric_values,
+    "regtype": _reg_values,
+    "regclass": _reg_values,
+    "regnamespace": _reg_values,
     "map": _json_values,
     "union": _json_values,
     "unknown": _text_values,

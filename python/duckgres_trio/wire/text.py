@@ -811,6 +811,18 @@ def decode_dictionary(array: pa.Array, field: pa.Field, render: Callable) -> Tex
     return [None if i is None else values[i] for i in array.indices.to_pylist()]
 
 
+def _scaled_numeric_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    # numeric_out at the constant's display scale (types.SCALED_NUMERIC_FIELDS)
+    return [None if d is None else format(d, "f") for d in unbounded.scaled_values(array)]
+
+
+def _reg_texts(array: pa.Array, _field: pa.Field) -> Texts:
+    # regtypeout and friends: the name (types.REG_FIELDS: a STRUCT of OID and name)
+    names = array.field(1).to_pylist()
+    return [None if valid is False else name
+            for valid, name in zip(array.is_valid().to_pylist(), names)]
+
+
 def _json_texts(array: pa.Array, field: pa.Field) -> Texts:
     # STRUCT / MAP / UNION columns are json; their text is the JSON document.
     return json_values(array, field)
@@ -974,6 +986,10 @@ _TEXT: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
     "list": _list_texts,
     "dictionary": _dictionary_texts,
     "struct": _json_texts,
+    "scaled_numeric": _scaled_numeric_texts,
+    "regtype": _reg_texts,
+    "regclass": _reg_texts,
+    "regnamespace": _reg_texts,
     "map": _json_texts,
     "union": _json_texts,
     "unknown": _unknown_texts,

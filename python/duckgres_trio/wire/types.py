@@ -56,6 +56,12 @@ VARBIT_ARRAY = 1563
 NUMERIC = 1700
 UUID = 2950
 UUID_ARRAY = 2951
+REGCLASS = 2205
+REGTYPE = 2206
+REGCLASS_ARRAY = 2210
+REGTYPE_ARRAY = 2211
+REGNAMESPACE = 4089
+REGNAMESPACE_ARRAY = 4090
 
 #: PostgreSQL's numeric typmod encoding (VARHDRSZ is 4).
 _VARHDRSZ = 4
@@ -100,7 +106,24 @@ _SCALARS: dict[str, tuple[PgType, PgType]] = {
     "interval": (PgType(INTERVAL, "interval", 16), PgType(INTERVAL_ARRAY, "_interval", -1)),
     "uuid": (PgType(UUID, "uuid", 16), PgType(UUID_ARRAY, "_uuid", -1)),
     "json": (PgType(JSON, "json", -1), PgType(JSON_ARRAY, "_json", -1)),
+    "regtype": (PgType(REGTYPE, "regtype", 4), PgType(REGTYPE_ARRAY, "_regtype", -1)),
+    "regclass": (PgType(REGCLASS, "regclass", 4), PgType(REGCLASS_ARRAY, "_regclass", -1)),
+    "regnamespace": (PgType(REGNAMESPACE, "regnamespace", 4),
+                     PgType(REGNAMESPACE_ARRAY, "_regnamespace", -1)),
 }
+
+#: A reg* value (regtype, regclass, regnamespace) is an OID that prints as a name, and
+#: DuckDB has no such type: the engine sends a STRUCT of the two, whose first field's
+#: name says which type (pg_catalog's <kind>_value macros). Its text form is the name,
+#: its binary form the OID, as regtypeout / regtypesend give them.
+REG_FIELDS = {"duckgres_regtype": "regtype", "duckgres_regclass": "regclass",
+              "duckgres_regnamespace": "regnamespace"}
+REG_NAME_FIELD = "name"
+
+#: A select list's constant of bare numeric with the display scale PostgreSQL gives it
+#: (``1.50::numeric`` is 1.50): DuckDB's DECIMAL keeps no scale per value, so the
+#: engine sends a STRUCT of the value and its scale (pg_catalog's numeric_scaled).
+SCALED_NUMERIC_FIELDS = ("duckgres_numeric", "dscale")
 
 # Kinds whose PostgreSQL type is numeric, and the typmod each gets: the smallest
 # numeric(p, 0) holding every value (uint64 max has 20 digits, uhugeint max and
@@ -233,6 +256,11 @@ def _classify_plain(typ: pa.DataType) -> str:
     if t.is_list_view(typ) or t.is_large_list_view(typ):
         return "list"
     if t.is_struct(typ):
+        if typ.num_fields == 2 and typ.field(1).name == REG_NAME_FIELD \
+                and typ.field(0).name in REG_FIELDS:
+            return REG_FIELDS[typ.field(0).name]
+        if tuple(typ.field(i).name for i in range(typ.num_fields)) == SCALED_NUMERIC_FIELDS:
+            return "scaled_numeric"
         return "struct"
     if t.is_union(typ):
         return "union"
@@ -261,6 +289,8 @@ def _element_type(field: pa.Field) -> PgType:
         if unbounded.is_unbounded(typ):  # bare numeric and arithmetic on it: no typmod
             return PgType(NUMERIC, "numeric", -1)
         return PgType(NUMERIC, "numeric", -1, numeric_typmod(typ.precision, typ.scale))
+    if kind == "scaled_numeric":
+        return PgType(NUMERIC, "numeric", -1)
     if kind in _NUMERIC_TYPMOD:
         return PgType(NUMERIC, "numeric", -1, _NUMERIC_TYPMOD[kind])
     if kind in ("struct", "map", "union"):

@@ -12,7 +12,9 @@ overflow. docs/compatibility.md has the measurements behind the choice.
 Results print as an unconstrained numeric does: a DECIMAL(38, s) with s >= 10 (bare
 numeric and what arithmetic on it gives) is announced with typmod -1 and printed
 without trailing fraction zeros, since DuckDB keeps no per-value display scale
-(PostgreSQL prints ``1.0``, this server ``1``; the values are equal).
+(PostgreSQL prints ``1.0``, this server ``1``; the values are equal). A select-list
+constant is the exception: its scale is known when the statement is translated and
+goes with the value (``scaled``; wire.types.SCALED_NUMERIC_FIELDS).
 
 Where a value cannot be held (more than 28 digits before the point, a non-zero digit
 after the tenth decimal, NaN or +-Infinity), ``check`` raises the error, so parameters,
@@ -22,7 +24,7 @@ literal casts and COPY never round or overflow silently.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -115,3 +117,19 @@ def check_texts(texts: pa.Array, *, special_only: bool = False) -> None:
         stripped = text.strip()
         if re.fullmatch(_SPECIAL, stripped) or _NUMBER.fullmatch(stripped):
             check(Decimal(stripped), text)
+
+
+def scaled(value: Decimal, scale: int) -> Decimal:
+    """``value`` with ``scale`` fraction digits (a select-list constant's display scale,
+    wire.types.SCALED_NUMERIC_FIELDS), or trimmed if that would round it."""
+    with localcontext() as context:
+        context.prec = 2000  # quantize must never round to the context's 28 digits
+        exact = value.quantize(Decimal(1).scaleb(-scale))
+    return exact if exact == value else trimmed(value)
+
+
+def scaled_values(array: pa.Array) -> list[Decimal | None]:
+    """The values of a STRUCT of (value, dscale), each at its display scale."""
+    values, scales = array.field(0).to_pylist(), array.field(1).to_pylist()
+    return [None if not valid or value is None else scaled(value, scale)
+            for valid, value, scale in zip(array.is_valid().to_pylist(), values, scales)]
