@@ -359,3 +359,79 @@ def test_psql_and_pgbench_through_an_organisation(tenants):
         assert result.returncode == 0, result.stdout + result.stderr
     assert "number of transactions actually processed: 100/100" in result.stdout
     assert (tenants.data_dir / "orgs" / "globex" / "bench.duckdb").exists()
+
+
+# -- routing and queueing, without a server ---------------------------------------------
+
+
+def test_route_in_each_mode():
+    from duckgres_trio.errors import PgError
+    from duckgres_trio.tenancy import routing
+    from duckgres_trio.tenancy.directory import Org, Snapshot
+
+    acme = Org("acme", "acme_db", "a1", None, None, False)
+    globex = Org("globex", "globex_db", None, None, None, False)
+    snap = Snapshot({"acme": acme, "globex": globex}, {}, 0.0)
+    suffixes = routing.normalise_suffixes(["dw.example.com", " .DW.Other.org. "])
+    assert suffixes == (".dw.example.com", ".dw.other.org")
+
+    def route(mode, name, database):
+        return routing.route(snap, mode=mode, suffixes=suffixes, server_name=name,
+                             database=database, user="u")
+
+    for mode in routing.MODES:
+        for bad in ("x.acme.dw.example.com", "dw.example.com"):
+            if mode == "off":
+                assert route(mode, bad, "acme_db").org is acme
+                continue
+            with pytest.raises(PgError) as info:
+                route(mode, bad, "acme_db")
+            assert (info.value.sqlstate, info.value.severity) == ("08006", "FATAL")
+    assert route("off", "globex.dw.example.com", "acme_db").org is acme
+    assert route("passthrough", "A1.dw.other.org.", None) == routing.Route(acme, "acme_db", "a1")
+    assert route("passthrough", "acme.dw.example.com", "scratch").database == "scratch"
+    assert route("passthrough", "acme.dw.example.com", "globex_db").org is None
+    assert route("passthrough", "nobody.dw.example.com", "acme_db").org is None
+    assert route("passthrough", "db.internal", "globex_db").org is globex
+    assert route("passthrough", None, "nope").org is None
+    assert route("enforce", "globex.dw.example.com", None).org is globex
+    for name in (None, "db.internal"):
+        with pytest.raises(PgError) as info:
+            route("enforce", name, "acme_db")
+        assert info.value.sqlstate == "08006"
+        assert "<organisation>.dw.example.com" in info.value.message
+
+
+def test_slots_queue_in_order_and_follow_their_size():
+    import trio
+    import trio.testing
+
+    from duckgres_trio.tenancy.slots import Slots
+
+    size = [1]
+    slots = Slots(lambda: size[0])
+    order: list[int] = []
+
+    async def take(i: int) -> None:
+        await slots.acquire()
+        order.append(i)
+
+    async def main() -> None:
+        await slots.acquire()
+        async with trio.open_nursery() as nursery:
+            for i in range(3):
+                nursery.start_soon(take, i)
+                await trio.testing.wait_all_tasks_blocked()
+            assert slots.waiting == 3 and order == []
+            slots.release()  # handed to the first waiter, not to a newcomer
+            await trio.testing.wait_all_tasks_blocked()
+            assert order == [0] and slots.used == 1
+            size[0] = 3  # grown: the next acquire or release lets the rest in
+            slots.release()  # 0 leaves
+            await trio.testing.wait_all_tasks_blocked()
+            assert sorted(order) == [0, 1, 2] and slots.used == 2
+            slots.release()
+            slots.release()
+        assert slots.used == 0 and slots.waiting == 0
+
+    trio.run(main)

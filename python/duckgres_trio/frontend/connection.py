@@ -76,6 +76,7 @@ class Connection:
         #: The organisation this connection belongs to, once authenticated (many
         #: tenants); None on a single-tenant server.
         self.org: str | None = None
+        self._org_pending = None
         self.engine = server.engine
         self.scope = trio.CancelScope()
         self._idle = False  # waiting for the client's next message
@@ -288,6 +289,9 @@ class Connection:
             raise
         self.server.limits.auth_succeeded(self.address)
         self.user = user
+        if self._org_pending is not None:
+            self.org = self._org_pending.name
+            self.engine = self.server.tenancy.engine_for(self._org_pending)
         self.queue(backend.authentication_ok())
         return user, database, session_params
 
@@ -317,8 +321,7 @@ class Connection:
             except ValueError:
                 why = why or f"user {user!r} of organisation {org.name!r} has no usable verifier"
         if not why:
-            self.org = org.name
-            self.engine = tenancy.engine_for(org)
+            self._org_pending = org  # the connection's once the password is right
             logs.bind(org=org.name)
         return verifier, why, f"{found.label}\0{user}", found.database
 
