@@ -114,6 +114,27 @@ def test_same_user_name_in_two_organisations_sees_only_its_own(tenants):
         assert "alice" in roles and "solo" in roles and "sam" not in roles
 
 
+def test_notifications_stay_within_the_organisation(tenants):
+    """acme and globex both have a database "shared": a NOTIFY on one organisation's
+    reaches its own listeners only."""
+    conns = [connect(tenants, "alice", pw, "shared", host=f"{org}{SUFFIX}")
+             for org, pw in (("acme", "acme-pw"), ("globex", "globex-pw"), ("acme", "acme-pw"))]
+    acme, globex, acme2 = conns
+    try:
+        for conn in conns:
+            conn.execute("LISTEN news")
+        globex.execute("NOTIFY news, 'from globex'")
+        acme2.execute("NOTIFY news, 'from acme'")
+        got = {}
+        for name, conn in (("acme", acme), ("globex", globex)):
+            conn.execute("SELECT 1")  # notifications arrive with the next reply
+            got[name] = [n.payload for n in conn.notifies(timeout=0.5, stop_after=2)]
+        assert got == {"acme": ["from acme"], "globex": ["from globex"]}
+    finally:
+        for conn in conns:
+            conn.close()
+
+
 def test_files_outside_the_organisation_directory_are_out_of_reach(tenants):
     orgs = tenants.data_dir / "orgs"
     with connect(tenants, "alice", "acme-pw", "acme_db") as acme, \
@@ -305,7 +326,9 @@ def test_an_organisation_at_its_worker_share_waits_alone(tenants):
         started = time.monotonic()
         with connect(tenants, "alice", "acme-pw", "acme_db") as acme:
             acme_worker = acme.execute(worker).fetchone()[0]
-        assert time.monotonic() - started < 1.0
+        # not behind duo (which waits until its session below ends); loose: the
+        # machine may be loaded, and the 1 s bound is the test above's
+        assert time.monotonic() - started < 5.0
     finally:
         first.close()
         waiter.join(30)

@@ -21,6 +21,7 @@ import outcome
 import trio
 
 from duckgres_trio import logs, metrics
+from duckgres_trio.engine.databases import name_problem
 from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.frontend import auth, scram, tls
@@ -309,7 +310,9 @@ class Connection:
         org, why, verifier = found.org, found.why, None
         record = snapshot.user(org.name, user) if org is not None else None
         if org is not None:
-            if org.disabled:
+            if name_problem(org.name) is not None:
+                why = f"organisation name {org.name!r} cannot name its directory"
+            elif org.disabled:
                 why = f"organisation {org.name!r} is disabled"
             elif record is None:
                 why = f"no user {user!r} in organisation {org.name!r}"
@@ -342,7 +345,7 @@ class Connection:
                             session_params.get("application_name", ""), roles[user])
         session = Session(executor, user, session_params, self.pid, activity=activity,
                           backends=self.server.backends_for(self),
-                          notifier=self.server.notifier, roles=roles)
+                          notifier=self.server.notifier_for(self.org), roles=roles)
         session.wake = self._notified
         self.session = session
         await session.start()

@@ -88,6 +88,7 @@ class Server:
                 "connections": self._per_org, "workers": self.tenancy.workers_by_org(),
                 "waiting": self.tenancy.waiting_by_org()})
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
+        self._org_notifiers: dict[str, Notifier] = {}  # ... of each organisation's, apart
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
         if config.config_store:
             from duckgres_trio.tenancy.store import ConfigStore
@@ -207,6 +208,13 @@ class Server:
         return True
 
     # -- CREATE / DROP DATABASE -------------------------------------------------------
+
+    def notifier_for(self, org: str | None) -> Notifier:
+        """LISTEN/NOTIFY reach the sessions of the same database of the same
+        organisation only (two organisations may both have a database "reports")."""
+        if org is None:
+            return self.notifier
+        return self._org_notifiers.setdefault(org, Notifier())
 
     def backends_for(self, conn: Connection):
         """The sessions a connection's SQL may see and signal, and where its CREATE /
