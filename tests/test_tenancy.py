@@ -322,7 +322,8 @@ def test_an_organisation_at_its_worker_share_waits_alone(tenants):
     waiter.start()
     try:
         waiter.join(1.5)
-        assert waiter.is_alive() == CONTROLPLANE  # standalone has no workers to wait for
+        if CONTROLPLANE:  # standalone has no workers to wait for: it just connects
+            assert waiter.is_alive()
         started = time.monotonic()
         with connect(tenants, "alice", "acme-pw", "acme_db") as acme:
             acme_worker = acme.execute(worker).fetchone()[0]
