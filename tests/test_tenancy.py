@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from tests.conftest import ServerProcess, free_port
+from tests.support.jdbc import JAR, compile_java
 from tests.support.metrics import scrape, value
 from tests.support.rawpg import RawClient, error_fields
 from tests.test_scram import Client as ScramClient
@@ -383,6 +384,21 @@ def test_psql_and_pgbench_through_an_organisation(tenants):
         assert result.returncode == 0, result.stdout + result.stderr
     assert "number of transactions actually processed: 100/100" in result.stdout
     assert (tenants.data_dir / "orgs" / "globex" / "bench.duckdb").exists()
+
+
+def test_pgjdbc_through_an_organisation(tenants, tmp_path):
+    """pgjdbc (no hostaddr: it resolves the host it sends as SNI) routes by database."""
+    classes = compile_java(Path(__file__).parent / "java" / "TenantJdbc.java", tmp_path)
+    url = f"jdbc:postgresql://127.0.0.1:{tenants.port}/acme_db?sslmode=require"
+    proc = subprocess.run(["java", "-cp", f"{classes}:{JAR}", "TenantJdbc", url, "alice",
+                           "acme-pw", "globex-pw"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "database acme_db user alice", "batch 3", "row item2", "row item3",
+        "table jdbc_items", "other password 28P01"]
+    with connect(tenants, "alice", "globex-pw", "globex_db") as globex:
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            globex.execute("SELECT * FROM jdbc_items")
 
 
 # -- routing and queueing, without a server ---------------------------------------------
