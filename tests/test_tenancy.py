@@ -409,9 +409,12 @@ def test_route_in_each_mode():
     from duckgres_trio.tenancy import routing
     from duckgres_trio.tenancy.directory import Org, Snapshot
 
-    acme = Org("acme", "acme_db", "a1", None, None, False)
-    globex = Org("globex", "globex_db", None, None, None, False)
-    snap = Snapshot({"acme": acme, "globex": globex}, {}, 0.0)
+    def org(name, alias=None):
+        return Org(name=name, database_name=f"{name}_db", hostname_alias=alias,
+                   max_connections=None, max_workers=None, disabled=False, worker_settings={})
+
+    acme, globex = org("acme", "a1"), org("globex")
+    snap = Snapshot(orgs={"acme": acme, "globex": globex}, users={}, loaded_at=0.0)
     suffixes = routing.normalise_suffixes(["dw.example.com", " .DW.Other.org. "])
     assert suffixes == (".dw.example.com", ".dw.other.org")
 

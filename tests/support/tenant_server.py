@@ -33,9 +33,11 @@ _VERIFIERS: dict[str, str] = {}  # password -> verifier: PBKDF2 once per passwor
 def load(path: str) -> Snapshot:
     with open(path) as f:
         spec = json.load(f)
-    orgs = {o["name"]: Org(o["name"], o["database_name"], o.get("hostname_alias"),
-                           o.get("max_connections"), o.get("max_workers"),
-                           bool(o.get("disabled")), o.get("worker_settings", {}))
+    orgs = {o["name"]: Org(name=o["name"], database_name=o["database_name"],
+                           hostname_alias=o.get("hostname_alias"),
+                           max_connections=o.get("max_connections"),
+                           max_workers=o.get("max_workers"), disabled=bool(o.get("disabled")),
+                           worker_settings=o.get("worker_settings", {}))
             for o in spec.get("orgs", ())}
     users = {}
     for u in spec.get("users", ()):
@@ -45,9 +47,10 @@ def load(path: str) -> Snapshot:
             if password not in _VERIFIERS:
                 _VERIFIERS[password] = scram.make_scram_verifier(password)
             verifier = _VERIFIERS[password]
-        users[(u["org"], u["name"])] = User(u["org"], u["name"], verifier,
-                                            bool(u.get("disabled")), u.get("max_connections"))
-    return Snapshot(orgs, users, time.monotonic())
+        users[(u["org"], u["name"])] = User(org=u["org"], name=u["name"], verifier=verifier,
+                                            disabled=bool(u.get("disabled")),
+                                            max_connections=u.get("max_connections"))
+    return Snapshot(orgs=orgs, users=users, loaded_at=time.monotonic())
 
 
 def snapshots(path: str):

@@ -81,7 +81,7 @@ class Tenancy:
 
     def snapshot(self) -> Snapshot:
         """The current snapshot; with none loaded yet, every organisation is unknown."""
-        return self.snapshots() or Snapshot({}, {}, 0.0)
+        return self.snapshots() or Snapshot(orgs={}, users={}, loaded_at=0.0)
 
     def current(self, name: str) -> Org:
         """The organisation as the latest snapshot has it (limits may have changed)."""
