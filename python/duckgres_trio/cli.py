@@ -162,14 +162,19 @@ def _check_data_dir(path: Path) -> None:
 
 
 def build_server(config: configuration.Config, snapshots=None):
-    """The server for ``config``; with ``snapshots`` (a callable returning the current
-    ``tenancy.directory.Snapshot``, from the config store) it serves many organisations,
-    without it exactly one tenant as always."""
+    """The server for ``config``. With a ``config_store`` (or, in tests, ``snapshots``:
+    a callable returning the current ``tenancy.directory.Snapshot``) it serves many
+    organisations; without, exactly one tenant as always."""
     from duckgres_trio.frontend.server import Server
 
-    if snapshots is None:
+    if snapshots is None and not config.config_store:
         return Server(config, _engine(config))
-    return Server(config, _tenancy(config, snapshots), tenancy=True)
+    server = None
+    if snapshots is None:  # the store's, which the server runs and reloads
+        def snapshots():
+            return server.current_snapshot()
+    server = Server(config, _tenancy(config, snapshots), tenancy=True)
+    return server
 
 
 def _tenancy(config: configuration.Config, snapshots):

@@ -28,7 +28,6 @@ from duckgres_trio.frontend import auth, scram, tls
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import settings
-from duckgres_trio.tenancy import routing
 from duckgres_trio.wire import FrameDecoder, backend
 from duckgres_trio.wire import frontend as msg
 
@@ -302,6 +301,8 @@ class Connection:
         mock salt, the database within the organisation). Every failure after routing
         (unknown organisation or user, disabled, a disagreeing SNI) only dooms the
         exchange: the client hears what a wrong password gets."""
+        from duckgres_trio.tenancy import routing  # only with many tenants
+
         tenancy = self.server.tenancy
         snapshot = tenancy.snapshot()
         found = routing.route(snapshot, mode=tenancy.mode, suffixes=tenancy.suffixes,
