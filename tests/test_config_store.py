@@ -189,8 +189,13 @@ def test_two_servers_started_at_once_on_an_empty_store(store_dsn, start_server, 
     rows = sql(store_dsn, "select port, draining from duckgres.control_planes order by 1")
     assert rows == sorted((s.port, False) for s in servers)
     ok(admin(store_dsn, "org", "create", "acme"))
+    ok(admin(store_dsn, "user", "create", "acme", "alice", password="alice pw"))
     for port in ports:
-        _until(lambda port=port: value(scrape(port), "duckgres_config_orgs") == 1, 1.0)
+        _until(lambda port=port: value(scrape(port), "duckgres_config_users") == 1, 1.0)
+    for server in servers:  # both serve the organisation's user
+        with psycopg.connect(server.dsn(user="alice", password="alice pw", dbname="acme"),
+                             autocommit=True) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("acme",)
     # a stopped server says so in its row
     servers[0].stop()
     assert sql(store_dsn, "select draining, stopped_at is not null from duckgres.control_planes "
