@@ -31,6 +31,8 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen | None = None
+    #: What runs after the interpreter: the package, or a test's own launcher script.
+    program: tuple[str, ...] = ("-m", "duckgres_trio")
 
     @property
     def log_path(self) -> Path:
@@ -39,7 +41,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self.port = self.port or free_port()
         env = {**os.environ, **self.env}
-        cmd = [sys.executable, "-m", "duckgres_trio", "--host", "127.0.0.1",
+        cmd = [sys.executable, *self.program, "--host", "127.0.0.1",
                "--port", str(self.port), "--data-dir", str(self.data_dir), *self.args]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -189,8 +189,13 @@ def test_two_servers_started_at_once_on_an_empty_store(store_dsn, start_server, 
     rows = sql(store_dsn, "select port, draining from duckgres.control_planes order by 1")
     assert rows == sorted((s.port, False) for s in servers)
     ok(admin(store_dsn, "org", "create", "acme"))
+    ok(admin(store_dsn, "user", "create", "acme", "alice", password="alice pw"))
     for port in ports:
-        _until(lambda port=port: value(scrape(port), "duckgres_config_orgs") == 1, 1.0)
+        _until(lambda port=port: value(scrape(port), "duckgres_config_users") == 1, 1.0)
+    for server in servers:  # both serve the organisation's user
+        with psycopg.connect(server.dsn(user="alice", password="alice pw", dbname="acme"),
+                             autocommit=True) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("acme",)
     # a stopped server says so in its row
     servers[0].stop()
     assert sql(store_dsn, "select draining, stopped_at is not null from duckgres.control_planes "
@@ -391,8 +396,11 @@ async def test_start_fails_clearly_on_a_database_that_is_not_a_store(cluster):
 def test_store_outage_keeps_the_snapshot_and_reloads_resume(cluster, start_server, tmp_path):
     dsn = fresh_database(cluster.dsn, "cs_outage")
     ok(admin(dsn, "org", "create", "acme"))
+    ok(admin(dsn, "user", "create", "acme", "alice", password="alice pw"))
     server = _server(start_server, tmp_path / "d", dsn, free_port())
     assert value(scrape(server.metrics_port), "duckgres_config_orgs") == 1
+    alice = server.dsn(user="alice", password="alice pw", dbname="acme")
+    running = psycopg.connect(alice, autocommit=True)
     cluster.stop("immediate")
     try:
         _until(lambda: value(scrape(server.metrics_port), "duckgres_config_store_up") == 0, 5.0)
@@ -401,10 +409,12 @@ def test_store_outage_keeps_the_snapshot_and_reloads_resume(cluster, start_serve
         assert value(samples, "duckgres_config_orgs") == 1  # the last snapshot serves
         assert value(samples, "duckgres_config_snapshot_age_seconds") >= 3
         assert server.proc.poll() is None
-        # still serving clients
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            assert conn.execute("select 1").fetchone() == (1,)
+        # still serving clients: the running session, and a known user's new one
+        assert running.execute("select 1").fetchone() == (1,)
+        with psycopg.connect(alice, autocommit=True) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("acme",)
     finally:
+        running.close()
         cluster.start()
     # backoff is at most 5 s, jittered up to 7.5 s
     _until(lambda: value(scrape(server.metrics_port), "duckgres_config_store_up") == 1, 15.0)

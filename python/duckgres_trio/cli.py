@@ -100,13 +100,12 @@ def main(argv: list[str] | None = None) -> None:
 
             sys.exit(worker_main())
         from duckgres_trio.frontend.listen import StartupError
-        from duckgres_trio.frontend.server import Server
         from duckgres_trio.wire import CODEC
 
         logging.getLogger("duckgres_trio").info(
             "duckgres-trio %s, %s mode, wire codec: %s", __version__, config.mode, CODEC)
         _check_data_dir(config.data_dir)
-        server = Server(config, _engine(config))
+        server = build_server(config)
     except (configuration.ConfigError, OSError) as exc:
         _fail(exc)
     failure = None
@@ -162,20 +161,58 @@ def _check_data_dir(path: Path) -> None:
             f"data_dir: {path} is not readable and writable by this user")
 
 
-def _engine(config: configuration.Config):
-    if config.mode == "standalone":
-        from duckgres_trio.engine.local import LocalEngine
+def build_server(config: configuration.Config, snapshots=None):
+    """The server for ``config``. With a ``config_store`` (or, in tests, ``snapshots``:
+    a callable returning the current ``tenancy.directory.Snapshot``) it serves many
+    organisations; without, exactly one tenant as always."""
+    from duckgres_trio.frontend.server import Server
 
-        return LocalEngine(
-            config.data_dir,
-            auto_create=config.auto_create_databases,
-            max_concurrent=config.max_connections,
-            duckdb_config=_duckdb_config(config),
-        )
+    if snapshots is None and not config.config_store:
+        return Server(config, _engine(config))
+    server = None
+    if snapshots is None:  # the store's, which the server runs and reloads
+        def snapshots():
+            return server.current_snapshot()
+    server = Server(config, _tenancy(config, snapshots), tenancy=True)
+    return server
+
+
+def _tenancy(config: configuration.Config, snapshots):
+    """One engine per organisation (``tenancy.engines``); in control-plane mode all on
+    one worker pool."""
+    from duckgres_trio.tenancy import engines, routing
+
+    pool = _pool(config) if config.mode != "standalone" else None
+
+    def make(org, directory, current):
+        settings = engines.org_engine_config(config.file_access, directory,
+                                             dict(org.worker_settings))
+        if pool is None:
+            from duckgres_trio.engine.local import LocalEngine
+
+            if config.duckdb_threads:
+                settings.setdefault("threads", str(config.duckdb_threads))
+            if config.duckdb_memory_limit:
+                settings.setdefault("memory_limit", config.duckdb_memory_limit)
+            return LocalEngine(directory, auto_create=config.auto_create_databases,
+                               max_concurrent=config.max_connections, duckdb_config=settings)
+        from duckgres_trio.controlplane.sessions import ControlPlaneEngine
+
+        return ControlPlaneEngine(
+            pool, directory, auto_create=config.auto_create_databases,
+            queue_timeout=config.worker_queue_timeout, org=org.name, engine_config=settings,
+            max_workers=lambda: current().max_workers,
+            slots=engines.org_slots(current, config.max_connections))
+
+    return engines.Tenancy(snapshots, data_dir=config.data_dir, make_engine=make, pool=pool,
+                           mode=config.sni_routing_mode,
+                           suffixes=routing.normalise_suffixes(config.managed_hostname_suffixes))
+
+
+def _pool(config: configuration.Config):
     from duckgres_trio.controlplane.pool import WorkerPool
-    from duckgres_trio.controlplane.sessions import ControlPlaneEngine
 
-    pool = WorkerPool(
+    return WorkerPool(
         socket_dir=config.worker_socket_dir,
         max_workers=config.worker_limit,
         min_workers=config.min_workers,
@@ -187,6 +224,21 @@ def _engine(config: configuration.Config):
         log_level=config.log_level,
         engine_config=_lockdown(config),
     )
+
+
+def _engine(config: configuration.Config):
+    if config.mode == "standalone":
+        from duckgres_trio.engine.local import LocalEngine
+
+        return LocalEngine(
+            config.data_dir,
+            auto_create=config.auto_create_databases,
+            max_concurrent=config.max_connections,
+            duckdb_config=_duckdb_config(config),
+        )
+    from duckgres_trio.controlplane.sessions import ControlPlaneEngine
+
+    pool = _pool(config)
     return ControlPlaneEngine(pool, config.data_dir, auto_create=config.auto_create_databases,
                               max_sessions=config.max_connections,
                               queue_timeout=config.worker_queue_timeout)

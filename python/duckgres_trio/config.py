@@ -242,6 +242,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
     Setting("log_format", _choice("text", "keyvalue", "json"), "text", "log lines as text, key=value pairs or JSON, each with its connection's pid, user, database, worker and query id", "FORMAT"),
+    Setting("sni_routing_mode", _choice("off", "passthrough", "enforce"), "off", "with a config store: how a connection's organisation is found: off (by the database name), passthrough (a TLS server name under managed_hostname_suffixes names it; other names route as off), enforce (a managed server name is required)", "MODE"),
+    Setting("managed_hostname_suffixes", _list, (), "with a config store: DNS suffixes (e.g. .dw.example.com) whose one label before them names an organisation", "SUFFIX,..."),
     Setting("metrics_address", _text, "127.0.0.1:8432", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
     Setting("config_store", _text, "", "libpq connection string of the PostgreSQL config store of organisations and users (docs/multitenancy.md); empty: the single-tenant users setting", "DSN"),
     Setting("config_poll_interval", _duration, 30.0, "reload the config store's snapshot this often besides on NOTIFY; 0: on NOTIFY only", "DURATION"),
@@ -292,6 +294,8 @@ class Config:
     duckdb_memory_limit: str
     log_level: str
     log_format: str
+    sni_routing_mode: str
+    managed_hostname_suffixes: tuple[str, ...]
     metrics_address: str
     config_store: str
     config_poll_interval: float

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -85,6 +86,44 @@ def gauge_from(gauge: Gauge, read: Callable[[], float]) -> None:
     """Let ``gauge`` report ``read()`` at each scrape (the owner of the state calls
     this once; a later call replaces the function, as a new owner would)."""
     gauge.set_function(read)
+
+
+#: Per-organisation gauges (many tenants): name suffix -> help.
+_PER_ORG = {
+    "connections": "Sessions of the organisation past authentication",
+    "workers": "Worker processes holding one of the organisation's databases",
+    "waiting": "The organisation's sessions waiting for a slot or a worker",
+}
+
+
+class _PerOrgCollector:
+    """``duckgres_org_<what>{org=...}``, read at each scrape from the function the
+    server registers (organisations come and go with the config store)."""
+
+    def __init__(self) -> None:
+        self.read: Callable[[], dict[str, dict[str, float]]] = dict
+
+    def collect(self):
+        values = self.read()
+        for what, help_text in _PER_ORG.items():
+            family = GaugeMetricFamily(f"duckgres_org_{what}", help_text, labels=["org"])
+            for org, value in sorted((values.get(what) or {}).items()):
+                if value or what == "connections":
+                    family.add_metric([org], value)
+            yield family
+
+    def describe(self):
+        return [GaugeMetricFamily(f"duckgres_org_{what}", help_text, labels=["org"])
+                for what, help_text in _PER_ORG.items()]
+
+
+_per_org = _PerOrgCollector()
+REGISTRY.register(_per_org)
+
+
+def per_org(read: Callable[[], dict[str, dict[str, float]]]) -> None:
+    """Let the per-organisation gauges report ``read()`` ({what: {org: value}})."""
+    _per_org.read = read
 
 
 def exposition() -> bytes:

@@ -20,6 +20,7 @@ import logging
 import os
 import stat
 import time
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -89,6 +90,7 @@ class WorkerPool:
         self._owners: dict[str, Worker] = {}
         self._activations: dict[str, trio.Event] = {}
         self._spawning = 0
+        self._spawning_for: Counter[str] = Counter()  # spawns in flight per organisation
         self._next_id = 1
         self._changed = trio.Event()
         self._rebalance = trio.Event()
@@ -125,9 +127,17 @@ class WorkerPool:
 
     # -- acquiring a worker for a session -----------------------------------------------
 
-    async def acquire(self, database: str, path: str) -> Worker:
+    async def acquire(self, database: str, path: str, *, org: str | None = None,
+                      engine_config: dict[str, str] | None = None,
+                      org_max_workers: int | None = None) -> Worker:
         """The worker that owns ``database`` (file ``path``), with one more session
-        counted on it; activates a worker for it first if needed."""
+        counted on it; activates a worker for it first if needed.
+
+        With ``org`` (many tenants; ``database`` is then a key unique across them) the
+        worker is the organisation's, opened with its ``engine_config`` (its own
+        directory's lockdown), and the organisation holds at most ``org_max_workers``
+        workers: beyond that its own least recently used idle worker makes room, or
+        the request waits, while other organisations' requests go on."""
         while True:
             owner = self._owners.get(database)
             if owner is not None and owner.alive:
@@ -141,22 +151,26 @@ class WorkerPool:
                 continue
             done = self._activations[database] = trio.Event()
             try:
-                await self._activate(database, path)
+                await self._activate(database, path, org, engine_config, org_max_workers)
             finally:
                 del self._activations[database]
                 done.set()
 
-    async def _activate(self, database: str, path: str) -> None:
-        worker = await self._reserve()
+    async def _activate(self, database: str, path: str, org: str | None = None,
+                        engine_config: dict[str, str] | None = None,
+                        org_max_workers: int | None = None) -> None:
+        worker = await self._reserve(org, org_max_workers)
         worker.database = database
+        worker.org = org
         worker.transition(State.ACTIVATING)
+        config = self._engine_config if engine_config is None else engine_config
         try:
             # Shielded (and bounded): a requester that gives up (its queue timeout, a
             # client hanging up) must not leave the worker half-activated, owned by
             # nobody; once done it owns the database and serves the next session.
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
-                                                 "duckdb_config": {**self._engine_config,
+                                                 "duckdb_config": {**config,
                                                                    **self._limits(extra=1)}},
                                     timeout=ACTIVATION_SECONDS)
         except (WorkerError, trio.TooSlowError) as exc:
@@ -170,27 +184,49 @@ class WorkerPool:
         self._rebalance.set()
         self._restore_min()
 
-    async def _reserve(self) -> Worker:
-        """A worker without a database, for one to be activated on it."""
+    async def _reserve(self, org: str | None = None, cap: int | None = None) -> Worker:
+        """A worker without a database, for one to be activated on it; with ``org``
+        and ``cap``, only while the organisation holds fewer than ``cap`` workers (its
+        workers retired to make room are its own)."""
         while True:
-            for worker in self.workers.values():
-                if worker.state is State.IDLE and worker.alive:
+            full = org is not None and cap is not None and self.org_workers(org) >= cap
+            if not full:
+                for worker in self.workers.values():
+                    if worker.state is State.IDLE and worker.alive:
+                        worker.transition(State.RESERVED)
+                        worker.org = org
+                        return worker
+                if len(self.workers) + self._spawning < self.max_workers:
+                    if org is not None:
+                        self._spawning_for[org] += 1
+                    try:
+                        worker = await self._spawn()
+                    finally:
+                        if org is not None:
+                            self._spawning_for[org] -= 1
                     worker.transition(State.RESERVED)
+                    worker.org = org
                     return worker
-            if len(self.workers) + self._spawning < self.max_workers:
-                worker = await self._spawn()
-                worker.transition(State.RESERVED)
-                return worker
-            victim = self._least_recently_used_idle()
+            victim = self._least_recently_used_idle(org if full else None)
             if victim is not None:
                 await self._retire(victim, RetireReason.MAKE_ROOM)
                 continue
             changed = self._changed
             await changed.wait()
 
-    def _least_recently_used_idle(self) -> Worker | None:
+    def org_workers(self, org: str) -> int:
+        """Workers the organisation holds or is starting."""
+        return self._spawning_for[org] + sum(
+            1 for w in self.workers.values() if w.org == org and w.state is not State.RETIRED)
+
+    def workers_by_org(self) -> Counter[str]:
+        """Live workers per organisation (the per-organisation gauge)."""
+        return Counter(w.org for w in self.workers.values() if w.org is not None and w.alive)
+
+    def _least_recently_used_idle(self, org: str | None = None) -> Worker | None:
         idle = [w for w in self.workers.values()
-                if w.state is State.HOT_IDLE and w.sessions == 0]
+                if w.state is State.HOT_IDLE and w.sessions == 0
+                and (org is None or w.org == org)]
         return min(idle, key=lambda w: w.idle_since, default=None)
 
     def release(self, worker: Worker) -> None:

@@ -39,18 +39,46 @@ DESTROY_SECONDS = 15.0
 
 
 class ControlPlaneEngine(Engine):
+    """``org`` (many tenants): this engine is one organisation's, on the shared pool:
+    its databases are keyed ``org/name`` there (no two organisations share a worker),
+    opened with ``engine_config`` and at most ``max_workers()`` workers at once, and its
+    sessions queue in this engine's own slots, apart from other organisations'."""
+
     def __init__(self, pool: WorkerPool, data_dir: Path, *, auto_create: bool = True,
-                 max_sessions: int = 100, queue_timeout: float = 60.0) -> None:
+                 max_sessions: int = 100, queue_timeout: float = 60.0,
+                 org: str | None = None, engine_config: dict[str, str] | None = None,
+                 max_workers=lambda: None, slots=None) -> None:
         self.pool = pool
         self._data_dir = data_dir
         self._auto_create = auto_create
+        self._org = org
+        self._engine_config = engine_config
+        self._max_workers = max_workers
         # trio's semaphore wakes waiters in FIFO order: the connection queue.
-        self._slots = trio.Semaphore(max_sessions)
+        self._slots = slots or trio.Semaphore(max_sessions)
         self._queue_timeout = queue_timeout
         self._waiting = 0
         self._ddl = trio.Lock()  # one CREATE/DROP DATABASE at a time
         self._dropping: dict[str, trio.Event] = {}
-        metrics.gauge_from(metrics.worker_queue_depth, lambda: self._waiting)
+        if org is None:
+            metrics.gauge_from(metrics.worker_queue_depth, lambda: self._waiting)
+
+    @property
+    def waiting(self) -> int:
+        """Sessions waiting for a slot or a worker now."""
+        return self._waiting
+
+    def _key(self, database: str) -> str:
+        """The pool's name for a database: unique across organisations ('/' is in no
+        database or organisation name)."""
+        return database if self._org is None else f"{self._org}/{database}"
+
+    async def _acquire(self, database: str, path: str) -> Worker:
+        if self._org is None:
+            return await self.pool.acquire(database, path)
+        return await self.pool.acquire(self._key(database), path, org=self._org,
+                                       engine_config=self._engine_config,
+                                       org_max_workers=self._max_workers())
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
@@ -88,7 +116,7 @@ class ControlPlaneEngine(Engine):
             worker = None
             with trio.move_on_after(self._queue_timeout or float("inf")):
                 try:
-                    worker = await self.pool.acquire(name, str(path))
+                    worker = await self._acquire(name, str(path))
                 except WorkerError as exc:
                     raise PgError(SqlState.SYSTEM_ERROR,
                                   f'could not create database "{name}": {exc}') from None
@@ -105,7 +133,7 @@ class ControlPlaneEngine(Engine):
                 return False
             done = self._dropping[name] = trio.Event()
             try:
-                remaining = await self.pool.release_database(name, BUSY_WAIT_SECONDS)
+                remaining = await self.pool.release_database(self._key(name), BUSY_WAIT_SECONDS)
                 if remaining:
                     raise busy(name, remaining)
                 remove_database_files(path)
@@ -128,7 +156,7 @@ class ControlPlaneEngine(Engine):
                 if not self._auto_create and not Path(path).exists():
                     raise no_database(database)
             try:
-                worker = await self.pool.acquire(database, path)
+                worker = await self._acquire(database, path)
             except WorkerError as exc:
                 failure = str(exc)
                 if is_lock_conflict(failure):

@@ -100,6 +100,9 @@ class Worker:
     token: str = field(repr=False)
     state: State = State.SPAWNING
     database: str | None = None
+    #: The organisation whose database this worker opened (None: single tenant). A
+    #: worker never opens a second database, so never serves a second organisation.
+    org: str | None = None
     sessions: int = 0
     health_failures: int = 0
     last_health: dict = field(default_factory=dict)

@@ -35,9 +35,17 @@ async def authenticate(
     user: str,
     verifier: scram.ScramVerifier | scram.Md5Verifier | None,
     mock_secret: bytes,
+    *,
+    doomed: bool = False,
+    mock_name: str | None = None,
 ) -> None:
-    """Run ``method`` for ``user``; return on success, raise FATAL PgError on failure."""
+    """Run ``method`` for ``user``; return on success, raise FATAL PgError on failure.
+
+    ``doomed``: the exchange runs to its end and fails as a wrong password does (a
+    disabled user or organisation); ``mock_name`` keys an unknown user's mock salt."""
     if method == "trust":
+        if doomed or verifier is None and mock_name is not None:
+            raise scram._auth_failed(user)
         return
     if method == "password":
         if not channel.tls:
@@ -48,7 +56,7 @@ async def authenticate(
             )
         await channel.send_now(backend.authentication_cleartext_password())
         password = parse_password(await channel.read_password_message())
-        scram.check_cleartext(verifier, user, password)
+        scram.check_cleartext(verifier, user, password, doomed)
         return
     # PostgreSQL answers an md5 request for a user stored as SCRAM with SCRAM.
     if method == "md5" and not isinstance(verifier, scram.ScramVerifier):
@@ -56,10 +64,10 @@ async def authenticate(
         await channel.send_now(backend.authentication_md5_password(salt))
         response = parse_password(await channel.read_password_message())
         md5 = verifier if isinstance(verifier, scram.Md5Verifier) else None
-        scram.check_md5_response(md5, salt, response.encode(), username=user)
+        scram.check_md5_response(md5, salt, response.encode(), username=user, doomed=doomed)
         return
     try:
-        await _scram(channel, user, verifier, mock_secret)
+        await _scram(channel, user, verifier, mock_secret, doomed, mock_name)
     except PgError as err:
         if isinstance(verifier, scram.Md5Verifier) and err.sqlstate == SqlState.INVALID_PASSWORD:
             # The client only hears "password authentication failed" (PostgreSQL's
@@ -75,12 +83,16 @@ async def _scram(
     user: str,
     verifier: scram.ScramVerifier | scram.Md5Verifier | None,
     mock_secret: bytes,
+    doomed: bool,
+    mock_name: str | None,
 ) -> None:
     exchange = scram.ScramExchange(
         verifier if isinstance(verifier, scram.ScramVerifier) else None,
         username=user,
         channel_binding=channel.channel_binding,
         mock_secret=mock_secret,
+        doomed=doomed,
+        mock_name=mock_name,
     )
     await channel.send_now(backend.authentication_sasl(exchange.mechanisms()))
     mechanism, client_first = parse_sasl_initial(await channel.read_password_message())

@@ -21,9 +21,10 @@ import outcome
 import trio
 
 from duckgres_trio import logs, metrics
+from duckgres_trio.engine.databases import name_problem
 from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
-from duckgres_trio.frontend import auth
+from duckgres_trio.frontend import auth, scram, tls
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import settings
@@ -71,6 +72,12 @@ class Connection:
         self._started = dt.datetime.now(dt.timezone.utc)
         self._born = trio.current_time()
         self.session: Session | None = None
+        self.user = ""
+        #: The organisation this connection belongs to, once authenticated (many
+        #: tenants); None on a single-tenant server.
+        self.org: str | None = None
+        self._org_pending = None
+        self.engine = server.engine
         self.scope = trio.CancelScope()
         self._idle = False  # waiting for the client's next message
         self._shutting_down = False
@@ -266,17 +273,61 @@ class Connection:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "replication connections are not supported",
                           severity="FATAL")
         session_params = self._startup_parameters(params)
+        verifier, doomed, mock_name, why = self.server.users.get(user), False, None, ""
+        if self.server.tenancy is not None:
+            verifier, why, mock_name, database = self._route(user, params.get("database"))
+            doomed = bool(why)
         try:
-            await auth.authenticate(self, self.config.auth_method, user,
-                                    self.server.users.get(user), self.server.mock_secret)
+            await auth.authenticate(self, self.config.auth_method, user, verifier,
+                                    self.server.mock_secret, doomed=doomed, mock_name=mock_name)
         except PgError as err:
             if err.sqlstate == SqlState.INVALID_PASSWORD:
                 metrics.auth_failures.inc()
                 self.server.limits.auth_failed(self.address)
+                if why:  # the client hears only "password authentication failed"
+                    log.info("connection %d: login of %r refused: %s", self.pid, user, why)
             raise
         self.server.limits.auth_succeeded(self.address)
+        self.user = user
+        if self._org_pending is not None:
+            self.org = self._org_pending.name
+            self.engine = self.server.tenancy.engine_for(self._org_pending)
         self.queue(backend.authentication_ok())
         return user, database, session_params
+
+    def _route(self, user: str, database: str | None):
+        """Many tenants: the connection's organisation (by SNI or database) and its
+        user's verifier; (verifier, why the login must fail or "", the name keying a
+        mock salt, the database within the organisation). Every failure after routing
+        (unknown organisation or user, disabled, a disagreeing SNI) only dooms the
+        exchange: the client hears what a wrong password gets."""
+        from duckgres_trio.tenancy import routing  # only with many tenants
+
+        tenancy = self.server.tenancy
+        snapshot = tenancy.snapshot()
+        found = routing.route(snapshot, mode=tenancy.mode, suffixes=tenancy.suffixes,
+                              server_name=tls.requested_server_name() if self.tls else None,
+                              database=database or None, user=user)
+        org, why, verifier = found.org, found.why, None
+        record = snapshot.user(org.name, user) if org is not None else None
+        if org is not None:
+            if name_problem(org.name) is not None:
+                why = f"organisation name {org.name!r} cannot name its directory"
+            elif org.disabled:
+                why = f"organisation {org.name!r} is disabled"
+            elif record is None:
+                why = f"no user {user!r} in organisation {org.name!r}"
+            elif record.disabled:
+                why = f"user {user!r} of organisation {org.name!r} is disabled"
+        if record is not None:
+            try:
+                verifier = scram.parse_verifier(record.verifier)
+            except ValueError:
+                why = why or f"user {user!r} of organisation {org.name!r} has no usable verifier"
+        if not why:
+            self._org_pending = org  # the connection's once the password is right
+            logs.bind(org=org.name)
+        return verifier, why, f"{found.label}\0{user}", found.database
 
     async def _start_session(self, user: str, database: str,
                              session_params: dict[str, str]) -> None:
@@ -286,12 +337,16 @@ class Connection:
         executor = await self._open_session(database, user)
         if executor.worker is not None:
             logs.bind(worker=executor.worker)
-        roles = role_oids(list(self.server.users), [user])
+        users = list(self.server.users)
+        if self.org is not None:  # pg_roles: the organisation's users
+            users = [name for org, name in self.server.tenancy.snapshot().users
+                     if org == self.org] or [user]
+        roles = role_oids(users, [user])
         activity = Activity(self.pid, database, user, self.address, self._started,
                             session_params.get("application_name", ""), roles[user])
         session = Session(executor, user, session_params, self.pid, activity=activity,
-                          backends=self.server, notifier=self.server.notifier,
-                          roles=roles)
+                          backends=self.server.backends_for(self),
+                          notifier=self.server.notifier_for(self.org), roles=roles)
         session.wake = self._notified
         self.session = session
         await session.start()
@@ -326,7 +381,7 @@ class Connection:
 
             nursery.start_soon(watch)
             try:  # an error is re-raised below, not wrapped in the nursery's group
-                opened = outcome.Value(await self.server.engine.open_session(database, user))
+                opened = outcome.Value(await self.engine.open_session(database, user))
             except Exception as exc:
                 opened = outcome.Error(exc)
             nursery.cancel_scope.cancel()

@@ -122,7 +122,8 @@ class ScramExchange:
     """One SCRAM-SHA-256(-PLUS) exchange: server_first, then server_final, once each.
 
     With ``verifier=None`` (unknown role, or a role with an md5 verifier) the
-    exchange runs on a mock verifier whose salt is derived from the username, so a
+    exchange runs on a mock verifier whose salt is derived from the username (or
+    ``mock_name``: an organisation's user is named by both), so a
     prober sees the same salt on every attempt, and fails only at the proof check
     with the wrong-password error. The proof is computed either way, so timing does
     not tell the two apart either.
@@ -135,11 +136,16 @@ class ScramExchange:
         username: str,
         channel_binding: bytes | None,
         mock_secret: bytes,
+        doomed: bool = False,
+        mock_name: str | None = None,
     ) -> None:
         self._username = username
         self._channel_binding = channel_binding
-        self._doomed = verifier is None
-        self._verifier = _mock_verifier(username, mock_secret) if verifier is None else verifier
+        # doomed: a role that exists but may not log in (disabled): its own salt, and
+        # the same failure at the same point as a wrong password.
+        self._doomed = verifier is None or doomed
+        self._verifier = (_mock_verifier(mock_name or username, mock_secret)
+                          if verifier is None else verifier)
         self._step = 0  # 1 once server_first was called, 2 once server_final was
         self._plus = False
         self._gs2_header = ""
@@ -271,7 +277,8 @@ def md5_salt() -> bytes:
 
 
 def check_md5_response(
-    verifier: Md5Verifier | None, salt: bytes, response: bytes, *, username: str
+    verifier: Md5Verifier | None, salt: bytes, response: bytes, *, username: str,
+    doomed: bool = False,
 ) -> None:
     """Check a PasswordMessage (without its NUL) answering an md5 challenge.
 
@@ -280,12 +287,13 @@ def check_md5_response(
     """
     digest = verifier.digest if verifier is not None else secrets.token_hex(16)
     expected = b"md5" + _md5hex(digest.encode("ascii") + salt).encode("ascii")
-    if not hmac.compare_digest(expected, response) or verifier is None:
+    if not hmac.compare_digest(expected, response) or verifier is None or doomed:
         raise _auth_failed(username)
 
 
 def check_cleartext(
-    verifier: ScramVerifier | Md5Verifier | None, username: str, password: str
+    verifier: ScramVerifier | Md5Verifier | None, username: str, password: str,
+    doomed: bool = False,
 ) -> None:
     """Check a cleartext password against either verifier kind.
 
@@ -301,7 +309,7 @@ def check_cleartext(
     else:
         _scram_keys(password, bytes(_SALT_LEN), DEFAULT_ITERATIONS)
         ok = False
-    if not ok:
+    if not ok or doomed:
         raise _auth_failed(username)
 
 

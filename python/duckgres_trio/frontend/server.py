@@ -19,6 +19,7 @@ import os
 import secrets
 import signal
 import ssl
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -57,12 +58,18 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
 class Server:
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: Config, engine: Engine, *, tenancy: bool = False) -> None:
+        """``tenancy``: ``engine`` is a ``tenancy.engines.Tenancy`` (many organisations,
+        users from its snapshot); else one engine and the configured users."""
         self.config = config
         self.engine = engine
-        self.users = load_users(config)
+        self.tenancy = engine if tenancy else None
+        self.users = {} if tenancy else load_users(config)
+        self._per_org: Counter[str] = Counter()  # sessions per organisation
+        self._per_role: Counter[tuple[str, str]] = Counter()  # per (organisation, user)
         lockdown.configure(config.allowed_extensions)
-        _warn_if_sql_reads_the_key(config)
+        if self.tenancy is None:  # an organisation's SQL reaches its own directory only
+            _warn_if_sql_reads_the_key(config)
         self.mock_secret = secrets.token_bytes(32)
         self.ssl_context: ssl.SSLContext | None = None
         self.channel_binding: bytes | None = None
@@ -76,7 +83,12 @@ class Server:
             exempt=config.auth_ban_exempt,
         )
         metrics.gauge_from(metrics.rate_limited_ips, self.limits.banned_count)
+        if self.tenancy is not None:
+            metrics.per_org(lambda: {
+                "connections": self._per_org, "workers": self.tenancy.workers_by_org(),
+                "waiting": self.tenancy.waiting_by_org()})
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
+        self._org_notifiers: dict[str, Notifier] = {}  # ... of each organisation's, apart
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
         if config.config_store:
             from duckgres_trio.tenancy.store import ConfigStore
@@ -125,13 +137,38 @@ class Server:
         if len(self._by_pid) >= self.config.max_connections:
             raise PgError(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already",
                           severity="FATAL")
+        if conn.org is not None:
+            self._admit_to_org(conn)
         self._by_pid[conn.pid] = conn
         metrics.connections_open.inc()
+
+    def _admit_to_org(self, conn: Connection) -> None:
+        """An organisation's limits (from the current snapshot): its user's
+        max_connections (PostgreSQL's role CONNECTION LIMIT: 53300 beyond) and, in
+        standalone mode, its own max_connections (53300 beyond; the control plane
+        queues them in the organisation's own slots instead)."""
+        org = self.tenancy.current(conn.org)
+        role = (conn.org, conn.user)
+        user = self.tenancy.snapshot().user(*role)
+        if user is not None and user.max_connections is not None \
+                and self._per_role[role] >= user.max_connections:
+            raise PgError(SqlState.TOO_MANY_CONNECTIONS,
+                          f'too many connections for role "{conn.user}"', severity="FATAL")
+        if self.config.mode == "standalone" and org.max_connections is not None \
+                and self._per_org[org.name] >= org.max_connections:
+            raise PgError(SqlState.TOO_MANY_CONNECTIONS,
+                          f'too many connections for organisation "{org.name}"',
+                          severity="FATAL")
+        self._per_org[org.name] += 1
+        self._per_role[role] += 1
 
     def forget(self, conn: Connection) -> None:
         if self._by_pid.pop(conn.pid, None) is not None:
             metrics.connections_open.dec()
             metrics.connection_duration.observe(conn.age())
+            if conn.org is not None:
+                self._per_org[conn.org] -= 1
+                self._per_role[(conn.org, conn.user)] -= 1
         self._connections.discard(conn)
         if self._drained is not None and not self._draining():
             self._drained.set()
@@ -142,12 +179,12 @@ class Server:
         (connections still arriving are refused)."""
         return bool(self._connections if self._handed_over else self._by_pid)
 
-    def activities(self) -> list[Activity]:
+    def activities(self, org: str | None = None) -> list[Activity]:
         """What every session is doing (pg_stat_activity), with the progress of the
-        statements running now."""
+        statements running now; with ``org``, that organisation's sessions only."""
         found = []
         for conn in self._by_pid.values():
-            if conn.session is None:
+            if conn.session is None or (org is not None and conn.org != org):
                 continue
             activity, executor = conn.session.activity, conn.session.executor
             activity.worker = executor.worker
@@ -155,12 +192,13 @@ class Server:
             found.append(activity)
         return found
 
-    def signal(self, pid: int, kind: str) -> bool:
+    def signal(self, pid: int, kind: str, org: str | None = None) -> bool:
         """pg_cancel_backend / pg_terminate_backend: cancel the session's running
-        statement, or end the session (FATAL 57P01). False if there is no such session.
-        Every user may signal every session: all are superusers here (pg_roles)."""
+        statement, or end the session (FATAL 57P01). False if there is no such session
+        (or, with ``org``, none of that organisation's). Every user may signal every
+        session of their organisation: all are superusers there (pg_roles)."""
         conn = self._by_pid.get(pid)
-        if conn is None or conn.session is None:
+        if conn is None or conn.session is None or (org is not None and conn.org != org):
             return False
         log.info("%s requested for connection %d", kind, pid)
         if kind == "cancel":
@@ -171,10 +209,23 @@ class Server:
 
     # -- CREATE / DROP DATABASE -------------------------------------------------------
 
+    def notifier_for(self, org: str | None) -> Notifier:
+        """LISTEN/NOTIFY reach the sessions of the same database of the same
+        organisation only (two organisations may both have a database "reports")."""
+        if org is None:
+            return self.notifier
+        return self._org_notifiers.setdefault(org, Notifier())
+
+    def backends_for(self, conn: Connection):
+        """The sessions a connection's SQL may see and signal, and where its CREATE /
+        DROP DATABASE go: the whole server, or its organisation's part of it."""
+        return self if conn.org is None else OrgBackends(self, conn.org, conn.engine)
+
     async def create_database(self, name: str) -> None:
         await self.engine.create_database(name)
 
-    async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool:
+    async def drop_database(self, name: str, *, current: str, pid: int, force: bool,
+                            org: str | None = None, engine: Engine | None = None) -> bool:
         """DROP DATABASE from session ``pid`` (on database ``current``), in PostgreSQL's
         order: not the session's own database; with ``force`` the other sessions on it
         are terminated (FATAL 57P01); sessions still there after BUSY_WAIT_SECONDS make
@@ -182,20 +233,21 @@ class Server:
         if name == current:
             raise PgError("55006", "cannot drop the currently open database")
         if force:
-            for conn in self._sessions_on(name, pid):
+            for conn in self._sessions_on(name, pid, org):
                 log.info("DROP DATABASE %s WITH (FORCE): terminating connection %d",
                          name, conn.pid)
                 conn.terminate()
         with trio.move_on_after(BUSY_WAIT_SECONDS):
-            while self._sessions_on(name, pid):
+            while self._sessions_on(name, pid, org):
                 await trio.sleep(0.05)
-        others = self._sessions_on(name, pid)
+        others = self._sessions_on(name, pid, org)
         if others:
             raise busy(name, len(others))
-        return await self.engine.drop_database(name)
+        return await (engine or self.engine).drop_database(name)
 
-    def _sessions_on(self, database: str, but: int) -> list[Connection]:
+    def _sessions_on(self, database: str, but: int, org: str | None = None) -> list[Connection]:
         return [conn for conn in self._by_pid.values() if conn.pid != but
+                and conn.org == org
                 and conn.session is not None and conn.session.activity.database == database]
 
     def cancel(self, pid: int, secret: bytes) -> None:
@@ -390,6 +442,28 @@ class Server:
         with trio.move_on_after(seconds) as self._drain_scope:
             if not self._fast:
                 await self._drained.wait()
+
+
+class OrgBackends:
+    """An organisation's part of the server (``session.Backends``): its own sessions
+    only in pg_stat_activity and for pg_cancel/terminate_backend, its own engine for
+    CREATE / DROP DATABASE."""
+
+    def __init__(self, server: Server, org: str, engine: Engine) -> None:
+        self._server, self._org, self._engine = server, org, engine
+
+    def activities(self) -> list[Activity]:
+        return self._server.activities(self._org)
+
+    def signal(self, pid: int, kind: str) -> bool:
+        return self._server.signal(pid, kind, self._org)
+
+    async def create_database(self, name: str) -> None:
+        await self._engine.create_database(name)
+
+    async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool:
+        return await self._server.drop_database(name, current=current, pid=pid, force=force,
+                                                org=self._org, engine=self._engine)
 
 
 def _tls_setup(config: Config) -> tuple[ssl.SSLContext, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import ipaddress
 import logging
@@ -15,6 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 log = logging.getLogger(__name__)
+
+#: The server name (SNI) the client asked for in this task's TLS handshake. The
+#: context's SNI callback runs inside ``do_handshake``, synchronously in the connection's
+#: own task, and trio gives every task its own copy of the context: no connection sees
+#: another's name, and nothing reaches into trio's SSLStream.
+_SERVER_NAME: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "duckgres_tls_server_name", default=None)
 
 
 def ensure_certificate(cert_path: Path, key_path: Path) -> None:
@@ -87,7 +95,18 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_path, key_path)
+    context.sni_callback = _remember_server_name
     return context
+
+
+def _remember_server_name(ssl_object, server_name: str | None, context) -> None:
+    _SERVER_NAME.set(server_name)
+    return None  # continue the handshake with this context
+
+
+def requested_server_name() -> str | None:
+    """The SNI name of the current task's TLS handshake (None: none was sent)."""
+    return _SERVER_NAME.get()
 
 
 def certificate_der(cert_path: Path) -> bytes:
