@@ -2,15 +2,17 @@
 database), replayed at the start of each of the user's sessions, never shown.
 
 PostgreSQL has no CREATE PERSISTENT SECRET (DuckDB's syntax), so nothing here is
-differential: PostgreSQL 15 is the config store. Until routing (issue 19's other half)
-gives sessions their organisation, DUCKGRES_TEST_ORGANISATION names it for every
-session of a server (``frontend.connection._organisation``), and users log in from
-``--users`` (trust); the store holds the same organisation and users.
+differential: PostgreSQL 15 is the config store. With routing (``tenancy.routing``),
+users log in with their store passwords and the database names the organisation.
+Without it, DUCKGRES_TEST_ORGANISATION names the organisation of every session of a
+server (``frontend.connection._organisation``), users log in from ``--users`` (trust),
+and any database name works; the store holds the same organisations and users.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import subprocess
 import sys
@@ -102,20 +104,29 @@ def store(pg15_dsn, request):  # noqa: F811
     return dsn
 
 
+#: Connections are routed to organisations (issue 19's routing is there).
+ROUTED = importlib.util.find_spec("duckgres_trio.tenancy.routing") is not None
+
+
 def _start(start_server, tmp_path, dsn, org, *, key=KEY, name="srv"):
-    verifier = make_scram_verifier("pw")
-    env = {"DUCKGRES_TEST_ORGANISATION": org}
-    if key is not None:
-        env[secrets.KEY_ENV] = key
-    else:
-        env[secrets.KEY_ENV] = ""
-    return start_server("--config-store", dsn, "--auth-method", "trust", "--min-workers", "0",
-                        "--metrics-address", "", "--log-level", "debug",
-                        "--users", f"alice={verifier},bob={verifier}", env=env,
-                        data_dir=tmp_path / name)
+    """A server with the store; its sessions are ``org``'s."""
+    args = ["--config-store", dsn, "--min-workers", "0", "--metrics-address", "",
+            "--log-level", "debug"]
+    env = {secrets.KEY_ENV: key or ""}
+    if not ROUTED:
+        verifier = make_scram_verifier("pw")
+        args += ["--auth-method", "trust", "--users", f"alice={verifier},bob={verifier}"]
+        env["DUCKGRES_TEST_ORGANISATION"] = org
+    server = start_server(*args, env=env, data_dir=tmp_path / name)
+    server.org = org
+    return server
 
 
 def _connect(server, user="alice", dbname="d1"):
+    """A session of ``user`` of the server's organisation; ``dbname`` a database of it
+    (routed: the organisation's own, whose name is the organisation's)."""
+    if ROUTED:
+        dbname = server.org
     return psycopg.connect(server.dsn(user=user, password="pw", dbname=dbname), autocommit=True)
 
 
