@@ -16,6 +16,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
@@ -134,6 +135,15 @@ def _secrets(conn) -> list[tuple]:
     return conn.execute("SELECT name, type FROM duckdb_secrets() ORDER BY name").fetchall()
 
 
+def _eventually(conn, expected: list[tuple], seconds: float = 5.0) -> None:
+    """``conn`` sees ``expected`` secrets within ``seconds``: a session that a client
+    closed ends on the server a moment later."""
+    deadline = time.monotonic() + seconds
+    while (found := _secrets(conn)) != expected:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.05)
+
+
 def _error(conn, sql: str, *, simple: bool = False) -> psycopg.Error:
     with pytest.raises(psycopg.Error) as caught:
         if simple:
@@ -192,7 +202,7 @@ def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_pa
         assert _secrets(alice) == [("api", "http"), ("web", "http")]
     # another user of the organisation does not have them
     with _connect(again, "bob", "d2") as bob:
-        assert _secrets(bob) == []
+        _eventually(bob, [])
     # nor does the same user name in another organisation
     other = _start(start_server, tmp_path, store, "beta", name="other")
     with _connect(other, "alice", "d2") as alice_beta:
@@ -239,6 +249,17 @@ def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, 
     assert "persistent secret 'web' of acme/bob skipped" in log
     assert "persistent secret 'moved' of acme/alice skipped" in log
     assert VALUE not in log
+
+
+def test_the_users_last_session_takes_them_off_the_instance(store, start_server, tmp_path):
+    server = _start(start_server, tmp_path, store, "acme")
+    first, second = _connect(server), _connect(server)
+    first.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
+    first.close()
+    with _connect(server, "bob") as bob:
+        assert _secrets(second) == [("web", "http")]  # alice's other session keeps it
+        second.close()
+        _eventually(bob, [])  # her last one ended: off the instance bob shares
 
 
 @pytest.mark.xfail(strict=True, reason="DuckDB 1.5.5 keeps temporary secrets per instance: "

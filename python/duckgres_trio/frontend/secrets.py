@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 #: Statement tags (``sql.statements``) a persistent-secret command has.
 COMMANDS = frozenset({"CREATE SECRET", "DROP PERSISTENT"})
 
-#: Sessions open per (organisation, user, database) on this server.
+#: Sessions open per (organisation, user, database) on this server, and the names of
+#: the secrets they put on that database's instance (replayed or created).
 _open: Counter[tuple[str, str, str]] = Counter()
+_placed: dict[tuple[str, str, str], set[str]] = {}
 
 
 def is_persistent_secret(stmt) -> bool:
@@ -44,12 +46,12 @@ class SessionSecrets:
 
     def __init__(self, store: UserSecrets, org: str, user: str, database: str) -> None:
         self.store, self.org, self.user, self.database = store, org, user, database
-        self._names: set[str] = set()  # put on the instance by this session
         self._counted = False
 
     async def replay(self, session: Session) -> None:
         """Before the session's first statement: its user's secrets, as temporary ones."""
         _open[self._key] += 1
+        _placed.setdefault(self._key, set())
         self._counted = True
         for name, sql in await self.store.statements(self.org, self.user):
             try:
@@ -59,7 +61,7 @@ class SessionSecrets:
                 log.warning("persistent secret %r of %s/%s not replayed: %s %s", name,
                             self.org, self.user, err.sqlstate, err.message)
                 continue
-            self._names.add(name)
+            self.placed(name)
 
     async def forget(self, session: Session) -> None:
         """The session ends: the user's last one on this database takes the secrets
@@ -71,12 +73,18 @@ class SessionSecrets:
         if _open[self._key] > 0:
             return
         del _open[self._key]
-        for name in sorted(self._names):
+        for name in sorted(_placed.pop(self._key, ())):
             try:
                 await session.executor.execute(
                     f"DROP TEMPORARY SECRET IF EXISTS {secret_ddl.quote_ident(name)}", False)
             except Exception:  # noqa: BLE001 - closing must not fail; the engine is gone
                 break  # (and its instance with it)
+
+    def placed(self, name: str) -> None:
+        _placed.setdefault(self._key, set()).add(name)
+
+    def removed(self, name: str) -> None:
+        _placed.get(self._key, set()).discard(name)
 
     @property
     def _key(self) -> tuple[str, str, str]:
@@ -103,7 +111,7 @@ async def run(session: Session, command: secret_ddl.SecretCommand, out: Output, 
         out.queue(backend.command_complete("CREATE SECRET"))
         return
     if await bound.store.delete(bound.org, bound.user, command.name):
-        bound._names.discard(command.name)
+        bound.removed(command.name)
         await session._engine(
             f"DROP TEMPORARY SECRET IF EXISTS {secret_ddl.quote_ident(command.name)}")
     else:
@@ -130,4 +138,4 @@ async def _create(session: Session, bound: SessionSecrets,
         except PgError:
             pass
         raise
-    bound._names.add(command.name)
+    bound.placed(command.name)
