@@ -2,17 +2,13 @@
 database), replayed at the start of each of the user's sessions, never shown.
 
 PostgreSQL has no CREATE PERSISTENT SECRET (DuckDB's syntax), so nothing here is
-differential: PostgreSQL 15 is the config store. With routing (``tenancy.routing``),
-users log in with their store passwords and the database names the organisation.
-Without it, DUCKGRES_TEST_ORGANISATION names the organisation of every session of a
-server (``frontend.connection._organisation``), users log in from ``--users`` (trust),
-and any database name works; the store holds the same organisations and users.
+differential: PostgreSQL 15 is the config store. Users log in with their store
+passwords; the database names the organisation (``sni_routing_mode`` off).
 """
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,7 +18,6 @@ import psycopg
 import pytest
 
 from duckgres_trio.errors import PgError
-from duckgres_trio.frontend.scram import make_scram_verifier
 from duckgres_trio.sql import secrets as secret_ddl
 from duckgres_trio.tenancy import secrets
 from tests.support.config_store import admin, ok
@@ -105,30 +100,16 @@ def store(pg15_dsn, request):  # noqa: F811
     return dsn
 
 
-#: Connections are routed to organisations (issue 19's routing is there).
-ROUTED = importlib.util.find_spec("duckgres_trio.tenancy.routing") is not None
+def _start(start_server, tmp_path, dsn, *, key=KEY, name="srv"):
+    """A server with the store (and the sealing key, unless None)."""
+    return start_server("--config-store", dsn, "--min-workers", "0", "--metrics-address", "",
+                        "--log-level", "debug", env={secrets.KEY_ENV: key or ""},
+                        data_dir=tmp_path / name)
 
 
-def _start(start_server, tmp_path, dsn, org, *, key=KEY, name="srv"):
-    """A server with the store; its sessions are ``org``'s."""
-    args = ["--config-store", dsn, "--min-workers", "0", "--metrics-address", "",
-            "--log-level", "debug"]
-    env = {secrets.KEY_ENV: key or ""}
-    if not ROUTED:
-        verifier = make_scram_verifier("pw")
-        args += ["--auth-method", "trust", "--users", f"alice={verifier},bob={verifier}"]
-        env["DUCKGRES_TEST_ORGANISATION"] = org
-    server = start_server(*args, env=env, data_dir=tmp_path / name)
-    server.org = org
-    return server
-
-
-def _connect(server, user="alice", dbname="d1"):
-    """A session of ``user`` of the server's organisation; ``dbname`` a database of it
-    (routed: the organisation's own, whose name is the organisation's)."""
-    if ROUTED:
-        dbname = server.org
-    return psycopg.connect(server.dsn(user=user, password="pw", dbname=dbname), autocommit=True)
+def _connect(server, user="alice", org="acme"):
+    """A session of ``user`` of ``org``, on the organisation's database."""
+    return psycopg.connect(server.dsn(user=user, password="pw", dbname=org), autocommit=True)
 
 
 def _secrets(conn) -> list[tuple]:
@@ -166,8 +147,8 @@ def _store_text(dsn: str) -> str:
 
 
 def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store, "acme")
-    with _connect(server) as alice, _connect(server, "alice", "d1") as watcher:
+    server = _start(start_server, tmp_path, store)
+    with _connect(server) as alice, _connect(server, "alice") as watcher:
         alice.execute(f"CREATE PERSISTENT SECRET Web (TYPE http, BEARER_TOKEN '{VALUE}')")
         assert _secrets(alice) == [("web", "http")]
         # the simple protocol too
@@ -196,19 +177,18 @@ def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_pa
     for secret in (VALUE, BARE):
         assert secret not in text and secret.encode().hex() not in text
     server.stop()
-    # another server process, another database (so another worker): replayed
-    again = _start(start_server, tmp_path, store, "acme", name="again")
-    with _connect(again, "alice", "d2") as alice:
+    # another server process (so another worker): replayed
+    again = _start(start_server, tmp_path, store, name="again")
+    with _connect(again, "alice") as alice:
         assert _secrets(alice) == [("api", "http"), ("web", "http")]
     # another user of the organisation does not have them
-    with _connect(again, "bob", "d2") as bob:
+    with _connect(again, "bob") as bob:
         _eventually(bob, [])
     # nor does the same user name in another organisation
-    other = _start(start_server, tmp_path, store, "beta", name="other")
-    with _connect(other, "alice", "d2") as alice_beta:
+    with _connect(again, "alice", "beta") as alice_beta:
         assert _secrets(alice_beta) == []
         alice_beta.execute("CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN 'b')")
-    with _connect(again, "alice", "d3") as alice:
+    with _connect(again, "alice") as alice:
         assert _secrets(alice) == [("api", "http"), ("web", "http")]
         alice.execute("DROP PERSISTENT SECRET web")
         assert _secrets(alice) == [("api", "http")]
@@ -218,16 +198,16 @@ def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_pa
         alice.add_notice_handler(lambda d: notices.append((d.sqlstate, d.message_primary)))
         alice.execute("DROP PERSISTENT SECRET IF EXISTS web")
         assert notices == [("00000", 'persistent secret "web" does not exist, skipping')]
-    with _connect(again, "alice", "d1") as alice:
+    with _connect(again, "alice") as alice:
         assert _secrets(alice) == [("api", "http")]
-    with _connect(other, "alice", "d1") as alice_beta:  # beta's own is still there
+    with _connect(again, "alice", "beta") as alice_beta:  # beta's own is still there
         assert _secrets(alice_beta) == [("web", "http")]
-    for srv in (server, again, other):
+    for srv in (server, again):
         assert VALUE not in srv.log() and BARE.lower() not in srv.log().lower()
 
 
 def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store, "acme")
+    server = _start(start_server, tmp_path, store)
     with _connect(server) as alice:
         alice.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
     with psycopg.connect(store, autocommit=True) as conn:
@@ -252,7 +232,7 @@ def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, 
 
 
 def test_the_users_last_session_takes_them_off_the_instance(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store, "acme")
+    server = _start(start_server, tmp_path, store)
     first, second = _connect(server), _connect(server)
     first.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
     first.close()
@@ -265,14 +245,14 @@ def test_the_users_last_session_takes_them_off_the_instance(store, start_server,
 @pytest.mark.xfail(strict=True, reason="DuckDB 1.5.5 keeps temporary secrets per instance: "
                    "sessions on one database share them (docs/multitenancy.md)")
 def test_another_users_concurrent_session_does_not_see_it(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store, "acme")
+    server = _start(start_server, tmp_path, store)
     with _connect(server) as alice, _connect(server, "bob") as bob:
         alice.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
         assert _secrets(bob) == []
 
 
 def test_without_the_key_create_is_refused_and_drop_works(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store, "acme", key=None)
+    server = _start(start_server, tmp_path, store, key=None)
     with _connect(server) as alice:
         err = _error(alice, f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
         assert err.sqlstate == "0A000" and "no sealing key" in str(err)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import select
 import socket
 from collections import deque
@@ -350,7 +349,7 @@ class Connection:
                           notifier=self.server.notifier_for(self.org), roles=roles)
         session.wake = self._notified
         session.persistent_secrets = self.server.persistent_secrets_for(
-            _organisation(self), user, database)
+            self.org, user, database)
         self.session = session
         await session.start()
         for status in session.reported_parameters():
@@ -613,16 +612,6 @@ class Connection:
             while (frame := self._decoder.next_message()) is not None:
                 self._inbox.append(frame)
         return self._inbox.popleft()
-
-
-def _organisation(conn: Connection) -> str | None:
-    """The organisation a session belongs to, for its persistent secrets. Routing
-    (issue 19) sets ``conn.org``; until it is merged, tests name one with
-    DUCKGRES_TEST_ORGANISATION (test-only: routing's merge removes this fallback)."""
-    org = getattr(conn, "org", None)
-    if org is None and conn.server.config_store is not None:
-        org = os.environ.get("DUCKGRES_TEST_ORGANISATION") or None
-    return org
 
 
 def _idle_timeout() -> PgError:
