@@ -12,8 +12,10 @@ instance. When the user's last session on the database ends they are dropped fro
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
+
+import trio
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import secrets as secret_ddl
@@ -33,6 +35,9 @@ COMMANDS = frozenset({"CREATE SECRET", "DROP PERSISTENT"})
 #: the secrets they put on that database's instance (replayed or created).
 _open: Counter[tuple[str, str, str]] = Counter()
 _placed: dict[tuple[str, str, str], set[str]] = {}
+#: Held while a session replays or its last one drops: a session starting while the
+#: previous one's DROPs run must not lose what it replays to them.
+_locks: defaultdict[tuple[str, str, str], trio.Lock] = defaultdict(trio.Lock)
 
 
 def is_persistent_secret(stmt) -> bool:
@@ -50,18 +55,19 @@ class SessionSecrets:
 
     async def replay(self, session: Session) -> None:
         """Before the session's first statement: its user's secrets, as temporary ones."""
-        _open[self._key] += 1
-        _placed.setdefault(self._key, set())
-        self._counted = True
-        for name, sql in await self.store.statements(self.org, self.user):
-            try:
-                await session.executor.execute(sql, False)
-            except PgError as err:
-                err = redacted_error(err, sql)
-                log.warning("persistent secret %r of %s/%s not replayed: %s %s", name,
-                            self.org, self.user, err.sqlstate, err.message)
-                continue
-            self.placed(name)
+        statements = await self.store.statements(self.org, self.user)
+        async with _locks[self._key]:
+            _open[self._key] += 1
+            self._counted = True
+            for name, sql in statements:
+                try:
+                    await session.executor.execute(sql, False)
+                except PgError as err:
+                    err = redacted_error(err, sql)
+                    log.warning("persistent secret %r of %s/%s not replayed: %s %s", name,
+                                self.org, self.user, err.sqlstate, err.message)
+                    continue
+                self.placed(name)
 
     async def forget(self, session: Session) -> None:
         """The session ends: the user's last one on this database takes the secrets
@@ -69,16 +75,19 @@ class SessionSecrets:
         if not self._counted:
             return
         self._counted = False
-        _open[self._key] -= 1
-        if _open[self._key] > 0:
-            return
-        del _open[self._key]
-        for name in sorted(_placed.pop(self._key, ())):
-            try:
-                await session.executor.execute(
-                    f"DROP TEMPORARY SECRET IF EXISTS {secret_ddl.quote_ident(name)}", False)
-            except Exception:  # noqa: BLE001 - closing must not fail; the engine is gone
-                break  # (and its instance with it)
+        key = self._key
+        async with _locks[key]:
+            _open[key] -= 1
+            if _open[key] > 0:
+                return
+            del _open[key]
+            for name in sorted(_placed.pop(key, ())):
+                try:
+                    await session.executor.execute(
+                        f"DROP TEMPORARY SECRET IF EXISTS {secret_ddl.quote_ident(name)}",
+                        False)
+                except Exception:  # noqa: BLE001 - closing must not fail: the engine is
+                    break  # gone, and its instance with it
 
     def placed(self, name: str) -> None:
         _placed.setdefault(self._key, set()).add(name)
