@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from duckgres_trio.errors import PgError
-from duckgres_trio.sql.redaction import redacted_error
+from duckgres_trio.sql.redaction import redacted, redacted_error
 from tests.test_controlplane import worker_pids
 
 SECRET = "hunter2-0123"
@@ -66,6 +66,19 @@ def test_redacted_error_replaces_literals_whole_and_bare():
     assert redacted_error(PgError("x", "k in kind"), sql).message == "<redacted> in kind"
     ordinary = PgError("42P01", "'k' is missing")
     assert redacted_error(ordinary, "SELECT 'k'") is ordinary
+
+
+def test_unquoted_secret_option_values_are_redacted_too():
+    """DuckDB takes a secret's option values unquoted (a word, "ident", a number)."""
+    sql = 'CREATE SECRET s (TYPE http, BEARER_TOKEN Tok1, X "tok2", Y 345, PROVIDER config)'
+    assert redacted(sql) == ("CREATE SECRET s (TYPE http, BEARER_TOKEN <redacted>, "
+                             "X <redacted>, Y <redacted>, PROVIDER config)")
+    err = PgError("42601", 'bad tok1 "tok2" 345 for type http', detail=f"LINE 1: {sql}")
+    clean = redacted_error(err, sql)
+    assert clean.message == "bad <redacted> <redacted> <redacted> for type http"
+    assert "Tok1" not in clean.detail and "tok2" not in clean.detail
+    # not a CREATE SECRET: words stay
+    assert redacted("ALTER USER bob PASSWORD 'x' VALID UNTIL 'infinity'").count("bob") == 1
 
 
 def test_worker_credentials_are_in_no_command_line(start_server):

@@ -27,11 +27,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 #: Set when the database opens, in every mode: no download, no autoload, no community
-#: or unsigned code.
+#: or unsigned code; no persistent secrets of DuckDB's own (files under the server
+#: user's home, loaded by every instance: they would cross sessions and tenants; the
+#: config store keeps users' persistent secrets, ``tenancy.secrets``).
 EXTENSION_CONFIG = {
     "autoinstall_known_extensions": "false",
     "autoload_known_extensions": "false",
     "allow_community_extensions": "false",
+    "allow_persistent_secrets": "false",
 }
 
 #: Keys of the engine configuration applied after the catalog is installed (``late``).

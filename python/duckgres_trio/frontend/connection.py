@@ -348,6 +348,8 @@ class Connection:
                           backends=self.server.backends_for(self),
                           notifier=self.server.notifier_for(self.org), roles=roles)
         session.wake = self._notified
+        session.persistent_secrets = self.server.persistent_secrets_for(
+            self.org, user, database)
         self.session = session
         await session.start()
         for status in session.reported_parameters():

@@ -23,6 +23,7 @@ from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.results import command_tag, encode
+from duckgres_trio.frontend.secrets import is_persistent_secret as persistent_secret
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, plan_batches,
@@ -114,7 +115,8 @@ class ExtendedProtocol:
                           "COPY is supported in the simple query protocol only")
         elif stmt.transaction is not None or stmt.database is not None \
                 or settings.is_session_parameter(stmt.parameter) \
-                or stmt.reset is not None or stmt.notification is not None:
+                or stmt.reset is not None or stmt.notification is not None \
+                or persistent_secret(stmt):
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
         elif stmt.prepared is not None:

@@ -90,10 +90,19 @@ class Server:
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
         self._org_notifiers: dict[str, Notifier] = {}  # ... of each organisation's, apart
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
+        self.user_secrets = None  # tenancy.secrets.UserSecrets, with it
         if config.config_store:
             from duckgres_trio.tenancy.store import ConfigStore
 
+            from duckgres_trio.tenancy import secrets as user_secrets
+
             self.config_store = ConfigStore(config.config_store, config.config_poll_interval)
+            try:
+                key = user_secrets.load_key()
+            except user_secrets.SealingKeyError as exc:
+                raise ConfigError(str(exc)) from None
+            self.user_secrets = user_secrets.UserSecrets(
+                config.config_store, key, self.current_snapshot)
         self._by_pid: dict[int, Connection] = {}
         self._connections: set[Connection] = set()
         self._next_pid = secrets.randbelow(1 << 20) + 1000
@@ -113,6 +122,15 @@ class Server:
         Only memory is read: authentication never waits for the store."""
         return self.config_store.current() if self.config_store is not None else None
 
+    def persistent_secrets_for(self, org: str | None, user: str, database: str):
+        """The persistent secrets of a session of ``user`` of ``org``
+        (frontend.secrets.SessionSecrets); None without a config store or organisation."""
+        if self.user_secrets is None or org is None:
+            return None
+        from duckgres_trio.frontend.secrets import SessionSecrets
+
+        return SessionSecrets(self.user_secrets, org, user, database)
+
     async def _run_config_store(self, port: int, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         from duckgres_trio.tenancy.store import StoreError
 
@@ -121,7 +139,10 @@ class Server:
             await self.config_store.start()
         except StoreError as exc:
             raise listen.StartupError(str(exc)) from None
-        await self.config_store.run(task_status=task_status)
+        try:
+            await self.config_store.run(task_status=task_status)
+        finally:
+            self.user_secrets.close()
 
     # -- connections ---------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
+from duckgres_trio.frontend import secrets as persistent
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
@@ -31,6 +32,7 @@ from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
+from duckgres_trio.sql import secrets as secret_ddl
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
@@ -146,6 +148,9 @@ class Session:
         self._pending_notify: dict[tuple[str, str], None] = {}  # ordered, deduplicated
         self.notifications: deque[tuple[int, str, str]] = deque()
         self.wake: Callable[[], None] | None = None  # the connection, to send them when idle
+        #: frontend.secrets.SessionSecrets of the session's (organisation, user) with a
+        #: config store; None: CREATE / DROP PERSISTENT SECRET are refused (0A000)
+        self.persistent_secrets: persistent.SessionSecrets | None = None
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
@@ -153,6 +158,8 @@ class Session:
         await self._apply_timezone(self.parameters["TimeZone"])
         if self.parameters["search_path"] != settings.REMEMBERED["search_path"]:
             await self._apply_search_path(self.parameters["search_path"])
+        if self.persistent_secrets is not None:
+            await self.persistent_secrets.replay(self)
         await self.publish_settings()
 
     async def publish_settings(self) -> None:
@@ -466,6 +473,11 @@ class Session:
         if stmt.notification is not None:
             await self._notification(stmt, out, implicit)
             return True
+        if stmt.command in persistent.COMMANDS:
+            command = secret_ddl.parse(stmt.text)
+            if command is not None:
+                await persistent.run(self, command, out, in_block=self.txn != IDLE or self._multi)
+                return True
         return False
 
     async def database_command(self, stmt: Statement, out: Output, *, in_block: bool) -> None:
@@ -924,6 +936,8 @@ class Session:
         self._end_notifications(commit=True)
         await self.extended.drop_portals()
         await self.extended.close_statements()
+        if self.persistent_secrets is not None:
+            await self.persistent_secrets.forget(self)
         await self.executor.close()
 
 
