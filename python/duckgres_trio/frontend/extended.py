@@ -153,6 +153,7 @@ class ExtendedProtocol:
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
+        origins = await self._session.column_origins(stmt)
         try:
             prepared = await executor.prepare(stmt.engine_text)
         except PgError as err:
@@ -178,6 +179,7 @@ class ExtendedProtocol:
             columns = signalled_schema(columns, stmt.signals)
         if stmt.explain is not None:
             columns = plan_schema(stmt.explain)
+        columns = self._session.described(columns, origins)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)

@@ -192,14 +192,29 @@ def column_formats(requested: Sequence[int], columns: int) -> list[int]:
     return list(requested)
 
 
+#: Field metadata naming a result column's origin, set by frontend/origins.py:
+#: b"<table oid> <column number> <type oid> <typmod>" (the type a declared varchar(n) /
+#: char(n) column announces; its values are text either way).
+ORIGIN_KEY = b"duckgres.origin"
+
+
 def row_description(schema: pa.Schema, formats: Sequence[int] | None = None) -> bytes:
     """RowDescription of a result; ``formats`` per column, default all text."""
     formats = formats or [0] * len(schema)
     fields = []
+    origins = False
     for field, fmt in zip(schema, formats):
         pg = pg_type_for(field)
-        fields.append((field.name, pg.oid, pg.typlen, pg.typmod, fmt))
-    return backend.row_description(fields)
+        origin = field.metadata.get(ORIGIN_KEY) if field.metadata else None
+        if origin is None:
+            fields.append((field.name, 0, 0, pg.oid, pg.typlen, pg.typmod, fmt))
+            continue
+        table, attnum, oid, typmod = (int(part) for part in origin.split())
+        origins = True
+        fields.append((field.name, table, attnum, oid, pg.typlen, typmod, fmt))
+    if origins:
+        return backend.row_description_with_origins(fields)
+    return backend.row_description([(f[0], *f[3:]) for f in fields])
 
 
 def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
