@@ -258,3 +258,51 @@ def test_returning_origins(both):
 
     ours, theirs = (run(dsn) for dsn in both)
     assert ours == theirs
+
+
+# -- what the text tells (sql/origins.py) ----------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "select name from (select name from people) s",  # a subquery
+    "with w as (select 1 as a) select a from w",
+    "select name from people union select pname from pets",
+    "select * from people join pets using (id)",  # merged columns
+    "select * from generate_series(1, 3)",
+    "select 1",
+    "values (1)",
+    "select name into copy from people",
+    "select p.name from people p, pets p",  # the same name twice: an error in PostgreSQL
+    "select a.* from people",  # no relation a
+    "select x from people p(x)",  # columns renamed by the alias
+    "select name, count(*) from",  # not PostgreSQL's syntax
+    "select " + "a, " * 20000 + "a from t",  # too long to bother
+])
+def test_texts_without_origins(sql):
+    from duckgres_trio.sql.origins import column_sources
+
+    sources = column_sources(sql)
+    assert sources is None
+
+
+def test_sources_of_a_join():
+    from duckgres_trio.sql.origins import Relation, Target, column_sources
+
+    sources = column_sources("select p.name as who, code, q.*, 1, s.t.x from people p "
+                             "join pets q on q.owner = p.id, s.t")
+    assert sources.relations == (Relation(None, "people", "p"), Relation(None, "pets", "q"),
+                                 Relation("s", "t", "t"))
+    assert sources.targets == (Target(0, "name", "who"), Target(None, "code"),
+                               Target(1, None), None, Target(2, "x"))
+
+
+def test_sources_are_kept_by_shape():
+    """Statements that differ in a constant share their Sources (one parse)."""
+    from duckgres_trio.sql import split_statements
+    from duckgres_trio.sql.origins import column_sources
+
+    one, two = (split_statements(f"SELECT abalance FROM pgbench_accounts WHERE aid = {n}")[0]
+                for n in (1, 2))
+    assert one.shape == two.shape
+    assert column_sources(one.text, one.shape) is column_sources(two.text, two.shape)
+    quoted = split_statements('SELECT "ABALANCE" FROM pgbench_accounts WHERE aid = 1')[0]
+    assert quoted.shape != one.shape

@@ -22,6 +22,7 @@ import pyarrow as pa
 from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import signalled_schema
+from duckgres_trio.frontend.origins import blank_padded, padded
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.cursors import ALL, CursorCommand
@@ -699,10 +700,14 @@ async def _replayed(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBat
 
 async def _in_shape(result: Result, described: pa.Schema | None
                     ) -> AsyncIterator[pa.RecordBatch]:
-    """A statement's rows, in the shape Describe announced for it."""
+    """A statement's rows, in the shape Describe announced for it (char(n) columns
+    blank-padded: frontend/origins.py)."""
     if _same_shape(result.schema, described):
-        return result.batches()
-    return await _as_described(result.batches(), result.schema, described)
+        stream = result.batches()
+    else:
+        stream = await _as_described(result.batches(), result.schema, described)
+    widths = blank_padded(described)
+    return padded(stream, widths) if widths else stream
 
 
 #: What PREPARE takes (PostgreSQL's PreparableStmt; DuckDB's FROM-first, PIVOT, ...

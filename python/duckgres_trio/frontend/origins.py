@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.sql.origins import Relation, Sources
@@ -41,7 +45,7 @@ class Column:
     declared: tuple[int, int] | None  # (OID, typmod) of a declared varchar(n) / char(n)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: the cache's own objects
 class Table:
     oid: int
     columns: tuple[Column, ...]
@@ -50,9 +54,8 @@ class Table:
 class Catalogs:
     """The server's cache of relations' columns, per database and catalog generation."""
 
-    LIMIT = 4096
-
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
         self._generations: dict[str, int] = {}
         self._tables: OrderedDict[tuple, Table | None] = OrderedDict()
 
@@ -71,7 +74,7 @@ class Catalogs:
 
     def put(self, key: tuple, table: Table | None) -> None:
         self._tables[key] = table
-        while len(self._tables) > self.LIMIT:
+        while len(self._tables) > self.limit:
             self._tables.popitem(last=False)
 
 
@@ -136,8 +139,26 @@ def resolve(relation: Relation, found: dict[tuple[str, str], Table],
 
 
 def annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -> pa.Schema:
-    """``schema`` with ORIGIN_KEY on each field the Sources and Tables place; unchanged
-    when they disagree with it (count, names, types)."""
+    """``_annotate``, kept per result shape (the schema's text: names, types, field
+    metadata) and Sources and Tables (the caches' own objects, by identity): a
+    statement run again pays a dictionary lookup, not the checks."""
+    key = (schema.to_string(), sources, *tables)
+    annotated = _ANNOTATED.get(key)
+    if annotated is None:
+        annotated = _ANNOTATED[key] = _annotate(schema, sources, tables)
+        if len(_ANNOTATED) > 1024:
+            _ANNOTATED.pop(next(iter(_ANNOTATED)))
+    return annotated
+
+
+_ANNOTATED: dict[tuple, pa.Schema] = {}
+
+
+def _annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -> pa.Schema:
+    """``schema`` with ORIGIN_KEY naming the origin of each column the Sources and Tables
+    place (wire/rows.py reads it); unchanged when they disagree with it (count, names,
+    types). Per column ``table attnum type typmod``, ``;`` between columns, empty for a
+    column without origin: one schema-level value, cheap to make and to read."""
     expected: list[tuple[Table, Column] | None] = []
     labels: list[str | None] = []
     for target in sources.targets:
@@ -155,23 +176,24 @@ def annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) ->
             labels.append(target.label)
     if len(expected) != len(schema):
         return schema
-    fields = []
+    parts = []
     for field, origin, label in zip(schema, expected, labels):
-        if origin is not None:
-            table, column = origin
-            if field.name.lower() != (label or column.name).lower() or not _agrees(field, column):
-                origin = None
         if origin is None:
-            fields.append(field)
+            parts.append("")
             continue
         table, column = origin
-        oid, typmod = column.declared or (None, None)
-        if oid is None:
+        if field.name.lower() != (label or column.name).lower() or not _agrees(field, column):
+            parts.append("")
+            continue
+        if column.declared is not None:
+            oid, typmod = column.declared
+        else:
             pg = pg_type_for(field)
             oid, typmod = pg.oid, pg.typmod
-        value = f"{table.oid} {column.attnum} {oid} {typmod}".encode()
-        fields.append(field.with_metadata({**(field.metadata or {}), ORIGIN_KEY: value}))
-    return pa.schema(fields, metadata=schema.metadata)
+        parts.append(f"{table.oid} {column.attnum} {oid} {typmod}")
+    if not any(parts):
+        return schema
+    return schema.with_metadata({**(schema.metadata or {}), ORIGIN_KEY: ";".join(parts).encode()})
 
 
 def _column(relation: int | None, name: str, tables: list[Table | None]
@@ -194,3 +216,54 @@ def _agrees(field: pa.Field, column: Column) -> bool:
         return True
     # a user's enum type: the catalog's DuckDB type is ENUM(...), sent as its own type
     return column.type_oid == _TEXT_OID and PG_TYPE_KEY in (field.metadata or {})
+
+
+#: bpchar's OID: a char(n) column's values go out blank-padded to n.
+_BPCHAR = 1042
+
+
+def blank_padded(schema: pa.Schema | None) -> dict[int, int]:
+    """Column index -> n for the result columns that are a table's char(n) column
+    (ORIGIN_KEY): PostgreSQL stores and sends their values padded with blanks to n.
+    DuckDB keeps each value as written (a VARCHAR), so they are padded on the way out."""
+    metadata = schema.metadata if schema is not None else None
+    origins = metadata.get(ORIGIN_KEY) if metadata else None
+    if origins is None:
+        return {}
+    return _padded_widths(origins)
+
+
+@lru_cache(maxsize=1024)
+def _padded_widths(origins: bytes) -> dict[int, int]:
+    widths = {}
+    for index, origin in enumerate(origins.split(b";")):
+        if origin:
+            _table, _attnum, oid, typmod = (int(part) for part in origin.split())
+            if oid == _BPCHAR and typmod > 4:
+                widths[index] = typmod - 4
+    return widths
+
+
+def pad(batch: pa.RecordBatch, widths: dict[int, int]) -> pa.RecordBatch:
+    """``batch`` with the columns ``widths`` names as PostgreSQL's char(n) sends them:
+    trailing blanks beyond the value insignificant, padded to n characters. (A value
+    longer than n, which only a table made before lengths were enforced can hold, is
+    sent as it is.)"""
+    columns = list(batch.columns)
+    for index, width in widths.items():
+        column = columns[index]
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.string())
+        columns[index] = pc.utf8_rpad(pc.utf8_rtrim(column, characters=" "), width=width,
+                                      padding=" ")
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema) \
+        if all(c.type == f.type for c, f in zip(columns, batch.schema)) \
+        else pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+async def padded(batches: AsyncIterator[pa.RecordBatch], widths: dict[int, int]
+                 ) -> AsyncIterator[pa.RecordBatch]:
+    """The batches, each ``pad``-ded (the stream closed with the generator)."""
+    async with aclosing(batches) as stream:
+        async for batch in stream:
+            yield pad(batch, widths)

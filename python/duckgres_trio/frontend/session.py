@@ -26,8 +26,8 @@ from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
-from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, lookup_sql, resolve,
-                                            tables_from_rows)
+from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
+                                            lookup_sql, padded, resolve, tables_from_rows)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
@@ -105,6 +105,7 @@ class Session:
         self._snapshot_generation = 0
         self._catalog_dirty = False
         self._private_catalog = False
+        self._own_catalog = Catalogs(limit=256)  # what it finds while not ``shared``
         self.user = user
         self.roles = roles or {user: catalog.OWNER_OID}  # pg_roles: who can log in
         self.pid = pid
@@ -374,8 +375,10 @@ class Session:
         except PgError as err:
             raise stmt.located(err, ran) from None
         if origins is not None and result.schema is not None:
-            result = Result(self.described(result.schema, origins), result.rowcount,
-                            result.batches())
+            schema = self.described(result.schema, origins)
+            widths = blank_padded(schema)  # char(n) columns
+            result = Result(schema, result.rowcount, padded(result.batches(), widths)
+                            if widths else result.batches())
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))
@@ -634,6 +637,7 @@ class Session:
             return
         self._catalog_dirty = True
         self.catalogs.changed(self.activity.database)
+        self._own_catalog.changed(self.activity.database)
         if first == "USE" or any(w.upper() in ("TEMP", "TEMPORARY") for w in words[1:3]):
             self._private_catalog = True
 
@@ -645,7 +649,7 @@ class Session:
         until its rows are read); None when there is nothing to give."""
         if stmt.command != "SELECT" or stmt.explain is not None or stmt.signals:
             return None
-        sources = column_sources(stmt.text)
+        sources = column_sources(stmt.text, stmt.shape)
         if sources is None:
             return None
         database = self.activity.database
@@ -654,9 +658,13 @@ class Session:
             self._snapshot_generation = generation  # the statement's own snapshot
         shared = not (self._catalog_dirty or self._private_catalog) \
             and self._snapshot_generation == generation
+        # what it finds while not shared it keeps for itself, under its snapshot's
+        # generation (its own DDL clears that: _changes_catalog)
+        store = self.catalogs if shared else self._own_catalog
         path = tuple(settings.search_path_schemas(self.parameters["search_path"]))
-        keys = [(database, generation, path, r.schema, r.name) for r in sources.relations]
-        tables = [self.catalogs.get(key) if shared else False for key in keys]
+        keys = [(database, self._snapshot_generation, path, r.schema, r.name)
+                for r in sources.relations]
+        tables = [store.get(key) for key in keys]
         missing = [r for r, t in zip(sources.relations, tables) if t is False]
         if missing:
             try:
@@ -671,8 +679,7 @@ class Session:
             for i, (relation, key) in enumerate(zip(sources.relations, keys)):
                 if tables[i] is False:
                     tables[i] = resolve(relation, found, path)
-                    if shared:
-                        self.catalogs.put(key, tables[i])
+                    store.put(key, tables[i])
         return sources, tables
 
     @staticmethod

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from collections import OrderedDict
 
 from pglast.parser import ParseError, parse_sql_json
 
@@ -48,7 +48,7 @@ class Target:
     label: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: kept by shape, hashed often
 class Sources:
     """The relations of a SELECT's FROM clause and its target list, one Target per
     entry, None for an expression (no origin)."""
@@ -57,16 +57,29 @@ class Sources:
     targets: tuple[Target | None, ...]
 
 
-def column_sources(text: str) -> Sources | None:
+#: Sources by statement shape (Statement.shape: the tokens, constants left out).
+_BY_SHAPE: OrderedDict[tuple, Sources | None] = OrderedDict()
+_BY_SHAPE_LIMIT = 1024
+
+
+def column_sources(text: str, shape: tuple | None = None) -> Sources | None:
     """The Sources of ``text`` when it is a SELECT whose column origins the text can
-    tell (see the module's docstring), else None."""
+    tell (see the module's docstring), else None. ``shape``: the statement's shape
+    (statements.Statement.shape), under which the answer is kept: pgbench's lookups,
+    which differ in a constant only, are parsed once."""
     if len(text) > 20000:  # hostile input stays cheap; origins are for ordinary queries
         return None
-    return _sources_cached(text)
+    if shape is None:
+        return _sources(text)
+    found = _BY_SHAPE.get(shape, False)
+    if found is False:
+        found = _BY_SHAPE[shape] = _sources(text)
+        if len(_BY_SHAPE) > _BY_SHAPE_LIMIT:
+            _BY_SHAPE.popitem(last=False)
+    return found
 
 
-@lru_cache(maxsize=1024)
-def _sources_cached(text: str) -> Sources | None:
+def _sources(text: str) -> Sources | None:
     try:
         tree = json.loads(parse_sql_json(text))
     except (ParseError, ValueError, RecursionError):
