@@ -162,6 +162,20 @@ def test_origins_follow_ddl(both):
     assert ours == theirs
 
 
+def test_cursor_fetch(both):
+    """FETCH's RowDescription is its cursor's query's, char(n) values padded too."""
+    def run(dsn):
+        with psycopg.connect(dsn) as conn:
+            conn.execute("declare c cursor for select code, name, code || '|' from people")
+            got = describe(conn, "fetch all from c")
+            rows = conn.execute("move absolute 0 in c; fetch all from c").fetchall()
+            conn.rollback()
+            return got, rows
+
+    ours, theirs = (run(dsn) for dsn in both)
+    assert ours == theirs
+
+
 def test_temporary_table_shadows_for_its_session_only(both):
     def run(dsn):
         with psycopg.connect(dsn, autocommit=True) as a, \

@@ -569,9 +569,7 @@ class ExtendedProtocol:
         self._portals[command.name] = portal
         await self.park_portals(keep=portal)
         result = await self._session.executor.execute_prepared(prepared.prepared, params, True)
-        portal.stream = result.batches()
-        if not _same_shape(result.schema, prepared.columns):
-            portal.stream = await _as_described(portal.stream, result.schema, prepared.columns)
+        portal.stream = await _in_shape(result, prepared.columns)
 
     def _cursor(self, name: str, *, pop: bool = False) -> Portal:
         portal = self._portals.get(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -87,6 +88,10 @@ class Backends(Protocol):
 
 #: A statement's Sources and its relations' Tables (frontend/origins.py), or None.
 Origins = tuple[Sources, list[Table | None]] | None
+
+#: CREATE of a temporary object (or of one in pg_temp / temp): named so in the part
+#: before the first parenthesis (a false match only costs the session the shared cache).
+_TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGNORECASE)
 
 #: First words of statements that may change a table's columns (or what a name means).
 _CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
@@ -638,7 +643,7 @@ class Session:
         self._catalog_dirty = True
         self.catalogs.changed(self.activity.database)
         self._own_catalog.changed(self.activity.database)
-        if first == "USE" or any(w.upper() in ("TEMP", "TEMPORARY") for w in words[1:3]):
+        if first == "USE" or _TEMPORARY.match(stmt.text[:300]):
             self._private_catalog = True
 
     async def column_origins(self, stmt: Statement) -> Origins:
