@@ -166,9 +166,12 @@ def test_cursor_fetch(both):
     """FETCH's RowDescription is its cursor's query's, char(n) values padded too."""
     def run(dsn):
         with psycopg.connect(dsn) as conn:
-            conn.execute("declare c cursor for select code, name, code || '|' from people")
+            conn.execute("update people set code = 'a'")  # sent as 'a  '
+            for name in ("c", "d"):
+                conn.execute(f"declare {name} cursor for select code, name, code || '|' "
+                             "from people")
             got = describe(conn, "fetch all from c")
-            rows = conn.execute("move absolute 0 in c; fetch all from c").fetchall()
+            rows = conn.execute("fetch all from d").fetchall()
             conn.rollback()
             return got, rows
 
