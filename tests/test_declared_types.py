@@ -209,8 +209,6 @@ def test_relchecks(both):
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason="RowDescription carries no table OID/attnum and the "
-                   "DuckDB type (text, typmod -1): getPrecision/getColumnDisplaySize differ")
 def test_pgjdbc_result_metadata(jdbc):
     ours, theirs = jdbc["people"]
     assert [l for l in ours if l.startswith("result")] == \
@@ -435,14 +433,50 @@ def test_trailing_spaces_beyond_the_length_are_trimmed(both):
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason="char(n) values are stored and sent as written, "
-                   "not blank-padded to n")
-def test_char_values_are_blank_padded(both):
-    sql = "select code, initial, grade from people where id = 1"
+CHAR_READS = [
+    "select code, initial, grade from people where id = 1",
+    "select p.code as c, p.* from people p where id = 1",
+    "select code from people where code = 'ab' order by code",
+    "select code from people where id >= 70 order by id",
+    "select r.c, r.c from renamed2 r where b = 70",
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_char_values_are_blank_padded(both, protocol):
+    """A char(n) column's values are sent padded with blanks to n (DuckDB keeps them as
+    written); blanks beyond n are dropped (PostgreSQL stores the value cut to n)."""
+    setup = ["update people set code = 'ab' where id = 1",
+             "insert into people (id, name, code) values (70, 'n', ''), (71, 'n', 'é'), "
+             "(72, 'n', 'a b'), (73, 'n', 'xy      '), (74, 'n', null), (75, 'n', '   ')",
+             "insert into renamed2 (c, b) values ('ab', 70)"]
     for dsn in both:
-        _outcome(dsn, ["update people set code = 'ab' where id = 1"])
-    ours, theirs = (_rows(dsn, sql) for dsn in both)
+        _outcome(dsn, setup)
+    try:
+        ours, theirs = (_each(dsn, CHAR_READS, lambda conn, sql: _run(
+            conn, [sql], binary=PROTOCOLS[protocol][0], extended=PROTOCOLS[protocol][1]))
+            for dsn in both)
+    finally:
+        for dsn in both:
+            _outcome(dsn, ["delete from people where id >= 70",
+                           "delete from renamed2 where b = 70",
+                           "update people set code = 'abc' where id = 1"])
     assert ours == theirs
+
+
+def test_pgjdbc_reads_char_values_padded(both, tmp_path):
+    """pgjdbc's getString of char(n) columns (JdbcDeclaredTypes' "value" lines)."""
+    classes = compile_java(JAVA, tmp_path)
+
+    def run(dsn: str) -> list[str]:
+        out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "JdbcDeclaredTypes",
+                              jdbc_url(dsn), "people"], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return [line for line in out.stdout.splitlines() if line.startswith("value")]
+
+    ours, theirs = (run(dsn) for dsn in both)
+    assert ours == theirs and theirs
 
 
 @pytest.mark.xfail(strict=True, reason="char(n) is text to DuckDB: trailing blanks count "
@@ -500,12 +534,12 @@ def test_varchar_without_length(both):
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason="results are announced with DuckDB's type: varchar(n) "
-                   "and char(n) columns are text (OID 25, typmod -1) in the RowDescription")
 def test_row_description_type_and_modifier(both):
+    """Columns of a table announce their declared type (tests/test_column_origin.py has
+    the rest); a cast to varchar(n) is still text (docs/compatibility.md)."""
     def describe(dsn: str) -> list:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            cur = conn.execute("select name, code from people")
+            cur = conn.execute("select name, code, initial, \"Mixed Case\" from people")
             return [(d.name, d.type_code, d.display_size) for d in cur.description]
 
     ours, theirs = (describe(dsn) for dsn in both)

@@ -9,7 +9,7 @@ import java.sql.Statement;
  * pgjdbc on the declared types of tests/test_declared_types.py: DatabaseMetaData.getColumns
  * (what Hibernate's schema validation reads) and, as "result" lines, the
  * ResultSetMetaData of a plain SELECT (read from the RowDescription's type OID and
- * modifier). Usage: java -cp postgresql.jar:. JdbcDeclaredTypes JDBC_URL TABLE
+ * modifier) and, as "value" lines, its values as getString reads them. Usage: java -cp postgresql.jar:. JdbcDeclaredTypes JDBC_URL TABLE
  */
 public class JdbcDeclaredTypes {
     public static void main(String[] args) throws Exception {
@@ -29,6 +29,12 @@ public class JdbcDeclaredTypes {
                     System.out.println("result | " + rsmd.getColumnName(i) + " | "
                         + rsmd.getColumnType(i) + " | " + rsmd.getColumnTypeName(i) + " | "
                         + rsmd.getPrecision(i) + " | " + rsmd.getColumnDisplaySize(i));
+                }
+                while (rs.next()) {
+                    for (int i = 1; i <= rsmd.getColumnCount(); i++) {
+                        System.out.println("value | " + rsmd.getColumnName(i) + " | ["
+                            + rs.getString(i) + "]");
+                    }
                 }
             }
         }

@@ -22,6 +22,7 @@ import pyarrow as pa
 from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import signalled_schema
+from duckgres_trio.frontend.origins import blank_padded, padded
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.frontend.secrets import is_persistent_secret as persistent_secret
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -155,6 +156,7 @@ class ExtendedProtocol:
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
+        origins = await self._session.column_origins(stmt)
         try:
             prepared = await executor.prepare(stmt.engine_text)
         except PgError as err:
@@ -180,6 +182,7 @@ class ExtendedProtocol:
             columns = signalled_schema(columns, stmt.signals)
         if stmt.explain is not None:
             columns = plan_schema(stmt.explain)
+        columns = self._session.described(columns, origins)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)
@@ -568,9 +571,7 @@ class ExtendedProtocol:
         self._portals[command.name] = portal
         await self.park_portals(keep=portal)
         result = await self._session.executor.execute_prepared(prepared.prepared, params, True)
-        portal.stream = result.batches()
-        if not _same_shape(result.schema, prepared.columns):
-            portal.stream = await _as_described(portal.stream, result.schema, prepared.columns)
+        portal.stream = await _in_shape(result, prepared.columns)
 
     def _cursor(self, name: str, *, pop: bool = False) -> Portal:
         portal = self._portals.get(name)
@@ -699,10 +700,14 @@ async def _replayed(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBat
 
 async def _in_shape(result: Result, described: pa.Schema | None
                     ) -> AsyncIterator[pa.RecordBatch]:
-    """A statement's rows, in the shape Describe announced for it."""
+    """A statement's rows, in the shape Describe announced for it (char(n) columns
+    blank-padded: frontend/origins.py)."""
     if _same_shape(result.schema, described):
-        return result.batches()
-    return await _as_described(result.batches(), result.schema, described)
+        stream = result.batches()
+    else:
+        stream = await _as_described(result.batches(), result.schema, described)
+    widths = blank_padded(described)
+    return padded(stream, widths) if widths else stream
 
 
 #: What PREPARE takes (PostgreSQL's PreparableStmt; DuckDB's FROM-first, PIVOT, ...

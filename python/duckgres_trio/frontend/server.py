@@ -35,6 +35,7 @@ from duckgres_trio.frontend.connection import Connection, tune_socket
 from duckgres_trio.frontend.limits import ClientLimits
 from duckgres_trio.frontend.metrics_server import serve_metrics
 from duckgres_trio.frontend.notify import Notifier
+from duckgres_trio.frontend.origins import Catalogs
 from duckgres_trio.sql import lockdown
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ class Server:
                 "waiting": self.tenancy.waiting_by_org()})
         self.notifier = Notifier()  # LISTEN/NOTIFY between this server's sessions
         self._org_notifiers: dict[str, Notifier] = {}  # ... of each organisation's, apart
+        # result columns' origins, per database (frontend/origins.py); likewise apart
+        self.catalogs = Catalogs()
+        self._org_catalogs: dict[str, Catalogs] = {}
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
         self.user_secrets = None  # tenancy.secrets.UserSecrets, with it
         if config.config_store:
@@ -236,6 +240,13 @@ class Server:
         if org is None:
             return self.notifier
         return self._org_notifiers.setdefault(org, Notifier())
+
+    def catalogs_for(self, org: str | None) -> Catalogs:
+        """The cache of result columns' origins (frontend/origins.py), kept by database
+        name: one per organisation, whose databases' names may be another's."""
+        if org is None:
+            return self.catalogs
+        return self._org_catalogs.setdefault(org, Catalogs())
 
     def backends_for(self, conn: Connection):
         """The sessions a connection's SQL may see and signal, and where its CREATE /

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -27,12 +28,15 @@ from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend import secrets as persistent
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
+from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
+                                            lookup_sql, padded, resolve, tables_from_rows)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql import secrets as secret_ddl
+from duckgres_trio.sql.origins import Sources, column_sources
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
@@ -84,12 +88,31 @@ class Backends(Protocol):
     async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool: ...
 
 
+#: A statement's Sources and its relations' Tables (frontend/origins.py), or None.
+Origins = tuple[Sources, list[Table | None]] | None
+
+#: CREATE of a temporary object (or of one in pg_temp / temp): named so in the part
+#: before the first parenthesis (a false match only costs the session the shared cache).
+_TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGNORECASE)
+
+#: First words of statements that may change a table's columns (or what a name means).
+_CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
+
+
 class Session:
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
                  backends: Backends | None = None, notifier: Notifier | None = None,
-                 roles: dict[str, int] | None = None) -> None:
+                 roles: dict[str, int] | None = None,
+                 catalogs: Catalogs | None = None) -> None:
         self.executor = executor
+        # result columns' origins (frontend/origins.py): the server's cache, the catalog
+        # generation this session's snapshot has, DDL not yet ended, temporary objects
+        self.catalogs = catalogs or Catalogs()
+        self._snapshot_generation = 0
+        self._catalog_dirty = False
+        self._private_catalog = False
+        self._own_catalog = Catalogs(limit=256)  # what it finds while not ``shared``
         self.user = user
         self.roles = roles or {user: catalog.OWNER_OID}  # pg_roles: who can log in
         self.pid = pid
@@ -192,6 +215,10 @@ class Session:
         self.busy_since = trio.current_time()
 
     def end_work(self) -> None:
+        if self._catalog_dirty and self.txn == IDLE:
+            # the DDL's transaction has ended: what others found meanwhile may be stale
+            self._catalog_dirty = False
+            self.catalogs.changed(self.activity.database)
         self.busy = False
         self.busy_since = None
         self._note_state({IDLE: "idle", FAILED: "idle in transaction (aborted)"}.get(
@@ -353,10 +380,17 @@ class Session:
         try:
             for ran in stmt.setup:
                 await self.executor.execute(ran, False)
+            ran = ""
+            origins = await self.column_origins(stmt)
             ran = stmt.engine_text
             result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, ran) from None
+        if origins is not None and result.schema is not None:
+            schema = self.described(result.schema, origins)
+            widths = blank_padded(schema)  # char(n) columns
+            result = Result(schema, result.rowcount, padded(result.batches(), widths)
+                            if widths else result.batches())
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))
@@ -600,11 +634,77 @@ class Session:
         """Before a statement runs on the engine: refuse what a read-only transaction may
         not do (25006, named as PostgreSQL names the command), and note that the
         transaction block has run a query (its characteristics are fixed from now)."""
+        if not (self.in_block() and self._queried):  # this statement takes the snapshot
+            self._snapshot_generation = self.catalogs.generation(self.activity.database)
         if self.in_block():
             self._queried = True
+        if stmt.text[:8].upper().startswith(_CATALOG_WORDS):
+            self._changes_catalog(stmt)
         if stmt.writes is not None and self.parameters["transaction_read_only"] == "on":
             raise PgError(SqlState.READ_ONLY_SQL_TRANSACTION,
                           f"cannot execute {stmt.writes} in a read-only transaction")
+
+    def _changes_catalog(self, stmt: Statement) -> None:
+        """``stmt`` may change tables' columns: nobody's cached origins hold now, and
+        this session looks up its own until its transaction ends (``end_work``).
+        Temporary tables (and USE) change what names mean to this session alone."""
+        words = stmt.text.split(None, 3)
+        first = words[0].upper()
+        if first not in _CATALOG_WORDS:
+            return
+        self._catalog_dirty = True
+        self.catalogs.changed(self.activity.database)
+        self._own_catalog.changed(self.activity.database)
+        if first == "USE" or _TEMPORARY.match(stmt.text[:300]):
+            self._private_catalog = True
+
+    async def column_origins(self, stmt: Statement) -> Origins:
+        """What ``described`` needs to give a result's columns that name a table's
+        columns their origin (frontend/origins.py): the statement's Sources and its
+        relations' Tables, looked up in the catalog only when the server has not yet
+        for this catalog state. Run before the statement (which holds the connection
+        until its rows are read); None when there is nothing to give."""
+        if stmt.command != "SELECT" or stmt.explain is not None or stmt.signals:
+            return None
+        sources = column_sources(stmt.text, stmt.shape)
+        if sources is None:
+            return None
+        database = self.activity.database
+        generation = self.catalogs.generation(database)
+        if not self.in_block():
+            self._snapshot_generation = generation  # the statement's own snapshot
+        shared = not (self._catalog_dirty or self._private_catalog) \
+            and self._snapshot_generation == generation
+        # what it finds while not shared it keeps for itself, under its snapshot's
+        # generation (its own DDL clears that: _changes_catalog)
+        store = self.catalogs if shared else self._own_catalog
+        path = tuple(settings.search_path_schemas(self.parameters["search_path"]))
+        keys = [(database, self._snapshot_generation, path, r.schema, r.name)
+                for r in sources.relations]
+        tables = [store.get(key) for key in keys]
+        missing = [r for r, t in zip(sources.relations, tables) if t is False]
+        if missing:
+            try:
+                result = await self.executor.execute(lookup_sql([r.name for r in missing]), True)
+                rows = []
+                async with aclosing(result.batches()) as stream:
+                    async for batch in stream:
+                        rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+            except PgError:
+                return None
+            found = tables_from_rows(rows)
+            for i, (relation, key) in enumerate(zip(sources.relations, keys)):
+                if tables[i] is False:
+                    tables[i] = resolve(relation, found, path)
+                    store.put(key, tables[i])
+        return sources, tables
+
+    @staticmethod
+    def described(schema: pa.Schema | None, origins: Origins) -> pa.Schema | None:
+        """``schema`` with the ``column_origins`` found for its columns."""
+        if schema is None or origins is None:
+            return schema
+        return annotate(schema, *origins)
 
     def in_block(self) -> bool:
         """In a transaction block, which transaction_* settings last to the end of:

@@ -91,6 +91,9 @@ class Statement:
     default_ ones).
     ``writes``: the command name PostgreSQL refuses in a read-only transaction
     ("INSERT", "CREATE TABLE", "COPY FROM", "SELECT FOR UPDATE", ...), None if allowed.
+    ``shape``: a SELECT's tokens with its constants' values left out: statements of
+    one shape differ in constants only, so their result columns have the same origins
+    (sql/origins.py caches them by it; pgbench's lookups differ in a number).
     """
 
     text: str
@@ -116,6 +119,7 @@ class Statement:
     notification: NotificationCommand | None = None
     modes: tuple[tuple[str, str], ...] = ()
     writes: str | None = None
+    shape: tuple[str, ...] | None = None
 
     @property
     def engine_text(self) -> str:
@@ -190,6 +194,8 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     if tokens[0].kind is Kind.WORD and tokens[0].value == "EXPLAIN":
         return _explain(text, tokens)
     stmt = _classify(text, tokens)
+    if stmt.command == "SELECT" and stmt.refusal is None:
+        stmt = replace(stmt, shape=_shape(tokens))
     if stmt.refusal is None and (refused := lockdown.refusal(tokens)) is not None:
         return replace(stmt, refusal=refused)  # an engine setting, INSTALL, LOAD
     if stmt.refusal is not None or stmt.transaction is not None or stmt.copy is not None \
@@ -205,6 +211,16 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals)
+
+
+def _shape(tokens: list[Token]) -> tuple[str, ...]:
+    """``Statement.shape``: each token's text, a constant's kind in place of its value."""
+    return tuple(_MARKS[t.kind] if t.kind in _MARKS else
+                 '"' + t.value if t.kind is Kind.QUOTED_IDENT else t.value for t in tokens)
+
+
+#: What stands for a constant in a shape (no token's text starts with a NUL).
+_MARKS = {Kind.STRING: "\x00string", Kind.NUMBER: "\x00number"}
 
 
 def _explain(text: str, tokens: list[Token]) -> Statement:

@@ -75,6 +75,20 @@ def row_description(fields: Iterable[tuple[str, int, int, int, int]]) -> bytes:
     return _msg(b"T", struct.pack("!h", count) + b"".join(parts))
 
 
+def row_description_with_origins(fields: Iterable[tuple[str, int, int, int, int, int, int]]
+                                 ) -> bytes:
+    """RowDescription whose columns may name their table: ``fields`` are (name, table
+    oid, column number, type oid, typlen, typmod, format code). Python only (the Rust
+    twin of ``row_description`` sends 0, 0): a result gets one, and only results with a
+    column of a table (frontend/origins.py) use it."""
+    parts = []
+    count = 0
+    for name, table, attnum, oid, typlen, typmod, fmt in fields:
+        parts.append(_cstr(name) + _FIELD.pack(table, attnum, oid, typlen, typmod, fmt))
+        count += 1
+    return _msg(b"T", struct.pack("!h", count) + b"".join(parts))
+
+
 def data_row(values: Sequence[bytes | None]) -> bytes:
     parts = [struct.pack("!h", len(values))]
     for value in values:

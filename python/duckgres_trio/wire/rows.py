@@ -192,14 +192,54 @@ def column_formats(requested: Sequence[int], columns: int) -> list[int]:
     return list(requested)
 
 
+#: Schema metadata naming result columns' origins, set by frontend/origins.py: per
+#: column b"<table oid> <column number> <type oid> <typmod>" (the type a declared
+#: varchar(n) / char(n) column announces; its values are text either way), b";"
+#: between columns, empty for a column without one.
+ORIGIN_KEY = b"duckgres.origin"
+
+
 def row_description(schema: pa.Schema, formats: Sequence[int] | None = None) -> bytes:
     """RowDescription of a result; ``formats`` per column, default all text."""
     formats = formats or [0] * len(schema)
+    metadata = schema.metadata
+    origins = metadata.get(ORIGIN_KEY) if metadata else None
+    if origins is not None:
+        key = (schema.to_string(), tuple(formats))  # the origins are in the text too
+        message = _DESCRIBED.get(key)
+        if message is None:
+            message = _DESCRIBED[key] = _with_origins(schema, formats, _origins(origins))
+            if len(_DESCRIBED) > 1024:
+                _DESCRIBED.pop(next(iter(_DESCRIBED)))
+        return message
     fields = []
     for field, fmt in zip(schema, formats):
         pg = pg_type_for(field)
         fields.append((field.name, pg.oid, pg.typlen, pg.typmod, fmt))
     return backend.row_description(fields)
+
+
+#: RowDescriptions with origins by (schema text, formats): made in Python (the Rust
+#: encoder sends no origins), so kept rather than made again for each result.
+_DESCRIBED: dict[tuple, bytes] = {}
+
+
+def _origins(value: bytes) -> tuple[tuple[int, ...] | None, ...]:
+    return tuple(tuple(int(part) for part in origin.split()) if origin else None
+                 for origin in value.split(b";"))
+
+
+def _with_origins(schema: pa.Schema, formats: Sequence[int],
+                  origins: tuple[tuple[int, ...] | None, ...]) -> bytes:
+    fields = []
+    for field, fmt, origin in zip(schema, formats, origins):
+        pg = pg_type_for(field)
+        if origin is not None:
+            table, attnum, oid, typmod = origin
+            fields.append((field.name, table, attnum, oid, pg.typlen, typmod, fmt))
+        else:
+            fields.append((field.name, 0, 0, pg.oid, pg.typlen, pg.typmod, fmt))
+    return backend.row_description_with_origins(fields)
 
 
 def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,

@@ -1,0 +1,269 @@
+"""Result columns' origins (table OID, column number, declared type) for RowDescription.
+
+``sql/origins.py`` says from a SELECT's text which FROM relation and column each result
+column names; this module looks those relations up in the catalog and marks the result
+schema's fields (``wire.rows.ORIGIN_KEY``), which ``wire.rows.row_description`` sends.
+
+The lookup is one catalog query per relation and *catalog state*, never one per
+execution: ``Catalogs`` (one per server, shared by its sessions) keeps what it found per
+(database, generation, search_path, relation). A session bumps its database's
+generation when it runs DDL and again when the transaction that ran it ends; until then
+it (alone seeing the new catalog) looks up for itself without storing. A session whose
+snapshot is older than the current generation (a transaction begun before another
+session's DDL committed), or that has made temporary objects (which shadow tables for
+it alone), looks up for itself too. DDL that bypasses the sessions (Flight SQL) is not
+seen: what was found is still checked against the columns DuckDB returns (count, names,
+types), and any disagreement leaves the column without an origin (0, 0, DuckDB's type).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from duckgres_trio.engine import pg_catalog as catalog
+from duckgres_trio.sql.origins import Relation, Sources
+from duckgres_trio.wire.rows import ORIGIN_KEY
+from duckgres_trio.wire.types import PG_TYPE_KEY, pg_type_for
+
+_DECLARED = re.compile(catalog.DECLARED_TYPE_PATTERN)
+_TEXT_OID = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    attnum: int
+    type_oid: int  # the OID of DuckDB's type (wire.types' mapping), for the check
+    declared: tuple[int, int] | None  # (OID, typmod) of a declared varchar(n) / char(n)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity: the cache's own objects
+class Table:
+    oid: int
+    columns: tuple[Column, ...]
+
+
+class Catalogs:
+    """The server's cache of relations' columns, per database and catalog generation."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._generations: dict[str, int] = {}
+        self._tables: OrderedDict[tuple, Table | None] = OrderedDict()
+
+    def generation(self, database: str) -> int:
+        return self._generations.get(database, 0)
+
+    def changed(self, database: str) -> None:
+        """DDL ran (or its transaction ended) in ``database``: forget what was found."""
+        self._generations[database] = self.generation(database) + 1
+        for key in [key for key in self._tables if key[0] == database]:
+            del self._tables[key]
+
+    def get(self, key: tuple) -> Table | None | bool:
+        """The Table stored under ``key``, None if there is none, False if not looked up."""
+        return self._tables.get(key, False)
+
+    def put(self, key: tuple, table: Table | None) -> None:
+        self._tables[key] = table
+        while len(self._tables) > self.limit:
+            self._tables.popitem(last=False)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lookup_sql(names: list[str]) -> str:
+    """The catalog query for every table (and temporary table) named one of ``names``
+    (DuckDB matches names without regard to case): schema, name, temporary, OID, column
+    number, column name, DuckDB type's OID and the CHECK naming a declared type."""
+    wanted = ", ".join(_literal(name.lower()) for name in sorted(set(names)))
+    d = catalog.DATABASE
+    return (
+        "SELECT t.schema_name, t.table_name, t.temporary, t.table_oid::UINTEGER, "
+        f"c.column_index, c.column_name, {d}.main.type_oid(c.data_type)::UINTEGER, "
+        "(SELECT max(k.expression) FROM duckdb_constraints() k WHERE k.table_oid = t.table_oid "
+        "AND k.constraint_type = 'CHECK' AND k.constraint_column_indexes[1] + 1 = c.column_index "
+        f"AND contains(k.expression, {_literal(catalog.DECLARED_TYPE_MARK)})) "
+        "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
+        f"WHERE {d}.main.visible(t.database_name, t.table_name) "
+        f"AND lower(t.table_name) IN ({wanted}) ORDER BY 4, 5")
+
+
+def tables_from_rows(rows: list[tuple]) -> dict[tuple[str, str], Table]:
+    """(schema, lower-case name) -> Table from lookup_sql's rows; temporary tables under
+    schema "temp"."""
+    columns: dict[tuple[str, str], list[Column]] = {}
+    oids: dict[tuple[str, str], int] = {}
+    ambiguous = set()  # two tables whose names differ only in case: never resolved
+    for schema, name, temporary, oid, attnum, column, type_oid, check in rows:
+        key = ("temp" if temporary else schema, name.lower())
+        if oids.setdefault(key, oid) != oid:
+            ambiguous.add(key)
+            continue
+        declared = None
+        if check is not None and (m := _DECLARED.search(check)) is not None:
+            length = int(m["length"])
+            declared = (1043 if m["kind"] == "varchar" else 1042, length + 4)
+        columns.setdefault(key, []).append(Column(column, attnum, type_oid, declared))
+    return {key: Table(oids[key], tuple(cols)) for key, cols in columns.items()
+            if key not in ambiguous}
+
+
+def resolve(relation: Relation, found: dict[tuple[str, str], Table],
+            path: tuple[str, ...]) -> Table | None:
+    """The table ``relation`` names, as DuckDB binds it: a temporary table first, then
+    the schemas of the search path in order; None where unsure or not a table (a view,
+    a catalog relation)."""
+    name = relation.name.lower()
+    if relation.schema is not None:
+        schema = relation.schema.lower()
+        if schema in ("pg_catalog", "information_schema"):
+            return None
+        return found.get(("main" if schema == "public" else schema, name))
+    if ("temp", name) in found:
+        return found[("temp", name)]
+    for schema in path:
+        if (schema, name) in found:
+            return found[(schema, name)]
+    return None
+
+
+def annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -> pa.Schema:
+    """``_annotate``, kept per result shape (the schema's text: names, types, field
+    metadata) and Sources and Tables (the caches' own objects, by identity): a
+    statement run again pays a dictionary lookup, not the checks."""
+    key = (schema.to_string(), sources, *tables)
+    annotated = _ANNOTATED.get(key)
+    if annotated is None:
+        annotated = _ANNOTATED[key] = _annotate(schema, sources, tables)
+        if len(_ANNOTATED) > 1024:
+            _ANNOTATED.pop(next(iter(_ANNOTATED)))
+    return annotated
+
+
+_ANNOTATED: dict[tuple, pa.Schema] = {}
+
+
+def _annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -> pa.Schema:
+    """``schema`` with ORIGIN_KEY naming the origin of each column the Sources and Tables
+    place (wire/rows.py reads it); unchanged when they disagree with it (count, names,
+    types). Per column ``table attnum type typmod``, ``;`` between columns, empty for a
+    column without origin: one schema-level value, cheap to make and to read."""
+    expected: list[tuple[Table, Column] | None] = []
+    labels: list[str | None] = []
+    for target in sources.targets:
+        if target is None:
+            expected.append(None)
+            labels.append(None)
+        elif target.column is None:  # *
+            chosen = tables if target.relation is None else [tables[target.relation]]
+            if any(table is None for table in chosen):
+                return schema
+            expected += [(table, column) for table in chosen for column in table.columns]
+            labels += [None] * (len(expected) - len(labels))
+        else:
+            expected.append(_column(target.relation, target.column, tables))
+            labels.append(target.label)
+    if len(expected) != len(schema):
+        return schema
+    parts = []
+    for field, origin, label in zip(schema, expected, labels):
+        if origin is None:
+            parts.append("")
+            continue
+        table, column = origin
+        if field.name.lower() != (label or column.name).lower() or not _agrees(field, column):
+            parts.append("")
+            continue
+        if column.declared is not None:
+            oid, typmod = column.declared
+        else:
+            pg = pg_type_for(field)
+            oid, typmod = pg.oid, pg.typmod
+        parts.append(f"{table.oid} {column.attnum} {oid} {typmod}")
+    if not any(parts):
+        return schema
+    return schema.with_metadata({**(schema.metadata or {}), ORIGIN_KEY: ";".join(parts).encode()})
+
+
+def _column(relation: int | None, name: str, tables: list[Table | None]
+            ) -> tuple[Table, Column] | None:
+    """The (table, column) a column reference names: in the given relation, or in the one
+    relation that has a column so named (case-insensitive, as DuckDB binds)."""
+    chosen = tables if relation is None else [tables[relation]]
+    if relation is None and any(table is None for table in tables):
+        return None  # the column may be in the relation we could not look up
+    found = [(table, column) for table in chosen if table is not None
+             for column in table.columns if column.name.lower() == name.lower()]
+    return found[0] if len(found) == 1 else None
+
+
+def _agrees(field: pa.Field, column: Column) -> bool:
+    """Whether DuckDB's result column has the catalog column's type (a stale catalog
+    entry would not)."""
+    oid = pg_type_for(field).oid
+    if oid == column.type_oid:
+        return True
+    # a user's enum type: the catalog's DuckDB type is ENUM(...), sent as its own type
+    return column.type_oid == _TEXT_OID and PG_TYPE_KEY in (field.metadata or {})
+
+
+#: bpchar's OID: a char(n) column's values go out blank-padded to n.
+_BPCHAR = 1042
+
+
+def blank_padded(schema: pa.Schema | None) -> dict[int, int]:
+    """Column index -> n for the result columns that are a table's char(n) column
+    (ORIGIN_KEY): PostgreSQL stores and sends their values padded with blanks to n.
+    DuckDB keeps each value as written (a VARCHAR), so they are padded on the way out."""
+    metadata = schema.metadata if schema is not None else None
+    origins = metadata.get(ORIGIN_KEY) if metadata else None
+    if origins is None:
+        return {}
+    return _padded_widths(origins)
+
+
+@lru_cache(maxsize=1024)
+def _padded_widths(origins: bytes) -> dict[int, int]:
+    widths = {}
+    for index, origin in enumerate(origins.split(b";")):
+        if origin:
+            _table, _attnum, oid, typmod = (int(part) for part in origin.split())
+            if oid == _BPCHAR and typmod > 4:
+                widths[index] = typmod - 4
+    return widths
+
+
+def pad(batch: pa.RecordBatch, widths: dict[int, int]) -> pa.RecordBatch:
+    """``batch`` with the columns ``widths`` names as PostgreSQL's char(n) sends them:
+    trailing blanks beyond the value insignificant, padded to n characters. (A value
+    longer than n, which only a table made before lengths were enforced can hold, is
+    sent as it is.)"""
+    columns = list(batch.columns)
+    for index, width in widths.items():
+        column = columns[index]
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.string())
+        columns[index] = pc.utf8_rpad(pc.utf8_rtrim(column, characters=" "), width=width,
+                                      padding=" ")
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema) \
+        if all(c.type == f.type for c, f in zip(columns, batch.schema)) \
+        else pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+async def padded(batches: AsyncIterator[pa.RecordBatch], widths: dict[int, int]
+                 ) -> AsyncIterator[pa.RecordBatch]:
+    """The batches, each ``pad``-ded (the stream closed with the generator)."""
+    async with aclosing(batches) as stream:
+        async for batch in stream:
+            yield pad(batch, widths)
