@@ -84,7 +84,7 @@ DUCKDB_TYPE_OIDS = {
     "TIMESTAMP WITH TIME ZONE": 1184, "INTERVAL": 1186, "UUID": 2950, "JSON": 114,
 }
 #: Prefixes of parameterised DuckDB types -> OID.
-_PREFIX_OIDS = {"DECIMAL": 1700, "STRUCT": 114, "MAP": 114, "UNION": 114, "ENUM": 25}
+_PREFIX_OIDS = {"DECIMAL": 1700, "STRUCT": 2249, "MAP": 114, "UNION": 114, "ENUM": 25}
 
 # (oid, name, typlen, category, array oid). Arrays are named _name, typlen -1, category A.
 _BASE_TYPES = [

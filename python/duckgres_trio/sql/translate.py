@@ -185,6 +185,9 @@ def needs_translation(tokens: list[Token]) -> bool:
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
+        if len(tokens) > 1 and tokens[1].value == "TYPE" and any(
+                t.value == "AS" and n.value == "(" for t, n in zip(tokens, tokens[1:])):
+            return True  # a composite type: DuckDB's STRUCT
         return any(t.kind is Kind.WORD and t.value == "WITH" for t in tokens)
     if first == "SELECT" or "RETURNING" in (t.value for t in tokens if t.kind is Kind.WORD):
         return not _plain_targets(tokens)
@@ -1612,7 +1615,28 @@ def _statement_rewrites(stmt: object, rewriter: _Rewriter) -> list[str]:
         return _one_each(stmt, "objects", rewriter)
     if isinstance(stmt, ast.TruncateStmt) and stmt.relations and len(stmt.relations) > 1:
         return _one_each(stmt, "relations", rewriter)
+    if isinstance(stmt, ast.CompositeTypeStmt):
+        rewriter.changed = True
+        return [_composite_type(stmt)]
     return []
+
+
+def _composite_type(stmt: ast.CompositeTypeStmt) -> str:
+    """CREATE TYPE t AS (a int, b text) as DuckDB's STRUCT type of those fields (its
+    values go out as records: wire/text.py). The field types are the rewritten ones."""
+    var = stmt.typevar
+    schema = "main" if (var.schemaname or "").lower() == "public" else var.schemaname
+    name = ".".join(_quote_name(part) for part in (schema, var.relname) if part)
+    fields = ", ".join(f"{_quote_name(column.colname)} {RawStream()(column.typeName)}"
+                       for column in stmt.coldeflist or ())
+    if not fields:  # PostgreSQL allows a composite of no fields; DuckDB's STRUCT not
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      "a composite type without attributes is not supported")
+    return f"CREATE TYPE {name} AS STRUCT({fields})"
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _one_each(stmt: object, attribute: str, rewriter: _Rewriter) -> list[str]:

@@ -51,7 +51,6 @@ _UNSUPPORTED: dict[type, str] = {
     ast.AlterTypeStmt: "ALTER TYPE",
     ast.AlterUserMappingStmt: "ALTER USER MAPPING",
     ast.ClusterStmt: "CLUSTER",
-    ast.CompositeTypeStmt: "CREATE TYPE",
     ast.ConstraintsSetStmt: "SET CONSTRAINTS",
     ast.CreateAmStmt: "CREATE ACCESS METHOD",
     ast.CreateCastStmt: "CREATE CAST",

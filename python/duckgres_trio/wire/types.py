@@ -62,6 +62,8 @@ REGCLASS_ARRAY = 2210
 REGTYPE_ARRAY = 2211
 REGNAMESPACE = 4089
 REGNAMESPACE_ARRAY = 4090
+RECORD = 2249
+RECORD_ARRAY = 2287
 
 #: PostgreSQL's numeric typmod encoding (VARHDRSZ is 4).
 _VARHDRSZ = 4
@@ -96,6 +98,8 @@ _SCALARS: dict[str, tuple[PgType, PgType]] = {
     "bytea": (PgType(BYTEA, "bytea", -1), PgType(BYTEA_ARRAY, "_bytea", -1)),
     "varbit": (PgType(VARBIT, "varbit", -1), PgType(VARBIT_ARRAY, "_varbit", -1)),
     "date": (PgType(DATE, "date", 4), PgType(DATE_ARRAY, "_date", -1)),
+    # STRUCT: an anonymous record (DuckDB's STRUCT keeps no composite type's name)
+    "record": (PgType(RECORD, "record", -1), PgType(RECORD_ARRAY, "_record", -1)),
     "time": (PgType(TIME, "time", 8), PgType(TIME_ARRAY, "_time", -1)),
     "timetz": (PgType(TIMETZ, "timetz", 12), PgType(TIMETZ_ARRAY, "_timetz", -1)),
     "timestamp": (PgType(TIMESTAMP, "timestamp", 8), PgType(TIMESTAMP_ARRAY, "_timestamp", -1)),
@@ -293,7 +297,9 @@ def _element_type(field: pa.Field) -> PgType:
         return PgType(NUMERIC, "numeric", -1)
     if kind in _NUMERIC_TYPMOD:
         return PgType(NUMERIC, "numeric", -1, _NUMERIC_TYPMOD[kind])
-    if kind in ("struct", "map", "union"):
+    if kind == "struct":
+        return _SCALARS["record"][0]
+    if kind in ("map", "union"):
         return _SCALARS["json"][0]
     return _SCALARS["text"][0]
 
