@@ -113,6 +113,7 @@ _BIND_AT_WIDTH = {
     8: (_fn("duckdb_bind_uint32", _state, _vp, _idx, C.c_uint32), 0, (1 << 32) - 1),
 }
 _TYPE_FLOAT = 10
+_TYPE_UINTEGER = 8  # how the catalog holds oid
 _bind_float = _fn("duckdb_bind_float", _state, _vp, _idx, C.c_float)
 _bind_varchar = _fn("duckdb_bind_varchar_length", _state, _vp, _idx, C.c_char_p, _idx)
 _bind_blob = _fn("duckdb_bind_blob", _state, _vp, _idx, C.c_char_p, _idx)
@@ -469,7 +470,12 @@ def _bind(statement: _vp, index: int, value: object) -> int:
     if isinstance(value, bool):
         return _bind_boolean(statement, index, value)
     if isinstance(value, int):
-        at_width = _BIND_AT_WIDTH.get(_param_type_id(statement, index))
+        type_id = _param_type_id(statement, index)
+        if type_id == _TYPE_UINTEGER and -(1 << 31) <= value < 0:
+            # an int4 for an oid (pgjdbc binds an OID past 2^31 as a negative int):
+            # PostgreSQL's int4 -> oid cast keeps the bits
+            value += 1 << 32
+        at_width = _BIND_AT_WIDTH.get(type_id)
         if at_width is not None and at_width[1] <= value <= at_width[2]:
             return at_width[0](statement, index, value)
         return _bind_int64(statement, index, value)
