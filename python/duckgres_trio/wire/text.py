@@ -32,6 +32,7 @@ from fractions import Fraction
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import unbounded
 from duckgres_trio.wire.types import classify, element_field, storage_field
 
@@ -809,9 +810,27 @@ def _record_texts(array: pa.Array, field: pa.Field) -> Texts:
     # field(i), not flatten(): see _json_structs
     columns = [_texts(array.field(i), typ.field(i)) for i in range(typ.num_fields)]
     valid = array.is_valid().to_pylist()
-    return ["(" + ",".join("" if col[row] is None else _record_field(col[row])
-                           for col in columns) + ")" if ok else None
-            for row, ok in enumerate(valid)]
+    texts = ["(" + ",".join("" if col[row] is None else _record_field(col[row])
+                            for col in columns) + ")" if ok else None
+             for row, ok in enumerate(valid)]
+    _record_budget(array, texts)
+    return texts
+
+
+#: Quoting doubles a nested record's quotes at each level, so a few bytes of STRUCTs
+#: nested 30 deep print as gigabytes (PostgreSQL's record_out too, up to its 1 GB
+#: value limit). The text of one column of records in one batch may be this many
+#: bytes plus RECORD_TEXT_RATIO times the column's Arrow size, else 54000.
+RECORD_TEXT_BUDGET = 64 << 20
+RECORD_TEXT_RATIO = 16
+
+
+def _record_budget(array: pa.Array, texts: Texts) -> None:
+    size = sum(len(text) for text in texts if text is not None)
+    if size > RECORD_TEXT_BUDGET + RECORD_TEXT_RATIO * array.nbytes:
+        raise PgError(SqlState.PROGRAM_LIMIT_EXCEEDED,
+                      "the text of these record values is too large",
+                      detail=f"{size} characters for {len(array)} rows of nested records.")
 
 
 _RECORD_SPECIAL = frozenset('"\\(),') | frozenset(" \t\n\r\v\f")

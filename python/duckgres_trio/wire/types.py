@@ -317,29 +317,29 @@ def pg_type_for(field: pa.Field) -> PgType:
 
 
 #: Field metadata the engine sets where the Arrow type cannot name the PostgreSQL type
-#: (a user's enum type, found by its labels): b"<oid> <typname>", for an array of one
-#: b"<array oid> <typname> <element oid>". engine/statement.py writes it under the same
-#: key; the values themselves are text (a dictionary of strings), as enum_send's are.
+#: (a user's enum type, found by its labels; a composite type, found by its fields):
+#: b"<oid> <typlen> <element oid> <typname>", the element OID 0 unless it is an array
+#: type. engine/statement.py writes it under the same key. An enum's values are text
+#: (a dictionary of strings), as enum_send's are; a composite's are records.
 PG_TYPE_KEY = b"duckgres.pg_type"
 
 
 def _declared_parts(field: pa.Field) -> list[str] | None:
     value = (field.metadata or {}).get(PG_TYPE_KEY)
-    return None if value is None else value.decode().split(" ")
+    return None if value is None else value.decode().split(" ", 3)
 
 
 def _declared(field: pa.Field) -> PgType | None:
     parts = _declared_parts(field)
     if parts is None:
         return None
-    # Enum values are 4 bytes in pg_type (typlen 4); their arrays are varlena.
-    return PgType(int(parts[0]), parts[1], 4 if len(parts) == 2 else -1)
+    return PgType(int(parts[0]), parts[3], int(parts[1]))
 
 
 def declared_element_oid(field: pa.Field) -> int | None:
     """The element OID of an array column whose type PG_TYPE_KEY names, else None."""
     parts = _declared_parts(field)
-    return int(parts[2]) if parts is not None and len(parts) == 3 else None
+    return int(parts[2]) or None if parts is not None else None
 
 
 @lru_cache(maxsize=4096)
