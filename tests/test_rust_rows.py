@@ -1534,15 +1534,17 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
     ints = pa.array([1, None, 3], pa.int32())
     texts = pa.array(["a", 'b"\n', None])
     struct = pa.StructArray.from_arrays([ints, texts], names=["i", "t"], mask=pa.array([False, False, True]))
+    # a STRUCT at the top is a record (Python's); inside a MAP it is json (Rust's)
     columns = {
-        "struct": struct,
-        "struct_list": pa.array([{"l": [1, None]}, {"l": None}, None], pa.struct([("l", pa.list_(pa.int64()))])),
+        "struct": in_map(struct),
+        "struct_list": in_map(pa.array([{"l": [1, None]}, {"l": None}, None],
+                                       pa.struct([("l", pa.list_(pa.int64()))]))),
         "map": pa.array([[("a", 1)], [], None], pa.map_(pa.string(), pa.int32())),
         "map_list_key": pa.array([[([1, 2], {"x": 1.5})], None, []],
                                  pa.map_(pa.list_(pa.int32()), pa.struct([("x", pa.float64())]))),
         "sparse": union_of([3, 3, 3]),
         "dense": union_of([3, 3, 3], [1, 0, 1]),
-        "list_struct": pa.ListArray.from_arrays(pa.array([0, 2, 2, 3], pa.int32()), struct),
+        "list_struct": in_map(pa.ListArray.from_arrays(pa.array([0, 2, 2, 3], pa.int32()), struct)),
         "list_union": pa.ListArray.from_arrays(pa.array([0, 1, 1, 2], pa.int32()), union_of([3, 3])),
         "fixed_map": pa.FixedSizeListArray.from_arrays(
             pa.array([[("k", 1)], None, [], [], [("k", None)], []], pa.map_(pa.string(), pa.int8())), 2),
@@ -1552,7 +1554,7 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
         "fixed_2d": pa.array([[[1.5, None]], [[2, 3]], None], pa.list_(pa.list_(pa.float64(), 2), 1)),
         "zoned_2d": pa.array([[[0]], None, []], pa.list_(pa.list_(pa.int64()))).cast(
             pa.list_(pa.list_(pa.timestamp("us", tz="Europe/Paris")))),
-        "enum_struct": pa.StructArray.from_arrays(
+        "enum_struct": in_map(pa.StructArray.from_arrays(
             [pa.array(["a b", None, "c"]).dictionary_encode(), pa.array([1.5, None, -0.0], pa.float16()),
              pa.array(["x", None, "longer than twelve bytes"], pa.string_view()),
              pa.ExtensionArray.from_storage(pa.opaque(pa.binary(), "bignum", "DuckDB"),
@@ -1561,7 +1563,7 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
                                             pa.array([b"\x04\xf5", None, b"\x00"])),
              pa.ExtensionArray.from_storage(pa.opaque(pa.binary(8), "time_tz", "DuckDB"),
                                             pa.array([timetz_bits(1, -3600), None, bytes(8)], pa.binary(8)))],
-            names=["e", "h", "v", "n", "b", "t"]),
+            names=["e", "h", "v", "n", "b", "t"])),
         "enum_2d": pa.array([[["x", None]], None, [["y", "x"], ["", "NULL"]]],
                             pa.list_(pa.list_(pa.dictionary(pa.int32(), pa.string())))),
     }
@@ -1606,8 +1608,17 @@ def test_duckdb_nested_match_python(zone):
     n = batch.num_columns
     assert pa.types.is_union(batch.schema.field("u").type) and pa.types.is_map(batch.schema.field("m").type)
     native = [isinstance(rows.rust_column(batch.column(i), batch.schema.field(i), 0), tuple) for i in range(n)]
-    # Every column, the struct with a timestamptz in a named zone (its text) included.
-    assert all(native)
+    # Every column but the records (s, ls, every: the Python encoders'); inside a MAP
+    # they are json, Rust's, the struct with a timestamptz in a named zone (its text)
+    # included.
+    assert native == [name not in ("s", "ls", "every") for name in batch.schema.names]
+    in_maps = duckdb_batch("SELECT MAP {'k': s} AS s, MAP {'k': ls} AS ls, MAP {'k': every} AS every "
+                           f"FROM ({DUCKDB_NESTED})", zone)
+    for fmt in (0, 1):
+        assert all(isinstance(rows.rust_column(in_maps.column(i), in_maps.schema.field(i), fmt), tuple)
+                   for i in range(3))
+        assert check(in_maps.slice(0, 2), [fmt] * 3)
+        check(in_maps, [fmt] * 3)
     for formats in ([0] * n, [1] * n, [0, 1] * (n // 2) + [0], [1, 0] * (n // 2) + [1]):
         # Row 2's l2 has a NULL sub-list and ls a NULL element: only the first two
         # rows have binary forms in every column.
@@ -1631,10 +1642,10 @@ def test_duckdb_enum_bit_timetz_varint_nested_match_python(zone):
     """ENUM, BIT, TIMETZ and VARINT inside structs, maps and multi-dimensional arrays,
     and timestamptz in a named zone in a 2-D array: all native."""
     batch = duckdb_types_batch(
-        "SELECT {'m': (['sad', 'very happy', 'NULL'])[i % 3 + 1]::mood,"
+        "SELECT MAP {'k': {'m': (['sad', 'very happy', 'NULL'])[i % 3 + 1]::mood,"
         " 'b': CASE WHEN i % 5 = 0 THEN NULL ELSE bitstring(i::BIT::VARCHAR, 70)::BIT END,"
         " 't': ('01:00:00'::TIME + i * INTERVAL 7 SECOND)::TIMETZ,"
-        " 'v': (i::VARINT * 12345678901234567890::VARINT) ^ 3} AS s,"
+        " 'v': (i::VARINT * 12345678901234567890::VARINT) ^ 3}} AS s,"
         " [[(['sad', 'é'])[i % 2 + 1]::mood, NULL], [NULL, 'a,b'::mood]] AS m2,"
         " MAP {(['sad', 'é'])[(i + 50) % 2 + 1]::mood: i::VARINT} AS mp,"
         " [[('01:00:00'::TIME + i * INTERVAL 7 SECOND)::TIMETZ], [NULL]] AS t2,"
