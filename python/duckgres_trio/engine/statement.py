@@ -162,6 +162,8 @@ def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
     with the column's; two types with the same fields are the one with the lower OID.
     Other STRUCTs stay anonymous records. Any failure leaves the columns as they are."""
     try:
+        if not statement.has_struct_columns():
+            return {}
         schema = statement.result_schema()
     except capi.DuckDBError:
         return {}
