@@ -327,29 +327,32 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.composite_types AS SELECT "
     "(500016384 + hash(qualified) % 500000000)::UINTEGER AS oid, "
     "(2647500032 + hash(qualified) % 500000000)::UINTEGER AS array_oid, type_name, "
-    "qualified, typnamespace, relid, natts, literal, database_name, schema_name FROM (SELECT "
+    "qualified, typnamespace, relid, natts, database_name, schema_name FROM (SELECT "
     "t.type_name, t.database_name, t.schema_name, "
     "CASE WHEN t.database_name = 'temp' THEN 'pg_temp_1' ELSE "
     f"{_D}.main.nspname(t.schema_name) END || '.' || t.type_name AS qualified, "
     f"{_D}.main.nspoid(CASE WHEN t.database_name = 'temp' THEN 'temp' ELSE t.schema_name END, "
-    "t.schema_oid)::UINTEGER AS typnamespace, coalesce(f.relid, 0)::UINTEGER AS relid, "
-    "coalesce(f.natts, 0) AS natts, f.literal "
-    "FROM duckdb_types() t LEFT JOIN (SELECT database_name, schema_name, "
-    f"table_name[{len(COMPOSITE_PREFIX) + 1}:] AS type_name, "
-    "min(table_oid) AS relid, count(*) AS natts, 'STRUCT(' || string_agg(CASE WHEN "
+    "t.schema_oid)::UINTEGER AS typnamespace, coalesce(v.view_oid, 0)::UINTEGER AS relid, "
+    "coalesce(v.column_count, 0) AS natts FROM duckdb_types() t LEFT JOIN duckdb_views() v "
+    "ON v.database_name = t.database_name AND v.schema_name = t.schema_name "
+    f"AND v.view_name = '{COMPOSITE_PREFIX}' || t.type_name "
+    "WHERE t.logical_type = 'STRUCT' AND NOT t.internal "
+    f"AND {_D}.main.visible(t.database_name, t.type_name))",
+    # A composite type as duckdb_columns() writes a column of it: STRUCT(a INTEGER, ...)
+    # from its fields' view (a scan of duckdb_columns(): pg_attribute's alone reads it).
+    f"CREATE OR REPLACE VIEW {_D}.main.composite_literals AS SELECT c.oid, c.array_oid, "
+    "f.literal FROM (SELECT table_oid, 'STRUCT(' || string_agg(CASE WHEN "
     "regexp_full_match(column_name, '[a-z_][a-z0-9_]*') THEN column_name ELSE '\"' || "
     "replace(column_name, '\"', '\"\"') || '\"' END || ' ' || data_type, ', ' "
     "ORDER BY column_index) || ')' AS literal FROM duckdb_columns() "
-    f"WHERE {_D}.main.composite_of(database_name, table_name) GROUP BY ALL) f "
-    "ON f.database_name = t.database_name AND f.schema_name = t.schema_name "
-    "AND f.type_name = t.type_name WHERE t.logical_type = 'STRUCT' AND NOT t.internal "
-    f"AND {_D}.main.visible(t.database_name, t.type_name))",
+    f"WHERE {_D}.main.composite_of(database_name, table_name) GROUP BY table_oid) f "
+    f"JOIN {_D}.main.composite_types c ON c.relid = f.table_oid",
     # A user's type by the STRUCT / ENUM text duckdb_columns() gives its columns (an
     # array of a composite as well); two with one text are the lower OID.
     f"CREATE OR REPLACE VIEW {_D}.main.user_type_literals AS SELECT literal, min(oid) AS oid "
     f"FROM (SELECT literal, oid FROM {_D}.main.enum_types UNION ALL SELECT literal, oid "
-    f"FROM {_D}.main.composite_types UNION ALL SELECT literal || '[]', array_oid "
-    f"FROM {_D}.main.composite_types) WHERE literal IS NOT NULL GROUP BY literal",
+    f"FROM {_D}.main.composite_literals UNION ALL SELECT literal || '[]', array_oid "
+    f"FROM {_D}.main.composite_literals) GROUP BY literal",
     # One scan of enum_types gives each type's row (k = 0) and its array type's (k = 1):
     # planning a union of three branches made every catalog query that reads pg_type
     # (format_type, psql's \d) measurably slower.
@@ -1349,7 +1352,7 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "nspname", "nspoid", "scalar_type_oid", "declared_types",
                        "is_declared_type", "array_type_oid", "type_oid", "type_mod",
                        "visible", "relnsp", "database_oid", "database_files",
-                       "builtin_types", "enum_types", "composite_types",
+                       "builtin_types", "enum_types", "composite_types", "composite_literals",
                        "user_type_literals", "composite_of", "schema_of", "authid", "table_stats",
                        "index_stats", "format_scalar", "array_element", "pg_like",
                        "pg_ilike", "pg_like_match", "pg_ilike_match", "like_result",
