@@ -173,7 +173,8 @@ def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
         while pa.types.is_list(typ) or pa.types.is_large_list(typ) \
                 or pa.types.is_fixed_size_list(typ):
             typ, is_array = typ.value_type, True
-        if pa.types.is_struct(typ) and typ.num_fields and typ.field(0).name:
+        if pa.types.is_struct(typ) and typ.num_fields and typ.field(0).name \
+                and not typ.field(0).name.startswith("duckgres_"):  # reg*, scaled numeric
             columns[index] = (typ, is_array)
     if not columns:
         return {}
