@@ -21,14 +21,14 @@ import zlib
 
 #: The attached database holding the views and macros.
 DATABASE = "pg_compat"
-#: A CHECK constraint holding this text followed by ``varchar(n)`` or ``bpchar(n)``
-#: records a column's declared type (sql/translate.py adds it at CREATE TABLE): it is
-#: the column's type in these views, never a constraint of its own.
+#: A CHECK constraint holding this text followed by ``varchar(n)``, ``bpchar(n)`` or
+#: ``jsonb`` records a column's declared type (sql/translate.py adds it at CREATE
+#: TABLE): it is the column's type in these views, never a constraint of its own.
 DECLARED_TYPE_MARK = "duckgres_typmod:"
 #: The declared type in such a constraint's expression (as duckdb_constraints() prints
-#: it), as a regular expression with groups (kind, length).
+#: it), as a regular expression with groups (kind, length); jsonb has no length.
 DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
-                         + r"(?P<kind>varchar|bpchar)\((?P<length>\d+)\)' IS NULL\)+$")
+                         + r"(?P<kind>varchar|bpchar|jsonb)(?:\((?P<length>\d+)\))?' IS NULL\)+$")
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
@@ -444,8 +444,9 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.declared_types AS SELECT database_name, schema_name, "
     "table_name, table_oid::UINTEGER AS table_oid, "
     "(constraint_column_indexes[1] + 1)::INTEGER AS attnum, "
-    "(CASE m.kind WHEN 'varchar' THEN 1043 ELSE 1042 END)::UINTEGER AS type_oid, "
-    "m.length::INTEGER AS length, m.length::INTEGER + 4 AS typmod "
+    "(CASE m.kind WHEN 'varchar' THEN 1043 WHEN 'jsonb' THEN 3802 ELSE 1042 END)::UINTEGER "
+    "AS type_oid, nullif(m.length, '')::INTEGER AS length, "
+    "coalesce(nullif(m.length, '')::INTEGER + 4, -1) AS typmod "
     "FROM (SELECT *, regexp_extract(expression, "
     f"'{_DECLARED}', ['kind', 'length']) AS m "
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "

@@ -1248,7 +1248,8 @@ class _Rewriter(Visitor):
         """varchar(n) / char(n): DuckDB keeps VARCHAR only, so the column gets a CHECK
         that enforces the length as PostgreSQL does and names the declared type
         (``DECLARED_TYPE_MARK``), which the catalog reads back and engine/errors.py turns
-        into 22001 (docs/architecture.md, *Declared types*)."""
+        into 22001 (docs/architecture.md, *Declared types*). jsonb (DuckDB's JSON, as
+        json is) gets an always-true CHECK that only names the type."""
         declared = _declared_type(column.typeName)
         if declared is None or id(column) in self._typed:
             return
@@ -1300,10 +1301,18 @@ _LENGTH_CHECK = ("SELECT CASE WHEN system.main.strlen(x) <= {n} THEN true "
                  "END OR '{mark}{kind}({n})' IS NULL")
 
 
-def _length_check(column: str, kind: str, length: int) -> ast.Node:
-    """The CHECK expression (``_LENGTH_CHECK``) for ``column``; raises if a function in
-    it is not qualified by ``system.main`` (which would not survive WAL replay)."""
-    sql = _LENGTH_CHECK.format(n=length, after=length + 1, mark=DECLARED_TYPE_MARK, kind=kind)
+#: The CHECK of a declared jsonb column ``x``: always true (DuckDB's JSON is both json
+#: and jsonb), it only names the type for the catalog and for result columns
+#: (engine/statement.py). No function in it, so WAL replay binds it.
+_JSONB_CHECK = "SELECT x IS NULL OR x IS NOT NULL OR '{mark}jsonb' IS NULL"
+
+
+def _length_check(column: str, kind: str, length: int | None) -> ast.Node:
+    """The CHECK expression (``_LENGTH_CHECK``, or ``_JSONB_CHECK`` for jsonb) for
+    ``column``; raises if a function in it is not qualified by ``system.main`` (which
+    would not survive WAL replay)."""
+    sql = (_JSONB_CHECK.format(mark=DECLARED_TYPE_MARK) if kind == "jsonb" else
+           _LENGTH_CHECK.format(n=length, after=length + 1, mark=DECLARED_TYPE_MARK, kind=kind))
     expression = parse_sql(sql)[0].stmt.targetList[0].val
 
     class Columns(Visitor):
@@ -1319,12 +1328,16 @@ def _length_check(column: str, kind: str, length: int) -> ast.Node:
     return expression
 
 
-def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int] | None:
-    """("varchar" | "bpchar", n) for a scalar varchar(n) / char(n) column type."""
-    if type_name is None or type_name.arrayBounds or not type_name.typmods \
-            or len(type_name.typmods) != 1:
+def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int | None] | None:
+    """("varchar" | "bpchar", n) for a scalar varchar(n) / char(n) column type,
+    ("jsonb", None) for a scalar jsonb one."""
+    if type_name is None or type_name.arrayBounds:
         return None
     schema, name = _qualified(type_name.names)
+    if name == "jsonb" and schema in (None, "pg_catalog") and not type_name.typmods:
+        return "jsonb", None
+    if not type_name.typmods or len(type_name.typmods) != 1:
+        return None
     if schema not in (None, "pg_catalog") or name not in ("varchar", "bpchar"):
         return None
     length = type_name.typmods[0]
