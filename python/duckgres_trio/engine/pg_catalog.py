@@ -30,6 +30,16 @@ DECLARED_TYPE_MARK = "duckgres_typmod:"
 DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
                          + r"(?P<kind>varchar|bpchar|jsonb)(?:\((?P<length>\d+)\))?' IS NULL\)+$")
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
+
+
+def jsonb_columns_sql(names: set[str]) -> str:
+    """A query of those of ``names`` that some table's column declared jsonb has (its
+    CHECK names the type): jsonb and json are both DuckDB's JSON, and a result column
+    is told apart by the name of the column it comes from."""
+    quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
+    return ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
+            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
+            f"'{DECLARED_TYPE_MARK}jsonb') AND constraint_column_names[1] IN ({quoted})")
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
 #: Temporary objects the server makes for itself (the pg_stat_activity snapshot, Arrow

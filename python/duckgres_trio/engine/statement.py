@@ -139,11 +139,7 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
         return {}
     if not columns:
         return {}
-    names = ", ".join(_quote(name) for name in set(columns.values()))
-    sql = ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
-           "WHERE constraint_type = 'CHECK' "
-           f"AND contains(expression, '{pg_catalog.DECLARED_TYPE_MARK}jsonb') "
-           f"AND constraint_column_names[1] IN ({names})")
+    sql = pg_catalog.jsonb_columns_sql(set(columns.values()))
     try:
         declared = {row[0] for row in _query(statement.connection, sql)}
     except capi.DuckDBError:

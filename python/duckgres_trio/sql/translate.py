@@ -83,13 +83,17 @@ class Translation:
     which the session publishes first (frontend/activity.py, frontend/extended.py). ``signals``: (result column, "cancel" | "terminate" |
     "set_config" | "notify") for each select-list pg_cancel_backend /
     pg_terminate_backend / set_config / pg_notify, which the session carries out with
-    what the column holds."""
+    what the column holds. ``json_types``: (result column, "json" | "jsonb" |
+    "column:<name>") for select-list expressions whose JSON type the text decides
+    (``_json_types``): DuckDB's JSON is both, the session announces these as told,
+    "column:<name>" as jsonb when a column of that name is declared jsonb."""
 
     sql: str
     setup: tuple[str, ...] = ()
     param_types: tuple[tuple[int, int], ...] = ()
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
+    json_types: tuple[tuple[int, str], ...] = ()
 
 
 # -- tier 1: the fast path ----------------------------------------------------------------
@@ -127,8 +131,9 @@ _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CI
                          "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
                          "TIME", "TIMETZ", "TIMESTAMPTZ"})
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+# -> too: json's or jsonb's, which its operand decides (_json_types)
 _TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
-                                "/", "%", "||"})
+                                "/", "%", "||", "->"})
 _SELECT_END = frozenset(
     {"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "UNION",
      "INTERSECT", "EXCEPT", "FETCH", "FOR", "INTO", "QUALIFY"})
@@ -303,6 +308,7 @@ def translate(sql: str) -> Translation:
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
+    json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     signals = _backend_signals(stmt, rewriter)
     _reg_targets(stmt, rewriter)
     _scaled_numeric_targets(stmt, rewriter)
@@ -319,15 +325,15 @@ def translate(sql: str) -> Translation:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
     if not rewriter.changed:
-        return Translation(sql, param_types=param_types)
+        return Translation(sql, param_types=param_types, json_types=json_types)
     try:
         main = RawStream()(tree[0].stmt)
     except Exception:  # noqa: BLE001 - a printer gap: DuckDB gets the text and says why
-        return Translation(sql, param_types=param_types)
+        return Translation(sql, param_types=param_types, json_types=json_types)
     setup = tuple(rewriter.setup)
     if extra:
         setup, main = setup + tuple(extra[:-1]), extra[-1]
-    return Translation(main, setup, param_types, rewriter.activity, tuple(signals))
+    return Translation(main, setup, param_types, rewriter.activity, tuple(signals), json_types)
 
 
 def _qualified(names: tuple | list | None) -> tuple[str | None, str]:
@@ -523,6 +529,8 @@ _RENAMES = {"json_build_object": "json_object", "jsonb_build_object": "json_obje
             "to_jsonb": "to_json", "jsonb_array_length": "json_array_length",
             "jsonb_typeof": "json_type", "json_typeof": "json_type", "btrim": "trim",
             "cardinality": "len", "octet_length": "strlen", "every": "bool_and"}
+# A renamed function is worth parsing for, even in a select list of aliased items.
+_TRIGGER_WORDS |= {name.upper() for name in _RENAMES}
 #: SQL-syntax functions pglast prints back as syntax (EXTRACT(x FROM y)) only while they
 #: keep their pg_catalog name; the others it prints as calls, which DuckDB must resolve.
 _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "is_normalized",
@@ -1673,6 +1681,84 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
         target.name = target.name or name
         rewriter.changed = True
     return signals
+
+
+# -- json or jsonb ----------------------------------------------------------------------
+
+#: Functions PostgreSQL types json though their names do not start with json_.
+_JSON_FUNCTIONS = frozenset({"to_json", "array_to_json", "row_to_json"})
+#: Operators whose result has the type of their (json or jsonb) left operand.
+_JSON_OPERATORS = frozenset({"->", "#>", "-", "#-", "||"})
+
+
+def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
+    """(result column, kind) for each select-list (or RETURNING) expression whose type
+    PostgreSQL makes json or jsonb and the text shows (``_json_kind``); up to the first
+    ``*``, after which positions are unknown. A set operation takes its first branch's
+    (PostgreSQL's would be the same type in every branch)."""
+    if isinstance(stmt, ast.SelectStmt):
+        while stmt.larg is not None:
+            stmt = stmt.larg
+        targets = stmt.targetList
+    elif isinstance(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
+        targets = stmt.returningList
+    else:
+        return ()
+    found = []
+    for index, target in enumerate(targets or ()):
+        if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1],
+                                                                 ast.A_Star):
+            break
+        kind = _json_kind(target.val)
+        if kind is None:
+            continue
+        if kind.startswith("column:") and (target.name is None
+                                           or target.name == kind[len("column:"):]):
+            continue  # the engine finds a column under its own name (engine/statement.py)
+        found.append((index, kind))
+    return tuple(found)
+
+
+def _json_kind(node: object, depth: int = 0) -> str | None:
+    """"json" or "jsonb" for an expression PostgreSQL types so (a cast, a json /
+    jsonb function, an operator on one), "column:<name>" for a column (or an operator
+    on one) whose declared type decides; None where the text does not tell."""
+    if depth > 32:
+        return None
+    if isinstance(node, ast.TypeCast):
+        _, name = _qualified(node.typeName.names)
+        if name in ("json", "jsonb") and not node.typeName.arrayBounds:
+            return name
+        return None
+    if isinstance(node, ast.FuncCall):
+        schema, name = _qualified(node.funcname)
+        if schema not in (None, "pg_catalog"):
+            return None
+        if name.startswith("jsonb_") or name == "to_jsonb":
+            return "jsonb"
+        if name.startswith("json_") or name in _JSON_FUNCTIONS:
+            return "json"
+        return None
+    if isinstance(node, ast.A_Expr) and node.kind is A_Expr_Kind.AEXPR_OP \
+            and len(node.name) == 1 and node.name[0].sval in _JSON_OPERATORS:
+        left = _json_kind(node.lexpr, depth + 1) if node.lexpr is not None else None
+        if node.name[0].sval == "||" and left is None:
+            return _json_kind(node.rexpr, depth + 1)
+        return left
+    if isinstance(node, ast.ColumnRef):
+        last = node.fields[-1]
+        return f"column:{last.sval}" if isinstance(last, ast.String) else None
+    if isinstance(node, ast.CoalesceExpr):
+        for arg in node.args or ():
+            if (kind := _json_kind(arg, depth + 1)) is not None:
+                return kind
+        return None
+    if isinstance(node, ast.CaseExpr):
+        for branch in (*(w.result for w in node.args or ()), node.defresult):
+            if branch is not None and (kind := _json_kind(branch, depth + 1)) is not None:
+                return kind
+        return None
+    return None
 
 
 # -- result column names ----------------------------------------------------------------
