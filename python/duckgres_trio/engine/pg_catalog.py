@@ -138,8 +138,13 @@ def _type_rows() -> list[str]:
 
 # Map lookups, not CASE chains: a macro's argument is pasted into every WHEN, and
 # type_oid nests these three deep, so CASEs made every view reading it take ~0.2 s to bind.
+#: Not DuckDB's: the type name sql/translate.py gives pg_typeof of a jsonb value.
+JSONB_TYPE_NAME = "JSONB"
+
+
 def _type_oid_case(expr: str) -> str:
-    names = ", ".join(f"'{name}': {oid}" for name, oid in DUCKDB_TYPE_OIDS.items())
+    names = ", ".join(f"'{name}': {oid}" for name, oid
+                      in {**DUCKDB_TYPE_OIDS, JSONB_TYPE_NAME: 3802}.items())
     whens = [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
     return f"coalesce(MAP {{{names}}}[{expr}], CASE " + " ".join(whens) + " ELSE 25 END)"
 

@@ -734,7 +734,8 @@ class Session:
     async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
         """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row."""
         await self.extended.park_portals()
-        result = await self.executor.execute(copy.query, True)
+        resolved = await jsontypes.resolve(self.executor, copy.json_types)
+        result = jsontypes.retyped_result(await self.executor.execute(copy.query, True), resolved)
         if result.schema is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY query must have a result: only SELECT-like queries can be copied")

@@ -354,19 +354,39 @@ def _compat_function(name: str) -> tuple:
 
 def _typeof_oid(arg: object) -> ast.FuncCall:
     """The OID of ``arg``'s type as PostgreSQL would name it (pg_typeof(arg)::oid)."""
-    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(
-        ast.FuncCall(funcname=(_string("typeof"),), args=(arg,)),))
+    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(_typeof(arg),))
+
+
+def _typeof(arg: object) -> object:
+    """DuckDB's name of ``arg``'s type, for pg_typeof_name / pg_typeof_oid: typeof(x),
+    but JSONB (catalog.JSONB_TYPE_NAME) where PostgreSQL's type is jsonb, which DuckDB's
+    JSON does not tell (``_json_kind``; a column's by its declared type)."""
+    typeof = ast.FuncCall(funcname=(_string("typeof"),), args=(arg,))
+    kind = _json_kind(arg)
+    if kind == "jsonb":
+        return ast.A_Const(val=_string(catalog.JSONB_TYPE_NAME))
+    if kind is None or not kind.startswith("column:"):
+        return typeof
+    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}))[0].stmt
+    jsonb = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
+        ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("="),), lexpr=typeof,
+                   rexpr=ast.A_Const(val=_string("JSON"))),
+        ast.SubLink(subLinkType=SubLinkType.EXISTS_SUBLINK, subselect=declared)))
+    return ast.CaseExpr(args=(ast.CaseWhen(expr=jsonb, result=ast.A_Const(
+        val=_string(catalog.JSONB_TYPE_NAME))),), defresult=typeof)
 
 
 def _pg_typeof_arg(node: object) -> object | None:
-    """x of pg_typeof(x), before or after its translation (pg_typeof_name(typeof(x)))."""
+    """x of pg_typeof(x), before its translation (pg_typeof_name(typeof(x)))."""
     if not isinstance(node, ast.FuncCall) or len(node.args or ()) != 1:
         return None
     names = tuple(getattr(n, "sval", None) for n in node.funcname)
     if names[-1] == "pg_typeof" and len(names) <= 2:
         return node.args[0]
     if names == (catalog.DATABASE, "main", "pg_typeof_name"):
-        return node.args[0].args[0]
+        inner = node.args[0]
+        if isinstance(inner, ast.FuncCall) and inner.funcname[-1].sval == "typeof":
+            return inner.args[0]
     return None
 
 
@@ -672,8 +692,8 @@ class _Rewriter(Visitor):
             return self._at_time_zone(node)
         if name == "pg_typeof" and len(node.args or ()) == 1:
             # regtype shown by name: PostgreSQL's name of the value's type
-            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"), args=(
-                ast.FuncCall(funcname=(_string("typeof"),), args=(node.args[0],)),)))
+            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
+                                               args=(_typeof(node.args[0]),)))
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -953,7 +973,7 @@ class _Rewriter(Visitor):
                 and not (isinstance(node.arg, ast.TypeCast)
                          and not node.arg.typeName.arrayBounds
                          and not self._is_bare_numeric(node.arg.typeName)) \
-                and not _names_text(node.arg) \
+                and not _names_text(node.arg) and _pg_typeof_arg(node.arg) is None \
                 and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
                          not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
             # an array prints as array_out prints it; the macro casts anything else. A
