@@ -181,7 +181,7 @@ class ExtendedProtocol:
         columns = prepared.columns
         if prepared.unresolved or any(pa.types.is_null(field.type) for field in columns):
             columns = await self._probe_columns(stmt.engine_text, oids, columns)
-        json_types = await jsontypes.resolve(executor, stmt.json_types)
+        json_types = await jsontypes.resolve(executor, stmt.json_types, oids)
         columns = jsontypes.retyped(columns, json_types)
         if stmt.signals:
             columns = signalled_schema(columns, stmt.signals)

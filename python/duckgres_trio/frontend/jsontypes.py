@@ -21,16 +21,26 @@ from duckgres_trio.wire.types import JSONB_IDENTITY, PG_TYPE_KEY, classify
 
 _JSONB_VALUE = " ".join(JSONB_IDENTITY).encode()
 _COLUMN = "column:"
+_PARAM = "param:"
+_JSONB_OID = int(JSONB_IDENTITY[0])
+_JSON_OIDS = (114, _JSONB_OID)
 
 
-async def resolve(executor: Executor, json_types: tuple[tuple[int, str], ...]
-                  ) -> dict[int, bool]:
+async def resolve(executor: Executor, json_types: tuple[tuple[int, str], ...],
+                  param_oids: tuple[int, ...] = ()) -> dict[int, bool]:
     """Result column -> whether it is jsonb, for the statement's ``json_types``. A
     "column:<name>" kind asks the catalog (one query, before the statement runs: a
     query later would end its result's stream); if that fails (an aborted
-    transaction) such columns are left as the engine named them."""
-    resolved = {index: kind == "jsonb" for index, kind in json_types
-                if not kind.startswith(_COLUMN)}
+    transaction) such columns are left as the engine named them. A "param:<n>" kind
+    is jsonb when ``param_oids`` (the extended protocol's) makes $n jsonb."""
+    resolved = {}
+    for index, kind in json_types:
+        if kind.startswith(_PARAM):
+            number = int(kind[len(_PARAM):])
+            if 0 < number <= len(param_oids) and param_oids[number - 1] in _JSON_OIDS:
+                resolved[index] = param_oids[number - 1] == _JSONB_OID
+        elif not kind.startswith(_COLUMN):
+            resolved[index] = kind == "jsonb"
     names = {kind[len(_COLUMN):] for _, kind in json_types if kind.startswith(_COLUMN)}
     if not names:
         return resolved

@@ -84,9 +84,10 @@ class Translation:
     "set_config" | "notify") for each select-list pg_cancel_backend /
     pg_terminate_backend / set_config / pg_notify, which the session carries out with
     what the column holds. ``json_types``: (result column, "json" | "jsonb" |
-    "column:<name>") for select-list expressions whose JSON type the text decides
-    (``_json_types``): DuckDB's JSON is both, the session announces these as told,
-    "column:<name>" as jsonb when a column of that name is declared jsonb."""
+    "column:<name>" | "param:<n>") for select-list expressions whose JSON type the
+    text decides (``_json_types``): DuckDB's JSON is both, the session announces these
+    as told, "column:<name>" as jsonb when a column of that name is declared jsonb,
+    "param:<n>" when parameter n is."""
 
     sql: str
     setup: tuple[str, ...] = ()
@@ -366,7 +367,7 @@ def _typeof(arg: object) -> object:
     if kind == "jsonb":
         return ast.A_Const(val=_string(catalog.JSONB_TYPE_NAME))
     if kind is None or not kind.startswith("column:"):
-        return typeof
+        return typeof  # (a parameter: its type is not known here)
     declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}))[0].stmt
     jsonb = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
         ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("="),), lexpr=typeof,
@@ -1742,7 +1743,8 @@ def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
 def _json_kind(node: object, depth: int = 0) -> str | None:
     """"json" or "jsonb" for an expression PostgreSQL types so (a cast, a json /
     jsonb function, an operator on one), "column:<name>" for a column (or an operator
-    on one) whose declared type decides; None where the text does not tell."""
+    on one) whose declared type decides, "param:<n>" for a parameter whose type does;
+    None where the text does not tell."""
     if depth > 32:
         return None
     if isinstance(node, ast.TypeCast):
@@ -1768,6 +1770,8 @@ def _json_kind(node: object, depth: int = 0) -> str | None:
     if isinstance(node, ast.ColumnRef):
         last = node.fields[-1]
         return f"column:{last.sval}" if isinstance(last, ast.String) else None
+    if isinstance(node, ast.ParamRef):
+        return f"param:{node.number}"
     if isinstance(node, ast.CoalesceExpr):
         for arg in node.args or ():
             if (kind := _json_kind(arg, depth + 1)) is not None:
