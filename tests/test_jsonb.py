@@ -258,19 +258,33 @@ def test_jsonb_the_server_cannot_see(both, sql):
 
 
 @pytest.mark.parametrize("ddl", ["alter table {t} add column m jsonb",
+                                 "alter table {t} alter column n type jsonb",
                                  "create table {t}_as as select j as m from jt"])
-@pytest.mark.xfail(strict=True, reason="DuckDB adds no CHECK with ALTER TABLE ADD COLUMN, and "
-                   "CREATE TABLE AS copies only DuckDB's type: the column is json")
+@pytest.mark.xfail(strict=True, reason="DuckDB adds no CHECK with ALTER TABLE, and CREATE "
+                   "TABLE AS copies only DuckDB's type: the column is json")
 def test_jsonb_columns_not_made_by_create_table(both, ddl):
-    def run(dsn: str, table: str) -> list:
+    table = "alt_" + ddl.split()[3]
+
+    def run(dsn: str) -> list:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f"create table {table} (id int)")
+            conn.execute(f"create table {table} (id int, n json)")
             conn.execute(ddl.format(t=table))
-            name = table if "alter" in ddl else f"{table}_as"
+            name = f"{table}_as" if " as " in ddl else table
+            return conn.execute("select attname, atttypid from pg_attribute where attrelid = "
+                                f"'{name}'::regclass and attnum > 0 order by attnum").fetchall()
+    assert run(both[0]) == run(both[1])
+
+
+@pytest.mark.xfail(strict=True, reason="DuckDB changes the type of no column with a CHECK, and "
+                   "a jsonb column has one (it names the type): 0A000")
+def test_a_jsonb_column_changes_type(both):
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("create table alt_j (j jsonb)")
+            conn.execute("alter table alt_j alter column j type text")
             return conn.execute("select atttypid from pg_attribute where attrelid = "
-                                f"'{name}'::regclass and attname = 'm'").fetchall()
-    table = "alt_" + ("a" if "alter" in ddl else "c")
-    assert run(both[0], table) == run(both[1], table)
+                                "'alt_j'::regclass and attnum > 0").fetchall()
+    assert run(both[0]) == run(both[1])
 
 
 @pytest.mark.parametrize("sql", ["select j::text as a, j::json as b from jt order by id",
@@ -281,3 +295,15 @@ def test_jsonb_columns_not_made_by_create_table(both, ddl):
 def test_jsonb_stored_as_its_text(both, sql):
     ours, theirs = (_read(dsn, sql, "simple-text", raw=True) for dsn in both)
     assert ours == theirs
+
+
+# -- the printer on hostile input ----------------------------------------------------------
+
+def test_jsonb_printer_is_bounded():
+    from duckgres_trio.wire.jsonb import normalize
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert normalize(deep) == deep  # too deep to print: the stored text, not a crash
+    assert normalize("[1e999999999, 1e-999999999]") == "[1e999999999, 1e-999999999]"
+    assert normalize('{"b": 1e2, "a": -0.0, "a": 1.50}') == '{"a": 1.50, "b": 100}'
+    assert normalize("not json") == "not json"
