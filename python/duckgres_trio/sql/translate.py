@@ -954,8 +954,7 @@ class _Rewriter(Visitor):
             # the name, as the bare call gives it (not through as_text, which made two
             # pg_typeof in one select list take seconds to plan)
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(ast.FuncCall(funcname=(_string("typeof"),),
-                                                                  args=(typeof,)),)))
+                                               args=(_typeof(typeof),)))
         reg = _reg_cast(node.arg)
         if reg is not None and not node.typeName.arrayBounds \
                 and name in ("oid", "text", "varchar"):
