@@ -82,7 +82,7 @@ def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     """Execute a bound statement and pull its first batches. ``returns_rows`` is the
     classifier's hint; None lets DuckDB's result kind decide."""
     # Before executing: a catalog query on this connection would end the result's stream.
-    identities = _enum_identities(statement)
+    identities = _type_identities(statement)
     result = statement.execute()
     try:
         if returns_rows is None:
@@ -109,12 +109,42 @@ def columns(statement: capi.Prepared) -> pa.Schema:
     plan the result then; the caller re-prepares with the parameter cast)."""
     if statement.unresolved_params():
         return pa.schema([])
-    return _annotate(statement.result_schema(), _enum_identities(statement))
+    return _annotate(statement.result_schema(), _type_identities(statement))
 
 
 #: Field metadata naming a column's PostgreSQL type where its Arrow type cannot:
 #: b"<oid> <typname>". wire/types.py reads it (PG_TYPE_KEY there; the two must agree).
 PG_TYPE_KEY = b"duckgres.pg_type"
+
+
+#: PG_TYPE_KEY's value for a jsonb column (wire/types.py: JSONB_IDENTITY).
+JSONB_IDENTITY = b"3802 jsonb"
+
+
+def _type_identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """PG_TYPE_KEY values by result column: enums and jsonb."""
+    return {**_enum_identities(statement), **_jsonb_identities(statement)}
+
+
+def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """Result columns of DuckDB's JSON type that carry the name of a column declared
+    jsonb (the CHECK sql/translate.py adds names it): jsonb and json are both DuckDB's
+    JSON and nothing in a result's types tells them apart, so the column's name does.
+    The translator overrides this for select-list expressions it can type
+    (``Translation.json_types``: ``x::json``, jsonb_build_object, ...). A statement
+    without JSON columns costs no catalog query; any failure leaves them json."""
+    try:
+        columns = statement.json_columns()
+    except capi.DuckDBError:
+        return {}
+    if not columns:
+        return {}
+    sql = pg_catalog.jsonb_columns_sql(set(columns.values()))
+    try:
+        declared = {row[0] for row in _query(statement.connection, sql)}
+    except capi.DuckDBError:
+        return {}
+    return {index: JSONB_IDENTITY for index, name in columns.items() if name in declared}
 
 
 def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:
