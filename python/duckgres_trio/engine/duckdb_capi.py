@@ -137,6 +137,7 @@ _enum_value = _fn("duckdb_enum_dictionary_value", _vp, _vp, _idx)
 _list_child = _fn("duckdb_list_type_child_type", _vp, _vp)
 _array_child = _fn("duckdb_array_type_child_type", _vp, _vp)
 _destroy_logical_type = _fn("duckdb_destroy_logical_type", None, _P(_vp))
+_type_alias = _fn("duckdb_logical_type_get_alias", _vp, _vp)
 
 _error_message = _fn("duckdb_error_data_message", C.c_char_p, _vp)
 _destroy_error = _fn("duckdb_destroy_error_data", None, _P(_vp))
@@ -401,6 +402,21 @@ class Prepared:
             finally:
                 _destroy_logical_type(C.byref(handle))
         return False
+
+    def json_columns(self) -> dict[int, str]:
+        """Result columns of DuckDB's JSON type (VARCHAR aliased JSON): index -> name.
+        DuckDB keeps no other alias (``CREATE TYPE jsonb AS JSON`` is JSON here), so
+        json and jsonb both come out as these."""
+        found = {}
+        for i in range(_column_count_prepared(self._handle)):
+            handle = _vp(_column_type_prepared(self._handle, i))
+            try:
+                alias = _type_alias(handle) if handle else None
+                if alias and _take_string(alias) == "JSON":
+                    found[i] = _take_string(_column_name_prepared(self._handle, i))
+            finally:
+                _destroy_logical_type(C.byref(handle))
+        return found
 
     def _schema(self, types: list, names: list[bytes]) -> pa.Schema:
         options = self._connection.arrow_options()

@@ -21,15 +21,25 @@ import zlib
 
 #: The attached database holding the views and macros.
 DATABASE = "pg_compat"
-#: A CHECK constraint holding this text followed by ``varchar(n)`` or ``bpchar(n)``
-#: records a column's declared type (sql/translate.py adds it at CREATE TABLE): it is
-#: the column's type in these views, never a constraint of its own.
+#: A CHECK constraint holding this text followed by ``varchar(n)``, ``bpchar(n)`` or
+#: ``jsonb`` records a column's declared type (sql/translate.py adds it at CREATE
+#: TABLE): it is the column's type in these views, never a constraint of its own.
 DECLARED_TYPE_MARK = "duckgres_typmod:"
 #: The declared type in such a constraint's expression (as duckdb_constraints() prints
-#: it), as a regular expression with groups (kind, length).
+#: it), as a regular expression with groups (kind, length); jsonb has no length.
 DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
-                         + r"(?P<kind>varchar|bpchar)\((?P<length>\d+)\)' IS NULL\)+$")
+                         + r"(?P<kind>varchar|bpchar|jsonb)(?:\((?P<length>\d+)\))?' IS NULL\)+$")
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
+
+
+def jsonb_columns_sql(names: set[str]) -> str:
+    """A query of those of ``names`` that some table's column declared jsonb has (its
+    CHECK names the type): jsonb and json are both DuckDB's JSON, and a result column
+    is told apart by the name of the column it comes from."""
+    quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
+    return ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
+            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
+            f"'{DECLARED_TYPE_MARK}jsonb') AND constraint_column_names[1] IN ({quoted})")
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
 #: Temporary objects the server makes for itself (the pg_stat_activity snapshot, Arrow
@@ -134,8 +144,13 @@ def _type_rows() -> list[str]:
 
 # Map lookups, not CASE chains: a macro's argument is pasted into every WHEN, and
 # type_oid nests these three deep, so CASEs made every view reading it take ~0.2 s to bind.
+#: Not DuckDB's: the type name sql/translate.py gives pg_typeof of a jsonb value.
+JSONB_TYPE_NAME = "JSONB"
+
+
 def _type_oid_case(expr: str) -> str:
-    names = ", ".join(f"'{name}': {oid}" for name, oid in DUCKDB_TYPE_OIDS.items())
+    names = ", ".join(f"'{name}': {oid}" for name, oid
+                      in {**DUCKDB_TYPE_OIDS, JSONB_TYPE_NAME: 3802}.items())
     whens = [f"WHEN {expr} LIKE '{prefix}%' THEN {oid}" for prefix, oid in _PREFIX_OIDS.items()]
     return f"coalesce(MAP {{{names}}}[{expr}], CASE " + " ".join(whens) + " ELSE 25 END)"
 
@@ -503,8 +518,9 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.declared_types AS SELECT database_name, schema_name, "
     "table_name, table_oid::UINTEGER AS table_oid, "
     "(constraint_column_indexes[1] + 1)::INTEGER AS attnum, "
-    "(CASE m.kind WHEN 'varchar' THEN 1043 ELSE 1042 END)::UINTEGER AS type_oid, "
-    "m.length::INTEGER AS length, m.length::INTEGER + 4 AS typmod "
+    "(CASE m.kind WHEN 'varchar' THEN 1043 WHEN 'jsonb' THEN 3802 ELSE 1042 END)::UINTEGER "
+    "AS type_oid, nullif(m.length, '')::INTEGER AS length, "
+    "coalesce(nullif(m.length, '')::INTEGER + 4, -1) AS typmod "
     "FROM (SELECT *, regexp_extract(expression, "
     f"'{_DECLARED}', ['kind', 'length']) AS m "
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "

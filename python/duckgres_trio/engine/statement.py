@@ -118,9 +118,36 @@ def columns(statement: capi.Prepared) -> pa.Schema:
 PG_TYPE_KEY = b"duckgres.pg_type"
 
 
+#: PG_TYPE_KEY's value for a jsonb column (wire/types.py: JSONB_IDENTITY).
+JSONB_IDENTITY = b"3802 -1 0 jsonb"
+
+
+def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """Result columns of DuckDB's JSON type that carry the name of a column declared
+    jsonb (the CHECK sql/translate.py adds names it): jsonb and json are both DuckDB's
+    JSON and nothing in a result's types tells them apart, so the column's name does.
+    The translator overrides this for select-list expressions it can type
+    (``Translation.json_types``: ``x::json``, jsonb_build_object, ...). A statement
+    without JSON columns costs no catalog query; any failure leaves them json."""
+    try:
+        columns = statement.json_columns()
+    except capi.DuckDBError:
+        return {}
+    if not columns:
+        return {}
+    sql = pg_catalog.jsonb_columns_sql(set(columns.values()))
+    try:
+        declared = {row[0] for row in _query(statement.connection, sql)}
+    except capi.DuckDBError:
+        return {}
+    return {index: JSONB_IDENTITY for index, name in columns.items() if name in declared}
+
+
 def _identities(statement: capi.Prepared) -> dict[int, bytes]:
-    """PG_TYPE_KEY values of the result columns of a user's enum or composite type."""
-    return {**_enum_identities(statement), **_composite_identities(statement)}
+    """PG_TYPE_KEY values of the result columns of a user's enum or composite type
+    and of jsonb."""
+    return {**_enum_identities(statement), **_composite_identities(statement),
+            **_jsonb_identities(statement)}
 
 
 def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.origins import blank_padded, padded
 from duckgres_trio.frontend.results import command_tag, encode
@@ -59,6 +60,8 @@ class PreparedStatement:
     text: str = ""
     prepare_time: dt.datetime | None = None
     from_sql: bool = False
+    #: result column -> jsonb or not, as frontend/jsontypes.py resolved them at Parse
+    json_types: dict[int, bool] = field(default_factory=dict)
 
 
 #: pg_prepared_statements' columns, as engine.pg_catalog.PREPARED_DDL declares them.
@@ -178,6 +181,8 @@ class ExtendedProtocol:
         columns = prepared.columns
         if prepared.unresolved or any(pa.types.is_null(field.type) for field in columns):
             columns = await self._probe_columns(stmt.engine_text, oids, columns)
+        json_types = await jsontypes.resolve(executor, stmt.json_types, oids)
+        columns = jsontypes.retyped(columns, json_types)
         if stmt.signals:
             columns = signalled_schema(columns, stmt.signals)
         if stmt.explain is not None:
@@ -189,7 +194,8 @@ class ExtendedProtocol:
         version = (self._session.settings_version
                    if "current_setting" in stmt.engine_text.lower() else None)
         return PreparedStatement(stmt, prepared, oids, columns if returns_rows else None,
-                                 cast=with_casts, settings_version=version)
+                                 cast=with_casts, settings_version=version,
+                                 json_types=json_types)
 
     async def _replan_if_settings_changed(self, statement: PreparedStatement) -> None:
         if statement.settings_version in (None, self._session.settings_version):
@@ -352,6 +358,7 @@ class ExtendedProtocol:
                 statement.prepared, params, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, "" if statement.cast else stmt.engine_text) from None
+        result = jsontypes.retyped_result(result, statement.json_types)
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self._session.signal_backends(result.batches(), stmt.signals))

@@ -111,7 +111,8 @@ def tables_from_rows(rows: list[tuple]) -> dict[tuple[str, str], Table]:
             ambiguous.add(key)
             continue
         declared = None
-        if check is not None and (m := _DECLARED.search(check)) is not None:
+        if check is not None and (m := _DECLARED.search(check)) is not None \
+                and m["length"] is not None:  # (jsonb has none: the engine marks it)
             length = int(m["length"])
             declared = (1043 if m["kind"] == "varchar" else 1042, length + 4)
         columns.setdefault(key, []).append(Column(column, attnum, type_oid, declared))

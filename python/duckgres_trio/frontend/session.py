@@ -26,6 +26,7 @@ from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend import secrets as persistent
+from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
@@ -383,6 +384,7 @@ class Session:
             ran = ""
             origins = await self.column_origins(stmt)
             ran = stmt.engine_text
+            resolved = await jsontypes.resolve(self.executor, stmt.json_types)
             result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, ran) from None
@@ -391,6 +393,7 @@ class Session:
             widths = blank_padded(schema)  # char(n) columns
             result = Result(schema, result.rowcount, padded(result.batches(), widths)
                             if widths else result.batches())
+        result = jsontypes.retyped_result(result, resolved)
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))
@@ -731,7 +734,8 @@ class Session:
     async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
         """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row."""
         await self.extended.park_portals()
-        result = await self.executor.execute(copy.query, True)
+        resolved = await jsontypes.resolve(self.executor, copy.json_types)
+        result = jsontypes.retyped_result(await self.executor.execute(copy.query, True), resolved)
         if result.schema is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY query must have a result: only SELECT-like queries can be copied")

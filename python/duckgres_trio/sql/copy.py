@@ -24,6 +24,8 @@ class CopyStatement:
     query: str  # the SELECT producing the rows (TO), or the table name (FROM)
     columns: tuple[str, ...] = ()
     options: CopyOptions = field(default_factory=CopyOptions)
+    #: the query's ``Translation.json_types`` (TO)
+    json_types: tuple[tuple[int, str], ...] = ()
 
 
 def _syntax(message: str) -> PgError:
@@ -34,6 +36,7 @@ def parse_copy(text: str) -> CopyStatement:
     tokens = [t for t in tokenize(text) if t.kind is not Kind.SEMICOLON]
     pos = 1  # after COPY
     columns: tuple[str, ...] = ()
+    json_types: tuple[tuple[int, str], ...] = ()
     if _is(tokens, pos, "("):
         close = _matching(tokens, pos)
         query = text[tokens[pos + 1].start:tokens[close - 1].end]
@@ -69,10 +72,11 @@ def parse_copy(text: str) -> CopyStatement:
         if query.lower().startswith("public."):
             query = "main." + query[len("public."):]  # PostgreSQL's default schema is main here
     elif needs_translation(tokenize(query)):
-        query = translate(query).sql  # setup statements come only with DDL, never here
+        translation = translate(query)  # setup statements come only with DDL, never here
+        query, json_types = translation.sql, translation.json_types
     options = _options(tokens[pos + 1:])
     _check_direction(options, direction)
-    return CopyStatement(direction, query, columns, options)
+    return CopyStatement(direction, query, columns, options, json_types)
 
 
 def _name(text: str, token: Token) -> str:

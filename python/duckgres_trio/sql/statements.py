@@ -72,7 +72,8 @@ class Statement:
     runs the copy protocol).
     ``sql``/``setup``/``param_types``: the text DuckDB runs (``sql.translate``; None:
     ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
-    casts decide; ``activity``/``signals``: see ``sql.translate.Translation``.
+    casts decide; ``activity``/``signals``/``json_types``: see
+    ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     ``local``: SET LOCAL, undone when the transaction ends.
     ``explain``: EXPLAIN's options; ``sql`` asks DuckDB for the plan as JSON, which the
@@ -109,6 +110,7 @@ class Statement:
     param_types: tuple[tuple[int, int], ...] = ()
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
+    json_types: tuple[tuple[int, str], ...] = ()
     cursor: CursorCommand | None = None
     local: bool = False
     explain: Explain | None = None
@@ -206,11 +208,13 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
             or not needs_translation(tokens):
         return stmt
     translation = translate(text)
-    if translation.sql == text and not translation.setup and not translation.param_types:
+    if translation.sql == text and not translation.setup and not translation.param_types \
+            and not translation.json_types:
         return stmt
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
-                   activity=translation.activity, signals=translation.signals)
+                   activity=translation.activity, signals=translation.signals,
+                   json_types=translation.json_types)
 
 
 def _shape(tokens: list[Token]) -> tuple[str, ...]:

@@ -83,13 +83,18 @@ class Translation:
     which the session publishes first (frontend/activity.py, frontend/extended.py). ``signals``: (result column, "cancel" | "terminate" |
     "set_config" | "notify") for each select-list pg_cancel_backend /
     pg_terminate_backend / set_config / pg_notify, which the session carries out with
-    what the column holds."""
+    what the column holds. ``json_types``: (result column, "json" | "jsonb" |
+    "column:<name>" | "param:<n>") for select-list expressions whose JSON type the
+    text decides (``_json_types``): DuckDB's JSON is both, the session announces these
+    as told, "column:<name>" as jsonb when a column of that name is declared jsonb,
+    "param:<n>" when parameter n is."""
 
     sql: str
     setup: tuple[str, ...] = ()
     param_types: tuple[tuple[int, int], ...] = ()
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
+    json_types: tuple[tuple[int, str], ...] = ()
 
 
 # -- tier 1: the fast path ----------------------------------------------------------------
@@ -127,8 +132,9 @@ _TYPE_WORDS = frozenset({"NAME", "XID", "XID8", "CID", "TID", "OID", "INET", "CI
                          "VARCHAR", "CHAR", "CHARACTER", "BPCHAR", "NCHAR",
                          "TIME", "TIMETZ", "TIMESTAMPTZ"})
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+# -> too: json's or jsonb's, which its operand decides (_json_types)
 _TRIGGER_OPERATORS = frozenset({"~", "~*", "!~", "!~*", "@>", "<@", "?", "?|", "?&", "#>", "#>>",
-                                "/", "%", "||"})
+                                "/", "%", "||", "->"})
 _SELECT_END = frozenset(
     {"FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "UNION",
      "INTERSECT", "EXCEPT", "FETCH", "FOR", "INTO", "QUALIFY"})
@@ -315,6 +321,7 @@ def translate(sql: str) -> Translation:
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
+    json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     signals = _backend_signals(stmt, rewriter)
     _reg_targets(stmt, rewriter)
     _scaled_numeric_targets(stmt, rewriter)
@@ -331,15 +338,15 @@ def translate(sql: str) -> Translation:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
     if not rewriter.changed:
-        return Translation(sql, param_types=param_types)
+        return Translation(sql, param_types=param_types, json_types=json_types)
     try:
         main = RawStream()(tree[0].stmt)
     except Exception:  # noqa: BLE001 - a printer gap: DuckDB gets the text and says why
-        return Translation(sql, param_types=param_types)
+        return Translation(sql, param_types=param_types, json_types=json_types)
     setup = tuple(rewriter.setup)
     if extra:
         setup, main = setup + tuple(extra[:-1]), extra[-1]
-    return Translation(main, setup, param_types, rewriter.activity, tuple(signals))
+    return Translation(main, setup, param_types, rewriter.activity, tuple(signals), json_types)
 
 
 def _qualified(names: tuple | list | None) -> tuple[str | None, str]:
@@ -360,19 +367,39 @@ def _compat_function(name: str) -> tuple:
 
 def _typeof_oid(arg: object) -> ast.FuncCall:
     """The OID of ``arg``'s type as PostgreSQL would name it (pg_typeof(arg)::oid)."""
-    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(
-        ast.FuncCall(funcname=(_string("typeof"),), args=(arg,)),))
+    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(_typeof(arg),))
+
+
+def _typeof(arg: object) -> object:
+    """DuckDB's name of ``arg``'s type, for pg_typeof_name / pg_typeof_oid: typeof(x),
+    but JSONB (catalog.JSONB_TYPE_NAME) where PostgreSQL's type is jsonb, which DuckDB's
+    JSON does not tell (``_json_kind``; a column's by its declared type)."""
+    typeof = ast.FuncCall(funcname=(_string("typeof"),), args=(arg,))
+    kind = _json_kind(arg)
+    if kind == "jsonb":
+        return ast.A_Const(val=_string(catalog.JSONB_TYPE_NAME))
+    if kind is None or not kind.startswith("column:"):
+        return typeof  # (a parameter: its type is not known here)
+    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}))[0].stmt
+    jsonb = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
+        ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("="),), lexpr=typeof,
+                   rexpr=ast.A_Const(val=_string("JSON"))),
+        ast.SubLink(subLinkType=SubLinkType.EXISTS_SUBLINK, subselect=declared)))
+    return ast.CaseExpr(args=(ast.CaseWhen(expr=jsonb, result=ast.A_Const(
+        val=_string(catalog.JSONB_TYPE_NAME))),), defresult=typeof)
 
 
 def _pg_typeof_arg(node: object) -> object | None:
-    """x of pg_typeof(x), before or after its translation (pg_typeof_name(typeof(x)))."""
+    """x of pg_typeof(x), before its translation (pg_typeof_name(typeof(x)))."""
     if not isinstance(node, ast.FuncCall) or len(node.args or ()) != 1:
         return None
     names = tuple(getattr(n, "sval", None) for n in node.funcname)
     if names[-1] == "pg_typeof" and len(names) <= 2:
         return node.args[0]
     if names == (catalog.DATABASE, "main", "pg_typeof_name"):
-        return node.args[0].args[0]
+        inner = node.args[0]
+        if isinstance(inner, ast.FuncCall) and inner.funcname[-1].sval == "typeof":
+            return inner.args[0]
     return None
 
 
@@ -535,6 +562,8 @@ _RENAMES = {"json_build_object": "json_object", "jsonb_build_object": "json_obje
             "to_jsonb": "to_json", "jsonb_array_length": "json_array_length",
             "jsonb_typeof": "json_type", "json_typeof": "json_type", "btrim": "trim",
             "cardinality": "len", "octet_length": "strlen", "every": "bool_and"}
+# A renamed function is worth parsing for, even in a select list of aliased items.
+_TRIGGER_WORDS |= {name.upper() for name in _RENAMES}
 #: SQL-syntax functions pglast prints back as syntax (EXTRACT(x FROM y)) only while they
 #: keep their pg_catalog name; the others it prints as calls, which DuckDB must resolve.
 _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "is_normalized",
@@ -676,8 +705,8 @@ class _Rewriter(Visitor):
             return self._at_time_zone(node)
         if name == "pg_typeof" and len(node.args or ()) == 1:
             # regtype shown by name: PostgreSQL's name of the value's type
-            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"), args=(
-                ast.FuncCall(funcname=(_string("typeof"),), args=(node.args[0],)),)))
+            return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
+                                               args=(_typeof(node.args[0]),)))
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -941,8 +970,7 @@ class _Rewriter(Visitor):
             # the name, as the bare call gives it (not through as_text, which made two
             # pg_typeof in one select list take seconds to plan)
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(ast.FuncCall(funcname=(_string("typeof"),),
-                                                                  args=(typeof,)),)))
+                                               args=(_typeof(typeof),)))
         reg = _reg_cast(node.arg)
         if reg is not None and not node.typeName.arrayBounds \
                 and name in ("oid", "text", "varchar"):
@@ -968,7 +996,7 @@ class _Rewriter(Visitor):
                 and not (isinstance(node.arg, ast.TypeCast)
                          and not node.arg.typeName.arrayBounds
                          and not self._is_bare_numeric(node.arg.typeName)) \
-                and not _names_text(node.arg) \
+                and not _names_text(node.arg) and _pg_typeof_arg(node.arg) is None \
                 and not (isinstance(node.arg, ast.SubLink) and node.arg.subLinkType
                          not in (SubLinkType.ARRAY_SUBLINK, SubLinkType.EXPR_SUBLINK)):
             # an array prints as array_out prints it; the macro casts anything else. A
@@ -1275,7 +1303,8 @@ class _Rewriter(Visitor):
         """varchar(n) / char(n): DuckDB keeps VARCHAR only, so the column gets a CHECK
         that enforces the length as PostgreSQL does and names the declared type
         (``DECLARED_TYPE_MARK``), which the catalog reads back and engine/errors.py turns
-        into 22001 (docs/architecture.md, *Declared types*)."""
+        into 22001 (docs/architecture.md, *Declared types*). jsonb (DuckDB's JSON, as
+        json is) gets an always-true CHECK that only names the type."""
         declared = _declared_type(column.typeName)
         if declared is None or id(column) in self._typed:
             return
@@ -1327,10 +1356,18 @@ _LENGTH_CHECK = ("SELECT CASE WHEN system.main.strlen(x) <= {n} THEN true "
                  "END OR '{mark}{kind}({n})' IS NULL")
 
 
-def _length_check(column: str, kind: str, length: int) -> ast.Node:
-    """The CHECK expression (``_LENGTH_CHECK``) for ``column``; raises if a function in
-    it is not qualified by ``system.main`` (which would not survive WAL replay)."""
-    sql = _LENGTH_CHECK.format(n=length, after=length + 1, mark=DECLARED_TYPE_MARK, kind=kind)
+#: The CHECK of a declared jsonb column ``x``: always true (DuckDB's JSON is both json
+#: and jsonb), it only names the type for the catalog and for result columns
+#: (engine/statement.py). No function in it, so WAL replay binds it.
+_JSONB_CHECK = "SELECT x IS NULL OR x IS NOT NULL OR '{mark}jsonb' IS NULL"
+
+
+def _length_check(column: str, kind: str, length: int | None) -> ast.Node:
+    """The CHECK expression (``_LENGTH_CHECK``, or ``_JSONB_CHECK`` for jsonb) for
+    ``column``; raises if a function in it is not qualified by ``system.main`` (which
+    would not survive WAL replay)."""
+    sql = (_JSONB_CHECK.format(mark=DECLARED_TYPE_MARK) if kind == "jsonb" else
+           _LENGTH_CHECK.format(n=length, after=length + 1, mark=DECLARED_TYPE_MARK, kind=kind))
     expression = parse_sql(sql)[0].stmt.targetList[0].val
 
     class Columns(Visitor):
@@ -1346,12 +1383,16 @@ def _length_check(column: str, kind: str, length: int) -> ast.Node:
     return expression
 
 
-def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int] | None:
-    """("varchar" | "bpchar", n) for a scalar varchar(n) / char(n) column type."""
-    if type_name is None or type_name.arrayBounds or not type_name.typmods \
-            or len(type_name.typmods) != 1:
+def _declared_type(type_name: ast.TypeName | None) -> tuple[str, int | None] | None:
+    """("varchar" | "bpchar", n) for a scalar varchar(n) / char(n) column type,
+    ("jsonb", None) for a scalar jsonb one."""
+    if type_name is None or type_name.arrayBounds:
         return None
     schema, name = _qualified(type_name.names)
+    if name == "jsonb" and schema in (None, "pg_catalog") and not type_name.typmods:
+        return "jsonb", None
+    if not type_name.typmods or len(type_name.typmods) != 1:
+        return None
     if schema not in (None, "pg_catalog") or name not in ("varchar", "bpchar"):
         return None
     length = type_name.typmods[0]
@@ -1798,6 +1839,87 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
         target.name = target.name or name
         rewriter.changed = True
     return signals
+
+
+# -- json or jsonb ----------------------------------------------------------------------
+
+#: Functions PostgreSQL types json though their names do not start with json_.
+_JSON_FUNCTIONS = frozenset({"to_json", "array_to_json", "row_to_json"})
+#: Operators whose result has the type of their (json or jsonb) left operand.
+_JSON_OPERATORS = frozenset({"->", "#>", "-", "#-", "||"})
+
+
+def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
+    """(result column, kind) for each select-list (or RETURNING) expression whose type
+    PostgreSQL makes json or jsonb and the text shows (``_json_kind``); up to the first
+    ``*``, after which positions are unknown. A set operation takes its first branch's
+    (PostgreSQL's would be the same type in every branch)."""
+    if isinstance(stmt, ast.SelectStmt):
+        while stmt.larg is not None:
+            stmt = stmt.larg
+        targets = stmt.targetList
+    elif isinstance(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
+        targets = stmt.returningList
+    else:
+        return ()
+    found = []
+    for index, target in enumerate(targets or ()):
+        if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1],
+                                                                 ast.A_Star):
+            break
+        kind = _json_kind(target.val)
+        if kind is None:
+            continue
+        if kind.startswith("column:") and (target.name is None
+                                           or target.name == kind[len("column:"):]):
+            continue  # the engine finds a column under its own name (engine/statement.py)
+        found.append((index, kind))
+    return tuple(found)
+
+
+def _json_kind(node: object, depth: int = 0) -> str | None:
+    """"json" or "jsonb" for an expression PostgreSQL types so (a cast, a json /
+    jsonb function, an operator on one), "column:<name>" for a column (or an operator
+    on one) whose declared type decides, "param:<n>" for a parameter whose type does;
+    None where the text does not tell."""
+    if depth > 32:
+        return None
+    if isinstance(node, ast.TypeCast):
+        _, name = _qualified(node.typeName.names)
+        if name in ("json", "jsonb") and not node.typeName.arrayBounds:
+            return name
+        return None
+    if isinstance(node, ast.FuncCall):
+        schema, name = _qualified(node.funcname)
+        if schema not in (None, "pg_catalog"):
+            return None
+        if name.startswith("jsonb_") or name == "to_jsonb":
+            return "jsonb"
+        if name.startswith("json_") or name in _JSON_FUNCTIONS:
+            return "json"
+        return None
+    if isinstance(node, ast.A_Expr) and node.kind is A_Expr_Kind.AEXPR_OP \
+            and len(node.name) == 1 and node.name[0].sval in _JSON_OPERATORS:
+        left = _json_kind(node.lexpr, depth + 1) if node.lexpr is not None else None
+        if node.name[0].sval == "||" and left is None:
+            return _json_kind(node.rexpr, depth + 1)
+        return left
+    if isinstance(node, ast.ColumnRef):
+        last = node.fields[-1]
+        return f"column:{last.sval}" if isinstance(last, ast.String) else None
+    if isinstance(node, ast.ParamRef):
+        return f"param:{node.number}"
+    if isinstance(node, ast.CoalesceExpr):
+        for arg in node.args or ():
+            if (kind := _json_kind(arg, depth + 1)) is not None:
+                return kind
+        return None
+    if isinstance(node, ast.CaseExpr):
+        for branch in (*(w.result for w in node.args or ()), node.defresult):
+            if branch is not None and (kind := _json_kind(branch, depth + 1)) is not None:
+                return kind
+        return None
+    return None
 
 
 # -- result column names ----------------------------------------------------------------

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.errors import PgError
-from duckgres_trio.wire import text, unbounded
+from duckgres_trio.wire import jsonb, text, unbounded
 from duckgres_trio.wire.types import (
     classify,
     declared_element_oid,
@@ -391,6 +391,7 @@ _BINARY: dict[str, Callable[[pa.Array, pa.Field], Values]] = {
     "float8": _float8_values,
     "text": _string_values,
     "json": _string_values,
+    "jsonb": lambda array, _field: jsonb.binary(array.to_pylist()),
     "bytea": _bytea_values,
     "varbit": _varbit_values,
     "uuid": _uuid_values,

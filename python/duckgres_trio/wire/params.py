@@ -1264,8 +1264,8 @@ def _bin_json(r: _Reader) -> str:
 
 def _bin_jsonb(r: _Reader) -> str:
     version = r.take(1)[0]
-    if version != 1:
-        raise _BinaryFormatError(f"unsupported jsonb version number {version}")
+    if version != 1:  # jsonb_recv's elog: XX000, not a binary format error
+        raise PgError(SqlState.INTERNAL_ERROR, f"unsupported jsonb version number {version}")
     return _bin_json(r)
 
 

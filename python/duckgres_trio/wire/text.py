@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.wire import unbounded
+from duckgres_trio.wire import jsonb, unbounded
 from duckgres_trio.wire.types import classify, element_field, storage_field
 
 Texts = list[str | None]
@@ -898,7 +898,7 @@ def json_values(array: pa.Array, field: pa.Field) -> Texts:
         texts = _TEXT[kind](array, field)
     if kind == "bool":
         return [None if t is None else ("true" if t == "t" else "false") for t in texts]
-    if kind == "json":
+    if kind in ("json", "jsonb"):
         return texts
     if kind in _JSON_NUMBER_KINDS:
         return [None if t is None else (json_string(t) if t in _NOT_JSON_NUMBERS else t) for t in texts]
@@ -1017,6 +1017,7 @@ _TEXT: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
     "float8": _float8_texts,
     "text": _string_texts,
     "json": _string_texts,
+    "jsonb": lambda array, _field: jsonb.texts(array.to_pylist()),
     "bytea": _bytea_texts,
     "varbit": _varbit_texts,
     "uuid": _uuid_texts,

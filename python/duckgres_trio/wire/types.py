@@ -64,6 +64,8 @@ REGNAMESPACE = 4089
 REGNAMESPACE_ARRAY = 4090
 RECORD = 2249
 RECORD_ARRAY = 2287
+JSONB = 3802
+JSONB_ARRAY = 3807
 
 #: PostgreSQL's numeric typmod encoding (VARHDRSZ is 4).
 _VARHDRSZ = 4
@@ -114,6 +116,7 @@ _SCALARS: dict[str, tuple[PgType, PgType]] = {
     "regclass": (PgType(REGCLASS, "regclass", 4), PgType(REGCLASS_ARRAY, "_regclass", -1)),
     "regnamespace": (PgType(REGNAMESPACE, "regnamespace", 4),
                      PgType(REGNAMESPACE_ARRAY, "_regnamespace", -1)),
+    "jsonb": (PgType(JSONB, "jsonb", -1), PgType(JSONB_ARRAY, "_jsonb", -1)),
 }
 
 #: A reg* value (regtype, regclass, regnamespace) is an OID that prints as a name, and
@@ -216,6 +219,8 @@ def _classify(field: pa.Field) -> str:
         name, type_name = ext
         if name == "arrow.opaque" and type_name in _DUCKDB_OPAQUE:
             return _DUCKDB_OPAQUE[type_name]
+        if name == "arrow.json" and _declared_parts(field) == JSONB_IDENTITY:
+            return "jsonb"
         if name in _CANONICAL_EXTENSIONS:
             return _CANONICAL_EXTENSIONS[name]
         # An extension we do not know (e.g. DuckDB GEOMETRY as geoarrow.wkb) is sent
@@ -322,6 +327,9 @@ def pg_type_for(field: pa.Field) -> PgType:
 #: type. engine/statement.py writes it under the same key. An enum's values are text
 #: (a dictionary of strings), as enum_send's are; a composite's are records.
 PG_TYPE_KEY = b"duckgres.pg_type"
+#: PG_TYPE_KEY's value (split) on a JSON column that is jsonb (a column declared jsonb,
+#: a jsonb expression): classified "jsonb", its own kind (wire/jsonb.py prints it).
+JSONB_IDENTITY = ["3802", "-1", "0", "jsonb"]
 
 
 def _declared_parts(field: pa.Field) -> list[str] | None:
@@ -331,7 +339,7 @@ def _declared_parts(field: pa.Field) -> list[str] | None:
 
 def _declared(field: pa.Field) -> PgType | None:
     parts = _declared_parts(field)
-    if parts is None:
+    if parts is None or parts == JSONB_IDENTITY:
         return None
     return PgType(int(parts[0]), parts[3], int(parts[1]))
 

@@ -1,0 +1,307 @@
+"""jsonb against PostgreSQL 15 (issue 17, "Type identity: jsonb"; binary COPY of jsonb).
+
+jsonb and json are both DuckDB's JSON; the server tells them apart as PostgreSQL types
+them (a column declared jsonb, a ``::jsonb`` cast, jsonb functions and operators on
+jsonb) and sends jsonb as jsonb_out / jsonb_send do: text normalized (keys by length
+then bytes, the last of duplicate keys, ``", "`` and ``": "``), binary with the
+version byte. Compared through psycopg (its Json / Jsonb adapters and raw bytes, text
+and binary, simple and extended protocol, binary COPY both ways) and pgjdbc. What still
+differs is a strict xfail here and a line in docs/compatibility.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
+from psycopg.types.json import Json, Jsonb
+
+from tests.conftest import ServerProcess
+from tests.support.jdbc import JAR, compile_java, jdbc_url
+from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
+
+SCHEMA = [
+    "create table jt (id int, j jsonb, k json)",
+    # duplicate keys, key order, numbers numeric_out rewrites, a \\u escape, nesting
+    "insert into jt values (1, '{\"b\": 1, \"a\": [1, 2.50, 1e2, -0], \"a\": \"last\", "
+    "\"\u00e9\": null, \"aa\": {\"y\": true, \"x\": 1E-2}}', '{\"b\": 1,  \"a\": 2, \"a\": 3}'), "
+    "(2, '\"\\u0041 text\"', '[1, 2]'), (3, null, null)",
+]
+
+#: (binary results, extended protocol); psycopg sends a statement without parameters as
+#: a simple Query unless asked to prepare it, and binary results need the extended one.
+PROTOCOLS = {"simple-text": (False, False), "extended-text": (False, True),
+             "extended-binary": (True, True)}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory, pg15_dsn):  # noqa: F811
+    """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database jsonb_test."""
+    ours = ServerProcess(tmp_path_factory.mktemp("jsonb") / "data").start()
+    dsns = (ours.dsn(dbname="jsonb_test"), fresh_database(pg15_dsn, "jsonb_test"))
+    for dsn in dsns:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for statement in SCHEMA:
+                conn.execute(statement)
+    try:
+        yield dsns
+    finally:
+        ours.stop()
+
+
+class _Raw(Loader):
+    """A json / jsonb value as the bytes the server sent."""
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+class _RawBinary(_Raw):
+    format = Format.BINARY
+
+
+def _raw(conn: psycopg.Connection) -> None:
+    for oid in ("json", "jsonb"):
+        conn.adapters.register_loader(oid, _Raw)
+        conn.adapters.register_loader(oid, _RawBinary)
+
+
+def _read(dsn: str, sql: str, protocol: str, params=None, *, raw: bool = False
+          ) -> tuple[list[int], list[tuple]]:
+    """(RowDescription type OIDs, rows) as psycopg reads them."""
+    binary, extended = PROTOCOLS[protocol]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if raw:
+            _raw(conn)
+        with conn.cursor(binary=binary) as cur:
+            cur.execute(sql, params, prepare=extended or None)
+            return [d.type_code for d in cur.description], cur.fetchall()
+
+
+# -- what a result column is -------------------------------------------------------------
+
+TYPED = [
+    "select j, k from jt order by id",
+    "select * from jt order by id",
+    "select '{\"b\":1, \"a\":2, \"a\":3}'::jsonb as a, '{\"b\":1, \"a\":2}'::json as b",
+    "select j -> 'aa' as x, j #> '{aa}' as y, k -> 'b' as z, j -> 'aa' from jt order by id",
+    "select jsonb_build_object('b', 1, 'a', 'x') as a, json_build_object('b', 1) as b, "
+    "jsonb_build_array(1, 'x') as c, to_jsonb('x'::text) as d, to_json('x'::text) as e",
+    "select k::jsonb as a, coalesce(j, '{}') as b, j from jt order by id",
+    "select jsonb_agg(id) as a, json_agg(id) as b from jt where id = 1",
+    "select id from jt where j ->> 'b' = '1'",
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("sql", TYPED)
+def test_json_and_jsonb_are_announced_as_postgresql_types_them(both, protocol, sql):
+    ours, theirs = (_read(dsn, sql, protocol) for dsn in both)
+    assert ours == theirs
+
+
+#: Results whose every json / jsonb value prints the same bytes as in PostgreSQL (json
+#: keeps its input text; DuckDB's json functions print it their own way, not compared).
+EXACT = [
+    "select j, k from jt order by id",
+    "select '{\"b\":1, \"a\":2, \"a\":3, \"\":[], \"ab\":{}}'::jsonb as a",
+    "select j -> 'aa' as x, j #> '{aa}' as y, j -> 'b' as z from jt order by id",
+    "select jsonb_build_object('b', 1, 'a', 'x') as a, jsonb_build_array(1, 'x') as c",
+    "select k::jsonb as a from jt order by id",
+    "select '[1.0, 1e3, -0.0, 12345678901234567890.5, \"\\u00e9\\n\"]'::jsonb as a",
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("sql", EXACT)
+def test_jsonb_text_and_binary_are_jsonb_out_and_jsonb_send(both, protocol, sql):
+    ours, theirs = (_read(dsn, sql, protocol, raw=True) for dsn in both)
+    assert ours == theirs
+    if protocol == "extended-binary" and 3802 in ours[0]:
+        column = ours[0].index(3802)
+        assert all(row[column] is None or row[column][:1] == b"\x01" for row in ours[1])
+
+
+# -- parameters -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_json_and_jsonb_parameters(both, binary):
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            _raw(conn)
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("create temp table pt (j jsonb, k json)")
+                cur.execute("insert into pt values (%s, %s)",
+                            (Jsonb({"b": 1, "a": [1, 2.5]}), Json({"b": 1, "a": 2})))
+                cur.execute("select j, k, %s::jsonb as x, %s as y, %s as z from pt",
+                            (Jsonb({"zz": 1, "y": None}), Jsonb([1]), Json([2])))
+                return [[d.type_code for d in cur.description], cur.fetchall()]
+    assert run(both[0]) == run(both[1])
+
+
+class _Version2(Dumper):
+    """jsonb's binary form with a version byte PostgreSQL does not know."""
+
+    format = Format.BINARY
+    oid = 3802
+
+    def dump(self, obj) -> bytes:
+        return b"\x02" + json.dumps(obj).encode()
+
+
+def test_a_jsonb_parameter_of_another_version_is_refused(both):
+    def run(dsn: str) -> tuple[str, str]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.adapters.register_dumper(dict, _Version2)
+            with pytest.raises(psycopg.Error) as raised:
+                conn.execute("select %b as x", ({"a": 1},))
+            return raised.value.sqlstate, raised.value.diag.message_primary
+    ours, theirs = run(both[0]), run(both[1])
+    assert ours == theirs == ("XX000", "unsupported jsonb version number 2")
+
+
+# -- the catalog ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "select a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+    "where a.attrelid = 'jt'::regclass and a.attnum > 0 order by a.attnum",
+    "select column_name, data_type, udt_name from information_schema.columns "
+    "where table_name = 'jt' order by ordinal_position",
+    "select count(*) from pg_constraint where conrelid = 'jt'::regclass",
+    "select count(*) from information_schema.table_constraints where table_name = 'jt' "
+    "and constraint_type = 'CHECK'",
+    "select pg_typeof(j)::text, pg_typeof(k)::text, pg_typeof(j -> 'aa')::text, "
+    "pg_typeof(j)::oid, pg_typeof(k)::oid from jt where id = 1",
+])
+def test_catalog_says_jsonb(both, sql):
+    ours, theirs = (_read(dsn, sql, "simple-text")[1] for dsn in both)
+    assert ours == theirs
+
+
+# -- COPY -------------------------------------------------------------------------------
+
+def test_binary_copy_carries_the_version_byte_both_ways(both):
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            cur.execute("create temp table ct (id int, j jsonb, k json)")
+            with cur.copy("copy ct from stdin (format binary)") as copy:
+                copy.set_types(["int4", "jsonb", "json"])
+                copy.write_row((1, Jsonb({"b": 1, "a": [1, "x"]}), Json({"b": 1, "a": 2})))
+                copy.write_row((2, None, None))
+            out = [cur.execute("select id, j::text is not null, k from ct order by id").fetchall()]
+            with cur.copy("copy ct to stdout (format binary)") as copy:
+                copy.set_types(["int4", "jsonb", "json"])
+                out.append(sorted(copy.rows(), key=lambda row: row[0]))
+            for sql in ("copy (select * from ct order by id) to stdout (format binary)",
+                        "copy (select j -> 'a' as x, '[1]'::jsonb as y from ct order by id) "
+                        "to stdout (format binary)",
+                        "copy (select * from ct order by id) to stdout"):
+                with cur.copy(sql) as copy:
+                    out.append(b"".join(bytes(block) for block in copy))
+            return out
+    ours, theirs = run(both[0]), run(both[1])
+    assert ours == theirs
+
+
+def test_binary_copy_refuses_another_jsonb_version(both):
+    def run(dsn: str) -> str:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            cur = conn.cursor()
+            cur.execute("create temp table cv (j jsonb)")
+            with pytest.raises(psycopg.Error) as raised:
+                with cur.copy("copy cv from stdin (format binary)") as copy:
+                    copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+                               + b"\x00\x01\x00\x00\x00\x03\x02{}" + b"\xff\xff")
+            return raised.value.sqlstate
+    assert run(both[0]) == run(both[1]) == "XX000"
+
+
+# -- pgjdbc -----------------------------------------------------------------------------
+
+JAVA = Path(__file__).parent / "java" / "JdbcJsonb.java"
+
+
+def test_pgjdbc_reads_pgobjects_of_type_jsonb(both, tmp_path):
+    classes = compile_java(JAVA, tmp_path)
+
+    def run(dsn: str) -> list[str]:
+        out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "JdbcJsonb",
+                              jdbc_url(dsn)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout.splitlines()
+
+    ours, theirs = run(both[0]), run(both[1])
+    assert ours == theirs
+    assert "result true j jsonb 1111 jsonb {\"a\": \"last\", \"b\": 1, \"aa\": {\"x\": 0.01, " \
+           "\"y\": true}, \"\u00e9\": null}" in ours
+
+
+# -- what still differs -----------------------------------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "select j as renamed from jt order by id",
+    "select array[j] as a from jt order by id",
+])
+@pytest.mark.xfail(strict=True, reason="a jsonb column under another name in a plain select "
+                   "list, or in an array, is DuckDB's JSON with nothing that names jsonb: json")
+def test_jsonb_the_server_cannot_see(both, sql):
+    ours, theirs = (_read(dsn, sql, "extended-text") for dsn in both)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("ddl", ["alter table {t} add column m jsonb",
+                                 "alter table {t} alter column n type jsonb",
+                                 "create table {t}_as as select j as m from jt"])
+@pytest.mark.xfail(strict=True, reason="DuckDB adds no CHECK with ALTER TABLE, and CREATE "
+                   "TABLE AS copies only DuckDB's type: the column is json")
+def test_jsonb_columns_not_made_by_create_table(both, ddl):
+    table = "alt_" + ddl.split()[3]
+
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"create table {table} (id int, n json)")
+            conn.execute(ddl.format(t=table))
+            name = f"{table}_as" if " as " in ddl else table
+            return conn.execute("select attname, atttypid from pg_attribute where attrelid = "
+                                f"'{name}'::regclass and attnum > 0 order by attnum").fetchall()
+    assert run(both[0]) == run(both[1])
+
+
+@pytest.mark.xfail(strict=True, reason="DuckDB changes the type of no column with a CHECK, and "
+                   "a jsonb column has one (it names the type): 0A000")
+def test_a_jsonb_column_changes_type(both):
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("create table alt_j (j jsonb)")
+            conn.execute("alter table alt_j alter column j type text")
+            return conn.execute("select atttypid from pg_attribute where attrelid = "
+                                "'alt_j'::regclass and attnum > 0").fetchall()
+    assert run(both[0]) == run(both[1])
+
+
+@pytest.mark.parametrize("sql", ["select j::text as a, j::json as b from jt order by id",
+                                 "select j -> 'a' as a from jt order by id"])
+@pytest.mark.xfail(strict=True, reason="a jsonb value is stored as its input text: cast to text "
+                   "or json it prints that text, and DuckDB's functions read the first of "
+                   "duplicate keys and print numbers their own way (1e2 as 100.0)")
+def test_jsonb_stored_as_its_text(both, sql):
+    ours, theirs = (_read(dsn, sql, "simple-text", raw=True) for dsn in both)
+    assert ours == theirs
+
+
+# -- the printer on hostile input ----------------------------------------------------------
+
+def test_jsonb_printer_is_bounded():
+    from duckgres_trio.wire.jsonb import normalize
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert normalize(deep) == deep  # too deep to print: the stored text, not a crash
+    assert normalize("[1e999999999, 1e-999999999]") == "[1e999999999, 1e-999999999]"
+    assert normalize('{"b": 1e2, "a": -0.0, "a": 1.50}') == '{"a": 1.50, "b": 100}'
+    assert normalize("not json") == "not json"
