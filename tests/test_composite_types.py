@@ -20,10 +20,9 @@ import psycopg
 import pytest
 from psycopg.types.composite import CompositeInfo, register_composite
 
-from tests.conftest import ServerProcess
-from tests.support.differential import outcome
+from tests.support.differential import PROTOCOLS, outcome, schema_on_both
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create type comp as (a int, b text)",
@@ -37,24 +36,12 @@ SCHEMA = [
     "(3, null, array[]::comp[], null)",
 ]
 
-#: (binary results, extended protocol).
-PROTOCOLS = {"simple-text": (False, False), "extended-text": (False, True),
-             "extended-binary": (True, True)}
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, pg15_dsn):  # noqa: F811
-    """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database composite_test."""
-    ours = ServerProcess(tmp_path_factory.mktemp("composite") / "data").start()
-    dsns = (ours.dsn(dbname="composite_test"), fresh_database(pg15_dsn, "composite_test"))
-    for dsn in dsns:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-    try:
+    with schema_on_both(tmp_path_factory, pg15_dsn, "composite_test", SCHEMA) as dsns:
         yield dsns
-    finally:
-        ours.stop()
 
 
 def _read(dsn: str, sql: str, protocol: str, params=None,
