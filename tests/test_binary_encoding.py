@@ -24,6 +24,7 @@ from tests.test_text_encoding import (
     FUZZ,
     JSON_CASES,
     PG_TEXT,
+    RECORD_CASES,
     SCALAR_CASES,
     TIMESTAMP_USECS,
     TIMESTAMPTZ_INSTANTS,
@@ -31,6 +32,7 @@ from tests.test_text_encoding import (
     ZONES,
     Case,
     duck_column,
+    json_case,
     lits,
     pg_array,
     q,
@@ -218,14 +220,20 @@ def test_ragged_lists_have_no_binary_form(value: str) -> None:
 # --- STRUCT / MAP / UNION as json ----------------------------------------------------------
 
 
+@pytest.mark.parametrize(("duck_expr", "pg_select"), RECORD_CASES)
+def test_struct_is_a_record(pg, duck_expr: str, pg_select: str) -> None:
+    """record_send: the field count, then each field's type OID, length and value."""
+    assert_same_sql(pg, f"SELECT {duck_expr} AS v", f"SELECT r FROM ({pg_select}) AS r")
+
+
 @pytest.mark.parametrize(("duck_expr", "pg_select"), JSON_CASES)
 def test_struct_and_map_json(pg, duck_expr: str, pg_select: str) -> None:
-    assert_same_sql(pg, f"SELECT {duck_expr} AS v", f"SELECT row_to_json(r) FROM ({pg_select}) AS r")
+    assert_same_sql(pg, *json_case(duck_expr, pg_select))
 
 
 def test_json_is_its_text() -> None:
     """json's binary form is its text: the same bytes the text encoder sends."""
-    sql = values_query(["{'a': [1, NULL], 'b': MAP {'k': 'v'}}", "NULL"], None)
+    sql = values_query(["MAP {'a': [1, NULL], 'b': [2]}", "NULL"], None)
     array, field = duck_column(sql)
     assert encode_binary_column(array, field) == encode_text_column(array, field)
 
@@ -242,12 +250,9 @@ def test_union(pg) -> None:
     assert_same_sql(pg, values_query(duck, UNION_TYPE), values_query(pg_side, "json"))
 
 
-def test_list_of_structs_is_json_array(pg) -> None:
+def test_list_of_structs_is_record_array(pg) -> None:
     duck = "[{'a': 1, 'b': 'x y'}, NULL, {'a': NULL, 'b': '\"'}]"
-    pg_side = (
-        "ARRAY[(SELECT row_to_json(r) FROM (SELECT 1 AS a, 'x y' AS b) r), NULL,"
-        " (SELECT row_to_json(r) FROM (SELECT NULL::int AS a, '\"' AS b) r)]"
-    )
+    pg_side = "ARRAY[row(1, 'x y'::text), NULL, row(NULL::int, '\"'::text)]"
     assert_same_sql(pg, f"SELECT {duck} AS v", f"SELECT {pg_side}")
 
 

@@ -21,9 +21,9 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
 from psycopg.types.json import Json, Jsonb
 
-from tests.conftest import ServerProcess
+from tests.support.differential import PROTOCOLS, schema_on_both
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create table jt (id int, j jsonb, k json)",
@@ -33,25 +33,12 @@ SCHEMA = [
     "(2, '\"\\u0041 text\"', '[1, 2]'), (3, null, null)",
 ]
 
-#: (binary results, extended protocol); psycopg sends a statement without parameters as
-#: a simple Query unless asked to prepare it, and binary results need the extended one.
-PROTOCOLS = {"simple-text": (False, False), "extended-text": (False, True),
-             "extended-binary": (True, True)}
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, pg15_dsn):  # noqa: F811
-    """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database jsonb_test."""
-    ours = ServerProcess(tmp_path_factory.mktemp("jsonb") / "data").start()
-    dsns = (ours.dsn(dbname="jsonb_test"), fresh_database(pg15_dsn, "jsonb_test"))
-    for dsn in dsns:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-    try:
+    with schema_on_both(tmp_path_factory, pg15_dsn, "jsonb_test", SCHEMA) as dsns:
         yield dsns
-    finally:
-        ours.stop()
 
 
 class _Raw(Loader):

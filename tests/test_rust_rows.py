@@ -1055,6 +1055,13 @@ def nested_structs(depth: int) -> pa.Array:
     return array
 
 
+def in_map(array: pa.Array) -> pa.Array:
+    """MAP {'k': value} per row: a STRUCT at the top is a record (the Python
+    encoders'), inside a MAP it is json, which the Rust codec writes."""
+    offsets = pa.array(range(len(array) + 1), pa.int32())
+    return pa.MapArray.from_arrays(offsets, pa.array(["k"] * len(array)), array)
+
+
 def nested_lists(depth: int) -> pa.Array:
     """[[...[1, NULL]...]]: `depth` lists around an int64."""
     array = pa.array([1, None])
@@ -1094,7 +1101,7 @@ def test_columns_rust_does_not_take_go_through_python():
         (seconds_union, (0, 1)),
         (odd_zoned, (0,)),
         (pa.StructArray.from_arrays([odd_zoned], names=["l"]), (0, 1)),
-        (nested_structs(33), (0, 1)),
+        (in_map(nested_structs(32)), (0, 1)),
         (nested_lists(33), (0, 1)),
         (pa.StructArray.from_arrays([nested_lists(32)], names=["l"]), (0, 1)),
     ]
@@ -1116,14 +1123,15 @@ def test_columns_rust_does_not_take_go_through_python():
     half_union = pa.Array.from_buffers(half_type, 1, [None, pa.array([0], pa.int8()).buffers()[1]],
                                        children=[ints, half])
     native = [
-        zoned, zoned_2d, zoned_struct, pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), zoned_struct),
-        nested_structs(32), nested_lists(32),
+        zoned, zoned_2d, in_map(zoned_struct),
+        in_map(pa.ListArray.from_arrays(pa.array([0, 1], pa.int32()), zoned_struct)),
+        in_map(nested_structs(31)), nested_lists(32),
         pa.array([[[1, 2]], None], pa.list_(pa.list_(pa.int32()))),
         pa.array([["a"]], pa.list_(pa.dictionary(pa.int8(), pa.string()))),
         pa.array([["a"]], pa.list_(pa.string_view())),
         pa.array([[1]], pa.list_(pa.float16())),
-        pa.StructArray.from_arrays([ints, enum], names=["i", "e"]),
-        pa.StructArray.from_arrays([pa.array([[1.5]], pa.list_(pa.float16()))], names=["l"]),
+        in_map(pa.StructArray.from_arrays([ints, enum], names=["i", "e"])),
+        in_map(pa.StructArray.from_arrays([pa.array([[1.5]], pa.list_(pa.float16()))], names=["l"])),
         pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), ints, half),
         pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), half, ints),
         pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), enum, ints),
@@ -1150,8 +1158,10 @@ def spec_of(array: pa.Array, kind: str | None = None) -> tuple:
 def test_nested_argument_errors():
     s = pa.StructArray.from_arrays([pa.array([1, None], pa.int32())], names=["a"])
     field = (s.field(0), "int4")
-    assert _native.encode_data_rows([(s, 0, "struct", (field,))], 2) == encode_rows(
-        pa.record_batch({"s": s}), [0], codec="python")
+    # Rust's struct kind is json (a STRUCT inside a MAP or UNION; at the top a STRUCT is
+    # a record, which the Python encoders write)
+    assert _native.encode_data_rows([(s, 0, "struct", (field,))], 2) == rows.data_rows(
+        [[b'{"a":1}', b'{"a":null}']], 1, 2)
     errors = [
         ((s, 0, "struct", ()), "needs 1 children, not 0"),
         ((s, 0, "struct", (field, field)), "needs 1 children, not 2"),
@@ -1524,15 +1534,17 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
     ints = pa.array([1, None, 3], pa.int32())
     texts = pa.array(["a", 'b"\n', None])
     struct = pa.StructArray.from_arrays([ints, texts], names=["i", "t"], mask=pa.array([False, False, True]))
+    # a STRUCT at the top is a record (Python's); inside a MAP it is json (Rust's)
     columns = {
-        "struct": struct,
-        "struct_list": pa.array([{"l": [1, None]}, {"l": None}, None], pa.struct([("l", pa.list_(pa.int64()))])),
+        "struct": in_map(struct),
+        "struct_list": in_map(pa.array([{"l": [1, None]}, {"l": None}, None],
+                                       pa.struct([("l", pa.list_(pa.int64()))]))),
         "map": pa.array([[("a", 1)], [], None], pa.map_(pa.string(), pa.int32())),
         "map_list_key": pa.array([[([1, 2], {"x": 1.5})], None, []],
                                  pa.map_(pa.list_(pa.int32()), pa.struct([("x", pa.float64())]))),
         "sparse": union_of([3, 3, 3]),
         "dense": union_of([3, 3, 3], [1, 0, 1]),
-        "list_struct": pa.ListArray.from_arrays(pa.array([0, 2, 2, 3], pa.int32()), struct),
+        "list_struct": in_map(pa.ListArray.from_arrays(pa.array([0, 2, 2, 3], pa.int32()), struct)),
         "list_union": pa.ListArray.from_arrays(pa.array([0, 1, 1, 2], pa.int32()), union_of([3, 3])),
         "fixed_map": pa.FixedSizeListArray.from_arrays(
             pa.array([[("k", 1)], None, [], [], [("k", None)], []], pa.map_(pa.string(), pa.int8())), 2),
@@ -1542,7 +1554,7 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
         "fixed_2d": pa.array([[[1.5, None]], [[2, 3]], None], pa.list_(pa.list_(pa.float64(), 2), 1)),
         "zoned_2d": pa.array([[[0]], None, []], pa.list_(pa.list_(pa.int64()))).cast(
             pa.list_(pa.list_(pa.timestamp("us", tz="Europe/Paris")))),
-        "enum_struct": pa.StructArray.from_arrays(
+        "enum_struct": in_map(pa.StructArray.from_arrays(
             [pa.array(["a b", None, "c"]).dictionary_encode(), pa.array([1.5, None, -0.0], pa.float16()),
              pa.array(["x", None, "longer than twelve bytes"], pa.string_view()),
              pa.ExtensionArray.from_storage(pa.opaque(pa.binary(), "bignum", "DuckDB"),
@@ -1551,7 +1563,7 @@ def test_nested_kinds_do_not_call_python_encoders(monkeypatch):
                                             pa.array([b"\x04\xf5", None, b"\x00"])),
              pa.ExtensionArray.from_storage(pa.opaque(pa.binary(8), "time_tz", "DuckDB"),
                                             pa.array([timetz_bits(1, -3600), None, bytes(8)], pa.binary(8)))],
-            names=["e", "h", "v", "n", "b", "t"]),
+            names=["e", "h", "v", "n", "b", "t"])),
         "enum_2d": pa.array([[["x", None]], None, [["y", "x"], ["", "NULL"]]],
                             pa.list_(pa.list_(pa.dictionary(pa.int32(), pa.string())))),
     }
@@ -1596,8 +1608,17 @@ def test_duckdb_nested_match_python(zone):
     n = batch.num_columns
     assert pa.types.is_union(batch.schema.field("u").type) and pa.types.is_map(batch.schema.field("m").type)
     native = [isinstance(rows.rust_column(batch.column(i), batch.schema.field(i), 0), tuple) for i in range(n)]
-    # Every column, the struct with a timestamptz in a named zone (its text) included.
-    assert all(native)
+    # Every column but the records (s, ls, every: the Python encoders'); inside a MAP
+    # they are json, Rust's, the struct with a timestamptz in a named zone (its text)
+    # included.
+    assert native == [name not in ("s", "ls", "every") for name in batch.schema.names]
+    in_maps = duckdb_batch("SELECT MAP {'k': s} AS s, MAP {'k': ls} AS ls, MAP {'k': every} AS every "
+                           f"FROM ({DUCKDB_NESTED})", zone)
+    for fmt in (0, 1):
+        assert all(isinstance(rows.rust_column(in_maps.column(i), in_maps.schema.field(i), fmt), tuple)
+                   for i in range(3))
+        assert check(in_maps.slice(0, 2), [fmt] * 3)
+        check(in_maps, [fmt] * 3)
     for formats in ([0] * n, [1] * n, [0, 1] * (n // 2) + [0], [1, 0] * (n // 2) + [1]):
         # Row 2's l2 has a NULL sub-list and ls a NULL element: only the first two
         # rows have binary forms in every column.
@@ -1621,10 +1642,10 @@ def test_duckdb_enum_bit_timetz_varint_nested_match_python(zone):
     """ENUM, BIT, TIMETZ and VARINT inside structs, maps and multi-dimensional arrays,
     and timestamptz in a named zone in a 2-D array: all native."""
     batch = duckdb_types_batch(
-        "SELECT {'m': (['sad', 'very happy', 'NULL'])[i % 3 + 1]::mood,"
+        "SELECT MAP {'k': {'m': (['sad', 'very happy', 'NULL'])[i % 3 + 1]::mood,"
         " 'b': CASE WHEN i % 5 = 0 THEN NULL ELSE bitstring(i::BIT::VARCHAR, 70)::BIT END,"
         " 't': ('01:00:00'::TIME + i * INTERVAL 7 SECOND)::TIMETZ,"
-        " 'v': (i::VARINT * 12345678901234567890::VARINT) ^ 3} AS s,"
+        " 'v': (i::VARINT * 12345678901234567890::VARINT) ^ 3}} AS s,"
         " [[(['sad', 'é'])[i % 2 + 1]::mood, NULL], [NULL, 'a,b'::mood]] AS m2,"
         " MAP {(['sad', 'é'])[(i + 50) % 2 + 1]::mood: i::VARINT} AS mp,"
         " [[('01:00:00'::TIME + i * INTERVAL 7 SECOND)::TIMETZ], [NULL]] AS t2,"

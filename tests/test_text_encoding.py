@@ -363,10 +363,45 @@ def test_array(pg, name: str) -> None:
     assert_same(pg, ARRAY_CASES[name])
 
 
-# --- STRUCT / MAP / UNION as json ----------------------------------------------------------
+# --- STRUCT as a record; MAP / UNION (and a STRUCT inside them) as json ---------------------
+# A STRUCT column is an anonymous record: record_out's text of each field's PostgreSQL
+# text. The PostgreSQL side selects a row of the same typed values.
+
+RECORD_CASES = [
+    ("{'a': 1, 'b': 'x', 'c': NULL::INTEGER, 'd': true}",
+     "SELECT 1 AS a, 'x'::text AS b, NULL::int AS c, true AS d"),
+    ("{'f': 'NaN'::DOUBLE, 'g': 1e16::DOUBLE, 'h': -0.0::DOUBLE, 'i': 1.50::DECIMAL(5,2), "
+     "'j': 'Infinity'::FLOAT}",
+     "SELECT 'NaN'::float8 AS f, 1e16::float8 AS g, '-0'::float8 AS h, 1.50::numeric(5,2) AS i, "
+     "'Infinity'::float4 AS j"),
+    ("{'s': 'quote\" back\\ nl' || chr(10) || chr(1) || 'ü', 'e': '', 'p': '(a,b)', "
+     "'sp': ' x', 'n': 'NULL'}",
+     "SELECT 'quote\" back\\ nl' || chr(10) || chr(1) || 'ü' AS s, ''::text AS e, "
+     "'(a,b)'::text AS p, ' x'::text AS sp, 'NULL'::text AS n"),
+    ("{'l': [1, NULL, 3], 'st': {'x': 1, 'y': 'z w'}, 'ls': [{'y': 'z'}, NULL]}",
+     "SELECT ARRAY[1, NULL, 3] AS l, (SELECT r FROM (SELECT 1 AS x, 'z w'::text AS y) r) AS st, "
+     "ARRAY[(SELECT r2 FROM (SELECT 'z'::text AS y) r2), NULL] AS ls"),
+    ("{'d': '2020-01-01'::DATE, 'ts': '2020-01-01 01:02:03.5'::TIMESTAMP, 'i': INTERVAL 1 DAY,"
+     " 'u': '123e4567-e89b-12d3-a456-426614174000'::UUID, 'b': from_hex('00ff'),"
+     " 't': '01:02:03'::TIME, 'tz': '2020-01-01 00:00:00+00'::TIMESTAMPTZ}",
+     "SELECT '2020-01-01'::date AS d, '2020-01-01 01:02:03.5'::timestamp AS ts,"
+     " '1 day'::interval AS i, '123e4567-e89b-12d3-a456-426614174000'::uuid AS u,"
+     " '\\x00ff'::bytea AS b, '01:02:03'::time AS t, '2020-01-01 00:00:00+00'::timestamptz AS tz"),
+    ("{'j': '{\"k\": [1, 2]}'::JSON, 'm': MAP {'k': 1}}",
+     "SELECT '{\"k\": [1, 2]}'::json AS j, '{\"k\":1}'::json AS m"),
+]
+
+
+@pytest.mark.parametrize(("duck_expr", "pg_select"), RECORD_CASES)
+def test_struct_is_a_record(pg, duck_expr: str, pg_select: str) -> None:
+    expected = pg_texts(pg, f"SELECT r FROM ({pg_select}) AS r")
+    assert duck_texts(f"SELECT {duck_expr} AS v") == expected
+
+
 # PostgreSQL's row_to_json prints the compact JSON we promise for plain values; for
 # values whose JSON is "the PostgreSQL text as a string" (dates, intervals, ...) the PG
-# side converts them with ::text first, because to_json would use ISO 8601 instead.
+# side converts them with ::text first, because to_json would use ISO 8601 instead. A
+# STRUCT's JSON is what it is inside a MAP: json_case wraps the STRUCT cases in one.
 
 JSON_CASES = [
     (
@@ -412,15 +447,25 @@ JSON_CASES = [
 ]
 
 
+def json_case(duck_expr: str, pg_select: str) -> tuple[str, str]:
+    """(DuckDB query, PostgreSQL query) of a JSON_CASES entry: a MAP as it is, a STRUCT
+    as the value of a MAP (at the top level it is a record)."""
+    if duck_expr.startswith("MAP"):
+        return f"SELECT {duck_expr} AS v", f"SELECT row_to_json(r) FROM ({pg_select}) AS r"
+    return (f"SELECT MAP {{'k': {duck_expr}}} AS v",
+            f"SELECT row_to_json(o) FROM (SELECT (SELECT row_to_json(r) FROM ({pg_select}) AS r)"
+            " AS k) AS o")
+
+
 @pytest.mark.parametrize(("duck_expr", "pg_select"), JSON_CASES)
 def test_struct_and_map_json(pg, duck_expr: str, pg_select: str) -> None:
-    expected = pg_texts(pg, f"SELECT row_to_json(r) FROM ({pg_select}) AS r")
-    assert duck_texts(f"SELECT {duck_expr} AS v") == expected
+    duck_sql, pg_sql = json_case(duck_expr, pg_select)
+    assert duck_texts(duck_sql) == pg_texts(pg, pg_sql)
 
 
 def test_null_struct_and_map(pg) -> None:
-    case = Case("STRUCT(a INTEGER)", "json", [("{'a': 1}", "'{\"a\":1}'"), "NULL"])
-    assert_same(pg, case)
+    assert duck_texts(values_query(["{'a': 1}", "NULL"], "STRUCT(a INTEGER)")) \
+        == pg_texts(pg, "SELECT v FROM (VALUES (0, row(1)), (1, NULL)) AS t(i, v) ORDER BY i")
     assert duck_texts("SELECT NULL::MAP(VARCHAR, INTEGER)") == pg_texts(pg, "SELECT NULL::json")
 
 
@@ -440,12 +485,9 @@ def test_union(pg) -> None:
     assert duck_texts(values_query(duck, UNION_TYPE)) == expected
 
 
-def test_list_of_structs_is_json_array(pg) -> None:
+def test_list_of_structs_is_record_array(pg) -> None:
     duck = "[{'a': 1, 'b': 'x y'}, NULL, {'a': NULL, 'b': '\"'}]"
-    pg_side = (
-        "ARRAY[(SELECT row_to_json(r) FROM (SELECT 1 AS a, 'x y' AS b) r), NULL,"
-        " (SELECT row_to_json(r) FROM (SELECT NULL::int AS a, '\"' AS b) r)]"
-    )
+    pg_side = "ARRAY[row(1, 'x y'::text), NULL, row(NULL::int, '\"'::text)]"
     assert duck_texts(f"SELECT {duck} AS v") == pg_texts(pg, f"SELECT {pg_side}")
 
 
@@ -655,7 +697,7 @@ TYPE_TABLE = [
     ("INTERVAL", "interval"),
     ("UUID", "uuid"),
     ("JSON", "json"),
-    ("STRUCT(a INTEGER)", "json"),
+    ("STRUCT(a INTEGER)", "record"),
     ("MAP(VARCHAR, INTEGER)", "json"),
     ("UNION(a INTEGER, b VARCHAR)", "json"),
     ("BOOLEAN[]", "bool[]"),
@@ -682,7 +724,7 @@ TYPE_TABLE = [
     ("VARCHAR[][][]", "text[]"),
     ("INTEGER[3]", "int4[]"),
     ("DOUBLE[2][2]", "float8[]"),
-    ("STRUCT(a INTEGER)[]", "json[]"),
+    ("STRUCT(a INTEGER)[]", "record[]"),
     ("MAP(VARCHAR, INTEGER)[]", "json[]"),
 ]
 

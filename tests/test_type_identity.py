@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from psycopg.types.enum import EnumInfo, register_enum
 
-from tests.conftest import ServerProcess
+from tests.support.differential import PROTOCOLS, schema_on_both
 from tests.support.jdbc import JAR, compile_java, jdbc_url
-from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
+from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
     "create type mood as enum ('sad', 'ok', 'happy', 'it''s')",
@@ -29,26 +29,12 @@ SCHEMA = [
     "'[1]', 'm'), ('it''s', null, 4000000000, null, null, null)",
 ]
 
-#: (binary results, extended protocol); psycopg sends a statement without parameters as
-#: a simple Query unless asked to prepare it, and binary results need the extended one.
-PROTOCOLS = {"simple-text": (False, False), "extended-text": (False, True),
-             "extended-binary": (True, True)}
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory, pg15_dsn):  # noqa: F811
-    """(our DSN, PostgreSQL's DSN), each holding SCHEMA in database identity_test."""
-    ours = ServerProcess(tmp_path_factory.mktemp("identity") / "data").start()
-    dsns = (ours.dsn(dbname="identity_test"),
-            fresh_database(pg15_dsn, "identity_test"))
-    for dsn in dsns:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-    try:
+    with schema_on_both(tmp_path_factory, pg15_dsn, "identity_test", SCHEMA) as dsns:
         yield dsns
-    finally:
-        ours.stop()
 
 
 def _described(dsn: str, sql: str, protocol: str, params=None,

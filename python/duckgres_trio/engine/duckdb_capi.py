@@ -113,6 +113,7 @@ _BIND_AT_WIDTH = {
     8: (_fn("duckdb_bind_uint32", _state, _vp, _idx, C.c_uint32), 0, (1 << 32) - 1),
 }
 _TYPE_FLOAT = 10
+_TYPE_UINTEGER = 8  # how the catalog holds oid
 _bind_float = _fn("duckdb_bind_float", _state, _vp, _idx, C.c_float)
 _bind_varchar = _fn("duckdb_bind_varchar_length", _state, _vp, _idx, C.c_char_p, _idx)
 _bind_blob = _fn("duckdb_bind_blob", _state, _vp, _idx, C.c_char_p, _idx)
@@ -130,7 +131,7 @@ _destroy_chunk = _fn("duckdb_destroy_data_chunk", None, _P(_vp))
 _create_varchar = _fn("duckdb_create_varchar_length", _vp, C.c_char_p, _idx)
 _get_type_id = _fn("duckdb_get_type_id", C.c_int, _vp)
 _TYPE_INVALID = 0  # DUCKDB_TYPE_INVALID
-_TYPE_ENUM, _TYPE_LIST, _TYPE_ARRAY = 23, 24, 33
+_TYPE_ENUM, _TYPE_LIST, _TYPE_STRUCT, _TYPE_ARRAY = 23, 24, 25, 33
 _enum_size = _fn("duckdb_enum_dictionary_size", C.c_uint32, _vp)
 _enum_value = _fn("duckdb_enum_dictionary_value", _vp, _vp, _idx)
 _list_child = _fn("duckdb_list_type_child_type", _vp, _vp)
@@ -207,6 +208,20 @@ def _enum_labels(handle: _vp) -> tuple[str, ...] | None:
     if not handle or _get_type_id(handle) != _TYPE_ENUM:
         return None
     return tuple(_take_string(_enum_value(handle, i)) for i in range(_enum_size(handle)))
+
+
+def _holds_struct(handle: _vp) -> bool:
+    type_id = _get_type_id(handle)
+    if type_id == _TYPE_STRUCT:
+        return True
+    child_of = {_TYPE_LIST: _list_child, _TYPE_ARRAY: _array_child}.get(type_id)
+    if child_of is None:
+        return False
+    child = _vp(child_of(handle))
+    try:
+        return _holds_struct(child)
+    finally:
+        _destroy_logical_type(C.byref(child))
 
 
 class Database:
@@ -375,6 +390,19 @@ class Prepared:
                 _destroy_logical_type(C.byref(handle))
         return found
 
+    def has_struct_columns(self) -> bool:
+        """Whether a result column is a STRUCT, or a list / array of one (nested lists
+        included): only those can be of a composite type. C API type ids only, so a
+        statement without any costs no Arrow schema."""
+        for i in range(_column_count_prepared(self._handle)):
+            handle = _vp(_column_type_prepared(self._handle, i))
+            try:
+                if _holds_struct(handle):
+                    return True
+            finally:
+                _destroy_logical_type(C.byref(handle))
+        return False
+
     def json_columns(self) -> dict[int, str]:
         """Result columns of DuckDB's JSON type (VARCHAR aliased JSON): index -> name.
         DuckDB keeps no other alias (``CREATE TYPE jsonb AS JSON`` is JSON here), so
@@ -485,7 +513,12 @@ def _bind(statement: _vp, index: int, value: object) -> int:
     if isinstance(value, bool):
         return _bind_boolean(statement, index, value)
     if isinstance(value, int):
-        at_width = _BIND_AT_WIDTH.get(_param_type_id(statement, index))
+        type_id = _param_type_id(statement, index)
+        if type_id == _TYPE_UINTEGER and -(1 << 31) <= value < 0:
+            # an int4 for an oid (pgjdbc binds an OID past 2^31 as a negative int):
+            # PostgreSQL's int4 -> oid cast keeps the bits
+            value += 1 << 32
+        at_width = _BIND_AT_WIDTH.get(type_id)
         if at_width is not None and at_width[1] <= value <= at_width[2]:
             return at_width[0](statement, index, value)
         return _bind_int64(statement, index, value)

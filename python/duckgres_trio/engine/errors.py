@@ -137,6 +137,7 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Could not parse string ", S.INVALID_DATETIME_FORMAT),
         # array literals read by sql/translate.py, PostgreSQL's array_in errors
         (r'malformed array literal: "', S.INVALID_TEXT_REPRESENTATION),
+        (r'malformed record literal: "', S.INVALID_TEXT_REPRESENTATION),  # record_in's
         (r"upper bound cannot be less than lower bound$", S.ARRAY_SUBSCRIPT_ERROR),
         (r"number of array dimensions \(\d+\) exceeds the maximum allowed", S.PROGRAM_LIMIT_EXCEEDED),
         (r"array lower bounds other than 1 are not supported$", S.FEATURE_NOT_SUPPORTED),

@@ -46,6 +46,10 @@ INFO_SCHEMA = "information_schema_pg"
 #: batches registered for COPY FROM) are named with this prefix; no catalog relation
 #: shows them. A session's other temporary objects are the user's, shown in pg_temp_1.
 PRIVATE_PREFIX = "__duckgres_"
+#: The view beside a composite type t (``CREATE TYPE t AS (a int, b text)``) is
+#: COMPOSITE_PREFIX + t: its columns are t's fields (pg_attribute), its OID is t's
+#: typrelid (sql/translate.py creates and drops it with the type).
+COMPOSITE_PREFIX = PRIVATE_PREFIX + "composite_"
 #: The temporary table a session publishes the server's sessions into just before a
 #: statement that reads pg_stat_activity (or pg_stat_database) runs.
 ACTIVITY_TABLE = f"temp.main.{PRIVATE_PREFIX}pg_stat_activity"
@@ -94,7 +98,7 @@ DUCKDB_TYPE_OIDS = {
     "TIMESTAMP WITH TIME ZONE": 1184, "INTERVAL": 1186, "UUID": 2950, "JSON": 114,
 }
 #: Prefixes of parameterised DuckDB types -> OID.
-_PREFIX_OIDS = {"DECIMAL": 1700, "STRUCT": 114, "MAP": 114, "UNION": 114, "ENUM": 25}
+_PREFIX_OIDS = {"DECIMAL": 1700, "STRUCT": 2249, "MAP": 114, "UNION": 114, "ENUM": 25}
 
 # (oid, name, typlen, category, array oid). Arrays are named _name, typlen -1, category A.
 _BASE_TYPES = [
@@ -131,8 +135,10 @@ def _type_rows() -> list[str]:
         rows.append(f"({array}, '_{name}', -1, false, 'b', 'A', {oid}, 0, 'array_in', "
                     f"'array_out', '{align}')")
     for oid, name, length in _PSEUDO_TYPES:
-        rows.append(f"({oid}, '{name}', {length}, {length in _BYVAL}, 'p', 'P', 0, 0, "
+        array = 2287 if oid == 2249 else 0  # record has an array type, _record
+        rows.append(f"({oid}, '{name}', {length}, {length in _BYVAL}, 'p', 'P', 0, {array}, "
                     f"'{name}_in', '{name}_out', 'd')")
+    rows.append("(2287, '_record', -1, false, 'p', 'P', 2249, 0, 'array_in', 'array_out', 'd')")
     return rows
 
 
@@ -150,7 +156,7 @@ def _type_oid_case(expr: str) -> str:
 
 
 def _array_oid_case(expr: str) -> str:
-    arrays = ", ".join(f"{oid}: {array}" for oid, _, _, _, array in _BASE_TYPES)
+    arrays = ", ".join(f"{oid}: {array}" for oid, _, _, _, array in _BASE_TYPES) + ", 2249: 2287"
     return f"coalesce(MAP {{{arrays}}}[{expr}], 1009)"
 
 
@@ -292,8 +298,12 @@ SCRIPT = [
     r"| CAST(regexp_extract(t, 'DECIMAL\((\d+),(\d+)\)', 2) AS INTEGER)) + 4 ELSE -1 END",
     # The current database's objects and the session's temporary ones, except those the
     # server makes for itself (named PRIVATE_PREFIX...): clients never see them.
-    f"CREATE OR REPLACE MACRO {_D}.main.visible(d, n) AS d = current_database() "
-    f"OR (d = 'temp' AND NOT starts_with(n, '{PRIVATE_PREFIX}'))",
+    f"CREATE OR REPLACE MACRO {_D}.main.visible(d, n) AS (d = current_database() "
+    f"OR d = 'temp') AND NOT starts_with(n, '{PRIVATE_PREFIX}')",
+    # A composite type's fields: the view sql/translate.py creates beside it (what
+    # PostgreSQL's relkind 'c' pg_class row is), shown as that row, never as a view.
+    f"CREATE OR REPLACE MACRO {_D}.main.composite_of(d, n) AS (d = current_database() "
+    f"OR d = 'temp') AND starts_with(n, '{COMPOSITE_PREFIX}')",
     # -- pg_type and friends: static --------------------------------------------------
     f"CREATE OR REPLACE TABLE {_D}.main.builtin_types AS SELECT oid::UINTEGER AS oid, "
     "typname::VARCHAR AS typname, 11::UINTEGER AS typnamespace, 10::UINTEGER AS typowner, "
@@ -325,6 +335,39 @@ SCRIPT = [
     "l -> '''' || replace(l, '''', '''''') || ''''), ', ') || ')' AS literal "
     "FROM duckdb_types() WHERE logical_type = 'ENUM' AND NOT internal "
     f"AND {_D}.main.visible(database_name, type_name))",
+    # The user's composite types: DuckDB's STRUCT types, named as enums are (another
+    # OID range: wire/params.py tells the two apart by it); typrelid is the OID of the
+    # fields' view (COMPOSITE_PREFIX), 0 for a STRUCT type made with DuckDB's own
+    # syntax. ``literal`` is the STRUCT as duckdb_columns() writes a column of the type.
+    f"CREATE OR REPLACE VIEW {_D}.main.composite_types AS SELECT "
+    "(500016384 + hash(qualified) % 500000000)::UINTEGER AS oid, "
+    "(2647500032 + hash(qualified) % 500000000)::UINTEGER AS array_oid, type_name, "
+    "qualified, typnamespace, relid, natts, database_name, schema_name FROM (SELECT "
+    "t.type_name, t.database_name, t.schema_name, "
+    "CASE WHEN t.database_name = 'temp' THEN 'pg_temp_1' ELSE "
+    f"{_D}.main.nspname(t.schema_name) END || '.' || t.type_name AS qualified, "
+    f"{_D}.main.nspoid(CASE WHEN t.database_name = 'temp' THEN 'temp' ELSE t.schema_name END, "
+    "t.schema_oid)::UINTEGER AS typnamespace, coalesce(v.view_oid, 0)::UINTEGER AS relid, "
+    "coalesce(v.column_count, 0) AS natts FROM duckdb_types() t LEFT JOIN duckdb_views() v "
+    "ON v.database_name = t.database_name AND v.schema_name = t.schema_name "
+    f"AND v.view_name = '{COMPOSITE_PREFIX}' || t.type_name "
+    "WHERE t.logical_type = 'STRUCT' AND NOT t.internal "
+    f"AND {_D}.main.visible(t.database_name, t.type_name))",
+    # A composite type as duckdb_columns() writes a column of it: STRUCT(a INTEGER, ...)
+    # from its fields' view (a scan of duckdb_columns(): pg_attribute's alone reads it).
+    f"CREATE OR REPLACE VIEW {_D}.main.composite_literals AS SELECT c.oid, c.array_oid, "
+    "f.literal FROM (SELECT table_oid, 'STRUCT(' || string_agg(CASE WHEN "
+    "regexp_full_match(column_name, '[a-z_][a-z0-9_]*') THEN column_name ELSE '\"' || "
+    "replace(column_name, '\"', '\"\"') || '\"' END || ' ' || data_type, ', ' "
+    "ORDER BY column_index) || ')' AS literal FROM duckdb_columns() "
+    f"WHERE {_D}.main.composite_of(database_name, table_name) GROUP BY table_oid) f "
+    f"JOIN {_D}.main.composite_types c ON c.relid = f.table_oid",
+    # A user's type by the STRUCT / ENUM text duckdb_columns() gives its columns (an
+    # array of a composite as well); two with one text are the lower OID.
+    f"CREATE OR REPLACE VIEW {_D}.main.user_type_literals AS SELECT literal, min(oid) AS oid "
+    f"FROM (SELECT literal, oid FROM {_D}.main.enum_types UNION ALL SELECT literal, oid "
+    f"FROM {_D}.main.composite_literals UNION ALL SELECT literal || '[]', array_oid "
+    f"FROM {_D}.main.composite_literals) GROUP BY literal",
     # One scan of enum_types gives each type's row (k = 0) and its array type's (k = 1):
     # planning a union of three branches made every catalog query that reads pg_type
     # (format_type, psql's \d) measurably slower.
@@ -342,7 +385,23 @@ SCRIPT = [
     "CASE WHEN k = 0 THEN 'enum_send' ELSE 'array_send' END, '-', '-', "
     "CASE WHEN k = 0 THEN '-' ELSE 'array_typanalyze' END, 'i', "
     "CASE WHEN k = 0 THEN 'p' ELSE 'x' END, false, 0::UINTEGER, -1, 0, 0::UINTEGER, NULL, NULL, "
-    f"NULL FROM {_D}.main.enum_types, (VALUES (0), (1)) AS _k(k)",
+    f"NULL FROM {_D}.main.enum_types, (VALUES (0), (1)) AS _k(k) "
+    # composite types likewise (record_in/out; typrelid the fields' relation)
+    "UNION ALL SELECT CASE WHEN k = 0 THEN oid ELSE array_oid END, "
+    "CASE WHEN k = 0 THEN type_name ELSE '_' || type_name END, typnamespace, 10::UINTEGER, "
+    "-1::SMALLINT, false, CASE WHEN k = 0 THEN 'c' ELSE 'b' END, "
+    "CASE WHEN k = 0 THEN 'C' ELSE 'A' END, false, true, ',', "
+    "CASE WHEN k = 0 THEN relid ELSE 0 END::UINTEGER, "
+    "CASE WHEN k = 0 THEN '-' ELSE 'array_subscript_handler' END, "
+    "CASE WHEN k = 0 THEN 0 ELSE oid END::UINTEGER, "
+    "CASE WHEN k = 0 THEN array_oid ELSE 0 END::UINTEGER, "
+    "CASE WHEN k = 0 THEN 'record_in' ELSE 'array_in' END, "
+    "CASE WHEN k = 0 THEN 'record_out' ELSE 'array_out' END, "
+    "CASE WHEN k = 0 THEN 'record_recv' ELSE 'array_recv' END, "
+    "CASE WHEN k = 0 THEN 'record_send' ELSE 'array_send' END, '-', '-', "
+    "CASE WHEN k = 0 THEN '-' ELSE 'array_typanalyze' END, 'd', 'x', false, 0::UINTEGER, "
+    f"-1, 0, 0::UINTEGER, NULL, NULL, NULL FROM {_D}.main.composite_types, "
+    "(VALUES (0), (1)) AS _k(k)",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_enum AS SELECT (16384 + hash(qualified || '.' || "
     "labels[i]) % 4000000000)::UINTEGER AS oid, oid AS enumtypid, i::FLOAT AS enumsortorder, "
     "labels[i] AS enumlabel FROM (SELECT oid, qualified, labels, "
@@ -499,6 +558,10 @@ SCRIPT = [
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'v', column_count, "
     "CASE WHEN temporary THEN 't' ELSE 'p' END, false, 0, -1, 0, comment, sql "
     f"FROM duckdb_views() WHERE NOT internal AND {_D}.main.visible(database_name, view_name) "
+    # a composite type's row (relkind 'c'): its fields' view, under the type's name
+    "UNION ALL SELECT relid, type_name, typnamespace, 'c', natts, 'p', false, 0, -1, 0, "
+    "NULL, NULL "
+    f"FROM {_D}.main.composite_types WHERE relid <> 0 "
     "UNION ALL SELECT index_oid, index_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid), 'i', "
     "len(string_split(expressions, ',')), CASE WHEN database_name = 'temp' THEN 't' "
@@ -552,11 +615,11 @@ SCRIPT = [
     f"FROM (SELECT c.* EXCLUDE (type_oid), d.typmod, "
     f"coalesce(d.type_oid, e.oid, c.type_oid) AS type_oid FROM (SELECT *, "
     f"{_D}.main.type_oid(data_type) AS type_oid FROM duckdb_columns() "
-    f"WHERE {_D}.main.visible(database_name, table_name) AND NOT internal) c "
+    f"WHERE ({_D}.main.visible(database_name, table_name) "
+    f"OR {_D}.main.composite_of(database_name, table_name)) AND NOT internal) c "
     f"LEFT JOIN {_D}.main.declared_types d "
     "ON d.table_oid = c.table_oid AND d.attnum = c.column_index "
-    f"LEFT JOIN (SELECT literal, min(oid) AS oid FROM {_D}.main.enum_types "
-    "GROUP BY literal) e ON e.literal = c.data_type) c "
+    f"LEFT JOIN {_D}.main.user_type_literals e ON e.literal = c.data_type) c "
     f"LEFT JOIN {_D}.main.pg_type t ON t.oid = c.type_oid "
     "UNION ALL SELECT r.oid, s.attname, s.atttypid::UINTEGER, -1, s.attlen::SMALLINT, "
     "s.attnum::SMALLINT, 0, -1, -1, s.attbyval, s.attalign, 'p', '', true, false, false, "
@@ -1305,7 +1368,8 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "nspname", "nspoid", "scalar_type_oid", "declared_types",
                        "is_declared_type", "array_type_oid", "type_oid", "type_mod",
                        "visible", "relnsp", "database_oid", "database_files",
-                       "builtin_types", "enum_types", "schema_of", "authid", "table_stats",
+                       "builtin_types", "enum_types", "composite_types", "composite_literals",
+                       "user_type_literals", "composite_of", "schema_of", "authid", "table_stats",
                        "index_stats", "format_scalar", "array_element", "pg_like",
                        "pg_ilike", "pg_like_match", "pg_ilike_match", "like_result",
                        "like_not", "like_probe", "like_probe_run", "like_probe_parts",

@@ -82,7 +82,7 @@ def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     """Execute a bound statement and pull its first batches. ``returns_rows`` is the
     classifier's hint; None lets DuckDB's result kind decide."""
     # Before executing: a catalog query on this connection would end the result's stream.
-    identities = _type_identities(statement)
+    identities = _identities(statement)
     result = statement.execute()
     try:
         if returns_rows is None:
@@ -109,21 +109,17 @@ def columns(statement: capi.Prepared) -> pa.Schema:
     plan the result then; the caller re-prepares with the parameter cast)."""
     if statement.unresolved_params():
         return pa.schema([])
-    return _annotate(statement.result_schema(), _type_identities(statement))
+    return _annotate(statement.result_schema(), _identities(statement))
 
 
 #: Field metadata naming a column's PostgreSQL type where its Arrow type cannot:
-#: b"<oid> <typname>". wire/types.py reads it (PG_TYPE_KEY there; the two must agree).
+#: b"<oid> <typlen> <element oid> <typname>". wire/types.py reads it (PG_TYPE_KEY
+#: there; the two must agree).
 PG_TYPE_KEY = b"duckgres.pg_type"
 
 
 #: PG_TYPE_KEY's value for a jsonb column (wire/types.py: JSONB_IDENTITY).
-JSONB_IDENTITY = b"3802 jsonb"
-
-
-def _type_identities(statement: capi.Prepared) -> dict[int, bytes]:
-    """PG_TYPE_KEY values by result column: enums and jsonb."""
-    return {**_enum_identities(statement), **_jsonb_identities(statement)}
+JSONB_IDENTITY = b"3802 -1 0 jsonb"
 
 
 def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
@@ -145,6 +141,13 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
     except capi.DuckDBError:
         return {}
     return {index: JSONB_IDENTITY for index, name in columns.items() if name in declared}
+
+
+def _identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """PG_TYPE_KEY values of the result columns of a user's enum or composite type
+    and of jsonb."""
+    return {**_enum_identities(statement), **_composite_identities(statement),
+            **_jsonb_identities(statement)}
 
 
 def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:
@@ -173,9 +176,63 @@ def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:
         row = found.get(literals[labels])
         if row is not None:
             oid, array_oid, name = row
-            identities[index] = (f"{array_oid} _{name} {oid}" if is_array
-                                 else f"{oid} {name}").encode()
+            # enum values are 4 bytes in pg_type (typlen 4); their arrays are varlena
+            identities[index] = (f"{array_oid} -1 {oid} _{name}" if is_array
+                                 else f"{oid} 4 0 {name}").encode()
     return identities
+
+
+def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
+    """Result column index -> PG_TYPE_KEY value, for STRUCT columns (or arrays of them)
+    whose fields are a user's composite type's: DuckDB's result types name no STRUCT
+    type either, so each composite type's STRUCT (``NULL::t``'s Arrow type) is compared
+    with the column's; two types with the same fields are the one with the lower OID.
+    Other STRUCTs stay anonymous records. Any failure leaves the columns as they are."""
+    try:
+        if not statement.has_struct_columns():
+            return {}
+        schema = statement.result_schema()
+    except capi.DuckDBError:
+        return {}
+    columns = {}
+    for index, field in enumerate(schema):
+        typ, is_array = field.type, False
+        while pa.types.is_list(typ) or pa.types.is_large_list(typ) \
+                or pa.types.is_fixed_size_list(typ):
+            typ, is_array = typ.value_type, True
+        if pa.types.is_struct(typ) and typ.num_fields and typ.field(0).name \
+                and not typ.field(0).name.startswith("duckgres_"):  # reg*, scaled numeric
+            columns[index] = (typ, is_array)
+    if not columns:
+        return {}
+    db = pg_catalog.DATABASE
+    try:
+        types = _query(statement.connection, f"SELECT oid, array_oid, type_name, "
+                       f"database_name, schema_name FROM {db}.main.composite_types "
+                       "ORDER BY oid")
+        if not types:
+            return {}
+        casts = ", ".join(f"NULL::{_ident(row[3])}.{_ident(row[4])}.{_ident(row[2])}"
+                          for row in types)
+        probe = statement.connection.prepare(f"SELECT {casts}")
+        try:
+            struct_types = probe.result_schema().types
+        finally:
+            probe.close()
+    except capi.DuckDBError:
+        return {}
+    identities = {}
+    for index, (typ, is_array) in columns.items():
+        for (oid, array_oid, name, _, _), struct in zip(types, struct_types, strict=True):
+            if struct == typ:
+                identities[index] = (f"{array_oid} -1 {oid} _{name}" if is_array
+                                     else f"{oid} -1 0 {name}").encode()
+                break
+    return identities
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote(text: str) -> str:

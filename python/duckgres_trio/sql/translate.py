@@ -31,7 +31,7 @@ import pglast.keywords
 import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, MinMaxOp,
-                          SQLValueFunctionOp, SubLinkType)
+                          ObjectType, SQLValueFunctionOp, SubLinkType)
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
@@ -40,7 +40,7 @@ from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
-from duckgres_trio.wire import unbounded
+from duckgres_trio.wire import records, unbounded
 from duckgres_trio.wire.params import NUMERIC as NUMERIC_OID
 from duckgres_trio.wire.params import array_literal, decode_param, parse_interval_text
 
@@ -169,8 +169,8 @@ def needs_translation(tokens: list[Token]) -> bool:
             return True
         if token.kind is Kind.QUOTED_IDENT and token.value == "char":
             return True
-        if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "["):
-            return True  # perhaps an array literal, which DuckDB reads otherwise
+        if token.kind is Kind.STRING and token.value[1:].lstrip()[:1] in ("{", "[", "("):
+            return True  # perhaps an array or record literal, which DuckDB reads otherwise
         if token.kind is Kind.STRING and token.value[1:3] in ("\\x", "\\X") \
                 and first not in ("CREATE", "ALTER"):
             return True  # perhaps bytea's hex format, which DuckDB reads per escape
@@ -180,6 +180,13 @@ def needs_translation(tokens: list[Token]) -> bool:
         if token.kind is Kind.WORD and token.value in ("TEXT", "VARCHAR") \
                 and i >= 1 and tokens[i - 1].value in ("::", "AS"):
             return True  # a cast to text, of an array perhaps
+        if token.kind is Kind.STRING and i + 2 < len(tokens) and tokens[i + 1].value == "::" \
+                and tokens[i + 2].kind in (Kind.WORD, Kind.QUOTED_IDENT) \
+                and tokens[i + 2].value.lower() not in _NOT_COMPOSITE:
+            return True  # perhaps a record literal of a composite type: '(1,x)'::t
+        if token.value in _ROW_COMPARISONS and 0 < i < len(tokens) - 1 \
+                and tokens[i - 1].value == ")" and tokens[i + 1].value in ("(", "ROW"):
+            return True  # perhaps ROW(..) = ROW(..), compared field by field
         if token.kind is Kind.PARAM and i >= 2 and tokens[i - 1].value == "(" \
                 and tokens[i - 2].value in ("ANY", "ALL"):
             return True  # x = ANY($1), which DuckDB cannot unnest
@@ -188,9 +195,14 @@ def needs_translation(tokens: list[Token]) -> bool:
     if any(t.kind is Kind.WORD and t.value in ("INTERVAL", "ZONE", "TIMEZONE") for t in tokens) \
             and any(t.kind is Kind.STRING for t in tokens):
         return True  # an interval literal or AT TIME ZONE 'zone', in PostgreSQL's reading
+    if first == "DROP" and len(tokens) > 1 and tokens[1].value == "TYPE":
+        return True  # perhaps a composite type, whose fields' view goes too
     if first in ("DROP", "TRUNCATE"):
         return any(t.kind is Kind.PUNCT and t.value == "," for t in tokens)
     if first == "CREATE":
+        if len(tokens) > 1 and tokens[1].value == "TYPE" and any(
+                t.value == "AS" and n.value == "(" for t, n in zip(tokens, tokens[1:])):
+            return True  # a composite type: DuckDB's STRUCT
         return any(t.kind is Kind.WORD and t.value == "WITH" for t in tokens)
     if first == "SELECT" or "RETURNING" in (t.value for t in tokens if t.kind is Kind.WORD):
         return not _plain_targets(tokens)
@@ -753,7 +765,11 @@ class _Rewriter(Visitor):
         return None
 
     def visit_A_Indirection(self, ancestors, node: ast.A_Indirection):
-        """``i.indkey[0]``: a vector column counts from 0, a DuckDB list from 1."""
+        """``i.indkey[0]``: a vector column counts from 0, a DuckDB list from 1.
+        ``(v).*``: a composite's fields as columns, DuckDB's unnest of a STRUCT."""
+        if len(node.indirection or ()) == 1 and isinstance(node.indirection[0], ast.A_Star) \
+                and isinstance(ancestors.node, ast.ResTarget):
+            return self._replaced(ast.FuncCall(funcname=(_string("unnest"),), args=(node.arg,)))
         if id(node) in self._vector_done \
                 or not (isinstance(node.arg, ast.ColumnRef) and _is_vector(node.arg)):
             return None
@@ -967,6 +983,13 @@ class _Rewriter(Visitor):
         text = _const_string(node.arg)
         if node.typeName.arrayBounds and text is not None:
             return self._replaced(_array_value(node.typeName, text))
+        if text is not None and id(node) not in self._typed:
+            record = _record_value(node, text)
+            if record is not None:
+                for when in record.args:  # its casts are final
+                    self._typed.add(id(when.result))
+                self._typed.add(id(record.defresult))
+                return self._replaced(record)
         if name in ("text", "varchar") and not node.typeName.arrayBounds \
                 and not node.typeName.typmods and isinstance(node.arg, _MAYBE_ARRAY) \
                 and not (self.reads_catalog and isinstance(node.arg, ast.ColumnRef)) \
@@ -1108,6 +1131,10 @@ class _Rewriter(Visitor):
         if op in _COMPARISONS and (_pg_typeof_arg(node.lexpr) is not None
                                    or _pg_typeof_arg(node.rexpr) is not None):
             return self._typeof_compared(node)
+        if op in _ROW_COMPARISONS and isinstance(node.lexpr, ast.RowExpr) \
+                and isinstance(node.rexpr, ast.RowExpr) \
+                and len(node.lexpr.args or ()) == len(node.rexpr.args or ()) > 0:
+            return self._replaced(_row_comparison(op, node.lexpr.args, node.rexpr.args))
         if op in _REGEX:
             function, insensitive, negate = _REGEX[op]
             args = (node.lexpr, node.rexpr) + ((ast.A_Const(val=_string("i")),) if insensitive else ())
@@ -1590,6 +1617,70 @@ def _array_value(type_name: ast.TypeName, text: str) -> ast.TypeCast:
     return ast.TypeCast(arg=value, typeName=array)
 
 
+#: Type names a '(...)' string is never a record literal of (PostgreSQL's own types;
+#: pglast qualifies the keyword ones, int4 and the like, with pg_catalog).
+_NOT_COMPOSITE = frozenset(
+    {name for _, name, _, _, _ in catalog._BASE_TYPES} | set(_TYPES) | set(_TYPES.values())
+    | {"text", "varchar", "bpchar", "json", "uuid", "date", "bytea", "point", "box", "lseg",
+       "line", "circle", "path", "polygon", "interval", "numeric", "bool", "record", "int",
+       "integer", "smallint", "bigint", "real", "float", "double", "boolean", "character",
+       "decimal", "timestamp", "timestamptz", "time", "timetz", "bit", "varbit", "regtype",
+       "regclass", "hugeint", "blob", "string"})
+
+
+def _record_value(node: ast.TypeCast, text: str) -> ast.CaseExpr | None:
+    """'(1,x)'::t for a composite type t, read with record_in's rules (wire/records.py):
+    the literal in DuckDB's STRUCT text, which is what a STRUCT type casts from a
+    string. Only DuckDB knows whether t is a STRUCT type (an enum's label could be
+    '(x)'), so the statement asks it: CASE WHEN typeof(NULL::t) is a STRUCT, the
+    rewritten text, else the literal as written. Text that is no record literal stays."""
+    schema, name = _qualified(node.typeName.names)
+    if schema == "pg_catalog" or name in _NOT_COMPOSITE or name in _PARAM_OIDS:
+        return None
+    try:
+        value: object = ast.A_Const(val=_string(records.to_duckdb(text)))
+    except PgError as exc:  # record_in's error, raised if t is a composite type
+        value = ast.FuncCall(funcname=(_string("error"),), args=(
+            ast.A_Const(val=_string(f"{exc.message}\n{exc.detail}")),))
+    type_name = ast.TypeName(names=node.typeName.names, typmods=node.typeName.typmods,
+                             typemod=-1)
+    typeof = ast.FuncCall(funcname=(_string("typeof"),), args=(
+        ast.TypeCast(arg=ast.A_Const(isnull=True), typeName=type_name),))
+    is_struct = ast.A_Expr(kind=A_Expr_Kind.AEXPR_LIKE, name=(_string("~~"),), lexpr=typeof,
+                           rexpr=ast.A_Const(val=_string("STRUCT(%")))
+    return ast.CaseExpr(
+        args=(ast.CaseWhen(expr=is_struct, result=ast.TypeCast(arg=value,
+                                                               typeName=type_name)),),
+        defresult=ast.TypeCast(arg=ast.A_Const(val=_string(text)), typeName=type_name))
+
+
+_ROW_COMPARISONS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
+
+
+def _row_comparison(op: str, left: tuple, right: tuple) -> ast.Node:
+    """ROW(a, b) op ROW(c, d) as PostgreSQL reads it: field by field, with SQL's NULL
+    rules (ROW(1, NULL) = ROW(1, NULL) is NULL). DuckDB compares the two STRUCTs as
+    values, where NULL equals NULL and sorts last (PostgreSQL's rule for composite
+    values, record_eq / record_lt, which is what a comparison of columns gets here)."""
+    def compare(operator: str, a: object, b: object) -> ast.A_Expr:
+        return ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string(operator),), lexpr=a,
+                          rexpr=b)
+
+    if op in ("=", "<>", "!="):
+        pairs = [compare("=", a, b) for a, b in zip(left, right, strict=True)]
+        both = pairs[0] if len(pairs) == 1 else ast.BoolExpr(
+            boolop=BoolExprType.AND_EXPR, args=tuple(pairs))
+        return both if op == "=" else _negated(both)
+    # lexicographic: the first pair that is not equal (or is NULL) decides
+    strict = op[0]
+    result: ast.Node = compare(op, left[-1], right[-1])
+    for a, b in zip(reversed(left[:-1]), reversed(right[:-1]), strict=True):
+        result = ast.BoolExpr(boolop=BoolExprType.OR_EXPR, args=(
+            compare(strict, a, b), ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
+                compare("=", a, b), result))))
+    return result
+
+
 def _array_literal(text: str) -> list[str | None] | None:
     """The elements of a one-dimensional PostgreSQL array literal ('{a,"b c",NULL}'),
     or None for anything else (DuckDB then reports it)."""
@@ -1649,11 +1740,58 @@ def _is_jsonish(node: object) -> bool:
 def _statement_rewrites(stmt: object, rewriter: _Rewriter) -> list[str]:
     """Statements DuckDB runs as several: DROP of many objects (one each). Returns the
     texts in order, or [] when the statement stays one."""
+    if isinstance(stmt, ast.DropStmt) and stmt.removeType == ObjectType.OBJECT_TYPE:
+        return _drop_types(stmt, rewriter)
     if isinstance(stmt, ast.DropStmt) and stmt.objects and len(stmt.objects) > 1:
         return _one_each(stmt, "objects", rewriter)
     if isinstance(stmt, ast.TruncateStmt) and stmt.relations and len(stmt.relations) > 1:
         return _one_each(stmt, "relations", rewriter)
+    if isinstance(stmt, ast.CompositeTypeStmt):
+        rewriter.changed = True
+        return _composite_type(stmt)
     return []
+
+
+def _composite_type(stmt: ast.CompositeTypeStmt) -> list[str]:
+    """CREATE TYPE t AS (a int, b text) as DuckDB's STRUCT type of those fields (its
+    values go out as records: wire/text.py), then the view of its fields the catalog
+    shows as t's relkind 'c' relation (pg_catalog.COMPOSITE_PREFIX): DuckDB lists no
+    STRUCT type's fields anywhere else. The field types are the rewritten ones."""
+    var = stmt.typevar
+    schema = _duckdb_schema(var.schemaname)
+    name = ".".join(_quote_name(part) for part in (schema, var.relname) if part)
+    view = ".".join(_quote_name(part) for part in (
+        schema, catalog.COMPOSITE_PREFIX + var.relname) if part)
+    fields = ", ".join(f"{_quote_name(column.colname)} {RawStream()(column.typeName)}"
+                       for column in stmt.coldeflist or ())
+    if not fields:  # PostgreSQL allows a composite of no fields; DuckDB's STRUCT not
+        raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                      "a composite type without attributes is not supported")
+    return [f"CREATE TYPE {name} AS STRUCT({fields})",
+            f"CREATE OR REPLACE VIEW {view} AS SELECT unnest(NULL::{name})"]
+
+
+def _duckdb_schema(schema: str | None) -> str | None:
+    return "main" if (schema or "").lower() == "public" else schema
+
+
+def _drop_types(stmt: ast.DropStmt, rewriter: _Rewriter) -> list[str]:
+    """DROP TYPE, one type at a time, each after the view of its fields (if it is a
+    composite type: _composite_type)."""
+    texts = []
+    for obj in stmt.objects:
+        schema, name = _qualified(obj.names)
+        view = ".".join(_quote_name(part) for part in (
+            _duckdb_schema(schema), catalog.COMPOSITE_PREFIX + name) if part)
+        texts.append(f"DROP VIEW IF EXISTS {view}")
+        stmt.objects = (obj,)
+        texts.append(RawStream()(stmt))
+    rewriter.changed = True
+    return texts
+
+
+def _quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _one_each(stmt: object, attribute: str, rewriter: _Rewriter) -> list[str]:
@@ -1805,8 +1943,10 @@ def _name_targets(stmt: object, rewriter: _Rewriter) -> None:
             target.val = ast.FuncCall(funcname=(_string("array_to_string"),),
                                       args=(target.val, ast.A_Const(val=_string(" "))))
             rewriter.changed = True
-        if target.name is not None or isinstance(target.val, ast.ColumnRef):
-            continue
+        if target.name is not None or isinstance(target.val, ast.ColumnRef) \
+                or isinstance(target.val, ast.A_Indirection) \
+                and isinstance(target.val.indirection[-1], ast.A_Star):
+            continue  # (v).* is several columns, named after the fields
         target.name = _colname(target.val)[0]
         rewriter.changed = True
 

@@ -51,7 +51,6 @@ _UNSUPPORTED: dict[type, str] = {
     ast.AlterTypeStmt: "ALTER TYPE",
     ast.AlterUserMappingStmt: "ALTER USER MAPPING",
     ast.ClusterStmt: "CLUSTER",
-    ast.CompositeTypeStmt: "CREATE TYPE",
     ast.ConstraintsSetStmt: "SET CONSTRAINTS",
     ast.CreateAmStmt: "CREATE ACCESS METHOD",
     ast.CreateCastStmt: "CREATE CAST",
@@ -147,6 +146,12 @@ def decide(text: str) -> tuple[str, str] | None:
         return "refuse", "CREATE MATERIALIZED VIEW"
     if isinstance(node, ast.RenameStmt) and node.renameType in _OBJECT_NAMES:
         return "refuse", f"ALTER {_OBJECT_NAMES[node.renameType]}"
+    # ALTER TYPE t ADD/DROP/ALTER ATTRIBUTE, RENAME: DuckDB alters no type
+    if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TYPE \
+            or isinstance(node, ast.RenameStmt) and ObjectType.OBJECT_TYPE in (
+                node.renameType, node.relationType) and node.renameType in (
+                ObjectType.OBJECT_TYPE, ObjectType.OBJECT_ATTRIBUTE):
+        return "refuse", "ALTER TYPE"
     if isinstance(node, ast.AlterOwnerStmt):
         return "refuse", f"ALTER {node.objectType.name[7:].replace('_', ' ')} OWNER TO"
     if isinstance(node, ast.TransactionStmt) and node.kind in _TRANSACTION_NAMES:

@@ -349,6 +349,29 @@ def _array_binary(items: list, depth: int, element_oid: int) -> bytes:
     return bytes(out)
 
 
+def _record_values(array: pa.Array, field: pa.Field) -> Values:
+    """record_send: int32 field count, then per field its type OID (as
+    ``pg_type_for`` announces it) and int32 length + bytes, or -1 for NULL."""
+    typ = array.type
+    oids = [pg_type_for(typ.field(i)).oid for i in range(typ.num_fields)]
+    columns = [encode_binary_column(array.field(i), typ.field(i))
+               for i in range(typ.num_fields)]
+    head = struct.pack(">i", typ.num_fields)
+    out: Values = []
+    for row, ok in enumerate(array.is_valid().to_pylist()):
+        if not ok:
+            out.append(None)
+            continue
+        value = bytearray(head)
+        for oid, column in zip(oids, columns, strict=True):
+            item = column[row]
+            value += struct.pack(">ii", oid, -1 if item is None else len(item))
+            if item is not None:
+                value += item
+        out.append(bytes(value))
+    return out
+
+
 def _dictionary_values(array: pa.Array, field: pa.Field) -> Values:
     return text.decode_dictionary(array, field, encode_binary_column)
 
@@ -380,7 +403,7 @@ _BINARY: dict[str, Callable[[pa.Array, pa.Field], Values]] = {
     "interval": _interval_values,
     "list": _list_values,
     "dictionary": _dictionary_values,
-    "struct": _json_values,
+    "struct": _record_values,
     "scaled_numeric": _scaled_numeric_values,
     "regtype": _reg_values,
     "regclass": _reg_values,

@@ -80,7 +80,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.wire import unbounded
+from duckgres_trio.wire import records, unbounded
 
 __all__ = ["Interval", "decode_param", "TEXT_FORMAT", "BINARY_FORMAT"]
 
@@ -204,6 +204,21 @@ def enum_element(oid: int) -> int | None:
     return oid - ENUM_ARRAY_OIDS.start + ENUM_OIDS.start if oid in ENUM_ARRAY_OIDS else None
 
 
+#: The OIDs of the user's composite types and of their array types (view
+#: composite_types: 500016384 + h and 2647500032 + h, h as for enums). A composite
+#: parameter in text form is read with record_in's rules and handed to DuckDB in its
+#: STRUCT text (wire/records.py), which DuckDB casts where the statement types it.
+COMPOSITE_OIDS = range(500_016_384, 500_016_384 + 500_000_000)
+COMPOSITE_ARRAY_OIDS = range(2_647_500_032, 2_647_500_032 + 500_000_000)
+RECORD_OID, RECORD_ARRAY_OID = 2249, 2287
+
+
+def _composite_elements(value: object) -> object:
+    if isinstance(value, list):
+        return [_composite_elements(item) for item in value]
+    return None if value is None else records.to_duckdb(value)
+
+
 def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -> object:
     """The Python value of one Bind parameter (see the module docstring for the table).
 
@@ -221,6 +236,10 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
             return _text_array(text, element)
         if oid in ENUM_ARRAY_OIDS:
             return _text_array(text, TEXT)
+        if oid in COMPOSITE_OIDS or oid == RECORD_OID:  # record: a STRUCT column's COPY
+            return records.to_duckdb(text)
+        if oid in COMPOSITE_ARRAY_OIDS or oid == RECORD_ARRAY_OID:
+            return _composite_elements(_text_array(text, TEXT))
         return text  # oid 0, unknown and types we do not know: DuckDB casts the string
     if fmt == BINARY_FORMAT:
         where = f" in bind parameter {index}" if index is not None else ""
@@ -228,6 +247,13 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
             raise PgError(
                 SqlState.INDETERMINATE_DATATYPE,
                 f"could not determine data type of parameter ${index or '?'}",
+            )
+        if oid in COMPOSITE_OIDS or oid in COMPOSITE_ARRAY_OIDS \
+                or oid in (RECORD_OID, RECORD_ARRAY_OID):
+            raise PgError(
+                SqlState.FEATURE_NOT_SUPPORTED,
+                "binary format of a composite type parameter is not supported",
+                hint="Send the value in text format, as (1,x).",
             )
         enum = oid in ENUM_OIDS or oid in ENUM_ARRAY_OIDS
         if oid not in _BINARY_DECODERS and oid not in ARRAY_ELEMENT and not enum:

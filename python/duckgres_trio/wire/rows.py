@@ -273,6 +273,16 @@ def styled(field: pa.Field, style: OutputStyle | None) -> bool:
     return kind == "list" and styled(element_field(field), style)
 
 
+def _record(field: pa.Field) -> bool:
+    """A STRUCT column or an array of them: a record, which only the Python encoders
+    write (Rust's STRUCT is json, as a STRUCT inside a MAP or UNION still is)."""
+    kind = classify(field)
+    while kind == "list":
+        field = element_field(field)
+        kind = classify(field)
+    return kind == "struct"
+
+
 def rust_column(array: pa.Array, field: pa.Field, fmt: int,
                 style: OutputStyle | None = None) -> tuple | list:
     """(storage array, format, kind) for Rust to encode a scalar, (storage array,
@@ -287,7 +297,7 @@ def rust_column(array: pa.Array, field: pa.Field, fmt: int,
         # Rust derives a binary array's element OID from the Arrow type (text for an
         # enum's dictionary); the Python encoder writes the enum's.
         return _ENCODERS[fmt](array, field)
-    if fmt in (0, 1) and not (fmt == 0 and styled(field, style)):
+    if fmt in (0, 1) and not (fmt == 0 and styled(field, style)) and not _record(field):
         if _native(kind, storage.type, fmt):
             return (storage, fmt, kind, *_text_zone(storage.type, fmt))
         if kind in _CONTAINERS:

@@ -8,7 +8,8 @@ Other DateStyles and IntervalStyles (``OutputStyle``) are printed here only: the
 caller says which is in force with ``output_style``, and wire.rows sends such columns
 to these encoders.
 
-Containers PostgreSQL has no type for (STRUCT, MAP, UNION) are sent as ``json``; the
+A STRUCT is an anonymous record (``record_out``); the containers PostgreSQL has no
+type for (MAP, UNION) are sent as ``json``, and so is a STRUCT inside them; the
 JSON rules are in ``json_values``. tests/test_text_encoding.py checks all of it
 against a real PostgreSQL 15; docs/types.md lists every deliberate deviation.
 """
@@ -31,6 +32,7 @@ from fractions import Fraction
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import jsonb, unbounded
 from duckgres_trio.wire.types import classify, element_field, storage_field
 
@@ -801,6 +803,47 @@ def _array_element(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _record_texts(array: pa.Array, field: pa.Field) -> Texts:
+    """record_out: '(1,x)', each field's text, nothing for NULL, quoted as
+    ``_record_field`` says. A STRUCT column is an anonymous record."""
+    typ = array.type
+    # field(i), not flatten(): see _json_structs
+    columns = [_texts(array.field(i), typ.field(i)) for i in range(typ.num_fields)]
+    valid = array.is_valid().to_pylist()
+    texts = ["(" + ",".join("" if col[row] is None else _record_field(col[row])
+                            for col in columns) + ")" if ok else None
+             for row, ok in enumerate(valid)]
+    _record_budget(array, texts)
+    return texts
+
+
+#: Quoting doubles a nested record's quotes at each level, so a few bytes of STRUCTs
+#: nested 30 deep print as gigabytes (PostgreSQL's record_out too, up to its 1 GB
+#: value limit). The text of one column of records in one batch may be this many
+#: bytes plus RECORD_TEXT_RATIO times the column's Arrow size, else 54000.
+RECORD_TEXT_BUDGET = 64 << 20
+RECORD_TEXT_RATIO = 16
+
+
+def _record_budget(array: pa.Array, texts: Texts) -> None:
+    size = sum(len(text) for text in texts if text is not None)
+    if size > RECORD_TEXT_BUDGET + RECORD_TEXT_RATIO * array.nbytes:
+        raise PgError(SqlState.PROGRAM_LIMIT_EXCEEDED,
+                      "the text of these record values is too large",
+                      detail=f"{size} characters for {len(array)} rows of nested records.")
+
+
+_RECORD_SPECIAL = frozenset('"\\(),') | frozenset(" \t\n\r\v\f")
+
+
+def _record_field(text: str) -> str:
+    """record_out's quoting: quote empty and anything with a quote, backslash,
+    parenthesis, comma or white space; double '"' and '\\'."""
+    if text and not _RECORD_SPECIAL.intersection(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '""') + '"'
+
+
 def _dictionary_texts(array: pa.Array, field: pa.Field) -> Texts:
     return decode_dictionary(array, field, _texts)
 
@@ -986,7 +1029,7 @@ _TEXT: dict[str, Callable[[pa.Array, pa.Field], Texts]] = {
     "interval": _interval_texts,
     "list": _list_texts,
     "dictionary": _dictionary_texts,
-    "struct": _json_texts,
+    "struct": _record_texts,
     "scaled_numeric": _scaled_numeric_texts,
     "regtype": _reg_texts,
     "regclass": _reg_texts,

@@ -62,6 +62,8 @@ REGCLASS_ARRAY = 2210
 REGTYPE_ARRAY = 2211
 REGNAMESPACE = 4089
 REGNAMESPACE_ARRAY = 4090
+RECORD = 2249
+RECORD_ARRAY = 2287
 JSONB = 3802
 JSONB_ARRAY = 3807
 
@@ -98,6 +100,8 @@ _SCALARS: dict[str, tuple[PgType, PgType]] = {
     "bytea": (PgType(BYTEA, "bytea", -1), PgType(BYTEA_ARRAY, "_bytea", -1)),
     "varbit": (PgType(VARBIT, "varbit", -1), PgType(VARBIT_ARRAY, "_varbit", -1)),
     "date": (PgType(DATE, "date", 4), PgType(DATE_ARRAY, "_date", -1)),
+    # STRUCT: an anonymous record (DuckDB's STRUCT keeps no composite type's name)
+    "record": (PgType(RECORD, "record", -1), PgType(RECORD_ARRAY, "_record", -1)),
     "time": (PgType(TIME, "time", 8), PgType(TIME_ARRAY, "_time", -1)),
     "timetz": (PgType(TIMETZ, "timetz", 12), PgType(TIMETZ_ARRAY, "_timetz", -1)),
     "timestamp": (PgType(TIMESTAMP, "timestamp", 8), PgType(TIMESTAMP_ARRAY, "_timestamp", -1)),
@@ -298,7 +302,9 @@ def _element_type(field: pa.Field) -> PgType:
         return PgType(NUMERIC, "numeric", -1)
     if kind in _NUMERIC_TYPMOD:
         return PgType(NUMERIC, "numeric", -1, _NUMERIC_TYPMOD[kind])
-    if kind in ("struct", "map", "union"):
+    if kind == "struct":
+        return _SCALARS["record"][0]
+    if kind in ("map", "union"):
         return _SCALARS["json"][0]
     return _SCALARS["text"][0]
 
@@ -316,32 +322,32 @@ def pg_type_for(field: pa.Field) -> PgType:
 
 
 #: Field metadata the engine sets where the Arrow type cannot name the PostgreSQL type
-#: (a user's enum type, found by its labels): b"<oid> <typname>", for an array of one
-#: b"<array oid> <typname> <element oid>". engine/statement.py writes it under the same
-#: key; the values themselves are text (a dictionary of strings), as enum_send's are.
+#: (a user's enum type, found by its labels; a composite type, found by its fields):
+#: b"<oid> <typlen> <element oid> <typname>", the element OID 0 unless it is an array
+#: type. engine/statement.py writes it under the same key. An enum's values are text
+#: (a dictionary of strings), as enum_send's are; a composite's are records.
 PG_TYPE_KEY = b"duckgres.pg_type"
 #: PG_TYPE_KEY's value (split) on a JSON column that is jsonb (a column declared jsonb,
 #: a jsonb expression): classified "jsonb", its own kind (wire/jsonb.py prints it).
-JSONB_IDENTITY = ["3802", "jsonb"]
+JSONB_IDENTITY = ["3802", "-1", "0", "jsonb"]
 
 
 def _declared_parts(field: pa.Field) -> list[str] | None:
     value = (field.metadata or {}).get(PG_TYPE_KEY)
-    return None if value is None else value.decode().split(" ")
+    return None if value is None else value.decode().split(" ", 3)
 
 
 def _declared(field: pa.Field) -> PgType | None:
     parts = _declared_parts(field)
     if parts is None or parts == JSONB_IDENTITY:
         return None
-    # Enum values are 4 bytes in pg_type (typlen 4); their arrays are varlena.
-    return PgType(int(parts[0]), parts[1], 4 if len(parts) == 2 else -1)
+    return PgType(int(parts[0]), parts[3], int(parts[1]))
 
 
 def declared_element_oid(field: pa.Field) -> int | None:
     """The element OID of an array column whose type PG_TYPE_KEY names, else None."""
     parts = _declared_parts(field)
-    return int(parts[2]) if parts is not None and len(parts) == 3 else None
+    return int(parts[2]) or None if parts is not None else None
 
 
 @lru_cache(maxsize=4096)
