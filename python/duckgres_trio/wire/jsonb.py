@@ -63,7 +63,9 @@ def _key(text: str) -> tuple[int, bytes]:
     return len(encoded), encoded
 
 
-def _string(text: str) -> str:
+def json_string(text: str) -> str:
+    """escape_json: quote, escape '"' '\\' \\b \\f \\n \\r \\t, other controls as \\u00xx
+    (json and jsonb output, and keys and strings that text output puts in JSON)."""
     out = ['"']
     for ch in text:
         if ch in _ESCAPES:
@@ -82,7 +84,7 @@ def _print(value: object, out: list[str]) -> None:
         for i, key in enumerate(sorted(value, key=_key)):
             if i:
                 out.append(", ")
-            out.append(_string(key))
+            out.append(json_string(key))
             out.append(": ")
             _print(value[key], out)
         out.append("}")
@@ -96,7 +98,7 @@ def _print(value: object, out: list[str]) -> None:
     elif isinstance(value, _Number):
         out.append(value)
     elif isinstance(value, str):
-        out.append(_string(value))
+        out.append(json_string(value))
     elif value is True:
         out.append("true")
     elif value is False:

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.wire import jsonb, unbounded
+from duckgres_trio.wire.jsonb import json_string
 from duckgres_trio.wire.types import classify, element_field, storage_field
 
 Texts = list[str | None]
@@ -903,23 +904,6 @@ def json_values(array: pa.Array, field: pa.Field) -> Texts:
     if kind in _JSON_NUMBER_KINDS:
         return [None if t is None else (json_string(t) if t in _NOT_JSON_NUMBERS else t) for t in texts]
     return [None if t is None else json_string(t) for t in texts]
-
-
-def json_string(text: str) -> str:
-    """escape_json: quote, escape '"' '\\' \\b \\f \\n \\r \\t, other controls as \\u00xx."""
-    out = ['"']
-    for ch in text:
-        if ch in _JSON_ESCAPES:
-            out.append(_JSON_ESCAPES[ch])
-        elif ch < " ":
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-_JSON_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
 
 
 def _json_or_null(value: str | None) -> str:
