@@ -226,6 +226,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("idle_session_timeout", _duration, 0.0, "close a session idle (outside a transaction) this long with FATAL 57P05; 0 disables", "DURATION"),
     Setting("idle_in_transaction_session_timeout", _duration, 0.0, "close a session idle inside a transaction this long with FATAL 25P03; 0 disables (sessions may SET it)", "DURATION"),
     Setting("statement_timeout", _duration, 0.0, "cancel a statement running this long with 57014; 0 disables (sessions may SET it)", "DURATION"),
+    Setting("write_turns", _bool, True, "statements that can conflict with another transaction's writes (UPDATE, DELETE, MERGE, upserts, DDL, SELECT FOR UPDATE) wait for their database's turn, as PostgreSQL's row locks make writers wait; off: they run at once and the loser of a conflict gets 40001", "BOOL"),
     Setting("write_timeout", _duration, 60.0, "disconnect a client that accepts no data for this long (also TCP_USER_TIMEOUT); 0 disables", "DURATION"),
     Setting("max_connections_per_ip", _int_range(0, 100_000), 0, "connections at once from one client address; 0: no limit", "N"),
     Setting("auth_failure_limit", _int_range(0, 1000), 5, "failed authentications from one address within auth_failure_window that ban it; 0 disables bans", "N"),
@@ -278,6 +279,7 @@ class Config:
     idle_session_timeout: float
     idle_in_transaction_session_timeout: float
     statement_timeout: float
+    write_turns: bool
     write_timeout: float
     max_connections_per_ip: int
     auth_failure_limit: int

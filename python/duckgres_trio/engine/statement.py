@@ -5,6 +5,7 @@ pull the first rows and name errors the same way.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -274,10 +275,17 @@ def to_pg_error(exc: Exception) -> PgError:
     return pg_error_from_duckdb(exc)  # pyarrow, while importing a batch
 
 
+#: Numbers the views COPY FROM registers its batches as (``insert_batch``).
+_COPY_VIEWS = itertools.count(1)
+
+
 def insert_batch(conn: capi.Connection, target: str, batch: pa.RecordBatch) -> int:
     """``INSERT INTO target SELECT * FROM batch``; DuckDB casts each column to the
     target's type as an INSERT does (COPY FROM sends text columns). The rows inserted."""
-    name = f"{pg_catalog.PRIVATE_PREFIX}copy_in"  # the server's: no catalog shows it
+    # the server's: no catalog shows it. DuckDB's C API makes it a view of the
+    # database's main schema, seen by every connection: one name per COPY, or
+    # concurrent COPYs replace each other's (and conflict on the catalog entry)
+    name = f"{pg_catalog.PRIVATE_PREFIX}copy_in_{next(_COPY_VIEWS)}"
     stream = conn.register_arrow(name, pa.RecordBatchReader.from_batches(batch.schema, [batch]))
     try:
         statement = conn.prepare(f"INSERT INTO {target} SELECT * FROM {name}")

@@ -59,6 +59,9 @@ class Activity:
     query_id: int | None = None
     worker: str | None = None
     progress: Progress | None = None  # filled in when a snapshot is taken
+    # what the session waits for: ("Lock", "transactionid") for a write turn
+    wait_event_type: str | None = None
+    wait_event: str | None = None
 
 
 def snapshot(activities: list[Activity]) -> pa.RecordBatch:
@@ -69,7 +72,7 @@ def snapshot(activities: list[Activity]) -> pa.RecordBatch:
          "client_addr": a.client_addr or None, "client_hostname": None, "client_port": None,
          "backend_start": a.backend_start, "xact_start": a.xact_start,
          "query_start": a.query_start, "state_change": a.state_change,
-         "wait_event_type": None, "wait_event": None, "state": a.state,
+         "wait_event_type": a.wait_event_type, "wait_event": a.wait_event, "state": a.state,
          "backend_xid": None, "backend_xmin": None, "query_id": a.query_id,
          "query": redacted(a.query), "backend_type": "client backend",
          "worker": a.worker,

@@ -347,7 +347,8 @@ class Connection:
         session = Session(executor, user, session_params, self.pid, activity=activity,
                           backends=self.server.backends_for(self),
                           notifier=self.server.notifier_for(self.org), roles=roles,
-                          catalogs=self.server.catalogs_for(self.org))
+                          catalogs=self.server.catalogs_for(self.org),
+                          turns=self.server.turns_for(self.org))
         session.wake = self._notified
         session.persistent_secrets = self.server.persistent_secrets_for(
             self.org, user, database)

@@ -156,6 +156,8 @@ class ExtendedProtocol:
 
     async def _prepare(self, stmt: Statement, declared: tuple[int, ...]) -> PreparedStatement:
         executor = self._session.executor
+        if self._session.in_transaction():
+            self._session.planned_in_block = True  # DuckDB's snapshot starts now
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
@@ -325,6 +327,7 @@ class ExtendedProtocol:
                 elif not await self._session.run_session_statement(stmt, out, describe=False,
                                                                    implicit=not sync_next):
                     self._session.check_writable(stmt)
+                    await self._session.take_turn(stmt)
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True
@@ -347,6 +350,7 @@ class ExtendedProtocol:
         carried out); its result."""
         stmt = statement.statement
         self._session.check_writable(stmt)
+        await self._session.take_turn(stmt)
         await self.park_portals()
         if stmt.activity:
             await self._session.publish_activity()
@@ -618,6 +622,10 @@ class ExtendedProtocol:
                 async for batch in portal.stream:
                     portal.parked.append(batch)
                 portal.stream = None
+
+    def reading(self) -> bool:
+        """Whether a portal's statement is still being read from the engine."""
+        return any(portal.stream is not None for portal in self._portals.values())
 
     async def drop_portals(self) -> None:
         portals, self._portals = self._portals, {}

@@ -36,6 +36,7 @@ from duckgres_trio.frontend.limits import ClientLimits
 from duckgres_trio.frontend.metrics_server import serve_metrics
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.origins import Catalogs
+from duckgres_trio.frontend.turns import LocalTurns, Turns
 from duckgres_trio.sql import lockdown
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class Server:
         # result columns' origins, per database (frontend/origins.py); likewise apart
         self.catalogs = Catalogs()
         self._org_catalogs: dict[str, Catalogs] = {}
+        # conflicting writers' turns per database (frontend/turns.py); likewise apart
+        self.turns: Turns = LocalTurns()
+        self._org_turns: dict[str, Turns] = {}
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
         self.user_secrets = None  # tenancy.secrets.UserSecrets, with it
         if config.config_store:
@@ -247,6 +251,15 @@ class Server:
         if org is None:
             return self.catalogs
         return self._org_catalogs.setdefault(org, Catalogs())
+
+    def turns_for(self, org: str | None) -> Turns | None:
+        """The write turns of a session's databases (frontend/turns.py), kept by
+        database name like the catalogs; None when write_turns is off."""
+        if not self.config.write_turns:
+            return None
+        if org is None:
+            return self.turns
+        return self._org_turns.setdefault(org, LocalTurns())
 
     def backends_for(self, conn: Connection):
         """The sessions a connection's SQL may see and signal, and where its CREATE /

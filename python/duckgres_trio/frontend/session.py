@@ -29,10 +29,12 @@ from duckgres_trio.frontend import secrets as persistent
 from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
+from duckgres_trio.frontend.turns import Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
                                             lookup_sql, padded, resolve, tables_from_rows)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
+from duckgres_trio.sql.conflicts import lock_takes_turn
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
@@ -57,6 +59,9 @@ from duckgres_trio.wire.text import OutputStyle
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
 
 T = TypeVar("T")
+
+#: How long a closing session holding a write turn may take to roll back.
+ROLLBACK_ON_CLOSE_SECONDS = 5.0
 
 # Transaction states.
 IDLE, EXPLICIT, IMPLICIT, FAILED = "idle", "explicit", "implicit", "failed"
@@ -105,8 +110,15 @@ class Session:
                  pid: int = 0, *, activity: Activity | None = None,
                  backends: Backends | None = None, notifier: Notifier | None = None,
                  roles: dict[str, int] | None = None,
-                 catalogs: Catalogs | None = None) -> None:
+                 catalogs: Catalogs | None = None, turns: Turns | None = None) -> None:
         self.executor = executor
+        #: the server's write turns (frontend/turns.py); None: write_turns off
+        self.turns = turns
+        self._has_turn = False
+        self._turn_wait: trio.CancelScope | None = None  # waiting for the turn
+        # the block has planned statements (Parse) but run none on the engine yet
+        self.planned_in_block = False
+        self._block_fresh = False
         # result columns' origins (frontend/origins.py): the server's cache, the catalog
         # generation this session's snapshot has, DDL not yet ended, temporary objects
         self.catalogs = catalogs or Catalogs()
@@ -208,6 +220,8 @@ class Session:
         if self.busy:
             self._cancel_requested = True
             self.executor.cancel()
+            if self._turn_wait is not None:
+                self._turn_wait.cancel()
 
     def begin_work(self) -> None:
         """A client message starts being processed: a cancel from now on applies to it."""
@@ -216,6 +230,7 @@ class Session:
         self.busy_since = trio.current_time()
 
     def end_work(self) -> None:
+        self.end_turn_if_idle()
         if self._catalog_dirty and self.txn == IDLE:
             # the DDL's transaction has ended: what others found meanwhile may be stale
             self._catalog_dirty = False
@@ -259,7 +274,10 @@ class Session:
         the query metrics; then apply what its set_config() calls set."""
         started = trio.current_time()
         try:
-            result = await self._within_timeout(step)
+            try:
+                result = await self._within_timeout(step)
+            finally:
+                self.end_turn_if_idle()  # an autocommit statement's turn ends with it
             if self._set_after_statement:
                 await self._apply_set_configs(out)
             if self.txn == IDLE and self._pending_notify:  # pg_notify() outside a block
@@ -280,6 +298,59 @@ class Session:
         with trio.move_on_after(timeout):
             return await step
         raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to statement timeout")
+
+    # -- write turns (frontend/turns.py) ----------------------------------------------
+
+    async def take_turn(self, stmt: Statement, *, force: bool = False,
+                        nowait: bool = False) -> None:
+        """Before ``stmt`` reaches the engine: if it can conflict with other writers,
+        wait for the database's write turn (at most once per transaction), bounded by
+        lock_timeout (55P03), statement_timeout (the caller's scope) and cancel
+        requests (57014). pg_stat_activity shows the wait as PostgreSQL shows a row
+        lock wait. ``force``: whatever ``stmt`` is (LOCK TABLE); ``nowait``: fail at
+        once (55P03) if another session has the turn."""
+        if self.turns is None or self._has_turn or not (stmt.conflicts or force):
+            return
+        # the block has run nothing before this statement (check_writable: _queried)
+        fresh = not self._queried if force else self._block_fresh
+        database, activity = self.activity.database, self.activity
+        if nowait and self.turns.holder(database) not in (None, self.pid):
+            name = lock_relations(stmt.text)[0].rsplit(".", 1)[-1].strip('"')
+            raise PgError("55P03", f'could not obtain lock on relation "{name}"')
+        lock_timeout = self.timeout("lock_timeout")
+        activity.wait_event_type, activity.wait_event = "Lock", "transactionid"
+        try:
+            with trio.CancelScope() as self._turn_wait:
+                if lock_timeout:
+                    self._turn_wait.deadline = trio.current_time() + lock_timeout
+                await self.turns.take(database, self.pid)
+                self._has_turn = True
+        finally:
+            self._turn_wait = None
+            activity.wait_event_type = activity.wait_event = None
+        if not self._has_turn:
+            self.check_cancel()
+            raise PgError("55P03", "canceling statement due to lock timeout")  # lock_not_available
+        if fresh and self.planned_in_block and self.in_transaction():
+            # Parse planned statements of this block before the turn, which started
+            # DuckDB's snapshot then (not at BEGIN): with nothing run yet, restart the
+            # engine's transaction so that the snapshot follows the previous holder's
+            # commit (prepared statements and settings outlive it). Parse never waits:
+            # a client such as pgbench -M prepared blocks on it for all its connections.
+            self.planned_in_block = False
+            await self._engine("ROLLBACK")
+            await self._engine("BEGIN")
+
+    def end_turn_if_idle(self) -> None:
+        """Give the write turn back once the transaction is over (outside a block: once
+        the statement's result is no longer being read)."""
+        if self._has_turn and self.txn == IDLE and not self.extended.reading():
+            self.give_back_turn()
+
+    def give_back_turn(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self.turns.give_back(self.activity.database, self.pid)
 
     def reported_parameters(self) -> list[bytes]:
         return [backend.parameter_status(name, self.parameters[name]) for name in settings.REPORTED]
@@ -350,6 +421,7 @@ class Session:
         if await self.run_session_statement(stmt, out, describe=True, implicit=implicit):
             return
         self.check_writable(stmt)
+        await self.take_turn(stmt)
         if implicit:
             await self.begin_implicit()
         if stmt.copy == "out":
@@ -639,6 +711,7 @@ class Session:
         transaction block has run a query (its characteristics are fixed from now)."""
         if not (self.in_block() and self._queried):  # this statement takes the snapshot
             self._snapshot_generation = self.catalogs.generation(self.activity.database)
+        self._block_fresh = not self._queried  # for take_turn
         if self.in_block():
             self._queried = True
         if stmt.text[:8].upper().startswith(_CATALOG_WORDS):
@@ -864,6 +937,9 @@ class Session:
             if not implicit and self.txn == IDLE:
                 raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
                               "LOCK TABLE can only be used in transaction blocks")
+            turn, nowait = lock_takes_turn(stmt.text)
+            if turn:  # before the probes below start the engine's snapshot
+                await self.take_turn(stmt, force=True, nowait=nowait)
             for relation in lock_relations(stmt.text):  # they must exist, as in PostgreSQL
                 probe = split_statements(f"SELECT NULL FROM {relation} LIMIT 0")[0]
                 result = await self.run_translated(probe)
@@ -997,7 +1073,7 @@ class Session:
     async def undo_local_settings(self, out: Output | None) -> None:
         """The transaction ended: SET LOCAL values go back to what they were, the
         transaction's characteristics to their defaults."""
-        self._queried = False
+        self._queried = self.planned_in_block = False
         undo, self._undo_at_end = self._undo_at_end, {}
         for name, value in undo.items():
             await self._set_parameter(name, value, out)
@@ -1035,14 +1111,27 @@ class Session:
         await self.executor.execute(sql, False)
 
     async def close(self) -> None:
-        self._pending_notify.clear()  # its transaction never committed
-        self._pending_listen = [("unlisten", None)]
-        self._end_notifications(commit=True)
-        await self.extended.drop_portals()
-        await self.extended.close_statements()
-        if self.persistent_secrets is not None:
-            await self.persistent_secrets.forget(self)
-        await self.executor.close()
+        try:
+            self._pending_notify.clear()  # its transaction never committed
+            self._pending_listen = [("unlisten", None)]
+            self._end_notifications(commit=True)
+            await self.extended.drop_portals()
+            await self.extended.close_statements()
+            if self._has_turn and self.txn != IDLE:
+                # a worker rolls back a closed session later, on its own: the next
+                # writer must not start before (it would meet this transaction)
+                with trio.move_on_after(ROLLBACK_ON_CLOSE_SECONDS):
+                    try:
+                        await self.executor.execute("ROLLBACK", False)
+                    except PgError:
+                        pass  # the engine has ended it already (a lost worker)
+            if self.persistent_secrets is not None:
+                await self.persistent_secrets.forget(self)
+            await self.executor.close()
+        finally:
+            # however the session ends; once the engine has rolled its transaction
+            # back, or the next writer would still meet it
+            self.give_back_turn()
 
 
 #: A session's temporary objects, in the order DISCARD TEMP drops them (views and

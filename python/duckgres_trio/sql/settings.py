@@ -378,6 +378,7 @@ SETTABLE: dict[str, Callable[[str], str]] = {
     "statement_timeout": _timeout("statement_timeout"),
     "idle_in_transaction_session_timeout": _timeout("idle_in_transaction_session_timeout"),
     "idle_session_timeout": _timeout("idle_session_timeout"),
+    "lock_timeout": _timeout("lock_timeout"),  # bounds the wait for a write turn
     "transaction_isolation": _isolation("transaction_isolation"),
     "default_transaction_isolation": _isolation("default_transaction_isolation"),
     **{name: _boolean(name) for name in (

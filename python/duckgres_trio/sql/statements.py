@@ -14,6 +14,7 @@ from functools import lru_cache
 from duckgres_trio.engine.errors import for_statement
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql import lockdown
+from duckgres_trio.sql.conflicts import takes_turn
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, parse_explain,
@@ -95,6 +96,8 @@ class Statement:
     ``shape``: a SELECT's tokens with its constants' values left out: statements of
     one shape differ in constants only, so their result columns have the same origins
     (sql/origins.py caches them by it; pgbench's lookups differ in a number).
+    ``conflicts``: it can conflict with another transaction's writes, so it waits for
+    its database's write turn (sql/conflicts.py, frontend/turns.py).
     """
 
     text: str
@@ -122,6 +125,7 @@ class Statement:
     modes: tuple[tuple[str, str], ...] = ()
     writes: str | None = None
     shape: tuple[str, ...] | None = None
+    conflicts: bool = False
 
     @property
     def engine_text(self) -> str:
@@ -254,7 +258,8 @@ def _explain(text: str, tokens: list[Token]) -> Statement:
                      sql=duckdb_explain(explain, inner.engine_text),
                      param_types=inner.param_types, activity=inner.activity,
                      explain=replace(explain, command=inner.command),
-                     writes=inner.writes if explain.analyze else None)
+                     writes=inner.writes if explain.analyze else None,
+                     conflicts=inner.conflicts and explain.analyze)
 
 
 def moved_position(position: int, ran: str, text: str) -> int | None:
@@ -358,7 +363,10 @@ def _words_at_depth0(tokens: list[Token]) -> list[str]:
 def _classify(text: str, tokens: list[Token]) -> Statement:
     stmt = _classify_command(text, tokens)
     writes = _writes(stmt, tokens)
-    return stmt if writes is None else replace(stmt, writes=writes)
+    if writes is None:
+        return stmt
+    return replace(stmt, writes=writes,
+                   conflicts=takes_turn(writes, _words_at_depth0(tokens)))
 
 
 #: Commands refused in a read-only transaction by the first word, named as the
