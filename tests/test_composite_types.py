@@ -43,7 +43,8 @@ SCHEMA = [
     "insert into comp_t values "
     "(1, '(1,x)'::comp, array['(2,\"a b\")'::comp, null], '(\"(3,q)\",4)'::nest), "
     "(2, row(null, '')::comp, null, row(row(5, 'he said \"hi\", \\ ok')::comp, null)::nest), "
-    "(3, null, array[]::comp[], null)",
+    "(3, null, array[]::comp[], null), "
+    "(4, row(null, null)::comp, array[row(null, null)::comp], row(null, 1)::nest)",
 ]
 
 
@@ -203,10 +204,37 @@ def test_row_values(both, protocol, sql):
     _same(both, sql, protocol, register=("comp", "other.pair"))
 
 
-@pytest.mark.xfail(strict=True, reason="IS [NOT] NULL of a composite value tests the "
-                   "value, not each field (PostgreSQL: NULL when every field is)")
-def test_is_null_of_a_composite(both):
-    _same(both, "select id, v is null, v is not null from comp_t order by id", "simple-text")
+NULL_TESTS = [
+    # a column: IS NULL when every field is, IS NOT NULL when none is
+    "select id, v is null as a, v is not null as b, not (v is null) as c, "
+    "not (v is not null) as d, v isnull as e, v notnull as f from comp_t order by id",
+    # row constructors, nested rows (a field that is a row is one value)
+    "select row(null, null) is null as a, row(null, null) is not null as b, "
+    "row(1, null) is null as c, row(1, null) is not null as d, row(1, 'x') is not null as e, "
+    "(null, null) is null as f, row(row(null, null), null) is null as g, "
+    "row(row(null, null), 1) is not null as h, row(null::comp, null) is null as i",
+    # whole-value tests stay whole-value: IS DISTINCT FROM NULL, COALESCE
+    "select id, v is distinct from null as a, v is not distinct from null as b, "
+    "coalesce(v, row(9, 'z')::comp) as c, row(null, null) is distinct from null as d "
+    "from comp_t order by id",
+    # fields, casts, filters and a nested composite (its field c is one value)
+    "select id, (v).a is null as a, (w).c is null as b, w is null as c, w is not null as d, "
+    "'(,)'::comp is null as e, '(1,)'::comp is not null as f from comp_t order by id",
+    "select id from comp_t where v is null order by id",
+    "select id from comp_t where v is not null order by id",
+    "select count(*) filter (where v is null) as a, count(*) filter (where v is not null) "
+    "as b from comp_t",
+    # scalars are untouched
+    "select id is null as a, (v).b is not null as b, null::int is null as c "
+    "from comp_t order by id",
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("sql", NULL_TESTS)
+def test_is_null_of_a_row_value(both, protocol, sql):
+    """PostgreSQL's IS [NOT] NULL of a row value tests each field."""
+    _same(both, sql, protocol, register=("comp",))
 
 
 def test_untyped_parameter_cast_to_a_composite(both):
