@@ -40,6 +40,7 @@ SCHEMA = [
     "t text, vc varchar(20), bt bytea, u uuid, d date, ts timestamp, tz timestamptz, "
     "iv interval, j json, jb jsonb, ia int[], ta text[], tm time, bo boolean)",
     "create type holder as (cs comp[], e every, p other.pair)",
+    "create type bare as (n numeric)",
     "insert into comp_t values "
     "(1, '(1,x)'::comp, array['(2,\"a b\")'::comp, null], '(\"(3,q)\",4)'::nest), "
     "(2, row(null, '')::comp, null, row(row(5, 'he said \"hi\", \\ ok')::comp, null)::nest), "
@@ -417,6 +418,17 @@ def test_binary_composite_parameters(both):
     ours, theirs = run(both[0]), run(both[1])
     assert ours == theirs
     assert ours[-2] == [("x",)]
+
+
+def test_binary_composite_bare_numeric_field_is_not_rounded(both):
+    """A bare numeric field holds what DuckDB's DECIMAL(38,10) can (docs/compatibility.md,
+    bare numeric): more digits are refused (22003), never rounded silently."""
+    with psycopg.connect(both[0], autocommit=True) as conn:
+        bare = _registered(conn, "bare")["bare"]
+        assert conn.execute("select (%b::bare).n", (bare(Decimal("1.25")),)).fetchone() \
+            == (Decimal("1.25"),)
+        result = outcome(conn, "select (%b::bare).n", (bare(Decimal("1e-12")),))
+        assert result[:2] == ("error", "22003")
 
 
 def test_binary_anonymous_record_parameter(both):

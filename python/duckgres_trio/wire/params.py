@@ -1505,6 +1505,11 @@ def _check_numeric(value: object, typ: pa.DataType) -> None:
             if item is not None:
                 _check_numeric(item, typ.value_type)
         return
+    if type(value) is tuple and pa.types.is_struct(typ):  # noqa: E721 - a binary record
+        for item, field in zip(value, typ):
+            if item is not None:
+                _check_numeric(item, field.type)
+        return
     if not pa.types.is_decimal(typ):
         return
     if isinstance(value, str):
