@@ -35,9 +35,10 @@ SCHEMA = [
     "create type other.pair as (x numeric(10,2), y date, z boolean[])",
     "create type nest as (c comp, n bigint)",
     "create table comp_t (id int, v comp, vs comp[], w nest)",
-    # one field of each type a binary composite parameter decodes
+    # one field of each type a binary composite parameter decodes ("by": a field named
+    # by a DuckDB keyword, which DuckDB quotes in a STRUCT's type text)
     "create type every as (i2 smallint, i8 bigint, f4 real, f8 float8, n numeric(12,3), "
-    "t text, vc varchar(20), bt bytea, u uuid, d date, ts timestamp, tz timestamptz, "
+    "t text, vc varchar(20), by bytea, u uuid, d date, ts timestamp, tz timestamptz, "
     "iv interval, j json, jb jsonb, ia int[], ta text[], tm time, bo boolean)",
     "create type holder as (cs comp[], e every, p other.pair)",
     "create type bare as (n numeric)",
@@ -146,6 +147,17 @@ def test_unregistered_composites_and_rows(both, protocol):
     """Without adapters psycopg reads a composite as its text (binary: the bytes, which
     hold each side's own OIDs of the field types, compared below)."""
     _same(both, "select v, w, vs from comp_t order by id", protocol)
+
+
+def test_field_types_of_a_composite_with_keyword_field_names(both):
+    """pg_attribute gives a composite field its type also when that type's own fields
+    are named by DuckDB keywords (quoted in DuckDB's type text)."""
+    def run(dsn: str) -> list:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            info = CompositeInfo.fetch(conn, "holder")
+            return [conn.execute("select typname from pg_type where oid = %s",
+                                 (oid,)).fetchone()[0] for oid in info.field_types]
+    assert run(both[0]) == run(both[1]) == ["_comp", "every", "pair"]
 
 
 def test_record_send_names_the_field_types(both):

@@ -355,9 +355,12 @@ SCRIPT = [
     f"AND {_D}.main.visible(t.database_name, t.type_name))",
     # A composite type as duckdb_columns() writes a column of it: STRUCT(a INTEGER, ...)
     # from its fields' view (a scan of duckdb_columns(): pg_attribute's alone reads it).
+    # A field name is quoted as DuckDB quotes it: unless it is a plain identifier (upper
+    # case allowed) and no keyword of any category ("by", "name", "value" are quoted).
     f"CREATE OR REPLACE VIEW {_D}.main.composite_literals AS SELECT c.oid, c.array_oid, "
     "f.literal FROM (SELECT table_oid, 'STRUCT(' || string_agg(CASE WHEN "
-    "regexp_full_match(column_name, '[a-z_][a-z0-9_]*') THEN column_name ELSE '\"' || "
+    "regexp_full_match(column_name, '[A-Za-z_][A-Za-z0-9_]*') AND lower(column_name) NOT IN "
+    "(SELECT keyword_name FROM duckdb_keywords()) THEN column_name ELSE '\"' || "
     "replace(column_name, '\"', '\"\"') || '\"' END || ' ' || data_type, ', ' "
     "ORDER BY column_index) || ')' AS literal FROM duckdb_columns() "
     f"WHERE {_D}.main.composite_of(database_name, table_name) GROUP BY table_oid) f "
