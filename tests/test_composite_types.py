@@ -181,17 +181,34 @@ def test_record_send_names_the_field_types(both):
     assert run(both[0]) == run(both[1]) == [["int4", "text"], ["int4", "text"]]
 
 
-@pytest.mark.xfail(strict=True, reason="a composite field of a composite type is sent as "
-                   "record (2249) in record_send, not as its own type")
-def test_record_send_names_a_nested_composite(both):
-    def run(dsn: str) -> int:
+@pytest.mark.parametrize("sql", [
+    "select w from comp_t where id = 1",
+    "select row(w, v, vs, 1) from comp_t where id = 1",
+    "select row(array[row(1, 'x')::comp], null, null)::holder",
+])
+def test_record_send_names_a_nested_composite(both, sql):
+    """A field of a composite type (or an array of one) is sent with that type's OID,
+    at any depth, as record_send does."""
+    def oids(conn, value: bytes) -> list:
+        count, at, out = int.from_bytes(value[:4], "big"), 4, []
+        for _ in range(count):
+            oid = int.from_bytes(value[at:at + 4], "big")
+            length = int.from_bytes(value[at + 4:at + 8], "big", signed=True)
+            name = conn.execute("select typname from pg_type where oid = %s",
+                                (oid,)).fetchone()[0]
+            inner = value[at + 8:at + 8 + length]
+            out.append((name, oids(conn, inner) if name in ("nest", "comp", "record")
+                        and length > 0 else None))
+            at += 8 + max(length, 0)
+        return out
+
+    def run(dsn: str) -> list:
         with psycopg.connect(dsn, autocommit=True) as conn:
             cur = conn.cursor(binary=True)
-            value = cur.execute("select w from comp_t where id = 1", prepare=True).fetchone()[0]
-            oid = int.from_bytes(value[4:8], "big")
-            return conn.execute("select typname from pg_type where oid = %s",
-                                (oid,)).fetchone()[0]
-    assert run(both[0]) == run(both[1])
+            cur.execute(sql, prepare=True)
+            return oids(conn, bytes(cur.pgresult.get_value(0, 0)))
+    ours, theirs = run(both[0]), run(both[1])
+    assert ours == theirs
 
 
 # -- record_out / record_send of row values --------------------------------------------
