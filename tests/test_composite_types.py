@@ -267,6 +267,20 @@ def test_is_null_of_a_row_value(both, protocol, sql):
     _same(both, sql, protocol, register=("comp",))
 
 
+@pytest.mark.parametrize("sql,rewritten", [
+    ("select id from comp_t where v is null", True),
+    ("select id from comp_t where (v).a notnull", True),
+    ("select row(1, null) is null", False),  # expanded field by field, no macro
+    ("select $1 is null", False),  # DuckDB still types the parameter
+    ("select 1 is null", False),
+    ("create table keep (a int check (a is not null))", False),  # stored: DuckDB's rule
+    ("create view keep as select v is null as n from comp_t", False),
+])
+def test_which_null_tests_are_rewritten(sql, rewritten):
+    from duckgres_trio.sql.translate import translate
+    assert ("row_is_" in translate(sql).sql) is rewritten
+
+
 def test_untyped_parameter_cast_to_a_composite(both):
     """psycopg sends a str untyped: the server types it as the composite (record)."""
     def run(dsn: str) -> list:
