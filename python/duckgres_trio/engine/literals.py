@@ -31,6 +31,8 @@ def bind_form(value: object) -> Primitive:
         return bytes(value)
     if isinstance(value, list):
         return _list_literal(value)
+    if type(value) is tuple:  # noqa: E721 - a record's fields (not a named tuple)
+        return _struct_literal(value)
     return literal_text(value)
 
 
@@ -53,16 +55,29 @@ def literal_text(value: object) -> str:
 def _list_literal(items: list) -> str:
     """A list as DuckDB's VARCHAR -> LIST cast reads it: elements double-quoted with
     backslash escapes, so commas, brackets, quotes and spaces inside them survive."""
-    parts = []
-    for item in items:
-        if item is None:
-            parts.append("NULL")
-        elif isinstance(item, list):
-            parts.append(_list_literal(item))
-        elif isinstance(item, (bytes, bytearray, memoryview)):
-            raise UnbindableValue(
-                "Not implemented Error: bytea array parameters are not supported")
-        else:
-            text = literal_text(item).replace("\\", "\\\\").replace('"', '\\"')
-            parts.append(f'"{text}"')
-    return "[" + ", ".join(parts) + "]"
+    return "[" + ", ".join(_element(item) for item in items) + "]"
+
+
+def _struct_literal(fields: tuple) -> str:
+    """A record's fields (wire/records.py's binary input) as DuckDB's VARCHAR ->
+    STRUCT cast reads them, by position: each field double-quoted with backslash
+    escapes, NULL bare; DuckDB then casts each field's text to the field's type."""
+    return "(" + ",".join(_element(field) for field in fields) + ")"
+
+
+def _element(item: object) -> str:
+    """One element of a list or field of a record, in the text of either."""
+    if item is None:
+        return "NULL"
+    if isinstance(item, list):
+        text = _list_literal(item)
+    elif type(item) is tuple:  # noqa: E721 - a record
+        text = _struct_literal(item)
+    elif isinstance(item, (bytes, bytearray, memoryview)):
+        # DuckDB's VARCHAR -> BLOB cast reads \xHH escapes (and takes other text as is)
+        text = "".join(f"\\x{b:02X}" for b in bytes(item))
+    elif isinstance(item, bool):
+        text = "true" if item else "false"
+    else:
+        text = literal_text(item)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

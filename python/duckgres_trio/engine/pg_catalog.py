@@ -355,9 +355,12 @@ SCRIPT = [
     f"AND {_D}.main.visible(t.database_name, t.type_name))",
     # A composite type as duckdb_columns() writes a column of it: STRUCT(a INTEGER, ...)
     # from its fields' view (a scan of duckdb_columns(): pg_attribute's alone reads it).
+    # A field name is quoted as DuckDB quotes it: unless it is a plain identifier (upper
+    # case allowed) and no keyword of any category ("by", "name", "value" are quoted).
     f"CREATE OR REPLACE VIEW {_D}.main.composite_literals AS SELECT c.oid, c.array_oid, "
     "f.literal FROM (SELECT table_oid, 'STRUCT(' || string_agg(CASE WHEN "
-    "regexp_full_match(column_name, '[a-z_][a-z0-9_]*') THEN column_name ELSE '\"' || "
+    "regexp_full_match(column_name, '[A-Za-z_][A-Za-z0-9_]*') AND lower(column_name) NOT IN "
+    "(SELECT keyword_name FROM duckdb_keywords()) THEN column_name ELSE '\"' || "
     "replace(column_name, '\"', '\"\"') || '\"' END || ' ' || data_type, ', ' "
     "ORDER BY column_index) || ')' AS literal FROM duckdb_columns() "
     f"WHERE {_D}.main.composite_of(database_name, table_name) GROUP BY table_oid) f "
@@ -1080,6 +1083,16 @@ SCRIPT = [
     "string_split(trim(CAST(p AS VARCHAR), '{}'), ','), e -> CASE WHEN "
     r"regexp_full_match(trim(e), '\d+') THEN '[' || trim(e) || ']' ELSE "
     "'.\"' || replace(trim(trim(e), '\"'), '\"', '\\\"') || '\"' END), '')",
+    # PostgreSQL's IS [NOT] NULL of a row value (sql/translate.py, visit_NullTest): a
+    # STRUCT is NULL when every field is, NOT NULL when none is. typeof() is a constant,
+    # so for any other type DuckDB folds this to its own x IS [NOT] NULL at bind time
+    # (filters still reach the scan); the JSON of the fields works for any field type.
+    f"CREATE OR REPLACE MACRO {_D}.main.row_is_null(x) AS CASE WHEN typeof(x) LIKE "
+    "'STRUCT(%' THEN x IS NULL OR list_bool_and(list_transform(CAST(json_extract("
+    "to_json(x), '$.*') AS JSON[]), f -> json_type(f) = 'NULL')) ELSE x IS NULL END",
+    f"CREATE OR REPLACE MACRO {_D}.main.row_is_not_null(x) AS CASE WHEN typeof(x) LIKE "
+    "'STRUCT(%' THEN x IS NOT NULL AND NOT list_bool_or(list_transform(CAST(json_extract("
+    "to_json(x), '$.*') AS JSON[]), f -> json_type(f) = 'NULL')) ELSE x IS NOT NULL END",
     f"CREATE OR REPLACE MACRO {_D}.main.initcap(s) AS array_to_string(list_transform("
     "string_split(lower(s), ' '), w -> upper(w[1]) || w[2:]), ' ')",
     f"CREATE OR REPLACE MACRO {_D}.main.array_upper(a, d) AS "
@@ -1381,7 +1394,7 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
                        "enum_by_literal", "regtype_named", "regtype_scalar",
                        "regtype_value", "regclass_value", "regnamespace_value",
                        "builtin_type_names", "enum_type_names", "regtype_name",
-                       "numeric_scaled",
+                       "numeric_scaled", "row_is_null", "row_is_not_null",
                        *BYTEA_FUNCTIONS.values()})
 #: pg_catalog relations these views answer (others go to DuckDB's own pg_catalog).
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL

@@ -144,7 +144,7 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
     return {index: JSONB_IDENTITY for index, name in columns.items() if name in declared}
 
 
-def _identities(statement: capi.Prepared) -> dict[int, bytes]:
+def _identities(statement: capi.Prepared) -> dict[int, object]:
     """PG_TYPE_KEY values of the result columns of a user's enum or composite type
     and of jsonb."""
     return {**_enum_identities(statement), **_composite_identities(statement),
@@ -183,7 +183,7 @@ def _enum_identities(statement: capi.Prepared) -> dict[int, bytes]:
     return identities
 
 
-def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
+def _composite_identities(statement: capi.Prepared) -> dict[int, object]:
     """Result column index -> PG_TYPE_KEY value, for STRUCT columns (or arrays of them)
     whose fields are a user's composite type's: DuckDB's result types name no STRUCT
     type either, so each composite type's STRUCT (``NULL::t``'s Arrow type) is compared
@@ -201,7 +201,7 @@ def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
         while pa.types.is_list(typ) or pa.types.is_large_list(typ) \
                 or pa.types.is_fixed_size_list(typ):
             typ, is_array = typ.value_type, True
-        if pa.types.is_struct(typ) and typ.num_fields and typ.field(0).name \
+        if pa.types.is_struct(typ) and typ.num_fields \
                 and not typ.field(0).name.startswith("duckgres_"):  # reg*, scaled numeric
             columns[index] = (typ, is_array)
     if not columns:
@@ -222,14 +222,49 @@ def _composite_identities(statement: capi.Prepared) -> dict[int, bytes]:
             probe.close()
     except capi.DuckDBError:
         return {}
-    identities = {}
-    for index, (typ, is_array) in columns.items():
+    def identity(typ: pa.DataType, is_array: bool) -> bytes | None:
         for (oid, array_oid, name, _, _), struct in zip(types, struct_types, strict=True):
             if struct == typ:
-                identities[index] = (f"{array_oid} -1 {oid} _{name}" if is_array
-                                     else f"{oid} -1 0 {name}").encode()
-                break
+                return (f"{array_oid} -1 {oid} _{name}" if is_array
+                        else f"{oid} -1 0 {name}").encode()
+        return None
+
+    identities: dict[int, bytes | tuple[bytes | None, pa.DataType]] = {}
+    for index, (typ, is_array) in columns.items():
+        value = identity(typ, is_array)
+        nested = _named_fields(schema.field(index).type, identity)
+        if nested is not None:  # a field of a composite type inside: record_send names it
+            identities[index] = (value, nested)
+        elif value is not None:
+            identities[index] = value
     return identities
+
+
+def _named_fields(typ: pa.DataType, identity) -> pa.DataType | None:
+    """``typ`` with PG_TYPE_KEY on each STRUCT field (or array of them), at any depth,
+    whose fields are a composite type's (``identity``), or None when there is none."""
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        inner = _named_fields(typ.value_type, identity)
+        if inner is None:
+            return None
+        field = typ.value_field.with_type(inner)
+        return pa.large_list(field) if pa.types.is_large_list(typ) else pa.list_(field)
+    if not pa.types.is_struct(typ):
+        return None
+    fields, changed = [], False
+    for child in typ:
+        inner, is_array = child.type, False
+        while pa.types.is_list(inner) or pa.types.is_large_list(inner):
+            inner, is_array = inner.value_type, True
+        value = identity(inner, is_array) if pa.types.is_struct(inner) else None
+        deeper = _named_fields(child.type, identity)
+        if deeper is not None:
+            child, changed = child.with_type(deeper), True
+        if value is not None:
+            child, changed = child.with_metadata({**(child.metadata or {}),
+                                                  PG_TYPE_KEY: value}), True
+        fields.append(child)
+    return pa.struct(fields) if changed else None
 
 
 def _ident(name: str) -> str:
@@ -256,13 +291,19 @@ def _query(conn: capi.Connection, sql: str) -> list[tuple]:
         statement.close()
 
 
-def _annotate(schema: pa.Schema, identities: dict[int, bytes]) -> pa.Schema:
-    """The schema with PG_TYPE_KEY on the columns ``identities`` names."""
+def _annotate(schema: pa.Schema, identities: dict) -> pa.Schema:
+    """The schema with PG_TYPE_KEY on the columns ``identities`` names; a value
+    (identity or None, type) also gives the column its type with annotated fields
+    (``_named_fields``)."""
     for index, value in identities.items():
         if index < len(schema):
             field = schema.field(index)
-            schema = schema.set(index, field.with_metadata(
-                {**(field.metadata or {}), PG_TYPE_KEY: value}))
+            if isinstance(value, tuple):
+                value, typ = value
+                field = field.with_type(typ)
+            if value is not None:
+                field = field.with_metadata({**(field.metadata or {}), PG_TYPE_KEY: value})
+            schema = schema.set(index, field)
     return schema
 
 

@@ -96,7 +96,8 @@ def _column(values, field: pa.Field, index: int, binary: bool) -> pa.Array:
         column = _binary_column(values, field.type, oid)
         if column is not None:
             return column
-        decoded = [None if v is None else decode_param(v, 1, oid, index=index)
+        decoded = [None if v is None else decode_param(v, 1, oid, index=index,
+                                                       row_type_known=True)
                    for v in values]
     else:
         decoded = [None if v is None else decode_param(v.encode(), 0, oid, index=index)

@@ -31,7 +31,7 @@ import pglast.keywords
 import pglast.stream
 from pglast import ast, parse_sql
 from pglast.enums import (A_Expr_Kind, BoolExprType, CoercionForm, ConstrType, MinMaxOp,
-                          ObjectType, SQLValueFunctionOp, SubLinkType)
+                          NullTestType, ObjectType, SQLValueFunctionOp, SubLinkType)
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
@@ -187,6 +187,11 @@ def needs_translation(tokens: list[Token]) -> bool:
         if token.value in _ROW_COMPARISONS and 0 < i < len(tokens) - 1 \
                 and tokens[i - 1].value == ")" and tokens[i + 1].value in ("(", "ROW"):
             return True  # perhaps ROW(..) = ROW(..), compared field by field
+        if token.kind is Kind.WORD and (token.value == "NULL" and i >= 1 and (
+                tokens[i - 1].value == "IS" or tokens[i - 1].value == "NOT" and i >= 2
+                and tokens[i - 2].value == "IS") or token.value in ("ISNULL", "NOTNULL")) \
+                and first not in ("CREATE", "ALTER"):
+            return True  # IS [NOT] NULL, of a row value perhaps (_Rewriter.visit_NullTest)
         if token.kind is Kind.PARAM and i >= 2 and tokens[i - 1].value == "(" \
                 and tokens[i - 2].value in ("ANY", "ALL"):
             return True  # x = ANY($1), which DuckDB cannot unnest
@@ -637,6 +642,7 @@ class _Rewriter(Visitor):
         self._vector_done: set[int] = set()
         self._typed: set[int] = set()  # calls already wrapped in a cast
         self._bare_numerics: set[int] = set()  # numeric TypeNames given (38,10) here
+        self._null_tests: set[int] = set()  # IS [NOT] NULL of a ROW()'s fields, kept
         self.param_types: dict[int, int] = {}
         self.activity = False
 
@@ -1221,6 +1227,32 @@ class _Rewriter(Visitor):
         combine = "like_any" if node.kind is A_Expr_Kind.AEXPR_OP_ANY else "like_all"
         return self._replaced(ast.FuncCall(funcname=_compat_function(combine), args=(matches,)))
 
+    def visit_NullTest(self, ancestors, node: ast.NullTest):
+        """``x IS [NOT] NULL`` of a row value as PostgreSQL reads it: true when every
+        field is NULL (IS NULL) or none is (IS NOT NULL), not just the value itself
+        (DuckDB's rule, and still this server's in DDL: a view or CHECK keeps its text).
+        ROW(...) tests each field; an expression that may be a composite (a column, a
+        field, a cast to a type not built in) goes through a macro that asks DuckDB
+        whether it is a STRUCT, folded away for any other type."""
+        if id(node) in self._null_tests or node.arg is None or _in_ddl(ancestors):
+            return None
+        is_null = node.nulltesttype is NullTestType.IS_NULL
+        arg = node.arg
+        if isinstance(arg, ast.RowExpr):
+            if not arg.args:
+                return None
+            tests = []
+            for field in arg.args:  # each field's own value, by DuckDB's rule
+                test = ast.NullTest(arg=field, nulltesttype=node.nulltesttype)
+                self._null_tests.add(id(test))
+                tests.append(test)
+            return self._replaced(tests[0] if len(tests) == 1 else ast.BoolExpr(
+                boolop=BoolExprType.AND_EXPR, args=tuple(tests)))
+        if not _maybe_composite(arg):
+            return None
+        macro = "row_is_null" if is_null else "row_is_not_null"
+        return self._replaced(ast.FuncCall(funcname=_compat_function(macro), args=(arg,)))
+
     def visit_SubLink(self, ancestors, node: ast.SubLink):
         """``x LIKE ANY / ALL (SELECT ...)``: the subquery's patterns as a list, matched
         as above (DuckDB does not parse the operator before a subquery)."""
@@ -1655,6 +1687,31 @@ def _record_value(node: ast.TypeCast, text: str) -> ast.CaseExpr | None:
 
 
 _ROW_COMPARISONS = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
+#: Statements whose expressions DuckDB stores (a view, a CHECK, a default, an index):
+#: their IS NULL keeps DuckDB's rule rather than call this server's catalog macros.
+_DDL_NODES = (ast.CreateStmt, ast.AlterTableStmt, ast.ViewStmt, ast.IndexStmt,
+              ast.CreateTableAsStmt, ast.CreateFunctionStmt, ast.CreateDomainStmt)
+
+
+def _in_ddl(ancestors) -> bool:
+    while ancestors is not None:
+        if isinstance(ancestors.node, _DDL_NODES):
+            return True
+        ancestors = ancestors.parent
+    return False
+
+
+def _maybe_composite(arg: object) -> bool:
+    """An expression that may be of a composite type: a column, a field or element of
+    one, or a cast to a type that is not built in. (Not a bare parameter: ``$1 IS
+    NULL`` must leave DuckDB free to type $1 by the rest of the statement.)"""
+    if isinstance(arg, (ast.ColumnRef, ast.A_Indirection)):
+        return True
+    if isinstance(arg, ast.TypeCast) and arg.typeName is not None \
+            and not arg.typeName.arrayBounds:
+        schema, name = _qualified(arg.typeName.names)
+        return not (schema == "pg_catalog" or name.lower() in _NOT_COMPOSITE)
+    return False
 
 
 def _row_comparison(op: str, left: tuple, right: tuple) -> ast.Node:

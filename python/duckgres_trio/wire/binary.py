@@ -351,8 +351,10 @@ def _array_binary(items: list, depth: int, element_oid: int) -> bytes:
 
 def _record_values(array: pa.Array, field: pa.Field) -> Values:
     """record_send: int32 field count, then per field its type OID (as
-    ``pg_type_for`` announces it) and int32 length + bytes, or -1 for NULL."""
-    typ = array.type
+    ``pg_type_for`` announces it: the engine names a field of a composite type in the
+    column's field, engine/statement.py) and int32 length + bytes, or -1 for NULL."""
+    typ = field.type if pa.types.is_struct(field.type) \
+        and field.type.num_fields == array.type.num_fields else array.type
     oids = [pg_type_for(typ.field(i)).oid for i in range(typ.num_fields)]
     columns = [encode_binary_column(array.field(i), typ.field(i))
                for i in range(typ.num_fields)]
@@ -365,7 +367,7 @@ def _record_values(array: pa.Array, field: pa.Field) -> Values:
         value = bytearray(head)
         for oid, column in zip(oids, columns, strict=True):
             item = column[row]
-            value += struct.pack(">ii", oid, -1 if item is None else len(item))
+            value += struct.pack(">Ii", oid, -1 if item is None else len(item))
             if item is not None:
                 value += item
         out.append(bytes(value))

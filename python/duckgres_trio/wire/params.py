@@ -41,6 +41,12 @@ interval               Interval(months, days, microseconds) below; ``str(interva
                        a literal DuckDB's INTERVAL cast accepts
 arrays                 nested lists (one level per dimension, lower bounds dropped),
                        None for NULL elements, elements as above; '{}' is []
+composite types        text format: str, the record in DuckDB's STRUCT text
+                       (wire/records.py); binary format (record_recv): a tuple of the
+                       fields, each decoded by the OID it carries (None for NULL), which
+                       the engine binds as STRUCT text; arrays of them as lists. A record
+                       (2249) in binary is 0A000, as in PostgreSQL, except for a COPY
+                       column (``row_type_known``)
 unspecified (oid 0)    text format: str, for DuckDB to cast to the inferred type
 other OIDs             text format: str; binary format: PgError 0A000 (see below)
 =====================  ==================================================================
@@ -61,8 +67,9 @@ is a limitation of the server, not a client error. Binary format with OID 0 is 4
 
 Nothing here trusts a length: every binary length is checked against the bytes that
 remain before anything is read or allocated, array dimensions are capped at 6 and the
-element count at what the remaining bytes could hold, and text arrays nest at most 6
-deep, so hostile input raises PgError and nothing else.
+element count at what the remaining bytes could hold, text arrays nest at most 6
+deep and binary records 64 (wire/records.py), so hostile input raises PgError and
+nothing else.
 """
 
 from __future__ import annotations
@@ -207,7 +214,8 @@ def enum_element(oid: int) -> int | None:
 #: The OIDs of the user's composite types and of their array types (view
 #: composite_types: 500016384 + h and 2647500032 + h, h as for enums). A composite
 #: parameter in text form is read with record_in's rules and handed to DuckDB in its
-#: STRUCT text (wire/records.py), which DuckDB casts where the statement types it.
+#: STRUCT text (wire/records.py), which DuckDB casts where the statement types it; in
+#: binary form (record_recv) its fields are decoded here, by the OIDs they carry.
 COMPOSITE_OIDS = range(500_016_384, 500_016_384 + 500_000_000)
 COMPOSITE_ARRAY_OIDS = range(2_647_500_032, 2_647_500_032 + 500_000_000)
 RECORD_OID, RECORD_ARRAY_OID = 2249, 2287
@@ -219,11 +227,14 @@ def _composite_elements(value: object) -> object:
     return None if value is None else records.to_duckdb(value)
 
 
-def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -> object:
+def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None,
+                 row_type_known: bool = False) -> object:
     """The Python value of one Bind parameter (see the module docstring for the table).
 
     ``index`` (1-based) only goes into error messages, like PostgreSQL's 'incorrect
-    binary data format in bind parameter 1'.
+    binary data format in bind parameter 1'. ``row_type_known``: a binary record (2249)
+    or record[] (2287) is a column's whose STRUCT type the caller knows (COPY FROM),
+    not an anonymous record parameter, which PostgreSQL cannot read either.
     """
     data = bytes(data)
     if fmt == TEXT_FORMAT:
@@ -248,31 +259,26 @@ def decode_param(data: bytes, fmt: int, oid: int, *, index: int | None = None) -
                 SqlState.INDETERMINATE_DATATYPE,
                 f"could not determine data type of parameter ${index or '?'}",
             )
-        if oid in COMPOSITE_OIDS or oid in COMPOSITE_ARRAY_OIDS \
-                or oid in (RECORD_OID, RECORD_ARRAY_OID):
-            raise PgError(
-                SqlState.FEATURE_NOT_SUPPORTED,
-                "binary format of a composite type parameter is not supported",
-                hint="Send the value in text format, as (1,x).",
-            )
-        enum = oid in ENUM_OIDS or oid in ENUM_ARRAY_OIDS
-        if oid not in _BINARY_DECODERS and oid not in ARRAY_ELEMENT and not enum:
+        if oid in (RECORD_OID, RECORD_ARRAY_OID) and not row_type_known:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          "input of anonymous composite types is not implemented")
+        decode = _binary_decoder(oid, 0)
+        if decode is None:
             raise PgError(
                 SqlState.FEATURE_NOT_SUPPORTED,
                 f"no binary input function available for type oid {oid}",
             )
         reader = _Reader(data)
         try:
-            if oid in ARRAY_ELEMENT:
-                value = _binary_array(reader, ARRAY_ELEMENT[oid])
-            elif oid in ENUM_ARRAY_OIDS:
-                value = _binary_array(reader, enum_element(oid))
-            elif oid in ENUM_OIDS:
-                value = _bin_str(reader)
-            else:
-                value = _BINARY_DECODERS[oid](reader)
+            value = decode(reader)
             if reader.remaining:
                 raise _BinaryFormatError(f"{reader.remaining} bytes left over")
+        except records.LeftOver as exc:  # a record that did not use all its bytes
+            raise PgError(
+                SqlState.INVALID_BINARY_REPRESENTATION,
+                f"incorrect binary data format{where}",
+                detail=str(exc),
+            ) from None
         except _InsufficientData:
             raise PgError(SqlState.PROTOCOL_VIOLATION, "insufficient data left in message") from None
         except _BinaryFormatError as exc:
@@ -1345,7 +1351,7 @@ def _bin_interval(r: _Reader) -> Interval:
     return Interval(months, days, us)
 
 
-def _binary_array(r: _Reader, element_oid: int) -> list:
+def _binary_array(r: _Reader, element_oid: int, depth: int = 0) -> list:
     ndim, flags, elem = r.unpack(struct.Struct(">iiI"))
     if ndim < 0:
         raise _BinaryFormatError(f"invalid number of dimensions: {ndim}")
@@ -1353,7 +1359,7 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
         raise _too_many_dims(ndim)
     if flags not in (0, 1):
         raise _BinaryFormatError("invalid array flags")
-    if elem != element_oid:
+    if elem != element_oid and not (element_oid == RECORD_OID and elem in COMPOSITE_OIDS):
         raise PgError(SqlState.DATATYPE_MISMATCH, "wrong element type")
     dims = []
     for _ in range(ndim):
@@ -1368,7 +1374,7 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
         return []
     if nitems > r.remaining // 4:  # every element needs at least its length word
         raise _InsufficientData("insufficient data left in message")
-    decode = _bin_str if element_oid in ENUM_OIDS else _BINARY_DECODERS[element_oid]
+    decode = _binary_decoder(element_oid, depth)
     flat: list = []
     for i in range(nitems):
         (length,) = r.unpack(_I32)
@@ -1378,7 +1384,10 @@ def _binary_array(r: _Reader, element_oid: int) -> list:
         if length < -1 or length > r.remaining:  # array_recv's own check: 22P03
             raise _BinaryFormatError("insufficient data left in message")
         sub = _Reader(r.take(length))
-        value = decode(sub)
+        try:
+            value = decode(sub)
+        except records.LeftOver:
+            sub.pos = 0  # a record element with bytes to spare: array_recv's error
         if sub.remaining:
             raise _BinaryFormatError(f"improper binary format in array element {i + 1}")
         flat.append(value)
@@ -1444,6 +1453,41 @@ _BINARY_DECODERS: dict[int, Callable[[_Reader], object]] = {
 }
 
 
+def _binary_decoder(oid: int, depth: int) -> Callable[[_Reader], object] | None:
+    """The binary input of ``oid`` (None: none here). ``depth``: the records this value
+    stands in, which bounds a record nested in itself (wire/records.py)."""
+    if oid in ARRAY_ELEMENT:
+        element = ARRAY_ELEMENT[oid]
+        return lambda r: _binary_array(r, element, depth)
+    if oid in ENUM_ARRAY_OIDS or oid in COMPOSITE_ARRAY_OIDS:
+        element = oid - (ENUM_ARRAY_OIDS.start - ENUM_OIDS.start if oid in ENUM_ARRAY_OIDS
+                         else COMPOSITE_ARRAY_OIDS.start - COMPOSITE_OIDS.start)
+        return lambda r: _binary_array(r, element, depth)
+    if oid in ENUM_OIDS:
+        return _bin_str
+    if oid in COMPOSITE_OIDS or oid == RECORD_OID:
+        return lambda r: _bin_record(r, depth)
+    if oid == RECORD_ARRAY_OID:
+        return lambda r: _binary_array(r, RECORD_OID, depth)
+    return _BINARY_DECODERS.get(oid)
+
+
+def _bin_record(r: _Reader, depth: int) -> tuple:
+    """record_recv: the fields as a tuple, each read by its own OID's binary input."""
+    def field(oid: int, data: bytes) -> object:
+        decode = _binary_decoder(oid, depth + 1)
+        if decode is None:
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                          f"no binary input function available for type oid {oid}")
+        sub = _Reader(data)
+        value = decode(sub)
+        if sub.remaining:
+            raise records.LeftOver(f"{sub.remaining} bytes left over")
+        return value
+
+    return records.record_recv(r.rest(), field, depth)
+
+
 def check_numeric_params(values: list[object], fields: pa.Schema) -> None:
     """Refuse what a DuckDB DECIMAL parameter would round or cannot hold, as PostgreSQL's
     numeric would not: NaN and Infinity for any DECIMAL (0A000), and for bare numeric's
@@ -1460,6 +1504,11 @@ def _check_numeric(value: object, typ: pa.DataType) -> None:
         for item in value:
             if item is not None:
                 _check_numeric(item, typ.value_type)
+        return
+    if type(value) is tuple and pa.types.is_struct(typ):  # noqa: E721 - a binary record
+        for item, field in zip(value, typ):
+            if item is not None:
+                _check_numeric(item, field.type)
         return
     if not pa.types.is_decimal(typ):
         return
