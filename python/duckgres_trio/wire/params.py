@@ -1522,9 +1522,12 @@ def _numeric_fields(fields: pa.Schema | list[pa.Field]) -> tuple[int, ...]:
 
 
 def _holds_decimal(typ: pa.DataType) -> bool:
-    """Whether _check_numeric can refuse a value of this type."""
+    """Whether _check_numeric can refuse a value of this type (it looks into lists and
+    records: a DECIMAL anywhere inside counts)."""
     while pa.types.is_list(typ) or pa.types.is_large_list(typ):
         typ = typ.value_type
+    if pa.types.is_struct(typ):
+        return any(_holds_decimal(field.type) for field in typ)
     return pa.types.is_decimal(typ)
 
 
