@@ -969,3 +969,23 @@ def test_text_array_round_trip(pg, value):
     assert decode_param(data, 1, 1009) == value
     assert decode_param(text.encode(), 0, 1009) == value
     assert decode_param(literal.encode(), 0, 1009) == value
+
+
+def test_check_numeric_params_finds_decimals_at_any_depth_once_per_schema():
+    # which parameters can hold a DECIMAL is remembered per schema object (every Bind
+    # checks): a DECIMAL inside a list or a record still counts, and a schema without
+    # one lets anything through unchecked
+    import pyarrow as pa
+
+    nested = pa.schema([
+        pa.field("$1", pa.int32()),
+        pa.field("$2", pa.struct([pa.field("a", pa.int32()),
+                                  pa.field("b", pa.list_(pa.decimal128(5, 2)))])),
+        pa.field("$3", pa.list_(pa.decimal128(38, 10)))])
+    plain = pa.schema([pa.field("$1", pa.int32()), pa.field("$2", pa.string())])
+    for _ in range(2):  # the second round answers from what the first remembered
+        for values in ([1, (1, [Decimal("NaN")]), None], [1, None, [Decimal("Infinity")]]):
+            with pytest.raises(PgError):
+                P.check_numeric_params(values, nested)
+        P.check_numeric_params([1, (1, [Decimal("1.5")]), [Decimal("2")]], nested)
+        P.check_numeric_params([Decimal("NaN"), "NaN"], plain)

@@ -18,6 +18,7 @@ that holds it; strings DuckDB allocates for us are copied and freed at once.
 from __future__ import annotations
 
 import ctypes as C
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -125,6 +126,10 @@ _result_return_type = _fn("duckdb_result_return_type", C.c_int, _Result)
 _column_count = _fn("duckdb_column_count", _idx, _P(_Result))
 _column_name = _fn("duckdb_column_name", C.c_char_p, _P(_Result), _idx)
 _column_type = _fn("duckdb_column_logical_type", _vp, _P(_Result), _idx)
+_column_type_id = _fn("duckdb_column_type", C.c_int, _P(_Result), _idx)
+_prepared_statement_type = _fn("duckdb_prepared_statement_type", C.c_int, _vp)
+_decimal_width = _fn("duckdb_decimal_width", C.c_uint8, _vp)
+_decimal_scale = _fn("duckdb_decimal_scale", C.c_uint8, _vp)
 _fetch_chunk = _fn("duckdb_fetch_chunk", _vp, _Result)
 _destroy_chunk = _fn("duckdb_destroy_data_chunk", None, _P(_vp))
 
@@ -154,6 +159,14 @@ VERSION = _library_version().decode()
 _TYPE_INVALID = 0
 # duckdb_result_type
 RESULT_CHANGED_ROWS, RESULT_NOTHING, RESULT_QUERY = 1, 2, 3
+# duckdb_statement_type values engine/statement.py tells apart
+STATEMENT_SELECT, STATEMENT_INSERT, STATEMENT_UPDATE, STATEMENT_DELETE = 1, 2, 3, 5
+STATEMENT_TRANSACTION, STATEMENT_MERGE_INTO = 10, 30
+
+#: duckdb_type ids whose Arrow form the id alone decides (with the connection's
+#: settings): every type without parameters (an alias aside).
+_PLAIN_TYPE_IDS = frozenset({*range(1, 17), 20, 21, 22, 27, 29, 30, 31, 32, 35, 36, 39})
+_TYPE_VARCHAR, _TYPE_BLOB, _TYPE_DECIMAL = 17, 18, 19
 
 
 class DuckDBError(Exception):
@@ -228,6 +241,11 @@ class Database:
     """One DuckDB database file (or in-memory database) opened in this process."""
 
     def __init__(self, path: str | None, config: dict[str, str] | None = None) -> None:
+        #: Bumped (``bump``) by engine/statement.py after any statement that may have
+        #: changed the catalog or a connection's settings: what it keeps per prepared
+        #: statement (result columns' identities and Arrow schema) is valid for one value.
+        self.generation = 0
+        self._generations = itertools.count(1)
         self._handle = _vp()
         cfg = _vp()
         _create_config(C.byref(cfg))
@@ -245,6 +263,9 @@ class Database:
     def connect(self) -> Connection:
         return Connection(self)
 
+    def bump(self) -> None:
+        self.generation = next(self._generations)  # one bytecode: safe across threads
+
     def close(self) -> None:
         if self._handle:
             _close(C.byref(self._handle))
@@ -255,7 +276,14 @@ class Connection:
     ``interrupt``, which is meant to be called from another thread."""
 
     def __init__(self, database: Database) -> None:
-        self._database = database  # keeps it referenced while this connection lives
+        self.database = database  # keeps it referenced while this connection lives
+        #: engine/statement.py's transaction bookkeeping for Database.generation:
+        #: whether this connection ran a statement that may change the catalog since its
+        #: last transaction statement, the generation at that statement, and a count of
+        #: the transaction ends that may have changed what this connection sees.
+        self.catalog_dirty = False
+        self.boundary_generation = database.generation
+        self.snapshots = 0
         self._handle = _vp()
         if _connect(database._handle, C.byref(self._handle)) != 0:
             raise DuckDBError("Connection Error: cannot connect to the database")
@@ -313,6 +341,9 @@ class Prepared:
             _destroy_prepare(C.byref(self._handle))
             raise DuckDBError(message.decode(errors="replace") if message else "prepare failed")
         self.param_count = _nparams(self._handle)
+        self.statement_type = _prepared_statement_type(self._handle)
+        #: engine/statement.py's memo for this statement (identities, result schema)
+        self.memo = None
 
     @property
     def connection(self) -> Connection:
@@ -436,13 +467,15 @@ class Prepared:
             if _bind(self._handle, index, value) != 0:
                 raise DuckDBError(f"Conversion Error: cannot bind parameter ${index}")
 
-    def execute(self) -> Result:
+    def execute(self, known: tuple[tuple, pa.Schema] | None = None) -> Result:
+        """Run the bound statement. ``known`` is an earlier result's (``shape``,
+        schema): the schema is reused when this result has that shape."""
         result = _Result()
         if _execute_streaming(self._handle, C.byref(result)) != 0:
             message = _result_error(C.byref(result))
             _destroy_result(C.byref(result))
             raise DuckDBError(message.decode(errors="replace") if message else "execute failed")
-        return Result(result)
+        return Result(result, known)
 
     def close(self) -> None:
         if self._handle:
@@ -450,12 +483,24 @@ class Prepared:
 
 
 class Result:
-    """A streaming result: Arrow record batches, chunk by chunk, on demand."""
+    """A streaming result: Arrow record batches, chunk by chunk, on demand.
 
-    def __init__(self, result: _Result) -> None:
+    ``shape`` is what the Arrow schema follows from besides the connection's settings
+    (column names, type ids, and the parameters of the few types checked cheaply), or
+    None when a column's type has parameters not checked here (ENUM, LIST, STRUCT, ...).
+    A statement re-planned at each execution (DuckDB re-binds it with the parameter
+    values: ``date_trunc($1, d)`` is a DATE or a TIMESTAMP) can change its result
+    types, so a schema is reused only for the same shape; building one costs ~15 us,
+    the shape a few C calls."""
+
+    def __init__(self, result: _Result, known: tuple[tuple, pa.Schema] | None = None) -> None:
         self._result: _Result | None = result
         self.kind = _result_return_type(result)
         self._options = _vp(_result_arrow_options(C.byref(result)))
+        self.shape = _shape(result)
+        if known is not None and self.shape is not None and known[0] == self.shape:
+            self.schema = known[1]
+            return
         count = _column_count(C.byref(result))
         types = [_column_type(C.byref(result), i) for i in range(count)]
         names = [_column_name(C.byref(result), i) for i in range(count)]  # owned by result
@@ -499,6 +544,29 @@ class Result:
 
     def __del__(self) -> None:
         self.close()
+
+
+def _shape(result: _Result) -> tuple | None:
+    """Result.shape: per column (name, type id, alias or DECIMAL width and scale)."""
+    shape = []
+    pointer = C.byref(result)
+    for i in range(_column_count(pointer)):
+        type_id = _column_type_id(pointer, i)
+        detail = None
+        if type_id not in _PLAIN_TYPE_IDS:
+            if type_id not in (_TYPE_VARCHAR, _TYPE_BLOB, _TYPE_DECIMAL):
+                return None
+            handle = _vp(_column_type(pointer, i))
+            try:
+                if type_id == _TYPE_DECIMAL:
+                    detail = (_decimal_width(handle), _decimal_scale(handle))
+                else:  # JSON is VARCHAR with an alias, exported as arrow.json
+                    alias = _type_alias(handle)
+                    detail = _take_string(alias) if alias else None
+            finally:
+                _destroy_logical_type(C.byref(handle))
+        shape.append((_column_name(pointer, i), type_id, detail))
+    return tuple(shape)
 
 
 # -- binding Python values --------------------------------------------------------------

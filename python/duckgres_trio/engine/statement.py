@@ -79,12 +79,76 @@ class Started:
     result: capi.Result | None = None
 
 
+class _Memo:
+    """What a prepared statement's executions share while the catalog and the
+    connection's settings stay as they were (``_state``): its result columns'
+    identities (a catalog query each for enum, STRUCT and JSON columns) and its last
+    result's annotated Arrow schema with the shape it was built for."""
+
+    __slots__ = ("state", "identities", "known")
+
+    def __init__(self, state: tuple[int, int], identities: dict[int, bytes]) -> None:
+        self.state = state
+        self.identities = identities
+        self.known: tuple[tuple, pa.Schema] | None = None
+
+
+#: Statement types that change neither the catalog nor a connection's settings; any
+#: other (DDL, SET, PRAGMA, CALL, ATTACH, EXECUTE, ...) bumps Database.generation.
+_KEEPS_CATALOG = frozenset({capi.STATEMENT_SELECT, capi.STATEMENT_INSERT,
+                            capi.STATEMENT_UPDATE, capi.STATEMENT_DELETE,
+                            capi.STATEMENT_MERGE_INTO})
+
+
+def _state(conn: capi.Connection) -> tuple[int, int]:
+    """The catalog and settings state a memo is valid for: the database's generation
+    and the transaction ends of this connection that may have shown it a newer
+    catalog. Read *before* anything is looked up, so a change meanwhile invalidates."""
+    return conn.database.generation, conn.snapshots
+
+
+def _memo(statement: capi.Prepared) -> _Memo:
+    state = _state(statement.connection)
+    memo = statement.memo
+    if memo is None or memo.state != state:
+        memo = statement.memo = _Memo(state, _identities(statement))
+    return memo
+
+
+def _ran(statement: capi.Prepared) -> None:
+    """After a statement ran (or failed): keep Database.generation and the
+    connection's transaction bookkeeping true. A statement that may change the catalog
+    or settings bumps the generation (after it, so a lookup meanwhile is not kept) and
+    marks the connection; its transaction's end bumps again (others see the change
+    only then). A transaction statement after another session's bump starts a new
+    snapshot here: what this connection looked up inside the old one is dropped."""
+    conn = statement.connection
+    kind = statement.statement_type
+    if kind in _KEEPS_CATALOG:
+        return
+    database = conn.database
+    if kind != capi.STATEMENT_TRANSACTION:
+        conn.catalog_dirty = True
+        database.bump()
+        return
+    if conn.catalog_dirty:
+        conn.catalog_dirty = False
+        database.bump()
+    if database.generation != conn.boundary_generation:
+        conn.snapshots += 1
+    conn.boundary_generation = database.generation
+
+
 def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     """Execute a bound statement and pull its first batches. ``returns_rows`` is the
     classifier's hint; None lets DuckDB's result kind decide."""
     # Before executing: a catalog query on this connection would end the result's stream.
-    identities = _identities(statement)
-    result = statement.execute()
+    memo = _memo(statement)
+    try:
+        result = statement.execute(memo.known)
+    except BaseException:
+        _ran(statement)
+        raise
     try:
         if returns_rows is None:
             returns_rows = result.kind == capi.RESULT_QUERY and is_result_set(result.schema)
@@ -95,13 +159,18 @@ def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
                 rowcount = batches[0].column(0)[0].as_py() if batches else 0
             result.close()
             return Started(None, rowcount)
-        # Batches imported from here on carry the enum types too (binary arrays of enums
-        # name their element type).
-        result.schema = _annotate(result.schema, identities)
+        if memo.known is None or result.schema is not memo.known[1]:
+            # Batches imported from here on carry the enum types too (binary arrays of
+            # enums name their element type).
+            result.schema = _annotate(result.schema, memo.identities)
+            if result.shape is not None:
+                memo.known = (result.shape, result.schema)
         first = [b for b in result.fetch(BATCH_ROWS) if b.num_rows]
     except BaseException:
         result.close()
         raise
+    finally:
+        _ran(statement)
     return Started(result.schema, None, first, None if result.exhausted else result)
 
 
@@ -110,7 +179,7 @@ def columns(statement: capi.Prepared) -> pa.Schema:
     plan the result then; the caller re-prepares with the parameter cast)."""
     if statement.unresolved_params():
         return pa.schema([])
-    return _annotate(statement.result_schema(), _identities(statement))
+    return _annotate(statement.result_schema(), _memo(statement).identities)
 
 
 #: Field metadata naming a column's PostgreSQL type where its Arrow type cannot:

@@ -1,0 +1,112 @@
+"""Short statements before and after a change, both server modes, one run (issue 22).
+
+Run: .venv/bin/python ci/bench/short_statements.py --before /path/to/old/checkout
+     [--seconds 5] [--rounds 3]
+Starts duckgres-trio in standalone and control-plane mode from this checkout and, with
+--before, from another checkout (its ``python`` directory on PYTHONPATH; it needs its
+own compiled ``_native``), loads the 100k-row lookup table into each, then runs, round
+by round and alternating the servers, ``pgbench -n -M prepared -c 1`` with the
+primary-key lookup and with ``SELECT 1``, and the same two statements in the in-process
+loop (the engine's C API, prepared once: ci/bench/pgbench_lookup.py). Prints TPS
+medians, each server's ratio to the in-process loop of the same statement, and the CPU
+time the server's processes (a control plane's workers included) spent per
+transaction, read from /proc: on a shared, loaded machine TPS moves with the load,
+CPU per transaction much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "ci" / "bench"))
+
+from pgbench_lookup import SCRIPT as LOOKUP, SETUP, in_process_tps, pgbench_tps  # noqa: E402
+from tests.conftest import ServerProcess  # noqa: E402
+
+SCRIPTS = {"pk lookup": LOOKUP, "SELECT 1": "SELECT 1;\n"}
+IN_PROCESS = {"pk lookup": {}, "SELECT 1": {"setup": [], "sql": "SELECT 1", "params": list}}
+MODES = ("standalone", "controlplane")
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and of its descendants still running."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu_seconds(int(child))
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another checkout to compare with")
+    args = parser.parse_args()
+    trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
+    results: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = {}
+        for name, text in SCRIPTS.items():
+            scripts[name] = Path(tmp) / f"{name.replace(' ', '_')}.sql"
+            scripts[name].write_text(text)
+        servers = {}
+        try:
+            for tree_name, tree in trees.items():
+                for mode in MODES:
+                    env = {"PYTHONPATH": str(Path(tree) / "python")}
+                    server = servers[f"{mode} {tree_name}"] = ServerProcess(
+                        Path(tmp) / f"{mode}-{tree_name}",
+                        ["--mode", mode, "--tls", "disabled", "--auth-method", "trust",
+                         "--max-connections", "50"], env=env).start()
+                    with psycopg.connect(server.dsn(sslmode="disable", dbname="bench"),
+                                         autocommit=True) as conn:
+                        for sql in SETUP:
+                            conn.execute(sql)
+            for _ in range(args.rounds):
+                for script in SCRIPTS:
+                    for name, server in servers.items():
+                        dsn = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
+                               "bench"]
+                        before = _cpu_seconds(server.proc.pid)
+                        tps = pgbench_tps(dsn, "prepared", args.seconds, scripts[script])
+                        used = _cpu_seconds(server.proc.pid) - before
+                        results.setdefault((script, name), []).append(tps)
+                        cpu.setdefault((script, name), []).append(
+                            used / (tps * args.seconds) * 1e6)
+                    results.setdefault((script, "in-process loop"), []).append(
+                        in_process_tps(args.seconds, **IN_PROCESS[script]))
+        finally:
+            for server in servers.values():
+                server.stop()
+    print(f"{'statement':10} {'served by':26} {'TPS (median)':>12} {'vs in-process':>14} "
+          f"{'CPU us/tx':>10}  rounds (TPS)")
+    for script in SCRIPTS:
+        limit = statistics.median(results[(script, "in-process loop")])
+        for (name_script, name), values in results.items():
+            if name_script == script:
+                tps = statistics.median(values)
+                used = cpu.get((script, name))
+                used_text = f"{statistics.median(used):10.0f}" if used else f"{'-':>10}"
+                print(f"{script:10} {name:26} {tps:12.0f} {tps / limit:14.2f} {used_text}  "
+                      + " ".join(f"{v:.0f}" for v in values))
+
+
+if __name__ == "__main__":
+    main()
