@@ -1,0 +1,137 @@
+"""char(n) semantics for a session's statements (sql/bpchar.py says what and why).
+
+The declared varchar(n) / char(n) columns of the database are one catalog query per
+catalog state, kept in the server's ``Catalogs`` (per database, generation and
+search_path) like the result columns' origins; a session whose catalog view is its own
+(DDL not yet ended, temporary tables) asks each time. A statement that names none of
+their tables costs a substring search of its text.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import aclosing
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from duckgres_trio.engine import pg_catalog as catalog
+from duckgres_trio.errors import PgError
+from duckgres_trio.sql import Statement, settings, split_statements
+from duckgres_trio.sql import bpchar
+
+if TYPE_CHECKING:
+    from duckgres_trio.frontend.session import Session
+
+#: table (lower case) -> ((column lower case, kind, n, attnum), ...)
+Columns = dict[str, tuple[tuple[str, str, int, int], ...]]
+
+_COMMANDS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+_KEY = "declared character columns"
+_DECLARED = re.compile(catalog.DECLARED_TYPE_PATTERN)
+#: a cast to char(n) may be in the text (a word; varchar and char_length are not)
+_CHAR_CAST = re.compile(r"\b(?:bpchar|char|character)\b")
+
+
+def declared_sql() -> str:
+    """Every visible table's declared varchar(n) / char(n) columns: table name, column
+    name, column number, the CHECK that declares it."""
+    d = catalog.DATABASE
+    return (
+        "SELECT t.table_name, c.column_name, c.column_index, k.expression "
+        "FROM duckdb_constraints() k JOIN duckdb_tables() t ON k.table_oid = t.table_oid "
+        "JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
+        "AND c.column_index = k.constraint_column_indexes[1] + 1 "
+        "WHERE k.constraint_type = 'CHECK' "
+        f"AND contains(k.expression, '{catalog.DECLARED_TYPE_MARK}') "
+        f"AND {d}.main.visible(t.database_name, t.table_name)")
+
+
+def columns_from_rows(rows: list[tuple]) -> Columns:
+    found: dict[str, dict[str, tuple[str, str, int, int]]] = {}
+    for table, column, attnum, check in rows:
+        m = bpchar_declared(check)
+        if m is not None:
+            found.setdefault(table.lower(), {})[column.lower()] = \
+                (column.lower(), m[0], m[1], attnum)
+    return {table: tuple(sorted(columns.values())) for table, columns in found.items()}
+
+
+def bpchar_declared(check: str) -> tuple[str, int] | None:
+    """(kind, n) of a CHECK declaring varchar(n) / char(n), else None."""
+    m = _DECLARED.search(check)
+    if m is None or m["length"] is None:
+        return None
+    return m["kind"], int(m["length"])
+
+
+async def declared_columns(session: Session) -> Columns:
+    """The declared columns as this session sees the catalog now."""
+    database = session.activity.database
+    path = tuple(settings.search_path_schemas(session.parameters["search_path"]))
+    generation = session.catalogs.generation(database)
+    shared = not (session._catalog_dirty or session._private_catalog) \
+        and (session.in_block() and session._snapshot_generation == generation
+             or not session.in_block())
+    key = (database, generation, path, _KEY)
+    if shared:
+        cached = session.catalogs.get(key)
+        if cached is not False:
+            return cached or {}
+    try:
+        result = await session.executor.execute(declared_sql(), True)
+        rows = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+    except PgError:
+        return {}
+    columns = columns_from_rows(rows)
+    if shared:
+        session.catalogs.put(key, columns)
+    return columns
+
+
+async def with_char_semantics(session: Session, stmt: Statement,
+                              param_types: tuple[int, ...] = ()) -> Statement:
+    """``stmt`` rewritten for the char(n) columns it names and its casts to char(n)
+    (sql/bpchar.py), else as is."""
+    if stmt.command not in _COMMANDS or stmt.refusal is not None or stmt.explain is not None:
+        return stmt
+    lowered = stmt.text.lower()
+    casts = _CHAR_CAST.search(lowered) is not None
+    columns = await declared_columns(session)
+    named = tuple(sorted((table, cols) for table, cols in columns.items() if table in lowered))
+    # an INSERT's char(n) columns may go unnamed (no column list); elsewhere a char(n)
+    # column that matters is named in the text
+    chars = [column for _table, cols in named for column, kind, _n, _a in cols
+             if kind == "bpchar" and (stmt.command == "INSERT" or column in lowered)]
+    if not chars and not casts:
+        return stmt
+    text = bpchar.rewrite(stmt.text, named, tuple(param_types), casts=casts)
+    if text is None:
+        return stmt
+    rewritten = split_statements(text)
+    if len(rewritten) != 1:
+        return stmt
+    return replace(rewritten[0], start=stmt.start)
+
+
+async def copy_trimmed(session: Session, table: str, names: list[str]) -> list[int]:
+    """The indexes of ``names`` (COPY FROM's columns of ``table``) that are char(n)
+    columns, whose values are stored with trailing blanks stripped."""
+    columns = await declared_columns(session)
+    name = table.rsplit(".", 1)[-1].strip('"').lower()
+    chars = {column for column, kind, _n, _a in columns.get(name, ()) if kind == "bpchar"}
+    return [i for i, column in enumerate(names) if column.lower() in chars]
+
+
+def trimmed(batch: pa.RecordBatch, indexes: list[int]) -> pa.RecordBatch:
+    """``batch`` with the columns at ``indexes`` stripped of trailing blanks."""
+    columns = list(batch.columns)
+    for i in indexes:
+        if pa.types.is_string(columns[i].type) or pa.types.is_large_string(columns[i].type):
+            columns[i] = pc.utf8_rtrim(columns[i], characters=" ")
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
