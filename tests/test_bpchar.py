@@ -4,16 +4,20 @@ Values reach char(n) columns by every write path (INSERT VALUES and SELECT, UPDA
 upsert, COPY FROM STDIN in text and binary, parameters), with and without trailing
 blanks; then comparisons, grouping, joins, lengths, concatenation, patterns and casts
 must read as PostgreSQL's, through psycopg's simple and extended protocol, text and
-binary results (rows and the result columns' type OIDs). What still differs is a strict
+binary results (rows and the result columns' type OIDs), and pgjdbc. What still differs is a strict
 xfail here and a line in docs/compatibility.md.
 """
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import psycopg
 import pytest
 
 from tests.support.differential import PROTOCOLS, outcome, schema_on_both
+from tests.support.jdbc import JAR, compile_java, jdbc_url
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 SCHEMA = [
@@ -147,3 +151,21 @@ CASTS = [
 def test_casts_to_char(both, sql, protocol):
     ours, theirs = (_read(dsn, sql, protocol=protocol) for dsn in both)
     assert ours == theirs
+
+
+JAVA = Path(__file__).parent / "java" / "JdbcBpchar.java"
+
+
+def test_pgjdbc(both, tmp_path):
+    """pgjdbc's setString parameters (varchar: compared as bpchar), getString of char(n)
+    columns and casts, the columns' type names."""
+    classes = compile_java(JAVA, tmp_path)
+
+    def run(dsn: str) -> list[str]:
+        out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "JdbcBpchar", jdbc_url(dsn)],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout.splitlines()
+
+    ours, theirs = (run(dsn) for dsn in both)
+    assert ours == theirs and any("row" in line for line in theirs)
