@@ -169,3 +169,22 @@ def test_pgjdbc(both, tmp_path):
 
     ours, theirs = (run(dsn) for dsn in both)
     assert ours == theirs and any("row" in line for line in theirs)
+
+
+@pytest.mark.parametrize("sql", [
+    "select id from tc where c = $1",
+    "select id from tc x where $1 = x.c or c in ($2, 'x')",
+    "insert into tc (id, c) values ($1, $2)",
+    "update tc set c = $1 where id = $2",
+    "select $1::char(3)",
+])
+def test_parameter_types(both, sql):
+    """ParameterDescription: a parameter compared with or assigned to a char(n) column,
+    or cast to char(n), is bpchar (1042), as PostgreSQL infers it."""
+    found = []
+    for dsn in both:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.pgconn.prepare(b"", sql.encode())
+            described = conn.pgconn.describe_prepared(b"")
+            found.append([described.param_type(i) for i in range(described.nparams)])
+    assert found[0] == found[1]

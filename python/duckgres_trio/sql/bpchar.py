@@ -69,7 +69,7 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
     stmt = tree[0].stmt
     tables = {name: {column: (kind, n, attnum) for column, kind, n, attnum in columns}
               for name, columns in declared}
-    scope = _Scope(tables)
+    scope = _Scope(tables, param_types)
     scope(stmt)
     if not scope.relations and not casts:
         return None
@@ -78,7 +78,7 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
     if isinstance(stmt, ast.InsertStmt):
         changed |= _insert(stmt, scope)
     elif isinstance(stmt, ast.UpdateStmt):
-        changed |= _assignments(stmt.targetList, scope.table(stmt.relation))
+        changed |= _assignments(stmt.targetList, scope.table(stmt.relation), scope)
     rewriter(stmt)
     if not (changed or rewriter.changed):
         return None
@@ -92,9 +92,11 @@ class _Scope(Visitor):
     """The declared columns of the relations a statement names: alias or name -> the
     table's columns (CTE names excluded: they shadow tables)."""
 
-    def __init__(self, tables: Mapping[str, Mapping[str, tuple[str, int, int]]]) -> None:
+    def __init__(self, tables: Mapping[str, Mapping[str, tuple[str, int, int]]],
+                 param_types: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.tables = tables
+        self.param_types = param_types
         self.relations: dict[str, Mapping[str, tuple[str, int, int]]] = {}
         self.ctes: set[str] = set()
 
@@ -150,7 +152,7 @@ def char_cast(node: ast.TypeCast) -> int | None:
     return None
 
 
-def _stripped(node: object) -> object:
+def _stripped(node: object, scope: _Scope | None = None) -> object:
     """A value as a char(n) column stores it: trailing blanks stripped."""
     if isinstance(node, ast.A_Const):
         if isinstance(node.val, ast.String):
@@ -159,8 +161,58 @@ def _stripped(node: object) -> object:
             return node
     if isinstance(node, ast.SetToDefault):
         return node
+    if isinstance(node, ast.ParamRef) and _undeclared(node, scope):
+        return _rtrim(_as_bpchar(node))
+    if strings(node, scope):
+        return _rtrim(node)
+    # any other type is cast (PostgreSQL's assignment to char(n) takes any type's text;
+    # DuckDB's rtrim only VARCHAR): a cast to text costs the as_text macro, ~0.1 s a 1M rows
     return _rtrim(ast.TypeCast(arg=node, typeName=ast.TypeName(
         names=(ast.String(sval="text"),), typemod=-1)))
+
+
+#: functions whose value is text whatever their arguments
+_STRING_FUNCTIONS = frozenset({
+    "upper", "lower", "initcap", "concat", "concat_ws", "substr", "substring", "left",
+    "right", "btrim", "ltrim", "rtrim", "lpad", "rpad", "replace", "repeat", "md5",
+    "format", "translate", "reverse", "split_part", "to_char", "chr", "string_agg"})
+_STRING_TYPES = frozenset({"text", "varchar", "bpchar", "char", "character"})
+#: parameter types whose value is a string (0: none declared; 705: unknown)
+_STRING_PARAMS = frozenset({0, 25, 705, 1042, 1043})
+
+
+def strings(node: object, scope: _Scope | None = None) -> bool:
+    """Whether ``node``'s value is certainly a string (DuckDB's rtrim takes it as is)."""
+    if isinstance(node, ast.A_Const):
+        return isinstance(node.val, ast.String)
+    if isinstance(node, ast.ParamRef):
+        types = scope.param_types if scope is not None else ()
+        return (types[node.number - 1] if node.number <= len(types) else 0) in _STRING_PARAMS
+    if isinstance(node, ast.A_Expr):
+        return node.kind == A_Expr_Kind.AEXPR_OP and len(node.name) == 1 \
+            and node.name[0].sval == "||" \
+            and (strings(node.lexpr, scope) or strings(node.rexpr, scope))
+    if isinstance(node, ast.TypeCast):
+        names = [n.sval for n in node.typeName.names if isinstance(n, ast.String)]
+        return not node.typeName.arrayBounds and names[-1:] and names[-1] in _STRING_TYPES
+    if isinstance(node, ast.FuncCall):
+        return len(node.funcname) == 1 and isinstance(node.funcname[0], ast.String) \
+            and node.funcname[0].sval.lower() in _STRING_FUNCTIONS
+    if isinstance(node, ast.ColumnRef) and scope is not None:
+        return scope.column(node) is not None  # a declared varchar(n) / char(n) column
+    return False
+
+
+def _undeclared(node: ast.ParamRef, scope: _Scope | None) -> bool:
+    types = scope.param_types if scope is not None else ()
+    return (types[node.number - 1] if node.number <= len(types) else 0) in (0, 705)
+
+
+def _as_bpchar(node: ast.ParamRef) -> ast.TypeCast:
+    """``$n::bpchar``: PostgreSQL types a parameter compared with (or assigned to) a
+    char(n) column bpchar, and the translation announces the cast's type (1042)."""
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(names=(ast.String(sval="bpchar"),),
+                                                        typemod=-1))
 
 
 def _rtrim(node: object) -> ast.FuncCall:
@@ -180,8 +232,9 @@ def _insert(stmt: ast.InsertStmt, scope: _Scope) -> bool:
     if table is None:
         return False
     changed = False
+    scope.relations.setdefault("excluded", table)  # the row an upsert proposed
     if stmt.onConflictClause is not None and stmt.onConflictClause.targetList:
-        changed |= _assignments(stmt.onConflictClause.targetList, table)
+        changed |= _assignments(stmt.onConflictClause.targetList, table, scope)
     chars = {attnum: column for column, (kind, _n, attnum) in table.items()
              if kind == "bpchar"}
     if not chars:
@@ -201,7 +254,7 @@ def _insert(stmt: ast.InsertStmt, scope: _Scope) -> bool:
             row = list(row)
             for i in positions:
                 if i < len(row):
-                    row[i] = _stripped(row[i])
+                    row[i] = _stripped(row[i], scope)
             rows.append(tuple(row))
         select.valuesLists = tuple(rows)
         return True
@@ -213,7 +266,7 @@ def _insert(stmt: ast.InsertStmt, scope: _Scope) -> bool:
         for i in positions:
             if i < len(targets):
                 target = targets[i]
-                targets[i] = ast.ResTarget(name=target.name, val=_stripped(target.val))
+                targets[i] = ast.ResTarget(name=target.name, val=_stripped(target.val, scope))
         select.targetList = tuple(targets)
         return True
     if stmt.cols:  # a set operation or a *: its columns, named, stripped around it
@@ -237,8 +290,8 @@ def _same(node: object) -> object:
     return node
 
 
-def _assignments(targets: tuple | None, table: Mapping[str, tuple[str, int, int]] | None
-                 ) -> bool:
+def _assignments(targets: tuple | None, table: Mapping[str, tuple[str, int, int]] | None,
+                 scope: _Scope) -> bool:
     """SET c = x for a char(n) column c: x stripped."""
     if not targets or table is None:
         return False
@@ -247,7 +300,7 @@ def _assignments(targets: tuple | None, table: Mapping[str, tuple[str, int, int]
         if isinstance(target, ast.ResTarget) and target.name and not target.indirection \
                 and table.get(target.name.lower(), ("",))[0] == "bpchar" \
                 and not isinstance(target.val, ast.MultiAssignRef):
-            target.val = _stripped(target.val)
+            target.val = _stripped(target.val, scope)
             changed = True
     return changed
 
@@ -279,7 +332,9 @@ class _Rewriter(Visitor):
         if isinstance(node, ast.ParamRef):
             declared = self.param_types[node.number - 1] \
                 if node.number <= len(self.param_types) else 0
-            return None if declared == _TEXT else _rtrim(node)
+            if declared == _TEXT:
+                return None
+            return _rtrim(_as_bpchar(node) if declared in (0, 705) else node)
         column = self.scope.column(node)
         if column is not None and column[0] == "varchar":
             return _rtrim(node)

@@ -581,7 +581,8 @@ _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "
 #: Types whose OID a parameter cast to them has in PostgreSQL but not by DuckDB's
 #: inference: (scalar OID, array OID).
 _PARAM_OIDS = {"oid": (26, 1028), "regclass": (2205, 2210), "regtype": (2206, 2211),
-               "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011)}
+               "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011),
+               "bpchar": (1042, 1014)}
 #: json #> path (json) and #>> path (text) -> DuckDB's function of a JSON path.
 _JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
 #: (encode | decode, format) -> DuckDB's function.
