@@ -116,7 +116,10 @@ async def with_char_semantics(session: Session, stmt: Statement,
     rewritten = split_statements(text)
     if len(rewritten) != 1:
         return stmt
-    return replace(rewritten[0], start=stmt.start)
+    # the client's text stays the statement's (error positions are placed in it, as
+    # for any translation); DuckDB runs the rewritten text's translation
+    return replace(rewritten[0], text=stmt.text, sql=rewritten[0].engine_text,
+                   start=stmt.start, shape=stmt.shape)
 
 
 async def copy_trimmed(session: Session, table: str, names: list[str]) -> list[int]:
