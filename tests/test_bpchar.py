@@ -204,13 +204,19 @@ def test_rows_a_write_finds(both, statement):
     assert results[0] == results[1]
 
 
-@pytest.mark.xfail(strict=True, reason="RETURNING has no result column origins: a char(n) "
-                   "column's value is sent unpadded")
-def test_returning_pads(both):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("statement", [
+    "insert into tc (id, c) values (98, 'ab') returning c, id, c || '|'",
+    "insert into td values ('x ', 'new') returning *",
+    "update tc set c = 'y' where id = 1 returning id, c, 'a'::char(2)",
+    "delete from td where label = 'two' returning *",
+])
+def test_returning_pads(both, statement, protocol):
+    binary, prepare = PROTOCOLS[protocol]
     results = []
     for dsn in both:
         with psycopg.connect(dsn) as conn:
-            results.append(outcome(conn, "insert into tc (id, c) values (98, 'ab') returning c"))
+            results.append(outcome(conn, statement, binary=binary, prepare=prepare))
             conn.rollback()
     assert results[0] == results[1]
 

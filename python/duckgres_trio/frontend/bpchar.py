@@ -106,20 +106,22 @@ async def with_char_semantics(session: Session, stmt: Statement,
     named = tuple(sorted((table, cols) for table, cols in columns.items() if table in lowered))
     # an INSERT's char(n) columns may go unnamed (no column list); elsewhere a char(n)
     # column that matters is named in the text
+    whole = stmt.command == "INSERT" or "returning" in lowered
     chars = [column for _table, cols in named for column, kind, _n, _a in cols
-             if kind == "bpchar" and (stmt.command == "INSERT" or column in lowered)]
+             if kind == "bpchar" and (whole or column in lowered)]
     if not chars and not casts:
         return stmt
-    text = bpchar.rewrite(stmt.text, named, tuple(param_types), casts=casts)
+    text, returning = bpchar.rewritten(stmt.text, named, tuple(param_types), casts=casts)
     if text is None:
-        return stmt
+        return replace(stmt, char_types=returning) if returning else stmt
     rewritten = split_statements(text)
     if len(rewritten) != 1:
         return stmt
     # the client's text stays the statement's (error positions are placed in it, as
     # for any translation); DuckDB runs the rewritten text's translation
     return replace(rewritten[0], text=stmt.text, sql=rewritten[0].engine_text,
-                   start=stmt.start, shape=stmt.shape)
+                   start=stmt.start, shape=stmt.shape,
+                   char_types=rewritten[0].char_types + returning)
 
 
 async def copy_trimmed(session: Session, table: str, names: list[str]) -> list[int]:

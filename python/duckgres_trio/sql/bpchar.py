@@ -54,26 +54,34 @@ def rewrite(sql: str, declared: Declared, param_types: tuple[int, ...] = (), *,
     """``sql`` with char(n) semantics spelled out (see the module docstring), or None
     when nothing changes (or the text is not PostgreSQL's). ``casts``: the text may
     hold casts to char(n), whose comparisons and patterns are rewritten too."""
+    return _rewrite(sql, declared, param_types, casts)[0]
+
+
+def rewritten(sql: str, declared: Declared, param_types: tuple[int, ...] = (), *,
+              casts: bool = False) -> tuple[str | None, tuple[tuple[int, int], ...]]:
+    """``rewrite``'s text and the (result column, n) of RETURNING's char(n) columns
+    (sent blank-padded, as ``Translation.char_types``)."""
     return _rewrite(sql, declared, param_types, casts)
 
 
 @lru_cache(maxsize=1024)
 def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
-             casts: bool) -> str | None:
+             casts: bool) -> tuple[str | None, tuple[tuple[int, int], ...]]:
     try:
         tree = parse_sql(sql)
     except ParseError:
-        return None
+        return None, ()
     if len(tree) != 1:
-        return None
+        return None, ()
     stmt = tree[0].stmt
     tables = {name: {column: (kind, n, attnum) for column, kind, n, attnum in columns}
               for name, columns in declared}
     scope = _Scope(tables, param_types)
     scope(stmt)
     if not scope.relations and not casts:
-        return None
+        return None, ()
     rewriter = _Rewriter(scope, param_types)
+    returning = _returning(stmt, scope, rewriter)
     changed = False
     if isinstance(stmt, ast.InsertStmt):
         changed |= _insert(stmt, scope)
@@ -81,11 +89,33 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
         changed |= _assignments(stmt.targetList, scope.table(stmt.relation), scope)
     rewriter(stmt)
     if not (changed or rewriter.changed):
-        return None
+        return None, returning
     try:
-        return RawStream()(stmt)
+        return RawStream()(stmt), returning
     except Exception:  # noqa: BLE001 - a printer gap: the statement runs as written
-        return None
+        return None, returning
+
+
+def _returning(stmt: object, scope: _Scope, rewriter: _Rewriter
+               ) -> tuple[tuple[int, int], ...]:
+    """(result column, n) for RETURNING's char(n) columns (and casts); a ``*`` first
+    stands for the table's columns, after which positions are unknown."""
+    if not isinstance(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)) \
+            or not stmt.returningList:
+        return ()
+    found = []
+    for index, target in enumerate(stmt.returningList):
+        value = target.val
+        if isinstance(value, ast.ColumnRef) and isinstance(value.fields[-1], ast.A_Star):
+            table = scope.table(stmt.relation)
+            if index == 0 and len(value.fields) == 1 and table is not None:
+                found += [(attnum - 1, n) for kind, n, attnum in table.values()
+                          if kind == "bpchar"]
+            break
+        n = rewriter._char(value)
+        if n is not None:
+            found.append((index, n))
+    return tuple(sorted(found))
 
 
 class _Scope(Visitor):
