@@ -31,6 +31,8 @@ SCHEMA = [
     "insert into tc (id, c) values (5, 'up ') on conflict (id) do update set c = excluded.c",
     "insert into tc (id, c) values (6, 'x') on conflict (id) do update set c = 'w   '",
     "insert into td values ('ab', 'two'), ('a   ', 'one'), ('zz', 'zed')",
+    "create view vc as select id, c, c as again, v from tc",
+    "create view vv (ident, code) as select id, c from vc where id < 20",
 ]
 
 READS = [
@@ -55,6 +57,16 @@ READS = [
     "c ilike 'AB ' from tc order by id",
     "select id from tc where c ~ 'b $' order by id",
     "select id from tc where c similar to 'ab' order by id",
+    # through a view, a view of a view, a derived table (Metabase's shape), a CTE
+    "select id, c, again, c = 'ab ' from vc where c in ('ab  ', 'q') order by id",
+    "select * from vv where code = 'zz ' or code like 'a_ ' order by 1",
+    'select "source"."c" as "c", count(*) as "count" from (select * from tc) as "source" '
+    'where "source"."c" <> \'q \' group by "source"."c" order by "source"."c" asc',
+    "select s.k, s.id from (select c as k, id from tc where id < 10) s "
+    "where s.k = 'ab ' order by 2",
+    "with w as (select c, id from tc) select w.c, max(w.c) over () from w "
+    "where w.c = 'a ' or w.c = 'zz ' order by id",
+    "select min(c), max(c), max(c) || '|' from tc",
     "select 'ab'::char(3) as x, cast('abcdef' as char(3)) as y, 'x'::character as z, "
     "'ab'::char(3) = 'ab  '::char(3) as e, length('a  '::char(3)) as l, "
     "'ab '::char(4) || '|' as cat",

@@ -89,8 +89,44 @@ async def declared_columns(session: Session) -> Columns:
     except PgError:
         return {}
     columns = columns_from_rows(rows)
+    if columns:
+        columns = await _with_views(session, columns)
     if shared:
         session.catalogs.put(key, columns)
+    return columns
+
+
+def views_sql() -> str:
+    """Every visible view's name and definition."""
+    return ("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal "
+            f"AND {catalog.DATABASE}.main.visible(database_name, view_name)")
+
+
+async def _with_views(session: Session, columns: Columns) -> Columns:
+    """``columns`` and the declared columns of the views that read them (a view of a
+    view too: one pass per level, up to a few)."""
+    try:
+        result = await session.executor.execute(views_sql(), True)
+        views = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                views.extend(zip(*(c.to_pylist() for c in batch.columns)))
+    except PgError:
+        return columns
+    columns = dict(columns)
+    for _ in range(4):
+        grew = False
+        for name, sql in views:
+            key = name.lower()
+            if key in columns or sql is None:
+                continue
+            lowered = sql.lower()
+            named = tuple(sorted((t, c) for t, c in columns.items() if t in lowered))
+            if named and (found := bpchar.view_columns(sql, named)):
+                columns[key] = found
+                grew = True
+        if not grew:
+            break
     return columns
 
 
@@ -113,7 +149,8 @@ async def with_char_semantics(session: Session, stmt: Statement,
         return stmt
     text, returning = bpchar.rewritten(stmt.text, named, tuple(param_types), casts=casts)
     if text is None:
-        return replace(stmt, char_types=returning) if returning else stmt
+        return replace(stmt, char_types=_merged(stmt.char_types, returning)) \
+            if returning else stmt
     rewritten = split_statements(text)
     if len(rewritten) != 1:
         return stmt
@@ -121,7 +158,11 @@ async def with_char_semantics(session: Session, stmt: Statement,
     # for any translation); DuckDB runs the rewritten text's translation
     return replace(rewritten[0], text=stmt.text, sql=rewritten[0].engine_text,
                    start=stmt.start, shape=stmt.shape,
-                   char_types=rewritten[0].char_types + returning)
+                   char_types=_merged(rewritten[0].char_types, returning))
+
+
+def _merged(*char_types: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted(dict(pair for types in char_types for pair in types).items()))
 
 
 async def copy_trimmed(session: Session, table: str, names: list[str]) -> list[int]:

@@ -98,8 +98,12 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
 
 def _returning(stmt: object, scope: _Scope, rewriter: _Rewriter
                ) -> tuple[tuple[int, int], ...]:
-    """(result column, n) for RETURNING's char(n) columns (and casts); a ``*`` first
-    stands for the table's columns, after which positions are unknown."""
+    """(result column, n) for the result columns that are char(n): a SELECT's
+    (``_Scope.outputs``: a derived table's, a CTE's, min / max), RETURNING's; a ``*``
+    first stands for the relation's columns, after which positions are unknown."""
+    if isinstance(stmt, ast.SelectStmt):
+        return tuple(sorted((position - 1, n) for _name, kind, n, position
+                            in scope.outputs(stmt) if kind == "bpchar" and position))
     if not isinstance(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)) \
             or not stmt.returningList:
         return ()
@@ -120,7 +124,9 @@ def _returning(stmt: object, scope: _Scope, rewriter: _Rewriter
 
 class _Scope(Visitor):
     """The declared columns of the relations a statement names: alias or name -> the
-    table's columns (CTE names excluded: they shadow tables)."""
+    columns' (kind, n, position): a table's (position: its column number), a derived
+    table's or a CTE's that come from such columns or casts (position in its select
+    list, 0 where a ``*`` makes it unknown). A CTE's name shadows a table's."""
 
     def __init__(self, tables: Mapping[str, Mapping[str, tuple[str, int, int]]],
                  param_types: tuple[int, ...] = ()) -> None:
@@ -128,17 +134,32 @@ class _Scope(Visitor):
         self.tables = tables
         self.param_types = param_types
         self.relations: dict[str, Mapping[str, tuple[str, int, int]]] = {}
-        self.ctes: set[str] = set()
+        self.ctes: dict[str, object] = {}
+        self._derived: list[tuple[str, object]] = []
 
     def __call__(self, node: object) -> None:
         _Ctes(self.ctes)(node)  # first: a CTE may follow the FROM that names it
         super().__call__(node)
+        # inner queries were found after the outer ones that hold them: resolve them
+        # first, so that an outer one sees their columns
+        for alias, query in reversed(self._derived):
+            columns = {name: (kind, n, position)
+                       for name, kind, n, position in self.outputs(query)}
+            if columns:
+                self.relations[alias] = columns
 
     def visit_RangeVar(self, _ancestors, node: ast.RangeVar) -> None:
+        alias = (node.alias.aliasname if node.alias is not None else node.relname).lower()
+        if node.schemaname is None and node.relname.lower() in self.ctes:
+            self._derived.append((alias, self.ctes[node.relname.lower()]))
+            return
         table = self.table(node)
         if table is not None:
-            alias = node.alias.aliasname if node.alias is not None else node.relname
-            self.relations[alias.lower()] = table
+            self.relations[alias] = table
+
+    def visit_RangeSubselect(self, _ancestors, node: ast.RangeSubselect) -> None:
+        if node.alias is not None:
+            self._derived.append((node.alias.aliasname.lower(), node.subquery))
 
     def table(self, node: ast.RangeVar | None) -> Mapping[str, tuple[str, int, int]] | None:
         if node is None or node.schemaname is None and node.relname.lower() in self.ctes:
@@ -146,7 +167,7 @@ class _Scope(Visitor):
         return self.tables.get(node.relname.lower())
 
     def column(self, node: object) -> tuple[str, int, int] | None:
-        """(kind, n, attnum) of the declared column a ColumnRef names, if it is one."""
+        """(kind, n, position) of the declared column a ColumnRef names, if it is one."""
         if not isinstance(node, ast.ColumnRef) or not node.fields \
                 or not all(isinstance(f, ast.String) for f in node.fields):
             return None
@@ -154,17 +175,79 @@ class _Scope(Visitor):
         if len(names) > 1:
             table = self.relations.get(names[-2])
             return None if table is None else table.get(names[-1])
-        found = {table[names[0]] for table in self.relations.values() if names[0] in table}
-        return found.pop() if len(found) == 1 else None
+        found = {table[names[0]][:2] for table in self.relations.values()
+                 if names[0] in table}
+        if len(found) != 1:
+            return None
+        return next(table[names[0]] for table in self.relations.values() if names[0] in table)
+
+    def declared(self, node: object) -> tuple[str, int] | None:
+        """(kind, n) of an expression that is a declared column, a cast to char(n), or
+        min / max of a char(n) one (PostgreSQL's bpchar aggregates, windowed or not)."""
+        if isinstance(node, ast.TypeCast):
+            n = char_cast(node)
+            return None if n is None else ("bpchar", n)
+        if isinstance(node, ast.FuncCall) and len(node.funcname) == 1 \
+                and isinstance(node.funcname[0], ast.String) \
+                and node.funcname[0].sval.lower() in ("min", "max") \
+                and node.args and len(node.args) == 1:
+            found = self.declared(node.args[0])
+            return found if found is not None and found[0] == "bpchar" else None
+        column = self.column(node)
+        return None if column is None else column[:2]
+
+    def outputs(self, query: object) -> list[tuple[str, str, int, int]]:
+        """(name, kind, n, position) of a query's result columns that are declared
+        columns (``declared``); position 1-based, 0 when unknown (after a ``*`` that is
+        not the first item)."""
+        while isinstance(query, ast.SelectStmt) and query.larg is not None:
+            query = query.larg
+        if not isinstance(query, ast.SelectStmt) or not query.targetList:
+            return []
+        found = []
+        position: int | None = 0  # of the last item, while known
+        for target in query.targetList:
+            value = target.val
+            if isinstance(value, ast.ColumnRef) and isinstance(value.fields[-1], ast.A_Star):
+                first = position == 0
+                for name, (kind, n, at) in (self._star(value, query) or {}).items():
+                    found.append((name, kind, n, at if first else 0))
+                position = None  # unknown from here on
+                continue
+            if position is not None:
+                position += 1
+            declared = self.declared(value)
+            if declared is None:
+                continue
+            name = target.name or (value.fields[-1].sval
+                                   if isinstance(value, ast.ColumnRef) else "bpchar")
+            found.append((name.lower(), *declared, position or 0))
+        return found
+
+    def _star(self, star: ast.ColumnRef, query: ast.SelectStmt
+              ) -> Mapping[str, tuple[str, int, int]] | None:
+        if len(star.fields) == 2 and isinstance(star.fields[0], ast.String):
+            return self.relations.get(star.fields[0].sval.lower())
+        items = query.fromClause or ()
+        if len(items) != 1:
+            return None
+        item = items[0]
+        if isinstance(item, ast.RangeVar):
+            alias = item.alias.aliasname if item.alias is not None else item.relname
+        elif isinstance(item, ast.RangeSubselect) and item.alias is not None:
+            alias = item.alias.aliasname
+        else:
+            return None
+        return self.relations.get(alias.lower())
 
 
 class _Ctes(Visitor):
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, queries: dict[str, object]) -> None:
         super().__init__()
-        self.names = names
+        self.queries = queries
 
     def visit_CommonTableExpr(self, _ancestors, node: ast.CommonTableExpr) -> None:
-        self.names.add(node.ctename.lower())
+        self.queries[node.ctename.lower()] = node.ctequery
 
 
 def char_cast(node: ast.TypeCast) -> int | None:
@@ -415,3 +498,29 @@ class _Rewriter(Visitor):
                 self._done.add(id(args[i]))
                 self.changed = True
         node.args = tuple(args)
+
+
+def view_columns(sql: str, declared: Declared) -> tuple[tuple[str, str, int, int], ...]:
+    """(column, kind, n, position) of a view's declared columns, from its definition
+    (``CREATE VIEW v AS SELECT ...`` as DuckDB keeps it): those that are a declared
+    column of the relations it reads (``_Scope.outputs``), so that a statement reading
+    the view compares and sends them as PostgreSQL's view would. Empty when the text is
+    not PostgreSQL's."""
+    try:
+        tree = parse_sql(sql)
+    except ParseError:
+        return ()
+    if len(tree) != 1 or not isinstance(tree[0].stmt, ast.ViewStmt):
+        return ()
+    view = tree[0].stmt
+    tables = {name: {column: (kind, n, attnum) for column, kind, n, attnum in columns}
+              for name, columns in declared}
+    scope = _Scope(tables)
+    scope(view.query)
+    names = [a.sval.lower() for a in view.aliases or () if isinstance(a, ast.String)]
+    found = []
+    for name, kind, n, position in scope.outputs(view.query):
+        if position and position <= len(names):
+            name = names[position - 1]
+        found.append((name, kind, n, position))
+    return tuple(sorted(found))
