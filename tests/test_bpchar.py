@@ -31,6 +31,8 @@ SCHEMA = [
     "insert into tc (id, c) values (5, 'up ') on conflict (id) do update set c = excluded.c",
     "insert into tc (id, c) values (6, 'x') on conflict (id) do update set c = 'w   '",
     "insert into td values ('ab', 'two'), ('a   ', 'one'), ('zz', 'zed')",
+    "create table tx (id2 integer, c text)",
+    "insert into tx values (1, 'ab '), (2, 'ab'), (3, 'zz')",
     "create view vc as select id, c, c as again, v from tc",
     "create view vv (ident, code) as select id, c from vc where id < 20",
 ]
@@ -67,6 +69,11 @@ READS = [
     "with w as (select c, id from tc) select w.c, max(w.c) over () from w "
     "where w.c = 'a ' or w.c = 'zz ' order by id",
     "select min(c), max(c), max(c) || '|' from tc",
+    # a text column of the same name: compared as text, in its own query or joined
+    "select id from tc where id in (select id2 from tx where c = 'ab ') order by id",
+    "select id, tx.c from tc join tx on tx.id2 = tc.id where tx.c = 'ab ' order by id",
+    "select id from tc where exists (select 1 from tx where tx.c = tc.c) order by id",
+    "select id from tc t where c = (select max(c) from tc where id < t.id) order by id",
     "select 'ab'::char(3) as x, cast('abcdef' as char(3)) as y, 'x'::character as z, "
     "'ab'::char(3) = 'ab  '::char(3) as e, length('a  '::char(3)) as l, "
     "'ab '::char(4) || '|' as cat",

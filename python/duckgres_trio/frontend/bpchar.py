@@ -36,27 +36,30 @@ _CHAR_CAST = re.compile(r"\b(?:bpchar|char|character)\b")
 
 
 def declared_sql() -> str:
-    """Every visible table's declared varchar(n) / char(n) columns: table name, column
-    name, column number, the CHECK that declares it."""
+    """Every column of each visible table that has a declared varchar(n) / char(n)
+    column: table name, column name, column number, the CHECK that declares it (NULL
+    for the others, which tell sql/bpchar.py that a name is not ambiguous)."""
     d = catalog.DATABASE
+    mark = f"contains(k.expression, '{catalog.DECLARED_TYPE_MARK}')"
     return (
-        "SELECT t.table_name, c.column_name, c.column_index, k.expression "
-        "FROM duckdb_constraints() k JOIN duckdb_tables() t ON k.table_oid = t.table_oid "
-        "JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
-        "AND c.column_index = k.constraint_column_indexes[1] + 1 "
-        "WHERE k.constraint_type = 'CHECK' "
-        f"AND contains(k.expression, '{catalog.DECLARED_TYPE_MARK}') "
-        f"AND {d}.main.visible(t.database_name, t.table_name)")
+        "SELECT t.table_name, c.column_name, c.column_index, "
+        "(SELECT max(k.expression) FROM duckdb_constraints() k "
+        "WHERE k.table_oid = t.table_oid AND k.constraint_type = 'CHECK' "
+        f"AND k.constraint_column_indexes[1] + 1 = c.column_index AND {mark}) "
+        "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
+        f"WHERE {d}.main.visible(t.database_name, t.table_name) AND t.table_oid IN ("
+        "SELECT k.table_oid FROM duckdb_constraints() k "
+        f"WHERE k.constraint_type = 'CHECK' AND {mark})")
 
 
 def columns_from_rows(rows: list[tuple]) -> Columns:
     found: dict[str, dict[str, tuple[str, str, int, int]]] = {}
     for table, column, attnum, check in rows:
-        m = bpchar_declared(check)
-        if m is not None:
-            found.setdefault(table.lower(), {})[column.lower()] = \
-                (column.lower(), m[0], m[1], attnum)
-    return {table: tuple(sorted(columns.values())) for table, columns in found.items()}
+        m = bpchar_declared(check) if check is not None else None
+        kind, n = m if m is not None else ("other", 0)
+        found.setdefault(table.lower(), {})[column.lower()] = (column.lower(), kind, n, attnum)
+    return {table: tuple(sorted(columns.values())) for table, columns in found.items()
+            if any(kind != "other" for _c, kind, _n, _a in columns.values())}
 
 
 def bpchar_declared(check: str) -> tuple[str, int] | None:

@@ -35,8 +35,9 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 #: table name (lower case) -> column name (lower case) -> (kind, n, attnum), kind
-#: "bpchar" or "varchar": the declared char(n) / varchar(n) columns of the tables a
-#: statement names, as a hashable tuple (it keys the cache):
+#: "bpchar" or "varchar" for the declared char(n) / varchar(n) columns, "other" (n 0)
+#: for the rest, of the tables (and views) a statement names, as a hashable tuple (it
+#: keys the cache):
 #: ((table, ((column, kind, n, attnum), ...)), ...)
 Declared = tuple[tuple[str, tuple[tuple[str, str, int, int], ...]], ...]
 
@@ -136,9 +137,12 @@ class _Scope(Visitor):
         self.relations: dict[str, Mapping[str, tuple[str, int, int]]] = {}
         self.ctes: dict[str, object] = {}
         self._derived: list[tuple[str, object]] = []
+        #: id(ColumnRef) -> the query (SELECT, UPDATE, DELETE, INSERT) it is in
+        self.owners: dict[int, object] = {}
 
     def __call__(self, node: object) -> None:
         _Ctes(self.ctes)(node)  # first: a CTE may follow the FROM that names it
+        _Owners(self.owners)(node)
         super().__call__(node)
         # inner queries were found after the outer ones that hold them: resolve them
         # first, so that an outer one sees their columns
@@ -175,11 +179,37 @@ class _Scope(Visitor):
         if len(names) > 1:
             table = self.relations.get(names[-2])
             return None if table is None else table.get(names[-1])
-        found = {table[names[0]][:2] for table in self.relations.values()
-                 if names[0] in table}
-        if len(found) != 1:
+        # a bare name: the column of the one relation of its own query's FROM that has
+        # it, when each of them is a table whose columns are all known (any other might
+        # have a column so named; a name none has belongs to an outer query)
+        tables = self._local(self.owners.get(id(node)))
+        found = [table[names[0]] for table in tables or () if names[0] in table]
+        return found[0] if len(found) == 1 else None
+
+    def _local(self, query: object) -> list[Mapping[str, tuple[str, int, int]]] | None:
+        """The tables ``query``'s FROM (an UPDATE's and DELETE's target and FROM /
+        USING, an INSERT's target) names, None if any item is something else."""
+        if isinstance(query, ast.SelectStmt):
+            items = list(query.fromClause or ())
+        elif isinstance(query, ast.UpdateStmt):
+            items = [query.relation, *(query.fromClause or ())]
+        elif isinstance(query, ast.DeleteStmt):
+            items = [query.relation, *(query.usingClause or ())]
+        elif isinstance(query, ast.InsertStmt):
+            items = [query.relation]
+        else:
             return None
-        return next(table[names[0]] for table in self.relations.values() if names[0] in table)
+        tables = []
+        while items:
+            item = items.pop()
+            if isinstance(item, ast.JoinExpr):
+                items += [item.larg, item.rarg]
+                continue
+            table = self.table(item) if isinstance(item, ast.RangeVar) else None
+            if table is None:
+                return None
+            tables.append(table)
+        return tables
 
     def declared(self, node: object) -> tuple[str, int] | None:
         """(kind, n) of an expression that is a declared column, a cast to char(n), or
@@ -239,6 +269,23 @@ class _Scope(Visitor):
         else:
             return None
         return self.relations.get(alias.lower())
+
+
+class _Owners(Visitor):
+    """id(ColumnRef) -> the nearest query (SELECT, UPDATE, DELETE, INSERT) holding it."""
+
+    def __init__(self, owners: dict[int, object]) -> None:
+        super().__init__()
+        self.owners = owners
+
+    def visit_ColumnRef(self, ancestors, node: ast.ColumnRef) -> None:
+        i = 0
+        while (above := ancestors[i]) is not None:
+            if isinstance(above, (ast.SelectStmt, ast.UpdateStmt, ast.DeleteStmt,
+                                  ast.InsertStmt)):
+                self.owners[id(node)] = above
+                return
+            i += 1
 
 
 class _Ctes(Visitor):
@@ -312,7 +359,8 @@ def strings(node: object, scope: _Scope | None = None) -> bool:
         return len(node.funcname) == 1 and isinstance(node.funcname[0], ast.String) \
             and node.funcname[0].sval.lower() in _STRING_FUNCTIONS
     if isinstance(node, ast.ColumnRef) and scope is not None:
-        return scope.column(node) is not None  # a declared varchar(n) / char(n) column
+        column = scope.column(node)  # a declared varchar(n) / char(n) column
+        return column is not None and column[0] in ("bpchar", "varchar")
     return False
 
 
