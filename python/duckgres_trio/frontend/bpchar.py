@@ -74,11 +74,8 @@ async def declared_columns(session: Session) -> Columns:
     """The declared columns as this session sees the catalog now."""
     database = session.activity.database
     path = tuple(settings.search_path_schemas(session.parameters["search_path"]))
-    generation = session.catalogs.generation(database)
-    shared = not (session._catalog_dirty or session._private_catalog) \
-        and (session.in_block() and session._snapshot_generation == generation
-             or not session.in_block())
-    key = (database, generation, path, _KEY)
+    shared = session.shares_catalog()
+    key = (database, session.catalogs.generation(database), path, _KEY)
     if shared:
         cached = session.catalogs.get(key)
         if cached is not False:

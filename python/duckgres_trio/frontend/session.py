@@ -778,6 +778,14 @@ class Session:
                     store.put(key, tables[i])
         return sources, tables
 
+    def shares_catalog(self) -> bool:
+        """Whether what this session reads in the catalog now holds for the server's
+        cache (``column_origins``' rule: no DDL of its own pending, no temporary
+        objects, a snapshot not older than the catalog's generation)."""
+        generation = self.catalogs.generation(self.activity.database)
+        return not (self._catalog_dirty or self._private_catalog) \
+            and (not self.in_block() or self._snapshot_generation == generation)
+
     @staticmethod
     def described(schema: pa.Schema | None, origins: Origins) -> pa.Schema | None:
         """``schema`` with the ``column_origins`` found for its columns."""

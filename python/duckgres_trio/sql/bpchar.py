@@ -3,24 +3,27 @@
 A char(n) column is a VARCHAR with a CHECK naming its declared type (sql/translate.py,
 ``_declared_length``). PostgreSQL ignores a bpchar's trailing blanks wherever it
 compares or measures it (=, <, IN, GROUP BY, DISTINCT, ORDER BY, joins, length(), ``||``
-and casts to text) and sees them padded to n only in a few places (LIKE and regular
-expressions, octet_length, concat's output). So the server stores char(n) values with
-their trailing blanks stripped, pads them on the way out (frontend/origins.pad), and
-rewrites the statements that name such a column, in PostgreSQL's text before the
-translation (the client's statement is rewritten once per catalog state: the session
-caches it):
+and casts to text) and sees them padded to n only in a few places (output, LIKE and
+regular expressions, octet_length, concat). DuckDB has one VARCHAR and no collation a
+client could add, so the server stores char(n) values with their trailing blanks
+stripped, pads them on the way out (frontend/origins.pad), and rewrites the statements
+that name such a column, in PostgreSQL's text before the translation
+(frontend/bpchar.py; cached per text, parameter types and catalog state):
 
 - writes: INSERT's values (VALUES, or the SELECT's targets), UPDATE's and ON CONFLICT's
-  SET: ``rtrim(CAST(x AS text), ' ')`` (a string constant is stripped here);
-- comparisons of such a column with a string constant, a parameter PostgreSQL would
-  type from the column (declared bpchar or not at all) or a varchar(n) column (which
-  PostgreSQL compares as bpchar too): the other side stripped;
+  SET: ``rtrim(x, ' ')``, through a cast to text unless x is surely a string (a string
+  constant is stripped here);
+- comparisons of such a column (or a cast to char(n)) with a string constant, a
+  parameter PostgreSQL would type bpchar (undeclared, bpchar or varchar; not text) or a
+  varchar(n) column (which PostgreSQL compares as bpchar too): the other side stripped;
 - LIKE / ILIKE / SIMILAR TO / regular expressions of the column, ``octet_length``,
-  ``concat`` / ``concat_ws``: the column padded, ``rpad(c, n, ' ')``.
+  ``concat`` / ``concat_ws``: the column padded, ``rpad(c, n, ' ')``;
+- result columns that are char(n) (a table's, a view's, a derived table's or a CTE's
+  column, min / max of one, RETURNING's): their positions, which the session sends
+  blank-padded as bpchar(n) (``rewritten``).
 
-A column is found by name in the tables the statement names (through an alias or
-not); a name no declared column has, a CTE's columns, a subquery's and a view's are
-left as they are.
+A column is known by its relation's alias or name (``_Scope``); a bare name only within
+its own query, when each relation there is a table whose columns are all known.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ def rewrite(sql: str, declared: Declared, param_types: tuple[int, ...] = (), *,
 
 def rewritten(sql: str, declared: Declared, param_types: tuple[int, ...] = (), *,
               casts: bool = False) -> tuple[str | None, tuple[tuple[int, int], ...]]:
-    """``rewrite``'s text and the (result column, n) of RETURNING's char(n) columns
-    (sent blank-padded, as ``Translation.char_types``)."""
+    """``rewrite``'s text and the (result column, n) of the result's char(n) columns
+    (``_result_chars``: sent blank-padded, as ``Translation.char_types``)."""
     return _rewrite(sql, declared, param_types, casts)
 
 
@@ -82,7 +85,7 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
     if not scope.relations and not casts:
         return None, ()
     rewriter = _Rewriter(scope, param_types)
-    returning = _returning(stmt, scope, rewriter)
+    returning = _result_chars(stmt, scope, rewriter)
     changed = False
     if isinstance(stmt, ast.InsertStmt):
         changed |= _insert(stmt, scope)
@@ -97,12 +100,15 @@ def _rewrite(sql: str, declared: Declared, param_types: tuple[int, ...],
         return None, returning
 
 
-def _returning(stmt: object, scope: _Scope, rewriter: _Rewriter
-               ) -> tuple[tuple[int, int], ...]:
+def _result_chars(stmt: object, scope: _Scope, rewriter: _Rewriter
+                  ) -> tuple[tuple[int, int], ...]:
     """(result column, n) for the result columns that are char(n): a SELECT's
-    (``_Scope.outputs``: a derived table's, a CTE's, min / max), RETURNING's; a ``*``
-    first stands for the relation's columns, after which positions are unknown."""
+    (``_Scope.outputs``: a derived table's, a CTE's, min / max; not a set operation's,
+    whose type PostgreSQL resolves from every branch), RETURNING's; a ``*`` first
+    stands for the relation's columns, after which positions are unknown."""
     if isinstance(stmt, ast.SelectStmt):
+        if stmt.op != SetOperation.SETOP_NONE:
+            return ()
         return tuple(sorted((position - 1, n) for _name, kind, n, position
                             in scope.outputs(stmt) if kind == "bpchar" and position))
     if not isinstance(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)) \
