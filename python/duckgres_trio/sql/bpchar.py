@@ -129,7 +129,7 @@ def _result_chars(stmt: object, scope: _Scope, rewriter: _Rewriter
     return tuple(sorted(found))
 
 
-class _Scope(Visitor):
+class _Scope:
     """The declared columns of the relations a statement names: alias or name -> the
     columns' (kind, n, position): a table's (position: its column number), a derived
     table's or a CTE's that come from such columns or casts (position in its select
@@ -137,7 +137,6 @@ class _Scope(Visitor):
 
     def __init__(self, tables: Mapping[str, Mapping[str, tuple[str, int, int]]],
                  param_types: tuple[int, ...] = ()) -> None:
-        super().__init__()
         self.tables = tables
         self.param_types = param_types
         self.relations: dict[str, Mapping[str, tuple[str, int, int]]] = {}
@@ -147,9 +146,13 @@ class _Scope(Visitor):
         self.owners: dict[int, object] = {}
 
     def __call__(self, node: object) -> None:
-        _Ctes(self.ctes)(node)  # first: a CTE may follow the FROM that names it
-        _Owners(self.owners)(node)
-        super().__call__(node)
+        survey = _Survey(self.ctes, self.owners)
+        survey(node)  # one pass: a CTE may follow the FROM that names it
+        for item in survey.relations:
+            if isinstance(item, ast.RangeVar):
+                self._range_var(item)
+            elif item.alias is not None:
+                self._derived.append((item.alias.aliasname.lower(), item.subquery))
         # inner queries were found after the outer ones that hold them: resolve them
         # first, so that an outer one sees their columns
         for alias, query in reversed(self._derived):
@@ -158,7 +161,7 @@ class _Scope(Visitor):
             if columns:
                 self.relations[alias] = columns
 
-    def visit_RangeVar(self, _ancestors, node: ast.RangeVar) -> None:
+    def _range_var(self, node: ast.RangeVar) -> None:
         alias = (node.alias.aliasname if node.alias is not None else node.relname).lower()
         if node.schemaname is None and node.relname.lower() in self.ctes:
             self._derived.append((alias, self.ctes[node.relname.lower()]))
@@ -166,10 +169,6 @@ class _Scope(Visitor):
         table = self.table(node)
         if table is not None:
             self.relations[alias] = table
-
-    def visit_RangeSubselect(self, _ancestors, node: ast.RangeSubselect) -> None:
-        if node.alias is not None:
-            self._derived.append((node.alias.aliasname.lower(), node.subquery))
 
     def table(self, node: ast.RangeVar | None) -> Mapping[str, tuple[str, int, int]] | None:
         if node is None or node.schemaname is None and node.relname.lower() in self.ctes:
@@ -277,12 +276,24 @@ class _Scope(Visitor):
         return self.relations.get(alias.lower())
 
 
-class _Owners(Visitor):
-    """id(ColumnRef) -> the nearest query (SELECT, UPDATE, DELETE, INSERT) holding it."""
+class _Survey(Visitor):
+    """One pass over a statement: its CTEs (name -> query), the query each ColumnRef is
+    in (id -> SELECT, UPDATE, DELETE or INSERT), its RangeVars and RangeSubselects in
+    the order met (outer queries first)."""
 
-    def __init__(self, owners: dict[int, object]) -> None:
+    def __init__(self, ctes: dict[str, object], owners: dict[int, object]) -> None:
         super().__init__()
-        self.owners = owners
+        self.ctes, self.owners = ctes, owners
+        self.relations: list[ast.RangeVar | ast.RangeSubselect] = []
+
+    def visit_CommonTableExpr(self, _ancestors, node: ast.CommonTableExpr) -> None:
+        self.ctes[node.ctename.lower()] = node.ctequery
+
+    def visit_RangeVar(self, _ancestors, node: ast.RangeVar) -> None:
+        self.relations.append(node)
+
+    def visit_RangeSubselect(self, _ancestors, node: ast.RangeSubselect) -> None:
+        self.relations.append(node)
 
     def visit_ColumnRef(self, ancestors, node: ast.ColumnRef) -> None:
         i = 0
@@ -292,15 +303,6 @@ class _Owners(Visitor):
                 self.owners[id(node)] = above
                 return
             i += 1
-
-
-class _Ctes(Visitor):
-    def __init__(self, queries: dict[str, object]) -> None:
-        super().__init__()
-        self.queries = queries
-
-    def visit_CommonTableExpr(self, _ancestors, node: ast.CommonTableExpr) -> None:
-        self.queries[node.ctename.lower()] = node.ctequery
 
 
 def char_cast(node: ast.TypeCast) -> int | None:
