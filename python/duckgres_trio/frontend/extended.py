@@ -21,9 +21,10 @@ import pyarrow as pa
 
 from duckgres_trio.engine.base import Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.activity import signalled_schema
-from duckgres_trio.frontend.origins import blank_padded, padded
+from duckgres_trio.frontend.origins import blank_padded, padded, with_char_types
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.frontend.secrets import is_persistent_secret as persistent_secret
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -159,6 +160,7 @@ class ExtendedProtocol:
         if self._session.in_transaction():
             self._session.planned_in_block = True  # DuckDB's snapshot starts now
         await self.park_portals()
+        stmt = await char_semantics.with_char_semantics(self._session, stmt, declared)
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
         origins = await self._session.column_origins(stmt)
@@ -189,7 +191,7 @@ class ExtendedProtocol:
             columns = signalled_schema(columns, stmt.signals)
         if stmt.explain is not None:
             columns = plan_schema(stmt.explain)
-        columns = self._session.described(columns, origins)
+        columns = with_char_types(self._session.described(columns, origins), stmt.char_types)
         returns_rows = stmt.returns_rows
         if returns_rows is None:
             returns_rows = is_result_set(columns)

@@ -223,6 +223,25 @@ def _agrees(field: pa.Field, column: Column) -> bool:
 _BPCHAR = 1042
 
 
+def with_char_types(schema: pa.Schema | None, char_types: tuple[tuple[int, int], ...]
+                    ) -> pa.Schema | None:
+    """``schema`` with the result columns ``char_types`` names (casts to char(n):
+    ``sql.translate.Translation``) announced as bpchar(n) without a table, so that
+    they go out blank-padded to n as PostgreSQL sends them (``blank_padded``)."""
+    if schema is None or not char_types:
+        return schema
+    metadata = schema.metadata or {}
+    origins = metadata.get(ORIGIN_KEY)
+    parts = origins.decode().split(";") if origins else [""] * len(schema)
+    if len(parts) != len(schema):
+        return schema
+    for index, length in char_types:
+        if index < len(parts) and not parts[index] \
+                and pa.types.is_string(schema.field(index).type):
+            parts[index] = f"0 0 {_BPCHAR} {length + 4}"
+    return schema.with_metadata({**metadata, ORIGIN_KEY: ";".join(parts).encode()})
+
+
 def blank_padded(schema: pa.Schema | None) -> dict[int, int]:
     """Column index -> n for the result columns that are a table's char(n) column
     (ORIGIN_KEY): PostgreSQL stores and sends their values padded with blanks to n.

@@ -26,12 +26,14 @@ from duckgres_trio.engine.base import Executor, Result
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend import secrets as persistent
+from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.turns import Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
-                                            lookup_sql, padded, resolve, tables_from_rows)
+                                            lookup_sql, padded, resolve, tables_from_rows,
+                                            with_char_types)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
@@ -447,6 +449,7 @@ class Session:
     async def run_translated(self, stmt: Statement) -> Result:
         """Run the statement's DuckDB translation, its setup statements first."""
         await self.extended.park_portals()  # open cursors keep their rows
+        stmt = await char_semantics.with_char_semantics(self, stmt)
         if stmt.activity:
             await self.publish_activity()
         ran = ""
@@ -460,8 +463,8 @@ class Session:
             result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, ran) from None
-        if origins is not None and result.schema is not None:
-            schema = self.described(result.schema, origins)
+        if (origins is not None or stmt.char_types) and result.schema is not None:
+            schema = with_char_types(self.described(result.schema, origins), stmt.char_types)
             widths = blank_padded(schema)  # char(n) columns
             result = Result(schema, result.rowcount, padded(result.batches(), widths)
                             if widths else result.batches())
@@ -775,6 +778,14 @@ class Session:
                     store.put(key, tables[i])
         return sources, tables
 
+    def shares_catalog(self) -> bool:
+        """Whether what this session reads in the catalog now holds for the server's
+        cache (``column_origins``' rule: no DDL of its own pending, no temporary
+        objects, a snapshot not older than the catalog's generation)."""
+        generation = self.catalogs.generation(self.activity.database)
+        return not (self._catalog_dirty or self._private_catalog) \
+            and (not self.in_block() or self._snapshot_generation == generation)
+
     @staticmethod
     def described(schema: pa.Schema | None, origins: Origins) -> pa.Schema | None:
         """``schema`` with the ``column_origins`` found for its columns."""
@@ -844,13 +855,14 @@ class Session:
         binary = options.format == "binary"
         parser = (BinaryCopyInParser(len(schema), MAX_COPY_FIELD) if binary
                   else CopyInParser(options, len(schema), schema.names))
+        trim = await char_semantics.copy_trimmed(self, copy.query, schema.names)
         out.queue(backend.copy_in_response(binary, len(schema)))
         await out.flush()
         own = self.txn == IDLE
         if own:
             await self._engine("BEGIN")
         try:
-            total = await self._copy_rows(parser, schema, binary, target, out)
+            total = await self._copy_rows(parser, schema, binary, target, out, trim)
         except BaseException:
             if own:
                 with trio.CancelScope(shield=True):
@@ -861,7 +873,7 @@ class Session:
         out.queue(backend.command_complete(f"COPY {total}"))
 
     async def _copy_rows(self, parser, schema: pa.Schema, binary: bool, target: str,
-                         out: Output) -> int:
+                         out: Output, trim: list[int]) -> int:
         # The parser hands out pieces: lists of rows, or Arrow tables of string columns
         # where a run of records could be split without Python (wire/copy.py).
         total, pending, rows, done = 0, [], 0, False
@@ -885,6 +897,8 @@ class Session:
             if rows >= COPY_BATCH_ROWS or (done and rows):
                 self.check_cancel()
                 batch = copy_batch(pending, schema, binary, pieces=True)
+                if trim:  # char(n) columns: stored without trailing blanks
+                    batch = char_semantics.trimmed(batch, trim)
                 total += await self.executor.insert_batch(target, batch)
                 pending, rows = [], 0
         return total

@@ -73,7 +73,7 @@ class Statement:
     runs the copy protocol).
     ``sql``/``setup``/``param_types``: the text DuckDB runs (``sql.translate``; None:
     ``text`` as it is), after each statement of ``setup``; parameter OIDs the text's
-    casts decide; ``activity``/``signals``/``json_types``: see
+    casts decide; ``activity``/``signals``/``json_types``/``char_types``: see
     ``sql.translate.Translation``.
     ``cursor``: DECLARE/FETCH/MOVE/CLOSE, which the session runs (``sql.cursors``).
     ``local``: SET LOCAL, undone when the transaction ends.
@@ -114,6 +114,7 @@ class Statement:
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
     json_types: tuple[tuple[int, str], ...] = ()
+    char_types: tuple[tuple[int, int], ...] = ()
     cursor: CursorCommand | None = None
     local: bool = False
     explain: Explain | None = None
@@ -218,7 +219,7 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals,
-                   json_types=translation.json_types)
+                   json_types=translation.json_types, char_types=translation.char_types)
 
 
 def _shape(tokens: list[Token]) -> tuple[str, ...]:

@@ -87,7 +87,9 @@ class Translation:
     "column:<name>" | "param:<n>") for select-list expressions whose JSON type the
     text decides (``_json_types``): DuckDB's JSON is both, the session announces these
     as told, "column:<name>" as jsonb when a column of that name is declared jsonb,
-    "param:<n>" when parameter n is."""
+    "param:<n>" when parameter n is. ``char_types``: (result column, n) for each
+    select-list cast to char(n), which the session announces as bpchar(n) and sends
+    blank-padded (``_char_types``)."""
 
     sql: str
     setup: tuple[str, ...] = ()
@@ -95,6 +97,7 @@ class Translation:
     activity: bool = False
     signals: tuple[tuple[int, str], ...] = ()
     json_types: tuple[tuple[int, str], ...] = ()
+    char_types: tuple[tuple[int, int], ...] = ()
 
 
 # -- tier 1: the fast path ----------------------------------------------------------------
@@ -327,6 +330,7 @@ def translate(sql: str) -> Translation:
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
+    char_types = _char_types(stmt)
     signals = _backend_signals(stmt, rewriter)
     _reg_targets(stmt, rewriter)
     _scaled_numeric_targets(stmt, rewriter)
@@ -351,7 +355,8 @@ def translate(sql: str) -> Translation:
     setup = tuple(rewriter.setup)
     if extra:
         setup, main = setup + tuple(extra[:-1]), extra[-1]
-    return Translation(main, setup, param_types, rewriter.activity, tuple(signals), json_types)
+    return Translation(main, setup, param_types, rewriter.activity, tuple(signals), json_types,
+                       char_types)
 
 
 def _qualified(names: tuple | list | None) -> tuple[str | None, str]:
@@ -576,7 +581,8 @@ _PRINTED_AS_SYNTAX = frozenset({"extract", "position", "overlay", "normalize", "
 #: Types whose OID a parameter cast to them has in PostgreSQL but not by DuckDB's
 #: inference: (scalar OID, array OID).
 _PARAM_OIDS = {"oid": (26, 1028), "regclass": (2205, 2210), "regtype": (2206, 2211),
-               "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011)}
+               "regproc": (24, 1008), "name": (19, 1003), "xid": (28, 1011),
+               "bpchar": (1042, 1014)}
 #: json #> path (json) and #>> path (text) -> DuckDB's function of a JSON path.
 _JSON_PATH_OPERATORS = {"#>": "json_extract", "#>>": "json_extract_string"}
 #: (encode | decode, format) -> DuckDB's function.
@@ -1017,14 +1023,18 @@ class _Rewriter(Visitor):
                                               args=(ast.A_Const(val=_string(text[2:])),)))
         if name in ("varchar", "bpchar") and node.typeName.typmods \
                 and id(node) not in self._typed:
-            # an explicit cast to varchar(n) or char(n) cuts the value to n characters
-            # (char(n) is not blank-padded: its values are not anywhere, so that
-            # comparisons and length() agree with PostgreSQL's, which ignore the blanks)
+            # an explicit cast to varchar(n) or char(n) cuts the value to n characters;
+            # char(n)'s trailing blanks are stripped, as a char(n) column stores them
+            # (sql/bpchar.py), so that comparisons, length() and || agree with
+            # PostgreSQL's, which ignore them
             (length,) = node.typeName.typmods
             self._typed.add(id(node))
             node.arg = ast.FuncCall(funcname=(_string("left"),), args=(
                 ast.TypeCast(arg=node.arg, typeName=ast.TypeName(names=(_string("varchar"),),
                                                                  typemod=-1)), length))
+            if name == "bpchar":
+                node.arg = ast.FuncCall(funcname=(_string("rtrim"),), args=(
+                    node.arg, ast.A_Const(val=_string(" "))))
             return self._changed(node)
         if name == "interval" and node.typeName.typmods:
             return self._interval_fields(node, text)
@@ -1904,6 +1914,23 @@ def _backend_signals(stmt: object, rewriter: _Rewriter) -> list[tuple[int, str]]
 _JSON_FUNCTIONS = frozenset({"to_json", "array_to_json", "row_to_json"})
 #: Operators whose result has the type of their (json or jsonb) left operand.
 _JSON_OPERATORS = frozenset({"->", "#>", "-", "#-", "||"})
+
+
+def _char_types(stmt: object) -> tuple[tuple[int, int], ...]:
+    """(result column, n) for each select-list expression that is a cast to char(n):
+    PostgreSQL sends its value blank-padded to n, as bpchar(n); up to the first ``*``.
+    (The cast's value is stripped of trailing blanks, as char(n) columns store it.)"""
+    if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None:
+        return ()
+    found = []
+    for index, target in enumerate(stmt.targetList or ()):
+        value = target.val
+        if isinstance(value, ast.ColumnRef) and isinstance(value.fields[-1], ast.A_Star):
+            break
+        if isinstance(value, ast.TypeCast) and _declared_type(value.typeName) is not None \
+                and _declared_type(value.typeName)[0] == "bpchar":
+            found.append((index, _declared_type(value.typeName)[1]))
+    return tuple(found)
 
 
 def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
