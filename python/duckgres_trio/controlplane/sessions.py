@@ -27,6 +27,7 @@ from duckgres_trio.engine.databases import (
     no_database,
     remove_database_files,
 )
+from duckgres_trio.engine.lake import Lake
 from duckgres_trio.engine.remote import RemoteExecutor
 from duckgres_trio.errors import PgError, SqlState
 
@@ -47,8 +48,9 @@ class ControlPlaneEngine(Engine):
     def __init__(self, pool: WorkerPool, data_dir: Path, *, auto_create: bool = True,
                  max_sessions: int = 100, queue_timeout: float = 60.0,
                  org: str | None = None, engine_config: dict[str, str] | None = None,
-                 max_workers=lambda: None, slots=None) -> None:
+                 max_workers=lambda: None, slots=None, lake: Lake | None = None) -> None:
         self.pool = pool
+        self._lake = lake  # DuckLake storage (engine.lake); None: DuckDB files
         self._data_dir = data_dir
         self._auto_create = auto_create
         self._org = org
@@ -73,28 +75,32 @@ class ControlPlaneEngine(Engine):
         database or organisation name)."""
         return database if self._org is None else f"{self._org}/{database}"
 
-    async def _acquire(self, database: str, path: str) -> Worker:
+    async def _acquire(self, database: str, path: str | None) -> Worker:
+        lake = None if self._lake is None else self._lake.spec(database)
         if self._org is None:
-            return await self.pool.acquire(database, path)
+            return await self.pool.acquire(database, path, lake=lake)
         return await self.pool.acquire(self._key(database), path, org=self._org,
                                        engine_config=self._engine_config,
-                                       org_max_workers=self._max_workers())
+                                       org_max_workers=self._max_workers(), lake=lake)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
 
     async def open_session(self, database: str, user: str) -> RemoteExecutor:
-        path = database_file(self._data_dir, database)
-        if not self._auto_create and not path.exists():
+        path = database_file(self._data_dir, database)  # FATAL 3D000 for a bad name
+        if not self._auto_create and not await self._exists(database, path):
             raise no_database(database)
-        self._data_dir.mkdir(parents=True, exist_ok=True)
+        if self._lake is not None:
+            path = None  # the worker attaches the lake (engine.lake)
+        else:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
         started = trio.current_time()
         with trio.move_on_after(self._queue_timeout or float("inf")):
             self._waiting += 1
             try:
                 await self._slots.acquire()
                 try:
-                    executor = await self._open(database, str(path), user)
+                    executor = await self._open(database, path and str(path), user)
                 except BaseException:
                     self._slots.release()
                     raise
@@ -146,14 +152,20 @@ class ControlPlaneEngine(Engine):
     async def handover(self) -> None:
         await self.pool.handover()
 
-    async def _open(self, database: str, path: str, user: str) -> RemoteExecutor:
+    async def _exists(self, database: str, path: Path) -> bool:
+        if self._lake is None:
+            return path.exists()
+        return await trio.to_thread.run_sync(self._lake.exists, database)
+
+    async def _open(self, database: str, path: str | None, user: str) -> RemoteExecutor:
         failure = "no attempt made"
         attempts = 0
         while attempts < CREATE_ATTEMPTS:
             attempts += 1
             while (dropping := self._dropping.get(database)) is not None:
                 await dropping.wait()  # then it is gone (or auto-created anew)
-                if not self._auto_create and not Path(path).exists():
+                if not self._auto_create and not await self._exists(
+                        database, database_file(self._data_dir, database)):
                     raise no_database(database)
             try:
                 worker = await self._acquire(database, path)

@@ -1,0 +1,136 @@
+"""DuckLake storage (issue 20, docs/ducklake.md): a database held in a DuckLake whose
+catalog is a throwaway PostgreSQL 15 and whose data files are in a temp directory.
+
+One server per module with ``storage: ducklake``; the mode (standalone / control plane)
+is DUCKGRES_MODE's, so the module runs in both.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+
+import psycopg
+import pytest
+
+from duckgres_trio.engine import extensions
+from tests.conftest import ServerProcess
+from tests.support.pg15 import pg15_cluster
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    """A PostgreSQL 15 cluster holding the lakes' catalogs (module's own: a test stops
+    and starts it)."""
+    with pg15_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, catalog):
+    root = tmp_path_factory.mktemp("ducklake")
+    server = ServerProcess(root / "data", ["--storage", "ducklake",
+                                           "--ducklake-catalog", catalog.dsn,
+                                           "--ducklake-data-path", str(root / "lake")]).start()
+    server.lake_path = root / "lake"
+    yield server
+    assert server.stop() == 0, server.log()
+
+
+def _connect(srv, dbname="postgres", **kw) -> psycopg.Connection:
+    return psycopg.connect(srv.dsn(dbname=dbname), autocommit=True, **kw)
+
+
+def _catalog_schemas(catalog) -> set[str]:
+    with psycopg.connect(catalog.dsn) as conn:
+        return {row[0] for row in conn.execute(
+            "SELECT schemaname FROM pg_tables WHERE tablename = 'ducklake_metadata'")}
+
+
+# -- the build: extensions from their wheels, pinned with DuckDB ---------------------
+
+def test_extension_wheels_match_duckdb_version():
+    """An extension loads only in the DuckDB it was built for: pyproject pins all four
+    to one version, and this fails if an install lets them drift apart."""
+    duckdb = importlib.metadata.version("duckdb")
+    for name in extensions.WHEELS:
+        assert extensions.wheel_version(name) == duckdb, name
+        assert extensions.path(name).is_file()
+        assert f"v{duckdb}" in str(extensions.path(name))
+
+
+# -- step A: the lake as the database --------------------------------------------------
+
+def test_a_table_in_the_lake_is_seen_by_another_session(srv, catalog):
+    with _connect(srv, "lakesmoke") as a, _connect(srv, "lakesmoke") as b:
+        assert a.execute("SELECT current_database()").fetchone() == ("lakesmoke",)
+        a.execute("CREATE TABLE items (id integer NOT NULL, name text, price numeric(10,2))")
+        a.execute("INSERT INTO items VALUES (1, 'one', 1.50), (2, 'two', 2.25)")
+        rows = b.execute("SELECT id, name, price FROM items ORDER BY id").fetchall()
+        assert [(r[0], r[1], str(r[2])) for r in rows] == [(1, "one", "1.50"), (2, "two", "2.25")]
+        # the catalog lives in PostgreSQL, in the database's own schema
+        assert "lakesmoke" in _catalog_schemas(catalog)
+        # pg_catalog sees the lake's table as a file's
+        assert b.execute("SELECT relname FROM pg_class WHERE relname = 'items'").fetchall() \
+            == [("items",)]
+        assert b.execute("SELECT table_catalog, table_schema FROM information_schema.tables "
+                         "WHERE table_name = 'items'").fetchall() == [("lakesmoke", "public")]
+
+
+def test_copy_in_and_out(srv):
+    with _connect(srv, "lakesmoke") as conn:
+        conn.execute("CREATE TABLE copied (a integer, b text)")
+        with conn.cursor().copy("COPY copied FROM STDIN") as copy:
+            copy.write("1\tx\n2\ty\n3\t\\N\n")
+        out = io.BytesIO()
+        with conn.cursor().copy("COPY (SELECT * FROM copied ORDER BY a) TO STDOUT") as copy:
+            for chunk in copy:
+                out.write(chunk)
+        assert out.getvalue() == b"1\tx\n2\ty\n3\t\\N\n"
+
+
+def test_prepared_statements_and_cursors(srv):
+    with _connect(srv, "lakesmoke") as conn:
+        conn.execute("CREATE TABLE numbers AS SELECT range::integer AS n FROM range(100)")
+        for n in (5, 7, 5):
+            assert conn.execute("SELECT n * 2 FROM numbers WHERE n = %s", (n,),
+                                prepare=True).fetchone() == (n * 2,)
+        conn.execute("PREPARE p(int) AS SELECT count(*) FROM numbers WHERE n < $1")
+        assert conn.execute("EXECUTE p(10)").fetchone() == (10,)
+        with conn.transaction():
+            with conn.cursor(name="c") as cursor:  # a server-side cursor: DECLARE/FETCH
+                cursor.execute("SELECT n FROM numbers ORDER BY n")
+                assert cursor.fetchmany(3) == [(0,), (1,), (2,)]
+                assert cursor.fetchmany(2) == [(3,), (4,)]
+
+
+def test_data_files_are_under_the_data_path(srv):
+    with _connect(srv, "lakefiles") as conn:
+        conn.execute("CREATE TABLE big AS SELECT range AS n FROM range(200000)")
+        assert conn.execute("SELECT sum(n) FROM big").fetchone() == (199999 * 200000 // 2,)
+    files = list((srv.lake_path / "lakefiles").rglob("*.parquet"))
+    assert files, list(srv.lake_path.rglob("*"))
+
+
+def test_sessions_cannot_load_or_attach_what_the_server_does(srv, catalog):
+    """The server LOADs the extensions by path before the lockdown; a session can
+    neither LOAD a file nor attach the catalog database itself."""
+    with _connect(srv, "lakesmoke") as conn:
+        for sql in (f"LOAD '{extensions.path('ducklake')}'", "LOAD ducklake",
+                    "LOAD postgres_scanner", "INSTALL ducklake"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        with pytest.raises(psycopg.Error) as failed:
+            conn.execute(f"ATTACH 'postgres:{catalog.dsn}' AS pg")
+        assert "disabled" in str(failed.value) or failed.value.sqlstate == "42501"
+
+
+def test_ducklake_without_a_catalog_does_not_start(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "duckgres_trio", "--data-dir",
+                             str(tmp_path), "--storage", "ducklake"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "ducklake_catalog" in result.stderr, result.stderr
