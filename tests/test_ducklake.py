@@ -134,3 +134,85 @@ def test_ducklake_without_a_catalog_does_not_start(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "ducklake_catalog" in result.stderr, result.stderr
+
+
+# -- step B: DuckLake's own behaviour through the server -------------------------------
+
+def test_concurrent_writers_conflict_with_40001(srv):
+    """DuckLake commits a transaction against the catalog's latest snapshot: of two
+    that changed the same table the second fails, as PostgreSQL's serialization
+    failure, which clients retry."""
+    with _connect(srv, "lakesmoke") as a, _connect(srv, "lakesmoke") as b:
+        a.execute("CREATE TABLE accounts (id integer, balance integer)")
+        a.execute("INSERT INTO accounts VALUES (1, 100), (2, 100)")
+        a.execute("BEGIN")
+        b.execute("BEGIN")
+        a.execute("UPDATE accounts SET balance = balance - 1 WHERE id = 1")
+        b.execute("UPDATE accounts SET balance = balance + 1 WHERE id = 2")
+        a.execute("COMMIT")
+        with pytest.raises(psycopg.errors.SerializationFailure) as failed:
+            b.execute("COMMIT")
+        assert failed.value.diag.message_primary == \
+            "could not serialize access due to concurrent update"
+        b.execute("ROLLBACK")  # whatever state the failed COMMIT left
+        assert b.execute("SELECT balance FROM accounts ORDER BY id").fetchall() == [(99,), (100,)]
+
+
+def test_time_travel_reads_each_earlier_version(srv):
+    with _connect(srv, "laketravel") as conn:
+        conn.execute("CREATE TABLE v (k integer, val text)")
+        conn.execute("INSERT INTO v VALUES (1, 'first')")
+        first = conn.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('laketravel')"
+                             ).fetchone()[0]
+        conn.execute("UPDATE v SET val = 'second'")
+        second = conn.execute("SELECT max(snapshot_id) FROM ducklake_snapshots('laketravel')"
+                              ).fetchone()[0]
+        conn.execute("UPDATE v SET val = 'third'")
+        assert second > first
+        assert conn.execute(f"SELECT val FROM v AT (VERSION => {first})").fetchone() == ("first",)
+        assert conn.execute(f"SELECT val FROM v AT (VERSION => {second})").fetchone() \
+            == ("second",)
+        assert conn.execute("SELECT val FROM v").fetchone() == ("third",)
+        # the extended protocol too
+        assert conn.execute(f"SELECT val FROM v AT (VERSION => {second})",
+                            prepare=True).fetchone() == ("second",)
+
+
+@pytest.mark.xfail(strict=True, raises=psycopg.errors.InternalError_,
+                   reason="DuckDB binds AT (VERSION => ...) when it prepares the statement, "
+                   "before a parameter has a value (docs/compatibility.md, DuckLake)")
+def test_time_travel_version_as_a_parameter(srv):
+    with _connect(srv, "laketravel") as conn:
+        assert conn.execute("SELECT count(*) FROM v AT (VERSION => %s::bigint)", (2,),
+                            prepare=True).fetchone() == (1,)
+
+
+def test_catalog_outage_is_a_bounded_08006_and_service_resumes(srv, catalog):
+    """The catalog PostgreSQL stops: a session's statement fails at once with 08006 and
+    libpq's reason (never the connection string), a new session is refused the same
+    way; once PostgreSQL is back both work, without restarting the server."""
+    import time
+
+    with _connect(srv, "lakeoutage") as conn:
+        conn.execute("CREATE TABLE t (a integer)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        catalog.stop()
+        try:
+            started = time.monotonic()
+            with pytest.raises(psycopg.errors.ConnectionFailure) as failed:
+                conn.execute("SELECT count(*) FROM t")
+            assert time.monotonic() - started < 15
+            message = failed.value.diag.message_primary
+            assert message.startswith("could not reach the DuckLake catalog database: "), message
+            assert "port=" not in message and "dbname=" not in message
+            with pytest.raises(psycopg.OperationalError) as refused:
+                _connect(srv, "lakeoutage2")
+            assert "could not reach the DuckLake catalog database" in str(refused.value)
+            assert "dbname=" not in str(refused.value)
+            assert time.monotonic() - started < 45
+        finally:
+            catalog.start()
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+        conn.execute("INSERT INTO t VALUES (2)")
+    with _connect(srv, "lakeoutage2") as other:
+        assert other.execute("SELECT current_database()").fetchone() == ("lakeoutage2",)

@@ -27,7 +27,7 @@ from duckgres_trio.engine.databases import (
     no_database,
     remove_database_files,
 )
-from duckgres_trio.engine.lake import Lake
+from duckgres_trio.engine.lake import Lake, catalog_unreachable
 from duckgres_trio.engine.remote import RemoteExecutor
 from duckgres_trio.errors import PgError, SqlState
 
@@ -171,6 +171,11 @@ class ControlPlaneEngine(Engine):
                 worker = await self._acquire(database, path)
             except WorkerError as exc:
                 failure = str(exc)
+                unreachable = catalog_unreachable(failure)
+                if unreachable is not None:  # another worker would fare no better
+                    raise PgError(SqlState.CONNECTION_FAILURE,
+                                  f'cannot open database "{database}": {unreachable}',
+                                  severity="FATAL") from None
                 if is_lock_conflict(failure):
                     # another process (the one this one took over from) still has the
                     # file open: wait for it, bounded by the caller's queue timeout

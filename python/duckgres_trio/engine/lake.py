@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 
 from duckgres_trio.engine import extensions
+from duckgres_trio.errors import PgError, SqlState
 
 #: Seconds libpq waits to connect to the catalog (added to the DSN unless it sets its
 #: own): an unreachable catalog is an error, never a hang.
@@ -50,6 +52,31 @@ class Lake:
         prefix = self.schema_prefix
         return [schema[len(prefix):] for schema in lake_names(self.catalog)
                 if schema.startswith(prefix) and "/" not in schema[len(prefix):]]
+
+
+#: DuckDB's message when a lake's catalog database cannot be reached (attaching, or any
+#: statement: DuckLake asks the catalog for its latest snapshot first). Its text names
+#: the connection string; ``catalog_unreachable`` keeps only libpq's reason.
+CATALOG_UNREACHABLE = (r".*(?:Unable to connect to Postgres at |server closed the connection "
+                       r"unexpectedly|no connection to the server|terminating connection due "
+                       r"to administrator command)")
+_REASON = re.compile(r'Unable to connect to Postgres at ".*?": (.*)$')
+
+
+def catalog_unreachable(message: str) -> str | None:
+    """The message to send when ``message`` (DuckDB's first line) says the catalog
+    cannot be reached, without the connection string; None otherwise."""
+    first = message.partition("\n")[0]
+    if not re.match(CATALOG_UNREACHABLE, first):
+        return None
+    found = _REASON.search(first)
+    if found:
+        reason = found.group(1)
+    else:  # a connection lost mid-query: libpq's words, without the query DuckDB quotes
+        reason = re.search(r"(server closed the connection unexpectedly|no connection to "
+                           r"the server|terminating connection due to administrator command)",
+                           first).group(1)
+    return f"could not reach the DuckLake catalog database: {reason}"
 
 
 def with_connect_timeout(dsn: str) -> str:
@@ -126,7 +153,12 @@ _LAKES_SQL = ("SELECT schemaname FROM pg_catalog.pg_tables "
 def _catalog_connect(dsn: str):
     import psycopg  # the config store's client, a dependency already
 
-    return psycopg.connect(with_connect_timeout(dsn), autocommit=True)
+    try:
+        return psycopg.connect(with_connect_timeout(dsn), autocommit=True)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).partition("\n")[0].removeprefix("connection failed: ")
+        raise PgError(SqlState.CONNECTION_FAILURE,
+                      f"could not reach the DuckLake catalog database: {reason}") from None
 
 
 def lake_names(catalog: str) -> list[str]:
