@@ -216,3 +216,160 @@ def test_catalog_outage_is_a_bounded_08006_and_service_resumes(srv, catalog):
         conn.execute("INSERT INTO t VALUES (2)")
     with _connect(srv, "lakeoutage2") as other:
         assert other.execute("SELECT current_database()").fetchone() == ("lakeoutage2",)
+
+
+def test_create_list_and_drop_databases(srv, catalog):
+    """A database is a schema of the catalog: CREATE DATABASE makes it, pg_database
+    lists the catalog's lakes (whichever process made them), DROP DATABASE removes the
+    schema and the data files; the errors are PostgreSQL's."""
+    with _connect(srv, "lakesmoke") as conn:
+        conn.execute('CREATE DATABASE "Lake Made"')
+        assert "Lake Made" in _catalog_schemas(catalog)
+        with pytest.raises(psycopg.errors.DuplicateDatabase):
+            conn.execute('CREATE DATABASE "Lake Made"')
+        with pytest.raises(psycopg.errors.InvalidName):
+            conn.execute('CREATE DATABASE "a.b"')
+        listed = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        assert {"Lake Made", "lakesmoke"} <= listed, listed
+        with _connect(srv, "Lake Made") as made:
+            made.execute("CREATE TABLE t AS SELECT range AS n FROM range(150000)")
+            assert made.execute("SELECT current_database(), count(*) FROM t").fetchone() \
+                == ("Lake Made", 150000)
+        assert (srv.lake_path / "Lake Made").is_dir()
+        conn.execute('DROP DATABASE "Lake Made"')
+        assert "Lake Made" not in _catalog_schemas(catalog)
+        assert not (srv.lake_path / "Lake Made").exists()
+        assert "Lake Made" not in {row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database")}
+        with pytest.raises(psycopg.errors.InvalidCatalogName):
+            conn.execute('DROP DATABASE "Lake Made"')
+        conn.execute('DROP DATABASE IF EXISTS "Lake Made"')
+
+
+def test_without_auto_create_an_unknown_lake_is_3d000(srv, start_server, catalog):
+    """A second server on the same catalog and data path sees the first's lakes (and
+    only those: auto_create_databases false)."""
+    with _connect(srv, "lakeshared") as conn:
+        conn.execute("CREATE OR REPLACE TABLE shared AS SELECT 42 AS answer")
+    server = start_server("--storage", "ducklake", "--ducklake-catalog", catalog.dsn,
+                          "--ducklake-data-path", str(srv.lake_path),
+                          "--auto-create-databases", "false")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(server.dsn(dbname="nolake"))
+    assert 'database "nolake" does not exist' in str(refused.value)
+    with psycopg.connect(server.dsn(dbname="lakeshared"), autocommit=True) as conn:
+        assert conn.execute("SELECT answer FROM shared").fetchone() == (42,)
+
+
+@pytest.mark.parametrize("sql", [
+    'SELECT * FROM "__ducklake_metadata_lakesmoke".pg_catalog.pg_namespace',
+    "SELECT * FROM __ducklake_metadata_lakesmoke.lakesmoke.ducklake_snapshot",
+    "SELECT * FROM postgres_query('__ducklake_metadata_lakesmoke', 'SELECT 1')",
+    "CALL postgres_execute('__ducklake_metadata_lakesmoke', 'DROP SCHEMA lakesmoke CASCADE')",
+    "SELECT * FROM postgres_query('__ducklake' || '_metadata_lakesmoke', 'SELECT 1')",
+])
+def test_sessions_cannot_reach_the_catalog_database(srv, sql):
+    """DuckLake's own attachment of the catalog PostgreSQL would let SQL read or change
+    every lake there (and the config store, when it is the same database)."""
+    with _connect(srv, "lakesmoke") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(sql)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(sql, prepare=True)
+
+
+# -- DDL a lake cannot hold ------------------------------------------------------------
+
+def _warnings(conn) -> list[tuple[str, str, str]]:
+    return conn.notices
+
+
+def _noticing(srv, dbname="lakeddl"):
+    conn = _connect(srv, dbname)
+    conn.notices = []
+    conn.add_notice_handler(lambda d: conn.notices.append(
+        (d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+    return conn
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_keys_constraints_and_indexes_are_dropped_with_a_warning(srv, prepare):
+    """PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK and CREATE INDEX: accepted, not enforced,
+    each statement answered with its tag and a WARNING naming what was dropped; a
+    primary key's columns stay NOT NULL."""
+    suffix = "_x" if prepare else ""
+    with _noticing(srv) as conn:
+        def run(sql):
+            conn.notices.clear()
+            cursor = conn.execute(sql, prepare=prepare)
+            return cursor.statusmessage, list(conn.notices)
+
+        tag, notices = run(f"CREATE TABLE parent{suffix} (id integer PRIMARY KEY, "
+                           "code text UNIQUE, n integer CHECK (n > 0))")
+        assert tag == "CREATE TABLE"
+        assert notices == [("WARNING", "01000", f'PRIMARY KEY, UNIQUE, CHECK constraints on '
+                            f'table "parent{suffix}" not enforced: DuckLake storage has no '
+                            "keys or constraints")]
+        tag, notices = run(f"CREATE TABLE child{suffix} (id integer, parent integer "
+                           f"REFERENCES parent{suffix} (id), PRIMARY KEY (id))")
+        assert tag == "CREATE TABLE" and "FOREIGN KEY" in notices[0][2] \
+            and "PRIMARY KEY" in notices[0][2]
+        tag, notices = run(f"ALTER TABLE parent{suffix} ADD CONSTRAINT p_code UNIQUE (code)")
+        assert tag == "ALTER TABLE" and notices[0][0] == "WARNING" and "UNIQUE" in notices[0][2]
+        tag, notices = run(f"CREATE UNIQUE INDEX ix{suffix} ON parent{suffix} (code)")
+        assert tag == "CREATE INDEX"
+        assert notices == [("WARNING", "01000", f'unique index "ix{suffix}" on table '
+                            f'"parent{suffix}" not created: DuckLake storage has no indexes')]
+        # not enforced: duplicates, a missing parent and a failing check all go in
+        conn.execute(f"INSERT INTO parent{suffix} VALUES (1, 'a', -1), (1, 'a', 5)")
+        conn.execute(f"INSERT INTO child{suffix} VALUES (1, 99)")
+        # the primary keys' NOT NULL stays
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(f"INSERT INTO parent{suffix} (id) VALUES (NULL)")
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(f"INSERT INTO child{suffix} (id) VALUES (NULL)")
+
+
+def test_pgbench_initialises_on_a_lake(srv):
+    """pgbench -i adds its primary keys with ALTER TABLE: they are dropped with a
+    warning and the load succeeds."""
+    import subprocess
+
+    env = {"PGPASSWORD": "postgres", "PGSSLMODE": "require", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(["/usr/lib/postgresql/15/bin/pgbench", "-i", "-s", "1", "-h",
+                             "127.0.0.1", "-p", str(srv.port), "-U", "postgres",
+                             "lakebench"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "not enforced: DuckLake storage" in result.stderr
+    with _connect(srv, "lakebench") as conn:
+        assert conn.execute("SELECT count(*) FROM pgbench_accounts").fetchone() == (100000,)
+
+
+@pytest.mark.parametrize("sql, what", [
+    ("CREATE SEQUENCE s", "sequences"),
+    ("CREATE TABLE ser (id serial, v text)", "sequences"),
+    ("CREATE TYPE mood AS ENUM ('sad', 'ok')", "user-defined types"),
+    ("CREATE TABLE gen (a integer, b integer GENERATED ALWAYS AS (a + 1))",
+     "generated columns"),
+])
+def test_what_a_lake_cannot_hold_is_0a000_naming_ducklake(srv, sql, what):
+    with _connect(srv, "lakeddl") as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as refused:
+            conn.execute(sql)
+        assert "DuckLake" in refused.value.diag.message_primary
+        assert what in refused.value.diag.message_primary
+
+
+def test_declared_types_are_plain_on_a_lake(srv):
+    """No hidden CHECK on a lake: varchar(n) is not length-checked and reports as
+    text; jsonb reads back as json (documented)."""
+    with _noticing(srv) as conn:
+        conn.execute("CREATE TABLE typed (v varchar(3), j jsonb)")
+        assert conn.notices == []
+        conn.execute("""INSERT INTO typed VALUES ('abcdef', '{"a": 1}')""")
+        assert conn.execute("SELECT v FROM typed").fetchone() == ("abcdef",)
+        rows = conn.execute("SELECT column_name, data_type, character_maximum_length "
+                            "FROM information_schema.columns WHERE table_name = 'typed' "
+                            "ORDER BY ordinal_position").fetchall()
+        assert rows == [("v", "text", None), ("j", "json", None)], rows

@@ -12,6 +12,7 @@ class SqlState:
     """The SQLSTATE codes this server sends (PostgreSQL appendix A names)."""
 
     SUCCESSFUL_COMPLETION = "00000"
+    WARNING = "01000"
     CONNECTION_EXCEPTION = "08000"
     CONNECTION_FAILURE = "08006"
     PROTOCOL_VIOLATION = "08P01"

@@ -23,6 +23,7 @@ from duckgres_trio.engine.databases import (
     database_file,
     existing_database_file,
     is_lock_conflict,
+    name_problem,
     new_database_file,
     no_database,
     remove_database_files,
@@ -118,12 +119,20 @@ class ControlPlaneEngine(Engine):
         never opens DuckDB); that worker then owns it, ready for the first session."""
         async with self._ddl:
             path = new_database_file(self._data_dir, name)
-            self._data_dir.mkdir(parents=True, exist_ok=True)
+            if self._lake is not None:
+                await trio.to_thread.run_sync(self._lake.check_new, name)
+            else:
+                self._data_dir.mkdir(parents=True, exist_ok=True)
             worker = None
             with trio.move_on_after(self._queue_timeout or float("inf")):
                 try:
-                    worker = await self._acquire(name, str(path))
+                    worker = await self._acquire(name, None if self._lake else str(path))
                 except WorkerError as exc:
+                    unreachable = catalog_unreachable(str(exc))
+                    if unreachable is not None:
+                        raise PgError(SqlState.CONNECTION_FAILURE,
+                                      f'could not create database "{name}": {unreachable}'
+                                      ) from None
                     raise PgError(SqlState.SYSTEM_ERROR,
                                   f'could not create database "{name}": {exc}') from None
             if worker is None:
@@ -134,15 +143,23 @@ class ControlPlaneEngine(Engine):
 
     async def drop_database(self, name: str) -> bool:
         async with self._ddl:
-            path = existing_database_file(self._data_dir, name)
-            if path is None:
-                return False
+            if self._lake is not None:
+                if name_problem(name) is not None or not await self._exists(name, Path()):
+                    return False
+                path = None
+            else:
+                path = existing_database_file(self._data_dir, name)
+                if path is None:
+                    return False
             done = self._dropping[name] = trio.Event()
             try:
                 remaining = await self.pool.release_database(self._key(name), BUSY_WAIT_SECONDS)
                 if remaining:
                     raise busy(name, remaining)
-                remove_database_files(path)
+                if path is None:
+                    await trio.to_thread.run_sync(self._lake.drop, name)
+                else:
+                    remove_database_files(path)
             finally:
                 del self._dropping[name]
                 done.set()

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from duckgres_trio.engine import extensions
+from duckgres_trio.engine.databases import name_problem
 from duckgres_trio.errors import PgError, SqlState
 
 #: Seconds libpq waits to connect to the catalog (added to the DSN unless it sets its
@@ -46,6 +47,20 @@ class Lake:
     def exists(self, name: str) -> bool:
         """Whether database ``name``'s lake is in the catalog (blocking)."""
         return lake_exists(self.catalog, self.schema_prefix + name)
+
+    def check_new(self, name: str) -> None:
+        """CREATE DATABASE ``name``: 42P04 if its lake exists (blocking; the caller
+        has checked the name)."""
+        if self.exists(name):
+            raise PgError("42P04", f'database "{name}" already exists')
+
+    def drop(self, name: str) -> bool:
+        """DROP DATABASE ``name``: its schema and (local) files; False if it has none
+        (blocking)."""
+        if name_problem(name) is not None or not self.exists(name):
+            return False
+        drop_lake(self.catalog, self.spec(name))
+        return True
 
     def names(self) -> list[str]:
         """The databases of this server (or organisation) in the catalog (blocking)."""
@@ -130,6 +145,21 @@ def attach_statements(spec: dict[str, str]) -> list[str]:
     return statements
 
 
+def database_files_view(spec: dict[str, str], catalog_db: str) -> str:
+    """pg_database's source (``engine.pg_catalog``'s database_files) for a lake: the
+    lakes in the catalog, read when queried through DuckLake's own connection to it,
+    so a database created or dropped by any process shows at once. An organisation's
+    (schema ``<org>/<name>``) lists its own only."""
+    prefix = spec["schema"][: len(spec["schema"]) - len(spec["name"])]
+    metadata = "__ducklake_metadata_" + spec["name"]
+    return (
+        f"CREATE OR REPLACE VIEW {catalog_db}.main.database_files AS "
+        f"SELECT substr(schemaname, {len(prefix) + 1}) AS datname, NULL::BIGINT AS size "
+        f"FROM postgres_query({_literal(metadata)}, {_literal(_LAKES_SQL)}) "
+        f"WHERE starts_with(schemaname, {_literal(prefix)}) "
+        f"AND strpos(substr(schemaname, {len(prefix) + 1}), '/') = 0")
+
+
 def use_statement(spec: dict[str, str]) -> str:
     """Run on each session's connection: DuckDB's default catalog is per connection."""
     return f"USE {ident(spec['name'])}"
@@ -146,7 +176,7 @@ def _literal(text: str) -> str:
 # -- the catalog's side: which lakes exist (blocking; callers run these in a thread) --
 
 #: A schema holds a lake when DuckLake's own table is in it.
-_LAKES_SQL = ("SELECT schemaname FROM pg_catalog.pg_tables "
+_LAKES_SQL = ("SELECT schemaname::text AS schemaname FROM pg_catalog.pg_tables "
               "WHERE tablename = 'ducklake_metadata'")
 
 

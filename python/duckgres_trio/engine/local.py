@@ -37,6 +37,7 @@ from duckgres_trio.engine.databases import (
     database_file,
     existing_database_file,
     is_lock_conflict,
+    name_problem,
     new_database_file,
     no_database,
     remove_database_files,
@@ -106,6 +107,8 @@ class LocalEngine(Engine):
     async def create_database(self, name: str) -> None:
         async with self._open_lock:
             path = new_database_file(self._data_dir, name)
+            if self._lake is not None:
+                await trio.to_thread.run_sync(self._lake.check_new, name, limiter=self._limiter)
             self._data_dir.mkdir(parents=True, exist_ok=True)
             self._databases[name] = await self._open(name, path, severity="ERROR")
         if self._handing_over:
@@ -114,9 +117,14 @@ class LocalEngine(Engine):
     async def drop_database(self, name: str) -> bool:
         while (dropping := self._dropping.get(name)) is not None:
             await dropping.wait()
-        path = existing_database_file(self._data_dir, name)
-        if path is None:
-            return False
+        if self._lake is not None:
+            if name_problem(name) is not None or not await self._exists(name, Path()):
+                return False
+            path = None
+        else:
+            path = existing_database_file(self._data_dir, name)
+            if path is None:
+                return False
         done = self._dropping[name] = trio.Event()
         try:
             with trio.move_on_after(BUSY_WAIT_SECONDS):
@@ -128,7 +136,10 @@ class LocalEngine(Engine):
                 db = self._databases.pop(name, None)
                 if db is not None:
                     await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-                remove_database_files(path)
+                if path is None:
+                    await trio.to_thread.run_sync(self._lake.drop, name, limiter=self._limiter)
+                else:
+                    remove_database_files(path)
             log.info("dropped database %r", name)
             return True
         finally:

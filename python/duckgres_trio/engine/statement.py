@@ -51,6 +51,7 @@ def open_database(path: str | None, config: dict[str, str] | None = None,
             lake.make_data_dir(lake_spec)
             for sql in lake.attach_statements(lake_spec):
                 conn.run(sql)
+            conn.run(lake.database_files_view(lake_spec, pg_catalog.DATABASE))
             database.session_setup = (lake.use_statement(lake_spec),)
         for sql in late:
             conn.run(sql)
