@@ -373,3 +373,115 @@ def test_declared_types_are_plain_on_a_lake(srv):
                             "FROM information_schema.columns WHERE table_name = 'typed' "
                             "ORDER BY ordinal_position").fetchall()
         assert rows == [("v", "text", None), ("j", "json", None)], rows
+
+
+# -- tools list a lake's tables as a file's ----------------------------------------------
+
+TOOLS_SCHEMA = [
+    "CREATE TABLE customers (id integer NOT NULL, name text NOT NULL, email varchar, "
+    "active boolean DEFAULT true, created timestamptz, score double precision)",
+    "CREATE TABLE orders (id bigint NOT NULL, customer_id integer, amount numeric(12,2), "
+    "placed date, note text)",
+    "CREATE VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 100",
+    "COMMENT ON TABLE customers IS 'people who order'",
+    "COMMENT ON COLUMN customers.name IS 'full name'",
+    "CREATE SCHEMA sales",
+    "CREATE TABLE sales.regions (code text NOT NULL, label text)",
+    "INSERT INTO customers (id, name, email) VALUES (1, 'Ada', 'ada@example.com')",
+]
+
+
+@pytest.fixture(scope="module")
+def lake_and_file(srv, tmp_path_factory):
+    """(DSN of database tools_test on the lake server, on a file server), each holding
+    TOOLS_SCHEMA (no keys or indexes: those a lake drops)."""
+    filesrv = ServerProcess(tmp_path_factory.mktemp("ducklake-file") / "data").start()
+    dsns = (srv.dsn(dbname="tools_test"), filesrv.dsn(dbname="tools_test"))
+    for dsn in dsns:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for sql in TOOLS_SCHEMA:
+                conn.execute(sql)
+    yield dsns
+    assert filesrv.stop() == 0, filesrv.log()
+
+
+def _psql(dsn: str, command: str) -> list[str]:
+    import subprocess
+
+    out = subprocess.run(["psql", "-X", "-A", "-t", "-F", "|", "-d", dsn, "-c", command],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and not out.stderr, f"{command}: {out.stderr}"
+    return out.stdout.splitlines()
+
+
+@pytest.mark.parametrize("command", [r"\d", r"\dn", r"\dt sales.*", r"\d customers",
+                                     r"\d sales.regions", r"\d+ customers"])
+def test_psql_describes_a_lake_as_a_file(lake_and_file, command):
+    lake, file = (_psql(dsn, command) for dsn in lake_and_file)
+    if command == r"\d+ customers":  # sizes and storage are the kind's own
+        lake, file = ([line.split("|")[:4] + line.split("|")[-1:] for line in out]
+                      for out in (lake, file))
+    assert lake == file
+    assert lake
+
+
+def test_sqlalchemy_inspector_sees_a_lake_as_a_file(lake_and_file):
+    from sqlalchemy import create_engine, inspect
+
+    def report(dsn: str) -> dict:
+        engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
+        try:
+            insp = inspect(engine)
+            tables = sorted(insp.get_table_names())
+            result = {"schemas": sorted(insp.get_schema_names()), "tables": tables,
+                      "sales": insp.get_table_names(schema="sales"),
+                      "views": insp.get_view_names(),
+                      "has": (insp.has_table("customers"), insp.has_table("nope"))}
+            for table in ("customers",):  # get_columns is slow on this server's catalog
+                result[table] = {
+                    "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("comment"))
+                                for c in insp.get_columns(table)],
+                    "pk": insp.get_pk_constraint(table), "fk": insp.get_foreign_keys(table),
+                    "indexes": insp.get_indexes(table),
+                    "comment": insp.get_table_comment(table),
+                }
+            return result
+        finally:
+            engine.dispose()
+
+    lake, file = (report(dsn) for dsn in lake_and_file)
+    assert lake == file
+    assert lake["tables"] == ["customers", "orders"] and lake["sales"] == ["regions"]
+
+
+def test_pgjdbc_metadata_sees_a_lake_as_a_file(lake_and_file, tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from tests.support.jdbc import JAR, compile_java, jdbc_url
+
+    classes = compile_java(Path(__file__).parent / "java" / "JdbcCatalog.java", tmp_path)
+
+    def run(dsn: str) -> list[str]:
+        out = subprocess.run(["java", "-cp", f"{JAR}:{classes}", "JdbcCatalog",
+                              jdbc_url(dsn)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout.splitlines()
+
+    lake, file = (run(dsn) for dsn in lake_and_file)
+    assert lake == file
+    assert any("customers" in line for line in lake)
+
+
+def test_no_default_is_no_default_in_the_catalog(lake_and_file):
+    """DuckLake reports 'NULL' as the default of a column without one: the catalog
+    shows none (as PostgreSQL stores none for DEFAULT NULL), on a lake and a file."""
+    for dsn in lake_and_file:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT a.attname, a.atthasdef, c.column_default FROM pg_attribute a "
+                "JOIN information_schema.columns c ON c.column_name = a.attname "
+                "AND c.table_name = 'customers' WHERE a.attrelid = 'customers'::regclass "
+                "AND a.attnum > 0 ORDER BY a.attnum").fetchall()
+            assert rows[0] == ("id", False, None), (dsn, rows)
+            assert rows[3][:2] == ("active", True) and rows[3][2] is not None, (dsn, rows)
