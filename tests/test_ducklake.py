@@ -485,3 +485,35 @@ def test_no_default_is_no_default_in_the_catalog(lake_and_file):
                 "AND a.attnum > 0 ORDER BY a.attnum").fetchall()
             assert rows[0] == ("id", False, None), (dsn, rows)
             assert rows[3][:2] == ("active", True) and rows[3][2] is not None, (dsn, rows)
+
+
+def test_organisations_each_have_their_own_lakes(catalog, tmp_path):
+    """With many tenants each organisation's databases are its own lakes: schemas
+    ``<org>/<database>`` in the catalog, files under ``orgs/<org>/``; pg_database lists
+    an organisation's own only."""
+    import json
+
+    from tests.test_tenancy import LAUNCHER
+
+    spec = {"orgs": [{"name": "acme", "database_name": "acme_db"},
+                     {"name": "globex", "database_name": "globex_db"}],
+            "users": [{"org": "acme", "name": "alice", "password": "acme-pw"},
+                      {"org": "globex", "name": "alice", "password": "globex-pw"}]}
+    (tmp_path / "tenants.json").write_text(json.dumps(spec))
+    server = ServerProcess(tmp_path / "data", ["--storage", "ducklake", "--ducklake-catalog",
+                                               catalog.dsn],
+                           {"DUCKGRES_TEST_TENANTS": str(tmp_path / "tenants.json")},
+                           program=(LAUNCHER,)).start()
+    try:
+        for org, password in (("acme", "acme-pw"), ("globex", "globex-pw")):
+            with psycopg.connect(server.dsn(user="alice", password=password,
+                                            dbname=f"{org}_db"), autocommit=True) as conn:
+                conn.execute(f"CREATE TABLE {org}_t AS SELECT '{org}' AS owner")
+                assert conn.execute("SELECT datname FROM pg_database").fetchall() \
+                    == [(f"{org}_db",)]
+                assert conn.execute("SELECT relname FROM pg_class WHERE relname LIKE "
+                                    "'%\\_t'").fetchall() == [(f"{org}_t",)]
+        assert {"acme/acme_db", "globex/globex_db"} <= _catalog_schemas(catalog)
+        assert (tmp_path / "data" / "lake" / "orgs" / "acme" / "acme_db").is_dir()
+    finally:
+        assert server.stop() == 0, server.log()
