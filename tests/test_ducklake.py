@@ -138,11 +138,16 @@ def test_ducklake_without_a_catalog_does_not_start(tmp_path):
 
 # -- step B: DuckLake's own behaviour through the server -------------------------------
 
-def test_concurrent_writers_conflict_with_40001(srv):
+def test_concurrent_writers_conflict_with_40001(srv, start_server, catalog):
     """DuckLake commits a transaction against the catalog's latest snapshot: of two
     that changed the same table the second fails, as PostgreSQL's serialization
-    failure, which clients retry."""
-    with _connect(srv, "lakesmoke") as a, _connect(srv, "lakesmoke") as b:
+    failure, which clients retry. Writers on one server wait for their turn instead
+    (frontend/turns.py); writers on two servers (two processes attaching the lake)
+    conflict."""
+    other = start_server("--storage", "ducklake", "--ducklake-catalog", catalog.dsn,
+                         "--ducklake-data-path", str(srv.lake_path))
+    with _connect(srv, "lakesmoke") as a, \
+            psycopg.connect(other.dsn(dbname="lakesmoke"), autocommit=True) as b:
         a.execute("CREATE TABLE accounts (id integer, balance integer)")
         a.execute("INSERT INTO accounts VALUES (1, 100), (2, 100)")
         a.execute("BEGIN")
