@@ -195,14 +195,16 @@ def _tenancy(config: configuration.Config, snapshots):
             if config.duckdb_memory_limit:
                 settings.setdefault("memory_limit", config.duckdb_memory_limit)
             return LocalEngine(directory, auto_create=config.auto_create_databases,
-                               max_concurrent=config.max_connections, duckdb_config=settings)
+                               max_concurrent=config.max_connections, duckdb_config=settings,
+                               lake=_lake(config, org.name))
         from duckgres_trio.controlplane.sessions import ControlPlaneEngine
 
         return ControlPlaneEngine(
             pool, directory, auto_create=config.auto_create_databases,
             queue_timeout=config.worker_queue_timeout, org=org.name, engine_config=settings,
             max_workers=lambda: current().max_workers,
-            slots=engines.org_slots(current, config.max_connections))
+            slots=engines.org_slots(current, config.max_connections),
+            lake=_lake(config, org.name))
 
     return engines.Tenancy(snapshots, data_dir=config.data_dir, make_engine=make, pool=pool,
                            mode=config.sni_routing_mode,
@@ -235,13 +237,27 @@ def _engine(config: configuration.Config):
             auto_create=config.auto_create_databases,
             max_concurrent=config.max_connections,
             duckdb_config=_duckdb_config(config),
+            lake=_lake(config),
         )
     from duckgres_trio.controlplane.sessions import ControlPlaneEngine
 
     pool = _pool(config)
     return ControlPlaneEngine(pool, config.data_dir, auto_create=config.auto_create_databases,
                               max_sessions=config.max_connections,
-                              queue_timeout=config.worker_queue_timeout)
+                              queue_timeout=config.worker_queue_timeout, lake=_lake(config))
+
+
+def _lake(config: configuration.Config, org: str | None = None):
+    """DuckLake storage (engine.lake), or None for DuckDB files. An organisation's
+    lakes are its own: schemas ``<org>/<database>``, files under ``orgs/<org>/``."""
+    if config.storage != "ducklake":
+        return None
+    from duckgres_trio.engine.lake import Lake
+
+    if org is None:
+        return Lake(config.lake_catalog, config.lake_data_path)
+    return Lake(config.lake_catalog, config.lake_data_path.rstrip("/") + f"/orgs/{org}",
+                schema_prefix=f"{org}/")
 
 
 def _lockdown(config: configuration.Config) -> dict[str, str]:

@@ -248,6 +248,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("metrics_address", _text, "127.0.0.1:8432", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
     Setting("config_store", _text, "", "libpq connection string of the PostgreSQL config store of organisations and users (docs/multitenancy.md); empty: the single-tenant users setting", "DSN"),
     Setting("config_poll_interval", _duration, 30.0, "reload the config store's snapshot this often besides on NOTIFY; 0: on NOTIFY only", "DURATION"),
+    Setting("storage", _choice("duckdb", "ducklake"), "duckdb", "where databases live: duckdb (a DuckDB file each in data_dir) or ducklake (a DuckLake each: catalog in PostgreSQL, data files under ducklake_data_path; docs/ducklake.md)", "KIND"),
+    Setting("ducklake_catalog", _text, "", "with storage ducklake: libpq connection string of the PostgreSQL database holding the lakes' catalogs (one schema per database); default: config_store's", "DSN"),
+    Setting("ducklake_data_path", _text, "", "with storage ducklake: directory (or s3:// prefix) of the lakes' data files, one subdirectory per database; default <data_dir>/lake", "PATH"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -301,6 +304,9 @@ class Config:
     metrics_address: str
     config_store: str
     config_poll_interval: float
+    storage: str
+    ducklake_catalog: str
+    ducklake_data_path: str
 
     @property
     def cert_path(self) -> Path:
@@ -318,6 +324,18 @@ class Config:
             return self.socket_dir
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"duckgres-trio-{os.getuid()}-{digest}"
+
+    @property
+    def lake_catalog(self) -> str:
+        """The DuckLake catalog's DSN: ducklake_catalog, else the config store's."""
+        return self.ducklake_catalog or self.config_store
+
+    @property
+    def lake_data_path(self) -> str:
+        """Where the lakes' data files go: ducklake_data_path, else <data_dir>/lake (a
+        local directory made absolute: workers may start elsewhere; s3:// as given)."""
+        path = self.ducklake_data_path or str(self.data_dir / "lake")
+        return path if "://" in path else str(Path(path).resolve())
 
     @property
     def worker_memory_budget(self) -> int:
@@ -372,7 +390,12 @@ def load(
             values[setting.name] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{setting.name}: {exc} (got {raw!r} from {source})") from None
-    return Config(**values)
+    config = Config(**values)
+    if config.storage == "ducklake" and not config.lake_catalog:
+        raise ConfigError("ducklake_catalog: storage ducklake needs the PostgreSQL database "
+                          "of the lakes' catalogs (a libpq connection string), or a "
+                          "config_store to default to")
+    return config
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

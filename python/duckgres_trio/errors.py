@@ -12,7 +12,9 @@ class SqlState:
     """The SQLSTATE codes this server sends (PostgreSQL appendix A names)."""
 
     SUCCESSFUL_COMPLETION = "00000"
+    WARNING = "01000"
     CONNECTION_EXCEPTION = "08000"
+    CONNECTION_FAILURE = "08006"
     PROTOCOL_VIOLATION = "08P01"
     BAD_COPY_FILE_FORMAT = "22P04"
     FEATURE_NOT_SUPPORTED = "0A000"

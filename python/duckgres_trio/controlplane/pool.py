@@ -127,11 +127,13 @@ class WorkerPool:
 
     # -- acquiring a worker for a session -----------------------------------------------
 
-    async def acquire(self, database: str, path: str, *, org: str | None = None,
+    async def acquire(self, database: str, path: str | None, *, org: str | None = None,
                       engine_config: dict[str, str] | None = None,
-                      org_max_workers: int | None = None) -> Worker:
-        """The worker that owns ``database`` (file ``path``), with one more session
-        counted on it; activates a worker for it first if needed.
+                      org_max_workers: int | None = None,
+                      lake: dict[str, str] | None = None) -> Worker:
+        """The worker that owns ``database`` (file ``path``, or the DuckLake ``lake``
+        describes: ``engine.lake``), with one more session counted on it; activates a
+        worker for it first if needed.
 
         With ``org`` (many tenants; ``database`` is then a key unique across them) the
         worker is the organisation's, opened with its ``engine_config`` (its own
@@ -151,14 +153,16 @@ class WorkerPool:
                 continue
             done = self._activations[database] = trio.Event()
             try:
-                await self._activate(database, path, org, engine_config, org_max_workers)
+                await self._activate(database, path, org, engine_config, org_max_workers,
+                                     lake)
             finally:
                 del self._activations[database]
                 done.set()
 
-    async def _activate(self, database: str, path: str, org: str | None = None,
+    async def _activate(self, database: str, path: str | None, org: str | None = None,
                         engine_config: dict[str, str] | None = None,
-                        org_max_workers: int | None = None) -> None:
+                        org_max_workers: int | None = None,
+                        lake: dict[str, str] | None = None) -> None:
         worker = await self._reserve(org, org_max_workers)
         worker.database = database
         worker.org = org
@@ -171,7 +175,8 @@ class WorkerPool:
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
                                                  "duckdb_config": {**config,
-                                                                   **self._limits(extra=1)}},
+                                                                   **self._limits(extra=1)},
+                                                 **({"lake": lake} if lake else {})},
                                     timeout=ACTIVATION_SECONDS)
         except (WorkerError, trio.TooSlowError) as exc:
             reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)

@@ -23,10 +23,12 @@ from duckgres_trio.engine.databases import (
     database_file,
     existing_database_file,
     is_lock_conflict,
+    name_problem,
     new_database_file,
     no_database,
     remove_database_files,
 )
+from duckgres_trio.engine.lake import Lake, catalog_unreachable
 from duckgres_trio.engine.remote import RemoteExecutor
 from duckgres_trio.errors import PgError, SqlState
 
@@ -47,8 +49,9 @@ class ControlPlaneEngine(Engine):
     def __init__(self, pool: WorkerPool, data_dir: Path, *, auto_create: bool = True,
                  max_sessions: int = 100, queue_timeout: float = 60.0,
                  org: str | None = None, engine_config: dict[str, str] | None = None,
-                 max_workers=lambda: None, slots=None) -> None:
+                 max_workers=lambda: None, slots=None, lake: Lake | None = None) -> None:
         self.pool = pool
+        self._lake = lake  # DuckLake storage (engine.lake); None: DuckDB files
         self._data_dir = data_dir
         self._auto_create = auto_create
         self._org = org
@@ -73,28 +76,32 @@ class ControlPlaneEngine(Engine):
         database or organisation name)."""
         return database if self._org is None else f"{self._org}/{database}"
 
-    async def _acquire(self, database: str, path: str) -> Worker:
+    async def _acquire(self, database: str, path: str | None) -> Worker:
+        lake = None if self._lake is None else self._lake.spec(database)
         if self._org is None:
-            return await self.pool.acquire(database, path)
+            return await self.pool.acquire(database, path, lake=lake)
         return await self.pool.acquire(self._key(database), path, org=self._org,
                                        engine_config=self._engine_config,
-                                       org_max_workers=self._max_workers())
+                                       org_max_workers=self._max_workers(), lake=lake)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
 
     async def open_session(self, database: str, user: str) -> RemoteExecutor:
-        path = database_file(self._data_dir, database)
-        if not self._auto_create and not path.exists():
+        path = database_file(self._data_dir, database)  # FATAL 3D000 for a bad name
+        if not self._auto_create and not await self._exists(database, path):
             raise no_database(database)
-        self._data_dir.mkdir(parents=True, exist_ok=True)
+        if self._lake is not None:
+            path = None  # the worker attaches the lake (engine.lake)
+        else:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
         started = trio.current_time()
         with trio.move_on_after(self._queue_timeout or float("inf")):
             self._waiting += 1
             try:
                 await self._slots.acquire()
                 try:
-                    executor = await self._open(database, str(path), user)
+                    executor = await self._open(database, path and str(path), user)
                 except BaseException:
                     self._slots.release()
                     raise
@@ -112,12 +119,20 @@ class ControlPlaneEngine(Engine):
         never opens DuckDB); that worker then owns it, ready for the first session."""
         async with self._ddl:
             path = new_database_file(self._data_dir, name)
-            self._data_dir.mkdir(parents=True, exist_ok=True)
+            if self._lake is not None:
+                await trio.to_thread.run_sync(self._lake.check_new, name)
+            else:
+                self._data_dir.mkdir(parents=True, exist_ok=True)
             worker = None
             with trio.move_on_after(self._queue_timeout or float("inf")):
                 try:
-                    worker = await self._acquire(name, str(path))
+                    worker = await self._acquire(name, None if self._lake else str(path))
                 except WorkerError as exc:
+                    unreachable = catalog_unreachable(str(exc))
+                    if unreachable is not None:
+                        raise PgError(SqlState.CONNECTION_FAILURE,
+                                      f'could not create database "{name}": {unreachable}'
+                                      ) from None
                     raise PgError(SqlState.SYSTEM_ERROR,
                                   f'could not create database "{name}": {exc}') from None
             if worker is None:
@@ -128,15 +143,23 @@ class ControlPlaneEngine(Engine):
 
     async def drop_database(self, name: str) -> bool:
         async with self._ddl:
-            path = existing_database_file(self._data_dir, name)
-            if path is None:
-                return False
+            if self._lake is not None:
+                if name_problem(name) is not None or not await self._exists(name, Path()):
+                    return False
+                path = None
+            else:
+                path = existing_database_file(self._data_dir, name)
+                if path is None:
+                    return False
             done = self._dropping[name] = trio.Event()
             try:
                 remaining = await self.pool.release_database(self._key(name), BUSY_WAIT_SECONDS)
                 if remaining:
                     raise busy(name, remaining)
-                remove_database_files(path)
+                if path is None:
+                    await trio.to_thread.run_sync(self._lake.drop, name)
+                else:
+                    remove_database_files(path)
             finally:
                 del self._dropping[name]
                 done.set()
@@ -146,19 +169,30 @@ class ControlPlaneEngine(Engine):
     async def handover(self) -> None:
         await self.pool.handover()
 
-    async def _open(self, database: str, path: str, user: str) -> RemoteExecutor:
+    async def _exists(self, database: str, path: Path) -> bool:
+        if self._lake is None:
+            return path.exists()
+        return await trio.to_thread.run_sync(self._lake.exists, database)
+
+    async def _open(self, database: str, path: str | None, user: str) -> RemoteExecutor:
         failure = "no attempt made"
         attempts = 0
         while attempts < CREATE_ATTEMPTS:
             attempts += 1
             while (dropping := self._dropping.get(database)) is not None:
                 await dropping.wait()  # then it is gone (or auto-created anew)
-                if not self._auto_create and not Path(path).exists():
+                if not self._auto_create and not await self._exists(
+                        database, database_file(self._data_dir, database)):
                     raise no_database(database)
             try:
                 worker = await self._acquire(database, path)
             except WorkerError as exc:
                 failure = str(exc)
+                unreachable = catalog_unreachable(failure)
+                if unreachable is not None:  # another worker would fare no better
+                    raise PgError(SqlState.CONNECTION_FAILURE,
+                                  f'cannot open database "{database}": {unreachable}',
+                                  severity="FATAL") from None
                 if is_lock_conflict(failure):
                     # another process (the one this one took over from) still has the
                     # file open: wait for it, bounded by the caller's queue timeout

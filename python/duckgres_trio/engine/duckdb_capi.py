@@ -240,6 +240,10 @@ def _holds_struct(handle: _vp) -> bool:
 class Database:
     """One DuckDB database file (or in-memory database) opened in this process."""
 
+    #: Statements each session's connection runs first (``statement.connect``): a
+    #: DuckLake database's ``USE`` (the default catalog is per connection).
+    session_setup: tuple[str, ...] = ()
+
     def __init__(self, path: str | None, config: dict[str, str] | None = None) -> None:
         #: Bumped (``bump``) by engine/statement.py after any statement that may have
         #: changed the catalog or a connection's settings: what it keeps per prepared

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import duckdb
 
 from ..errors import PgError, SqlState as S
+from .lake import CATALOG_UNREACHABLE, catalog_unreachable
 from .pg_catalog import DECLARED_TYPE_PATTERN
 
 # DuckDB prefixes its messages with the error kind: "Catalog Error: ", "Out of Range
@@ -130,6 +131,8 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
         (r"Conflict on (?:update|tuple deletion)!", S.SERIALIZATION_FAILURE),
         (r"Catalog write-write conflict ", S.SERIALIZATION_FAILURE),
         (r"Transaction conflict: ", S.SERIALIZATION_FAILURE),
+        # two DuckLake writers (engine/lake.py) changed the same table: first wins
+        (r"Failed to commit: Failed to commit DuckLake transaction\.", S.SERIALIZATION_FAILURE),
         (r"Failed to commit: PRIMARY KEY or UNIQUE constraint violation", S.UNIQUE_VIOLATION),
     ),
     duckdb.InvalidInputException: _rules(
@@ -161,7 +164,11 @@ _BY_CLASS: dict[type[BaseException], _Rules] = {
     duckdb.NotImplementedException: _rules(S.FEATURE_NOT_SUPPORTED),
     duckdb.PermissionException: _rules(S.INSUFFICIENT_PRIVILEGE),
     duckdb.DependencyException: _rules(S.DEPENDENT_OBJECTS_STILL_EXIST),
-    duckdb.IOException: _rules(S.IO_ERROR),
+    duckdb.IOException: _rules(
+        S.IO_ERROR,
+        # a DuckLake's catalog database cannot be reached (engine/lake.py)
+        (CATALOG_UNREACHABLE, S.CONNECTION_FAILURE),
+    ),
     duckdb.ConnectionException: _rules(S.CONNECTION_EXCEPTION),
     duckdb.OutOfMemoryException: _rules(S.OUT_OF_MEMORY),
     duckdb.InterruptException: _rules(S.QUERY_CANCELED),
@@ -397,6 +404,13 @@ def _fixed(message: str, *, detail: bool = False, hint: str | None = None):
     return reword
 
 
+def _catalog_unreachable(match: re.Match[str], detail: str | None) -> _Reworded:
+    """libpq's reason, without the connection string DuckDB names nor the query it
+    ran on the catalog (the client's statement is not at fault: no position)."""
+    detail = re.split(r"\n\s*LINE \d+:", detail or "")[0].strip() or None
+    return catalog_unreachable(match.string), detail, None, None
+
+
 def _duplicate_key(match: re.Match[str], _detail: str | None) -> _Reworded:
     columns, values = _keys(match["key"])
     suffix = "_pkey" if match["kind"] == "primary key" else f"_{'_'.join(columns)}_key"
@@ -582,12 +596,18 @@ _REWORDING_TABLE: dict[str, tuple[tuple[str, Callable[..., _Reworded]], ...]] = 
     S.SERIALIZATION_FAILURE: (
         (r"Conflict on (?:update|tuple deletion)!",
          _fixed("could not serialize access due to concurrent update", detail=True)),
+        (r"Failed to commit: Failed to commit DuckLake transaction\.",
+         _fixed("could not serialize access due to concurrent update", detail=True)),
+    ),
+    S.CONNECTION_FAILURE: (
+        # DuckDB's text names the catalog's connection string, password and all
+        (CATALOG_UNREACHABLE, _catalog_unreachable),
     ),
 }
 
 #: Errors PostgreSQL raises while evaluating an expression (constant casts included),
 #: where it reports no position; DuckDB points at the cast.
-_EVALUATED = frozenset({_integer_overflow, _numeric_overflow})
+_EVALUATED = frozenset({_integer_overflow, _numeric_overflow, _catalog_unreachable})
 
 _REWORDINGS = {
     code: tuple((re.compile(pattern), reword) for pattern, reword in rows)

@@ -37,11 +37,13 @@ from duckgres_trio.engine.databases import (
     database_file,
     existing_database_file,
     is_lock_conflict,
+    name_problem,
     new_database_file,
     no_database,
     remove_database_files,
 )
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
+from duckgres_trio.engine.lake import Lake
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
     columns,
@@ -76,8 +78,10 @@ class LocalEngine(Engine):
         auto_create: bool = True,
         max_concurrent: int = 64,
         duckdb_config: dict[str, str] | None = None,
+        lake: Lake | None = None,
     ) -> None:
         self._data_dir = data_dir
+        self._lake = lake  # DuckLake storage (engine.lake); None: DuckDB files
         self._auto_create = auto_create
         self._limiter = trio.CapacityLimiter(max_concurrent)
         self._config = duckdb_config or {}
@@ -103,6 +107,8 @@ class LocalEngine(Engine):
     async def create_database(self, name: str) -> None:
         async with self._open_lock:
             path = new_database_file(self._data_dir, name)
+            if self._lake is not None:
+                await trio.to_thread.run_sync(self._lake.check_new, name, limiter=self._limiter)
             self._data_dir.mkdir(parents=True, exist_ok=True)
             self._databases[name] = await self._open(name, path, severity="ERROR")
         if self._handing_over:
@@ -111,9 +117,14 @@ class LocalEngine(Engine):
     async def drop_database(self, name: str) -> bool:
         while (dropping := self._dropping.get(name)) is not None:
             await dropping.wait()
-        path = existing_database_file(self._data_dir, name)
-        if path is None:
-            return False
+        if self._lake is not None:
+            if name_problem(name) is not None or not await self._exists(name, Path()):
+                return False
+            path = None
+        else:
+            path = existing_database_file(self._data_dir, name)
+            if path is None:
+                return False
         done = self._dropping[name] = trio.Event()
         try:
             with trio.move_on_after(BUSY_WAIT_SECONDS):
@@ -125,7 +136,10 @@ class LocalEngine(Engine):
                 db = self._databases.pop(name, None)
                 if db is not None:
                     await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-                remove_database_files(path)
+                if path is None:
+                    await trio.to_thread.run_sync(self._lake.drop, name, limiter=self._limiter)
+                else:
+                    remove_database_files(path)
             log.info("dropped database %r", name)
             return True
         finally:
@@ -156,20 +170,33 @@ class LocalEngine(Engine):
             if db is not None:
                 return db
             path = database_file(self._data_dir, name)
-            if not path.exists() and not self._auto_create:
+            if not self._auto_create and not await self._exists(name, path):
                 raise no_database(name)
-            self._data_dir.mkdir(parents=True, exist_ok=True)
+            if self._lake is None:
+                self._data_dir.mkdir(parents=True, exist_ok=True)
             db = self._databases[name] = await self._open(name, path)
             return db
+
+    async def _exists(self, name: str, path: Path) -> bool:
+        if self._lake is None:
+            return path.exists()
+        return await trio.to_thread.run_sync(self._lake.exists, name, limiter=self._limiter)
 
     async def _open(self, name: str, path: Path, severity: str = "FATAL") -> capi.Database:
         """Open (or create) a database file, waiting for another process to let it go;
         a failure is FATAL to a session that wanted to connect."""
         deadline = trio.current_time() + LOCK_WAIT_SECONDS
+        spec = None
+        if self._lake is not None:
+            spec = self._lake.spec(name)
+            path, where = None, f"ducklake {spec['data_path']}"
+        else:
+            where = str(path)
         while True:
             try:
                 db = await trio.to_thread.run_sync(
-                    lambda: open_database(str(path), self._config), limiter=self._limiter)
+                    lambda: open_database(path and str(path), self._config, spec),
+                    limiter=self._limiter)
                 break
             except capi.DuckDBError as exc:
                 if is_lock_conflict(str(exc)) and trio.current_time() < deadline:
@@ -180,7 +207,7 @@ class LocalEngine(Engine):
                 raise PgError(err.sqlstate,
                               f'cannot open database "{name}": {err.message}',
                               severity=severity) from None
-        log.info("opened database %r at %s", name, path)
+        log.info("opened database %r at %s", name, where)
         return db
 
     async def aclose(self) -> None:

@@ -608,7 +608,8 @@ SCRIPT = [
     "AS atttypmod, "
     "coalesce(t.typbyval, false) AS attbyval, coalesce(t.typalign, 'i') AS attalign, "
     "'p' AS attstorage, '' AS attcompression, NOT c.is_nullable AS attnotnull, "
-    "c.column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, "
+    "coalesce(c.column_default <> 'NULL', false) AS atthasdef, false AS atthasmissing, "
+    "'' AS attidentity, "
     "'' AS attgenerated, false AS attisdropped, true AS attislocal, 0 AS attinhcount, "
     "0::UINTEGER AS attcollation, NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, "
     "NULL::VARCHAR[] AS attfdwoptions, NULL::VARCHAR AS attmissingval "
@@ -635,7 +636,9 @@ SCRIPT = [
     "(3000000000 + c.table_oid * 256 + c.column_index)::UINTEGER AS oid, "
     "c.table_oid::UINTEGER AS adrelid, c.column_index::SMALLINT AS adnum, "
     "c.column_default AS adbin FROM duckdb_columns() c "
-    f"WHERE {_D}.main.visible(c.database_name, c.table_name) AND c.column_default IS NOT NULL",
+    # DEFAULT NULL is no default, as PostgreSQL stores none (DuckLake reports 'NULL'
+    # for every column without one)
+    f"WHERE {_D}.main.visible(c.database_name, c.table_name) AND c.column_default <> 'NULL'",
     f"CREATE OR REPLACE VIEW {_D}.main.pg_constraint AS SELECT oid, "
     "constraint_name AS conname, relnamespace AS connamespace, "
     "CASE constraint_type WHEN 'PRIMARY KEY' THEN 'p' WHEN 'UNIQUE' THEN 'u' "
@@ -1288,6 +1291,7 @@ SCRIPT = [
     f"WHERE {_D}.main.visible(table_catalog, table_name)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.columns AS SELECT * EXCLUDE (type_oid, length) "
     "REPLACE (current_database() AS table_catalog, "
+    "nullif(column_default, 'NULL') AS column_default, "  # as pg_attrdef
     f"CASE WHEN data_type <> '{BARE_NUMERIC}' THEN numeric_precision END "
     "AS numeric_precision, "
     f"CASE WHEN data_type <> '{BARE_NUMERIC}' THEN numeric_scale END AS numeric_scale, "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import digests, lockdown, pg_catalog
+from duckgres_trio.engine import digests, lake, lockdown, pg_catalog
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -29,16 +29,30 @@ BATCH_ROWS = 8192
 DATABASE_CONFIG = {"arrow_lossless_conversion": "true", "integer_division": "true"}
 
 
-def open_database(path: str | None, config: dict[str, str] | None = None) -> capi.Database:
+def open_database(path: str | None, config: dict[str, str] | None = None,
+                  lake_spec: dict[str, str] | None = None) -> capi.Database:
     """Open a database, with PostgreSQL's catalog views attached (``pg_catalog``), then
-    fence SQL's file access in (``lockdown``: possible only once it is started)."""
-    early, late = lockdown.split(config or {})
+    fence SQL's file access in (``lockdown``: possible only once it is started).
+
+    ``lake_spec`` (``engine.lake``; ``path`` is then None): the database is a DuckLake,
+    attached to an in-memory instance before the lockdown and made each session's
+    default catalog (``connect``)."""
+    config = config or {}
+    if lake_spec is not None:
+        config = lake.widen_lockdown(config, lake_spec)
+    early, late = lockdown.split(config)
     database = capi.Database(path, {**DATABASE_CONFIG, **early})
     conn = database.connect()
     try:
-        listed = path is not None and lockdown.reads_data_dir(config or {})
+        listed = path is not None and lockdown.reads_data_dir(config)
         digests.register(conn)  # before the catalog: its sha macros call these
         pg_catalog.install(conn, os.path.dirname(os.path.abspath(path)) if listed else None)
+        if lake_spec is not None:
+            lake.make_data_dir(lake_spec)
+            for sql in lake.attach_statements(lake_spec):
+                conn.run(sql)
+            conn.run(lake.database_files_view(lake_spec, pg_catalog.DATABASE))
+            database.session_setup = (lake.use_statement(lake_spec),)
         for sql in late:
             conn.run(sql)
     except BaseException:
@@ -60,7 +74,7 @@ def connect(database: capi.Database) -> capi.Connection:
     """A session's connection to ``database``."""
     conn = database.connect()
     try:
-        for sql in CONNECTION_SETUP:
+        for sql in (*CONNECTION_SETUP, *database.session_setup):
             conn.run(sql)
     except BaseException:
         conn.close()

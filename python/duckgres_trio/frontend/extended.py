@@ -136,9 +136,10 @@ class ExtendedProtocol:
             cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          cursor.statement.columns if cursor else None)
-        elif stmt.setup:
-            # Several DuckDB statements (CREATE TABLE with SERIAL, DROP of many): DDL,
-            # no parameters, no rows; run as one at Execute.
+        elif stmt.setup or stmt.notices:
+            # Several DuckDB statements (CREATE TABLE with SERIAL, DROP of many), or DDL
+            # with WARNINGs to send (sql.lake_ddl): no parameters, no rows; run as one
+            # at Execute.
             prepared = PreparedStatement(stmt, None, message.param_oids, None)
         else:
             try:
@@ -330,6 +331,7 @@ class ExtendedProtocol:
                                                                    implicit=not sync_next):
                     self._session.check_writable(stmt)
                     await self._session.take_turn(stmt)
+                    self._session.queue_notices(stmt, out)
                     result = await self._session.run_translated(stmt)
                     out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 portal.done = True

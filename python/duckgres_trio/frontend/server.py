@@ -37,7 +37,7 @@ from duckgres_trio.frontend.metrics_server import serve_metrics
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.origins import Catalogs
 from duckgres_trio.frontend.turns import LocalTurns, Turns
-from duckgres_trio.sql import lockdown
+from duckgres_trio.sql import lake_ddl, lockdown
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class Server:
         self._per_org: Counter[str] = Counter()  # sessions per organisation
         self._per_role: Counter[tuple[str, str]] = Counter()  # per (organisation, user)
         lockdown.configure(config.allowed_extensions)
+        lake_ddl.configure(config.storage)  # before any statement is classified
         if self.tenancy is None:  # an organisation's SQL reaches its own directory only
             _warn_if_sql_reads_the_key(config)
         self.mock_secret = secrets.token_bytes(32)

@@ -435,6 +435,7 @@ class Session:
             except PgError as err:  # constraint names come from the COPY's table
                 raise stmt.located(err, "") from None
             return
+        self.queue_notices(stmt, out)
         result = await self.run_translated(stmt)
         if result.schema is None:
             out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
@@ -445,6 +446,12 @@ class Session:
         except PgError as err:
             raise stmt.located(err, "") from None  # a running statement has no position
         out.queue(backend.command_complete(command_tag(stmt.command, rows)))
+
+    @staticmethod
+    def queue_notices(stmt: Statement, out: Output) -> None:
+        """The statement's WARNINGs (what DuckLake storage dropped: sql.lake_ddl)."""
+        for message in stmt.notices:
+            out.queue(_warning(SqlState.WARNING, message))
 
     async def run_translated(self, stmt: Statement) -> Result:
         """Run the statement's DuckDB translation, its setup statements first."""

@@ -72,8 +72,23 @@ def duckdb_settings() -> frozenset[str]:
     return frozenset(name.lower() for (name,) in rows)
 
 
+#: postgres_scanner's functions: with DuckLake storage the extension is loaded for the
+#: lake's catalog, and through them SQL could run anything on that PostgreSQL database
+#: (other databases' catalogs, the config store's tables when it is the same server).
+_POSTGRES_FUNCTIONS = frozenset({"POSTGRES_QUERY", "POSTGRES_EXECUTE", "POSTGRES_SCAN",
+                                 "POSTGRES_SCAN_PUSHDOWN", "POSTGRES_ATTACH",
+                                 "POSTGRES_CLEAR_CACHE", "POSTGRES_CONFIGURE_POOL"})
+#: What DuckLake names its attachment of the catalog database (``engine.lake``):
+#: reading it directly would be as above.
+_LAKE_METADATA = "__ducklake_metadata_"
+
+
 def refusal(tokens: list[Token]) -> PgError | None:
-    """Why the statement may not run, or None. Looks at its first words only."""
+    """Why the statement may not run, or None. Looks at its first words, and at every
+    token for the DuckLake catalog database."""
+    catalog = _catalog_access(tokens)
+    if catalog is not None:
+        return catalog
     first = _word(tokens, 0)
     if first in ("SET", "RESET"):
         return _set_refusal(tokens[1:])
@@ -99,6 +114,23 @@ def refusal(tokens: list[Token]) -> PgError | None:
                            f'permission denied to load extension "{name}"',
                            hint="Allowed (setting allowed_extensions): "
                            f"{', '.join(sorted(_allowed_extensions)) or 'none'}.")
+    return None
+
+
+def _catalog_access(tokens: list[Token]) -> PgError | None:
+    """A statement naming the DuckLake catalog's attachment or calling postgres_scanner
+    (42501): only DuckLake itself talks to the catalog database."""
+    for at, token in enumerate(tokens):
+        if token.kind in (Kind.WORD, Kind.QUOTED_IDENT, Kind.STRING) \
+                and _LAKE_METADATA in token.value.lower():
+            return PgError(SqlState.INSUFFICIENT_PRIVILEGE,
+                           "permission denied for the DuckLake catalog database",
+                           detail="Only DuckLake itself reads and writes its catalog.")
+        if token.kind is Kind.WORD and token.value in _POSTGRES_FUNCTIONS \
+                and at + 1 < len(tokens) and tokens[at + 1].value == "(":
+            return PgError(SqlState.INSUFFICIENT_PRIVILEGE,
+                           f"permission denied for function {token.value.lower()}",
+                           detail="postgres_scanner is the server's, for DuckLake's catalog.")
     return None
 
 

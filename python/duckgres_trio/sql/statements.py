@@ -123,6 +123,8 @@ class Statement:
     prepared: PreparedCommand | None = None
     reset: str | None = None
     notification: NotificationCommand | None = None
+    #: WARNINGs sent before the statement runs (``sql.lake_ddl``: what DuckLake dropped)
+    notices: tuple[str, ...] = ()
     modes: tuple[tuple[str, str], ...] = ()
     writes: str | None = None
     shape: tuple[str, ...] | None = None
@@ -214,12 +216,14 @@ def _statement(text: str, tokens: list[Token]) -> Statement:
         return stmt
     translation = translate(text)
     if translation.sql == text and not translation.setup and not translation.param_types \
-            and not translation.json_types:
+            and not translation.json_types and not translation.char_types \
+            and not translation.notices:
         return stmt
     return replace(stmt, sql=None if translation.sql == text else translation.sql,
                    setup=translation.setup, param_types=translation.param_types,
                    activity=translation.activity, signals=translation.signals,
-                   json_types=translation.json_types, char_types=translation.char_types)
+                   json_types=translation.json_types, char_types=translation.char_types,
+                   notices=translation.notices)
 
 
 def _shape(tokens: list[Token]) -> tuple[str, ...]:

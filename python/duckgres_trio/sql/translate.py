@@ -25,7 +25,7 @@ import copy
 import decimal
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pglast.keywords
 import pglast.stream
@@ -38,7 +38,7 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql import settings
+from duckgres_trio.sql import lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
 from duckgres_trio.wire.params import NUMERIC as NUMERIC_OID
@@ -98,6 +98,8 @@ class Translation:
     signals: tuple[tuple[int, str], ...] = ()
     json_types: tuple[tuple[int, str], ...] = ()
     char_types: tuple[tuple[int, int], ...] = ()
+    #: WARNINGs to send the client: what DuckLake storage dropped (``sql.lake_ddl``)
+    notices: tuple[str, ...] = ()
 
 
 # -- tier 1: the fast path ----------------------------------------------------------------
@@ -146,7 +148,8 @@ _SELECT_END = frozenset(
 def needs_translation(tokens: list[Token]) -> bool:
     """False when the statement can go to DuckDB as it is (the cheap token check)."""
     first = tokens[0].value if tokens[0].kind is Kind.WORD else ""
-    if first in ("WITH", "VALUES"):
+    if first in ("WITH", "VALUES") or (
+            first in ("CREATE", "ALTER", "VACUUM", "ANALYZE") and lake_ddl.active()):
         return True
     if first not in ("CREATE", "ALTER") \
             and any(t.kind is Kind.WORD and t.value in _BYTEA_WORDS for t in tokens):
@@ -315,7 +318,23 @@ def _plain_item(item: list[Token]) -> bool:
 # -- tier 2: the rewrites -------------------------------------------------------------------
 
 def translate(sql: str) -> Translation:
-    """The translation of one statement's text (see the module docstring)."""
+    """The translation of one statement's text (see the module docstring); with
+    DuckLake storage, of its DDL without what a lake cannot hold (``sql.lake_ddl``)."""
+    if lake_ddl.active():
+        try:
+            tree = parse_sql(sql)
+        except ParseError:
+            tree = ()
+        if len(tree) == 1:
+            notices, nothing = lake_ddl.strip(tree[0].stmt)
+            if nothing:
+                return Translation(lake_ddl.NOTHING, notices=tuple(notices))
+            if notices:
+                return replace(_translate(RawStream()(tree[0].stmt)), notices=tuple(notices))
+    return _translate(sql)
+
+
+def _translate(sql: str) -> Translation:
     try:
         tree = parse_sql(sql)
     except ParseError:
@@ -1348,8 +1367,8 @@ class _Rewriter(Visitor):
         into 22001 (docs/architecture.md, *Declared types*). jsonb (DuckDB's JSON, as
         json is) gets an always-true CHECK that only names the type."""
         declared = _declared_type(column.typeName)
-        if declared is None or id(column) in self._typed:
-            return
+        if declared is None or id(column) in self._typed or lake_ddl.active():
+            return  # a DuckLake holds no CHECK: the column is plain text / json there
         self._typed.add(id(column))  # once: the statement may be visited again
         column.constraints = tuple(column.constraints or ()) + (ast.Constraint(
             contype=ConstrType.CONSTR_CHECK, raw_expr=_length_check(column.colname, *declared)),)

@@ -7,7 +7,7 @@ worker through its environment, never its command line.
 
 Custom actions (JSON bodies and results):
 
-- ``Activate`` {database: path or null, duckdb_config} -> {activated}: open the
+- ``Activate`` {database: path or null, duckdb_config, lake?} -> {activated}: open the
   database this worker owns (a spare worker starts without one)
 - ``SetLimits`` {memory_limit?, threads?} -> {}: this process's share of the budget
 - ``CreateSession`` {user, memory_limit?, threads?, replay?: [sql]} -> {session_token}
@@ -95,7 +95,8 @@ class WorkerFlightServer(fl.FlightServerBase):
 
     def _activate(self, body: dict) -> dict:
         self._guarded("activate", lambda: self._sessions.activate(
-            body.get("database"), dict(body.get("duckdb_config") or {})))
+            body.get("database"), dict(body.get("duckdb_config") or {}),
+            body.get("lake") or None))
         return {"activated": True}
 
     @staticmethod

@@ -60,7 +60,8 @@ def main() -> int:
     started = time.monotonic()
     sessions = Sessions()
     if "database" in spec:
-        sessions.activate(spec["database"], spec.get("duckdb_config") or {})
+        sessions.activate(spec["database"], spec.get("duckdb_config") or {},
+                          spec.get("lake") or None)
     listener = socket.socket(fileno=int(spec["statement_fd"]))
     statements = StatementServer(listener, sessions)
     threading.Thread(target=statements.serve, daemon=True, name="statements").start()

@@ -181,16 +181,19 @@ class Sessions:
         self.draining = False
         self.invalidated = False
 
-    def activate(self, path: str | None, config: dict[str, str]) -> None:
-        """Open the database this worker owns (None: in-memory). Idempotent for the
-        same database; a worker never switches databases."""
+    def activate(self, path: str | None, config: dict[str, str],
+                 lake: dict[str, str] | None = None) -> None:
+        """Open the database this worker owns (None: in-memory; ``lake``: a DuckLake,
+        ``engine.lake``). Idempotent for the same database; a worker never switches
+        databases."""
+        wanted = path if lake is None else f"ducklake:{lake['name']}"
         with self._lock:
             if self._database is not None:
-                if path != self.database_path:
+                if wanted != self.database_path:
                     raise ValueError(f"worker already owns {self.database_path or ':memory:'}")
                 return
-            self._database = open_database(path, config)
-            self.database_path = path
+            self._database = open_database(path, config, lake)
+            self.database_path = wanted
 
     def set_limits(self, limits: dict[str, str]) -> None:
         """Apply the control plane's share of memory and threads to this instance
