@@ -155,8 +155,12 @@ def main() -> None:
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--query-timeout", type=float, default=300.0)
     parser.add_argument("--skip", choices=("pgbench", "tpch"), action="append", default=[])
+    parser.add_argument("--workdir", help="keep servers' data and logs here (default: a "
+                        "temporary directory, removed)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ducklake-bench-") as tmp, \
+    workdir = (contextlib.nullcontext(args.workdir) if args.workdir
+               else tempfile.TemporaryDirectory(prefix="ducklake-bench-"))
+    with workdir as tmp, \
             pg15_cluster() as cluster, contextlib.ExitStack() as stack:
         root = Path(tmp)
         if "pgbench" not in args.skip:
