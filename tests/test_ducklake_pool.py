@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import psycopg
 import pytest
@@ -110,6 +111,19 @@ def test_a_file_database_stays_on_one_worker(tmp_path, start_server):
                           "--max-workers-per-database", "2")
     with _connect(server, "onefile") as a, _connect(server, "onefile") as b:
         assert _worker(a) == _worker(b)
+
+
+def test_drop_database_releases_every_worker_of_it(srv):
+    with _connect(srv, "dropme") as a, _connect(srv, "dropme") as b:
+        pids = {_worker(a), _worker(b)}
+        a.execute("CREATE TABLE t (x integer)")
+    assert len(pids) == 2
+    with _connect(srv, "postgres") as admin:
+        admin.execute("DROP DATABASE dropme")
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids):
+        assert time.monotonic() < deadline, "a worker of the dropped database still runs"
+        time.sleep(0.1)
 
 
 # -- pgbench tpcb-like over two workers -----------------------------------------------
