@@ -217,6 +217,7 @@ def _pool(config: configuration.Config):
     return WorkerPool(
         socket_dir=config.worker_socket_dir,
         max_workers=config.worker_limit,
+        max_workers_per_database=config.max_workers_per_database,
         min_workers=config.min_workers,
         idle_timeout=config.worker_idle_timeout,
         memory_budget=config.worker_memory_budget,

@@ -211,6 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("socket_dir", _optional_path, None, "directory (mode 0700) of the workers' Unix sockets; default /tmp/duckgres-trio-<uid>-<hash of data_dir>", "DIR"),
     Setting("min_workers", _int_range(0, 10_000), 1, "workers kept running (spare ones start before they are needed)", "N"),
     Setting("max_workers", _int_range(0, 10_000), 0, "most worker processes at once; 0: memory_budget / 256MiB", "N"),
+    Setting("max_workers_per_database", _int_range(1, 10_000), 2, "with storage ducklake: most workers serving one database's sessions at once (file databases have one)", "N"),
     Setting("memory_budget", _memory, 0, "memory all workers share (each gets its part as DuckDB memory_limit); default 75% of RAM", "SIZE"),
     Setting("worker_idle_timeout", _duration, 300.0, "retire a worker without sessions for this long (min_workers are kept); 0 disables", "DURATION"),
     Setting("worker_queue_timeout", _duration, 60.0, "how long a new session may wait for a worker or a connection slot before FATAL 53300", "DURATION"),
@@ -267,6 +268,7 @@ class Config:
     socket_dir: Path | None
     min_workers: int
     max_workers: int
+    max_workers_per_database: int
     memory_budget: int
     worker_idle_timeout: float
     worker_queue_timeout: float

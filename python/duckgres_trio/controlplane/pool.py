@@ -7,6 +7,14 @@ a spare worker (``idle``: started, no database yet), else a new one while fewer 
 overshoot), else the least recently used worker without sessions is retired to make
 room, else the request waits until a session ends.
 
+A DuckLake database (``engine.lake``) has no file to own: every worker serving it
+attaches the lake and commits through its catalog, so its sessions spread over up to
+``max_workers_per_database`` workers (its *group*), least sessions first. The group
+grows only when a worker is free to take without waiting (a spare, or room below
+``max_workers`` and the organisation's share); otherwise the least busy member serves.
+With ``user`` (many tenants: ``controlplane.sessions``) the group is that user's
+alone, so no instance holding a user's secrets serves another user's session.
+
 Background tasks (``run``): ``min_workers`` spawned at start and restored after a crash;
 per worker, a watch on its process and a health check every 2 s (3 s limit) where 3 failures
 in a row, an exited process or an invalidated DuckDB instance gets the worker killed
@@ -68,6 +76,7 @@ def _remove_if_empty(path: Path) -> None:
 
 class WorkerPool:
     def __init__(self, *, socket_dir: Path, max_workers: int, min_workers: int = 0,
+                 max_workers_per_database: int = 2,
                  idle_timeout: float = 300.0, memory_budget: int = 0, memory_limit: str = "",
                  threads: int = 0,
                  retire_on_session_end: bool = False, log_level: str = "info",
@@ -75,6 +84,7 @@ class WorkerPool:
         self.socket_dir = _private_dir(socket_dir)
         self.max_workers = max(1, max_workers)
         self.min_workers = min(min_workers, self.max_workers)
+        self.max_workers_per_database = max(1, max_workers_per_database)
         self._idle_timeout = idle_timeout
         self._memory_budget = memory_budget
         self._memory_limit = memory_limit
@@ -87,8 +97,10 @@ class WorkerPool:
         self._handing_over = False
         self._engine_config = engine_config or {}  # file access, extensions (engine.lockdown)
         self.workers: dict[int, Worker] = {}
-        self._owners: dict[str, Worker] = {}
-        self._activations: dict[str, trio.Event] = {}
+        #: (database, user) -> the workers serving it: one for a file, up to
+        #: max_workers_per_database for a lake
+        self._owners: dict[tuple[str, str | None], list[Worker]] = {}
+        self._activations: dict[tuple[str, str | None], trio.Event] = {}
         self._spawning = 0
         self._spawning_for: Counter[str] = Counter()  # spawns in flight per organisation
         self._next_id = 1
@@ -130,48 +142,67 @@ class WorkerPool:
     async def acquire(self, database: str, path: str | None, *, org: str | None = None,
                       engine_config: dict[str, str] | None = None,
                       org_max_workers: int | None = None,
-                      lake: dict[str, str] | None = None) -> Worker:
-        """The worker that owns ``database`` (file ``path``, or the DuckLake ``lake``
+                      lake: dict[str, str] | None = None, user: str | None = None) -> Worker:
+        """A worker serving ``database`` (file ``path``, or the DuckLake ``lake``
         describes: ``engine.lake``), with one more session counted on it; activates a
-        worker for it first if needed.
+        worker for it first if needed. A file has one owner; a lake's sessions go to
+        the least busy of its group, which grows while a worker is free (module doc).
 
         With ``org`` (many tenants; ``database`` is then a key unique across them) the
         worker is the organisation's, opened with its ``engine_config`` (its own
         directory's lockdown), and the organisation holds at most ``org_max_workers``
         workers: beyond that its own least recently used idle worker makes room, or
-        the request waits, while other organisations' requests go on."""
+        the request waits, while other organisations' requests go on. ``user`` (a
+        lake only): the worker serves no other user's sessions while this one's last."""
+        key = (database, user if lake else None)
+        spread = self.max_workers_per_database if lake else 1
         while True:
-            owner = self._owners.get(database)
-            if owner is not None and owner.alive:
-                owner.sessions += 1
-                if owner.state is State.HOT_IDLE:
-                    owner.transition(State.HOT)
-                return owner
-            activation = self._activations.get(database)
+            group = [w for w in self._owners.get(key, ()) if w.alive]
+            least = min(group, key=lambda w: w.sessions, default=None)
+            activation = self._activations.get(key)
+            grow = (least is not None and least.sessions > 0 and len(group) < spread
+                    and activation is None and self._free(org, org_max_workers))
+            if least is not None and not grow:
+                least.sessions += 1
+                if least.state is State.HOT_IDLE:
+                    least.transition(State.HOT)
+                return least
             if activation is not None:
                 await activation.wait()
                 continue
-            done = self._activations[database] = trio.Event()
+            done = self._activations[key] = trio.Event()
             try:
-                await self._activate(database, path, org, engine_config, org_max_workers,
-                                     lake)
+                await self._activate(key, path, org, engine_config, org_max_workers, lake)
+            except WorkerError:
+                if least is None:
+                    raise
+                spread = len(group)  # growing is optional: the group still serves
             finally:
-                del self._activations[database]
+                del self._activations[key]
                 done.set()
 
-    async def _activate(self, database: str, path: str | None, org: str | None = None,
+    def _free(self, org: str | None, cap: int | None) -> bool:
+        """Whether a worker can be had now without retiring or waiting: a spare, or room
+        below max_workers (and the organisation's share)."""
+        if org is not None and cap is not None and self.org_workers(org) >= cap:
+            return False
+        return (len(self.workers) + self._spawning < self.max_workers
+                or any(w.state is State.IDLE and w.alive for w in self.workers.values()))
+
+    async def _activate(self, key: tuple[str, str | None], path: str | None,
+                        org: str | None = None,
                         engine_config: dict[str, str] | None = None,
                         org_max_workers: int | None = None,
                         lake: dict[str, str] | None = None) -> None:
         worker = await self._reserve(org, org_max_workers)
-        worker.database = database
+        worker.database, worker.user = key
         worker.org = org
         worker.transition(State.ACTIVATING)
         config = self._engine_config if engine_config is None else engine_config
         try:
             # Shielded (and bounded): a requester that gives up (its queue timeout, a
             # client hanging up) must not leave the worker half-activated, owned by
-            # nobody; once done it owns the database and serves the next session.
+            # nobody; once done it serves the database's next session.
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
                                                  "duckdb_config": {**config,
@@ -182,10 +213,10 @@ class WorkerPool:
             reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)
                       else RetireReason.ACTIVATION_FAILURE)
             await self._retire(worker, reason)
-            raise WorkerError(f"cannot open database {database!r}: {exc}") from None
+            raise WorkerError(f"cannot open database {key[0]!r}: {exc}") from None
         worker.transition(State.HOT_IDLE)
         worker.idle_since = time.monotonic()
-        self._owners[database] = worker
+        self._owners.setdefault(key, []).append(worker)
         self._rebalance.set()
         self._restore_min()
 
@@ -255,7 +286,8 @@ class WorkerPool:
         is retired), else 0."""
         with trio.move_on_after(wait):
             while True:
-                activation = self._activations.get(database)
+                activation = next((event for (name, _), event in self._activations.items()
+                                   if name == database), None)
                 if activation is not None:
                     await activation.wait()
                     continue
@@ -345,8 +377,12 @@ class WorkerPool:
                     nursery.start_soon(self.check, worker)
 
     async def _retire(self, worker: Worker, reason: RetireReason) -> None:
-        if worker.database is not None and self._owners.get(worker.database) is worker:
-            del self._owners[worker.database]
+        key = (worker.database, worker.user)
+        group = self._owners.get(key, [])
+        if worker in group:
+            group.remove(worker)
+            if not group:
+                del self._owners[key]
         worker.retire_reason = worker.retire_reason or reason
         await worker.retire(reason)
         self.workers.pop(worker.id, None)
@@ -400,7 +436,7 @@ class WorkerPool:
         """DuckDB settings for each database-owning worker: the configured memory_limit,
         or an equal share of the memory budget (DuckDB's limits are per process); the
         configured threads, else all cores but one."""
-        owners = sum(1 for w in self._owners.values() if w.alive) + extra
+        owners = sum(1 for w in self._owning() if w.alive) + extra
         limits = {}
         if self._memory_limit:
             limits["memory_limit"] = self._memory_limit
@@ -419,9 +455,13 @@ class WorkerPool:
             await trio.sleep(REBALANCE_DEBOUNCE)
             limits = self._limits()
             async with trio.open_nursery() as nursery:
-                for worker in list(self._owners.values()):
+                for worker in self._owning():
                     if worker.alive:
                         nursery.start_soon(self._set_limits, worker, limits)
+
+    def _owning(self) -> list[Worker]:
+        """Every worker serving a database."""
+        return [w for group in self._owners.values() for w in group]
 
     @staticmethod
     async def _set_limits(worker: Worker, limits: dict[str, str]) -> None:

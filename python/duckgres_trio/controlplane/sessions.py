@@ -76,13 +76,19 @@ class ControlPlaneEngine(Engine):
         database or organisation name)."""
         return database if self._org is None else f"{self._org}/{database}"
 
-    async def _acquire(self, database: str, path: str | None) -> Worker:
+    async def _acquire(self, database: str, path: str | None, user: str | None = None) -> Worker:
+        """``user``: a session's. A lake's workers serve one user of an organisation at
+        a time: DuckDB 1.5.5 keeps temporary secrets per instance, so a user's
+        persistent secrets (replayed, or created at any moment of a session that cannot
+        move to another process) would be on an instance another user's session reads
+        (docs/multitenancy.md, "Persistent secrets"). A file has one owner, shared."""
         lake = None if self._lake is None else self._lake.spec(database)
         if self._org is None:
             return await self.pool.acquire(database, path, lake=lake)
         return await self.pool.acquire(self._key(database), path, org=self._org,
                                        engine_config=self._engine_config,
-                                       org_max_workers=self._max_workers(), lake=lake)
+                                       org_max_workers=self._max_workers(), lake=lake,
+                                       user=user)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
@@ -185,7 +191,7 @@ class ControlPlaneEngine(Engine):
                         database, database_file(self._data_dir, database)):
                     raise no_database(database)
             try:
-                worker = await self._acquire(database, path)
+                worker = await self._acquire(database, path, user)
             except WorkerError as exc:
                 failure = str(exc)
                 unreachable = catalog_unreachable(failure)

@@ -103,6 +103,9 @@ class Worker:
     #: The organisation whose database this worker opened (None: single tenant). A
     #: worker never opens a second database, so never serves a second organisation.
     org: str | None = None
+    #: The one user whose sessions this worker serves (a DuckLake database of many
+    #: tenants: controlplane.pool), None: any user of the organisation.
+    user: str | None = None
     sessions: int = 0
     health_failures: int = 0
     last_health: dict = field(default_factory=dict)

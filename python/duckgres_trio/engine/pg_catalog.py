@@ -17,6 +17,7 @@ empty relations with PostgreSQL's columns.
 
 from __future__ import annotations
 
+import os
 import zlib
 
 #: The attached database holding the views and macros.
@@ -1404,8 +1405,13 @@ _INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_defi
 RELATIONS = (_kind_names("VIEW") | _kind_names("TABLE")) - _INTERNAL
 #: information_schema relations answered here.
 INFORMATION_SCHEMA = _names(INFO_SCHEMA)
+#: ``duckgres_worker()``: the process id of the process whose DuckDB runs the session
+#: (a worker's; in standalone mode the server's), made by ``install`` in that process.
+#: With DuckLake storage a database's sessions spread over several workers
+#: (controlplane.pool): this tells a session which one it is on.
+WORKER_MACRO = f"CREATE OR REPLACE MACRO {_D}.main.duckgres_worker() AS "
 #: Functions given PostgreSQL's meaning here (the reg* helpers are the translator's).
-FUNCTIONS = _kind_names("MACRO") - _INTERNAL
+FUNCTIONS = (_kind_names("MACRO") - _INTERNAL) | {"duckgres_worker"}
 
 
 def install(conn, data_dir: str | None = None) -> None:
@@ -1414,5 +1420,6 @@ def install(conn, data_dir: str | None = None) -> None:
     without it, only the current database)."""
     for statement in SCRIPT:
         conn.run(statement)
+    conn.run(f"{WORKER_MACRO}{os.getpid()}::INTEGER")
     if data_dir is not None:
         conn.run(_files_view(data_dir))
