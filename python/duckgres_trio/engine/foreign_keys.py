@@ -41,6 +41,9 @@ T = TypeVar("T")
 #: commits, so ``rowid >= LOCAL_ROWS`` is exactly the transaction's new rows, and
 #: DuckDB reads only its local storage for them (5M-row table: ~1 ms).
 LOCAL_ROWS = 36028797018960000
+#: Referential actions cascade at most this deep (a table referencing itself with ON
+#: DELETE CASCADE takes one round per generation of rows).
+MAX_ACTION_ROUNDS = 10000
 #: At most this many distinct new keys are looked up by the referenced key's index.
 FEW_KEYS = 8
 
@@ -62,6 +65,8 @@ class ForeignKey:
     ref_schema: str
     ref_table: str
     ref_columns: tuple[str, ...]  # empty while the referenced table has no such key
+    on_update: str = "a"  # pg_constraint's confupdtype: a(no action) r(estrict) n(ull) d(efault)
+    on_delete: str = "a"  # confdeltype: those and c(ascade)
 
 
 def payload(definition: dict) -> str:
@@ -163,7 +168,8 @@ def load(conn: capi.Connection) -> tuple[ForeignKey, ...]:
                 ref_columns = wanted or key
                 break
         resolved.append(ForeignKey(d["name"], database, schema, table, tuple(d["columns"]),
-                                   ref_database, ref_schema, d["ref_table"], ref_columns))
+                                   ref_database, ref_schema, d["ref_table"], ref_columns,
+                                   d.get("on_update") or "a", d.get("on_delete") or "a"))
     return tuple(resolved)
 
 
@@ -279,6 +285,11 @@ class _Check:
     key: ForeignKey
     new_rows_only: bool
     referencing_side: bool
+    deleted: bool = False  # the referenced rows went by a DELETE (else by an UPDATE)
+    #: after SET DEFAULT: the keys the statement had orphaned. A default among them is
+    #: still referenced (PostgreSQL words it as the referenced side's); another one
+    #: missing is the updated referencing row's own violation.
+    orphaned: frozenset = frozenset()
 
 
 def _checks(sql: str, kind: int, keys: tuple[ForeignKey, ...]) -> list[_Check]:
@@ -296,7 +307,7 @@ def _checks(sql: str, kind: int, keys: tuple[ForeignKey, ...]) -> list[_Check]:
             continue
         if kind == _DELETE:  # only a referenced row's going can orphan one
             if parent:
-                checks.append(_Check(key, False, False))
+                checks.append(_Check(key, False, False, deleted=True))
             continue
         if not (child or parent):
             continue
@@ -353,15 +364,55 @@ class Guard:
                     pass
 
     def _orphan(self) -> PgError | None:
-        for check in self.checks:
-            if not check.key.ref_columns:
+        """The first violation, after the referential actions (ON DELETE CASCADE / SET
+        NULL / SET DEFAULT, ON UPDATE SET NULL / SET DEFAULT) have had their effect: they
+        act on the referencing rows the statement orphaned, and what they change is
+        checked in turn (a cascade's own children), as PostgreSQL's triggers do."""
+        pending = list(self.checks)
+        for _ in range(MAX_ACTION_ROUNDS):
+            if not pending:
+                return None
+            check = pending.pop(0)
+            key = check.key
+            if not key.ref_columns:
                 continue  # the DDL checks refuse such a key; an old one checks nothing
-            if check.new_rows_only and self._few_keys_present(check.key):
+            if check.new_rows_only and self._few_keys_present(key):
                 continue
-            found = _rows(self.conn, orphan_query(check.key, check.new_rows_only))
-            if found:
-                return violation(check.key, found[0], check.referencing_side)
-        return None
+            found = _rows(self.conn, orphan_query(key, check.new_rows_only))
+            if not found:
+                continue
+            action = None if check.referencing_side else (
+                key.on_delete if check.deleted else key.on_update)
+            if action not in ("c", "n", "d"):
+                referencing = check.referencing_side and tuple(found[0]) not in check.orphaned
+                return violation(key, found[0], referencing)
+            orphaned = frozenset()
+            if action == "d":
+                orphaned = frozenset(tuple(row) for row in _rows(
+                    self.conn, orphan_query(key, False).replace(" LIMIT 1", " LIMIT 10000")))
+            self._act(key, action)
+            if action == "d":  # the default must itself have a referenced row
+                pending.append(_Check(key, False, True, orphaned=orphaned))
+            below = [k for k in self.state.keys if k.ref_table.lower() == key.table.lower()
+                     and k.ref_schema.lower() == key.schema.lower()]
+            pending.extend(_Check(k, False, False, deleted=action == "c") for k in below)
+        raise PgError(SqlState.PROGRAM_LIMIT_EXCEEDED,
+                      f"more than {MAX_ACTION_ROUNDS} rounds of referential actions")
+
+    def _act(self, key: ForeignKey, action: str) -> None:
+        on = " AND ".join(f"p.{_quote(r)} = c.{_quote(c)}"
+                          for c, r in zip(key.columns, key.ref_columns))
+        where = " AND ".join(f"c.{_quote(c)} IS NOT NULL" for c in key.columns)
+        child = _table(key.database, key.schema, key.table)
+        orphans = (f"SELECT c.rowid FROM {child} AS c ANTI JOIN "
+                   f"{_table(key.ref_database, key.ref_schema, key.ref_table)} AS p "
+                   f"ON {on} WHERE {where}")
+        if action == "c":
+            self.conn.run(f"DELETE FROM {child} WHERE rowid IN ({orphans})")
+            return
+        value = "NULL" if action == "n" else "DEFAULT"
+        assignments = ", ".join(f"{_quote(c)} = {value}" for c in key.columns)
+        self.conn.run(f"UPDATE {child} SET {assignments} WHERE rowid IN ({orphans})")
 
     def _few_keys_present(self, key: ForeignKey) -> bool:
         """True when the transaction's new rows hold at most FEW_KEYS distinct keys (of a

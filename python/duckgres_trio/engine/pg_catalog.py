@@ -532,6 +532,12 @@ SCRIPT = [
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
     f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
     f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> ''",
+    # a foreign key's action as pg_get_constraintdef and information_schema spell it
+    f"CREATE OR REPLACE MACRO {_D}.main.fk_rule(a) AS CASE a WHEN 'r' THEN 'RESTRICT' "
+    "WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' "
+    "ELSE 'NO ACTION' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.fk_action(prefix, a) AS "
+    f"CASE WHEN coalesce(a, 'a') = 'a' THEN '' ELSE prefix || {_D}.main.fk_rule(a) END",
     # duckdb_constraints() with each foreign key the server keeps (an always-true CHECK
     # holding FOREIGN_KEY_MARK and its definition, engine/foreign_keys.py) shown as that
     # foreign key: PostgreSQL's name (server_fk), columns, referenced table and columns
@@ -545,8 +551,8 @@ SCRIPT = [
     "'FOREIGN KEY (' || array_to_string(fk_columns, ', ') || ') REFERENCES ' || "
     "CASE WHEN ref_schema IS NULL THEN '' ELSE ref_schema || '.' END || ref_table || "
     "'(' || array_to_string(ref_columns, ', ') || ')' || "
-    "CASE update_action WHEN 'r' THEN ' ON UPDATE RESTRICT' ELSE '' END || "
-    "CASE delete_action WHEN 'r' THEN ' ON DELETE RESTRICT' ELSE '' END AS constraint_text, "
+    f"{_D}.main.fk_action(' ON UPDATE ', update_action) || "
+    f"{_D}.main.fk_action(' ON DELETE ', delete_action) AS constraint_text, "
     "NULL::VARCHAR AS expression, (SELECT list(dc.column_index - 1 ORDER BY u.i) FROM "
     "(SELECT unnest(fk_columns) AS n, generate_subscripts(fk_columns, 1) AS i) u "
     "JOIN duckdb_columns() dc ON dc.column_name = u.n AND dc.table_oid = f.table_oid) "
@@ -1360,9 +1366,8 @@ SCRIPT = [
     "f.database_name constraint_catalog, f.schema_name constraint_schema, "
     "f.constraint_name constraint_name, c.database_name unique_constraint_catalog, "
     "c.schema_name unique_constraint_schema, c.constraint_name unique_constraint_name, "
-    "'NONE' match_option, CASE f.update_action WHEN 'r' THEN 'RESTRICT' ELSE 'NO ACTION' "
-    "END update_rule, CASE f.delete_action WHEN 'r' THEN 'RESTRICT' ELSE 'NO ACTION' END "
-    f"delete_rule FROM {_D}.main.constraints c, {_D}.main.constraints f "
+    f"'NONE' match_option, {_D}.main.fk_rule(f.update_action) update_rule, "
+    f"{_D}.main.fk_rule(f.delete_action) delete_rule FROM {_D}.main.constraints c, {_D}.main.constraints f "
     "WHERE f.constraint_type = 'FOREIGN KEY' AND (c.constraint_type = 'UNIQUE' OR "
     "c.constraint_type = 'PRIMARY KEY') AND f.database_oid = c.database_oid AND "
     "CASE WHEN f.server_fk THEN lower(c.schema_name) = lower(f.referenced_schema) "
@@ -1469,7 +1474,7 @@ def _kind_names(kind: str) -> frozenset[str]:
 
 
 #: Helpers of the views, not PostgreSQL names.
-_INTERNAL = frozenset({"relations", "constraint_rows", "constraints",
+_INTERNAL = frozenset({"relations", "constraint_rows", "constraints", "fk_rule", "fk_action",
                        "duck_referential_constraints", "duck_key_column_usage",
                        "duck_table_constraints", "duck_constraint_column_usage",
                        "duck_constraint_table_usage", "duck_check_constraints", "index_rows", "index_definitions",
