@@ -118,6 +118,8 @@ CASES = {
     "on-update-set-null": ["update folders set id = 30 where id = 3",
                            "select * from shortcuts order by folder nulls first"],
     "on-update-no-action": ["update folders set id = 20 where id = 2"],
+    "truncate-referenced": ["truncate folders"],
+    "truncate-referencing": ["truncate chunks", "select count(*) from chunks"],
     "upsert-new-row": [
         "insert into customers values (5, 'e@x', 'Ed') on conflict (id) "
         "do update set email = excluded.email", "select * from customers order by id"],
@@ -228,6 +230,7 @@ def _ddl(dsn: str) -> list[tuple]:
             "drop table customers",
             "create table bad1 (x integer references nosuch)",
             "create table bad2 (x text references customers (name))",
+            "create table bad3 (x integer, foreign key (y) references customers)",
             "create table named (x integer, constraint my_named_fk foreign key (x) "
             "references customers (id))",
             "insert into named values (99)",
@@ -264,6 +267,18 @@ def test_catalog_shows_the_foreign_keys(both, sql):
     ours, theirs = (outcome(psycopg.connect(dsn, autocommit=True), sql) for dsn in both)
     assert ours[0] == "rows" and ours[2]
     assert ours[2] == theirs[2]
+
+
+def test_altering_a_key_column_is_refused(both):
+    """Renaming or dropping a column a foreign key names would leave its definition
+    dangling (PostgreSQL follows the rename): refused, the table unchanged."""
+    with psycopg.connect(both[0], autocommit=True) as conn:
+        got = [outcome(conn, sql)[:2] for sql in (
+            "alter table customers rename column id to cid",
+            "alter table orders rename column customer_id to cust",
+            "alter table customers rename to clients",
+            "select count(*) from customers where id = 1")]
+    assert got == [("error", "0A000")] * 3 + [("rows", [("count", 20)])]
 
 
 def test_on_update_cascade_is_refused(both):

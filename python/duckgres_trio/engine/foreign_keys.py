@@ -334,10 +334,13 @@ class Guard:
     """Runs one statement and the checks it needs, inside a transaction."""
 
     def __init__(self, conn: capi.Connection, state: _Session, kind: int, sql: str,
-                 checks: list[_Check]) -> None:
+                 checks: list[_Check], refusal: PgError | None = None) -> None:
         self.conn, self.state, self.kind, self.sql, self.checks = conn, state, kind, sql, checks
+        self.refusal = refusal
 
     def run(self, fn: Callable[[], T]) -> T:
+        if self.refusal is not None:
+            raise self.refusal
         conn = self.conn
         own = not self.state.in_transaction
         if own:
@@ -439,8 +442,9 @@ class Guard:
 
     def _dangling(self) -> PgError | None:
         """What the DDL statement left: a foreign key whose referenced table or key is
-        gone or was never there."""
-        dangling = [key for key in load(self.conn) if not key.ref_columns]
+        gone or was never there, or whose own columns are not (all) in its table."""
+        keys = load(self.conn)
+        dangling = [key for key in keys if not key.ref_columns]
         if dangling and self.kind == _DROP:
             table = dangling[0].ref_table
             return PgError(
@@ -450,6 +454,12 @@ class Guard:
                                  f"table {key.ref_table}" for key in dangling),
                 hint="Use DROP ... CASCADE to drop the dependent objects too.")
         for key in dangling:
+            if self.kind == _ALTER:  # a referenced table or key column renamed or dropped
+                return PgError(
+                    SqlState.FEATURE_NOT_SUPPORTED,
+                    f'cannot alter table "{key.ref_table}" or its key: foreign key '
+                    f'constraint "{key.name}" on table "{key.table}" references them',
+                    hint="Drop the referencing table first; docs/compatibility.md.")
             exists = _rows(self.conn, (
                 "SELECT 1 FROM duckdb_tables() WHERE database_name IN "
                 f"({_literal(key.database)}, 'temp') AND lower(schema_name) = "
@@ -461,6 +471,25 @@ class Guard:
             return PgError(SqlState.INVALID_FOREIGN_KEY,
                            "there is no unique constraint matching given keys for referenced "
                            f'table "{key.ref_table}"')
+        columns: dict[tuple[str, str, str], set[str]] = {}
+        for database, schema, table, column in _rows(self.conn, (
+                "SELECT database_name, schema_name, table_name, column_name FROM "
+                "duckdb_columns() WHERE database_name IN (current_database(), 'temp')")):
+            columns.setdefault((database, schema, table), set()).add(column)
+        for key in keys:
+            have = columns.get((key.database, key.schema, key.table), set())
+            for column in key.columns:
+                if column in have:
+                    continue
+                if self.kind == _ALTER:
+                    return PgError(
+                        SqlState.FEATURE_NOT_SUPPORTED,
+                        f'cannot alter column "{column}" of table "{key.table}": foreign '
+                        f'key constraint "{key.name}" uses it',
+                        hint="docs/compatibility.md, Foreign keys.")
+                return PgError(SqlState.UNDEFINED_COLUMN,
+                               f'column "{column}" referenced in foreign key constraint '
+                               "does not exist")
         return None
 
 
@@ -487,8 +516,28 @@ def guard(statement: capi.Prepared) -> Guard | None:
         if keys or FOREIGN_KEY_MARK in statement.sql:
             return Guard(conn, state, kind, statement.sql, [])
         return None
-    checks = _checks(statement.sql, kind, keys) if keys else []
+    if not keys:
+        return None
+    if kind == _DELETE and statement.sql.lstrip()[:8].lower() == "truncate":
+        refusal = _truncate_refusal(statement.sql.lower(), keys)
+        if refusal is not None:
+            return Guard(conn, state, kind, statement.sql, [], refusal)
+    checks = _checks(statement.sql, kind, keys)
     return Guard(conn, state, kind, statement.sql, checks) if checks else None
+
+
+def _truncate_refusal(text: str, keys: tuple[ForeignKey, ...]) -> PgError | None:
+    """PostgreSQL refuses TRUNCATE of a referenced table unless the referencing one is
+    truncated with it, whatever rows they hold."""
+    for key in keys:
+        if _mentions(text, key.ref_table) and not _mentions(text, key.table):
+            return PgError(
+                SqlState.FEATURE_NOT_SUPPORTED,
+                "cannot truncate a table referenced in a foreign key constraint",
+                detail=f'Table "{key.table}" references "{key.ref_table}".',
+                hint=f'Truncate table "{key.table}" at the same time, or use TRUNCATE ... '
+                     "CASCADE.")
+    return None
 
 
 def ran(statement: capi.Prepared, succeeded: bool) -> None:
