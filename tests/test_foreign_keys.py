@@ -320,3 +320,28 @@ def test_foreign_keys_survive_a_crash_and_alter_table(tmp_path):
                 ("orders_customer_id_fkey",)]
     finally:
         server.stop()
+
+
+def _snapshot_then_ddl(dsn: str) -> list[tuple]:
+    """A session whose transaction began before another committed a new foreign key
+    reads the keys in its old snapshot; once that transaction ends, the new key binds."""
+    with psycopg.connect(dsn, autocommit=True) as first, \
+            psycopg.connect(dsn, autocommit=True) as second:
+        out = [outcome(second, "insert into customers values (7, 'g@x', 'Gil')")]
+        second.execute("begin")
+        out.append(outcome(second, "update orders set amount = 1 where oid = 10"))
+        first.execute("create table snap (x integer references customers)")
+        first.execute("insert into snap values (7)")
+        out.append(outcome(second, "update orders set amount = 2 where oid = 10"))
+        second.execute("commit")
+        out.append(outcome(second, "delete from customers where id = 7", detail=True))
+        first.execute("drop table snap")
+        out.append(outcome(second, "delete from customers where id = 7"))
+        out.append(outcome(second, "update orders set amount = 5 where oid = 10"))
+        return out
+
+
+def test_a_key_committed_during_a_transaction_binds_after_it(both):
+    ours, theirs = (_snapshot_then_ddl(dsn) for dsn in both)
+    assert ours == theirs
+    assert ours[3][1] == "23503"

@@ -90,6 +90,7 @@ class _Session:
     def __init__(self) -> None:
         self.in_transaction = False
         self.ddl_in_transaction = False
+        self.loaded_in_transaction = False  # keys read in a snapshot that may be old
         self.generation = -1
         self.keys: tuple[ForeignKey, ...] = ()
 
@@ -101,7 +102,8 @@ _lock = threading.Lock()
 def _session(conn: capi.Connection) -> _Session:
     state = _sessions.get(conn)
     if state is None:
-        state = _sessions[conn] = _Session()
+        with _lock:
+            state = _sessions.setdefault(conn, _Session())
     return state
 
 
@@ -178,6 +180,9 @@ def _keys(conn: capi.Connection, state: _Session) -> tuple[ForeignKey, ...]:
     if state.generation != generation:
         state.keys = load(conn)
         state.generation = generation
+        # a transaction's snapshot may predate another session's committed DDL: what
+        # it read holds until the transaction ends (ran() forgets it then)
+        state.loaded_in_transaction = state.in_transaction
     return state.keys
 
 
@@ -498,6 +503,7 @@ def _literal(text: str) -> str:
 
 
 _BEGINS = ("begin", "start")
+_TEMPORARY = re.compile(r"\s*create\s+(?:or\s+replace\s+)?temp(?:orary)?\b", re.IGNORECASE)
 
 
 def guard(statement: capi.Prepared) -> Guard | None:
@@ -513,7 +519,9 @@ def guard(statement: capi.Prepared) -> Guard | None:
     except capi.DuckDBError:
         return None  # an aborted transaction: the statement fails the same way
     if kind in _DDL:
-        if keys or FOREIGN_KEY_MARK in statement.sql:
+        text = statement.sql.lower()
+        if FOREIGN_KEY_MARK in statement.sql or "schema" in text or any(
+                _mentions(text, k.table) or _mentions(text, k.ref_table) for k in keys):
             return Guard(conn, state, kind, statement.sql, [])
         return None
     if not keys:
@@ -551,10 +559,15 @@ def ran(statement: capi.Prepared, succeeded: bool) -> None:
         if not began and state.ddl_in_transaction:
             _bump(statement.connection)
             state.ddl_in_transaction = False
+        if not began and state.loaded_in_transaction:
+            state.generation = -1
+            state.loaded_in_transaction = False
         state.in_transaction = began
     elif kind in _DDL and succeeded:
         state = _session(statement.connection)
-        if state.in_transaction:
+        if _TEMPORARY.match(statement.sql):
+            state.generation = -1  # only this session sees its temporary objects
+        elif state.in_transaction:
             state.ddl_in_transaction = True
             state.generation = -1  # this session sees its own DDL at once
         else:
