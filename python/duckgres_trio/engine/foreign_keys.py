@@ -11,13 +11,17 @@ that can break it, as PostgreSQL's NO ACTION does at the end of the statement:
 
 - a plain INSERT (and COPY FROM) into the referencing table: the rows this transaction
   appended (DuckDB numbers them from ``LOCAL_ROWS`` until commit) must have a parent;
-- an UPDATE, MERGE, upsert or DELETE that names either table (an UPDATE only if it also
-  names a column of the key): no referencing row may lack its parent, one anti-join.
+- a DELETE naming the referenced table, an UPDATE assigning a column of the key (its
+  SET list is read), a MERGE or upsert naming either table: no referencing row may lack
+  its parent, one anti-join; the referential actions (ON DELETE CASCADE, SET NULL, SET
+  DEFAULT) act on the rows it finds, and their effects are checked in turn.
 
 A violation rolls the statement back (outside a transaction the statement runs inside
 one the guard opens) or aborts the transaction (inside one), with PostgreSQL's 23503.
 A CREATE, ALTER or DROP is checked the same way for what it would leave dangling
-(dropping a referenced table, a key without a unique constraint to point at).
+(dropping a referenced table, a key without a unique constraint to point at), and
+TRUNCATE of a referenced table alone is refused. Which foreign keys exist is read once
+per catalog change (any session's DDL, seen at its commit) and kept per connection.
 Concurrent transactions are not locked against each other, as DuckDB's own foreign keys
 were not: two sessions may each commit half of an orphan (docs/compatibility.md).
 """
