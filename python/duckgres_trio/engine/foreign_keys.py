@@ -112,13 +112,13 @@ def _session(conn: capi.Connection) -> _Session:
 
 
 def _generation(conn: capi.Connection) -> int:
-    return getattr(conn._database, "foreign_key_generation", 0)
+    return getattr(conn.database, "foreign_key_generation", 0)
 
 
 def _bump(conn: capi.Connection) -> None:
     """Some session changed the catalog: every session reloads before its next write."""
     with _lock:
-        conn._database.foreign_key_generation = _generation(conn) + 1
+        conn.database.foreign_key_generation = _generation(conn) + 1
 
 
 def _rows(conn: capi.Connection, sql: str) -> list[tuple]:
