@@ -345,6 +345,7 @@ class Prepared:
             _destroy_prepare(C.byref(self._handle))
             raise DuckDBError(message.decode(errors="replace") if message else "prepare failed")
         self.param_count = _nparams(self._handle)
+        self.sql = sql
         self.statement_type = _prepared_statement_type(self._handle)
         #: engine/statement.py's memo for this statement (identities, result schema)
         self.memo = None

@@ -30,6 +30,9 @@ DECLARED_TYPE_MARK = "duckgres_typmod:"
 #: it), as a regular expression with groups (kind, length); jsonb has no length.
 DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
                          + r"(?P<kind>varchar|bpchar|jsonb)(?:\((?P<length>\d+)\))?' IS NULL\)+$")
+#: An always-true CHECK holding this text followed by a JSON object is a foreign key the
+#: server enforces (engine/foreign_keys.py): these views show it as that foreign key.
+FOREIGN_KEY_MARK = "duckgres_fkey:"
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 
 
@@ -530,22 +533,67 @@ SCRIPT = [
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
     f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
     f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> ''",
+    # a foreign key's action as pg_get_constraintdef and information_schema spell it
+    f"CREATE OR REPLACE MACRO {_D}.main.fk_rule(a) AS CASE a WHEN 'r' THEN 'RESTRICT' "
+    "WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' "
+    "ELSE 'NO ACTION' END",
+    f"CREATE OR REPLACE MACRO {_D}.main.fk_action(prefix, a) AS "
+    f"CASE WHEN coalesce(a, 'a') = 'a' THEN '' ELSE prefix || {_D}.main.fk_rule(a) END",
+    # duckdb_constraints() with each foreign key the server keeps (an always-true CHECK
+    # holding FOREIGN_KEY_MARK and its definition, engine/foreign_keys.py) shown as that
+    # foreign key: PostgreSQL's name (server_fk), columns, referenced table and columns
+    # (its primary key's when the definition names none), schema and actions.
+    f"CREATE OR REPLACE VIEW {_D}.main.constraints AS SELECT *, false AS server_fk, "
+    "NULL::VARCHAR AS referenced_schema, NULL::VARCHAR AS update_action, "
+    "NULL::VARCHAR AS delete_action FROM duckdb_constraints() WHERE NOT "
+    f"(constraint_type = 'CHECK' AND contains(expression, '{FOREIGN_KEY_MARK}')) "
+    "UNION ALL BY NAME SELECT database_name, database_oid, schema_name, schema_oid, "
+    "table_name, table_oid, constraint_index, 'FOREIGN KEY' AS constraint_type, "
+    "'FOREIGN KEY (' || array_to_string(fk_columns, ', ') || ') REFERENCES ' || "
+    "CASE WHEN ref_schema IS NULL THEN '' ELSE ref_schema || '.' END || ref_table || "
+    "'(' || array_to_string(ref_columns, ', ') || ')' || "
+    f"{_D}.main.fk_action(' ON UPDATE ', update_action) || "
+    f"{_D}.main.fk_action(' ON DELETE ', delete_action) AS constraint_text, "
+    "NULL::VARCHAR AS expression, (SELECT list(dc.column_index - 1 ORDER BY u.i) FROM "
+    "(SELECT unnest(fk_columns) AS n, generate_subscripts(fk_columns, 1) AS i) u "
+    "JOIN duckdb_columns() dc ON dc.column_name = u.n AND dc.table_oid = f.table_oid) "
+    "AS constraint_column_indexes, fk_columns AS constraint_column_names, "
+    "fk_name AS constraint_name, ref_table AS referenced_table, "
+    "ref_columns AS referenced_column_names, true AS server_fk, "
+    "coalesce(ref_schema, 'main') AS referenced_schema, update_action, delete_action "
+    "FROM (SELECT *, coalesce(nullif(listed_columns, []), (SELECT k.constraint_column_names "
+    "FROM duckdb_constraints() k WHERE k.constraint_type = 'PRIMARY KEY' "
+    "AND k.database_name = m.database_name AND lower(k.table_name) = lower(m.ref_table) "
+    "AND lower(k.schema_name) = lower(coalesce(m.ref_schema, 'main')) LIMIT 1), []) "
+    "AS ref_columns FROM (SELECT c.* EXCLUDE (j), j ->> 'name' AS fk_name, "
+    "from_json(j -> 'columns', '[\"VARCHAR\"]') AS fk_columns, j ->> 'ref_table' AS ref_table, "
+    "j ->> 'ref_schema' AS ref_schema, "
+    "from_json(j -> 'ref_columns', '[\"VARCHAR\"]') AS listed_columns, "
+    "j ->> 'on_update' AS update_action, j ->> 'on_delete' AS delete_action "
+    "FROM (SELECT * EXCLUDE (constraint_name, constraint_text, constraint_type, "
+    "constraint_column_indexes, constraint_column_names, referenced_table, "
+    "referenced_column_names, expression), "
+    f"regexp_extract(expression, '{FOREIGN_KEY_MARK}(\\{{[^'']*\\}})', 1)::JSON AS j "
+    "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
+    f"AND contains(expression, '{FOREIGN_KEY_MARK}')) c) m) f",
     # Primary keys and unique constraints are indexes in PostgreSQL (DuckDB keeps them
     # as constraints): each gets a synthetic index with an oid derived from its table's.
     f"CREATE OR REPLACE VIEW {_D}.main.constraint_rows AS SELECT "
     "(1000000000 + table_oid * 256 + constraint_index)::UINTEGER AS oid, "
     "(2500000000 + table_oid * 256 + constraint_index)::UINTEGER AS index_oid, "
     # PostgreSQL's names for unnamed constraints (DuckDB's differ: c_id_pkey).
-    "CASE constraint_type WHEN 'PRIMARY KEY' THEN table_name || '_pkey' "
+    "CASE WHEN server_fk THEN constraint_name WHEN constraint_type = 'PRIMARY KEY' "
+    "THEN table_name || '_pkey' "
     "ELSE table_name || '_' || array_to_string(constraint_column_names, '_') || "
     "CASE constraint_type WHEN 'UNIQUE' THEN '_key' WHEN 'FOREIGN KEY' THEN '_fkey' "
-    "ELSE '_check' END END AS constraint_name, "
+    "ELSE '_check' END END AS constraint_name, server_fk, referenced_schema, "
+    "update_action, delete_action, "
     "constraint_type, constraint_text, expression, table_oid::UINTEGER "
     "AS table_oid, table_name, "
     f"{_D}.main.relnsp(database_name, schema_name, schema_oid)::UINTEGER AS relnamespace, "
     "list_transform(constraint_column_indexes, i -> (i + 1)::SMALLINT) AS conkey, "
     "referenced_table, referenced_column_names, schema_name, database_name, "
-    "constraint_column_names FROM duckdb_constraints() "
+    f"constraint_column_names FROM {_D}.main.constraints "
     f"WHERE {_D}.main.visible(database_name, table_name) "
     "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK') "
     f"AND NOT (constraint_type = 'CHECK' AND {_D}.main.is_declared_type(expression))",
@@ -657,8 +705,10 @@ SCRIPT = [
     "coalesce((SELECT r.oid FROM "
     f"{_D}.main.relations r WHERE r.relname = referenced_table AND r.relkind = 'r' "
     "AND r.relnamespace = constraint_rows.relnamespace), 0)::UINTEGER AS confrelid, "
-    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' ELSE ' ' END AS confupdtype, "
-    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' ELSE ' ' END AS confdeltype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN coalesce(update_action, 'a') ELSE ' ' END "
+    "AS confupdtype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN coalesce(delete_action, 'a') ELSE ' ' END "
+    "AS confdeltype, "
     "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 's' ELSE ' ' END AS confmatchtype, "
     "true AS conislocal, "
     "0 AS coninhcount, false AS connoinherit, conkey, "
@@ -1315,24 +1365,71 @@ SCRIPT = [
     "ON d.database_name = c.table_catalog AND d.schema_name = c.table_schema "
     "AND d.table_name = c.table_name AND d.attnum = c.ordinal_position "
     f"WHERE {_D}.main.visible(c.table_catalog, c.table_name))",
+    # DuckDB 1.5.5's own information_schema constraint views (default_views.cpp), read
+    # from the constraints view above so the server's foreign keys appear in them
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_referential_constraints AS SELECT "
+    "f.database_name constraint_catalog, f.schema_name constraint_schema, "
+    "f.constraint_name constraint_name, c.database_name unique_constraint_catalog, "
+    "c.schema_name unique_constraint_schema, c.constraint_name unique_constraint_name, "
+    f"'NONE' match_option, {_D}.main.fk_rule(f.update_action) update_rule, "
+    f"{_D}.main.fk_rule(f.delete_action) delete_rule FROM {_D}.main.constraints c, {_D}.main.constraints f "
+    "WHERE f.constraint_type = 'FOREIGN KEY' AND (c.constraint_type = 'UNIQUE' OR "
+    "c.constraint_type = 'PRIMARY KEY') AND f.database_oid = c.database_oid AND "
+    "CASE WHEN f.server_fk THEN lower(c.schema_name) = lower(f.referenced_schema) "
+    "ELSE f.schema_oid = c.schema_oid END "
+    "AND lower(f.referenced_table) = lower(c.table_name) AND "
+    "[lower(x) for x in f.referenced_column_names] = "
+    "[lower(x) for x in c.constraint_column_names]",
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_key_column_usage AS SELECT database_name "
+    "constraint_catalog, schema_name constraint_schema, constraint_name, database_name "
+    "table_catalog, schema_name table_schema, table_name, UNNEST(constraint_column_names) "
+    "column_name, UNNEST(generate_series(1, len(constraint_column_names))) "
+    "ordinal_position, CASE constraint_type WHEN 'FOREIGN KEY' THEN UNNEST "
+    "(generate_series(1, len(constraint_column_names))) ELSE NULL END "
+    f"position_in_unique_constraint FROM {_D}.main.constraints WHERE constraint_type = "
+    "'FOREIGN KEY' OR constraint_type = 'PRIMARY KEY' OR constraint_type = 'UNIQUE'",
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_table_constraints AS SELECT database_name "
+    "constraint_catalog, schema_name constraint_schema, constraint_name, database_name "
+    "table_catalog, schema_name table_schema, table_name, CASE constraint_type WHEN "
+    "'NOT NULL' THEN 'CHECK' ELSE constraint_type END constraint_type, 'NO' is_deferrable, "
+    "'NO' initially_deferred, 'YES' enforced, 'YES' nulls_distinct FROM "
+    f"{_D}.main.constraints WHERE constraint_type = 'PRIMARY KEY' OR constraint_type = "
+    "'FOREIGN KEY' OR constraint_type = 'UNIQUE' OR constraint_type = 'CHECK' OR "
+    "constraint_type = 'NOT NULL'",
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_constraint_column_usage AS SELECT database_name "
+    "AS table_catalog, schema_name AS table_schema, table_name, column_name, database_name "
+    "AS constraint_catalog, schema_name AS constraint_schema, constraint_name, "
+    "constraint_type, constraint_text FROM (SELECT dc.*, UNNEST(dc.constraint_column_names) "
+    f"AS column_name FROM {_D}.main.constraints AS dc "
+    "WHERE constraint_type NOT IN ('NOT NULL'))",
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_constraint_table_usage AS SELECT database_name "
+    "AS table_catalog, schema_name AS table_schema, table_name, database_name AS "
+    "constraint_catalog, schema_name AS constraint_schema, constraint_name, constraint_type "
+    f"FROM {_D}.main.constraints WHERE constraint_type NOT IN ('NOT NULL')",
+    f"CREATE OR REPLACE VIEW {_D}.main.duck_check_constraints AS SELECT database_name AS "
+    "constraint_catalog, schema_name AS constraint_schema, constraint_name, CASE "
+    "constraint_type WHEN 'NOT NULL' THEN column_name || ' IS NOT NULL' ELSE "
+    "constraint_text END AS check_clause FROM (SELECT dc.*, "
+    f"UNNEST(dc.constraint_column_names) AS column_name FROM {_D}.main.constraints AS dc "
+    "WHERE constraint_type IN ('CHECK', 'NOT NULL'))",
     *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT * REPLACE "
       "(current_database() AS constraint_catalog, current_database() AS table_catalog, "
       f"{_D}.main.schema_of(constraint_catalog, constraint_schema) AS constraint_schema, "
       f"{_D}.main.schema_of(table_catalog, table_schema) AS table_schema) "
-      f"FROM information_schema.{view} WHERE {_D}.main.visible(constraint_catalog, table_name)"
+      f"FROM {_D}.main.duck_{view} WHERE {_D}.main.visible(constraint_catalog, table_name)"
       + extra
       for view, extra in (("key_column_usage", ""), ("table_constraints", (
           # a declared type's CHECK (DuckDB names it as any CHECK of the column)
           " AND NOT (constraint_type = 'CHECK' AND (constraint_schema, constraint_name) IN "
           "(SELECT (constraint_schema, constraint_name) FROM "
-          "information_schema.check_constraints WHERE constraint_catalog = current_database() "
+          f"{_D}.main.duck_check_constraints WHERE constraint_catalog = current_database() "
           f"GROUP BY ALL HAVING bool_and({_D}.main.is_declared_type(check_clause))))")))),
     # PostgreSQL's columns (DuckDB adds the type and text), without the declared types;
     # PostgreSQL lists no CHECK in constraint_table_usage
     *(f"CREATE OR REPLACE VIEW {_D}.{_I}.{view} AS SELECT table_catalog, "
       f"{_D}.main.nspname(table_schema) AS table_schema, table_name, {column}"
       f"constraint_catalog, {_D}.main.nspname(constraint_schema) AS constraint_schema, "
-      f"constraint_name FROM information_schema.{view} "
+      f"constraint_name FROM {_D}.main.duck_{view} "
       f"WHERE constraint_catalog = current_database() AND {where}"
       for view, column, where in (
           ("constraint_column_usage", "column_name, ",
@@ -1343,12 +1440,12 @@ SCRIPT = [
           ("constraint_table_usage", "", "constraint_type <> 'CHECK'"))),
     f"CREATE OR REPLACE VIEW {_D}.{_I}.check_constraints AS SELECT * REPLACE "
     f"({_D}.main.nspname(constraint_schema) AS constraint_schema) "
-    "FROM information_schema.check_constraints WHERE constraint_catalog = current_database() "
+    f"FROM {_D}.main.duck_check_constraints WHERE constraint_catalog = current_database() "
     f"AND NOT {_D}.main.is_declared_type(check_clause)",
     f"CREATE OR REPLACE VIEW {_D}.{_I}.referential_constraints AS SELECT * REPLACE "
     f"({_D}.main.nspname(constraint_schema) AS constraint_schema, "
     f"{_D}.main.nspname(unique_constraint_schema) AS unique_constraint_schema) "
-    "FROM information_schema.referential_constraints "
+    f"FROM {_D}.main.duck_referential_constraints "
     "WHERE constraint_catalog = current_database()",
 ]
 
@@ -1382,7 +1479,10 @@ def _kind_names(kind: str) -> frozenset[str]:
 
 
 #: Helpers of the views, not PostgreSQL names.
-_INTERNAL = frozenset({"relations", "constraint_rows", "index_rows", "index_definitions",
+_INTERNAL = frozenset({"relations", "constraint_rows", "constraints", "fk_rule", "fk_action",
+                       "duck_referential_constraints", "duck_key_column_usage",
+                       "duck_table_constraints", "duck_constraint_column_usage",
+                       "duck_constraint_table_usage", "duck_check_constraints", "index_rows", "index_definitions",
                        "nspname", "nspoid", "scalar_type_oid", "declared_types",
                        "is_declared_type", "array_type_oid", "type_oid", "type_mod",
                        "visible", "relnsp", "database_oid", "database_files",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import digests, lake, lockdown, pg_catalog
+from duckgres_trio.engine import digests, foreign_keys, lake, lockdown, pg_catalog
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -155,7 +155,34 @@ def _ran(statement: capi.Prepared) -> None:
 
 def start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     """Execute a bound statement and pull its first batches. ``returns_rows`` is the
-    classifier's hint; None lets DuckDB's result kind decide."""
+    classifier's hint; None lets DuckDB's result kind decide. A statement that could
+    break a foreign key runs with its checks (engine/foreign_keys.py), its rows pulled
+    whole first (a check on this connection would end their stream)."""
+    guard = foreign_keys.guard(statement)
+    succeeded = False
+    try:
+        if guard is None:
+            started = _start(statement, returns_rows)
+        else:
+            started = guard.run(lambda: _whole(_start(statement, returns_rows)))
+        succeeded = True
+        return started
+    finally:
+        foreign_keys.ran(statement, succeeded)
+
+
+def _whole(started: Started) -> Started:
+    if started.result is not None:
+        try:
+            while not started.result.exhausted:
+                started.first.extend(b for b in started.result.fetch(BATCH_ROWS) if b.num_rows)
+        finally:
+            started.result.close()
+        started.result = None
+    return started
+
+
+def _start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     # Before executing: a catalog query on this connection would end the result's stream.
     memo = _memo(statement)
     try:

@@ -38,7 +38,7 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql import lake_ddl, settings
+from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
 from duckgres_trio.wire.params import NUMERIC as NUMERIC_OID
@@ -112,7 +112,7 @@ _TRIGGER_WORDS = frozenset(
      "SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL4", "SERIAL8", "SERIAL2", "JSONB",
      "REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE",
      "REGOPER", "REGOPERATOR", "REGCONFIG", "OIDVECTOR", "INT2VECTOR",
-     "FILLFACTOR", "TABLESPACE", "CURRENT_USER", "SESSION_USER", "USER",
+     "FILLFACTOR", "TABLESPACE", "REFERENCES", "CURRENT_USER", "SESSION_USER", "USER",
      "CURRENT_ROLE", "CURRENT_CATALOG", "NOWAIT", "LOCKED",
      "PG_STAT_ACTIVITY", "PG_CANCEL_BACKEND", "PG_TERMINATE_BACKEND", "PG_NOTIFY",
      "PG_PREPARED_STATEMENTS",
@@ -1358,6 +1358,8 @@ class _Rewriter(Visitor):
             if isinstance(element, ast.ColumnDef):
                 self._serial(node.relation, element)
                 self._declared_length(element)
+        if foreign_keys.declare(node):  # kept by the server (sql/foreign_keys.py)
+            self.changed = True
         return None
 
     def _declared_length(self, column: ast.ColumnDef) -> None:
