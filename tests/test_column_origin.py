@@ -184,6 +184,34 @@ def test_origins_follow_ddl(both):
     assert ours == theirs
 
 
+def test_view_origins_follow_ddl(both):
+    """A view made again, or over a table made again, in another session: its columns'
+    declared types are the new definition's."""
+    query = "select * from changing_view"
+
+    def run(dsn):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True) as a, \
+                psycopg.connect(dsn, autocommit=True) as b:
+            b.execute("create table changing (a varchar(3), b char(2))")
+            b.execute("create view changing_view as select a, b from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("create view changing_view as select b, a from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("drop table changing")
+            b.execute("create table changing (a varchar(7), b text)")
+            b.execute("create view changing_view as select a, b from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("drop table changing")
+        return seen
+
+    ours, theirs = (run(dsn) for dsn in both)
+    assert ours == theirs
+
+
 def test_cursor_fetch(both):
     """FETCH's RowDescription is its cursor's query's, char(n) values padded too."""
     def run(dsn):
@@ -354,6 +382,18 @@ def test_sources_through_subqueries_and_ctes():
                                Target(None, "pid", "pid", (2,)), Target(3, None),
                                Target(4, None),
                                None)  # unqualified, and s's column names are the catalog's
+
+
+def test_view_sources():
+    """A view's query, from the definition DuckDB keeps (its column names are the
+    catalog's, so an alias list is not applied)."""
+    from duckgres_trio.sql.origins import Relation, Target, view_sources
+
+    sources = view_sources("CREATE VIEW v (a, b) AS SELECT t.x, u.* FROM t, s.u;")
+    assert sources.relations == (Relation(None, "t", "t"), Relation("s", "u", "u"))
+    assert sources.targets == (Target(0, "x"), Target(1, None))
+    assert view_sources("CREATE VIEW v AS SELECT 1 UNION SELECT 2;") is None
+    assert view_sources("CREATE TABLE v (a int);") is None
 
 
 def test_sources_are_kept_by_shape():
