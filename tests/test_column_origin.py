@@ -65,7 +65,7 @@ QUERIES = [
     "with w as (select name, code from people) select name, w.code from w",
     "with w(a) as (select name from people), v as (select a from w) select * from v",
     "with w as materialized (select name, code from people) select * from w",
-    "select j.* from (people join pets on true) j",
+    "select j.*, j.name, j.pid from (people join pets on true) j",
     "select nx, v.id from people_view v",
     "select * from people_view",
     "select name, v.code from people_view v where id > 0",

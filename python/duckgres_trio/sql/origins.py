@@ -85,6 +85,7 @@ class _Item:
     relation: int | None = None
     columns: _Columns = None
     schema: str | None = None  # a table's or view's, as written
+    inner: list[_Item] | None = None  # a join alias's: the items it joins
 
 
 #: Sources by statement shape (Statement.shape: the tokens, constants left out).
@@ -264,7 +265,9 @@ def _from_item(node: dict, ctes: dict[str, _Columns], relations: list[Relation]
             return inner
         alias = join["alias"]
         columns = None if merged else _star(inner)
-        return [_Item(alias["aliasname"], columns=_renamed(columns, alias.get("colnames")))]
+        if alias.get("colnames"):
+            return [_Item(alias["aliasname"], columns=_renamed(columns, alias["colnames"]))]
+        return [_Item(alias["aliasname"], columns=columns, inner=inner)]
     alias = next(iter(node.values()), {}).get("alias") if len(node) == 1 else None
     return [_Item(alias.get("aliasname") if alias else None)]  # a function, XMLTABLE, ...
 
@@ -336,6 +339,8 @@ def _column(qualifier: list[str], column: str, label: str | None,
             return None
         if item.relation is not None:
             return Target(item.relation, column, label)
+        if item.inner is not None:  # a join alias's column: its sides' as if unqualified
+            return _column([], column, label, item.inner)
         return _named(item.columns, column, label)
     # unqualified: PostgreSQL refuses an ambiguous name, so a statement that runs has
     # it in one item: a subquery's that has it, else one of the tables'
