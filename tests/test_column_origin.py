@@ -33,6 +33,8 @@ SCHEMA = [
     "insert into people (name, code, initial, price, amount) values ('Ada', 'abc', 'x', 1.5, 2)",
     "insert into pets values (1, 1, 'Rex')",
     "insert into other.things values (1, 'one')",
+    "create view people_view as select id, name, code, name || 'x' as nx from people",
+    "create view renamed_view (a, b) as select v.code, p.* from people_view v, pets p",
 ]
 
 QUERIES = [
@@ -51,6 +53,26 @@ QUERIES = [
     "select name, count(*) from people group by name order by name",
     "select name from people where false",
     "select name, price, amount, born, seen, flag, n from people limit 1",
+    # through subqueries, CTEs, join aliases (the underlying table's origin) and views
+    # (the view's own OID and column numbers)
+    "select name from (select name from people) s",
+    "select * from (select id, name as n2, 1 as one, code from people where id > 0) s",
+    "select s.x, y from (select name, code from people) s(x, y)",
+    "select s.* from (select p.* from people p) s",
+    "select b.name from (select * from (select name, code from people) a) b",
+    "select * from (select name, count(*) as n from people group by name) s",
+    "select * from people p, lateral (select pname, pid from pets where owner = p.id) s",
+    "with w as (select name, code from people) select name, w.code from w",
+    "with w(a) as (select name from people), v as (select a from w) select * from v",
+    "with w as materialized (select name, code from people) select * from w",
+    "select j.*, j.name, j.pid from (people join pets on true) j",
+    "select nx, v.id from people_view v",
+    "select * from people_view",
+    "select name, v.code from people_view v where id > 0",
+    "select * from renamed_view",
+    "with w as (select b, pname from renamed_view) select * from w",
+    # no origin: set operations, a recursive CTE's columns, a scalar subquery
+    "select s from (select name from people) s",
     # expressions: no origin
     "select name || 'x', length(name), max(name), 1 as one, price from people group by name, price",
     "select upper(name) as name from people",
@@ -162,6 +184,34 @@ def test_origins_follow_ddl(both):
     assert ours == theirs
 
 
+def test_view_origins_follow_ddl(both):
+    """A view made again, or over a table made again, in another session: its columns'
+    declared types are the new definition's."""
+    query = "select * from changing_view"
+
+    def run(dsn):
+        seen = []
+        with psycopg.connect(dsn, autocommit=True) as a, \
+                psycopg.connect(dsn, autocommit=True) as b:
+            b.execute("create table changing (a varchar(3), b char(2))")
+            b.execute("create view changing_view as select a, b from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("create view changing_view as select b, a from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("drop table changing")
+            b.execute("create table changing (a varchar(7), b text)")
+            b.execute("create view changing_view as select a, b from changing")
+            seen.append(describe(a, query))
+            b.execute("drop view changing_view")
+            b.execute("drop table changing")
+        return seen
+
+    ours, theirs = (run(dsn) for dsn in both)
+    assert ours == theirs
+
+
 def test_cursor_fetch(both):
     """FETCH's RowDescription is its cursor's query's, char(n) values padded too."""
     def run(dsn):
@@ -233,28 +283,14 @@ def test_pgjdbc_result_set_metadata(both, tmp_path, mode):
 
 # -- known differences ---------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="origins are followed only into tables named in the "
-                   "FROM clause: PostgreSQL follows them through subqueries, CTEs and views")
-@pytest.mark.parametrize("sql", [
-    "select name from (select name from people) s",
-    "with w as (select name from people) select name from w",
-    "select * from people_view",
-])
-def test_origins_through_subqueries_and_views(both, sql):
-    def run(dsn):
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("create or replace view people_view as select id, name from people")
-            return describe(conn, sql)
-
-    ours, theirs = (run(dsn) for dsn in both)
-    assert ours == theirs
-
-
 @pytest.mark.xfail(strict=True, reason="an expression's type is DuckDB's: max() of a char(n) "
                    "and a UNION of varchar(n) columns are text, numeric(p,s) + 1 keeps a "
                    "typmod (PostgreSQL: bpchar, varchar, numeric without typmod)")
 @pytest.mark.parametrize("sql", ["select max(code), price + 1 from people group by price",
-                                 "select name from people union all select pname from pets"])
+                                 "select name from people union all select pname from pets",
+                                 "select (select pname from pets limit 1), id from people",
+                                 "select * from (select name from people union "
+                                 "select pname from pets) s"])
 def test_expression_types(both, sql):
     def run(dsn):
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -264,12 +300,24 @@ def test_expression_types(both, sql):
     assert ours == theirs
 
 
-@pytest.mark.xfail(strict=True, reason="RETURNING's columns have no origin (PostgreSQL "
-                   "gives the table's)")
-def test_returning_origins(both):
+RETURNING = [
+    "insert into pets values (9, 9, 'x') returning pname, pid, *, pid + 1",
+    "update pets p set owner = owner where pid = 1 returning pname, p.pid, *",
+    "update people set name = name where id = 1 returning people.name, code, amount",
+    "delete from pets where pid = 1 returning *",
+    "delete from pets where false returning owner",
+]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_returning_origins(both, protocol):
+    """RETURNING's columns that name a column have its table's origin (char(n) padded)."""
+    binary, prepare = PROTOCOLS[protocol]
+
     def run(dsn):
         with psycopg.connect(dsn) as conn:
-            got = describe(conn, "insert into pets values (9, 9, 'x') returning pname, pid")
+            got = [describe(conn, sql, binary, prepare) for sql in RETURNING]
+            got.append(conn.execute("update people set code = 'a' returning code").fetchall())
             conn.rollback()
             return got
 
@@ -280,8 +328,12 @@ def test_returning_origins(both):
 # -- what the text tells (sql/origins.py) ----------------------------------------------------
 
 @pytest.mark.parametrize("sql", [
-    "select name from (select name from people) s",  # a subquery
+    "select * from people, (select p.* from pets p) s(x)",  # which column is x: the catalog's
     "with w as (select 1 as a) select a from w",
+    "with recursive w as (select name from people) select name from w",
+    "select p.* from people p(x)",  # columns renamed by the alias
+    "select * from generate_series(1, 3) g, people",
+    "select * from (people join pets using (pid)) j",
     "select name from people union select pname from pets",
     "select * from people join pets using (id)",  # merged columns
     "select * from generate_series(1, 3)",
@@ -308,8 +360,40 @@ def test_sources_of_a_join():
                              "join pets q on q.owner = p.id, s.t")
     assert sources.relations == (Relation(None, "people", "p"), Relation(None, "pets", "q"),
                                  Relation("s", "t", "t"))
-    assert sources.targets == (Target(0, "name", "who"), Target(None, "code"),
+    assert sources.targets == (Target(0, "name", "who"), Target(None, "code", None, (0, 1, 2)),
                                Target(1, None), None, Target(2, "x"))
+
+
+def test_sources_through_subqueries_and_ctes():
+    """A subquery's, CTE's or join alias's column is its table's, under the name the
+    outer query sees; an unqualified name is the subquery's when it has one."""
+    from duckgres_trio.sql.origins import Relation, Target, column_sources
+
+    sources = column_sources(
+        "with w(a) as (select name from people) select w.a, s.*, z.pid, j.*, a "
+        "from w, (select code as v, 2, t.* from other.things t) s(c), lateral "
+        "(select pid from pets) z, (pets join people on true) j")
+    assert sources.relations == (Relation(None, "people", "people"),
+                                 Relation("other", "things", "t"),
+                                 Relation(None, "pets", "pets"), Relation(None, "pets", "pets"),
+                                 Relation(None, "people", "people"))
+    assert sources.targets == (Target(None, "name", "a", (0,)),
+                               Target(None, "code", "c", (1,)), None, Target(1, None),
+                               Target(None, "pid", "pid", (2,)), Target(3, None),
+                               Target(4, None),
+                               None)  # unqualified, and s's column names are the catalog's
+
+
+def test_view_sources():
+    """A view's query, from the definition DuckDB keeps (its column names are the
+    catalog's, so an alias list is not applied)."""
+    from duckgres_trio.sql.origins import Relation, Target, view_sources
+
+    sources = view_sources("CREATE VIEW v (a, b) AS SELECT t.x, u.* FROM t, s.u;")
+    assert sources.relations == (Relation(None, "t", "t"), Relation("s", "u", "u"))
+    assert sources.targets == (Target(0, "x"), Target(1, None))
+    assert view_sources("CREATE VIEW v AS SELECT 1 UNION SELECT 2;") is None
+    assert view_sources("CREATE TABLE v (a int);") is None
 
 
 def test_sources_are_kept_by_shape():

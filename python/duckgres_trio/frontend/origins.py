@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.engine import pg_catalog as catalog
-from duckgres_trio.sql.origins import Relation, Sources
+from duckgres_trio.sql.origins import Relation, Sources, Target
 from duckgres_trio.wire.rows import ORIGIN_KEY
 from duckgres_trio.wire.types import PG_TYPE_KEY, pg_type_for
 
@@ -49,6 +49,8 @@ class Column:
 class Table:
     oid: int
     columns: tuple[Column, ...]
+    definition: str | None = None  # a view's (CREATE VIEW ...), until read: through_view
+    schema: str = "main"
 
 
 class Catalogs:
@@ -83,9 +85,10 @@ def _literal(text: str) -> str:
 
 
 def lookup_sql(names: list[str]) -> str:
-    """The catalog query for every table (and temporary table) named one of ``names``
+    """The catalog query for every table and view (temporary too) named one of ``names``
     (DuckDB matches names without regard to case): schema, name, temporary, OID, column
-    number, column name, DuckDB type's OID and the CHECK naming a declared type."""
+    number, column name, DuckDB type's OID and the CHECK naming a declared type (a
+    view's: its definition)."""
     wanted = ", ".join(_literal(name.lower()) for name in sorted(set(names)))
     d = catalog.DATABASE
     return (
@@ -96,7 +99,13 @@ def lookup_sql(names: list[str]) -> str:
         f"AND contains(k.expression, {_literal(catalog.DECLARED_TYPE_MARK)})) "
         "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
         f"WHERE {d}.main.visible(t.database_name, t.table_name) "
-        f"AND lower(t.table_name) IN ({wanted}) ORDER BY 4, 5")
+        f"AND lower(t.table_name) IN ({wanted}) "
+        # a view: its own OID and column numbers, as PostgreSQL names a view's columns
+        "UNION ALL SELECT v.schema_name, v.view_name, v.temporary, v.view_oid::UINTEGER, "
+        f"c.column_index, c.column_name, {d}.main.type_oid(c.data_type)::UINTEGER, v.sql "
+        "FROM duckdb_views() v JOIN duckdb_columns() c ON c.table_oid = v.view_oid "
+        f"WHERE NOT v.internal AND {d}.main.visible(v.database_name, v.view_name) "
+        f"AND lower(v.view_name) IN ({wanted}) ORDER BY 4, 5")
 
 
 def tables_from_rows(rows: list[tuple]) -> dict[tuple[str, str], Table]:
@@ -104,6 +113,7 @@ def tables_from_rows(rows: list[tuple]) -> dict[tuple[str, str], Table]:
     schema "temp"."""
     columns: dict[tuple[str, str], list[Column]] = {}
     oids: dict[tuple[str, str], int] = {}
+    definitions: dict[tuple[str, str], str] = {}
     ambiguous = set()  # two tables whose names differ only in case: never resolved
     for schema, name, temporary, oid, attnum, column, type_oid, check in rows:
         key = ("temp" if temporary else schema, name.lower())
@@ -111,20 +121,42 @@ def tables_from_rows(rows: list[tuple]) -> dict[tuple[str, str], Table]:
             ambiguous.add(key)
             continue
         declared = None
-        if check is not None and (m := _DECLARED.search(check)) is not None \
+        if check is not None and check.lstrip()[:6].upper() == "CREATE":
+            definitions[key] = check  # a view's definition
+        elif check is not None and (m := _DECLARED.search(check)) is not None \
                 and m["length"] is not None:  # (jsonb has none: the engine marks it)
             length = int(m["length"])
             declared = (1043 if m["kind"] == "varchar" else 1042, length + 4)
         columns.setdefault(key, []).append(Column(column, attnum, type_oid, declared))
-    return {key: Table(oids[key], tuple(cols)) for key, cols in columns.items()
-            if key not in ambiguous}
+    return {key: Table(oids[key], tuple(cols), definitions.get(key), key[0])
+            for key, cols in columns.items() if key not in ambiguous}
+
+
+def through_view(view: Table, sources: Sources | None, tables: list[Table | None]) -> Table:
+    """``view`` with the declared types of the columns its query takes unchanged from a
+    table's (or another view's) ``varchar(n)`` / ``char(n)`` column, as PostgreSQL keeps
+    them in a view's columns; ``sources``: its query's (sql.origins.view_sources), and
+    ``tables`` its relations'. Whatever disagrees keeps DuckDB's type."""
+    plain = Table(view.oid, view.columns, None, view.schema)
+    if sources is None:
+        return plain
+    expected = _expected(sources, tables)
+    if expected is None or len(expected) != len(view.columns):
+        return plain
+    columns = []
+    for column, (origin, _label) in zip(view.columns, expected):
+        if origin is not None and origin[1].declared is not None \
+                and origin[1].type_oid == column.type_oid:
+            column = Column(column.name, column.attnum, column.type_oid, origin[1].declared)
+        columns.append(column)
+    return Table(view.oid, tuple(columns), None, view.schema)
 
 
 def resolve(relation: Relation, found: dict[tuple[str, str], Table],
             path: tuple[str, ...]) -> Table | None:
     """The table ``relation`` names, as DuckDB binds it: a temporary table first, then
-    the schemas of the search path in order; None where unsure or not a table (a view,
-    a catalog relation)."""
+    the schemas of the search path in order; None where unsure or not a table or view
+    (a catalog relation)."""
     name = relation.name.lower()
     if relation.schema is not None:
         schema = relation.schema.lower()
@@ -160,25 +192,11 @@ def _annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -
     place (wire/rows.py reads it); unchanged when they disagree with it (count, names,
     types). Per column ``table attnum type typmod``, ``;`` between columns, empty for a
     column without origin: one schema-level value, cheap to make and to read."""
-    expected: list[tuple[Table, Column] | None] = []
-    labels: list[str | None] = []
-    for target in sources.targets:
-        if target is None:
-            expected.append(None)
-            labels.append(None)
-        elif target.column is None:  # *
-            chosen = tables if target.relation is None else [tables[target.relation]]
-            if any(table is None for table in chosen):
-                return schema
-            expected += [(table, column) for table in chosen for column in table.columns]
-            labels += [None] * (len(expected) - len(labels))
-        else:
-            expected.append(_column(target.relation, target.column, tables))
-            labels.append(target.label)
-    if len(expected) != len(schema):
+    expected = _expected(sources, tables)
+    if expected is None or len(expected) != len(schema):
         return schema
     parts = []
-    for field, origin, label in zip(schema, expected, labels):
+    for field, (origin, label) in zip(schema, expected):
         if origin is None:
             parts.append("")
             continue
@@ -197,15 +215,35 @@ def _annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -
     return schema.with_metadata({**(schema.metadata or {}), ORIGIN_KEY: ";".join(parts).encode()})
 
 
-def _column(relation: int | None, name: str, tables: list[Table | None]
-            ) -> tuple[Table, Column] | None:
-    """The (table, column) a column reference names: in the given relation, or in the one
-    relation that has a column so named (case-insensitive, as DuckDB binds)."""
-    chosen = tables if relation is None else [tables[relation]]
-    if relation is None and any(table is None for table in tables):
+def _expected(sources: Sources, tables: list[Table | None]
+              ) -> list[tuple[tuple[Table, Column] | None, str | None]] | None:
+    """Per result column its (table, column) or None, and its label; None when a ``*``
+    names a relation not found."""
+    expected: list[tuple[tuple[Table, Column] | None, str | None]] = []
+    for target in sources.targets:
+        if target is None:
+            expected.append((None, None))
+        elif target.column is None:  # a relation's *
+            table = tables[target.relation]
+            if table is None:
+                return None
+            expected += [((table, column), None) for column in table.columns]
+        else:
+            expected.append((_column(target, tables), target.label))
+    return expected
+
+
+def _column(target: Target, tables: list[Table | None]) -> tuple[Table, Column] | None:
+    """The (table, column) a column reference names: in its relation, or in the one
+    relation of its scope that has a column so named (case-insensitive, as DuckDB
+    binds)."""
+    chosen = [tables[i] for i in target.scope] if target.relation is None \
+        else [tables[target.relation]]
+    if target.relation is None and any(table is None for table in chosen):
         return None  # the column may be in the relation we could not look up
+    name = target.column.lower()
     found = [(table, column) for table in chosen if table is not None
-             for column in table.columns if column.name.lower() == name.lower()]
+             for column in table.columns if column.name.lower() == name]
     return found[0] if len(found) == 1 else None
 
 

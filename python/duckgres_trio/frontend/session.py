@@ -33,7 +33,7 @@ from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.turns import Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
                                             lookup_sql, padded, resolve, tables_from_rows,
-                                            with_char_types)
+                                            through_view, with_char_types)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
@@ -41,7 +41,7 @@ from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql import secrets as secret_ddl
-from duckgres_trio.sql.origins import Sources, column_sources
+from duckgres_trio.sql.origins import Relation, Sources, column_sources, view_sources
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
@@ -95,6 +95,9 @@ class Backends(Protocol):
 
     async def drop_database(self, name: str, *, current: str, pid: int, force: bool) -> bool: ...
 
+
+#: The commands whose result columns may name a table's (RETURNING: sql/origins.py).
+_DESCRIBED = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE"))
 
 #: A statement's Sources and its relations' Tables (frontend/origins.py), or None.
 Origins = tuple[Sources, list[Table | None]] | None
@@ -750,7 +753,8 @@ class Session:
         relations' Tables, looked up in the catalog only when the server has not yet
         for this catalog state. Run before the statement (which holds the connection
         until its rows are read); None when there is nothing to give."""
-        if stmt.command != "SELECT" or stmt.explain is not None or stmt.signals:
+        if stmt.command not in _DESCRIBED or stmt.explain is not None or stmt.signals \
+                or not stmt.returns_rows:
             return None
         sources = column_sources(stmt.text, stmt.shape)
         if sources is None:
@@ -765,10 +769,18 @@ class Session:
         # generation (its own DDL clears that: _changes_catalog)
         store = self.catalogs if shared else self._own_catalog
         path = tuple(settings.search_path_schemas(self.parameters["search_path"]))
+        tables = await self._tables(sources.relations, store, database, path, 0)
+        return None if tables is None else (sources, tables)
+
+    async def _tables(self, relations: tuple[Relation, ...], store: Catalogs, database: str,
+                      path: tuple[str, ...], depth: int) -> list[Table | None] | None:
+        """The Tables of ``relations`` (frontend/origins.py) from ``store``, looked up
+        where it has none; a view's through its query's relations (``depth``: views of
+        views, bounded), for its columns' declared types."""
         keys = [(database, self._snapshot_generation, path, r.schema, r.name)
-                for r in sources.relations]
+                for r in relations]
         tables = [store.get(key) for key in keys]
-        missing = [r for r, t in zip(sources.relations, tables) if t is False]
+        missing = [r for r, t in zip(relations, tables) if t is False]
         if missing:
             try:
                 result = await self.executor.execute(lookup_sql([r.name for r in missing]), True)
@@ -779,11 +791,25 @@ class Session:
             except PgError:
                 return None
             found = tables_from_rows(rows)
-            for i, (relation, key) in enumerate(zip(sources.relations, keys)):
+            for i, (relation, key) in enumerate(zip(relations, keys)):
                 if tables[i] is False:
-                    tables[i] = resolve(relation, found, path)
-                    store.put(key, tables[i])
-        return sources, tables
+                    table = resolve(relation, found, path)
+                    if table is not None and table.definition is not None:
+                        table = await self._through_view(table, store, database, path, depth)
+                    tables[i] = table
+                    store.put(key, table)
+        return tables
+
+    async def _through_view(self, view: Table, store: Catalogs, database: str,
+                            path: tuple[str, ...], depth: int) -> Table:
+        """``view`` with the declared types its query's columns carry (through_view);
+        its query's names are bound in the view's schema first, as DuckDB binds them."""
+        inner = view_sources(view.definition) if depth < 4 else None
+        tables = None
+        if inner is not None:
+            own = path if view.schema in ("temp", *path[:1]) else (view.schema, *path)
+            tables = await self._tables(inner.relations, store, database, own, depth + 1)
+        return through_view(view, inner if tables is not None else None, tables or [])
 
     def shares_catalog(self) -> bool:
         """Whether what this session reads in the catalog now holds for the server's
