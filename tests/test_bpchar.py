@@ -125,6 +125,25 @@ def test_copy_rows_are_read_as_postgresql_reads_them(both):
 
 
 @pytest.mark.parametrize("statement", [
+    "copy tc to stdout",
+    "copy tc (c, id) to stdout (format csv, header)",
+    "copy (select * from tc order by id) to stdout (format binary)",
+    "copy (select id, c, c || '|' from tc where id < 30 order by id) to stdout",
+    "copy (select s.c from (select c, id from tc) s order by s.id) to stdout (format csv)",
+])
+def test_copy_to_sends_the_padded_values(both, statement):
+    """COPY ... TO sends a char(n) column blank-padded, as PostgreSQL stores it (what
+    pg_dump and psql's \\copy read back)."""
+    streams = []
+    for dsn in both:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            with conn.cursor().copy(statement) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+        streams.append(data if "order by" in statement else sorted(data.splitlines()))
+    assert streams[0] == streams[1]
+
+
+@pytest.mark.parametrize("statement", [
     "insert into tc (id, c) values (90, 'abcd')",
     "insert into tc (id, c) values (91, 'abc      ')",
     "update tc set c = 'wxyz' where id = 1",

@@ -849,13 +849,19 @@ class Session:
         return rows
 
     async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
-        """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row."""
+        """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row;
+        a table's char(n) columns blank-padded, as every other result sends them."""
         await self.extended.park_portals()
         resolved = await jsontypes.resolve(self.executor, copy.json_types)
+        query = split_statements(copy.query)
+        origins = await self.column_origins(query[0]) if len(query) == 1 else None
         result = jsontypes.retyped_result(await self.executor.execute(copy.query, True), resolved)
         if result.schema is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                           "COPY query must have a result: only SELECT-like queries can be copied")
+        widths = blank_padded(self.described(result.schema, origins))
+        if widths:
+            result = Result(result.schema, result.rowcount, padded(result.batches(), widths))
         options = copy.options
         out.queue(backend.copy_out_response(options.format == "binary", len(result.schema)))
         framing = CopyOut(result.schema, options, style=self.style)
