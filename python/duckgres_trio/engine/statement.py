@@ -432,7 +432,9 @@ _COPY_VIEWS = itertools.count(1)
 
 def insert_batch(conn: capi.Connection, target: str, batch: pa.RecordBatch) -> int:
     """``INSERT INTO target SELECT * FROM batch``; DuckDB casts each column to the
-    target's type as an INSERT does (COPY FROM sends text columns). The rows inserted."""
+    target's type as an INSERT does (COPY FROM sends text columns). The rows inserted.
+    Call it inside a transaction: on a DuckLake the view, once committed, is read back
+    from SQL text that names the stream by address and does not parse."""
     # the server's: no catalog shows it. DuckDB's C API makes it a view of the
     # database's main schema, seen by every connection: one name per COPY, or
     # concurrent COPYs replace each other's (and conflict on the catalog entry)

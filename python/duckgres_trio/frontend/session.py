@@ -493,11 +493,26 @@ class Session:
         if self.backends is None:
             raise PgError(SqlState.FEATURE_NOT_SUPPORTED, "pg_stat_activity is not available")
         batch = snapshot(self.backends.activities())
-        await self.executor.execute(catalog.ACTIVITY_DDL, False)
-        await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
-        await self.executor.execute(catalog.PREPARED_DDL, False)
-        await self.executor.insert_batch(catalog.PREPARED_TABLE,
-                                         self.extended.prepared_statements())
+        # In a transaction of its own outside a block, as COPY FROM's: insert_batch's
+        # Arrow view is created in the default catalog, and a DuckLake one, once
+        # committed, is read back from its SQL text, which names the stream by address
+        # and does not parse. Created and dropped inside one transaction, it never is.
+        own = self.txn == IDLE
+        if own:
+            await self._engine("BEGIN")
+        try:
+            await self.executor.execute(catalog.ACTIVITY_DDL, False)
+            await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
+            await self.executor.execute(catalog.PREPARED_DDL, False)
+            await self.executor.insert_batch(catalog.PREPARED_TABLE,
+                                             self.extended.prepared_statements())
+        except BaseException:
+            if own:
+                with trio.CancelScope(shield=True):
+                    await self._engine_quietly("ROLLBACK")
+            raise
+        if own:
+            await self._engine("COMMIT")
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
