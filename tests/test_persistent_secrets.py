@@ -100,11 +100,17 @@ def store(pg15_dsn, request):  # noqa: F811
     return dsn
 
 
-def _start(start_server, tmp_path, dsn, *, key=KEY, name="srv", extra=()):
-    """A server with the store (and the sealing key, unless None)."""
+#: Where secrets are kept apart per user: control-plane workers on DuckLake, each serving
+#: one user of an organisation at a time (the lake's catalog: the store's server).
+OWN_INSTANCES = ("--mode", "controlplane", "--storage", "ducklake")
+
+
+def _start(start_server, tmp_path, dsn, *, key=KEY, name="srv", extra=OWN_INSTANCES):
+    """A server with the store (and the sealing key, unless None); every server of a
+    test on the same lake data (DuckLake keeps a lake's data path in its catalog)."""
     return start_server("--config-store", dsn, "--min-workers", "0", "--metrics-address", "",
-                        "--log-level", "debug", *extra, env={secrets.KEY_ENV: key or ""},
-                        data_dir=tmp_path / name)
+                        "--log-level", "debug", "--ducklake-data-path", str(tmp_path / "lake"),
+                        *extra, env={secrets.KEY_ENV: key or ""}, data_dir=tmp_path / name)
 
 
 def _connect(server, user="alice", org="acme"):
@@ -232,7 +238,10 @@ def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, 
 
 
 def test_the_users_last_session_takes_them_off_the_instance(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store)
+    """A user's sessions on one worker share what one of them creates; bob, on a worker
+    of his own, never sees it."""
+    server = _start(start_server, tmp_path, store,
+                    extra=(*OWN_INSTANCES, "--max-workers-per-database", "1"))
     first, second = _connect(server), _connect(server)
     first.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
     first.close()
@@ -242,14 +251,25 @@ def test_the_users_last_session_takes_them_off_the_instance(store, start_server,
         _eventually(bob, [])  # her last one ended: off the instance bob shares
 
 
-@pytest.mark.xfail(strict=True, reason="DuckDB 1.5.5 keeps temporary secrets per instance: "
-                   "sessions on one database file share them (docs/multitenancy.md); "
-                   "with ducklake storage they do not (the test below)")
-def test_another_users_concurrent_session_does_not_see_it(store, start_server, tmp_path):
-    server = _start(start_server, tmp_path, store)
+@pytest.mark.parametrize("prepare", [False, True])
+def test_where_users_share_an_instance_no_secret_is_created(store, start_server, tmp_path,
+                                                            prepare):
+    """On DuckDB files (either mode) one database's instance serves every user of the
+    organisation, and DuckDB 1.5.5 keeps secrets per instance: a secret one user created
+    would be another's, so CREATE SECRET of any kind is refused there (0A000, naming
+    the way out) and the session goes on."""
+    server = _start(start_server, tmp_path, store, extra=("--storage", "duckdb"))
     with _connect(server) as alice, _connect(server, "bob") as bob:
-        alice.execute(f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')")
-        assert _secrets(bob) == []
+        for create in (f"CREATE PERSISTENT SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')",
+                       f"CREATE SECRET web (TYPE http, BEARER_TOKEN '{VALUE}')",
+                       f"CREATE OR REPLACE TEMPORARY SECRET w (TYPE http, BEARER_TOKEN '{VALUE}')"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as caught:
+                alice.execute(create, prepare=prepare)
+            assert "ducklake" in (caught.value.diag.message_hint or "")
+            assert VALUE not in str(caught.value)
+            assert _secrets(alice) == [] and _secrets(bob) == []
+        assert alice.execute("SELECT 1").fetchone() == (1,)
+    assert VALUE not in server.log()
 
 
 def test_on_ducklake_another_users_concurrent_session_does_not_see_it(store, start_server,

@@ -352,6 +352,7 @@ class Connection:
         session.wake = self._notified
         session.persistent_secrets = self.server.persistent_secrets_for(
             self.org, user, database)
+        session.secrets_shared = self.server.secrets_shared_with_other_users(self.org)
         self.session = session
         await session.start()
         for status in session.reported_parameters():

@@ -121,7 +121,7 @@ class ExtendedProtocol:
         elif stmt.transaction is not None or stmt.database is not None \
                 or settings.is_session_parameter(stmt.parameter) \
                 or stmt.reset is not None or stmt.notification is not None \
-                or persistent_secret(stmt):
+                or persistent_secret(stmt) or stmt.command == "CREATE SECRET":
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          self._session.parameter_schema(stmt))
         elif stmt.prepared is not None:

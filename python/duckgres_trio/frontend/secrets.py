@@ -46,6 +46,17 @@ def is_persistent_secret(stmt) -> bool:
     return stmt.command in COMMANDS and secret_ddl.parse(stmt.text) is not None
 
 
+def shared_instance() -> PgError:
+    """CREATE SECRET where other users' sessions may share the DuckDB instance."""
+    return PgError(SqlState.FEATURE_NOT_SUPPORTED,
+                   "CREATE SECRET needs a DuckDB instance of this user's own",
+                   detail="DuckDB keeps secrets per instance, and with organisations on "
+                   "DuckDB files (or in standalone mode) one database's instance serves "
+                   "every user of the organisation, so the secret would be theirs too.",
+                   hint="Serve the organisation with --mode controlplane --storage "
+                   "ducklake: there each user's sessions get workers of their own.")
+
+
 class SessionSecrets:
     """The persistent secrets of one session's user: (store, organisation, user)."""
 

@@ -131,6 +131,14 @@ class Server:
         Only memory is read: authentication never waits for the store."""
         return self.config_store.current() if self.config_store is not None else None
 
+    def secrets_shared_with_other_users(self, org: str | None) -> bool:
+        """Whether a session of ``org`` runs on a DuckDB instance that other users'
+        sessions may share: DuckDB 1.5.5 keeps secrets per instance, so there a user's
+        secret would be another's. Only control-plane workers on DuckLake serve one user
+        at a time (controlplane.sessions); one tenant's users share everything anyway."""
+        return org is not None and not (self.config.mode == "controlplane"
+                                        and self.config.storage == "ducklake")
+
     def persistent_secrets_for(self, org: str | None, user: str, database: str):
         """The persistent secrets of a session of ``user`` of ``org``
         (frontend.secrets.SessionSecrets); None without a config store or organisation."""

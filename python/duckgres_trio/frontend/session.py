@@ -192,6 +192,9 @@ class Session:
         #: frontend.secrets.SessionSecrets of the session's (organisation, user) with a
         #: config store; None: CREATE / DROP PERSISTENT SECRET are refused (0A000)
         self.persistent_secrets: persistent.SessionSecrets | None = None
+        #: the session's DuckDB instance may serve other users' sessions: CREATE SECRET
+        #: is refused (frontend.server.Server.secrets_shared_with_other_users)
+        self.secrets_shared = False
 
     async def start(self) -> None:
         """Apply the session's TimeZone to the engine (DuckDB defaults to the host's), and
@@ -611,6 +614,8 @@ class Session:
             await self._notification(stmt, out, implicit)
             return True
         if stmt.command in persistent.COMMANDS:
+            if self.secrets_shared and stmt.command == "CREATE SECRET":
+                raise persistent.shared_instance()
             command = secret_ddl.parse(stmt.text)
             if command is not None:
                 await persistent.run(self, command, out, in_block=self.txn != IDLE or self._multi)
