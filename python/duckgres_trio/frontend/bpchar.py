@@ -10,7 +10,6 @@ their tables costs a substring search of its text.
 from __future__ import annotations
 
 import re
-from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -81,11 +80,7 @@ async def declared_columns(session: Session) -> Columns:
         if cached is not False:
             return cached or {}
     try:
-        result = await session.executor.execute(declared_sql(), True)
-        rows = []
-        async with aclosing(result.batches()) as stream:
-            async for batch in stream:
-                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        rows = await session.query_rows(declared_sql())
     except PgError:
         return {}
     columns = columns_from_rows(rows)
@@ -106,11 +101,7 @@ async def _with_views(session: Session, columns: Columns) -> Columns:
     """``columns`` and the declared columns of the views that read them (a view of a
     view too: one pass per level, up to a few)."""
     try:
-        result = await session.executor.execute(views_sql(), True)
-        views = []
-        async with aclosing(result.batches()) as stream:
-            async for batch in stream:
-                views.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        views = await session.query_rows(views_sql())
     except PgError:
         return columns
     columns = dict(columns)

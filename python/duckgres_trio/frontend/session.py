@@ -14,7 +14,7 @@ import itertools
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from typing import Protocol, TypeVar
 
 import pyarrow as pa
@@ -500,22 +500,12 @@ class Session:
         # Arrow view is created in the default catalog, and a DuckLake one, once
         # committed, is read back from its SQL text, which names the stream by address
         # and does not parse. Created and dropped inside one transaction, it never is.
-        own = self.txn == IDLE
-        if own:
-            await self._engine("BEGIN")
-        try:
+        async with self._own_transaction():
             await self.executor.execute(catalog.ACTIVITY_DDL, False)
             await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
             await self.executor.execute(catalog.PREPARED_DDL, False)
             await self.executor.insert_batch(catalog.PREPARED_TABLE,
                                              self.extended.prepared_statements())
-        except BaseException:
-            if own:
-                with trio.CancelScope(shield=True):
-                    await self._engine_quietly("ROLLBACK")
-            raise
-        if own:
-            await self._engine("COMMIT")
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
@@ -730,12 +720,7 @@ class Session:
 
     async def _drop_temporary_objects(self) -> None:
         """DISCARD TEMP: drop this session's temporary views, macros, tables, sequences."""
-        result = await self.executor.execute(_TEMPORARY_OBJECTS, True)
-        objects = []
-        async with aclosing(result.batches()) as stream:
-            async for batch in stream:
-                objects.extend(zip(*(c.to_pylist() for c in batch.columns)))
-        for kind, name in objects:
+        for kind, name in await self.query_rows(_TEMPORARY_OBJECTS):
             quoted = '"' + name.replace('"', '""') + '"'
             await self._engine(f"DROP {kind} IF EXISTS temp.main.{quoted}")
     def check_writable(self, stmt: Statement) -> None:
@@ -803,11 +788,7 @@ class Session:
         missing = [r for r, t in zip(relations, tables) if t is False]
         if missing:
             try:
-                result = await self.executor.execute(lookup_sql([r.name for r in missing]), True)
-                rows = []
-                async with aclosing(result.batches()) as stream:
-                    async for batch in stream:
-                        rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+                rows = await self.query_rows(lookup_sql([r.name for r in missing]))
             except PgError:
                 return None
             found = tables_from_rows(rows)
@@ -917,18 +898,8 @@ class Session:
         trim = await char_semantics.copy_trimmed(self, copy.query, schema.names)
         out.queue(backend.copy_in_response(binary, len(schema)))
         await out.flush()
-        own = self.txn == IDLE
-        if own:
-            await self._engine("BEGIN")
-        try:
+        async with self._own_transaction():
             total = await self._copy_rows(parser, schema, binary, target, out, trim)
-        except BaseException:
-            if own:
-                with trio.CancelScope(shield=True):
-                    await self._engine_quietly("ROLLBACK")
-            raise
-        if own:
-            await self._engine("COMMIT")
         out.queue(backend.command_complete(f"COPY {total}"))
 
     async def _copy_rows(self, parser, schema: pa.Schema, binary: bool, target: str,
@@ -961,6 +932,32 @@ class Session:
                 total += await self.executor.insert_batch(target, batch)
                 pending, rows = [], 0
         return total
+
+    @asynccontextmanager
+    async def _own_transaction(self):
+        """Outside a transaction block, a transaction of the engine's own around the
+        body (committed, or rolled back, shielded, if it fails); inside one, nothing:
+        the block's transaction holds it."""
+        if self.txn != IDLE:
+            yield
+            return
+        await self._engine("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self._engine_quietly("ROLLBACK")
+            raise
+        await self._engine("COMMIT")
+
+    async def query_rows(self, sql: str) -> list[tuple]:
+        """All rows of a (small, catalog) query run on the session's engine."""
+        result = await self.executor.execute(sql, True)
+        rows: list[tuple] = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        return rows
 
     async def _engine_quietly(self, sql: str) -> None:
         try:
