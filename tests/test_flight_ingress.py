@@ -95,9 +95,11 @@ def raw_client(server, user="alice", password="acme-pw", database="acme_db"):
 def test_adbc_over_tls_query_params_ddl_dml_metadata(server):
     with adbc(server) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price DOUBLE)")
-        for row in [(1, "apple", 1.5), (2, "pear", -0.25), (3, None, None)]:
-            cur.execute("INSERT INTO items VALUES (?, ?, ?)", row)
-            assert cur.rowcount == 1
+        cur.execute("INSERT INTO items VALUES (?, ?, ?)", (1, "apple", 1.5))
+        assert cur.rowcount == 1
+        cur.executemany("INSERT INTO items VALUES (?, ?, ?)", [(2, "pear", -0.25),
+                                                               (3, None, None)])
+        assert cur.rowcount == 2
         cur.execute("UPDATE items SET price = price * 2 WHERE id <= $1", (2,))
         assert cur.rowcount == 2
         cur.execute("SELECT id, name, price FROM items WHERE id >= ? ORDER BY id", (1,))

@@ -7,12 +7,12 @@ engine sessions live, and waits for it. A result's batches are pulled from the e
 one at a time as gRPC asks for the next (``GeneratorStream``): gRPC's flow control
 holds a slow reader's stream, which then stops pulling, which stops the worker.
 
-Authentication (``_AuthFactory``): a call with ``authorization: Basic <user:password>``
-(the Flight Handshake ADBC makes, or any call) is checked against the server's users
-and verifiers (a SCRAM verifier checks the plaintext password as PostgreSQL's
-``password`` method does); it opens a session and is answered with the header
-``authorization: Bearer <token>``, which every later call carries. Headers of the
-logging-in call: ``database`` (default: the user's name, as in libpq), and
+Authentication (``_AuthFactory``): a Handshake with ``authorization: Basic
+<user:password>`` (what ADBC and pyarrow's ``authenticate_basic_token`` send) is
+checked against the server's users and verifiers (a SCRAM verifier checks the plaintext
+password as PostgreSQL's ``password`` method does); it opens a session and is
+answered with the header ``authorization: Bearer <token>``, which every later call
+carries. Headers of the logging-in call: ``database`` (default: the user's name, as in libpq), and
 ``application_name`` (pg_stat_activity).
 """
 
@@ -48,6 +48,8 @@ from duckgres_trio.wire.flightsql import (
 
 log = logging.getLogger(__name__)
 
+#: Parameter rows one DoPut may send (ADBC's executemany): each is one execution.
+MAX_PARAMETER_ROWS = 100_000
 DATABASE_HEADER = "database"
 APPLICATION_HEADER = "application_name"
 _AUTH = "auth"
@@ -135,6 +137,10 @@ class _AuthFactory(fl.ServerMiddlewareFactory):
         scheme, _, credentials = value.partition(" ")
         with _errors():
             if scheme.lower() == "basic":
+                if info.method != fl.FlightMethod.HANDSHAKE:  # one session per login
+                    raise fl.FlightUnauthenticatedError(
+                        "basic auth is accepted on the Handshake call only: send the "
+                        "bearer token it answers with")
                 session = self._ingress.login(credentials, headers)
                 return _Auth(session, session.token)
             if scheme.lower() == "bearer":
@@ -251,7 +257,7 @@ class FlightIngress(fl.FlightServerBase):
         engine = server.engine if org is None else server.tenancy.engine_for(org)
         session = FlightSession(server, engine, token=secrets.token_urlsafe(32), user=user,
                                 org=None if org is None else org.name, database=database,
-                                address="flight", application_name=application)
+                                address="", application_name=application)
         server.admit(session)  # max_connections, the organisation's and role's limits
         server._connections.add(session)
         try:
@@ -442,11 +448,13 @@ class FlightIngress(fl.FlightServerBase):
                 return
             elif name == "CommandPreparedStatementUpdate":
                 handle = _handle(pb_bytes(fields, 1))
-                outcome = self._trio(session.run_prepared, handle, _parameter_row(reader),
-                                     context, False)
-                count = outcome if isinstance(outcome, int) else -1
-                if not isinstance(outcome, int):
-                    self._trio(session.drop, outcome[1])
+                count = 0
+                for row in _parameter_rows(reader) or [None]:  # executemany: row by row
+                    outcome = self._trio(session.run_prepared, handle, row, context, False)
+                    if not isinstance(outcome, int):
+                        self._trio(session.drop, outcome[1])
+                        outcome = -1
+                    count = -1 if outcome < 0 or count < 0 else count + outcome
             else:
                 raise FlightUnimplementedError(f"Flight SQL command {name} is not supported")
             writer.write(pa.py_buffer(pb_encode((1, count))))  # DoPutUpdateResult
@@ -474,19 +482,26 @@ def _handle(raw: bytes) -> int:
     return int(raw)
 
 
-def _parameter_row(reader) -> list | None:
-    """The one parameter row a DoPut sends, as Python values (None when it sends none)."""
-    row: list | None = None
+def _parameter_rows(reader) -> list[list]:
+    """The parameter rows a DoPut sends, as Python values (at most MAX_PARAMETER_ROWS)."""
+    rows: list[list] = []
     while True:
         try:
             batch = reader.read_chunk().data
         except StopIteration:
-            return row
-        if batch is None or batch.num_rows == 0:
-            continue
-        if row is not None or batch.num_rows > 1:
-            raise fl.FlightServerError(
-                "binding several parameter rows at once is not supported: "
-                "bind and execute one row at a time")
-        row = [column[0].as_py() for column in batch.columns]
+            return rows
+        if batch is not None and batch.num_rows:
+            if len(rows) + batch.num_rows > MAX_PARAMETER_ROWS:
+                raise fl.FlightServerError(
+                    f"more than {MAX_PARAMETER_ROWS} parameter rows in one call")
+            rows.extend(zip(*(column.to_pylist() for column in batch.columns)))
 
+
+def _parameter_row(reader) -> list | None:
+    """The one parameter row a bind sends (None when it sends none)."""
+    rows = _parameter_rows(reader)
+    if len(rows) > 1:
+        raise fl.FlightServerError(
+            "binding several parameter rows to a query is not supported: bind and run "
+            "one row at a time (an update runs each row)")
+    return list(rows[0]) if rows else None

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 #: gives any Arrow consumer (the workers' pgwire sessions export DuckDB's own types as
 #: extension types for the PostgreSQL encoders: ``arrow_lossless_conversion``).
 SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = false",)
+#: A result's rows go to the client in batches of up to this many rows or bytes.
+MESSAGE_ROWS = 1 << 16
+MESSAGE_BYTES = 4 << 20
 
 
 class _NoExecutor:
@@ -54,6 +57,7 @@ class _Kept:
     schema: pa.Schema
     batches: AsyncIterator[pa.RecordBatch]
     ahead: list[pa.RecordBatch] = field(default_factory=list)
+    done: bool = False  # ``batches`` has ended
 
 
 @dataclass
@@ -281,21 +285,31 @@ class FlightSession:
         return self._kept_for(ticket).schema
 
     async def next_batch(self, ticket: bytes) -> pa.RecordBatch | None:
-        """The next batch of a kept result (None at its end)."""
+        """The next rows of a kept result as one batch (None at its end): the engine's
+        batches gathered up to MESSAGE_ROWS rows or MESSAGE_BYTES, so a result of many
+        small batches costs the loop, gRPC and the client a hop and a message per
+        gathered batch, not per engine batch."""
         async with self.lock:
             kept = self._kept_for(ticket)
-            if kept.ahead:
-                return kept.ahead.pop()
+            gathered, rows, size = kept.ahead, 0, 0
+            kept.ahead = []
+            for batch in gathered:
+                rows, size = rows + batch.num_rows, size + batch.nbytes
             self._begin(self.activity.query)
             try:
                 with trio.CancelScope() as self._scope:
-                    try:
-                        return await anext(kept.batches)
-                    except StopAsyncIteration:
-                        self._kept = None
-                        return None
-                self._kept = None
-                raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+                    while not kept.done and rows < MESSAGE_ROWS and size < MESSAGE_BYTES:
+                        try:
+                            batch = await anext(kept.batches)
+                        except StopAsyncIteration:
+                            kept.done = True
+                            break
+                        gathered.append(batch)
+                        rows, size = rows + batch.num_rows, size + batch.nbytes
+                if self._scope.cancelled_caught:
+                    self._kept = None
+                    raise PgError(SqlState.QUERY_CANCELED,
+                                  "canceling statement due to user request")
             except PgError as err:
                 self._kept = None
                 if err.fatal:
@@ -304,6 +318,12 @@ class FlightSession:
             finally:
                 self._scope = None
                 self._idle()
+            if not gathered:
+                self._kept = None
+                return None
+            if len(gathered) == 1:
+                return gathered[0]
+            return pa.concat_batches(gathered)
 
     async def drop(self, ticket: bytes) -> None:
         """The client stopped reading a result: close it (the worker stops)."""
