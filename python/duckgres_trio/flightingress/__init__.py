@@ -15,6 +15,7 @@ cancelled calls, sessions told to end) runs here on the loop.
 from __future__ import annotations
 
 import logging
+import socket
 
 import pyarrow.flight as fl
 import trio
@@ -35,8 +36,14 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def serve(server, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """Serve Flight SQL until cancelled; then end every Flight session and stop."""
+async def serve(server, *, retry_seconds: float = 0.0,
+                task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Serve Flight SQL until cancelled; then end every Flight session and stop.
+
+    A port that cannot be bound stops the server (StartupError), except in a process
+    taking over from another (SIGUSR1, ``retry_seconds``): the predecessor serves its
+    Flight sessions until its drain ends, then lets the port go, and this one binds
+    it then (clients' new connections meanwhile still reach the predecessor)."""
     config = server.config
     host, port = split_address(config.flight_address)
     certificates = None
@@ -46,13 +53,32 @@ async def serve(server, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
                                        config.key_path.read_bytes())]
         scheme = "grpc+tls"
     location = f"{scheme}://{host}:{port}"
-    try:
-        ingress = FlightIngress(location, server, trio.lowlevel.current_trio_token(),
-                                certificates)
-    except Exception as exc:  # pyarrow reports a taken port as an Arrow error
-        raise StartupError(f"could not listen for Flight SQL on {host}:{port}: {exc}") from None
+    token = trio.lowlevel.current_trio_token()
+    deadline = trio.current_time() + retry_seconds
+    started = False
+    while True:
+        try:
+            if retry_seconds and trio.current_time() < deadline:
+                _check_free(host, port)  # gRPC would log every failed attempt
+            ingress = await trio.to_thread.run_sync(
+                lambda: FlightIngress(location, server, token, certificates))
+            break
+        except Exception as exc:  # pyarrow reports a taken port as an Arrow error
+            failure = f"could not listen for Flight SQL on {host}:{port}: {exc}"
+            if trio.current_time() >= deadline:
+                if started:
+                    log.error("%s; Flight SQL not served", failure)
+                    return
+                raise StartupError(failure) from None
+            if not started:
+                log.info("Flight SQL: waiting for the previous process to release %s:%d",
+                         host, port)
+                task_status.started(None)
+                started = True
+            await trio.sleep(1.0)
     log.info("Flight SQL listening on %s port %d (%s)", host, ingress.port, scheme)
-    task_status.started(ingress.port)
+    if not started:
+        task_status.started(ingress.port)
     try:
         await _housekeeping(ingress, config.flight_idle_timeout)
     finally:
@@ -60,6 +86,13 @@ async def serve(server, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
             for session in list(ingress.sessions.values()):
                 await ingress.end(session)
             await trio.to_thread.run_sync(ingress.shutdown)
+
+
+def _check_free(host: str, port: int) -> None:
+    """OSError if ``host:port`` is taken (bound and let go at once)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 async def _housekeeping(ingress: FlightIngress, idle_timeout: float) -> None:
