@@ -270,8 +270,8 @@ def test_ten_adbc_and_ten_psycopg_clients_at_once(server):
     assert results == expected + expected
 
 
-def test_worker_killed_mid_stream(tmp_path):
-    server = start(tmp_path)
+def test_worker_killed_mid_stream_then_idle_timeout(tmp_path):
+    server = start(tmp_path, "--flight-idle-timeout", "3s")
     try:
         with adbc(server) as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
@@ -288,6 +288,12 @@ def test_worker_killed_mid_stream(tmp_path):
         assert server.proc.poll() is None
         with pg(server) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+        client, options = raw_client(server)
+        command = fl.FlightDescriptor.for_command(pack_any("CommandGetSqlInfo", b""))
+        client.get_flight_info(command, options)
+        time.sleep(3.5)
+        with pytest.raises(fl.FlightUnauthenticatedError, match="authenticate again"):
+            client.get_flight_info(command, options)
     finally:
         server.stop(signal.SIGKILL)
 
