@@ -6,7 +6,8 @@ Starts a throwaway duckgres-trio in control-plane mode with flight_address, make
 table of N rows, then reads it whole, alternating per round:
 
 - ADBC Flight SQL (adbc_driver_flightsql) into an Arrow table;
-- psycopg, binary results (rows into Python tuples);
+- psycopg, binary results (rows into Python tuples, fetchmany(100k) as
+  ci/bench/streaming.py);
 - psql ``\\copy (SELECT ...) TO '/dev/null'`` (COPY text, libpq);
 - the worker's in-process Arrow rate: the same SELECT with DuckDB's Python API on a
   copy of the database file (what the worker can produce, with no wire at all).
@@ -77,7 +78,10 @@ def run(server: ServerProcess, port: int, args) -> None:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             with conn.cursor(binary=True) as cur:
                 cur.execute(QUERY)
-                return sum(1 for _ in cur)  # every row made a Python tuple, none kept
+                rows = 0
+                while batch := cur.fetchmany(100_000):  # Python tuples, then dropped
+                    rows += len(batch)
+                return rows
 
     def psql_copy() -> int:
         env = {**os.environ, "PGPASSWORD": "postgres", "PGSSLMODE": "require"}

@@ -77,6 +77,9 @@ async def serve(server, *, retry_seconds: float = 0.0,
                 started = True
             await trio.sleep(1.0)
     log.info("Flight SQL listening on %s port %d (%s)", host, ingress.port, scheme)
+    if certificates is None and config.auth_method != "trust":
+        log.warning("Flight SQL without TLS (tls: disabled): clients' basic auth sends "
+                    "passwords in clear text")
     if not started:
         task_status.started(ingress.port)
     try:
