@@ -154,6 +154,9 @@ TYPES_SELECT = """SELECT true AS b, CAST(-7 AS smallint) AS i2, 2147483647 AS i4
     TIMESTAMPTZ '2024-07-01 12:00:00+02' AS tstz, INTERVAL '3 days 04:05:06' AS iv,
     CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uuid) AS u,
     CAST(ARRAY[1, NULL, 3] AS int[]) AS ia, CAST(ARRAY['x', 'y'] AS text[]) AS ta,
+    CAST(ARRAY[DATE '2024-01-01'] AS date[]) AS dta, CAST(5 AS oid) AS o,
+    CAST('123456789012345678901234.5' AS numeric(30, 1)) AS bignum,
+    CAST('{"a": [1, 2]}' AS json) AS js, CAST('{"b": null}' AS jsonb) AS jb,
     CAST(NULL AS integer) AS n"""
 
 
@@ -176,11 +179,37 @@ def test_same_rows_as_psycopg_for_the_types(server):
         got = cur.fetchone()
         assert [d[0] for d in cur.description] == names
     got = [_flight_as_psycopg(v) for v in got]
+    for name in ("js", "jb"):  # Arrow has no JSON type: DuckDB sends the text
+        got[names.index(name)] = json.loads(got[names.index(name)])
     u = names.index("u")  # Arrow has no UUID type: DuckDB sends it as text
     assert got[u] == str(expected[u]) and isinstance(expected[u], uuid.UUID)
     got[u] = expected[u]
     assert dict(zip(names, got)) == dict(zip(names, expected))
     assert isinstance(expected[names.index("num")], decimal.Decimal)
+
+
+@pytest.mark.xfail(strict=True, reason="Arrow has no time-with-zone type: DuckDB's "
+                   "standard export drops the offset (docs/compatibility.md, Flight SQL)")
+def test_timetz_keeps_its_offset(server):
+    query = "SELECT CAST('13:14:15+02' AS timetz) AS tz"
+    with pg(server) as conn:
+        expected = conn.execute(query).fetchone()
+    with adbc(server) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        assert cur.fetchone() == expected
+
+
+@pytest.mark.xfail(strict=True, reason="char(n) is blank-padded by the pgwire session "
+                   "from the declared type, not by DuckDB (docs/compatibility.md, Flight SQL)")
+def test_char_n_is_blank_padded(server):
+    with pg(server) as conn:
+        conn.execute("CREATE TABLE padded (c char(4))")
+        conn.execute("INSERT INTO padded VALUES ('ab')")
+        expected = conn.execute("SELECT c FROM padded").fetchone()
+    assert expected == ("ab  ",)
+    with adbc(server) as conn, conn.cursor() as cur:
+        cur.execute("SELECT c FROM padded")
+        assert cur.fetchone() == expected
 
 
 def test_wrong_password_and_other_organisations(server):
@@ -270,8 +299,8 @@ def test_ten_adbc_and_ten_psycopg_clients_at_once(server):
     assert results == expected + expected
 
 
-def test_worker_killed_mid_stream_then_idle_timeout(tmp_path):
-    server = start(tmp_path, "--flight-idle-timeout", "3s")
+def test_worker_killed_mid_stream_then_timeouts(tmp_path):
+    server = start(tmp_path, "--flight-idle-timeout", "3s", "--statement-timeout", "2s")
     try:
         with adbc(server) as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
@@ -285,6 +314,8 @@ def test_worker_killed_mid_stream_then_idle_timeout(tmp_path):
                     reader.read_next_batch()
             cur.execute("SELECT 7")
             assert cur.fetchall() == [(7,)]
+            with pytest.raises(flight_dbapi.Error, match="statement timeout.*57014"):
+                cur.execute("SELECT count(*) FROM range(100000000000) a")
         assert server.proc.poll() is None
         with pg(server) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)

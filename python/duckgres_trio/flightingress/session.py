@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class FlightSession:
         self._scope: trio.CancelScope | None = None
         self._cancel_requested = False
         self._timezone = server.config.timezone
+        self._statement_timeout = server.config.statement_timeout  # 0: none
 
     # -- what Server asks of a connection -------------------------------------------
 
@@ -204,17 +206,21 @@ class FlightSession:
 
     async def _run(self, text: str, call: Callable[[Executor], Awaitable], context=None):
         """Run one engine call as the session's statement (the caller holds ``lock``):
-        in pg_stat_activity, cancellable, the engine session dropped if its worker
-        was lost."""
+        in pg_stat_activity, cancellable, bounded by the server's statement_timeout,
+        the engine session dropped if its worker was lost."""
         executor = await self._executor()
         await self._drop_kept()
         self._begin(text)
         self.call_context = context
         self._cancel_requested = False
+        timeout = self._statement_timeout
         try:
-            with trio.CancelScope() as self._scope:
+            with trio.CancelScope(deadline=trio.current_time() + timeout if timeout
+                                  else math.inf) as self._scope:
                 return await call(executor)
-            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request"
+                          if self._cancel_requested else
+                          "canceling statement due to statement timeout")
         except PgError as err:
             if err.fatal:  # the worker is gone: a new engine session on the next call
                 await self._lose_executor()
