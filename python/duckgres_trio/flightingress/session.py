@@ -172,6 +172,8 @@ class FlightSession:
             try:
                 for sql in (*SESSION_SETUP, f"SET TimeZone = '{_quoted(self._timezone)}'"):
                     await executor.execute(sql, False)
+                if hasattr(executor, "fetch_rows"):  # a worker's: fetch a message's worth
+                    executor.fetch_rows = MESSAGE_ROWS
             except BaseException:
                 with trio.CancelScope(shield=True):
                     await executor.close()
