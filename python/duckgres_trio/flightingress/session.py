@@ -101,8 +101,7 @@ class FlightSession:
     limited and signalled like pgwire ones."""
 
     def __init__(self, server, engine: Engine, *, token: str, user: str, org: str | None,
-                 database: str, address: str, application_name: str,
-                 usesysid: int | None = None) -> None:
+                 database: str, address: str, application_name: str) -> None:
         self.server = server
         self.engine = engine
         self.token = token
@@ -113,8 +112,6 @@ class FlightSession:
         self.session = self
         self.activity = Activity(self.pid, database, user, address,
                                  dt.datetime.now(dt.timezone.utc), application_name)
-        if usesysid is not None:
-            self.activity.usesysid = usesysid
         self.executor: Executor | _NoExecutor = _NoExecutor()
         self.lock = trio.Lock()
         self.busy_since: float | None = None
