@@ -125,6 +125,24 @@ def test_dropping_an_open_result(worker):
     assert table.num_rows == 0 and exhausted
 
 
+def test_fetch_with_a_row_count(worker):
+    """A FETCH may ask for more rows than the default (the Flight SQL ingress does);
+    the count is bounded by MAX_FETCH_ROWS."""
+    _, ch = session(worker)
+    schema = pa.schema([("range", pa.int64())])
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT range FROM range(200000)")
+    kind, first, exhausted = ch.result(schema)
+    assert not exhausted and first.num_rows < 100_000
+    ch.send(p.FETCH, p.u32(100_000))
+    more, exhausted = ch.batches(schema)
+    assert 100_000 <= more.num_rows < 100_000 + 2048 and not exhausted  # whole chunks
+    ch.send(p.FETCH, p.u32(0xFFFFFFFF))
+    rest, exhausted = ch.batches(schema)
+    assert exhausted and first.num_rows + more.num_rows + rest.num_rows == 200_000
+    assert p.fetch_rows(b"") is None and p.fetch_rows(p.u32(0)) == 1
+    assert p.fetch_rows(p.u32(0xFFFFFFFF)) == p.MAX_FETCH_ROWS
+
+
 def test_cancel_progress_and_destroy(worker):
     token, ch = session(worker)
     ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT count(*) FROM range(100000000000) a")

@@ -247,6 +247,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sni_routing_mode", _choice("off", "passthrough", "enforce"), "off", "with a config store: how a connection's organisation is found: off (by the database name), passthrough (a TLS server name under managed_hostname_suffixes names it; other names route as off), enforce (a managed server name is required)", "MODE"),
     Setting("managed_hostname_suffixes", _list, (), "with a config store: DNS suffixes (e.g. .dw.example.com) whose one label before them names an organisation", "SUFFIX,..."),
     Setting("metrics_address", _text, "127.0.0.1:8432", "host:port of the Prometheus endpoint (GET /metrics); empty disables", "HOST:PORT"),
+    Setting("flight_address", _text, "", "host:port of the Arrow Flight SQL ingress (docs/flight-sql.md): TLS with the pgwire certificate (plaintext only with tls: disabled), the same users and limits; empty disables", "HOST:PORT"),
+    Setting("flight_idle_timeout", _duration, 600.0, "end a Flight SQL session (its bearer token) unused this long; 0 disables", "DURATION"),
     Setting("config_store", _text, "", "libpq connection string of the PostgreSQL config store of organisations and users (docs/multitenancy.md); empty: the single-tenant users setting", "DSN"),
     Setting("config_poll_interval", _duration, 30.0, "reload the config store's snapshot this often besides on NOTIFY; 0: on NOTIFY only", "DURATION"),
     Setting("storage", _choice("duckdb", "ducklake"), "duckdb", "where databases live: duckdb (a DuckDB file each in data_dir) or ducklake (a DuckLake each: catalog in PostgreSQL, data files under ducklake_data_path; docs/ducklake.md)", "KIND"),
@@ -304,6 +306,8 @@ class Config:
     sni_routing_mode: str
     managed_hostname_suffixes: tuple[str, ...]
     metrics_address: str
+    flight_address: str
+    flight_idle_timeout: float
     config_store: str
     config_poll_interval: float
     storage: str

@@ -54,6 +54,9 @@ class RemoteExecutor(Executor):
         self._reader = p.FrameReader()
         self._busy = False
         self._lost: str | None = None
+        #: rows each FETCH asks for; None: the worker's default (a Flight SQL session
+        #: asks for more: its rows are not encoded row by row here)
+        self.fetch_rows: int | None = None
 
     @classmethod
     async def connect(cls, socket_path: str, token: str,
@@ -181,7 +184,8 @@ class RemoteExecutor(Executor):
         try:
             while True:
                 if not exhausted:
-                    await self._send(p.frame(p.FETCH))
+                    await self._send(p.frame(p.FETCH, b"" if self.fetch_rows is None
+                                             else p.u32(self.fetch_rows)))
                     ahead = True
                 for batch in batches:
                     yield batch

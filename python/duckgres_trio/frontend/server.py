@@ -378,6 +378,12 @@ class Server:
                     await nursery.start(functools.partial(
                         serve_metrics, self.config.metrics_address,
                         retry_seconds=600.0 if inherited else 0.0))
+                if self.config.flight_address:  # Arrow Flight SQL (flightingress)
+                    from duckgres_trio import flightingress
+
+                    await nursery.start(functools.partial(
+                        flightingress.serve, self,
+                        retry_seconds=600.0 if inherited else 0.0))
                 log.info("listening on %s port %s", self.config.host, ports[0])
                 upgrade.report_ready()
                 systemd.notify("READY=1", f"MAINPID={os.getpid()}",

@@ -16,7 +16,7 @@ Requests (control plane -> worker), each answered before the next is sent unless
 ``EXEC``   returns-rows byte, SQL                        a result (below)
 ``PREP``   SQL                                           ``DESCRIBED`` or ``ERROR``
 ``RUN``    handle u32, returns-rows byte, values         a result
-``FETCH``  (empty): more rows of the open result         ``BATCH``* then ``END``
+``FETCH``  (empty) or max rows u32: more rows            ``BATCH``* then ``END``
 ``DROP``   (empty): discard the open result              no answer
 ``UNPREP`` handle u32                                    no answer
 ``INSERT`` target length u32, target, Arrow IPC stream   ``COMMAND`` (rows inserted) or ``ERROR``
@@ -117,6 +117,17 @@ def u32(value: int) -> bytes:
 def read_u32(payload: bytes, offset: int = 0) -> int:
     _need(payload, offset, 4)
     return _U32.unpack_from(payload, offset)[0]
+
+
+#: The most rows one FETCH may ask for (an empty FETCH gets the worker's default).
+MAX_FETCH_ROWS = 1 << 20
+
+
+def fetch_rows(payload: bytes) -> int | None:
+    """The rows a FETCH asks for: None (the default) or 1..MAX_FETCH_ROWS."""
+    if not payload:
+        return None
+    return max(1, min(read_u32(payload), MAX_FETCH_ROWS))
 
 
 def i64(value: int) -> bytes:

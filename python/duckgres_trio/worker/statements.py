@@ -136,7 +136,9 @@ class _Handler:
             target, batch = p.read_insert(payload)
             self._reply(lambda: [p.frame(p.COMMAND, p.i64(session.insert_batch(target, batch)))])
         elif kind == p.FETCH:
-            self._reply(lambda: self._batches(*session.fetch()))
+            rows = p.fetch_rows(payload)
+            self._reply(lambda: self._batches(*(session.fetch(rows) if rows
+                                                else session.fetch())))
         else:
             raise p.ProtocolError(f"unexpected request {bytes([kind])!r}")
 
