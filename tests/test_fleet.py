@@ -14,15 +14,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pyarrow.flight as fl
 import pytest
 
+from duckgres_trio.worker import protocol as p
 from tests.conftest import ServerProcess, free_port
 from tests.support.config_store import admin, ok
 from tests.support.pg15 import pg15_cluster
@@ -106,7 +110,7 @@ class Fleet:
 
     def store_sql(self, sql: str, *params) -> list[tuple]:
         with psycopg.connect(self.store.dsn, autocommit=True) as conn:
-            return conn.execute(sql, params).fetchall()
+            return conn.execute(sql, params or None).fetchall()
 
     def janitor_leader(self) -> str | None:
         """The control plane whose connection holds the janitor's advisory lock."""
@@ -139,7 +143,9 @@ def _plane(root: Path, name: str, dsn: str) -> ServerProcess:
         "--fleet-token-file", str(root / "token"), "--fleet-ca-file", str(root / "ca.crt"),
         "--fleet-lease", f"{LEASE:g}s", "--fleet-grace", f"{GRACE:g}s",
         "--max-workers-per-database", "2", "--metrics-address", "",
-        "--worker-queue-timeout", "20s"]).start()
+        "--worker-queue-timeout", "20s",
+        # any certificate will do for clients (sslmode=require): skip generating one
+        "--tls-cert", str(root / "worker.crt"), "--tls-key", str(root / "worker.key")]).start()
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +161,9 @@ def fleet(tmp_path_factory):
             fleet.workers = [FleetWorker(root, host, store.dsn).start() for host in HOSTS]
             wait_for(lambda: len([r for r in fleet.rows().values() if r["state"] == "idle"])
                      == 4, 30, "four idle workers")
-            fleet.planes = [_plane(root, name, store.dsn) for name in ("cp-a", "cp-b")]
+            with ThreadPoolExecutor(2) as pool:  # both start at once
+                fleet.planes = list(pool.map(lambda n: _plane(root, n, store.dsn),
+                                             ("cp-a", "cp-b")))
             yield fleet
         finally:
             for plane in fleet.planes:
@@ -181,11 +189,61 @@ def serving(conn) -> int:
     return conn.execute("SELECT duckgres_worker()").fetchone()[0]
 
 
-# -- the tests, in order -----------------------------------------------------------------
+# -- without a fleet ------------------------------------------------------------------------
+
+def test_the_fence_refuses_older_epochs_and_records_it():
+    from duckgres_trio.fleet.fence import Fence, Refused
+
+    fence = Fence()
+    fence.reset(3)
+    assert fence.admit("Activate", {"cp": "a", "epoch": 3}) == ("a", 3)
+    with pytest.raises(Refused):  # same epoch, another control plane
+        fence.admit("CreateSession", {"cp": "b", "epoch": 3})
+    assert fence.admit("Activate", {"cp": "b", "epoch": 4}) == ("b", 4)  # b claimed it since
+    for stale in ({"cp": "a", "epoch": 3}, {"cp": "a"}, None, {"epoch": 9}):
+        with pytest.raises(Refused):
+            fence.admit("CreateSession", stale)
+    fence.raise_floor(6, "c")  # the store says c holds it under 6
+    with pytest.raises(Refused):
+        fence.admit("DestroySession", {"cp": "b", "epoch": 4})
+    report = fence.report()
+    assert report["epoch"] == 6 and report["owner"] == "c" and report["refused_total"] == 6
+    assert [r["action"] for r in report["refused"]][-1] == "DestroySession"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--worker-backend", "remote"], "remote needs mode controlplane, a config_store"),
+    (["--worker-backend", "remote", "--config-store", "host=x", "--storage", "ducklake"],
+     "remote needs the fleet token"),
+])
+def test_worker_backend_remote_is_refused_without_what_it_needs(tmp_path, args, message):
+    env = {k: v for k, v in os.environ.items() if k != "DUCKGRES_FLEET_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "duckgres_trio", "--mode", "controlplane",
+                             "--data-dir", str(tmp_path), *args], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_fleet_worker_wants_its_token_off_the_command_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DUCKGRES_FLEET_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "duckgres_trio", "worker", "--listen",
+                             "127.0.0.2:1", "--config-store", "host=x", "--data-dir",
+                             str(tmp_path)], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "DUCKGRES_FLEET_TOKEN" in result.stderr, result.stderr
+
+
+# -- the fleet: the tests run in order ------------------------------------------------------
 
 def test_sessions_of_one_org_spread_over_workers_of_both_control_planes(fleet):
     a, b = fleet.planes
-    conns = [connect(a), connect(a), connect(b), connect(b)]
+
+    def two(plane):  # the second session grows the group: one activation after the other
+        first = connect(plane)
+        return [first, connect(plane)]
+
+    with ThreadPoolExecutor(2) as pool:  # the two planes at once
+        conns = [c for pair in pool.map(two, (a, b)) for c in pair]
     try:
         ids = [serving(c) for c in conns]
         rows = {r["id"]: r for r in fleet.rows().values()}
@@ -204,3 +262,98 @@ def test_sessions_of_one_org_spread_over_workers_of_both_control_planes(fleet):
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_a_wrong_fleet_token_is_refused(fleet):
+    worker = fleet.workers[0]
+    with pytest.raises(fl.FlightUnauthenticatedError):
+        worker.health(token="not-the-fleet-token-" + "x" * 20)
+    assert worker.health()["healthy"] is True
+    # the statement path takes only session tokens handed out under the fleet token
+    rows = fleet.rows()
+    host, port = rows[worker.address]["name"].split(":")
+    statement = (host, int(port) + 1)
+    context = ssl.create_default_context(cafile=str(fleet.root / "ca.crt"))
+    with socket.create_connection(statement, timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as sock:
+        sock.sendall(p.frame(p.HELLO, TOKEN.encode()))
+        reader = p.FrameReader()
+        while (got := reader.next()) is None:
+            reader.feed(sock.recv(65536))
+        assert got[0] == p.ERROR and b"unknown worker session" in got[1]
+
+
+def test_a_stopped_worker_is_lost_and_never_serves_under_a_stale_epoch(fleet):
+    a = fleet.planes[0]
+    victim_conn, other_conn = connect(a), connect(a)
+    try:
+        victim_id = serving(victim_conn)
+        assert serving(other_conn) != victim_id
+        row = next(r for r in fleet.rows().values() if r["id"] == victim_id)
+        owner, epoch = row["owner"], row["epoch"]
+        victim = next(w for w in fleet.workers if w.address == row["name"])
+        victim.proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            # its session ends with FATAL 57P01 once the control plane gives up on it
+            with pytest.raises(psycopg.errors.AdminShutdown) as failure:
+                victim_conn.execute("SELECT count(*) FROM t")
+            assert "worker failure" in str(failure.value)
+            assert time.monotonic() - started < 15
+            assert fleet.rows()[row["name"]]["state"] == "lost"
+            # new sessions go to other workers; the other session goes on
+            with connect(a) as fresh:
+                assert serving(fresh) != victim_id
+                assert fresh.execute("SELECT count(*) FROM t").fetchone()[0] >= 2
+            assert other_conn.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            victim.proc.send_signal(signal.SIGCONT)
+        # right after it wakes, even its last owner's epoch is refused: it has not heard
+        # from the store for a while, so it may have been written off
+        body = {"user": "alice", "fence": {"cp": owner, "epoch": epoch}}
+        with pytest.raises(fl.FlightUnauthorizedError):
+            victim.action("CreateSession", body)
+        # it registers again (idle, newer epoch); the old owner's epoch stays refused
+        wait_for(lambda: fleet.rows()[row["name"]]["state"] == "idle"
+                 and fleet.rows()[row["name"]]["epoch"] > epoch, 10, "re-registration")
+        with pytest.raises(fl.FlightUnauthorizedError):
+            victim.action("CreateSession", body)
+        health = victim.health()
+        assert health["sessions"] == 0 and health["activated"] is False, health
+        assert health["registrations"] >= 2 and health["fence"]["epoch"] > epoch, health
+        refused = [r for r in health["fence"]["refused"] if r["cp"] == owner]
+        assert [r["action"] for r in refused][-2:] == ["CreateSession", "CreateSession"]
+        assert all(r["epoch"] == epoch for r in refused)
+        assert refused[-1]["why"] == "stale"
+    finally:
+        victim_conn.close()
+        other_conn.close()
+
+
+def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fleet):
+    leader = wait_for(fleet.janitor_leader, 10, "a janitor")
+    by_id = {p.proc.pid: p for p in fleet.planes}
+    ids = {cp for cp in fleet.plane_ids()}
+    # which plane is the leader: its id carries its pid (<host>-<pid>-<random>)
+    doomed = next(p for pid, p in by_id.items() if f"-{pid}-" in leader)
+    survivor = next(p for p in fleet.planes if p is not doomed)
+    with connect(doomed) as conn:
+        conn.execute("INSERT INTO t VALUES (3, 'acknowledged')")  # committed, acknowledged
+        held = {r["name"] for r in fleet.rows().values() if r["owner"] == leader}
+        assert held, fleet.rows()
+        doomed.proc.kill()
+        killed_at = time.monotonic()
+    doomed.proc.wait()
+    # its workers are reclaimed within lease + grace + one janitor period (+ a beat)
+    wait_for(lambda: all(fleet.rows()[n]["state"] == "idle" and fleet.rows()[n]["owner"]
+                         is None for n in held), LEASE + GRACE + LEASE / 4 + 8,
+             "reclaimed workers")
+    assert time.monotonic() - killed_at >= LEASE - 1  # not before it was expired
+    assert fleet.plane_ids()[leader] is False
+    # leadership moved to the survivor
+    new_leader = wait_for(lambda: (l := fleet.janitor_leader()) != leader and l, 10,
+                          "a new janitor")
+    assert f"-{survivor.proc.pid}-" in new_leader and new_leader in ids
+    # clients of the killed plane reconnect to the other and find every commit
+    with connect(survivor) as conn:
+        assert (3, "acknowledged") in conn.execute("SELECT id, who FROM t").fetchall()

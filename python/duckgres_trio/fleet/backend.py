@@ -277,7 +277,11 @@ class FleetPool:
                 done.set()
 
     async def _activate(self, key, org, engine_config, lake) -> None:
-        claimed = await self._store(records.claim, self.cp_id, self.lease)
+        # shielded: a claim committed by a cancelled query would strand the worker
+        # (reserved by nobody) until the janitor retires it as stuck
+        # (bounded: the store's queries time out, tenancy.pgtrio)
+        with trio.CancelScope(shield=True):
+            claimed = await self._store(records.claim, self.cp_id, self.lease)
         if claimed is None:
             raise _NoWorker
         worker = FleetWorker(claimed, self)
