@@ -32,7 +32,7 @@ from tests.support.config_store import admin, ok
 from tests.support.pg15 import pg15_cluster
 
 TOKEN = "fleet-token-" + "f" * 32
-HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 LEASE, GRACE = 4.0, 1.0
 
 
@@ -103,10 +103,10 @@ class Fleet:
     def rows(self) -> dict[str, dict]:
         """The workers' rows by name."""
         with psycopg.connect(self.store.dsn, autocommit=True) as conn:
-            cur = conn.execute("SELECT name, id, state, owner_cp, owner_epoch, retire_reason "
-                               "FROM duckgres.fleet_workers")
-            return {r[0]: dict(zip(("name", "id", "state", "owner", "epoch", "reason"), r))
-                    for r in cur}
+            cur = conn.execute("SELECT name, id, state, owner_cp, owner_epoch, retire_reason, "
+                               "pool_key FROM duckgres.fleet_workers")
+            return {r[0]: dict(zip(("name", "id", "state", "owner", "epoch", "reason",
+                                    "key"), r)) for r in cur}
 
     def store_sql(self, sql: str, *params) -> list[tuple]:
         with psycopg.connect(self.store.dsn, autocommit=True) as conn:
@@ -143,7 +143,7 @@ def _plane(root: Path, name: str, dsn: str) -> ServerProcess:
         "--fleet-token-file", str(root / "token"), "--fleet-ca-file", str(root / "ca.crt"),
         "--fleet-lease", f"{LEASE:g}s", "--fleet-grace", f"{GRACE:g}s",
         "--max-workers-per-database", "2", "--metrics-address", "",
-        "--worker-queue-timeout", "20s",
+        "--worker-queue-timeout", "60s",
         # any certificate will do for clients (sslmode=require): skip generating one
         "--tls-cert", str(root / "worker.crt"), "--tls-key", str(root / "worker.key")]).start()
 
@@ -156,11 +156,12 @@ def fleet(tmp_path_factory):
     with pg15_cluster() as store:
         ok(admin(store.dsn, "org", "create", "acme"))
         ok(admin(store.dsn, "user", "create", "acme", "alice", password="alice-pw"))
+        ok(admin(store.dsn, "user", "create", "acme", "bob", password="bob-pw"))
         fleet = Fleet(root, store)
         try:
             fleet.workers = [FleetWorker(root, host, store.dsn).start() for host in HOSTS]
             wait_for(lambda: len([r for r in fleet.rows().values() if r["state"] == "idle"])
-                     == 4, 30, "four idle workers")
+                     == len(HOSTS), 30, "idle workers")
             with ThreadPoolExecutor(2) as pool:  # both start at once
                 fleet.planes = list(pool.map(lambda n: _plane(root, n, store.dsn),
                                              ("cp-a", "cp-b")))
@@ -180,9 +181,9 @@ def fleet(tmp_path_factory):
                     worker.proc.kill()
 
 
-def connect(plane: ServerProcess, **kw) -> psycopg.Connection:
-    return psycopg.connect(plane.dsn(user="alice", password="alice-pw", dbname="acme"),
-                           autocommit=True, connect_timeout=20, **kw)
+def connect(plane: ServerProcess, user: str = "alice", **kw) -> psycopg.Connection:
+    return psycopg.connect(plane.dsn(user=user, password=f"{user}-pw", dbname="acme"),
+                           autocommit=True, connect_timeout=60, **kw)
 
 
 def serving(conn) -> int:
@@ -264,6 +265,50 @@ def test_sessions_of_one_org_spread_over_workers_of_both_control_planes(fleet):
             conn.close()
 
 
+def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
+    """Four workers are held by the first test's sessions (hot_idle now), the fifth is
+    idle: bob's first session activates it, and when that session ends the other control
+    plane takes it over for bob's next session without activating it again."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    a, b = fleet.planes
+    started = time.monotonic()
+    with connect(a, "bob") as conn:
+        worker_id = serving(conn)
+    cold = time.monotonic() - started
+    name = next(r["name"] for r in fleet.rows().values() if r["id"] == worker_id)
+    worker = next(w for w in fleet.workers if w.address == name)
+    row = wait_for(lambda: (r := fleet.rows()[name])["state"] == "hot_idle" and r, 10,
+                   "hot_idle")
+    started = time.monotonic()
+    with connect(b, "bob") as conn:
+        assert serving(conn) == worker_id
+        warm = time.monotonic() - started
+        taken = fleet.rows()[name]
+        assert taken["state"] == "hot" and taken["owner"] != row["owner"]
+        assert taken["epoch"] == row["epoch"] + 1
+    health = worker.health()
+    assert health["registrations"] == 1 and health["activated"] is True  # not reset
+    print(f"bob's connect: cold activation {cold:.2f} s, hot-idle takeover {warm:.2f} s")
+    idle = wait_for(lambda: (r := fleet.rows()[name])["state"] == "hot_idle" and r, 10,
+                    "hot_idle again")
+
+    async def claim(key: str):
+        conn = await Connection.connect(fleet.store.dsn)
+        try:
+            return await records.claim_hot_idle(conn, "someone-else", LEASE, key)
+        finally:
+            conn.close()
+
+    # never for another organisation or another user: the key is database and user
+    for other in (idle["key"].replace("acme/", "globex/"), idle["key"].replace("bob", "eve")):
+        assert trio.run(claim, other) is None
+    assert fleet.rows()[name]["state"] == "hot_idle"
+
+
 def test_a_wrong_fleet_token_is_refused(fleet):
     worker = fleet.workers[0]
     with pytest.raises(fl.FlightUnauthenticatedError):
@@ -328,6 +373,38 @@ def test_a_stopped_worker_is_lost_and_never_serves_under_a_stale_epoch(fleet):
     finally:
         victim_conn.close()
         other_conn.close()
+
+
+def test_a_worker_restarted_by_its_supervisor_registers_again_and_serves(fleet):
+    b = fleet.planes[1]
+    with connect(b) as conn:
+        victim_id = serving(conn)
+        row = next(r for r in fleet.rows().values() if r["id"] == victim_id)
+        index = next(i for i, w in enumerate(fleet.workers) if w.address == row["name"])
+        fleet.workers[index].proc.kill()
+        fleet.workers[index].proc.wait()
+        with pytest.raises(psycopg.errors.AdminShutdown):
+            conn.execute("SELECT 1")
+    # what systemd's Restart=always does: the same address again
+    restarted = fleet.workers[index] = FleetWorker(fleet.root, fleet.workers[index].host,
+                                                   fleet.store.dsn)
+    restarted.port = int(row["name"].rsplit(":", 1)[1])
+    restarted.start()
+    wait_for(lambda: (r := fleet.rows()[row["name"]])["state"] == "idle"
+             and r["epoch"] > row["epoch"], 20, "the restarted worker's registration")
+    assert fleet.rows()[row["name"]]["id"] == victim_id  # the same registered id
+    # two sessions on each control plane: each group grows by one idle worker, and
+    # the restarted one is among them
+    conns = []
+    try:
+        for plane in fleet.planes:
+            conns += [connect(plane), connect(plane)]
+        served = {serving(c) for c in conns}
+        assert victim_id in served, (served, fleet.rows())
+        assert all(c.execute("SELECT count(*) FROM t").fetchone()[0] >= 2 for c in conns)
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fleet):

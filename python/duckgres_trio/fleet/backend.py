@@ -13,9 +13,14 @@ sessions, closes its database and registers again, idle) happens only after the
 transition to ``retired`` succeeded.
 
 Placement is the process pool's for DuckLake: a database's sessions spread over up to
-``max_workers_per_database`` workers, least sessions first, growing while an idle
-worker can be claimed; with none to claim, the request waits (bounded by the session
-queue timeout) for one.
+``max_workers_per_database`` workers, least sessions first, growing while a worker can
+be claimed; with none to claim, the request waits (bounded by the session queue
+timeout) for one. A worker whose last session ended is ``hot_idle`` in the store (its
+key: database and user): any control plane that needs that key takes it over
+(``records.claim_hot_idle``, epoch bumped) before claiming an idle worker, skipping the
+activation; its previous owner notices at its next heartbeat or compare-and-set.
+Hot-idle workers without sessions for ``worker_idle_timeout`` are released (Reset) by
+their owner.
 
 Failure handling: each worker gets a health check every ``lease / 4`` seconds (at most
 2 s); after 3 failures in a row it is marked ``lost`` in the store and every statement
@@ -27,6 +32,7 @@ here. One janitor runs among all control planes (``fleet.janitor``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -37,6 +43,7 @@ import threading
 import time
 import weakref
 from collections import Counter
+from contextlib import asynccontextmanager
 
 import pyarrow.flight as fl
 import trio
@@ -59,6 +66,11 @@ CLAIM_RETRY_SECONDS = 0.25
 
 class _NoWorker(Exception):
     pass
+
+
+def _key(key: tuple[str, str | None]) -> str:
+    """The store's form of a pool key (database, user)."""
+    return json.dumps(list(key))
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -126,6 +138,7 @@ class FleetWorker:
         self.retire_reason: RetireReason | None = None
         self._pool = pool
         self._client: fl.FlightClient | None = None
+        self.sync = trio.Lock()  # one hot/hot_idle write to the store at a time
 
     @property
     def alive(self) -> bool:
@@ -190,6 +203,8 @@ class FleetPool:
         self._conn: Connection | None = None
         self._nursery: trio.Nursery | None = None
         self.misses = 0
+        self.reused = 0
+        self._attached: set[str] = set()  # databases some activation here attached
         self.janitor = Janitor(dsn, lambda: self.cp_id, lease=lease, grace=grace,
                                period=lease / 4, stuck=ACTIVATION_SECONDS)
 
@@ -244,7 +259,7 @@ class FleetPool:
         key = (database, user)
         spread = self.max_workers_per_database
         while True:
-            group = [w for w in self._owners.get(key, ()) if w.state == "hot"]
+            group = [w for w in self._owners.get(key, ()) if w.state in ("hot", "hot_idle")]
             least = min(group, key=lambda w: w.sessions, default=None)
             activation = self._activations.get(key)
             capped = (org is not None and org_max_workers is not None
@@ -253,6 +268,13 @@ class FleetPool:
                     and activation is None and not capped)
             if least is not None and not grow:
                 least.sessions += 1
+                if least.state == "hot_idle":
+                    least.state = "hot"
+                    if not await self._sync_state(least):  # another control plane took it
+                        least.sessions -= 1
+                        await self._retire(least, RetireReason.INVALIDATED, lost=True,
+                                           written=False)
+                        continue
                 return least
             if activation is not None:
                 await activation.wait()
@@ -281,7 +303,11 @@ class FleetPool:
         # (reserved by nobody) until the janitor retires it as stuck
         # (bounded: the store's queries time out, tenancy.pgtrio)
         with trio.CancelScope(shield=True):
-            claimed = await self._store(records.claim, self.cp_id, self.lease)
+            claimed = await self._store(records.claim_hot_idle, self.cp_id, self.lease,
+                                        _key(key))
+            reused = claimed is not None
+            if not reused:
+                claimed = await self._store(records.claim, self.cp_id, self.lease)
         if claimed is None:
             raise _NoWorker
         worker = FleetWorker(claimed, self)
@@ -290,8 +316,14 @@ class FleetPool:
         self.workers[worker.id] = worker
         if self._nursery is not None:
             self._nursery.start_soon(self._monitor, worker)
-        log.info("fleet: claimed worker %d (%s) under epoch %d for %s", worker.id,
-                 worker.name, worker.epoch, key[0])
+        log.info("fleet: %s worker %d (%s) under epoch %d for %s",
+                 "took over hot-idle" if reused else "claimed", worker.id, worker.name,
+                 worker.epoch, key[0])
+        if reused:
+            self.reused += 1
+            worker.state = "hot"
+            self._owners.setdefault(key, []).append(worker)
+            return
         config = {**(self._engine_config if engine_config is None else engine_config),
                   **self._limits}
         try:
@@ -299,19 +331,45 @@ class FleetPool:
                 if not await self._cas(worker, ("reserved",), "activating"):
                     raise WorkerError("the worker was taken over while being activated")
                 worker.state = "activating"
-                await worker.action("Activate", {"database": None, "duckdb_config": config,
-                                                 "lake": lake}, timeout=ACTIVATION_SECONDS)
+                async with self._first_attach(key):
+                    await worker.action("Activate", {"database": None, "duckdb_config": config,
+                                                     "lake": lake}, timeout=ACTIVATION_SECONDS)
                 if not await self._cas(worker, ("activating",), "hot", org=org,
-                                       database=key[0]):
+                                       database=key[0], key=_key(key)):
                     raise WorkerError("the worker was taken over while being activated")
         except (WorkerError, trio.TooSlowError) as exc:
             reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)
                       else RetireReason.ACTIVATION_FAILURE)
+            log.error("fleet worker %d: activation for %s failed: %s", worker.id, key[0],
+                      exc or "timeout")
             await self._retire(worker, reason)
             raise WorkerError(f"cannot open database {key[0]!r} on fleet worker "
                               f"{worker.id}: {exc}") from None
         worker.state = "hot"
         self._owners.setdefault(key, []).append(worker)
+
+    @asynccontextmanager
+    async def _first_attach(self, key):
+        """Activations of one database from every control plane, one at a time, while
+        none has succeeded here yet: two workers attaching a new DuckLake at once both
+        create its catalog and one fails. A session-level advisory lock on a connection
+        of its own (closing it releases the lock, whatever happens)."""
+        if key[0] in self._attached:
+            yield
+            return
+        lock = int.from_bytes(hashlib.sha256(key[0].encode()).digest()[:8], "big") >> 1
+        try:
+            conn = await Connection.connect(self.dsn)
+        except (PsycopgError, OSError) as exc:
+            raise WorkerError(f"config store: {str(exc).splitlines()[0]}") from None
+        try:
+            await conn.query("SELECT pg_advisory_lock($1)", [lock], timeout=ACTIVATION_SECONDS)
+            yield
+            self._attached.add(key[0])
+        except (PsycopgError, OSError) as exc:
+            raise WorkerError(f"config store: {str(exc).splitlines()[0]}") from None
+        finally:
+            conn.close()
 
     async def _cas(self, worker: FleetWorker, old: tuple[str, ...], new: str, **kw) -> bool:
         try:
@@ -333,8 +391,20 @@ class FleetPool:
 
     def release(self, worker: FleetWorker) -> None:
         worker.sessions -= 1
-        if worker.sessions == 0:
+        if worker.sessions == 0 and worker.state == "hot":
             worker.idle_since = time.monotonic()
+            worker.state = "hot_idle"
+            if self._nursery is not None:
+                self._nursery.start_soon(self._sync_state, worker)
+
+    async def _sync_state(self, worker: FleetWorker) -> bool:
+        """Write the worker's local hot / hot_idle state to the store (one at a time
+        per worker, so the last one written is the current one). False: the row is no
+        longer this control plane's."""
+        async with worker.sync:
+            if worker.state not in ("hot", "hot_idle"):
+                return False
+            return await self._cas(worker, ("hot", "hot_idle"), worker.state)
 
     async def retire(self, worker: FleetWorker, reason: RetireReason) -> None:
         await self._retire(worker, reason)
@@ -396,7 +466,7 @@ class FleetPool:
             while worker.alive or worker.state == "draining":
                 await trio.sleep(self.interval)
                 # activation is bounded by ACTIVATION_SECONDS (and holds the worker's lock)
-                if worker.alive and worker.state == "hot":
+                if worker.state in ("hot", "hot_idle"):
                     nursery.start_soon(self._check, worker)
                 elif worker.state != "draining":
                     break
@@ -444,13 +514,14 @@ class FleetPool:
         """Give workers without sessions for worker_idle_timeout back to the fleet."""
         now = time.monotonic()
         for worker in list(self.workers.values()):
-            if (self._idle_timeout and worker.state == "hot" and worker.sessions == 0
+            if (self._idle_timeout and worker.state == "hot_idle" and worker.sessions == 0
                     and now - worker.idle_since >= self._idle_timeout
                     and self._nursery is not None):
-                worker.state = "hot_idle"  # not taken again while it is being retired
+                worker.state = "reaping"  # not taken again while it is being retired
                 self._nursery.start_soon(self._retire, worker, RetireReason.IDLE_TIMEOUT)
 
     def stats(self) -> dict:
         return {"workers": len(self.workers), "cas_misses": self.misses,
+                "hot_idle_reused": self.reused,
                 "janitor_leader": self.janitor.leader,
                 "by_state": dict(Counter(w.state for w in self.workers.values()))}

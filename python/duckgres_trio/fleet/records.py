@@ -48,7 +48,7 @@ async def register(conn: Connection, *, name: str, statement_address: str, tls: 
         "memory = excluded.memory, host = excluded.host, pid = excluded.pid, "
         "incarnation = excluded.incarnation, state = 'idle', owner_cp = NULL, "
         f"owner_epoch = {W}.owner_epoch + 1, org = NULL, database = NULL, "
-        "retire_reason = NULL, registered_at = now(), heartbeat_at = now(), "
+        "retire_reason = NULL, pool_key = NULL, registered_at = now(), heartbeat_at = now(), "
         "state_since = now() RETURNING id, owner_epoch",
         [name, statement_address, "true" if tls else "false", version, cpu, memory, host,
          pid, incarnation])
@@ -85,17 +85,35 @@ async def claim(conn: Connection, cp: str, lease: float) -> Claimed | None:
     return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
 
 
+async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str) -> Claimed | None:
+    """Take over a worker another control plane (or this one, before a restart) left
+    ``hot_idle`` for the same ``key``: still activated, no re-attach. The previous
+    owner's epoch is fenced off by the bump."""
+    rows = await conn.query(
+        f"UPDATE {W} SET state = 'hot', owner_cp = $1, owner_epoch = owner_epoch + 1, "
+        "state_since = now() WHERE id = (SELECT id FROM "
+        f"{W} WHERE state = 'hot_idle' AND pool_key = $3 "
+        "AND heartbeat_at > now() - make_interval(secs => $2) "
+        "ORDER BY state_since DESC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease, key])
+    if not rows:
+        return None
+    wid, name, statement, tls, epoch = rows[0]
+    return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
+
+
 async def transition(conn: Connection, wid: int, cp: str, epoch: int, old: tuple[str, ...],
                      new: str, *, org: str | None = None, database: str | None = None,
-                     reason: str | None = None) -> bool:
+                     reason: str | None = None, key: str | None = None) -> bool:
     """Compare-and-set: ``new`` only while the row is in one of ``old`` under (cp,
     epoch). A miss is counted and logged and returns False."""
     rows = await conn.query(
         f"UPDATE {W} SET state = $4, state_since = now(), org = coalesce($5, org), "
-        "database = coalesce($6, database), retire_reason = coalesce($7, retire_reason) "
+        "database = coalesce($6, database), retire_reason = coalesce($7, retire_reason), "
+        "pool_key = coalesce($9, pool_key) "
         "WHERE id = $1 AND owner_cp = $2 AND owner_epoch = $3 AND state = ANY($8::text[]) "
         "RETURNING id",
-        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}"])
+        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key])
     if rows:
         metrics.worker_transitions.labels(new, "ok", "fleet").inc()
         return True

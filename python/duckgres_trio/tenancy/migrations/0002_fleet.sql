@@ -33,6 +33,9 @@ CREATE TABLE duckgres.fleet_workers (
     owner_epoch bigint NOT NULL DEFAULT 0,
     org text,
     database text,
+    -- what the worker serves (database and user): a hot_idle worker is reused by any
+    -- control plane only for the same key
+    pool_key text,
     retire_reason text,
     registered_at timestamptz NOT NULL DEFAULT now(),
     heartbeat_at timestamptz NOT NULL DEFAULT now(),
