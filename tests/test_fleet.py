@@ -1,7 +1,7 @@
 """A remote worker fleet coordinated through the config store (issue 23, first slice;
 docs/scale-out.md): real processes, a throwaway PostgreSQL 15 as config store and
-DuckLake catalog, four `duckgres-trio worker` processes on loopback addresses
-127.0.0.2-5 (standing in for hosts) with TLS and the fleet token, and two control
+DuckLake catalog, five `duckgres-trio worker` processes on loopback addresses
+127.0.0.2-6 (standing in for hosts) with TLS and the fleet token, and two control
 planes with ``worker_backend: remote``.
 
 One fleet per module; the tests run in order and the later ones break things (SIGSTOP
