@@ -397,14 +397,54 @@ def test_a_worker_restarted_by_its_supervisor_registers_again_and_serves(fleet):
     # the restarted one is among them
     conns = []
     try:
-        for plane in fleet.planes:
-            conns += [connect(plane), connect(plane)]
+        with ThreadPoolExecutor(2) as pool:  # the two planes at once
+            for pair in pool.map(lambda plane: [connect(plane), connect(plane)], fleet.planes):
+                conns += pair
         served = {serving(c) for c in conns}
         assert victim_id in served, (served, fleet.rows())
         assert all(c.execute("SELECT count(*) FROM t").fetchone()[0] >= 2 for c in conns)
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_the_janitor_retires_workers_stuck_activating_once(fleet):
+    """The janitor's steps are conditional writes: a worker stuck activating past the
+    limit is retired, a fresh one is not, and a second pass (a partitioned former
+    leader repeating it) changes nothing. Fake rows, owned by a live control plane and
+    heartbeating, so the running janitors (60 s limit) leave them alone."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    live = next(cp for cp, alive in fleet.plane_ids().items() if alive)
+    ids = {}
+    for name, age in (("stuck", 45), ("fresh", 0)):
+        [(ids[name],)] = fleet.store_sql(
+            "INSERT INTO duckgres.fleet_workers (name, statement_address, version, cpu, "
+            "memory, host, pid, incarnation, state, owner_cp, owner_epoch, heartbeat_at, "
+            "state_since) VALUES (%s, 'x:1', 'test', 1, 1, 'x', 1, 'i', 'activating', %s, 1, "
+            "now() + interval '1 hour', now() - make_interval(secs => %s)) RETURNING id",
+            f"fake-{name}:1", live, age)
+
+    async def sweep():
+        conn = await Connection.connect(fleet.store.dsn)
+        try:
+            return (await records.retire_stuck(conn, 30.0), await records.retire_stuck(conn, 30.0))
+        finally:
+            conn.close()
+
+    try:
+        first, second = trio.run(sweep)
+        assert ids["stuck"] in first and ids["fresh"] not in first and second == []
+        rows = fleet.rows()
+        assert (rows["fake-stuck:1"]["state"], rows["fake-stuck:1"]["reason"]) == \
+            ("retired", "stuck_activating")
+        assert rows["fake-fresh:1"]["state"] == "activating"
+    finally:
+        fleet.store_sql("DELETE FROM duckgres.fleet_workers WHERE name LIKE 'fake-%%' "
+                        "RETURNING id")
 
 
 def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fleet):
