@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -307,6 +308,37 @@ def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
     for other in (idle["key"].replace("acme/", "globex/"), idle["key"].replace("bob", "eve")):
         assert trio.run(claim, other) is None
     assert fleet.rows()[name]["state"] == "hot_idle"
+
+
+def _pgbench(plane: ServerProcess, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PGPASSWORD": "alice-pw", "PGSSLMODE": "require"}
+    return subprocess.Popen(["pgbench", *args, "-h", "127.0.0.1", "-p", str(plane.port),
+                             "-U", "alice", "acme"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_pgbench_tpcb_like_through_both_control_planes_at_once(fleet):
+    init = _pgbench(fleet.planes[0], "-i", "-s", "1")
+    output = init.communicate(timeout=300)[0]
+    assert init.returncode == 0, output
+    # a fixed number of transactions (-t), not a time limit: on a loaded 2-core machine a
+    # DuckLake tpcb transaction can take seconds, and a short -T may see none finish
+    runs = [_pgbench(plane, "-b", "tpcb-like", "-c", "2", "-j", "2", "--max-tries", "20",
+                     "-t", "3") for plane in fleet.planes]
+    for run in runs:
+        output = run.communicate(timeout=300)[0]
+        assert run.returncode == 0, output
+        assert re.search(r"number of failed transactions: 0 ", output), output
+        processed = re.search(r"number of transactions actually processed: (\d+)", output)
+        assert processed and int(processed.group(1)) == 6, output
+    with connect(fleet.planes[1]) as conn:
+        accounts, tellers, branches, history = conn.execute(
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts), "
+            "(SELECT sum(tbalance) FROM pgbench_tellers), "
+            "(SELECT sum(bbalance) FROM pgbench_branches), "
+            "(SELECT coalesce(sum(delta), 0) FROM pgbench_history)").fetchone()
+        assert accounts == tellers == branches == history, (accounts, tellers, branches,
+                                                           history)
 
 
 def test_a_wrong_fleet_token_is_refused(fleet):
