@@ -494,21 +494,33 @@ class FleetPool:
         """This control plane's row, and what the store says it owns."""
         while True:
             try:
-                await self._store(records.beat_control_plane, self.cp_id)
-                owned = await self._store(records.owned, self.cp_id)
-            except WorkerError as exc:
-                log.warning("fleet: heartbeat: %s", exc)
-            else:
-                for worker in list(self.workers.values()):
-                    state, epoch = owned.get(worker.id, ("gone", -1))
-                    if worker.alive and (epoch != worker.epoch or state in ("retired", "lost")):
-                        log.warning("fleet: worker %d is no longer ours (%s, epoch %d)",
-                                    worker.id, state, epoch)
-                        self.misses += 1
-                        await self._retire(worker, RetireReason.INVALIDATED, lost=True,
-                                           written=False)
-            self._reap_idle()
+                await self._beat_once()
+            except Exception:  # noqa: BLE001 - a miss must never stop the server's nursery
+                log.exception("fleet: heartbeat failed unexpectedly")
             await trio.sleep(self.interval)
+
+    async def _beat_once(self) -> None:
+        """Beat this control plane's row; drop the workers the store no longer says
+        are ours (the janitor reclaimed them, another control plane took one over);
+        release the ones idle too long."""
+        # only workers claimed before the read: a claim committing after it is not
+        # in what it returns
+        known = list(self.workers.values())
+        try:
+            await self._store(records.beat_control_plane, self.cp_id)
+            owned = await self._store(records.owned, self.cp_id)
+        except WorkerError as exc:
+            log.warning("fleet: heartbeat: %s", exc)
+            return
+        for worker in known:
+            state, epoch = owned.get(worker.id, ("gone", -1))
+            if worker.alive and (epoch != worker.epoch or state in ("retired", "lost")):
+                log.warning("fleet: worker %d is no longer ours (%s, epoch %d)",
+                            worker.id, state, epoch)
+                self.misses += 1
+                await self._retire(worker, RetireReason.INVALIDATED, lost=True,
+                                   written=False)
+        self._reap_idle()
 
     def _reap_idle(self) -> None:
         """Give workers without sessions for worker_idle_timeout back to the fleet."""

@@ -59,9 +59,12 @@ class Janitor:
                         await self.sweep(conn)
                     backoff = 0.25
                     await trio.sleep(self.period)
-            except (PsycopgError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - never stop the server's nursery
+                if not isinstance(exc, (PsycopgError, OSError)):
+                    log.exception("fleet janitor: unexpected failure; starting over")
                 if self.leader:
-                    log.warning("fleet janitor: lost leadership: %s", str(exc).splitlines()[0])
+                    log.warning("fleet janitor: lost leadership: %s",
+                                (str(exc).splitlines() or [type(exc).__name__])[0])
                 self.leader = False
                 await trio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
