@@ -70,8 +70,8 @@ class RemoteExecutor(Executor):
                  worker: str | None = None) -> None:
         self._stream = stream
         self._token = token
-        self._endpoint = endpoint
-        self._socket_path = getattr(endpoint, "path", str(endpoint))
+        self._endpoint = UnixEndpoint(endpoint) if isinstance(endpoint, str) else endpoint
+        self._socket_path = self._endpoint.path
         self._release = release
         self._progress = progress
         self.worker = worker
