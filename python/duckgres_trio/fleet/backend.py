@@ -205,6 +205,7 @@ class FleetPool:
         self.misses = 0
         self.reused = 0
         self._attached: set[str] = set()  # databases some activation here attached
+        self._strays: dict[int, int] = {}  # beats that found a row ours but unknown here
         self.janitor = Janitor(dsn, lambda: self.cp_id, lease=lease, grace=grace,
                                period=lease / 4, stuck=ACTIVATION_SECONDS)
 
@@ -520,7 +521,26 @@ class FleetPool:
                 self.misses += 1
                 await self._retire(worker, RetireReason.INVALIDATED, lost=True,
                                    written=False)
+        await self._retire_strays(owned)
         self._reap_idle()
+
+    async def _retire_strays(self, owned: dict[int, tuple[str, int]]) -> None:
+        """Rows the store says are ours but this control plane let go of (a retirement
+        whose write failed while the store was unreachable): retired on the second beat
+        that finds them, so the worker resets itself and returns to the fleet."""
+        for wid, (state, epoch) in owned.items():
+            if wid in self.workers or state not in ("hot", "hot_idle", "draining"):
+                self._strays.pop(wid, None)
+                continue
+            self._strays[wid] = self._strays.get(wid, 0) + 1
+            if self._strays[wid] < 2:
+                continue
+            del self._strays[wid]
+            try:
+                await self._store(records.transition, wid, self.cp_id, epoch,
+                                  records.OWNED, "retired", reason="stray")
+            except WorkerError as exc:
+                log.warning("fleet: stray worker %d not retired: %s", wid, exc)
 
     def _reap_idle(self) -> None:
         """Give workers without sessions for worker_idle_timeout back to the fleet."""
