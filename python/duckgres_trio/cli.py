@@ -19,7 +19,9 @@ from duckgres_trio import config as configuration
 SUBCOMMANDS = {"passwd": "print a password verifier for the users setting "
                          "(`duckgres-trio passwd --help`)",
                "admin": "organisations, users and secrets in the config store "
-                        "(`duckgres-trio admin --help`)"}
+                        "(`duckgres-trio admin --help`)",
+               "worker": "a long-lived fleet worker registered in the config store "
+                         "(`duckgres-trio worker --help`, docs/scale-out.md)"}
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -89,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         from duckgres_trio.tenancy import admin
 
         sys.exit(admin.main(argv[1:]))
+    if argv[:1] == ["worker"]:
+        from duckgres_trio.fleet import agent
+
+        sys.exit(agent.main(argv[1:]))
     args = vars(_serve_parser().parse_args(argv))
     config_file = args.pop("config")
     try:
@@ -174,6 +180,9 @@ def build_server(config: configuration.Config, snapshots=None):
         def snapshots():
             return server.current_snapshot()
     server = Server(config, _tenancy(config, snapshots), tenancy=True)
+    if config.worker_backend == "remote" and server.config_store is not None:
+        # one id for this control plane in the store: its row and its workers' owner
+        server.config_store.instance_id = server.engine.pool.cp_id
     return server
 
 
@@ -212,6 +221,21 @@ def _tenancy(config: configuration.Config, snapshots):
 
 
 def _pool(config: configuration.Config):
+    if config.worker_backend == "remote":
+        from duckgres_trio.fleet.agent import read_token
+        from duckgres_trio.fleet.backend import FleetPool
+
+        try:
+            token = read_token(config.fleet_token_file)
+        except ValueError as exc:
+            raise configuration.ConfigError(str(exc)) from None
+        return FleetPool(dsn=config.config_store, token=token, ca_file=config.fleet_ca_file,
+                         lease=config.fleet_lease, grace=config.fleet_grace,
+                         max_workers_per_database=config.max_workers_per_database,
+                         threads=config.duckdb_threads,
+                         memory_limit=config.duckdb_memory_limit,
+                         engine_config=_lockdown(config),
+                         idle_timeout=config.worker_idle_timeout)
     from duckgres_trio.controlplane.pool import WorkerPool
 
     return WorkerPool(

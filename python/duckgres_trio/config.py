@@ -254,6 +254,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("storage", _choice("duckdb", "ducklake"), "duckdb", "where databases live: duckdb (a DuckDB file each in data_dir) or ducklake (a DuckLake each: catalog in PostgreSQL, data files under ducklake_data_path; docs/ducklake.md)", "KIND"),
     Setting("ducklake_catalog", _text, "", "with storage ducklake: libpq connection string of the PostgreSQL database holding the lakes' catalogs (one schema per database); default: config_store's", "DSN"),
     Setting("ducklake_data_path", _text, "", "with storage ducklake: directory (or s3:// prefix) of the lakes' data files, one subdirectory per database; default <data_dir>/lake", "PATH"),
+    Setting("worker_backend", _choice("process", "remote"), "process", "process: the control plane spawns its workers; remote: sessions go to fleet workers (`duckgres-trio worker`) registered in the config store (needs config_store, storage ducklake and the fleet token; docs/scale-out.md)", "KIND"),
+    Setting("fleet_token_file", _optional_path, None, "with worker_backend remote: file holding the fleet's bearer token; default: env DUCKGRES_FLEET_TOKEN", "FILE"),
+    Setting("fleet_ca_file", _optional_path, None, "with worker_backend remote: CA certificates (PEM) that fleet workers' TLS certificates are verified against; default: the system's", "FILE"),
+    Setting("fleet_lease", _duration, 20.0, "with worker_backend remote: a control plane or worker silent this long is expired (heartbeats every lease/4)", "DURATION"),
+    Setting("fleet_grace", _duration, 10.0, "with worker_backend remote: how long after its control plane expired a worker is reclaimed", "DURATION"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -313,6 +318,11 @@ class Config:
     storage: str
     ducklake_catalog: str
     ducklake_data_path: str
+    worker_backend: str
+    fleet_token_file: Path | None
+    fleet_ca_file: Path | None
+    fleet_lease: float
+    fleet_grace: float
 
     @property
     def cert_path(self) -> Path:
@@ -401,6 +411,16 @@ def load(
         raise ConfigError("ducklake_catalog: storage ducklake needs the PostgreSQL database "
                           "of the lakes' catalogs (a libpq connection string), or a "
                           "config_store to default to")
+    if config.worker_backend == "remote" and (
+            config.mode != "controlplane" or not config.config_store
+            or config.storage != "ducklake"):
+        raise ConfigError("worker_backend: remote needs mode controlplane, a config_store "
+                          "(where the fleet registers) and storage ducklake (so any worker "
+                          "can serve any organisation)")
+    if config.worker_backend == "remote" and not (
+            config.fleet_token_file or environ.get("DUCKGRES_FLEET_TOKEN")):
+        raise ConfigError("worker_backend: remote needs the fleet token: fleet_token_file "
+                          "or DUCKGRES_FLEET_TOKEN")
     return config
 
 

@@ -1520,6 +1520,8 @@ def install(conn, data_dir: str | None = None) -> None:
     without it, only the current database)."""
     for statement in SCRIPT:
         conn.run(statement)
-    conn.run(f"{WORKER_MACRO}{os.getpid()}::INTEGER")
+    # a fleet worker is named by its registered id (fleet.agent), others by their pid
+    conn.run(f"{WORKER_MACRO}{int(os.environ.get('DUCKGRES_FLEET_WORKER_ID') or os.getpid())}"
+             "::INTEGER")
     if data_dir is not None:
         conn.run(_files_view(data_dir))

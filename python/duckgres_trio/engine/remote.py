@@ -11,6 +11,9 @@ separate CANCEL connection; a cancelled task then reads, shielded and bounded, t
 end of the reply it abandoned, so the connection stays in step and the session usable.
 If the worker does not answer in time, or dies, the session is lost: the client gets
 an error naming a worker failure and the connection is closed.
+
+How the connection is made is the worker's ``endpoint`` (``UnixEndpoint`` for a spawned
+worker; a fleet worker's is TCP, with TLS: ``fleet.backend``).
 """
 
 from __future__ import annotations
@@ -40,14 +43,35 @@ def worker_lost(detail: str) -> PgError:
                    severity="FATAL", detail=detail)
 
 
+class UnixEndpoint:
+    """A spawned worker's statement path: a local Unix socket."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def open(self) -> trio.abc.Stream:
+        return await trio.open_unix_socket(self.path)
+
+    def cancel(self, token: str) -> None:
+        """Connect and send do not block on a local Unix socket."""
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(1.0)
+                sock.connect(self.path)
+                sock.sendall(p.frame(p.CANCEL, token.encode()))
+        except OSError as exc:
+            log.warning("could not send a cancel to the worker at %s: %s", self.path, exc)
+
+
 class RemoteExecutor(Executor):
-    def __init__(self, stream: trio.abc.Stream, token: str, socket_path: str,
+    def __init__(self, stream: trio.abc.Stream, token: str, endpoint,
                  release: Callable[[], Awaitable[None]],
                  progress: Callable[[], Progress | None] | None = None,
                  worker: str | None = None) -> None:
         self._stream = stream
         self._token = token
-        self._socket_path = socket_path
+        self._endpoint = UnixEndpoint(endpoint) if isinstance(endpoint, str) else endpoint
+        self._socket_path = self._endpoint.path
         self._release = release
         self._progress = progress
         self.worker = worker
@@ -59,13 +83,17 @@ class RemoteExecutor(Executor):
         self.fetch_rows: int | None = None
 
     @classmethod
-    async def connect(cls, socket_path: str, token: str,
+    async def connect(cls, endpoint, token: str,
                       release: Callable[[], Awaitable[None]],
                       progress: Callable[[], Progress | None] | None = None,
                       worker: str | None = None) -> RemoteExecutor:
-        """``progress``: the session's progress from the pool's latest health check."""
-        stream = await trio.open_unix_socket(socket_path)
-        executor = cls(stream, token, socket_path, release, progress, worker)
+        """``endpoint``: the worker's (a Unix socket path, or an object with ``open``
+        and ``cancel``); ``progress``: the session's progress from the pool's latest
+        health check."""
+        if isinstance(endpoint, str):
+            endpoint = UnixEndpoint(endpoint)
+        stream = await endpoint.open()
+        executor = cls(stream, token, endpoint, release, progress, worker)
         try:
             await stream.send_all(p.frame(p.HELLO, token.encode()))
             kind, payload = await executor._read()
@@ -252,13 +280,5 @@ class RemoteExecutor(Executor):
 
     def _interrupt(self) -> None:
         """Ask the worker to interrupt this session's statement, on a connection of its
-        own (the session's connection is busy). A local Unix socket: connect and send
-        do not block."""
-        try:
-            with socket.socket(socket.AF_UNIX) as sock:
-                sock.settimeout(1.0)
-                sock.connect(self._socket_path)
-                sock.sendall(p.frame(p.CANCEL, self._token.encode()))
-        except OSError as exc:
-            log.warning("could not send a cancel to the worker at %s: %s",
-                        self._socket_path, exc)
+        own (the session's connection is busy)."""
+        self._endpoint.cancel(self._token)

@@ -15,6 +15,11 @@ Custom actions (JSON bodies and results):
 - ``HealthCheck`` {} -> {healthy, draining, sessions, active_queries, uptime_seconds,
   invalidated, progress: {token prefix: {percentage, rows_processed, total_rows,
   running_seconds}}, progress_timed_out}
+
+A fleet worker (``fleet.agent``) serves on TCP (TLS with a certificate) under the
+fleet's token, and fences: every action but HealthCheck carries ``fence`` {cp, epoch}
+and one under a stale epoch is refused (``fleet.fence``); ``Reset`` {fence} -> {}
+ends every session, closes the database and registers the worker again, idle.
 """
 
 from __future__ import annotations
@@ -50,12 +55,17 @@ class _BearerAuth(fl.ServerMiddlewareFactory):
 
 
 class WorkerFlightServer(fl.FlightServerBase):
-    def __init__(self, location: str, token: str, sessions: Sessions) -> None:
+    def __init__(self, location: str, token: str, sessions: Sessions, *, fence=None,
+                 on_reset=None, tls_certificates=None, health_extra=None) -> None:
         from duckgres_trio.worker.flightsql import FlightSql  # noqa: PLC0415
 
         self._sessions = sessions
         self._sql = FlightSql(sessions)
-        super().__init__(location, middleware={"auth": _BearerAuth(token), **self._sql.middleware})
+        self._fence = fence  # fleet.fence.Fence on a fleet worker
+        self._on_reset = on_reset
+        self._health_extra = health_extra or (lambda: {})
+        super().__init__(location, middleware={"auth": _BearerAuth(token), **self._sql.middleware},
+                         tls_certificates=tls_certificates or [])
 
     # -- actions ----------------------------------------------------------------------
 
@@ -64,11 +74,21 @@ class WorkerFlightServer(fl.FlightServerBase):
 
     def do_action(self, context, action):
         kind = action.type
-        if kind not in CUSTOM_ACTIONS:
+        if kind not in CUSTOM_ACTIONS and not (kind == "Reset" and self._fence is not None):
             return self._sql.do_action(context, action)
         body = json.loads(action.body.to_pybytes() or b"{}")
+        if self._fence is not None and kind != "HealthCheck":
+            from duckgres_trio.fleet.fence import Refused  # noqa: PLC0415
+
+            try:
+                self._fence.admit(kind, body.get("fence"))
+            except Refused as exc:
+                raise fl.FlightUnauthorizedError(str(exc)) from None
         if kind == "HealthCheck":
-            reply = self._sessions.health()
+            reply = {**self._sessions.health(), **self._health_extra()}
+        elif kind == "Reset":
+            self._on_reset()
+            reply = {}
         elif kind == "CreateSession":
             reply = self._create_session(body)
         elif kind == "Activate":

@@ -195,6 +195,21 @@ class Sessions:
             self._database = open_database(path, config, lake)
             self.database_path = wanted
 
+    @property
+    def activated(self) -> bool:
+        return self._database is not None
+
+    def deactivate(self) -> None:
+        """End every session and close the database, so ``activate`` may open another
+        (a fleet worker released by its control plane: fleet.agent)."""
+        for session in self.all():
+            self.destroy(session.token, timeout=1.0)
+        with self._lock:
+            database, self._database, self.database_path = self._database, None, None
+            self.invalidated = False
+        if database is not None:
+            database.close()
+
     def set_limits(self, limits: dict[str, str]) -> None:
         """Apply the control plane's share of memory and threads to this instance
         (DuckDB settings are per process)."""

@@ -25,9 +25,10 @@ _JOIN_BELOW = 1 << 20
 
 
 class StatementServer:
-    def __init__(self, listener: socket.socket, sessions: Sessions) -> None:
+    def __init__(self, listener: socket.socket, sessions: Sessions, ssl_context=None) -> None:
         self._listener = listener
         self._sessions = sessions
+        self._ssl = ssl_context  # a fleet worker's TLS (fleet.agent), else None
         self._closed = False
 
     def serve(self) -> None:
@@ -51,6 +52,16 @@ class StatementServer:
         self._listener.close()
 
     def _serve_one(self, conn: socket.socket) -> None:
+        try:
+            if self._ssl is not None:
+                conn.settimeout(10.0)  # a peer that never finishes the handshake
+                conn = self._ssl.wrap_socket(conn, server_side=True)
+                conn.settimeout(None)
+            elif conn.family != socket.AF_UNIX:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            conn.close()
+            return
         channel = _Channel(conn)
         try:
             kind, payload = channel.read()

@@ -1,0 +1,178 @@
+"""The fleet's rows in the config store (migration 0002_fleet.sql): every write is one
+statement, and every ownership change is a compare-and-set on (state, owner, epoch)
+whose miss is an outcome (None / False), never an exception.
+
+Workers write their own registration and heartbeat; control planes claim, transition
+and release; the janitor expires and reclaims. Parameters go as text (tenancy.pgtrio).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from duckgres_trio import metrics
+from duckgres_trio.tenancy.migrate import SCHEMA
+from duckgres_trio.tenancy.pgtrio import Connection
+
+log = logging.getLogger(__name__)
+
+W = f"{SCHEMA}.fleet_workers"
+CP = f"{SCHEMA}.control_planes"
+
+#: States in which a control plane holds the worker.
+OWNED = ("reserved", "activating", "hot", "hot_idle", "draining")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    name: str
+    statement_address: str
+    tls: bool
+    epoch: int
+
+
+# -- the worker's own row ---------------------------------------------------------------
+
+async def register(conn: Connection, *, name: str, statement_address: str, tls: bool,
+                   version: str, cpu: int, memory: int, host: str, pid: int,
+                   incarnation: str) -> tuple[int, int]:
+    """Insert or take over the row of ``name`` as idle and unowned, bumping its epoch
+    (whatever held it before is fenced off): (id, epoch)."""
+    [(wid, epoch)] = await conn.query(
+        f"INSERT INTO {W} (name, statement_address, tls, version, cpu, memory, host, pid, "
+        "incarnation, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'idle') "
+        "ON CONFLICT (name) DO UPDATE SET statement_address = excluded.statement_address, "
+        "tls = excluded.tls, version = excluded.version, cpu = excluded.cpu, "
+        "memory = excluded.memory, host = excluded.host, pid = excluded.pid, "
+        "incarnation = excluded.incarnation, state = 'idle', owner_cp = NULL, "
+        f"owner_epoch = {W}.owner_epoch + 1, org = NULL, database = NULL, "
+        "retire_reason = NULL, pool_key = NULL, registered_at = now(), heartbeat_at = now(), "
+        "state_since = now() RETURNING id, owner_epoch",
+        [name, statement_address, "true" if tls else "false", version, cpu, memory, host,
+         pid, incarnation])
+    return int(wid), int(epoch)
+
+
+async def heartbeat(conn: Connection, wid: int, incarnation: str
+                    ) -> tuple[str, str | None, int] | None:
+    """Beat this registration's row: (state, owner, epoch), or None when another
+    registration of the same name took it."""
+    rows = await conn.query(
+        f"UPDATE {W} SET heartbeat_at = now() WHERE id = $1 AND incarnation = $2 "
+        "RETURNING state, owner_cp, owner_epoch", [wid, incarnation])
+    if not rows:
+        return None
+    state, owner, epoch = rows[0]
+    return str(state), owner, int(epoch)
+
+
+# -- control planes -----------------------------------------------------------------------
+
+async def claim(conn: Connection, cp: str, lease: float) -> Claimed | None:
+    """Take one idle worker that heartbeats (one conditional write; SKIP LOCKED so
+    concurrent claimers take different rows): reserved, owned by ``cp``, epoch bumped."""
+    rows = await conn.query(
+        f"UPDATE {W} SET state = 'reserved', owner_cp = $1, owner_epoch = owner_epoch + 1, "
+        "state_since = now() WHERE id = (SELECT id FROM "
+        f"{W} WHERE state = 'idle' AND heartbeat_at > now() - make_interval(secs => $2) "
+        "ORDER BY heartbeat_at DESC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease])
+    if not rows:
+        return None
+    wid, name, statement, tls, epoch = rows[0]
+    return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
+
+
+async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str) -> Claimed | None:
+    """Take over a worker another control plane (or this one, before a restart) left
+    ``hot_idle`` for the same ``key``: still activated, no re-attach. The previous
+    owner's epoch is fenced off by the bump."""
+    rows = await conn.query(
+        f"UPDATE {W} SET state = 'hot', owner_cp = $1, owner_epoch = owner_epoch + 1, "
+        "state_since = now() WHERE id = (SELECT id FROM "
+        f"{W} WHERE state = 'hot_idle' AND pool_key = $3 "
+        "AND heartbeat_at > now() - make_interval(secs => $2) "
+        "ORDER BY state_since DESC LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease, key])
+    if not rows:
+        return None
+    wid, name, statement, tls, epoch = rows[0]
+    return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
+
+
+async def transition(conn: Connection, wid: int, cp: str, epoch: int, old: tuple[str, ...],
+                     new: str, *, org: str | None = None, database: str | None = None,
+                     reason: str | None = None, key: str | None = None) -> bool:
+    """Compare-and-set: ``new`` only while the row is in one of ``old`` under (cp,
+    epoch). A miss is counted and logged and returns False."""
+    rows = await conn.query(
+        f"UPDATE {W} SET state = $4, state_since = now(), org = coalesce($5, org), "
+        "database = coalesce($6, database), retire_reason = coalesce($7, retire_reason), "
+        "pool_key = coalesce($9, pool_key) "
+        "WHERE id = $1 AND owner_cp = $2 AND owner_epoch = $3 AND state = ANY($8::text[]) "
+        "RETURNING id",
+        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key])
+    if rows:
+        metrics.worker_transitions.labels(new, "ok", "fleet").inc()
+        return True
+    metrics.worker_transitions.labels(new, "miss", "fleet").inc()
+    log.warning("fleet worker %d: %s -> %s missed (no longer held under %s epoch %d)",
+                wid, "/".join(old), new, cp, epoch)
+    return False
+
+
+async def owned(conn: Connection, cp: str) -> dict[int, tuple[str, int]]:
+    """The rows ``cp`` holds: id -> (state, epoch)."""
+    rows = await conn.query(f"SELECT id, state, owner_epoch FROM {W} WHERE owner_cp = $1",
+                            [cp])
+    return {int(i): (str(s), int(e)) for i, s, e in rows}
+
+
+async def beat_control_plane(conn: Connection, cp: str) -> bool:
+    """Heartbeat ``cp``'s row (written first by tenancy.store); clears an expiry mark
+    (it is alive again; what it held was reclaimed meanwhile). False: no row yet."""
+    return bool(await conn.query(
+        f"UPDATE {CP} SET heartbeat = now(), expired_at = NULL WHERE id = $1 RETURNING id",
+        [cp]))
+
+
+# -- the janitor --------------------------------------------------------------------------
+
+async def expire_control_planes(conn: Connection, lease: float) -> list[str]:
+    rows = await conn.query(
+        f"UPDATE {CP} SET expired_at = now() WHERE expired_at IS NULL AND stopped_at IS NULL "
+        "AND heartbeat < now() - make_interval(secs => $1) RETURNING id", [lease])
+    return [str(r[0]) for r in rows]
+
+
+async def reclaim_orphans(conn: Connection, grace: float) -> list[int]:
+    """Retire workers held by a control plane that expired or stopped more than
+    ``grace`` seconds ago (or is gone): their processes see it at their next heartbeat
+    and register again, idle, under a newer epoch."""
+    rows = await conn.query(
+        f"UPDATE {W} w SET state = 'retired', retire_reason = 'owner_expired', "
+        "state_since = now() WHERE w.state = ANY($2::text[]) AND NOT EXISTS ("
+        f"SELECT 1 FROM {CP} c WHERE c.id = w.owner_cp AND (c.expired_at IS NULL AND "
+        "c.stopped_at IS NULL OR coalesce(c.expired_at, c.stopped_at) > now() - "
+        "make_interval(secs => $1))) RETURNING w.id",
+        [grace, "{" + ",".join((*OWNED, "lost")) + "}"])
+    return [int(r[0]) for r in rows]
+
+
+async def mark_silent_lost(conn: Connection, lease: float) -> list[int]:
+    rows = await conn.query(
+        f"UPDATE {W} SET state = 'lost', state_since = now() WHERE state <> ALL($2::text[]) "
+        "AND heartbeat_at < now() - make_interval(secs => $1) RETURNING id",
+        [lease, "{retired,lost}"])
+    return [int(r[0]) for r in rows]
+
+
+async def retire_stuck(conn: Connection, seconds: float) -> list[int]:
+    rows = await conn.query(
+        f"UPDATE {W} SET state = 'retired', retire_reason = 'stuck_activating', "
+        "state_since = now() WHERE state = ANY($2::text[]) "
+        "AND state_since < now() - make_interval(secs => $1) RETURNING id",
+        [seconds, "{spawning,reserved,activating}"])
+    return [int(r[0]) for r in rows]

@@ -1,0 +1,527 @@
+"""A remote worker fleet coordinated through the config store (issue 23, first slice;
+docs/scale-out.md): real processes, a throwaway PostgreSQL 15 as config store and
+DuckLake catalog, five `duckgres-trio worker` processes on loopback addresses
+127.0.0.2-6 (standing in for hosts) with TLS and the fleet token, and two control
+planes with ``worker_backend: remote``.
+
+One fleet per module; the tests run in order and the later ones break things (SIGSTOP
+of a worker, kill -9 of a control plane), so each leaves what the next needs.
+Leases are short here (4 s, grace 1 s) so failure handling is seen in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pyarrow.flight as fl
+import pytest
+
+from duckgres_trio.worker import protocol as p
+from tests.conftest import ServerProcess, free_port
+from tests.support.config_store import admin, ok
+from tests.support.pg15 import pg15_cluster
+
+TOKEN = "fleet-token-" + "f" * 32
+HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
+LEASE, GRACE = 4.0, 1.0
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _certificates(root: Path) -> None:
+    """A CA, and one worker certificate it signed for every loopback address used."""
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             "/CN=fleet test CA", "-keyout", "ca.key", "-out", "ca.crt", cwd=root)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=fleet worker",
+             "-keyout", "worker.key", "-out", "worker.csr", cwd=root)
+    (root / "san.ext").write_text(
+        "subjectAltName=" + ",".join(f"IP:{h}" for h in HOSTS) + "\n")
+    _openssl("x509", "-req", "-in", "worker.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "worker.crt",
+             cwd=root)
+
+
+class FleetWorker:
+    def __init__(self, root: Path, host: str, dsn: str) -> None:
+        self.host, self.port = host, free_port()
+        self.root, self.dsn = root, dsn
+        self.log_path = root / f"worker-{host}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> FleetWorker:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "duckgres_trio", "worker", "--listen", self.address,
+                 "--config-store", self.dsn, "--tls-cert", str(self.root / "worker.crt"),
+                 "--tls-key", str(self.root / "worker.key"), "--fleet-token-file",
+                 str(self.root / "token"), "--heartbeat", "0.5",
+                 "--data-dir", str(self.root / f"w-{self.host}")],
+                stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def health(self, token: str = TOKEN) -> dict:
+        return json.loads(self.action("HealthCheck", {}, token=token))
+
+    def action(self, name: str, body: dict, token: str = TOKEN) -> bytes:
+        client = fl.connect(f"grpc+tls://{self.address}",
+                            tls_root_certs=(self.root / "ca.crt").read_bytes())
+        try:
+            options = fl.FlightCallOptions(
+                timeout=5, headers=[(b"authorization", f"Bearer {token}".encode())])
+            results = list(client.do_action(fl.Action(name, json.dumps(body).encode()),
+                                            options))
+            return results[0].body.to_pybytes() if results else b""
+        finally:
+            client.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class Fleet:
+    def __init__(self, root: Path, store) -> None:
+        self.root, self.store = root, store
+        self.workers: list[FleetWorker] = []
+        self.planes: list[ServerProcess] = []
+
+    def rows(self) -> dict[str, dict]:
+        """The workers' rows by name."""
+        with psycopg.connect(self.store.dsn, autocommit=True) as conn:
+            cur = conn.execute("SELECT name, id, state, owner_cp, owner_epoch, retire_reason, "
+                               "pool_key FROM duckgres.fleet_workers")
+            return {r[0]: dict(zip(("name", "id", "state", "owner", "epoch", "reason",
+                                    "key"), r)) for r in cur}
+
+    def store_sql(self, sql: str, *params) -> list[tuple]:
+        with psycopg.connect(self.store.dsn, autocommit=True) as conn:
+            return conn.execute(sql, params or None).fetchall()
+
+    def janitor_leader(self) -> str | None:
+        """The control plane whose connection holds the janitor's advisory lock."""
+        rows = self.store_sql(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND a.application_name LIKE 'duckgres janitor %'")
+        return rows[0][0].removeprefix("duckgres janitor ") if rows else None
+
+    def plane_ids(self) -> dict[str, bool]:
+        """Control plane id -> alive (not expired, not stopped)."""
+        return {i: e is None and s is None for i, e, s in self.store_sql(
+            "SELECT id, expired_at, stopped_at FROM duckgres.control_planes")}
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+def _plane(root: Path, name: str, dsn: str) -> ServerProcess:
+    return ServerProcess(root / name, [
+        "--mode", "controlplane", "--config-store", dsn, "--storage", "ducklake",
+        "--ducklake-data-path", str(root / "lake"), "--worker-backend", "remote",
+        "--fleet-token-file", str(root / "token"), "--fleet-ca-file", str(root / "ca.crt"),
+        "--fleet-lease", f"{LEASE:g}s", "--fleet-grace", f"{GRACE:g}s",
+        "--max-workers-per-database", "2", "--metrics-address", "",
+        "--worker-queue-timeout", "60s",
+        # any certificate will do for clients (sslmode=require): skip generating one
+        "--tls-cert", str(root / "worker.crt"), "--tls-key", str(root / "worker.key")]).start()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fleet")
+    _certificates(root)
+    (root / "token").write_text(TOKEN + "\n")
+    with pg15_cluster() as store:
+        ok(admin(store.dsn, "org", "create", "acme"))
+        ok(admin(store.dsn, "user", "create", "acme", "alice", password="alice-pw"))
+        ok(admin(store.dsn, "user", "create", "acme", "bob", password="bob-pw"))
+        fleet = Fleet(root, store)
+        try:
+            fleet.workers = [FleetWorker(root, host, store.dsn).start() for host in HOSTS]
+            wait_for(lambda: len([r for r in fleet.rows().values() if r["state"] == "idle"])
+                     == len(HOSTS), 30, "idle workers")
+            with ThreadPoolExecutor(2) as pool:  # both start at once
+                fleet.planes = list(pool.map(lambda n: _plane(root, n, store.dsn),
+                                             ("cp-a", "cp-b")))
+            yield fleet
+        finally:
+            for plane in fleet.planes:
+                if plane.proc and plane.proc.poll() is None:
+                    plane.stop(timeout=30)
+            for worker in fleet.workers:
+                if worker.proc.poll() is None:
+                    worker.proc.send_signal(signal.SIGCONT)
+                    worker.proc.terminate()
+            for worker in fleet.workers:
+                try:
+                    worker.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    worker.proc.kill()
+
+
+def connect(plane: ServerProcess, user: str = "alice", **kw) -> psycopg.Connection:
+    return psycopg.connect(plane.dsn(user=user, password=f"{user}-pw", dbname="acme"),
+                           autocommit=True, connect_timeout=60, **kw)
+
+
+def serving(conn) -> int:
+    return conn.execute("SELECT duckgres_worker()").fetchone()[0]
+
+
+# -- without a fleet ------------------------------------------------------------------------
+
+def test_the_fence_refuses_older_epochs_and_records_it():
+    from duckgres_trio.fleet.fence import Fence, Refused
+
+    fence = Fence()
+    fence.reset(3)
+    assert fence.admit("Activate", {"cp": "a", "epoch": 3}) == ("a", 3)
+    with pytest.raises(Refused):  # same epoch, another control plane
+        fence.admit("CreateSession", {"cp": "b", "epoch": 3})
+    assert fence.admit("Activate", {"cp": "b", "epoch": 4}) == ("b", 4)  # b claimed it since
+    for stale in ({"cp": "a", "epoch": 3}, {"cp": "a"}, None, {"epoch": 9}):
+        with pytest.raises(Refused):
+            fence.admit("CreateSession", stale)
+    fence.raise_floor(6, "c")  # the store says c holds it under 6
+    with pytest.raises(Refused):
+        fence.admit("DestroySession", {"cp": "b", "epoch": 4})
+    report = fence.report()
+    assert report["epoch"] == 6 and report["owner"] == "c" and report["refused_total"] == 6
+    assert [r["action"] for r in report["refused"]][-1] == "DestroySession"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--worker-backend", "remote"], "remote needs mode controlplane, a config_store"),
+    (["--worker-backend", "remote", "--config-store", "host=x", "--storage", "ducklake"],
+     "remote needs the fleet token"),
+])
+def test_worker_backend_remote_is_refused_without_what_it_needs(tmp_path, args, message):
+    env = {k: v for k, v in os.environ.items() if k != "DUCKGRES_FLEET_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "duckgres_trio", "--mode", "controlplane",
+                             "--data-dir", str(tmp_path), *args], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_fleet_worker_wants_its_token_off_the_command_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DUCKGRES_FLEET_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "duckgres_trio", "worker", "--listen",
+                             "127.0.0.2:1", "--config-store", "host=x", "--data-dir",
+                             str(tmp_path)], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "DUCKGRES_FLEET_TOKEN" in result.stderr, result.stderr
+
+
+# -- the fleet: the tests run in order ------------------------------------------------------
+
+def test_sessions_of_one_org_spread_over_workers_of_both_control_planes(fleet):
+    a, b = fleet.planes
+
+    def two(plane):  # the second session grows the group: one activation after the other
+        first = connect(plane)
+        return [first, connect(plane)]
+
+    with ThreadPoolExecutor(2) as pool:  # the two planes at once
+        conns = [c for pair in pool.map(two, (a, b)) for c in pair]
+    try:
+        ids = [serving(c) for c in conns]
+        rows = {r["id"]: r for r in fleet.rows().values()}
+        # duckgres_worker() is the serving fleet worker's registered id
+        assert set(ids) <= set(rows), (ids, rows)
+        assert ids[0] != ids[1] and ids[2] != ids[3], ids  # each plane spread its two
+        assert len(set(ids)) == 4, ids
+        owners = {rows[i]["owner"] for i in ids}
+        assert len(owners) == 2 and all(rows[i]["state"] == "hot" for i in ids), rows
+        conns[0].execute("CREATE TABLE t (id integer, who text)")
+        conns[0].execute("INSERT INTO t VALUES (1, 'a0')")
+        conns[3].execute("INSERT INTO t VALUES (2, 'b1')")
+        for conn in conns:  # a write on one is visible on all
+            assert conn.execute("SELECT id, who FROM t ORDER BY id").fetchall() == \
+                [(1, "a0"), (2, "b1")]
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
+    """Four workers are held by the first test's sessions (hot_idle now), the fifth is
+    idle: bob's first session activates it, and when that session ends the other control
+    plane takes it over for bob's next session without activating it again."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    a, b = fleet.planes
+    started = time.monotonic()
+    with connect(a, "bob") as conn:
+        worker_id = serving(conn)
+    cold = time.monotonic() - started
+    name = next(r["name"] for r in fleet.rows().values() if r["id"] == worker_id)
+    worker = next(w for w in fleet.workers if w.address == name)
+    row = wait_for(lambda: (r := fleet.rows()[name])["state"] == "hot_idle" and r, 10,
+                   "hot_idle")
+    started = time.monotonic()
+    with connect(b, "bob") as conn:
+        assert serving(conn) == worker_id
+        warm = time.monotonic() - started
+        taken = fleet.rows()[name]
+        assert taken["state"] == "hot" and taken["owner"] != row["owner"]
+        assert taken["epoch"] == row["epoch"] + 1
+    health = worker.health()
+    assert health["registrations"] == 1 and health["activated"] is True  # not reset
+    print(f"bob's connect: cold activation {cold:.2f} s, hot-idle takeover {warm:.2f} s")
+    idle = wait_for(lambda: (r := fleet.rows()[name])["state"] == "hot_idle" and r, 10,
+                    "hot_idle again")
+
+    async def claim(key: str):
+        conn = await Connection.connect(fleet.store.dsn)
+        try:
+            return await records.claim_hot_idle(conn, "someone-else", LEASE, key)
+        finally:
+            conn.close()
+
+    # never for another organisation or another user: the key is database and user
+    for other in (idle["key"].replace("acme/", "globex/"), idle["key"].replace("bob", "eve")):
+        assert trio.run(claim, other) is None
+    assert fleet.rows()[name]["state"] == "hot_idle"
+
+
+def _pgbench(plane: ServerProcess, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PGPASSWORD": "alice-pw", "PGSSLMODE": "require"}
+    return subprocess.Popen(["pgbench", *args, "-h", "127.0.0.1", "-p", str(plane.port),
+                             "-U", "alice", "acme"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_pgbench_tpcb_like_through_both_control_planes_at_once(fleet):
+    init = _pgbench(fleet.planes[0], "-i", "-s", "1")
+    output = init.communicate(timeout=300)[0]
+    assert init.returncode == 0, output
+    # a fixed number of transactions (-t), not a time limit: on a loaded 2-core machine a
+    # DuckLake tpcb transaction can take seconds, and a short -T may see none finish
+    runs = [_pgbench(plane, "-b", "tpcb-like", "-c", "2", "-j", "2", "--max-tries", "20",
+                     "-t", "3") for plane in fleet.planes]
+    for run in runs:
+        output = run.communicate(timeout=300)[0]
+        assert run.returncode == 0, output
+        assert re.search(r"number of failed transactions: 0 ", output), output
+        processed = re.search(r"number of transactions actually processed: (\d+)", output)
+        assert processed and int(processed.group(1)) == 6, output
+    with connect(fleet.planes[1]) as conn:
+        accounts, tellers, branches, history = conn.execute(
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts), "
+            "(SELECT sum(tbalance) FROM pgbench_tellers), "
+            "(SELECT sum(bbalance) FROM pgbench_branches), "
+            "(SELECT coalesce(sum(delta), 0) FROM pgbench_history)").fetchone()
+        assert accounts == tellers == branches == history, (accounts, tellers, branches,
+                                                           history)
+
+
+def test_a_wrong_fleet_token_is_refused(fleet):
+    worker = fleet.workers[0]
+    with pytest.raises(fl.FlightUnauthenticatedError):
+        worker.health(token="not-the-fleet-token-" + "x" * 20)
+    assert worker.health()["healthy"] is True
+    # the statement path takes only session tokens handed out under the fleet token
+    rows = fleet.rows()
+    host, port = rows[worker.address]["name"].split(":")
+    statement = (host, int(port) + 1)
+    context = ssl.create_default_context(cafile=str(fleet.root / "ca.crt"))
+    with socket.create_connection(statement, timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as sock:
+        sock.sendall(p.frame(p.HELLO, TOKEN.encode()))
+        reader = p.FrameReader()
+        while (got := reader.next()) is None:
+            reader.feed(sock.recv(65536))
+        assert got[0] == p.ERROR and b"unknown worker session" in got[1]
+
+
+def test_a_stopped_worker_is_lost_and_never_serves_under_a_stale_epoch(fleet):
+    a = fleet.planes[0]
+    victim_conn, other_conn = connect(a), connect(a)
+    try:
+        victim_id = serving(victim_conn)
+        assert serving(other_conn) != victim_id
+        row = next(r for r in fleet.rows().values() if r["id"] == victim_id)
+        owner, epoch = row["owner"], row["epoch"]
+        victim = next(w for w in fleet.workers if w.address == row["name"])
+        victim.proc.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            # its session ends with FATAL 57P01 once the control plane gives up on it
+            with pytest.raises(psycopg.errors.AdminShutdown) as failure:
+                victim_conn.execute("SELECT count(*) FROM t")
+            assert "worker failure" in str(failure.value)
+            assert time.monotonic() - started < 15
+            assert fleet.rows()[row["name"]]["state"] == "lost"
+            # new sessions go to other workers; the other session goes on
+            with connect(a) as fresh:
+                assert serving(fresh) != victim_id
+                assert fresh.execute("SELECT count(*) FROM t").fetchone()[0] >= 2
+            assert other_conn.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            victim.proc.send_signal(signal.SIGCONT)
+        # right after it wakes, even its last owner's epoch is refused: it has not heard
+        # from the store for a while, so it may have been written off
+        body = {"user": "alice", "fence": {"cp": owner, "epoch": epoch}}
+        with pytest.raises(fl.FlightUnauthorizedError):
+            victim.action("CreateSession", body)
+        # it registers again (idle, newer epoch); the old owner's epoch stays refused
+        wait_for(lambda: fleet.rows()[row["name"]]["state"] == "idle"
+                 and fleet.rows()[row["name"]]["epoch"] > epoch, 10, "re-registration")
+        with pytest.raises(fl.FlightUnauthorizedError):
+            victim.action("CreateSession", body)
+        health = victim.health()
+        assert health["sessions"] == 0 and health["activated"] is False, health
+        assert health["registrations"] >= 2 and health["fence"]["epoch"] > epoch, health
+        refused = [r for r in health["fence"]["refused"] if r["cp"] == owner]
+        assert [r["action"] for r in refused][-2:] == ["CreateSession", "CreateSession"]
+        assert all(r["epoch"] == epoch for r in refused)
+        assert refused[-1]["why"] == "stale"
+    finally:
+        victim_conn.close()
+        other_conn.close()
+
+
+def test_a_worker_restarted_by_its_supervisor_registers_again_and_serves(fleet):
+    b = fleet.planes[1]
+    with connect(b) as conn:
+        victim_id = serving(conn)
+        row = next(r for r in fleet.rows().values() if r["id"] == victim_id)
+        index = next(i for i, w in enumerate(fleet.workers) if w.address == row["name"])
+        fleet.workers[index].proc.kill()
+        fleet.workers[index].proc.wait()
+        with pytest.raises(psycopg.errors.AdminShutdown):
+            conn.execute("SELECT 1")
+    # what systemd's Restart=always does: the same address again
+    restarted = fleet.workers[index] = FleetWorker(fleet.root, fleet.workers[index].host,
+                                                   fleet.store.dsn)
+    restarted.port = int(row["name"].rsplit(":", 1)[1])
+    restarted.start()
+    wait_for(lambda: (r := fleet.rows()[row["name"]])["state"] == "idle"
+             and r["epoch"] > row["epoch"], 20, "the restarted worker's registration")
+    assert fleet.rows()[row["name"]]["id"] == victim_id  # the same registered id
+    # two sessions on each control plane: each group grows by one idle worker, and
+    # the restarted one is among them
+    conns = []
+    try:
+        with ThreadPoolExecutor(2) as pool:  # the two planes at once
+            for pair in pool.map(lambda plane: [connect(plane), connect(plane)], fleet.planes):
+                conns += pair
+        served = {serving(c) for c in conns}
+        assert victim_id in served, (served, fleet.rows())
+        assert all(c.execute("SELECT count(*) FROM t").fetchone()[0] >= 2 for c in conns)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_the_janitor_retires_workers_stuck_activating_once(fleet):
+    """The janitor's steps are conditional writes: a worker stuck activating past the
+    limit is retired, a fresh one is not, and a second pass (a partitioned former
+    leader repeating it) changes nothing. Fake rows, owned by a live control plane and
+    heartbeating, so the running janitors (60 s limit) leave them alone."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    live = next(cp for cp, alive in fleet.plane_ids().items() if alive)
+    ids = {}
+    for name, age in (("stuck", 45), ("fresh", 0)):
+        [(ids[name],)] = fleet.store_sql(
+            "INSERT INTO duckgres.fleet_workers (name, statement_address, version, cpu, "
+            "memory, host, pid, incarnation, state, owner_cp, owner_epoch, heartbeat_at, "
+            "state_since) VALUES (%s, 'x:1', 'test', 1, 1, 'x', 1, 'i', 'activating', %s, 1, "
+            "now() + interval '1 hour', now() - make_interval(secs => %s)) RETURNING id",
+            f"fake-{name}:1", live, age)
+
+    async def sweep():
+        conn = await Connection.connect(fleet.store.dsn)
+        try:
+            return (await records.retire_stuck(conn, 30.0), await records.retire_stuck(conn, 30.0))
+        finally:
+            conn.close()
+
+    try:
+        first, second = trio.run(sweep)
+        assert ids["stuck"] in first and ids["fresh"] not in first and second == []
+        rows = fleet.rows()
+        assert (rows["fake-stuck:1"]["state"], rows["fake-stuck:1"]["reason"]) == \
+            ("retired", "stuck_activating")
+        assert rows["fake-fresh:1"]["state"] == "activating"
+    finally:
+        fleet.store_sql("DELETE FROM duckgres.fleet_workers WHERE name LIKE 'fake-%%' "
+                        "RETURNING id")
+
+
+def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fleet):
+    leader = wait_for(fleet.janitor_leader, 10, "a janitor")
+    by_id = {p.proc.pid: p for p in fleet.planes}
+    ids = {cp for cp in fleet.plane_ids()}
+    # which plane is the leader: its id carries its pid (<host>-<pid>-<random>)
+    doomed = next(p for pid, p in by_id.items() if f"-{pid}-" in leader)
+    survivor = next(p for p in fleet.planes if p is not doomed)
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def writer() -> None:  # commits in a loop; an id is acknowledged once execute returns
+        with connect(doomed) as conn:
+            for n in range(1000, 100000):
+                try:
+                    conn.execute("INSERT INTO t VALUES (%s, 'acknowledged')", [n])
+                except psycopg.Error:
+                    return
+                acknowledged.append(n)
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    wait_for(lambda: len(acknowledged) >= 3, 30, "commits under way")
+    held = {r["name"] for r in fleet.rows().values() if r["owner"] == leader}
+    assert held, fleet.rows()
+    doomed.proc.kill()  # while the writer commits
+    killed_at = time.monotonic()
+    stop.set()
+    thread.join(30)
+    doomed.proc.wait()
+    # its workers are reclaimed within lease + grace + one janitor period (+ a beat)
+    wait_for(lambda: all(fleet.rows()[n]["state"] == "idle" and fleet.rows()[n]["owner"]
+                         is None for n in held), LEASE + GRACE + LEASE / 4 + 8,
+             "reclaimed workers")
+    assert time.monotonic() - killed_at >= LEASE - 1  # not before it was expired
+    assert fleet.plane_ids()[leader] is False
+    # leadership moved to the survivor
+    new_leader = wait_for(lambda: (l := fleet.janitor_leader()) != leader and l, 10,
+                          "a new janitor")
+    assert f"-{survivor.proc.pid}-" in new_leader and new_leader in ids
+    # clients of the killed plane reconnect to the other and find every commit
+    with connect(survivor) as conn:
+        found = {r[0] for r in conn.execute("SELECT id FROM t WHERE who = 'acknowledged'")}
+        assert set(acknowledged) <= found, sorted(set(acknowledged) - found)
