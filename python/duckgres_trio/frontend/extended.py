@@ -63,6 +63,43 @@ class PreparedStatement:
     from_sql: bool = False
     #: result column -> jsonb or not, as frontend/jsontypes.py resolved them at Parse
     json_types: dict[int, bool] = field(default_factory=dict)
+    #: a Parse's statement: the parameter types it declared and Session.plan_state when
+    #: it was planned (None: never reused). A Parse of the same text with the same
+    #: types in the same state (pgbench -M extended, drivers' unnamed statements)
+    #: takes it as it is instead of planning again.
+    declared: tuple[int, ...] | None = None
+    plan_state: tuple | None = None
+    #: RowDescriptions by result formats, made once (for ``columns`` as they were)
+    descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
+    described_columns: pa.Schema | None = None
+    widths: dict[int, int] = field(default_factory=dict)  # its char(n) columns'
+
+    def reusable(self, message: msg.Parse, state: tuple | None) -> bool:
+        """Whether a Parse of ``message`` may take this statement as it is."""
+        return state is not None and self.plan_state == state \
+            and self.declared == message.param_oids and self.text == message.sql
+
+    def row_description(self, formats: list[int] | None) -> bytes:
+        """Its RowDescription with ``formats``, encoded once per format set."""
+        self._follow_columns()
+        key = tuple(formats) if formats else ()
+        description = self.descriptions.get(key)
+        if description is None:
+            description = row_description(self.columns, formats)
+            if len(self.descriptions) < 16:
+                self.descriptions[key] = description
+        return description
+
+    def padding(self) -> dict[int, int]:
+        """Its char(n) result columns' widths (frontend/origins.py), worked out once."""
+        self._follow_columns()
+        return self.widths
+
+    def _follow_columns(self) -> None:
+        columns = self.columns
+        if self.described_columns is not columns:  # EXECUTE's follow their statement
+            self.descriptions, self.described_columns = {}, columns
+            self.widths = blank_padded(columns)
 
 
 #: pg_prepared_statements' columns, as engine.pg_catalog.PREPARED_DDL declares them.
@@ -105,6 +142,15 @@ class ExtendedProtocol:
         if message.name and message.name in self._statements:
             raise PgError("42P05", f'prepared statement "{message.name}" already exists')
         self._session.note_query(message.sql)  # as PostgreSQL reports it at Parse
+        state = self._session.plan_state()
+        old = self._statements.get(message.name)
+        if old is not None and old.reusable(message, state):
+            # the same statement planned in the same catalog and settings: as it is
+            self._session.check_not_failed(old.statement)
+            await self._unbind(old)  # its portals end, as when it is replaced
+            old.prepare_time = _now()
+            out.queue(backend.parse_complete())
+            return
         statements = split_statements(message.sql)
         if len(statements) > 1:
             raise PgError(SqlState.SYNTAX_ERROR,
@@ -149,6 +195,8 @@ class ExtendedProtocol:
                 # first if the transaction is read-only.
                 self._session.check_writable(stmt)
                 raise
+            if not stmt.activity:  # pg_stat_activity's snapshot is taken when planning
+                prepared.declared, prepared.plan_state = message.param_oids, state
         old = self._statements.pop(message.name, None)
         if old is not None:
             await self._release(old)
@@ -279,11 +327,12 @@ class ExtendedProtocol:
         if message.kind == "S":
             statement = self._statement(message.name)
             out.queue(backend.parameter_description(statement.param_oids))
-            columns, formats = statement.columns, None
+            formats = None
         else:
             portal = self._portal(message.name)
-            columns, formats = portal.statement.columns, portal.formats
-        out.queue(row_description(columns, formats) if columns is not None else backend.no_data())
+            statement, formats = portal.statement, portal.formats
+        out.queue(statement.row_description(formats) if statement.columns is not None
+                  else backend.no_data())
 
     # -- Execute ----------------------------------------------------------------------------
 
@@ -291,6 +340,16 @@ class ExtendedProtocol:
         """Run (or resume) a portal. ``sync_next``: the client's Sync is the very next
         message, so this statement alone makes up the implicit transaction."""
         portal = self._portal(message.portal)
+        try:
+            await self._execute(portal, message, out, sync_next)
+        except PgError:
+            # planned again at its next Parse: the plan may be what failed (the table
+            # changed where the sessions do not see DDL: cached plan must not change)
+            portal.statement.plan_state = None
+            raise
+
+    async def _execute(self, portal: Portal, message: msg.Execute, out: Output,
+                       sync_next: bool) -> None:
         statement = portal.statement
         stmt = statement.statement
         if stmt is None:
@@ -343,7 +402,7 @@ class ExtendedProtocol:
                 portal.done = True
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
-            portal.stream = await _in_shape(result, statement.columns)
+            portal.stream = await _in_shape(result, statement.columns, statement.padding())
         try:
             await self._send(portal, message.max_rows, out)
         except PgError as err:
@@ -663,12 +722,16 @@ class ExtendedProtocol:
             await self._release(statement)
 
     async def _release(self, statement: PreparedStatement) -> None:
+        await self._unbind(statement)
+        if statement.prepared is not None:
+            await self._session.executor.close_prepared(statement.prepared)
+
+    async def _unbind(self, statement: PreparedStatement) -> None:
+        """Close the portals bound to ``statement``."""
         for name, portal in list(self._portals.items()):
             if portal.statement is statement:
                 await portal.close()
                 del self._portals[name]
-        if statement.prepared is not None:
-            await self._session.executor.close_prepared(statement.prepared)
 
     def _statement(self, name: str) -> PreparedStatement:
         statement = self._statements.get(name)
@@ -717,15 +780,16 @@ async def _replayed(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBat
         yield batch
 
 
-async def _in_shape(result: Result, described: pa.Schema | None
-                    ) -> AsyncIterator[pa.RecordBatch]:
+async def _in_shape(result: Result, described: pa.Schema | None,
+                    widths: dict[int, int] | None = None) -> AsyncIterator[pa.RecordBatch]:
     """A statement's rows, in the shape Describe announced for it (char(n) columns
-    blank-padded: frontend/origins.py)."""
+    blank-padded: frontend/origins.py; ``widths``: theirs, if known)."""
     if _same_shape(result.schema, described):
         stream = result.batches()
     else:
         stream = await _as_described(result.batches(), result.schema, described)
-    widths = blank_padded(described)
+    if widths is None:
+        widths = blank_padded(described)
     return padded(stream, widths) if widths else stream
 
 

@@ -264,14 +264,14 @@ class Session:
         return backend.positioned(backend.error_response(err), err.position)
 
     def _note_state(self, state: str) -> None:
-        activity = self.activity
-        now = _now()
+        activity, now = self.activity, None  # the clock read only when needed
         if self.txn == IDLE:
             activity.xact_start = None
         elif activity.xact_start is None:
+            now = _now()
             activity.xact_start = activity.query_start or now
         if activity.state != state:
-            activity.state, activity.state_change = state, now
+            activity.state, activity.state_change = state, now or _now()
 
     def timeout(self, name: str) -> float:
         """A time setting of this session in seconds; 0 when off."""
@@ -819,6 +819,16 @@ class Session:
         generation = self.catalogs.generation(self.activity.database)
         return not (self._catalog_dirty or self._private_catalog) \
             and (not self.in_block() or self._snapshot_generation == generation)
+
+    def plan_state(self) -> tuple | None:
+        """What a statement planned now depends on besides its text and declared
+        parameter types: the catalog as the server knows it and the session's settings
+        (frontend/extended.py keeps a Parse's plan while it holds); None when a plan
+        made now must not be kept (``shares_catalog`` does not hold)."""
+        if not self.shares_catalog():
+            return None
+        database = self.activity.database
+        return database, self.catalogs.generation(database), self.settings_version
 
     @staticmethod
     def described(schema: pa.Schema | None, origins: Origins) -> pa.Schema | None:
