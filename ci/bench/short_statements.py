@@ -1,22 +1,23 @@
 """Short statements before and after a change, both server modes, one run (issue 22).
 
 Run: .venv/bin/python ci/bench/short_statements.py --before /path/to/old/checkout
-     [--seconds 5] [--rounds 3]
+     [--seconds 5] [--rounds 3] [--protocols prepared,extended,simple]
 Starts duckgres-trio in standalone and control-plane mode from this checkout and, with
 --before, from another checkout (its ``python`` directory on PYTHONPATH; it needs its
 own compiled ``_native``), loads the 100k-row lookup table into each, then runs, round
-by round and alternating the servers, ``pgbench -n -M prepared -c 1`` with the
-primary-key lookup and with ``SELECT 1``, and the same two statements in the in-process
-loop (the engine's C API, prepared once: ci/bench/pgbench_lookup.py). Prints TPS
-medians, each server's ratio to the in-process loop of the same statement, and the CPU
-time the server's processes (a control plane's workers included) spent per
-transaction, read from /proc: on a shared, loaded machine TPS moves with the load,
-CPU per transaction much less.
+by round and alternating the servers, ``pgbench -n -c 1`` under each ``--protocols``
+mode (default: prepared) with the primary-key lookup and with ``SELECT 1``, and the
+same two statements in the in-process loop (the engine's C API, prepared once:
+ci/bench/pgbench_lookup.py). Prints TPS medians, each server's ratio to the in-process
+loop of the same statement, and the CPU time the server's processes (a control plane's
+workers included) spent per transaction, read from /proc: on a shared, loaded machine
+TPS moves with the load, CPU per transaction much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -57,7 +58,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="another checkout to compare with")
+    parser.add_argument("--protocols", default="prepared",
+                        help="pgbench -M modes, comma-separated (prepared,extended,simple)")
     args = parser.parse_args()
+    protocols = args.protocols.split(",")
     trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
     results: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
@@ -81,21 +85,23 @@ def main() -> None:
                             conn.execute(sql)
             for _ in range(args.rounds):
                 for script in SCRIPTS:
-                    for name, server in servers.items():
+                    for protocol, (name, server) in itertools.product(protocols,
+                                                                      servers.items()):
                         dsn = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
                                "bench"]
                         before = _cpu_seconds(server.proc.pid)
-                        tps = pgbench_tps(dsn, "prepared", args.seconds, scripts[script])
+                        tps = pgbench_tps(dsn, protocol, args.seconds, scripts[script])
                         used = _cpu_seconds(server.proc.pid) - before
-                        results.setdefault((script, name), []).append(tps)
-                        cpu.setdefault((script, name), []).append(
+                        key = f"-M {protocol} {name}"
+                        results.setdefault((script, key), []).append(tps)
+                        cpu.setdefault((script, key), []).append(
                             used / (tps * args.seconds) * 1e6)
                     results.setdefault((script, "in-process loop"), []).append(
                         in_process_tps(args.seconds, **IN_PROCESS[script]))
         finally:
             for server in servers.values():
                 server.stop()
-    print(f"{'statement':10} {'served by':26} {'TPS (median)':>12} {'vs in-process':>14} "
+    print(f"{'statement':10} {'served by':38} {'TPS (median)':>12} {'vs in-process':>14} "
           f"{'CPU us/tx':>10}  rounds (TPS)")
     for script in SCRIPTS:
         limit = statistics.median(results[(script, "in-process loop")])
@@ -104,7 +110,7 @@ def main() -> None:
                 tps = statistics.median(values)
                 used = cpu.get((script, name))
                 used_text = f"{statistics.median(used):10.0f}" if used else f"{'-':>10}"
-                print(f"{script:10} {name:26} {tps:12.0f} {tps / limit:14.2f} {used_text}  "
+                print(f"{script:10} {name:38} {tps:12.0f} {tps / limit:14.2f} {used_text}  "
                       + " ".join(f"{v:.0f}" for v in values))
 
 

@@ -447,12 +447,15 @@ class Connection:
             if skipping:
                 if isinstance(message, msg.Sync):
                     skipping = False
+                    self._end_work()
                     self.queue(backend.ready_for_query(session.status))
                 continue
             if isinstance(message, msg.Query):
+                self._end_work()  # a Query after extended messages without Sync
                 await session.simple_query(message.sql, self)
             elif isinstance(message, msg.Sync):
                 await self._extended(session.extended.sync(self))
+                self._end_work()
                 self.queue(backend.ready_for_query(session.status))
             elif isinstance(message, msg.Flush):
                 await self.flush()
@@ -478,9 +481,13 @@ class Connection:
 
     async def _extended(self, step) -> bool:
         """Run one extended-protocol step; on error answer it and return False, so the
-        loop skips to the next Sync as PostgreSQL does."""
+        loop skips to the next Sync as PostgreSQL does. The session's work spans the
+        messages up to Sync, or up to the point where the loop waits for the client
+        (``_end_work``): its bookkeeping is paid once per batch, not per message, and
+        a cancel that arrives during the batch applies to the rest of it."""
         session = self.session
-        session.begin_work()
+        if not session.busy:
+            session.begin_work()
         try:
             await step
             return True
@@ -490,8 +497,10 @@ class Connection:
             self.queue(session.error_response(err))
             await session.after_error()
             return False
-        finally:
-            session.end_work()
+
+    def _end_work(self) -> None:
+        if self.session.busy:
+            self.session.end_work()
 
     async def _receive_while_idle(self) -> None:
         """Wait for the client's next bytes, bounded by idle_session_timeout outside a
@@ -607,6 +616,7 @@ class Connection:
         what the client pipelined after it (an Execute followed directly by Sync needs
         no transaction of its own)."""
         while not self._inbox:
+            self._end_work()  # waiting for the client: the batch's work is over
             self._queue_notifications()
             await self.flush()
             if self._shutting_down:

@@ -3,10 +3,10 @@
 A prepared statement is planned once by DuckDB (``Executor.prepare``) and answers
 Describe from that plan without running anything. A portal binds decoded parameter
 values to it; Execute streams its rows, stopping after ``max_rows`` with
-PortalSuspended and resuming on the next Execute. A portal's open DuckDB result is
-"parked" (read into memory) before anything else runs on the session's connection,
-because a DuckDB connection streams one result at a time; portals live only as long as
-their transaction, so parking is bounded by what the transaction itself fetches.
+PortalSuspended and resuming on the next Execute. Statements and portals are kept,
+parked and ended by the session's ``frontend.portals.Portals``, which this module and
+the session call (portals live only as long as their transaction, so parking is
+bounded by what the transaction itself fetches).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -25,6 +24,7 @@ from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.activity import signalled_schema
 from duckgres_trio.frontend.origins import blank_padded, padded, with_char_types
+from duckgres_trio.frontend.portals import Portal, PreparedStatement
 from duckgres_trio.frontend.results import command_tag, encode
 from duckgres_trio.frontend.secrets import is_persistent_secret as persistent_secret
 from duckgres_trio.sql import Statement, settings, split_statements
@@ -32,7 +32,7 @@ from duckgres_trio.sql.cursors import ALL, CursorCommand
 from duckgres_trio.sql.explain import (EXPLAINABLE, Explain, duckdb_explain, plan_batches,
                                        plan_schema)
 from duckgres_trio.sql.lexer import Kind, tokenize
-from duckgres_trio.sql.prepared import PreparedCommand, type_name
+from duckgres_trio.sql.prepared import PreparedCommand
 from duckgres_trio.sql.parameters import (DUCKDB_TYPE_FOR_OID, UNTYPED_FALLBACKS, cast_parameters,
                                           null_parameters, untyped_casts)
 from duckgres_trio.wire import backend
@@ -45,66 +45,26 @@ if TYPE_CHECKING:
     from duckgres_trio.frontend.session import Output, Session
 
 
-@dataclass
-class PreparedStatement:
-    statement: Statement | None  # None: the empty query
-    prepared: Prepared | None  # None: answered by the session, not the engine
-    param_oids: tuple[int, ...]
-    columns: pa.Schema | None  # None: no rows (NoData)
-    cast: bool = False  # DuckDB prepared the text with casts added (errors: no position)
-    #: for a statement that reads the session's settings (current_setting()): the
-    #: Session.settings_version it was planned at. DuckDB reads a variable once, when it
-    #: plans, so a SET since then means planning it again.
-    settings_version: int | None = None
-    # what pg_prepared_statements shows: the text as PostgreSQL shows it (PREPARE's
-    # whole statement, a Parse's query), when, and whether by PREPARE
-    text: str = ""
-    prepare_time: dt.datetime | None = None
-    from_sql: bool = False
-    #: result column -> jsonb or not, as frontend/jsontypes.py resolved them at Parse
-    json_types: dict[int, bool] = field(default_factory=dict)
-
-
-#: pg_prepared_statements' columns, as engine.pg_catalog.PREPARED_DDL declares them.
-_PREPARED_COLUMNS = pa.schema([
-    ("name", pa.string()), ("statement", pa.string()),
-    ("prepare_time", pa.timestamp("us", tz="UTC")), ("parameter_types", pa.list_(pa.string())),
-    ("from_sql", pa.bool_()), ("generic_plans", pa.int64()), ("custom_plans", pa.int64()),
-])
-
-
-@dataclass
-class Portal:
-    statement: PreparedStatement
-    params: list[object]
-    formats: list[int]
-    started: bool = False
-    done: bool = False
-    stream: AsyncIterator[pa.RecordBatch] | None = None
-    parked: list[pa.RecordBatch] = field(default_factory=list)
-    cursor: bool = False  # DECLAREd: its statement belongs to it alone
-    hold: bool = False  # WITH HOLD: outlives its transaction
-    command: str | None = None  # the tag's command when not its statement's (EXECUTE)
-
-    async def close(self) -> None:
-        if self.stream is not None:
-            await self.stream.aclose()
-            self.stream = None
-        self.parked.clear()
-
-
 class ExtendedProtocol:
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._statements: dict[str, PreparedStatement] = {}
-        self._portals: dict[str, Portal] = {}
+        self._store = session.portals
 
     # -- Parse ------------------------------------------------------------------------
 
     async def parse(self, message: msg.Parse, out: Output) -> None:
-        if message.name and message.name in self._statements:
+        if message.name and message.name in self._store.statements:
             raise PgError("42P05", f'prepared statement "{message.name}" already exists')
         self._session.note_query(message.sql)  # as PostgreSQL reports it at Parse
+        state = self._session.plan_state()
+        old = self._store.statements.get(message.name)
+        if old is not None and old.reusable(message, state):
+            # the same statement planned in the same catalog and settings: as it is
+            self._session.check_not_failed(old.statement)
+            await self._store.unbind(old)  # its portals end, as when it is replaced
+            old.prepare_time = _now()
+            out.queue(backend.parse_complete())
+            return
         statements = split_statements(message.sql)
         if len(statements) > 1:
             raise PgError(SqlState.SYNTAX_ERROR,
@@ -133,7 +93,7 @@ class ExtendedProtocol:
             prepared = PreparedStatement(stmt, None, oids, columns)
         elif stmt.cursor is not None:
             # FETCH's rows are its cursor's (Describe answers with them); the others none
-            cursor = self._portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
+            cursor = self._store.portals.get(stmt.cursor.name) if stmt.cursor.kind == "fetch" else None
             prepared = PreparedStatement(stmt, None, message.param_oids,
                                          cursor.statement.columns if cursor else None)
         elif stmt.setup or stmt.notices:
@@ -149,18 +109,20 @@ class ExtendedProtocol:
                 # first if the transaction is read-only.
                 self._session.check_writable(stmt)
                 raise
-        old = self._statements.pop(message.name, None)
+            if not stmt.activity:  # pg_stat_activity's snapshot is taken when planning
+                prepared.declared, prepared.plan_state = message.param_oids, state
+        old = self._store.statements.pop(message.name, None)
         if old is not None:
-            await self._release(old)
+            await self._store.release(old)
         prepared.text, prepared.prepare_time = message.sql, _now()
-        self._statements[message.name] = prepared
+        self._store.statements[message.name] = prepared
         out.queue(backend.parse_complete())
 
     async def _prepare(self, stmt: Statement, declared: tuple[int, ...]) -> PreparedStatement:
         executor = self._session.executor
         if self._session.in_transaction():
             self._session.planned_in_block = True  # DuckDB's snapshot starts now
-        await self.park_portals()
+        await self._store.park()
         stmt = await char_semantics.with_char_semantics(self._session, stmt, declared)
         if stmt.activity:
             await self._session.publish_activity()  # the table must exist to plan
@@ -249,7 +211,7 @@ class ExtendedProtocol:
     async def bind(self, message: msg.Bind, out: Output) -> None:
         statement = self._statement(message.statement)
         self._session.check_not_failed(statement.statement)
-        if message.portal and message.portal in self._portals:
+        if message.portal and message.portal in self._store.portals:
             raise PgError("42P03", f'portal "{message.portal}" already exists')
         count = len(statement.param_oids)
         if len(message.params) != count:
@@ -267,10 +229,10 @@ class ExtendedProtocol:
             check_numeric_params(params, statement.prepared.params)
         columns = statement.columns
         result_formats = column_formats(message.result_formats, len(columns)) if columns else []
-        old = self._portals.pop(message.portal, None)
+        old = self._store.portals.pop(message.portal, None)
         if old is not None:
-            await self._discard(old)
-        self._portals[message.portal] = Portal(statement, params, result_formats)
+            await self._store.discard(old)
+        self._store.portals[message.portal] = Portal(statement, params, result_formats)
         out.queue(backend.bind_complete())
 
     # -- Describe -------------------------------------------------------------------------
@@ -279,11 +241,12 @@ class ExtendedProtocol:
         if message.kind == "S":
             statement = self._statement(message.name)
             out.queue(backend.parameter_description(statement.param_oids))
-            columns, formats = statement.columns, None
+            formats = None
         else:
             portal = self._portal(message.name)
-            columns, formats = portal.statement.columns, portal.formats
-        out.queue(row_description(columns, formats) if columns is not None else backend.no_data())
+            statement, formats = portal.statement, portal.formats
+        out.queue(statement.row_description(formats) if statement.columns is not None
+                  else backend.no_data())
 
     # -- Execute ----------------------------------------------------------------------------
 
@@ -291,6 +254,16 @@ class ExtendedProtocol:
         """Run (or resume) a portal. ``sync_next``: the client's Sync is the very next
         message, so this statement alone makes up the implicit transaction."""
         portal = self._portal(message.portal)
+        try:
+            await self._execute(portal, message, out, sync_next)
+        except PgError:
+            # planned again at its next Parse: the plan may be what failed (the table
+            # changed where the sessions do not see DDL: cached plan must not change)
+            portal.statement.plan_state = None
+            raise
+
+    async def _execute(self, portal: Portal, message: msg.Execute, out: Output,
+                       sync_next: bool) -> None:
         statement = portal.statement
         stmt = statement.statement
         if stmt is None:
@@ -343,7 +316,7 @@ class ExtendedProtocol:
                 portal.done = True
                 out.queue(backend.command_complete(command_tag(stmt.command, result.rowcount)))
                 return
-            portal.stream = await _in_shape(result, statement.columns)
+            portal.stream = await _in_shape(result, statement.columns, statement.padding())
         try:
             await self._send(portal, message.max_rows, out)
         except PgError as err:
@@ -355,7 +328,7 @@ class ExtendedProtocol:
         stmt = statement.statement
         self._session.check_writable(stmt)
         await self._session.take_turn(stmt)
-        await self.park_portals()
+        await self._store.park()
         if stmt.activity:
             await self._session.publish_activity()
         # PREPARE may declare more parameters than its statement uses
@@ -422,7 +395,7 @@ class ExtendedProtocol:
         if command.kind == "prepare":
             await self._prepare_sql(command.name, command.query, command.param_oids, source)
         elif command.kind == "deallocate":
-            await self.deallocate(command.name)
+            await self._store.deallocate(command.name)
         else:
             target, result = await self._execute_sql(command, stmt.explain)
             tag = stmt.command if stmt.explain else target.statement.command
@@ -439,7 +412,7 @@ class ExtendedProtocol:
 
     async def _prepare_sql(self, name: str, query: str, declared: tuple[int, ...],
                            text: str) -> None:
-        if name in self._statements:
+        if name in self._store.statements:
             raise PgError("42P05", f'prepared statement "{name}" already exists')
         inner = split_statements(query)
         if len(inner) != 1:
@@ -454,31 +427,13 @@ class ExtendedProtocol:
         if len(declared) > len(prepared.param_oids):
             unused = declared[len(prepared.param_oids):]
             if 0 in unused:  # declared unknown and not used: nothing to infer it from
-                await self._release(prepared)
+                await self._store.release(prepared)
                 number = len(prepared.param_oids) + unused.index(0) + 1
                 raise PgError(SqlState.INDETERMINATE_DATATYPE,
                               f"could not determine data type of parameter ${number}")
             prepared.param_oids += unused
         prepared.text, prepared.prepare_time, prepared.from_sql = text, _now(), True
-        self._statements[name] = prepared
-
-    def prepared_statements(self) -> pa.RecordBatch:
-        """pg_prepared_statements' rows: the named statements, SQL and protocol level."""
-        rows = [(name, p.text, p.prepare_time, [type_name(oid) for oid in p.param_oids],
-                 p.from_sql, 0, 0) for name, p in self._statements.items() if name]
-        return pa.RecordBatch.from_pylist(
-            [dict(zip(_PREPARED_COLUMNS.names, row)) for row in rows], schema=_PREPARED_COLUMNS)
-
-    async def deallocate(self, name: str | None) -> None:
-        """DEALLOCATE name, or (None) DEALLOCATE ALL: every named statement, SQL or
-        protocol level; the unnamed one stays, as in PostgreSQL."""
-        if name is not None:
-            if name not in self._statements:
-                raise PgError("26000", f'prepared statement "{name}" does not exist')
-            await self._release(self._statements.pop(name))
-            return
-        for old in [n for n in self._statements if n]:
-            await self._release(self._statements.pop(old))
+        self._store.statements[name] = prepared
 
     async def _execute_sql(self, command: PreparedCommand, explain: Explain | None = None
                            ) -> tuple[PreparedStatement, Result]:
@@ -553,7 +508,7 @@ class ExtendedProtocol:
                 out.queue(row_description(portal.statement.columns, formats))
             count = 0 if command.count == ALL else command.count
             if count or command.count == ALL:
-                await self.park_portals(keep=portal)
+                await self._store.park(keep=portal)
                 sent, _ = await self._emit(portal, count, formats,
                                            out if command.kind == "fetch" else None)
             else:
@@ -561,15 +516,15 @@ class ExtendedProtocol:
             out.queue(backend.command_complete(f"{stmt.command} {sent}"))
             return
         elif command.name is None:
-            for name in [n for n, p in self._portals.items() if p.cursor]:
-                await self._discard(self._portals.pop(name))
+            for name in [n for n, p in self._store.portals.items() if p.cursor]:
+                await self._store.discard(self._store.portals.pop(name))
         else:
-            await self._discard(self._cursor(command.name, pop=True))
+            await self._store.discard(self._cursor(command.name, pop=True))
         out.queue(backend.command_complete(stmt.command))
 
     async def _declare(self, command: CursorCommand, params: list[object],
                        declared: tuple[int, ...]) -> None:
-        if command.name in self._portals:
+        if command.name in self._store.portals:
             raise PgError("42P03", f'cursor "{command.name}" already exists')
         if not command.hold and not self._session.in_transaction():
             raise PgError(SqlState.NO_ACTIVE_SQL_TRANSACTION,
@@ -579,99 +534,43 @@ class ExtendedProtocol:
             raise PgError("42P11", "DECLARE CURSOR needs one query that returns rows")
         prepared = await self._prepare(inner[0], declared)
         if prepared.columns is None:
-            await self._release(prepared)
+            await self._store.release(prepared)
             raise PgError("42P11", "DECLARE CURSOR needs one query that returns rows")
         formats = [1 if command.binary else 0] * len(prepared.columns)
         portal = Portal(prepared, params, formats, started=True, cursor=True, hold=command.hold)
-        self._portals[command.name] = portal
-        await self.park_portals(keep=portal)
+        self._store.portals[command.name] = portal
+        await self._store.park(keep=portal)
         result = await self._session.executor.execute_prepared(prepared.prepared, params, True)
         portal.stream = await _in_shape(result, prepared.columns)
 
     def _cursor(self, name: str, *, pop: bool = False) -> Portal:
-        portal = self._portals.get(name)
+        portal = self._store.portals.get(name)
         if portal is None or not portal.cursor and name == "":
             raise PgError("34000", f'cursor "{name}" does not exist')
         if pop:
-            del self._portals[name]
+            del self._store.portals[name]
         return portal
 
     # -- Close, Sync --------------------------------------------------------------------------
 
     async def close(self, message: msg.Close, out: Output) -> None:
         if message.kind == "S":
-            statement = self._statements.pop(message.name, None)
+            statement = self._store.statements.pop(message.name, None)
             if statement is not None:
-                await self._release(statement)
+                await self._store.release(statement)
         else:
-            portal = self._portals.pop(message.name, None)
+            portal = self._store.portals.pop(message.name, None)
             if portal is not None:
-                await self._discard(portal)
+                await self._store.discard(portal)
         out.queue(backend.close_complete())
 
     async def sync(self, out: Output) -> None:
         await self._session.end_implicit(out)
         if self._session.status == b"I":
-            await self.end_transaction()
-
-    # -- housekeeping -------------------------------------------------------------------------
-
-    async def park_portals(self, keep: Portal | None = None) -> None:
-        """Read every open portal's remaining rows into memory (but ``keep``'s): the
-        engine connection is about to run something else, which would end their DuckDB
-        results. A cursor FETCHed with nothing in between is never parked: its memory
-        stays one batch."""
-        for portal in self._portals.values():
-            if portal.stream is not None and portal is not keep:
-                async for batch in portal.stream:
-                    portal.parked.append(batch)
-                portal.stream = None
-
-    def reading(self) -> bool:
-        """Whether a portal's statement is still being read from the engine."""
-        return any(portal.stream is not None for portal in self._portals.values())
-
-    async def drop_portals(self) -> None:
-        portals, self._portals = self._portals, {}
-        for portal in portals.values():
-            await self._discard(portal)
-
-    async def end_transaction(self) -> None:
-        """The transaction is over, and its portals with it, except WITH HOLD cursors,
-        which keep their remaining rows (read now, as PostgreSQL materialises them)."""
-        portals, self._portals = self._portals, {}
-        for name, portal in portals.items():
-            if portal.hold and not portal.done:
-                self._portals[name] = portal
-            else:
-                await self._discard(portal)
-        await self.park_portals()
-
-    async def drop_unnamed_portal(self) -> None:
-        portal = self._portals.pop("", None)
-        if portal is not None:
-            await self._discard(portal)
-
-    async def _discard(self, portal: Portal) -> None:
-        await portal.close()
-        if portal.cursor:
-            await self._release(portal.statement)
-
-    async def close_statements(self) -> None:
-        statements, self._statements = self._statements, {}
-        for statement in statements.values():
-            await self._release(statement)
-
-    async def _release(self, statement: PreparedStatement) -> None:
-        for name, portal in list(self._portals.items()):
-            if portal.statement is statement:
-                await portal.close()
-                del self._portals[name]
-        if statement.prepared is not None:
-            await self._session.executor.close_prepared(statement.prepared)
+            await self._store.end_transaction()
 
     def _statement(self, name: str) -> PreparedStatement:
-        statement = self._statements.get(name)
+        statement = self._store.statements.get(name)
         if statement is None:
             raise PgError("26000", f'prepared statement "{name}" does not exist')
         command = statement.statement.prepared if statement.statement is not None else None
@@ -679,12 +578,12 @@ class ExtendedProtocol:
                 and statement.statement.explain is None:
             # EXECUTE's rows are those of its statement as it is now (PREPAREd after
             # this Parse, perhaps, as in a pipeline)
-            target = self._statements.get(command.name)
+            target = self._store.statements.get(command.name)
             statement.columns = target.columns if target is not None else None
         return statement
 
     def _portal(self, name: str) -> Portal:
-        portal = self._portals.get(name)
+        portal = self._store.portals.get(name)
         if portal is None:
             raise PgError("34000", f'portal "{name}" does not exist')
         return portal
@@ -717,15 +616,16 @@ async def _replayed(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBat
         yield batch
 
 
-async def _in_shape(result: Result, described: pa.Schema | None
-                    ) -> AsyncIterator[pa.RecordBatch]:
+async def _in_shape(result: Result, described: pa.Schema | None,
+                    widths: dict[int, int] | None = None) -> AsyncIterator[pa.RecordBatch]:
     """A statement's rows, in the shape Describe announced for it (char(n) columns
-    blank-padded: frontend/origins.py)."""
+    blank-padded: frontend/origins.py; ``widths``: theirs, if known)."""
     if _same_shape(result.schema, described):
         stream = result.batches()
     else:
         stream = await _as_described(result.batches(), result.schema, described)
-    widths = blank_padded(described)
+    if widths is None:
+        widths = blank_padded(described)
     return padded(stream, widths) if widths else stream
 
 

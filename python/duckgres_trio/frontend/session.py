@@ -30,6 +30,7 @@ from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
+from duckgres_trio.frontend.portals import Portals
 from duckgres_trio.frontend.turns import Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
                                             lookup_sql, padded, resolve, tables_from_rows,
@@ -180,6 +181,7 @@ class Session:
         self.style = _output_style(self.parameters)
         self._multi = False  # running a Query of several statements: a transaction block
         self._queried = False  # the transaction block ran a query (took its snapshot)
+        self.portals = Portals(executor)  # prepared statements and portals, by name
         self.extended = ExtendedProtocol(self)
         # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
         # stop listening to, and notify at commit; notifications not yet sent.
@@ -264,14 +266,14 @@ class Session:
         return backend.positioned(backend.error_response(err), err.position)
 
     def _note_state(self, state: str) -> None:
-        activity = self.activity
-        now = _now()
+        activity, now = self.activity, None  # the clock read only when needed
         if self.txn == IDLE:
             activity.xact_start = None
         elif activity.xact_start is None:
+            now = _now()
             activity.xact_start = activity.query_start or now
         if activity.state != state:
-            activity.state, activity.state_change = state, now
+            activity.state, activity.state_change = state, now or _now()
 
     def timeout(self, name: str) -> float:
         """A time setting of this session in seconds; 0 when off."""
@@ -352,7 +354,7 @@ class Session:
     def end_turn_if_idle(self) -> None:
         """Give the write turn back once the transaction is over (outside a block: once
         the statement's result is no longer being read)."""
-        if self._has_turn and self.txn == IDLE and not self.extended.reading():
+        if self._has_turn and self.txn == IDLE and not self.portals.reading():
             self.give_back_turn()
 
     def give_back_turn(self) -> None:
@@ -370,7 +372,7 @@ class Session:
         self.begin_work()
         self.note_query(sql)
         try:
-            await self.extended.drop_unnamed_portal()  # as a Query does in PostgreSQL
+            await self.portals.drop_unnamed_portal()  # as a Query does in PostgreSQL
             await self._run_query(sql, out)
         finally:
             self.end_work()
@@ -461,7 +463,7 @@ class Session:
 
     async def run_translated(self, stmt: Statement) -> Result:
         """Run the statement's DuckDB translation, its setup statements first."""
-        await self.extended.park_portals()  # open cursors keep their rows
+        await self.portals.park()  # open cursors keep their rows
         stmt = await char_semantics.with_char_semantics(self, stmt)
         if stmt.activity:
             await self.publish_activity()
@@ -505,7 +507,7 @@ class Session:
             await self.executor.insert_batch(catalog.ACTIVITY_TABLE, batch)
             await self.executor.execute(catalog.PREPARED_DDL, False)
             await self.executor.insert_batch(catalog.PREPARED_TABLE,
-                                             self.extended.prepared_statements())
+                                             self.portals.prepared_statements())
 
     async def signal_backends(self, batches: AsyncIterator[pa.RecordBatch],
                               signals: tuple[tuple[int, str], ...]
@@ -690,8 +692,8 @@ class Session:
             if implicit or self.txn != IDLE:
                 raise PgError(SqlState.ACTIVE_SQL_TRANSACTION,
                               "DISCARD ALL cannot run inside a transaction block")
-            await self.extended.drop_portals()
-            await self.extended.deallocate(None)
+            await self.portals.drop_portals()
+            await self.portals.deallocate(None)
             self._pending_listen.append(("unlisten", None))
             self._end_notifications(commit=True)
         if what in ("all", "parameters"):
@@ -820,6 +822,16 @@ class Session:
         return not (self._catalog_dirty or self._private_catalog) \
             and (not self.in_block() or self._snapshot_generation == generation)
 
+    def plan_state(self) -> tuple | None:
+        """What a statement planned now depends on besides its text and declared
+        parameter types: the catalog as the server knows it and the session's settings
+        (frontend/extended.py keeps a Parse's plan while it holds); None when a plan
+        made now must not be kept (``shares_catalog`` does not hold)."""
+        if not self.shares_catalog():
+            return None
+        database = self.activity.database
+        return database, self.catalogs.generation(database), self.settings_version
+
     @staticmethod
     def described(schema: pa.Schema | None, origins: Origins) -> pa.Schema | None:
         """``schema`` with the ``column_origins`` found for its columns."""
@@ -852,7 +864,7 @@ class Session:
     async def _copy_out(self, copy: CopyStatement, out: Output) -> None:
         """COPY ... TO STDOUT: run the query, stream its rows as CopyData, one per row;
         a table's char(n) columns blank-padded, as every other result sends them."""
-        await self.extended.park_portals()
+        await self.portals.park()
         resolved = await jsontypes.resolve(self.executor, copy.json_types)
         query = split_statements(copy.query)
         origins = await self.column_origins(query[0]) if len(query) == 1 else None
@@ -886,7 +898,7 @@ class Session:
         one of its own), so an error or a CopyFail leaves nothing inserted."""
         columns = f" ({', '.join(copy.columns)})" if copy.columns else ""
         target = copy.query + columns
-        await self.extended.park_portals()
+        await self.portals.park()
         probe = await self.executor.prepare(
             f"SELECT {', '.join(copy.columns) or '*'} FROM {copy.query} LIMIT 0")
         await self.executor.close_prepared(probe)
@@ -1052,7 +1064,7 @@ class Session:
             return
         failed = self.txn == FAILED
         self.txn = IDLE  # whatever happens next, the engine's transaction is over
-        await self.extended.end_transaction()  # portals live only as long as their transaction
+        await self.portals.end_transaction()  # portals live only as long as their transaction
         if kind == "commit" and not failed:
             try:
                 await self._engine("COMMIT")
@@ -1177,7 +1189,7 @@ class Session:
                           f'invalid value for parameter "TimeZone": "{zone}"') from None
 
     async def _engine(self, sql: str) -> None:
-        await self.extended.park_portals()
+        await self.portals.park()
         await self.executor.execute(sql, False)
 
     async def close(self) -> None:
@@ -1185,8 +1197,8 @@ class Session:
             self._pending_notify.clear()  # its transaction never committed
             self._pending_listen = [("unlisten", None)]
             self._end_notifications(commit=True)
-            await self.extended.drop_portals()
-            await self.extended.close_statements()
+            await self.portals.drop_portals()
+            await self.portals.close_statements()
             if self._has_turn and self.txn != IDLE:
                 # a worker rolls back a closed session later, on its own: the next
                 # writer must not start before (it would meet this transaction)

@@ -7,6 +7,7 @@ malformation raises ProtocolViolation (FATAL 08P01).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from duckgres_trio.errors import ProtocolViolation
@@ -117,6 +118,9 @@ class Unsupported:
     body: bytes
 
 
+_INT16, _INT32 = struct.Struct("!h"), struct.Struct("!i")
+
+
 class _Reader:
     __slots__ = ("data", "pos")
 
@@ -127,7 +131,7 @@ class _Reader:
     def int16(self) -> int:
         if self.pos + 2 > len(self.data):
             raise ProtocolViolation("message too short")
-        value = int.from_bytes(self.data[self.pos : self.pos + 2], "big", signed=True)
+        (value,) = _INT16.unpack_from(self.data, self.pos)
         self.pos += 2
         return value
 
@@ -152,7 +156,7 @@ class _Reader:
     def int32(self) -> int:
         if self.pos + 4 > len(self.data):
             raise ProtocolViolation("message too short")
-        value = int.from_bytes(self.data[self.pos : self.pos + 4], "big", signed=True)
+        (value,) = _INT32.unpack_from(self.data, self.pos)
         self.pos += 4
         return value
 
@@ -209,6 +213,10 @@ def parse_startup(packet: bytes) -> StartupMessage | SSLRequest | GSSENCRequest 
     return StartupMessage(code, params)
 
 
+#: The messages without content, one of each (they are immutable).
+_TERMINATE, _SYNC, _FLUSH = Terminate(), Sync(), Flush()
+
+
 def parse_message(kind: int, body: bytes):
     """Decode one typed frontend message."""
     if kind == 0x51:  # 'Q'
@@ -217,11 +225,11 @@ def parse_message(kind: int, body: bytes):
         reader.end()
         return Query(sql)
     if kind == 0x58:  # 'X'
-        return Terminate()
+        return _TERMINATE
     if kind == 0x53:  # 'S'
-        return Sync()
+        return _SYNC
     if kind == 0x48:  # 'H'
-        return Flush()
+        return _FLUSH
     if kind == 0x70:  # 'p'
         return PasswordData(body)
     if kind in (0x64, 0x63, 0x66):  # 'd' 'c' 'f'
