@@ -199,3 +199,36 @@ def test_upgrade_adopts_the_workers_while_a_long_query_runs(start_server):
     for pid in pids.values():  # the last owner's shutdown stopped the adopted workers
         _wait_gone(pid, 30)
     shutil.rmtree(sockets, ignore_errors=True)
+
+
+def test_the_gate_lets_openings_in_progress_finish_and_refuses_later_ones():
+    import trio
+
+    from duckgres_trio.controlplane.adoption import Gate
+    from duckgres_trio.errors import PgError
+
+    async def main() -> list:
+        gate, events = Gate(), []
+
+        async def opening() -> None:
+            with gate.opening():
+                await trio.sleep(0.2)
+                events.append("opened")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(opening)
+            await trio.sleep(0.05)
+            await gate.close(5)  # waits for the opening in progress
+            events.append("closed")
+        with pytest.raises(PgError) as refused:
+            with gate.opening():
+                pass
+        events.append((refused.value.sqlstate, refused.value.severity))
+        slow = Gate()
+        with slow.opening():  # one that never finishes: the wait is bounded
+            with trio.move_on_after(1) as scope:
+                await slow.close(0.1)
+            events.append(scope.cancelled_caught)
+        return events
+
+    assert trio.run(main) == ["opened", "closed", ("57P03", "FATAL"), False]
