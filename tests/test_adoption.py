@@ -201,34 +201,53 @@ def test_upgrade_adopts_the_workers_while_a_long_query_runs(start_server):
     shutil.rmtree(sockets, ignore_errors=True)
 
 
-def test_the_gate_lets_openings_in_progress_finish_and_refuses_later_ones():
+def test_the_gate_lets_openings_under_way_finish_and_refuses_them_on_handed_workers():
+    from types import SimpleNamespace
+
     import trio
 
     from duckgres_trio.controlplane.adoption import Gate
     from duckgres_trio.errors import PgError
 
+    kept, handed = SimpleNamespace(handed_over=False), SimpleNamespace(handed_over=False)
+
+    def refused(fn) -> tuple[str, str] | None:
+        try:
+            fn()
+        except PgError as exc:
+            return exc.sqlstate, exc.severity
+        return None
+
+    def open_on(worker) -> None:
+        with gate.opening(worker):
+            pass
+
     async def main() -> list:
-        gate, events = Gate(), []
+        events = []
 
         async def opening() -> None:
-            with gate.opening():
+            with gate.opening(handed):
                 await trio.sleep(0.2)
                 events.append("opened")
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(opening)
             await trio.sleep(0.05)
-            await gate.close(5)  # waits for the opening in progress
+            await gate.close(5)  # waits for the opening under way
             events.append("closed")
-        with pytest.raises(PgError) as refused:
-            with gate.opening():
-                pass
-        events.append((refused.value.sqlstate, refused.value.severity))
+        # closed: no worker is sought any more, and none opens until the offer is made
+        events += [refused(gate.check), refused(lambda: open_on(kept))]
+        handed.handed_over = True
+        gate.settle()
+        # then only the workers handed over refuse; one not offered still serves here
+        events += [refused(lambda: open_on(handed)), refused(lambda: open_on(kept))]
         slow = Gate()
-        with slow.opening():  # one that never finishes: the wait is bounded
+        with slow.opening(kept):  # one that never finishes: the wait is bounded
             with trio.move_on_after(1) as scope:
                 await slow.close(0.1)
             events.append(scope.cancelled_caught)
         return events
 
-    assert trio.run(main) == ["opened", "closed", ("57P03", "FATAL"), False]
+    gate = Gate()
+    fatal = ("57P03", "FATAL")
+    assert trio.run(main) == ["opened", "closed", fatal, fatal, fatal, None, False]

@@ -10,7 +10,7 @@ change owner, not the databases their process:
    closed), its pool holds back every session that needs a worker (``WorkerPool.acquire``).
 2. Once the new process is ready, the old one stops accepting, lets the connections it
    accepted finish starting up (``frontend.server``), closes its ``Gate`` (no session
-   opens on its workers any more; those being opened finish first) and sends, as one
+   opens on the workers it hands over; those being opened finish first) and sends, as one
    JSON line, every running worker: its pid, socket paths, token, owner epoch, and which
    database, organisation and user it serves.
 3. The new process adopts each one: it links the worker's sockets under its own name in
@@ -57,8 +57,8 @@ HANDOVER_FD = "DUCKGRES_HANDOVER_FD"
 #: How long the new process holds back sessions waiting for the workers, and how long the
 #: old one waits for the new one's answer.
 ADOPT_SECONDS = 30.0
-#: How long the old process lets sessions being opened on its workers finish.
-OPENING_SECONDS = 10.0
+#: How long the old process lets CreateSession calls under way finish.
+OPENING_SECONDS = 5.0
 _STATES = {"idle": State.IDLE, "hot": State.HOT_IDLE, "hot_idle": State.HOT_IDLE}
 _MAX_LINE = 1 << 20
 
@@ -76,22 +76,30 @@ def inherited_channel() -> socket.socket | None:
 
 
 class Gate:
-    """Session openings in a pool: closed while (and after) its workers are handed over,
-    since an adopted worker refuses CreateSession from its previous owner."""
+    """Session openings (CreateSession) in the old process of an upgrade: an adopted
+    worker refuses CreateSession from its previous owner, so none may be under way on a
+    worker while it is handed over, and none may start on it afterwards. ``close`` stops
+    new openings and waits (bounded) for those under way; once the workers offered are
+    marked ``handed_over`` (``settle``), openings on the others (a worker that was still
+    activating, so was not offered) go on."""
 
     def __init__(self) -> None:
         self.closed = False
+        self._settled = False
         self._opening = 0
         self._none = trio.Event()
         self._none.set()
 
-    @contextmanager
-    def opening(self):
+    def check(self) -> None:
+        """Before a worker is sought: none once closed (the database's worker may be
+        the successor's now; opening it anew here would wait for its lock)."""
         if self.closed:
-            raise PgError(SqlState.CANNOT_CONNECT_NOW, "the database system is shutting down",
-                          severity="FATAL",
-                          detail="The server was upgraded: its successor takes new sessions.",
-                          hint="Connect again.")
+            raise _upgraded()
+
+    @contextmanager
+    def opening(self, worker: Worker):
+        if self.closed and (not self._settled or worker.handed_over):
+            raise _upgraded()
         self._opening += 1
         self._none = trio.Event() if self._opening == 1 else self._none
         try:
@@ -102,10 +110,21 @@ class Gate:
                 self._none.set()
 
     async def close(self, seconds: float) -> None:
-        """No more openings; wait (bounded) for those in progress."""
+        """No more openings; wait (bounded) for those under way."""
         self.closed = True
         with trio.move_on_after(seconds):
             await self._none.wait()
+
+    def settle(self) -> None:
+        """The workers to hand over are marked: openings on the others may go on."""
+        self._settled = True
+
+
+def _upgraded() -> PgError:
+    return PgError(SqlState.CANNOT_CONNECT_NOW, "the database system is shutting down",
+                   severity="FATAL",
+                   detail="The server was upgraded: its successor takes new sessions.",
+                   hint="Connect again.")
 
 
 # -- the old process ------------------------------------------------------------------
@@ -129,6 +148,7 @@ async def give(pool, channel: socket.socket) -> int:
                if w.alive and w.state in (State.IDLE, State.HOT, State.HOT_IDLE)]
     for worker in offered:
         worker.handed_over = True  # from now on never stopped from here
+    pool.gate.settle()
     stream = trio.SocketStream(trio.socket.from_stdlib_socket(channel))
     try:
         with trio.move_on_after(ADOPT_SECONDS):
@@ -210,8 +230,16 @@ async def _adopt_one(pool, record: dict, adopted: list) -> None:
                     database=record.get("database"), org=record.get("org"),
                     user=record.get("user"), epoch=int(record["epoch"]) + 1)
     try:
-        reply = await worker.action("Adopt", {"epoch": worker.epoch, "owner_pid": os.getpid()},
-                                    timeout=10.0)
+        try:
+            reply = await worker.action("Adopt", {"epoch": worker.epoch,
+                                                  "owner_pid": os.getpid()}, timeout=10.0)
+        except WorkerError:
+            # the answer may be what was lost: a worker at our epoch is ours (else it
+            # would serve nobody, watching this process)
+            health = await worker.action("HealthCheck", timeout=5.0)
+            if health.get("epoch") != worker.epoch:
+                raise
+            reply = {"pid": process.pid, "sessions": health.get("older_sessions")}
         if reply.get("pid") != process.pid:
             raise WorkerError(f"pid {reply.get('pid')} answered for {process.pid}")
     except WorkerError as exc:

@@ -167,6 +167,7 @@ class WorkerPool:
         workers: beyond that its own least recently used idle worker makes room, or
         the request waits, while other organisations' requests go on. ``user`` (a
         lake only): the worker serves no other user's sessions while this one's last."""
+        self.gate.check()  # handed over (an upgrade): the successor takes new sessions
         if self._adopting is not None and not self._adopting.is_set():
             with trio.move_on_after(adoption.ADOPT_SECONDS):
                 await self._adopting.wait()  # the predecessor's workers may serve it
@@ -332,7 +333,9 @@ class WorkerPool:
             await adoption.give(self, channel)
         async with trio.open_nursery() as nursery:
             for worker in list(self.workers.values()):
-                if worker.sessions == 0 and worker.alive:
+                # one still being activated serves the session it is for, then retires
+                if worker.sessions == 0 and worker.alive \
+                        and worker.state in (State.IDLE, State.HOT_IDLE):
                     nursery.start_soon(self._retire, worker, RetireReason.NORMAL)
 
     def new_id(self) -> int:

@@ -190,32 +190,35 @@ class ControlPlaneEngine(Engine):
                 if not self._auto_create and not await self._exists(
                         database, database_file(self._data_dir, database)):
                     raise no_database(database)
-            # one opening: no upgrade hands the worker over midway (adoption.Gate)
-            with self.pool.gate.opening():
-                try:
-                    worker = await self._acquire(database, path, user)
-                except WorkerError as exc:
-                    failure = str(exc)
-                    unreachable = catalog_unreachable(failure)
-                    if unreachable is not None:  # another worker would fare no better
-                        raise PgError(SqlState.CONNECTION_FAILURE,
-                                      f'cannot open database "{database}": {unreachable}',
-                                      severity="FATAL") from None
-                    if is_lock_conflict(failure):
-                        # another process (the one this one took over from) still has the
-                        # file open: wait for it, bounded by the caller's queue timeout
-                        attempts -= 1
-                        await trio.sleep(LOCK_RETRY_SECONDS)
-                    continue
-                try:
+            try:
+                worker = await self._acquire(database, path, user)
+            except WorkerError as exc:
+                failure = str(exc)
+                unreachable = catalog_unreachable(failure)
+                if unreachable is not None:  # another worker would fare no better
+                    raise PgError(SqlState.CONNECTION_FAILURE,
+                                  f'cannot open database "{database}": {unreachable}',
+                                  severity="FATAL") from None
+                if is_lock_conflict(failure):
+                    # another process (the one this one took over from) still has the
+                    # file open: wait for it, bounded by the caller's queue timeout
+                    attempts -= 1
+                    await trio.sleep(LOCK_RETRY_SECONDS)
+                continue
+            try:
+                # no upgrade hands the worker over while its session opens (adoption.Gate)
+                with self.pool.gate.opening(worker):
                     reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)
-                    token = reply["session_token"]
-                except (WorkerError, KeyError) as exc:
-                    failure = str(exc)
-                    self.pool.release(worker)
-                    if worker.sessions == 0:  # the seed's RetireWorkerIfNoSessions
-                        await self.pool.retire(worker, RetireReason.SESSION_CREATE_FAILURE)
-                    continue
+                token = reply["session_token"]
+            except PgError:
+                self.pool.release(worker)
+                raise
+            except (WorkerError, KeyError) as exc:
+                failure = str(exc)
+                self.pool.release(worker)
+                if worker.sessions == 0:  # the seed's RetireWorkerIfNoSessions
+                    await self.pool.retire(worker, RetireReason.SESSION_CREATE_FAILURE)
+                continue
             try:
                 return await RemoteExecutor.connect(
                     worker.statement_path, token, lambda: self._end(worker, token),

@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 #: How often running statements are checked for a client that has gone (seconds).
 HANGUP_CHECK = 0.5
 #: An upgrade waits this long for connections still starting up before the workers are
-#: handed over (slower ones end with FATAL 57P03 and reconnect to the successor).
-STARTUP_SETTLE_SECONDS = 5.0
+#: handed over (slower ones end with FATAL 57P03 and reconnect to the successor); the
+#: successor's new sessions wait meanwhile, so it is short.
+STARTUP_SETTLE_SECONDS = 1.0
 
 DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
 #: Banned clients told why at the same time, at most; more are closed unanswered.
