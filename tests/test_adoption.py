@@ -235,12 +235,15 @@ def test_the_gate_lets_openings_under_way_finish_and_refuses_them_on_handed_work
             await trio.sleep(0.05)
             await gate.close(5)  # waits for the opening under way
             events.append("closed")
-        # closed: no worker is sought any more, and none opens until the offer is made
-        events += [refused(gate.check), refused(lambda: open_on(kept))]
+        # closed: no worker is sought, and none opens, until the offer is made
+        events += [refused(lambda: gate.check(("a", None))), refused(lambda: open_on(kept))]
         handed.handed_over = True
+        gate.handed.add(("a", None))
         gate.settle()
-        # then only the workers handed over refuse; one not offered still serves here
-        events += [refused(lambda: open_on(handed)), refused(lambda: open_on(kept))]
+        # then only the databases and workers handed over refuse; others serve here
+        events += [refused(lambda: gate.check(("a", None))),
+                   refused(lambda: gate.check(("b", None))),
+                   refused(lambda: open_on(handed)), refused(lambda: open_on(kept))]
         slow = Gate()
         with slow.opening(kept):  # one that never finishes: the wait is bounded
             with trio.move_on_after(1) as scope:
@@ -250,4 +253,5 @@ def test_the_gate_lets_openings_under_way_finish_and_refuses_them_on_handed_work
 
     gate = Gate()
     fatal = ("57P03", "FATAL")
-    assert trio.run(main) == ["opened", "closed", fatal, fatal, fatal, None, False]
+    assert trio.run(main) == ["opened", "closed", fatal, fatal, fatal, None, fatal, None,
+                              False]

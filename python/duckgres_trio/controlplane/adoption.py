@@ -85,15 +85,19 @@ class Gate:
 
     def __init__(self) -> None:
         self.closed = False
+        #: (database, user) pool keys whose workers were handed over
+        self.handed: set[tuple[str | None, str | None]] = set()
         self._settled = False
         self._opening = 0
         self._none = trio.Event()
         self._none.set()
 
-    def check(self) -> None:
-        """Before a worker is sought: none once closed (the database's worker may be
-        the successor's now; opening it anew here would wait for its lock)."""
-        if self.closed:
+    def check(self, key: tuple[str | None, str | None]) -> None:
+        """Before a worker is sought for ``key``: none while the offer is being made,
+        and none for a database whose worker is the successor's now (opening it anew
+        here would wait for its lock). Others (a Flight SQL login on the old process,
+        whose port is not handed over) are served here as before."""
+        if self.closed and (not self._settled or key in self.handed):
             raise _upgraded()
 
     @contextmanager
@@ -148,6 +152,7 @@ async def give(pool, channel: socket.socket) -> int:
                if w.alive and w.state in (State.IDLE, State.HOT, State.HOT_IDLE)]
     for worker in offered:
         worker.handed_over = True  # from now on never stopped from here
+        pool.gate.handed.add((worker.database, worker.user))
     pool.gate.settle()
     stream = trio.SocketStream(trio.socket.from_stdlib_socket(channel))
     try:

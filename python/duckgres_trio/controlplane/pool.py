@@ -167,11 +167,11 @@ class WorkerPool:
         workers: beyond that its own least recently used idle worker makes room, or
         the request waits, while other organisations' requests go on. ``user`` (a
         lake only): the worker serves no other user's sessions while this one's last."""
-        self.gate.check()  # handed over (an upgrade): the successor takes new sessions
+        key = (database, user if lake else None)
+        self.gate.check(key)  # handed over (an upgrade): the successor's sessions
         if self._adopting is not None and not self._adopting.is_set():
             with trio.move_on_after(adoption.ADOPT_SECONDS):
                 await self._adopting.wait()  # the predecessor's workers may serve it
-        key = (database, user if lake else None)
         spread = self.max_workers_per_database if lake else 1
         while True:
             group = [w for w in self._owners.get(key, ()) if w.alive]
