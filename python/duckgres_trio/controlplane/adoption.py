@@ -42,7 +42,7 @@ import select
 import signal
 import socket
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import trio
@@ -122,6 +122,13 @@ class Gate:
     def settle(self) -> None:
         """The workers to hand over are marked: openings on the others may go on."""
         self._settled = True
+
+
+def opening(pool, worker):
+    """``pool``'s gate around one session opening (``Gate.opening``); a pool without
+    one (the remote fleet's, whose upgrades claim through the store) opens freely."""
+    gate = getattr(pool, "gate", None)
+    return gate.opening(worker) if gate is not None else nullcontext()
 
 
 def _upgraded() -> PgError:

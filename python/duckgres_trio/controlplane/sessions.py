@@ -15,6 +15,7 @@ from pathlib import Path
 import trio
 
 from duckgres_trio import metrics
+from duckgres_trio.controlplane import adoption
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
 from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine, Progress
@@ -207,7 +208,7 @@ class ControlPlaneEngine(Engine):
                 continue
             try:
                 # no upgrade hands the worker over while its session opens (adoption.Gate)
-                with self.pool.gate.opening(worker):
+                with adoption.opening(self.pool, worker):
                     reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)
                 token = reply["session_token"]
             except PgError:

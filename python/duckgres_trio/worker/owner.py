@@ -49,14 +49,17 @@ class Owner:
         self.adopted = False
         self.refused = 0
         self._previous: list[tuple[int, int]] = []  # (epoch, pidfd) of earlier owners
-        self._fd = os.pidfd_open(pid)
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except OSError:  # no such process (a fleet worker's parent may be pid 0)
+            self._fd = None
         # Opened after the parent died? Then the pid may be another process already.
         self._parent_gone = os.getppid() != pid
 
     def gone(self) -> bool:
         """Whether the owning control plane's process has exited."""
         with self._lock:
-            if self._parent_gone and not self.adopted:
+            if (self._parent_gone and not self.adopted) or self._fd is None:
                 return True
             readable, _, _ = select.select([self._fd], [], [], 0)
             return bool(readable)
@@ -80,7 +83,8 @@ class Owner:
                             epoch, pid, self.epoch)
                 raise StaleOwner(f"adopt: epoch {epoch} is not above {self.epoch}")
             fd = os.pidfd_open(pid)  # ProcessLookupError: no such adopter
-            self._previous.append((self.epoch, self._fd))
+            if self._fd is not None:
+                self._previous.append((self.epoch, self._fd))
             self._fd, self.pid, self.epoch, self.adopted = fd, pid, epoch, True
         log.info("adopted by pid %d at epoch %d", pid, epoch)
 
