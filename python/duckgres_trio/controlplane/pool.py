@@ -20,6 +20,10 @@ per worker, a watch on its process and a health check every 2 s (3 s limit) wher
 in a row, an exited process or an invalidated DuckDB instance gets the worker killed
 (its sessions see their connection close and end with an error); the idle reaper;
 memory rebalancing when the number of database-owning workers changes.
+
+Upgrades (SIGUSR1): the old process's workers are handed to the new one, which adopts
+them and serves new sessions on them at once (``adoption``); ``gate`` stops session
+openings here once they are handed over.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 import trio
 
 from duckgres_trio import metrics
-from duckgres_trio.controlplane import janitor
+from duckgres_trio.controlplane import adoption, janitor
 from duckgres_trio.controlplane.worker import (
     RetireReason,
     State,
@@ -107,6 +111,9 @@ class WorkerPool:
         self._changed = trio.Event()
         self._rebalance = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self.gate = adoption.Gate()  # session openings; closed once handed over
+        self._adopting: trio.Event | None = None  # set once a predecessor's workers are in
+        self._successor = None  # the handover channel, open until this process exits
         self.spawn_seconds: list[float] = []
         metrics.gauge_from(metrics.workers_active,
                            lambda: sum(1 for w in self.workers.values() if w.alive))
@@ -117,11 +124,17 @@ class WorkerPool:
         """Start ``min_workers``, then keep the pool healthy until cancelled; on the way
         out every worker is retired (shielded)."""
         janitor.sweep(self.socket_dir)
+        channel = adoption.inherited_channel()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
-                async with trio.open_nursery() as starting:
-                    self._restore_min(starting)
+                if channel is not None:  # spares once the predecessor's are in
+                    self._adopting = trio.Event()
+                    nursery.start_soon(adoption.take, self, channel, self._adopting)
+                    nursery.start_soon(self._restore_min_after, self._adopting)
+                else:
+                    async with trio.open_nursery() as starting:
+                        self._restore_min(starting)
                 nursery.start_soon(self._idle_reaper)
                 nursery.start_soon(self._rebalancer)
                 task_status.started()
@@ -155,6 +168,10 @@ class WorkerPool:
         the request waits, while other organisations' requests go on. ``user`` (a
         lake only): the worker serves no other user's sessions while this one's last."""
         key = (database, user if lake else None)
+        self.gate.check(key)  # handed over (an upgrade): the successor's sessions
+        if self._adopting is not None and not self._adopting.is_set():
+            with trio.move_on_after(adoption.ADOPT_SECONDS):
+                await self._adopting.wait()  # the predecessor's workers may serve it
         spread = self.max_workers_per_database if lake else 1
         while True:
             group = [w for w in self._owners.get(key, ()) if w.alive]
@@ -262,7 +279,7 @@ class WorkerPool:
     def _least_recently_used_idle(self, org: str | None = None) -> Worker | None:
         idle = [w for w in self.workers.values()
                 if w.state is State.HOT_IDLE and w.sessions == 0
-                and (org is None or w.org == org)]
+                and not adoption.foreign_sessions(w) and (org is None or w.org == org)]
         return min(idle, key=lambda w: w.idle_since, default=None)
 
     def release(self, worker: Worker) -> None:
@@ -271,7 +288,8 @@ class WorkerPool:
         if worker.sessions == 0 and worker.state is State.HOT:
             worker.transition(State.HOT_IDLE)
             worker.idle_since = time.monotonic()
-            if self._retire_on_session_end and self._nursery is not None:
+            if self._retire_on_session_end and self._nursery is not None \
+                    and not adoption.foreign_sessions(worker):
                 self._nursery.start_soon(self._retire, worker, RetireReason.SESSION_END)
         self._notify()
 
@@ -293,25 +311,57 @@ class WorkerPool:
                     continue
                 holders = [w for w in self.workers.values()
                            if w.database == database and w.state is not State.RETIRED]
-                if not any(w.sessions for w in holders):
+                if not any(w.sessions or adoption.foreign_sessions(w) for w in holders):
                     async with trio.open_nursery() as nursery:
                         for worker in holders:
                             nursery.start_soon(self._retire, worker, RetireReason.DATABASE_DROPPED)
                     return 0
                 await self._changed.wait()
-        return sum(w.sessions for w in self.workers.values() if w.database == database)
+        return sum(w.sessions + adoption.foreign_sessions(w)
+                   for w in self.workers.values() if w.database == database)
 
-    async def handover(self) -> None:
-        """Another control plane takes over: retire every worker without sessions now
-        (each holds its database's lock) and the others when their last session ends;
+    async def handover(self, channel=None) -> None:
+        """Another control plane takes over: hand it the workers over ``channel``
+        (``adoption``); retire every worker it did not adopt now if it has no sessions
+        (each holds its database's lock), the others when their last session ends;
         start no spare."""
         self._retire_on_session_end = True
         self._handing_over = True
         self.min_workers = 0
+        if channel is not None:
+            self._successor = channel
+            await adoption.give(self, channel)
         async with trio.open_nursery() as nursery:
             for worker in list(self.workers.values()):
-                if worker.sessions == 0 and worker.alive:
+                # one still being activated serves the session it is for, then retires
+                if worker.sessions == 0 and worker.alive \
+                        and worker.state in (State.IDLE, State.HOT_IDLE):
                     nursery.start_soon(self._retire, worker, RetireReason.NORMAL)
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def add(self, worker: Worker) -> None:
+        """A worker adopted from a predecessor (``adoption``) joins the pool."""
+        self.workers[worker.id] = worker
+        if worker.database is not None:
+            self._owners.setdefault((worker.database, worker.user), []).append(worker)
+            self._rebalance.set()
+        if self._nursery is not None:
+            self._nursery.start_soon(self._monitor, worker)
+        self._notify()
+
+    def forget(self, worker: Worker) -> None:
+        """A worker handed over to a successor leaves the pool (our sessions on it
+        still end through it; it is never stopped from here)."""
+        group = self._owners.get((worker.database, worker.user), [])
+        if worker in group:
+            group.remove(worker)
+            if not group:
+                del self._owners[(worker.database, worker.user)]
+        self.workers.pop(worker.id, None)
+        self._notify()
 
     # -- spawning and retiring ----------------------------------------------------------
 
@@ -356,6 +406,10 @@ class WorkerPool:
             self._spawning += 1
             nursery.start_soon(self._spawn_spare)
 
+    async def _restore_min_after(self, adopted: trio.Event) -> None:
+        await adopted.wait()
+        self._restore_min()
+
     async def _monitor(self, worker: Worker) -> None:
         """Watch one worker until it is retired: notice at once when its process exits
         on its own, and start a health check every HEALTH_INTERVAL. Checks overlap when
@@ -371,12 +425,17 @@ class WorkerPool:
                 nursery.cancel_scope.cancel()
 
             nursery.start_soon(watch_exit)
-            while worker.state is not State.RETIRED:
+            while worker.state is not State.RETIRED and not worker.handed_over:
                 await trio.sleep(HEALTH_INTERVAL)
-                if worker.state not in (State.DRAINING, State.RETIRED):
+                if worker.state not in (State.DRAINING, State.RETIRED) \
+                        and not worker.handed_over:
                     nursery.start_soon(self.check, worker)
+            if worker.handed_over:  # no longer ours to watch
+                nursery.cancel_scope.cancel()
 
     async def _retire(self, worker: Worker, reason: RetireReason) -> None:
+        if worker.handed_over:
+            return  # the successor's now
         key = (worker.database, worker.user)
         group = self._owners.get(key, [])
         if worker in group:
@@ -428,7 +487,8 @@ class WorkerPool:
             for worker in sorted(self.workers.values(), key=lambda w: w.idle_since):
                 if sum(1 for w in self.workers.values() if w.alive) <= self.min_workers:
                     break
-                idle = worker.state in (State.IDLE, State.HOT_IDLE) and worker.sessions == 0
+                idle = (worker.state in (State.IDLE, State.HOT_IDLE) and worker.sessions == 0
+                        and not adoption.foreign_sessions(worker))
                 if idle and now - worker.idle_since >= self._idle_timeout:
                     await self._retire(worker, RetireReason.IDLE_TIMEOUT)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import trio
 
 from duckgres_trio import metrics
+from duckgres_trio.controlplane import adoption
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
 from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine, Progress
@@ -172,8 +173,8 @@ class ControlPlaneEngine(Engine):
             log.info("dropped database %r", name)
             return True
 
-    async def handover(self) -> None:
-        await self.pool.handover()
+    async def handover(self, channel=None) -> None:
+        await self.pool.handover(channel)
 
     async def _exists(self, database: str, path: Path) -> bool:
         if self._lake is None:
@@ -206,8 +207,13 @@ class ControlPlaneEngine(Engine):
                     await trio.sleep(LOCK_RETRY_SECONDS)
                 continue
             try:
-                reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)
+                # no upgrade hands the worker over while its session opens (adoption.Gate)
+                with adoption.opening(self.pool, worker):
+                    reply = await worker.action("CreateSession", {"user": user}, timeout=30.0)
                 token = reply["session_token"]
+            except PgError:
+                self.pool.release(worker)
+                raise
             except (WorkerError, KeyError) as exc:
                 failure = str(exc)
                 self.pool.release(worker)

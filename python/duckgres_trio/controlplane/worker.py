@@ -30,6 +30,7 @@ import pyarrow.flight as fl
 import trio
 
 from duckgres_trio import metrics
+from duckgres_trio.worker.owner import EPOCH_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,11 @@ class Worker:
     idle_since: float = field(default_factory=time.monotonic)
     state_since: float = field(default_factory=time.monotonic)
     retire_reason: RetireReason | None = None
+    #: The owner epoch this control plane drives the worker under (worker.owner); an
+    #: upgrade's successor adopts the worker at a higher one (controlplane.adoption).
+    epoch: int = 1
+    #: Given to a successor: no longer ours to stop; our sessions on it still end here.
+    handed_over: bool = False
     _client: fl.FlightClient | None = field(default=None, repr=False)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -131,8 +137,8 @@ class Worker:
 
     async def retire(self, reason: RetireReason) -> None:
         """Stop the process (SIGINT, then SIGKILL after the grace time) and remove its
-        sockets. Safe to call twice."""
-        if self.state is State.RETIRED:
+        sockets. Safe to call twice. A worker handed over to a successor is left running."""
+        if self.state is State.RETIRED or self.handed_over:
             return
         if self.state is not State.DRAINING:
             self.state = State.DRAINING
@@ -161,7 +167,7 @@ class Worker:
 
     def kill(self) -> None:
         """SIGKILL now (a worker that failed its health checks)."""
-        if self.process.returncode is None:
+        if self.process.returncode is None and not self.handed_over:
             self.process.kill()
 
     # -- control actions ----------------------------------------------------------------
@@ -172,7 +178,8 @@ class Worker:
 
         def call() -> dict:
             options = fl.FlightCallOptions(
-                timeout=timeout, headers=[(b"authorization", f"Bearer {self.token}".encode())])
+                timeout=timeout, headers=[(b"authorization", f"Bearer {self.token}".encode()),
+                                          (EPOCH_HEADER.encode(), str(self.epoch).encode())])
             results = list(self.client().do_action(fl.Action(name, payload), options))
             return json.loads(results[0].body.to_pybytes()) if results else {}
 
@@ -223,7 +230,8 @@ async def spawn(worker_id: int, socket_dir: Path, *, log_level: str = "info") ->
         listener.listen(1024)
         token = secrets.token_hex(32)
         spec = {"id": worker_id, "token": token, "flight_socket": flight_path,
-                "statement_fd": listener.fileno(), "parent_pid": os.getpid()}
+                "statement_fd": listener.fileno(), "parent_pid": os.getpid(),
+                "epoch": 1}
         env = {**os.environ, "DUCKGRES_WORKER": json.dumps(spec), "DUCKGRES_MODE": "worker",
                "DUCKGRES_LOG_LEVEL": log_level}
         process = await trio.lowlevel.open_process(

@@ -162,10 +162,11 @@ class Engine(ABC):
         on it wait meanwhile. Sessions still ending are waited for up to
         BUSY_WAIT_SECONDS, then PgError 55006. False if there is no such database."""
 
-    async def handover(self) -> None:
+    async def handover(self, channel=None) -> None:
         """Another server process takes over (an upgrade): no new sessions will come,
         so release each database file as soon as no session uses it (DuckDB lets one
-        process at a time open a file)."""
+        process at a time open a file). ``channel``: a socket to the successor, over
+        which a control plane hands it its workers (controlplane.adoption)."""
 
     @abstractmethod
     async def aclose(self) -> None:

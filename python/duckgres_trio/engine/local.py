@@ -146,7 +146,7 @@ class LocalEngine(Engine):
             del self._dropping[name]
             done.set()
 
-    async def handover(self) -> None:
+    async def handover(self, channel=None) -> None:
         """Close each database as soon as no session uses it: the process taking over
         opens the same files."""
         self._handing_over = True

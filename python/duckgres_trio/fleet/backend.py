@@ -424,9 +424,10 @@ class FleetPool:
                 await trio.sleep(0.1)
         return sum(w.sessions for w in self.workers.values() if w.database == database)
 
-    async def handover(self) -> None:
+    async def handover(self, channel=None) -> None:
         """SIGUSR1 upgrade: the workers stay with their sessions; the successor claims
-        its own (adopting them under a new epoch is not built yet: docs/scale-out.md)."""
+        its own (adopting them under a new epoch is not built yet: docs/scale-out.md).
+        ``channel`` (the process backend's handover, controlplane.adoption) is unused."""
 
     # -- retiring, losing --------------------------------------------------------------
 

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: How often running statements are checked for a client that has gone (seconds).
 HANGUP_CHECK = 0.5
+#: An upgrade waits this long for connections still starting up before the workers are
+#: handed over (slower ones end with FATAL 57P03 and reconnect to the successor); the
+#: successor's new sessions wait meanwhile, so it is short.
+STARTUP_SETTLE_SECONDS = 1.0
 
 DEFAULT_USER, DEFAULT_PASSWORD = "postgres", "postgres"
 #: Banned clients told why at the same time, at most; more are closed unanswered.
@@ -450,10 +454,19 @@ class Server:
                     log.info("upgrade: process %d took over; draining", successor.pid)
                     self._handed_over = True
                     accept_scope.cancel()  # the successor accepts on the same sockets
-                    await self.engine.handover()
+                    await self._startups_settled()
+                    await self.engine.handover(successor.channel)
                     stopping.set()
 
                 nursery.start_soon(hand_over)
+
+    async def _startups_settled(self) -> None:
+        """Before the engine hands its workers over: let the connections accepted here
+        that are still starting up open their sessions (bounded), since once a worker
+        is adopted only its new owner opens sessions on it (controlplane.adoption)."""
+        with trio.move_on_after(STARTUP_SETTLE_SECONDS):
+            while any(conn.session is None for conn in self._connections):
+                await trio.sleep(0.02)
 
     async def _watch_hangups(self) -> None:
         """Stop the statements of clients that left while they ran: nobody reads a

@@ -8,6 +8,11 @@ engine and writes ``ready`` to the pipe. Only then does the old one stop accepti
 drain; the sockets never close, so no connection is refused in between. If the new
 process exits or stays silent past ``READY_SECONDS``, the old one keeps serving and a
 later SIGUSR1 tries again.
+
+The new process also inherits one end of a socket pair (``DUCKGRES_HANDOVER_FD``), the
+handover channel: once it is ready, the old one's engine hands it its workers through
+it (``controlplane.adoption``), so no database changes process. The channel closes when
+the old process exits.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import os
 import socket
 import sys
+from dataclasses import dataclass
 
 import trio
 
@@ -23,6 +29,8 @@ log = logging.getLogger(__name__)
 
 LISTEN_FDS = "DUCKGRES_LISTEN_FDS"
 READY_FD = "DUCKGRES_READY_FD"
+#: Read by the successor's engine (controlplane.adoption.inherited_channel).
+HANDOVER_FD = "DUCKGRES_HANDOVER_FD"
 #: How long a new process may take to start listening and open its engine.
 READY_SECONDS = 60.0
 
@@ -50,23 +58,38 @@ def report_ready() -> None:
         os.close(int(fd))
 
 
-async def start_successor(listeners: list[trio.SocketListener]) -> trio.Process | None:
+@dataclass
+class Successor:
+    process: trio.Process
+    #: Our end of the handover channel (the engine's to use, then kept open until exit).
+    channel: socket.socket
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+async def start_successor(listeners: list[trio.SocketListener]) -> Successor | None:
     """Start the new server on ``listeners``' sockets; the process once it reported
     ready, None (logged) if it exited or timed out first (it is then stopped)."""
     fds = [listener.socket.fileno() for listener in listeners]
     read_end, write_end = os.pipe()
-    env = {**os.environ, LISTEN_FDS: ",".join(map(str, fds)), READY_FD: str(write_end)}
+    ours, theirs = socket.socketpair()
+    env = {**os.environ, LISTEN_FDS: ",".join(map(str, fds)), READY_FD: str(write_end),
+           HANDOVER_FD: str(theirs.fileno())}
     try:
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "duckgres_trio", *sys.argv[1:]],
-            env=env, pass_fds=(*fds, write_end))
+            env=env, pass_fds=(*fds, write_end, theirs.fileno()))
     finally:
         os.close(write_end)
+        theirs.close()
     log.info("upgrade: started process %d", process.pid)
     ready = await _wait_ready(read_end, process)
     os.close(read_end)
     if ready:
-        return process
+        return Successor(process, ours)
+    ours.close()
     if process.returncode is None:
         process.kill()
     await process.wait()

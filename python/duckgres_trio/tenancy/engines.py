@@ -116,9 +116,9 @@ class Tenancy:
         else:
             task_status.started()
 
-    async def handover(self) -> None:
+    async def handover(self, channel=None) -> None:
         if self.pool is not None:
-            await self.pool.handover()
+            await self.pool.handover(channel)
         for engine in list(self._engines.values()):
             if self.pool is None:
                 await engine.handover()

@@ -14,12 +14,16 @@ Custom actions (JSON bodies and results):
 - ``DestroySession`` {session_token} -> {destroyed}
 - ``HealthCheck`` {} -> {healthy, draining, sessions, active_queries, uptime_seconds,
   invalidated, progress: {token prefix: {percentage, rows_processed, total_rows,
-  running_seconds}}, progress_timed_out}
+  running_seconds}}, progress_timed_out, epoch, refused, older_sessions (those a
+  previous owner created)}
+- ``Adopt`` {epoch, owner_pid} -> {adopted, epoch, pid, sessions}: a new control plane takes
+  the worker over (an upgrade); the owner epoch fences control actions (``owner``)
 
 A fleet worker (``fleet.agent``) serves on TCP (TLS with a certificate) under the
 fleet's token, and fences: every action but HealthCheck carries ``fence`` {cp, epoch}
 and one under a stale epoch is refused (``fleet.fence``); ``Reset`` {fence} -> {}
-ends every session, closes the database and registers the worker again, idle.
+ends every session, closes the database and registers the worker again, idle. It is
+never adopted (its owner is its record in the config store).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 
 import pyarrow.flight as fl
 
+from duckgres_trio.worker.owner import EPOCH_HEADER, Owner, StaleOwner
 from duckgres_trio.worker.session import Sessions, Unavailable
 
 log = logging.getLogger(__name__)
@@ -40,7 +46,15 @@ CUSTOM_ACTIONS = {
     "CreateSession": "Open a session: {user, memory_limit, threads, replay} -> {session_token}",
     "DestroySession": "End a session: {session_token} -> {destroyed}",
     "HealthCheck": "Worker health, sessions and per-session query progress",
+    "Adopt": "A new owner takes the worker over: {epoch, owner_pid} -> {adopted}",
 }
+
+
+class _Caller(fl.ServerMiddleware):
+    """What a call claims beyond its token: the owner epoch (worker.owner)."""
+
+    def __init__(self, epoch: str | None) -> None:
+        self.epoch = epoch
 
 
 class _BearerAuth(fl.ServerMiddlewareFactory):
@@ -51,15 +65,19 @@ class _BearerAuth(fl.ServerMiddlewareFactory):
         values = headers.get("authorization") or headers.get("Authorization") or []
         if not any(hmac.compare_digest(v.encode(), self._expected) for v in values):
             raise fl.FlightUnauthenticatedError("invalid or missing worker token")
-        return None
+        epoch = headers.get(EPOCH_HEADER) or []
+        return _Caller(epoch[0] if epoch else None)
 
 
 class WorkerFlightServer(fl.FlightServerBase):
-    def __init__(self, location: str, token: str, sessions: Sessions, *, fence=None,
-                 on_reset=None, tls_certificates=None, health_extra=None) -> None:
+    def __init__(self, location: str, token: str, sessions: Sessions, *,
+                 owner: Owner | None = None, fence=None, on_reset=None,
+                 tls_certificates=None, health_extra=None) -> None:
         from duckgres_trio.worker.flightsql import FlightSql  # noqa: PLC0415
 
         self._sessions = sessions
+        self._owner = owner or Owner(os.getppid())
+        self._created: dict[str, int] = {}  # session token -> the epoch that created it
         self._sql = FlightSql(sessions)
         self._fence = fence  # fleet.fence.Fence on a fleet worker
         self._on_reset = on_reset
@@ -84,20 +102,51 @@ class WorkerFlightServer(fl.FlightServerBase):
                 self._fence.admit(kind, body.get("fence"))
             except Refused as exc:
                 raise fl.FlightUnauthorizedError(str(exc)) from None
+        caller = context.get_middleware("auth")
+        epoch = self._owner.current(caller.epoch if caller is not None else None)
+        try:
+            if kind == "Adopt":
+                if self._fence is not None:
+                    raise StaleOwner("adopt: a fleet worker is owned through its record")
+                return [fl.Result(json.dumps(self._adopt(body)).encode())]
+            self._owner.check(kind, epoch, self._created.get(str(body.get("session_token"))))
+        except (StaleOwner, ValueError, TypeError, OSError) as exc:
+            raise fl.FlightUnauthorizedError(str(exc)) from None
         if kind == "HealthCheck":
-            reply = {**self._sessions.health(), **self._health_extra()}
+            epoch = self._owner.epoch
+            reply = {**self._sessions.health(), **self._health_extra(), "epoch": epoch,
+                     "refused": self._owner.refused,
+                     "older_sessions": sum(1 for e in list(self._created.values()) if e < epoch)}
         elif kind == "Reset":
             self._on_reset()
             reply = {}
         elif kind == "CreateSession":
             reply = self._create_session(body)
+            self._created[reply["session_token"]] = epoch
         elif kind == "Activate":
             reply = self._activate(body)
         elif kind == "SetLimits":
             reply = self._guarded("set limits", lambda: self._sessions.set_limits(body)) or {}
         else:
-            reply = {"destroyed": self._sessions.destroy(str(body.get("session_token", "")))}
+            token = str(body.get("session_token", ""))
+            self._created.pop(token, None)
+            reply = {"destroyed": self._sessions.destroy(token)}
         return [fl.Result(json.dumps(reply).encode())]
+
+    def end_sessions_of(self, epoch: int) -> None:
+        """A previous owner's process is gone: end the sessions it created (worker.owner)."""
+        tokens = [t for t, created in list(self._created.items()) if created == epoch]
+        for token in tokens:
+            self._created.pop(token, None)
+            self._sessions.destroy(token)
+        if tokens:
+            log.warning("ended %d sessions of the owner at epoch %d, which exited",
+                        len(tokens), epoch)
+
+    def _adopt(self, body: dict) -> dict:
+        self._owner.adopt(int(body["epoch"]), int(body["owner_pid"]))
+        return {"adopted": True, "epoch": self._owner.epoch, "pid": os.getpid(),
+                "sessions": len(self._sessions.all())}
 
     def _create_session(self, body: dict) -> dict:
         try:

@@ -7,9 +7,11 @@ in-memory; absent: wait for the ``Activate`` action), the Flight
 ``flight_socket`` path to bind, the inherited file descriptor ``statement_fd`` of the
 statement-path listener the control plane bound, and DuckDB ``duckdb_config``.
 
-The worker exits when its control plane dies (it checks its parent pid twice a second),
-so no orphan keeps a database file locked. SIGTERM/SIGINT: stop taking sessions, let running statements
-finish (bounded), close the database (checkpoint), exit 0.
+The worker exits when its control plane dies (it checks twice a second), so no orphan
+keeps a database file locked: first the parent that spawned it, after an upgrade's
+``Adopt`` the control plane that adopted it (``owner``), which is not its parent.
+SIGTERM/SIGINT: stop taking sessions, let running statements finish (bounded), close
+the database (checkpoint), exit 0.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import threading
 import time
 
 from duckgres_trio.worker.flight import WorkerFlightServer
+from duckgres_trio.worker.owner import Owner
 from duckgres_trio.worker.session import Sessions
 from duckgres_trio.worker.statements import StatementServer
 
@@ -36,15 +39,20 @@ DRAIN_SECONDS = 30.0
 PARENT_CHECK_SECONDS = 0.5
 
 
-def _watch_parent(parent: int, orphaned: threading.Event, stop: threading.Event) -> None:
-    """Stop when the control plane is gone (this process was re-parented).
+def _watch_owner(owner: Owner, flight: WorkerFlightServer, orphaned: threading.Event,
+                 stop: threading.Event) -> None:
+    """Stop when the owning control plane is gone; end the sessions of a previous owner
+    (an upgrade's old control plane) once it is gone.
 
     Not PR_SET_PDEATHSIG: that signal follows the *thread* that forked, and trio starts
-    processes from a worker thread that exits when idle, which killed healthy workers.
+    processes from a worker thread that exits when idle, which killed healthy workers;
+    nor would it follow an adoption.
     """
     while not stop.wait(PARENT_CHECK_SECONDS):
-        if os.getppid() != parent:
-            log.warning("the control plane (pid %d) is gone: stopping", parent)
+        for epoch in owner.departed():
+            flight.end_sessions_of(epoch)
+        if owner.gone():
+            log.warning("the control plane (pid %d) is gone: stopping", owner.pid)
             orphaned.set()
             stop.set()
 
@@ -54,8 +62,7 @@ def main() -> int:
     stop, orphaned = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    threading.Thread(target=_watch_parent, args=(int(spec["parent_pid"]), orphaned, stop),
-                     daemon=True, name="parent-watch").start()
+    owner = Owner(int(spec["parent_pid"]), int(spec.get("epoch") or 1))
 
     started = time.monotonic()
     sessions = Sessions()
@@ -65,7 +72,10 @@ def main() -> int:
     listener = socket.socket(fileno=int(spec["statement_fd"]))
     statements = StatementServer(listener, sessions)
     threading.Thread(target=statements.serve, daemon=True, name="statements").start()
-    flight = WorkerFlightServer(f"grpc+unix://{spec['flight_socket']}", spec["token"], sessions)
+    flight = WorkerFlightServer(f"grpc+unix://{spec['flight_socket']}", spec["token"], sessions,
+                                owner=owner)
+    threading.Thread(target=_watch_owner, args=(owner, flight, orphaned, stop),
+                     daemon=True, name="owner-watch").start()
     log.info("worker %s ready in %.0f ms ", spec.get("id"),
              (time.monotonic() - started) * 1000)
 
