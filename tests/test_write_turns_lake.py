@@ -278,3 +278,42 @@ def test_lock_key_is_per_lake_and_fits_bigint():
     assert len(keys) == 4
     assert all(-(1 << 63) <= key < (1 << 63) for key in keys)
     assert lock_key("shared") == lock_key("shared")
+
+
+def test_a_busy_server_lets_another_servers_writer_in(catalog):
+    """Two LakeTurns on one catalog stand for two servers. The first always has local
+    writers queued, so its lock could pass from one to the next for ever; it passes at
+    most HANDOVERS times in a row, then goes back to PostgreSQL, where the second
+    server's writer waits first and gets it."""
+    import trio
+
+    from duckgres_trio.frontend.lake_turns import HANDOVERS, LakeTurns
+
+    busy, other = LakeTurns(catalog.dsn), LakeTurns(catalog.dsn)
+    order: list[str] = []
+
+    async def writer(turns, pid: int, rounds: int) -> None:
+        for _ in range(rounds):
+            await turns.take("fair", pid)
+            order.append("busy" if turns is busy else "other")
+            await trio.sleep(0.005)
+            turns.give_back("fair", pid)
+
+    async def main() -> None:
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                for pid in (1, 2, 3):
+                    nursery.start_soon(writer, busy, pid, 2 * HANDOVERS)
+                while len(order) < 3:  # the busy server's lock is being handed over
+                    await trio.sleep(0.005)
+                asked = len(order)
+                await writer(other, 9, 1)
+                served = order.index("other")
+                assert 0 <= served - asked <= HANDOVERS + 1, order
+            # all given back: the lock is free for a new request at once
+            await trio.sleep(0.2)
+            with trio.fail_after(5):
+                await writer(other, 9, 1)
+
+    trio.run(main)
+    assert order.count("busy") == 6 * HANDOVERS
