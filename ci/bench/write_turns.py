@@ -17,6 +17,7 @@ per second) and the share of failed transactions; docs/benchmarks.md keeps the n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -72,7 +73,7 @@ def main() -> None:
     storage = args.storage.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as tmp, running_pg15() as pg_dsn, \
-            pg15_cluster() as catalog:
+            (pg15_cluster() if "ducklake" in storage else contextlib.nullcontext()) as catalog:
         pg = dict(part.split("=", 1) for part in pg_dsn.split())
         targets = {}
         servers = []
@@ -87,14 +88,12 @@ def main() -> None:
                     servers.append(server)
                     targets[f"duckgres-trio {mode}, write_turns {turns}"] = [
                         "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "bench"]
-            lake = ["--mode", "controlplane", "--storage", "ducklake", "--ducklake-catalog",
-                    catalog.dsn, "--min-workers", "2", "--max-workers-per-database", "2"]
             lakes = {"turns in the catalog": ([], ("-m", "duckgres_trio")),
                      "turns in memory only": ([], LOCAL_TURNS),
                      "write_turns off": (["--write-turns", "off"], ("-m", "duckgres_trio"))}
-            for n, (name, (extra, program)) in enumerate(lakes.items()):
-                if "ducklake" not in storage:
-                    break
+            for n, (name, (extra, program)) in enumerate(lakes.items() if catalog else ()):
+                lake = ["--mode", "controlplane", "--storage", "ducklake", "--ducklake-catalog",
+                        catalog.dsn, "--min-workers", "2", "--max-workers-per-database", "2"]
                 server = ServerProcess(
                     Path(tmp) / f"data-lake-{n}",
                     [*plain, *lake, "--ducklake-data-path", str(Path(tmp) / f"lake-{n}"),
