@@ -16,10 +16,10 @@ of its own to the catalog, where every process serving that lake must take it to
   (lock_timeout, statement_timeout, cancel). A cancelled request closes its connection
   (pgtrio drops a connection whose protocol state is lost): PostgreSQL then forgets
   the request, or releases the lock if it had just been granted.
-- **Released by whatever ends**: ``give_back`` never blocks; the unlock runs in a task
-  of its own on the holding connection, the next request on another connection (so
-  PostgreSQL orders the two). A server that dies closes its connections, and
-  PostgreSQL releases their locks.
+- **Released by whatever ends**: ``give_back`` never blocks: it sends the unlock at
+  once (before the session answers its COMMIT) and a task of its own reads the reply;
+  the next request goes on another connection (PostgreSQL orders the two). A server
+  that dies closes its connections, and PostgreSQL releases their locks.
 
 The key is a 64-bit hash of the lake's schema in the catalog (``<org>/<database>`` or
 ``<database>``), the name every process serving the lake uses for it.
@@ -110,9 +110,16 @@ class LakeTurns(Turns):
         return self._local.holder(database)
 
     def _release(self, database: str) -> None:
-        held = self._held.pop(database)
-        trio.lowlevel.spawn_system_task(self._unlock, held.conn,
-                                        lock_key(self._prefix + database))
+        """Unlock now: the request leaves before the session's COMMIT is answered, so
+        a client that goes on to another server finds the lock free (LOCK ... NOWAIT
+        too); its reply is read by a task of its own."""
+        conn = self._held.pop(database).conn
+        try:
+            conn.send("SELECT pg_advisory_unlock($1)", [lock_key(self._prefix + database)])
+        except (pg_errors.Error, OSError) as exc:
+            self._lost(conn, exc)
+            return
+        trio.lowlevel.spawn_system_task(self._unlocked, conn)
 
     async def _lock(self, key: int, nowait: bool) -> pgtrio.Connection:
         """A connection that holds the lock ``key``; waits for it as long as the
@@ -163,18 +170,22 @@ class LakeTurns(Turns):
             raise
         return conn
 
-    async def _unlock(self, conn: pgtrio.Connection, key: int) -> None:
+    async def _unlocked(self, conn: pgtrio.Connection) -> None:
         try:
-            await conn.query("SELECT pg_advisory_unlock($1)", [key], timeout=UNLOCK_TIMEOUT)
+            await conn.receive(timeout=UNLOCK_TIMEOUT)
         except (pg_errors.Error, OSError) as exc:
-            log.warning("write turn: unlock failed (%s); closing its catalog connection",
-                        _reason(exc))
-            conn.close()  # PostgreSQL releases the lock with the connection
+            self._lost(conn, exc)
             return
         except BaseException:
             conn.close()
             raise
         self._keep(conn)
+
+    @staticmethod
+    def _lost(conn: pgtrio.Connection, exc: BaseException) -> None:
+        log.warning("write turn: unlock failed (%s); closing its catalog connection",
+                    _reason(exc))
+        conn.close()  # PostgreSQL releases the lock with the connection
 
     def _keep(self, conn: pgtrio.Connection) -> None:
         """Keep a connection that holds no lock for the next request (or close it)."""
