@@ -138,12 +138,13 @@ def test_ducklake_without_a_catalog_does_not_start(tmp_path):
 
 # -- step B: DuckLake's own behaviour through the server -------------------------------
 
-def test_concurrent_writers_conflict_with_40001(srv, start_server, catalog):
+def test_concurrent_append_and_update_conflict_with_40001(srv, start_server, catalog):
     """DuckLake commits a transaction against the catalog's latest snapshot: of two
-    that changed the same table the second fails, as PostgreSQL's serialization
-    failure, which clients retry. Writers on one server wait for their turn instead
-    (frontend/turns.py); writers on two servers (two processes attaching the lake)
-    conflict."""
+    that changed the same table, one appending and one updating (even other rows),
+    the second fails, as PostgreSQL's serialization failure, which clients retry.
+    Two updaters wait for their turn instead, on one server or on two (the turn is
+    the catalog's advisory lock: tests/test_write_turns_lake.py); an append takes no
+    turn (appends stay concurrent)."""
     other = start_server("--storage", "ducklake", "--ducklake-catalog", catalog.dsn,
                          "--ducklake-data-path", str(srv.lake_path))
     with _connect(srv, "lakesmoke") as a, \
@@ -152,7 +153,7 @@ def test_concurrent_writers_conflict_with_40001(srv, start_server, catalog):
         a.execute("INSERT INTO accounts VALUES (1, 100), (2, 100)")
         a.execute("BEGIN")
         b.execute("BEGIN")
-        a.execute("UPDATE accounts SET balance = balance - 1 WHERE id = 1")
+        a.execute("INSERT INTO accounts VALUES (3, 100)")
         b.execute("UPDATE accounts SET balance = balance + 1 WHERE id = 2")
         a.execute("COMMIT")
         with pytest.raises(psycopg.errors.SerializationFailure) as failed:
@@ -160,7 +161,8 @@ def test_concurrent_writers_conflict_with_40001(srv, start_server, catalog):
         assert failed.value.diag.message_primary == \
             "could not serialize access due to concurrent update"
         b.execute("ROLLBACK")  # whatever state the failed COMMIT left
-        assert b.execute("SELECT balance FROM accounts ORDER BY id").fetchall() == [(99,), (100,)]
+        assert b.execute("SELECT balance FROM accounts ORDER BY id").fetchall() \
+            == [(100,), (100,), (100,)]
 
 
 def test_time_travel_reads_each_earlier_version(srv):

@@ -100,7 +100,7 @@ class Server:
         self.catalogs = Catalogs()
         self._org_catalogs: dict[str, Catalogs] = {}
         # conflicting writers' turns per database (frontend/turns.py); likewise apart
-        self.turns: Turns = LocalTurns()
+        self.turns: Turns = self._new_turns(None)
         self._org_turns: dict[str, Turns] = {}
         self.config_store = None  # tenancy.store.ConfigStore with a config_store DSN
         self.user_secrets = None  # tenancy.secrets.UserSecrets, with it
@@ -272,7 +272,21 @@ class Server:
             return None
         if org is None:
             return self.turns
-        return self._org_turns.setdefault(org, LocalTurns())
+        if org not in self._org_turns:
+            self._org_turns[org] = self._new_turns(org)
+        return self._org_turns[org]
+
+    def _new_turns(self, org: str | None) -> Turns:
+        """In this process for DuckDB files (one server routes all of a file's
+        sessions); in the catalog's PostgreSQL for DuckLake, which other servers may
+        serve too (frontend/lake_turns.py)."""
+        if self.config.storage != "ducklake":
+            return LocalTurns()
+        from duckgres_trio.engine.lake import with_connect_timeout
+        from duckgres_trio.frontend.lake_turns import LakeTurns
+
+        return LakeTurns(with_connect_timeout(self.config.lake_catalog),
+                         "" if org is None else f"{org}/")
 
     def backends_for(self, conn: Connection):
         """The sessions a connection's SQL may see and signal, and where its CREATE /

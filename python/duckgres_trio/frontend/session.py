@@ -31,7 +31,7 @@ from duckgres_trio.frontend import jsontypes
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.portals import Portals
-from duckgres_trio.frontend.turns import Turns
+from duckgres_trio.frontend.turns import TurnBusy, Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
                                             lookup_sql, padded, resolve, tables_from_rows,
                                             through_view, with_char_types)
@@ -324,17 +324,17 @@ class Session:
         # the block has run nothing before this statement (check_writable: _queried)
         fresh = not self._queried if force else self._block_fresh
         database, activity = self.activity.database, self.activity
-        if nowait and self.turns.holder(database) not in (None, self.pid):
-            name = lock_relations(stmt.text)[0].rsplit(".", 1)[-1].strip('"')
-            raise PgError("55P03", f'could not obtain lock on relation "{name}"')
         lock_timeout = self.timeout("lock_timeout")
         activity.wait_event_type, activity.wait_event = "Lock", "transactionid"
         try:
             with trio.CancelScope() as self._turn_wait:
                 if lock_timeout:
                     self._turn_wait.deadline = trio.current_time() + lock_timeout
-                await self.turns.take(database, self.pid)
+                await self.turns.take(database, self.pid, nowait=nowait)
                 self._has_turn = True
+        except TurnBusy:
+            name = lock_relations(stmt.text)[0].rsplit(".", 1)[-1].strip('"')
+            raise PgError("55P03", f'could not obtain lock on relation "{name}"') from None
         finally:
             self._turn_wait = None
             activity.wait_event_type = activity.wait_event = None

@@ -16,11 +16,11 @@ ends, however it ends, gives its turn back (``Session.close``).
 
 ``Turns`` is the interface the session sees. ``LocalTurns`` serves every database
 whose sessions all pass through this process: a DuckDB file (one worker process owns
-it, and one server routes its sessions). A database served by several server
-processes (DuckLake) needs the turn held outside: an implementation of ``Turns`` that
-wraps ``LocalTurns`` and, while one of its sessions holds a database's turn, holds
-``pg_advisory_lock(key of the database)`` on a connection of its own to the DuckLake
-catalog's PostgreSQL (docs/architecture.md, "Write turns").
+it, and one server routes its sessions). A database that several server processes
+may serve (DuckLake) has its turn held outside: ``frontend.lake_turns.LakeTurns``
+wraps ``LocalTurns`` and, while one of its sessions holds a database's turn, holds an
+advisory lock in the DuckLake catalog's PostgreSQL (docs/architecture.md, "Write
+turns"); ``Server`` picks one by storage.
 """
 
 from __future__ import annotations
@@ -32,16 +32,21 @@ from dataclasses import dataclass, field
 import trio
 
 
+class TurnBusy(Exception):
+    """``take(..., nowait=True)``: another session has the turn (LOCK ... NOWAIT)."""
+
+
 class Turns(ABC):
     """The write turns of the databases a server serves, keyed by database name.
 
     ``take`` waits (FIFO) until ``holder`` has ``database``'s turn; cancelling the
     waiting task gives up the place in the queue (and the turn, if it was granted
-    meanwhile). ``give_back`` never blocks: an implementation that must tell another
+    meanwhile); with ``nowait`` it raises ``TurnBusy`` instead of waiting for another
+    holder. ``give_back`` never blocks: an implementation that must tell another
     server does so from its own task. Both are idempotent for a holder."""
 
     @abstractmethod
-    async def take(self, database: str, holder: int) -> None: ...
+    async def take(self, database: str, holder: int, *, nowait: bool = False) -> None: ...
 
     @abstractmethod
     def give_back(self, database: str, holder: int) -> None: ...
@@ -64,10 +69,12 @@ class LocalTurns(Turns):
     def __init__(self) -> None:
         self._turns: dict[str, _Turn] = {}
 
-    async def take(self, database: str, holder: int) -> None:
+    async def take(self, database: str, holder: int, *, nowait: bool = False) -> None:
         turn = self._turns.setdefault(database, _Turn())
         if turn.holder == holder:
             return
+        if nowait and turn.holder is not None:
+            raise TurnBusy
         if turn.holder is None and not turn.waiters:
             await trio.lowlevel.checkpoint_if_cancelled()  # no yield unless cancelled
             turn.holder = holder

@@ -88,14 +88,21 @@ class Connection:
             else:
                 self.pgconn.send_query(sql.encode())
             results = await self._run(generators.execute(self.pgconn), timeout)
-        rows: list[Row] = []
-        for result in results:
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                raise pg_errors.error_from_result(result)
-            if result.status == pq.ExecStatus.TUPLES_OK:
-                rows = [tuple(_text(result.get_value(r, c)) for c in range(result.nfields))
-                        for r in range(result.ntuples)]
-        return rows
+        return _rows(results)
+
+    def send(self, sql: str, params: Sequence[Any]) -> None:
+        """Send one statement now, from code that cannot wait (libpq queues it and
+        writes what the socket takes); ``receive`` waits for its result. Between the
+        two the caller owns the connection: nothing else may query it."""
+        self._check()
+        self.pgconn.send_query_params(
+            sql.encode(), [None if p is None else str(p).encode() for p in params])
+        self.pgconn.flush()
+
+    async def receive(self, timeout: float = DEFAULT_TIMEOUT) -> list[Row]:
+        """The rows of the statement ``send`` sent (as ``query`` returns them)."""
+        async with self._lock:
+            return _rows(await self._run(generators.execute(self.pgconn), timeout))
 
     async def notifies(self) -> list[pq.PGnotify]:
         """Wait until at least one notification arrived (after LISTEN) and return them.
@@ -219,6 +226,19 @@ def _ready(events: list[tuple[int, int]]) -> Ready:
         if event & select.POLLOUT:
             mask |= Ready.W
     return Ready(mask)
+
+
+def _rows(results: list[pq.abc.PGresult]) -> list[Row]:
+    """The last result's rows; an error result raises psycopg's exception for its
+    SQLSTATE."""
+    rows: list[Row] = []
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise pg_errors.error_from_result(result)
+        if result.status == pq.ExecStatus.TUPLES_OK:
+            rows = [tuple(_text(result.get_value(r, c)) for c in range(result.nfields))
+                    for r in range(result.ntuples)]
+    return rows
 
 
 def _text(value: bytes | None) -> str | None:

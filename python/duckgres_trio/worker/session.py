@@ -273,7 +273,11 @@ class Sessions:
         self.invalidated = True
 
     def health(self, progress_timeout: float = 0.5) -> dict:
-        sessions = self.all()
+        # not self.all(): activate holds _lock while it opens the database, and a
+        # lake's ATTACH can take longer than the control plane's health checks wait
+        # (it would retire a healthy worker mid-activation); list() of a dict's
+        # values is one step under the GIL
+        sessions = list(self._sessions.values())
         progress = _bounded(lambda: {s.token[:8]: p for s in sessions
                                      if (p := s.progress()) is not None}, progress_timeout)
         return {
