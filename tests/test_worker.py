@@ -48,6 +48,9 @@ class Channel:
             return "error", p.read_error(payload)
         if kind == p.COMMAND:
             return "command", p.read_i64(payload)
+        if kind == p.ROWS:
+            schema, batches = p.read_rows(payload, schema)
+            return "rows", pa.Table.from_batches(batches, schema), True
         assert kind == p.SCHEMA
         schema = pa.ipc.read_schema(pa.py_buffer(payload)) if payload else schema
         return ("rows", *self.batches(schema))
@@ -113,6 +116,34 @@ def test_errors_keep_the_session(worker):
     assert kind == "error" and error.sqlstate == "42P01"
     ch.send(p.EXEC, bytes([p.ROWS_UNKNOWN]) + b"SELECT 42 AS answer")
     assert ch.result()[1].to_pylist() == [{"answer": 42}]
+
+
+def test_a_whole_small_result_is_one_frame(worker):
+    """A result of at most one batch comes as one ROWS frame, without a schema when it
+    is the described one; longer ones, enums (their dictionaries) and unprepared
+    statements keep SCHEMA/BATCH/END or carry their schema."""
+    _, ch = session(worker)
+    ch.send(p.PREP, b"SELECT $1::INT AS x, 'a' AS s")
+    handle, _, columns = p.read_described(ch.read()[1])
+    ch.send(p.RUN, p.u32(handle) + bytes([p.ROWS_YES]) + p.encode_values([7]))
+    kind, payload = ch.read()
+    assert kind == p.ROWS and p.read_u32(payload) == 0  # the described schema
+    schema, batches = p.read_rows(payload, columns)
+    assert pa.Table.from_batches(batches, schema).to_pylist() == [{"x": 7, "s": "a"}]
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT 1 AS one WHERE false")
+    kind, payload = ch.read()
+    assert kind == p.ROWS and p.read_u32(payload) > 0
+    schema, batches = p.read_rows(payload, None)
+    assert schema.names == ["one"] and batches == []
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT 'b'::ENUM('a', 'b') AS e")
+    assert ch.read()[0] == p.SCHEMA
+    assert ch.batches(None)[0].to_pylist() == [{"e": "b"}]
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT range FROM range(100000)")
+    assert ch.read()[0] == p.SCHEMA
+    with pytest.raises(p.ProtocolError):  # no schema and nothing described
+        p.read_rows(p.u32(0), None)
+    with pytest.raises(p.ProtocolError):
+        p.read_rows(p.u32(9) + b"xx", None)
 
 
 def test_dropping_an_open_result(worker):

@@ -92,10 +92,9 @@ class WorkerPool:
         self._idle_timeout = idle_timeout
         self._memory_budget = memory_budget
         self._memory_limit = memory_limit
-        # DuckDB's default is one thread per core; a worker leaves one core to the control
-        # plane, which otherwise competes with DuckDB's threads for it (measured on 2
-        # cores: pgbench -M prepared lookups 547 -> 695 TPS with threads=1).
-        self._threads = threads or max(1, (os.cpu_count() or 1) - 1)
+        # A worker's long statements get these threads, its short ones one
+        # (worker/threads.py): all cores by default, as DuckDB's own default.
+        self._threads = threads or os.cpu_count() or 1
         self._retire_on_session_end = retire_on_session_end
         self._log_level = log_level
         self._handing_over = False
@@ -495,7 +494,7 @@ class WorkerPool:
     def _limits(self, extra: int = 0) -> dict[str, str]:
         """DuckDB settings for each database-owning worker: the configured memory_limit,
         or an equal share of the memory budget (DuckDB's limits are per process); the
-        configured threads, else all cores but one."""
+        configured threads, else all cores (for long statements: worker/threads.py)."""
         owners = sum(1 for w in self._owning() if w.alive) + extra
         limits = {}
         if self._memory_limit:

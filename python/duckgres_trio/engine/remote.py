@@ -35,7 +35,13 @@ log = logging.getLogger(__name__)
 #: After interrupting a statement, how long the worker may take to end its reply.
 DRAIN_SECONDS = 5.0
 _RECEIVE = 1 << 18
-_TERMINAL = frozenset({p.ERROR, p.COMMAND, p.END, p.DESCRIBED})
+_TERMINAL = frozenset({p.ERROR, p.COMMAND, p.END, p.DESCRIBED, p.ROWS})
+
+
+async def _whole(batches: list[pa.RecordBatch]) -> AsyncIterator[pa.RecordBatch]:
+    """A result that arrived whole: nothing to fetch or drop."""
+    for batch in batches:
+        yield batch
 
 
 def worker_lost(detail: str) -> PgError:
@@ -183,6 +189,9 @@ class RemoteExecutor(Executor):
         if kind == p.COMMAND:
             rowcount = p.read_i64(payload)
             return Result(None, None if rowcount < 0 else rowcount)
+        if kind == p.ROWS:  # the whole result in one frame
+            schema, batches = p.read_rows(payload, described)
+            return Result(schema, None, _whole(batches))
         if kind != p.SCHEMA:
             raise p.ProtocolError(f"unexpected reply {bytes([kind])!r}")
         schema = pa.ipc.read_schema(pa.py_buffer(payload)) if payload else described

@@ -23,12 +23,16 @@ Requests (control plane -> worker), each answered before the next is sent unless
 ``CANCEL`` session token, on a connection of its own     no answer (connection closed)
 =========  ===========================================  =================================
 
-A result is ``ERROR``; or ``COMMAND`` (rowcount i64, -1 for none); or ``SCHEMA`` (Arrow
-IPC schema), zero or more ``BATCH`` (an Arrow IPC record batch message; for a schema
-with dictionary columns (DuckDB ENUM) ``DICT_BATCH``, a whole IPC stream carrying the
-dictionaries, which a bare batch message cannot), then ``END`` (one byte:
-1 if the result is exhausted, 0 if ``FETCH`` gives more). ``ERROR`` may also come after
-some batches (a failure mid-stream) and ends the result.
+A result is ``ERROR``; or ``COMMAND`` (rowcount i64, -1 for none); or ``ROWS``, a whole
+result of at most one batch in one frame (schema length u32, the Arrow IPC schema or
+nothing, then the batch message or nothing: the common one-row answer, one frame to
+write and read); or ``SCHEMA`` (Arrow IPC schema), zero or more ``BATCH`` (an Arrow IPC
+record batch message; for a schema with dictionary columns (DuckDB ENUM)
+``DICT_BATCH``, a whole IPC stream carrying the dictionaries, which a bare batch message
+cannot), then ``END`` (one byte: 1 if the result is exhausted, 0 if ``FETCH`` gives
+more). ``ERROR`` may also come after some batches (a failure mid-stream) and ends the
+result. An empty schema (in ``ROWS`` or ``SCHEMA``) means the prepared statement's
+described columns: the worker sends a schema only when the result's differs.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError
 
 HELLO, EXEC, PREP, RUN, FETCH, DROP, UNPREP, CANCEL, INSERT = b"hqpxfdczi"
-OK, ERROR, COMMAND, SCHEMA, BATCH, END, DESCRIBED, DICT_BATCH = b"kEtsbeDB"
+OK, ERROR, COMMAND, SCHEMA, BATCH, END, DESCRIBED, DICT_BATCH, ROWS = b"kEtsbeDBr"
 
 #: returns-rows byte: the classifier's hint (None: let the engine decide).
 ROWS_NO, ROWS_YES, ROWS_UNKNOWN = 0, 1, 2
@@ -226,8 +230,35 @@ def _has_dictionary(typ: pa.DataType) -> bool:
     return any(_has_dictionary(typ.field(i).type) for i in range(typ.num_fields))
 
 
-def batch_frame(batch: pa.RecordBatch) -> list:
-    if not any(_has_dictionary(t) for t in batch.schema.types):
+def has_dictionary(schema: pa.Schema) -> bool:
+    return any(_has_dictionary(t) for t in schema.types)
+
+
+def rows_frame(schema: bytes, batch: pa.RecordBatch | None) -> list:
+    """ROWS: a whole result of at most one batch, without dictionary columns."""
+    return frame_parts(ROWS, _U32.pack(len(schema)), schema,
+                       b"" if batch is None else batch.serialize())
+
+
+def read_rows(payload: bytes, described: pa.Schema | None) -> tuple[pa.Schema, list]:
+    """A ROWS payload: (schema, [the batch] or [])."""
+    size = read_u32(payload)
+    _need(payload, 4, size)
+    buffer = pa.py_buffer(payload)
+    if size:
+        schema = pa.ipc.read_schema(buffer.slice(4, size))
+    elif described is None:
+        raise ProtocolError("ROWS without a schema for an unprepared statement")
+    else:
+        schema = described
+    if len(payload) == 4 + size:
+        return schema, []
+    return schema, [pa.ipc.read_record_batch(buffer.slice(4 + size), schema)]
+
+
+def batch_frame(batch: pa.RecordBatch, dictionary: bool | None = None) -> list:
+    """``dictionary``: whether the schema has dictionary columns, if known."""
+    if not (has_dictionary(batch.schema) if dictionary is None else dictionary):
         return frame_parts(BATCH, batch.serialize())
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:

@@ -8,12 +8,13 @@ their own threads, one caller per session at a time (``lock``).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import pyarrow as pa
 
@@ -27,6 +28,7 @@ from duckgres_trio.engine.statement import (
     open_database,
     start,
 )
+from duckgres_trio.worker.threads import Threads, shape
 
 #: DuckDB reports an error after which the database instance is unusable this way
 #: ("FATAL Error: ...", "... database has been invalidated ...").
@@ -40,14 +42,16 @@ class Unavailable(Exception):
 
 class WorkerSession:
     def __init__(self, token: str, user: str, conn: capi.Connection,
-                 on_fatal: Callable[[], None]) -> None:
+                 on_fatal: Callable[[], None], threads: Threads | None = None) -> None:
         self.token = token
         self.user = user
         self.lock = threading.Lock()
         self.busy_since: float | None = None
         self._conn = conn
         self._on_fatal = on_fatal
-        self._statements: dict[int, tuple[capi.Prepared, pa.Schema]] = {}
+        self._threads = threads
+        #: handle -> (statement, described columns, its key for ``threads``)
+        self._statements: dict[int, tuple[capi.Prepared, pa.Schema, str]] = {}
         self._next_handle = 1
         self._result: capi.Result | None = None
 
@@ -55,11 +59,12 @@ class WorkerSession:
 
     def execute(self, sql: str, returns_rows: bool | None) -> Started:
         with self._running():
-            statement = self._conn.prepare(sql)
-            try:
-                return self._keep(start(statement, returns_rows))
-            finally:
-                statement.close()
+            with self._sized(shape(sql)):  # before planning too
+                statement = self._conn.prepare(sql)
+                try:
+                    return self._keep(start(statement, returns_rows))
+                finally:
+                    statement.close()
 
     def prepare(self, sql: str) -> tuple[int, pa.Schema, pa.Schema]:
         """Prepare ``sql``: (handle, parameter types, result columns)."""
@@ -72,14 +77,15 @@ class WorkerSession:
                 raise
             handle = self._next_handle
             self._next_handle += 1
-            self._statements[handle] = (statement, described[1])
+            self._statements[handle] = (statement, described[1], sql)
             return (handle, *described)
 
     def run(self, handle: int, values: Sequence[object], returns_rows: bool | None) -> Started:
         with self._running():
-            statement, _ = self._statement(handle)
+            statement, _, key = self._statement(handle)
             statement.bind(values)
-            return self._keep(start(statement, returns_rows))
+            with self._sized(key):
+                return self._keep(start(statement, returns_rows))
 
     def insert_batch(self, target: str, batch: pa.RecordBatch) -> int:
         with self._running():
@@ -109,7 +115,7 @@ class WorkerSession:
         if entry is not None:
             entry[0].close()
 
-    def _statement(self, handle: int) -> tuple[capi.Prepared, pa.Schema]:
+    def _statement(self, handle: int) -> tuple[capi.Prepared, pa.Schema, str]:
         try:
             return self._statements[handle]
         except KeyError:
@@ -120,6 +126,10 @@ class WorkerSession:
         self.drop_result()
         self._result = started.result
         return started
+
+    def _sized(self, key: str):
+        """DuckDB's threads for this statement (``worker.threads``)."""
+        return nullcontext() if self._threads is None else self._threads.running(key)
 
     @contextmanager
     def _running(self):
@@ -154,7 +164,7 @@ class WorkerSession:
         """Roll back what is open and release the connection (temporary objects and
         settings die with it). The caller holds ``lock``."""
         self.drop_result()
-        for statement, _ in self._statements.values():
+        for statement, *_ in self._statements.values():
             statement.close()
         self._statements.clear()
         try:
@@ -180,6 +190,9 @@ class Sessions:
         self.started = time.monotonic()
         self.draining = False
         self.invalidated = False
+        #: DuckDB's threads per statement (``worker.threads``), once activated.
+        self.threads: Threads | None = None
+        self._threads_conn: capi.Connection | None = None
 
     def activate(self, path: str | None, config: dict[str, str],
                  lake: dict[str, str] | None = None) -> None:
@@ -194,6 +207,14 @@ class Sessions:
                 return
             self._database = open_database(path, config, lake)
             self.database_path = wanted
+            self.threads = Threads(self._set_threads, os.cpu_count() or 1)
+
+    def _set_threads(self, threads: int) -> None:
+        """``SET threads`` (global to the instance) on a connection of its own, which
+        only ``self.threads`` uses, under its lock."""
+        if self._threads_conn is None:
+            self._threads_conn = self._database.connect()
+        self._threads_conn.run(f"SET threads = {int(threads)}")
 
     @property
     def activated(self) -> bool:
@@ -215,9 +236,11 @@ class Sessions:
         (DuckDB settings are per process)."""
         if self._database is None:
             return
+        if limits.get("threads"):
+            self.threads.set_wide(int(limits["threads"]))
         conn = self._database.connect()
         try:
-            for sql in _limit_statements(limits.get("memory_limit"), limits.get("threads")):
+            for sql in _limit_statements(limits.get("memory_limit")):
                 conn.run(sql)
         finally:
             conn.close()
@@ -233,11 +256,14 @@ class Sessions:
                 raise Unavailable(f"max sessions reached ({self._max})")
             database = self._database
         conn = connect(database)
-        session = WorkerSession(secrets.token_hex(32), user, conn, self._invalidate)
+        session = WorkerSession(secrets.token_hex(32), user, conn, self._invalidate,
+                                self.threads)
         try:
             # memory_limit and threads are per DuckDB instance: the control plane gives
             # every session of this process the same values.
-            for sql in [*_limit_statements(memory_limit, threads), *replay]:
+            if threads:
+                self.threads.set_wide(int(threads))
+            for sql in [*_limit_statements(memory_limit), *replay]:
                 session.run_setup(sql)
         except BaseException:
             session.close()
@@ -296,18 +322,19 @@ class Sessions:
         """End every session and close the database (checkpointing it)."""
         for session in self.all():
             self.destroy(session.token, timeout=1.0)
+        if self._threads_conn is not None:
+            self._threads_conn.close()
         if self._database is not None:
             self._database.close()
 
 
-def _limit_statements(memory_limit: str | None, threads: object) -> list[str]:
+def _limit_statements(memory_limit: str | None) -> list[str]:
+    """The memory limit as SQL; threads go through ``Sessions.threads``."""
     statements = []
     if memory_limit:
         if not _MEMORY_LIMIT.fullmatch(str(memory_limit).strip()):
             raise ValueError(f"invalid memory_limit {memory_limit!r}")
         statements.append(f"SET memory_limit = '{str(memory_limit).strip()}'")
-    if threads:
-        statements.append(f"SET threads = {int(threads)}")
     return statements
 
 

@@ -114,6 +114,9 @@ class _Handler:
     def __init__(self, channel: _Channel, session: WorkerSession) -> None:
         self._channel = channel
         self._session = session
+        #: (schema, has dictionary columns) of the last result: a prepared statement's
+        #: results share one schema object (engine.statement's memo).
+        self._last: tuple[pa.Schema | None, bool] = (None, False)
 
     def loop(self) -> None:
         try:
@@ -168,14 +171,23 @@ class _Handler:
         # A prepared statement's columns are usually what Describe announced: then the
         # schema is not sent again.
         same = described is not None and started.schema.equals(described, check_metadata=True)
-        schema = b"" if same else started.schema.serialize()
+        schema = b"" if same else started.schema.serialize().to_pybytes()
+        first = started.first or []
+        if started.result is None and len(first) <= 1 and not self._dictionary(started.schema):
+            return p.rows_frame(schema, first[0] if first else None)
         return [*p.frame_parts(p.SCHEMA, schema),
-                *self._batches(started.first or [], started.result is None)]
+                *self._batches(first, started.result is None)]
 
-    @staticmethod
-    def _batches(batches: list[pa.RecordBatch], exhausted: bool) -> list:
+    def _dictionary(self, schema: pa.Schema) -> bool:
+        last, flag = self._last
+        if schema is not last:
+            flag = p.has_dictionary(schema)
+            self._last = (schema, flag)
+        return flag
+
+    def _batches(self, batches: list[pa.RecordBatch], exhausted: bool) -> list:
         parts: list = []
         for batch in batches:
-            parts += p.batch_frame(batch)
+            parts += p.batch_frame(batch, self._dictionary(batch.schema))
         parts.append(p.frame(p.END, bytes([exhausted])))
         return parts
