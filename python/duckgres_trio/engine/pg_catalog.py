@@ -36,14 +36,54 @@ FOREIGN_KEY_MARK = "duckgres_fkey:"
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
 
 
-def jsonb_columns_sql(names: set[str]) -> str:
+def jsonb_columns_sql(names: set[str], pairs: tuple[tuple[str, str], ...] | None = None
+                      ) -> str:
     """A query of those of ``names`` that some table's column declared jsonb has (its
     CHECK names the type): jsonb and json are both DuckDB's JSON, and a result column
-    is told apart by the name of the column it comes from."""
+    is told apart by the name of the column it comes from. With ``pairs`` ((lower-case
+    relation name, column name), sql/column_sources.py), any row means jsonb: one of
+    those columns is declared jsonb, or one of those relations is a view (not followed
+    further) and a table's column of that name is."""
+    quoted = ", ".join(_literal(name) for name in sorted(names))
+    sql = ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
+           f"WHERE constraint_type = 'CHECK' AND contains(expression, "
+           f"'{DECLARED_TYPE_MARK}jsonb')")
+    if not pairs:
+        return sql + f" AND constraint_column_names[1] IN ({quoted})"
+    tables = ", ".join(sorted({_literal(table) for table, _ in pairs}))
+    columns = ", ".join(sorted({_literal(column) for _, column in pairs}))
+    return sql + " AND (" + " OR ".join(
+        f"(lower(table_name) = {_literal(table)} AND lower(constraint_column_names[1]) "
+        f"= {_literal(column)})" for table, column in pairs) + (
+        f" OR (lower(constraint_column_names[1]) IN ({columns}) AND EXISTS (SELECT 1 "
+        f"FROM duckdb_views() WHERE NOT internal AND lower(view_name) IN ({tables}))))")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+def relation_columns_sql(names: set[str]) -> str:
+    """A query of the visible tables and views named one of ``names`` (lower case, as
+    DuckDB matches them): schema, name, temporary, column name, DuckDB type, whether
+    the column is declared jsonb (its CHECK names the type), a view's SQL; in column
+    order (engine/jsonb_typing.py follows result columns back to them)."""
     quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
-    return ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
-            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
-            f"'{DECLARED_TYPE_MARK}jsonb') AND constraint_column_names[1] IN ({quoted})")
+    return (
+        "SELECT t.schema_name, t.table_name, t.temporary, c.column_name, c.data_type, "
+        "EXISTS (SELECT 1 FROM duckdb_constraints() k WHERE k.table_oid = t.table_oid "
+        "AND k.constraint_type = 'CHECK' AND k.constraint_column_indexes[1] + 1 = "
+        f"c.column_index AND contains(k.expression, '{DECLARED_TYPE_MARK}jsonb')), NULL, "
+        "c.column_index "
+        "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
+        f"WHERE {DATABASE}.main.visible(t.database_name, t.table_name) "
+        f"AND lower(t.table_name) IN ({quoted}) "
+        "UNION ALL SELECT v.schema_name, v.view_name, v.temporary, c.column_name, "
+        "c.data_type, false, v.sql, c.column_index FROM duckdb_views() v "
+        "JOIN duckdb_columns() c "
+        f"ON c.table_oid = v.view_oid WHERE NOT v.internal AND {DATABASE}.main.visible("
+        f"v.database_name, v.view_name) AND lower(v.view_name) IN ({quoted}) "
+        "ORDER BY 1, 2, 3, 8")
+
+
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
 #: Temporary objects the server makes for itself (the pg_stat_activity snapshot, Arrow

@@ -38,6 +38,7 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.column_sources import pg_typeof_sources
 from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
@@ -347,6 +348,8 @@ def _translate(sql: str) -> Translation:
     if not _DUCKDB_JOINS.isdisjoint(survey.aliases) and _duckdb_join(sql):
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
+    if "pg_typeof" in sql.lower():
+        rewriter.sources = pg_typeof_sources(stmt)
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     char_types = _char_types(stmt)
@@ -394,22 +397,25 @@ def _compat_function(name: str) -> tuple:
     return (_string(catalog.DATABASE), _string("main"), _string(name))
 
 
-def _typeof_oid(arg: object) -> ast.FuncCall:
+def _typeof_oid(arg: object, sources: dict | None = None) -> ast.FuncCall:
     """The OID of ``arg``'s type as PostgreSQL would name it (pg_typeof(arg)::oid)."""
-    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(_typeof(arg),))
+    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"),
+                        args=(_typeof(arg, sources),))
 
 
-def _typeof(arg: object) -> object:
+def _typeof(arg: object, sources: dict | None = None) -> object:
     """DuckDB's name of ``arg``'s type, for pg_typeof_name / pg_typeof_oid: typeof(x),
     but JSONB (catalog.JSONB_TYPE_NAME) where PostgreSQL's type is jsonb, which DuckDB's
-    JSON does not tell (``_json_kind``; a column's by its declared type)."""
+    JSON does not tell (``_json_kind``; a column's by its declared type: of the tables
+    ``sources`` (sql/column_sources.py) says it reads, else of any table)."""
     typeof = ast.FuncCall(funcname=(_string("typeof"),), args=(arg,))
     kind = _json_kind(arg)
     if kind == "jsonb":
         return ast.A_Const(val=_string(catalog.JSONB_TYPE_NAME))
     if kind is None or not kind.startswith("column:"):
         return typeof  # (a parameter: its type is not known here)
-    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}))[0].stmt
+    pairs = (sources or {}).get(id(arg), (None, None))[1]
+    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}, pairs))[0].stmt
     jsonb = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
         ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("="),), lexpr=typeof,
                    rexpr=ast.A_Const(val=_string("JSON"))),
@@ -670,6 +676,8 @@ class _Rewriter(Visitor):
         self._null_tests: set[int] = set()  # IS [NOT] NULL of a ROW()'s fields, kept
         self.param_types: dict[int, int] = {}
         self.activity = False
+        #: pg_typeof's column arguments and the tables they read (sql/column_sources.py)
+        self.sources: dict = {}
 
     def _changed(self, node: object) -> None:
         """``node`` was changed in place. Returning None (not the node, which the
@@ -737,7 +745,7 @@ class _Rewriter(Visitor):
         if name == "pg_typeof" and len(node.args or ()) == 1:
             # regtype shown by name: PostgreSQL's name of the value's type
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(_typeof(node.args[0]),)))
+                                               args=(_typeof(node.args[0], self.sources),)))
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -996,12 +1004,12 @@ class _Rewriter(Visitor):
         _, name = _qualified(node.typeName.names)
         typeof = _pg_typeof_arg(node.arg)
         if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
-            return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
+            return self._replaced(_typeof_oid(typeof, self.sources))  # the type's OID
         if typeof is not None and name in ("text", "varchar") and not node.typeName.arrayBounds:
             # the name, as the bare call gives it (not through as_text, which made two
             # pg_typeof in one select list take seconds to plan)
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(_typeof(typeof),)))
+                                               args=(_typeof(typeof, self.sources),)))
         reg = _reg_cast(node.arg)
         if reg is not None and not node.typeName.arrayBounds \
                 and name in ("oid", "text", "varchar"):
@@ -1081,7 +1089,8 @@ class _Rewriter(Visitor):
         PostgreSQL compares regtype: pg_typeof gives the OID here. (A bare string beside
         it is an oid to PostgreSQL, = 'int4' is 22P02 there, and stays so here.)"""
         node.lexpr, node.rexpr = (
-            side if _pg_typeof_arg(side) is None else _typeof_oid(_pg_typeof_arg(side))
+            side if _pg_typeof_arg(side) is None
+            else _typeof_oid(_pg_typeof_arg(side), self.sources)
             for side in (node.lexpr, node.rexpr))
         return self._replaced(node)
 
@@ -1975,9 +1984,8 @@ def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
         kind = _json_kind(target.val)
         if kind is None:
             continue
-        if kind.startswith("column:") and (target.name is None
-                                           or target.name == kind[len("column:"):]):
-            continue  # the engine finds a column under its own name (engine/statement.py)
+        if kind.startswith("column:"):
+            continue  # the engine follows a column to its table (engine/jsonb_typing.py)
         found.append((index, kind))
     return tuple(found)
 
