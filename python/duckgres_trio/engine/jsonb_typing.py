@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, SetOperation, SubLinkType
+from pglast.enums import A_Expr_Kind, ObjectType, SetOperation, SubLinkType
 from pglast.parser import ParseError, parse_sql
 
 from duckgres_trio.engine import pg_catalog
@@ -103,6 +103,35 @@ def result_kinds(sql: str, query: Query) -> list[Kind] | None:
     except Exception:  # noqa: BLE001 - a tree this module misreads: the caller's guess
         return None
     return [kind for _, kind in columns]
+
+
+def created_jsonb_columns(sql: str, query: Query) -> list[str]:
+    """For CREATE TABLE ... AS (or CREATE TABLE AS ... WITH NO DATA): the COMMENT
+    statements (pg_catalog.JSONB_COMMENT) that mark the new table's jsonb columns, to
+    run after it; [] for any other statement (or when unsure)."""
+    stmt = _tree(sql)
+    if not isinstance(stmt, ast.CreateTableAsStmt) or stmt.if_not_exists \
+            or stmt.objtype != ObjectType.OBJECT_TABLE \
+            or not isinstance(stmt.query, ast.SelectStmt) or stmt.into is None:
+        return []
+    try:
+        relations = _Relations(query)
+        relations.load(_relation_names(stmt.query))
+        columns, _complete = _Typer(relations).select(stmt.query, (), {}, 0)
+    except Exception:  # noqa: BLE001 - a tree this module misreads: left json
+        return []
+    names = [c.sval for c in stmt.into.colNames or ()]
+    var = stmt.into.rel
+    schema = "main" if (var.schemaname or "").lower() == "public" else var.schemaname
+    table = ".".join(_quote(part) for part in (var.catalogname, schema, var.relname) if part)
+    return [f"COMMENT ON COLUMN {table}.{_quote(names[i] if i < len(names) else name)} "
+            f"IS '{pg_catalog.JSONB_COMMENT}'"
+            for i, (name, kind) in enumerate(columns)
+            if kind == "jsonb" and (i < len(names) or name is not None)]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # -- the catalog ------------------------------------------------------------------------

@@ -34,29 +34,35 @@ DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
 #: server enforces (engine/foreign_keys.py): these views show it as that foreign key.
 FOREIGN_KEY_MARK = "duckgres_fkey:"
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
+#: The comment of a column ALTER TABLE made jsonb (sql/jsonb_alter.py; DuckDB adds no
+#: CHECK then), or CREATE TABLE AS (engine/statement.py): read while the column is JSON,
+#: never shown as a description.
+JSONB_COMMENT = DECLARED_TYPE_MARK + "jsonb"
 
 
 def jsonb_columns_sql(names: set[str], pairs: tuple[tuple[str, str], ...] | None = None
                       ) -> str:
     """A query of those of ``names`` that some table's column declared jsonb has (its
-    CHECK names the type): jsonb and json are both DuckDB's JSON, and a result column
-    is told apart by the name of the column it comes from. With ``pairs`` ((lower-case
-    relation name, column name), sql/column_sources.py), any row means jsonb: one of
-    those columns is declared jsonb, or one of those relations is a view (not followed
-    further) and a table's column of that name is."""
+    CHECK or comment names the type): jsonb and json are both DuckDB's JSON, and a
+    result column is told apart by the name of the column it comes from. With ``pairs``
+    ((lower-case relation name, column name), sql/column_sources.py), any row means
+    jsonb: one of those columns is declared jsonb, or one of those relations is a view
+    (not followed further) and a table's column of that name is."""
     quoted = ", ".join(_literal(name) for name in sorted(names))
-    sql = ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
+    sql = ("SELECT DISTINCT column_name FROM (SELECT table_name, "
+           "constraint_column_names[1] AS column_name FROM duckdb_constraints() "
            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
-           f"'{DECLARED_TYPE_MARK}jsonb')")
+           f"'{DECLARED_TYPE_MARK}jsonb') UNION ALL SELECT table_name, column_name "
+           f"FROM duckdb_columns() WHERE comment = '{JSONB_COMMENT}' AND data_type = 'JSON')")
     if not pairs:
-        return sql + f" AND constraint_column_names[1] IN ({quoted})"
+        return sql + f" WHERE column_name IN ({quoted})"
     tables = ", ".join(sorted({_literal(table) for table, _ in pairs}))
     columns = ", ".join(sorted({_literal(column) for _, column in pairs}))
-    return sql + " AND (" + " OR ".join(
-        f"(lower(table_name) = {_literal(table)} AND lower(constraint_column_names[1]) "
+    return sql + " WHERE " + " OR ".join(
+        f"(lower(table_name) = {_literal(table)} AND lower(column_name) "
         f"= {_literal(column)})" for table, column in pairs) + (
-        f" OR (lower(constraint_column_names[1]) IN ({columns}) AND EXISTS (SELECT 1 "
-        f"FROM duckdb_views() WHERE NOT internal AND lower(view_name) IN ({tables}))))")
+        f" OR (lower(column_name) IN ({columns}) AND EXISTS (SELECT 1 "
+        f"FROM duckdb_views() WHERE NOT internal AND lower(view_name) IN ({tables})))")
 
 
 def _literal(text: str) -> str:
@@ -71,7 +77,8 @@ def relation_columns_sql(names: set[str]) -> str:
         "SELECT t.schema_name, t.table_name, t.temporary, c.column_name, c.data_type, "
         "EXISTS (SELECT 1 FROM duckdb_constraints() k WHERE k.table_oid = t.table_oid "
         "AND k.constraint_type = 'CHECK' AND k.constraint_column_indexes[1] + 1 = "
-        f"c.column_index AND contains(k.expression, '{DECLARED_TYPE_MARK}jsonb')), NULL, "
+        f"c.column_index AND contains(k.expression, '{DECLARED_TYPE_MARK}jsonb')) "
+        f"OR (c.comment = '{JSONB_COMMENT}' AND c.data_type = 'JSON'), NULL, "
         "c.column_index "
         "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
         f"WHERE {DATABASE}.main.visible(t.database_name, t.table_name) "
@@ -572,7 +579,12 @@ SCRIPT = [
     f"'{_DECLARED}', ['kind', 'length']) AS m "
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
     f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
-    f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> ''",
+    f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> '' "
+    # a column ALTER TABLE / CREATE TABLE AS made jsonb: its comment (JSONB_COMMENT)
+    "UNION ALL SELECT database_name, schema_name, table_name, table_oid::UINTEGER, "
+    "column_index::INTEGER, 3802::UINTEGER, NULL::INTEGER, -1 FROM duckdb_columns() "
+    f"WHERE comment = '{JSONB_COMMENT}' AND data_type = 'JSON' "
+    f"AND {_D}.main.visible(database_name, table_name)",
     # a foreign key's action as pg_get_constraintdef and information_schema spell it
     f"CREATE OR REPLACE MACRO {_D}.main.fk_rule(a) AS CASE a WHEN 'r' THEN 'RESTRICT' "
     "WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' "
@@ -801,7 +813,8 @@ SCRIPT = [
     "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
     f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
     "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
-    f"WHERE comment IS NOT NULL AND {_D}.main.visible(database_name, table_name) "
+    f"WHERE comment IS NOT NULL AND comment <> '{JSONB_COMMENT}' "
+    f"AND {_D}.main.visible(database_name, table_name) "
     f"UNION ALL SELECT {_D}.main.nspoid(schema_name, oid), 2615, 0, coalesce(comment, "
     "'standard public schema') FROM duckdb_schemas() WHERE (comment IS NOT NULL OR "
     "schema_name = 'main') AND database_name = current_database()",

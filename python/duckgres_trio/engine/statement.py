@@ -185,6 +185,7 @@ def _whole(started: Started) -> Started:
 def _start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     # Before executing: a catalog query on this connection would end the result's stream.
     memo = _memo(statement)
+    comments = _created_jsonb(statement)
     try:
         result = statement.execute(memo.known)
     except BaseException:
@@ -199,6 +200,8 @@ def _start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
                 batches = [b for b in result.fetch(1) if b.num_rows]
                 rowcount = batches[0].column(0)[0].as_py() if batches else 0
             result.close()
+            for sql in comments:
+                statement.connection.run(sql)
             return Started(None, rowcount)
         if memo.known is None or result.schema is not memo.known[1]:
             # Batches imported from here on carry the enum types too (binary arrays of
@@ -272,6 +275,16 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
         if kind == ("jsonb[]" if is_array else "jsonb"):
             identities[index] = JSONB_ARRAY if is_array else JSONB_IDENTITY
     return identities
+
+
+def _created_jsonb(statement: capi.Prepared) -> list[str]:
+    """CREATE TABLE AS: what marks the new table's jsonb columns once it exists
+    (engine/jsonb_typing.created_jsonb_columns); only a CREATE statement is parsed."""
+    head = statement.sql.lstrip()[:6]
+    if head.upper() != "CREATE":
+        return []
+    return jsonb_typing.created_jsonb_columns(
+        statement.sql, lambda sql: _query(statement.connection, sql))
 
 
 def _identities(statement: capi.Prepared) -> dict[int, object]:

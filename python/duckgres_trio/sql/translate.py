@@ -39,6 +39,7 @@ from pglast.visitors import Visitor
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.column_sources import pg_typeof_sources
+from duckgres_trio.sql.jsonb_alter import alter_comments
 from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
@@ -152,6 +153,8 @@ def needs_translation(tokens: list[Token]) -> bool:
     if first in ("WITH", "VALUES") or (
             first in ("CREATE", "ALTER", "VACUUM", "ANALYZE") and lake_ddl.active()):
         return True
+    if first == "ALTER" and any(t.kind is Kind.WORD and t.value == "JSON" for t in tokens):
+        return True  # TYPE json clears a jsonb column's mark (sql/jsonb_alter.py)
     if first not in ("CREATE", "ALTER") \
             and any(t.kind is Kind.WORD and t.value in _BYTEA_WORDS for t in tokens):
         return True
@@ -350,6 +353,7 @@ def _translate(sql: str) -> Translation:
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     if "pg_typeof" in sql.lower():
         rewriter.sources = pg_typeof_sources(stmt)
+    comments = alter_comments(stmt)  # before jsonb is renamed to DuckDB's json
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     char_types = _char_types(stmt)
@@ -365,6 +369,9 @@ def _translate(sql: str) -> Translation:
         if not rewriter.changed_now:
             break
     extra = _statement_rewrites(stmt, rewriter)
+    if comments and not extra:
+        rewriter.changed = True
+        extra = [RawStream()(stmt), *comments]
     if survey.duckdb_keyword:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
