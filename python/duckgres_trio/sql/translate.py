@@ -483,16 +483,64 @@ def _typecast(node: object, type_name: str) -> ast.TypeCast:
 def _sends_its_targets(stmt: object) -> bool:
     """Whether ``stmt`` is a plain SELECT whose select list goes to the client (not
     SELECT ... INTO a table, whose columns must keep their plain types) and may be
-    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a select-list
-    expression must still find it there, so they may only name columns by position."""
+    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a reg-valued
+    select-list expression must still find it there, so such an item is made the
+    column's position (the same grouping in PostgreSQL)."""
     if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None \
             or stmt.intoClause is not None:
         return False
-    repeated = list(stmt.groupClause or ())
+    reg = [target.val for target in stmt.targetList or () if _reg_kind(target.val)]
+    if not reg:
+        return True
+
+    def position(item: object) -> object:
+        for index, target in enumerate(stmt.targetList):
+            if any(target.val is value for value in reg) and target.val == item:
+                return ast.A_Const(val=ast.Integer(ival=index + 1))
+        return item
+
+    if stmt.groupClause:
+        stmt.groupClause = tuple(position(item) for item in stmt.groupClause)
     if stmt.distinctClause:
-        repeated += [item.node for item in stmt.sortClause or ()]
-    return all(isinstance(item, ast.A_Const) and isinstance(item.val, ast.Integer)
-               for item in repeated)
+        for item in stmt.sortClause or ():
+            item.node = position(item.node)
+    return True
+
+
+def _reg_kind(node: object, depth: int = 0) -> str | None:
+    """The reg type (a key of _REG_VALUES) ``node`` has: pg_typeof(x), a reg cast, a
+    scalar subquery selecting one, COALESCE of them; else None."""
+    if depth > 16:
+        return None
+    if _pg_typeof_arg(node) is not None:
+        return "regtype"
+    if (kind := _reg_cast(node)) is not None:
+        return kind
+    if isinstance(node, ast.SubLink) and node.subLinkType is SubLinkType.EXPR_SUBLINK \
+            and isinstance(node.subselect, ast.SelectStmt) and node.subselect.larg is None \
+            and len(node.subselect.targetList or ()) == 1:
+        return _reg_kind(node.subselect.targetList[0].val, depth + 1)
+    if isinstance(node, ast.CoalesceExpr):
+        kinds = {_reg_kind(arg, depth + 1) for arg in node.args or ()
+                 if not (isinstance(arg, ast.A_Const) and arg.isnull)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _reg_value(node: object, kind: str) -> object:
+    """``node`` (of ``_reg_kind`` kind) as the pg_compat macro packing (x::oid, x::text)
+    that goes out as the reg type; inside a scalar subquery or a COALESCE, each reg
+    value packed so (the packed value passes through them)."""
+    if isinstance(node, ast.SubLink):
+        target = node.subselect.targetList[0]
+        target.val = _reg_value(target.val, kind)
+        return node
+    if isinstance(node, ast.CoalesceExpr):
+        node.args = tuple(arg if isinstance(arg, ast.A_Const) and arg.isnull
+                          else _reg_value(arg, kind) for arg in node.args)
+        return node
+    return ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
+        _typecast(copy.deepcopy(node), "oid"), _typecast(node, "text")))
 
 
 def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
@@ -506,11 +554,10 @@ def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
         return
     for target in stmt.targetList or ():
         value = target.val
-        kind = "regtype" if _pg_typeof_arg(value) is not None else _reg_cast(value)
+        kind = _reg_kind(value)
         if kind is None:
             continue
-        target.val = ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
-            _typecast(copy.deepcopy(value), "oid"), _typecast(value, "text")))
+        target.val = _reg_value(value, kind)
         rewriter.changed = True
 
 
