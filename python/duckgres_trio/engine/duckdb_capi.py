@@ -288,6 +288,8 @@ class Connection:
         self.catalog_dirty = False
         self.boundary_generation = database.generation
         self.snapshots = 0
+        #: engine/jsonb_typing.py's catalog lookups, for one catalog state (statement.py)
+        self.jsonb_catalog = None
         self._handle = _vp()
         if _connect(database._handle, C.byref(self._handle)) != 0:
             raise DuckDBError("Connection Error: cannot connect to the database")

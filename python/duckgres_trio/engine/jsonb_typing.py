@@ -12,8 +12,12 @@ operands. What it cannot follow (a table function, a relation it does not find) 
 None: the caller then falls back to its guess by name.
 
 It runs only for a statement whose result has JSON columns (``Prepared.json_columns``),
-on the text DuckDB prepared, with one catalog query per level of views. Parsed trees are
-kept per text. Kinds: "jsonb", "json", "other", each with "[]" for an array of one.
+on the text DuckDB prepared. What the catalog says is kept in a ``Catalog`` per
+connection and catalog state (engine/statement.py keys it as a prepared statement's
+memo): a relation is looked up (one query per level of views; ~15-30 ms, DuckDB lists
+every column of every view to answer) once per state, then each statement that reads it
+costs a dict lookup. Parsed trees are kept per text. Kinds: "jsonb", "json", "other",
+each with "[]" for an array of one.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ _ROUNDS = 4
 _DEPTH = 48
 #: Texts longer than this are not parsed here (the caller's guess by name stands).
 _MAX_TEXT = 20000
+#: Relation names a Catalog keeps at most (it starts again beyond).
+_KEPT_NAMES = 4096
 
 #: json / jsonb functions whose result's kind is their first argument's (DuckDB's names
 #: of ``->`` / ``#>``, as the translator writes them, and PostgreSQL's own).
@@ -75,10 +81,32 @@ def _tree(sql: str) -> object | None:
     return found
 
 
-def result_kinds(sql: str, query: Query) -> list[Kind] | None:
+class Catalog:
+    """One connection's catalog lookups for one catalog state (``state``, opaque here):
+    the relations found by lower-case name, and the names of the columns declared jsonb
+    anywhere. A lookup that fails (an aborted transaction) is not kept."""
+
+    __slots__ = ("state", "by_name", "declared")
+
+    def __init__(self, state: object) -> None:
+        self.state = state
+        self.by_name: dict[str, list[_Relation]] = {}
+        self.declared: frozenset[str] | None = None
+
+    def declared_names(self, query: Query) -> frozenset[str]:
+        """Names of the columns declared jsonb in any table (the guess by name for a
+        column not followed); raises what ``query`` raises."""
+        if self.declared is None:
+            self.declared = frozenset(row[0] for row in query(pg_catalog.jsonb_columns_sql()))
+        return self.declared
+
+
+def result_kinds(sql: str, query: Query, catalog: Catalog | None = None
+                 ) -> list[Kind] | None:
     """The kind of each result column of ``sql`` as far as known (None where not), or
     None when the text is not a statement this module reads. ``query`` runs a catalog
-    query on the statement's connection."""
+    query on the statement's connection; ``catalog`` keeps what was found (for the
+    connection's current catalog state)."""
     stmt = _tree(sql)
     if isinstance(stmt, ast.ViewStmt):
         return None
@@ -88,7 +116,7 @@ def result_kinds(sql: str, query: Query) -> list[Kind] | None:
     elif not isinstance(stmt, ast.SelectStmt):
         return None
     try:
-        relations = _Relations(query)
+        relations = _Relations(query, catalog or Catalog(None))
         relations.load(_relation_names(stmt))
         typer = _Typer(relations)
         if isinstance(stmt, ast.SelectStmt):
@@ -105,7 +133,8 @@ def result_kinds(sql: str, query: Query) -> list[Kind] | None:
     return [kind for _, kind in columns]
 
 
-def created_jsonb_columns(sql: str, query: Query) -> list[str]:
+def created_jsonb_columns(sql: str, query: Query, catalog: Catalog | None = None
+                          ) -> list[str]:
     """For CREATE TABLE ... AS (or CREATE TABLE AS ... WITH NO DATA): the COMMENT
     statements (pg_catalog.JSONB_COMMENT) that mark the new table's jsonb columns, to
     run after it; [] for any other statement (or when unsure)."""
@@ -115,7 +144,7 @@ def created_jsonb_columns(sql: str, query: Query) -> list[str]:
             or not isinstance(stmt.query, ast.SelectStmt) or stmt.into is None:
         return []
     try:
-        relations = _Relations(query)
+        relations = _Relations(query, catalog or Catalog(None))
         relations.load(_relation_names(stmt.query))
         columns, _complete = _Typer(relations).select(stmt.query, (), {}, 0)
     except Exception:  # noqa: BLE001 - a tree this module misreads: left json
@@ -150,23 +179,21 @@ class _Relation:
 
 class _Relations:
     """The tables and views the statement (and the views it reads) names, by lower-case
-    name, each name's candidates in every visible schema."""
+    name, each name's candidates in every visible schema: the catalog's, looked up
+    where it has not got them yet (a failed query raises: nothing is known)."""
 
-    def __init__(self, query: Query) -> None:
+    def __init__(self, query: Query, catalog: Catalog) -> None:
         self.query = query
-        self.by_name: dict[str, list[_Relation]] = {}
-        self.failed = False
+        if len(catalog.by_name) > _KEPT_NAMES:
+            catalog.by_name.clear()  # (names that are no relation count too: bounded)
+        self.by_name = catalog.by_name
 
     def load(self, names: set[str]) -> None:
         for _ in range(_ROUNDS):
             names = {name for name in names if name not in self.by_name}
-            if not names or self.failed:
+            if not names:
                 return
-            try:
-                rows = self.query(pg_catalog.relation_columns_sql(names))
-            except Exception:  # noqa: BLE001 - an aborted transaction: nothing known
-                self.failed = True
-                return
+            rows = self.query(pg_catalog.relation_columns_sql(names))
             for name in names:
                 self.by_name[name] = []
             found: dict[tuple, _Relation] = {}
@@ -360,9 +387,15 @@ class _Typer:
             relation.outputs = []  # (a view that reads itself stops here)
             stmt = _tree(relation.view_sql)
             kinds: Columns = []
-            if isinstance(stmt, ast.ViewStmt) and isinstance(stmt.query, ast.SelectStmt) \
-                    and depth < _DEPTH:
-                kinds, _ = self.select(stmt.query, (), {}, depth + 1)
+            try:
+                if isinstance(stmt, ast.ViewStmt) and isinstance(stmt.query, ast.SelectStmt) \
+                        and depth < _DEPTH:
+                    # (kept with the catalog: what it reads must be there first)
+                    self.relations.load(_relation_names(stmt.query))
+                    kinds, _ = self.select(stmt.query, (), {}, depth + 1)
+            except BaseException:
+                relation.outputs = None
+                raise
             relation.outputs = [
                 (name, kinds[i][1] if i < len(kinds) and kinds[i][1] is not None
                  else None if declared in ("json", "json[]") else declared)

@@ -40,22 +40,23 @@ _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string lit
 JSONB_COMMENT = DECLARED_TYPE_MARK + "jsonb"
 
 
-def jsonb_columns_sql(names: set[str], pairs: tuple[tuple[str, str], ...] | None = None
-                      ) -> str:
-    """A query of those of ``names`` that some table's column declared jsonb has (its
-    CHECK or comment names the type): jsonb and json are both DuckDB's JSON, and a
-    result column is told apart by the name of the column it comes from. With ``pairs``
+def jsonb_columns_sql(names: set[str] | None = None,
+                      pairs: tuple[tuple[str, str], ...] | None = None) -> str:
+    """A query of those of ``names`` (None: any) that some table's column declared jsonb
+    has (its CHECK or comment names the type): jsonb and json are both DuckDB's JSON, and
+    a result column is told apart by the name of the column it comes from. With ``pairs``
     ((lower-case relation name, column name), sql/column_sources.py), any row means
     jsonb: one of those columns is declared jsonb, or one of those relations is a view
     (not followed further) and a table's column of that name is."""
-    quoted = ", ".join(_literal(name) for name in sorted(names))
     sql = ("SELECT DISTINCT column_name FROM (SELECT table_name, "
            "constraint_column_names[1] AS column_name FROM duckdb_constraints() "
            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
            f"'{DECLARED_TYPE_MARK}jsonb') UNION ALL SELECT table_name, column_name "
            f"FROM duckdb_columns() WHERE comment = '{JSONB_COMMENT}' AND data_type = 'JSON')")
     if not pairs:
-        return sql + f" WHERE column_name IN ({quoted})"
+        if names is None:
+            return sql
+        return sql + f" WHERE column_name IN ({', '.join(map(_literal, sorted(names)))})"
     tables = ", ".join(sorted({_literal(table) for table, _ in pairs}))
     columns = ", ".join(sorted({_literal(column) for _, column in pairs}))
     return sql + " WHERE " + " OR ".join(
@@ -67,6 +68,8 @@ def jsonb_columns_sql(names: set[str], pairs: tuple[tuple[str, str], ...] | None
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
 def relation_columns_sql(names: set[str]) -> str:
     """A query of the visible tables and views named one of ``names`` (lower case, as
     DuckDB matches them): schema, name, temporary, column name, DuckDB type, whether

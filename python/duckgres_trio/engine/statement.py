@@ -254,17 +254,16 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
         return {}
     if not columns:
         return {}
-    kinds = jsonb_typing.result_kinds(statement.sql,
-                                      lambda sql: _query(statement.connection, sql))
+    conn = statement.connection
+    catalog = _jsonb_catalog(conn)
+    kinds = jsonb_typing.result_kinds(statement.sql, lambda sql: _query(conn, sql), catalog)
     if kinds is None or len(kinds) != statement.column_count():
         kinds = []
-    unknown = {name for index, (name, is_array) in columns.items()
-               if not is_array and (index >= len(kinds) or kinds[index] is None)}
-    declared = set()
-    if unknown:
+    declared: frozenset[str] = frozenset()
+    if any(not is_array and (index >= len(kinds) or kinds[index] is None)
+           for index, (_, is_array) in columns.items()):
         try:
-            declared = {row[0] for row in _query(
-                statement.connection, pg_catalog.jsonb_columns_sql(unknown))}
+            declared = catalog.declared_names(lambda sql: _query(conn, sql))
         except capi.DuckDBError:
             pass
     identities = {}
@@ -283,8 +282,21 @@ def _created_jsonb(statement: capi.Prepared) -> list[str]:
     head = statement.sql.lstrip()[:6]
     if head.upper() != "CREATE":
         return []
+    conn = statement.connection
     return jsonb_typing.created_jsonb_columns(
-        statement.sql, lambda sql: _query(statement.connection, sql))
+        statement.sql, lambda sql: _query(conn, sql), _jsonb_catalog(conn))
+
+
+def _jsonb_catalog(conn: capi.Connection) -> jsonb_typing.Catalog:
+    """What engine/jsonb_typing.py found in the catalog for this connection, kept while
+    its catalog state (``_state``, as a memo's) holds: a statement with JSON columns
+    then costs a catalog query only the first time it names a relation in that state,
+    whatever the protocol (the simple one prepares each statement anew: no memo)."""
+    state = _state(conn)
+    catalog = conn.jsonb_catalog
+    if catalog is None or catalog.state != state:
+        catalog = conn.jsonb_catalog = jsonb_typing.Catalog(state)
+    return catalog
 
 
 def _identities(statement: capi.Prepared) -> dict[int, object]:
