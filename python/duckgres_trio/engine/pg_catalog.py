@@ -34,10 +34,27 @@ DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
 #: server enforces (engine/foreign_keys.py): these views show it as that foreign key.
 FOREIGN_KEY_MARK = "duckgres_fkey:"
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
-#: The comment of a column ALTER TABLE made jsonb (sql/jsonb_alter.py; DuckDB adds no
-#: CHECK then), or CREATE TABLE AS (engine/statement.py): read while the column is JSON,
-#: never shown as a description.
+#: The comment of a column declared jsonb (sql/jsonb_alter.py), or CREATE TABLE AS made
+#: jsonb (engine/statement.py): read while the column is JSON, never shown as a
+#: description. A description of such a column follows it after a newline
+#: (engine/jsonb_comments.py).
 JSONB_COMMENT = DECLARED_TYPE_MARK + "jsonb"
+#: What ALTER COLUMN TYPE json sets (sql/jsonb_alter.py): engine/jsonb_comments.py
+#: removes the mark, keeping the description.
+JSON_UNMARK = DECLARED_TYPE_MARK + "json"
+
+
+def jsonb_marked(comment: str = "comment") -> str:
+    """An SQL condition: the column comment ``comment`` carries the jsonb mark."""
+    return (f"({comment} = '{JSONB_COMMENT}' "
+            f"OR starts_with({comment}, '{JSONB_COMMENT}\n'))")
+
+
+def _description(comment: str = "comment") -> str:
+    """SQL: a column comment without its jsonb mark (NULL if that is all it is)."""
+    return (f"CASE WHEN {comment} = '{JSONB_COMMENT}' THEN NULL "
+            f"WHEN starts_with({comment}, '{JSONB_COMMENT}\n') "
+            f"THEN substr({comment}, {len(JSONB_COMMENT) + 2}) ELSE {comment} END")
 
 
 def jsonb_columns_sql(names: set[str] | None = None,
@@ -52,7 +69,7 @@ def jsonb_columns_sql(names: set[str] | None = None,
            "constraint_column_names[1] AS column_name FROM duckdb_constraints() "
            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
            f"'{DECLARED_TYPE_MARK}jsonb') UNION ALL SELECT table_name, column_name "
-           f"FROM duckdb_columns() WHERE comment = '{JSONB_COMMENT}' AND data_type = 'JSON')")
+           f"FROM duckdb_columns() WHERE {jsonb_marked()} AND data_type = 'JSON')")
     if not pairs:
         if names is None:
             return sql
@@ -81,7 +98,7 @@ def relation_columns_sql(names: set[str]) -> str:
         "EXISTS (SELECT 1 FROM duckdb_constraints() k WHERE k.table_oid = t.table_oid "
         "AND k.constraint_type = 'CHECK' AND k.constraint_column_indexes[1] + 1 = "
         f"c.column_index AND contains(k.expression, '{DECLARED_TYPE_MARK}jsonb')) "
-        f"OR (c.comment = '{JSONB_COMMENT}' AND c.data_type = 'JSON'), NULL, "
+        f"OR ({jsonb_marked('c.comment')} AND c.data_type = 'JSON'), NULL, "
         "c.column_index "
         "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
         f"WHERE {DATABASE}.main.visible(t.database_name, t.table_name) "
@@ -586,7 +603,7 @@ SCRIPT = [
     # a column ALTER TABLE / CREATE TABLE AS made jsonb: its comment (JSONB_COMMENT)
     "UNION ALL SELECT database_name, schema_name, table_name, table_oid::UINTEGER, "
     "column_index::INTEGER, 3802::UINTEGER, NULL::INTEGER, -1 FROM duckdb_columns() "
-    f"WHERE comment = '{JSONB_COMMENT}' AND data_type = 'JSON' "
+    f"WHERE {jsonb_marked()} AND data_type = 'JSON' "
     f"AND {_D}.main.visible(database_name, table_name)",
     # a foreign key's action as pg_get_constraintdef and information_schema spell it
     f"CREATE OR REPLACE MACRO {_D}.main.fk_rule(a) AS CASE a WHEN 'r' THEN 'RESTRICT' "
@@ -815,7 +832,8 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.pg_description AS "
     "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
     f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
-    "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
+    "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, "
+    f"{_description()} FROM duckdb_columns() "
     f"WHERE comment IS NOT NULL AND comment <> '{JSONB_COMMENT}' "
     f"AND {_D}.main.visible(database_name, table_name) "
     f"UNION ALL SELECT {_D}.main.nspoid(schema_name, oid), 2615, 0, coalesce(comment, "

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import digests, foreign_keys, jsonb_typing, lake, lockdown, pg_catalog
+from duckgres_trio.engine import (digests, foreign_keys, jsonb_comments, jsonb_typing, lake,
+                                  lockdown, pg_catalog)
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -277,12 +278,16 @@ def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
 
 
 def _created_jsonb(statement: capi.Prepared) -> list[str]:
-    """CREATE TABLE AS: what marks the new table's jsonb columns once it exists
-    (engine/jsonb_typing.created_jsonb_columns); only a CREATE statement is parsed."""
-    head = statement.sql.lstrip()[:6]
-    if head.upper() != "CREATE":
-        return []
+    """What to run after the statement for jsonb's mark: CREATE TABLE AS marks the new
+    table's jsonb columns (engine/jsonb_typing.created_jsonb_columns), COMMENT ON
+    COLUMN keeps the mark beside the description (engine/jsonb_comments.py); only a
+    CREATE or COMMENT statement is parsed."""
+    head = statement.sql.lstrip()[:7].upper()
     conn = statement.connection
+    if head == "COMMENT":
+        return jsonb_comments.follow_up(statement.sql, lambda sql: _query(conn, sql))
+    if head[:6] != "CREATE":
+        return []
     return jsonb_typing.created_jsonb_columns(
         statement.sql, lambda sql: _query(conn, sql), _jsonb_catalog(conn))
 

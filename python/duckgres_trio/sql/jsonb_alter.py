@@ -1,13 +1,16 @@
-"""ALTER TABLE that makes a column jsonb (or json): the column's comment names the type.
+"""CREATE / ALTER TABLE that makes a column jsonb (or json): its comment names the type.
 
-A column declared jsonb in CREATE TABLE has a hidden CHECK that names its type
-(sql/translate.py); DuckDB adds no constraint with ALTER TABLE, so ADD COLUMN ... jsonb
-and ALTER COLUMN ... TYPE jsonb mark the column with the comment
-``duckgres_typmod:jsonb`` instead (pg_catalog.JSONB_COMMENT; DuckDB keeps a column's
-comment through ALTER TYPE and RENAME, as PostgreSQL does). The catalog reads it only
-while the column is DuckDB's JSON, and never shows it as a description. ALTER COLUMN
-TYPE json clears it. (CREATE TABLE AS: engine/statement.py marks the new table's
-columns that engine/jsonb_typing.py finds jsonb.)
+jsonb is DuckDB's JSON, as json is. A column declared jsonb is marked with the comment
+``duckgres_typmod:jsonb`` (pg_catalog.JSONB_COMMENT), run after the CREATE TABLE, ADD
+COLUMN or ALTER COLUMN ... TYPE jsonb: DuckDB keeps a column's comment through ALTER
+TYPE and RENAME, as PostgreSQL keeps the type, and a comment (unlike the CHECK that
+marks varchar(n), which DuckDB's ALTER COLUMN TYPE refuses) leaves the column's type
+changeable. The catalog reads it only while the column is DuckDB's JSON, and never
+shows it as a description. ALTER COLUMN TYPE json clears it. CREATE TABLE IF NOT EXISTS
+cannot know whether it made the table, so its jsonb columns keep the older mark, a
+hidden always-true CHECK (sql/translate.py), which the catalog reads too. (CREATE TABLE
+AS: engine/statement.py marks the new table's columns engine/jsonb_typing.py finds
+jsonb.)
 """
 
 from __future__ import annotations
@@ -42,10 +45,36 @@ def alter_comments(stmt: object) -> list[str]:
             continue
         if name == "json" and cmd.subtype == AlterTableType.AT_AddColumn:
             continue
-        value = f"'{pg_catalog.JSONB_COMMENT}'" if name == "jsonb" else "NULL"
+        # (engine/jsonb_comments.py keeps the column's description beside the mark)
+        value = pg_catalog.JSONB_COMMENT if name == "jsonb" else pg_catalog.JSON_UNMARK
+        value = f"'{value}'"
         comments.append(f"COMMENT ON COLUMN {_relation(stmt.relation)}.{_quote(column)} "
                         f"IS {value}")
     return comments
+
+
+def create_comments(stmt: object) -> list[str]:
+    """The COMMENT statements to run after ``stmt`` (a CREATE TABLE without IF NOT
+    EXISTS, before the translator renames its types) that mark its jsonb columns; []
+    for others (CREATE TABLE IF NOT EXISTS: sql/translate.py gives them the CHECK)."""
+    if not isinstance(stmt, ast.CreateStmt) or stmt.if_not_exists:
+        return []
+    var = stmt.relation
+    # a temporary table: in DuckDB's "temp" catalog, whatever schema the text names
+    table = (f"temp.main.{_quote(var.relname)}" if var.relpersistence == "t"
+             else _relation(var))
+    return [f"COMMENT ON COLUMN {table}.{_quote(element.colname)} "
+            f"IS '{pg_catalog.JSONB_COMMENT}'"
+            for element in stmt.tableElts or ()
+            if isinstance(element, ast.ColumnDef) and is_jsonb(element.typeName)]
+
+
+def is_jsonb(type_name: ast.TypeName | None) -> bool:
+    """Whether a column type is (scalar) jsonb."""
+    if type_name is None or type_name.arrayBounds or type_name.typmods:
+        return False
+    names = [getattr(n, "sval", None) for n in type_name.names]
+    return names[-1] == "jsonb" and (len(names) == 1 or names[:-1] == ["pg_catalog"])
 
 
 def _relation(var: ast.RangeVar) -> str:

@@ -39,7 +39,7 @@ from pglast.visitors import Visitor
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.column_sources import pg_typeof_sources
-from duckgres_trio.sql.jsonb_alter import alter_comments
+from duckgres_trio.sql.jsonb_alter import alter_comments, create_comments, is_jsonb
 from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
@@ -353,7 +353,8 @@ def _translate(sql: str) -> Translation:
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
     if "pg_typeof" in sql.lower():
         rewriter.sources = pg_typeof_sources(stmt)
-    comments = alter_comments(stmt)  # before jsonb is renamed to DuckDB's json
+    # before jsonb is renamed to DuckDB's json (a DuckLake keeps no comment here either)
+    comments = alter_comments(stmt) or ([] if lake_ddl.active() else create_comments(stmt))
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     char_types = _char_types(stmt)
@@ -1420,7 +1421,8 @@ class _Rewriter(Visitor):
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 self._serial(node.relation, element)
-                self._declared_length(element)
+                if node.if_not_exists or not is_jsonb(element.typeName):
+                    self._declared_length(element)  # (else a comment: sql/jsonb_alter.py)
         if foreign_keys.declare(node):  # kept by the server (sql/foreign_keys.py)
             self.changed = True
         return None
