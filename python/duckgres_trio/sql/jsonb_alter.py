@@ -53,6 +53,40 @@ def alter_comments(stmt: object) -> list[str]:
     return comments
 
 
+def replayable(stmt: object) -> bool:
+    """Make ALTER COLUMN TYPE json / jsonb one DuckDB 1.5.5 can replay from its WAL,
+    in place; True if changed. Replaying binds the statement's cast to JSON, and a cast
+    (or any function) found by name fails there (no default database yet: the file
+    would not open after a crash). ``USING column`` (or ``USING x`` for ``USING
+    x::jsonb``) leaves DuckDB the cast to the column's new type, bound from the type
+    itself. Other functions in a USING expression, of any type, still fail so
+    (docs/compatibility.md)."""
+    if not isinstance(stmt, ast.AlterTableStmt) or stmt.objtype != ObjectType.OBJECT_TABLE:
+        return False
+    changed = False
+    for cmd in stmt.cmds or ():
+        if not isinstance(cmd, ast.AlterTableCmd) \
+                or cmd.subtype != AlterTableType.AT_AlterColumnType \
+                or not isinstance(cmd.def_, ast.ColumnDef) or not _is_json(cmd.def_.typeName):
+            continue
+        using = cmd.def_.raw_default
+        if using is None:
+            cmd.def_.raw_default = ast.ColumnRef(fields=(ast.String(sval=cmd.name),))
+            changed = True
+        elif isinstance(using, ast.TypeCast) and _is_json(using.typeName):
+            cmd.def_.raw_default = using.arg
+            changed = True
+    return changed
+
+
+def _is_json(type_name: ast.TypeName | None) -> bool:
+    """Whether a type is (scalar) json or jsonb."""
+    if type_name is None or type_name.arrayBounds or type_name.typmods:
+        return False
+    names = [getattr(n, "sval", None) for n in type_name.names]
+    return names[-1] in ("json", "jsonb") and (len(names) == 1 or names[:-1] == ["pg_catalog"])
+
+
 def create_comments(stmt: object) -> list[str]:
     """The COMMENT statements to run after ``stmt`` (a CREATE TABLE without IF NOT
     EXISTS, before the translator renames its types) that mark its jsonb columns; []

@@ -39,7 +39,7 @@ from pglast.visitors import Visitor
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.column_sources import pg_typeof_sources
-from duckgres_trio.sql.jsonb_alter import alter_comments, create_comments, is_jsonb
+from duckgres_trio.sql.jsonb_alter import alter_comments, create_comments, is_jsonb, replayable
 from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
@@ -355,6 +355,8 @@ def _translate(sql: str) -> Translation:
         rewriter.sources = pg_typeof_sources(stmt)
     # before jsonb is renamed to DuckDB's json (a DuckLake keeps no comment here either)
     comments = alter_comments(stmt) or ([] if lake_ddl.active() else create_comments(stmt))
+    if replayable(stmt):
+        rewriter.changed = True
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     char_types = _char_types(stmt)
