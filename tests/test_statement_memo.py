@@ -174,3 +174,36 @@ def test_schema_and_identities_are_reused_while_nothing_changes(engine, monkeypa
     again = run_prepared(lookup, [1])
     assert lookups != []
     assert again.schema.field(1).metadata[st.PG_TYPE_KEY].endswith(b" mood")
+
+
+def _jsonb(started) -> list[bool]:
+    return [(field.metadata or {}).get(st.PG_TYPE_KEY) == st.JSONB_IDENTITY
+            for field in started.schema]
+
+
+def test_jsonb_lookups_are_kept_per_catalog_state_without_a_prepared_statement(
+        engine, monkeypatch):
+    """A statement prepared anew each time (the simple protocol) with JSON columns asks
+    the catalog which are jsonb once per catalog state (engine/jsonb_typing.Catalog),
+    and again after another session's DDL."""
+    run, _, _ = engine.session()
+    other, _, _ = engine.session()
+    run("CREATE TABLE docs (id INTEGER, a JSON, b JSON)")
+    run("COMMENT ON COLUMN docs.a IS 'duckgres_typmod:jsonb'")
+    run("CREATE VIEW docs_v AS SELECT a AS x, b FROM docs")
+    queries = []
+    real = st._query
+    monkeypatch.setattr(st, "_query", lambda conn, sql: queries.append(sql) or real(conn, sql))
+    for sql, expected in (("SELECT a, b FROM docs", [True, False]),
+                          ("SELECT x, b FROM docs_v", [True, False])):
+        assert _jsonb(run(sql)) == expected
+        looked_up = len(queries)
+        assert looked_up > 0
+        assert _jsonb(run(sql)) == expected
+        assert _jsonb(run(sql)) == expected
+        assert len(queries) == looked_up  # kept: no catalog query
+        queries.clear()
+    # another session's DDL: looked up again
+    other("COMMENT ON COLUMN docs.b IS 'duckgres_typmod:jsonb'")
+    assert _jsonb(run("SELECT a, b FROM docs")) == [True, True]
+    assert queries

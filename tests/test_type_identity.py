@@ -217,13 +217,19 @@ def test_reg_casts(both, protocol, sql):
 
 @pytest.mark.parametrize("sql", [
     "select pg_typeof(o), count(*) from identity_t group by pg_typeof(o)",
+    "select distinct pg_typeof(o) as a from identity_t order by pg_typeof(o)",
     "select (select pg_typeof(1))",
+    "select (select pg_typeof(o) from identity_t limit 1) as a, (select 'pg_class'::regclass)"
+    " as b, (select 'pg_catalog'::regnamespace) as c",
+    "select coalesce(pg_typeof(1), 'text'::regtype), coalesce(null, pg_typeof(1.5)) as a",
+    "select pg_typeof(1)::text as a, format('%s', pg_typeof(now())) as b, "
+    "'t: ' || pg_typeof(1.5) as c",
+    "select o from identity_t where pg_typeof(o) = 'oid'::regtype and "
+    "pg_typeof(o)::text = 'oid' order by o",
 ])
-@pytest.mark.xfail(strict=True, reason="a pg_typeof the select list does not hold directly, "
-                   "or that GROUP BY repeats, is its name as text (25)")
-def test_pg_typeof_not_directly_in_the_select_list(both, sql):
-    assert _described(both[0], sql, "extended-text") == _described(both[1], sql,
-                                                                    "extended-text")
+@pytest.mark.parametrize("protocol", ["simple-text", "extended-text", "extended-binary"])
+def test_pg_typeof_not_directly_in_the_select_list(both, sql, protocol):
+    assert _described(both[0], sql, protocol) == _described(both[1], sql, protocol)
 
 
 def test_regtype_compared_with_a_bare_string_is_an_oid_comparison(both):

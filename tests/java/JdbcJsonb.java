@@ -6,8 +6,9 @@ import org.postgresql.util.PGobject;
 public class JdbcJsonb {
     public static void main(String[] args) throws Exception {
         try (Connection conn = DriverManager.getConnection(args[0])) {
-            String sql = "select j, k, j -> 'aa' as x, '{\"b\": 1, \"a\": [1, 2.50]}'::jsonb as c "
-                + "from jt order by id";
+            String sql = "select jt.j, jt.k, jt.j -> 'aa' as x, '{\"b\": 1, \"a\": [1, 2.50]}'::jsonb "
+                + "as c, jt.j as renamed, array[jt.j] as arr, v.vj from jt join jv v using (id) "
+                + "order by id";
             for (boolean prepared : new boolean[] {false, true}) {
                 ResultSet rs = prepared ? conn.prepareStatement(sql).executeQuery()
                     : conn.createStatement().executeQuery(sql);

@@ -288,6 +288,8 @@ class Connection:
         self.catalog_dirty = False
         self.boundary_generation = database.generation
         self.snapshots = 0
+        #: engine/jsonb_typing.py's catalog lookups, for one catalog state (statement.py)
+        self.jsonb_catalog = None
         self._handle = _vp()
         if _connect(database._handle, C.byref(self._handle)) != 0:
             raise DuckDBError("Connection Error: cannot connect to the database")
@@ -349,6 +351,7 @@ class Prepared:
         self.statement_type = _prepared_statement_type(self._handle)
         #: engine/statement.py's memo for this statement (identities, result schema)
         self.memo = None
+        self.sql = sql  # (what engine/jsonb_typing.py reads: jsonb has no type of its own)
 
     @property
     def connection(self) -> Connection:
@@ -439,17 +442,29 @@ class Prepared:
                 _destroy_logical_type(C.byref(handle))
         return False
 
-    def json_columns(self) -> dict[int, str]:
-        """Result columns of DuckDB's JSON type (VARCHAR aliased JSON): index -> name.
-        DuckDB keeps no other alias (``CREATE TYPE jsonb AS JSON`` is JSON here), so
-        json and jsonb both come out as these."""
+    def column_count(self) -> int:
+        return _column_count_prepared(self._handle)
+
+    def json_columns(self) -> dict[int, tuple[str, bool]]:
+        """Result columns of DuckDB's JSON type (VARCHAR aliased JSON), or a list /
+        array of it: index -> (name, is_array). DuckDB keeps no other alias (``CREATE
+        TYPE jsonb AS JSON`` is JSON here), so json and jsonb both come out as these."""
         found = {}
         for i in range(_column_count_prepared(self._handle)):
             handle = _vp(_column_type_prepared(self._handle, i))
             try:
+                is_array = False
+                while handle:
+                    child_of = {_TYPE_LIST: _list_child, _TYPE_ARRAY: _array_child}.get(
+                        _get_type_id(handle))
+                    if child_of is None:
+                        break
+                    child = _vp(child_of(handle))
+                    _destroy_logical_type(C.byref(handle))
+                    handle, is_array = child, True
                 alias = _type_alias(handle) if handle else None
                 if alias and _take_string(alias) == "JSON":
-                    found[i] = _take_string(_column_name_prepared(self._handle, i))
+                    found[i] = (_take_string(_column_name_prepared(self._handle, i)), is_array)
             finally:
                 _destroy_logical_type(C.byref(handle))
         return found

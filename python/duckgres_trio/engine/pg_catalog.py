@@ -34,16 +34,83 @@ DECLARED_TYPE_PATTERN = (r"'" + DECLARED_TYPE_MARK
 #: server enforces (engine/foreign_keys.py): these views show it as that foreign key.
 FOREIGN_KEY_MARK = "duckgres_fkey:"
 _DECLARED = DECLARED_TYPE_PATTERN.replace("'", "''")  # inside an SQL string literal
+#: The comment of a column declared jsonb (sql/jsonb_alter.py), or CREATE TABLE AS made
+#: jsonb (engine/statement.py): read while the column is JSON, never shown as a
+#: description. A description of such a column follows it after a newline
+#: (engine/jsonb_comments.py).
+JSONB_COMMENT = DECLARED_TYPE_MARK + "jsonb"
+#: What ALTER COLUMN TYPE json sets (sql/jsonb_alter.py): engine/jsonb_comments.py
+#: removes the mark, keeping the description.
+JSON_UNMARK = DECLARED_TYPE_MARK + "json"
 
 
-def jsonb_columns_sql(names: set[str]) -> str:
-    """A query of those of ``names`` that some table's column declared jsonb has (its
-    CHECK names the type): jsonb and json are both DuckDB's JSON, and a result column
-    is told apart by the name of the column it comes from."""
+def jsonb_marked(comment: str = "comment") -> str:
+    """An SQL condition: the column comment ``comment`` carries the jsonb mark."""
+    return (f"({comment} = '{JSONB_COMMENT}' "
+            f"OR starts_with({comment}, '{JSONB_COMMENT}\n'))")
+
+
+def _description(comment: str = "comment") -> str:
+    """SQL: a column comment without its jsonb mark (NULL if that is all it is)."""
+    return (f"CASE WHEN {comment} = '{JSONB_COMMENT}' THEN NULL "
+            f"WHEN starts_with({comment}, '{JSONB_COMMENT}\n') "
+            f"THEN substr({comment}, {len(JSONB_COMMENT) + 2}) ELSE {comment} END")
+
+
+def jsonb_columns_sql(names: set[str] | None = None,
+                      pairs: tuple[tuple[str, str], ...] | None = None) -> str:
+    """A query of those of ``names`` (None: any) that some table's column declared jsonb
+    has (its CHECK or comment names the type): jsonb and json are both DuckDB's JSON, and
+    a result column is told apart by the name of the column it comes from. With ``pairs``
+    ((lower-case relation name, column name), sql/column_sources.py), any row means
+    jsonb: one of those columns is declared jsonb, or one of those relations is a view
+    (not followed further) and a table's column of that name is."""
+    sql = ("SELECT DISTINCT column_name FROM (SELECT table_name, "
+           "constraint_column_names[1] AS column_name FROM duckdb_constraints() "
+           f"WHERE constraint_type = 'CHECK' AND contains(expression, "
+           f"'{DECLARED_TYPE_MARK}jsonb') UNION ALL SELECT table_name, column_name "
+           f"FROM duckdb_columns() WHERE {jsonb_marked()} AND data_type = 'JSON')")
+    if not pairs:
+        if names is None:
+            return sql
+        return sql + f" WHERE column_name IN ({', '.join(map(_literal, sorted(names)))})"
+    tables = ", ".join(sorted({_literal(table) for table, _ in pairs}))
+    columns = ", ".join(sorted({_literal(column) for _, column in pairs}))
+    return sql + " WHERE " + " OR ".join(
+        f"(lower(table_name) = {_literal(table)} AND lower(column_name) "
+        f"= {_literal(column)})" for table, column in pairs) + (
+        f" OR (lower(column_name) IN ({columns}) AND EXISTS (SELECT 1 "
+        f"FROM duckdb_views() WHERE NOT internal AND lower(view_name) IN ({tables})))")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def relation_columns_sql(names: set[str]) -> str:
+    """A query of the visible tables and views named one of ``names`` (lower case, as
+    DuckDB matches them): schema, name, temporary, column name, DuckDB type, whether
+    the column is declared jsonb (its CHECK names the type), a view's SQL; in column
+    order (engine/jsonb_typing.py follows result columns back to them)."""
     quoted = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(names))
-    return ("SELECT DISTINCT constraint_column_names[1] FROM duckdb_constraints() "
-            f"WHERE constraint_type = 'CHECK' AND contains(expression, "
-            f"'{DECLARED_TYPE_MARK}jsonb') AND constraint_column_names[1] IN ({quoted})")
+    return (
+        "SELECT t.schema_name, t.table_name, t.temporary, c.column_name, c.data_type, "
+        "EXISTS (SELECT 1 FROM duckdb_constraints() k WHERE k.table_oid = t.table_oid "
+        "AND k.constraint_type = 'CHECK' AND k.constraint_column_indexes[1] + 1 = "
+        f"c.column_index AND contains(k.expression, '{DECLARED_TYPE_MARK}jsonb')) "
+        f"OR ({jsonb_marked('c.comment')} AND c.data_type = 'JSON'), NULL, "
+        "c.column_index "
+        "FROM duckdb_tables() t JOIN duckdb_columns() c ON c.table_oid = t.table_oid "
+        f"WHERE {DATABASE}.main.visible(t.database_name, t.table_name) "
+        f"AND lower(t.table_name) IN ({quoted}) "
+        "UNION ALL SELECT v.schema_name, v.view_name, v.temporary, c.column_name, "
+        "c.data_type, false, v.sql, c.column_index FROM duckdb_views() v "
+        "JOIN duckdb_columns() c "
+        f"ON c.table_oid = v.view_oid WHERE NOT v.internal AND {DATABASE}.main.visible("
+        f"v.database_name, v.view_name) AND lower(v.view_name) IN ({quoted}) "
+        "ORDER BY 1, 2, 3, 8")
+
+
 #: Its schema for information_schema (DuckDB reserves that name in every database).
 INFO_SCHEMA = "information_schema_pg"
 #: Temporary objects the server makes for itself (the pg_stat_activity snapshot, Arrow
@@ -532,7 +599,12 @@ SCRIPT = [
     f"'{_DECLARED}', ['kind', 'length']) AS m "
     "FROM duckdb_constraints() WHERE constraint_type = 'CHECK' "
     f"AND contains(expression, '{DECLARED_TYPE_MARK}') "
-    f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> ''",
+    f"AND {_D}.main.visible(database_name, table_name)) WHERE m.kind <> '' "
+    # a column ALTER TABLE / CREATE TABLE AS made jsonb: its comment (JSONB_COMMENT)
+    "UNION ALL SELECT database_name, schema_name, table_name, table_oid::UINTEGER, "
+    "column_index::INTEGER, 3802::UINTEGER, NULL::INTEGER, -1 FROM duckdb_columns() "
+    f"WHERE {jsonb_marked()} AND data_type = 'JSON' "
+    f"AND {_D}.main.visible(database_name, table_name)",
     # a foreign key's action as pg_get_constraintdef and information_schema spell it
     f"CREATE OR REPLACE MACRO {_D}.main.fk_rule(a) AS CASE a WHEN 'r' THEN 'RESTRICT' "
     "WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' "
@@ -760,8 +832,10 @@ SCRIPT = [
     f"CREATE OR REPLACE VIEW {_D}.main.pg_description AS "
     "SELECT oid AS objoid, 1259::UINTEGER AS classoid, 0 AS objsubid, comment AS description "
     f"FROM {_D}.main.relations WHERE comment IS NOT NULL "
-    "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, comment FROM duckdb_columns() "
-    f"WHERE comment IS NOT NULL AND {_D}.main.visible(database_name, table_name) "
+    "UNION ALL SELECT table_oid::UINTEGER, 1259, column_index, "
+    f"{_description()} FROM duckdb_columns() "
+    f"WHERE comment IS NOT NULL AND comment <> '{JSONB_COMMENT}' "
+    f"AND {_D}.main.visible(database_name, table_name) "
     f"UNION ALL SELECT {_D}.main.nspoid(schema_name, oid), 2615, 0, coalesce(comment, "
     "'standard public schema') FROM duckdb_schemas() WHERE (comment IS NOT NULL OR "
     "schema_name = 'main') AND database_name = current_database()",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from duckgres_trio.engine import duckdb_capi as capi
-from duckgres_trio.engine import digests, foreign_keys, lake, lockdown, pg_catalog
+from duckgres_trio.engine import (digests, foreign_keys, jsonb_comments, jsonb_typing, lake,
+                                  lockdown, pg_catalog)
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.errors import PgError
@@ -185,6 +186,7 @@ def _whole(started: Started) -> Started:
 def _start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
     # Before executing: a catalog query on this connection would end the result's stream.
     memo = _memo(statement)
+    comments = _created_jsonb(statement)
     try:
         result = statement.execute(memo.known)
     except BaseException:
@@ -199,6 +201,8 @@ def _start(statement: capi.Prepared, returns_rows: bool | None) -> Started:
                 batches = [b for b in result.fetch(1) if b.num_rows]
                 rowcount = batches[0].column(0)[0].as_py() if batches else 0
             result.close()
+            for sql in comments:
+                statement.connection.run(sql)
             return Started(None, rowcount)
         if memo.known is None or result.schema is not memo.known[1]:
             # Batches imported from here on carry the enum types too (binary arrays of
@@ -231,27 +235,73 @@ PG_TYPE_KEY = b"duckgres.pg_type"
 
 #: PG_TYPE_KEY's value for a jsonb column (wire/types.py: JSONB_IDENTITY).
 JSONB_IDENTITY = b"3802 -1 0 jsonb"
+#: PG_TYPE_KEY's value for a jsonb[] column; ``_annotate`` marks its elements
+#: JSONB_IDENTITY too (the encoders print each as jsonb).
+JSONB_ARRAY = b"3807 -1 3802 _jsonb"
 
 
 def _jsonb_identities(statement: capi.Prepared) -> dict[int, bytes]:
-    """Result columns of DuckDB's JSON type that carry the name of a column declared
-    jsonb (the CHECK sql/translate.py adds names it): jsonb and json are both DuckDB's
-    JSON and nothing in a result's types tells them apart, so the column's name does.
-    The translator overrides this for select-list expressions it can type
-    (``Translation.json_types``: ``x::json``, jsonb_build_object, ...). A statement
-    without JSON columns costs no catalog query; any failure leaves them json."""
+    """Result columns of DuckDB's JSON type (or arrays of it) that are jsonb: jsonb and
+    json are both DuckDB's JSON and nothing in a result's types tells them apart, so
+    each column is followed back to the columns it reads (engine/jsonb_typing.py); one
+    it cannot follow is jsonb when a column declared jsonb (the CHECK sql/translate.py
+    adds names it) has its name. The translator overrides this for select-list
+    expressions the text types (``Translation.json_types``). A statement without JSON
+    columns costs nothing more; any failure leaves them json. An array's value is
+    JSONB_ARRAY: ``_annotate`` marks its elements."""
     try:
         columns = statement.json_columns()
     except capi.DuckDBError:
         return {}
     if not columns:
         return {}
-    sql = pg_catalog.jsonb_columns_sql(set(columns.values()))
-    try:
-        declared = {row[0] for row in _query(statement.connection, sql)}
-    except capi.DuckDBError:
-        return {}
-    return {index: JSONB_IDENTITY for index, name in columns.items() if name in declared}
+    conn = statement.connection
+    catalog = _jsonb_catalog(conn)
+    kinds = jsonb_typing.result_kinds(statement.sql, lambda sql: _query(conn, sql), catalog)
+    if kinds is None or len(kinds) != statement.column_count():
+        kinds = []
+    declared: frozenset[str] = frozenset()
+    if any(not is_array and (index >= len(kinds) or kinds[index] is None)
+           for index, (_, is_array) in columns.items()):
+        try:
+            declared = catalog.declared_names(lambda sql: _query(conn, sql))
+        except capi.DuckDBError:
+            pass
+    identities = {}
+    for index, (name, is_array) in columns.items():
+        kind = kinds[index] if index < len(kinds) else None
+        if kind is None and not is_array:
+            kind = "jsonb" if name in declared else "json"
+        if kind == ("jsonb[]" if is_array else "jsonb"):
+            identities[index] = JSONB_ARRAY if is_array else JSONB_IDENTITY
+    return identities
+
+
+def _created_jsonb(statement: capi.Prepared) -> list[str]:
+    """What to run after the statement for jsonb's mark: CREATE TABLE AS marks the new
+    table's jsonb columns (engine/jsonb_typing.created_jsonb_columns), COMMENT ON
+    COLUMN keeps the mark beside the description (engine/jsonb_comments.py); only a
+    CREATE or COMMENT statement is parsed."""
+    head = statement.sql.lstrip()[:7].upper()
+    conn = statement.connection
+    if head == "COMMENT":
+        return jsonb_comments.follow_up(statement.sql, lambda sql: _query(conn, sql))
+    if head[:6] != "CREATE":
+        return []
+    return jsonb_typing.created_jsonb_columns(
+        statement.sql, lambda sql: _query(conn, sql), _jsonb_catalog(conn))
+
+
+def _jsonb_catalog(conn: capi.Connection) -> jsonb_typing.Catalog:
+    """What engine/jsonb_typing.py found in the catalog for this connection, kept while
+    its catalog state (``_state``, as a memo's) holds: a statement with JSON columns
+    then costs a catalog query only the first time it names a relation in that state,
+    whatever the protocol (the simple one prepares each statement anew: no memo)."""
+    state = _state(conn)
+    catalog = conn.jsonb_catalog
+    if catalog is None or catalog.state != state:
+        catalog = conn.jsonb_catalog = jsonb_typing.Catalog(state)
+    return catalog
 
 
 def _identities(statement: capi.Prepared) -> dict[int, object]:
@@ -411,10 +461,28 @@ def _annotate(schema: pa.Schema, identities: dict) -> pa.Schema:
             if isinstance(value, tuple):
                 value, typ = value
                 field = field.with_type(typ)
+            if value == JSONB_ARRAY:
+                field = _jsonb_elements(field)
             if value is not None:
                 field = field.with_metadata({**(field.metadata or {}), PG_TYPE_KEY: value})
             schema = schema.set(index, field)
     return schema
+
+
+def _jsonb_elements(field: pa.Field) -> pa.Field:
+    """A list (of lists...) of JSON field with its innermost values marked jsonb."""
+    typ = field.type
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) \
+            or pa.types.is_fixed_size_list(typ):
+        child = _jsonb_elements(typ.value_field)
+        if pa.types.is_large_list(typ):
+            typ = pa.large_list(child)
+        elif pa.types.is_fixed_size_list(typ):
+            typ = pa.list_(child, typ.list_size)
+        else:
+            typ = pa.list_(child)
+        return pa.field(field.name, typ, field.nullable, field.metadata)
+    return field.with_metadata({**(field.metadata or {}), PG_TYPE_KEY: JSONB_IDENTITY})
 
 
 def to_pg_error(exc: Exception) -> PgError:

@@ -1,10 +1,10 @@
 """json or jsonb: the type a JSON result column is announced with.
 
 DuckDB has one JSON type for both and keeps no alias in a result's types, so the
-engine names a JSON column jsonb when a column declared jsonb has its name
-(engine/statement.py), and the translator tells what the statement's text decides
-(``Statement.json_types``: ``x::json``, jsonb_build_object(...), ``j -> 'a'`` of a
-column j). This module applies the latter to a result's schema and batches.
+engine follows a JSON column back to the table columns it reads (engine/jsonb_typing.py),
+and the translator tells what the statement's text decides (``Statement.json_types``:
+``x::json``, jsonb_build_object(...), which DuckDB's renamed functions no longer say).
+This module applies the latter to a result's schema and batches.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from contextlib import aclosing
 
 import pyarrow as pa
 
-from duckgres_trio.engine import pg_catalog
 from duckgres_trio.engine.base import Executor, Result
-from duckgres_trio.errors import PgError
 from duckgres_trio.wire.types import JSONB_IDENTITY, PG_TYPE_KEY, classify
 
 _JSONB_VALUE = " ".join(JSONB_IDENTITY).encode()
@@ -29,10 +27,9 @@ _JSON_OIDS = (114, _JSONB_OID)
 async def resolve(executor: Executor, json_types: tuple[tuple[int, str], ...],
                   param_oids: tuple[int, ...] = ()) -> dict[int, bool]:
     """Result column -> whether it is jsonb, for the statement's ``json_types``. A
-    "column:<name>" kind asks the catalog (one query, before the statement runs: a
-    query later would end its result's stream); if that fails (an aborted
-    transaction) such columns are left as the engine named them. A "param:<n>" kind
-    is jsonb when ``param_oids`` (the extended protocol's) makes $n jsonb."""
+    "param:<n>" kind is jsonb when ``param_oids`` (the extended protocol's) makes $n
+    jsonb. (Columns the engine follows to their tables: engine/jsonb_typing.py.)"""
+    del executor  # (kept for the callers: a kind may yet need the catalog)
     resolved = {}
     for index, kind in json_types:
         if kind.startswith(_PARAM):
@@ -41,19 +38,6 @@ async def resolve(executor: Executor, json_types: tuple[tuple[int, str], ...],
                 resolved[index] = param_oids[number - 1] == _JSONB_OID
         elif not kind.startswith(_COLUMN):
             resolved[index] = kind == "jsonb"
-    names = {kind[len(_COLUMN):] for _, kind in json_types if kind.startswith(_COLUMN)}
-    if not names:
-        return resolved
-    try:
-        result = await executor.execute(pg_catalog.jsonb_columns_sql(names), True)
-        declared = set()
-        async for batch in result.batches():
-            declared.update(batch.column(0).to_pylist())
-    except PgError:
-        return resolved
-    for index, kind in json_types:
-        if kind.startswith(_COLUMN):
-            resolved[index] = kind[len(_COLUMN):] in declared
     return resolved
 
 

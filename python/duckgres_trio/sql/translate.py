@@ -38,6 +38,8 @@ from pglast.visitors import Visitor
 
 from duckgres_trio.engine import pg_catalog as catalog
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.sql.column_sources import pg_typeof_sources
+from duckgres_trio.sql.jsonb_alter import alter_comments, create_comments, is_jsonb, replayable
 from duckgres_trio.sql import foreign_keys, lake_ddl, settings
 from duckgres_trio.sql.lexer import Kind, Token, tokenize
 from duckgres_trio.wire import records, unbounded
@@ -151,6 +153,8 @@ def needs_translation(tokens: list[Token]) -> bool:
     if first in ("WITH", "VALUES") or (
             first in ("CREATE", "ALTER", "VACUUM", "ANALYZE") and lake_ddl.active()):
         return True
+    if first == "ALTER" and any(t.kind is Kind.WORD and t.value == "JSON" for t in tokens):
+        return True  # TYPE json clears a jsonb column's mark (sql/jsonb_alter.py)
     if first not in ("CREATE", "ALTER") \
             and any(t.kind is Kind.WORD and t.value in _BYTEA_WORDS for t in tokens):
         return True
@@ -347,6 +351,12 @@ def _translate(sql: str) -> Translation:
     if not _DUCKDB_JOINS.isdisjoint(survey.aliases) and _duckdb_join(sql):
         return Translation(sql)
     rewriter = _Rewriter(survey.ctes, survey.reads_catalog)
+    if "pg_typeof" in sql.lower():
+        rewriter.sources = pg_typeof_sources(stmt)
+    # before jsonb is renamed to DuckDB's json (a DuckLake keeps no comment here either)
+    comments = alter_comments(stmt) or ([] if lake_ddl.active() else create_comments(stmt))
+    if replayable(stmt):
+        rewriter.changed = True
     _name_targets(stmt, rewriter)  # first: names follow the text as the client wrote it
     json_types = _json_types(stmt)  # before jsonb_agg & co. are renamed to DuckDB's
     char_types = _char_types(stmt)
@@ -362,6 +372,9 @@ def _translate(sql: str) -> Translation:
         if not rewriter.changed_now:
             break
     extra = _statement_rewrites(stmt, rewriter)
+    if comments and not extra:
+        rewriter.changed = True
+        extra = [RawStream()(stmt), *comments]
     if survey.duckdb_keyword:
         rewriter.changed = True  # printed back, the name gets the quotes DuckDB needs
     param_types = tuple(sorted(rewriter.param_types.items()))
@@ -394,22 +407,25 @@ def _compat_function(name: str) -> tuple:
     return (_string(catalog.DATABASE), _string("main"), _string(name))
 
 
-def _typeof_oid(arg: object) -> ast.FuncCall:
+def _typeof_oid(arg: object, sources: dict | None = None) -> ast.FuncCall:
     """The OID of ``arg``'s type as PostgreSQL would name it (pg_typeof(arg)::oid)."""
-    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"), args=(_typeof(arg),))
+    return ast.FuncCall(funcname=_compat_function("pg_typeof_oid"),
+                        args=(_typeof(arg, sources),))
 
 
-def _typeof(arg: object) -> object:
+def _typeof(arg: object, sources: dict | None = None) -> object:
     """DuckDB's name of ``arg``'s type, for pg_typeof_name / pg_typeof_oid: typeof(x),
     but JSONB (catalog.JSONB_TYPE_NAME) where PostgreSQL's type is jsonb, which DuckDB's
-    JSON does not tell (``_json_kind``; a column's by its declared type)."""
+    JSON does not tell (``_json_kind``; a column's by its declared type: of the tables
+    ``sources`` (sql/column_sources.py) says it reads, else of any table)."""
     typeof = ast.FuncCall(funcname=(_string("typeof"),), args=(arg,))
     kind = _json_kind(arg)
     if kind == "jsonb":
         return ast.A_Const(val=_string(catalog.JSONB_TYPE_NAME))
     if kind is None or not kind.startswith("column:"):
         return typeof  # (a parameter: its type is not known here)
-    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}))[0].stmt
+    pairs = (sources or {}).get(id(arg), (None, None))[1]
+    declared = parse_sql(catalog.jsonb_columns_sql({kind[len("column:"):]}, pairs))[0].stmt
     jsonb = ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(
         ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=(_string("="),), lexpr=typeof,
                    rexpr=ast.A_Const(val=_string("JSON"))),
@@ -470,16 +486,64 @@ def _typecast(node: object, type_name: str) -> ast.TypeCast:
 def _sends_its_targets(stmt: object) -> bool:
     """Whether ``stmt`` is a plain SELECT whose select list goes to the client (not
     SELECT ... INTO a table, whose columns must keep their plain types) and may be
-    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a select-list
-    expression must still find it there, so they may only name columns by position."""
+    rewritten alone: a GROUP BY (or a DISTINCT's ORDER BY) that repeats a reg-valued
+    select-list expression must still find it there, so such an item is made the
+    column's position (the same grouping in PostgreSQL)."""
     if not isinstance(stmt, ast.SelectStmt) or stmt.larg is not None \
             or stmt.intoClause is not None:
         return False
-    repeated = list(stmt.groupClause or ())
+    reg = [target.val for target in stmt.targetList or () if _reg_kind(target.val)]
+    if not reg:
+        return True
+
+    def position(item: object) -> object:
+        for index, target in enumerate(stmt.targetList):
+            if any(target.val is value for value in reg) and target.val == item:
+                return ast.A_Const(val=ast.Integer(ival=index + 1))
+        return item
+
+    if stmt.groupClause:
+        stmt.groupClause = tuple(position(item) for item in stmt.groupClause)
     if stmt.distinctClause:
-        repeated += [item.node for item in stmt.sortClause or ()]
-    return all(isinstance(item, ast.A_Const) and isinstance(item.val, ast.Integer)
-               for item in repeated)
+        for item in stmt.sortClause or ():
+            item.node = position(item.node)
+    return True
+
+
+def _reg_kind(node: object, depth: int = 0) -> str | None:
+    """The reg type (a key of _REG_VALUES) ``node`` has: pg_typeof(x), a reg cast, a
+    scalar subquery selecting one, COALESCE of them; else None."""
+    if depth > 16:
+        return None
+    if _pg_typeof_arg(node) is not None:
+        return "regtype"
+    if (kind := _reg_cast(node)) is not None:
+        return kind
+    if isinstance(node, ast.SubLink) and node.subLinkType is SubLinkType.EXPR_SUBLINK \
+            and isinstance(node.subselect, ast.SelectStmt) and node.subselect.larg is None \
+            and len(node.subselect.targetList or ()) == 1:
+        return _reg_kind(node.subselect.targetList[0].val, depth + 1)
+    if isinstance(node, ast.CoalesceExpr):
+        kinds = {_reg_kind(arg, depth + 1) for arg in node.args or ()
+                 if not (isinstance(arg, ast.A_Const) and arg.isnull)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _reg_value(node: object, kind: str) -> object:
+    """``node`` (of ``_reg_kind`` kind) as the pg_compat macro packing (x::oid, x::text)
+    that goes out as the reg type; inside a scalar subquery or a COALESCE, each reg
+    value packed so (the packed value passes through them)."""
+    if isinstance(node, ast.SubLink):
+        target = node.subselect.targetList[0]
+        target.val = _reg_value(target.val, kind)
+        return node
+    if isinstance(node, ast.CoalesceExpr):
+        node.args = tuple(arg if isinstance(arg, ast.A_Const) and arg.isnull
+                          else _reg_value(arg, kind) for arg in node.args)
+        return node
+    return ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
+        _typecast(copy.deepcopy(node), "oid"), _typecast(node, "text")))
 
 
 def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
@@ -493,11 +557,10 @@ def _reg_targets(stmt: object, rewriter: "_Rewriter") -> None:
         return
     for target in stmt.targetList or ():
         value = target.val
-        kind = "regtype" if _pg_typeof_arg(value) is not None else _reg_cast(value)
+        kind = _reg_kind(value)
         if kind is None:
             continue
-        target.val = ast.FuncCall(funcname=_compat_function(_REG_VALUES[kind]), args=(
-            _typecast(copy.deepcopy(value), "oid"), _typecast(value, "text")))
+        target.val = _reg_value(value, kind)
         rewriter.changed = True
 
 
@@ -670,6 +733,8 @@ class _Rewriter(Visitor):
         self._null_tests: set[int] = set()  # IS [NOT] NULL of a ROW()'s fields, kept
         self.param_types: dict[int, int] = {}
         self.activity = False
+        #: pg_typeof's column arguments and the tables they read (sql/column_sources.py)
+        self.sources: dict = {}
 
     def _changed(self, node: object) -> None:
         """``node`` was changed in place. Returning None (not the node, which the
@@ -737,7 +802,7 @@ class _Rewriter(Visitor):
         if name == "pg_typeof" and len(node.args or ()) == 1:
             # regtype shown by name: PostgreSQL's name of the value's type
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(_typeof(node.args[0]),)))
+                                               args=(_typeof(node.args[0], self.sources),)))
         if name in catalog.FUNCTIONS:
             node.funcname = _compat_function(name)
             return self._changed(node)
@@ -996,12 +1061,12 @@ class _Rewriter(Visitor):
         _, name = _qualified(node.typeName.names)
         typeof = _pg_typeof_arg(node.arg)
         if typeof is not None and name == "oid" and not node.typeName.arrayBounds:
-            return self._replaced(_typeof_oid(typeof))  # pg_typeof(x)::oid: the type's OID
+            return self._replaced(_typeof_oid(typeof, self.sources))  # the type's OID
         if typeof is not None and name in ("text", "varchar") and not node.typeName.arrayBounds:
             # the name, as the bare call gives it (not through as_text, which made two
             # pg_typeof in one select list take seconds to plan)
             return self._replaced(ast.FuncCall(funcname=_compat_function("pg_typeof_name"),
-                                               args=(_typeof(typeof),)))
+                                               args=(_typeof(typeof, self.sources),)))
         reg = _reg_cast(node.arg)
         if reg is not None and not node.typeName.arrayBounds \
                 and name in ("oid", "text", "varchar"):
@@ -1081,7 +1146,8 @@ class _Rewriter(Visitor):
         PostgreSQL compares regtype: pg_typeof gives the OID here. (A bare string beside
         it is an oid to PostgreSQL, = 'int4' is 22P02 there, and stays so here.)"""
         node.lexpr, node.rexpr = (
-            side if _pg_typeof_arg(side) is None else _typeof_oid(_pg_typeof_arg(side))
+            side if _pg_typeof_arg(side) is None
+            else _typeof_oid(_pg_typeof_arg(side), self.sources)
             for side in (node.lexpr, node.rexpr))
         return self._replaced(node)
 
@@ -1357,7 +1423,8 @@ class _Rewriter(Visitor):
         for element in node.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 self._serial(node.relation, element)
-                self._declared_length(element)
+                if node.if_not_exists or not is_jsonb(element.typeName):
+                    self._declared_length(element)  # (else a comment: sql/jsonb_alter.py)
         if foreign_keys.declare(node):  # kept by the server (sql/foreign_keys.py)
             self.changed = True
         return None
@@ -1975,9 +2042,8 @@ def _json_types(stmt: object) -> tuple[tuple[int, str], ...]:
         kind = _json_kind(target.val)
         if kind is None:
             continue
-        if kind.startswith("column:") and (target.name is None
-                                           or target.name == kind[len("column:"):]):
-            continue  # the engine finds a column under its own name (engine/statement.py)
+        if kind.startswith("column:"):
+            continue  # the engine follows a column to its table (engine/jsonb_typing.py)
         found.append((index, kind))
     return tuple(found)
 
