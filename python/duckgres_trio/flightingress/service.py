@@ -33,7 +33,7 @@ from duckgres_trio import __version__
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.flightingress import catalog
 from duckgres_trio.flightingress.session import FlightSession
-from duckgres_trio.frontend import scram
+from duckgres_trio.frontend import auth, scram
 from duckgres_trio.wire.flightsql import (
     SQL_INFO_SCHEMA,
     Malformed,
@@ -227,29 +227,15 @@ class FlightIngress(fl.FlightServerBase):
     def _route(self, user: str, database: str | None):
         """Many tenants: the organisation (from the database name, as pgwire routes a
         connection without a TLS server name), the user's verifier, why it must fail."""
-        from duckgres_trio.engine.databases import name_problem
         from duckgres_trio.tenancy import routing
 
         tenancy = self.server.tenancy
         snapshot = tenancy.snapshot()
         found = routing.route(snapshot, mode="off", suffixes=(), server_name=None,
                               database=database or None, user=user)
-        org, why, verifier = found.org, found.why, None
-        record = snapshot.user(org.name, user) if org is not None else None
-        if org is not None:
-            if name_problem(org.name) is not None:
-                why = f"organisation name {org.name!r} cannot name its directory"
-            elif org.disabled:
-                why = f"organisation {org.name!r} is disabled"
-            elif record is None:
-                why = f"no user {user!r} in organisation {org.name!r}"
-            elif record.disabled:
-                why = f"user {user!r} of organisation {org.name!r} is disabled"
-        if record is not None:
-            try:
-                verifier = scram.parse_verifier(record.verifier)
-            except ValueError:
-                why = why or f"user {user!r} has no usable verifier"
+        org = found.org
+        verifier, why = auth.tenant_login(snapshot, org, user)
+        why = found.why or why
         return org, verifier, why, found.database
 
     async def _open(self, user: str, org, database: str, application: str) -> FlightSession:

@@ -104,3 +104,27 @@ async def _scram(
     await channel.send_now(backend.authentication_sasl_final(server_final))
 
 
+def tenant_login(snapshot, org, user: str):
+    """Many tenants: the verifier of ``user`` in ``org`` (the routed organisation, None
+    if routing found none) and why the login must fail ("" if it may succeed). Shared
+    by pgwire and the Flight SQL ingress, so both refuse the same logins; every reason
+    is for the server's log only, the client hears what a wrong password gets."""
+    from duckgres_trio.engine.databases import name_problem
+
+    why, verifier = "", None
+    record = snapshot.user(org.name, user) if org is not None else None
+    if org is not None:
+        if name_problem(org.name) is not None:
+            why = f"organisation name {org.name!r} cannot name its directory"
+        elif org.disabled:
+            why = f"organisation {org.name!r} is disabled"
+        elif record is None:
+            why = f"no user {user!r} in organisation {org.name!r}"
+        elif record.disabled:
+            why = f"user {user!r} of organisation {org.name!r} is disabled"
+    if record is not None:
+        try:
+            verifier = scram.parse_verifier(record.verifier)
+        except ValueError:
+            why = why or f"user {user!r} of organisation {org.name!r} has no usable verifier"
+    return verifier, why

@@ -21,10 +21,9 @@ import outcome
 import trio
 
 from duckgres_trio import logs, metrics
-from duckgres_trio.engine.databases import name_problem
 from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
-from duckgres_trio.frontend import auth, scram, tls
+from duckgres_trio.frontend import auth, tls
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import settings
@@ -308,22 +307,9 @@ class Connection:
         found = routing.route(snapshot, mode=tenancy.mode, suffixes=tenancy.suffixes,
                               server_name=tls.requested_server_name() if self.tls else None,
                               database=database or None, user=user)
-        org, why, verifier = found.org, found.why, None
-        record = snapshot.user(org.name, user) if org is not None else None
-        if org is not None:
-            if name_problem(org.name) is not None:
-                why = f"organisation name {org.name!r} cannot name its directory"
-            elif org.disabled:
-                why = f"organisation {org.name!r} is disabled"
-            elif record is None:
-                why = f"no user {user!r} in organisation {org.name!r}"
-            elif record.disabled:
-                why = f"user {user!r} of organisation {org.name!r} is disabled"
-        if record is not None:
-            try:
-                verifier = scram.parse_verifier(record.verifier)
-            except ValueError:
-                why = why or f"user {user!r} of organisation {org.name!r} has no usable verifier"
+        org = found.org
+        verifier, why = auth.tenant_login(snapshot, org, user)
+        why = found.why or why
         if not why:
             self._org_pending = org  # the connection's once the password is right
             logs.bind(org=org.name)
