@@ -174,21 +174,9 @@ class Worker:
 
     async def action(self, name: str, body: dict | None = None, *, timeout: float = 10.0) -> dict:
         """Run a custom Flight action in a thread (pyarrow's client blocks)."""
-        payload = json.dumps(body or {}).encode()
-
-        def call() -> dict:
-            options = fl.FlightCallOptions(
-                timeout=timeout, headers=[(b"authorization", f"Bearer {self.token}".encode()),
-                                          (EPOCH_HEADER.encode(), str(self.epoch).encode())])
-            results = list(self.client().do_action(fl.Action(name, payload), options))
-            return json.loads(results[0].body.to_pybytes()) if results else {}
-
-        try:
-            return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
-        except fl.FlightUnavailableError as exc:
-            raise WorkerError(_flight_message(exc), unavailable=True) from None
-        except (fl.FlightError, OSError) as exc:
-            raise WorkerError(_flight_message(exc)) from None
+        headers = [(b"authorization", f"Bearer {self.token}".encode()),
+                   (EPOCH_HEADER.encode(), str(self.epoch).encode())]
+        return await flight_action(self.client, name, body or {}, headers, timeout)
 
     def client(self) -> fl.FlightClient:
         if self._client is None:
@@ -199,6 +187,25 @@ class Worker:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+async def flight_action(client, name: str, body: dict, headers: list, timeout: float) -> dict:
+    """One custom Flight action with a JSON body and reply, run in a thread (pyarrow's
+    client blocks); ``client`` is called in that thread. Failures become WorkerError,
+    ``unavailable`` when the worker cannot be reached at all."""
+    payload = json.dumps(body).encode()
+
+    def call() -> dict:
+        options = fl.FlightCallOptions(timeout=timeout, headers=headers)
+        results = list(client().do_action(fl.Action(name, payload), options))
+        return json.loads(results[0].body.to_pybytes()) if results else {}
+
+    try:
+        return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except fl.FlightUnavailableError as exc:
+        raise WorkerError(_flight_message(exc), unavailable=True) from None
+    except (fl.FlightError, OSError) as exc:
+        raise WorkerError(_flight_message(exc)) from None
 
 
 def _flight_message(exc: Exception) -> str:

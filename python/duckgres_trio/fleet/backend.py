@@ -49,7 +49,7 @@ import pyarrow.flight as fl
 import trio
 from psycopg import Error as PsycopgError
 
-from duckgres_trio.controlplane.worker import RetireReason, WorkerError, _flight_message
+from duckgres_trio.controlplane.worker import RetireReason, WorkerError, flight_action
 from duckgres_trio.fleet import records
 from duckgres_trio.fleet.janitor import Janitor
 from duckgres_trio.tenancy import migrate
@@ -145,21 +145,9 @@ class FleetWorker:
         return self.state not in ("draining", "retired", "lost")
 
     async def action(self, name: str, body: dict | None = None, *, timeout: float = 10.0) -> dict:
-        payload = json.dumps({**(body or {}), "fence": {"cp": self._pool.cp_id,
-                                                         "epoch": self.epoch}}).encode()
+        fenced = {**(body or {}), "fence": {"cp": self._pool.cp_id, "epoch": self.epoch}}
         headers = [(b"authorization", f"Bearer {self._pool.token}".encode())]
-
-        def call() -> dict:
-            options = fl.FlightCallOptions(timeout=timeout, headers=headers)
-            results = list(self.client().do_action(fl.Action(name, payload), options))
-            return json.loads(results[0].body.to_pybytes()) if results else {}
-
-        try:
-            return await trio.to_thread.run_sync(call, abandon_on_cancel=True)
-        except fl.FlightUnavailableError as exc:
-            raise WorkerError(_flight_message(exc), unavailable=True) from None
-        except (fl.FlightError, OSError) as exc:
-            raise WorkerError(_flight_message(exc)) from None
+        return await flight_action(self.client, name, fenced, headers, timeout)
 
     def client(self) -> fl.FlightClient:
         if self._client is None:
