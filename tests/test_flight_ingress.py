@@ -254,6 +254,45 @@ def test_transactions_with_autocommit_off(server):
         conn.execute("DROP TABLE txn")
 
 
+def test_flight_and_pgwire_writers_wait_for_each_others_turn(server):
+    """A Flight SQL UPDATE of a row a pgwire transaction is updating waits for its
+    COMMIT (the same write turn), then succeeds; and the other way round, a pgwire
+    UPDATE waits for a Flight SQL transaction. Without the shared turn, DuckDB's
+    optimistic concurrency fails the second writer with a conflict."""
+    with pg(server) as setup:
+        setup.execute("CREATE TABLE turn_rows (id INT, v INT)")
+        setup.execute("INSERT INTO turn_rows VALUES (1, 0)")
+
+    def flight_update() -> int:
+        with adbc(server) as conn, conn.cursor() as cur:
+            cur.execute("UPDATE turn_rows SET v = v + 1 WHERE id = 1")
+            return cur.rowcount
+
+    with pg(server) as first, ThreadPoolExecutor(1) as pool:
+        first.execute("BEGIN")
+        first.execute("UPDATE turn_rows SET v = v + 10 WHERE id = 1")
+        second = pool.submit(flight_update)
+        time.sleep(1.0)
+        assert not second.done()  # it waits for pgwire's transaction
+        waiting = first.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+        first.execute("COMMIT")
+        assert second.result(timeout=30) == 1
+    assert waiting == (1,)
+
+    with adbc(server, autocommit=False) as conn, conn.cursor() as cur, pg(server) as other, \
+            ThreadPoolExecutor(1) as pool:
+        cur.execute("UPDATE turn_rows SET v = v + 100 WHERE id = 1")
+        second = pool.submit(other.execute, "UPDATE turn_rows SET v = v + 1000 WHERE id = 1")
+        time.sleep(1.0)
+        assert not second.done()  # it waits for Flight's transaction
+        conn.commit()
+        second.result(timeout=30)
+    with pg(server) as check:
+        assert check.execute("SELECT v FROM turn_rows").fetchone() == (1111,)
+        check.execute("DROP TABLE turn_rows")
+
+
 def test_pg_stat_activity_and_cancel_from_another_thread(server):
     with adbc(server, application_name="flight-app") as conn, conn.cursor() as cur, \
             pg(server) as watcher:

@@ -28,6 +28,7 @@ from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_res
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity
 from duckgres_trio.sql import split_statements
+from duckgres_trio.sql.statements import Statement
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,13 @@ class _Statement:
 
     prepared: Prepared
     text: str
+    conflicts: bool  # waits for the database's write turn (sql/conflicts.py)
     row: list = field(default_factory=list)
 
 
-def plan(text: str) -> tuple[str, tuple[str, ...]]:
-    """The DuckDB text of one statement (PostgreSQL syntax translated as for pgwire) and
-    the setup it needs. Refused as pgwire refuses it (an engine setting, INSTALL, ...);
+def plan(text: str) -> tuple[str, tuple[str, ...], Statement]:
+    """The DuckDB text of one statement (PostgreSQL syntax translated as for pgwire),
+    the setup it needs, and the statement as the sql layer classified it. Refused as pgwire refuses it (an engine setting, INSTALL, ...);
     statements the pgwire session runs itself (COPY, SET of a PostgreSQL parameter,
     cursors, LISTEN, CREATE DATABASE, ...) are 0A000 here."""
     statements = split_statements(text)
@@ -91,8 +93,8 @@ def plan(text: str) -> tuple[str, tuple[str, ...]]:
         raise PgError(SqlState.FEATURE_NOT_SUPPORTED,
                       f"{stmt.command} is not supported over Flight SQL: use a pgwire session")
     if stmt.transaction is not None:
-        return stmt.transaction.upper(), ()
-    return stmt.sql or stmt.text, stmt.setup
+        return stmt.transaction.upper(), (), stmt
+    return stmt.sql or stmt.text, stmt.setup, stmt
 
 
 class FlightSession:
@@ -126,6 +128,10 @@ class FlightSession:
         self._scope: trio.CancelScope | None = None
         self._cancel_requested = False
         self._timezone = server.config.timezone
+        #: the write turns pgwire sessions of this database take too (None: off)
+        self.turns = server.turns_for(org)
+        self._has_turn = False
+        self._in_block = False  # between BEGIN and COMMIT/ROLLBACK
         self._statement_timeout = server.config.statement_timeout  # 0: none
 
     # -- what Server asks of a connection -------------------------------------------
@@ -194,6 +200,8 @@ class FlightSession:
 
     async def _lose_executor(self) -> None:
         executor, self.executor = self.executor, _NoExecutor()
+        self._in_block = False  # the engine session's transaction ends with it
+        self._give_back_turn()
         self._statements.clear()
         if not isinstance(executor, _NoExecutor):
             try:
@@ -244,16 +252,56 @@ class FlightSession:
     async def query(self, text: str, context=None) -> tuple[pa.Schema, bytes] | int:
         """Run a statement: (its schema, the ticket of its rows), or the affected-row
         count (-1: none reported) of one that returns no rows."""
-        sql, setup = plan(text)
+        sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Result:
+            if stmt.conflicts:
+                await self._take_turn()
             for step in setup:
                 await executor.execute(step, False)
             return await executor.execute(sql, None)
 
         async with self.lock:
-            result = await self._run(text, call, context)
-            return await self._keep(result)
+            ok = False
+            try:
+                result = await self._run(text, call, context)
+                kept = await self._keep(result)
+                ok = True
+            finally:
+                if stmt.transaction == "begin":
+                    self._in_block = self._in_block or ok
+                elif stmt.transaction is not None:  # COMMIT, ROLLBACK: the block is over
+                    self._in_block = False
+                self._end_turn_if_idle()
+            return kept
+
+    # -- write turns (frontend/turns.py), taken as a pgwire session takes them --------
+
+    async def _take_turn(self) -> None:
+        """Before a statement that can conflict with other writers reaches the engine:
+        wait for the database's write turn, once per transaction, in the same queue as
+        pgwire sessions, so neither kind gets the other's 40001. Bounded by the
+        caller's scope (statement_timeout, cancel); pg_stat_activity shows the wait."""
+        if self.turns is None or self._has_turn:
+            return
+        activity = self.activity
+        activity.wait_event_type, activity.wait_event = "Lock", "transactionid"
+        try:
+            await self.turns.take(self.database, self.pid)
+            self._has_turn = True
+        finally:
+            activity.wait_event_type = activity.wait_event = None
+
+    def _end_turn_if_idle(self) -> None:
+        """Give the turn back once the transaction is over (outside a block: once the
+        statement's result is no longer being read; DuckDB commits it then)."""
+        if not self._in_block and self._kept is None:
+            self._give_back_turn()
+
+    def _give_back_turn(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self.turns.give_back(self.database, self.pid)
 
     async def update(self, text: str, context=None) -> int:
         count = await self.query(text, context)
@@ -323,8 +371,10 @@ class FlightSession:
             finally:
                 self._scope = None
                 self._idle()
+                self._end_turn_if_idle()
             if not gathered:
                 self._kept = None
+                self._end_turn_if_idle()
                 return None
             if len(gathered) == 1:
                 return gathered[0]
@@ -345,12 +395,13 @@ class FlightSession:
                 except PgError as err:
                     if err.fatal:
                         await self._lose_executor()
+        self._end_turn_if_idle()
 
     # -- prepared statements ------------------------------------------------------------
 
     async def prepare(self, text: str, context=None) -> tuple[int, pa.Schema, pa.Schema]:
         """(handle, parameter schema, result schema: empty if it returns no rows)."""
-        sql, setup = plan(text)
+        sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Prepared:
             for step in setup:
@@ -360,7 +411,7 @@ class FlightSession:
         async with self.lock:
             prepared = await self._run(text, call, context)
             self._handles += 1
-            self._statements[self._handles] = _Statement(prepared, text)
+            self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts)
         columns = prepared.columns if is_result_set(prepared.columns) else pa.schema([])
         return self._handles, prepared.params, columns
 
@@ -379,10 +430,18 @@ class FlightSession:
         async with self.lock:
             stmt = self.statement(handle)
             params = stmt.row if row is None else row
-            result = await self._run(
-                stmt.text, lambda executor: executor.execute_prepared(
-                    stmt.prepared, params, None if rows else False), context)
-            return await self._keep(result)
+
+            async def call(executor: Executor) -> Result:
+                if stmt.conflicts:
+                    await self._take_turn()
+                return await executor.execute_prepared(stmt.prepared, params,
+                                                       None if rows else False)
+
+            try:
+                result = await self._run(stmt.text, call, context)
+                return await self._keep(result)
+            finally:
+                self._end_turn_if_idle()
 
     async def close_prepared(self, handle: int) -> None:
         async with self.lock:
