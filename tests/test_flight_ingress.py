@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
 
-from duckgres_trio.wire.flightsql import pack_any, pb_encode
+from duckgres_trio.flightsql import pack_any, pb_encode
 from tests.conftest import ServerProcess, free_port
 from tests.test_controlplane import worker_pids
 from tests.test_tenancy import LAUNCHER

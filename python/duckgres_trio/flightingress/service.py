@@ -34,7 +34,7 @@ from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.flightingress import catalog
 from duckgres_trio.flightingress.session import FlightSession
 from duckgres_trio.frontend import auth, scram
-from duckgres_trio.wire.flightsql import (
+from duckgres_trio.flightsql import (
     SQL_INFO_SCHEMA,
     Malformed,
     pack_any,

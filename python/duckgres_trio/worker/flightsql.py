@@ -3,7 +3,7 @@
 ``WorkerFlightServer`` (``flight.py``) hands every Flight call that is not one of its
 JSON control actions to ``FlightSql``. Flight SQL messages are protobuf messages of the
 package ``arrow.flight.protocol.sql`` wrapped in ``google.protobuf.Any``; the small
-hand-written codec of ``wire.flightsql`` (shared with the control plane's Flight SQL
+hand-written codec of ``duckgres_trio.flightsql`` (shared with the control plane's Flight SQL
 ingress) reads and writes them.
 
 Served:
@@ -52,7 +52,7 @@ from duckgres_trio.engine import duckdb_capi as capi
 from duckgres_trio.engine.base import is_result_set
 from duckgres_trio.engine.literals import UnbindableValue, bind_form
 from duckgres_trio.engine.statement import Started
-from duckgres_trio.wire.flightsql import (  # noqa: F401 (re-exported)
+from duckgres_trio.flightsql import (  # noqa: F401 (re-exported)
     SQL_INFO_SCHEMA,
     Malformed,
     pack_any,
@@ -63,7 +63,7 @@ from duckgres_trio.wire.flightsql import (  # noqa: F401 (re-exported)
     pb_uint32s,
     unpack_any,
 )
-from duckgres_trio.wire.flightsql import sql_info_table as _sql_info_table
+from duckgres_trio.flightsql import sql_info_table as _sql_info_table
 from duckgres_trio.worker.session import Sessions, Unavailable, WorkerSession
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ Flight SQL messages are protobuf messages of the package ``arrow.flight.protocol
 wrapped in ``google.protobuf.Any``. No protobuf library is used: this small codec reads
 and writes exactly the messages served, bounding every varint and length by its input.
 Shared by the worker's Flight SQL service (``worker.flightsql``) and the control plane's
-Flight SQL ingress (``flightingress``); pure (no trio, no DuckDB).
+Flight SQL ingress (``flightingress``); pure (no trio, no DuckDB), and outside ``wire``
+so the worker loads no PostgreSQL codec.
 """
 
 from __future__ import annotations
