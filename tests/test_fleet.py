@@ -318,6 +318,10 @@ def _pgbench(plane: ServerProcess, *args: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "known bug, not yet found (docs/scale-out.md, 'Known bug'): in about 1 run in 5 the "
+    "history's sum of deltas differs from the balances (which agree with each other), with "
+    "write_turns on or off; until found, worker_backend: remote is not for production"))
 def test_pgbench_tpcb_like_through_both_control_planes_at_once(fleet):
     init = _pgbench(fleet.planes[0], "-i", "-s", "1")
     output = init.communicate(timeout=300)[0]
