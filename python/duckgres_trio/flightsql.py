@@ -11,6 +11,7 @@ so the worker loads no PostgreSQL codec.
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.flight as fl
 
 # -- protobuf, by hand ------------------------------------------------------------------
 
@@ -174,3 +175,18 @@ def sql_info_table(info: dict[int, str | bool | int], wanted: list[int]) -> pa.T
         [f.name for f in _SQL_INFO_VALUE], list(range(6)))
     return pa.Table.from_arrays([pa.array(ids, pa.uint32()), value], schema=SQL_INFO_SCHEMA)
 
+
+class FlightUnimplementedError(pa.ArrowNotImplementedError):
+    """Sent as gRPC UNIMPLEMENTED."""
+
+
+def unpack_command(descriptor) -> tuple[str, dict]:
+    """(Flight SQL message name, its fields) of a FlightDescriptor's command."""
+    if descriptor.descriptor_type != fl.DescriptorType.CMD:
+        raise FlightUnimplementedError("only Flight SQL command descriptors are served")
+    return unpack_any(descriptor.command)
+
+
+def expect(name: str, wanted: str) -> None:
+    if name != wanted:
+        raise Malformed(f"expected {wanted}, got {name}")

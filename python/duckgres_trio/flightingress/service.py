@@ -43,7 +43,10 @@ from duckgres_trio.flightsql import (
     pb_str,
     pb_uint32s,
     sql_info_table,
+    FlightUnimplementedError,
+    expect,
     unpack_any,
+    unpack_command,
 )
 
 log = logging.getLogger(__name__)
@@ -76,10 +79,6 @@ _ACTIONS = {
     "CancelFlightInfo": "Cancel the session's running statement",
     "CloseSession": "End the session of this bearer token",
 }
-
-
-class FlightUnimplementedError(pa.ArrowNotImplementedError):
-    """Sent as gRPC UNIMPLEMENTED."""
 
 
 def flight_error(err: PgError) -> fl.FlightError:
@@ -297,13 +296,13 @@ class FlightIngress(fl.FlightServerBase):
                            context)
                 return []
             if kind == "CreatePreparedStatement":
-                _expect(name, "ActionCreatePreparedStatementRequest")
+                expect(name, "ActionCreatePreparedStatementRequest")
                 handle, params, columns = self._trio(session.prepare, pb_str(fields, 1),
                                                      context)
                 result = pb_encode((1, str(handle)), (2, columns.serialize().to_pybytes()),
                                    (3, params.serialize().to_pybytes()))
                 return [fl.Result(pack_any("ActionCreatePreparedStatementResult", result))]
-            _expect(name, "ActionClosePreparedStatementRequest")
+            expect(name, "ActionClosePreparedStatementRequest")
             self._trio(session.close_prepared, _handle(pb_bytes(fields, 1)))
             return []
 
@@ -312,7 +311,7 @@ class FlightIngress(fl.FlightServerBase):
 
     def get_flight_info(self, context, descriptor):
         with _errors():
-            name, fields = _command(descriptor)
+            name, fields = unpack_command(descriptor)
             session = self._session(context)
             if name == "CommandGetSqlInfo":
                 rows = sql_info_table(SQL_INFO, pb_uint32s(fields, 1)).num_rows
@@ -343,7 +342,7 @@ class FlightIngress(fl.FlightServerBase):
 
     def get_schema(self, context, descriptor):
         with _errors():
-            name, fields = _command(descriptor)
+            name, fields = unpack_command(descriptor)
             session = self._session(context)
             if name == "CommandGetSqlInfo":
                 return fl.SchemaResult(SQL_INFO_SCHEMA)
@@ -372,7 +371,7 @@ class FlightIngress(fl.FlightServerBase):
                                                           [(k,) for k in catalog.KINDS]))
             if name in _METADATA or name == "CommandGetTables":
                 return fl.RecordBatchStream(self._trio(self._metadata, session, name, fields))
-            _expect(name, "TicketStatementQuery")
+            expect(name, "TicketStatementQuery")
             handle = pb_bytes(fields, 1)
             schema = self._trio(session.kept_schema, handle)
             return fl.GeneratorStream(schema, self._stream(session, handle))
@@ -419,7 +418,7 @@ class FlightIngress(fl.FlightServerBase):
 
     def do_put(self, context, descriptor, reader, writer):
         with _errors():
-            name, fields = _command(descriptor)
+            name, fields = unpack_command(descriptor)
             session = self._session(context)
             if name == "CommandStatementUpdate":
                 count = self._trio(session.update, pb_str(fields, 1), context)
@@ -449,17 +448,6 @@ class FlightIngress(fl.FlightServerBase):
 def _header(headers: dict, name: str) -> str | None:
     values = headers.get(name)
     return str(values[-1]) if values else None
-
-
-def _command(descriptor) -> tuple[str, dict]:
-    if descriptor.descriptor_type != fl.DescriptorType.CMD:
-        raise FlightUnimplementedError("only Flight SQL command descriptors are served")
-    return unpack_any(descriptor.command)
-
-
-def _expect(name: str, wanted: str) -> None:
-    if name != wanted:
-        raise Malformed(f"expected {wanted}, got {name}")
 
 
 def _handle(raw: bytes) -> int:

@@ -61,7 +61,10 @@ from duckgres_trio.flightsql import (  # noqa: F401 (re-exported)
     pb_encode,
     pb_str,
     pb_uint32s,
+    FlightUnimplementedError,
+    expect,
     unpack_any,
+    unpack_command,
 )
 from duckgres_trio.flightsql import sql_info_table as _sql_info_table
 from duckgres_trio.worker.session import Sessions, Unavailable, WorkerSession
@@ -82,12 +85,6 @@ RESULT_TTL = 60.0
 SESSION_WAIT = 60.0
 #: Seconds the sweeper waits for a busy session before trying again.
 _SWEEP_RETRY = 1.0
-
-
-class FlightUnimplementedError(pa.ArrowNotImplementedError):
-    """What is not served. pyarrow.flight has no such class: Arrow's NotImplemented
-    status, which a NotImplementedError from a handler becomes, is sent as gRPC
-    UNIMPLEMENTED."""
 
 
 # -- SqlInfo ----------------------------------------------------------------------------
@@ -172,7 +169,7 @@ class FlightSql:
             log.debug("Flight SQL action %s (%s)", action.type, name)
             session = self._session(context)
             if action.type == "CreatePreparedStatement":
-                _expect(name, "ActionCreatePreparedStatementRequest")
+                expect(name, "ActionCreatePreparedStatementRequest")
                 if 2 in fields:
                     raise FlightUnimplementedError("Flight SQL transactions are not supported")
                 with self._locked(session):
@@ -184,7 +181,7 @@ class FlightSql:
                                    (2, columns.serialize().to_pybytes()),
                                    (3, params.serialize().to_pybytes()))
                 return [fl.Result(pack_any("ActionCreatePreparedStatementResult", result))]
-            _expect(name, "ActionClosePreparedStatementRequest")
+            expect(name, "ActionClosePreparedStatementRequest")
             handle = _handle(pb_bytes(fields, 1))
             with self._locked(session):
                 session.unprepare(handle)
@@ -193,7 +190,7 @@ class FlightSql:
 
     def get_flight_info(self, context, descriptor):
         with _flight_errors():
-            name, fields = self._command(descriptor)
+            name, fields = unpack_command(descriptor)
             log.debug("Flight SQL GetFlightInfo %s", name)
             if name == "CommandGetSqlInfo":
                 rows = sql_info_table(pb_uint32s(fields, 1)).num_rows
@@ -223,7 +220,7 @@ class FlightSql:
 
     def get_schema(self, context, descriptor):
         with _flight_errors():
-            name, fields = self._command(descriptor)
+            name, fields = unpack_command(descriptor)
             log.debug("Flight SQL GetSchema %s", name)
             if name == "CommandGetSqlInfo":
                 return fl.SchemaResult(SQL_INFO_SCHEMA)
@@ -247,7 +244,7 @@ class FlightSql:
             log.debug("Flight SQL DoGet %s", name)
             if name == "CommandGetSqlInfo":
                 return fl.RecordBatchStream(sql_info_table(pb_uint32s(fields, 1)))
-            _expect(name, "TicketStatementQuery")
+            expect(name, "TicketStatementQuery")
             with self._cond:
                 kept = self._kept.pop(pb_bytes(fields, 1), None)
             if kept is None:
@@ -258,7 +255,7 @@ class FlightSql:
 
     def do_put(self, context, descriptor, reader, writer):
         with _flight_errors():
-            name, fields = self._command(descriptor)
+            name, fields = unpack_command(descriptor)
             log.debug("Flight SQL DoPut %s", name)
             session = self._session(context)
             if name == "CommandStatementUpdate":
@@ -413,18 +410,6 @@ class FlightSql:
                 time.sleep(_SWEEP_RETRY)
 
     # -- helpers ------------------------------------------------------------------------
-
-    @staticmethod
-    def _command(descriptor) -> tuple[str, dict]:
-        if descriptor.descriptor_type != fl.DescriptorType.CMD:
-            raise FlightUnimplementedError("only Flight SQL command descriptors are served")
-        return unpack_any(descriptor.command)
-
-
-def _expect(name: str, wanted: str) -> None:
-    if name != wanted:
-        raise Malformed(f"expected {wanted}, got {name}")
-
 
 def _no_transaction(fields: dict) -> None:
     if 2 in fields:
