@@ -29,7 +29,6 @@ import socket
 import ssl
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pyarrow.flight as fl
@@ -39,6 +38,7 @@ from duckgres_trio import __version__, logs
 from duckgres_trio.fleet import records
 from duckgres_trio.fleet.fence import Fence
 from duckgres_trio.worker.flight import WorkerFlightServer
+from duckgres_trio.worker.main import drain_and_close
 from duckgres_trio.worker.session import Sessions
 from duckgres_trio.worker.statements import StatementServer
 
@@ -47,7 +47,6 @@ log = logging.getLogger("duckgres_trio.fleet")
 TOKEN_ENV = "DUCKGRES_FLEET_TOKEN"
 #: What duckgres_worker() reads (engine.pg_catalog).
 ID_ENV = "DUCKGRES_FLEET_WORKER_ID"
-DRAIN_SECONDS = 30.0
 
 
 def parse_address(text: str, what: str) -> tuple[str, int]:
@@ -244,13 +243,7 @@ def main(argv: list[str]) -> int:
              args.listen, port + 1)
     while not stop.wait(1.0):
         pass
-    sessions.draining = True
-    deadline = time.monotonic() + DRAIN_SECONDS
-    while time.monotonic() < deadline and any(s.busy_since for s in sessions.all()):
-        time.sleep(0.05)
-    statements.close()
-    flight.shutdown()
-    sessions.close()
+    drain_and_close(sessions, statements, flight)
     registry.join(timeout=2)
     log.info("fleet worker %d stopped", agent.id)
     return 0

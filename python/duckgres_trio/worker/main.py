@@ -57,6 +57,18 @@ def _watch_owner(owner: Owner, flight: WorkerFlightServer, orphaned: threading.E
             stop.set()
 
 
+def drain_and_close(sessions, statements, flight) -> None:
+    """Give running statements up to DRAIN_SECONDS, then close the statement path, the
+    Flight server and the DuckDB sessions (a local and a fleet worker stop alike)."""
+    sessions.draining = True
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline and any(s.busy_since for s in sessions.all()):
+        time.sleep(0.05)
+    statements.close()
+    flight.shutdown()
+    sessions.close()
+
+
 def main() -> int:
     spec = json.loads(os.environ.pop(SPEC_ENV))
     stop, orphaned = threading.Event(), threading.Event()
@@ -85,12 +97,7 @@ def main() -> int:
     if orphaned.is_set():  # nobody is waiting for results: stop what runs
         for session in sessions.all():
             session.interrupt()
-    deadline = time.monotonic() + DRAIN_SECONDS
-    while time.monotonic() < deadline and any(s.busy_since for s in sessions.all()):
-        time.sleep(0.05)
-    statements.close()
-    flight.shutdown()
-    sessions.close()
+    drain_and_close(sessions, statements, flight)
     log.info("worker %s stopped", spec.get("id"))
     return 0
 
