@@ -112,15 +112,17 @@ def test_pgbench_tpcb_while_the_worker_is_killed_every_ten_seconds(start_server,
 
     committed = _committed(log_dir)
     assert committed, "pgbench completed no transaction"
-    # Throughput recovers within RECOVERY_BOUND of each kill: in the last second of
+    # Throughput recovers within RECOVERY_BOUND of each kill: in the last two seconds of
     # that window transactions commit at no less than half the rate of the 5 s before.
+    # (Two seconds, not one: with both CI suites side by side one second's count swings
+    # by half on its own.)
     recovery = []
     for killed_at, _ in kills:
         before = sum(killed_at - 5 <= t < killed_at for t in committed) / 5
         back = [t for t in committed if killed_at < t]
         first = min(back) - killed_at if back else None
-        window = sum(killed_at + RECOVERY_BOUND - 1 <= t < killed_at + RECOVERY_BOUND
-                     for t in committed)
+        window = sum(killed_at + RECOVERY_BOUND - 2 <= t < killed_at + RECOVERY_BOUND
+                     for t in committed) / 2
         recovery.append(first)
         if killed_at + RECOVERY_BOUND < ended - 1:  # the run went on long enough to see
             assert first is not None and first < RECOVERY_BOUND, (killed_at, first)
