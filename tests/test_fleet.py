@@ -354,6 +354,26 @@ def test_pgbench_tpcb_like_through_both_control_planes_at_once(fleet):
             accounts, tellers, branches, history, rows)
 
 
+def test_pgbench_select_only_through_both_control_planes_at_once(fleet):
+    """pgbench -S on the tables the tpcb-like test left (one query mode per control
+    plane): none fails, and reading changes nothing."""
+    check = ("SELECT (SELECT sum(abalance) FROM pgbench_accounts), "
+             "(SELECT sum(bbalance) FROM pgbench_branches), "
+             "(SELECT count(*) FROM pgbench_history)")
+    with connect(fleet.planes[0]) as conn:
+        if conn.execute("SELECT to_regclass('pgbench_accounts')").fetchone()[0] is None:
+            init = _pgbench(fleet.planes[0], "-i", "-s", "1")  # run on its own (-k)
+            output = init.communicate(timeout=300)[0]
+            assert init.returncode == 0, output
+        before = conn.execute(check).fetchone()
+    runs = [_pgbench(plane, "-n", "-S", "-M", mode, "-c", "2", "-j", "2", "-t", "10")
+            for plane, mode in zip(fleet.planes, ("prepared", "simple"))]
+    for run in runs:
+        _summary(run, 20)
+    with connect(fleet.planes[1]) as conn:
+        assert conn.execute(check).fetchone() == before
+
+
 def test_a_wrong_fleet_token_is_refused(fleet):
     worker = fleet.workers[0]
     with pytest.raises(fl.FlightUnauthenticatedError):
