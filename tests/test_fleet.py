@@ -163,7 +163,7 @@ def fleet(tmp_path_factory):
         try:
             fleet.workers = [FleetWorker(root, host, store.dsn).start() for host in HOSTS]
             wait_for(lambda: len([r for r in fleet.rows().values() if r["state"] == "idle"])
-                     == len(HOSTS), 30, "idle workers")
+                     == len(HOSTS), 90, "idle workers")
             with ThreadPoolExecutor(2) as pool:  # both start at once
                 fleet.planes = list(pool.map(lambda n: _plane(root, n, store.dsn),
                                              ("cp-a", "cp-b")))
