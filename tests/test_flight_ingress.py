@@ -29,6 +29,7 @@ from duckgres_trio.flightsql import pack_any, pb_encode
 from tests.conftest import ServerProcess, free_port
 from tests.test_controlplane import worker_pids
 from tests.test_tenancy import LAUNCHER
+from tests.test_upgrade import _stop, _successor
 
 OPT = adbc_flight.DatabaseOptions
 HEADER = OPT.RPC_CALL_HEADER_PREFIX.value
@@ -41,13 +42,17 @@ ORGS = {
 }
 
 
-def start(tmp_path, *args: str) -> ServerProcess:
+def start(tmp_path, *args: str, tenants: bool = True) -> ServerProcess:
+    """A control plane serving Flight SQL; with ``tenants``, the two organisations
+    (through the test launcher, which an upgrade's new process does not run: without
+    them the one user is postgres/postgres)."""
     spec = tmp_path / "tenants.json"
     spec.write_text(json.dumps(ORGS))
+    launch = {"env": {"DUCKGRES_TEST_TENANTS": str(spec)}, "program": (LAUNCHER,)} \
+        if tenants else {}
     server = ServerProcess(tmp_path / "data", ["--mode", "controlplane", "--metrics-address",
                                                "", "--flight-address",
-                                               f"127.0.0.1:{free_port()}", *args],
-                           {"DUCKGRES_TEST_TENANTS": str(spec)}, program=(LAUNCHER,))
+                                               f"127.0.0.1:{free_port()}", *args], **launch)
     server.flight_port = int(server.args[server.args.index("--flight-address") + 1]
                              .rsplit(":", 1)[1])
     server.start()
@@ -378,3 +383,49 @@ def _owner(server, file_name: str) -> int:
             except OSError:
                 continue
     raise AssertionError(f"no worker has {file_name} open")
+
+
+def test_per_address_limit_then_upgrade_hands_the_port_over(tmp_path):
+    """max_connections_per_ip counts a Flight session from its first call after the
+    login (with pgwire connections); after SIGUSR1 the old process lets the Flight port
+    go at once, the new one binds it and tells an old token to authenticate again, and
+    the old process's drain ends with its Flight sessions."""
+    server = start(tmp_path, "--max-connections-per-ip", "2",
+                   "--handover-drain-timeout", "60s", tenants=False)
+    login = ("postgres", "postgres", "postgres")
+    successor = None
+    info = fl.FlightDescriptor.for_command(pack_any("CommandGetSqlInfo", b""))
+    try:
+        first, first_options = raw_client(server, *login)
+        first.get_flight_info(info, first_options)
+        with pg(server, *login) as conn:  # 127.0.0.1's second connection
+            assert conn.execute("SELECT client_addr FROM pg_stat_activity WHERE "
+                                "client_addr IS NOT NULL").fetchall() == [("127.0.0.1",)] * 2
+            second, second_options = raw_client(server, *login)  # the login passes, then
+            with pytest.raises(fl.FlightUnavailableError,
+                               match=r"too many connections from 127\.0\.0\.1.*53300"):
+                second.get_flight_info(info, second_options)
+        second, second_options = raw_client(server, *login)
+        second.get_flight_info(info, second_options)  # the pgwire one was given back
+
+        os.kill(server.proc.pid, signal.SIGUSR1)
+        successor = _successor(server)
+        deadline = time.monotonic() + 30
+        while True:  # the old process serves until it lets go; a blink unbound
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            try:
+                first.get_flight_info(info, first_options)
+            except fl.FlightUnauthenticatedError as exc:
+                assert "authenticate again" in str(exc)
+                break
+            except (fl.FlightUnavailableError, fl.FlightCancelledError):
+                pass  # a call meeting the old process's gRPC shutting down
+            time.sleep(0.05)
+        assert server.proc.wait(timeout=30) == 0  # drained: its Flight sessions ended
+        with adbc(server, *login) as conn, conn.cursor() as cur:  # served by the new process
+            cur.execute("SELECT 6 * 7")
+            assert cur.fetchall() == [(42,)]
+    finally:
+        if successor is not None:
+            _stop(successor)
+        server.stop(signal.SIGKILL)

@@ -112,6 +112,9 @@ class FlightSession:
         self.database = database
         self.pid, self.secret = server.new_backend_key()
         self.session = self
+        #: the client's address, known at the session's first call after its login
+        #: (None until then; "" once given back to the per-address limits)
+        self.address: str | None = None
         self.activity = Activity(self.pid, database, user, address,
                                  dt.datetime.now(dt.timezone.utc), application_name)
         self.executor: Executor | _NoExecutor = _NoExecutor()
