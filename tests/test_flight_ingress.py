@@ -162,46 +162,80 @@ TYPES_SELECT = """SELECT true AS b, CAST(-7 AS smallint) AS i2, 2147483647 AS i4
     CAST(ARRAY[DATE '2024-01-01'] AS date[]) AS dta, CAST(5 AS oid) AS o,
     CAST('123456789012345678901234.5' AS numeric(30, 1)) AS bignum,
     CAST('{"a": [1, 2]}' AS json) AS js, CAST('{"b": null}' AS jsonb) AS jb,
+    CAST('13:14:15+02' AS timetz) AS tz, CAST(ARRAY['01:02:03+05:30'] AS timetz[]) AS tza,
     CAST(NULL AS integer) AS n"""
 
+#: DuckDB's own types of docs/types.md (DuckDB syntax), read by both clients.
+DUCKDB_TYPES_SELECT = """SELECT CAST(-12 AS tinyint) AS ti, CAST(255 AS utinyint) AS ut,
+    CAST(65535 AS usmallint) AS us, CAST(4294967295 AS uinteger) AS ui,
+    CAST(18446744073709551615 AS ubigint) AS ub,
+    CAST(-170141183460469231731687303715884105728 AS hugeint) AS h,
+    CAST(340282366920938463463374607431768211455 AS uhugeint) AS uh,
+    CAST('0101' AS bit) AS vb, TIME_NS '01:02:03.123456789' AS tns,
+    TIMESTAMP_NS '1969-12-31 23:59:59.999999999' AS tsns, TIMESTAMP_S '2020-01-01 01:02:03' AS tss,
+    TIMESTAMP_MS '2020-01-01 01:02:03.456' AS tsms, [[1, 2], [3, NULL]] AS nested,
+    CAST([1, 2, 3] AS INTEGER[3]) AS fixed, [true, NULL] AS bools,
+    [CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uuid)] AS uuids,
+    CAST(1.5 AS float4) AS f4, CAST('ok' AS mood) AS m, [CAST('sad' AS mood)] AS ms"""
 
-def _flight_as_psycopg(value):
+
+def _flight_as_psycopg(value, field: pa.Field):
     """What psycopg returns for the value ADBC returned, where the two clients' Python
-    forms differ by design (docs/flight-sql.md, "Types")."""
+    forms differ by design (docs/flight-sql.md, "Types"): Arrow's interval keeps months
+    apart; a timetz is its PostgreSQL text (Arrow has no time with an offset)."""
+    type_name = field.metadata[b"ARROW:FLIGHT:SQL:TYPE_NAME"]
     if isinstance(value, pa.MonthDayNano):
         assert value.months == 0
         return dt.timedelta(days=value.days, microseconds=value.nanoseconds // 1000)
+    if type_name == b"timetz":
+        assert field.type == pa.string()
+        return dt.time.fromisoformat(value)
+    if type_name == b"_timetz":
+        return [dt.time.fromisoformat(v) for v in value]
     return value
 
 
-def test_same_rows_as_psycopg_for_the_types(server):
+def _both(server, query: str) -> tuple[dict, dict, pa.Schema]:
+    """(psycopg's row, ADBC's row made psycopg's, ADBC's schema) of ``query``."""
     with pg(server) as conn:
-        cur = conn.execute(TYPES_SELECT)
+        cur = conn.execute(query)
         expected = cur.fetchone()
         names = [d.name for d in cur.description]
     with adbc(server) as conn, conn.cursor() as cur:
-        cur.execute(TYPES_SELECT)
-        got = cur.fetchone()
-        assert [d[0] for d in cur.description] == names
-    got = [_flight_as_psycopg(v) for v in got]
-    for name in ("js", "jb"):  # Arrow has no JSON type: DuckDB sends the text
-        got[names.index(name)] = json.loads(got[names.index(name)])
-    u = names.index("u")  # Arrow has no UUID type: DuckDB sends it as text
-    assert got[u] == str(expected[u]) and isinstance(expected[u], uuid.UUID)
-    got[u] = expected[u]
-    assert dict(zip(names, got)) == dict(zip(names, expected))
-    assert isinstance(expected[names.index("num")], decimal.Decimal)
-
-
-@pytest.mark.xfail(strict=True, reason="Arrow has no time-with-zone type: DuckDB's "
-                   "standard export drops the offset (docs/compatibility.md, Flight SQL)")
-def test_timetz_keeps_its_offset(server):
-    query = "SELECT CAST('13:14:15+02' AS timetz) AS tz"
-    with pg(server) as conn:
-        expected = conn.execute(query).fetchone()
-    with adbc(server) as conn, conn.cursor() as cur:
         cur.execute(query)
-        assert cur.fetchone() == expected
+        table = cur.fetch_arrow_table()
+    assert table.column_names == names
+    got = [_flight_as_psycopg(table.column(i)[0].as_py(), field)
+           for i, field in enumerate(table.schema)]
+    return dict(zip(names, expected)), dict(zip(names, got)), table.schema
+
+
+def test_same_rows_as_psycopg_for_the_types(server):
+    expected, got, schema = _both(server, TYPES_SELECT)
+    for name in ("js", "jb"):  # Arrow has no JSON value: the text (arrow.json)
+        got[name] = json.loads(got[name])
+    assert isinstance(got["u"], uuid.UUID)  # the canonical arrow.uuid
+    assert got == expected
+    assert isinstance(expected["num"], decimal.Decimal)
+    assert schema.field("tz").metadata[b"ARROW:FLIGHT:SQL:TYPE_NAME"] == b"timetz"
+    assert expected["tz"].utcoffset() == dt.timedelta(hours=2)
+
+
+def test_same_rows_as_psycopg_for_duckdb_types(server):
+    with pg(server) as conn:
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+    try:
+        expected, got, schema = _both(server, DUCKDB_TYPES_SELECT)
+    finally:
+        with pg(server) as conn:
+            conn.execute("DROP TYPE mood")
+    # psycopg does not know a user's enum's array type: it reads the array's text
+    assert (expected.pop("ms"), got.pop("ms")) == ("{sad}", ["sad"])
+    assert got == expected
+    assert expected["tsns"] == dt.datetime(1969, 12, 31, 23, 59, 59, 999999)  # floored
+    assert schema.field("h").type == pa.decimal128(38, 0)
+    assert schema.field("vb").type == pa.string() and got["vb"] == "0101"
+    assert schema.field("m").type == pa.string()  # an enum's label, as psycopg's
 
 
 @pytest.mark.xfail(strict=True, reason="char(n) is blank-padded by the pgwire session "

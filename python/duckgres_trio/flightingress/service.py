@@ -32,7 +32,7 @@ import trio
 
 from duckgres_trio import __version__
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.flightingress import catalog
+from duckgres_trio.flightingress import arrow_types, catalog
 from duckgres_trio.flightingress.session import FlightSession
 from duckgres_trio.frontend import auth, scram
 from duckgres_trio.flightsql import (
@@ -385,7 +385,8 @@ class FlightIngress(fl.FlightServerBase):
                 handle, _, columns = self._trio(session.prepare, pb_str(fields, 1), context)
                 self._trio(session.close_prepared, handle)
             elif name == "CommandPreparedStatementQuery":
-                columns = session.statement(_handle(pb_bytes(fields, 1))).prepared.columns
+                columns = arrow_types.client_schema(
+                    session.statement(_handle(pb_bytes(fields, 1))).prepared.columns)
             else:
                 raise FlightUnimplementedError(f"Flight SQL command {name} is not supported")
             return fl.SchemaResult(columns)

@@ -27,15 +27,16 @@ import trio
 from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend.activity import Activity
+from duckgres_trio.flightingress import arrow_types
 from duckgres_trio.sql import split_statements
 from duckgres_trio.sql.statements import Statement
 
 log = logging.getLogger(__name__)
 
-#: Run on every new engine session: Flight clients get the standard Arrow types DuckDB
-#: gives any Arrow consumer (the workers' pgwire sessions export DuckDB's own types as
-#: extension types for the PostgreSQL encoders: ``arrow_lossless_conversion``).
-SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = false",)
+#: Run on every new engine session: the worker gives DuckDB's own types as extension
+#: types, as to pgwire sessions (``arrow_lossless_conversion``; DuckDB's standard Arrow
+#: drops a timetz's offset); ``arrow_types`` turns them into what clients read.
+SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = true",)
 #: A result's rows go to the client in batches of up to this many rows or bytes.
 MESSAGE_ROWS = 1 << 16
 MESSAGE_BYTES = 4 << 20
@@ -56,7 +57,7 @@ class _Kept:
     """A query result waiting for (or being read by) its DoGet."""
 
     ticket: bytes
-    schema: pa.Schema
+    plan: arrow_types.Plan  # the client's schema, and how batches become it
     batches: AsyncIterator[pa.RecordBatch]
     ahead: list[pa.RecordBatch] = field(default_factory=list)
     done: bool = False  # ``batches`` has ended
@@ -322,13 +323,13 @@ class FlightSession:
                 return count
             return -1 if result.rowcount is None else result.rowcount
         batches = result.batches()
-        kept = _Kept(secrets.token_bytes(16), result.schema, batches)
+        kept = _Kept(secrets.token_bytes(16), arrow_types.Plan(result.schema), batches)
         try:  # read ahead: the first batch, and the worker already makes the next
             kept.ahead.append(await anext(batches))
         except StopAsyncIteration:
             pass
         self._kept = kept
-        return result.schema, kept.ticket
+        return kept.plan.schema, kept.ticket
 
     def _kept_for(self, ticket: bytes) -> _Kept:
         kept = self._kept
@@ -338,7 +339,7 @@ class FlightSession:
         return kept
 
     async def kept_schema(self, ticket: bytes) -> pa.Schema:
-        return self._kept_for(ticket).schema
+        return self._kept_for(ticket).plan.schema
 
     async def next_batch(self, ticket: bytes) -> pa.RecordBatch | None:
         """The next rows of a kept result as one batch (None at its end): the engine's
@@ -379,9 +380,8 @@ class FlightSession:
                 self._kept = None
                 self._end_turn_if_idle()
                 return None
-            if len(gathered) == 1:
-                return gathered[0]
-            return pa.concat_batches(gathered)
+            return kept.plan.batch(gathered[0] if len(gathered) == 1
+                                   else pa.concat_batches(gathered))
 
     async def drop(self, ticket: bytes) -> None:
         """The client stopped reading a result: close it (the worker stops)."""
@@ -415,7 +415,8 @@ class FlightSession:
             prepared = await self._run(text, call, context)
             self._handles += 1
             self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts)
-        columns = prepared.columns if is_result_set(prepared.columns) else pa.schema([])
+        columns = arrow_types.client_schema(prepared.columns) \
+            if is_result_set(prepared.columns) else pa.schema([])
         return self._handles, prepared.params, columns
 
     def statement(self, handle: int) -> _Statement:
@@ -460,8 +461,9 @@ class FlightSession:
             result = await self._run(sql, lambda executor: executor.execute(sql, True))
             out: list[tuple] = []
             if result.schema is not None:
+                plan = arrow_types.Plan(result.schema)
                 async for batch in result.batches():
-                    out.extend(zip(*(c.to_pylist() for c in batch.columns)))
+                    out.extend(zip(*(c.to_pylist() for c in plan.batch(batch).columns)))
             return out
 
     async def describe(self, sql: str) -> pa.Schema:
@@ -469,7 +471,7 @@ class FlightSession:
         async with self.lock:
             prepared = await self._run(sql, lambda executor: executor.prepare(sql))
             await self.executor.close_prepared(prepared)
-        return prepared.columns
+        return arrow_types.client_schema(prepared.columns)
 
 
 def _quoted(text: str) -> str:
