@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import secrets
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,9 +28,12 @@ import trio
 
 from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend.activity import Activity
+from duckgres_trio.frontend.origins import blank_padded, padded, with_char_types
 from duckgres_trio.flightingress import arrow_types
 from duckgres_trio.sql import split_statements
+from duckgres_trio.sql.settings import REMEMBERED as _SETTINGS
 from duckgres_trio.sql.statements import Statement
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,10 @@ SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = true",)
 #: A result's rows go to the client in batches of up to this many rows or bytes.
 MESSAGE_ROWS = 1 << 16
 MESSAGE_BYTES = 4 << 20
+SEARCH_PATH = _SETTINGS["search_path"]
+#: First words of statements that may change a table's columns (frontend/session.py's)
+_CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
+_TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGNORECASE)
 
 
 class _NoExecutor:
@@ -70,6 +79,7 @@ class _Statement:
     prepared: Prepared
     text: str
     conflicts: bool  # waits for the database's write turn (sql/conflicts.py)
+    statement: Statement  # as run (char(n) semantics: its result's padded columns)
     row: list = field(default_factory=list)
 
 
@@ -137,6 +147,10 @@ class FlightSession:
         self._has_turn = False
         self._in_block = False  # between BEGIN and COMMIT/ROLLBACK
         self._statement_timeout = server.config.statement_timeout  # 0: none
+        #: the server's cache of this organisation's tables (frontend/origins.py)
+        self.catalogs = server.catalogs_for(org)
+        self._catalog_dirty = False  # DDL of its own in the transaction now
+        self._private_catalog = False  # temporary tables: names mean its own
 
     # -- what Server asks of a connection -------------------------------------------
 
@@ -253,17 +267,54 @@ class FlightSession:
         self.activity.state = "idle"
         self.activity.state_change = dt.datetime.now(dt.timezone.utc)
 
+    # -- char(n) and the catalog, as a pgwire session sees them (frontend/bpchar.py) --
+
+    async def _with_chars(self, executor: Executor, stmt: Statement) -> Statement:
+        """``stmt`` with PostgreSQL's char(n) semantics spelled out, as a pgwire session
+        runs it (stripped on the way in, compared without trailing blanks; its
+        ``char_types``: the result columns sent blank-padded)."""
+        return await char_semantics.with_char_semantics(_CatalogView(self, executor), stmt)
+
+    def _catalog_changes(self, stmt: Statement) -> None:
+        """DDL (and its transaction's end): what the server's sessions cached about this
+        database's tables (frontend/origins.Catalogs) no longer holds."""
+        words = stmt.text.split(None, 1)
+        if words and words[0].upper() in _CATALOG_WORDS:
+            self._catalog_dirty = True
+            if _TEMPORARY.match(stmt.text[:300]):
+                self._private_catalog = True
+        if self._catalog_dirty:
+            self.catalogs.changed(self.database)
+            # again at COMMIT/ROLLBACK: others may have looked it up meanwhile
+            self._catalog_dirty = self._in_block and stmt.transaction not in (
+                "commit", "rollback")
+
+    @staticmethod
+    def _padded(result: Result, stmt: Statement) -> Result:
+        widths = blank_padded(with_char_types(result.schema, stmt.char_types)) \
+            if stmt.char_types and result.schema is not None else {}
+        return Result(result.schema, result.rowcount, padded(result.batches(), widths)) \
+            if widths else result
+
     async def query(self, text: str, context=None) -> tuple[pa.Schema, bytes] | int:
         """Run a statement: (its schema, the ticket of its rows), or the affected-row
         count (-1: none reported) of one that returns no rows."""
         sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Result:
+            nonlocal stmt
             if stmt.conflicts:
                 await self._take_turn()
             for step in setup:
                 await executor.execute(step, False)
-            return await executor.execute(sql, None)
+            if stmt.transaction is None:
+                stmt = await self._with_chars(executor, stmt)
+            try:
+                return self._padded(await executor.execute(stmt.engine_text
+                                                           if stmt.transaction is None
+                                                           else sql, None), stmt)
+            finally:
+                self._catalog_changes(stmt)
 
         async with self.lock:
             ok = False
@@ -407,14 +458,19 @@ class FlightSession:
         sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Prepared:
+            nonlocal stmt
             for step in setup:
                 await executor.execute(step, False)
-            return await executor.prepare(sql)
+            if stmt.transaction is None:
+                stmt = await self._with_chars(executor, stmt)
+            return await executor.prepare(stmt.engine_text if stmt.transaction is None
+                                          else sql)
 
         async with self.lock:
             prepared = await self._run(text, call, context)
             self._handles += 1
-            self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts)
+            self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts,
+                                                         stmt)
         columns = arrow_types.client_schema(prepared.columns) \
             if is_result_set(prepared.columns) else pa.schema([])
         return self._handles, prepared.params, columns
@@ -438,8 +494,11 @@ class FlightSession:
             async def call(executor: Executor) -> Result:
                 if stmt.conflicts:
                     await self._take_turn()
-                return await executor.execute_prepared(stmt.prepared, params,
-                                                       None if rows else False)
+                try:
+                    return self._padded(await executor.execute_prepared(
+                        stmt.prepared, params, None if rows else False), stmt.statement)
+                finally:
+                    self._catalog_changes(stmt.statement)
 
             try:
                 result = await self._run(stmt.text, call, context)
@@ -472,6 +531,32 @@ class FlightSession:
             prepared = await self._run(sql, lambda executor: executor.prepare(sql))
             await self.executor.close_prepared(prepared)
         return arrow_types.client_schema(prepared.columns)
+
+
+class _CatalogView:
+    """What frontend/bpchar.py reads of a session to find the declared char(n) columns
+    (through the server's cache while this session's view of the catalog is the
+    server's): a Flight session has no SET, so its search_path is the default."""
+
+    parameters = {"search_path": SEARCH_PATH}
+
+    def __init__(self, session: FlightSession, executor: Executor) -> None:
+        self.activity = session.activity
+        self.catalogs = session.catalogs
+        self._session = session
+        self._executor = executor
+
+    def shares_catalog(self) -> bool:
+        session = self._session
+        return not (session._catalog_dirty or session._private_catalog)
+
+    async def query_rows(self, sql: str) -> list[tuple]:
+        result = await self._executor.execute(sql, True)
+        rows: list[tuple] = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        return rows
 
 
 def _quoted(text: str) -> str:
