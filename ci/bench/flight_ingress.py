@@ -12,7 +12,7 @@ table of N rows, then reads it whole in each of these ways:
 - the worker's in-process Arrow rate: the same SELECT on the same table (a copy of the
   database file) with the same DuckDB (the Python package of the pinned version), the
   worker's settings (threads = the CPUs, as ``worker.threads`` gives one statement alone;
-  ``arrow_lossless_conversion = false`` as a Flight session) and the Flight session's
+  ``arrow_lossless_conversion`` as a Flight session) and the Flight session's
   batch size, into an Arrow table: what the worker can produce, with no wire at all.
 
 Method, for a machine whose load moves under the run (the ratio is the point, not the
@@ -143,7 +143,7 @@ def run(server: ServerProcess, port: int, args) -> None:
         import duckdb
 
         with duckdb.connect(str(copy), read_only=True, config={
-                "threads": os.cpu_count() or 1, "arrow_lossless_conversion": False}) as db:
+                "threads": os.cpu_count() or 1, "arrow_lossless_conversion": True}) as db:
             return db.execute(QUERY).to_arrow_reader(BATCH_ROWS).read_all().num_rows
 
     ways = {"flight_adbc": flight, "psycopg_binary": psycopg_binary, "psql_copy": psql_copy}
