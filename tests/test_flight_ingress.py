@@ -238,6 +238,34 @@ def test_same_rows_as_psycopg_for_duckdb_types(server):
     assert schema.field("m").type == pa.string()  # an enum's label, as psycopg's
 
 
+def test_arrow_types_convert_slices_and_nulls():
+    """flightingress/arrow_types.py on DuckDB's own Arrow (no server): NULLs at every
+    level and sliced batches (a batch's columns may start inside their buffers)."""
+    import duckdb
+
+    from duckgres_trio.flightingress.arrow_types import Plan
+
+    with duckdb.connect(config={"arrow_lossless_conversion": True}) as db:
+        batch = db.execute("""SELECT
+            CASE WHEN i % 3 = 0 THEN NULL ELSE i::hugeint * 10 ** 21 END AS h,
+            CASE WHEN i % 2 = 0 THEN NULL ELSE CAST('01:02:03+05:30' AS timetz) END AS tz,
+            CASE WHEN i % 4 = 0 THEN NULL ELSE [i % 2 = 1, NULL] END AS bl,
+            CASE WHEN i % 5 = 0 THEN NULL ELSE {'t': CAST('13:00:00-01' AS timetz), 'n': i}
+                END AS st,
+            CASE WHEN i % 3 = 1 THEN NULL ELSE make_timestamp_ns(i * 1000000001) END AS tsn,
+            CAST([i, NULL, 3] AS HUGEINT[3]) AS fx
+            FROM range(10) t(i)""").to_arrow_table().to_batches()[0]
+    plan = Plan(batch.schema)
+    whole = plan.batch(batch).to_pylist()
+    assert whole[5] == {"h": decimal.Decimal(5 * 10 ** 21), "tz": "01:02:03+05:30",
+                        "bl": [True, None], "st": None,
+                        "tsn": dt.datetime(1970, 1, 1, 0, 0, 5), "fx": [5, None, 3]}
+    for start, length in ((3, 5), (1, 1), (9, 1)):
+        part = plan.batch(batch.slice(start, length))
+        part.validate(full=True)
+        assert part.to_pylist() == whole[start:start + length]
+
+
 def test_char_n_as_pgwire_has_it(server):
     """char(n) over Flight SQL as over pgwire: values stored without their trailing
     blanks (a Flight write, a pgwire comparison), compared without them, read padded;

@@ -184,7 +184,10 @@ def _list(convert: Convert, value: pa.Field) -> Convert:
             return pa.FixedSizeListArray.from_arrays(convert(values), type=pa.list_(
                 value, size), mask=_mask(array))
         cls = pa.LargeListArray if pa.types.is_large_list(typ) else pa.ListArray
-        return cls.from_arrays(array.offsets, convert(array.values),
+        offsets = array.offsets  # of a slice: its own, into the whole child
+        first, last = offsets[0].as_py(), offsets[-1].as_py()
+        return cls.from_arrays(pc.subtract(offsets, offsets[0]),
+                               convert(array.values.slice(first, last - first)),
                                type=_list_like(typ, value), mask=_mask(array))
     return converted
 
