@@ -278,6 +278,8 @@ def test_char_n_as_pgwire_has_it(server):
     with adbc(server) as conn, conn.cursor() as cur:
         cur.execute("SELECT c FROM padded")
         assert cur.fetchall() == expected
+        cur.execute("SELECT * FROM padded")  # found from the result's table origins
+        assert cur.fetchall() == [("ab  ", 1)]
         cur.execute("INSERT INTO padded VALUES ($1, 2)", ("cd  ",))
         cur.execute("SELECT n FROM padded WHERE c = 'cd' ORDER BY n")
         assert cur.fetchall() == [(2,)]
@@ -289,22 +291,6 @@ def test_char_n_as_pgwire_has_it(server):
             ("x  ", 1)]
         conn.execute("DROP TABLE padded")
         conn.execute("DROP TABLE flight_padded")
-
-
-@pytest.mark.xfail(strict=True, reason="Flight sessions pad the char(n) columns the "
-                   "statement names (frontend/bpchar.py), not those found from the result "
-                   "columns' table origins, as in SELECT * (docs/compatibility.md, Flight SQL)")
-def test_char_n_padded_in_select_star(server):
-    with pg(server) as conn:
-        conn.execute("CREATE TABLE star_padded (code char(4))")
-        conn.execute("INSERT INTO star_padded VALUES ('ab')")
-    try:
-        with adbc(server) as conn, conn.cursor() as cur:
-            cur.execute("SELECT * FROM star_padded")
-            assert cur.fetchall() == [("ab  ",)]
-    finally:
-        with pg(server) as conn:
-            conn.execute("DROP TABLE star_padded")
 
 
 def test_wrong_password_and_other_organisations(server):

@@ -30,10 +30,12 @@ from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_res
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend.activity import Activity
-from duckgres_trio.frontend.origins import blank_padded, padded, with_char_types
+from duckgres_trio.frontend.origins import (Catalogs, annotate, blank_padded, find_tables,
+                                            padded, with_char_types)
 from duckgres_trio.flightingress import arrow_types
 from duckgres_trio.sql import split_statements
-from duckgres_trio.sql.settings import REMEMBERED as _SETTINGS
+from duckgres_trio.sql.origins import Sources, column_sources
+from duckgres_trio.sql.settings import REMEMBERED as _SETTINGS, search_path_schemas
 from duckgres_trio.sql.statements import Statement
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = true",)
 MESSAGE_ROWS = 1 << 16
 MESSAGE_BYTES = 4 << 20
 SEARCH_PATH = _SETTINGS["search_path"]
+_SEARCH_PATH_SCHEMAS = tuple(search_path_schemas(SEARCH_PATH))
+#: Statements whose result columns may be a table's (frontend/session.py's)
+_DESCRIBED = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE"))
 #: First words of statements that may change a table's columns (frontend/session.py's)
 _CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
 _TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGNORECASE)
@@ -151,6 +156,7 @@ class FlightSession:
         self.catalogs = server.catalogs_for(org)
         self._catalog_dirty = False  # DDL of its own in the transaction now
         self._private_catalog = False  # temporary tables: names mean its own
+        self._own_catalog = Catalogs()  # what it looks up while not sharing the server's
 
     # -- what Server asks of a connection -------------------------------------------
 
@@ -285,15 +291,37 @@ class FlightSession:
                 self._private_catalog = True
         if self._catalog_dirty:
             self.catalogs.changed(self.database)
+            self._own_catalog.changed(self.database)
             # again at COMMIT/ROLLBACK: others may have looked it up meanwhile
             self._catalog_dirty = self._in_block and stmt.transaction not in (
                 "commit", "rollback")
 
+    async def _origins(self, executor: Executor, stmt: Statement) -> Origins:
+        """The statement's result columns' tables, as a pgwire session finds them
+        (``Session.column_origins``: the server's cache while this session shares its
+        view of the catalog), for their char(n) columns."""
+        if stmt.command not in _DESCRIBED or not stmt.returns_rows:
+            return None
+        sources = column_sources(stmt.text, stmt.shape)
+        if sources is None:
+            return None
+        view = _CatalogView(self, executor)
+        store = self.catalogs if view.shares_catalog() else self._own_catalog
+        tables = await find_tables(sources.relations, store, self.database,
+                                   self.catalogs.generation(self.database),
+                                   _SEARCH_PATH_SCHEMAS, view.query_rows)
+        return None if tables is None else (sources, tables)
+
     @staticmethod
-    def _padded(result: Result, stmt: Statement) -> Result:
-        widths = blank_padded(with_char_types(result.schema, stmt.char_types)) \
-            if stmt.char_types and result.schema is not None else {}
-        return Result(result.schema, result.rowcount, padded(result.batches(), widths)) \
+    def _padded(result: Result, stmt: Statement, origins: Origins) -> Result:
+        """``result`` with its char(n) columns blank-padded (the client's schema stays
+        DuckDB's: the origins are the server's own metadata)."""
+        schema = result.schema
+        if schema is None or (origins is None and not stmt.char_types):
+            return result
+        widths = blank_padded(with_char_types(
+            annotate(schema, *origins) if origins is not None else schema, stmt.char_types))
+        return Result(schema, result.rowcount, padded(result.batches(), widths)) \
             if widths else result
 
     async def query(self, text: str, context=None) -> tuple[pa.Schema, bytes] | int:
@@ -307,12 +335,14 @@ class FlightSession:
                 await self._take_turn()
             for step in setup:
                 await executor.execute(step, False)
+            origins = None
             if stmt.transaction is None:
                 stmt = await self._with_chars(executor, stmt)
+                origins = await self._origins(executor, stmt)
             try:
                 return self._padded(await executor.execute(stmt.engine_text
                                                            if stmt.transaction is None
-                                                           else sql, None), stmt)
+                                                           else sql, None), stmt, origins)
             finally:
                 self._catalog_changes(stmt)
 
@@ -494,9 +524,11 @@ class FlightSession:
             async def call(executor: Executor) -> Result:
                 if stmt.conflicts:
                     await self._take_turn()
+                origins = await self._origins(executor, stmt.statement)
                 try:
                     return self._padded(await executor.execute_prepared(
-                        stmt.prepared, params, None if rows else False), stmt.statement)
+                        stmt.prepared, params, None if rows else False), stmt.statement,
+                        origins)
                 finally:
                     self._catalog_changes(stmt.statement)
 
@@ -531,6 +563,10 @@ class FlightSession:
             prepared = await self._run(sql, lambda executor: executor.prepare(sql))
             await self.executor.close_prepared(prepared)
         return arrow_types.client_schema(prepared.columns)
+
+
+#: A statement's Sources and its relations' Tables (frontend/origins.py), or None.
+Origins = tuple[Sources, list] | None
 
 
 class _CatalogView:
