@@ -29,6 +29,7 @@ from duckgres_trio.flightsql import pack_any, pb_encode
 from tests.conftest import ServerProcess, free_port
 from tests.test_controlplane import worker_pids
 from tests.test_tenancy import LAUNCHER
+from tests.test_upgrade import _stop, _successor
 
 OPT = adbc_flight.DatabaseOptions
 HEADER = OPT.RPC_CALL_HEADER_PREFIX.value
@@ -41,13 +42,17 @@ ORGS = {
 }
 
 
-def start(tmp_path, *args: str) -> ServerProcess:
+def start(tmp_path, *args: str, tenants: bool = True) -> ServerProcess:
+    """A control plane serving Flight SQL; with ``tenants``, the two organisations
+    (through the test launcher, which an upgrade's new process does not run: without
+    them the one user is postgres/postgres)."""
     spec = tmp_path / "tenants.json"
     spec.write_text(json.dumps(ORGS))
+    launch = {"env": {"DUCKGRES_TEST_TENANTS": str(spec)}, "program": (LAUNCHER,)} \
+        if tenants else {}
     server = ServerProcess(tmp_path / "data", ["--mode", "controlplane", "--metrics-address",
                                                "", "--flight-address",
-                                               f"127.0.0.1:{free_port()}", *args],
-                           {"DUCKGRES_TEST_TENANTS": str(spec)}, program=(LAUNCHER,))
+                                               f"127.0.0.1:{free_port()}", *args], **launch)
     server.flight_port = int(server.args[server.args.index("--flight-address") + 1]
                              .rsplit(":", 1)[1])
     server.start()
@@ -157,59 +162,135 @@ TYPES_SELECT = """SELECT true AS b, CAST(-7 AS smallint) AS i2, 2147483647 AS i4
     CAST(ARRAY[DATE '2024-01-01'] AS date[]) AS dta, CAST(5 AS oid) AS o,
     CAST('123456789012345678901234.5' AS numeric(30, 1)) AS bignum,
     CAST('{"a": [1, 2]}' AS json) AS js, CAST('{"b": null}' AS jsonb) AS jb,
+    CAST('13:14:15+02' AS timetz) AS tz, CAST(ARRAY['01:02:03+05:30'] AS timetz[]) AS tza,
     CAST(NULL AS integer) AS n"""
 
+#: DuckDB's own types of docs/types.md (DuckDB syntax), read by both clients.
+DUCKDB_TYPES_SELECT = """SELECT CAST(-12 AS tinyint) AS ti, CAST(255 AS utinyint) AS ut,
+    CAST(65535 AS usmallint) AS us, CAST(4294967295 AS uinteger) AS ui,
+    CAST(18446744073709551615 AS ubigint) AS ub,
+    CAST(-170141183460469231731687303715884105728 AS hugeint) AS h,
+    CAST(340282366920938463463374607431768211455 AS uhugeint) AS uh,
+    CAST('0101' AS bit) AS vb, TIME_NS '01:02:03.123456789' AS tns,
+    TIMESTAMP_NS '1969-12-31 23:59:59.999999999' AS tsns, TIMESTAMP_S '2020-01-01 01:02:03' AS tss,
+    TIMESTAMP_MS '2020-01-01 01:02:03.456' AS tsms, [[1, 2], [3, NULL]] AS nested,
+    CAST([1, 2, 3] AS INTEGER[3]) AS fixed, [true, NULL] AS bools,
+    [CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS uuid)] AS uuids,
+    CAST(1.5 AS float4) AS f4, CAST('ok' AS mood) AS m, [CAST('sad' AS mood)] AS ms"""
 
-def _flight_as_psycopg(value):
+
+def _flight_as_psycopg(value, field: pa.Field):
     """What psycopg returns for the value ADBC returned, where the two clients' Python
-    forms differ by design (docs/flight-sql.md, "Types")."""
+    forms differ by design (docs/flight-sql.md, "Types"): Arrow's interval keeps months
+    apart; a timetz is its PostgreSQL text (Arrow has no time with an offset)."""
+    type_name = field.metadata[b"ARROW:FLIGHT:SQL:TYPE_NAME"]
     if isinstance(value, pa.MonthDayNano):
         assert value.months == 0
         return dt.timedelta(days=value.days, microseconds=value.nanoseconds // 1000)
+    if type_name == b"timetz":
+        assert field.type == pa.string()
+        return dt.time.fromisoformat(value)
+    if type_name == b"_timetz":
+        return [dt.time.fromisoformat(v) for v in value]
     return value
 
 
-def test_same_rows_as_psycopg_for_the_types(server):
+def _both(server, query: str) -> tuple[dict, dict, pa.Schema]:
+    """(psycopg's row, ADBC's row made psycopg's, ADBC's schema) of ``query``."""
     with pg(server) as conn:
-        cur = conn.execute(TYPES_SELECT)
+        cur = conn.execute(query)
         expected = cur.fetchone()
         names = [d.name for d in cur.description]
     with adbc(server) as conn, conn.cursor() as cur:
-        cur.execute(TYPES_SELECT)
-        got = cur.fetchone()
-        assert [d[0] for d in cur.description] == names
-    got = [_flight_as_psycopg(v) for v in got]
-    for name in ("js", "jb"):  # Arrow has no JSON type: DuckDB sends the text
-        got[names.index(name)] = json.loads(got[names.index(name)])
-    u = names.index("u")  # Arrow has no UUID type: DuckDB sends it as text
-    assert got[u] == str(expected[u]) and isinstance(expected[u], uuid.UUID)
-    got[u] = expected[u]
-    assert dict(zip(names, got)) == dict(zip(names, expected))
-    assert isinstance(expected[names.index("num")], decimal.Decimal)
-
-
-@pytest.mark.xfail(strict=True, reason="Arrow has no time-with-zone type: DuckDB's "
-                   "standard export drops the offset (docs/compatibility.md, Flight SQL)")
-def test_timetz_keeps_its_offset(server):
-    query = "SELECT CAST('13:14:15+02' AS timetz) AS tz"
-    with pg(server) as conn:
-        expected = conn.execute(query).fetchone()
-    with adbc(server) as conn, conn.cursor() as cur:
         cur.execute(query)
-        assert cur.fetchone() == expected
+        table = cur.fetch_arrow_table()
+    assert table.column_names == names
+    got = [_flight_as_psycopg(table.column(i)[0].as_py(), field)
+           for i, field in enumerate(table.schema)]
+    return dict(zip(names, expected)), dict(zip(names, got)), table.schema
 
 
-@pytest.mark.xfail(strict=True, reason="char(n) is blank-padded by the pgwire session "
-                   "from the declared type, not by DuckDB (docs/compatibility.md, Flight SQL)")
-def test_char_n_is_blank_padded(server):
+def test_same_rows_as_psycopg_for_the_types(server):
+    expected, got, schema = _both(server, TYPES_SELECT)
+    for name in ("js", "jb"):  # Arrow has no JSON value: the text (arrow.json)
+        got[name] = json.loads(got[name])
+    assert isinstance(got["u"], uuid.UUID)  # the canonical arrow.uuid
+    assert got == expected
+    assert isinstance(expected["num"], decimal.Decimal)
+    assert schema.field("tz").metadata[b"ARROW:FLIGHT:SQL:TYPE_NAME"] == b"timetz"
+    assert expected["tz"].utcoffset() == dt.timedelta(hours=2)
+
+
+def test_same_rows_as_psycopg_for_duckdb_types(server):
     with pg(server) as conn:
-        conn.execute("CREATE TABLE padded (c char(4))")
-        conn.execute("INSERT INTO padded VALUES ('ab')")
-        expected = conn.execute("SELECT c FROM padded").fetchone()
-    assert expected == ("ab  ",)
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+    try:
+        expected, got, schema = _both(server, DUCKDB_TYPES_SELECT)
+    finally:
+        with pg(server) as conn:
+            conn.execute("DROP TYPE mood")
+    # psycopg does not know a user's enum's array type: it reads the array's text
+    assert (expected.pop("ms"), got.pop("ms")) == ("{sad}", ["sad"])
+    assert got == expected
+    assert expected["tsns"] == dt.datetime(1969, 12, 31, 23, 59, 59, 999999)  # floored
+    assert schema.field("h").type == pa.decimal128(38, 0)
+    assert schema.field("vb").type == pa.string() and got["vb"] == "0101"
+    assert schema.field("m").type == pa.string()  # an enum's label, as psycopg's
+
+
+def test_arrow_types_convert_slices_and_nulls():
+    """flightingress/arrow_types.py on DuckDB's own Arrow (no server): NULLs at every
+    level and sliced batches (a batch's columns may start inside their buffers)."""
+    import duckdb
+
+    from duckgres_trio.flightingress.arrow_types import Plan
+
+    with duckdb.connect(config={"arrow_lossless_conversion": True}) as db:
+        batch = db.execute("""SELECT
+            CASE WHEN i % 3 = 0 THEN NULL ELSE i::hugeint * 10 ** 21 END AS h,
+            CASE WHEN i % 2 = 0 THEN NULL ELSE CAST('01:02:03+05:30' AS timetz) END AS tz,
+            CASE WHEN i % 4 = 0 THEN NULL ELSE [i % 2 = 1, NULL] END AS bl,
+            CASE WHEN i % 5 = 0 THEN NULL ELSE {'t': CAST('13:00:00-01' AS timetz), 'n': i}
+                END AS st,
+            CASE WHEN i % 3 = 1 THEN NULL ELSE make_timestamp_ns(i * 1000000001) END AS tsn,
+            CAST([i, NULL, 3] AS HUGEINT[3]) AS fx
+            FROM range(10) t(i)""").to_arrow_table().to_batches()[0]
+    plan = Plan(batch.schema)
+    whole = plan.batch(batch).to_pylist()
+    assert whole[5] == {"h": decimal.Decimal(5 * 10 ** 21), "tz": "01:02:03+05:30",
+                        "bl": [True, None], "st": None,
+                        "tsn": dt.datetime(1970, 1, 1, 0, 0, 5), "fx": [5, None, 3]}
+    for start, length in ((3, 5), (1, 1), (9, 1)):
+        part = plan.batch(batch.slice(start, length))
+        part.validate(full=True)
+        assert part.to_pylist() == whole[start:start + length]
+
+
+def test_char_n_as_pgwire_has_it(server):
+    """char(n) over Flight SQL as over pgwire: values stored without their trailing
+    blanks (a Flight write, a pgwire comparison), compared without them, read padded;
+    a table a Flight session creates is known to pgwire sessions at once."""
+    with pg(server) as conn:
+        conn.execute("CREATE TABLE padded (c char(4), n int)")
+        conn.execute("INSERT INTO padded VALUES ('ab', 1)")
+        expected = conn.execute("SELECT c FROM padded").fetchall()
+    assert expected == [("ab  ",)]
     with adbc(server) as conn, conn.cursor() as cur:
         cur.execute("SELECT c FROM padded")
-        assert cur.fetchone() == expected
+        assert cur.fetchall() == expected
+        cur.execute("SELECT * FROM padded")  # found from the result's table origins
+        assert cur.fetchall() == [("ab  ", 1)]
+        cur.execute("INSERT INTO padded VALUES ($1, 2)", ("cd  ",))
+        cur.execute("SELECT n FROM padded WHERE c = 'cd' ORDER BY n")
+        assert cur.fetchall() == [(2,)]
+        cur.execute("CREATE TABLE flight_padded (k char(3))")
+        cur.execute("INSERT INTO flight_padded VALUES ('x ')")
+    with pg(server) as conn:
+        assert conn.execute("SELECT n FROM padded WHERE c = 'cd  '").fetchall() == [(2,)]
+        assert conn.execute("SELECT k, length(k) FROM flight_padded").fetchall() == [
+            ("x  ", 1)]
+        conn.execute("DROP TABLE padded")
+        conn.execute("DROP TABLE flight_padded")
 
 
 def test_wrong_password_and_other_organisations(server):
@@ -378,3 +459,49 @@ def _owner(server, file_name: str) -> int:
             except OSError:
                 continue
     raise AssertionError(f"no worker has {file_name} open")
+
+
+def test_per_address_limit_then_upgrade_hands_the_port_over(tmp_path):
+    """max_connections_per_ip counts a Flight session from its first call after the
+    login (with pgwire connections); after SIGUSR1 the old process lets the Flight port
+    go at once, the new one binds it and tells an old token to authenticate again, and
+    the old process's drain ends with its Flight sessions."""
+    server = start(tmp_path, "--max-connections-per-ip", "2",
+                   "--handover-drain-timeout", "60s", tenants=False)
+    login = ("postgres", "postgres", "postgres")
+    successor = None
+    info = fl.FlightDescriptor.for_command(pack_any("CommandGetSqlInfo", b""))
+    try:
+        first, first_options = raw_client(server, *login)
+        first.get_flight_info(info, first_options)
+        with pg(server, *login) as conn:  # 127.0.0.1's second connection
+            assert conn.execute("SELECT client_addr FROM pg_stat_activity WHERE "
+                                "client_addr IS NOT NULL").fetchall() == [("127.0.0.1",)] * 2
+            second, second_options = raw_client(server, *login)  # the login passes, then
+            with pytest.raises(fl.FlightUnavailableError,
+                               match=r"too many connections from 127\.0\.0\.1.*53300"):
+                second.get_flight_info(info, second_options)
+        second, second_options = raw_client(server, *login)
+        second.get_flight_info(info, second_options)  # the pgwire one was given back
+
+        os.kill(server.proc.pid, signal.SIGUSR1)
+        successor = _successor(server)
+        deadline = time.monotonic() + 30
+        while True:  # the old process serves until it lets go; a blink unbound
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            try:
+                first.get_flight_info(info, first_options)
+            except fl.FlightUnauthenticatedError as exc:
+                assert "authenticate again" in str(exc)
+                break
+            except (fl.FlightUnavailableError, fl.FlightCancelledError):
+                pass  # a call meeting the old process's gRPC shutting down
+            time.sleep(0.05)
+        assert server.proc.wait(timeout=30) == 0  # drained: its Flight sessions ended
+        with adbc(server, *login) as conn, conn.cursor() as cur:  # served by the new process
+            cur.execute("SELECT 6 * 7")
+            assert cur.fetchall() == [(42,)]
+    finally:
+        if successor is not None:
+            _stop(successor)
+        server.stop(signal.SIGKILL)

@@ -1,25 +1,35 @@
 """Flight SQL ingress vs pgwire: SELECT of N rows (int8, float8, text) through the
 control plane, side by side in one run.
 
-Run: .venv/bin/python ci/bench/flight_ingress.py [--rows 10000000] [--rounds 3]
+Run: .venv/bin/python ci/bench/flight_ingress.py [--rows 10000000] [--rounds 5]
 Starts a throwaway duckgres-trio in control-plane mode with flight_address, makes a
-table of N rows, then reads it whole, alternating per round:
+table of N rows, then reads it whole in each of these ways:
 
 - ADBC Flight SQL (adbc_driver_flightsql) into an Arrow table;
 - psycopg, binary results (rows into Python tuples, fetchmany(100k) as
   ci/bench/streaming.py);
 - psql ``\\copy (SELECT ...) TO '/dev/null'`` (COPY text, libpq);
-- the worker's in-process Arrow rate: the same SELECT with DuckDB's Python API on a
-  copy of the database file (what the worker can produce, with no wire at all).
+- the worker's in-process Arrow rate: the same SELECT on the same table (a copy of the
+  database file) with the same DuckDB (the Python package of the pinned version), the
+  worker's settings (threads = the CPUs, as ``worker.threads`` gives one statement alone;
+  ``arrow_lossless_conversion`` as a Flight session) and the Flight session's
+  batch size, into an Arrow table: what the worker can produce, with no wire at all.
 
-Prints rows/s (median of the rounds) and the ratios. Timings on a shared machine are
-noisy: only the ratios, measured in the same run, mean much.
+Method, for a machine whose load moves under the run (the ratio is the point, not the
+rates): every way runs once unmeasured first (caches, connections, the copy); then
+each round runs every way, starting with a different one each round; a ratio is taken
+within each round between adjacent measurements and the median of those is printed,
+not the ratio of medians (load swings across rounds cancel within one). Besides wall
+time, each way's CPU seconds are counted (this process and its children, and the
+server's process tree: control plane and workers, from /proc), which load moves far
+less than wall time: CPU per row is the cost of a path, wall time its speed here.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,12 +48,14 @@ import psycopg  # noqa: E402
 from tests.conftest import ServerProcess, free_port  # noqa: E402
 
 QUERY = "SELECT i, f, s FROM bench"
+#: rows per batch the worker sends a Flight session (flightingress/session.py)
+BATCH_ROWS = 1 << 16
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -54,6 +66,40 @@ def main() -> None:
             run(server, port, args)
         finally:
             server.stop()
+
+
+def _tree_cpu(root: int, *, children: bool = True) -> float:
+    """CPU seconds (user + system) of ``root`` and (``children``) its descendants now
+    living."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    if not children:
+        return cpu.get(root, 0.0)
+    total = 0.0
+    for pid, seconds in cpu.items():
+        p = pid
+        while p > 1 and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += seconds
+    return total
+
+
+def _own_cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run(server: ServerProcess, port: int, args) -> None:
@@ -91,37 +137,64 @@ def run(server: ServerProcess, port: int, args) -> None:
             env=env, check=True, capture_output=True, text=True).stdout
         return int(out.strip().split()[-1])
 
+    copy = server.data_dir.parent / "copy.duckdb"
+
     def in_process() -> int:
         import duckdb
 
-        copy = server.data_dir.parent / "copy.duckdb"
-        if not copy.exists():
-            shutil.copy(server.data_dir / "postgres.duckdb", copy)
-        with duckdb.connect(str(copy), read_only=True) as db:
-            return db.execute(QUERY).to_arrow_table().num_rows
+        with duckdb.connect(str(copy), read_only=True, config={
+                "threads": os.cpu_count() or 1, "arrow_lossless_conversion": True}) as db:
+            return db.execute(QUERY).to_arrow_reader(BATCH_ROWS).read_all().num_rows
 
     ways = {"flight_adbc": flight, "psycopg_binary": psycopg_binary, "psql_copy": psql_copy}
     if _has_duckdb():
+        shutil.copy(server.data_dir / "postgres.duckdb", copy)
         ways["worker_in_process_arrow"] = in_process
     if shutil.which("psql") is None:
         del ways["psql_copy"]
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(args.rounds):
-        for name, way in ways.items():
+    names = list(ways)
+    wall: dict[str, list[float]] = {name: [] for name in ways}
+    cpu: dict[str, list[float]] = {name: [] for name in ways}
+    #: the Flight way's CPU seconds by process: client, control plane, workers
+    parts: list[tuple[float, float, float]] = []
+    pid = server.proc.pid
+    for name in names:  # warm: unmeasured
+        assert ways[name]() == args.rows, name
+    for r in range(args.rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            before = _own_cpu(), _tree_cpu(pid, children=False), _tree_cpu(pid)
             started = time.perf_counter()
-            rows = way()
-            times[name].append(time.perf_counter() - started)
+            rows = ways[name]()
+            wall[name].append(time.perf_counter() - started)
+            after = _own_cpu(), _tree_cpu(pid, children=False), _tree_cpu(pid)
+            cpu[name].append(after[0] - before[0] + after[2] - before[2])
+            if name == "flight_adbc":
+                plane = after[1] - before[1]
+                parts.append((after[0] - before[0], plane, after[2] - before[2] - plane))
             assert rows == args.rows, (name, rows)
-    rates = {name: args.rows / statistics.median(t) for name, t in times.items()}
-    print(f"SELECT of {args.rows:,} rows (int8, float8, text), median of {args.rounds} rounds")
-    for name, rate in rates.items():
-        print(f"  {name:26s} {rate / 1e6:8.2f} M rows/s  ({statistics.median(times[name]):.2f} s)")
-    print(f"  flight / psycopg binary: {rates['flight_adbc'] / rates['psycopg_binary']:.1f}x")
-    if "psql_copy" in rates:
-        print(f"  flight / psql COPY:      {rates['flight_adbc'] / rates['psql_copy']:.1f}x")
-    if "worker_in_process_arrow" in rates:
-        print(f"  in-process / flight:     "
-              f"{rates['worker_in_process_arrow'] / rates['flight_adbc']:.1f}x")
+
+    def ratio(a: str, b: str, of=wall) -> float:
+        """Median over the rounds of b's time / a's time (a's rate / b's rate)."""
+        return statistics.median(tb / ta for ta, tb in zip(of[a], of[b]))
+
+    n = args.rows
+    print(f"SELECT of {n:,} rows (int8, float8, text), {args.rounds} rounds, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    for name in names:
+        print(f"  {name:26s} {n / statistics.median(wall[name]) / 1e6:8.2f} M rows/s "
+              f"(wall {statistics.median(wall[name]):.2f} s, min {min(wall[name]):.2f}; "
+              f"CPU {statistics.median(cpu[name]):.2f} s)")
+    print(f"  flight / psycopg binary, rows/s: {ratio('flight_adbc', 'psycopg_binary'):.1f}x")
+    if "psql_copy" in wall:
+        print(f"  flight / psql COPY, rows/s:      {ratio('flight_adbc', 'psql_copy'):.1f}x")
+    if "worker_in_process_arrow" in wall:
+        inproc = "worker_in_process_arrow"
+        print(f"  in-process / flight, rows/s:     {ratio(inproc, 'flight_adbc'):.2f}x "
+              f"(per round: {', '.join(f'{f / i:.2f}' for i, f in zip(wall[inproc], wall['flight_adbc']))})")
+        print(f"  flight / in-process, CPU s:      {ratio(inproc, 'flight_adbc', cpu):.2f}x")
+    client, plane, workers = (statistics.median(p[i] for p in parts) for i in range(3))
+    print(f"  flight CPU s by process: client {client:.2f}, control plane {plane:.2f}, "
+          f"workers {workers:.2f}")
 
 
 def _has_duckdb() -> bool:

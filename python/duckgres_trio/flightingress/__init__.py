@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+from collections.abc import Callable
 
 import pyarrow.flight as fl
 import trio
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: How often running calls are checked for a client that cancelled (seconds).
 WATCH_INTERVAL = 0.1
+#: How often a process taking over looks whether its predecessor let the port go.
+RETRY_INTERVAL = 0.02
+#: How long stopping waits for gRPC's running calls once their sessions ended.
+SHUTDOWN_WAIT = 5.0
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -41,9 +47,10 @@ async def serve(server, *, retry_seconds: float = 0.0,
     """Serve Flight SQL until cancelled; then end every Flight session and stop.
 
     A port that cannot be bound stops the server (StartupError), except in a process
-    taking over from another (SIGUSR1, ``retry_seconds``): the predecessor serves its
-    Flight sessions until its drain ends, then lets the port go, and this one binds
-    it then (clients' new connections meanwhile still reach the predecessor)."""
+    taking over from another (SIGUSR1, ``retry_seconds``): gRPC binds its own socket,
+    which cannot be handed over as pgwire's are, so the predecessor lets the port go as
+    soon as this process has taken over (``_hand_over``) and this one binds it then,
+    looking every ``RETRY_INTERVAL``."""
     config = server.config
     host, port = split_address(config.flight_address)
     certificates = None
@@ -75,20 +82,41 @@ async def serve(server, *, retry_seconds: float = 0.0,
                          host, port)
                 task_status.started(None)
                 started = True
-            await trio.sleep(1.0)
+            await trio.sleep(RETRY_INTERVAL)
     log.info("Flight SQL listening on %s port %d (%s)", host, ingress.port, scheme)
     if certificates is None and config.auth_method != "trust":
         log.warning("Flight SQL without TLS (tls: disabled): clients' basic auth sends "
                     "passwords in clear text")
     if not started:
         task_status.started(ingress.port)
+    stopping = threading.Thread(target=ingress.shutdown, name="flight-shutdown", daemon=True)
     try:
-        await _housekeeping(ingress, config.flight_idle_timeout)
+        await _housekeeping(ingress, config.flight_idle_timeout,
+                            lambda: getattr(server, "_handed_over", False))
+        await _hand_over(ingress, stopping, config.flight_idle_timeout)
     finally:
         with trio.CancelScope(shield=True):
             for session in list(ingress.sessions.values()):
                 await ingress.end(session)
-            await trio.to_thread.run_sync(ingress.shutdown)
+            if stopping.ident is None:  # not started by _hand_over
+                stopping.start()
+            # a call stuck in gRPC (a client that stopped reading) would hold shutdown
+            # forever: wait a while, then leave it to the process's exit
+            await trio.to_thread.run_sync(stopping.join, SHUTDOWN_WAIT)
+
+
+async def _hand_over(ingress: FlightIngress, stopping: threading.Thread,
+                     idle_timeout: float) -> None:
+    """A successor took over (SIGUSR1): stop listening at once, so it can bind the
+    port, and let the calls running here end (gRPC refuses new calls on this
+    process's connections from now on: their clients reconnect, to the successor,
+    which does not know their tokens and tells them to authenticate again). The
+    sessions end with ``serve`` when the calls have (or the drain's end cancels it)."""
+    log.info("Flight SQL: a new process took over; releasing port %d for it, "
+             "%d session%s ending", ingress.port, len(ingress.sessions),
+             "" if len(ingress.sessions) == 1 else "s")
+    stopping.start()  # gRPC closes its listener first, then waits for running calls
+    await _housekeeping(ingress, idle_timeout, lambda: not stopping.is_alive())
 
 
 def _check_free(host: str, port: int) -> None:
@@ -98,12 +126,13 @@ def _check_free(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
-async def _housekeeping(ingress: FlightIngress, idle_timeout: float) -> None:
+async def _housekeeping(ingress: FlightIngress, idle_timeout: float,
+                        until: Callable[[], bool]) -> None:
     """Cancel the statement of a call its client cancelled (gRPC tells the call, not
     us: it is looked at from here), end sessions idle past ``idle_timeout`` and those
-    the server told to end (shutdown, pg_terminate_backend)."""
+    the server told to end (shutdown, pg_terminate_backend); return once ``until()``."""
     async with trio.open_nursery() as nursery:
-        while True:
+        while not until():
             await trio.sleep(WATCH_INTERVAL)
             now = trio.current_time()
             for session in list(ingress.sessions.values()):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ import trio
 
 from duckgres_trio import __version__
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.flightingress import catalog
+from duckgres_trio.flightingress import arrow_types, catalog
 from duckgres_trio.flightingress.session import FlightSession
 from duckgres_trio.frontend import auth, scram
 from duckgres_trio.flightsql import (
@@ -180,12 +181,38 @@ class FlightIngress(fl.FlightServerBase):
     def _trio(self, fn, *args):
         return trio.from_thread.run(fn, *args, trio_token=self._token)
 
-    @staticmethod
-    def _session(context) -> FlightSession:
+    def _session(self, context) -> FlightSession:
+        """The call's session; its first call after the login also admits the client's
+        address (``_admit_address``)."""
         auth = context.get_middleware(_AUTH)
         if auth is None:  # not reached: the middleware refuses calls without it
             raise fl.FlightUnauthenticatedError("authentication required")
-        return auth.session
+        session = auth.session
+        if session.address is None:
+            self._trio(self._admit_address, session, peer_address(context.peer()))
+        return session
+
+    async def _admit_address(self, session: FlightSession, address: str) -> None:
+        """The per-address limits of pgwire connections (``max_connections_per_ip``, a
+        ban after failed logins), applied at a session's first call after its login:
+        the Handshake, where the login happens, is not shown the client's address
+        (pyarrow gives its middleware and auth handler none), the calls' context is.
+        A session counts as one connection of its address until it ends (pgwire and
+        Flight SQL together), whatever gRPC connections carry its calls."""
+        if session.address is not None:  # another call of the session came first
+            return
+        limits = self.server.limits
+        if not limits.admit(address):
+            remaining = limits.ban_remaining(address)
+            await self.end(session)
+            if remaining:
+                raise PgError(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                              "too many failed login attempts from this address; retry "
+                              f"after {math.ceil(remaining)} s", severity="FATAL")
+            raise PgError(SqlState.TOO_MANY_CONNECTIONS,
+                          f"too many connections from {address} (max_connections_per_ip)",
+                          severity="FATAL")
+        session.address = session.activity.client_addr = address
 
     # -- authentication -----------------------------------------------------------------
 
@@ -261,6 +288,9 @@ class FlightIngress(fl.FlightServerBase):
             await session.close()
         finally:
             self.server.forget(session)
+            if session.address:  # counted by _admit_address: given back once
+                self.server.limits.release(session.address)
+                session.address = ""
 
     # -- Flight calls -------------------------------------------------------------------
 
@@ -355,7 +385,8 @@ class FlightIngress(fl.FlightServerBase):
                 handle, _, columns = self._trio(session.prepare, pb_str(fields, 1), context)
                 self._trio(session.close_prepared, handle)
             elif name == "CommandPreparedStatementQuery":
-                columns = session.statement(_handle(pb_bytes(fields, 1))).prepared.columns
+                columns = arrow_types.client_schema(
+                    session.statement(_handle(pb_bytes(fields, 1))).prepared.columns)
             else:
                 raise FlightUnimplementedError(f"Flight SQL command {name} is not supported")
             return fl.SchemaResult(columns)
@@ -443,6 +474,19 @@ class FlightIngress(fl.FlightServerBase):
             else:
                 raise FlightUnimplementedError(f"Flight SQL command {name} is not supported")
             writer.write(pa.py_buffer(pb_encode((1, count))))  # DoPutUpdateResult
+
+
+def peer_address(peer: str | bytes) -> str:
+    """The client's IP address in gRPC's peer text (``ipv4:1.2.3.4:5678``,
+    ``ipv6:[::1]:5678``, ``ipv6:%5B::1%5D:5678`` in some versions); the text itself
+    for another kind (``unix:...``)."""
+    text = peer.decode(errors="replace") if isinstance(peer, bytes) else str(peer)
+    kind, _, rest = text.partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return text or "unknown"
+    rest = rest.replace("%5B", "[").replace("%5D", "]")
+    host = rest.rpartition(":")[0] if kind == "ipv4" else rest.rpartition("]")[0]
+    return host.strip("[]") or "unknown"
 
 
 def _header(headers: dict, name: str) -> str | None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import secrets
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -26,19 +28,32 @@ import trio
 
 from duckgres_trio.engine.base import Engine, Executor, Prepared, Result, is_result_set
 from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend.activity import Activity
+from duckgres_trio.frontend.origins import (Catalogs, annotate, blank_padded, find_tables,
+                                            padded, with_char_types)
+from duckgres_trio.flightingress import arrow_types
 from duckgres_trio.sql import split_statements
+from duckgres_trio.sql.origins import Sources, column_sources
+from duckgres_trio.sql.settings import REMEMBERED as _SETTINGS, search_path_schemas
 from duckgres_trio.sql.statements import Statement
 
 log = logging.getLogger(__name__)
 
-#: Run on every new engine session: Flight clients get the standard Arrow types DuckDB
-#: gives any Arrow consumer (the workers' pgwire sessions export DuckDB's own types as
-#: extension types for the PostgreSQL encoders: ``arrow_lossless_conversion``).
-SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = false",)
+#: Run on every new engine session: the worker gives DuckDB's own types as extension
+#: types, as to pgwire sessions (``arrow_lossless_conversion``; DuckDB's standard Arrow
+#: drops a timetz's offset); ``arrow_types`` turns them into what clients read.
+SESSION_SETUP = ("SET SESSION arrow_lossless_conversion = true",)
 #: A result's rows go to the client in batches of up to this many rows or bytes.
 MESSAGE_ROWS = 1 << 16
 MESSAGE_BYTES = 4 << 20
+SEARCH_PATH = _SETTINGS["search_path"]
+_SEARCH_PATH_SCHEMAS = tuple(search_path_schemas(SEARCH_PATH))
+#: Statements whose result columns may be a table's (frontend/session.py's)
+_DESCRIBED = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE"))
+#: First words of statements that may change a table's columns (frontend/session.py's)
+_CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
+_TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGNORECASE)
 
 
 class _NoExecutor:
@@ -56,7 +71,7 @@ class _Kept:
     """A query result waiting for (or being read by) its DoGet."""
 
     ticket: bytes
-    schema: pa.Schema
+    plan: arrow_types.Plan  # the client's schema, and how batches become it
     batches: AsyncIterator[pa.RecordBatch]
     ahead: list[pa.RecordBatch] = field(default_factory=list)
     done: bool = False  # ``batches`` has ended
@@ -69,6 +84,7 @@ class _Statement:
     prepared: Prepared
     text: str
     conflicts: bool  # waits for the database's write turn (sql/conflicts.py)
+    statement: Statement  # as run (char(n) semantics: its result's padded columns)
     row: list = field(default_factory=list)
 
 
@@ -112,6 +128,9 @@ class FlightSession:
         self.database = database
         self.pid, self.secret = server.new_backend_key()
         self.session = self
+        #: the client's address, known at the session's first call after its login
+        #: (None until then; "" once given back to the per-address limits)
+        self.address: str | None = None
         self.activity = Activity(self.pid, database, user, address,
                                  dt.datetime.now(dt.timezone.utc), application_name)
         self.executor: Executor | _NoExecutor = _NoExecutor()
@@ -133,6 +152,11 @@ class FlightSession:
         self._has_turn = False
         self._in_block = False  # between BEGIN and COMMIT/ROLLBACK
         self._statement_timeout = server.config.statement_timeout  # 0: none
+        #: the server's cache of this organisation's tables (frontend/origins.py)
+        self.catalogs = server.catalogs_for(org)
+        self._catalog_dirty = False  # DDL of its own in the transaction now
+        self._private_catalog = False  # temporary tables: names mean its own
+        self._own_catalog = Catalogs()  # what it looks up while not sharing the server's
 
     # -- what Server asks of a connection -------------------------------------------
 
@@ -249,17 +273,78 @@ class FlightSession:
         self.activity.state = "idle"
         self.activity.state_change = dt.datetime.now(dt.timezone.utc)
 
+    # -- char(n) and the catalog, as a pgwire session sees them (frontend/bpchar.py) --
+
+    async def _with_chars(self, executor: Executor, stmt: Statement) -> Statement:
+        """``stmt`` with PostgreSQL's char(n) semantics spelled out, as a pgwire session
+        runs it (stripped on the way in, compared without trailing blanks; its
+        ``char_types``: the result columns sent blank-padded)."""
+        return await char_semantics.with_char_semantics(_CatalogView(self, executor), stmt)
+
+    def _catalog_changes(self, stmt: Statement) -> None:
+        """DDL (and its transaction's end): what the server's sessions cached about this
+        database's tables (frontend/origins.Catalogs) no longer holds."""
+        words = stmt.text.split(None, 1)
+        if words and words[0].upper() in _CATALOG_WORDS:
+            self._catalog_dirty = True
+            if _TEMPORARY.match(stmt.text[:300]):
+                self._private_catalog = True
+        if self._catalog_dirty:
+            self.catalogs.changed(self.database)
+            self._own_catalog.changed(self.database)
+            # again at COMMIT/ROLLBACK: others may have looked it up meanwhile
+            self._catalog_dirty = self._in_block and stmt.transaction not in (
+                "commit", "rollback")
+
+    async def _origins(self, executor: Executor, stmt: Statement) -> Origins:
+        """The statement's result columns' tables, as a pgwire session finds them
+        (``Session.column_origins``: the server's cache while this session shares its
+        view of the catalog), for their char(n) columns."""
+        if stmt.command not in _DESCRIBED or not stmt.returns_rows:
+            return None
+        sources = column_sources(stmt.text, stmt.shape)
+        if sources is None:
+            return None
+        view = _CatalogView(self, executor)
+        store = self.catalogs if view.shares_catalog() else self._own_catalog
+        tables = await find_tables(sources.relations, store, self.database,
+                                   self.catalogs.generation(self.database),
+                                   _SEARCH_PATH_SCHEMAS, view.query_rows)
+        return None if tables is None else (sources, tables)
+
+    @staticmethod
+    def _padded(result: Result, stmt: Statement, origins: Origins) -> Result:
+        """``result`` with its char(n) columns blank-padded (the client's schema stays
+        DuckDB's: the origins are the server's own metadata)."""
+        schema = result.schema
+        if schema is None or (origins is None and not stmt.char_types):
+            return result
+        widths = blank_padded(with_char_types(
+            annotate(schema, *origins) if origins is not None else schema, stmt.char_types))
+        return Result(schema, result.rowcount, padded(result.batches(), widths)) \
+            if widths else result
+
     async def query(self, text: str, context=None) -> tuple[pa.Schema, bytes] | int:
         """Run a statement: (its schema, the ticket of its rows), or the affected-row
         count (-1: none reported) of one that returns no rows."""
         sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Result:
+            nonlocal stmt
             if stmt.conflicts:
                 await self._take_turn()
             for step in setup:
                 await executor.execute(step, False)
-            return await executor.execute(sql, None)
+            origins = None
+            if stmt.transaction is None:
+                stmt = await self._with_chars(executor, stmt)
+                origins = await self._origins(executor, stmt)
+            try:
+                return self._padded(await executor.execute(stmt.engine_text
+                                                           if stmt.transaction is None
+                                                           else sql, None), stmt, origins)
+            finally:
+                self._catalog_changes(stmt)
 
         async with self.lock:
             ok = False
@@ -319,13 +404,13 @@ class FlightSession:
                 return count
             return -1 if result.rowcount is None else result.rowcount
         batches = result.batches()
-        kept = _Kept(secrets.token_bytes(16), result.schema, batches)
+        kept = _Kept(secrets.token_bytes(16), arrow_types.Plan(result.schema), batches)
         try:  # read ahead: the first batch, and the worker already makes the next
             kept.ahead.append(await anext(batches))
         except StopAsyncIteration:
             pass
         self._kept = kept
-        return result.schema, kept.ticket
+        return kept.plan.schema, kept.ticket
 
     def _kept_for(self, ticket: bytes) -> _Kept:
         kept = self._kept
@@ -335,7 +420,7 @@ class FlightSession:
         return kept
 
     async def kept_schema(self, ticket: bytes) -> pa.Schema:
-        return self._kept_for(ticket).schema
+        return self._kept_for(ticket).plan.schema
 
     async def next_batch(self, ticket: bytes) -> pa.RecordBatch | None:
         """The next rows of a kept result as one batch (None at its end): the engine's
@@ -376,9 +461,8 @@ class FlightSession:
                 self._kept = None
                 self._end_turn_if_idle()
                 return None
-            if len(gathered) == 1:
-                return gathered[0]
-            return pa.concat_batches(gathered)
+            return kept.plan.batch(gathered[0] if len(gathered) == 1
+                                   else pa.concat_batches(gathered))
 
     async def drop(self, ticket: bytes) -> None:
         """The client stopped reading a result: close it (the worker stops)."""
@@ -404,15 +488,21 @@ class FlightSession:
         sql, setup, stmt = plan(text)
 
         async def call(executor: Executor) -> Prepared:
+            nonlocal stmt
             for step in setup:
                 await executor.execute(step, False)
-            return await executor.prepare(sql)
+            if stmt.transaction is None:
+                stmt = await self._with_chars(executor, stmt)
+            return await executor.prepare(stmt.engine_text if stmt.transaction is None
+                                          else sql)
 
         async with self.lock:
             prepared = await self._run(text, call, context)
             self._handles += 1
-            self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts)
-        columns = prepared.columns if is_result_set(prepared.columns) else pa.schema([])
+            self._statements[self._handles] = _Statement(prepared, text, stmt.conflicts,
+                                                         stmt)
+        columns = arrow_types.client_schema(prepared.columns) \
+            if is_result_set(prepared.columns) else pa.schema([])
         return self._handles, prepared.params, columns
 
     def statement(self, handle: int) -> _Statement:
@@ -434,8 +524,13 @@ class FlightSession:
             async def call(executor: Executor) -> Result:
                 if stmt.conflicts:
                     await self._take_turn()
-                return await executor.execute_prepared(stmt.prepared, params,
-                                                       None if rows else False)
+                origins = await self._origins(executor, stmt.statement)
+                try:
+                    return self._padded(await executor.execute_prepared(
+                        stmt.prepared, params, None if rows else False), stmt.statement,
+                        origins)
+                finally:
+                    self._catalog_changes(stmt.statement)
 
             try:
                 result = await self._run(stmt.text, call, context)
@@ -457,8 +552,9 @@ class FlightSession:
             result = await self._run(sql, lambda executor: executor.execute(sql, True))
             out: list[tuple] = []
             if result.schema is not None:
+                plan = arrow_types.Plan(result.schema)
                 async for batch in result.batches():
-                    out.extend(zip(*(c.to_pylist() for c in batch.columns)))
+                    out.extend(zip(*(c.to_pylist() for c in plan.batch(batch).columns)))
             return out
 
     async def describe(self, sql: str) -> pa.Schema:
@@ -466,7 +562,37 @@ class FlightSession:
         async with self.lock:
             prepared = await self._run(sql, lambda executor: executor.prepare(sql))
             await self.executor.close_prepared(prepared)
-        return prepared.columns
+        return arrow_types.client_schema(prepared.columns)
+
+
+#: A statement's Sources and its relations' Tables (frontend/origins.py), or None.
+Origins = tuple[Sources, list] | None
+
+
+class _CatalogView:
+    """What frontend/bpchar.py reads of a session to find the declared char(n) columns
+    (through the server's cache while this session's view of the catalog is the
+    server's): a Flight session has no SET, so its search_path is the default."""
+
+    parameters = {"search_path": SEARCH_PATH}
+
+    def __init__(self, session: FlightSession, executor: Executor) -> None:
+        self.activity = session.activity
+        self.catalogs = session.catalogs
+        self._session = session
+        self._executor = executor
+
+    def shares_catalog(self) -> bool:
+        session = self._session
+        return not (session._catalog_dirty or session._private_catalog)
+
+    async def query_rows(self, sql: str) -> list[tuple]:
+        result = await self._executor.execute(sql, True)
+        rows: list[tuple] = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        return rows
 
 
 def _quoted(text: str) -> str:

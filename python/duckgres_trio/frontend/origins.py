@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from duckgres_trio.engine import pg_catalog as catalog
-from duckgres_trio.sql.origins import Relation, Sources, Target
+from duckgres_trio.errors import PgError
+from duckgres_trio.sql.origins import Relation, Sources, Target, view_sources
 from duckgres_trio.wire.rows import ORIGIN_KEY
 from duckgres_trio.wire.types import PG_TYPE_KEY, pg_type_for
 
@@ -169,6 +170,49 @@ def resolve(relation: Relation, found: dict[tuple[str, str], Table],
         if (schema, name) in found:
             return found[(schema, name)]
     return None
+
+
+async def find_tables(relations: tuple[Relation, ...], store: Catalogs, database: str,
+                      generation: int, path: tuple[str, ...],
+                      query_rows: Callable[[str], Awaitable[list[tuple]]], depth: int = 0
+                      ) -> list[Table | None] | None:
+    """The Tables of ``relations`` from ``store`` (under the catalog ``generation`` the
+    caller's snapshot has), looked up with ``query_rows`` (a session's catalog query)
+    where it has none; a view's through its query's relations (``depth``: views of
+    views, bounded), for its columns' declared types. None if the lookup failed."""
+    keys = [(database, generation, path, r.schema, r.name) for r in relations]
+    tables = [store.get(key) for key in keys]
+    missing = [r for r, t in zip(relations, tables) if t is False]
+    if missing:
+        try:
+            rows = await query_rows(lookup_sql([r.name for r in missing]))
+        except PgError:
+            return None
+        found = tables_from_rows(rows)
+        for i, (relation, key) in enumerate(zip(relations, keys)):
+            if tables[i] is False:
+                table = resolve(relation, found, path)
+                if table is not None and table.definition is not None:
+                    table = await _through_view(table, store, database, generation, path,
+                                                query_rows, depth)
+                tables[i] = table
+                store.put(key, table)
+    return tables
+
+
+async def _through_view(view: Table, store: Catalogs, database: str, generation: int,
+                        path: tuple[str, ...],
+                        query_rows: Callable[[str], Awaitable[list[tuple]]],
+                        depth: int) -> Table:
+    """``view`` with the declared types its query's columns carry (through_view);
+    its query's names are bound in the view's schema first, as DuckDB binds them."""
+    inner = view_sources(view.definition) if depth < 4 else None
+    tables = None
+    if inner is not None:
+        own = path if view.schema in ("temp", *path[:1]) else (view.schema, *path)
+        tables = await find_tables(inner.relations, store, database, generation, own,
+                                   query_rows, depth + 1)
+    return through_view(view, inner if tables is not None else None, tables or [])
 
 
 def annotate(schema: pa.Schema, sources: Sources, tables: list[Table | None]) -> pa.Schema:

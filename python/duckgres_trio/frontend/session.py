@@ -33,8 +33,7 @@ from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.portals import Portals
 from duckgres_trio.frontend.turns import TurnBusy, Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
-                                            lookup_sql, padded, resolve, tables_from_rows,
-                                            through_view, with_char_types)
+                                            find_tables, padded, with_char_types)
 from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
@@ -42,7 +41,7 @@ from duckgres_trio.sql.copy import CopyStatement, parse_copy
 from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql import secrets as secret_ddl
-from duckgres_trio.sql.origins import Relation, Sources, column_sources, view_sources
+from duckgres_trio.sql.origins import Relation, Sources, column_sources
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.sql.unsupported import lock_relations
 from duckgres_trio.wire import backend
@@ -781,38 +780,9 @@ class Session:
 
     async def _tables(self, relations: tuple[Relation, ...], store: Catalogs, database: str,
                       path: tuple[str, ...], depth: int) -> list[Table | None] | None:
-        """The Tables of ``relations`` (frontend/origins.py) from ``store``, looked up
-        where it has none; a view's through its query's relations (``depth``: views of
-        views, bounded), for its columns' declared types."""
-        keys = [(database, self._snapshot_generation, path, r.schema, r.name)
-                for r in relations]
-        tables = [store.get(key) for key in keys]
-        missing = [r for r, t in zip(relations, tables) if t is False]
-        if missing:
-            try:
-                rows = await self.query_rows(lookup_sql([r.name for r in missing]))
-            except PgError:
-                return None
-            found = tables_from_rows(rows)
-            for i, (relation, key) in enumerate(zip(relations, keys)):
-                if tables[i] is False:
-                    table = resolve(relation, found, path)
-                    if table is not None and table.definition is not None:
-                        table = await self._through_view(table, store, database, path, depth)
-                    tables[i] = table
-                    store.put(key, table)
-        return tables
-
-    async def _through_view(self, view: Table, store: Catalogs, database: str,
-                            path: tuple[str, ...], depth: int) -> Table:
-        """``view`` with the declared types its query's columns carry (through_view);
-        its query's names are bound in the view's schema first, as DuckDB binds them."""
-        inner = view_sources(view.definition) if depth < 4 else None
-        tables = None
-        if inner is not None:
-            own = path if view.schema in ("temp", *path[:1]) else (view.schema, *path)
-            tables = await self._tables(inner.relations, store, database, own, depth + 1)
-        return through_view(view, inner if tables is not None else None, tables or [])
+        """The Tables of ``relations`` (``origins.find_tables``)."""
+        return await find_tables(relations, store, database, self._snapshot_generation,
+                                 path, self.query_rows, depth)
 
     def shares_catalog(self) -> bool:
         """Whether what this session reads in the catalog now holds for the server's
