@@ -16,6 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# every server here is started with --mode controlplane:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 CP = ("--mode", "controlplane")
 
 

@@ -15,6 +15,10 @@ from hypothesis import given, strategies as st
 from duckgres_trio.worker import protocol as p
 from tests.support.worker import running_worker
 
+# a worker process, spoken to directly: no server mode, no PostgreSQL codec:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 @pytest.fixture(scope="module")
 def worker():
