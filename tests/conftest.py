@@ -72,6 +72,8 @@ class ServerProcess:
         return self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
     def start(self) -> ServerProcess:
+        if not any(server is self for server in _RUNNING):
+            _RUNNING.append(self)
         self.port = self.port or free_port()
         env = {**os.environ, **self.env}
         cmd = [sys.executable, *self.program, "--host", "127.0.0.1",
@@ -108,6 +110,38 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+#: Servers started and not yet seen exited at a test's start: a failing test's report
+#: carries what each logged while it ran (the shared server's log is not printed
+#: otherwise, and a worker failure's cause is only there).
+_RUNNING: list[ServerProcess] = []
+LOG_TAIL_CHARS = 20_000
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _RUNNING[:] = [s for s in _RUNNING if s.proc is None or s.proc.poll() is None]
+    item._server_log_offsets = {
+        id(s): s.log_path.stat().st_size if s.log_path.exists() else 0 for s in _RUNNING}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        offsets = getattr(item, "_server_log_offsets", {})
+        for server in _RUNNING:
+            if not server.log_path.exists():
+                continue
+            with open(server.log_path, "rb") as log:
+                log.seek(offsets.get(id(server), 0))
+                text = log.read().decode(errors="replace")
+            if text:
+                if len(text) > LOG_TAIL_CHARS:
+                    text = "[...]" + text[-LOG_TAIL_CHARS:]
+                report.sections.append((f"server log during the test: {server.log_path}", text))
+    return report
 
 
 def _quote(value: str) -> str:

@@ -156,6 +156,8 @@ class Worker:
                 if self.process.returncode is None:
                     self.process.kill()
                     await self.process.wait()
+                log.info("worker %d (%s) ended with %s", self.id, reason.value,
+                         exit_status(self.process))
             self.close_client()
             for path in (self.statement_path, self.flight_path,
                          self.statement_path.removesuffix(".sock") + ".pid"):
@@ -187,6 +189,34 @@ class Worker:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def exit_status(process) -> str:
+    """A process's end as a log line says it: its exit code or the signal's name."""
+    code = process.returncode
+    if code is None:
+        return "the process still running"
+    if getattr(process, "status_unknown", False):
+        return "an exit status only its parent can read (an adopted worker)"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def process_state(pid: int) -> str:
+    """What the kernel says of a process (/proc/PID/stat): its state letter (R running,
+    S sleeping, D in I/O, T stopped, Z exited) and CPU seconds so far, so a log tells a
+    stopped or hung worker from one starved by a busy machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return f"state {fields[0]}, {(int(fields[11]) + int(fields[12])) / ticks:.2f} s CPU"
+    except (OSError, IndexError, ValueError):
+        return "state unknown"
 
 
 async def flight_action(client, name: str, body: dict, headers: list, timeout: float) -> dict:
