@@ -3,9 +3,10 @@
 # the Python suite twice, side by side:
 # control-plane mode (workers) with the Rust codec, and standalone mode (DuckDB in the
 # server) with the pure-Python reference codec. Every server-backed test runs in both
-# modes, and every codec test under both codecs; a test marked controlplane_only (it
-# starts control-plane servers or workers itself, so it would run the same twice) runs
-# in the control-plane run only (tests/conftest.py deselects it, and says so).
+# modes, and every codec test under both codecs; a test that would run the same twice
+# (controlplane_only: it starts control-plane servers or workers itself;
+# mode_independent: no server, neither mode nor codec) runs in the control-plane run
+# only (tests/conftest.py deselects it from the other, and says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install.sh test

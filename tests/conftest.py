@@ -16,36 +16,42 @@ import pytest
 STARTUP_TIMEOUT = 30.0
 
 #: CI runs the suite twice side by side (ci/test.sh): DUCKGRES_MODE=controlplane with the
-#: Rust codec, and standalone with the Python one. A test marked ``controlplane_only``
-#: would run the same in both (it starts control-plane servers or workers itself, or
-#: names its modes explicitly), so the standalone run deselects it. The codec is no
-#: reason to keep it: the control plane's frontend encodes with the same code as a
-#: standalone server's, which every standalone test runs with the Python codec.
-CONTROLPLANE_ONLY = "controlplane_only"
+#: Rust codec, and standalone with the Python one. A test that would run the same in
+#: both is marked, and the standalone run deselects it: ``controlplane_only`` (it starts
+#: control-plane servers or workers itself, or names its modes explicitly) and
+#: ``mode_independent`` (no server, nothing DUCKGRES_MODE or DUCKGRES_CODEC choose). The
+#: codec is no reason to keep the first: the control plane's frontend encodes with the
+#: same code as a standalone server's, which every standalone test runs with the Python
+#: codec.
+ONCE = {
+    "controlplane_only": "starts control-plane servers or workers itself, whatever "
+                         "DUCKGRES_MODE says",
+    "mode_independent": "starts no server and depends on neither DUCKGRES_MODE nor "
+                        "DUCKGRES_CODEC",
+}
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", f"{CONTROLPLANE_ONLY}: the same whatever DUCKGRES_MODE says (it starts "
-        "control-plane servers or workers itself); deselected when DUCKGRES_MODE=standalone")
+    for name, why in ONCE.items():
+        config.addinivalue_line("markers", f"{name}: {why}; deselected when "
+                                "DUCKGRES_MODE=standalone (it runs in the controlplane run)")
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("DUCKGRES_MODE", "controlplane") != "standalone":
         return
-    kept = [item for item in items if item.get_closest_marker(CONTROLPLANE_ONLY) is None]
-    deselected = [item for item in items if item.get_closest_marker(CONTROLPLANE_ONLY)]
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in ONCE)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
-        config._controlplane_only_deselected = len(deselected)
+        items[:] = [item for item in items if item not in set(deselected)]
+        config._once_deselected = len(deselected)
 
 
 def pytest_report_collectionfinish(config):
-    count = getattr(config, "_controlplane_only_deselected", 0)
+    count = getattr(config, "_once_deselected", 0)
     if count:
-        return (f"{count} tests deselected: marked {CONTROLPLANE_ONLY} (they run the same "
-                "whatever DUCKGRES_MODE says), so they run in the controlplane pass only")
+        return (f"{count} tests deselected: marked {' or '.join(ONCE)} (they run the same "
+                "whatever DUCKGRES_MODE says), so they run in the controlplane run only")
     return None
 
 
