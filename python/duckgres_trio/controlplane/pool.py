@@ -422,7 +422,7 @@ class WorkerPool:
                 if worker.retire_reason is None:
                     log.error("worker %d (database %s, %d sessions) exited on its own with %s",
                               worker.id, worker.database, worker.sessions,
-                              exit_status(worker.process))
+                              exit_status(worker.process, worker.killed_here))
                     await self._retire(worker, RetireReason.CRASH)
                 nursery.cancel_scope.cancel()
 
