@@ -3,7 +3,10 @@
 # the Python suite twice, side by side:
 # control-plane mode (workers) with the Rust codec, and standalone mode (DuckDB in the
 # server) with the pure-Python reference codec. Every server-backed test runs in both
-# modes, and every codec test under both codecs.
+# modes, and every codec test under both codecs; a test that would run the same twice
+# (controlplane_only: it starts control-plane servers or workers itself;
+# mode_independent: no server, neither mode nor codec) runs in the control-plane run
+# only (tests/conftest.py deselects it from the other, and says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install.sh test
@@ -30,14 +33,14 @@ run_suite() {
     local mode=$1 codec=$2
     shift 2
     if [ "$mode" = standalone ]; then
-        # The worker-kill and protocol-fuzz runs are the longest tests; the second run
-        # (other codec, same control plane for the kills) repeats them at half length,
-        # and the Rust-vs-Python parity tests (independent of mode and codec) at a quarter.
-        export FAULT_SECONDS=30 FUZZ_EXAMPLES=30 EXAMPLES_SCALE=0.25
+        # The protocol fuzzing is among the longest tests; the second run (other codec)
+        # repeats it at half length, and the Rust-vs-Python parity tests (independent of
+        # mode and codec) at a quarter. (The worker-kill run is controlplane_only.)
+        export FUZZ_EXAMPLES=30 EXAMPLES_SCALE=0.25
     fi
     echo "=== pytest with DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec"
     DUCKGRES_MODE=$mode DUCKGRES_CODEC=$codec .venv/bin/python -m pytest -q \
-        -p no:cacheprovider --basetemp="$tmp/$mode" --durations=20 "$@"
+        -p no:cacheprovider --basetemp="$tmp/$mode" --durations=40 "$@"
 }
 tmp=$(mktemp -d /tmp/duckgres-ci.XXXXXX)
 run_suite standalone python "$@" >"$tmp/standalone.log" 2>&1 &

@@ -15,6 +15,45 @@ import pytest
 
 STARTUP_TIMEOUT = 30.0
 
+#: CI runs the suite twice side by side (ci/test.sh): DUCKGRES_MODE=controlplane with the
+#: Rust codec, and standalone with the Python one. A test that would run the same in
+#: both is marked, and the standalone run deselects it: ``controlplane_only`` (it starts
+#: control-plane servers or workers itself, or names its modes explicitly) and
+#: ``mode_independent`` (no server, nothing DUCKGRES_MODE or DUCKGRES_CODEC choose). The
+#: codec is no reason to keep the first: the control plane's frontend encodes with the
+#: same code as a standalone server's, which every standalone test runs with the Python
+#: codec.
+ONCE = {
+    "controlplane_only": "starts control-plane servers or workers itself, whatever "
+                         "DUCKGRES_MODE says",
+    "mode_independent": "starts no server and depends on neither DUCKGRES_MODE nor "
+                        "DUCKGRES_CODEC",
+}
+
+
+def pytest_configure(config):
+    for name, why in ONCE.items():
+        config.addinivalue_line("markers", f"{name}: {why}; deselected when "
+                                "DUCKGRES_MODE=standalone (it runs in the controlplane run)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("DUCKGRES_MODE", "controlplane") != "standalone":
+        return
+    deselected = [item for item in items if any(item.get_closest_marker(m) for m in ONCE)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in set(deselected)]
+        config._once_deselected = len(deselected)
+
+
+def pytest_report_collectionfinish(config):
+    count = getattr(config, "_once_deselected", 0)
+    if count:
+        return (f"{count} tests deselected: marked {' or '.join(ONCE)} (they run the same "
+                "whatever DUCKGRES_MODE says), so they run in the controlplane run only")
+    return None
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -39,6 +78,8 @@ class ServerProcess:
         return self.data_dir.parent / f"{self.data_dir.name}-server.log"
 
     def start(self) -> ServerProcess:
+        if not any(server is self for server in _RUNNING):
+            _RUNNING.append(self)
         self.port = self.port or free_port()
         env = {**os.environ, **self.env}
         cmd = [sys.executable, *self.program, "--host", "127.0.0.1",
@@ -75,6 +116,38 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+#: Servers started and not yet seen exited at a test's start: a failing test's report
+#: carries what each logged while it ran (the shared server's log is not printed
+#: otherwise, and a worker failure's cause is only there).
+_RUNNING: list[ServerProcess] = []
+LOG_TAIL_CHARS = 20_000
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _RUNNING[:] = [s for s in _RUNNING if s.proc is None or s.proc.poll() is None]
+    item._server_log_offsets = {
+        id(s): s.log_path.stat().st_size if s.log_path.exists() else 0 for s in _RUNNING}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        offsets = getattr(item, "_server_log_offsets", {})
+        for server in _RUNNING:
+            if not server.log_path.exists():
+                continue
+            with open(server.log_path, "rb") as log:
+                log.seek(offsets.get(id(server), 0))
+                text = log.read().decode(errors="replace")
+            if text:
+                if len(text) > LOG_TAIL_CHARS:
+                    text = "[...]" + text[-LOG_TAIL_CHARS:]
+                report.sections.append((f"server log during the test: {server.log_path}", text))
+    return report
 
 
 def _quote(value: str) -> str:

@@ -24,6 +24,10 @@ import pytest
 from tests.support.worker import start_worker
 from tests.test_upgrade import _stop, _successor
 
+# upgrades adopt workers: control-plane servers and workers only:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 def _action(worker, kind: str, body: dict | None = None, epoch: int | None = None) -> dict:
     headers = [(b"authorization", f"Bearer {worker.token}".encode())]

@@ -7,6 +7,7 @@ suite runs under) and find the workers as the server's child processes.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -15,6 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+# every server here is started with --mode controlplane:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
 
 CP = ("--mode", "controlplane")
 
@@ -88,6 +93,13 @@ def test_worker_killed_during_a_query(start_server):
     with connect(server, "killed") as conn:  # a fresh worker opens the same file
         assert conn.execute("SELECT count(*), min(i) FROM t").fetchone() == (1001, -1)
         assert owner_of(server, "killed") != pid
+    # the log names the session lost and why: the worker's end (noticed by the pool, or
+    # by the session's failed DestroySession first) and a SIGKILL not sent by the server
+    log = server.log()
+    assert re.search(r"session on worker w\d+ lost: ", log), log
+    assert re.search(r"worker \d+ (\(database killed, \d+ sessions\) exited on its own with|"
+                     r"\(destroy_failure\) ended with) signal SIGKILL, not sent by this "
+                     r"control plane", log), log
 
 
 def test_stopped_worker_is_replaced_and_others_are_unaffected(start_server):
@@ -115,6 +127,14 @@ def test_stopped_worker_is_replaced_and_others_are_unaffected(start_server):
         assert time.monotonic() - started < 12
         assert pid not in worker_pids(server)
         assert other.execute("SELECT count(*) FROM u").fetchone() == (20,)
+        # the log says why: failed checks of a stopped process (state T), then the kill
+        log = server.log()
+        assert re.search(r"failed a health check \(1 in a row\) after [\d.]+ s: .*; "
+                         r"process state T, ", log), log
+        assert re.search(r"worker \d+ \(database stopped, \d+ sessions\): killed after 3 "
+                         r"failed health checks in a row", log), log
+        assert re.search(r"worker \d+ \(health_check_failure\) ended with signal SIGKILL",
+                         log), log
     finally:
         try:
             os.kill(pid, signal.SIGCONT)

@@ -22,6 +22,10 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.support.pg15 import pg15_cluster
 
+# its servers name their mode (--mode) whatever DUCKGRES_MODE says:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,9 @@ from duckgres_trio.engine.errors import for_statement, pg_error_from_duckdb
 from duckgres_trio.errors import PgError, SqlState as S
 from duckgres_trio.sql.translate import translate
 
+# in-process DuckDB and the translator: no server, the same in either mode (tests/conftest.py)
+pytestmark = pytest.mark.mode_independent
+
 SETUP = """
 create table t(a int primary key, b int not null, c int check (c > 0));
 insert into t values (1, 1, 1);

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from duckgres_trio.engine import local
+
+# the standalone engine, in process: no server, the same in either mode (tests/conftest.py)
+pytestmark = pytest.mark.mode_independent
 
 
 async def test_quick_prepared_statements_run_inline_slow_ones_in_threads(tmp_path, monkeypatch):

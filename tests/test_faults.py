@@ -22,6 +22,10 @@ import pytest
 
 from tests.test_controlplane import CP, owner_of, worker_pids
 
+# its servers name their mode (--mode) whatever DUCKGRES_MODE says:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 FAULT_SECONDS = int(os.environ.get("FAULT_SECONDS", "60"))
 KILL_EVERY = 10.0
 RECOVERY_BOUND = 5.0

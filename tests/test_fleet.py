@@ -33,6 +33,10 @@ from tests.conftest import ServerProcess, free_port
 from tests.support.config_store import admin, ok
 from tests.support.pg15 import pg15_cluster
 
+# the fleet's control planes run in that mode whatever DUCKGRES_MODE says:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 TOKEN = "fleet-token-" + "f" * 32
 HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 LEASE, GRACE = 4.0, 1.0

@@ -31,6 +31,10 @@ from tests.test_controlplane import worker_pids
 from tests.test_tenancy import LAUNCHER
 from tests.test_upgrade import _stop, _successor
 
+# the ingress is the control plane's: its servers run in that mode:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 OPT = adbc_flight.DatabaseOptions
 HEADER = OPT.RPC_CALL_HEADER_PREFIX.value
 

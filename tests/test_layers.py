@@ -9,6 +9,9 @@ import sys
 
 import pytest
 
+# imports in fresh interpreters, both codecs named: no server (tests/conftest.py)
+pytestmark = pytest.mark.mode_independent
+
 
 def loaded_after(*modules: str) -> set[str]:
     """The modules a fresh interpreter holds after importing ``modules``."""

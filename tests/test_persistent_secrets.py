@@ -152,6 +152,7 @@ def _store_text(dsn: str) -> str:
             "SELECT t::text FROM duckgres.user_secrets t").fetchall())
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_path):
     server = _start(start_server, tmp_path, store)
     with _connect(server) as alice, _connect(server, "alice") as watcher:
@@ -212,6 +213,7 @@ def test_created_kept_replayed_elsewhere_and_dropped(store, start_server, tmp_pa
         assert VALUE not in srv.log() and BARE.lower() not in srv.log().lower()
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, tmp_path):
     server = _start(start_server, tmp_path, store)
     with _connect(server) as alice:
@@ -237,6 +239,7 @@ def test_moved_blob_is_skipped_and_a_user_keeps_at_most_32(store, start_server, 
     assert VALUE not in log
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_the_users_last_session_takes_them_off_the_instance(store, start_server, tmp_path):
     """A user's sessions on one worker share what one of them creates; bob, on a worker
     of his own, never sees it."""
@@ -272,6 +275,7 @@ def test_where_users_share_an_instance_no_secret_is_created(store, start_server,
     assert VALUE not in server.log()
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_on_ducklake_another_users_concurrent_session_does_not_see_it(store, start_server,
                                                                      tmp_path):
     """With DuckLake storage a worker serves one user of an organisation at a time
@@ -297,6 +301,7 @@ def test_on_ducklake_another_users_concurrent_session_does_not_see_it(store, sta
     assert VALUE not in server.log()
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_without_the_key_create_is_refused_and_drop_works(store, start_server, tmp_path):
     server = _start(start_server, tmp_path, store, key=None)
     with _connect(server) as alice:

@@ -36,6 +36,7 @@ def _error_text(err: psycopg.Error) -> str:
     return " ".join(filter(None, [diag.message_primary, diag.message_detail, diag.message_hint]))
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 @pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
 def test_secret_literals_never_come_back_in_errors_or_logs(start_server, prepare):
     srv = start_server("--log-level", "debug", "--mode", "controlplane")
@@ -81,6 +82,7 @@ def test_unquoted_secret_option_values_are_redacted_too():
     assert redacted("ALTER USER bob PASSWORD 'x' VALID UNTIL 'infinity'").count("bob") == 1
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_worker_credentials_are_in_no_command_line(start_server):
     """Workers get their bearer token through the environment (readable only by this
     user), never argv (world-readable in /proc)."""
@@ -97,6 +99,7 @@ def test_worker_credentials_are_in_no_command_line(start_server):
             assert stat.S_IMODE(environ.stat().st_mode) == 0o400
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_worker_socket_directory_is_private(start_server, tmp_path):
     socket_dir = tmp_path / "sockets"
     socket_dir.mkdir(mode=0o755)
@@ -108,6 +111,7 @@ def test_worker_socket_directory_is_private(start_server, tmp_path):
         assert any(p.suffix == ".sock" for p in socket_dir.iterdir())
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_socket_directory_that_is_a_symlink_is_refused(start_server, tmp_path):
     (tmp_path / "elsewhere").mkdir()
     link = tmp_path / "sockets"

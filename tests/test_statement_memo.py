@@ -14,6 +14,10 @@ import pytest
 from duckgres_trio.engine import statement as st
 from duckgres_trio.worker.session import Sessions
 
+# both engines in process, named by the fixture: no server, no codec:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 class _Local:
     """Sessions on one in-process database, as engine/local.py drives them."""

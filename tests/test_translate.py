@@ -17,6 +17,9 @@ from duckgres_trio.sql import split_statements
 from duckgres_trio.sql.lexer import tokenize
 from duckgres_trio.sql.translate import DUCKDB_ONLY_KEYWORDS, needs_translation, translate
 
+# the SQL translator: no server, the same in either mode (tests/conftest.py)
+pytestmark = pytest.mark.mode_independent
+
 
 def test_duckdb_only_keywords_are_what_duckdb_reserves_beyond_postgresql():
     reserved = {row[0] for row in duckdb.sql(

@@ -15,6 +15,10 @@ from hypothesis import given, strategies as st
 from duckgres_trio.worker import protocol as p
 from tests.support.worker import running_worker
 
+# a worker process, spoken to directly: no server mode, no PostgreSQL codec:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 @pytest.fixture(scope="module")
 def worker():
@@ -81,6 +85,42 @@ def test_unknown_session_is_refused(worker):
     assert kind == p.ERROR and p.read_error(payload).sqlstate == "28000"
     with pytest.raises(EOFError):
         channel.read()
+
+
+def test_the_statement_path_outlives_a_thread_that_cannot_start(monkeypatch, tmp_path):
+    """A connection whose thread fails to start is closed, and the next one is served:
+    the accept loop must not die (the worker would pass its health checks while every
+    later session hung at HELLO)."""
+    from duckgres_trio.worker import statements
+    from duckgres_trio.worker.session import Sessions
+
+    real_start, failures = threading.Thread.start, []
+
+    def start(thread):
+        if thread.name == "session" and not failures:
+            failures.append(thread)
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "s.sock"))
+    listener.listen()
+    server = statements.StatementServer(listener, Sessions())
+    threading.Thread(target=server.serve, daemon=True).start()
+    try:
+        first = Channel(str(tmp_path / "s.sock"))
+        with pytest.raises((EOFError, ConnectionError)):  # closed unanswered
+            first.send(p.HELLO, b"not-a-token")
+            first.read()
+        second = Channel(str(tmp_path / "s.sock"))
+        second.sock.settimeout(5)  # without the fix, nobody accepts it
+        second.send(p.HELLO, b"not-a-token")
+        kind, payload = second.read()
+        assert kind == p.ERROR and p.read_error(payload).sqlstate == "28000"
+        assert len(failures) == 1
+    finally:
+        server.close()
 
 
 def test_execute_prepare_run_and_fetch(worker):

@@ -21,6 +21,10 @@ from duckgres_trio.worker.flightsql import pack_any, pb_decode, pb_encode, pb_ui
 from duckgres_trio.worker.session import Sessions
 from tests.support.worker import running_worker, start_worker
 
+# a worker process, spoken to directly: no server mode, no codec:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 AUTH = adbc_driver_flightsql.DatabaseOptions.AUTHORIZATION_HEADER.value
 CALL_HEADER = adbc_driver_flightsql.ConnectionOptions.RPC_CALL_HEADER_PREFIX.value
 

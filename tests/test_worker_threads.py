@@ -12,6 +12,10 @@ from duckgres_trio.worker import threads as t
 from tests.support.worker import running_worker
 from tests.test_worker import session
 
+# a worker's policy and a worker process: no server mode, no codec:
+# deselected in the standalone pass (tests/conftest.py)
+pytestmark = pytest.mark.controlplane_only
+
 
 class Clock:
     def __init__(self) -> None:

@@ -102,12 +102,14 @@ def _tpcb_like(server, database: str, tmp_path, *length: str) -> tuple[int, int,
     return int(tpcb.group(1)), int(failed.group(1)), set(seen.read_text().split())
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_tpcb_like_over_two_workers_has_no_failures(srv, tmp_path):
     processed, failed, workers = _tpcb_like(srv, "lakebench", tmp_path, "-t", TRANSACTIONS)
     assert processed > 0 and failed == 0, _LAST_OUTPUT
     assert len(workers) == 2, workers  # the database was served by two workers
 
 
+@pytest.mark.controlplane_only  # conftest.py: control plane whatever the mode
 def test_setting_off_brings_back_serialization_failures(start_server, catalog, tmp_path):
     server = start_server("--mode", "controlplane", *_lake_args(catalog, tmp_path),
                           "--min-workers", "2", "--max-workers-per-database", "2",
@@ -278,6 +280,7 @@ def test_killed_server_releases_its_turn(row, start_server, catalog, root, srv):
 
 # -- the lock key --------------------------------------------------------------------
 
+@pytest.mark.controlplane_only  # conftest.py: no server, the same in either mode
 def test_lock_key_is_per_lake_and_fits_bigint():
     from duckgres_trio.frontend.lake_turns import lock_key
 
@@ -287,6 +290,7 @@ def test_lock_key_is_per_lake_and_fits_bigint():
     assert lock_key("shared") == lock_key("shared")
 
 
+@pytest.mark.controlplane_only  # conftest.py: no server, the same in either mode
 def test_a_busy_server_lets_another_servers_writer_in(catalog):
     """Two LakeTurns on one catalog stand for two servers. The first always has local
     writers queued, so its lock could pass from one to the next for ever; it passes at

@@ -281,6 +281,8 @@ class AdoptedProcess:
     pool uses of ``trio.Process``, through a pidfd (immune to pid reuse). Its exit status
     is not ours to read: ``returncode`` is -1 once it has exited."""
 
+    status_unknown = True  # for log lines (worker.exit_status)
+
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._fd: int | None = os.pidfd_open(pid)

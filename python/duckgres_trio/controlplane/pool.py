@@ -44,6 +44,8 @@ from duckgres_trio.controlplane.worker import (
     State,
     Worker,
     WorkerError,
+    exit_status,
+    process_state,
     spawn,
 )
 
@@ -418,8 +420,9 @@ class WorkerPool:
             async def watch_exit() -> None:
                 await worker.process.wait()
                 if worker.retire_reason is None:
-                    log.error("worker %d (database %s) exited with %s", worker.id,
-                              worker.database, worker.process.returncode)
+                    log.error("worker %d (database %s, %d sessions) exited on its own with %s",
+                              worker.id, worker.database, worker.sessions,
+                              exit_status(worker.process, worker.killed_here))
                     await self._retire(worker, RetireReason.CRASH)
                 nursery.cancel_scope.cancel()
 
@@ -458,6 +461,7 @@ class WorkerPool:
     async def check(self, worker: Worker) -> None:
         """One health check; the worker is killed after HEALTH_FAILURES in a row or
         when DuckDB says its instance is invalidated."""
+        started = time.monotonic()
         try:
             with trio.fail_after(HEALTH_TIMEOUT):
                 worker.last_health = await worker.action("HealthCheck", timeout=HEALTH_TIMEOUT)
@@ -466,9 +470,14 @@ class WorkerPool:
             if worker.state in (State.DRAINING, State.RETIRED):
                 return
             worker.health_failures += 1
-            log.warning("worker %d failed a health check (%d in a row): %s", worker.id,
-                        worker.health_failures, exc or "timeout")
+            log.warning("worker %d failed a health check (%d in a row) after %.1f s: %s; "
+                        "process %s", worker.id, worker.health_failures,
+                        time.monotonic() - started, str(exc) or "timeout",
+                        process_state(worker.process.pid))
             if worker.health_failures >= HEALTH_FAILURES:
+                log.error("worker %d (database %s, %d sessions): killed after %d failed "
+                          "health checks in a row", worker.id, worker.database,
+                          worker.sessions, worker.health_failures)
                 worker.kill()
                 await self._retire(worker, RetireReason.HEALTH_CHECK_FAILURE)
             return

@@ -119,6 +119,9 @@ class Worker:
     #: Given to a successor: no longer ours to stop; our sessions on it still end here.
     handed_over: bool = False
     _client: fl.FlightClient | None = field(default=None, repr=False)
+    #: Whether this control plane sent SIGKILL (a SIGKILL exit otherwise came from
+    #: elsewhere: the kernel's OOM killer, an operator), for the log line of its end.
+    killed_here: bool = field(default=False, repr=False)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -154,8 +157,11 @@ class Worker:
                 with trio.move_on_after(RETIRE_GRACE_SECONDS):
                     await self.process.wait()
                 if self.process.returncode is None:
+                    self.killed_here = True
                     self.process.kill()
                     await self.process.wait()
+                log.info("worker %d (%s) ended with %s", self.id, reason.value,
+                         exit_status(self.process, self.killed_here))
             self.close_client()
             for path in (self.statement_path, self.flight_path,
                          self.statement_path.removesuffix(".sock") + ".pid"):
@@ -168,6 +174,7 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL now (a worker that failed its health checks)."""
         if self.process.returncode is None and not self.handed_over:
+            self.killed_here = True
             self.process.kill()
 
     # -- control actions ----------------------------------------------------------------
@@ -187,6 +194,38 @@ class Worker:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def exit_status(process, killed_here: bool = False) -> str:
+    """A process's end as a log line says it: its exit code or the signal's name, and
+    for a SIGKILL this control plane did not send, that it came from elsewhere."""
+    code = process.returncode
+    if code is None:
+        return "the process still running"
+    if getattr(process, "status_unknown", False):
+        return "an exit status only its parent can read (an adopted worker)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+        if -code == signal.SIGKILL and not killed_here:
+            return f"signal {name}, not sent by this control plane (the OOM killer?)"
+        return f"signal {name}"
+    return f"exit code {code}"
+
+
+def process_state(pid: int) -> str:
+    """What the kernel says of a process (/proc/PID/stat): its state letter (R running,
+    S sleeping, D in I/O, T stopped, Z exited) and CPU seconds so far, so a log tells a
+    stopped or hung worker from one starved by a busy machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return f"state {fields[0]}, {(int(fields[11]) + int(fields[12])) / ticks:.2f} s CPU"
+    except (OSError, IndexError, ValueError):
+        return "state unknown"
 
 
 async def flight_action(client, name: str, body: dict, headers: list, timeout: float) -> dict:

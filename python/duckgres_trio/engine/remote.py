@@ -259,6 +259,8 @@ class RemoteExecutor(Executor):
 
     def _lose(self, detail: str):
         self._lost = detail
+        # the control plane's log then says why (the pool's retirement or exit lines)
+        log.warning("session on worker %s lost: %s", self.worker or self._socket_path, detail)
         raise worker_lost(detail)
 
     async def _drain(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 import pyarrow as pa
 
@@ -32,16 +33,28 @@ class StatementServer:
         self._closed = False
 
     def serve(self) -> None:
-        """Accept connections until ``close()``; each is served in its own thread."""
+        """Accept connections until ``close()``; each is served in its own thread.
+
+        Nothing but ``close()`` ends this loop: if it died, the worker would still pass
+        its health checks while every later session on its database waited for an
+        answer to HELLO. A connection whose thread cannot start (a busy machine's
+        thread limit) is closed, which its control plane reads as a worker failure."""
         while not self._closed:
             try:
                 conn, _ = self._listener.accept()
-            except OSError:
+            except OSError as exc:
                 if self._closed:
                     return
-                raise
-            threading.Thread(target=self._serve_one, args=(conn,), daemon=True,
-                             name="session").start()
+                log.error("statement path: accept failed: %s; retrying", exc)
+                time.sleep(0.1)  # EMFILE and the like: do not spin
+                continue
+            try:
+                threading.Thread(target=self._serve_one, args=(conn,), daemon=True,
+                                 name="session").start()
+            except RuntimeError as exc:
+                log.error("statement path: cannot start a session's thread (%s); "
+                          "closing its connection", exc)
+                conn.close()
 
     def close(self) -> None:
         self._closed = True
