@@ -301,7 +301,7 @@ def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
     async def claim(key: str):
         conn = await Connection.connect(fleet.store.dsn)
         try:
-            return await records.claim_hot_idle(conn, "someone-else", LEASE, key)
+            return await records.claim_hot_idle(conn, "someone-else", LEASE, key, "acme")
         finally:
             conn.close()
 
