@@ -232,19 +232,21 @@ def test_admin_orgs(store_dsn):
                     "--max-connections", "5", "--worker-setting", "threads=2")) \
         == "organisation acme created (database acme)\n"
     ok(admin(store_dsn, "org", "create", "beta", "--database-name", "beta_dw",
-             "--max-workers", "3"))
+             "--max-workers", "3", "--max-hot-idle-workers", "2"))
     orgs = json.loads(ok(admin(store_dsn, "org", "list", "--json")))
     assert orgs == [
         {"name": "acme", "database_name": "acme", "hostname_alias": "acme-co",
          "max_connections": 5, "max_workers": None, "disabled": False,
-         "worker_settings": {"threads": "2"}, "users": 0},
+         "worker_settings": {"threads": "2"}, "users": 0, "max_hot_idle_workers": None},
         {"name": "beta", "database_name": "beta_dw", "hostname_alias": None,
          "max_connections": None, "max_workers": 3, "disabled": False,
-         "worker_settings": {}, "users": 0}]
+         "worker_settings": {}, "users": 0, "max_hot_idle_workers": 2}]
     table = ok(admin(store_dsn, "org", "list")).splitlines()
     assert table[0].split() == ["name", "database_name", "hostname_alias", "max_connections",
-                                "max_workers", "disabled", "worker_settings", "users"]
-    assert table[1].split() == ["acme", "acme", "acme-co", "5", "-", "no", "threads=2", "0"]
+                                "max_workers", "disabled", "worker_settings", "users",
+                                "max_hot_idle_workers"]
+    assert table[1].split() == ["acme", "acme", "acme-co", "5", "-", "no", "threads=2", "0",
+                                "-"]
 
     ok(admin(store_dsn, "org", "update", "acme", "--hostname-alias", "", "--max-connections",
              "0", "--worker-setting", "threads=", "--worker-setting", "memory_limit=1GB"))
@@ -253,6 +255,9 @@ def test_admin_orgs(store_dsn):
     assert orgs["acme"]["hostname_alias"] is None and orgs["acme"]["max_connections"] is None
     assert orgs["acme"]["worker_settings"] == {"memory_limit": "1GB"}
     assert orgs["beta"]["disabled"] is True
+    ok(admin(store_dsn, "org", "update", "beta", "--max-hot-idle-workers", "0"))
+    assert json.loads(ok(admin(store_dsn, "org", "list", "--json")))[1][
+        "max_hot_idle_workers"] is None
     ok(admin(store_dsn, "org", "enable", "beta"))
     assert json.loads(ok(admin(store_dsn, "org", "list", "--json")))[1]["disabled"] is False
 

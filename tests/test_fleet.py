@@ -305,7 +305,7 @@ def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
     async def claim(key: str):
         conn = await Connection.connect(fleet.store.dsn)
         try:
-            return await records.claim_hot_idle(conn, "someone-else", LEASE, key)
+            return await records.claim_hot_idle(conn, "someone-else", LEASE, key, "acme")
         finally:
             conn.close()
 
@@ -540,17 +540,20 @@ def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fl
     thread = threading.Thread(target=writer)
     thread.start()
     wait_for(lambda: len(acknowledged) >= 3, 30, "commits under way")
-    held = {r["name"] for r in fleet.rows().values() if r["owner"] == leader}
-    assert held, fleet.rows()
     doomed.proc.kill()  # while the writer commits
     killed_at = time.monotonic()
+    held = {r["name"]: r["state"] for r in fleet.rows().values() if r["owner"] == leader}
+    assert "hot" in held.values(), fleet.rows()
     stop.set()
     thread.join(30)
     doomed.proc.wait()
-    # its workers are reclaimed within lease + grace + one janitor period (+ a beat)
+    # its workers are reclaimed within lease + grace + one janitor period (+ a beat);
+    # hot-idle ones stay for any control plane to take over until their TTL (300 s)
     wait_for(lambda: all(fleet.rows()[n]["state"] == "idle" and fleet.rows()[n]["owner"]
-                         is None for n in held), LEASE + GRACE + LEASE / 4 + 8,
-             "reclaimed workers")
+                         is None for n, state in held.items() if state != "hot_idle"),
+             LEASE + GRACE + LEASE / 4 + 8, "reclaimed workers")
+    assert all(fleet.rows()[n]["state"] == "hot_idle" for n, s in held.items()
+               if s == "hot_idle")
     assert time.monotonic() - killed_at >= LEASE - 1  # not before it was expired
     assert fleet.plane_ids()[leader] is False
     # leadership moved to the survivor

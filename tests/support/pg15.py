@@ -68,8 +68,9 @@ def _run(argv: list[str]) -> None:
 class Cluster:
     """A throwaway cluster that a test may stop and start again (a config store outage)."""
 
-    def __init__(self, bindir: Path, root: Path) -> None:
+    def __init__(self, bindir: Path, root: Path, listen: str = "127.0.0.1") -> None:
         self.bindir, self.root, self.datadir = bindir, root, root / "data"
+        self.listen = listen
         self.port = _free_port()
 
     @property
@@ -77,7 +78,7 @@ class Cluster:
         return f"host=127.0.0.1 port={self.port} user={PG_USER} dbname=postgres"
 
     def start(self) -> None:
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        options = f"-c listen_addresses={self.listen} -p {self.port} -k {self.root} -c fsync=off"
         _run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
               str(self.root / "log"), "-o", options, "-w", "start"])
 
@@ -86,17 +87,22 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def pg15_cluster() -> Iterator[Cluster]:
-    """Start a fresh PostgreSQL 15 cluster, yield it, stop (if running) and delete it."""
+def pg15_cluster(listen: str = "127.0.0.1", trust: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """Start a fresh PostgreSQL 15 cluster, yield it, stop (if running) and delete it.
+    ``listen``: listen_addresses (comma-separated); ``trust``: networks (CIDR) whose
+    clients it trusts besides loopback. For a test network namespace's host address
+    (tests/test_fleet_ops.py)."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="duckgres-pg15-"))
     try:
         if os.geteuid() == 0:
             pw = pwd.getpwnam(PG_USER)
             os.chown(root, pw.pw_uid, pw.pw_gid)
-        cluster = Cluster(bindir, root)
+        cluster = Cluster(bindir, root, listen)
         _run([str(bindir / "initdb"), "-D", str(cluster.datadir), "-U", PG_USER,
               "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+        with open(cluster.datadir / "pg_hba.conf", "a") as hba:  # trust, as for loopback
+            hba.writelines(f"host all all {network} trust\n" for network in trust)
         cluster.start()
         try:
             yield cluster

@@ -19,8 +19,12 @@ timeout) for one. A worker whose last session ended is ``hot_idle`` in the store
 key: database and user): any control plane that needs that key takes it over
 (``records.claim_hot_idle``, epoch bumped) before claiming an idle worker, skipping the
 activation; its previous owner notices at its next heartbeat or compare-and-set.
-Hot-idle workers without sessions for ``worker_idle_timeout`` are released (Reset) by
-their owner.
+The row carries the worker's TTL (``hot_idle_ttl``, from ``state_since``; the
+deployment's ``worker_idle_timeout``): the owner retires it then (Reset), without the
+janitor; the janitor retires it for an
+owner that is gone (``records.retire_hot_idle``), and above the organisation's
+``max_hot_idle_workers``. Until its TTL a gone owner's hot-idle worker may still be
+taken over by any control plane for its key.
 
 Failure handling: each worker gets a health check every ``lease / 4`` seconds (at most
 2 s); after 3 failures in a row it is marked ``lost`` in the store and every statement
@@ -131,6 +135,7 @@ class FleetWorker:
         self.database: str | None = None
         self.org: str | None = None
         self.user: str | None = None
+        self.ttl: float | None = None  # hot-idle TTL (None: the deployment's)
         self.sessions = 0
         self.health_failures = 0
         self.last_health: dict = {}
@@ -293,7 +298,7 @@ class FleetPool:
         # (bounded: the store's queries time out, tenancy.pgtrio)
         with trio.CancelScope(shield=True):
             claimed = await self._store(records.claim_hot_idle, self.cp_id, self.lease,
-                                        _key(key))
+                                        _key(key), org)
             reused = claimed is not None
             if not reused:
                 claimed = await self._store(records.claim, self.cp_id, self.lease)
@@ -393,7 +398,13 @@ class FleetPool:
         async with worker.sync:
             if worker.state not in ("hot", "hot_idle"):
                 return False
-            return await self._cas(worker, ("hot", "hot_idle"), worker.state)
+            # the effective TTL goes to the store: the janitor reads it (hot_idle_ttl)
+            return await self._cas(worker, ("hot", "hot_idle"), worker.state,
+                                   ttl=self._ttl(worker))
+
+    def _ttl(self, worker: FleetWorker) -> float:
+        """Seconds ``worker`` may stay hot-idle (0: no limit)."""
+        return self._idle_timeout if worker.ttl is None else worker.ttl
 
     async def retire(self, worker: FleetWorker, reason: RetireReason) -> None:
         await self._retire(worker, reason)
@@ -532,11 +543,14 @@ class FleetPool:
                 log.warning("fleet: stray worker %d not retired: %s", wid, exc)
 
     def _reap_idle(self) -> None:
-        """Give workers without sessions for worker_idle_timeout back to the fleet."""
+        """Give workers hot-idle past their TTL back to the fleet: the owner does it
+        without the janitor (whose ``retire_hot_idle`` waits a lease longer for a live
+        owner); if both do, the second compare-and-set misses harmlessly."""
         now = time.monotonic()
         for worker in list(self.workers.values()):
-            if (self._idle_timeout and worker.state == "hot_idle" and worker.sessions == 0
-                    and now - worker.idle_since >= self._idle_timeout
+            ttl = self._ttl(worker)
+            if (ttl and worker.state == "hot_idle" and worker.sessions == 0
+                    and now - worker.idle_since >= ttl
                     and self._nursery is not None):
                 worker.state = "reaping"  # not taken again while it is being retired
                 self._nursery.start_soon(self._retire, worker, RetireReason.IDLE_TIMEOUT)

@@ -7,8 +7,10 @@ Every ``period`` the leader: marks control planes silent longer than the lease
 expired; retires workers whose owner expired or stopped more than ``grace`` ago (the
 worker sees it at its next heartbeat and registers again, idle, under a newer epoch);
 marks workers silent longer than the lease lost; retires workers stuck reserved or
-activating. Each step is one conditional UPDATE, so two janitors (a partitioned
-former leader) would only repeat each other's harmless work.
+activating; retires hot-idle workers past their TTL whose owner is gone (a live owner
+retires its own; the janitor backs it up a lease later) and the longest idle above an
+organisation's ``max_hot_idle_workers``. Each step is one conditional UPDATE, so two
+janitors (a partitioned former leader) would only repeat each other's harmless work.
 
 ``application_name`` on the connection names the control plane (``duckgres janitor
 <id>``): who leads is visible in pg_locks / pg_stat_activity.
@@ -78,9 +80,13 @@ class Janitor:
         reclaimed = await records.reclaim_orphans(conn, self.grace)
         lost = await records.mark_silent_lost(conn, self.lease)
         stuck = await records.retire_stuck(conn, self.stuck)
+        ttl = await records.retire_hot_idle(conn, self.lease)
+        capped = await records.retire_hot_idle_over_cap(conn)
         self.sweeps += 1
         for what, ids in (("expired control planes", expired),
                           ("reclaimed workers of expired control planes", reclaimed),
-                          ("workers lost (silent)", lost), ("workers stuck activating", stuck)):
+                          ("workers lost (silent)", lost), ("workers stuck activating", stuck),
+                          ("hot-idle workers past their TTL", ttl),
+                          ("hot-idle workers above their organisation's cap", capped)):
             if ids:
                 log.warning("fleet janitor: %s: %s", what, ", ".join(map(str, ids)))

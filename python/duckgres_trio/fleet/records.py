@@ -24,6 +24,12 @@ CP = f"{SCHEMA}.control_planes"
 OWNED = ("reserved", "activating", "hot", "hot_idle", "draining")
 
 
+#: A hot_idle row's TTL has passed (the row is ``w``, or the only table): its TTL counts
+#: from state_since, set when it became hot_idle; 0 or none is no TTL.
+_TTL_PASSED = ("(coalesce(hot_idle_ttl, 0) > 0 "
+               "AND state_since + make_interval(secs => hot_idle_ttl) < now())")
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -48,7 +54,8 @@ async def register(conn: Connection, *, name: str, statement_address: str, tls: 
         "memory = excluded.memory, host = excluded.host, pid = excluded.pid, "
         "incarnation = excluded.incarnation, state = 'idle', owner_cp = NULL, "
         f"owner_epoch = {W}.owner_epoch + 1, org = NULL, database = NULL, "
-        "retire_reason = NULL, pool_key = NULL, registered_at = now(), heartbeat_at = now(), "
+        "retire_reason = NULL, pool_key = NULL, hot_idle_ttl = NULL, registered_at = now(), "
+        "heartbeat_at = now(), "
         "state_since = now() RETURNING id, owner_epoch",
         [name, statement_address, "true" if tls else "false", version, cpu, memory, host,
          pid, incarnation])
@@ -85,17 +92,20 @@ async def claim(conn: Connection, cp: str, lease: float) -> Claimed | None:
     return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
 
 
-async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str) -> Claimed | None:
-    """Take over a worker another control plane (or this one, before a restart) left
-    ``hot_idle`` for the same ``key``: still activated, no re-attach. The previous
-    owner's epoch is fenced off by the bump."""
+async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str,
+                         org: str | None = None) -> Claimed | None:
+    """Take over a worker another control plane (or this one, before a restart, or one
+    that is gone) left ``hot_idle`` for the same ``key`` and organisation, before its
+    TTL: still activated, no re-attach. The previous owner's epoch is fenced off by the
+    bump. The organisation is compared on its own too, not only through the key."""
     rows = await conn.query(
         f"UPDATE {W} SET state = 'hot', owner_cp = $1, owner_epoch = owner_epoch + 1, "
         "state_since = now() WHERE id = (SELECT id FROM "
-        f"{W} WHERE state = 'hot_idle' AND pool_key = $3 "
+        f"{W} WHERE state = 'hot_idle' AND pool_key = $3 AND org IS NOT DISTINCT FROM $4 "
         "AND heartbeat_at > now() - make_interval(secs => $2) "
+        f"AND NOT {_TTL_PASSED} "
         "ORDER BY state_since DESC LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease, key])
+        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease, key, org])
     if not rows:
         return None
     wid, name, statement, tls, epoch = rows[0]
@@ -104,16 +114,18 @@ async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str) -> C
 
 async def transition(conn: Connection, wid: int, cp: str, epoch: int, old: tuple[str, ...],
                      new: str, *, org: str | None = None, database: str | None = None,
-                     reason: str | None = None, key: str | None = None) -> bool:
+                     reason: str | None = None, key: str | None = None,
+                     ttl: float | None = None) -> bool:
     """Compare-and-set: ``new`` only while the row is in one of ``old`` under (cp,
-    epoch). A miss is counted and logged and returns False."""
+    epoch). A miss is counted and logged and returns False. ``ttl``: the seconds it may
+    stay hot_idle (from ``state_since``), kept where not given."""
     rows = await conn.query(
         f"UPDATE {W} SET state = $4, state_since = now(), org = coalesce($5, org), "
         "database = coalesce($6, database), retire_reason = coalesce($7, retire_reason), "
-        "pool_key = coalesce($9, pool_key) "
+        "pool_key = coalesce($9, pool_key), hot_idle_ttl = coalesce($10::float8, hot_idle_ttl) "
         "WHERE id = $1 AND owner_cp = $2 AND owner_epoch = $3 AND state = ANY($8::text[]) "
         "RETURNING id",
-        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key])
+        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key, ttl])
     if rows:
         metrics.worker_transitions.labels(new, "ok", "fleet").inc()
         return True
@@ -147,13 +159,19 @@ async def expire_control_planes(conn: Connection, lease: float) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+#: A control plane that is neither expired nor stopped (``c`` is its row).
+_ALIVE = "c.expired_at IS NULL AND c.stopped_at IS NULL"
+
+
 async def reclaim_orphans(conn: Connection, grace: float) -> list[int]:
     """Retire workers held by a control plane that expired or stopped more than
     ``grace`` seconds ago (or is gone): their processes see it at their next heartbeat
-    and register again, idle, under a newer epoch."""
+    and register again, idle, under a newer epoch. A hot-idle worker with a TTL is left
+    to it (``retire_hot_idle``): until then any control plane may take it over."""
     rows = await conn.query(
         f"UPDATE {W} w SET state = 'retired', retire_reason = 'owner_expired', "
-        "state_since = now() WHERE w.state = ANY($2::text[]) AND NOT EXISTS ("
+        "state_since = now() WHERE w.state = ANY($2::text[]) "
+        "AND NOT (w.state = 'hot_idle' AND coalesce(w.hot_idle_ttl, 0) > 0) AND NOT EXISTS ("
         f"SELECT 1 FROM {CP} c WHERE c.id = w.owner_cp AND (c.expired_at IS NULL AND "
         "c.stopped_at IS NULL OR coalesce(c.expired_at, c.stopped_at) > now() - "
         "make_interval(secs => $1))) RETURNING w.id",
@@ -175,4 +193,34 @@ async def retire_stuck(conn: Connection, seconds: float) -> list[int]:
         "state_since = now() WHERE state = ANY($2::text[]) "
         "AND state_since < now() - make_interval(secs => $1) RETURNING id",
         [seconds, "{spawning,reserved,activating}"])
+    return [int(r[0]) for r in rows]
+
+
+async def retire_hot_idle(conn: Connection, lease: float) -> list[int]:
+    """Retire hot-idle workers past their TTL whose owner is gone (expired, stopped, no
+    row); one whose owner is alive is its owner's to retire (it does, without the
+    janitor), so the janitor steps in only a lease later, as a backstop. The same
+    compare-and-set as the owner's (state still hot_idle): whichever comes second
+    misses, harmlessly."""
+    rows = await conn.query(
+        f"UPDATE {W} w SET state = 'retired', retire_reason = 'hot_idle_ttl', "
+        f"state_since = now() WHERE w.state = 'hot_idle' AND {_TTL_PASSED} AND ("
+        "w.state_since + make_interval(secs => w.hot_idle_ttl + $1) < now() "
+        f"OR NOT EXISTS (SELECT 1 FROM {CP} c "
+        f"WHERE c.id = w.owner_cp AND {_ALIVE})) RETURNING w.id", [lease])
+    return [int(r[0]) for r in rows]
+
+
+async def retire_hot_idle_over_cap(conn: Connection) -> list[int]:
+    """Retire the longest-idle hot-idle workers of every organisation above its
+    ``max_hot_idle_workers`` (duckgres.orgs). A worker taken over meanwhile is not
+    hot_idle any more when its row is locked, and is skipped."""
+    rows = await conn.query(
+        "WITH ranked AS (SELECT w.id, row_number() OVER (PARTITION BY w.org ORDER BY "
+        "w.state_since DESC, w.id DESC) AS n, o.max_hot_idle_workers AS cap "
+        f"FROM {W} w JOIN {SCHEMA}.orgs o ON o.name = w.org "
+        "WHERE w.state = 'hot_idle' AND o.max_hot_idle_workers IS NOT NULL) "
+        f"UPDATE {W} w SET state = 'retired', retire_reason = 'hot_idle_cap', "
+        "state_since = now() FROM ranked r "
+        "WHERE w.id = r.id AND r.n > r.cap AND w.state = 'hot_idle' RETURNING w.id")
     return [int(r[0]) for r in rows]

@@ -120,6 +120,9 @@ def _org_options(parser: argparse.ArgumentParser) -> None:
                         help="its connections at once (0: no limit of its own)")
     parser.add_argument("--max-workers", type=_limit, metavar="N",
                         help="its share of the worker pool (0: no share of its own)")
+    parser.add_argument("--max-hot-idle-workers", type=_limit, metavar="N",
+                        help="fleet workers it keeps hot-idle at most; the janitor retires "
+                        "the longest idle above it (0: no cap of its own)")
     parser.add_argument("--worker-setting", action="append", metavar="KEY=VALUE",
                         help="a default DuckDB setting of its sessions (repeatable; "
                         "KEY= removes one)")
@@ -230,10 +233,11 @@ async def _org_create(conn: Connection, args, _password) -> str:
         raise AdminError("the database name must have 1 to 63 characters")
     await _write(conn, "org", name,
                  f"INSERT INTO {S}.orgs (name, database_name, hostname_alias, "
-                 "max_connections, max_workers, worker_settings) "
-                 "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+                 "max_connections, max_workers, worker_settings, max_hot_idle_workers) "
+                 "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
                  [name, database, alias, args.max_connections or None,
-                  args.max_workers or None, json.dumps(_settings(args.worker_setting, {}))])
+                  args.max_workers or None, json.dumps(_settings(args.worker_setting, {})),
+                  args.max_hot_idle_workers or None])
     return f"organisation {name} created (database {database})"
 
 
@@ -257,6 +261,8 @@ async def _org_update(conn: Connection, args, _password) -> str:
         assign("max_connections", args.max_connections or None)
     if args.max_workers is not None:
         assign("max_workers", args.max_workers or None)
+    if args.max_hot_idle_workers is not None:
+        assign("max_hot_idle_workers", args.max_hot_idle_workers or None)
     if args.worker_setting:
         assign("worker_settings",
                json.dumps(_settings(args.worker_setting, json.loads(rows[0][0]))))
@@ -282,12 +288,12 @@ async def _org_flag(conn: Connection, args, _password) -> str:
 async def _org_list(conn: Connection, args, _password) -> str:
     rows = await conn.query(
         f"SELECT name, database_name, hostname_alias, max_connections, max_workers, "
-        f"disabled, worker_settings, (SELECT count(*) FROM {S}.users u WHERE u.org = o.name) "
-        f"FROM {S}.orgs o ORDER BY name")
+        f"disabled, worker_settings, (SELECT count(*) FROM {S}.users u WHERE u.org = o.name), "
+        f"max_hot_idle_workers FROM {S}.orgs o ORDER BY name")
     records = [{"name": r[0], "database_name": r[1], "hostname_alias": r[2],
                 "max_connections": _int(r[3]), "max_workers": _int(r[4]),
                 "disabled": r[5] == "t", "worker_settings": json.loads(r[6]),
-                "users": int(r[7])} for r in rows]
+                "users": int(r[7]), "max_hot_idle_workers": _int(r[8])} for r in rows]
     return _render(records, args.json)
 
 
