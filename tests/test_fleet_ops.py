@@ -31,6 +31,10 @@ from tests.support.config_store import admin, ok
 from tests.support.pg15 import pg15_cluster
 from tests.test_fleet import TOKEN, Fleet, FleetWorker, serving, wait_for
 
+# Its fleet's control planes run in that mode whatever DUCKGRES_MODE says: deselected in
+# the standalone pass (tests/conftest.py).
+pytestmark = pytest.mark.controlplane_only
+
 LEASE, GRACE = 4.0, 1.0
 TTL_A, TTL_B = 600.0, 3.0
 LOOPBACK = ("127.0.0.7", "127.0.0.8", "127.0.0.9")
