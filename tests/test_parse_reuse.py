@@ -11,6 +11,7 @@ import pytest
 
 from duckgres_trio.engine import local
 from duckgres_trio.errors import PgError
+from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.wire import frontend as msg
 
@@ -32,6 +33,7 @@ class _Out:
 async def test_same_parse_plans_once_until_the_catalog_or_settings_change(tmp_path):
     engine = local.LocalEngine(tmp_path)
     session = Session(await engine.open_session("reuse", "u"), "u", {})
+    protocol = ExtendedProtocol(session)
     await session.start()
     prepares = []
     real_prepare = session.executor.prepare
@@ -46,33 +48,33 @@ async def test_same_parse_plans_once_until_the_catalog_or_settings_change(tmp_pa
     try:
         await session.simple_query("CREATE TABLE t (id INTEGER)", out)
         for _ in range(3):
-            await session.extended.parse(lookup, out)
+            await protocol.parse(lookup, out)
         assert len(prepares) == 1
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)  # declared
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)  # declared
         assert len(prepares) == 2
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)
         assert len(prepares) == 2
         await session.simple_query("ALTER TABLE t ADD COLUMN v INTEGER", out)  # DDL
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)
         assert len(prepares) == 3
         await session.simple_query("SET TimeZone = 'Europe/Paris'", out)  # settings
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)
         assert len(prepares) == 4
         cast = msg.Parse("", "SELECT $1::TEXT::INTEGER AS n", (25,))
-        await session.extended.parse(cast, out)
+        await protocol.parse(cast, out)
         planned = len(prepares)
-        await session.extended.parse(cast, out)
+        await protocol.parse(cast, out)
         assert len(prepares) == planned
-        await session.extended.bind(msg.Bind("", "", (), (b"x",), ()), out)
+        await protocol.bind(msg.Bind("", "", (), (b"x",), ()), out)
         with pytest.raises(PgError):  # a failed Execute: planned again at the next Parse
-            await session.extended.execute(msg.Execute("", 0), out, sync_next=True)
+            await protocol.execute(msg.Execute("", 0), out, sync_next=True)
         await session.after_error()
-        await session.extended.parse(cast, out)
+        await protocol.parse(cast, out)
         assert len(prepares) > planned
         await session.simple_query("CREATE TEMP TABLE x (a INTEGER)", out)  # private
         planned = len(prepares)
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)
-        await session.extended.parse(msg.Parse("", lookup.sql, (23,)), out)
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)
+        await protocol.parse(msg.Parse("", lookup.sql, (23,)), out)
         assert len(prepares) == planned + 2
     finally:
         await session.close()
