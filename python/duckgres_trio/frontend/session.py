@@ -35,6 +35,7 @@ from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_pad
                                             find_tables, padded, with_char_types)
 from duckgres_trio.frontend.results import Output, command_tag, encode, encoding_errors
 from duckgres_trio.frontend.statements import PreparedPath
+from duckgres_trio.frontend.text_plans import TextPlans
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
@@ -167,6 +168,7 @@ class Session(PreparedPath):
         self._multi = False  # running a Query of several statements: a transaction block
         self._queried = False  # the transaction block ran a query (took its snapshot)
         self.portals = Portals(executor)  # prepared statements and portals, by name
+        self.text_plans = TextPlans(executor)  # repeated simple SELECTs' DuckDB plans
         # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
         # stop listening to, and notify at commit; notifications not yet sent.
         self.notifier = notifier
@@ -459,7 +461,13 @@ class Session(PreparedPath):
             origins = await self.column_origins(stmt)
             ran = stmt.engine_text
             resolved = await jsontypes.resolve(self.executor, stmt.json_types)
-            result = await self.executor.execute(ran, stmt.returns_rows)
+            if stmt.command == "SELECT" and self.txn == IDLE and not self._multi \
+                    and not (stmt.setup or stmt.activity or stmt.signals
+                             or stmt.explain is not None):
+                result = await self.text_plans.execute(ran, stmt.returns_rows,
+                                                       self.plan_state())
+            else:
+                result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, ran) from None
         if (origins is not None or stmt.char_types) and result.schema is not None:
@@ -1154,6 +1162,7 @@ class Session(PreparedPath):
             self._end_notifications(commit=True)
             await self.portals.drop_portals()
             await self.portals.close_statements()
+            await self.text_plans.close()
             if self._has_turn and self.txn != IDLE:
                 # a worker rolls back a closed session later, on its own: the next
                 # writer must not start before (it would meet this transaction)
