@@ -85,7 +85,7 @@ def bpchar_declared(check: str) -> tuple[str, int] | None:
 async def declared_columns(session: Session) -> Columns:
     """The declared columns as this session sees the catalog now."""
     database = session.activity.database
-    path = tuple(settings.search_path_schemas(session.parameters["search_path"]))
+    path = settings.search_path_key(session.parameters["search_path"])
     shared = session.shares_catalog()
     key = (database, session.catalogs.generation(database), path, _KEY)
     if shared:

@@ -767,7 +767,7 @@ class Session(PreparedPath):
         # what it finds while not shared it keeps for itself, under its snapshot's
         # generation (its own DDL clears that: _changes_catalog)
         store = self.catalogs if shared else self._own_catalog
-        path = tuple(settings.search_path_schemas(self.parameters["search_path"]))
+        path = settings.search_path_key(self.parameters["search_path"])
         tables = await self._tables(sources.relations, store, database, path, 0)
         return None if tables is None else (sources, tables)
 
