@@ -142,6 +142,7 @@ def test_reparse_in_a_failed_transaction_is_refused(server):
         assert conn.execute(query, (1,)).fetchone() == (2,)
 
 
+@pytest.mark.mode_independent  # an in-process engine, no server
 async def test_repeated_simple_select_plans_once_until_the_catalog_or_settings_change(tmp_path):
     engine = local.LocalEngine(tmp_path)
     session = Session(await engine.open_session("textplans", "u"), "u", {})
