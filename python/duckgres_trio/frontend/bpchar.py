@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,8 +21,21 @@ from duckgres_trio.errors import PgError
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql import bpchar
 
-if TYPE_CHECKING:
-    from duckgres_trio.frontend.session import Session
+from duckgres_trio.frontend.activity import Activity
+from duckgres_trio.frontend.origins import Catalogs
+
+
+class Session(Protocol):
+    """What of a session (frontend/session.py, which calls this module) is used here:
+    declared, not imported, so that the session's module stays the only one above."""
+
+    activity: Activity
+    parameters: dict[str, str]
+    catalogs: Catalogs
+
+    def shares_catalog(self) -> bool: ...
+
+    async def query_rows(self, sql: str) -> list[tuple]: ...
 
 #: table (lower case) -> ((column lower case, kind, n, attnum), ...)
 Columns = dict[str, tuple[tuple[str, str, int, int], ...]]
@@ -72,7 +85,7 @@ def bpchar_declared(check: str) -> tuple[str, int] | None:
 async def declared_columns(session: Session) -> Columns:
     """The declared columns as this session sees the catalog now."""
     database = session.activity.database
-    path = tuple(settings.search_path_schemas(session.parameters["search_path"]))
+    path = settings.search_path_key(session.parameters["search_path"])
     shared = session.shares_catalog()
     key = (database, session.catalogs.generation(database), path, _KEY)
     if shared:

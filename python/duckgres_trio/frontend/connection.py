@@ -15,7 +15,8 @@ import math
 import select
 import socket
 from collections import deque
-from typing import TYPE_CHECKING
+import ssl
+from typing import Any, Protocol
 
 import outcome
 import trio
@@ -23,15 +24,18 @@ import trio
 from duckgres_trio import logs, metrics
 from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
+from duckgres_trio.config import Config
 from duckgres_trio.frontend import auth, tls
 from duckgres_trio.frontend.activity import Activity
+from duckgres_trio.frontend.limits import ClientLimits
+from duckgres_trio.frontend.notify import Notifier
+from duckgres_trio.frontend.origins import Catalogs
+from duckgres_trio.frontend.turns import Turns
+from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import settings
 from duckgres_trio.wire import FrameDecoder, backend
 from duckgres_trio.wire import frontend as msg
-
-if TYPE_CHECKING:
-    from duckgres_trio.frontend.server import Server
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,41 @@ _SKIP_STARTUP_PARAMS = ("user", "database", "options", "replication")
 
 class ClientGone(Exception):
     """The client closed the connection."""
+
+
+class Server(Protocol):
+    """What a connection uses of the server that runs it (frontend/server.py, which
+    owns connections and calls them): declared here, not imported, so that imports
+    go one way, from the server down to its connections."""
+
+    config: Config
+    engine: Any  # engine.base.Engine, or an organisation's (tenancy)
+    tenancy: Any  # tenancy.engines, with many tenants; else None
+    users: dict
+    mock_secret: bytes
+    limits: ClientLimits
+    ssl_context: ssl.SSLContext | None
+    channel_binding: bytes | None
+
+    def new_backend_key(self) -> tuple[int, bytes]: ...
+
+    def admit(self, conn: Connection) -> None: ...
+
+    def forget(self, conn: Connection) -> None: ...
+
+    def cancel(self, pid: int, secret: bytes) -> None: ...
+
+    def backends_for(self, conn: Connection) -> Any: ...
+
+    def notifier_for(self, org: str | None) -> Notifier: ...
+
+    def catalogs_for(self, org: str | None) -> Catalogs: ...
+
+    def turns_for(self, org: str | None) -> Turns | None: ...
+
+    def persistent_secrets_for(self, org: str | None, user: str, database: str) -> Any: ...
+
+    def secrets_shared_with_other_users(self, org: str | None) -> bool: ...
 
 
 class Connection:
@@ -424,6 +463,7 @@ class Connection:
     async def _message_loop(self) -> None:
         session = self.session
         assert session is not None
+        extended = ExtendedProtocol(session)  # calls the session, never called back
         skipping = False  # after an error in the extended protocol: ignore all until Sync
         while True:
             kind, body = await self._wait_for_message()
@@ -440,7 +480,7 @@ class Connection:
                 self._end_work()  # a Query after extended messages without Sync
                 await session.simple_query(message.sql, self)
             elif isinstance(message, msg.Sync):
-                await self._extended(session.extended.sync(self))
+                await self._extended(extended.sync(self))
                 self._end_work()
                 self.queue(backend.ready_for_query(session.status))
             elif isinstance(message, msg.Flush):
@@ -448,16 +488,16 @@ class Connection:
             elif isinstance(message, msg.CopyMessage):
                 pass  # PostgreSQL ignores stray COPY messages outside COPY
             elif isinstance(message, msg.Parse):
-                skipping = not await self._extended(session.extended.parse(message, self))
+                skipping = not await self._extended(extended.parse(message, self))
             elif isinstance(message, msg.Bind):
-                skipping = not await self._extended(session.extended.bind(message, self))
+                skipping = not await self._extended(extended.bind(message, self))
             elif isinstance(message, msg.Describe):
-                skipping = not await self._extended(session.extended.describe(message, self))
+                skipping = not await self._extended(extended.describe(message, self))
             elif isinstance(message, msg.Execute):
-                run = session.extended.execute(message, self, sync_next=self._sync_is_next())
-                skipping = not await self._extended(session.timed(run, self))
+                run = extended.execute(message, self, sync_next=self._sync_is_next())
+                skipping = not await self._extended(run)
             elif isinstance(message, msg.Close):
-                skipping = not await self._extended(session.extended.close(message, self))
+                skipping = not await self._extended(extended.close(message, self))
             elif isinstance(message, msg.Unsupported):  # FunctionCall
                 self.queue(backend.error_response(PgError(
                     SqlState.FEATURE_NOT_SUPPORTED, "the function call protocol is not supported")))

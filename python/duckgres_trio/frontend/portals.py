@@ -1,6 +1,6 @@
 """A session's prepared statements and portals, by name, and their lifetimes.
 
-What Parse / Bind and SQL's PREPARE / DECLARE make (frontend/extended.py) is kept here
+What Parse / Bind and SQL's PREPARE / DECLARE make (frontend/statements.py) is kept here
 for the session: portals end with their transaction (but WITH HOLD cursors), a
 portal's open DuckDB result is parked (read into memory) before anything else runs on
 the session's connection, since a DuckDB connection streams one result at a time.

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import Protocol
 
 import pyarrow as pa
 
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.statements import COUNTED
+from duckgres_trio.wire.frontend import CopyMessage
 from duckgres_trio.wire.rows import encode_rows
 from duckgres_trio.wire.text import OutputStyle
+
+
+class Output(Protocol):
+    """Where a session writes its replies (a buffer flushed to the client), and where
+    COPY FROM STDIN reads the client's data from (the connection)."""
+
+    def queue(self, data: bytes) -> None: ...
+
+    async def flush_if_full(self) -> None: ...
+
+    async def flush(self) -> None: ...
+
+    async def copy_message(self) -> CopyMessage: ...
 
 
 def command_tag(command: str, rows: int | None) -> str:

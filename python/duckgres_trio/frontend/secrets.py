@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -22,11 +22,23 @@ from duckgres_trio.sql import secrets as secret_ddl
 from duckgres_trio.sql.redaction import redacted_error
 from duckgres_trio.wire import backend
 
+from duckgres_trio.engine.base import Executor
+from duckgres_trio.frontend.results import Output
+
 if TYPE_CHECKING:
-    from duckgres_trio.frontend.session import Output, Session
     from duckgres_trio.tenancy.secrets import UserSecrets
 
 log = logging.getLogger(__name__)
+
+
+class Session(Protocol):
+    """What of a session (frontend/session.py, which calls this module) is used here:
+    declared, not imported, so that the session's module stays the only one above."""
+
+    executor: Executor
+    persistent_secrets: SessionSecrets | None
+
+    async def _engine(self, sql: str) -> None: ...
 
 #: Statement tags (``sql.statements``) a persistent-secret command has.
 COMMANDS = frozenset({"CREATE SECRET", "DROP PERSISTENT"})

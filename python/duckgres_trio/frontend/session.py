@@ -2,8 +2,8 @@
 
 Both query protocols run statements through here. The simple protocol is in this
 module (split the Query, run each statement, one implicit transaction around a
-multi-statement Query); the extended protocol's statements and portals are in
-``extended``. PostgreSQL's transaction semantics live here once: after an error
+multi-statement Query); the session's statements and portals, which the extended
+protocol (``extended``, above this module) drives, are in ``statements``, a base class. PostgreSQL's transaction semantics live here once: after an error
 inside BEGIN ... every statement fails with 25P02 until ROLLBACK.
 """
 
@@ -28,13 +28,14 @@ from duckgres_trio.frontend.activity import Activity, signalled_schema, snapshot
 from duckgres_trio.frontend import secrets as persistent
 from duckgres_trio.frontend import bpchar as char_semantics
 from duckgres_trio.frontend import jsontypes
-from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.notify import Notifier
 from duckgres_trio.frontend.portals import Portals
 from duckgres_trio.frontend.turns import TurnBusy, Turns
 from duckgres_trio.frontend.origins import (Catalogs, Table, annotate, blank_padded,
                                             find_tables, padded, with_char_types)
-from duckgres_trio.frontend.results import command_tag, encode, encoding_errors
+from duckgres_trio.frontend.results import Output, command_tag, encode, encoding_errors
+from duckgres_trio.frontend.statements import PreparedPath
+from duckgres_trio.frontend.text_plans import TextPlans
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
@@ -52,7 +53,6 @@ from duckgres_trio.wire.copy import (
     CopyInParser,
     CopyOut,
 )
-from duckgres_trio.wire.frontend import CopyMessage
 
 COPY_DATA, COPY_DONE = ord("d"), ord("c")
 from duckgres_trio.wire.rows import row_description
@@ -67,19 +67,6 @@ ROLLBACK_ON_CLOSE_SECONDS = 5.0
 
 # Transaction states.
 IDLE, EXPLICIT, IMPLICIT, FAILED = "idle", "explicit", "implicit", "failed"
-
-
-class Output(Protocol):
-    """Where a session writes its replies (a buffer flushed to the client), and where
-    COPY FROM STDIN reads the client's data from."""
-
-    def queue(self, data: bytes) -> None: ...
-
-    async def flush_if_full(self) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    async def copy_message(self) -> CopyMessage: ...
 
 
 class Backends(Protocol):
@@ -110,7 +97,7 @@ _TEMPORARY = re.compile(r"CREATE\s[^(]*?\b(TEMP|TEMPORARY|pg_temp\w*)\b", re.IGN
 _CATALOG_WORDS = ("CREATE", "ALTER", "DROP", "IMPORT", "ATTACH", "DETACH", "USE")
 
 
-class Session:
+class Session(PreparedPath):
     def __init__(self, executor: Executor, user: str, parameters: dict[str, str],
                  pid: int = 0, *, activity: Activity | None = None,
                  backends: Backends | None = None, notifier: Notifier | None = None,
@@ -181,7 +168,7 @@ class Session:
         self._multi = False  # running a Query of several statements: a transaction block
         self._queried = False  # the transaction block ran a query (took its snapshot)
         self.portals = Portals(executor)  # prepared statements and portals, by name
-        self.extended = ExtendedProtocol(self)
+        self.text_plans = TextPlans(executor)  # repeated simple SELECTs' DuckDB plans
         # LISTEN/NOTIFY: channels listened to; what the open transaction will listen to,
         # stop listening to, and notify at commit; notifications not yet sent.
         self.notifier = notifier
@@ -474,7 +461,13 @@ class Session:
             origins = await self.column_origins(stmt)
             ran = stmt.engine_text
             resolved = await jsontypes.resolve(self.executor, stmt.json_types)
-            result = await self.executor.execute(ran, stmt.returns_rows)
+            if stmt.command == "SELECT" and self.txn == IDLE and not self._multi \
+                    and not (stmt.setup or stmt.activity or stmt.signals
+                             or stmt.explain is not None):
+                result = await self.text_plans.execute(ran, stmt.returns_rows,
+                                                       self.plan_state())
+            else:
+                result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:
             raise stmt.located(err, ran) from None
         if (origins is not None or stmt.char_types) and result.schema is not None:
@@ -590,12 +583,12 @@ class Session:
             await self._parameter(stmt, out, describe)
             return True
         if stmt.cursor is not None:
-            await self.extended.cursor(stmt, [], (), out, describe=describe)
+            await self.cursor(stmt, [], (), out, describe=describe)
             return True
         if stmt.prepared is not None:
             if implicit and stmt.prepared.kind == "execute":
                 await self.begin_implicit()
-            await self.extended.prepared_command(stmt, out, describe=describe,
+            await self.prepared_command(stmt, out, describe=describe,
                                                 source=self.activity.query)
             return True
         if stmt.reset is not None:
@@ -774,7 +767,7 @@ class Session:
         # what it finds while not shared it keeps for itself, under its snapshot's
         # generation (its own DDL clears that: _changes_catalog)
         store = self.catalogs if shared else self._own_catalog
-        path = tuple(settings.search_path_schemas(self.parameters["search_path"]))
+        path = settings.search_path_key(self.parameters["search_path"])
         tables = await self._tables(sources.relations, store, database, path, 0)
         return None if tables is None else (sources, tables)
 
@@ -795,7 +788,7 @@ class Session:
     def plan_state(self) -> tuple | None:
         """What a statement planned now depends on besides its text and declared
         parameter types: the catalog as the server knows it and the session's settings
-        (frontend/extended.py keeps a Parse's plan while it holds); None when a plan
+        (frontend/statements.py keeps a Parse's plan while it holds); None when a plan
         made now must not be kept (``shares_catalog`` does not hold)."""
         if not self.shares_catalog():
             return None
@@ -1169,6 +1162,7 @@ class Session:
             self._end_notifications(commit=True)
             await self.portals.drop_portals()
             await self.portals.close_statements()
+            await self.text_plans.close()
             if self._has_turn and self.txn != IDLE:
                 # a worker rolls back a closed session later, on its own: the next
                 # writer must not start before (it would meet this transaction)

@@ -1,6 +1,6 @@
 """SQL cursor statements: DECLARE, FETCH, MOVE, CLOSE.
 
-DuckDB has no cursors; the session keeps them as portals (frontend/extended.py), which
+DuckDB has no cursors; the session keeps them as portals (frontend/statements.py), which
 is also what PostgreSQL does, so a driver can Describe a DECLAREd cursor as a portal
 (psycopg's named cursors do). This module only reads the statements: the cursor's name,
 its query, and how many rows a FETCH or MOVE wants. Cursors scan forward only, as

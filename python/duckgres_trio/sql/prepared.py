@@ -3,7 +3,7 @@
 PostgreSQL keeps SQL PREPAREd statements and protocol-level ones (Parse with a name) in
 one namespace: EXECUTE runs either, DEALLOCATE ALL drops both, a name taken by one is
 taken for the other. So the session runs these statements itself, on the extended
-protocol's statements (frontend/extended.py), and DuckDB never sees them. This module
+protocol's statements (frontend/statements.py), and DuckDB never sees them. This module
 only reads them: names, declared parameter types (as PostgreSQL type OIDs), the query,
 the EXECUTE arguments as SQL expressions.
 """

@@ -204,6 +204,13 @@ def search_path_schemas(value: str) -> list[str]:
     return schemas
 
 
+@lru_cache(maxsize=64)
+def search_path_key(value: str) -> tuple[str, ...]:
+    """``search_path_schemas`` as a tuple, worked out once per value: the frontend
+    reads it at every statement (result columns' origins, char(n) columns)."""
+    return tuple(search_path_schemas(value))
+
+
 def _split_list(value: str) -> list[str]:
     items, current, quoted = [], [], False
     for ch in value:

@@ -82,7 +82,7 @@ class Translation:
     for each ``$n`` cast to a type whose OID DuckDB's inference would not give
     (``$1::oid[]`` is oid[] to PostgreSQL, a uint32 list, int8[], to DuckDB).
     ``activity``: the statement reads pg_stat_activity or pg_prepared_statements,
-    which the session publishes first (frontend/activity.py, frontend/extended.py). ``signals``: (result column, "cancel" | "terminate" |
+    which the session publishes first (frontend/activity.py, frontend/statements.py). ``signals``: (result column, "cancel" | "terminate" |
     "set_config" | "notify") for each select-list pg_cancel_backend /
     pg_terminate_backend / set_config / pg_notify, which the session carries out with
     what the column holds. ``json_types``: (result column, "json" | "jsonb" |

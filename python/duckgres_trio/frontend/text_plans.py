@@ -1,0 +1,86 @@
+"""DuckDB plans of the simple protocol's repeated queries, kept per session.
+
+A simple Query's text is parsed and planned by DuckDB at every run; a client that
+sends the same query again and again (a health check, ``SELECT 1``, a dashboard's
+poll) pays for that each time. The second time the same text arrives it is prepared
+and kept; from then on it runs as Parse's reused plans do (and, standalone, inline
+when its last run was quick: engine/local.py). A text seen once costs a dictionary
+entry: the first run is the plain one, so one-off queries (literals that differ each
+time) cost what they did.
+
+A plan is kept under the session's ``plan_state`` (catalog generation and settings
+version: the rule Parse reuse follows, frontend/statements.py), so DDL or SET plans
+again; the session keeps only SELECTs, outside transaction blocks. Whatever goes wrong
+with a plan (DuckDB cannot prepare the text, such as a PIVOT that reads its columns
+from the data; a kept plan fails) ends in the plain run, as before, and the text is
+not planned again: the answer is always the plain run's.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from duckgres_trio.engine.base import Executor, Prepared, Result
+from duckgres_trio.errors import PgError, SqlState
+
+#: Plans kept per session (least recently used dropped first), and texts remembered
+#: (seen once: plan it next time; or not to be planned).
+MAX_PLANS = 32
+MAX_SEEN = 256
+
+
+class TextPlans:
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._plans: OrderedDict[tuple, Prepared] = OrderedDict()
+        self._seen: OrderedDict[str, bool] = OrderedDict()
+
+    async def execute(self, sql: str, returns_rows: bool | None, state: tuple | None) -> Result:
+        """Run ``sql`` (a SELECT's DuckDB text, outside a transaction block) under plan
+        state ``state`` (None: a plan made now must not be kept), with a kept plan
+        when there is one."""
+        if state is None:
+            return await self._executor.execute(sql, returns_rows)
+        key = (sql, state)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+        else:
+            again = self._seen.get(sql)
+            if not again:  # seen first now (None), or not to be planned (False)
+                if again is None:
+                    self._remember(sql, True)
+                return await self._executor.execute(sql, returns_rows)
+            try:
+                plan = await self._executor.prepare(sql)
+            except PgError:
+                return await self._plain(sql, returns_rows)
+            if plan.params:  # $n in a simple Query: the plain run's error
+                await self._executor.close_prepared(plan)
+                return await self._plain(sql, returns_rows)
+            self._plans[key] = plan
+            if len(self._plans) > MAX_PLANS:
+                await self._executor.close_prepared(self._plans.popitem(last=False)[1])
+        try:
+            return await self._executor.execute_prepared(plan, [], returns_rows)
+        except PgError as err:
+            await self._executor.close_prepared(self._plans.pop(key))
+            if err.fatal or err.sqlstate == SqlState.QUERY_CANCELED:
+                raise  # cancelled (or the session is over): never run it again
+            # outside a block DuckDB has rolled the statement back: run it as before
+            return await self._plain(sql, returns_rows)
+
+    async def _plain(self, sql: str, returns_rows: bool | None) -> Result:
+        self._remember(sql, False)
+        return await self._executor.execute(sql, returns_rows)
+
+    def _remember(self, sql: str, again: bool) -> None:
+        self._seen[sql] = again
+        self._seen.move_to_end(sql)
+        if len(self._seen) > MAX_SEEN:
+            self._seen.popitem(last=False)
+
+    async def close(self) -> None:
+        plans, self._plans = self._plans, OrderedDict()
+        for plan in plans.values():
+            await self._executor.close_prepared(plan)
