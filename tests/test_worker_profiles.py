@@ -4,7 +4,8 @@ One PostgreSQL 15 holds the DuckLake catalog and the config store. The mode is
 DUCKGRES_MODE's: in control-plane mode a profile sizes the session's worker (DuckDB
 threads and memory_limit) and is part of the key under which a worker is reused; in
 standalone mode the sessions of a database share one DuckDB instance, so a profile is
-validated, clamped and shown but changes nothing, and no vCPUs are counted.
+validated, clamped and shown but changes nothing, and no vCPUs are counted (the
+max_vcpus tests are control-plane servers whatever DUCKGRES_MODE says).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def _duckdb(conn) -> tuple[str, str]:
                                        "current_setting('memory_limit')").fetchone()))
 
 
+@pytest.mark.mode_independent
 def test_profile_precedence_and_clamps():
     """Deployment defaults < the organisation's < the client's, then clamped."""
     from types import SimpleNamespace
@@ -197,6 +199,7 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
     return most
 
 
+@pytest.mark.controlplane_only
 def test_max_vcpus_in_memory_without_a_config_store(tmp_path):
     """No store (one process): the same limit, counted in memory; 53400 for a profile
     that can never fit (here the organisation's own default), 53300 with a retry hint
@@ -209,7 +212,8 @@ def test_max_vcpus_in_memory_without_a_config_store(tmp_path):
                       {"org": "big", "name": "bob", "password": "pw"}]}
     (tmp_path / "tenants.json").write_text(json.dumps(spec))
     server = ServerProcess(tmp_path / "data", [
-        "--min-workers", "1", "--worker-queue-timeout", "8s", "--metrics-address", "",
+        "--mode", "controlplane", "--min-workers", "1", "--worker-queue-timeout", "8s",
+        "--metrics-address", "",
         "--worker-cpu-max", "8"],
         {"DUCKGRES_TEST_TENANTS": str(tmp_path / "tenants.json")},
         program=(LAUNCHER,)).start()
@@ -221,16 +225,13 @@ def test_max_vcpus_in_memory_without_a_config_store(tmp_path):
         assert err.message == 'permission denied to set parameter "duckgres.worker_cpu"'
         held = [psycopg.connect(dsn, autocommit=True) for _ in range(2)]
         assert held[0].execute("SHOW duckgres.worker_ttl").fetchone() == ("5m",)
-        if CONTROLPLANE:
-            err = _refused(server, **alice)
-            assert (err.sqlstate, err.severity) == ("53300", "FATAL")
-            assert "too many vCPUs in use" in err.message
-            assert err.hint.startswith("Retry after 2 s")
-            err = _refused(server, user="bob", password="pw", database="big")
-            assert (err.sqlstate, err.severity) == ("53400", "FATAL")
-            assert "needs 3 vCPUs" in err.message and "max_vcpus 2" in err.message
-        else:
-            psycopg.connect(dsn, autocommit=True).close()  # no vCPUs counted
+        err = _refused(server, **alice)
+        assert (err.sqlstate, err.severity) == ("53300", "FATAL")
+        assert "too many vCPUs in use" in err.message
+        assert err.hint.startswith("Retry after 2 s")
+        err = _refused(server, user="bob", password="pw", database="big")
+        assert (err.sqlstate, err.severity) == ("53400", "FATAL")
+        assert "needs 3 vCPUs" in err.message and "max_vcpus 2" in err.message
         held.pop().close()  # a vCPU is free again
         psycopg.connect(dsn, autocommit=True).close()
         for conn in held:
@@ -239,6 +240,7 @@ def test_max_vcpus_in_memory_without_a_config_store(tmp_path):
         server.stop()
 
 
+@pytest.mark.controlplane_only
 def test_max_vcpus_holds_across_two_control_planes(cluster, tmp_path):
     """20 concurrent attempts on two control planes sharing a config store, an
     organisation with max_vcpus 4 and a default profile of 1 vCPU: never more than 4
@@ -246,7 +248,8 @@ def test_max_vcpus_holds_across_two_control_planes(cluster, tmp_path):
     control plane's reservation does not count."""
     store = fresh_database(cluster.dsn, "profiles_store")
     servers = [ServerProcess(tmp_path / f"cp{i}", [
-        "--config-store", store, "--min-workers", "1", "--worker-queue-timeout", "5s",
+        "--mode", "controlplane", "--config-store", store, "--min-workers", "1",
+        "--worker-queue-timeout", "5s",
         "--metrics-address", "", "--allow-client-worker-profile", "true",
         "--worker-cpu-max", "8"]) for i in range(2)]
     try:
@@ -274,10 +277,8 @@ def test_max_vcpus_holds_across_two_control_planes(cluster, tmp_path):
             except psycopg.OperationalError:
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
-        if CONTROLPLANE:
-            err = _refused(servers[0], user="alice", password="pw", database="acme",
-                           cpu="5")
-            assert (err.sqlstate, err.severity) == ("53400", "FATAL")
+        err = _refused(servers[0], user="alice", password="pw", database="acme", cpu="5")
+        assert (err.sqlstate, err.severity) == ("53400", "FATAL")
         opened: list = []
         refused: list = []
         threads = [threading.Thread(target=_hold, args=(dsns[i % 2], 2.0, opened, refused))
@@ -287,9 +288,6 @@ def test_max_vcpus_holds_across_two_control_planes(cluster, tmp_path):
         for thread in threads:
             thread.join()
         assert len(opened) + len(refused) == 20
-        if not CONTROLPLANE:
-            assert not refused  # standalone: no vCPUs counted
-            return
         assert _most_at_once(opened) <= 4, opened
         assert len(opened) >= 4
         assert refused, opened  # psycopg does not read a connection's error fields
