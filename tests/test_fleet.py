@@ -309,8 +309,11 @@ def test_a_hot_idle_worker_is_taken_over_for_the_same_key_only(fleet):
         finally:
             conn.close()
 
-    # never for another organisation or another user: the key is database and user
-    for other in (idle["key"].replace("acme/", "globex/"), idle["key"].replace("bob", "eve")):
+    # never for another organisation, another user or another worker profile: the key is
+    # database, user and profile (docs/scale-out.md, "Worker profiles")
+    database, user, _profile = json.loads(idle["key"])
+    for other in (idle["key"].replace("acme/", "globex/"), idle["key"].replace("bob", "eve"),
+                  json.dumps([database, user, [64, 1 << 30]])):
         assert trio.run(claim, other) is None
     assert fleet.rows()[name]["state"] == "hot_idle"
 

@@ -183,15 +183,27 @@ def build_server(config: configuration.Config, snapshots=None):
     if config.worker_backend == "remote" and server.config_store is not None:
         # one id for this control plane in the store: its row and its workers' owner
         server.config_store.instance_id = server.engine.pool.cp_id
+    admission = getattr(server.engine, "admission", None)
+    if server.config_store is not None and hasattr(admission, "cp_id"):
+        admission.cp_id = server.config_store.instance_id  # its reservations' owner
     return server
 
 
 def _tenancy(config: configuration.Config, snapshots):
     """One engine per organisation (``tenancy.engines``); in control-plane mode all on
     one worker pool."""
-    from duckgres_trio.tenancy import engines, routing
+    from duckgres_trio.controlplane import admission as vcpus
+    from duckgres_trio.engine import profiles
+    from duckgres_trio.tenancy import engines, routing, store
 
     pool = _pool(config) if config.mode != "standalone" else None
+    limits = profiles.Limits.from_config(config)
+    # max_vcpus counted in the store (across control planes), else in this process
+    # (a reservation counts while its control plane's row is fresh: the lease, but at
+    # least three of the store's own heartbeats, which every control plane writes)
+    admission = (vcpus.StoreAdmission(config.config_store,
+                                      max(config.fleet_lease, 3 * store.HEARTBEAT))
+                 if config.config_store else vcpus.Admission())
 
     def make(org, directory, current):
         settings = engines.org_engine_config(config.file_access, directory,
@@ -213,11 +225,16 @@ def _tenancy(config: configuration.Config, snapshots):
             queue_timeout=config.worker_queue_timeout, org=org.name, engine_config=settings,
             max_workers=lambda: current().max_workers,
             slots=engines.org_slots(current, config.max_connections),
-            lake=_lake(config, org.name))
+            lake=_lake(config, org.name),
+            default_profile=lambda: profiles.resolve(limits, {}, current()),
+            max_vcpus=lambda: current().max_vcpus, admission=admission)
 
-    return engines.Tenancy(snapshots, data_dir=config.data_dir, make_engine=make, pool=pool,
-                           mode=config.sni_routing_mode,
-                           suffixes=routing.normalise_suffixes(config.managed_hostname_suffixes))
+    tenancy = engines.Tenancy(snapshots, data_dir=config.data_dir, make_engine=make,
+                              pool=pool, mode=config.sni_routing_mode,
+                              suffixes=routing.normalise_suffixes(
+                                  config.managed_hostname_suffixes))
+    tenancy.admission = admission if pool is not None else None
+    return tenancy
 
 
 def _pool(config: configuration.Config):
@@ -266,10 +283,14 @@ def _engine(config: configuration.Config):
         )
     from duckgres_trio.controlplane.sessions import ControlPlaneEngine
 
+    from duckgres_trio.engine import profiles
+
     pool = _pool(config)
+    default = profiles.resolve(profiles.Limits.from_config(config), {})
     return ControlPlaneEngine(pool, config.data_dir, auto_create=config.auto_create_databases,
                               max_sessions=config.max_connections,
-                              queue_timeout=config.worker_queue_timeout, lake=_lake(config))
+                              queue_timeout=config.worker_queue_timeout, lake=_lake(config),
+                              default_profile=lambda: default)
 
 
 def _lake(config: configuration.Config, org: str | None = None):

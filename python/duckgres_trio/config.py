@@ -259,6 +259,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fleet_ca_file", _optional_path, None, "with worker_backend remote: CA certificates (PEM) that fleet workers' TLS certificates are verified against; default: the system's", "FILE"),
     Setting("fleet_lease", _duration, 20.0, "with worker_backend remote: a control plane or worker silent this long is expired (heartbeats every lease/4)", "DURATION"),
     Setting("fleet_grace", _duration, 10.0, "with worker_backend remote: how long after its control plane expired a worker is reclaimed", "DURATION"),
+    Setting("allow_client_worker_profile", _bool, False, "let clients choose their worker's profile with the startup options duckgres.worker_cpu, duckgres.worker_memory and duckgres.worker_ttl (clamped to the limits below); off: asking is FATAL 42501 (docs/scale-out.md)", "BOOL"),
+    Setting("worker_cpu_min", _int_range(1, 4096), 1, "fewest vCPUs (DuckDB threads) a worker profile gets", "N"),
+    Setting("worker_cpu_max", _int_range(0, 4096), 0, "most vCPUs (DuckDB threads) a worker profile gets; 0: this machine's cores", "N"),
+    Setting("worker_memory_min", _memory, 256 << 20, "smallest memory_limit a worker profile gets", "SIZE"),
+    Setting("worker_memory_max", _memory, 0, "largest memory_limit a worker profile gets; 0: memory_budget", "SIZE"),
+    Setting("worker_ttl_max", _duration, 0.0, "longest hot-idle TTL a worker profile gets; 0: worker_idle_timeout", "DURATION"),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -323,6 +329,12 @@ class Config:
     fleet_ca_file: Path | None
     fleet_lease: float
     fleet_grace: float
+    allow_client_worker_profile: bool
+    worker_cpu_min: int
+    worker_cpu_max: int
+    worker_memory_min: int
+    worker_memory_max: int
+    worker_ttl_max: float
 
     @property
     def cert_path(self) -> Path:

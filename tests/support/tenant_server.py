@@ -7,7 +7,8 @@ their own. The file is read again when it changes, as a store reload would repla
 the snapshot. Everything else is the real server: same flags, same process.
 
 File: {"orgs": [{"name", "database_name", "hostname_alias"?, "max_connections"?,
-"max_workers"?, "disabled"?}], "users": [{"org", "name", "password" or "verifier",
+"max_workers"?, "disabled"?, "max_vcpus"?,
+"worker_cpu"?, "worker_memory"?, "worker_ttl"?}], "users": [{"org", "name", "password" or "verifier",
 "disabled"?, "max_connections"?}]}
 """
 
@@ -37,7 +38,10 @@ def load(path: str) -> Snapshot:
                            hostname_alias=o.get("hostname_alias"),
                            max_connections=o.get("max_connections"),
                            max_workers=o.get("max_workers"), disabled=bool(o.get("disabled")),
-                           worker_settings=o.get("worker_settings", {}))
+                           worker_settings=o.get("worker_settings", {}),
+                           max_vcpus=o.get("max_vcpus"), worker_cpu=o.get("worker_cpu"),
+                           worker_memory=o.get("worker_memory"),
+                           worker_ttl=o.get("worker_ttl"))
             for o in spec.get("orgs", ())}
     users = {}
     for u in spec.get("users", ()):

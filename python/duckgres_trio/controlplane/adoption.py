@@ -47,7 +47,8 @@ from pathlib import Path
 
 import trio
 
-from duckgres_trio.controlplane.worker import State, Worker, WorkerError
+from duckgres_trio.controlplane.worker import State, Worker, WorkerError, group_key
+from duckgres_trio.engine.profiles import Profile
 from duckgres_trio.errors import PgError, SqlState
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ class Gate:
 
     def __init__(self) -> None:
         self.closed = False
-        #: (database, user) pool keys whose workers were handed over
-        self.handed: set[tuple[str | None, str | None]] = set()
+        #: (database, user, profile key) pool keys whose workers were handed over
+        self.handed: set[tuple] = set()
         self._settled = False
         self._opening = 0
         self._none = trio.Event()
@@ -147,7 +148,8 @@ def describe(worker: Worker) -> dict:
             "statement_path": worker.statement_path, "flight_path": worker.flight_path,
             "pid_file": _pid_file(worker.statement_path), "epoch": worker.epoch,
             "state": worker.state.value, "database": worker.database, "org": worker.org,
-            "user": worker.user}
+            "user": worker.user, "pool_key": worker.pool_key, "ttl": worker.ttl,
+            "profile": worker.profile.as_json() if worker.profile is not None else None}
 
 
 async def give(pool, channel: socket.socket) -> int:
@@ -159,7 +161,7 @@ async def give(pool, channel: socket.socket) -> int:
                if w.alive and w.state in (State.IDLE, State.HOT, State.HOT_IDLE)]
     for worker in offered:
         worker.handed_over = True  # from now on never stopped from here
-        pool.gate.handed.add((worker.database, worker.user))
+        pool.gate.handed.add(group_key(worker))
     pool.gate.settle()
     stream = trio.SocketStream(trio.socket.from_stdlib_socket(channel))
     try:
@@ -240,7 +242,9 @@ async def _adopt_one(pool, record: dict, adopted: list) -> None:
     worker = Worker(worker_id, process, statement_path, flight_path, str(record["token"]),
                     state=_STATES.get(record.get("state"), State.IDLE),
                     database=record.get("database"), org=record.get("org"),
-                    user=record.get("user"), epoch=int(record["epoch"]) + 1)
+                    user=record.get("user"), epoch=int(record["epoch"]) + 1,
+                    profile=Profile.from_json(record.get("profile")),
+                    pool_key=_tuple(record.get("pool_key")), ttl=record.get("ttl"))
     try:
         try:
             reply = await worker.action("Adopt", {"epoch": worker.epoch,
@@ -268,6 +272,11 @@ async def _adopt_one(pool, record: dict, adopted: list) -> None:
     log.info("upgrade: adopted worker pid %d as %d (database %s, epoch %d, %d sessions "
              "still the old process's)", process.pid, worker_id, worker.database,
              worker.epoch, foreign_sessions(worker))
+
+
+def _tuple(value):
+    """A pool key back from JSON (lists nest where tuples did)."""
+    return tuple(map(_tuple, value)) if isinstance(value, list) else value
 
 
 def foreign_sessions(worker: Worker) -> int:

@@ -46,6 +46,7 @@ from duckgres_trio.controlplane.worker import (
     WorkerError,
     exit_status,
     process_state,
+    group_key,
     spawn,
 )
 
@@ -102,10 +103,10 @@ class WorkerPool:
         self._handing_over = False
         self._engine_config = engine_config or {}  # file access, extensions (engine.lockdown)
         self.workers: dict[int, Worker] = {}
-        #: (database, user) -> the workers serving it: one for a file, up to
+        #: (database, user, profile key) -> the workers serving it: one for a file, up to
         #: max_workers_per_database for a lake
-        self._owners: dict[tuple[str, str | None], list[Worker]] = {}
-        self._activations: dict[tuple[str, str | None], trio.Event] = {}
+        self._owners: dict[tuple, list[Worker]] = {}
+        self._activations: dict[tuple, trio.Event] = {}
         self._spawning = 0
         self._spawning_for: Counter[str] = Counter()  # spawns in flight per organisation
         self._next_id = 1
@@ -156,7 +157,8 @@ class WorkerPool:
     async def acquire(self, database: str, path: str | None, *, org: str | None = None,
                       engine_config: dict[str, str] | None = None,
                       org_max_workers: int | None = None,
-                      lake: dict[str, str] | None = None, user: str | None = None) -> Worker:
+                      lake: dict[str, str] | None = None, user: str | None = None,
+                      profile=None) -> Worker:
         """A worker serving ``database`` (file ``path``, or the DuckLake ``lake``
         describes: ``engine.lake``), with one more session counted on it; activates a
         worker for it first if needed. A file has one owner; a lake's sessions go to
@@ -167,8 +169,14 @@ class WorkerPool:
         directory's lockdown), and the organisation holds at most ``org_max_workers``
         workers: beyond that its own least recently used idle worker makes room, or
         the request waits, while other organisations' requests go on. ``user`` (a
-        lake only): the worker serves no other user's sessions while this one's last."""
-        key = (database, user if lake else None)
+        lake only): the worker serves no other user's sessions while this one's last.
+
+        ``profile`` (``engine.profiles``): a lake's worker is activated with its
+        threads and memory_limit and serves only sessions of the same profile (part
+        of the key); a file's one owner serves every profile, with the one it was
+        activated with."""
+        key = (database, user if lake else None,
+               profile.key if lake and profile is not None else None)
         self.gate.check(key)  # handed over (an upgrade): the successor's sessions
         if self._adopting is not None and not self._adopting.is_set():
             with trio.move_on_after(adoption.ADOPT_SECONDS):
@@ -184,13 +192,16 @@ class WorkerPool:
                 least.sessions += 1
                 if least.state is State.HOT_IDLE:
                     least.transition(State.HOT)
+                if profile is not None:
+                    least.ttl = profile.ttl
                 return least
             if activation is not None:
                 await activation.wait()
                 continue
             done = self._activations[key] = trio.Event()
             try:
-                await self._activate(key, path, org, engine_config, org_max_workers, lake)
+                await self._activate(key, path, org, engine_config, org_max_workers, lake,
+                                     profile)
             except WorkerError:
                 if least is None:
                     raise
@@ -207,13 +218,15 @@ class WorkerPool:
         return (len(self.workers) + self._spawning < self.max_workers
                 or any(w.state is State.IDLE and w.alive for w in self.workers.values()))
 
-    async def _activate(self, key: tuple[str, str | None], path: str | None,
+    async def _activate(self, key: tuple, path: str | None,
                         org: str | None = None,
                         engine_config: dict[str, str] | None = None,
                         org_max_workers: int | None = None,
-                        lake: dict[str, str] | None = None) -> None:
+                        lake: dict[str, str] | None = None, profile=None) -> None:
         worker = await self._reserve(org, org_max_workers)
-        worker.database, worker.user = key
+        worker.database, worker.user = key[0], key[1]
+        worker.pool_key, worker.profile = key, profile
+        worker.ttl = None if profile is None else profile.ttl
         worker.org = org
         worker.transition(State.ACTIVATING)
         config = self._engine_config if engine_config is None else engine_config
@@ -223,8 +236,10 @@ class WorkerPool:
             # nobody; once done it serves the database's next session.
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 await worker.action("Activate", {"database": path,
-                                                 "duckdb_config": {**config,
-                                                                   **self._limits(extra=1)},
+                                                 "duckdb_config": {
+                                                     **config,
+                                                     **self._limits(extra=1,
+                                                                    profile=profile)},
                                                  **({"lake": lake} if lake else {})},
                                     timeout=ACTIVATION_SECONDS)
         except (WorkerError, trio.TooSlowError) as exc:
@@ -305,7 +320,7 @@ class WorkerPool:
         is retired), else 0."""
         with trio.move_on_after(wait):
             while True:
-                activation = next((event for (name, _), event in self._activations.items()
+                activation = next((event for (name, *_), event in self._activations.items()
                                    if name == database), None)
                 if activation is not None:
                     await activation.wait()
@@ -347,7 +362,7 @@ class WorkerPool:
         """A worker adopted from a predecessor (``adoption``) joins the pool."""
         self.workers[worker.id] = worker
         if worker.database is not None:
-            self._owners.setdefault((worker.database, worker.user), []).append(worker)
+            self._owners.setdefault(group_key(worker), []).append(worker)
             self._rebalance.set()
         if self._nursery is not None:
             self._nursery.start_soon(self._monitor, worker)
@@ -356,11 +371,11 @@ class WorkerPool:
     def forget(self, worker: Worker) -> None:
         """A worker handed over to a successor leaves the pool (our sessions on it
         still end through it; it is never stopped from here)."""
-        group = self._owners.get((worker.database, worker.user), [])
+        group = self._owners.get(group_key(worker), [])
         if worker in group:
             group.remove(worker)
             if not group:
-                del self._owners[(worker.database, worker.user)]
+                del self._owners[group_key(worker)]
         self.workers.pop(worker.id, None)
         self._notify()
 
@@ -438,7 +453,7 @@ class WorkerPool:
     async def _retire(self, worker: Worker, reason: RetireReason) -> None:
         if worker.handed_over:
             return  # the successor's now
-        key = (worker.database, worker.user)
+        key = group_key(worker)
         group = self._owners.get(key, [])
         if worker in group:
             group.remove(worker)
@@ -486,24 +501,32 @@ class WorkerPool:
             worker.kill()
             await self._retire(worker, RetireReason.INVALIDATED)
 
+    def _ttl(self, worker: Worker) -> float:
+        """How long ``worker`` may stay idle: its profile's TTL, else
+        worker_idle_timeout (0: no limit)."""
+        return self._idle_timeout if worker.ttl is None else worker.ttl
+
     async def _idle_reaper(self) -> None:
-        if not self._idle_timeout:
-            return
         while True:
-            await trio.sleep(min(60.0, max(0.5, self._idle_timeout / 4)))
+            ttls = [t for t in (self._idle_timeout, *map(self._ttl, self.workers.values()))
+                    if t]
+            await trio.sleep(min(60.0, max(0.5, min(ttls, default=240.0) / 4)))
             now = time.monotonic()
             for worker in sorted(self.workers.values(), key=lambda w: w.idle_since):
                 if sum(1 for w in self.workers.values() if w.alive) <= self.min_workers:
                     break
                 idle = (worker.state in (State.IDLE, State.HOT_IDLE) and worker.sessions == 0
                         and not adoption.foreign_sessions(worker))
-                if idle and now - worker.idle_since >= self._idle_timeout:
+                ttl = self._ttl(worker)
+                if idle and ttl and now - worker.idle_since >= ttl:
                     await self._retire(worker, RetireReason.IDLE_TIMEOUT)
 
-    def _limits(self, extra: int = 0) -> dict[str, str]:
+    def _limits(self, extra: int = 0, profile=None) -> dict[str, str]:
         """DuckDB settings for each database-owning worker: the configured memory_limit,
         or an equal share of the memory budget (DuckDB's limits are per process); the
-        configured threads, else all cores (for long statements: worker/threads.py)."""
+        configured threads, else all cores (for long statements: worker/threads.py).
+        A worker's ``profile`` (engine.profiles) chooses threads, and memory if it
+        names one."""
         owners = sum(1 for w in self._owning() if w.alive) + extra
         limits = {}
         if self._memory_limit:
@@ -513,6 +536,8 @@ class WorkerPool:
             limits["memory_limit"] = f"{share >> 20}MiB"
         if self._threads:
             limits["threads"] = str(self._threads)
+        if profile is not None:
+            limits.update(profile.duckdb())
         return limits
 
     async def _rebalancer(self) -> None:
@@ -521,11 +546,11 @@ class WorkerPool:
             await self._rebalance.wait()
             self._rebalance = trio.Event()
             await trio.sleep(REBALANCE_DEBOUNCE)
-            limits = self._limits()
             async with trio.open_nursery() as nursery:
                 for worker in self._owning():
                     if worker.alive:
-                        nursery.start_soon(self._set_limits, worker, limits)
+                        nursery.start_soon(self._set_limits, worker,
+                                           self._limits(profile=worker.profile))
 
     def _owning(self) -> list[Worker]:
         """Every worker serving a database."""

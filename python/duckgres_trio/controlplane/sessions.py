@@ -16,6 +16,7 @@ import trio
 
 from duckgres_trio import metrics
 from duckgres_trio.controlplane import adoption
+from duckgres_trio.controlplane.admission import Admission
 from duckgres_trio.controlplane.pool import WorkerPool
 from duckgres_trio.controlplane.worker import RetireReason, Worker, WorkerError
 from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine, Progress
@@ -50,7 +51,9 @@ class ControlPlaneEngine(Engine):
     def __init__(self, pool: WorkerPool, data_dir: Path, *, auto_create: bool = True,
                  max_sessions: int = 100, queue_timeout: float = 60.0,
                  org: str | None = None, engine_config: dict[str, str] | None = None,
-                 max_workers=lambda: None, slots=None, lake: Lake | None = None) -> None:
+                 max_workers=lambda: None, slots=None, lake: Lake | None = None,
+                 default_profile=lambda: None, max_vcpus=lambda: None,
+                 admission: Admission | None = None) -> None:
         self.pool = pool
         self._lake = lake  # DuckLake storage (engine.lake); None: DuckDB files
         self._data_dir = data_dir
@@ -58,6 +61,10 @@ class ControlPlaneEngine(Engine):
         self._org = org
         self._engine_config = engine_config
         self._max_workers = max_workers
+        # worker profiles (engine.profiles) and the organisation's vCPU limit
+        self._default_profile = default_profile
+        self._max_vcpus = max_vcpus
+        self._admission = admission
         # trio's semaphore wakes waiters in FIFO order: the connection queue.
         self._slots = slots or trio.Semaphore(max_sessions)
         self._queue_timeout = queue_timeout
@@ -77,24 +84,29 @@ class ControlPlaneEngine(Engine):
         database or organisation name)."""
         return database if self._org is None else f"{self._org}/{database}"
 
-    async def _acquire(self, database: str, path: str | None, user: str | None = None) -> Worker:
+    async def _acquire(self, database: str, path: str | None, user: str | None = None,
+                       profile=None) -> Worker:
         """``user``: a session's. A lake's workers serve one user of an organisation at
         a time: DuckDB 1.5.5 keeps temporary secrets per instance, so a user's
         persistent secrets (replayed, or created at any moment of a session that cannot
         move to another process) would be on an instance another user's session reads
         (docs/multitenancy.md, "Persistent secrets"). A file has one owner, shared."""
         lake = None if self._lake is None else self._lake.spec(database)
+        profile = profile or self._default_profile()
         if self._org is None:
-            return await self.pool.acquire(database, path, lake=lake)
+            return await self.pool.acquire(database, path, lake=lake, profile=profile)
         return await self.pool.acquire(self._key(database), path, org=self._org,
                                        engine_config=self._engine_config,
                                        org_max_workers=self._max_workers(), lake=lake,
-                                       user=user)
+                                       user=user, profile=profile)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await self.pool.run(task_status=task_status)
 
-    async def open_session(self, database: str, user: str) -> RemoteExecutor:
+    async def open_session(self, database: str, user: str, *,
+                           profile=None) -> RemoteExecutor:
+        """With ``profile`` (else the default), its vCPUs taken against the
+        organisation's max_vcpus first (``admission``), within the queue timeout."""
         path = database_file(self._data_dir, database)  # FATAL 3D000 for a bad name
         if not self._auto_create and not await self._exists(database, path):
             raise no_database(database)
@@ -103,15 +115,29 @@ class ControlPlaneEngine(Engine):
         else:
             self._data_dir.mkdir(parents=True, exist_ok=True)
         started = trio.current_time()
-        with trio.move_on_after(self._queue_timeout or float("inf")):
+        profile = profile or self._default_profile()
+        ticket = None
+        deadline = started + (self._queue_timeout or float("inf"))
+        with trio.move_on_at(deadline):
             self._waiting += 1
             try:
+                if self._admission is not None and self._org is not None and profile:
+                    # a moment before ours: a wait for vCPUs ends with its own 53300
+                    ticket = await self._admission.take(self._org, profile.cpu,
+                                                        self._max_vcpus, self._queue_timeout,
+                                                        deadline - 0.1)
                 await self._slots.acquire()
                 try:
-                    executor = await self._open(database, path and str(path), user)
+                    executor = await self._open(database, path and str(path), user,
+                                                profile, ticket)
                 except BaseException:
                     self._slots.release()
                     raise
+            except BaseException:
+                if ticket is not None:
+                    with trio.CancelScope(shield=True):
+                        await self._admission.give(ticket)
+                raise
             finally:
                 self._waiting -= 1
             metrics.worker_acquire.observe(trio.current_time() - started)
@@ -181,7 +207,8 @@ class ControlPlaneEngine(Engine):
             return path.exists()
         return await trio.to_thread.run_sync(self._lake.exists, database)
 
-    async def _open(self, database: str, path: str | None, user: str) -> RemoteExecutor:
+    async def _open(self, database: str, path: str | None, user: str, profile=None,
+                    ticket=None) -> RemoteExecutor:
         failure = "no attempt made"
         attempts = 0
         while attempts < CREATE_ATTEMPTS:
@@ -192,7 +219,7 @@ class ControlPlaneEngine(Engine):
                         database, database_file(self._data_dir, database)):
                     raise no_database(database)
             try:
-                worker = await self._acquire(database, path, user)
+                worker = await self._acquire(database, path, user, profile)
             except WorkerError as exc:
                 failure = str(exc)
                 unreachable = catalog_unreachable(failure)
@@ -222,7 +249,7 @@ class ControlPlaneEngine(Engine):
                 continue
             try:
                 return await RemoteExecutor.connect(
-                    worker.statement_path, token, lambda: self._end(worker, token),
+                    worker.statement_path, token, lambda: self._end(worker, token, ticket),
                     progress=lambda: _progress(worker, token), worker=f"w{worker.id}")
             except BaseException:
                 with trio.CancelScope(shield=True):
@@ -231,7 +258,7 @@ class ControlPlaneEngine(Engine):
         raise PgError(SqlState.SYSTEM_ERROR,
                       f"could not start a session on a worker: {failure}", severity="FATAL")
 
-    async def _end(self, worker: Worker, token: str) -> None:
+    async def _end(self, worker: Worker, token: str, ticket=None) -> None:
         """DestroySession, then count the session gone (shielded: a session always ends)."""
         with trio.CancelScope(shield=True):
             destroyed = False
@@ -246,6 +273,8 @@ class ControlPlaneEngine(Engine):
                     await self.pool.retire(worker, RetireReason.DESTROY_FAILURE)
             self.pool.release(worker)
             self._slots.release()
+            if ticket is not None:
+                await self._admission.give(ticket)
 
     async def aclose(self) -> None:
         pass  # the pool retires its workers when run() is cancelled

@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.flight as fl
 import trio
@@ -84,6 +85,11 @@ class InvalidTransition(RuntimeError):
     pass
 
 
+def group_key(worker) -> tuple:
+    """The pool key of the group ``worker`` serves in: (database, user, profile key)."""
+    return worker.pool_key or (worker.database, worker.user, None)
+
+
 class WorkerError(Exception):
     """A control action failed; ``unavailable`` if the worker refused for now."""
 
@@ -107,6 +113,11 @@ class Worker:
     #: The one user whose sessions this worker serves (a DuckLake database of many
     #: tenants: controlplane.pool), None: any user of the organisation.
     user: str | None = None
+    #: The worker profile it was activated with (engine.profiles), the pool key it
+    #: serves (database, user, profile key) and its hot-idle TTL (its latest session's)
+    profile: Any = None
+    pool_key: tuple | None = None
+    ttl: float | None = None
     sessions: int = 0
     health_failures: int = 0
     last_health: dict = field(default_factory=dict)

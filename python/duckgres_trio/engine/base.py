@@ -148,8 +148,10 @@ class Engine(ABC):
         task_status.started()
 
     @abstractmethod
-    async def open_session(self, database: str, user: str) -> Executor:
-        """A new session on ``database``; PgError 3D000 (FATAL) if it does not exist."""
+    async def open_session(self, database: str, user: str, *, profile=None) -> Executor:
+        """A new session on ``database``; PgError 3D000 (FATAL) if it does not exist.
+        ``profile`` (``engine.profiles.Profile``): the size of its worker, where a
+        session has one (None: the deployment's default)."""
 
     @abstractmethod
     async def create_database(self, name: str) -> None:

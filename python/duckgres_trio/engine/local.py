@@ -91,7 +91,10 @@ class LocalEngine(Engine):
         self._dropping: dict[str, trio.Event] = {}
         self._handing_over = False
 
-    async def open_session(self, database: str, user: str) -> LocalExecutor:
+    async def open_session(self, database: str, user: str, *,
+                           profile=None) -> LocalExecutor:
+        """``profile`` changes nothing here: a database's sessions share one DuckDB
+        instance, whose settings are the deployment's (docs/scale-out.md)."""
         while (dropping := self._dropping.get(database)) is not None:
             await dropping.wait()  # then it is gone (or auto-created anew below)
         # Counted from the start, so a DROP DATABASE meanwhile waits for this session.

@@ -72,8 +72,9 @@ class _NoWorker(Exception):
     pass
 
 
-def _key(key: tuple[str, str | None]) -> str:
-    """The store's form of a pool key (database, user)."""
+def _key(key: tuple) -> str:
+    """The store's form of a pool key (database, user, profile key): a hot-idle worker
+    is taken over only for an equal one."""
     return json.dumps(list(key))
 
 
@@ -136,6 +137,8 @@ class FleetWorker:
         self.org: str | None = None
         self.user: str | None = None
         self.ttl: float | None = None  # hot-idle TTL (None: the deployment's)
+        self.key: tuple | None = None  # (database, user, profile key)
+        self.profile = None  # engine.profiles.Profile it was activated with
         self.sessions = 0
         self.health_failures = 0
         self.last_health: dict = {}
@@ -191,8 +194,8 @@ class FleetPool:
         #: this control plane's id in the store (tenancy.store uses the same: cli)
         self.cp_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.workers: dict[int, FleetWorker] = {}
-        self._owners: dict[tuple[str, str | None], list[FleetWorker]] = {}
-        self._activations: dict[tuple[str, str | None], trio.Event] = {}
+        self._owners: dict[tuple, list[FleetWorker]] = {}
+        self._activations: dict[tuple, trio.Event] = {}
         self._conn: Connection | None = None
         self._nursery: trio.Nursery | None = None
         self.misses = 0
@@ -247,10 +250,11 @@ class FleetPool:
     async def acquire(self, database: str, path: str | None, *, org: str | None = None,
                       engine_config: dict[str, str] | None = None,
                       org_max_workers: int | None = None,
-                      lake: dict[str, str] | None = None, user: str | None = None):
+                      lake: dict[str, str] | None = None, user: str | None = None,
+                      profile=None):
         if lake is None:
             raise WorkerError("worker_backend remote serves DuckLake databases only")
-        key = (database, user)
+        key = (database, user, None if profile is None else profile.key)
         spread = self.max_workers_per_database
         while True:
             group = [w for w in self._owners.get(key, ()) if w.state in ("hot", "hot_idle")]
@@ -269,6 +273,8 @@ class FleetPool:
                         await self._retire(least, RetireReason.INVALIDATED, lost=True,
                                            written=False)
                         continue
+                if profile is not None:
+                    least.ttl = profile.ttl
                 return least
             if activation is not None:
                 await activation.wait()
@@ -278,7 +284,7 @@ class FleetPool:
                 continue
             done = self._activations[key] = trio.Event()
             try:
-                await self._activate(key, org, engine_config, lake)
+                await self._activate(key, org, engine_config, lake, profile)
             except _NoWorker:
                 if least is None:
                     await trio.sleep(CLAIM_RETRY_SECONDS)  # the caller's timeout bounds this
@@ -292,7 +298,7 @@ class FleetPool:
                 del self._activations[key]
                 done.set()
 
-    async def _activate(self, key, org, engine_config, lake) -> None:
+    async def _activate(self, key, org, engine_config, lake, profile=None) -> None:
         # shielded: a claim committed by a cancelled query would strand the worker
         # (reserved by nobody) until the janitor retires it as stuck
         # (bounded: the store's queries time out, tenancy.pgtrio)
@@ -305,7 +311,9 @@ class FleetPool:
         if claimed is None:
             raise _NoWorker
         worker = FleetWorker(claimed, self)
-        worker.database, worker.user = key
+        worker.database, worker.user = key[0], key[1]
+        worker.key, worker.profile = key, profile
+        worker.ttl = None if profile is None else profile.ttl
         worker.org = org
         self.workers[worker.id] = worker
         if self._nursery is not None:
@@ -319,7 +327,7 @@ class FleetPool:
             self._owners.setdefault(key, []).append(worker)
             return
         config = {**(self._engine_config if engine_config is None else engine_config),
-                  **self._limits}
+                  **self._limits, **(profile.duckdb() if profile is not None else {})}
         try:
             with trio.CancelScope(shield=True), trio.fail_after(ACTIVATION_SECONDS):
                 if not await self._cas(worker, ("reserved",), "activating"):
@@ -329,7 +337,8 @@ class FleetPool:
                     await worker.action("Activate", {"database": None, "duckdb_config": config,
                                                      "lake": lake}, timeout=ACTIVATION_SECONDS)
                 if not await self._cas(worker, ("activating",), "hot", org=org,
-                                       database=key[0], key=_key(key)):
+                                       database=key[0], key=_key(key),
+                                       profile=profile and json.dumps(profile.as_json())):
                     raise WorkerError("the worker was taken over while being activated")
         except (WorkerError, trio.TooSlowError) as exc:
             reason = (RetireReason.STUCK_ACTIVATING if isinstance(exc, trio.TooSlowError)
@@ -438,7 +447,7 @@ class FleetPool:
         if worker.state in ("retired", "lost"):
             return
         with trio.CancelScope(shield=True):
-            key = (worker.database, worker.user)
+            key = worker.key or (worker.database, worker.user, None)
             group = self._owners.get(key, [])
             if worker in group:
                 group.remove(worker)

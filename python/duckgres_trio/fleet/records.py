@@ -54,8 +54,8 @@ async def register(conn: Connection, *, name: str, statement_address: str, tls: 
         "memory = excluded.memory, host = excluded.host, pid = excluded.pid, "
         "incarnation = excluded.incarnation, state = 'idle', owner_cp = NULL, "
         f"owner_epoch = {W}.owner_epoch + 1, org = NULL, database = NULL, "
-        "retire_reason = NULL, pool_key = NULL, hot_idle_ttl = NULL, registered_at = now(), "
-        "heartbeat_at = now(), "
+        "retire_reason = NULL, pool_key = NULL, hot_idle_ttl = NULL, profile = NULL, "
+        "registered_at = now(), heartbeat_at = now(), "
         "state_since = now() RETURNING id, owner_epoch",
         [name, statement_address, "true" if tls else "false", version, cpu, memory, host,
          pid, incarnation])
@@ -115,17 +115,20 @@ async def claim_hot_idle(conn: Connection, cp: str, lease: float, key: str,
 async def transition(conn: Connection, wid: int, cp: str, epoch: int, old: tuple[str, ...],
                      new: str, *, org: str | None = None, database: str | None = None,
                      reason: str | None = None, key: str | None = None,
-                     ttl: float | None = None) -> bool:
+                     ttl: float | None = None, profile: str | None = None) -> bool:
     """Compare-and-set: ``new`` only while the row is in one of ``old`` under (cp,
     epoch). A miss is counted and logged and returns False. ``ttl``: the seconds it may
-    stay hot_idle (from ``state_since``), kept where not given."""
+    stay hot_idle (from ``state_since``), kept where not given; so is ``profile``
+    (JSON: the worker profile it was activated with)."""
     rows = await conn.query(
         f"UPDATE {W} SET state = $4, state_since = now(), org = coalesce($5, org), "
         "database = coalesce($6, database), retire_reason = coalesce($7, retire_reason), "
-        "pool_key = coalesce($9, pool_key), hot_idle_ttl = coalesce($10::float8, hot_idle_ttl) "
+        "pool_key = coalesce($9, pool_key), hot_idle_ttl = coalesce($10::float8, hot_idle_ttl), "
+        "profile = coalesce($11::jsonb, profile) "
         "WHERE id = $1 AND owner_cp = $2 AND owner_epoch = $3 AND state = ANY($8::text[]) "
         "RETURNING id",
-        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key, ttl])
+        [wid, cp, epoch, new, org, database, reason, "{" + ",".join(old) + "}", key, ttl,
+         profile])
     if rows:
         metrics.worker_transitions.labels(new, "ok", "fleet").inc()
         return True

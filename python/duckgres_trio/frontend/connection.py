@@ -22,6 +22,7 @@ import outcome
 import trio
 
 from duckgres_trio import logs, metrics
+from duckgres_trio.engine import profiles
 from duckgres_trio.engine.pg_catalog import role_oids
 from duckgres_trio.errors import PgError, ProtocolViolation, SqlState
 from duckgres_trio.config import Config
@@ -359,7 +360,10 @@ class Connection:
         """Open the session on its engine and tell the client it is ready."""
         self.server.admit(self)
         logs.bind(pid=self.pid, user=user, database=database)
-        executor = await self._open_session(database, user)
+        org = self.server.tenancy.current(self.org) if self.org is not None else None
+        profile = profiles.resolve(self.server.profile_limits, session_params, org)
+        session_params.update(profile.shown())  # SHOW duckgres.worker_cpu: the effective one
+        executor = await self._open_session(database, user, profile)
         if executor.worker is not None:
             logs.bind(worker=executor.worker)
         users = list(self.server.users)
@@ -387,7 +391,7 @@ class Connection:
         await self.flush()
         metrics.session_start.observe(self.age())
 
-    async def _open_session(self, database: str, user: str):
+    async def _open_session(self, database: str, user: str, profile=None):
         """The engine's session; opening one may wait for a worker, so stop waiting
         (and give up the place in the queue) if the client hangs up meanwhile."""
         opened: outcome.Outcome | None = None
@@ -411,7 +415,8 @@ class Connection:
 
             nursery.start_soon(watch)
             try:  # an error is re-raised below, not wrapped in the nursery's group
-                opened = outcome.Value(await self.engine.open_session(database, user))
+                opened = outcome.Value(await self.engine.open_session(
+                    database, user, profile=profile))
             except Exception as exc:
                 opened = outcome.Error(exc)
             nursery.cancel_scope.cancel()
@@ -451,7 +456,7 @@ class Connection:
         values = {}
         for name, value in pairs:
             try:
-                canon, norm = settings.validate(name, value)
+                canon, norm = settings.validate(name, value, at_start=True)
             except PgError as err:
                 raise PgError(err.sqlstate, err.message, severity="FATAL",
                               detail=err.detail, hint=err.hint) from None

@@ -26,6 +26,7 @@ import trio
 
 from duckgres_trio import metrics
 from duckgres_trio.config import Config, ConfigError, show_duration
+from duckgres_trio.engine import profiles
 from duckgres_trio.engine.base import BUSY_WAIT_SECONDS, Engine
 from duckgres_trio.engine.databases import busy
 from duckgres_trio.errors import PgError, SqlState
@@ -69,6 +70,7 @@ class Server:
         users from its snapshot); else one engine and the configured users."""
         self.config = config
         self.engine = engine
+        self.profile_limits = profiles.Limits.from_config(config)  # worker profiles
         self.tenancy = engine if tenancy else None
         self.users = {} if tenancy else load_users(config)
         self._per_org: Counter[str] = Counter()  # sessions per organisation

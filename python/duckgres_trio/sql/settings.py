@@ -438,13 +438,22 @@ def is_session_parameter(name: str | None) -> bool:
     return name is not None and canonical(name) is not None
 
 
-def validate(name: str, value: str) -> tuple[str, str]:
-    """(canonical name, normalised value) for a SET of ``name``; PgError if refused."""
+#: Set only in the startup packet (PostgreSQL's PGC_BACKEND): a worker profile sizes
+#: the worker a session was opened on (engine.profiles), which a SET cannot change.
+AT_START_ONLY = frozenset({"duckgres.worker_cpu", "duckgres.worker_memory",
+                           "duckgres.worker_ttl"})
+
+
+def validate(name: str, value: str, *, at_start: bool = False) -> tuple[str, str]:
+    """(canonical name, normalised value) for a SET of ``name`` (``at_start``: in the
+    startup packet); PgError if refused."""
     canon = canonical(name)
     if canon is None:
         raise PgError(SqlState.UNDEFINED_OBJECT, f'unrecognized configuration parameter "{name}"')
     if canon in READ_ONLY:
         raise PgError("55P02", f'parameter "{canon}" cannot be changed')
+    if canon in AT_START_ONLY and not at_start:
+        raise PgError("55P02", f'parameter "{canon}" cannot be set after connection start')
     try:
         return canon, SETTABLE.get(canon, _any_text)(value)
     except PgError as err:

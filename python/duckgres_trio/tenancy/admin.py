@@ -22,6 +22,7 @@ import trio
 from psycopg import Error as PsycopgError
 from psycopg import errors as pg_errors
 
+from duckgres_trio import config as configuration
 from duckgres_trio.tenancy import migrate, store
 from duckgres_trio.tenancy.pgtrio import Connection
 
@@ -123,9 +124,42 @@ def _org_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-hot-idle-workers", type=_limit, metavar="N",
                         help="fleet workers it keeps hot-idle at most; the janitor retires "
                         "the longest idle above it (0: no cap of its own)")
+    parser.add_argument("--max-vcpus", type=_limit, metavar="N",
+                        help="vCPUs its sessions' worker profiles may hold at once, across "
+                        "all control planes (0: no limit)")
+    parser.add_argument("--worker-cpu", type=_limit, metavar="N",
+                        help="its sessions' default worker vCPUs (0: the deployment's)")
+    parser.add_argument("--worker-memory", type=_size, metavar="SIZE",
+                        help="its sessions' default worker memory, e.g. 2GB (0: the "
+                        "deployment's)")
+    parser.add_argument("--worker-ttl", type=_seconds, metavar="DURATION",
+                        help="how long its workers stay hot-idle by default, e.g. 5m "
+                        "('' : the deployment's)")
     parser.add_argument("--worker-setting", action="append", metavar="KEY=VALUE",
                         help="a default DuckDB setting of its sessions (repeatable; "
                         "KEY= removes one)")
+
+
+def _size(text: str) -> int:
+    try:
+        return configuration._memory(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> int | str:
+    if not text.strip():
+        return ""  # back to the deployment's
+    try:
+        return round(configuration._duration(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+#: org columns of a worker profile / admission: option -> (column, value to store)
+_PROFILE_COLUMNS = {"max_vcpus": lambda v: v or None, "worker_cpu": lambda v: v or None,
+                    "worker_memory": lambda v: v or None,
+                    "worker_ttl": lambda v: None if v == "" else v}
 
 
 def _limit(text: str) -> int:
@@ -233,11 +267,14 @@ async def _org_create(conn: Connection, args, _password) -> str:
         raise AdminError("the database name must have 1 to 63 characters")
     await _write(conn, "org", name,
                  f"INSERT INTO {S}.orgs (name, database_name, hostname_alias, "
-                 "max_connections, max_workers, worker_settings, max_hot_idle_workers) "
-                 "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+                 "max_connections, max_workers, worker_settings, max_hot_idle_workers, "
+                 "max_vcpus, worker_cpu, worker_memory, worker_ttl) "
+                 "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11)",
                  [name, database, alias, args.max_connections or None,
                   args.max_workers or None, json.dumps(_settings(args.worker_setting, {})),
-                  args.max_hot_idle_workers or None])
+                  args.max_hot_idle_workers or None,
+                  *(convert(getattr(args, option)) if getattr(args, option) is not None
+                    else None for option, convert in _PROFILE_COLUMNS.items())])
     return f"organisation {name} created (database {database})"
 
 
@@ -263,6 +300,9 @@ async def _org_update(conn: Connection, args, _password) -> str:
         assign("max_workers", args.max_workers or None)
     if args.max_hot_idle_workers is not None:
         assign("max_hot_idle_workers", args.max_hot_idle_workers or None)
+    for option, convert in _PROFILE_COLUMNS.items():
+        if getattr(args, option) is not None:
+            assign(option, convert(getattr(args, option)))
     if args.worker_setting:
         assign("worker_settings",
                json.dumps(_settings(args.worker_setting, json.loads(rows[0][0]))))

@@ -25,6 +25,10 @@ class Org:
     max_workers: int | None  # None: no share of its own
     disabled: bool
     worker_settings: Mapping[str, str]  # default DuckDB settings of its sessions
+    max_vcpus: int | None = None  # vCPUs its sessions' profiles may hold at once
+    worker_cpu: int | None = None  # its sessions' default profile (engine.profiles)
+    worker_memory: int | None = None  # bytes
+    worker_ttl: int | None = None  # seconds
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,9 @@ SELECT json_build_object(
   'orgs', (SELECT coalesce(json_agg(json_build_object(
              'name', name, 'database_name', database_name, 'hostname_alias', hostname_alias,
              'max_connections', max_connections, 'max_workers', max_workers,
-             'disabled', disabled, 'worker_settings', worker_settings)), '[]')
+             'disabled', disabled, 'worker_settings', worker_settings, 'max_vcpus', max_vcpus,
+             'worker_cpu', worker_cpu, 'worker_memory', worker_memory,
+             'worker_ttl', worker_ttl)), '[]')
            FROM {migrate.SCHEMA}.orgs),
   'users', (SELECT coalesce(json_agg(json_build_object(
               'org', org, 'name', name, 'verifier', verifier, 'disabled', disabled,
@@ -77,7 +79,9 @@ async def load_snapshot(conn: Connection) -> Snapshot:
             name=row["name"], database_name=row["database_name"],
             hostname_alias=row["hostname_alias"], max_connections=row["max_connections"],
             max_workers=row["max_workers"], disabled=row["disabled"],
-            worker_settings=MappingProxyType({str(k): str(v) for k, v in settings.items()}))
+            worker_settings=MappingProxyType({str(k): str(v) for k, v in settings.items()}),
+            max_vcpus=row.get("max_vcpus"), worker_cpu=row.get("worker_cpu"),
+            worker_memory=row.get("worker_memory"), worker_ttl=row.get("worker_ttl"))
     users = {(row["org"], row["name"]): User(
         org=row["org"], name=row["name"], verifier=row["verifier"],
         disabled=row["disabled"], max_connections=row["max_connections"])

@@ -207,7 +207,10 @@ class Sessions:
                 return
             self._database = open_database(path, config, lake)
             self.database_path = wanted
-            self.threads = Threads(self._set_threads, os.cpu_count() or 1)
+            # wide: the threads it was activated with (a worker profile's), else all
+            # cores; a later SetLimits may change them
+            self.threads = Threads(self._set_threads,
+                                   int(config.get("threads") or 0) or os.cpu_count() or 1)
 
     def _set_threads(self, threads: int) -> None:
         """``SET threads`` (global to the instance) on a connection of its own, which
