@@ -57,6 +57,27 @@ SCRIPT = [
     "select set_config('search_path', '', false)",
     "show search_path",
     "reset search_path",
+    # custom (dotted) parameters: RESET and SET ... TO DEFAULT empty them; a RESET of
+    # one never set creates it empty, as PostgreSQL's placeholders do
+    "set myapp.tenant = 'other'",
+    "reset myapp.tenant",
+    "show myapp.tenant",
+    "set myapp.tenant = 'again'",
+    "set myapp.tenant to default",
+    "show myapp.tenant",
+    "reset myapp.never_before",
+    "show myapp.never_before",
+    "reset \"MyApp\".\"Tenant\"",
+    # SET LOCAL of a custom parameter never set, by SET and set_config(): empty after
+    "begin",
+    "set local myapp.local_only = 'q'",
+    "set local myapp.local_default to default",
+    "select set_config('myapp.local_config', 'r', true)",
+    "select current_setting('myapp.local_only'), current_setting('myapp.local_config')",
+    "commit",
+    "show myapp.local_only",
+    "show myapp.local_default",
+    "show myapp.local_config",
 ]
 
 

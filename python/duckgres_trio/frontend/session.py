@@ -557,7 +557,7 @@ class Session(PreparedPath):
         pending, self._set_after_statement = self._set_after_statement, []
         for name, value, local in pending:
             if local:
-                self._undo_at_end.setdefault(name, self.parameters[name])
+                self._undo_at_end.setdefault(name, self.parameters.get(name, ""))
             await self._set_parameter(name, value, out)
 
     def _signal(self, pid: int, kind: str) -> bool:
@@ -1051,7 +1051,10 @@ class Session(PreparedPath):
 
     async def _parameter(self, stmt: Statement, out: Output, describe: bool) -> None:
         name = settings.canonical(stmt.parameter)
-        if name not in self.parameters and (stmt.command == "SHOW" or stmt.value is None):
+        # A RESET (or SET ... TO DEFAULT) of a custom parameter never set creates it
+        # empty, as PostgreSQL's placeholders; SHOW of one is 42704.
+        if name not in self.parameters and (stmt.command == "SHOW"
+                                            or (stmt.value is None and "." not in name)):
             raise PgError(SqlState.UNDEFINED_OBJECT,
                           f'unrecognized configuration parameter "{stmt.parameter}"')
         if stmt.command == "SHOW":
@@ -1076,7 +1079,7 @@ class Session(PreparedPath):
                                    "SET LOCAL can only be used in transaction blocks"))
                 out.queue(backend.command_complete(stmt.command))
                 return
-            self._undo_at_end.setdefault(name, self.parameters[name])
+            self._undo_at_end.setdefault(name, self.parameters.get(name, ""))
         await self._set_parameter(name, value, out)
         out.queue(backend.command_complete(stmt.command))
 

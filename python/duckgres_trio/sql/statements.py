@@ -476,6 +476,8 @@ def _classify_command(text: str, tokens: list[Token]) -> Statement:
         return _set_statement(text, tokens)
     if first == "RESET" and len(tokens) == 2 and tokens[1].kind in (Kind.WORD, Kind.QUOTED_IDENT):
         return Statement(text, "RESET", False, parameter=_ident(tokens[1]))
+    if first == "RESET" and _dotted_name(tokens[1:]) is not None:
+        return Statement(text, "RESET", False, parameter=_dotted_name(tokens[1:]))
     if first in ("CREATE", "DROP") and words[1:2] == ["DATABASE"]:
         command = f"{first} DATABASE"
         try:
