@@ -106,6 +106,21 @@ class Fleet:
         self.workers: list[FleetWorker] = []
         self.planes: list[ServerProcess] = []
 
+    def stop(self) -> None:
+        """Stop the control planes, then the workers (a stopped one continued first)."""
+        for plane in self.planes:
+            if plane.proc and plane.proc.poll() is None:
+                plane.stop(timeout=30)
+        for worker in self.workers:
+            if worker.proc.poll() is None:
+                worker.proc.send_signal(signal.SIGCONT)
+                worker.proc.terminate()
+        for worker in self.workers:
+            try:
+                worker.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.proc.kill()
+
     def rows(self) -> dict[str, dict]:
         """The workers' rows by name."""
         with psycopg.connect(self.store.dsn, autocommit=True) as conn:
@@ -173,18 +188,7 @@ def fleet(tmp_path_factory):
                                              ("cp-a", "cp-b")))
             yield fleet
         finally:
-            for plane in fleet.planes:
-                if plane.proc and plane.proc.poll() is None:
-                    plane.stop(timeout=30)
-            for worker in fleet.workers:
-                if worker.proc.poll() is None:
-                    worker.proc.send_signal(signal.SIGCONT)
-                    worker.proc.terminate()
-            for worker in fleet.workers:
-                try:
-                    worker.proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    worker.proc.kill()
+            fleet.stop()
 
 
 def connect(plane: ServerProcess, user: str = "alice", **kw) -> psycopg.Connection:

@@ -158,7 +158,7 @@ def ops(tmp_path_factory):
             fleet.netns, fleet.catalog = netns, catalog
             try:
                 fleet.workers = [FleetWorker(root, h, catalog).start() for h in LOOPBACK]
-                wait_for(lambda: len(fleet.rows()) == len(LOOPBACK), 30, "registrations")
+                wait_for(lambda: len(fleet.rows()) == len(LOOPBACK), 90, "registrations")
                 # A first, and leading the janitor before B starts: the hot-idle TTL test
                 # shows B retiring its own worker without the leader
                 a = _plane(root, "cp-a", store.dsn, catalog, TTL_A)
@@ -167,17 +167,7 @@ def ops(tmp_path_factory):
                 fleet.planes.append(_plane(root, "cp-b", store.dsn, catalog, TTL_B))
                 yield fleet
             finally:
-                for plane in fleet.planes:
-                    if plane.proc and plane.proc.poll() is None:
-                        plane.stop(timeout=30)
-                for worker in fleet.workers:
-                    if worker.proc.poll() is None:
-                        worker.proc.terminate()
-                for worker in fleet.workers:
-                    try:
-                        worker.proc.wait(15)
-                    except subprocess.TimeoutExpired:
-                        worker.proc.kill()
+                fleet.stop()
     finally:
         netns.delete()
 

@@ -39,7 +39,6 @@ from duckgres_trio.frontend.text_plans import TextPlans
 from duckgres_trio.sql import Statement, settings, split_statements
 from duckgres_trio.sql.conflicts import lock_takes_turn
 from duckgres_trio.sql.copy import CopyStatement, parse_copy
-from duckgres_trio.sql.explain import plan_batches, plan_schema
 from duckgres_trio.sql.notifications import MAX_PAYLOAD
 from duckgres_trio.sql import secrets as secret_ddl
 from duckgres_trio.sql.origins import Relation, Sources, column_sources
@@ -476,13 +475,7 @@ class Session(PreparedPath):
             result = Result(schema, result.rowcount, padded(result.batches(), widths)
                             if widths else result.batches())
         result = jsontypes.retyped_result(result, resolved)
-        if stmt.signals and result.schema is not None:
-            result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
-                            self.signal_backends(result.batches(), stmt.signals))
-        if stmt.explain is not None and result.schema is not None:
-            result = Result(plan_schema(stmt.explain), result.rowcount,
-                            plan_batches(result.batches(), stmt.explain))
-        return result
+        return self.finish_result(stmt, result)
 
     async def publish_activity(self) -> None:
         """Write the server's sessions into this session's pg_stat_activity table and its

@@ -331,6 +331,12 @@ class PreparedPath:
         except PgError as err:
             raise stmt.located(err, "" if statement.cast else stmt.engine_text) from None
         result = jsontypes.retyped_result(result, statement.json_types)
+        return self.finish_result(stmt, result)
+
+    def finish_result(self, stmt: Statement, result: Result) -> Result:
+        """What a statement's own result becomes for the client, in both protocols:
+        pg_cancel_backend()/pg_terminate_backend() calls signal as their rows are read,
+        and EXPLAIN's rows become PostgreSQL's plan text."""
         if stmt.signals and result.schema is not None:
             result = Result(signalled_schema(result.schema, stmt.signals), result.rowcount,
                             self.signal_backends(result.batches(), stmt.signals))
