@@ -571,3 +571,61 @@ def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fl
     with connect(survivor) as conn:
         found = {r[0] for r in conn.execute("SELECT id FROM t WHERE who = 'acknowledged'")}
         assert set(acknowledged) <= found, sorted(set(acknowledged) - found)
+
+
+def test_sigusr1_of_a_fleet_control_plane_adopts_its_workers(fleet):
+    """The successor moves the old process's workers to itself (epoch + 1, one
+    compare-and-set each): a query running there completes on the old process, a new
+    client reaches the same worker at once, and the old process's commands are refused
+    but for ending its own session."""
+    from tests.test_upgrade import _stop, _successor
+
+    c = _plane(fleet.root, "cp-upgrade", fleet.store.dsn)
+    successor = None
+    try:
+        old = connect(c)
+        wid = serving(old)
+        row = next(r for r in fleet.rows().values() if r["id"] == wid)
+        owner, epoch = row["owner"], row["epoch"]
+        worker = next(w for w in fleet.workers if w.address == row["name"])
+        result: list = []
+        running = threading.Thread(target=lambda: result.append(old.execute(
+            "SELECT sum(i * i % 7) FROM range(500000000) t(i)").fetchone()))
+        running.start()
+        time.sleep(0.5)
+        c.proc.send_signal(signal.SIGUSR1)
+        successor = _successor(c)
+        wait_for(lambda: "upgrade: the successor adopted 1 of 1 fleet workers" in c.log(),
+                 60, "the handover")
+        assert running.is_alive(), "the query ended before the handover: make it longer"
+        activations = len(re.findall(r"fleet: (claimed|took over hot-idle) worker", c.log()))
+        started = time.monotonic()
+        with connect(c) as fresh:
+            assert serving(fresh) == wid  # the adopted worker, no activation
+            assert time.monotonic() - started < 10
+            new = fleet.rows()[row["name"]]
+            assert new["owner"] not in (None, owner) and new["epoch"] == epoch + 1, new
+            assert new["state"] == "hot", new
+        assert len(re.findall(r"fleet: (claimed|took over hot-idle) worker",
+                              c.log())) == activations  # served by adoption alone
+        running.join(120)
+        assert result == [(999999999,)], result  # completed on the old process
+        old.close()
+        assert c.proc.wait(60) == 0  # its last session ended: the old process exits
+        # the old owner's stale fence: CreateSession refused; its own session's end was
+        # the one command it was still granted
+        with pytest.raises(fl.FlightUnauthorizedError):
+            worker.action("CreateSession", {"user": "alice",
+                                            "fence": {"cp": owner, "epoch": epoch}})
+        fence = worker.health()["fence"]
+        assert (fence["epoch"], fence["owner"]) == (epoch + 1, new["owner"]), fence
+        assert fence["session_scoped"] == 1, fence  # the old session's DestroySession
+        assert [r["action"] for r in fence["refused"] if r["cp"] == owner][-1:] == \
+            ["CreateSession"], fence
+        # the janitor left it with its new owner after the old process stopped
+        time.sleep(LEASE / 2)
+        assert fleet.rows()[row["name"]]["owner"] == new["owner"]
+    finally:
+        if successor is not None:
+            _stop(successor)
+        c.stop(timeout=30)

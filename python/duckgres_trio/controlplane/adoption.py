@@ -127,7 +127,8 @@ class Gate:
 
 def opening(pool, worker):
     """``pool``'s gate around one session opening (``Gate.opening``); a pool without
-    one (the remote fleet's, whose upgrades claim through the store) opens freely."""
+    one opens freely. The remote fleet's pool has one too (``fleet.backend``: its
+    upgrades move rows in the store, but no opening may race the move either)."""
     gate = getattr(pool, "gate", None)
     return gate.opening(worker) if gate is not None else nullcontext()
 

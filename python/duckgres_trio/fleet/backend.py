@@ -32,6 +32,11 @@ connection to it is closed at once, so its sessions end with FATAL 57P01. This c
 plane heartbeats its row every ``lease / 4`` and re-reads what it owns: a worker the
 janitor reclaimed (this control plane was silent longer than the lease) is dropped
 here. One janitor runs among all control planes (``fleet.janitor``).
+
+A SIGUSR1 upgrade hands the hot and hot-idle workers to the new process over the
+handover channel (``handover`` / ``_take``): it moves each row to itself with one
+compare-and-set (epoch + 1, ``records.adopt``) and serves new sessions there at once;
+the old process forgets them and ends its own sessions there under their own fence.
 """
 
 from __future__ import annotations
@@ -53,7 +58,9 @@ import pyarrow.flight as fl
 import trio
 from psycopg import Error as PsycopgError
 
+from duckgres_trio.controlplane import adoption
 from duckgres_trio.controlplane.worker import RetireReason, WorkerError, flight_action
+from duckgres_trio.engine.profiles import Profile
 from duckgres_trio.fleet import records
 from duckgres_trio.fleet.janitor import Janitor
 from duckgres_trio.tenancy import migrate
@@ -144,6 +151,7 @@ class FleetWorker:
         self.last_health: dict = {}
         self.idle_since = time.monotonic()
         self.retire_reason: RetireReason | None = None
+        self.handed_over = False  # offered to an upgrade's successor (adoption.Gate)
         self._pool = pool
         self._client: fl.FlightClient | None = None
         self.sync = trio.Lock()  # one hot/hot_idle write to the store at a time
@@ -202,6 +210,9 @@ class FleetPool:
         self.reused = 0
         self._attached: set[str] = set()  # databases some activation here attached
         self._strays: dict[int, int] = {}  # beats that found a row ours but unknown here
+        self.gate = adoption.Gate()  # session openings; closed once handed over
+        self._adopting: trio.Event | None = None  # set once a predecessor's workers are in
+        self.adopted = 0
         self.janitor = Janitor(dsn, lambda: self.cp_id, lease=lease, grace=grace,
                                period=lease / 4, stuck=ACTIVATION_SECONDS)
 
@@ -210,9 +221,13 @@ class FleetPool:
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         self._conn = await Connection.connect(self.dsn)
         await migrate.migrate(self._conn)
+        channel = adoption.inherited_channel()
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                if channel is not None:  # an upgrade: the predecessor's workers first
+                    self._adopting = trio.Event()
+                    nursery.start_soon(self._take, channel)
                 nursery.start_soon(self._heartbeat)
                 nursery.start_soon(self.janitor.run)
                 log.info("fleet: control plane %s places sessions on remote workers",
@@ -255,6 +270,10 @@ class FleetPool:
         if lake is None:
             raise WorkerError("worker_backend remote serves DuckLake databases only")
         key = (database, user, None if profile is None else profile.key)
+        self.gate.check(key)  # handed over (an upgrade): the successor's sessions
+        if self._adopting is not None and not self._adopting.is_set():
+            with trio.move_on_after(adoption.ADOPT_SECONDS):
+                await self._adopting.wait()  # the predecessor's workers serve it at once
         spread = self.max_workers_per_database
         while True:
             group = [w for w in self._owners.get(key, ()) if w.state in ("hot", "hot_idle")]
@@ -433,9 +452,114 @@ class FleetPool:
         return sum(w.sessions for w in self.workers.values() if w.database == database)
 
     async def handover(self, channel=None) -> None:
-        """SIGUSR1 upgrade: the workers stay with their sessions; the successor claims
-        its own (adopting them under a new epoch is not built yet: docs/scale-out.md).
-        ``channel`` (the process backend's handover, controlplane.adoption) is unused."""
+        """SIGUSR1 upgrade, the old process: offer the successor (the other end of
+        ``channel``) every hot and hot-idle worker; it moves each row to itself with one
+        compare-and-set, epoch + 1 (``_take``). Then the store says which moved: those
+        are forgotten here (never retired, reclaimed or synced from here again) while
+        the sessions this process has on them run on to their end, ended with
+        DestroySession under the epoch they were created in (``fleet.fence``)."""
+        if channel is None:
+            return
+        await self.gate.close(adoption.OPENING_SECONDS)
+        offered = [w for w in self.workers.values() if w.state in ("hot", "hot_idle")]
+        for worker in offered:
+            worker.handed_over = True  # the heartbeat leaves it alone from now on
+            self.gate.handed.add(worker.key)
+        self.gate.settle()
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(channel))
+        try:
+            with trio.move_on_after(adoption.ADOPT_SECONDS):
+                await stream.send_all(json.dumps({"fleet": {
+                    "cp": self.cp_id,
+                    "workers": [{"id": w.id, "epoch": w.epoch} for w in offered]}
+                }).encode() + b"\n")
+                await adoption._read_line(stream)  # when; the store says what
+        except (OSError, trio.BrokenResourceError, ValueError) as exc:
+            log.warning("upgrade: handover channel failed: %s", exc)
+        try:
+            owned = await self._store(records.owned, self.cp_id)
+        except WorkerError as exc:  # cannot tell: keep them handed over, never cut
+            log.warning("upgrade: which workers the successor adopted is unknown: %s", exc)
+            return
+        adopted = 0
+        for worker in offered:
+            if owned.get(worker.id, ("gone", -1))[1] == worker.epoch:
+                worker.handed_over = False  # still ours
+                continue
+            self._forget(worker)
+            adopted += 1
+        log.info("upgrade: the successor adopted %d of %d fleet workers", adopted,
+                 len(offered))
+
+    def _forget(self, worker: FleetWorker) -> None:
+        """``worker`` is another control plane's now: only this process's sessions on
+        it go on (``release`` does nothing more for it)."""
+        worker.state = "adopted"
+        self.workers.pop(worker.id, None)
+        group = self._owners.get(worker.key, [])
+        if worker in group:
+            group.remove(worker)
+            if not group:
+                del self._owners[worker.key]
+
+    async def _take(self, channel) -> None:
+        """SIGUSR1 upgrade, the new process: adopt what the predecessor offers (a
+        miss is logged and counted), then answer and let sessions through."""
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(channel))
+        taken: list[int] = []
+        try:
+            with trio.move_on_after(adoption.ADOPT_SECONDS):
+                line = await adoption._read_line(stream)
+                offer = json.loads(line)["fleet"] if line else {"workers": []}
+                async with trio.open_nursery() as nursery:
+                    for record in offer["workers"]:
+                        nursery.start_soon(self._adopt_one, str(offer["cp"]),
+                                           int(record["id"]), int(record["epoch"]), taken)
+                await stream.send_all(json.dumps({"adopted": taken}).encode() + b"\n")
+        except (OSError, trio.BrokenResourceError, ValueError, KeyError, TypeError) as exc:
+            log.warning("upgrade: handover channel failed: %s", exc)
+        finally:
+            self._adopting.set()
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+        log.info("upgrade: adopted %d fleet workers", len(taken))
+
+    async def _adopt_one(self, old_cp: str, wid: int, epoch: int, taken: list) -> None:
+        try:
+            row = await self._store(records.adopt, wid, old_cp, epoch, self.cp_id)
+        except WorkerError as exc:
+            log.warning("upgrade: fleet worker %d not adopted: %s", wid, exc)
+            row = None
+        if row is None:
+            self.misses += 1
+            return
+        worker = FleetWorker(row.claimed, self)
+        try:
+            worker.key = adoption._tuple(json.loads(row.key)) if row.key else None
+            worker.profile = Profile.from_json(json.loads(row.profile)) if row.profile else None
+        except (ValueError, TypeError):
+            worker.key = None
+        if not isinstance(worker.key, tuple) or len(worker.key) != 3:
+            worker.key = (row.database, None, None)
+        worker.database, worker.user = worker.key[0], worker.key[1]
+        worker.org, worker.ttl = row.org, row.ttl
+        worker.state = "hot_idle"  # none of its sessions are this process's
+        worker.idle_since = time.monotonic() - (row.idle_seconds if row.state == "hot_idle"
+                                                else 0.0)
+        worker.last_health = {"older_sessions": 1}  # until the worker says (no reaping)
+        self.workers[worker.id] = worker  # ours now (else a stray to the heartbeat)
+        self._owners.setdefault(worker.key, []).append(worker)
+        try:  # the worker takes the new epoch now, not at its next heartbeat
+            reply = await worker.action("Adopt", {"epoch": worker.epoch}, timeout=10.0)
+            worker.last_health = {"older_sessions": int(reply.get("sessions") or 0)}
+        except WorkerError as exc:  # the row is ours: the health checks decide
+            log.warning("upgrade: fleet worker %d did not confirm adoption: %s", wid, exc)
+        if self._nursery is not None:
+            self._nursery.start_soon(self._monitor, worker)
+        self.adopted += 1
+        taken.append(wid)
+        log.info("upgrade: adopted fleet worker %d (%s) under epoch %d for %s", wid,
+                 worker.name, worker.epoch, worker.database)
 
     # -- retiring, losing --------------------------------------------------------------
 
@@ -524,6 +648,8 @@ class FleetPool:
             return
         for worker in known:
             state, epoch = owned.get(worker.id, ("gone", -1))
+            if worker.handed_over:  # being adopted: its sessions run on (handover)
+                continue
             if worker.alive and (epoch != worker.epoch or state in ("retired", "lost")):
                 log.warning("fleet: worker %d is no longer ours (%s, epoch %d)",
                             worker.id, state, epoch)
@@ -559,6 +685,7 @@ class FleetPool:
         for worker in list(self.workers.values()):
             ttl = self._ttl(worker)
             if (ttl and worker.state == "hot_idle" and worker.sessions == 0
+                    and not adoption.foreign_sessions(worker)
                     and now - worker.idle_since >= ttl
                     and self._nursery is not None):
                 worker.state = "reaping"  # not taken again while it is being retired
@@ -566,6 +693,6 @@ class FleetPool:
 
     def stats(self) -> dict:
         return {"workers": len(self.workers), "cas_misses": self.misses,
-                "hot_idle_reused": self.reused,
+                "hot_idle_reused": self.reused, "adopted": self.adopted,
                 "janitor_leader": self.janitor.leader,
                 "by_state": dict(Counter(w.state for w in self.workers.values()))}

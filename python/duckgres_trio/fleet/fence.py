@@ -39,12 +39,23 @@ class Fence:
         self.owner: str | None = None
         self.refused: deque[dict] = deque(maxlen=KEEP)
         self.refused_total = 0
+        #: DestroySession accepted under an older epoch (its session's own: ``admit``)
+        self.session_scoped = 0
 
-    def admit(self, action: str, fence: object) -> tuple[str, int]:
+    def admit(self, action: str, fence: object,
+              created: tuple[str, int] | None = None) -> tuple[str, int]:
         """Accept ``action`` under ``fence`` ({cp, epoch}) or raise Refused. A newer
-        epoch is adopted: the sender has claimed the worker since."""
+        epoch is adopted: the sender has claimed the worker since. ``created``: the
+        fence the session ``action`` is about was created under; ending it
+        (DestroySession) under that same fence is accepted whatever the epoch is now,
+        since an upgrade's old control plane still serves that session after its
+        successor adopted the worker (nothing else is accepted from it)."""
         cp, epoch = _parse(fence)
         with self._lock:
+            if action == "DestroySession" and cp is not None and created == (cp, epoch):
+                if epoch < self.epoch:
+                    self.session_scoped += 1
+                return cp, epoch
             stale = epoch < self.epoch or (epoch == self.epoch and self.owner not in (None, cp))
             unconfirmed = (self._stale_after is not None
                            and time.monotonic() - self._confirmed > self._stale_after)
@@ -82,7 +93,8 @@ class Fence:
     def report(self) -> dict:
         with self._lock:
             return {"epoch": self.epoch, "owner": self.owner,
-                    "refused_total": self.refused_total, "refused": list(self.refused)}
+                    "refused_total": self.refused_total, "refused": list(self.refused),
+                    "session_scoped": self.session_scoped}
 
 
 def _parse(fence: object) -> tuple[str | None, int]:

@@ -138,6 +138,41 @@ async def transition(conn: Connection, wid: int, cp: str, epoch: int, old: tuple
     return False
 
 
+@dataclass(frozen=True)
+class Adopted:
+    claimed: Claimed
+    state: str
+    org: str | None
+    database: str | None
+    key: str | None
+    ttl: float | None
+    profile: str | None
+    idle_seconds: float
+
+
+async def adopt(conn: Connection, wid: int, old_cp: str, epoch: int, cp: str
+                ) -> Adopted | None:
+    """An upgrade: move a hot or hot-idle worker from the predecessor ``old_cp`` (held
+    under ``epoch``) to ``cp`` under ``epoch + 1``, one compare-and-set. Its state and
+    ``state_since`` stay (a hot-idle TTL goes on counting). None: a miss (someone
+    else took it meanwhile, or it was written off)."""
+    rows = await conn.query(
+        f"UPDATE {W} SET owner_cp = $3, owner_epoch = owner_epoch + 1 "
+        "WHERE id = $1 AND owner_cp = $2 AND owner_epoch = $4 "
+        "AND state = ANY('{hot,hot_idle}'::text[]) RETURNING id, name, statement_address, "
+        "tls, owner_epoch, state, org, database, pool_key, hot_idle_ttl, profile::text, "
+        "extract(epoch FROM now() - state_since)::float8", [wid, old_cp, cp, epoch])
+    if not rows:
+        metrics.worker_transitions.labels("adopted", "miss", "fleet").inc()
+        log.warning("fleet worker %d: adoption from %s epoch %d missed", wid, old_cp, epoch)
+        return None
+    metrics.worker_transitions.labels("adopted", "ok", "fleet").inc()
+    i, name, statement, tls, e, state, org, database, key, ttl, profile, idle = rows[0]
+    return Adopted(Claimed(int(i), str(name), str(statement), tls == "t", int(e)),
+                   str(state), org, database, key,
+                   None if ttl is None else float(ttl), profile, float(idle or 0))
+
+
 async def owned(conn: Connection, cp: str) -> dict[int, tuple[str, int]]:
     """The rows ``cp`` holds: id -> (state, epoch)."""
     rows = await conn.query(f"SELECT id, state, owner_epoch FROM {W} WHERE owner_cp = $1",

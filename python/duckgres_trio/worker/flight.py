@@ -21,9 +21,12 @@ Custom actions (JSON bodies and results):
 
 A fleet worker (``fleet.agent``) serves on TCP (TLS with a certificate) under the
 fleet's token, and fences: every action but HealthCheck carries ``fence`` {cp, epoch}
-and one under a stale epoch is refused (``fleet.fence``); ``Reset`` {fence} -> {}
-ends every session, closes the database and registers the worker again, idle. It is
-never adopted (its owner is its record in the config store).
+and one under a stale epoch is refused (``fleet.fence``), but for DestroySession of a
+session created under that very fence (an upgrade's old control plane ending the
+sessions it still has on a worker its successor adopted); ``Reset`` {fence} -> {}
+ends every session, closes the database and registers the worker again, idle. Its
+owner is its record in the config store: ``Adopt`` only confirms the new owner's
+fence (``fleet.backend``: the successor moved the record first).
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class WorkerFlightServer(fl.FlightServerBase):
         self._sessions = sessions
         self._owner = owner or Owner(os.getppid())
         self._created: dict[str, int] = {}  # session token -> the epoch that created it
+        #: fleet: session token -> the (control plane, epoch) fence that created it
+        self._fenced: dict[str, tuple[str, int]] = {}
         self._sql = FlightSql(sessions)
         self._fence = fence  # fleet.fence.Fence on a fleet worker
         self._on_reset = on_reset
@@ -95,19 +100,23 @@ class WorkerFlightServer(fl.FlightServerBase):
         if kind not in CUSTOM_ACTIONS and not (kind == "Reset" and self._fence is not None):
             return self._sql.do_action(context, action)
         body = json.loads(action.body.to_pybytes() or b"{}")
+        fenced = None
         if self._fence is not None and kind != "HealthCheck":
             from duckgres_trio.fleet.fence import Refused  # noqa: PLC0415
 
             try:
-                self._fence.admit(kind, body.get("fence"))
+                fenced = self._fence.admit(kind, body.get("fence"),
+                                           self._fenced.get(str(body.get("session_token"))))
             except Refused as exc:
                 raise fl.FlightUnauthorizedError(str(exc)) from None
         caller = context.get_middleware("auth")
         epoch = self._owner.current(caller.epoch if caller is not None else None)
         try:
             if kind == "Adopt":
-                if self._fence is not None:
-                    raise StaleOwner("adopt: a fleet worker is owned through its record")
+                if self._fence is not None:  # the fence took the new epoch (admit)
+                    return [fl.Result(json.dumps(
+                        {"adopted": True, "epoch": self._fence.epoch, "pid": os.getpid(),
+                         "sessions": len(self._sessions.all())}).encode())]
                 return [fl.Result(json.dumps(self._adopt(body)).encode())]
             self._owner.check(kind, epoch, self._created.get(str(body.get("session_token"))))
         except (StaleOwner, ValueError, TypeError, OSError) as exc:
@@ -117,12 +126,19 @@ class WorkerFlightServer(fl.FlightServerBase):
             reply = {**self._sessions.health(), **self._health_extra(), "epoch": epoch,
                      "refused": self._owner.refused,
                      "older_sessions": sum(1 for e in list(self._created.values()) if e < epoch)}
+            if self._fence is not None:  # a fleet worker's owners are its fence's
+                current = self._fence.epoch
+                reply["older_sessions"] = sum(1 for _, e in list(self._fenced.values())
+                                              if e < current)
         elif kind == "Reset":
+            self._fenced.clear()  # every session ends
             self._on_reset()
             reply = {}
         elif kind == "CreateSession":
             reply = self._create_session(body)
             self._created[reply["session_token"]] = epoch
+            if fenced is not None:
+                self._fenced[reply["session_token"]] = fenced
         elif kind == "Activate":
             reply = self._activate(body)
         elif kind == "SetLimits":
@@ -130,6 +146,7 @@ class WorkerFlightServer(fl.FlightServerBase):
         else:
             token = str(body.get("session_token", ""))
             self._created.pop(token, None)
+            self._fenced.pop(token, None)
             reply = {"destroyed": self._sessions.destroy(token)}
         return [fl.Result(json.dumps(reply).encode())]
 
