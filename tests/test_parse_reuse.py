@@ -15,6 +15,7 @@ from duckgres_trio.errors import PgError
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.wire import frontend as msg
+from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
 
 
 class _Out:
@@ -225,3 +226,21 @@ def test_repeated_simple_select_answers_as_the_plain_run(server):
         assert errors[0] and errors == [errors[0]] * 3, errors
         conn.execute("DELETE FROM simple_rows")
         assert _simple(conn, failing) == (["k"], [])
+
+
+def test_a_repeated_simple_select_that_fails_runs_once(server, pg15_dsn):  # noqa: F811
+    """A kept plan that runs and fails reports that error without running again:
+    each failed run advances the sequence once, as on PostgreSQL 15."""
+    failing = "SELECT ('x' || nextval('simple_once'))::int"
+
+    def counted(conn: psycopg.Connection) -> int:
+        conn.execute("DROP SEQUENCE IF EXISTS simple_once")
+        conn.execute("CREATE SEQUENCE simple_once")
+        for _ in range(3):
+            assert conn.pgconn.exec_(failing.encode()).error_field(ord("C")) == b"22P02"
+        return conn.execute("SELECT nextval('simple_once')").fetchone()[0]
+
+    with _connect(server, autocommit=True) as conn:
+        ours = counted(conn)
+    with psycopg.connect(pg15_dsn, autocommit=True) as conn:
+        assert ours == counted(conn) == 4

@@ -12,8 +12,10 @@ A plan is kept under the session's ``plan_state`` (catalog generation and settin
 version: the rule Parse reuse follows, frontend/statements.py), so DDL or SET plans
 again; the session keeps only SELECTs, outside transaction blocks. Whatever goes wrong
 with a plan (DuckDB cannot prepare the text, such as a PIVOT that reads its columns
-from the data; a kept plan fails) ends in the plain run, as before, and the text is
-not planned again: the answer is always the plain run's.
+from the data; a kept plan fails to bind) ends in the plain run, as before, and the text
+is not planned again: the answer is always the plain run's. A kept plan that ran and
+failed (a bad value, a timeout) reports its error as the plain run would, without
+running again.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from duckgres_trio.engine.base import Executor, Prepared, Result
-from duckgres_trio.errors import PgError, SqlState
+from duckgres_trio.errors import PgError
 
 #: Plans kept per session (least recently used dropped first), and texts remembered
 #: (seen once: plan it next time; or not to be planned).
 MAX_PLANS = 32
 MAX_SEEN = 256
+
+#: SQLSTATE classes of a kept plan that failed before running anything (binding, a
+#: feature DuckDB cannot prepare, DuckDB's internal errors): only these run plainly again.
+_PLAN_ERRORS = ("42", "0A", "XX")
 
 
 class TextPlans:
@@ -65,9 +71,12 @@ class TextPlans:
             return await self._executor.execute_prepared(plan, [], returns_rows)
         except PgError as err:
             await self._executor.close_prepared(self._plans.pop(key))
-            if err.fatal or err.sqlstate == SqlState.QUERY_CANCELED:
-                raise  # cancelled (or the session is over): never run it again
-            # outside a block DuckDB has rolled the statement back: run it as before
+            if err.fatal or err.sqlstate[:2] not in _PLAN_ERRORS:
+                # The statement ran and failed (data, resources, cancel, the session
+                # over): a fresh run would fail again, after repeating what it did
+                # first (nextval() calls are not rolled back).
+                raise
+            # the plan itself failed (binding): the plain run decides, as before
             return await self._plain(sql, returns_rows)
 
     async def _plain(self, sql: str, returns_rows: bool | None) -> Result:
