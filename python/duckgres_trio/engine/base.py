@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -111,6 +112,15 @@ class Executor(ABC):
         iterator) before the next call. Cancelling the calling task interrupts the
         statement in the engine. Errors are raised as PgError.
         """
+
+    async def query_rows(self, sql: str) -> list[tuple]:
+        """All rows of a small (catalog) query, as Python tuples."""
+        result = await self.execute(sql, True)
+        rows: list[tuple] = []
+        async with aclosing(result.batches()) as stream:
+            async for batch in stream:
+                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        return rows
 
     @abstractmethod
     async def prepare(self, sql: str) -> Prepared:

@@ -19,7 +19,6 @@ import logging
 import math
 import re
 import secrets
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -587,12 +586,7 @@ class _CatalogView:
         return not (session._catalog_dirty or session._private_catalog)
 
     async def query_rows(self, sql: str) -> list[tuple]:
-        result = await self._executor.execute(sql, True)
-        rows: list[tuple] = []
-        async with aclosing(result.batches()) as stream:
-            async for batch in stream:
-                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
-        return rows
+        return await self._executor.query_rows(sql)
 
 
 def _quoted(text: str) -> str:

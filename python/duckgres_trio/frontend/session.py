@@ -920,12 +920,7 @@ class Session(PreparedPath):
 
     async def query_rows(self, sql: str) -> list[tuple]:
         """All rows of a (small, catalog) query run on the session's engine."""
-        result = await self.executor.execute(sql, True)
-        rows: list[tuple] = []
-        async with aclosing(result.batches()) as stream:
-            async for batch in stream:
-                rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
-        return rows
+        return await self.executor.query_rows(sql)
 
     async def _engine_quietly(self, sql: str) -> None:
         try:
