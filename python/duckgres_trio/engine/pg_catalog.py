@@ -974,21 +974,21 @@ SCRIPT = [
     "'public.' || sequence_name FROM duckdb_sequences() WHERE sequence_name = "
     "string_split(t, '.')[-1] || '_' || c || '_seq' LIMIT 1)",
     f"CREATE OR REPLACE MACRO {_D}.main.set_config(n, v, l) AS v",
-    f"CREATE OR REPLACE MACRO {_D}.main.regclass_oid(t) AS CASE WHEN "
-    r"regexp_full_match(t, '\d+') THEN TRY_CAST(t AS UINTEGER) "
-    "WHEN t IN ('pg_class', 'pg_catalog.pg_class') THEN 1259 "
-    "WHEN t IN ('pg_type', 'pg_catalog.pg_type') THEN 1247 "
-    "WHEN t IN ('pg_proc', 'pg_catalog.pg_proc') THEN 1255 "
-    "WHEN t IN ('pg_namespace', 'pg_catalog.pg_namespace') THEN 2615 "
-    "WHEN t IN ('pg_constraint', 'pg_catalog.pg_constraint') THEN 2606 "
-    "WHEN t IN ('pg_attribute', 'pg_catalog.pg_attribute') THEN 1249 "
-    "WHEN t IN ('pg_index', 'pg_catalog.pg_index') THEN 2610 "
-    "WHEN t IN ('pg_database', 'pg_catalog.pg_database') THEN 1262 "
+    f"CREATE OR REPLACE MACRO {_D}.main.regclass_oid(t) AS (SELECT CASE WHEN "
+    r"regexp_full_match(_t, '\d+') THEN TRY_CAST(_t AS UINTEGER) "
+    "WHEN _t IN ('pg_class', 'pg_catalog.pg_class') THEN 1259 "
+    "WHEN _t IN ('pg_type', 'pg_catalog.pg_type') THEN 1247 "
+    "WHEN _t IN ('pg_proc', 'pg_catalog.pg_proc') THEN 1255 "
+    "WHEN _t IN ('pg_namespace', 'pg_catalog.pg_namespace') THEN 2615 "
+    "WHEN _t IN ('pg_constraint', 'pg_catalog.pg_constraint') THEN 2606 "
+    "WHEN _t IN ('pg_attribute', 'pg_catalog.pg_attribute') THEN 1249 "
+    "WHEN _t IN ('pg_index', 'pg_catalog.pg_index') THEN 2610 "
+    "WHEN _t IN ('pg_database', 'pg_catalog.pg_database') THEN 1262 "
     "ELSE (SELECT _m.oid FROM "
     f"{_D}.main.relations _m JOIN {_D}.main.pg_namespace _n ON _n.oid = _m.relnamespace "
-    "WHERE _m.relname = trim(string_split(t, '.')[-1], '\"') AND (NOT contains(t, '.') "
-    "OR _n.nspname = trim(string_split(t, '.')[1], '\"')) "
-    "ORDER BY _n.nspname <> 'public' LIMIT 1) END",
+    "WHERE _m.relname = trim(string_split(_t, '.')[-1], '\"') AND (NOT contains(_t, '.') "
+    "OR _n.nspname = trim(string_split(_t, '.')[1], '\"')) "
+    "ORDER BY _n.nspname <> 'public' LIMIT 1) END FROM (SELECT t AS _t))",
     # SIMILAR TO's pattern (not a constant: sql/translate.py converts those itself) as a
     # regular expression, as PostgreSQL's similar_escape does with the default escape:
     # \x is x escaped (as PostgreSQL's regular expressions read \x: translate._ARE_ESCAPES),
