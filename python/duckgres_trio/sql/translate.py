@@ -448,18 +448,28 @@ def _pg_typeof_arg(node: object) -> object | None:
     return None
 
 
-#: The catalog's functions whose result is already a name (text, never an array): the
-#: translations of oid::regtype / ::regclass / ::regnamespace and of pg_typeof.
+#: The catalog's functions whose result is already text (never an array or a number):
+#: the translations of oid::regtype / ::regclass / ::regnamespace and of pg_typeof, and
+#: the pg_get_* functions (SQLAlchemy's get_columns casts pg_get_serial_sequence's
+#: result to regclass, through text).
 _NAME_FUNCTIONS = frozenset({"format_type_oid", "format_type", "regclass_name", "regtype_name",
                              "regnamespace_name", "pg_typeof_name"})
+#: PostgreSQL's own functions of that kind, as a statement calls them (bare or
+#: pg_catalog., which PostgreSQL resolves before any other schema).
+_TEXT_FUNCTIONS = frozenset({"pg_get_constraintdef", "pg_get_expr", "pg_get_function_result",
+                             "pg_get_indexdef", "pg_get_serial_sequence", "pg_get_userbyid",
+                             "pg_get_viewdef"})
 
 
 def _names_text(node: object) -> bool:
     """Whether ``node`` is a call of one of _NAME_FUNCTIONS: its ::text is a plain cast
-    (the as_text macro around it made psycopg's TypeInfo query ten times slower)."""
+    (the as_text macro, which expands its argument ten times, around it made psycopg's
+    TypeInfo query ten times slower)."""
     if not isinstance(node, ast.FuncCall):
         return False
     names = tuple(getattr(n, "sval", None) for n in node.funcname)
+    if names[-1] in _TEXT_FUNCTIONS:
+        return names[:-1] in ((), ("pg_catalog",), (catalog.DATABASE, "main"))
     return names[:2] == (catalog.DATABASE, "main") and names[-1] in _NAME_FUNCTIONS
 
 
