@@ -222,6 +222,41 @@ def test_the_fence_refuses_older_epochs_and_records_it():
     assert [r["action"] for r in report["refused"]][-1] == "DestroySession"
 
 
+def test_a_claim_places_a_profile_on_the_smallest_worker_that_offers_it():
+    """Placement by what workers register: the smallest idle worker with the profile's
+    cpu and memory; when none offers them, the largest; without a profile, any."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    gib = 1 << 30
+    offers = {"w-2c-4g": (2, 4 * gib), "w-4c-8g": (4, 8 * gib), "w-8c-32g": (8, 32 * gib),
+              "w-8c-4g": (8, 4 * gib)}
+
+    async def run() -> list[str | None]:
+        conn = await Connection.connect(store.dsn)
+        try:
+            for name, (cpu, memory) in offers.items():
+                await records.register(conn, name=name, statement_address=name, tls=False,
+                                       version="test", cpu=cpu, memory=memory, host="h",
+                                       pid=1, incarnation=name)
+            taken = []
+            for cpu, memory in ((3, 0), (4, 16 * gib), (16, 0), (1, 1 * gib), (1, gib)):
+                claimed = await records.claim(conn, "cp-test", LEASE, cpu, memory)
+                taken.append(claimed and claimed.name)
+            return taken
+        finally:
+            conn.close()
+
+    with pg15_cluster() as store:
+        ok(admin(store.dsn, "org", "create", "acme"))  # the store's schema
+        taken = trio.run(run)
+    # 3 cpu: 4c-8g (not 8c); 4 cpu 16 GiB: only 8c-32g; 16 cpu: none offers it, the
+    # largest left (8c-4g); 1 cpu 1 GiB: the smallest, 2c-4g; then nothing is idle
+    assert taken == ["w-4c-8g", "w-8c-32g", "w-8c-4g", "w-2c-4g", None]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--worker-backend", "remote"], "remote needs mode controlplane, a config_store"),
     (["--worker-backend", "remote", "--config-store", "host=x", "--storage", "ducklake"],

@@ -326,7 +326,9 @@ class FleetPool:
                                         _key(key), org)
             reused = claimed is not None
             if not reused:
-                claimed = await self._store(records.claim, self.cp_id, self.lease)
+                claimed = await self._store(
+                    records.claim, self.cp_id, self.lease,
+                    *((profile.cpu, profile.memory) if profile is not None else ()))
         if claimed is None:
             raise _NoWorker
         worker = FleetWorker(claimed, self)

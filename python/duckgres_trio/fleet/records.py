@@ -77,18 +77,33 @@ async def heartbeat(conn: Connection, wid: int, incarnation: str
 
 # -- control planes -----------------------------------------------------------------------
 
-async def claim(conn: Connection, cp: str, lease: float) -> Claimed | None:
+#: An idle worker offers at least the wanted cpu ($3) and memory ($4, bytes).
+_FITS = "(cpu >= $3::int AND memory >= $4::bigint)"
+
+
+async def claim(conn: Connection, cp: str, lease: float, cpu: int = 0,
+                memory: int = 0) -> Claimed | None:
     """Take one idle worker that heartbeats (one conditional write; SKIP LOCKED so
-    concurrent claimers take different rows): reserved, owned by ``cp``, epoch bumped."""
+    concurrent claimers take different rows): reserved, owned by ``cp``, epoch bumped.
+
+    Placement: the smallest worker that offers the profile's ``cpu`` and ``memory``
+    (bytes; 0: any), so large workers stay free for large profiles; when none does,
+    the largest there is (the session is served, on fewer cores than it asked for)."""
     rows = await conn.query(
         f"UPDATE {W} SET state = 'reserved', owner_cp = $1, owner_epoch = owner_epoch + 1, "
         "state_since = now() WHERE id = (SELECT id FROM "
         f"{W} WHERE state = 'idle' AND heartbeat_at > now() - make_interval(secs => $2) "
-        "ORDER BY heartbeat_at DESC LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, name, statement_address, tls, owner_epoch", [cp, lease])
+        f"ORDER BY {_FITS} DESC, CASE WHEN {_FITS} THEN cpu ELSE -cpu END, "
+        f"CASE WHEN {_FITS} THEN memory ELSE -memory END, heartbeat_at DESC "
+        "LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, name, statement_address, tls, owner_epoch, cpu, memory",
+        [cp, lease, cpu, memory])
     if not rows:
         return None
-    wid, name, statement, tls, epoch = rows[0]
+    wid, name, statement, tls, epoch, offered_cpu, offered_memory = rows[0]
+    if int(offered_cpu) < cpu or int(offered_memory) < memory:
+        log.warning("fleet: no idle worker offers %d cpu and %d bytes; worker %s offers "
+                    "%s cpu and %s bytes", cpu, memory, name, offered_cpu, offered_memory)
     return Claimed(int(wid), str(name), str(statement), tls == "t", int(epoch))
 
 
