@@ -561,6 +561,11 @@ def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fl
              LEASE + GRACE + LEASE / 4 + 8, "reclaimed workers")
     assert all(fleet.rows()[n]["state"] == "hot_idle" for n, s in held.items()
                if s == "hot_idle")
+    # the sessions a reclaimed worker ended when it read its row are not counted as a
+    # previous owner's by whoever claims it next
+    for worker in fleet.workers:
+        if held.get(worker.address, "hot_idle") != "hot_idle":
+            assert worker.health()["older_sessions"] == 0, worker.address
     assert time.monotonic() - killed_at >= LEASE - 1  # not before it was expired
     assert fleet.plane_ids()[leader] is False
     # leadership moved to the survivor

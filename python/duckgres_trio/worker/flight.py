@@ -127,9 +127,7 @@ class WorkerFlightServer(fl.FlightServerBase):
                      "refused": self._owner.refused,
                      "older_sessions": sum(1 for e in list(self._created.values()) if e < epoch)}
             if self._fence is not None:  # a fleet worker's owners are its fence's
-                current = self._fence.epoch
-                reply["older_sessions"] = sum(1 for _, e in list(self._fenced.values())
-                                              if e < current)
+                reply["older_sessions"] = self._older()
         elif kind == "Reset":
             self._fenced.clear()  # every session ends
             self._on_reset()
@@ -159,6 +157,21 @@ class WorkerFlightServer(fl.FlightServerBase):
         if tokens:
             log.warning("ended %d sessions of the owner at epoch %d, which exited",
                         len(tokens), epoch)
+
+    def _older(self) -> int:
+        """A fleet worker's sessions created under an older epoch than its current one.
+        Sessions ended without a DestroySession (a write-off at the worker's own
+        heartbeat ends them all: ``fleet.agent``) are forgotten here first, or they
+        would count for every later owner."""
+        current = self._fence.epoch
+        older = 0
+        for token, (_, epoch) in list(self._fenced.items()):
+            if self._sessions.get(token) is None:
+                self._fenced.pop(token, None)
+                self._created.pop(token, None)
+            elif epoch < current:
+                older += 1
+        return older
 
     def _adopt(self, body: dict) -> dict:
         self._owner.adopt(int(body["epoch"]), int(body["owner_pid"]))
