@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
 
@@ -67,6 +68,11 @@ def test_a_worker_obeys_only_its_newest_owner(worker):
         for attempt in refused:
             with pytest.raises(fl.FlightUnauthorizedError):
                 attempt()
+        # a fleet worker's action (its owner has it end a gone owner's sessions): a
+        # local worker ends them itself (the pidfd, below) and serves no such command
+        with pytest.raises(pa.ArrowNotImplementedError, match="unknown action"):
+            _action(worker, "EndOlderSessions", {"owners": ["any"]}, epoch=2)
+        assert _action(worker, "HealthCheck")["older_sessions"] == 1
         new = _action(worker, "CreateSession", {"user": "u"}, epoch=2)["session_token"]
         # the old owner still ends the session it created, never the new owner's
         with pytest.raises(fl.FlightUnauthorizedError):

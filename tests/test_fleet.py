@@ -596,6 +596,11 @@ def test_kill_9_of_a_control_plane_reclaims_its_workers_and_moves_the_janitor(fl
              LEASE + GRACE + LEASE / 4 + 8, "reclaimed workers")
     assert all(fleet.rows()[n]["state"] == "hot_idle" for n, s in held.items()
                if s == "hot_idle")
+    # the sessions a reclaimed worker ended when it read its row are not counted as a
+    # previous owner's by whoever claims it next
+    for worker in fleet.workers:
+        if held.get(worker.address, "hot_idle") != "hot_idle":
+            assert worker.health()["older_sessions"] == 0, worker.address
     assert time.monotonic() - killed_at >= LEASE - 1  # not before it was expired
     assert fleet.plane_ids()[leader] is False
     # leadership moved to the survivor
@@ -660,6 +665,185 @@ def test_sigusr1_of_a_fleet_control_plane_adopts_its_workers(fleet):
         # the janitor left it with its new owner after the old process stopped
         time.sleep(LEASE / 2)
         assert fleet.rows()[row["name"]]["owner"] == new["owner"]
+    finally:
+        if successor is not None:
+            _stop(successor)
+        c.stop(timeout=30)
+
+
+def test_gone_control_planes_are_the_expired_stopped_silent_and_unknown(fleet):
+    """Whose older sessions an owner has its workers end (``records.gone_control_planes``):
+    a row expired, stopped, silent for the lease, or none; never one that heartbeats."""
+    import trio
+
+    from duckgres_trio.fleet import records
+    from duckgres_trio.tenancy.pgtrio import Connection
+
+    fake = {n: f"fake-cp-{n}" for n in ("alive", "silent", "expired", "stopped")}
+    fleet.store_sql(
+        "INSERT INTO duckgres.control_planes (id, host, pid, port, version, heartbeat, "
+        "expired_at, stopped_at) VALUES "
+        "(%s, 'h', 1, 1, 'test', now(), NULL, NULL), "
+        "(%s, 'h', 1, 1, 'test', now() - interval '10 seconds', NULL, NULL), "
+        "(%s, 'h', 1, 1, 'test', now(), now(), NULL), "
+        "(%s, 'h', 1, 1, 'test', now(), NULL, now()) RETURNING id", *fake.values())
+
+    async def gone(ids: list[str]) -> set[str]:
+        conn = await Connection.connect(fleet.store.dsn)
+        try:
+            return await records.gone_control_planes(conn, ids, LEASE)
+        finally:
+            conn.close()
+
+    try:
+        assert trio.run(gone, [*fake.values(), "fake-cp-unknown", 'odd "id", {x}']) == \
+            {fake["silent"], fake["expired"], fake["stopped"], "fake-cp-unknown",
+             'odd "id", {x}'}
+        live = [cp for cp, alive in fleet.plane_ids().items()
+                if alive and not cp.startswith("fake-")]
+        assert live and trio.run(gone, live) == set()
+        assert trio.run(gone, []) == set()
+    finally:
+        fleet.store_sql("DELETE FROM duckgres.control_planes WHERE id LIKE 'fake-cp-%%' "
+                        "RETURNING id")
+
+
+def _adopted(plane: ServerProcess) -> int:
+    """How many fleet workers the old process of ``plane``'s upgrade saw adopted (all
+    it offered)."""
+    found = wait_for(lambda: re.search(r"upgrade: the successor adopted (\d+) of (\d+) "
+                                       r"fleet workers", plane.log()), 60, "the handover")
+    assert found[1] == found[2], found[0]
+    return int(found[1])
+
+
+def test_sessions_of_an_old_control_plane_that_is_alive_are_left_to_it(fleet):
+    """An upgrade's old process is draining, alive, with an open transaction on the
+    adopted worker: for longer than a dead owner's sessions would last, the successor
+    leaves it alone; the old session commits and ends on its own, and the worker then
+    goes hot-idle. The worker refuses EndOlderSessions under the old fence."""
+    from tests.test_upgrade import _stop, _successor
+
+    c = _plane(fleet.root, "cp-alive", fleet.store.dsn)
+    successor = None
+    try:
+        old = connect(c)
+        old.execute("CREATE TABLE alive_t (id integer)")
+        old.execute("BEGIN")
+        old.execute("INSERT INTO alive_t VALUES (1)")
+        wid = serving(old)
+        row = next(r for r in fleet.rows().values() if r["id"] == wid)
+        owner, epoch = row["owner"], row["epoch"]
+        worker = next(w for w in fleet.workers if w.address == row["name"])
+        c.proc.send_signal(signal.SIGUSR1)
+        successor = _successor(c)
+        assert _adopted(c) >= 1
+        new = fleet.rows()[row["name"]]
+        assert new["owner"] not in (None, owner) and new["epoch"] == epoch + 1, new
+        health = worker.health()
+        assert (health["older_sessions"], health["older_owners"]) == (1, {owner: 1}), health
+        # the old fence may end its own session (DestroySession), nothing else
+        with pytest.raises(fl.FlightUnauthorizedError):
+            worker.action("EndOlderSessions", {"owners": [owner],
+                                               "fence": {"cp": owner, "epoch": epoch}})
+        # a body that is not a short list of ids is refused, even from the owner
+        with pytest.raises(fl.FlightError, match="owners") as refused:
+            worker.action("EndOlderSessions", {"owners": "everyone", "fence": {
+                "cp": new["owner"], "epoch": new["epoch"]}})
+        assert not isinstance(refused.value, fl.FlightUnauthorizedError)
+        time.sleep(LEASE + 2 * LEASE / 4)  # a dead owner's sessions would be gone by now
+        assert worker.health()["older_sessions"] == 1
+        assert "previous owners that are gone" not in c.log()
+        old.execute("INSERT INTO alive_t VALUES (2)")  # the session still works
+        old.execute("COMMIT")
+        old.close()
+        assert c.proc.wait(60) == 0  # its last session ended: the old process exits
+        assert worker.health()["older_sessions"] == 0
+        wait_for(lambda: fleet.rows()[row["name"]]["state"] == "hot_idle", 10, "hot_idle")
+        with connect(c) as fresh:
+            assert serving(fresh) == wid
+            assert fresh.execute("SELECT id FROM alive_t ORDER BY id").fetchall() == \
+                [(1,), (2,)]
+    finally:
+        if successor is not None:
+            _stop(successor)
+        c.stop(timeout=30)
+
+
+def test_sessions_of_an_old_control_plane_killed_during_its_drain_are_ended(fleet):
+    """The old process of an upgrade holds an open transaction and a long query on the
+    workers its successor adopted, and is killed (-9) during its drain. Once its row is
+    silent for the lease, the successor has the workers end its sessions (the query
+    interrupted, the transaction rolled back, the DuckDB connections freed): within the
+    lease and one heartbeat, not before; the workers go hot-idle and serve new clients,
+    and the uncommitted write is nowhere."""
+    from tests.test_upgrade import _stop, _successor
+
+    c = _plane(fleet.root, "cp-killed", fleet.store.dsn)
+    successor = None
+    try:
+        with connect(c) as setup:
+            setup.execute("CREATE TABLE killed_t (id integer, who text)")
+            setup.execute("INSERT INTO killed_t VALUES (1, 'committed')")
+        open_tx = connect(c)
+        open_tx.execute("BEGIN")
+        open_tx.execute("INSERT INTO killed_t VALUES (2, 'uncommitted')")
+        running = connect(c)
+        wids = {serving(open_tx), serving(running)}
+        rows = {r["id"]: r for r in fleet.rows().values()}
+        owner = rows[serving(open_tx)]["owner"]
+        workers = {wid: next(w for w in fleet.workers if w.address == rows[wid]["name"])
+                   for wid in wids}
+        failed: list = []
+
+        def long_query() -> None:  # minutes, unless something interrupts it
+            try:
+                running.execute("SELECT sum(i * i % 7) FROM range(50000000000) t(i)")
+            except psycopg.Error as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=long_query, daemon=True)
+        thread.start()
+        wait_for(lambda: sum(w.health()["active_queries"] for w in workers.values()) == 1,
+                 30, "the long query running")
+        c.proc.send_signal(signal.SIGUSR1)
+        successor = _successor(c)
+        assert _adopted(c) >= 1
+        for wid, worker in workers.items():
+            health = worker.health()
+            mine = 2 if len(wids) == 1 else 1
+            assert health["older_owners"] == {owner: mine}, health
+            assert fleet.rows()[rows[wid]["name"]]["owner"] not in (None, owner)
+        c.proc.kill()  # during its drain: its sessions are nobody's now
+        killed_at = time.monotonic()
+        c.proc.wait(30)
+        # the old row is silent for the lease from its last heartbeat (before the kill),
+        # then the successor's next beat (lease / 4) ends them; 2 s more for the
+        # worker's answer and this loop's own health calls (2 shared, loaded cores)
+        wait_for(lambda: all(w.health()["older_sessions"] == 0 for w in workers.values()),
+                 LEASE + LEASE / 4 + 2, "the dead owner's sessions ended")
+        [(silent,)] = fleet.store_sql(
+            "SELECT extract(epoch FROM now() - heartbeat)::float8 "
+            "FROM duckgres.control_planes WHERE id = %s", owner)
+        assert silent >= LEASE, silent  # not before its row had expired
+        print(f"older sessions ended {time.monotonic() - killed_at:.1f} s after the kill")
+        for worker in workers.values():
+            health = worker.health()
+            # the long query interrupted, every DuckDB session of the old process freed
+            assert (health["active_queries"], health["sessions"]) == (0, 0), health
+        assert "previous owners that are gone" in c.log()  # the successor's log line
+        thread.join(30)
+        assert failed, "the long query's client saw no error"
+        for wid in wids:  # the last session on each ended: hot-idle, the successor's
+            wait_for(lambda wid=wid: fleet.rows()[rows[wid]["name"]]["state"] == "hot_idle",
+                     10, "hot_idle")
+            assert fleet.rows()[rows[wid]["name"]]["owner"] not in (None, owner)
+        with connect(c) as fresh:  # the successor serves on an adopted worker
+            assert serving(fresh) in wids
+            assert fresh.execute("SELECT id, who FROM killed_t ORDER BY id").fetchall() == \
+                [(1, "committed")]  # the open transaction was rolled back
+            fresh.execute("INSERT INTO killed_t VALUES (2, 'after')")
+            assert fresh.execute("SELECT count(*) FROM killed_t").fetchone() == (2,)
     finally:
         if successor is not None:
             _stop(successor)

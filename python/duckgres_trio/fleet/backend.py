@@ -37,6 +37,9 @@ A SIGUSR1 upgrade hands the hot and hot-idle workers to the new process over the
 handover channel (``handover`` / ``_take``): it moves each row to itself with one
 compare-and-set (epoch + 1, ``records.adopt``) and serves new sessions there at once;
 the old process forgets them and ends its own sessions there under their own fence.
+If it dies before it has ended them (kill -9 during its drain), the new owner's
+heartbeat finds it gone in the store and has the worker end them
+(``_end_gone_owners_sessions``): the worker then goes hot-idle as after any last session.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ HEALTH_FAILURES = 3
 ACTIVATION_SECONDS = 60.0
 #: How often a request with no worker to claim looks again.
 CLAIM_RETRY_SECONDS = 0.25
+#: EndOlderSessions: the worker waits up to 10 s for each busy session to let go.
+END_OLDER_SECONDS = 30.0
 
 
 class _NoWorker(Exception):
@@ -152,6 +157,7 @@ class FleetWorker:
         self.idle_since = time.monotonic()
         self.retire_reason: RetireReason | None = None
         self.handed_over = False  # offered to an upgrade's successor (adoption.Gate)
+        self.ending_older = False  # an EndOlderSessions is under way
         self._pool = pool
         self._client: fl.FlightClient | None = None
         self.sync = trio.Lock()  # one hot/hot_idle write to the store at a time
@@ -611,8 +617,8 @@ class FleetPool:
     async def _check(self, worker: FleetWorker) -> None:
         try:
             with trio.fail_after(self.health_timeout):
-                worker.last_health = await worker.action("HealthCheck",
-                                                         timeout=self.health_timeout)
+                health = await worker.action("HealthCheck", timeout=self.health_timeout)
+            self._observe(worker, health)
             worker.health_failures = 0
         except (WorkerError, trio.TooSlowError) as exc:
             if not worker.alive:
@@ -659,6 +665,7 @@ class FleetPool:
                 await self._retire(worker, RetireReason.INVALIDATED, lost=True,
                                    written=False)
         await self._retire_strays(owned)
+        await self._end_gone_owners_sessions()
         self._reap_idle()
 
     async def _retire_strays(self, owned: dict[int, tuple[str, int]]) -> None:
@@ -678,6 +685,68 @@ class FleetPool:
                                   records.OWNED, "retired", reason="stray")
             except WorkerError as exc:
                 log.warning("fleet: stray worker %d not retired: %s", wid, exc)
+
+    def _observe(self, worker: FleetWorker, health: dict) -> None:
+        """The worker's latest report. When the last session a previous owner had there
+        ended (it ended it, or we had it ended) and none of ours runs there, the worker
+        is hot-idle from now, in the store too: an adopted worker's row stays as it was
+        adopted (hot) while the old process's sessions run, and its TTL counts from now."""
+        before = adoption.foreign_sessions(worker)
+        worker.last_health = health
+        if (before and not adoption.foreign_sessions(worker) and worker.state == "hot_idle"
+                and worker.sessions == 0 and not worker.handed_over
+                and self._nursery is not None):
+            worker.idle_since = time.monotonic()
+            self._nursery.start_soon(self._sync_state, worker)
+
+    async def _end_gone_owners_sessions(self) -> None:
+        """Sessions a previous owner (an upgrade's old process) still has on our workers,
+        once the store says that owner is gone (``records.gone_control_planes``: expired,
+        stopped, or silent for the lease): nobody is left to end them, and they would
+        keep the worker from going hot-idle. The worker ends them at our word, under our
+        fence (``EndOlderSessions``, naming only the gone owners; an owner that is alive
+        keeps its sessions). A local worker does the same itself, watching the old
+        process's pidfd (``worker.owner``); a fleet worker cannot watch a process on
+        another host, so its owner, which reads the store anyway, does it. One query per
+        beat, only while some worker reports older sessions."""
+        older = {}
+        for worker in list(self.workers.values()):
+            if (worker.state in ("hot", "hot_idle") and not worker.ending_older
+                    and not worker.handed_over and adoption.foreign_sessions(worker)):
+                owners = worker.last_health.get("older_owners")
+                named = set(owners) - {self.cp_id} if isinstance(owners, dict) else set()
+                if named:
+                    older[worker] = named
+        if not older or self._nursery is None:
+            return
+        try:
+            gone = await self._store(records.gone_control_planes,
+                                     sorted(set().union(*older.values())), self.lease)
+        except WorkerError as exc:
+            log.warning("fleet: which previous owners are gone is unknown: %s", exc)
+            return
+        for worker, named in older.items():
+            if named & gone:
+                worker.ending_older = True
+                self._nursery.start_soon(self._end_older, worker, sorted(named & gone))
+
+    async def _end_older(self, worker: FleetWorker, owners: list[str]) -> None:
+        """Have ``worker`` end the sessions of ``owners``, gone; a failure is logged and
+        the next beat tries again."""
+        try:
+            reply = await worker.action("EndOlderSessions", {"owners": owners},
+                                        timeout=END_OLDER_SECONDS)
+        except WorkerError as exc:
+            log.warning("fleet worker %d: sessions of %s (gone) not ended yet: %s",
+                        worker.id, ", ".join(owners), exc)
+            return
+        finally:
+            worker.ending_older = False
+        log.warning("fleet worker %d: ended %s sessions of %s, previous owners that are "
+                    "gone", worker.id, reply.get("ended"), ", ".join(owners))
+        self._observe(worker, {**worker.last_health,
+                               "older_sessions": reply.get("older_sessions"),
+                               "older_owners": reply.get("older_owners")})
 
     def _reap_idle(self) -> None:
         """Give workers hot-idle past their TTL back to the fleet: the owner does it

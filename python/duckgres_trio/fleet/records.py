@@ -8,6 +8,7 @@ and release; the janitor expires and reclaims. Parameters go as text (tenancy.pg
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ CP = f"{SCHEMA}.control_planes"
 
 #: States in which a control plane holds the worker.
 OWNED = ("reserved", "activating", "hot", "hot_idle", "draining")
+#: A control plane that is neither expired nor stopped (``c`` is its row).
+_ALIVE = "c.expired_at IS NULL AND c.stopped_at IS NULL"
 
 
 #: A hot_idle row's TTL has passed (the row is ``w``, or the only table): its TTL counts
@@ -203,6 +206,19 @@ async def beat_control_plane(conn: Connection, cp: str) -> bool:
         [cp]))
 
 
+async def gone_control_planes(conn: Connection, ids: list[str], lease: float) -> set[str]:
+    """Which of ``ids`` are gone: expired or stopped, silent for longer than ``lease``
+    (the janitor's expiry, without waiting for its sweep to write it) or without a row
+    (as ``reclaim_orphans`` and vCPU admission count them). One that heartbeats is never
+    among them."""
+    rows = await conn.query(
+        "SELECT i.id FROM jsonb_array_elements_text($1::jsonb) AS i(id) WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {CP} c WHERE c.id = i.id AND {_ALIVE} "
+        "AND c.heartbeat > now() - make_interval(secs => $2::float8))",
+        [json.dumps(list(ids)), lease])
+    return {str(r[0]) for r in rows}
+
+
 # -- the janitor --------------------------------------------------------------------------
 
 async def expire_control_planes(conn: Connection, lease: float) -> list[str]:
@@ -210,10 +226,6 @@ async def expire_control_planes(conn: Connection, lease: float) -> list[str]:
         f"UPDATE {CP} SET expired_at = now() WHERE expired_at IS NULL AND stopped_at IS NULL "
         "AND heartbeat < now() - make_interval(secs => $1) RETURNING id", [lease])
     return [str(r[0]) for r in rows]
-
-
-#: A control plane that is neither expired nor stopped (``c`` is its row).
-_ALIVE = "c.expired_at IS NULL AND c.stopped_at IS NULL"
 
 
 async def reclaim_orphans(conn: Connection, grace: float) -> list[int]:

@@ -26,7 +26,12 @@ session created under that very fence (an upgrade's old control plane ending the
 sessions it still has on a worker its successor adopted); ``Reset`` {fence} -> {}
 ends every session, closes the database and registers the worker again, idle. Its
 owner is its record in the config store: ``Adopt`` only confirms the new owner's
-fence (``fleet.backend``: the successor moved the record first).
+fence (``fleet.backend``: the successor moved the record first). Its HealthCheck also
+names whose the older sessions are (``older_owners`` {control plane: sessions});
+``EndOlderSessions`` {fence, owners: [control plane]} -> {ended, older_sessions,
+older_owners}, under the current fence only, ends the sessions those owners created
+under an older epoch: its owner found them gone in the store (their process died
+before ending them, and a fleet worker has no pidfd to watch, as a local one has).
 """
 
 from __future__ import annotations
@@ -51,6 +56,13 @@ CUSTOM_ACTIONS = {
     "HealthCheck": "Worker health, sessions and per-session query progress",
     "Adopt": "A new owner takes the worker over: {epoch, owner_pid} -> {adopted}",
 }
+#: A fleet worker's too (fenced: ``fleet.fence``).
+FLEET_ACTIONS = {
+    "Reset": "End every session, close the database and register again, idle",
+    "EndOlderSessions": "End the older-epoch sessions of gone owners: {owners} -> {ended}",
+}
+#: Control planes an EndOlderSessions may name (a bound on what a body makes us do).
+MAX_OWNERS = 64
 
 
 class _Caller(fl.ServerMiddleware):
@@ -97,7 +109,7 @@ class WorkerFlightServer(fl.FlightServerBase):
 
     def do_action(self, context, action):
         kind = action.type
-        if kind not in CUSTOM_ACTIONS and not (kind == "Reset" and self._fence is not None):
+        if kind not in CUSTOM_ACTIONS and not (kind in FLEET_ACTIONS and self._fence is not None):
             return self._sql.do_action(context, action)
         body = json.loads(action.body.to_pybytes() or b"{}")
         fenced = None
@@ -127,9 +139,9 @@ class WorkerFlightServer(fl.FlightServerBase):
                      "refused": self._owner.refused,
                      "older_sessions": sum(1 for e in list(self._created.values()) if e < epoch)}
             if self._fence is not None:  # a fleet worker's owners are its fence's
-                current = self._fence.epoch
-                reply["older_sessions"] = sum(1 for _, e in list(self._fenced.values())
-                                              if e < current)
+                reply.update(self._older())
+        elif kind == "EndOlderSessions":
+            reply = {"ended": self._end_older(body, fenced), **self._older()}
         elif kind == "Reset":
             self._fenced.clear()  # every session ends
             self._on_reset()
@@ -153,12 +165,56 @@ class WorkerFlightServer(fl.FlightServerBase):
     def end_sessions_of(self, epoch: int) -> None:
         """A previous owner's process is gone: end the sessions it created (worker.owner)."""
         tokens = [t for t, created in list(self._created.items()) if created == epoch]
-        for token in tokens:
-            self._created.pop(token, None)
-            self._sessions.destroy(token)
+        self._end(tokens)
         if tokens:
             log.warning("ended %d sessions of the owner at epoch %d, which exited",
                         len(tokens), epoch)
+
+    def _older(self) -> dict:
+        """A fleet worker's sessions created under an older epoch than its current one,
+        and whose (the control plane that created them). Sessions ended without a
+        DestroySession (a write-off at the worker's own heartbeat ends them all:
+        ``fleet.agent``) are forgotten here first, or they would count for every later
+        owner."""
+        current = self._fence.epoch
+        owners: dict[str, int] = {}
+        for token, (cp, epoch) in list(self._fenced.items()):
+            if self._sessions.get(token) is None:
+                self._fenced.pop(token, None)
+                self._created.pop(token, None)
+            elif epoch < current:
+                owners[cp] = owners.get(cp, 0) + 1
+        return {"older_sessions": sum(owners.values()), "older_owners": owners}
+
+    def _end_older(self, body: dict, fenced: tuple[str, int]) -> int:
+        """The fleet's ``end_sessions_of``: the current owner (``fenced``, admitted under
+        the current epoch) read in the store that ``owners`` are gone, so the sessions
+        they created here under an older epoch are ended: what runs is interrupted, what
+        is open rolled back, the connection freed. The sender's own sessions and those
+        of owners it does not name (an old process still alive) are never touched."""
+        owners = body.get("owners")
+        if (not isinstance(owners, list) or len(owners) > MAX_OWNERS
+                or not all(isinstance(o, str) for o in owners)):
+            raise fl.FlightServerError(
+                f"EndOlderSessions: owners: a list of at most {MAX_OWNERS} control plane ids")
+        sender, epoch = fenced
+        gone = set(owners) - {sender}
+        tokens = [t for t, (cp, e) in list(self._fenced.items()) if cp in gone and e < epoch]
+        ended = self._end(tokens)
+        if tokens:
+            log.warning("ended %d sessions of %s, previous owners that are gone (at the "
+                        "word of %s, epoch %d)", ended, ", ".join(sorted(gone)), sender,
+                        epoch)
+        return ended
+
+    def _end(self, tokens: list[str]) -> int:
+        """Destroy these sessions (interrupt, roll back, release); how many ended."""
+        ended = 0
+        for token in tokens:
+            self._created.pop(token, None)
+            self._fenced.pop(token, None)
+            ended += bool(self._sessions.destroy(token))
+        return ended
 
     def _adopt(self, body: dict) -> dict:
         self._owner.adopt(int(body["epoch"]), int(body["owner_pid"]))
