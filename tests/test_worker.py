@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from duckgres_trio.worker import protocol as p
+from duckgres_trio.worker.statements import JOIN_BYTES
 from tests.support.worker import running_worker
 
 # a worker process, spoken to directly: no server mode, no PostgreSQL codec:
@@ -212,6 +213,93 @@ def test_fetch_with_a_row_count(worker):
     assert exhausted and first.num_rows + more.num_rows + rest.num_rows == 200_000
     assert p.fetch_rows(b"") is None and p.fetch_rows(p.u32(0)) == 1
     assert p.fetch_rows(p.u32(0xFFFFFFFF)) == p.MAX_FETCH_ROWS
+
+
+def _frames_to_end(ch: Channel) -> list[tuple[int, bytes]]:
+    frames = []
+    while (frame := ch.read())[0] != p.END:
+        frames.append(frame)
+    return frames
+
+
+def test_chunks_are_joined_into_one_batch_per_fetch(worker):
+    """DuckDB's 2,048-row chunks leave the worker joined: one BATCH frame for a
+    result's first rows and for each FETCH, as long as it stays within JOIN_BYTES;
+    wider rows make several, none past JOIN_BYTES by more than a chunk; an enum
+    result keeps its chunks (their dictionaries)."""
+    _, ch = session(worker)
+    ch.send(p.EXEC, bytes([p.ROWS_YES])
+            + b"SELECT range AS n, range::VARCHAR AS s FROM range(300000)")
+    kind, payload = ch.read()
+    assert kind == p.SCHEMA
+    schema = pa.ipc.read_schema(pa.py_buffer(payload))
+    first = _frames_to_end(ch)
+    assert [kind for kind, _ in first] == [p.BATCH]
+    rows = p.read_batch(*first[0], schema).num_rows
+    assert rows > 2048  # several chunks joined
+    ch.send(p.FETCH, p.u32(100_000))
+    more = _frames_to_end(ch)
+    assert [kind for kind, _ in more] == [p.BATCH]
+    batch = p.read_batch(*more[0], schema)
+    assert 100_000 <= batch.num_rows < 100_000 + 2048
+    assert batch.column(0)[0].as_py() == rows and batch.column(1)[-1].as_py() == str(
+        rows + batch.num_rows - 1)  # in order, nothing lost at the joins
+    ch.send(p.DROP)
+
+    ch.send(p.EXEC, bytes([p.ROWS_YES]) + b"SELECT repeat('x', 200) AS w FROM range(100000)")
+    assert ch.read()[0] == p.SCHEMA
+    _frames_to_end(ch)
+    ch.send(p.FETCH, p.u32(65536))
+    wide = [p.read_batch(kind, payload, pa.schema([("w", pa.string())]))
+            for kind, payload in _frames_to_end(ch)]
+    assert len(wide) > 1 and sum(b.num_rows for b in wide) >= 65536
+    assert all(b.nbytes <= JOIN_BYTES + 2048 * 260 for b in wide)
+    ch.send(p.DROP)
+
+    ch.send(p.EXEC, bytes([p.ROWS_YES])
+            + b"SELECT (range % 2)::VARCHAR::ENUM('0', '1') AS e FROM range(2000000)")
+    assert ch.read()[0] == p.SCHEMA
+    assert {kind for kind, _ in _frames_to_end(ch)} == {p.DICT_BATCH}
+    ch.send(p.FETCH, p.u32(p.MAX_FETCH_ROWS))  # more frames than one sendmsg takes
+    frames = _frames_to_end(ch)
+    assert len(frames) >= 512 and {kind for kind, _ in frames} == {p.DICT_BATCH}
+    assert sum(p.read_batch(kind, payload, None).num_rows
+               for kind, payload in frames) >= p.MAX_FETCH_ROWS
+    ch.send(p.DROP)
+
+
+@given(st.lists(st.tuples(st.integers(1, 150_000), st.booleans()), max_size=12),
+       st.booleans())
+def test_large_batch_frames_arrive_whole_in_their_own_buffer(pieces, last_into_sink):
+    """However a large BATCH frame is split on its way (fed, or received into
+    ``sink()``), it comes out whole, as the Arrow buffer it was gathered in (as bytes
+    if it came whole); the frames around it as bytes."""
+    batch = pa.record_batch([pa.array(range(20_000)),
+                             pa.array([f"row {i}" for i in range(20_000)])], names=["i", "s"])
+    stream = b"".join([p.frame(p.COMMAND, p.i64(5)), *map(bytes, p.batch_frame(batch)),
+                       p.frame(p.END, b"\x01")])
+    start = len(p.frame(p.COMMAND, p.i64(5)))
+    end = len(stream) - len(p.frame(p.END, b"\x01"))
+    reader, got, at, cuts = p.FrameReader(), [], 0, []
+    for size, into_sink in [*pieces, *[(len(stream), last_into_sink)] * 3,
+                            (len(stream), False)]:
+        sink = reader.sink() if into_sink else None
+        if sink is not None:
+            size = min(size, len(sink), len(stream) - at)
+            sink[:size] = stream[at:at + size]
+            reader.filled(size)
+        else:
+            reader.feed(stream[at:at + size])
+        at += size
+        cuts.append(at)
+        while (frame := reader.next()) is not None:
+            got.append(frame)
+    assert got[0] == (p.COMMAND, p.i64(5)) and got[2] == (p.END, b"\x01") and len(got) == 3
+    kind, payload = got[1]
+    # its own buffer once its header came before its end; else bytes, as every frame
+    split = any(start + 5 <= cut < end for cut in cuts)
+    assert kind == p.BATCH and isinstance(payload, pa.Buffer if split else bytes)
+    assert p.read_batch(kind, payload, batch.schema).equals(batch)
 
 
 def test_cancel_progress_and_destroy(worker):

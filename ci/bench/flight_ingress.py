@@ -2,6 +2,7 @@
 control plane, side by side in one run.
 
 Run: .venv/bin/python ci/bench/flight_ingress.py [--rows 10000000] [--rounds 5]
+     [--before CHECKOUT]
 Starts a throwaway duckgres-trio in control-plane mode with flight_address, makes a
 table of N rows, then reads it whole in each of these ways:
 
@@ -13,7 +14,10 @@ table of N rows, then reads it whole in each of these ways:
   database file) with the same DuckDB (the Python package of the pinned version), the
   worker's settings (threads = the CPUs, as ``worker.threads`` gives one statement alone;
   ``arrow_lossless_conversion`` as a Flight session) and the Flight session's
-  batch size, into an Arrow table: what the worker can produce, with no wire at all.
+  batch size, into an Arrow table: what the worker can produce, with no wire at all;
+- with ``--before CHECKOUT`` (another checkout of the project, its ``_native`` built or
+  copied in), ADBC Flight SQL again through a second server running that checkout's
+  code, so a change is measured against its base in the same run.
 
 Method, for a machine whose load moves under the run (the ratio is the point, not the
 rates): every way runs once unmeasured first (caches, connections, the copy); then
@@ -56,16 +60,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout whose server is measured too (flight_before)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = ServerProcess(Path(tmp) / "data", [
-            "--mode", "controlplane", "--metrics-address", "",
-            "--flight-address", f"127.0.0.1:{port}"]).start()
+        servers = []
         try:
-            run(server, port, args)
+            for name, tree in (("data", None), ("before", args.before)):
+                if name == "before" and tree is None:
+                    continue
+                env = {} if tree is None else {
+                    "PYTHONPATH": str(tree.resolve() / "python")}
+                port = free_port()
+                servers.append((ServerProcess(Path(tmp) / name, [
+                    "--mode", "controlplane", "--metrics-address", "",
+                    "--flight-address", f"127.0.0.1:{port}"], env=env).start(), port))
+            run(servers, args)
         finally:
-            server.stop()
+            for server, _ in servers:
+                server.stop()
 
 
 def _tree_cpu(root: int, *, children: bool = True) -> float:
@@ -102,23 +115,30 @@ def _own_cpu() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run(server: ServerProcess, port: int, args) -> None:
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE bench AS SELECT i::int8 AS i, i * 0.5 AS f, "
-                     f"'row ' || i AS s FROM generate_series(1, {args.rows}) t(i)")
-        conn.execute("CHECKPOINT")
-    options = {"username": "postgres", "password": "postgres",
-               adbc_flight.DatabaseOptions.TLS_ROOT_CERTS.value:
-                   (server.data_dir / "server.crt").read_text(),
-               adbc_flight.DatabaseOptions.TLS_OVERRIDE_HOSTNAME.value: "localhost",
-               adbc_flight.DatabaseOptions.RPC_CALL_HEADER_PREFIX.value + "database":
-                   "postgres"}
+def run(servers: list[tuple[ServerProcess, int]], args) -> None:
+    for server, _ in servers:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE TABLE bench AS SELECT i::int8 AS i, i * 0.5 AS f, "
+                         f"'row ' || i AS s FROM generate_series(1, {args.rows}) t(i)")
+            conn.execute("CHECKPOINT")
+    server, port = servers[0]
 
-    def flight() -> int:
-        with flight_dbapi.connect(f"grpc+tls://127.0.0.1:{port}", db_kwargs=options,
-                                  autocommit=True) as conn, conn.cursor() as cur:
-            cur.execute(QUERY)
-            return cur.fetch_arrow_table().num_rows
+    def flight_way(server: ServerProcess, port: int):
+        options = {"username": "postgres", "password": "postgres",
+                   adbc_flight.DatabaseOptions.TLS_ROOT_CERTS.value:
+                       (server.data_dir / "server.crt").read_text(),
+                   adbc_flight.DatabaseOptions.TLS_OVERRIDE_HOSTNAME.value: "localhost",
+                   adbc_flight.DatabaseOptions.RPC_CALL_HEADER_PREFIX.value + "database":
+                       "postgres"}
+
+        def flight() -> int:
+            with flight_dbapi.connect(f"grpc+tls://127.0.0.1:{port}", db_kwargs=options,
+                                      autocommit=True) as conn, conn.cursor() as cur:
+                cur.execute(QUERY)
+                return cur.fetch_arrow_table().num_rows
+        return flight
+
+    flight = flight_way(server, port)
 
     def psycopg_binary() -> int:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
@@ -147,6 +167,8 @@ def run(server: ServerProcess, port: int, args) -> None:
             return db.execute(QUERY).to_arrow_reader(BATCH_ROWS).read_all().num_rows
 
     ways = {"flight_adbc": flight, "psycopg_binary": psycopg_binary, "psql_copy": psql_copy}
+    if len(servers) > 1:
+        ways["flight_before"] = flight_way(*servers[1])
     if _has_duckdb():
         shutil.copy(server.data_dir / "postgres.duckdb", copy)
         ways["worker_in_process_arrow"] = in_process
@@ -155,22 +177,27 @@ def run(server: ServerProcess, port: int, args) -> None:
     names = list(ways)
     wall: dict[str, list[float]] = {name: [] for name in ways}
     cpu: dict[str, list[float]] = {name: [] for name in ways}
-    #: the Flight way's CPU seconds by process: client, control plane, workers
-    parts: list[tuple[float, float, float]] = []
-    pid = server.proc.pid
+    #: the Flight ways' CPU seconds by process: client, control plane, workers
+    parts: dict[str, list[tuple[float, float, float]]] = {"flight_adbc": [],
+                                                           "flight_before": []}
+    pids = {name: server.proc.pid for name in ways}
+    if len(servers) > 1:
+        pids["flight_before"] = servers[1][0].proc.pid
     for name in names:  # warm: unmeasured
         assert ways[name]() == args.rows, name
     for r in range(args.rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
+            pid = pids[name]
             before = _own_cpu(), _tree_cpu(pid, children=False), _tree_cpu(pid)
             started = time.perf_counter()
             rows = ways[name]()
             wall[name].append(time.perf_counter() - started)
             after = _own_cpu(), _tree_cpu(pid, children=False), _tree_cpu(pid)
             cpu[name].append(after[0] - before[0] + after[2] - before[2])
-            if name == "flight_adbc":
+            if name in parts:
                 plane = after[1] - before[1]
-                parts.append((after[0] - before[0], plane, after[2] - before[2] - plane))
+                parts[name].append((after[0] - before[0], plane,
+                                    after[2] - before[2] - plane))
             assert rows == args.rows, (name, rows)
 
     def ratio(a: str, b: str, of=wall) -> float:
@@ -192,9 +219,18 @@ def run(server: ServerProcess, port: int, args) -> None:
         print(f"  in-process / flight, rows/s:     {ratio(inproc, 'flight_adbc'):.2f}x "
               f"(per round: {', '.join(f'{f / i:.2f}' for i, f in zip(wall[inproc], wall['flight_adbc']))})")
         print(f"  flight / in-process, CPU s:      {ratio(inproc, 'flight_adbc', cpu):.2f}x")
-    client, plane, workers = (statistics.median(p[i] for p in parts) for i in range(3))
-    print(f"  flight CPU s by process: client {client:.2f}, control plane {plane:.2f}, "
-          f"workers {workers:.2f}")
+        if "flight_before" in wall:
+            print(f"  in-process / flight before:      {ratio(inproc, 'flight_before'):.2f}x "
+                  f"rows/s; {ratio(inproc, 'flight_before', cpu):.2f}x CPU s")
+    if "flight_before" in wall:
+        print(f"  flight / flight before, rows/s:  {ratio('flight_adbc', 'flight_before'):.2f}x"
+              f"; CPU s: {ratio('flight_before', 'flight_adbc', cpu):.2f}x")
+    for name, measured in parts.items():
+        if measured:
+            client, plane, workers = (statistics.median(p[i] for p in measured)
+                                      for i in range(3))
+            print(f"  {name} CPU s by process: client {client:.2f}, control plane "
+                  f"{plane:.2f}, workers {workers:.2f}")
 
 
 def _has_duckdb() -> bool:

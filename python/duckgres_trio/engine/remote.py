@@ -82,6 +82,8 @@ class RemoteExecutor(Executor):
         self._progress = progress
         self.worker = worker
         self._reader = p.FrameReader()
+        #: the plain socket under ``stream``, if it is one (a fleet worker's TLS is not)
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._busy = False
         self._lost: str | None = None
         #: rows each FETCH asks for; None: the worker's default (a Flight SQL session
@@ -246,15 +248,25 @@ class RemoteExecutor(Executor):
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._lose(f"the connection to the worker broke: {exc}")
 
-    async def _read(self) -> tuple[int, bytes]:
-        while (got := self._reader.next()) is None:
+    async def _read(self) -> tuple[int, bytes | pa.Buffer]:
+        reader = self._reader
+        while (got := reader.next()) is None:
+            # a large batch goes straight into its own buffer (FrameReader.sink)
+            sink = reader.sink() if self._socket is not None else None
             try:
-                data = await self._stream.receive_some(max(_RECEIVE, self._reader.missing()))
+                if sink is not None:
+                    received = await self._socket.recv_into(sink)
+                else:
+                    data = await self._stream.receive_some(max(_RECEIVE, reader.missing()))
+                    received = len(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 self._lose(f"the connection to the worker broke: {exc}")
-            if not data:
+            if not received:
                 self._lose("the worker closed the session's connection")
-            self._reader.feed(data)
+            if sink is not None:
+                reader.filled(received)
+            else:
+                reader.feed(data)
         return got
 
     def _lose(self, detail: str):

@@ -52,6 +52,8 @@ ROWS_NO, ROWS_YES, ROWS_UNKNOWN = 0, 1, 2
 
 #: The largest frame either side accepts (the size gRPC allows a worker message).
 MAX_FRAME = 1 << 30
+#: A BATCH frame at least this long is read into a buffer of its own (FrameReader).
+LARGE_FRAME = 1 << 16
 
 _HEADER = struct.Struct("!BI")
 _U32 = struct.Struct("!I")
@@ -73,22 +75,62 @@ def frame_parts(kind: int, *parts: bytes | memoryview) -> list[bytes | memoryvie
 
 
 class FrameReader:
-    """Bytes in, ``(kind, payload)`` frames out; lengths bounded before buffering."""
+    """Bytes in, ``(kind, payload)`` frames out; lengths bounded before buffering.
+
+    A large BATCH frame (the bulk of a result) is gathered in an Arrow buffer of its
+    own and handed out as that buffer (``read_batch`` decodes it without a copy);
+    ``sink()`` lets a reader receive straight into it, so its bytes are copied once,
+    by the kernel. Every other payload is ``bytes``."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buffer = bytearray()
         self._max = max_frame
+        #: a large BATCH frame being read: its kind, payload and bytes filled so far
+        self._large: tuple[int, pa.Buffer] | None = None
+        self._filled = 0
 
     def feed(self, data: bytes) -> None:
+        if self._large is not None:
+            payload = self._large[1]
+            take = min(len(data), payload.size - self._filled)
+            with memoryview(payload) as view, memoryview(data) as chunk:
+                view.cast("B")[self._filled:self._filled + take] = chunk.cast("B")[:take]
+            self._filled += take
+            if take == len(data):
+                return
+            data = data[take:]
         self._buffer += data
 
-    def next(self) -> tuple[int, bytes] | None:
+    def sink(self) -> memoryview | None:
+        """Where the rest of a large frame's payload goes (None: use ``feed``); tell
+        ``filled`` how many bytes were written there."""
+        if self._large is None:
+            return None
+        return memoryview(self._large[1]).cast("B")[self._filled:]
+
+    def filled(self, count: int) -> None:
+        self._filled += count
+
+    def next(self) -> tuple[int, bytes | pa.Buffer] | None:
+        if self._large is not None:
+            if self._filled < self._large[1].size:
+                return None
+            got, self._large = self._large, None
+            return got
         if len(self._buffer) < _HEADER.size:
             return None
         kind, length = _HEADER.unpack_from(self._buffer)
         if length > self._max:
             raise ProtocolError(f"frame of {length} bytes exceeds the limit of {self._max}")
         end = _HEADER.size + length
+        if kind in (BATCH, DICT_BATCH) and length >= LARGE_FRAME and len(self._buffer) < end:
+            # Arrow's pool: no zeroing, and no page faults once the pool is warm
+            self._large = kind, pa.allocate_buffer(length)
+            rest = self._buffer[_HEADER.size:]
+            self._buffer = bytearray()
+            self._filled = 0
+            self.feed(rest)
+            return None
         if len(self._buffer) < end:
             return None
         with memoryview(self._buffer) as view:  # one copy, not a slice and then bytes
@@ -98,6 +140,8 @@ class FrameReader:
 
     def missing(self) -> int:
         """How many more bytes the frame being read needs (at least 1)."""
+        if self._large is not None:
+            return max(1, self._large[1].size - self._filled)
         if len(self._buffer) < _HEADER.size:
             return _HEADER.size - len(self._buffer)
         _, length = _HEADER.unpack_from(self._buffer)
@@ -283,8 +327,8 @@ def read_insert(payload: bytes) -> tuple[str, pa.RecordBatch]:
     return target, reader.read_next_batch()
 
 
-def read_batch(kind: int, payload: bytes, schema: pa.Schema) -> pa.RecordBatch:
-    buffer = pa.py_buffer(payload)
+def read_batch(kind: int, payload: bytes | pa.Buffer, schema: pa.Schema) -> pa.RecordBatch:
+    buffer = payload if isinstance(payload, pa.Buffer) else pa.py_buffer(payload)
     if kind == BATCH:
         return pa.ipc.read_record_batch(buffer, schema)
     return pa.ipc.open_stream(buffer).read_next_batch()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 
@@ -23,6 +24,13 @@ log = logging.getLogger(__name__)
 
 #: Below this size a reply is joined and sent with one system call.
 _JOIN_BELOW = 1 << 20
+#: Buffers one sendmsg may take (Linux's IOV_MAX is 1024).
+_IOV_MAX = 512
+#: DuckDB's 2,048-row chunks go out joined into batches of up to this many bytes (one
+#: BATCH frame each): the control plane then reads, and a Flight SQL session forwards,
+#: one batch per FETCH instead of decoding and gathering 32 (docs/benchmarks.md,
+#: issue 24). Bounded so a frame of wide rows stays far below MAX_FRAME.
+JOIN_BYTES = 4 << 20
 
 
 class StatementServer:
@@ -72,6 +80,10 @@ class StatementServer:
                 conn.settimeout(None)
             elif conn.family != socket.AF_UNIX:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            else:
+                # room for a whole joined batch: the control plane reads it in a few
+                # receives, not one per 208 KiB (the kernel caps this at wmem_max)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, JOIN_BYTES)
         except OSError:
             conn.close()
             return
@@ -116,9 +128,17 @@ class _Channel:
     def send(self, parts: list) -> None:
         if sum(len(x) for x in parts) < _JOIN_BELOW:
             self._conn.sendall(b"".join(parts))
-        else:
+        elif isinstance(self._conn, ssl.SSLSocket):  # no sendmsg
             for part in parts:
                 self._conn.sendall(part)
+        else:  # gathered: a frame's header does not go (and wake the reader) alone
+            views = [memoryview(part).cast("B") for part in parts]
+            while views:
+                sent = self._conn.sendmsg(views[:_IOV_MAX])
+                while views and sent >= len(views[0]):
+                    sent -= len(views.pop(0))
+                if sent:
+                    views[0] = views[0][sent:]
 
 
 class _Handler:
@@ -185,7 +205,7 @@ class _Handler:
         # schema is not sent again.
         same = described is not None and started.schema.equals(described, check_metadata=True)
         schema = b"" if same else started.schema.serialize().to_pybytes()
-        first = started.first or []
+        first = self._joined(started.first or [])
         if started.result is None and len(first) <= 1 and not self._dictionary(started.schema):
             return p.rows_frame(schema, first[0] if first else None)
         return [*p.frame_parts(p.SCHEMA, schema),
@@ -198,9 +218,25 @@ class _Handler:
             self._last = (schema, flag)
         return flag
 
+    def _joined(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        """``batches`` joined into as few as JOIN_BYTES allows (one copy here saves a
+        decode per chunk and a copy on the control plane); a result with dictionary
+        columns keeps its chunks (each frame carries its own dictionaries)."""
+        if len(batches) < 2 or self._dictionary(batches[0].schema):
+            return batches
+        joined, group, size = [], [], 0
+        for batch in batches:
+            if group and size + batch.nbytes > JOIN_BYTES:
+                joined.append(group[0] if len(group) == 1 else pa.concat_batches(group))
+                group, size = [], 0
+            group.append(batch)
+            size += batch.nbytes
+        joined.append(group[0] if len(group) == 1 else pa.concat_batches(group))
+        return joined
+
     def _batches(self, batches: list[pa.RecordBatch], exhausted: bool) -> list:
         parts: list = []
-        for batch in batches:
+        for batch in self._joined(batches):
             parts += p.batch_frame(batch, self._dictionary(batch.schema))
         parts.append(p.frame(p.END, bytes([exhausted])))
         return parts
