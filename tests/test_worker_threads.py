@@ -200,3 +200,22 @@ def test_a_standalone_database_narrows_lookups_but_never_a_long_query(start_serv
         while (seen := lookup()) != 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert seen == 1  # narrow again once the long one is over
+
+
+def test_a_worker_given_another_database_sets_threads_on_the_new_one(tmp_path):
+    """A fleet worker written off ends its sessions and closes its database
+    (``Sessions.deactivate``), then may open another: the thread count is set on the
+    new instance (the old one's connection for it was kept, setting the closed
+    instance's threads and holding its file open)."""
+    from duckgres_trio.worker.session import Sessions
+
+    sessions = Sessions()
+    sql = "SELECT current_setting('threads')::INT AS n"
+    try:
+        for name in ("a", "b"):
+            sessions.activate(str(tmp_path / f"{name}.duckdb"), {})
+            session = sessions.create("tester", threads=3)  # DuckDB's default: the cores
+            assert session.execute(sql, True).first[0].column(0)[0].as_py() == 3
+            sessions.deactivate()
+    finally:
+        sessions.close()
