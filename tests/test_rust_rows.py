@@ -2055,3 +2055,57 @@ def test_hostile_tzif_files_are_refused_or_read_as_zoneinfo_does(data):
     instants = data.draw(st.lists(st.one_of(st.integers(-(2**40), 2**40).map(lambda s: s * USECS),
                                             st.integers(I64_MIN, I64_MAX)), min_size=1, max_size=20))
     check_zone_data(blob, instants)
+
+
+# -- a kept RowEncoder (frontend/results.encode) ------------------------------------------
+
+def _kept_matches_new(batch: pa.RecordBatch, formats: list[int], cut: int,
+                      style: text.OutputStyle | None = None) -> None:
+    for codec in ("python", "rust"):
+        kept = rows.RowEncoder(batch.schema, formats, codec, style)
+        for part in (batch.slice(0, cut), batch.slice(cut), batch):
+            assert rows.encoder(kept, part.schema, formats, style, codec) is kept
+            try:
+                expected = encode_rows(part, formats, codec=codec, style=style)
+            except RaggedArrayError:
+                with pytest.raises(RaggedArrayError):
+                    kept.encode(part)
+                continue
+            assert kept.encode(part) == expected
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.data())
+def test_a_kept_row_encoder_encodes_each_batch_as_a_new_one(data):
+    """A statement's result batches, one encoder for all (what it works out per column
+    done once): each batch's bytes are encode_rows' in both codecs, for native,
+    Python-only and container columns, in every format mix."""
+    kinds = Columns("NATIVE + PYTHON_COLUMNS", NATIVE_COLUMNS + PYTHON_COLUMNS)
+    batch = data.draw(st.one_of(batches(kinds, max_columns=5), batches(containers(), max_columns=3)))
+    _kept_matches_new(batch, formats_for(data.draw, batch), data.draw(st.integers(0, batch.num_rows)))
+
+
+def test_a_kept_row_encoder_is_replaced_when_what_it_decided_from_changes():
+    """A new schema (metadata included: it names jsonb), other formats, another
+    DateStyle or codec each get a new encoder, whose bytes are encode_rows'."""
+    ts = pa.array([0, None], pa.int64()).view(pa.timestamp("us"))
+    batch = pa.record_batch({"t": ts, "s": pa.array(['{"a": 1}', None])})
+    kept = rows.encoder(None, batch.schema, [0, 0])
+    assert rows.encoder(kept, batch.schema, None) is kept  # None: all text
+    sql_style = text.OutputStyle("SQL", "DMY")
+    jsonb = batch.schema.set(1, batch.schema.field(1).with_metadata(
+        {b"duckgres.pg_type": b"3802 -1 0 jsonb"}))
+    for schema, formats, style, codec in [(batch.schema, [1, 0], None, rows.CODEC),
+                                          (batch.schema, [0, 0], sql_style, rows.CODEC),
+                                          (jsonb, [0, 0], None, rows.CODEC),
+                                          (batch.schema, [0, 0], None, "python"),
+                                          (batch.schema, [0, 0], None, "rust")]:
+        if codec == kept.codec and schema is batch.schema and formats == [0, 0] and style is None:
+            continue  # the kept one's own
+        new = rows.encoder(kept, schema, formats, style, codec)
+        assert new is not kept
+        part = pa.record_batch(batch.columns, schema=schema)
+        assert new.encode(part) == encode_rows(part, formats, codec=codec, style=style)
+    # the style shows: SQL DateStyle prints the timestamp another way
+    assert rows.encoder(kept, batch.schema, [0, 0], sql_style).encode(batch) != kept.encode(batch)
+    _kept_matches_new(batch, [0, 0], 1, sql_style)

@@ -1,18 +1,20 @@
-"""DuckDB's thread count chosen per statement on a worker (worker/threads.py): the
-policy with a recorded ``apply`` and a manual clock, and on a real worker."""
+"""DuckDB's thread count chosen per statement (engine/threads.py): the policy with a
+recorded ``apply`` and a manual clock, on a real worker, and in a standalone server."""
 
 from __future__ import annotations
 
+import threading
 import time
 
+import psycopg
 import pytest
 
+from duckgres_trio.engine import threads as t
 from duckgres_trio.worker import protocol as p
-from duckgres_trio.worker import threads as t
 from tests.support.worker import running_worker
 from tests.test_worker import session
 
-# a worker's policy and a worker process: no server mode, no codec:
+# the policy, a worker process and a server started in each mode by name:
 # deselected in the standalone pass (tests/conftest.py)
 pytestmark = pytest.mark.controlplane_only
 
@@ -147,3 +149,73 @@ def test_a_worker_runs_short_statements_on_one_thread(worker):
         time.sleep(0.05)
     assert seen == 1
     assert threads_now(sql + b" WHERE true") == 3  # a statement not seen before
+
+
+#: DuckDB's thread count when the statement is planned: at each execution, as DuckDB
+#: plans a statement that reads a table again each time (docs/architecture.md)
+THREADS = "current_setting('threads')::INT"
+
+
+def test_a_standalone_database_narrows_lookups_but_never_a_long_query(start_server):
+    """Standalone: a database's sessions share one instance. A repeated lookup runs on
+    one thread; an aggregate in another session runs on all (3 here), and the
+    lookups running beside it do not narrow it."""
+    server = start_server("--mode", "standalone", "--duckdb-threads", "3",
+                          "--tls", "disabled", "--auth-method", "trust")
+    dsn = server.dsn(sslmode="disable")
+    with psycopg.connect(dsn, autocommit=True) as a, psycopg.connect(dsn, autocommit=True) as b:
+        a.execute("CREATE TABLE lookup (id INTEGER PRIMARY KEY, v INTEGER)")
+        a.execute("INSERT INTO lookup SELECT range, range FROM range(1000)")
+
+        def lookup() -> int:
+            return a.execute(f"SELECT {THREADS} AS n, v FROM lookup WHERE id = %s", (7,),
+                             prepare=True).fetchone()[0]
+
+        assert lookup() == 3  # not known to be short yet
+        deadline = time.monotonic() + 5
+        while (seen := lookup()) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == 1
+
+        ran: dict[str, object] = {}
+
+        def aggregate() -> None:
+            ran["started"] = time.monotonic()
+            ran["threads"] = b.execute(
+                f"SELECT {THREADS} AS n, count(DISTINCT x % 1000003) AS d "
+                "FROM range(12000000) t(x)").fetchone()[0]
+            ran["ended"] = time.monotonic()
+
+        beside = threading.Thread(target=aggregate)
+        beside.start()
+        during = []
+        while beside.is_alive():
+            during.append((time.monotonic(), lookup()))
+        beside.join()
+        assert ran["threads"] == 3
+        # from shortly after the aggregate was sent (its translation) to its end
+        inside = [n for at, n in during if ran["started"] + 0.3 < at < ran["ended"] - 0.05]
+        assert ran["ended"] - ran["started"] > 0.5 and inside and set(inside) == {3}, during
+        deadline = time.monotonic() + 5
+        while (seen := lookup()) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen == 1  # narrow again once the long one is over
+
+
+def test_a_worker_given_another_database_sets_threads_on_the_new_one(tmp_path):
+    """A fleet worker written off ends its sessions and closes its database
+    (``Sessions.deactivate``), then may open another: the thread count is set on the
+    new instance (the old one's connection for it was kept, setting the closed
+    instance's threads and holding its file open)."""
+    from duckgres_trio.worker.session import Sessions
+
+    sessions = Sessions()
+    sql = "SELECT current_setting('threads')::INT AS n"
+    try:
+        for name in ("a", "b"):
+            sessions.activate(str(tmp_path / f"{name}.duckdb"), {})
+            session = sessions.create("tester", threads=3)  # DuckDB's default: the cores
+            assert session.execute(sql, True).first[0].column(0)[0].as_py() == 3
+            sessions.deactivate()
+    finally:
+        sessions.close()

@@ -5,7 +5,7 @@ Run: .venv/bin/python ci/bench/analytics_threads.py --before /path/to/old/checko
 Compares, side by side and alternating round by round, control-plane servers whose
 workers run DuckDB on: one thread for everything (``--before``'s default, cores - 1
 here), all cores for everything (``--before`` with ``--duckdb-threads <cores>``), and
-this checkout's choice per statement (worker/threads.py); plus this checkout in
+this checkout's choice per statement (engine/threads.py); plus this checkout in
 standalone mode and the in-process limit (the engine's C API, DuckDB's default
 threads; for one-row statements the single loop of ci/bench/pgbench_lookup.py).
 Workloads: the 22 TPC-H queries through psql (ci/bench/harness_tpch.py, `\\timing`), and

@@ -12,7 +12,7 @@ table of N rows, then reads it whole in each of these ways:
 - psql ``\\copy (SELECT ...) TO '/dev/null'`` (COPY text, libpq);
 - the worker's in-process Arrow rate: the same SELECT on the same table (a copy of the
   database file) with the same DuckDB (the Python package of the pinned version), the
-  worker's settings (threads = the CPUs, as ``worker.threads`` gives one statement alone;
+  worker's settings (threads = the CPUs, as ``engine.threads`` gives one statement alone;
   ``arrow_lossless_conversion`` as a Flight session) and the Flight session's
   batch size, into an Arrow table: what the worker can produce, with no wire at all;
 - with ``--before CHECKOUT`` (another checkout of the project, its ``_native`` built or

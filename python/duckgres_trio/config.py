@@ -240,7 +240,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("handover_drain_timeout", _duration, 30.0, "on SIGTERM/SIGINT, how long running statements may finish before they are cancelled (new sessions meanwhile get FATAL 57P03)", "DURATION"),
     Setting("timezone", _text, "UTC", "default TimeZone of new sessions", "ZONE"),
     Setting("max_connections", _int_range(1, 100_000), 100, "most client connections at once; also bounds concurrent DuckDB calls", "N"),
-    Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB threads per database; 0: DuckDB decides (standalone), all cores for a worker's long statements, one for its short ones (controlplane)", "N"),
+    Setting("duckdb_threads", _int_range(0, 4096), 0, "DuckDB threads per database (a worker's in controlplane mode) for long statements, 0: all cores; short ones run on one", "N"),
     Setting("duckdb_memory_limit", _text, "", "DuckDB memory_limit per database (per worker in controlplane mode), e.g. 4GB; empty: DuckDB decides (standalone) or a share of memory_budget (controlplane)", "SIZE"),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "log verbosity", "LEVEL"),
     Setting("log_format", _choice("text", "keyvalue", "json"), "text", "log lines as text, key=value pairs or JSON, each with its connection's pid, user, database, worker and query id", "FORMAT"),

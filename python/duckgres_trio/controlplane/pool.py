@@ -96,7 +96,7 @@ class WorkerPool:
         self._memory_budget = memory_budget
         self._memory_limit = memory_limit
         # A worker's long statements get these threads, its short ones one
-        # (worker/threads.py): all cores by default, as DuckDB's own default.
+        # (engine/threads.py): all cores by default, as DuckDB's own default.
         self._threads = threads or os.cpu_count() or 1
         self._retire_on_session_end = retire_on_session_end
         self._log_level = log_level
@@ -524,7 +524,7 @@ class WorkerPool:
     def _limits(self, extra: int = 0, profile=None) -> dict[str, str]:
         """DuckDB settings for each database-owning worker: the configured memory_limit,
         or an equal share of the memory budget (DuckDB's limits are per process); the
-        configured threads, else all cores (for long statements: worker/threads.py).
+        configured threads, else all cores (for long statements: engine/threads.py).
         A worker's ``profile`` (engine.profiles) chooses threads, and memory if it
         names one."""
         owners = sum(1 for w in self._owning() if w.alive) + extra

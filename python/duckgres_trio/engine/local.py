@@ -5,16 +5,19 @@ shared by every session on it; each session gets its own DuckDB connection, so
 sessions see each other's committed data through DuckDB's MVCC and nothing else.
 DuckDB is driven through its C API (``duckdb_capi``), and every call blocks, so calls
 run in threads behind a CapacityLimiter: one thread hop per statement and one per
-group of result batches.
+group of result batches. A database's DuckDB threads are chosen per statement
+(``engine.threads``): one for a statement whose last run was short, all for others.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,6 +47,7 @@ from duckgres_trio.engine.databases import (
 )
 from duckgres_trio.engine.errors import as_duckdb_exception, pg_error_from_duckdb
 from duckgres_trio.engine.lake import Lake
+from duckgres_trio.engine.threads import DatabaseThreads, shape
 from duckgres_trio.engine.statement import (
     BATCH_ROWS,
     columns,
@@ -86,6 +90,10 @@ class LocalEngine(Engine):
         self._limiter = trio.CapacityLimiter(max_concurrent)
         self._config = duckdb_config or {}
         self._databases: dict[str, capi.Database] = {}
+        #: each open database's DuckDB threads per statement; wide: the configured
+        #: count, else the cores (DuckDB's own default)
+        self._threads: dict[str, DatabaseThreads] = {}
+        self._wide = int(self._config.get("threads") or 0) or os.cpu_count() or 1
         self._open_lock = trio.Lock()
         self._sessions: Counter[str] = Counter()
         self._dropping: dict[str, trio.Event] = {}
@@ -105,7 +113,8 @@ class LocalEngine(Engine):
         except BaseException:
             self._sessions[database] -= 1
             raise
-        return LocalExecutor(conn, self._limiter, lambda: self._session_ended(database))
+        return LocalExecutor(conn, self._limiter, lambda: self._session_ended(database),
+                             self._threads.get(database))
 
     async def create_database(self, name: str) -> None:
         async with self._open_lock:
@@ -115,7 +124,7 @@ class LocalEngine(Engine):
             self._data_dir.mkdir(parents=True, exist_ok=True)
             self._databases[name] = await self._open(name, path, severity="ERROR")
         if self._handing_over:
-            await self._close_database(name)
+            await self._closed_for_handover(name)
 
     async def drop_database(self, name: str) -> bool:
         while (dropping := self._dropping.get(name)) is not None:
@@ -136,9 +145,7 @@ class LocalEngine(Engine):
             if self._sessions[name]:
                 raise busy(name, self._sessions[name])
             async with self._open_lock:
-                db = self._databases.pop(name, None)
-                if db is not None:
-                    await trio.to_thread.run_sync(db.close, limiter=self._limiter)
+                await self._close_database(name)
                 if path is None:
                     await trio.to_thread.run_sync(self._lake.drop, name, limiter=self._limiter)
                 else:
@@ -154,18 +161,30 @@ class LocalEngine(Engine):
         opens the same files."""
         self._handing_over = True
         for name in [n for n in self._databases if not self._sessions[n]]:
-            await self._close_database(name)
+            await self._closed_for_handover(name)
+
+    async def _closed_for_handover(self, name: str) -> None:
+        if await self._close_database(name):
+            log.info("closed database %r", name)
 
     async def _session_ended(self, database: str) -> None:
         self._sessions[database] -= 1
         if self._handing_over and not self._sessions[database]:
-            await self._close_database(database)
+            await self._closed_for_handover(database)
 
-    async def _close_database(self, name: str) -> None:
+    async def _close_database(self, name: str) -> bool:
         db = self._databases.pop(name, None)
-        if db is not None:
-            await trio.to_thread.run_sync(db.close, limiter=self._limiter)
-            log.info("closed database %r", name)
+        threads = self._threads.pop(name, None)
+        if db is None:
+            return False
+
+        def close() -> None:
+            if threads is not None:  # its connection would keep the file open
+                threads.close()
+            db.close()
+
+        await trio.to_thread.run_sync(close, limiter=self._limiter)
+        return True
 
     async def _database(self, name: str) -> capi.Database:
         async with self._open_lock:
@@ -211,29 +230,32 @@ class LocalEngine(Engine):
                               f'cannot open database "{name}": {err.message}',
                               severity=severity) from None
         log.info("opened database %r at %s", name, where)
+        self._threads[name] = DatabaseThreads(db, self._wide)
         return db
 
     async def aclose(self) -> None:
-        databases, self._databases = self._databases, {}
-        for db in databases.values():
-            await trio.to_thread.run_sync(db.close, limiter=self._limiter)
+        for name in list(self._databases):
+            await self._close_database(name)
 
 
 class LocalExecutor(Executor):
     def __init__(self, conn: capi.Connection, limiter: trio.CapacityLimiter,
-                 closed: Callable[[], Awaitable[None]] | None = None) -> None:
+                 closed: Callable[[], Awaitable[None]] | None = None,
+                 threads: DatabaseThreads | None = None) -> None:
         self._conn = conn
         self._limiter = limiter
         self._closed = closed
+        self._threads = threads  # the database's (engine.threads); None: DuckDB's own
         self._running = False
 
     async def execute(self, sql: str, returns_rows: bool | None) -> Result:
         def run() -> Result:
-            statement = self._conn.prepare(sql)
-            try:
-                return self._start(statement, returns_rows)
-            finally:
-                statement.close()
+            with self._sized(shape(sql)):  # before planning too
+                statement = self._conn.prepare(sql)
+                try:
+                    return self._start(statement, returns_rows)
+                finally:
+                    statement.close()
 
         return await self._call(run)
 
@@ -256,7 +278,8 @@ class LocalExecutor(Executor):
             started = time.perf_counter()
             try:
                 statement.bind(params)
-                return self._start(statement, returns_rows)
+                with self._sized(statement.sql):
+                    return self._start(statement, returns_rows)
             finally:
                 prepared.last_seconds = time.perf_counter() - started
 
@@ -273,6 +296,10 @@ class LocalExecutor(Executor):
 
     async def close_prepared(self, prepared: Prepared) -> None:
         prepared.handle.close()
+
+    def _sized(self, key: str):
+        """DuckDB's threads for this statement, known by ``key`` (``engine.threads``)."""
+        return nullcontext() if self._threads is None else self._threads.running(key)
 
     def _start(self, statement: capi.Prepared, returns_rows: bool | None) -> Result:
         """In a thread: run the statement and pull its first batches."""

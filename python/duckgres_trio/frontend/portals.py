@@ -22,7 +22,7 @@ from duckgres_trio.frontend.origins import blank_padded
 from duckgres_trio.sql import Statement
 from duckgres_trio.sql.prepared import type_name
 from duckgres_trio.wire import frontend as msg
-from duckgres_trio.wire.rows import row_description
+from duckgres_trio.wire.rows import RowEncoder, row_description
 
 
 @dataclass
@@ -53,6 +53,8 @@ class PreparedStatement:
     descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
     described_columns: pa.Schema | None = None
     widths: dict[int, int] = field(default_factory=dict)  # its char(n) columns'
+    #: the row encoder of its last result (frontend/results.encode)
+    encoder: RowEncoder | None = None
 
     def reusable(self, message: msg.Parse, state: tuple | None) -> bool:
         """Whether a Parse of ``message`` may take this statement as it is."""

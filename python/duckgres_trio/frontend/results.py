@@ -11,7 +11,7 @@ import pyarrow as pa
 from duckgres_trio.errors import PgError, SqlState
 from duckgres_trio.sql.statements import COUNTED
 from duckgres_trio.wire.frontend import CopyMessage
-from duckgres_trio.wire.rows import encode_rows
+from duckgres_trio.wire.rows import RowEncoder, encode_rows, encoder
 from duckgres_trio.wire.text import OutputStyle
 
 
@@ -37,11 +37,25 @@ def command_tag(command: str, rows: int | None) -> str:
     return command
 
 
+class KeepsEncoder(Protocol):
+    """What remembers the row encoder of its last result (a prepared statement, a
+    session), so its next one with the same columns encodes at once."""
+
+    encoder: RowEncoder | None
+
+
 def encode(batch: pa.RecordBatch, formats: Sequence[int] | None,
-           style: OutputStyle | None = None) -> bytes:
+           style: OutputStyle | None = None, keep: KeepsEncoder | None = None) -> bytes:
     """DataRows for a batch, text in the session's DateStyle / IntervalStyle."""
-    with encoding_errors():
-        return encode_rows(batch, formats, style=style)
+    try:  # encoding_errors, inline: this runs for every batch
+        if keep is None:
+            return encode_rows(batch, formats, style=style)
+        rows = keep.encoder = encoder(keep.encoder, batch.schema, formats, style)
+        return rows.encode(batch)
+    except PgError:
+        raise
+    except Exception as exc:
+        raise PgError(SqlState.INTERNAL_ERROR, f"cannot send a result value: {exc}") from None
 
 
 @contextmanager

@@ -54,7 +54,7 @@ from duckgres_trio.wire.copy import (
 )
 
 COPY_DATA, COPY_DONE = ord("d"), ord("c")
-from duckgres_trio.wire.rows import row_description
+from duckgres_trio.wire.rows import RowEncoder, row_description
 from duckgres_trio.wire.text import OutputStyle
 
 SERVER_VERSION = f"15.0 (duckgres-trio {__version__})"
@@ -164,6 +164,7 @@ class Session(PreparedPath):
         self._set_after_statement: list[tuple[str, str, bool]] = []  # set_config()
         self.settings_version = 0  # bumped whenever publish_settings runs
         self.style = _output_style(self.parameters)
+        self.encoder: RowEncoder | None = None  # the last simple-protocol result's
         self._multi = False  # running a Query of several statements: a transaction block
         self._queried = False  # the transaction block ran a query (took its snapshot)
         self.portals = Portals(executor)  # prepared statements and portals, by name
@@ -812,7 +813,7 @@ class Session(PreparedPath):
         async with aclosing(batches) as stream:
             async for batch in stream:
                 self.check_cancel()
-                out.queue(encode(batch, formats, self.style))
+                out.queue(encode(batch, formats, self.style, self))
                 rows += batch.num_rows
                 await out.flush_if_full()
         return rows

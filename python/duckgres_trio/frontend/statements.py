@@ -375,7 +375,7 @@ class PreparedPath:
                 portal.parked.insert(0, batch.slice(take))
                 batch = batch.slice(0, take)
             if out is not None:
-                out.queue(encode(batch, formats, self.style))
+                out.queue(encode(batch, formats, self.style, portal.statement))
                 await out.flush_if_full()
             sent += batch.num_rows
         return sent, portal.done

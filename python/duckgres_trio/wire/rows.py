@@ -246,17 +246,66 @@ def encode_rows(batch: pa.RecordBatch, formats: Sequence[int] | None = None,
                 codec: str = CODEC, style: OutputStyle | None = None) -> bytes:
     """Every row of ``batch`` as a DataRow message, concatenated; text in ``style``
     (DateStyle, IntervalStyle; None: the defaults)."""
-    formats = formats or [0] * batch.num_columns
-    with output_style(style):
+    return RowEncoder(batch.schema, formats, codec, style).encode(batch)
+
+
+class RowEncoder:
+    """``encode_rows`` for the batches of one schema, formats, codec and style: what it
+    works out per column (the column's kind, whether Rust encodes it, its Python
+    encoder) is worked out once, so a statement run again and again (pgbench -M
+    prepared) costs a batch only the encoding; ``encoder`` keeps one per statement."""
+
+    __slots__ = ("schema", "formats", "codec", "style", "_plan", "_styled")
+
+    def __init__(self, schema: pa.Schema, formats: Sequence[int] | None = None,
+                 codec: str = CODEC, style: OutputStyle | None = None) -> None:
+        self.schema = schema
+        self.formats = tuple(formats) if formats else (0,) * len(schema)
+        self.codec = codec
+        self.style = style
+        fields = [schema.field(i) for i in range(len(self.formats))]
         if codec == "rust":
+            self._plan = [(i, field, fmt, _rust_plan(field, fmt, style))
+                          for i, (field, fmt) in enumerate(zip(fields, self.formats))]
+            # the Python encoders read the style from the context (output_style);
+            # Rust's native columns never print in a non-default one
+            self._styled = any(plan[0] != _NATIVE_COLUMN for *_, plan in self._plan)
+        else:
+            self._plan = [(i, field, _ENCODERS[fmt]) for i, (field, fmt)
+                          in enumerate(zip(fields, self.formats))]
+            self._styled = True
+
+    def fits(self, schema: pa.Schema, formats: Sequence[int] | None, codec: str,
+             style: OutputStyle | None) -> bool:
+        """Whether this encodes batches of ``schema`` as a new one would (metadata
+        counts: it names types the Arrow types cannot)."""
+        return (codec == self.codec and style == self.style
+                and (tuple(formats) if formats else (0,) * len(schema)) == self.formats
+                and (schema is self.schema or schema.equals(self.schema, check_metadata=True)))
+
+    def encode(self, batch: pa.RecordBatch) -> bytes:
+        if self._styled:
+            with output_style(self.style):
+                return self._encode(batch)
+        return self._encode(batch)
+
+    def _encode(self, batch: pa.RecordBatch) -> bytes:
+        if self.codec == "rust":
             from duckgres_trio import _native
 
-            columns = [rust_column(batch.column(i), batch.schema.field(i), fmt, style)
-                       for i, fmt in enumerate(formats)]
+            columns = [_rust_value(plan, batch.column(i), field, fmt, self.style)
+                       for i, field, fmt, plan in self._plan]
             return _native.encode_data_rows(columns, batch.num_rows)
-        columns = [_ENCODERS[fmt](batch.column(i), batch.schema.field(i))
-                   for i, fmt in enumerate(formats)]
+        columns = [encoder(batch.column(i), field) for i, field, encoder in self._plan]
         return data_rows(columns, batch.num_columns, batch.num_rows)
+
+
+def encoder(last: RowEncoder | None, schema: pa.Schema, formats: Sequence[int] | None,
+            style: OutputStyle | None = None, codec: str = CODEC) -> RowEncoder:
+    """``last`` if it encodes ``schema`` in these formats and style, else a new one."""
+    if last is not None and last.fits(schema, formats, codec, style):
+        return last
+    return RowEncoder(schema, formats, codec, style)
 
 
 def styled(field: pa.Field, style: OutputStyle | None) -> bool:
@@ -291,19 +340,42 @@ def rust_column(array: pa.Array, field: pa.Field, fmt: int,
     ``style``, which the caller has put in force with ``output_style``). A scalar is
     followed by the zone of timestamptz text in a named zone (``_text_zone``), as is a
     list's leaf."""
+    return _rust_value(_rust_plan(field, fmt, style), array, field, fmt, style)
+
+
+# How ``rust_column`` treats a column, decided from its field alone (``_rust_plan``):
+_NATIVE_COLUMN = 0  # a native scalar: (_NATIVE_COLUMN, extension?, (fmt, kind, *zone))
+_CONTAINER = 1  # a container: its children are found in each array (``_children``)
+_PYTHON = 2  # the Python encoder's values
+
+
+def _rust_plan(field: pa.Field, fmt: int, style: OutputStyle | None) -> tuple:
     kind = classify(field)
-    storage = storage_array(array)
+    extension = isinstance(field.type, pa.BaseExtensionType)
+    storage_type = field.type.storage_type if extension else field.type
     if fmt == 1 and declared_element_oid(field) is not None:
         # Rust derives a binary array's element OID from the Arrow type (text for an
         # enum's dictionary); the Python encoder writes the enum's.
-        return _ENCODERS[fmt](array, field)
+        return (_PYTHON,)
     if fmt in (0, 1) and not (fmt == 0 and styled(field, style)) and not _record(field):
-        if _native(kind, storage.type, fmt):
-            return (storage, fmt, kind, *_text_zone(storage.type, fmt))
+        if _native(kind, storage_type, fmt):
+            return (_NATIVE_COLUMN, extension, (fmt, kind, *_text_zone(storage_type, fmt)))
         if kind in _CONTAINERS:
-            children = _children(storage, kind, fmt, 1)
-            if children is not None:
-                return (storage, fmt, kind, children)
+            return (_CONTAINER, kind)
+    return (_PYTHON,)
+
+
+def _rust_value(plan: tuple, array: pa.Array, field: pa.Field, fmt: int,
+                style: OutputStyle | None) -> tuple | list:
+    """One column of ``array`` for ``_native.encode_data_rows``, as ``plan`` says."""
+    how = plan[0]
+    if how == _NATIVE_COLUMN:
+        return (array.storage if plan[1] else array, *plan[2])
+    if how == _CONTAINER:
+        storage = storage_array(array)
+        children = _children(storage, plan[1], fmt, 1)
+        if children is not None:
+            return (storage, fmt, plan[1], children)
     return _ENCODERS[fmt](array, field)
 
 

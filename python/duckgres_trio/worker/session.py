@@ -28,7 +28,7 @@ from duckgres_trio.engine.statement import (
     open_database,
     start,
 )
-from duckgres_trio.worker.threads import Threads, shape
+from duckgres_trio.engine.threads import DatabaseThreads, Threads, shape
 
 #: DuckDB reports an error after which the database instance is unusable this way
 #: ("FATAL Error: ...", "... database has been invalidated ...").
@@ -128,7 +128,7 @@ class WorkerSession:
         return started
 
     def _sized(self, key: str):
-        """DuckDB's threads for this statement (``worker.threads``)."""
+        """DuckDB's threads for this statement (``engine.threads``)."""
         return nullcontext() if self._threads is None else self._threads.running(key)
 
     @contextmanager
@@ -190,9 +190,8 @@ class Sessions:
         self.started = time.monotonic()
         self.draining = False
         self.invalidated = False
-        #: DuckDB's threads per statement (``worker.threads``), once activated.
-        self.threads: Threads | None = None
-        self._threads_conn: capi.Connection | None = None
+        #: DuckDB's threads per statement (``engine.threads``), once activated.
+        self.threads: DatabaseThreads | None = None
 
     def activate(self, path: str | None, config: dict[str, str],
                  lake: dict[str, str] | None = None) -> None:
@@ -209,15 +208,8 @@ class Sessions:
             self.database_path = wanted
             # wide: the threads it was activated with (a worker profile's), else all
             # cores; a later SetLimits may change them
-            self.threads = Threads(self._set_threads,
-                                   int(config.get("threads") or 0) or os.cpu_count() or 1)
-
-    def _set_threads(self, threads: int) -> None:
-        """``SET threads`` (global to the instance) on a connection of its own, which
-        only ``self.threads`` uses, under its lock."""
-        if self._threads_conn is None:
-            self._threads_conn = self._database.connect()
-        self._threads_conn.run(f"SET threads = {int(threads)}")
+            self.threads = DatabaseThreads(
+                self._database, int(config.get("threads") or 0) or os.cpu_count() or 1)
 
     @property
     def activated(self) -> bool:
@@ -230,7 +222,10 @@ class Sessions:
             self.destroy(session.token, timeout=1.0)
         with self._lock:
             database, self._database, self.database_path = self._database, None, None
+            threads, self.threads = self.threads, None
             self.invalidated = False
+        if threads is not None:  # its connection would keep the instance open
+            threads.close()
         if database is not None:
             database.close()
 
@@ -325,8 +320,8 @@ class Sessions:
         """End every session and close the database (checkpointing it)."""
         for session in self.all():
             self.destroy(session.token, timeout=1.0)
-        if self._threads_conn is not None:
-            self._threads_conn.close()
+        if self.threads is not None:
+            self.threads.close()
         if self._database is not None:
             self._database.close()
 

@@ -1,12 +1,14 @@
-"""DuckDB's thread count on a worker, chosen per statement: one thread for short
-statements, all of the worker's threads for long ones.
+"""DuckDB's thread count of one database instance, chosen per statement: one thread
+for short statements, all of the instance's threads for long ones. A worker's
+database and a standalone server's databases are each such an instance, shared by
+their sessions (worker/session.py, engine/local.py).
 
 Why: DuckDB 1.5.5's ``threads`` is a global setting (per instance; no per-connection or
 per-query control, docs/architecture.md), and the two kinds of statement want
 opposite counts. A primary-key lookup with a background thread costs about twice the
 CPU (the pipeline's task handed to the other thread and back), and on two cores that
-thread takes the core the control plane needs; TPC-H wants every core. A worker is one
-instance serving one database, so it can switch its instance by what runs.
+thread takes the core the event loop (or the control plane) needs; TPC-H wants every
+core. An instance serves one database, so it can be switched by what runs on it.
 
 How: each statement has a key (the prepared SQL, or the SQL with its literals blanked,
 so ``-M simple`` lookups share one) and the key remembers whether its last run was
@@ -80,7 +82,11 @@ class Threads:
                 self._long += 1
                 self._set(self.wide)
             narrow = self.current == 1
-        started, cpu, thread_cpu = self._clock(), time.process_time(), time.thread_time()
+        # only the clocks the cost is read from (each a system call)
+        if narrow:
+            thread_cpu = time.thread_time()
+        else:
+            started, cpu = self._clock(), time.process_time()
         try:
             yield
         finally:
@@ -108,3 +114,26 @@ class Threads:
             self._failed = True  # once: not a warning per statement
             return
         self.current = threads
+
+
+class DatabaseThreads(Threads):
+    """The Threads of one opened database: ``SET threads`` (global to the instance) on
+    a connection of its own, opened at the first change. ``close`` it before the
+    database: an open connection keeps the instance, and its file, open."""
+
+    def __init__(self, database, wide: int) -> None:
+        super().__init__(self._set_threads, wide)
+        self._database = database
+        self._conn = None
+
+    def _set_threads(self, threads: int) -> None:  # under the lock
+        if self._conn is None:
+            self._conn = self._database.connect()
+        self._conn.run(f"SET threads = {int(threads)}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._failed = True  # no connection is opened again
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
