@@ -32,7 +32,7 @@ from collections import OrderedDict
 
 from duckgres_trio.engine.base import Executor, Prepared, Result
 from duckgres_trio.errors import PgError
-from duckgres_trio.sql.autoparam import SAFE_TYPES, Constants
+from duckgres_trio.sql.autoparam import EXACT_TYPES, SAFE_TYPES, Constants
 
 #: Plans kept per session (least recently used dropped first), and texts remembered
 #: (seen once: plan it next time; or not to be planned).
@@ -99,15 +99,21 @@ class TextPlans:
         """``text`` prepared, or None if its plan is not to be kept. With ``constants``,
         the columns they are compared with must be of a type whose comparison with the
         parameter's INTEGER or BIGINT is the literal's (autoparam.SAFE_TYPES): DuckDB
-        types an uncast ``$n`` after its column (the probe)."""
+        types an uncast ``$n`` after its column (the probe). Where each column holds
+        every value of its constant's type (autoparam.EXACT_TYPES), the probe itself
+        is the plan."""
         expected = 0
         try:
             if constants is not None:
                 expected = len(constants.values)
                 probe = await self._executor.prepare(constants.probe)
+                types = [str(field.type).split("(")[0] for field in probe.params]
+                if len(types) == expected and all(
+                        column in EXACT_TYPES[bound]
+                        for column, bound in zip(types, constants.types)):
+                    return probe
                 await self._executor.close_prepared(probe)
-                if len(probe.params) != expected or not all(
-                        str(field.type).split("(")[0] in SAFE_TYPES for field in probe.params):
+                if len(types) != expected or not all(t in SAFE_TYPES for t in types):
                     return None
             plan = await self._executor.prepare(text)
         except PgError:
