@@ -13,8 +13,10 @@ Texts that differ only in constants ``sql.autoparam`` may bind (pgbench -S's
 their place, made the second time that text comes, and each statement binds its own
 values. Before it is kept, the text with bare ``$n`` is prepared (the probe): DuckDB
 types those after the columns they are compared with, and only columns whose
-comparison with the parameter is the literal's (``autoparam.SAFE_TYPES``) qualify.
-A shape that does not is remembered as such; its texts are then kept one by one.
+comparison with the parameter is the literal's (``autoparam.SAFE_TYPES``) qualify;
+where each column holds every value of its constant's type the probe is the plan
+(``autoparam.EXACT_TYPES``: DuckDB runs it faster than the cast form). A shape that
+does not qualify is remembered as such; its texts are then kept one by one.
 
 A plan is kept under the session's ``plan_state`` (catalog generation and settings
 version: the rule Parse reuse follows, frontend/statements.py), so DDL or SET plans
