@@ -465,7 +465,7 @@ class Session(PreparedPath):
                     and not (stmt.setup or stmt.activity or stmt.signals
                              or stmt.explain is not None):
                 result = await self.text_plans.execute(ran, stmt.returns_rows,
-                                                       self.plan_state())
+                                                       self.plan_state(), stmt.constants)
             else:
                 result = await self.executor.execute(ran, stmt.returns_rows)
         except PgError as err:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from duckgres_trio.engine.errors import for_statement
 from duckgres_trio.errors import PgError, SqlState
-from duckgres_trio.sql import lockdown
+from duckgres_trio.sql import autoparam, lockdown
 from duckgres_trio.sql.conflicts import takes_turn
 from duckgres_trio.sql.cursors import CursorCommand, parse_cursor
 from duckgres_trio.sql.databases import DatabaseCommand, parse_database_command
@@ -96,6 +96,8 @@ class Statement:
     ``shape``: a SELECT's tokens with its constants' values left out: statements of
     one shape differ in constants only, so their result columns have the same origins
     (sql/origins.py caches them by it; pgbench's lookups differ in a number).
+    ``constants``: a SELECT's constants that may be bound as parameters of a plan kept
+    for all statements of its text without them (``sql.autoparam``), or None.
     ``conflicts``: it can conflict with another transaction's writes, so it waits for
     its database's write turn (sql/conflicts.py, frontend/turns.py).
     """
@@ -129,6 +131,7 @@ class Statement:
     writes: str | None = None
     shape: tuple[str, ...] | None = None
     conflicts: bool = False
+    constants: autoparam.Constants | None = None
 
     @property
     def engine_text(self) -> str:
@@ -167,6 +170,21 @@ def split_statements(sql: str) -> list[Statement]:
 
 @lru_cache(maxsize=4096)
 def _split_cached(sql: str) -> tuple[Statement, ...]:
+    pieces = _RUNS.split(sql)
+    key = tuple(pieces[0::2])
+    shape = _SHAPES.get(key)
+    if shape is not None and shape.verified:
+        stmt = shape.instance(sql, pieces)
+        if stmt is not None:
+            return (stmt,)
+    statements = _split(sql)
+    if len(statements) == 1 and statements[0].constants is not None \
+            and (shape is None or shape.verified is None):
+        _learn(key, sql, pieces, statements[0], shape)
+    return statements
+
+
+def _split(sql: str) -> tuple[Statement, ...]:
     try:
         tokens = tokenize(sql)
     except LexError as exc:
@@ -176,12 +194,104 @@ def _split_cached(sql: str) -> tuple[Statement, ...]:
     for token in [*tokens, None]:
         if token is None or token.kind is Kind.SEMICOLON:
             if current:
-                statements.append(_at(_statement(*_own_text(sql, current)),
+                text, own = _own_text(sql, current)
+                statements.append(_at(_with_constants(_statement(text, own), own),
                                       current[0].start))
             current = []
         else:
             current.append(token)
     return tuple(statements)
+
+
+#: A Query's runs of digits, among which are its bindable constants.
+_RUNS = re.compile(r"([0-9]+)")
+
+#: One-statement Queries with bindable constants (``autoparam``), by their text without
+#: its digit runs. A new Query that differs from one of them only in those constants is
+#: its statement with the new ones put in: no lexing, classification or translation
+#: (pgbench's lookups differ in a number). Trusted once a second Query of the shape,
+#: split and translated in full, came out exactly so.
+_SHAPES: dict[tuple[str, ...], _Shape] = {}
+MAX_SHAPES = 1024
+
+
+class _Shape:
+    __slots__ = ("stmt", "pieces", "slots", "tail", "verified")
+
+    def __init__(self, stmt: Statement, pieces: list[str], slots: dict[int, str],
+                 tail: int) -> None:
+        self.stmt, self.pieces, self.slots, self.tail = stmt, pieces, slots, tail
+        self.verified: bool | None = None  # None: not yet checked against a full split
+
+    def instance(self, sql: str, pieces: list[str]) -> Statement | None:
+        """The statement of ``sql`` (split into ``pieces`` by _RUNS, with this shape's
+        key), or None if it differs from this one elsewhere than in the constants or
+        a constant needs another type."""
+        values = []
+        for i in range(1, len(pieces), 2):
+            cast = self.slots.get(i)
+            if cast is None:
+                if pieces[i] != self.pieces[i]:
+                    return None
+            elif autoparam.bind_type(pieces[i]) != cast:
+                return None
+            else:
+                values.append(int(pieces[i]))
+        start = self.stmt.start
+        return _instance(self.stmt, sql[start:len(sql) - self.tail], tuple(values))
+
+
+def _learn(key: tuple[str, ...], sql: str, pieces: list[str], stmt: Statement,
+           shape: _Shape | None) -> None:
+    """Keep ``stmt``, the one statement of ``sql``, as its shape's; or, being the second
+    of a shape, check that the shape's statement with its constants gives ``stmt``."""
+    if shape is not None:
+        found = shape.instance(sql, pieces)
+        if found is not None and found.constants.values != shape.stmt.constants.values:
+            shape.verified = found == stmt
+        return
+    tokens = tokenize(stmt.text)
+    runs, at = {}, 0  # run index by where it starts in sql
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            runs[at] = i
+        at += len(piece)
+    slots = {}
+    for index, cast in autoparam.slots(tokens):
+        token = tokens[index]
+        run = runs.get(stmt.start + token.start)
+        if run is None or len(pieces[run]) != token.end - token.start:
+            return
+        slots[run] = cast
+    if not slots:
+        return
+    if len(_SHAPES) >= MAX_SHAPES:
+        _SHAPES.clear()
+    _SHAPES[key] = _Shape(stmt, pieces, slots, len(sql) - stmt.start - len(stmt.text))
+
+
+def _with_constants(stmt: Statement, tokens: list[Token]) -> Statement:
+    """``stmt`` with the constants of its DuckDB text that may be bound (a SELECT's)."""
+    if stmt.command != "SELECT" or stmt.refusal is not None or stmt.setup \
+            or stmt.explain is not None or stmt.cursor is not None:
+        return stmt
+    try:
+        engine_tokens = tokens if stmt.sql is None else tokenize(stmt.sql)
+    except LexError:
+        return stmt
+    found = autoparam.constants(stmt.engine_text, engine_tokens)
+    return stmt if found is None else replace(stmt, constants=found)
+
+
+def _instance(template: Statement, text: str, values: tuple[int, ...]) -> Statement | None:
+    """The statement of ``text``, whose constants are ``values`` where ``template``'s
+    text has its own; None when the template's DuckDB text has not as many."""
+    constants = template.constants
+    if constants is None or len(constants.values) != len(values):
+        return None
+    sql, constants = constants.with_values(values)
+    return replace(template, text=text, sql=None if template.sql is None else sql,
+                   constants=constants)
 
 
 def _own_text(sql: str, tokens: list[Token]) -> tuple[str, list[Token]]:
