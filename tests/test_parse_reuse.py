@@ -15,21 +15,8 @@ from duckgres_trio.errors import PgError
 from duckgres_trio.frontend.extended import ExtendedProtocol
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.wire import frontend as msg
+from tests.support.output import QueuedOutput
 from tests.support.pg15 import pg15_dsn  # noqa: F401 - pytest fixture
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def queue(self, data: bytes) -> None:
-        self.data += data
-
-    async def flush_if_full(self) -> None:
-        pass
-
-    async def flush(self) -> None:
-        pass
 
 
 async def test_same_parse_plans_once_until_the_catalog_or_settings_change(tmp_path):
@@ -45,7 +32,7 @@ async def test_same_parse_plans_once_until_the_catalog_or_settings_change(tmp_pa
         return await real_prepare(sql)
 
     session.executor.prepare = counting_prepare
-    out = _Out()
+    out = QueuedOutput()
     lookup = msg.Parse("", "SELECT id FROM t WHERE id = $1", ())
     try:
         await session.simple_query("CREATE TABLE t (id INTEGER)", out)
@@ -156,7 +143,7 @@ async def test_repeated_simple_select_plans_once_until_the_catalog_or_settings_c
         return await real_prepare(sql)
 
     session.executor.prepare = counting_prepare
-    out = _Out()
+    out = QueuedOutput()
     try:
         await session.simple_query("CREATE TABLE t (id INTEGER)", out)
         for n in range(3):  # texts seen once run as they did: no plan kept (a constant

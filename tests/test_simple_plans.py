@@ -13,21 +13,8 @@ from duckgres_trio.engine import local
 from duckgres_trio.frontend.session import Session
 from duckgres_trio.sql import autoparam, split_statements
 from duckgres_trio.sql import statements as sql_statements
+from tests.support.output import QueuedOutput
 from tests.support.pg15 import fresh_database, pg15_dsn  # noqa: F401 - pytest fixture
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def queue(self, data: bytes) -> None:
-        self.data += data
-
-    async def flush_if_full(self) -> None:
-        pass
-
-    async def flush(self) -> None:
-        pass
 
 
 # -- which constants are taken (no server) ------------------------------------------
@@ -137,7 +124,7 @@ async def test_one_plan_per_shape_bound_with_each_constant(tmp_path):
         return await real_execute(sql, returns_rows)
 
     executor.prepare, executor.execute = counting_prepare, counting_execute
-    out = _Out()
+    out = QueuedOutput()
     try:
         await session.simple_query("CREATE TABLE t (id INTEGER, d INTEGER)", out)
         await session.simple_query("INSERT INTO t VALUES (1, 1), (2, 0)", out)

@@ -18,25 +18,15 @@ from pathlib import Path
 
 import trio
 
-from duckgres_trio.engine import local
-from duckgres_trio.frontend.session import Session
-from duckgres_trio.wire import frontend as msg
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from duckgres_trio.engine import local  # noqa: E402
+from duckgres_trio.frontend.session import Session  # noqa: E402
+from duckgres_trio.wire import frontend as msg  # noqa: E402
+from tests.support.output import QueuedOutput  # noqa: E402
 
 FRONTEND = "duckgres_trio/frontend/"
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def queue(self, data: bytes) -> None:
-        self.data += data
-
-    async def flush_if_full(self) -> None:
-        pass
-
-    async def flush(self) -> None:
-        pass
 
 
 def _module(code) -> str | None:
@@ -66,7 +56,7 @@ async def main() -> None:
         else:
             from duckgres_trio.frontend.extended import ExtendedProtocol
             protocol = ExtendedProtocol(session)
-        out = _Out()
+        out = QueuedOutput()
         await session.simple_query("CREATE TABLE t AS SELECT range::INTEGER AS id FROM range(1000)", out)
         await protocol.parse(msg.Parse("lookup", "SELECT id FROM t WHERE id = $1", (23,)), out)
         for _ in range(4):
