@@ -275,13 +275,15 @@ class LocalExecutor(Executor):
         statement: capi.Prepared = prepared.handle
 
         def run() -> Result:
-            started = time.perf_counter()
-            try:
-                statement.bind(params)
-                with self._sized(statement.sql):
+            # the statement's own time: a change of the database's thread count
+            # (``_sized``, once per switch) says nothing about the next run
+            with self._sized(statement.sql):
+                started = time.perf_counter()
+                try:
+                    statement.bind(params)
                     return self._start(statement, returns_rows)
-            finally:
-                prepared.last_seconds = time.perf_counter() - started
+                finally:
+                    prepared.last_seconds = time.perf_counter() - started
 
         if prepared.last_seconds < INLINE_SECONDS:
             # Reliably quick (its last run took under INLINE_SECONDS): run it on the
