@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "ci" / "bench"))
 
-STATEMENTS = {"pk lookup": "lookup", "SELECT 1": "SELECT 1;\n"}
 FLOORS = {"floor: canned row, no engine": ("--canned",), "floor: minimal server": (),
           "floor: minimal relay + worker": ("--relay",)}
 
@@ -218,8 +217,8 @@ def main() -> None:
         return
     import psycopg
 
-    from pgbench_lookup import SCRIPT as LOOKUP, SETUP, in_process_tps
-    from short_statements import IN_PROCESS, _cpu_seconds
+    from pgbench_lookup import SETUP, in_process_tps
+    from short_statements import IN_PROCESS, SCRIPTS, _cpu_seconds, write_scripts
     from tests.conftest import ServerProcess
 
     parser = argparse.ArgumentParser()
@@ -230,10 +229,7 @@ def main() -> None:
     cpu: dict[tuple[str, str], list[float]] = {}
     tps: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = {}
-        for name, text in STATEMENTS.items():
-            scripts[name] = Path(tmp) / f"{name.replace(' ', '_')}.sql"
-            scripts[name].write_text(LOOKUP if text == "lookup" else text)
+        scripts = write_scripts(Path(tmp))
         servers: dict[str, tuple[int, int]] = {}
         floors, ours = [], []
         try:
@@ -286,7 +282,7 @@ def main() -> None:
                 floor.wait()
     print(f"{'statement':10} {'served by':30} {'TPS (median)':>12} {'vs in-process':>14} "
           f"{'CPU us/tx min':>14} {'median':>7}")
-    for statement in STATEMENTS:
+    for statement in SCRIPTS:
         limit = statistics.median(tps[(statement, "in-process loop")])
         for (name_statement, name), values in tps.items():
             if name_statement != statement:

@@ -39,6 +39,15 @@ MODES = ("standalone", "controlplane")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def write_scripts(directory: Path) -> dict[str, Path]:
+    """SCRIPTS as pgbench script files in ``directory``, by statement."""
+    scripts = {}
+    for name, text in SCRIPTS.items():
+        scripts[name] = directory / f"{name.replace(' ', '_')}.sql"
+        scripts[name].write_text(text)
+    return scripts
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and of its descendants still running."""
     total = 0.0
@@ -66,10 +75,7 @@ def main() -> None:
     results: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = {}
-        for name, text in SCRIPTS.items():
-            scripts[name] = Path(tmp) / f"{name.replace(' ', '_')}.sql"
-            scripts[name].write_text(text)
+        scripts = write_scripts(Path(tmp))
         servers = {}
         try:
             for tree_name, tree in trees.items():
