@@ -34,6 +34,10 @@ def _bound(sql: str) -> str | None:
      "SELECT a FROM t WHERE (a = $1::INTEGER OR \"B\" <> $2::INTEGER) ORDER BY 1 LIMIT 5"),
     ("SELECT a FROM t WHERE a IN (SELECT b FROM u WHERE c = 4)",
      "SELECT a FROM t WHERE a IN (SELECT b FROM u WHERE c = $1::INTEGER)"),
+    # a unary minus belongs to the constant; the type is its digits' (DuckDB's literal)
+    ("SELECT a FROM t WHERE a = -5 AND -7 < b AND (c <> - 2147483648)",
+     "SELECT a FROM t WHERE a = $1::INTEGER AND $2::INTEGER < b AND (c <> $3::BIGINT)"),
+    ("SELECT a FROM t WHERE NOT -1 = a", "SELECT a FROM t WHERE NOT $1::INTEGER = a"),
 ])
 def test_bound_constants(sql, expected):
     assert _bound(sql) == expected
@@ -44,7 +48,13 @@ def test_bound_constants(sql, expected):
     "SELECT a = 5 FROM t",  # select list: names the column
     "SELECT (a = 5) FROM t WHERE b = 'x'",
     "SELECT a FROM t WHERE a = 9223372036854775808",  # past int64: NUMERIC
-    "SELECT a FROM t WHERE a = -5",
+    "SELECT a FROM t WHERE a=-5",  # one "=-" token, as the lexer reads it
+    "SELECT a FROM t WHERE a = -9223372036854775808",  # digits past int64
+    "SELECT a FROM t WHERE a - 5 = b",  # a binary minus
+    "SELECT a FROM t WHERE a = 3 - -5",
+    "SELECT a FROM t WHERE a = - -5",
+    "SELECT a FROM t WHERE a = -5.0",
+    "SELECT a FROM t WHERE a = -5::bigint",
     "SELECT a FROM t WHERE a = 5.0",
     "SELECT a FROM t WHERE a = '5'",
     "SELECT a FROM t WHERE a = 5::bigint",
@@ -65,18 +75,21 @@ def test_constants_left_in_the_text(sql):
 
 
 @pytest.mark.mode_independent
-def test_a_known_shape_is_not_translated_again(monkeypatch):
+@pytest.mark.parametrize("shape, sign", [
+    ("WITH shape_cte AS (SELECT k FROM shape_t WHERE k = {}) SELECT * FROM shape_cte", 1),
+    ("WITH shape_cte AS (SELECT k FROM shape_t WHERE k = -{}) SELECT * FROM shape_cte", -1),
+])
+def test_a_known_shape_is_not_translated_again(monkeypatch, shape, sign):
     """The third and later Queries of a shape are the first one's statement with the
     new constant put in: no translation (pglast) for them, the same statement."""
     calls = []
     real = sql_statements.translate
     monkeypatch.setattr(sql_statements, "translate", lambda text: calls.append(text) or real(text))
-    shape = "WITH shape_cte AS (SELECT k FROM shape_t WHERE k = {}) SELECT * FROM shape_cte"
     statements = [split_statements(shape.format(n))[0] for n in (101, 102, 103, 104)]
     assert len(calls) == 2  # the first text, and the second (which checked the shape)
     for n, stmt in zip((101, 102, 103, 104), statements):
         assert stmt.text == shape.format(n)
-        assert stmt.constants.values == (n,)
+        assert stmt.constants.values == (sign * n,)
         assert (stmt,) == sql_statements._split(shape.format(n))
 
 
@@ -85,6 +98,8 @@ def test_a_known_shape_is_not_translated_again(monkeypatch):
     (" /* v2 */ SELECT c1 FROM t9 WHERE c1 = {} AND c2 <> {} ;  ",
      [(1, 2), (30, 4), (5, 600), (2147483647, 0), (2147483648, 1), (7, 8)]),
     ("SELECT x FROM shape_q WHERE x = {} LIMIT 10", [(1,), (2,), (3,), (12345678901,), (4,)]),
+    ("SELECT x FROM shape_neg WHERE x = -{} AND -{} < y", [(1, 2), (3, 4), (2147483648, 5),
+                                                          (6, 2147483647), (7, 8)]),
 ])
 def test_shaped_split_is_the_full_split(shape, constants):
     for values in constants:
@@ -142,6 +157,11 @@ async def test_one_plan_per_shape_bound_with_each_constant(tmp_path):
         assert prepares[1:] == ["SELECT id FROM t WHERE id = $1",
                                 "SELECT id FROM t WHERE id = $1::BIGINT"]
         del prepares[1:]
+        plain.clear()
+        for n in range(1, 5):  # negative constants bind into the same text: its plan
+            await session.simple_query(f"SELECT id FROM t WHERE id = -{n}", out)
+        assert len(prepares) == 1
+        assert [sql for sql in plain if "FROM t " in sql] == []
         # inside a transaction block: nothing planned
         await session.simple_query("BEGIN", out)
         for n in range(3):
@@ -197,6 +217,13 @@ SHAPES = [
     ("SELECT id, f FROM nums WHERE f < {} ORDER BY id", ["1", "3", "9007199254740993", "0"]),
     ("SELECT * FROM nums WHERE id = {} AND s > {} ORDER BY id",
      ["1", "0", "2", "0", "2", "32767", "2147483647", "1", "5", "5"]),
+    # negative constants: the same boundaries below zero
+    ("SELECT id, t FROM nums WHERE id = -{} ORDER BY id", BOUNDARIES),
+    ("SELECT id FROM nums WHERE -{} >= id ORDER BY id", BOUNDARIES),
+    ("SELECT id, s FROM nums WHERE s <= - {} ORDER BY id", BOUNDARIES),
+    ("SELECT id, b FROM nums WHERE b > -{} ORDER BY id", BOUNDARIES),
+    ("SELECT id, n FROM nums WHERE n < -{} ORDER BY id", ["0", "5", "6", "3000000000", "1"]),
+    ("SELECT id, f FROM nums WHERE f >= -{} ORDER BY id", ["1", "2", "9007199254740993", "0"]),
 ]
 
 
@@ -309,7 +336,8 @@ def test_psycopg_client_side_binding(connections):
     written in: the rows it reads are PostgreSQL's."""
     ours, theirs = connections
     query = "SELECT id, s, b, n, f, t FROM nums WHERE id = %s AND b >= %s"
-    for values in ((1, 1), (2, 0), (2147483647, 3000000000), (3, 0), (2, 2147483647)):
+    for values in ((1, 1), (2, 0), (2147483647, 3000000000), (3, 0), (2, 2147483647),
+                   (-2147483648, -1), (-2147483648, -5), (2, -3000000000), (1, 0)):
         got = psycopg.ClientCursor(ours).execute(query, values)
         want = psycopg.ClientCursor(theirs).execute(query, values)
         assert got.fetchall() == want.fetchall(), values

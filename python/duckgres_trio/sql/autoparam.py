@@ -6,8 +6,10 @@ DuckDB plan the session keeps (frontend/text_plans.py). That is only done where 
 answer cannot change: the result must be the plain run's byte for byte (column names,
 types, rows, errors). So a constant is taken only when
 
-- it is a bare integer (digits only) that fits int64, bound with the type DuckDB gives
-  the literal (``$n::INTEGER`` when it fits int32, else ``$n::BIGINT``): the comparison
+- it is a bare integer (digits only) whose digits fit int64, perhaps with a unary minus
+  before it (``a = -5``, ``-5 < a``: the constant is then the negative number), bound
+  with the type DuckDB gives the literal, which is its digits' (``$n::INTEGER`` when
+  they fit int32, else ``$n::BIGINT``; ``-2147483648`` is a BIGINT): the comparison
   happens in the same types as with the literal (``int_col = 3000000000`` stays false);
 - it is one side of ``=``, ``<>``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` whose other side
   is a plain (perhaps qualified) column name, with nothing around the comparison that
@@ -21,8 +23,9 @@ types, rows, errors). So a constant is taken only when
 The column's type is checked when the plan is made (frontend/text_plans.py prepares the
 text with uncast ``$n``, whose types DuckDB takes from the columns): only numeric
 columns whose comparison with an INTEGER or BIGINT is the literal's (``SAFE_TYPES``).
-A string, a cast, a typed literal, a negative number, LIMIT's count, an IN list: all
-stay in the text, whose plan is then kept per text as before.
+A string, a cast, a typed literal, a minus the lexer joins to the operator before it
+(``a=-5``: one ``=-`` token), LIMIT's count, an IN list: all stay in the text, whose
+plan is then kept per text as before.
 """
 
 from __future__ import annotations
@@ -96,8 +99,9 @@ class Constants:
                                          self.pieces)
 
 
-def slots(tokens: list[Token]) -> list[tuple[int, str]]:
-    """The bindable constants of a SELECT's tokens: (token index, DuckDB type)."""
+def slots(tokens: list[Token]) -> list[tuple[int, str, bool]]:
+    """The bindable constants of a SELECT's tokens: (the number's token index, DuckDB
+    type, whether a unary minus before it belongs to the constant)."""
     if not tokens or tokens[0].kind is not Kind.WORD or tokens[0].value not in ("SELECT", "WITH"):
         return []
     for token in tokens:
@@ -125,8 +129,9 @@ def slots(tokens: list[Token]) -> list[tuple[int, str]]:
                 or any(c not in _ENCLOSING for c in stack[:-1]):
             continue
         cast = bind_type(value)
-        if cast is not None and _compared_with_column(tokens, i):
-            found.append((i, cast))
+        negative = i >= 1 and tokens[i - 1].kind is Kind.PUNCT and tokens[i - 1].value == "-"
+        if cast is not None and _compared_with_column(tokens, i - negative, i):
+            found.append((i, cast, negative))
     return found
 
 
@@ -138,16 +143,18 @@ def bind_type(digits: str) -> str | None:
     return "INTEGER" if value <= _INT32 else "BIGINT" if value <= _INT64 else None
 
 
-def _compared_with_column(tokens: list[Token], at: int) -> bool:
-    """Whether the number at ``at`` is one side of a comparison with a column name,
-    with nothing binding tighter on either side."""
+def _compared_with_column(tokens: list[Token], first: int, last: int) -> bool:
+    """Whether the constant of tokens ``first`` to ``last`` (a number, or a minus and
+    a number) is one side of a comparison with a column name, with nothing binding
+    tighter on either side. A minus after the comparison or after what opens it (WHERE,
+    AND, ``(``, ...) is unary; one after anything else (``a - 5 = b``) matches neither."""
     n = len(tokens)
-    if at >= 1 and _comparison(tokens[at - 1]):  # column op NUMBER
-        start = _column_before(tokens, at - 2)
-        return start is not None and _opens(tokens, start - 1) and _closes(tokens, at + 1)
-    if at + 1 < n and _comparison(tokens[at + 1]):  # NUMBER op column
-        end = _column_after(tokens, at + 2)
-        return end is not None and _opens(tokens, at - 1) and _closes(tokens, end + 1)
+    if first >= 1 and _comparison(tokens[first - 1]):  # column op [-]NUMBER
+        start = _column_before(tokens, first - 2)
+        return start is not None and _opens(tokens, start - 1) and _closes(tokens, last + 1)
+    if last + 1 < n and _comparison(tokens[last + 1]):  # [-]NUMBER op column
+        end = _column_after(tokens, last + 2)
+        return end is not None and _opens(tokens, first - 1) and _closes(tokens, end + 1)
     return False
 
 
@@ -193,13 +200,14 @@ def constants(text: str, tokens: list[Token]) -> Constants | None:
     if not found:
         return None
     pieces, bound, probe, values, pos = [], [], [], [], 0
-    for number, (i, cast) in enumerate(found, 1):
+    for number, (i, cast, negative) in enumerate(found, 1):
         token = tokens[i]
-        pieces.append(text[pos:token.start])
+        pieces.append(text[pos:tokens[i - negative].start])
         bound += (pieces[-1], f"${number}::{cast}")
         probe += (pieces[-1], f"${number}")
-        values.append(int(token.value))
+        values.append(-int(token.value) if negative else int(token.value))
         pos = token.end
     pieces.append(text[pos:])
     return Constants("".join(bound) + pieces[-1], "".join(probe) + pieces[-1],
-                     tuple(values), tuple(cast for _i, cast in found), tuple(pieces))
+                     tuple(values), tuple(cast for _i, cast, _negative in found),
+                     tuple(pieces))

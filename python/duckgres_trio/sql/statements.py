@@ -218,8 +218,8 @@ MAX_SHAPES = 1024
 class _Shape:
     __slots__ = ("stmt", "pieces", "slots", "tail", "verified")
 
-    def __init__(self, stmt: Statement, pieces: list[str], slots: dict[int, str],
-                 tail: int) -> None:
+    def __init__(self, stmt: Statement, pieces: list[str],
+                 slots: dict[int, tuple[str, bool]], tail: int) -> None:
         self.stmt, self.pieces, self.slots, self.tail = stmt, pieces, slots, tail
         self.verified: bool | None = None  # None: not yet checked against a full split
 
@@ -229,14 +229,14 @@ class _Shape:
         a constant needs another type."""
         values = []
         for i in range(1, len(pieces), 2):
-            cast = self.slots.get(i)
-            if cast is None:
+            slot = self.slots.get(i)  # (type, negative): the minus is in the shape's key
+            if slot is None:
                 if pieces[i] != self.pieces[i]:
                     return None
-            elif autoparam.bind_type(pieces[i]) != cast:
+            elif autoparam.bind_type(pieces[i]) != slot[0]:
                 return None
             else:
-                values.append(int(pieces[i]))
+                values.append(-int(pieces[i]) if slot[1] else int(pieces[i]))
         start = self.stmt.start
         return _instance(self.stmt, sql[start:len(sql) - self.tail], tuple(values))
 
@@ -257,12 +257,12 @@ def _learn(key: tuple[str, ...], sql: str, pieces: list[str], stmt: Statement,
             runs[at] = i
         at += len(piece)
     slots = {}
-    for index, cast in autoparam.slots(tokens):
+    for index, cast, negative in autoparam.slots(tokens):
         token = tokens[index]
         run = runs.get(stmt.start + token.start)
         if run is None or len(pieces[run]) != token.end - token.start:
             return
-        slots[run] = cast
+        slots[run] = (cast, negative)
     if not slots:
         return
     if len(_SHAPES) >= MAX_SHAPES:
