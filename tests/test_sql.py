@@ -7,6 +7,7 @@ import pytest
 from duckgres_trio.errors import PgError
 from duckgres_trio.sql import split_statements
 from duckgres_trio.sql import settings
+from duckgres_trio.sql.lexer import tokenize
 
 
 def texts(sql: str) -> list[str]:
@@ -27,6 +28,23 @@ def texts(sql: str) -> list[str]:
 ])
 def test_split(sql, expected):
     assert texts(sql) == expected
+
+
+@pytest.mark.parametrize("sql, tokens", [
+    ("a=-5", ["A", "=", "-", "5"]),
+    ("a<>-5", ["A", "<>", "-", "5"]),
+    ("x*-y", ["X", "*", "-", "Y"]),  # PostgreSQL's docs: *- cannot be an operator name
+    ("x@-y", ["X", "@-", "Y"]),  # @- can
+    ("a=+-5", ["A", "=", "+", "-", "5"]),
+    ("'a'||-5", ["'a'", "||-", "5"]),
+    ("a=--5\n", ["A", "="]),  # a comment starts inside the operator
+    ("a=/*c*/1", ["A", "=", "1"]),
+    ("x::int", ["X", "::", "INT"]),
+])
+def test_operators_are_cut_as_postgresql_cuts_them(sql, tokens):
+    """scan.l: a multi-character operator ends in + or - only if it holds one of
+    ~!@#^&|`?%, and a comment start ends it."""
+    assert [t.value for t in tokenize(sql)] == tokens
 
 
 @pytest.mark.parametrize("sql", ["select 'open", "select \"open", "select /* open", "select $q$ open"])

@@ -23,9 +23,8 @@ types, rows, errors). So a constant is taken only when
 The column's type is checked when the plan is made (frontend/text_plans.py prepares the
 text with uncast ``$n``, whose types DuckDB takes from the columns): only numeric
 columns whose comparison with an INTEGER or BIGINT is the literal's (``SAFE_TYPES``).
-A string, a cast, a typed literal, a minus the lexer joins to the operator before it
-(``a=-5``: one ``=-`` token), LIMIT's count, an IN list: all stay in the text, whose
-plan is then kept per text as before.
+A string, a cast, a typed literal, LIMIT's count, an IN list: all stay in the text,
+whose plan is then kept per text as before.
 """
 
 from __future__ import annotations

@@ -109,11 +109,31 @@ def tokenize(sql: str) -> list[Token]:
             tokens.append(Token(Kind.SEMICOLON, ";", pos, pos + 1))
             pos += 1
             continue
-        m = _OPERATOR.match(sql, pos)
-        end = m.end() if m else pos + 1
+        end = _operator_end(sql, pos)
         tokens.append(Token(Kind.PUNCT, sql[pos:end], pos, end))
         pos = end
     return tokens
+
+
+#: An operator holding one of these may end in + or - (PostgreSQL's scan.l).
+_SIGNED_OPERATOR_CHARS = frozenset("~!@#^&|`?%")
+
+
+def _operator_end(sql: str, pos: int) -> int:
+    """Where the operator (or other punctuation) at ``pos`` ends, as PostgreSQL's lexer
+    cuts it: a comment start inside ends it (``a=--x`` is ``=`` and a comment), and a
+    multi-character operator without one of ``~!@#^&|`?%`` does not end in ``+`` or
+    ``-``, so ``a=-5`` is ``=`` then ``-5`` and ``a<>-5`` is ``<>`` then ``-5``."""
+    m = _OPERATOR.match(sql, pos)
+    if not m:
+        return pos + 1
+    text = m.group()
+    cuts = [at for at in (text.find("/*"), text.find("--")) if at > 0]
+    if cuts:
+        text = text[:min(cuts)]
+    if len(text) > 1 and text[-1] in "+-" and not _SIGNED_OPERATOR_CHARS.intersection(text):
+        text = text.rstrip("+-") or text[0]
+    return pos + len(text)
 
 
 def _skip_quoted(sql: str, pos: int, quote: str, *, backslash: bool) -> int:
