@@ -218,7 +218,7 @@ def main() -> None:
     import psycopg
 
     from pgbench_lookup import SETUP, in_process_tps
-    from short_statements import IN_PROCESS, SCRIPTS, _cpu_seconds, write_scripts
+    from short_statements import IN_PROCESS, _cpu_seconds, write_scripts
     from tests.conftest import ServerProcess
 
     parser = argparse.ArgumentParser()
@@ -282,7 +282,7 @@ def main() -> None:
                 floor.wait()
     print(f"{'statement':10} {'served by':30} {'TPS (median)':>12} {'vs in-process':>14} "
           f"{'CPU us/tx min':>14} {'median':>7}")
-    for statement in SCRIPTS:
+    for statement in scripts:
         limit = statistics.median(tps[(statement, "in-process loop")])
         for (name_statement, name), values in tps.items():
             if name_statement != statement:

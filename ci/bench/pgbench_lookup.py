@@ -65,9 +65,10 @@ def pgbench_tps(dsn_args: list[str], mode: str, seconds: int, script: Path | Non
 
 def in_process_tps(seconds: float, setup: list[str] = SETUP,
                    sql: str = "SELECT id, name, balance FROM lookup WHERE id = $1",
-                   params=lambda: [random.randrange(ROWS)]) -> float:
+                   params=lambda: [random.randrange(ROWS)], rows: int | None = 1) -> float:
     """One-row statements per second through the C API; setup/sql/params are parameters
-    so ci/bench/harness.py measures its other one-row workloads with the same loop."""
+    so ci/bench/harness.py measures its other one-row workloads with the same loop.
+    ``rows``: what each execution must return (None: not checked)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = capi.Database(str(Path(tmp) / "limit.duckdb"), {"arrow_lossless_conversion": "true"})
         con = db.connect()
@@ -80,7 +81,8 @@ def in_process_tps(seconds: float, setup: list[str] = SETUP,
         while time.perf_counter() < deadline:
             lookup.bind(params())
             result = lookup.execute()
-            assert sum(b.num_rows for b in result.fetch(8192)) == 1
+            got = sum(b.num_rows for b in result.fetch(8192))
+            assert rows is None or got == rows
             result.close()
             count += 1
         elapsed = time.perf_counter() - started

@@ -2,12 +2,13 @@
 
 Run: .venv/bin/python ci/bench/short_statements.py --before /path/to/old/checkout
      [--seconds 5] [--rounds 3] [--protocols prepared,extended,simple]
+     [--statements "pk lookup,SELECT 1,negative lookup"]
 Starts duckgres-trio in standalone and control-plane mode from this checkout and, with
 --before, from another checkout (its ``python`` directory on PYTHONPATH; it needs its
 own compiled ``_native``), loads the 100k-row lookup table into each, then runs, round
 by round and alternating the servers, ``pgbench -n -c 1`` under each ``--protocols``
-mode (default: prepared) with the primary-key lookup and with ``SELECT 1``, and the
-same two statements in the in-process loop (the engine's C API, prepared once:
+mode (default: prepared) with the primary-key lookup and with ``SELECT 1`` (or the
+``--statements`` named), and the same statements in the in-process loop (the engine's C API, prepared once:
 ci/bench/pgbench_lookup.py). Prints TPS medians, each server's ratio to the in-process
 loop of the same statement, and the CPU time the server's processes (a control plane's
 workers included) spent per transaction, read from /proc: on a shared, loaded machine
@@ -33,18 +34,24 @@ sys.path.insert(0, str(ROOT / "ci" / "bench"))
 from pgbench_lookup import SCRIPT as LOOKUP, SETUP, in_process_tps, pgbench_tps  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
 
-SCRIPTS = {"pk lookup": LOOKUP, "SELECT 1": "SELECT 1;\n"}
-IN_PROCESS = {"pk lookup": {}, "SELECT 1": {"setup": [], "sql": "SELECT 1", "params": list}}
+#: What --statements may name (default: the first two). The negative lookup finds no
+#: row but takes the index all the same: a constant with a minus (sql/autoparam.py).
+SCRIPTS = {"pk lookup": LOOKUP, "SELECT 1": "SELECT 1;\n",
+           "negative lookup": LOOKUP.replace("id = :id", "id = -:id")}
+IN_PROCESS = {"pk lookup": {}, "SELECT 1": {"setup": [], "sql": "SELECT 1", "params": list},
+              "negative lookup": {"sql": "SELECT id, name, balance FROM lookup WHERE id = -$1",
+                                  "rows": None}}
+DEFAULT_STATEMENTS = ("pk lookup", "SELECT 1")
 MODES = ("standalone", "controlplane")
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def write_scripts(directory: Path) -> dict[str, Path]:
-    """SCRIPTS as pgbench script files in ``directory``, by statement."""
+def write_scripts(directory: Path, names=DEFAULT_STATEMENTS) -> dict[str, Path]:
+    """SCRIPTS ``names`` as pgbench script files in ``directory``, by statement."""
     scripts = {}
-    for name, text in SCRIPTS.items():
+    for name in names:
         scripts[name] = directory / f"{name.replace(' ', '_')}.sql"
-        scripts[name].write_text(text)
+        scripts[name].write_text(SCRIPTS[name])
     return scripts
 
 
@@ -69,13 +76,16 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another checkout to compare with")
     parser.add_argument("--protocols", default="prepared",
                         help="pgbench -M modes, comma-separated (prepared,extended,simple)")
+    parser.add_argument("--statements", default=",".join(DEFAULT_STATEMENTS),
+                        help=f"comma-separated, of: {', '.join(SCRIPTS)}")
     args = parser.parse_args()
     protocols = args.protocols.split(",")
+    names = args.statements.split(",")
     trees = {"after": ROOT} if args.before is None else {"before": args.before, "after": ROOT}
     results: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = write_scripts(Path(tmp))
+        scripts = write_scripts(Path(tmp), names)
         servers = {}
         try:
             for tree_name, tree in trees.items():
@@ -90,7 +100,7 @@ def main() -> None:
                         for sql in SETUP:
                             conn.execute(sql)
             for _ in range(args.rounds):
-                for script in SCRIPTS:
+                for script in scripts:
                     for protocol, (name, server) in itertools.product(protocols,
                                                                       servers.items()):
                         dsn = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
@@ -109,7 +119,7 @@ def main() -> None:
                 server.stop()
     print(f"{'statement':10} {'served by':38} {'TPS (median)':>12} {'vs in-process':>14} "
           f"{'CPU us/tx':>10}  rounds (TPS)")
-    for script in SCRIPTS:
+    for script in scripts:
         limit = statistics.median(results[(script, "in-process loop")])
         for (name_script, name), values in results.items():
             if name_script == script:
