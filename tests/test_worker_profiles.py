@@ -293,8 +293,13 @@ def test_max_vcpus_holds_across_two_control_planes(cluster, tmp_path):
         assert refused, opened  # psycopg does not read a connection's error fields
         assert all("too many vCPUs in use" in str(e) for e in refused), refused
         with psycopg.connect(store, autocommit=True) as conn:  # all given back
-            assert conn.execute("SELECT count(*) FROM duckgres.vcpu_reservations"
-                                ).fetchone() == (0,)
+            # the last session's vCPUs are given back when its server has seen the
+            # client go, which on loaded cores can come just after the client's close
+            deadline = time.monotonic() + 10
+            while (left := conn.execute("SELECT count(*) FROM duckgres.vcpu_reservations"
+                                        ).fetchone()) != (0,) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert left == (0,)
     finally:
         for server in servers:
             if server.proc is not None:
